@@ -1,0 +1,146 @@
+//! Dependency cycles among stories, phases and environments, found with petgraph and shown
+//! as the path that goes round.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Program;
+use crate::ir::step::Name;
+use crate::source::Span;
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// A dependency graph: nodes are named definitions, an edge `a -> b` says "a waits for b"
+/// and carries the span of the reference that says so.
+pub struct DepGraph<'a> {
+    graph: DiGraph<&'a str, Span>,
+    index: HashMap<&'a str, NodeIndex>,
+}
+
+impl<'a> DepGraph<'a> {
+    /// A graph over these names.
+    pub fn new(names: impl IntoIterator<Item = &'a str>) -> DepGraph<'a> {
+        let mut graph = DiGraph::new();
+        let mut index = HashMap::new();
+        for n in names {
+            index.entry(n).or_insert_with(|| graph.add_node(n));
+        }
+        DepGraph { graph, index }
+    }
+
+    /// Adds `from -> to`; names not in the graph are ignored (reported as undefined).
+    pub fn edge(&mut self, from: &str, to: &Name) {
+        if let (Some(&a), Some(&b)) = (self.index.get(from), self.index.get(to.name.as_str())) {
+            self.graph.add_edge(a, b, to.span);
+        }
+    }
+
+    /// One diagnostic per cycle: its path, the reference on each edge.
+    pub fn cycles(&self, what: &str, help: &str, diags: &mut Vec<Diagnostic>) {
+        for scc in tarjan_scc(&self.graph) {
+            let looped = scc.len() > 1 || self.graph.find_edge(scc[0], scc[0]).is_some();
+            if !looped {
+                continue;
+            }
+            let members: HashSet<NodeIndex> = scc.iter().copied().collect();
+            let start = *scc
+                .iter()
+                .min_by_key(|n| self.graph[**n])
+                .unwrap_or(&scc[0]);
+            let path = self.path_back(start, &members);
+            let names: Vec<&str> = path
+                .iter()
+                .map(|(n, _)| self.graph[*n])
+                .chain([self.graph[start]])
+                .collect();
+            let mut diag = Diagnostic::error(
+                Code::DependencyCycle,
+                format!(
+                    "{what} depend on each other in a cycle: {}",
+                    names.join(" -> ")
+                ),
+            )
+            .help(help.to_string());
+            for (i, (node, span)) in path.iter().enumerate() {
+                let next = path.get(i + 1).map_or(start, |(n, _)| *n);
+                let text = format!("`{}` waits for `{}`", self.graph[*node], self.graph[next]);
+                diag = if i == 0 {
+                    diag.at(*span, text)
+                } else {
+                    diag.also(*span, text)
+                };
+            }
+            diags.push(diag);
+        }
+    }
+
+    /// The shortest way from `start` round to `start` inside the component: each node with
+    /// the span of its edge to the next one.
+    fn path_back(&self, start: NodeIndex, members: &HashSet<NodeIndex>) -> Vec<(NodeIndex, Span)> {
+        let mut prev: HashMap<NodeIndex, (NodeIndex, Span)> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(n) = queue.pop_front() {
+            for e in self.graph.edges(n) {
+                use petgraph::visit::EdgeRef;
+                let t = e.target();
+                if !members.contains(&t) {
+                    continue;
+                }
+                if t == start {
+                    let mut path = vec![(n, *e.weight())];
+                    let mut cur = n;
+                    while cur != start {
+                        let (p, span) = prev[&cur];
+                        path.push((p, span));
+                        cur = p;
+                    }
+                    path.reverse();
+                    return path;
+                }
+                if let std::collections::hash_map::Entry::Vacant(v) = prev.entry(t) {
+                    v.insert((n, *e.weight()));
+                    queue.push_back(t);
+                }
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// Reports cycles among stories (`after`), phases (`after`) and environments (`after`).
+pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+    let mut stories = DepGraph::new(p.stories.iter().map(|s| s.id.name.as_str()));
+    for s in &p.stories {
+        for a in &s.after {
+            stories.edge(&s.id.name, a);
+        }
+    }
+    stories.cycles(
+        "stories",
+        "a story cannot wait for itself: remove one `after` of the cycle",
+        diags,
+    );
+
+    let mut phases = DepGraph::new(p.phases.iter().map(|ph| ph.name.name.as_str()));
+    for ph in &p.phases {
+        for a in &ph.after {
+            phases.edge(&ph.name.name, a);
+        }
+    }
+    phases.cycles(
+        "phases",
+        "phases run in `after` order: remove one `after` of the cycle",
+        diags,
+    );
+
+    let mut envs = DepGraph::new(p.environments.iter().map(|e| e.name.name.as_str()));
+    for e in &p.environments {
+        if let Some(a) = &e.after {
+            envs.edge(&e.name.name, a);
+        }
+    }
+    envs.cycles(
+        "environments",
+        "deployments go dev -> staging -> prod: remove one `after` of the cycle",
+        diags,
+    );
+}

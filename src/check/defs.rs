@@ -1,0 +1,165 @@
+//! The definitions of a program by namespace; reports names defined twice.
+
+use super::refs::Ns;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::step::{Name, StepKind, walk};
+use crate::ir::{ProcKind, Program};
+use crate::source::Span;
+use std::collections::HashMap;
+
+/// One definition.
+#[derive(Debug, Clone, Copy)]
+pub struct Def {
+    /// Where it is defined.
+    pub span: Span,
+    /// For procedures: what kind.
+    pub kind: Option<ProcKind>,
+}
+
+/// All definitions, by namespace and name.
+#[derive(Debug, Default)]
+pub struct Defs<'a> {
+    map: HashMap<(Ns, &'a str), Def>,
+    names: HashMap<Ns, Vec<&'a str>>,
+}
+
+/// Procedures of every kind share one namespace.
+fn key(ns: Ns) -> Ns {
+    match ns {
+        Ns::Procedure(_) => Ns::Procedure(None),
+        other => other,
+    }
+}
+
+impl<'a> Defs<'a> {
+    /// The definition of `name` in `ns`.
+    pub fn get(&self, ns: Ns, name: &str) -> Option<Def> {
+        self.map.get(&(key(ns), name)).copied()
+    }
+
+    /// Every name defined in `ns`, in definition order.
+    pub fn names(&self, ns: Ns) -> impl Iterator<Item = &'a str> + '_ {
+        self.names.get(&key(ns)).into_iter().flatten().copied()
+    }
+
+    fn define(
+        &mut self,
+        ns: Ns,
+        name: &'a Name,
+        kind: Option<ProcKind>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        if name.name.is_empty() {
+            return;
+        }
+        let k = key(ns);
+        if let Some(first) = self.map.get(&(k, name.name.as_str())) {
+            diags.push(
+                Diagnostic::error(
+                    Code::Duplicate,
+                    format!("{} `{}` is defined twice", ns.noun(), name.name),
+                )
+                .at(name.span, "defined again here")
+                .also(first.span, "first defined here")
+                .help(format!(
+                    "rename one of them or remove the second {}",
+                    ns.noun()
+                )),
+            );
+            return;
+        }
+        self.map.insert(
+            (k, &name.name),
+            Def {
+                span: name.span,
+                kind,
+            },
+        );
+        self.names.entry(k).or_default().push(&name.name);
+    }
+}
+
+/// Collects every definition of `p`; duplicates are reported in `diags`.
+pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
+    let mut d = Defs::default();
+    for a in &p.agents {
+        d.define(Ns::Agent, &a.name, None, diags);
+    }
+    for ph in &p.phases {
+        d.define(Ns::Phase, &ph.name, None, diags);
+    }
+    for s in &p.stories {
+        d.define(Ns::Story, &s.id, None, diags);
+    }
+    for e in &p.epics {
+        d.define(Ns::Epic, &e.id, None, diags);
+    }
+    for pr in &p.procedures {
+        d.define(Ns::Procedure(Some(pr.kind)), &pr.name, Some(pr.kind), diags);
+    }
+    for c in &p.checks {
+        d.define(Ns::Check, &c.name, None, diags);
+    }
+    for e in &p.environments {
+        d.define(Ns::Environment, &e.name, None, diags);
+    }
+    for l in &p.incident_levels {
+        d.define(Ns::Level, &l.name, None, diags);
+    }
+    for m in &p.monitors {
+        d.define(Ns::Monitor, &m.name, None, diags);
+    }
+    for (i, m) in p.monitors.iter().enumerate() {
+        for h in &m.health {
+            d.define(Ns::Health(i), &h.name, None, diags);
+        }
+    }
+    artifacts(p, &mut d, diags);
+    d
+}
+
+/// Artifacts are declared by `artifact` items and by `produces name = "path"`; the same
+/// name may be produced again only with the same path.
+fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) {
+    let mut paths: HashMap<&str, (&str, Span)> = HashMap::new();
+    for a in &p.artifacts {
+        d.define(Ns::Artifact, &a.name, None, diags);
+        paths.insert(&a.name.name, (&a.path.value, a.name.span));
+    }
+    let mut on_steps =
+        |steps: &'a [crate::ir::step::Step], d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>| {
+            walk(steps, &mut |s| {
+                let StepKind::Task(t) = &s.kind else { return };
+                for prod in &t.produces {
+                    let (Some(name), Some(path)) = (&prod.name, &prod.path) else {
+                        continue;
+                    };
+                    match paths.get(name.name.as_str()) {
+                        Some((old, _)) if *old == path.value => {}
+                        Some((old, first)) => diags.push(
+                            Diagnostic::error(
+                                Code::Duplicate,
+                                format!(
+                                    "artifact `{}` is defined twice with different paths",
+                                    name.name
+                                ),
+                            )
+                            .at(name.span, format!("here it is \"{}\"", path.value))
+                            .also(*first, format!("first defined as \"{old}\""))
+                            .help("give the second artifact its own name"),
+                        ),
+                        None => {
+                            paths.insert(&name.name, (&path.value, name.span));
+                            d.define(Ns::Artifact, name, None, diags);
+                        }
+                    }
+                }
+            });
+        };
+    for ph in &p.phases {
+        on_steps(&ph.body, d, diags);
+    }
+    for pr in &p.procedures {
+        on_steps(&pr.body, d, diags);
+    }
+}

@@ -1,0 +1,183 @@
+//! Parallelism and resources: a parallel block or for-each wider than its phase maximum
+//! or the global max_concurrent_agents; per-agent limits that cannot fit the global ones.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Program;
+use crate::ir::step::{Count, Step, StepKind, walk};
+use crate::source::Span;
+use crate::syntax::literal::Value;
+
+/// The ceilings a block's width is held to.
+struct Caps {
+    phase: Option<(u64, Span, String)>,
+    global: Option<(u64, Span)>,
+}
+
+fn width_check(width: u64, at: Span, what: &str, caps: &Caps, diags: &mut Vec<Diagnostic>) {
+    if let Some((max, span, phase)) = &caps.phase
+        && width > *max
+    {
+        diags.push(
+            Diagnostic::error(
+                Code::ParallelTooWide,
+                format!("{what} runs {width} agents at once but phase `{phase}` allows {max}"),
+            )
+            .at(at, format!("{width} at once"))
+            .also(*span, format!("phase maximum {max}"))
+            .help(format!(
+                "add `max {max}` to the block, or raise the phase maximum"
+            )),
+        );
+    }
+    if let Some((max, span)) = caps.global
+        && width > max
+    {
+        diags.push(
+            Diagnostic::error(
+                Code::ParallelTooWide,
+                format!("{what} runs {width} agents at once but max_concurrent_agents is {max}"),
+            )
+            .at(at, format!("{width} at once"))
+            .also(span, format!("global limit {max}"))
+            .help(format!(
+                "add `max {max}` to the block, or raise max_concurrent_agents"
+            )),
+        );
+    }
+}
+
+fn blocks(steps: &[Step], caps: &Caps, diags: &mut Vec<Diagnostic>) {
+    walk(steps, &mut |s| match &s.kind {
+        StepKind::Parallel { max, branches } => {
+            let (width, at) = match max {
+                Some(Count { value, span }) => (*value, *span),
+                None => (branches.len() as u64, s.span),
+            };
+            width_check(width, at, "this parallel block", caps, diags);
+        }
+        StepKind::ForEach { max: Some(m), .. } => {
+            width_check(m.value, m.span, "this for-each", caps, diags)
+        }
+        _ => {}
+    });
+}
+
+fn count(v: &Option<Value>) -> Option<f64> {
+    match v {
+        Some(Value::Count(n)) | Some(Value::Cores(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// Reports blocks wider than allowed and limits that do not fit.
+pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+    let global = p
+        .global_limit("max_concurrent_agents")
+        .and_then(|q| count(&q.value).map(|n| (n as u64, q.span)));
+    for ph in &p.phases {
+        if let (Some(m), Some((g, gspan))) = (&ph.max, global)
+            && m.value > g
+        {
+            diags.push(
+                Diagnostic::error(
+                    Code::ParallelTooWide,
+                    format!(
+                        "phase `{}` allows {} agents but max_concurrent_agents is {g}",
+                        ph.name.name, m.value
+                    ),
+                )
+                .at(m.span, "more than the global limit")
+                .also(gspan, "global limit")
+                .help(format!("lower the phase maximum to {g} or less")),
+            );
+        }
+        let caps = Caps {
+            phase: ph.max.map(|m| (m.value, m.span, ph.name.name.clone())),
+            global,
+        };
+        blocks(&ph.body, &caps, diags);
+    }
+    let caps = Caps {
+        phase: None,
+        global,
+    };
+    for pr in &p.procedures {
+        blocks(&pr.body, &caps, diags);
+    }
+    memory(p, global, diags);
+}
+
+/// Each agent's memory must fit max_memory, and so must max_concurrent_agents agents.
+fn memory(p: &Program, global: Option<(u64, Span)>, diags: &mut Vec<Diagnostic>) {
+    let Some(max_mem) = p.global_limit("max_memory") else {
+        return;
+    };
+    let Some(Value::Size(max)) = max_mem.value else {
+        return;
+    };
+    let per_agent = p
+        .limits
+        .as_ref()
+        .and_then(|l| l.per_agent.iter().find(|e| e.name.name == "memory"));
+    let gib = |b: u64| format!("{}", crate::check::human_size(b));
+    for a in &p.agents {
+        let Some(own) = a.limits.iter().find(|e| e.name.name == "memory") else {
+            continue;
+        };
+        if let Some(Value::Size(m)) = own.value.value
+            && m > max
+        {
+            diags.push(
+                Diagnostic::error(
+                    Code::LimitExceeded,
+                    format!(
+                        "agent `{}` may use {} but max_memory is {}",
+                        a.name.name,
+                        gib(m),
+                        gib(max)
+                    ),
+                )
+                .at(own.value.span, "more than the whole run may use")
+                .also(max_mem.span, "global max_memory")
+                .help("lower the agent's memory or raise max_memory"),
+            );
+        }
+    }
+    let Some(entry) = per_agent else { return };
+    let Some(Value::Size(m)) = entry.value.value else {
+        return;
+    };
+    if m > max {
+        diags.push(
+            Diagnostic::error(
+                Code::LimitExceeded,
+                format!(
+                    "every agent may use {} but max_memory is {}",
+                    gib(m),
+                    gib(max)
+                ),
+            )
+            .at(entry.value.span, "more than the whole run may use")
+            .also(max_mem.span, "global max_memory")
+            .help("lower the per-agent memory or raise max_memory"),
+        );
+    } else if let Some((n, nspan)) = global
+        && m.saturating_mul(n) > max
+    {
+        diags.push(
+            Diagnostic::error(
+                Code::LimitExceeded,
+                format!(
+                    "{n} agents at {} each need {} but max_memory is {}",
+                    gib(m),
+                    gib(m.saturating_mul(n)),
+                    gib(max)
+                ),
+            )
+            .at(max_mem.span, "too small for the agents allowed at once")
+            .also(entry.value.span, "per-agent memory")
+            .also(nspan, "max_concurrent_agents")
+            .help("lower max_concurrent_agents or the per-agent memory, or raise max_memory"),
+        );
+    }
+}

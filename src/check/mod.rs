@@ -1,0 +1,64 @@
+//! Static analysis of a program: one file per family of lints, each diagnostic with a
+//! stable code. The checker never runs anything.
+
+mod artifacts;
+mod cycles;
+mod defs;
+mod limits;
+mod names;
+mod reach;
+mod refs;
+mod units;
+mod unused;
+pub mod vocab;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Program;
+use crate::syntax::literal::check_cron;
+
+/// Every finding of the checker on `p`, in a stable order.
+pub fn check(p: &Program) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let defs = defs::collect(p, &mut diags);
+    let refs = refs::collect(p);
+    names::check(p, &defs, &refs, &mut diags);
+    vocab::check(p, &mut diags);
+    units::check(p, &mut diags);
+    crons(p, &mut diags);
+    cycles::check(p, &mut diags);
+    limits::check(p, &mut diags);
+    artifacts::check(p, &defs, &mut diags);
+    reach::check(p, &refs, &mut diags);
+    unused::check(p, &refs, &mut diags);
+    diags
+}
+
+fn crons(p: &Program, diags: &mut Vec<Diagnostic>) {
+    for pr in &p.procedures {
+        if let Some(s) = &pr.schedule
+            && let Err(e) = check_cron(&s.cron.value)
+        {
+            diags.push(
+                Diagnostic::error(Code::InvalidLiteral, e.message)
+                    .at(s.cron.span, "not a valid cron expression")
+                    .help(e.help),
+            );
+        }
+    }
+}
+
+/// A byte count for people: `4GB`, `512MB`, `1.5GB`.
+pub fn human_size(bytes: u64) -> String {
+    let units = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")];
+    for (size, unit) in units {
+        if bytes as f64 >= size {
+            let v = bytes as f64 / size;
+            return if v.fract() == 0.0 {
+                format!("{v}{unit}")
+            } else {
+                format!("{v:.1}{unit}")
+            };
+        }
+    }
+    format!("{bytes}B")
+}

@@ -1,0 +1,128 @@
+//! Name resolution: every reference must name a definition of the right kind.
+
+use super::defs::Defs;
+use super::refs::{AGENT_GROUPS, Ns, Owner, Ref};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::ir::step::{StepKind, walk};
+use crate::ir::{ProcKind, Program};
+use std::collections::{HashMap, HashSet};
+
+/// Agent variables bound by `assign` in each construct.
+fn agent_vars(p: &Program) -> HashMap<Owner, HashSet<&str>> {
+    let mut vars: HashMap<Owner, HashSet<&str>> = HashMap::new();
+    let mut scan = |owner: Owner, steps| {
+        walk(steps, &mut |s| {
+            if let StepKind::Assign { var, .. } = &s.kind {
+                vars.entry(owner).or_default().insert(var.name.as_str());
+            }
+        })
+    };
+    for (i, ph) in p.phases.iter().enumerate() {
+        scan(Owner::Phase(i), &ph.body);
+    }
+    for (i, pr) in p.procedures.iter().enumerate() {
+        scan(Owner::Procedure(i), &pr.body);
+    }
+    vars
+}
+
+/// Reports references that resolve to nothing, or to the wrong kind of procedure.
+pub fn check(p: &Program, defs: &Defs, refs: &[Ref], diags: &mut Vec<Diagnostic>) {
+    let vars = agent_vars(p);
+    for r in refs {
+        let name = r.name.name.as_str();
+        if r.ns == Ns::Agent {
+            if r.groups && AGENT_GROUPS.contains(&name) {
+                continue;
+            }
+            if vars.get(&r.owner).is_some_and(|v| v.contains(name)) {
+                continue;
+            }
+        }
+        match defs.get(r.ns, name) {
+            Some(def) => {
+                if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)
+                    && want != got
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Undefined,
+                            format!("`{name}` is a {}, not a {}", got.keyword(), r.ns.noun()),
+                        )
+                        .at(r.name.span, format!("expected a {}", r.ns.noun()))
+                        .also(def.span, format!("defined as a {} here", got.keyword()))
+                        .maybe_help(suggest(defs, r.ns, name, Some(want))),
+                    );
+                }
+            }
+            None => {
+                let mut help = suggest(defs, r.ns, name, None);
+                if help.is_none() && r.ns == Ns::Agent && r.groups {
+                    help = Some(format!(
+                        "define it with `agent {name} {{ ... }}`, or use a group: {}",
+                        AGENT_GROUPS.join(", ")
+                    ));
+                }
+                diags.push(
+                    Diagnostic::error(
+                        Code::Undefined,
+                        format!("undefined {} `{name}`", r.ns.noun()),
+                    )
+                    .at(r.name.span, format!("no {} is named `{name}`", r.ns.noun()))
+                    .help(
+                        help.unwrap_or_else(|| {
+                            format!("define the {} or fix the name", r.ns.noun())
+                        }),
+                    ),
+                );
+            }
+        }
+    }
+    modes(p, diags);
+}
+
+fn suggest(defs: &Defs, ns: Ns, name: &str, kind: Option<ProcKind>) -> Option<String> {
+    let candidates: Vec<&str> = defs
+        .names(ns)
+        .filter(|n| kind.is_none() || defs.get(ns, n).and_then(|d| d.kind) == kind)
+        .collect();
+    did_you_mean(name, candidates)
+}
+
+/// A task's mode must be one of its agent's modes.
+fn modes(p: &Program, diags: &mut Vec<Diagnostic>) {
+    let mut each = |steps| {
+        walk(steps, &mut |s| {
+            let StepKind::Task(t) = &s.kind else { return };
+            let (Some(mode), Some(agent)) = (&t.mode, p.agent(&t.agent.name)) else {
+                return;
+            };
+            if agent.modes.iter().any(|m| m.name == mode.name) {
+                return;
+            }
+            let names: Vec<&str> = agent.modes.iter().map(|m| m.name.as_str()).collect();
+            let help = did_you_mean(&mode.name, names.iter().copied()).unwrap_or_else(|| {
+                if names.is_empty() {
+                    format!("agent `{}` declares no modes", agent.name.name)
+                } else {
+                    format!("its modes are {}", names.join(", "))
+                }
+            });
+            diags.push(
+                Diagnostic::error(
+                    Code::Undefined,
+                    format!("agent `{}` has no mode `{}`", agent.name.name, mode.name),
+                )
+                .at(mode.span, "unknown mode")
+                .also(agent.name.span, "agent defined here")
+                .help(help),
+            );
+        })
+    };
+    for ph in &p.phases {
+        each(&ph.body);
+    }
+    for pr in &p.procedures {
+        each(&pr.body);
+    }
+}

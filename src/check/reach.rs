@@ -1,0 +1,153 @@
+//! Reachability and loop bounds: phases the workflow can never enter, procedures only
+//! reachable from dead code, loops without a maximum, procedures that call themselves.
+
+use super::cycles::DepGraph;
+use super::refs::{Ns, Owner, Ref};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::step::{StepKind, walk};
+use crate::ir::{ProcKind, Program};
+use std::collections::HashSet;
+
+/// Reports unreachable phases and procedures and unbounded loops.
+pub fn check(p: &Program, refs: &[Ref], diags: &mut Vec<Diagnostic>) {
+    let live_phases = phases(p, diags);
+    procedures(p, refs, &live_phases, diags);
+    for body in p.bodies() {
+        walk(body, &mut |s| {
+            if let StepKind::Repeat { max: None, .. } = &s.kind {
+                diags.push(
+                    Diagnostic::error(Code::UnboundedLoop, "this loop has no maximum")
+                        .at(s.span, "can go round for ever")
+                        .help("bound it: `repeat max 3 { ... } until ...`; when the maximum is reached the work is escalated"),
+                );
+            }
+        });
+    }
+}
+
+/// Phases reachable from the workflow's start (or from every phase with no `after` when
+/// there is no start) through `after`.
+fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> HashSet<usize> {
+    let start = p.workflow.as_ref().and_then(|w| w.start.as_ref());
+    let mut live: HashSet<usize> = p
+        .phases
+        .iter()
+        .enumerate()
+        .filter(|(_, ph)| match start {
+            Some(s) => ph.name.name == s.name,
+            None => ph.after.is_empty(),
+        })
+        .map(|(i, _)| i)
+        .collect();
+    loop {
+        let before = live.len();
+        for (i, ph) in p.phases.iter().enumerate() {
+            if !live.contains(&i)
+                && ph
+                    .after
+                    .iter()
+                    .any(|a| live.iter().any(|j| p.phases[*j].name.name == a.name))
+            {
+                live.insert(i);
+            }
+        }
+        if live.len() == before {
+            break;
+        }
+    }
+    for (i, ph) in p.phases.iter().enumerate() {
+        if live.contains(&i) || p.in_stdlib(ph.span) {
+            continue;
+        }
+        let mut d = Diagnostic::error(
+            Code::Unreachable,
+            format!("phase `{}` can never run", ph.name.name),
+        )
+        .at(ph.name.span, "unreachable");
+        d = match start {
+            Some(s) => d.also(s.span, "the workflow starts here").help(format!(
+                "run it after a phase the workflow reaches: `phase {} after ...`",
+                ph.name.name
+            )),
+            None => d.help("run it after a phase the workflow reaches"),
+        };
+        diags.push(d);
+    }
+    live
+}
+
+/// Procedures reachable from the live phases, the monitors, the scheduled jobs and the
+/// incident workflow; procedures that call each other in a cycle.
+fn procedures(
+    p: &Program,
+    refs: &[Ref],
+    live_phases: &HashSet<usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let index = |name: &str| p.procedures.iter().position(|x| x.name.name == name);
+    let calls = |owner: Owner| {
+        refs.iter()
+            .filter(move |r| r.owner == owner && matches!(r.ns, Ns::Procedure(_)))
+            .filter_map(move |r| index(&r.name.name))
+    };
+    let scheduled = p
+        .procedures
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| matches!(x.kind, ProcKind::Maintenance | ProcKind::Incident))
+        .map(|(i, _)| i);
+    let called_from_live = refs.iter().filter(|r| {
+        matches!(r.ns, Ns::Procedure(_))
+            && match r.owner {
+                Owner::Phase(i) => live_phases.contains(&i),
+                Owner::Monitor(_) | Owner::Check(_) | Owner::Environment(_) => true,
+                _ => false,
+            }
+    });
+    let mut work: Vec<usize> = scheduled
+        .chain(called_from_live.filter_map(|r| index(&r.name.name)))
+        .collect();
+    let mut live = HashSet::new();
+    while let Some(i) = work.pop() {
+        if live.insert(i) {
+            work.extend(calls(Owner::Procedure(i)));
+        }
+    }
+    for (i, pr) in p.procedures.iter().enumerate() {
+        let referenced = refs
+            .iter()
+            .any(|r| matches!(r.ns, Ns::Procedure(_)) && r.name.name == pr.name.name);
+        if live.contains(&i) || !referenced || p.in_stdlib(pr.span) {
+            continue;
+        }
+        diags.push(
+            Diagnostic::warning(
+                Code::Unreachable,
+                format!(
+                    "{} `{}` is only used from places that never run",
+                    pr.kind.keyword(),
+                    pr.name.name
+                ),
+            )
+            .at(pr.name.span, "unreachable")
+            .help("call it from a phase, monitor or scheduled job that runs"),
+        );
+    }
+    let mut graph = DepGraph::new(p.procedures.iter().map(|x| x.name.name.as_str()));
+    for r in refs {
+        if let (Owner::Procedure(i), Ns::Procedure(_)) = (r.owner, r.ns) {
+            graph.edge(&p.procedures[i].name.name, r.name);
+        }
+    }
+    let mut found = Vec::new();
+    graph.cycles(
+        "procedures",
+        "a procedure that calls itself never ends: escalate instead of calling back",
+        &mut found,
+    );
+    for mut d in found {
+        d.code = Code::UnboundedLoop;
+        d.message = d.message.replace("depend on each other", "call each other");
+        diags.push(d);
+    }
+}

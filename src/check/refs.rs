@@ -1,0 +1,272 @@
+//! Every use of a name in a program, with what kind of definition it must resolve to and
+//! which construct it sits in. Name resolution, reachability and unused-definition
+//! warnings all read this one list.
+
+use crate::ir::step::{ArtifactRef, CallKind, Name, Step, StepKind, walk};
+use crate::ir::{ProcKind, Program};
+use crate::syntax::ast::{ActionKind, Actions, CheckBody, Gate, HealthProbe};
+
+/// What a name must resolve to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ns {
+    /// An agent (or an agent variable / group where allowed).
+    Agent,
+    /// A phase.
+    Phase,
+    /// A story.
+    Story,
+    /// An epic.
+    Epic,
+    /// A procedure of any kind, or of one kind.
+    Procedure(Option<ProcKind>),
+    /// A check.
+    Check,
+    /// An environment.
+    Environment,
+    /// An incident level.
+    Level,
+    /// A monitor.
+    Monitor,
+    /// An artifact.
+    Artifact,
+    /// A health check of the monitor with this index.
+    Health(usize),
+}
+
+impl Ns {
+    /// What it is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Ns::Agent => "agent",
+            Ns::Phase => "phase",
+            Ns::Story => "story",
+            Ns::Epic => "epic",
+            Ns::Procedure(Some(ProcKind::Heal)) => "healing procedure",
+            Ns::Procedure(Some(ProcKind::Emergency)) => "emergency protocol",
+            Ns::Procedure(_) => "procedure",
+            Ns::Check => "check",
+            Ns::Environment => "environment",
+            Ns::Level => "incident level",
+            Ns::Monitor => "monitor",
+            Ns::Artifact => "artifact",
+            Ns::Health(_) => "health check",
+        }
+    }
+}
+
+/// The construct a reference is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// The workflow entry.
+    Workflow,
+    /// Phase by index.
+    Phase(usize),
+    /// Procedure by index.
+    Procedure(usize),
+    /// Monitor by index.
+    Monitor(usize),
+    /// Check by index.
+    Check(usize),
+    /// Environment by index (its gate).
+    Environment(usize),
+    /// Anything else (stories, levels, ...).
+    Other,
+}
+
+/// One use of a name.
+#[derive(Debug, Clone, Copy)]
+pub struct Ref<'a> {
+    /// What it must resolve to.
+    pub ns: Ns,
+    /// The name as written.
+    pub name: &'a Name,
+    /// Where it is written.
+    pub owner: Owner,
+    /// Agent groups (`responders`, `all_available`, ...) are allowed here.
+    pub groups: bool,
+}
+
+/// Agent groups that stand for several agents at run time.
+pub const AGENT_GROUPS: &[&str] = &[
+    "all_available",
+    "responders",
+    "all_stakeholders",
+    "affected_agents",
+];
+
+/// Names a task's `context` may use besides artifacts.
+pub const CONTEXT_BUILTINS: &[&str] = &["story", "dependencies", "qa_feedback", "incident"];
+
+struct Collector<'a> {
+    refs: Vec<Ref<'a>>,
+    owner: Owner,
+}
+
+impl<'a> Collector<'a> {
+    fn add(&mut self, ns: Ns, name: &'a Name) {
+        self.push(ns, name, false);
+    }
+
+    fn push(&mut self, ns: Ns, name: &'a Name, groups: bool) {
+        if !name.name.is_empty() {
+            self.refs.push(Ref {
+                ns,
+                name,
+                owner: self.owner,
+                groups,
+            });
+        }
+    }
+
+    fn steps(&mut self, steps: &'a [Step]) {
+        walk(steps, &mut |s| self.step(s));
+    }
+
+    fn step(&mut self, step: &'a Step) {
+        match &step.kind {
+            StepKind::Task(t) => {
+                self.push(Ns::Agent, &t.agent, true);
+                for n in &t.needs {
+                    if let ArtifactRef::Named(n) = n {
+                        self.add(Ns::Artifact, n);
+                    }
+                }
+                for c in &t.context {
+                    if !CONTEXT_BUILTINS.contains(&c.name.as_str()) {
+                        self.add(Ns::Artifact, c);
+                    }
+                }
+            }
+            StepKind::Handoff(h) => {
+                self.add(Ns::Agent, &h.from);
+                self.add(Ns::Agent, &h.to);
+                for a in &h.artifacts {
+                    if let ArtifactRef::Named(n) = a {
+                        self.add(Ns::Artifact, n);
+                    }
+                }
+            }
+            StepKind::Check { checks, .. } => checks.iter().for_each(|c| self.add(Ns::Check, c)),
+            StepKind::Call { target, kind } => {
+                let ns = match kind {
+                    CallKind::Heal => Ns::Procedure(Some(ProcKind::Heal)),
+                    CallKind::Call => Ns::Procedure(None),
+                };
+                self.add(ns, target);
+            }
+            StepKind::Escalate { level } => self.add(Ns::Level, level),
+            StepKind::Alert { to: Some(to), .. } => self.push(Ns::Agent, to, true),
+            StepKind::Notify { to, .. } => to.iter().for_each(|a| self.push(Ns::Agent, a, true)),
+            StepKind::Deploy { environment, by } => {
+                self.add(Ns::Environment, environment);
+                if let Some(by) = by {
+                    self.add(Ns::Agent, by);
+                }
+            }
+            StepKind::Rollback { environment } => self.add(Ns::Environment, environment),
+            StepKind::Assign { arms, .. } => {
+                arms.iter().for_each(|a| self.add(Ns::Agent, &a.agent))
+            }
+            StepKind::Watch { monitor } => self.add(Ns::Monitor, monitor),
+            _ => {}
+        }
+    }
+
+    fn actions(&mut self, actions: &'a Actions) {
+        for a in &actions.list {
+            match &a.kind {
+                ActionKind::Alert { to: Some(to), .. } => self.push(Ns::Agent, to, true),
+                ActionKind::Alert { .. } => {}
+                ActionKind::Scale { target } | ActionKind::Call { target } => {
+                    self.add(Ns::Procedure(None), target)
+                }
+                ActionKind::Heal { target } => {
+                    self.add(Ns::Procedure(Some(ProcKind::Heal)), target)
+                }
+                ActionKind::Emergency { target } => {
+                    self.add(Ns::Procedure(Some(ProcKind::Emergency)), target)
+                }
+                ActionKind::Escalate { level } => self.add(Ns::Level, level),
+            }
+        }
+    }
+}
+
+/// Every reference in the program.
+pub fn collect(p: &Program) -> Vec<Ref<'_>> {
+    let mut c = Collector {
+        refs: Vec::new(),
+        owner: Owner::Workflow,
+    };
+    if let Some(start) = p.workflow.as_ref().and_then(|w| w.start.as_ref()) {
+        c.add(Ns::Phase, start);
+    }
+    for (i, phase) in p.phases.iter().enumerate() {
+        c.owner = Owner::Phase(i);
+        phase.after.iter().for_each(|a| c.add(Ns::Phase, a));
+        c.steps(&phase.body);
+    }
+    for (i, proc) in p.procedures.iter().enumerate() {
+        c.owner = Owner::Procedure(i);
+        if let Some(a) = &proc.agent {
+            c.add(Ns::Agent, a);
+        }
+        proc.team.iter().for_each(|a| c.add(Ns::Agent, a));
+        c.steps(&proc.body);
+    }
+    for (i, check) in p.checks.iter().enumerate() {
+        c.owner = Owner::Check(i);
+        if let CheckBody::Steps { steps } = &check.body {
+            c.steps(steps);
+        }
+    }
+    for (i, m) in p.monitors.iter().enumerate() {
+        c.owner = Owner::Monitor(i);
+        if let Some(a) = &m.agent {
+            c.add(Ns::Agent, a);
+        }
+        for h in &m.health {
+            if let HealthProbe::Check { check } = &h.probe {
+                c.add(Ns::Check, check);
+            }
+            if let Some(a) = &h.actions {
+                c.actions(a);
+            }
+        }
+        for r in &m.metrics {
+            if let Some(of) = &r.of {
+                c.add(Ns::Health(i), of);
+            }
+            c.actions(&r.actions);
+        }
+        for r in &m.patterns {
+            if let Some(s) = &r.severity {
+                c.add(Ns::Level, s);
+            }
+            c.actions(&r.actions);
+        }
+        for r in &m.on_status {
+            c.actions(&r.actions);
+        }
+    }
+    for (i, env) in p.environments.iter().enumerate() {
+        c.owner = Owner::Environment(i);
+        if let Some(a) = &env.after {
+            c.add(Ns::Environment, a);
+        }
+        if let Some(Gate::Checks { checks }) = &env.gate {
+            checks.iter().for_each(|x| c.add(Ns::Check, x));
+        }
+    }
+    c.owner = Owner::Other;
+    for s in &p.stories {
+        s.after.iter().for_each(|a| c.add(Ns::Story, a));
+        if let Some(e) = &s.epic {
+            c.add(Ns::Epic, e);
+        }
+    }
+    for l in &p.incident_levels {
+        l.agents.iter().for_each(|a| c.push(Ns::Agent, a, true));
+    }
+    c.refs
+}

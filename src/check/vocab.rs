@@ -1,0 +1,189 @@
+//! Words with a fixed meaning: sync points, strategies, handoff steps, maintenance types,
+//! test types, limits, metrics and settings. An unknown word is `bmad::unknown-setting`.
+
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::ir::step::{Name, StepKind, walk};
+use crate::ir::{ProcKind, Program};
+use crate::syntax::literal::Kind;
+
+/// Sync points a `sync { at ... }` may name.
+pub const SYNC_POINTS: &[&str] = &[
+    "agent_handoff",
+    "phase_completion",
+    "error_occurrence",
+    "manual_trigger",
+];
+/// Sync strategies.
+pub const SYNC_STRATEGIES: &[&str] = &["eventual_consistency", "immediate_consistency"];
+/// Conflict resolution strategies.
+pub const CONFLICT_STRATEGIES: &[&str] = &["last_write_wins"];
+/// Who is told of a conflict.
+pub const CONFLICT_NOTIFY: &[&str] = &["affected_agents", "all_agents", "none"];
+/// Steps before a handoff.
+pub const PRE_HANDOFF: &[&str] = &["save_state", "create_summary", "update_context"];
+/// Steps after a handoff.
+pub const POST_HANDOFF: &[&str] = &["verify_receipt", "confirm_understanding", "start_tracking"];
+/// Maintenance types.
+pub const MAINTENANCE_TYPES: &[&str] = &["updates", "cleanup", "backup"];
+/// Overlap policies of a scheduled job.
+pub const OVERLAP: &[&str] = &["skip", "queue"];
+/// QA test types.
+pub const TEST_TYPES: &[&str] = &["unit", "integration", "e2e", "performance", "security"];
+/// What a for-each can iterate.
+pub const FOR_EACH_SOURCES: &[&str] = &["stories"];
+
+/// Per-agent limits and the units they take.
+pub const PER_AGENT_LIMITS: &[(&str, &[Kind])] = &[
+    ("cpu", &[Kind::Cores, Kind::Count]),
+    ("memory", &[Kind::Size]),
+    ("disk", &[Kind::Size]),
+];
+
+/// Global limits and the units they take.
+pub const GLOBAL_LIMITS: &[(&str, &[Kind])] = &[
+    ("max_concurrent_agents", &[Kind::Count]),
+    ("max_memory", &[Kind::Size]),
+    ("max_api_calls", &[Kind::Rate]),
+    ("max_cpu", &[Kind::Cores, Kind::Count]),
+];
+
+/// Settings and the units they take (`None`: a string or names).
+pub const SETTINGS: &[(&str, Option<&[Kind]>)] = &[
+    ("workspace", None),
+    ("hosts", None),
+    ("agent_timeout", Some(&[Kind::Duration])),
+    ("script_timeout", Some(&[Kind::Duration])),
+    ("script_max_operations", Some(&[Kind::Count])),
+    ("script_max_call_depth", Some(&[Kind::Count])),
+    ("script_max_string", Some(&[Kind::Size])),
+    ("script_max_array", Some(&[Kind::Count])),
+    ("seed", Some(&[Kind::Count])),
+];
+
+/// Known metrics and their units, for monitor thresholds and KPI targets.
+pub const METRICS: &[(&str, &[Kind])] = &[
+    ("response_time", &[Kind::Duration]),
+    ("latency", &[Kind::Duration]),
+    ("incident_resolution_time", &[Kind::Duration]),
+    ("mean_time_to_recovery", &[Kind::Duration]),
+    ("build_time", &[Kind::Duration]),
+    ("memory_usage", &[Kind::Percent, Kind::Size]),
+    ("cpu_usage", &[Kind::Percent]),
+    ("disk_usage", &[Kind::Percent, Kind::Size]),
+    ("connection_pool", &[Kind::Percent]),
+    ("pool_usage", &[Kind::Percent]),
+    ("error_rate", &[Kind::Percent]),
+    ("defect_escape_rate", &[Kind::Percent]),
+    ("availability", &[Kind::Percent]),
+    ("test_coverage", &[Kind::Percent]),
+    ("stories_completed_per_sprint", &[Kind::Count]),
+    ("deploys_per_day", &[Kind::Count]),
+    ("tasks_completed_per_hour", &[Kind::Count]),
+    ("open_incidents", &[Kind::Count]),
+    ("request_rate", &[Kind::Rate]),
+];
+
+/// The units of a known metric.
+pub fn metric_kinds(name: &str) -> Option<&'static [Kind]> {
+    METRICS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+}
+
+fn known(name: &Name, words: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
+    if name.name.is_empty() || words.contains(&name.name.as_str()) {
+        return;
+    }
+    let help = did_you_mean(&name.name, words.iter().copied())
+        .unwrap_or_else(|| format!("the {what}s are {}", words.join(", ")));
+    diags.push(
+        Diagnostic::error(
+            Code::UnknownSetting,
+            format!("unknown {what} `{}`", name.name),
+        )
+        .at(name.span, format!("not a {what}"))
+        .help(help),
+    );
+}
+
+/// Reports unknown words.
+pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+    if let Some(s) = &p.sync {
+        s.at.iter()
+            .for_each(|n| known(n, SYNC_POINTS, "sync point", diags));
+        if let Some(n) = &s.strategy {
+            known(n, SYNC_STRATEGIES, "sync strategy", diags);
+        }
+        if let Some(n) = &s.conflict {
+            known(n, CONFLICT_STRATEGIES, "conflict strategy", diags);
+        }
+        if let Some(n) = &s.notify {
+            known(n, CONFLICT_NOTIFY, "conflict notification", diags);
+        }
+    }
+    if let Some(h) = &p.handoff_protocol {
+        h.before
+            .iter()
+            .for_each(|n| known(n, PRE_HANDOFF, "pre-handoff step", diags));
+        h.after
+            .iter()
+            .for_each(|n| known(n, POST_HANDOFF, "post-handoff step", diags));
+    }
+    for pr in &p.procedures {
+        if pr.kind == ProcKind::Maintenance
+            && let Some(s) = &pr.schedule
+        {
+            if let Some(k) = &s.kind {
+                known(k, MAINTENANCE_TYPES, "maintenance type", diags);
+            }
+            if let Some(o) = &s.overlap {
+                known(o, OVERLAP, "overlap policy", diags);
+            }
+        }
+    }
+    if let Some(l) = &p.limits {
+        let per: Vec<&str> = PER_AGENT_LIMITS.iter().map(|(n, _)| *n).collect();
+        let global: Vec<&str> = GLOBAL_LIMITS.iter().map(|(n, _)| *n).collect();
+        l.per_agent
+            .iter()
+            .for_each(|e| known(&e.name, &per, "per-agent limit", diags));
+        l.global
+            .iter()
+            .for_each(|e| known(&e.name, &global, "global limit", diags));
+    }
+    let per: Vec<&str> = PER_AGENT_LIMITS.iter().map(|(n, _)| *n).collect();
+    for a in &p.agents {
+        a.limits
+            .iter()
+            .for_each(|e| known(&e.name, &per, "per-agent limit", diags));
+    }
+    let settings: Vec<&str> = SETTINGS.iter().map(|(n, _)| *n).collect();
+    p.settings
+        .iter()
+        .for_each(|s| known(&s.name, &settings, "setting", diags));
+    let metrics: Vec<&str> = METRICS.iter().map(|(n, _)| *n).collect();
+    for k in &p.kpis {
+        known(&k.metric, &metrics, "metric", diags);
+    }
+    for m in &p.monitors {
+        for r in m.metrics.iter().filter(|r| r.of.is_none()) {
+            known(&r.metric, &metrics, "metric", diags);
+        }
+    }
+    let mut steps = |body| {
+        walk(body, &mut |s| match &s.kind {
+            StepKind::Task(t) => t
+                .tests
+                .iter()
+                .for_each(|n| known(n, TEST_TYPES, "test type", diags)),
+            StepKind::ForEach { source, .. } => {
+                known(source, FOR_EACH_SOURCES, "for-each source", diags)
+            }
+            _ => {}
+        })
+    };
+    for ph in &p.phases {
+        steps(&ph.body);
+    }
+    for pr in &p.procedures {
+        steps(&pr.body);
+    }
+}

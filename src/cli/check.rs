@@ -1,0 +1,80 @@
+//! `bmad check`: load, lower, check and report.
+
+use super::{CheckArgs, Color, Emit, Format};
+use bmad::diagnostic::{Severity, to_json};
+use bmad::render::{RenderOptions, render};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Checks every file and prints what was found.
+pub fn run(args: &CheckArgs) -> ExitCode {
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let options = RenderOptions {
+        color,
+        ..RenderOptions::default()
+    };
+    let (mut errors, mut warnings, mut io_failed) = (0, 0, false);
+    let mut irs = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut err = std::io::stderr().lock();
+    for file in &args.files {
+        let checked = bmad::check_path(file);
+        io_failed |= checked.io_failed;
+        for d in &checked.diagnostics {
+            match d.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+            }
+            match args.format {
+                Format::Json => {
+                    let _ = writeln!(out, "{}", to_json(d, &checked.sources));
+                }
+                Format::Human => {
+                    let _ = write!(err, "{}", render(d, &checked.sources, options));
+                }
+            }
+        }
+        if args.emit == Some(Emit::Ir) && !checked.io_failed {
+            irs.push(checked.program);
+        }
+    }
+    if args.emit == Some(Emit::Ir) {
+        let json = if irs.len() == 1 {
+            serde_json::to_string_pretty(&irs[0])
+        } else {
+            serde_json::to_string_pretty(&irs)
+        };
+        match json {
+            Ok(j) => {
+                let _ = writeln!(out, "{j}");
+            }
+            Err(e) => {
+                let _ = writeln!(err, "error: cannot serialise the IR: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if args.format == Format::Human {
+        let files = args.files.len();
+        let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+        let _ = writeln!(
+            err,
+            "checked {}: {}, {}",
+            plural(files, "file"),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        );
+    }
+    if io_failed {
+        ExitCode::from(2)
+    } else if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,84 @@
+//! Command-line parsing and dispatch. Exit codes: 0 clean (warnings allowed), 1 errors
+//! found, 2 usage or I/O error.
+
+mod check;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// bmad: check and run multi-agent workflows written in the .bmad language.
+#[derive(Parser)]
+#[command(name = "bmad", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and check workflows; print diagnostics.
+    Check(CheckArgs),
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Rendered for people (to stderr).
+    Human,
+    /// One JSON object per line (to stdout).
+    Json,
+}
+
+/// When to use colour.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Color {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// What to print besides diagnostics.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Emit {
+    /// The IR as JSON (to stdout).
+    Ir,
+}
+
+/// `bmad check` arguments.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Workflow files to check; each is checked with what it imports.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print the IR as JSON.
+    #[arg(long, value_enum)]
+    emit: Option<Emit>,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// When to colour diagnostics.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+}
+
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+    }
+}

@@ -1,0 +1,292 @@
+//! The one diagnostic type of bmad: a stable code, a message, labelled spans and help,
+//! rendered with miette for people and as JSON lines for machines.
+
+use crate::source::{SourceMap, Span};
+use serde::Serialize;
+use std::fmt;
+
+/// Every diagnostic code bmad can emit. The string form (`bmad::...`) is stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Code {
+    /// A file could not be read.
+    Io,
+    /// A file is not UTF-8 text.
+    Encoding,
+    /// Blocks nested deeper than the parser accepts.
+    TooDeep,
+    /// The text does not follow the grammar.
+    Syntax,
+    /// An imported file or stdlib module does not exist.
+    ImportNotFound,
+    /// Files import each other in a cycle.
+    ImportCycle,
+    /// A duration, size, percent, rate, count or cron literal is malformed.
+    InvalidLiteral,
+    /// A value has the wrong unit for where it is used.
+    UnitMismatch,
+    /// A name is used but never defined.
+    Undefined,
+    /// A name is defined twice.
+    Duplicate,
+    /// Stories, phases or environments wait for each other in a cycle.
+    DependencyCycle,
+    /// A parallel block or for-each is wider than the limits allow.
+    ParallelTooWide,
+    /// Per-agent limits that cannot fit the global limits.
+    LimitExceeded,
+    /// A step or handoff consumes an artifact that no earlier step produces.
+    ArtifactNotProduced,
+    /// A phase or procedure that nothing can reach.
+    Unreachable,
+    /// A loop without a maximum.
+    UnboundedLoop,
+    /// A setting, option or value that bmad does not know.
+    UnknownSetting,
+    /// A definition nothing uses (warning).
+    Unused,
+}
+
+impl Code {
+    /// Every code, in a stable order.
+    pub const ALL: [Code; 18] = [
+        Code::Io,
+        Code::Encoding,
+        Code::TooDeep,
+        Code::Syntax,
+        Code::ImportNotFound,
+        Code::ImportCycle,
+        Code::InvalidLiteral,
+        Code::UnitMismatch,
+        Code::Undefined,
+        Code::Duplicate,
+        Code::DependencyCycle,
+        Code::ParallelTooWide,
+        Code::LimitExceeded,
+        Code::ArtifactNotProduced,
+        Code::Unreachable,
+        Code::UnboundedLoop,
+        Code::UnknownSetting,
+        Code::Unused,
+    ];
+
+    /// The stable name, e.g. `bmad::undefined`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Io => "bmad::io",
+            Code::Encoding => "bmad::encoding",
+            Code::TooDeep => "bmad::too-deep",
+            Code::Syntax => "bmad::syntax",
+            Code::ImportNotFound => "bmad::import-not-found",
+            Code::ImportCycle => "bmad::import-cycle",
+            Code::InvalidLiteral => "bmad::invalid-literal",
+            Code::UnitMismatch => "bmad::unit-mismatch",
+            Code::Undefined => "bmad::undefined",
+            Code::Duplicate => "bmad::duplicate",
+            Code::DependencyCycle => "bmad::dependency-cycle",
+            Code::ParallelTooWide => "bmad::parallel-too-wide",
+            Code::LimitExceeded => "bmad::limit-exceeded",
+            Code::ArtifactNotProduced => "bmad::artifact-not-produced",
+            Code::Unreachable => "bmad::unreachable",
+            Code::UnboundedLoop => "bmad::unbounded-loop",
+            Code::UnknownSetting => "bmad::unknown-setting",
+            Code::Unused => "bmad::unused",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look; does not fail `bmad check`.
+    Warning,
+    /// The workflow cannot run.
+    Error,
+}
+
+/// A span with a short text shown under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What to say there.
+    pub text: String,
+}
+
+/// One finding of the loader, parser or checker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// Stable code.
+    pub code: Code,
+    /// Error or warning.
+    pub severity: Severity,
+    /// One-line title.
+    pub message: String,
+    /// The main place; `None` only for problems that have no place (an unreadable file).
+    pub primary: Option<Label>,
+    /// Other places that matter (the first definition of a duplicate, the cycle's edges).
+    pub secondary: Vec<Label>,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with a message and no place yet.
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// A warning with a message and no place yet.
+    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    /// Sets the primary place.
+    pub fn at(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.primary = Some(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Adds a secondary place.
+    pub fn also(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Sets the help text.
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Sets the help text if there is one.
+    pub fn maybe_help(mut self, help: Option<String>) -> Diagnostic {
+        if help.is_some() {
+            self.help = help;
+        }
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// "did you mean `x`?" for the closest of `candidates` to `name`, if one is close enough.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// A diagnostic as one JSON object, for `--format json`.
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'static str,
+    severity: Severity,
+    message: &'a str,
+    file: Option<&'a str>,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+    labels: Vec<JsonLabel<'a>>,
+    help: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonLabel<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    text: &'a str,
+}
+
+/// One JSON line describing `diag`.
+pub fn to_json(diag: &Diagnostic, sources: &SourceMap) -> String {
+    let place = |span: Span| {
+        let file = sources.get(span.file);
+        let (l, c) = file.line_col(span.start as usize);
+        let (el, ec) = file.line_col(span.end as usize);
+        (file.name.as_str(), l, c, el, ec)
+    };
+    let primary = diag.primary.as_ref().map(|l| place(l.span));
+    let labels = diag
+        .primary
+        .iter()
+        .chain(&diag.secondary)
+        .map(|l| {
+            let (file, line, column, _, _) = place(l.span);
+            JsonLabel {
+                file,
+                line,
+                column,
+                text: &l.text,
+            }
+        })
+        .collect();
+    let json = JsonDiagnostic {
+        code: diag.code.as_str(),
+        severity: diag.severity,
+        message: &diag.message,
+        file: primary.map(|p| p.0),
+        line: primary.map(|p| p.1),
+        column: primary.map(|p| p.2),
+        end_line: primary.map(|p| p.3),
+        end_column: primary.map(|p| p.4),
+        labels,
+        help: diag.help.as_deref(),
+    };
+    serde_json::to_string(&json).unwrap_or_default()
+}

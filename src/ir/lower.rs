@@ -1,0 +1,247 @@
+//! Lowers the parsed files of a workflow into one [`Program`]: collects definitions,
+//! turns heal, maintenance, emergency and incident sugar into step graphs.
+
+use super::step::{Name, Step, StepKind};
+use super::{ProcKind, Procedure, Program, Schedule};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::load::Loaded;
+use crate::syntax::ast::{self, Item};
+
+/// Builds the program of a loaded workflow; reports blocks written twice.
+pub fn lower(loaded: &Loaded) -> (Program, Vec<Diagnostic>) {
+    let mut p = Program {
+        files: loaded
+            .sources
+            .files()
+            .map(|(_, f)| f.name.clone())
+            .collect(),
+        stdlib_files: loaded
+            .modules
+            .iter()
+            .filter(|m| m.stdlib)
+            .map(|m| m.file)
+            .collect(),
+        ..Program::default()
+    };
+    let mut diags = Vec::new();
+    let mut once = |what: &str, first: Option<crate::source::Span>, again: crate::source::Span| {
+        if let Some(first) = first {
+            diags.push(
+                Diagnostic::error(Code::Duplicate, format!("`{what}` is written twice"))
+                    .at(again, "written again here")
+                    .also(first, "first written here")
+                    .help(format!("merge the two `{what}` blocks into one")),
+            );
+            true
+        } else {
+            false
+        }
+    };
+    for module in &loaded.modules {
+        for item in &module.items {
+            match item {
+                Item::Import(_) => {}
+                Item::Workflow(w) => {
+                    if !once("workflow", p.workflow.as_ref().map(|x| x.span), w.span) {
+                        p.workflow = Some(w.clone());
+                    }
+                }
+                Item::Agent(a) => p.agents.push(a.clone()),
+                Item::Artifact(a) => p.artifacts.push(a.clone()),
+                Item::Phase(ph) => p.phases.push(ph.clone()),
+                Item::Epic(e) => p.epics.push(e.clone()),
+                Item::Story(s) => p.stories.push(s.clone()),
+                Item::StoriesFrom(s) => p.story_sources.push(s.clone()),
+                Item::Environment(e) => p.environments.push(e.clone()),
+                Item::EnvVar(e) => p.env_vars.push(e.clone()),
+                Item::Check(c) => p.checks.push(c.clone()),
+                Item::Heal(h) => p.procedures.push(lower_heal(h)),
+                Item::Procedure(pr) => p.procedures.push(Procedure {
+                    name: pr.name.clone(),
+                    kind: ProcKind::Procedure,
+                    agent: None,
+                    attempts: None,
+                    schedule: None,
+                    team: Vec::new(),
+                    body: pr.body.clone(),
+                    span: pr.span,
+                }),
+                Item::Maintenance(m) => p.procedures.push(Procedure {
+                    name: m.name.clone(),
+                    kind: ProcKind::Maintenance,
+                    agent: m.agent.clone(),
+                    attempts: None,
+                    schedule: m.cron.clone().map(|cron| Schedule {
+                        cron,
+                        overlap: m.overlap.clone(),
+                        kind: m.kind.clone(),
+                    }),
+                    team: Vec::new(),
+                    body: m.body.clone(),
+                    span: m.span,
+                }),
+                Item::Emergency(e) => p.procedures.push(lower_emergency(e)),
+                Item::Incidents(inc) => {
+                    let first = p
+                        .procedures
+                        .iter()
+                        .find(|x| x.kind == ProcKind::Incident)
+                        .map(|x| x.span);
+                    if !once("incidents", first, inc.span) {
+                        p.incident_levels.extend(inc.levels.iter().cloned());
+                        p.procedures.push(lower_incidents(inc));
+                    }
+                }
+                Item::Monitor(m) => p.monitors.push(m.clone()),
+                Item::Limits(l) => {
+                    if !once("limits", p.limits.as_ref().map(|x| x.span), l.span) {
+                        p.limits = Some(l.clone());
+                    }
+                }
+                Item::Sync(s) => {
+                    if !once("sync", p.sync.as_ref().map(|x| x.span), s.span) {
+                        p.sync = Some(s.clone());
+                    }
+                }
+                Item::Handoffs(h) => {
+                    if !once(
+                        "handoffs",
+                        p.handoff_protocol.as_ref().map(|x| x.span),
+                        h.span,
+                    ) {
+                        p.handoff_protocol = Some(h.clone());
+                    }
+                }
+                Item::Kpi(k) => p.kpis.push(k.clone()),
+                Item::Settings(s) => p.settings.extend(s.entries.iter().cloned()),
+            }
+        }
+    }
+    (p, diags)
+}
+
+fn group(label: impl Into<String>, span: crate::source::Span, body: Vec<Step>) -> Step {
+    Step {
+        span,
+        kind: StepKind::Group {
+            label: label.into(),
+            body,
+        },
+    }
+}
+
+/// diagnose (recorded) -> fixes in order, each followed by the verification, the first that
+/// verifies ends it -> up to `attempts` rounds -> otherwise.
+fn lower_heal(h: &ast::Heal) -> Procedure {
+    let span = h.span;
+    let verify = Step {
+        span,
+        kind: StepKind::Check {
+            checks: h.verify.clone(),
+            script: None,
+            must_pass: true,
+        },
+    };
+    let mut chain = vec![Step {
+        span,
+        kind: StepKind::Fail {
+            reason: format!("no fix of `{}` verified", h.name.name),
+        },
+    }];
+    for fix in h.fixes.iter().rev() {
+        let mut body = fix.body.clone();
+        if !h.verify.is_empty() {
+            body.push(verify.clone());
+        }
+        chain = vec![Step {
+            span: fix.name.span,
+            kind: StepKind::OnFailure {
+                body: vec![group(format!("fix {}", fix.name.name), fix.name.span, body)],
+                handler: chain,
+            },
+        }];
+    }
+    let rounds = Step {
+        span,
+        kind: StepKind::Retry {
+            max: h.attempts,
+            backoff: None,
+            body: chain,
+        },
+    };
+    let mut body = Vec::new();
+    if !h.diagnose.is_empty() {
+        body.push(group(
+            "diagnose",
+            span,
+            vec![Step {
+                span,
+                kind: StepKind::Check {
+                    checks: h.diagnose.clone(),
+                    script: None,
+                    must_pass: false,
+                },
+            }],
+        ));
+    }
+    body.push(match &h.otherwise {
+        Some(otherwise) => Step {
+            span,
+            kind: StepKind::OnFailure {
+                body: vec![rounds],
+                handler: vec![otherwise.clone()],
+            },
+        },
+        None => rounds,
+    });
+    Procedure {
+        name: h.name.clone(),
+        kind: ProcKind::Heal,
+        agent: h.agent.clone(),
+        attempts: h.attempts,
+        schedule: None,
+        team: Vec::new(),
+        body,
+        span,
+    }
+}
+
+fn lower_emergency(e: &ast::Emergency) -> Procedure {
+    let mut body = Vec::new();
+    if !e.immediate.is_empty() {
+        body.push(group("immediate", e.span, e.immediate.clone()));
+    }
+    if !e.recovery.is_empty() {
+        body.push(group("recovery", e.span, e.recovery.clone()));
+    }
+    Procedure {
+        name: e.name.clone(),
+        kind: ProcKind::Emergency,
+        agent: None,
+        attempts: None,
+        schedule: None,
+        team: e.team.clone(),
+        body,
+        span: e.span,
+    }
+}
+
+fn lower_incidents(inc: &ast::Incidents) -> Procedure {
+    Procedure {
+        name: Name {
+            name: "incident_response".into(),
+            span: inc.span,
+        },
+        kind: ProcKind::Incident,
+        agent: None,
+        attempts: None,
+        schedule: None,
+        team: Vec::new(),
+        body: inc
+            .stages
+            .iter()
+            .map(|s| group(s.name.name.clone(), s.name.span, s.body.clone()))
+            .collect(),
+        span: inc.span,
+    }
+}

@@ -1,0 +1,158 @@
+//! The IR: one normalised program for a workflow and everything it imports. Every
+//! procedural construct (phase, heal, maintenance, emergency, incident response) is a
+//! step graph; configuration stays declarative. Serialisable, spans kept.
+
+pub mod lower;
+pub mod step;
+
+use crate::source::Span;
+use crate::syntax::ast;
+use serde::Serialize;
+use step::{Count, Name, Step, Text};
+
+pub use lower::lower;
+
+/// What kind of construct a procedure was written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcKind {
+    /// `procedure`.
+    Procedure,
+    /// `heal`: a self-healing procedure.
+    Heal,
+    /// `maintenance`: a scheduled job.
+    Maintenance,
+    /// `emergency`: an emergency protocol.
+    Emergency,
+    /// The incident response workflow of `incidents`.
+    Incident,
+}
+
+impl ProcKind {
+    /// The keyword it was written with.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ProcKind::Procedure => "procedure",
+            ProcKind::Heal => "heal",
+            ProcKind::Maintenance => "maintenance",
+            ProcKind::Emergency => "emergency",
+            ProcKind::Incident => "incidents",
+        }
+    }
+}
+
+/// When a maintenance job runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schedule {
+    /// The cron expression.
+    pub cron: Text,
+    /// `skip` or `queue` a run while the previous one is still going.
+    pub overlap: Option<Name>,
+    /// updates, cleanup or backup.
+    pub kind: Option<Name>,
+}
+
+/// A named step graph.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Procedure {
+    /// Its name.
+    pub name: Name,
+    /// What it was written as.
+    pub kind: ProcKind,
+    /// The agent responsible.
+    pub agent: Option<Name>,
+    /// Rounds of fixes at most (heal).
+    pub attempts: Option<Count>,
+    /// When it runs by itself (maintenance).
+    pub schedule: Option<Schedule>,
+    /// The response team (emergency).
+    pub team: Vec<Name>,
+    /// What it does.
+    pub body: Vec<Step>,
+    /// The whole definition.
+    pub span: Span,
+}
+
+/// A workflow and everything it imports, normalised.
+#[derive(Debug, Default, Serialize)]
+pub struct Program {
+    /// Source files, indexed by the `file` of every span.
+    pub files: Vec<String>,
+    /// The entry.
+    pub workflow: Option<ast::Workflow>,
+    /// Agents.
+    pub agents: Vec<ast::Agent>,
+    /// Declared artifacts.
+    pub artifacts: Vec<ast::ArtifactDecl>,
+    /// Phases, in declaration order.
+    pub phases: Vec<ast::Phase>,
+    /// Epics.
+    pub epics: Vec<ast::Epic>,
+    /// Inline stories.
+    pub stories: Vec<ast::Story>,
+    /// Story files loaded at run time.
+    pub story_sources: Vec<ast::StoriesFrom>,
+    /// Deployment environments.
+    pub environments: Vec<ast::Environment>,
+    /// Declared environment variables.
+    pub env_vars: Vec<ast::EnvVar>,
+    /// Named checks.
+    pub checks: Vec<ast::CheckDef>,
+    /// Procedures, heals, maintenance jobs, emergencies and the incident workflow.
+    pub procedures: Vec<Procedure>,
+    /// Monitors.
+    pub monitors: Vec<ast::Monitor>,
+    /// Incident levels, lowest first.
+    pub incident_levels: Vec<ast::Level>,
+    /// Resource limits.
+    pub limits: Option<ast::Limits>,
+    /// State synchronisation.
+    pub sync: Option<ast::Sync>,
+    /// The handoff protocol.
+    pub handoff_protocol: Option<ast::HandoffProtocol>,
+    /// KPIs.
+    pub kpis: Vec<ast::Kpi>,
+    /// Settings.
+    pub settings: Vec<ast::Setting>,
+    /// Files that are stdlib modules (their definitions are never "unused").
+    #[serde(skip)]
+    pub stdlib_files: Vec<u32>,
+}
+
+impl Program {
+    /// The agent named `name`.
+    pub fn agent(&self, name: &str) -> Option<&ast::Agent> {
+        self.agents.iter().find(|a| a.name.name == name)
+    }
+
+    /// The procedure named `name`.
+    pub fn procedure(&self, name: &str) -> Option<&Procedure> {
+        self.procedures.iter().find(|p| p.name.name == name)
+    }
+
+    /// A global limit's value.
+    pub fn global_limit(&self, name: &str) -> Option<&step::Quantity> {
+        self.limits
+            .as_ref()
+            .and_then(|l| l.global.iter().find(|e| e.name.name == name))
+            .map(|e| &e.value)
+    }
+
+    /// Every step list of the program: phase bodies, procedure bodies, check bodies.
+    pub fn bodies(&self) -> impl Iterator<Item = &[Step]> {
+        let checks = self.checks.iter().filter_map(|c| match &c.body {
+            ast::CheckBody::Steps { steps } => Some(steps.as_slice()),
+            ast::CheckBody::Script(_) => None,
+        });
+        self.phases
+            .iter()
+            .map(|p| p.body.as_slice())
+            .chain(self.procedures.iter().map(|p| p.body.as_slice()))
+            .chain(checks)
+    }
+
+    /// True when the span is in a stdlib module.
+    pub fn in_stdlib(&self, span: Span) -> bool {
+        self.stdlib_files.contains(&span.file)
+    }
+}

@@ -1,0 +1,413 @@
+//! Steps: the small core that phases, healing procedures, incident workflows, emergency
+//! protocols and maintenance jobs all lower to, and the one scheduler runs.
+
+use crate::source::Span;
+use crate::syntax::literal::Value;
+use serde::Serialize;
+
+/// A name as written, with its place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Name {
+    /// The identifier (or a story id / path for string-named things).
+    pub name: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A text literal with its place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Text {
+    /// The unescaped value.
+    pub value: String,
+    /// Where it was written, quotes included.
+    pub span: Span,
+}
+
+/// A typed literal with its place; `value` is `None` when the literal was malformed
+/// (a diagnostic was reported already).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Quantity {
+    /// The parsed value.
+    pub value: Option<Value>,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A whole number with its place (`max 3`, `attempts 2`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Count {
+    /// The number.
+    pub value: u64,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// rhai source code embedded in a .bmad file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Script {
+    /// The code between the backticks.
+    pub code: String,
+    /// The place of the code itself (inside the backticks).
+    pub span: Span,
+}
+
+/// A condition: rhai code, or a dotted name (`approved`, `story.type`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Cond {
+    /// rhai code.
+    Script(Script),
+    /// A dotted name.
+    Path(Name),
+}
+
+/// A comparison operator of a threshold or KPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Cmp {
+    /// `>`
+    #[serde(rename = ">")]
+    Gt,
+    /// `>=`
+    #[serde(rename = ">=")]
+    Ge,
+    /// `<`
+    #[serde(rename = "<")]
+    Lt,
+    /// `<=`
+    #[serde(rename = "<=")]
+    Le,
+    /// `==`
+    #[serde(rename = "==")]
+    Eq,
+    /// `!=`
+    #[serde(rename = "!=")]
+    Ne,
+}
+
+impl Cmp {
+    /// Parses an operator token.
+    pub fn parse(op: &str) -> Cmp {
+        match op {
+            ">" => Cmp::Gt,
+            ">=" => Cmp::Ge,
+            "<" => Cmp::Lt,
+            "<=" => Cmp::Le,
+            "==" => Cmp::Eq,
+            _ => Cmp::Ne,
+        }
+    }
+}
+
+/// An artifact a step reads or writes: a declared name or a literal path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ArtifactRef {
+    /// A name declared by `artifact` or by `produces name = "path"`.
+    Named(Name),
+    /// A literal path.
+    Path(Text),
+}
+
+/// `produces name = "path"`, `produces "path"` or `produces name`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Produced {
+    /// The name the artifact gets, if any.
+    pub name: Option<Name>,
+    /// The path, if written here.
+    pub path: Option<Text>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// An agent doing named tasks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    /// The agent, an agent variable from `assign`, or a group (`responders`, `all_available`).
+    pub agent: Name,
+    /// The task names, in order.
+    pub tasks: Vec<Name>,
+    /// The agent mode (`mode creative`).
+    pub mode: Option<Name>,
+    /// Artifacts read.
+    pub needs: Vec<ArtifactRef>,
+    /// Artifacts written.
+    pub produces: Vec<Produced>,
+    /// Context loaded for the agent (artifacts, `story`, `dependencies`).
+    pub context: Vec<Name>,
+    /// Test types (`unit`, `integration`, `e2e`) for a validation task.
+    pub tests: Vec<Name>,
+    /// An extra prompt.
+    pub prompt: Option<Text>,
+    /// Time limit.
+    pub timeout: Option<Quantity>,
+}
+
+/// `handoff a -> b { ... }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Handoff {
+    /// The agent handing off.
+    pub from: Name,
+    /// The agent receiving.
+    pub to: Name,
+    /// Artifacts handed over.
+    pub artifacts: Vec<ArtifactRef>,
+    /// Tasks done.
+    pub completed: Vec<Name>,
+    /// Tasks left.
+    pub pending: Vec<Name>,
+    /// Free notes.
+    pub notes: Option<Text>,
+}
+
+/// An HTTP or TCP probe.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    /// `get`, `post`, `head`, `put` or `tcp`.
+    pub method: String,
+    /// URL, or host:port for tcp.
+    pub target: Text,
+    /// Expected HTTP status.
+    pub expect: Option<Count>,
+    /// Time limit.
+    pub timeout: Option<Quantity>,
+    /// Interval (monitors only).
+    pub every: Option<Quantity>,
+}
+
+/// What a `call`-like step calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    /// `call name`: any procedure.
+    Call,
+    /// `heal name`: a healing procedure.
+    Heal,
+}
+
+/// One arm of `match`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchArm {
+    /// The value matched, `_` for any.
+    pub pattern: Name,
+    /// What runs.
+    pub body: Vec<Step>,
+}
+
+/// One arm of `assign`: story type => agent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssignArm {
+    /// The story type.
+    pub story_type: Name,
+    /// The agent.
+    pub agent: Name,
+}
+
+/// One step with its place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// Where the step was written.
+    pub span: Span,
+    /// What it does.
+    #[serde(flatten)]
+    pub kind: StepKind,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum StepKind {
+    /// An agent task.
+    Task(Task),
+    /// A handoff between agents.
+    Handoff(Handoff),
+    /// A shell command.
+    Sh {
+        /// The command text.
+        command: Text,
+        /// Time limit.
+        timeout: Option<Quantity>,
+    },
+    /// Wait for a duration.
+    Wait {
+        /// How long.
+        duration: Quantity,
+    },
+    /// An HTTP or TCP probe.
+    Probe(Probe),
+    /// Run named checks or inline rhai; `must_pass` false only records (diagnosis).
+    Check {
+        /// Named checks.
+        checks: Vec<Name>,
+        /// Inline rhai.
+        script: Option<Script>,
+        /// Whether a failing check fails the step.
+        must_pass: bool,
+    },
+    /// Call a named procedure.
+    Call {
+        /// The procedure.
+        target: Name,
+        /// How it was written.
+        kind: CallKind,
+    },
+    /// Open an incident at a level.
+    Escalate {
+        /// The incident level.
+        level: Name,
+    },
+    /// Send an alert.
+    Alert {
+        /// Who gets it.
+        to: Option<Name>,
+        /// What it says.
+        message: Text,
+    },
+    /// Notify agents or groups.
+    Notify {
+        /// Who.
+        to: Vec<Name>,
+        /// What.
+        message: Option<Text>,
+    },
+    /// Deploy to an environment (its gate runs first).
+    Deploy {
+        /// The environment.
+        environment: Name,
+        /// The agent deploying.
+        by: Option<Name>,
+    },
+    /// Roll an environment back to its last good deployment.
+    Rollback {
+        /// The environment.
+        environment: Name,
+    },
+    /// Bind an agent variable by story type.
+    Assign {
+        /// The variable.
+        var: Name,
+        /// The dotted name matched (`story.type`).
+        by: Name,
+        /// Type => agent.
+        arms: Vec<AssignArm>,
+    },
+    /// Isolate systems: pauses the affected workflows and monitors.
+    Isolate {
+        /// What is isolated.
+        target: Name,
+    },
+    /// Stop writes to systems: pauses the affected workflows and monitors.
+    StopWrites {
+        /// What stops writing.
+        target: Name,
+    },
+    /// Write a status report.
+    Report {
+        /// Its text.
+        message: Option<Text>,
+    },
+    /// Start a monitor.
+    Watch {
+        /// The monitor.
+        monitor: Name,
+    },
+    /// Run branches side by side.
+    Parallel {
+        /// Most branches at once.
+        max: Option<Count>,
+        /// One step per branch.
+        branches: Vec<Step>,
+    },
+    /// Run the body once per story, in dependency order, independent ones side by side.
+    ForEach {
+        /// The loop variable.
+        var: Name,
+        /// What is iterated (`stories`).
+        source: Name,
+        /// Most iterations at once.
+        max: Option<Count>,
+        /// The body.
+        body: Vec<Step>,
+    },
+    /// Run the body until the condition holds, at most `max` times.
+    Repeat {
+        /// The bound.
+        max: Option<Count>,
+        /// The body.
+        body: Vec<Step>,
+        /// The exit condition.
+        until: Option<Cond>,
+    },
+    /// Run the body again when it fails, at most `max` times.
+    Retry {
+        /// The bound (3 when not written).
+        max: Option<Count>,
+        /// Pause between attempts.
+        backoff: Option<Quantity>,
+        /// The body.
+        body: Vec<Step>,
+    },
+    /// Branch on a condition.
+    If {
+        /// The condition.
+        cond: Cond,
+        /// When it holds.
+        then: Vec<Step>,
+        /// When it does not.
+        otherwise: Vec<Step>,
+    },
+    /// Branch on a value.
+    Match {
+        /// The value.
+        subject: Cond,
+        /// The arms, in order.
+        arms: Vec<MatchArm>,
+    },
+    /// Run `handler` when `body` fails.
+    OnFailure {
+        /// The guarded steps.
+        body: Vec<Step>,
+        /// What runs on failure.
+        handler: Vec<Step>,
+    },
+    /// A labelled part of a lowered construct (`diagnose`, `fix restart`, `triage`).
+    Group {
+        /// The label.
+        label: String,
+        /// The steps.
+        body: Vec<Step>,
+    },
+    /// Fail on purpose (the end of a chain of fixes none of which verified).
+    Fail {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Step {
+    /// The nested step lists of this step, for walking the tree.
+    pub fn children(&self) -> Vec<&[Step]> {
+        match &self.kind {
+            StepKind::Parallel { branches, .. } => vec![branches],
+            StepKind::ForEach { body, .. }
+            | StepKind::Repeat { body, .. }
+            | StepKind::Retry { body, .. }
+            | StepKind::Group { body, .. } => vec![body],
+            StepKind::If {
+                then, otherwise, ..
+            } => vec![then, otherwise],
+            StepKind::Match { arms, .. } => arms.iter().map(|a| a.body.as_slice()).collect(),
+            StepKind::OnFailure { body, handler } => vec![body, handler],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Calls `f` on every step of `steps`, depth first, parents before children.
+pub fn walk<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
+    for step in steps {
+        f(step);
+        for child in step.children() {
+            walk(child, f);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Loads a workflow: reads the root file, follows its imports (relative files and stdlib
+//! modules), refuses import cycles, and parses every file once.
+
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::source::{FileId, SourceMap, Span};
+use crate::stdlib;
+use crate::syntax::{self, ast};
+use std::path::{Path, PathBuf};
+
+/// Largest file bmad reads.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One parsed file.
+#[derive(Debug)]
+pub struct Module {
+    /// The file.
+    pub file: FileId,
+    /// True for embedded stdlib modules.
+    pub stdlib: bool,
+    /// Its items.
+    pub items: Vec<ast::Item>,
+}
+
+/// Every file of a workflow, parsed, with what went wrong loading it.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The texts.
+    pub sources: SourceMap,
+    /// The parsed files, the root first.
+    pub modules: Vec<Module>,
+    /// Loading and parsing diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+    /// True when the root file itself could not be read (exit code 2).
+    pub io_failed: bool,
+}
+
+enum Origin {
+    /// A file: its canonical path (identity) and the path as shown (relative when given so).
+    Path {
+        canonical: PathBuf,
+        shown: PathBuf,
+    },
+    Std,
+}
+
+struct Loader {
+    out: Loaded,
+    /// Files being loaded (for cycle detection): their id and the import that led to them.
+    stack: Vec<(FileId, Option<Span>)>,
+}
+
+/// Loads the workflow whose root is the file at `path`.
+pub fn load_path(path: &Path) -> Loaded {
+    let mut loader = Loader {
+        out: Loaded::default(),
+        stack: Vec::new(),
+    };
+    let bytes = match read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            loader.out.io_failed = true;
+            loader.out.diagnostics.push(
+                Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", path.display()))
+                    .help("check the path and its permissions"),
+            );
+            return loader.out;
+        }
+    };
+    let name = path.display().to_string();
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let shown = path.to_path_buf();
+    loader.add(name, Origin::Path { canonical, shown }, bytes, None);
+    loader.out
+}
+
+/// Loads a workflow from text in memory; relative imports resolve against `base`.
+pub fn load_text(name: &str, text: &str, base: Option<&Path>) -> Loaded {
+    let mut loader = Loader {
+        out: Loaded::default(),
+        stack: Vec::new(),
+    };
+    let shown = base.map_or_else(|| PathBuf::from(name), |b| b.join(name));
+    let origin = Origin::Path {
+        canonical: shown.clone(),
+        shown,
+    };
+    loader.add(name.to_string(), origin, text.as_bytes().to_vec(), None);
+    loader.out
+}
+
+fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} MiB",
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    std::fs::read(path)
+}
+
+impl Loader {
+    fn add(&mut self, name: String, origin: Origin, bytes: Vec<u8>, via: Option<Span>) {
+        let (path, shown, stdlib) = match origin {
+            Origin::Path { canonical, shown } => (Some(canonical), Some(shown), false),
+            Origin::Std => (None, None, true),
+        };
+        let (text, bad_at, why) = decode(bytes);
+        let file = self.out.sources.add(name.clone(), path.clone(), text);
+        if let Some(at) = bad_at {
+            let len = self.out.sources.get(file).text[at..]
+                .chars()
+                .next()
+                .map_or(0, char::len_utf8);
+            self.out.diagnostics.push(
+                Diagnostic::error(
+                    Code::Encoding,
+                    format!("`{name}` is not a text file: {why}"),
+                )
+                .at(Span::new(file, at, at + len), why)
+                .help("a .bmad file is UTF-8 text"),
+            );
+            self.out.modules.push(Module {
+                file,
+                stdlib,
+                items: Vec::new(),
+            });
+            return;
+        }
+        let parsed = syntax::parse(file, &self.out.sources.get(file).text);
+        self.out.diagnostics.extend(parsed.diagnostics);
+        let imports: Vec<ast::Import> = parsed
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Import(imp) => Some(imp.clone()),
+                _ => None,
+            })
+            .collect();
+        self.out.modules.push(Module {
+            file,
+            stdlib,
+            items: parsed.items,
+        });
+        self.stack.push((file, via));
+        for import in imports {
+            self.import(&import, shown.as_deref());
+        }
+        self.stack.pop();
+    }
+
+    /// Resolves one import of the file shown as `from` (`None` for stdlib modules, whose
+    /// relative imports resolve from the current directory).
+    fn import(&mut self, import: &ast::Import, from: Option<&Path>) {
+        match &import.target {
+            ast::ImportTarget::Module(module) => {
+                let display = stdlib::display_name(module);
+                if let Some(id) = self.out.sources.find_name(&display) {
+                    self.seen(id, import.span);
+                    return;
+                }
+                let Some(text) = stdlib::module(module) else {
+                    let help = did_you_mean(module, stdlib::MODULES.iter().map(|(n, _)| *n))
+                        .unwrap_or_else(|| {
+                            let names: Vec<&str> =
+                                stdlib::MODULES.iter().map(|(n, _)| *n).collect();
+                            format!("the stdlib modules are {}", names.join(", "))
+                        });
+                    self.out.diagnostics.push(
+                        Diagnostic::error(
+                            Code::ImportNotFound,
+                            format!("no stdlib module `{module}`"),
+                        )
+                        .at(import.span, "not in the stdlib")
+                        .help(help),
+                    );
+                    return;
+                };
+                self.add(
+                    display,
+                    Origin::Std,
+                    text.as_bytes().to_vec(),
+                    Some(import.span),
+                );
+            }
+            ast::ImportTarget::File(rel) => {
+                let base = from
+                    .and_then(Path::parent)
+                    .unwrap_or_else(|| Path::new("."));
+                let target = base.join(rel);
+                let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
+                if let Some(id) = self.out.sources.find_path(&canonical) {
+                    self.seen(id, import.span);
+                    return;
+                }
+                match read(&target) {
+                    Ok(bytes) => {
+                        let name = display_path(&target);
+                        let origin = Origin::Path {
+                            canonical,
+                            shown: target,
+                        };
+                        self.add(name, origin, bytes, Some(import.span));
+                    }
+                    Err(e) => self.out.diagnostics.push(
+                        Diagnostic::error(Code::ImportNotFound, format!("cannot import `{rel}`: {e}"))
+                            .at(import.span, format!("looked for {}", target.display()))
+                            .help("a relative import is resolved from the directory of the importing file"),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// An import of a file loaded before: fine unless that file is still being loaded.
+    fn seen(&mut self, id: FileId, at: Span) {
+        let Some(pos) = self.stack.iter().position(|(f, _)| *f == id) else {
+            return;
+        };
+        let chain: Vec<String> = self.stack[pos..]
+            .iter()
+            .map(|(f, _)| self.out.sources.get(*f).name.clone())
+            .chain(std::iter::once(self.out.sources.get(id).name.clone()))
+            .collect();
+        let mut diag = Diagnostic::error(
+            Code::ImportCycle,
+            format!("import cycle: {}", chain.join(" -> ")),
+        )
+        .at(at, "this import closes the cycle")
+        .help("move what both files need into a third file that both import");
+        for (_, via) in &self.stack[pos + 1..] {
+            if let Some(span) = via {
+                diag = diag.also(*span, "imported here");
+            }
+        }
+        self.out.diagnostics.push(diag);
+    }
+}
+
+fn display_path(path: &Path) -> String {
+    let s = path.display().to_string();
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Text of `bytes`, and where and why it is not text, if it is not.
+fn decode(bytes: Vec<u8>) -> (String, Option<usize>, &'static str) {
+    match String::from_utf8(bytes) {
+        Ok(text) => match text.find('\0') {
+            Some(at) => (text, Some(at), "it holds a NUL byte (binary data)"),
+            None => (text, None, ""),
+        },
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            (text, Some(at), "invalid UTF-8")
+        }
+    }
+}

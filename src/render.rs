@@ -1,0 +1,155 @@
+//! Renders diagnostics for people through miette: file:line:col, labels, help.
+
+use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::source::{FileId, SourceMap};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use std::fmt;
+
+/// How rendered diagnostics look.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    /// Use ANSI colours.
+    pub color: bool,
+    /// Terminal width to wrap at.
+    pub width: usize,
+}
+
+impl Default for RenderOptions {
+    fn default() -> RenderOptions {
+        RenderOptions {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// A diagnostic bound to the source of one file, in the shape miette wants.
+#[derive(Debug)]
+struct Bound {
+    message: String,
+    code: &'static str,
+    severity: miette::Severity,
+    source: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+    help: Option<String>,
+    related: Vec<Bound>,
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Bound {}
+
+impl miette::Diagnostic for Bound {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|b| b as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+fn named(sources: &SourceMap, file: FileId) -> NamedSource<String> {
+    let f = sources.get(file);
+    NamedSource::new(f.name.clone(), f.text.clone()).with_language("bmad")
+}
+
+fn labeled(label: &Label, primary: bool) -> LabeledSpan {
+    let text = (!label.text.is_empty()).then(|| label.text.clone());
+    let span = (label.span.start as usize, label.span.len());
+    if primary {
+        LabeledSpan::new_primary_with_span(text, span)
+    } else {
+        LabeledSpan::new_with_span(text, span)
+    }
+}
+
+fn bind(diag: &Diagnostic, sources: &SourceMap) -> Bound {
+    let severity = match diag.severity {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+    };
+    let file = diag.primary.as_ref().map(|l| l.span.file);
+    let mut labels = Vec::new();
+    let mut related = Vec::new();
+    if let Some(p) = &diag.primary {
+        labels.push(labeled(p, true));
+    }
+    for s in &diag.secondary {
+        if Some(s.span.file) == file {
+            labels.push(labeled(s, false));
+        } else {
+            // miette shows one source per diagnostic: a place in another file becomes a
+            // related note with its own source.
+            related.push(Bound {
+                message: s.text.clone(),
+                code: diag.code.as_str(),
+                severity: miette::Severity::Advice,
+                source: named(sources, s.span.file),
+                labels: vec![labeled(
+                    &Label {
+                        span: s.span,
+                        text: String::new(),
+                    },
+                    true,
+                )],
+                help: None,
+                related: Vec::new(),
+            });
+        }
+    }
+    let source = match file {
+        Some(f) => named(sources, f),
+        None => NamedSource::new("", String::new()),
+    };
+    Bound {
+        message: diag.message.clone(),
+        code: diag.code.as_str(),
+        severity,
+        source,
+        labels,
+        help: diag.help.clone(),
+        related,
+    }
+}
+
+/// Renders one diagnostic as text.
+pub fn render(diag: &Diagnostic, sources: &SourceMap, options: RenderOptions) -> String {
+    let theme = if options.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(options.width)
+        .with_links(false);
+    let mut out = String::new();
+    let bound = bind(diag, sources);
+    if handler.render_report(&mut out, &bound).is_err() {
+        out = format!("{}: {}\n", diag.code, diag.message);
+    }
+    out
+}

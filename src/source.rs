@@ -1,0 +1,120 @@
+//! Source files, byte spans and line/column lookup shared by every stage.
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Index of a file in a [`SourceMap`].
+pub type FileId = u32;
+
+/// A byte range in one source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct Span {
+    /// The file the range belongs to.
+    pub file: FileId,
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// A span of `file` from `start` to `end` (byte offsets).
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// True for an empty range.
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// One loaded source: its display name, where it came from, its text and line starts.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Name shown in diagnostics (a path as the user gave it, or `std/roles.bmad`).
+    pub name: String,
+    /// Canonical path on disk, `None` for embedded stdlib modules and in-memory text.
+    pub path: Option<PathBuf>,
+    /// The text.
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// Line and column (both 1-based, column in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let end = offset.min(self.text.len());
+        let column = self
+            .text
+            .get(start..end)
+            .map_or(end - start, |s| s.chars().count());
+        (line + 1, column + 1)
+    }
+}
+
+/// Every source file of one check or run, addressed by [`FileId`].
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    /// An empty map.
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, name: String, path: Option<PathBuf>, text: String) -> FileId {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        self.files.push(SourceFile {
+            name,
+            path,
+            text,
+            line_starts,
+        });
+        (self.files.len() - 1) as FileId
+    }
+
+    /// The file with this id.
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id as usize]
+    }
+
+    /// All files in the order they were added.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files.iter().enumerate().map(|(i, f)| (i as FileId, f))
+    }
+
+    /// The file id of a path loaded earlier, if any.
+    pub fn find_path(&self, path: &std::path::Path) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.path.as_deref() == Some(path))
+            .map(|i| i as FileId)
+    }
+
+    /// The file id of an embedded module loaded earlier, by its display name.
+    pub fn find_name(&self, name: &str) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.path.is_none() && f.name == name)
+            .map(|i| i as FileId)
+    }
+}

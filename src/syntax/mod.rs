@@ -1,0 +1,66 @@
+//! Text to AST: split into items, parse each with pest, build typed nodes with spans.
+
+pub mod ast;
+mod build;
+mod build_steps;
+mod error;
+pub mod grammar;
+pub mod literal;
+pub mod split;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+use build_steps::Builder;
+use grammar::{BmadParser, Rule};
+use pest::Parser;
+
+pub use error::describe as describe_rule;
+
+/// The items of one file and what went wrong reading them.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The items that parsed, in order.
+    pub items: Vec<ast::Item>,
+    /// Syntax and literal diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses the text of one file. Every top-level item is parsed on its own, so one run
+/// reports a syntax error in each broken item; the items that parse are kept.
+pub fn parse(file: FileId, text: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    for chunk in split::split(text) {
+        if let Some(at) = chunk.too_deep_at {
+            parsed.diagnostics.push(
+                Diagnostic::error(
+                    Code::TooDeep,
+                    format!("blocks nested more than {} levels deep", split::MAX_DEPTH),
+                )
+                .at(Span::new(file, at, at + 1), "too deep from here")
+                .help("flatten the workflow: move inner blocks into a `procedure` and `call` it"),
+            );
+            continue;
+        }
+        let src = &text[chunk.start..chunk.end];
+        match BmadParser::parse(Rule::file, src) {
+            Ok(mut pairs) => {
+                let mut builder = Builder {
+                    file,
+                    offset: chunk.start,
+                    diags: &mut parsed.diagnostics,
+                };
+                if let Some(file_pair) = pairs.next() {
+                    for item in file_pair.into_inner() {
+                        if let Some(item) = builder.item(item) {
+                            parsed.items.push(item);
+                        }
+                    }
+                }
+            }
+            Err(e) => parsed
+                .diagnostics
+                .push(error::syntax_error(file, src, chunk.start, e)),
+        }
+    }
+    parsed
+}
