@@ -12,6 +12,8 @@ pub enum Code {
     Io,
     /// A file is not UTF-8 text.
     Encoding,
+    /// A file checked on its own defines nothing.
+    EmptyFile,
     /// Blocks nested deeper than the parser accepts.
     TooDeep,
     /// The text does not follow the grammar.
@@ -48,9 +50,10 @@ pub enum Code {
 
 impl Code {
     /// Every code, in a stable order.
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 19] = [
         Code::Io,
         Code::Encoding,
+        Code::EmptyFile,
         Code::TooDeep,
         Code::Syntax,
         Code::ImportNotFound,
@@ -74,6 +77,7 @@ impl Code {
         match self {
             Code::Io => "bmad::io",
             Code::Encoding => "bmad::encoding",
+            Code::EmptyFile => "bmad::empty-file",
             Code::TooDeep => "bmad::too-deep",
             Code::Syntax => "bmad::syntax",
             Code::ImportNotFound => "bmad::import-not-found",

@@ -131,6 +131,15 @@ impl Loader {
             return;
         }
         let parsed = syntax::parse(file, &self.out.sources.get(file).text);
+        if via.is_none() && parsed.items.is_empty() && parsed.diagnostics.is_empty() {
+            let text = &self.out.sources.get(file).text;
+            let first_line = text.find('\n').unwrap_or(text.len());
+            self.out.diagnostics.push(
+                Diagnostic::error(Code::EmptyFile, format!("`{name}` defines nothing"))
+                    .at(Span::new(file, 0, first_line), "only white space and comments")
+                    .help("a workflow has at least one item: `import`, `agent`, `phase`, ... (see GRAMMAR.md)"),
+            );
+        }
         self.out.diagnostics.extend(parsed.diagnostics);
         let imports: Vec<ast::Import> = parsed
             .items

@@ -1,0 +1,218 @@
+//! Bad input never panics: each kind gets a diagnostic and exit code 1 or 2. Includes a
+//! bounded property test over the parser.
+
+mod common;
+
+use bmad::diagnostic::Code;
+use common::bmad_on;
+use proptest::prelude::*;
+use std::io::Write;
+use std::path::Path;
+
+fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".bmad").tempfile().unwrap();
+    f.write_all(bytes).unwrap();
+    f.flush().unwrap();
+    f
+}
+
+fn codes(path: &Path) -> Vec<Code> {
+    bmad::check_path(path)
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn an_empty_file_is_reported() {
+    for text in ["", "\n\n", "// only a comment\n/* and another */\n"] {
+        let f = file_with(text.as_bytes());
+        assert_eq!(codes(f.path()), [Code::EmptyFile]);
+        assert_eq!(bmad_on(&["check"], f.path()).status.code(), Some(1));
+    }
+}
+
+#[test]
+fn binary_and_invalid_utf8_are_encoding_errors() {
+    let binary = file_with(b"agent a {\0\x01\x02}");
+    assert_eq!(codes(binary.path()), [Code::Encoding]);
+    let latin1 = file_with(b"agent caf\xe9 {\n  backend sim\n}\n");
+    let checked = bmad::check_path(latin1.path());
+    assert_eq!(checked.diagnostics.len(), 1);
+    let primary = checked.diagnostics[0].primary.as_ref().unwrap();
+    assert_eq!(primary.span.start, 9, "points at the bad byte");
+    assert_eq!(bmad_on(&["check"], latin1.path()).status.code(), Some(1));
+}
+
+#[test]
+fn ten_thousand_levels_of_nesting_are_refused_not_overflowed() {
+    let deep = format!("phase p {}{}", "{ ".repeat(10_000), "} ".repeat(10_000));
+    let f = file_with(deep.as_bytes());
+    assert_eq!(codes(f.path()), [Code::TooDeep]);
+    let chain = format!(
+        "phase p {{\n  if `a` {{}} {}\n}}\n",
+        "else if `a` {} ".repeat(10_000)
+    );
+    let f = file_with(chain.as_bytes());
+    assert_eq!(codes(f.path()), [Code::TooDeep]);
+    assert_eq!(bmad_on(&["check"], f.path()).status.code(), Some(1));
+}
+
+#[test]
+fn a_ten_megabyte_file_is_checked() {
+    // A valid workflow of about 10 MB: thousands of stories in a chain.
+    let mut text = String::from(
+        "import std.roles\nphase dev {\n  for story in stories {\n    dev: implement\n  }\n}\n",
+    );
+    let mut i = 0;
+    while text.len() < 10 * 1024 * 1024 {
+        let after = if i > 0 {
+            format!("  after \"s{}\"\n", i - 1)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "story \"s{i}\" backend {{\n  title \"Story number {i} of a long backlog, with a descriptive title\"\n{after}  accept \"It works\"\n  accept \"It is tested\"\n}}\n"
+        ));
+        i += 1;
+    }
+    let f = file_with(text.as_bytes());
+    let checked = bmad::check_path(f.path());
+    assert!(
+        checked.diagnostics.is_empty(),
+        "{:?}",
+        checked.diagnostics.first()
+    );
+    assert_eq!(checked.program.stories.len(), i);
+
+    // The same size of garbage: one syntax error, no panic.
+    let garbage = "#$%^ ".repeat(2 * 1024 * 1024);
+    let f = file_with(garbage.as_bytes());
+    assert_eq!(codes(f.path()), [Code::Syntax]);
+}
+
+#[test]
+fn missing_imports_and_import_cycles_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root.bmad");
+    std::fs::write(&root, "import \"missing.bmad\"\nimport std.rolez\n").unwrap();
+    assert_eq!(codes(&root), [Code::ImportNotFound, Code::ImportNotFound]);
+    let help = bmad::check_path(&root).diagnostics[1].help.clone().unwrap();
+    assert!(help.contains("std.roles"), "{help}");
+
+    let a = dir.path().join("a.bmad");
+    let b = dir.path().join("b.bmad");
+    std::fs::write(&a, "import \"b.bmad\"\nagent x {\n  backend sim\n}\n").unwrap();
+    std::fs::write(&b, "import \"a.bmad\"\n").unwrap();
+    let checked = bmad::check_path(&a);
+    let cycle: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::ImportCycle)
+        .collect();
+    assert_eq!(cycle.len(), 1);
+    assert!(
+        cycle[0].message.contains("a.bmad -> "),
+        "{}",
+        cycle[0].message
+    );
+    assert_eq!(bmad_on(&["check"], &a).status.code(), Some(1));
+}
+
+#[test]
+fn every_broken_item_is_reported_in_one_run() {
+    let text = "agent a {\n  role \n}\nphase p {\n  analyst brainstorming\n}\nkpi k: deploys_per_day >> 3\nagent b {\n  backend sim\n}\n";
+    let f = file_with(text.as_bytes());
+    let checked = bmad::check_path(f.path());
+    let syntax = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::Syntax)
+        .count();
+    assert_eq!(syntax, 3, "{}", common::rendered(&checked));
+    // The item after the broken ones still parsed.
+    assert!(checked.program.agent("b").is_some());
+}
+
+/// Fragments of .bmad, glued at random: close to real input, so the parser goes deep.
+fn fragment() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "agent",
+        "phase",
+        "story",
+        "monitor",
+        "heal",
+        "check",
+        "{",
+        "}",
+        "\"3.6\"",
+        "x",
+        "y:",
+        "30s",
+        "4GB",
+        "80%",
+        "1000/hour",
+        "=>",
+        "->",
+        "`a > b`",
+        "```\n1\n```",
+        "\"\"\"t\"\"\"",
+        "//c\n",
+        "/*",
+        "*/",
+        "\n",
+        " ",
+        "parallel",
+        "repeat",
+        "max",
+        "3",
+        "else",
+        "if",
+        "on",
+        "failure",
+        "produces",
+        "=",
+        ",",
+        "metric",
+        ">",
+        "import",
+        "std.roles",
+        "\"",
+        "`",
+        "incidents",
+        "level",
+        "é",
+        "\u{0}",
+        "match",
+        "_",
+    ])
+    .prop_map(str::to_string)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_parser_never_panics_on_fragments(parts in prop::collection::vec(fragment(), 0..80)) {
+        let text = parts.join(" ");
+        let checked = bmad::check_text("fuzz.bmad", &text);
+        for d in &checked.diagnostics {
+            let _ = bmad::render::render(d, &checked.sources, Default::default());
+        }
+    }
+
+    #[test]
+    fn the_parser_never_panics_on_mutated_examples(cut in 0usize..8000, insert in "[ -~\n]{0,12}") {
+        let seed = include_str!("../examples/seed-operations.bmad");
+        let mut at = cut.min(seed.len());
+        while !seed.is_char_boundary(at) {
+            at -= 1;
+        }
+        let text = format!("{}{}{}", &seed[..at], insert, &seed[at..]);
+        let checked = bmad::check_text("mutated.bmad", &text);
+        for d in &checked.diagnostics {
+            let _ = bmad::render::render(d, &checked.sources, Default::default());
+        }
+    }
+}
