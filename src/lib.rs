@@ -65,7 +65,12 @@ impl Checked {
 }
 
 fn finish(loaded: load::Loaded) -> Checked {
-    let (program, lower_diags) = ir::lower(&loaded);
+    let files = loaded
+        .sources
+        .files()
+        .map(|(_, f)| f.name.clone())
+        .collect();
+    let (program, lower_diags) = ir::lower(loaded.modules, files);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(lower_diags);
     diagnostics.extend(check::check(&program));

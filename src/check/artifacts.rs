@@ -7,7 +7,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, Step, StepKind};
 use crate::source::Span;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// What is available at a point of a run.
 #[derive(Clone, Default)]
@@ -177,7 +177,7 @@ fn phase_order(p: &Program) -> Vec<usize> {
 
 /// Reports consumed artifacts that nothing produced before.
 pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
-    let mut paths: HashMap<&str, &str> = HashMap::new();
+    let mut paths: HashMap<&str, &str> = HashMap::default();
     let mut start = Avail::default();
     for a in &p.artifacts {
         paths.insert(&a.name.name, &a.path.value);
@@ -186,7 +186,7 @@ pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
             start.paths.insert(&a.path.value);
         }
     }
-    let mut prods = HashMap::new();
+    let mut prods = HashMap::default();
     for body in p.bodies() {
         producers(body, &mut prods);
         crate::ir::step::walk(body, &mut |s| {

@@ -7,7 +7,8 @@ use crate::ir::step::Name;
 use crate::source::Span;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{HashMap, HashSet, VecDeque};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::VecDeque;
 
 /// A dependency graph: nodes are named definitions, an edge `a -> b` says "a waits for b"
 /// and carries the span of the reference that says so.
@@ -20,7 +21,7 @@ impl<'a> DepGraph<'a> {
     /// A graph over these names.
     pub fn new(names: impl IntoIterator<Item = &'a str>) -> DepGraph<'a> {
         let mut graph = DiGraph::new();
-        let mut index = HashMap::new();
+        let mut index = HashMap::default();
         for n in names {
             index.entry(n).or_insert_with(|| graph.add_node(n));
         }
@@ -76,7 +77,7 @@ impl<'a> DepGraph<'a> {
     /// The shortest way from `start` round to `start` inside the component: each node with
     /// the span of its edge to the next one.
     fn path_back(&self, start: NodeIndex, members: &HashSet<NodeIndex>) -> Vec<(NodeIndex, Span)> {
-        let mut prev: HashMap<NodeIndex, (NodeIndex, Span)> = HashMap::new();
+        let mut prev: HashMap<NodeIndex, (NodeIndex, Span)> = HashMap::default();
         let mut queue = VecDeque::from([start]);
         while let Some(n) = queue.pop_front() {
             for e in self.graph.edges(n) {

@@ -5,7 +5,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{Name, StepKind, walk};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// One definition.
 #[derive(Debug, Clone, Copy)]
@@ -121,7 +121,7 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
 /// Artifacts are declared by `artifact` items and by `produces name = "path"`; the same
 /// name may be produced again only with the same path.
 fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) {
-    let mut paths: HashMap<&str, (&str, Span)> = HashMap::new();
+    let mut paths: HashMap<&str, (&str, Span)> = HashMap::default();
     for a in &p.artifacts {
         d.define(Ns::Artifact, &a.name, None, diags);
         paths.insert(&a.name.name, (&a.path.value, a.name.span));

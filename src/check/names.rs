@@ -5,11 +5,11 @@ use super::refs::{AGENT_GROUPS, Ns, Owner, Ref};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::step::{StepKind, walk};
 use crate::ir::{ProcKind, Program};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Agent variables bound by `assign` in each construct.
 fn agent_vars(p: &Program) -> HashMap<Owner, HashSet<&str>> {
-    let mut vars: HashMap<Owner, HashSet<&str>> = HashMap::new();
+    let mut vars: HashMap<Owner, HashSet<&str>> = HashMap::default();
     let mut scan = |owner: Owner, steps| {
         walk(steps, &mut |s| {
             if let StepKind::Assign { var, .. } = &s.kind {

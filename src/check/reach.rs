@@ -6,7 +6,7 @@ use super::refs::{Ns, Owner, Ref};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{StepKind, walk};
 use crate::ir::{ProcKind, Program};
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Reports unreachable phases and procedures and unbounded loops.
 pub fn check(p: &Program, refs: &[Ref], diags: &mut Vec<Diagnostic>) {
@@ -84,12 +84,21 @@ fn procedures(
     live_phases: &HashSet<usize>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let index = |name: &str| p.procedures.iter().position(|x| x.name.name == name);
-    let calls = |owner: Owner| {
-        refs.iter()
-            .filter(move |r| r.owner == owner && matches!(r.ns, Ns::Procedure(_)))
-            .filter_map(move |r| index(&r.name.name))
-    };
+    let by_name: HashMap<&str, usize> = p
+        .procedures
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.name.name.as_str(), i))
+        .collect();
+    let index = |name: &str| by_name.get(name).copied();
+    let mut calls_from: HashMap<Owner, Vec<usize>> = HashMap::default();
+    let mut referenced = HashSet::default();
+    for r in refs.iter().filter(|r| matches!(r.ns, Ns::Procedure(_))) {
+        if let Some(j) = index(&r.name.name) {
+            calls_from.entry(r.owner).or_default().push(j);
+            referenced.insert(j);
+        }
+    }
     let scheduled = p
         .procedures
         .iter()
@@ -107,17 +116,14 @@ fn procedures(
     let mut work: Vec<usize> = scheduled
         .chain(called_from_live.filter_map(|r| index(&r.name.name)))
         .collect();
-    let mut live = HashSet::new();
+    let mut live = HashSet::default();
     while let Some(i) = work.pop() {
         if live.insert(i) {
-            work.extend(calls(Owner::Procedure(i)));
+            work.extend(calls_from.get(&Owner::Procedure(i)).into_iter().flatten());
         }
     }
     for (i, pr) in p.procedures.iter().enumerate() {
-        let referenced = refs
-            .iter()
-            .any(|r| matches!(r.ns, Ns::Procedure(_)) && r.name.name == pr.name.name);
-        if live.contains(&i) || !referenced || p.in_stdlib(pr.span) {
+        if live.contains(&i) || !referenced.contains(&i) || p.in_stdlib(pr.span) {
             continue;
         }
         diags.push(

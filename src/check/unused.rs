@@ -4,7 +4,7 @@ use super::refs::{Ns, Ref};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::Name;
 use crate::ir::{ProcKind, Program};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// Reports unused agents, checks, artifacts, environments, procedures and epics.
 pub fn check(p: &Program, refs: &[Ref], diags: &mut Vec<Diagnostic>) {

@@ -4,19 +4,15 @@
 use super::step::{Name, Step, StepKind};
 use super::{ProcKind, Procedure, Program, Schedule};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::load::Loaded;
+use crate::load::Module;
 use crate::syntax::ast::{self, Item};
 
-/// Builds the program of a loaded workflow; reports blocks written twice.
-pub fn lower(loaded: &Loaded) -> (Program, Vec<Diagnostic>) {
+/// Builds the program of a workflow from its parsed files (moved in, not copied) and the
+/// names of its source files; reports blocks written twice.
+pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnostic>) {
     let mut p = Program {
-        files: loaded
-            .sources
-            .files()
-            .map(|(_, f)| f.name.clone())
-            .collect(),
-        stdlib_files: loaded
-            .modules
+        files,
+        stdlib_files: modules
             .iter()
             .filter(|m| m.stdlib)
             .map(|m| m.file)
@@ -37,50 +33,50 @@ pub fn lower(loaded: &Loaded) -> (Program, Vec<Diagnostic>) {
             false
         }
     };
-    for module in &loaded.modules {
-        for item in &module.items {
+    for module in modules {
+        for item in module.items {
             match item {
                 Item::Import(_) => {}
                 Item::Workflow(w) => {
                     if !once("workflow", p.workflow.as_ref().map(|x| x.span), w.span) {
-                        p.workflow = Some(w.clone());
+                        p.workflow = Some(w);
                     }
                 }
-                Item::Agent(a) => p.agents.push(a.clone()),
-                Item::Artifact(a) => p.artifacts.push(a.clone()),
-                Item::Phase(ph) => p.phases.push(ph.clone()),
-                Item::Epic(e) => p.epics.push(e.clone()),
-                Item::Story(s) => p.stories.push(s.clone()),
-                Item::StoriesFrom(s) => p.story_sources.push(s.clone()),
-                Item::Environment(e) => p.environments.push(e.clone()),
-                Item::EnvVar(e) => p.env_vars.push(e.clone()),
-                Item::Check(c) => p.checks.push(c.clone()),
-                Item::Heal(h) => p.procedures.push(lower_heal(h)),
+                Item::Agent(a) => p.agents.push(a),
+                Item::Artifact(a) => p.artifacts.push(a),
+                Item::Phase(ph) => p.phases.push(ph),
+                Item::Epic(e) => p.epics.push(e),
+                Item::Story(s) => p.stories.push(s),
+                Item::StoriesFrom(s) => p.story_sources.push(s),
+                Item::Environment(e) => p.environments.push(e),
+                Item::EnvVar(e) => p.env_vars.push(e),
+                Item::Check(c) => p.checks.push(c),
+                Item::Heal(h) => p.procedures.push(lower_heal(&h)),
                 Item::Procedure(pr) => p.procedures.push(Procedure {
-                    name: pr.name.clone(),
+                    name: pr.name,
                     kind: ProcKind::Procedure,
                     agent: None,
                     attempts: None,
                     schedule: None,
                     team: Vec::new(),
-                    body: pr.body.clone(),
+                    body: pr.body,
                     span: pr.span,
                 }),
                 Item::Maintenance(m) => p.procedures.push(Procedure {
-                    name: m.name.clone(),
+                    name: m.name,
                     kind: ProcKind::Maintenance,
-                    agent: m.agent.clone(),
+                    agent: m.agent,
                     attempts: None,
-                    schedule: m.cron.clone().map(|cron| Schedule {
+                    schedule: m.cron.map(|cron| Schedule {
                         cron,
-                        overlap: m.overlap.clone(),
-                        kind: m.kind.clone(),
+                        overlap: m.overlap,
+                        kind: m.kind,
                     }),
                     team: Vec::new(),
-                    body: m.body.clone(),
+                    body: m.body,
                     span: m.span,
                 }),
-                Item::Emergency(e) => p.procedures.push(lower_emergency(e)),
+                Item::Emergency(e) => p.procedures.push(lower_emergency(&e)),
                 Item::Incidents(inc) => {
                     let first = p
                         .procedures
@@ -89,18 +85,18 @@ pub fn lower(loaded: &Loaded) -> (Program, Vec<Diagnostic>) {
                         .map(|x| x.span);
                     if !once("incidents", first, inc.span) {
                         p.incident_levels.extend(inc.levels.iter().cloned());
-                        p.procedures.push(lower_incidents(inc));
+                        p.procedures.push(lower_incidents(&inc));
                     }
                 }
-                Item::Monitor(m) => p.monitors.push(m.clone()),
+                Item::Monitor(m) => p.monitors.push(m),
                 Item::Limits(l) => {
                     if !once("limits", p.limits.as_ref().map(|x| x.span), l.span) {
-                        p.limits = Some(l.clone());
+                        p.limits = Some(l);
                     }
                 }
                 Item::Sync(s) => {
                     if !once("sync", p.sync.as_ref().map(|x| x.span), s.span) {
-                        p.sync = Some(s.clone());
+                        p.sync = Some(s);
                     }
                 }
                 Item::Handoffs(h) => {
@@ -109,11 +105,11 @@ pub fn lower(loaded: &Loaded) -> (Program, Vec<Diagnostic>) {
                         p.handoff_protocol.as_ref().map(|x| x.span),
                         h.span,
                     ) {
-                        p.handoff_protocol = Some(h.clone());
+                        p.handoff_protocol = Some(h);
                     }
                 }
-                Item::Kpi(k) => p.kpis.push(k.clone()),
-                Item::Settings(s) => p.settings.extend(s.entries.iter().cloned()),
+                Item::Kpi(k) => p.kpis.push(k),
+                Item::Settings(s) => p.settings.extend(s.entries),
             }
         }
     }

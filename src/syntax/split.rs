@@ -67,11 +67,13 @@ pub fn split(text: &str) -> Vec<Chunk> {
     let mut state = State::Code;
     let mut i = 0;
     let mut line_start = true;
+    // Whether the current chunk has anything but comments and white space yet.
+    let mut has_code = false;
     while i < bytes.len() {
         let b = bytes[i];
         match state {
             State::Code => {
-                if line_start && b.is_ascii_alphabetic() && i > start {
+                if line_start && b.is_ascii_alphabetic() && has_code {
                     let word = word_at(bytes, i);
                     let next = bytes.get(i + word.len()).copied().unwrap_or(b'\n');
                     let spaced = next == b' ' || next == b'\t' || next == b'\n' || next == b'{';
@@ -82,12 +84,20 @@ pub fn split(text: &str) -> Vec<Chunk> {
                             too_deep_at: too_deep_at.take(),
                         });
                         start = i;
+                        has_code = false;
                         depth = 0;
                         chain = vec![0];
                         chain_sum = 0;
                     }
                 }
                 line_start = false;
+                let is_comment = b == b'/' && matches!(bytes.get(i + 1), Some(b'/') | Some(b'*'));
+                if !b.is_ascii_whitespace() && !is_comment {
+                    has_code = true;
+                }
+                if !b.is_ascii_whitespace() && !b.is_ascii_alphabetic() && b != b'_' {
+                    prev_word_else = false;
+                }
                 match b {
                     b'\n' => line_start = true,
                     b'"' if bytes[i..].starts_with(b"\"\"\"") => {
