@@ -42,15 +42,17 @@ pub enum Code {
     Unreachable,
     /// A loop without a maximum.
     UnboundedLoop,
-    /// A setting, option or value that bmad does not know.
+    /// A setting, option or value that bmad does not know, or one that does not apply.
     UnknownSetting,
+    /// A construct lacks a part it cannot work without.
+    Missing,
     /// A definition nothing uses (warning).
     Unused,
 }
 
 impl Code {
     /// Every code, in a stable order.
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 20] = [
         Code::Io,
         Code::Encoding,
         Code::EmptyFile,
@@ -69,6 +71,7 @@ impl Code {
         Code::Unreachable,
         Code::UnboundedLoop,
         Code::UnknownSetting,
+        Code::Missing,
         Code::Unused,
     ];
 
@@ -93,6 +96,7 @@ impl Code {
             Code::Unreachable => "bmad::unreachable",
             Code::UnboundedLoop => "bmad::unbounded-loop",
             Code::UnknownSetting => "bmad::unknown-setting",
+            Code::Missing => "bmad::missing",
             Code::Unused => "bmad::unused",
         }
     }
@@ -214,24 +218,56 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
-/// Levenshtein distance over characters.
+/// Edit distance over characters where swapping two neighbours counts as one edit
+/// (optimal string alignment), so `phsae` is one edit from `phase`.
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
         }
     }
-    row[b.len()]
+    d[a.len() * w + b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("phsae", "phase"), 1);
+        assert_eq!(edit_distance("prdo", "prod"), 1);
+        assert_eq!(edit_distance("analyts", "analyst"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("phsae", ["phase", "agent"]),
+            Some("did you mean `phase`?".into())
+        );
+        assert_eq!(did_you_mean("zzz", ["phase", "agent"]), None);
+        assert_eq!(did_you_mean("phase", ["phase"]), None);
+    }
 }
 
 /// A diagnostic as one JSON object, for `--format json`.

@@ -40,7 +40,7 @@ pub mod source;
 pub mod stdlib;
 pub mod syntax;
 
-use diagnostic::Diagnostic;
+use diagnostic::{Code, Diagnostic};
 use source::SourceMap;
 use std::path::Path;
 
@@ -72,8 +72,20 @@ fn finish(loaded: load::Loaded) -> Checked {
         .collect();
     let (program, lower_diags) = ir::lower(loaded.modules, files);
     let mut diagnostics = loaded.diagnostics;
-    diagnostics.extend(lower_diags);
-    diagnostics.extend(check::check(&program));
+    // A file that does not parse is missing items: checking the rest would report their
+    // absence (undefined names, unreachable phases) as if it were the problem.
+    let unparsed = diagnostics
+        .iter()
+        .any(|d| matches!(d.code, Code::Syntax | Code::TooDeep | Code::Encoding));
+    if !unparsed {
+        diagnostics.extend(lower_diags);
+        diagnostics.extend(check::check(&program));
+    }
+    // Unused-definition warnings are noise while there are errors: a typo in a reference
+    // also makes the intended definition look unused.
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.retain(|d| d.code != Code::Unused);
+    }
     diagnostics.sort_by_key(|d| d.primary.as_ref().map(|l| (l.span.file, l.span.start)));
     Checked {
         sources: loaded.sources,

@@ -60,8 +60,11 @@ pub fn load_path(path: &Path) -> Loaded {
         Err(e) => {
             loader.out.io_failed = true;
             loader.out.diagnostics.push(
-                Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", path.display()))
-                    .help("check the path and its permissions"),
+                Diagnostic::error(
+                    Code::Io,
+                    format!("cannot read `{}`: {}", path.display(), io_reason(&e)),
+                )
+                .help("check the path and its permissions"),
             );
             return loader.out;
         }
@@ -215,7 +218,7 @@ impl Loader {
                         self.add(name, origin, bytes, Some(import.span));
                     }
                     Err(e) => self.out.diagnostics.push(
-                        Diagnostic::error(Code::ImportNotFound, format!("cannot import `{rel}`: {e}"))
+                        Diagnostic::error(Code::ImportNotFound, format!("cannot import `{rel}`: {}", io_reason(&e)))
                             .at(import.span, format!("looked for {}", target.display()))
                             .help("a relative import is resolved from the directory of the importing file"),
                     ),
@@ -239,13 +242,26 @@ impl Loader {
             format!("import cycle: {}", chain.join(" -> ")),
         )
         .at(at, "this import closes the cycle")
-        .help("move what both files need into a third file that both import");
+        .help(if chain.len() == 2 {
+            "a file cannot import itself: remove this import"
+        } else {
+            "move what the files need from each other into a file that they all import"
+        });
         for (_, via) in &self.stack[pos + 1..] {
             if let Some(span) = via {
                 diag = diag.also(*span, "imported here");
             }
         }
         self.out.diagnostics.push(diag);
+    }
+}
+
+/// Why a file could not be read, in words that are the same on every platform.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
     }
 }
 
@@ -258,7 +274,12 @@ fn display_path(path: &Path) -> String {
 fn decode(bytes: Vec<u8>) -> (String, Option<usize>, &'static str) {
     match String::from_utf8(bytes) {
         Ok(text) => match text.find('\0') {
-            Some(at) => (text, Some(at), "it holds a NUL byte (binary data)"),
+            // A NUL would reach the terminal when the source is shown: show U+2400 instead.
+            Some(at) => (
+                text.replace('\0', "\u{2400}"),
+                Some(at),
+                "it holds a NUL byte (binary data)",
+            ),
             None => (text, None, ""),
         },
         Err(e) => {

@@ -30,6 +30,8 @@ struct Flow<'a, 'd> {
     producers: HashMap<&'a str, Span>,
     defs: &'d Defs<'a>,
     diags: &'d mut Vec<Diagnostic>,
+    /// While inside a branch of `parallel`: what the other branches produce.
+    siblings: Vec<HashSet<&'a str>>,
 }
 
 impl<'a> Flow<'a, '_> {
@@ -61,11 +63,26 @@ impl<'a> Flow<'a, '_> {
             ArtifactRef::Named(n) => (n.name.as_str(), n.span),
             ArtifactRef::Path(t) => (t.value.as_str(), t.span),
         };
-        let mut diag = Diagnostic::error(Code::ArtifactNotProduced, format!("{by} needs `{label}` but no earlier step produces it"))
-            .at(span, "not produced yet")
-            .help("produce it in an earlier step or phase, or declare it as input: `artifact name = \"path\" provided`");
+        let by_sibling = self.siblings.iter().any(|s| s.contains(label));
+        let mut diag = if by_sibling {
+            Diagnostic::error(
+                Code::ArtifactNotProduced,
+                format!("{by} needs `{label}`, which another branch of the same `parallel` produces at the same time"),
+            )
+            .at(span, "not produced yet when this branch starts")
+            .help("produce it before the `parallel` block, or move this step after it")
+        } else {
+            Diagnostic::error(Code::ArtifactNotProduced, format!("{by} needs `{label}` but no earlier step produces it"))
+                .at(span, "not produced yet")
+                .help("produce it in an earlier step or phase, or declare it as input: `artifact name = \"path\" provided`")
+        };
         if let Some(at) = self.producers.get(label) {
-            diag = diag.also(*at, "produced only here, later or elsewhere");
+            let text = if by_sibling {
+                "produced here, in parallel"
+            } else {
+                "produced only here, later or elsewhere"
+            };
+            diag = diag.also(*at, text);
         }
         self.diags.push(diag);
     }
@@ -107,10 +124,26 @@ impl<'a> Flow<'a, '_> {
                 }
             }
             StepKind::Parallel { branches, .. } => {
+                let outputs: Vec<HashSet<&'a str>> = branches
+                    .iter()
+                    .map(|b| {
+                        let mut out = HashMap::default();
+                        producers(std::slice::from_ref(b), &mut out);
+                        out.into_keys().collect()
+                    })
+                    .collect();
                 let start = avail.clone();
-                for b in branches {
+                for (i, b) in branches.iter().enumerate() {
+                    let others = outputs
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .flat_map(|(_, o)| o.iter().copied())
+                        .collect();
+                    self.siblings.push(others);
                     let mut mine = start.clone();
                     self.step(b, &mut mine);
+                    self.siblings.pop();
                     avail.merge(&mine);
                 }
             }
@@ -200,6 +233,7 @@ pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
         });
     }
     let mut flow = Flow {
+        siblings: Vec::new(),
         paths,
         producers: prods,
         defs,

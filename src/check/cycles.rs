@@ -10,6 +10,18 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
 
+/// How a cycle is told: the code, what the nodes are, what an edge means, and the help.
+pub struct CycleWords {
+    /// The diagnostic code.
+    pub code: Code,
+    /// The nodes, plural ("stories").
+    pub what: &'static str,
+    /// The edge ("waits for").
+    pub verb: &'static str,
+    /// What to do.
+    pub help: &'static str,
+}
+
 /// A dependency graph: nodes are named definitions, an edge `a -> b` says "a waits for b"
 /// and carries the span of the reference that says so.
 pub struct DepGraph<'a> {
@@ -35,8 +47,9 @@ impl<'a> DepGraph<'a> {
         }
     }
 
-    /// One diagnostic per cycle: its path, the reference on each edge.
-    pub fn cycles(&self, what: &str, help: &str, diags: &mut Vec<Diagnostic>) {
+    /// One diagnostic per cycle: its path, the reference on each edge. `what` names the
+    /// nodes ("stories"), `verb` the edge ("waits for", "calls").
+    pub fn cycles(&self, words: &CycleWords, diags: &mut Vec<Diagnostic>) {
         for scc in tarjan_scc(&self.graph) {
             let looped = scc.len() > 1 || self.graph.find_edge(scc[0], scc[0]).is_some();
             if !looped {
@@ -48,22 +61,25 @@ impl<'a> DepGraph<'a> {
                 .min_by_key(|n| self.graph[**n])
                 .unwrap_or(&scc[0]);
             let path = self.path_back(start, &members);
-            let names: Vec<&str> = path
-                .iter()
-                .map(|(n, _)| self.graph[*n])
-                .chain([self.graph[start]])
-                .collect();
-            let mut diag = Diagnostic::error(
-                Code::DependencyCycle,
-                format!(
-                    "{what} depend on each other in a cycle: {}",
-                    names.join(" -> ")
-                ),
-            )
-            .help(help.to_string());
+            let verb = words.verb;
+            let message = if path.len() == 1 {
+                format!("`{}` {verb} itself", self.graph[start])
+            } else {
+                let names: Vec<&str> = path
+                    .iter()
+                    .map(|(n, _)| self.graph[*n])
+                    .chain([self.graph[start]])
+                    .collect();
+                format!("{} form a cycle: {}", words.what, names.join(" -> "))
+            };
+            let mut diag = Diagnostic::error(words.code, message).help(words.help);
             for (i, (node, span)) in path.iter().enumerate() {
                 let next = path.get(i + 1).map_or(start, |(n, _)| *n);
-                let text = format!("`{}` waits for `{}`", self.graph[*node], self.graph[next]);
+                let text = if *node == next {
+                    format!("{verb} itself here")
+                } else {
+                    format!("`{}` {verb} `{}`", self.graph[*node], self.graph[next])
+                };
                 diag = if i == 0 {
                     diag.at(*span, text)
                 } else {
@@ -116,8 +132,12 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
         }
     }
     stories.cycles(
-        "stories",
-        "a story cannot wait for itself: remove one `after` of the cycle",
+        &CycleWords {
+            code: Code::DependencyCycle,
+            what: "stories",
+            verb: "waits for",
+            help: "a story cannot wait for itself: remove one `after` of the cycle",
+        },
         diags,
     );
 
@@ -128,8 +148,12 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
         }
     }
     phases.cycles(
-        "phases",
-        "phases run in `after` order: remove one `after` of the cycle",
+        &CycleWords {
+            code: Code::DependencyCycle,
+            what: "phases",
+            verb: "runs after",
+            help: "phases run in `after` order: remove one `after` of the cycle",
+        },
         diags,
     );
 
@@ -140,8 +164,12 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
         }
     }
     envs.cycles(
-        "environments",
-        "deployments go dev -> staging -> prod: remove one `after` of the cycle",
+        &CycleWords {
+            code: Code::DependencyCycle,
+            what: "environments",
+            verb: "is deployed after",
+            help: "deployments go dev -> staging -> prod: remove one `after` of the cycle",
+        },
         diags,
     );
 }

@@ -47,6 +47,7 @@ impl<'a> Defs<'a> {
         ns: Ns,
         name: &'a Name,
         kind: Option<ProcKind>,
+        p: &Program,
         diags: &mut Vec<Diagnostic>,
     ) {
         if name.name.is_empty() {
@@ -54,17 +55,32 @@ impl<'a> Defs<'a> {
         }
         let k = key(ns);
         if let Some(first) = self.map.get(&(k, name.name.as_str())) {
+            // Point at the user's own definition: a stdlib one cannot be edited.
+            let stdlib = p.in_stdlib(name.span) || p.in_stdlib(first.span);
+            let (mine, other) = if p.in_stdlib(name.span) {
+                (first.span, name.span)
+            } else {
+                (name.span, first.span)
+            };
+            let (other_text, help) = if stdlib {
+                (
+                    format!("the stdlib defines `{}` here", name.name),
+                    format!("give your {} another name, or use the stdlib's", ns.noun()),
+                )
+            } else {
+                (
+                    "first defined here".to_string(),
+                    format!("rename one of them or remove the second {}", ns.noun()),
+                )
+            };
             diags.push(
                 Diagnostic::error(
                     Code::Duplicate,
                     format!("{} `{}` is defined twice", ns.noun(), name.name),
                 )
-                .at(name.span, "defined again here")
-                .also(first.span, "first defined here")
-                .help(format!(
-                    "rename one of them or remove the second {}",
-                    ns.noun()
-                )),
+                .at(mine, "defined again here")
+                .also(other, other_text)
+                .help(help),
             );
             return;
         }
@@ -83,35 +99,41 @@ impl<'a> Defs<'a> {
 pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
     let mut d = Defs::default();
     for a in &p.agents {
-        d.define(Ns::Agent, &a.name, None, diags);
+        d.define(Ns::Agent, &a.name, None, p, diags);
     }
     for ph in &p.phases {
-        d.define(Ns::Phase, &ph.name, None, diags);
+        d.define(Ns::Phase, &ph.name, None, p, diags);
     }
     for s in &p.stories {
-        d.define(Ns::Story, &s.id, None, diags);
+        d.define(Ns::Story, &s.id, None, p, diags);
     }
     for e in &p.epics {
-        d.define(Ns::Epic, &e.id, None, diags);
+        d.define(Ns::Epic, &e.id, None, p, diags);
     }
     for pr in &p.procedures {
-        d.define(Ns::Procedure(Some(pr.kind)), &pr.name, Some(pr.kind), diags);
+        d.define(
+            Ns::Procedure(Some(pr.kind)),
+            &pr.name,
+            Some(pr.kind),
+            p,
+            diags,
+        );
     }
     for c in &p.checks {
-        d.define(Ns::Check, &c.name, None, diags);
+        d.define(Ns::Check, &c.name, None, p, diags);
     }
     for e in &p.environments {
-        d.define(Ns::Environment, &e.name, None, diags);
+        d.define(Ns::Environment, &e.name, None, p, diags);
     }
     for l in &p.incident_levels {
-        d.define(Ns::Level, &l.name, None, diags);
+        d.define(Ns::Level, &l.name, None, p, diags);
     }
     for m in &p.monitors {
-        d.define(Ns::Monitor, &m.name, None, diags);
+        d.define(Ns::Monitor, &m.name, None, p, diags);
     }
     for (i, m) in p.monitors.iter().enumerate() {
         for h in &m.health {
-            d.define(Ns::Health(i), &h.name, None, diags);
+            d.define(Ns::Health(i), &h.name, None, p, diags);
         }
     }
     artifacts(p, &mut d, diags);
@@ -123,7 +145,7 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
 fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) {
     let mut paths: HashMap<&str, (&str, Span)> = HashMap::default();
     for a in &p.artifacts {
-        d.define(Ns::Artifact, &a.name, None, diags);
+        d.define(Ns::Artifact, &a.name, None, p, diags);
         paths.insert(&a.name.name, (&a.path.value, a.name.span));
     }
     let mut on_steps =
@@ -150,7 +172,7 @@ fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) 
                         ),
                         None => {
                             paths.insert(&name.name, (&path.value, name.span));
-                            d.define(Ns::Artifact, name, None, diags);
+                            d.define(Ns::Artifact, name, None, p, diags);
                         }
                     }
                 }

@@ -13,7 +13,15 @@ struct Caps {
     global: Option<(u64, Span)>,
 }
 
-fn width_check(width: u64, at: Span, what: &str, caps: &Caps, diags: &mut Vec<Diagnostic>) {
+/// `explicit`: the width is a written `max`, so the help says to lower it.
+fn width_check(
+    width: u64,
+    at: Span,
+    what: &str,
+    explicit: bool,
+    caps: &Caps,
+    diags: &mut Vec<Diagnostic>,
+) {
     if let Some((max, span, phase)) = &caps.phase
         && width > *max
     {
@@ -24,9 +32,11 @@ fn width_check(width: u64, at: Span, what: &str, caps: &Caps, diags: &mut Vec<Di
             )
             .at(at, format!("{width} at once"))
             .also(*span, format!("phase maximum {max}"))
-            .help(format!(
-                "add `max {max}` to the block, or raise the phase maximum"
-            )),
+            .help(if explicit {
+                format!("lower it to {max}, or raise the phase maximum")
+            } else {
+                format!("add `max {max}` to the block, or raise the phase maximum")
+            }),
         );
     }
     if let Some((max, span)) = caps.global
@@ -39,9 +49,11 @@ fn width_check(width: u64, at: Span, what: &str, caps: &Caps, diags: &mut Vec<Di
             )
             .at(at, format!("{width} at once"))
             .also(span, format!("global limit {max}"))
-            .help(format!(
-                "add `max {max}` to the block, or raise max_concurrent_agents"
-            )),
+            .help(if explicit {
+                format!("lower it to {max}, or raise max_concurrent_agents")
+            } else {
+                format!("add `max {max}` to the block, or raise max_concurrent_agents")
+            }),
         );
     }
 }
@@ -53,10 +65,10 @@ fn blocks(steps: &[Step], caps: &Caps, diags: &mut Vec<Diagnostic>) {
                 Some(Count { value, span }) => (*value, *span),
                 None => (branches.len() as u64, s.span),
             };
-            width_check(width, at, "this parallel block", caps, diags);
+            width_check(width, at, "this parallel block", max.is_some(), caps, diags);
         }
         StepKind::ForEach { max: Some(m), .. } => {
-            width_check(m.value, m.span, "this for-each", caps, diags)
+            width_check(m.value, m.span, "this for-each", true, caps, diags)
         }
         _ => {}
     });
@@ -119,7 +131,7 @@ fn memory(p: &Program, global: Option<(u64, Span)>, diags: &mut Vec<Diagnostic>)
         .limits
         .as_ref()
         .and_then(|l| l.per_agent.iter().find(|e| e.name.name == "memory"));
-    let gib = |b: u64| format!("{}", crate::check::human_size(b));
+    let gib = crate::check::human_size;
     for a in &p.agents {
         let Some(own) = a.limits.iter().find(|e| e.name.name == "memory") else {
             continue;

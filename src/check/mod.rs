@@ -8,6 +8,7 @@ mod limits;
 mod names;
 mod reach;
 mod refs;
+mod shape;
 mod units;
 mod unused;
 pub mod vocab;
@@ -25,6 +26,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     vocab::check(p, &mut diags);
     units::check(p, &mut diags);
     crons(p, &mut diags);
+    shape::check(p, &mut diags);
     cycles::check(p, &mut diags);
     limits::check(p, &mut diags);
     artifacts::check(p, &defs, &mut diags);

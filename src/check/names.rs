@@ -26,37 +26,89 @@ fn agent_vars(p: &Program) -> HashMap<Owner, HashSet<&str>> {
     vars
 }
 
+/// "a check", "an emergency protocol".
+pub fn article(noun: &str) -> String {
+    let an = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {noun}", if an { "an" } else { "a" })
+}
+
+/// Namespaces a name may be found in by mistake, for "`x` is a check, not a procedure".
+const OTHER_PLACES: &[Ns] = &[
+    Ns::Agent,
+    Ns::Check,
+    Ns::Procedure(None),
+    Ns::Phase,
+    Ns::Environment,
+    Ns::Monitor,
+    Ns::Level,
+    Ns::Artifact,
+];
+
 /// Reports references that resolve to nothing, or to the wrong kind of procedure.
 pub fn check(p: &Program, defs: &Defs, refs: &[Ref], diags: &mut Vec<Diagnostic>) {
     let vars = agent_vars(p);
     for r in refs {
         let name = r.name.name.as_str();
-        if r.ns == Ns::Agent {
-            if r.groups && AGENT_GROUPS.contains(&name) {
-                continue;
-            }
-            if vars.get(&r.owner).is_some_and(|v| v.contains(name)) {
-                continue;
-            }
+        let local = vars.get(&r.owner);
+        if r.ns == Ns::Agent
+            && ((r.groups && AGENT_GROUPS.contains(&name))
+                || local.is_some_and(|v| v.contains(name)))
+        {
+            continue;
         }
         match defs.get(r.ns, name) {
             Some(def) => {
                 if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)
                     && want != got
                 {
+                    let help = suggest(defs, r.ns, name, Some(want)).unwrap_or_else(|| {
+                        format!(
+                            "run it with `call {name}`, or define `{} {name} {{ ... }}`",
+                            want.keyword()
+                        )
+                    });
                     diags.push(
                         Diagnostic::error(
                             Code::Undefined,
-                            format!("`{name}` is a {}, not a {}", got.keyword(), r.ns.noun()),
+                            format!(
+                                "`{name}` is {}, not {}",
+                                article(got.keyword()),
+                                article(r.ns.noun())
+                            ),
                         )
-                        .at(r.name.span, format!("expected a {}", r.ns.noun()))
-                        .also(def.span, format!("defined as a {} here", got.keyword()))
-                        .maybe_help(suggest(defs, r.ns, name, Some(want))),
+                        .at(r.name.span, format!("expected {}", article(r.ns.noun())))
+                        .also(
+                            def.span,
+                            format!("defined as {} here", article(got.keyword())),
+                        )
+                        .help(help),
                     );
                 }
             }
             None => {
-                let mut help = suggest(defs, r.ns, name, None);
+                let mut help = if r.ns == Ns::Agent {
+                    let groups = if r.groups { AGENT_GROUPS } else { &[] };
+                    let locals = local.into_iter().flatten().copied();
+                    did_you_mean(
+                        name,
+                        defs.names(r.ns).chain(groups.iter().copied()).chain(locals),
+                    )
+                } else {
+                    suggest(defs, r.ns, name, None)
+                };
+                if help.is_none() {
+                    help = OTHER_PLACES
+                        .iter()
+                        .filter(|ns| **ns != r.ns)
+                        .find_map(|ns| defs.get(*ns, name).map(|_| *ns))
+                        .map(|ns| {
+                            format!(
+                                "`{name}` is {}, not {}",
+                                article(ns.noun()),
+                                article(r.ns.noun())
+                            )
+                        });
+                }
                 if help.is_none() && r.ns == Ns::Agent && r.groups {
                     help = Some(format!(
                         "define it with `agent {name} {{ ... }}`, or use a group: {}",

@@ -1,7 +1,7 @@
 //! Reachability and loop bounds: phases the workflow can never enter, procedures only
 //! reachable from dead code, loops without a maximum, procedures that call themselves.
 
-use super::cycles::DepGraph;
+use super::cycles::{CycleWords, DepGraph};
 use super::refs::{Ns, Owner, Ref};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{StepKind, walk};
@@ -145,15 +145,13 @@ fn procedures(
             graph.edge(&p.procedures[i].name.name, r.name);
         }
     }
-    let mut found = Vec::new();
     graph.cycles(
-        "procedures",
-        "a procedure that calls itself never ends: escalate instead of calling back",
-        &mut found,
+        &CycleWords {
+            code: Code::UnboundedLoop,
+            what: "procedures that call each other",
+            verb: "calls",
+            help: "a procedure that calls itself may never end: escalate instead of calling back",
+        },
+        diags,
     );
-    for mut d in found {
-        d.code = Code::UnboundedLoop;
-        d.message = d.message.replace("depend on each other", "call each other");
-        diags.push(d);
-    }
 }

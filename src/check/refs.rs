@@ -131,6 +131,11 @@ impl<'a> Collector<'a> {
                         self.add(Ns::Artifact, n);
                     }
                 }
+                for prod in &t.produces {
+                    if let (Some(name), None) = (&prod.name, &prod.path) {
+                        self.add(Ns::Artifact, name);
+                    }
+                }
                 for c in &t.context {
                     if !CONTEXT_BUILTINS.contains(&c.name.as_str()) {
                         self.add(Ns::Artifact, c);

@@ -5,7 +5,7 @@ use super::vocab::{GLOBAL_LIMITS, PER_AGENT_LIMITS, SETTINGS, metric_kinds};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::ir::step::{Quantity, StepKind, walk};
-use crate::syntax::ast::{Backend, HealthProbe, LimitEntry, Respond, SettingValue};
+use crate::syntax::ast::{Backend, LimitEntry, Respond, SettingValue};
 use crate::syntax::literal::Kind;
 
 fn expect(q: &Quantity, kinds: &[Kind], place: &str, diags: &mut Vec<Diagnostic>) {
@@ -125,21 +125,6 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
         for h in &m.health {
             for q in [&h.timeout, &h.every].into_iter().flatten() {
                 expect(q, DURATION, "a health check's `timeout` or `every`", diags);
-            }
-            if let HealthProbe::Probe(pr) = &h.probe
-                && pr.method == "tcp"
-                && h.expect.is_some()
-            {
-                if let Some(e) = &h.expect {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::UnitMismatch,
-                            "a tcp probe has no HTTP status to expect",
-                        )
-                        .at(e.span, "only HTTP probes expect a status")
-                        .help("remove `expect`, or probe with get"),
-                    );
-                }
             }
         }
         let cooldowns = m

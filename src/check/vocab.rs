@@ -93,7 +93,7 @@ fn known(name: &Name, words: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
         return;
     }
     let help = did_you_mean(&name.name, words.iter().copied())
-        .unwrap_or_else(|| format!("the {what}s are {}", words.join(", ")));
+        .unwrap_or_else(|| format!("expected one of: {}", words.join(", ")));
     diags.push(
         Diagnostic::error(
             Code::UnknownSetting,

@@ -31,6 +31,10 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                 Severity::Warning => warnings += 1,
             }
             match args.format {
+                // With --emit ir, stdout holds the IR: the JSON lines go to stderr.
+                Format::Json if args.emit.is_some() => {
+                    let _ = writeln!(err, "{}", to_json(d, &checked.sources));
+                }
                 Format::Json => {
                     let _ = writeln!(out, "{}", to_json(d, &checked.sources));
                 }

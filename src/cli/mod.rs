@@ -54,7 +54,7 @@ pub struct CheckArgs {
     /// Workflow files to check; each is checked with what it imports.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Print the IR as JSON.
+    /// Print the IR as JSON to stdout (JSON diagnostics then go to stderr).
     #[arg(long, value_enum)]
     emit: Option<Emit>,
     /// How to print diagnostics.

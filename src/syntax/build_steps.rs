@@ -186,7 +186,7 @@ impl Builder<'_> {
                 for c in kids {
                     match c.as_rule() {
                         Rule::max_clause => max = self.max(c),
-                        _ => branches = self.block(c),
+                        _ => branches = c.into_inner().map(|b| self.step(b)).collect(),
                     }
                 }
                 StepKind::Parallel { max, branches }

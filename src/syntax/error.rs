@@ -40,49 +40,70 @@ pub fn describe(rule: Rule) -> String {
         Rule::assign_arm => "an arm (type => agent)",
         Rule::match_arm => "a match arm (pattern => step)",
         Rule::rule_actions => "`=>` and an action",
+        Rule::probe_step => "a probe (get, post, head, put, tcp)",
+        Rule::file => return String::new(),
         _ => return name.replace('_', " "),
     };
     text.to_string()
 }
 
-/// A literal token pest expected, quoted; ranges and built-in rules are left out.
+/// A literal token pest expected, quoted; white space, comment openers, ranges and
+/// built-in rules are left out (they are possible everywhere and say nothing).
 fn token_text(token: &impl std::fmt::Display) -> Option<String> {
     let text = token.to_string();
     let is_range = text.chars().count() == 4
         && text.chars().nth(1) == Some('.')
         && text.chars().nth(2) == Some('.');
-    if text == "BUILTIN_RULE" || is_range || text.is_empty() {
+    let noise = text.trim().is_empty() || text == "//" || text == "/*" || text == "BUILTIN_RULE";
+    if noise || is_range {
         return None;
     }
     Some(format!("`{text}`"))
 }
 
-/// The token found at `pos`, for the "unexpected ..." label.
-fn found_at(text: &str, pos: usize) -> String {
+/// The token found at `pos`: its text for the label and its length for the span.
+fn found_at(text: &str, pos: usize) -> (String, usize) {
     let rest = &text[pos.min(text.len())..];
     match rest.chars().next() {
-        None => "end of file".to_string(),
+        None => ("end of file".to_string(), 0),
         Some(c) if c.is_alphanumeric() || c == '_' => {
             let word: String = rest
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .take(40)
                 .collect();
-            format!("`{word}`")
+            let len = word.len();
+            (format!("`{word}`"), len)
         }
-        Some(c) if c.is_whitespace() => "white space".to_string(),
-        Some(c) => format!("`{c}`"),
+        Some('\n') => ("end of line".to_string(), 0),
+        Some(c) if c.is_whitespace() => ("white space".to_string(), 0),
+        Some(c) => (format!("`{c}`"), c.len_utf8()),
     }
 }
 
-/// Converts a failed parse of `chunk` (which starts at byte `offset` of the file) to a
+/// "did you mean `phase`?" when the word found is a misspelling of an expected keyword.
+fn keyword_hint(found: &str, expected: &[String]) -> Option<String> {
+    let word = found.strip_prefix('`')?.strip_suffix('`')?;
+    let keywords = expected
+        .iter()
+        .filter_map(|e| e.strip_prefix('`')?.strip_suffix('`'))
+        .filter(|k| k.chars().all(|c| c.is_ascii_alphabetic() || c == '_'));
+    crate::diagnostic::did_you_mean(word, keywords)
+}
+
+/// Converts a failed parse of the chunk `chunk_range` of the file `text` to a
 /// diagnostic. Re-parses with pest's error detail to list the literal tokens expected.
+/// `unclosed` is the innermost `{` still open at the end of the chunk, if any.
 pub fn syntax_error(
     file: FileId,
-    chunk: &str,
-    offset: usize,
+    text: &str,
+    chunk_range: (usize, usize),
     error: pest::error::Error<Rule>,
+    unclosed: Option<usize>,
 ) -> Diagnostic {
+    let (offset, end) = chunk_range;
+    let chunk = &text[offset..end];
+    let rest = &text[offset..];
     let pos = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -90,7 +111,10 @@ pub fn syntax_error(
     let mut expected = BTreeSet::new();
     if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
         for rule in positives {
-            expected.insert(describe(*rule));
+            let text = describe(*rule);
+            if !text.is_empty() {
+                expected.insert(text);
+            }
         }
     }
     let mut pos = pos;
@@ -113,23 +137,43 @@ pub fn syntax_error(
             }
         }
     }
-    // A keyword is listed once, whether pest saw the rule or the literal.
     let expected: Vec<String> = expected.into_iter().collect();
-    let found = found_at(chunk, pos);
+    // At the end of a chunk, what is found is the start of the next item.
+    let (found, len) = found_at(rest, pos);
     let list = match expected.len() {
         0 => String::from("something else"),
         1 => expected[0].clone(),
         _ => format!("one of {}", expected.join(", ")),
     };
-    let end = chunk[pos.min(chunk.len())..]
-        .chars()
-        .next()
-        .filter(|c| !c.is_whitespace())
-        .map_or(pos, |c| pos + c.len_utf8());
-    Diagnostic::error(Code::Syntax, format!("expected {list}, found {found}"))
-        .at(
-            Span::new(file, offset + pos, offset + end),
-            format!("unexpected {found}"),
-        )
-        .help(format!("expected {list}"))
+    let message = if expected.len() <= 4 {
+        format!("expected {list}, found {found}")
+    } else {
+        format!("unexpected {found}")
+    };
+    let mut help = format!("expected {list}");
+    if let Some(hint) = keyword_hint(&found, &expected) {
+        help = format!("{hint} ({help})");
+    }
+    let before = chunk[..pos.min(chunk.len())].trim_end();
+    if found == "`failure`" && before.ends_with("on") {
+        let on = before.len() - 2;
+        return Diagnostic::error(Code::Syntax, "`on failure` cannot stand here")
+            .at(Span::new(file, offset + on, offset + pos + len), "not allowed here")
+            .help("`on failure { }` ends a block and guards the steps before it; a `parallel` block holds only branches: write `try { parallel { ... } } on failure { ... }`");
+    }
+    let at_end = chunk[pos.min(chunk.len())..].trim().is_empty();
+    let mut diag = Diagnostic::error(Code::Syntax, message).at(
+        Span::new(file, offset + pos, offset + pos + len),
+        format!("unexpected {found}"),
+    );
+    if let Some(brace) = unclosed.filter(|_| at_end || expected.iter().any(|e| e == "`}`")) {
+        diag = diag.also(
+            Span::new(file, offset + brace, offset + brace + 1),
+            "this `{` is never closed",
+        );
+        if at_end {
+            help = format!("add the missing `}}` ({help})");
+        }
+    }
+    diag.help(help)
 }

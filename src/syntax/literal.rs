@@ -116,6 +116,12 @@ pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
     let number: f64 = cleaned
         .parse()
         .map_err(|_| err(format!("`{text}` is not a number"), UNITS_HELP))?;
+    if !number.is_finite() || number > 1e15 {
+        return Err(err(
+            format!("`{digits}` is too large"),
+            "use a number below 10^15",
+        ));
+    }
     let unit = unit.trim_start();
     let scaled = |factor: f64| -> Result<u64, LiteralError> {
         let v = number * factor;
@@ -175,14 +181,53 @@ pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
     })
 }
 
-/// Checks a cron expression (5 or 6 fields, as croner reads them).
+const CRON_HELP: &str = "a cron expression has five fields, minute hour day-of-month month day-of-week (six with seconds first), like \"0 3 * * *\"";
+
+/// Checks a cron expression (5 fields, or 6 with seconds), naming the field that is wrong.
 pub fn check_cron(expr: &str) -> Result<(), LiteralError> {
-    expr.parse::<croner::Cron>().map(|_| ()).map_err(|e| {
-        err(
-            format!("invalid cron expression `{expr}`: {e}"),
-            "a cron expression has five fields: minute hour day-of-month month day-of-week, like \"0 3 * * *\"",
-        )
-    })
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let names: &[(&str, u32, u32)] = match fields.len() {
+        5 => &[
+            ("minute", 0, 59),
+            ("hour", 0, 23),
+            ("day of month", 1, 31),
+            ("month", 1, 12),
+            ("day of week", 0, 7),
+        ],
+        6 => &[
+            ("second", 0, 59),
+            ("minute", 0, 59),
+            ("hour", 0, 23),
+            ("day of month", 1, 31),
+            ("month", 1, 12),
+            ("day of week", 0, 7),
+        ],
+        _ if expr.trim_start().starts_with('@') => &[],
+        n => {
+            return Err(err(
+                format!("invalid cron expression `{expr}`: {n} fields"),
+                CRON_HELP,
+            ));
+        }
+    };
+    for (field, (name, lo, hi)) in fields.iter().zip(names) {
+        for number in field
+            .split([',', '-', '/'])
+            .filter_map(|p| p.parse::<u32>().ok())
+        {
+            if number < *lo || number > *hi {
+                return Err(err(
+                    format!(
+                        "invalid cron expression `{expr}`: {name} {number} is not in {lo}-{hi}"
+                    ),
+                    CRON_HELP,
+                ));
+            }
+        }
+    }
+    expr.parse::<croner::Cron>()
+        .map(|_| ())
+        .map_err(|e| err(format!("invalid cron expression `{expr}`: {e}"), CRON_HELP))
 }
 
 /// Unescapes the inside of a `"..."` string (\n, \t, \", \\).
@@ -249,13 +294,37 @@ mod tests {
                 .contains("fortnight")
         );
         assert!(parse_quantity("1.2.3s").is_err());
+        assert!(
+            parse_quantity(&"9".repeat(400))
+                .unwrap_err()
+                .message
+                .contains("too large")
+        );
     }
 
     #[test]
     fn cron_is_validated() {
         assert!(check_cron("0 3 * * *").is_ok());
         assert!(check_cron("*/15 * * * 1-5").is_ok());
-        assert!(check_cron("61 * * * *").is_err());
+        assert!(check_cron("0 0 3 * * *").is_ok());
+        assert!(
+            check_cron("61 * * * *")
+                .unwrap_err()
+                .message
+                .contains("minute 61 is not in 0-59")
+        );
+        assert!(
+            check_cron("0 25 * * *")
+                .unwrap_err()
+                .message
+                .contains("hour 25")
+        );
+        assert!(
+            check_cron("0 3 * *")
+                .unwrap_err()
+                .message
+                .contains("4 fields")
+        );
         assert!(check_cron("every day").is_err());
     }
 

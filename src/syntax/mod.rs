@@ -41,6 +41,28 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             );
             continue;
         }
+        if let Some((at, what)) = chunk.unterminated {
+            let close = match what {
+                "string" => {
+                    "close it with `\"` on the same line; text over several lines goes in \"\"\"...\"\"\""
+                }
+                "rhai code" => {
+                    "close it with a backtick on the same line; rhai over several lines goes in ```...```"
+                }
+                "text block" => "close it with \"\"\"",
+                "rhai block" => "close it with ```",
+                _ => "close it with */",
+            };
+            parsed.diagnostics.push(
+                Diagnostic::error(Code::Syntax, format!("unterminated {what}"))
+                    .at(
+                        Span::new(file, at, at + 1),
+                        format!("this {what} is never closed"),
+                    )
+                    .help(close),
+            );
+            continue;
+        }
         let src = &text[chunk.start..chunk.end];
         match BmadParser::parse(Rule::file, src) {
             Ok(mut pairs) => {
@@ -57,9 +79,13 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                     }
                 }
             }
-            Err(e) => parsed
-                .diagnostics
-                .push(error::syntax_error(file, src, chunk.start, e)),
+            Err(e) => parsed.diagnostics.push(error::syntax_error(
+                file,
+                text,
+                (chunk.start, chunk.end),
+                e,
+                chunk.unclosed_brace.map(|b| b - chunk.start),
+            )),
         }
     }
     parsed

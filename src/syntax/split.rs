@@ -5,7 +5,7 @@
 /// Deepest nesting (braces plus `else if` chains) the parser accepts.
 pub const MAX_DEPTH: usize = 64;
 
-/// One top-level item's text range.
+/// One top-level item's text range, with what the scan noticed about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
     /// First byte.
@@ -14,6 +14,11 @@ pub struct Chunk {
     pub end: usize,
     /// Where the nesting first went past [`MAX_DEPTH`], if it did.
     pub too_deep_at: Option<usize>,
+    /// The innermost `{` still open at the end of the chunk.
+    pub unclosed_brace: Option<usize>,
+    /// A string, text block, rhai fence or comment that is never closed: where it opens
+    /// and what it is.
+    pub unterminated: Option<(usize, &'static str)>,
 }
 
 /// Keywords that start a top-level item and never start anything nested.
@@ -37,9 +42,6 @@ const STRONG: &[&str] = &[
     "settings",
 ];
 
-/// Keywords that start a top-level item but also appear inside blocks.
-const WEAK: &[&str] = &["agent", "check", "heal", "epic", "limits"];
-
 #[derive(Clone, Copy, PartialEq)]
 enum State {
     Code,
@@ -51,19 +53,22 @@ enum State {
     BlockComment,
 }
 
-/// Cuts `text` into chunks, one per top-level item. A chunk starts at a line that begins,
-/// in column 0, with an item keyword followed by white space: always for keywords that
-/// only start items, and for the others only when no brace is open. Text before the first
-/// item (comments, blank lines) belongs to the first chunk.
+/// Cuts `text` into chunks, one per top-level item. A chunk starts at a word in column 0:
+/// any word when no brace is open (the item before is complete), and a keyword that only
+/// starts items even when a brace is left open (the item before lacks its `}`). Comments
+/// and blank lines before the first item belong to the first chunk.
 pub fn split(text: &str) -> Vec<Chunk> {
     let bytes = text.as_bytes();
     let mut chunks = Vec::new();
     let mut start = 0;
-    let mut depth: usize = 0;
+    // Positions of the open braces; `else if` chain lengths per brace level.
+    let mut open: Vec<usize> = Vec::new();
     let mut chain: Vec<usize> = vec![0];
     let mut chain_sum = 0;
     let mut prev_word_else = false;
     let mut too_deep_at = None;
+    let mut unterminated = None;
+    let mut opened_at = 0;
     let mut state = State::Code;
     let mut i = 0;
     let mut line_start = true;
@@ -75,17 +80,17 @@ pub fn split(text: &str) -> Vec<Chunk> {
             State::Code => {
                 if line_start && b.is_ascii_alphabetic() && has_code {
                     let word = word_at(bytes, i);
-                    let next = bytes.get(i + word.len()).copied().unwrap_or(b'\n');
-                    let spaced = next == b' ' || next == b'\t' || next == b'\n' || next == b'{';
-                    if spaced && (STRONG.contains(&word) || (depth == 0 && WEAK.contains(&word))) {
+                    if open.is_empty() || STRONG.contains(&word) {
                         chunks.push(Chunk {
                             start,
                             end: i,
                             too_deep_at: too_deep_at.take(),
+                            unclosed_brace: open.last().copied(),
+                            unterminated: unterminated.take(),
                         });
                         start = i;
                         has_code = false;
-                        depth = 0;
+                        open.clear();
                         chain = vec![0];
                         chain_sum = 0;
                     }
@@ -98,6 +103,7 @@ pub fn split(text: &str) -> Vec<Chunk> {
                 if !b.is_ascii_whitespace() && !b.is_ascii_alphabetic() && b != b'_' {
                     prev_word_else = false;
                 }
+                opened_at = i;
                 match b {
                     b'\n' => line_start = true,
                     b'"' if bytes[i..].starts_with(b"\"\"\"") => {
@@ -116,14 +122,14 @@ pub fn split(text: &str) -> Vec<Chunk> {
                         i += 1;
                     }
                     b'{' => {
-                        depth += 1;
+                        open.push(i);
                         chain.push(0);
-                        if too_deep_at.is_none() && depth + chain_sum > MAX_DEPTH {
+                        if too_deep_at.is_none() && open.len() + chain_sum > MAX_DEPTH {
                             too_deep_at = Some(i);
                         }
                     }
                     b'}' => {
-                        depth = depth.saturating_sub(1);
+                        open.pop();
                         if chain.len() > 1 {
                             chain_sum -= chain.pop().unwrap_or(0);
                         }
@@ -135,7 +141,7 @@ pub fn split(text: &str) -> Vec<Chunk> {
                             "else" => {
                                 chain[level] += 1;
                                 chain_sum += 1;
-                                if too_deep_at.is_none() && depth + chain_sum > MAX_DEPTH {
+                                if too_deep_at.is_none() && open.len() + chain_sum > MAX_DEPTH {
                                     too_deep_at = Some(i);
                                 }
                             }
@@ -156,6 +162,7 @@ pub fn split(text: &str) -> Vec<Chunk> {
                 b'\\' => i += 1,
                 b'"' => state = State::Code,
                 b'\n' => {
+                    unterminated.get_or_insert((opened_at, "string"));
                     state = State::Code;
                     line_start = true;
                 }
@@ -170,6 +177,7 @@ pub fn split(text: &str) -> Vec<Chunk> {
             State::Tick => match b {
                 b'`' => state = State::Code,
                 b'\n' => {
+                    unterminated.get_or_insert((opened_at, "rhai code"));
                     state = State::Code;
                     line_start = true;
                 }
@@ -196,10 +204,23 @@ pub fn split(text: &str) -> Vec<Chunk> {
         }
         i += 1;
     }
+    let what = match state {
+        State::Str => Some("string"),
+        State::Tick => Some("rhai code"),
+        State::TextBlock => Some("text block"),
+        State::Fence => Some("rhai block"),
+        State::BlockComment => Some("comment"),
+        State::Code | State::LineComment => None,
+    };
+    if let Some(what) = what {
+        unterminated.get_or_insert((opened_at, what));
+    }
     chunks.push(Chunk {
         start,
         end: text.len(),
         too_deep_at,
+        unclosed_brace: open.last().copied(),
+        unterminated,
     });
     chunks
 }
@@ -236,6 +257,32 @@ mod tests {
     fn an_unclosed_brace_does_not_swallow_the_next_strong_item() {
         let src = "phase a {\n  x: y\nphase b {\n}\n";
         assert_eq!(texts(src), vec!["phase a {\n  x: y\n", "phase b {\n}\n"]);
+        assert_eq!(split(src)[0].unclosed_brace, Some(8));
+    }
+
+    #[test]
+    fn a_misspelled_item_keyword_does_not_swallow_the_item_before() {
+        let src = "kpi a: deploys_per_day >= 3\nphsae b {\n}\n";
+        assert_eq!(
+            texts(src),
+            vec!["kpi a: deploys_per_day >= 3\n", "phsae b {\n}\n"]
+        );
+    }
+
+    #[test]
+    fn unterminated_strings_and_blocks_are_found() {
+        assert_eq!(
+            split("agent a {\n  role \"x\n}\n")[0].unterminated,
+            Some((17, "string"))
+        );
+        assert_eq!(
+            split("check c {\n  sh \"\"\"\n  ls\n}\n")[0].unterminated,
+            Some((15, "text block"))
+        );
+        assert_eq!(
+            split("/* open\nphase p {}\n")[0].unterminated,
+            Some((0, "comment"))
+        );
     }
 
     #[test]

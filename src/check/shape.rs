@@ -1,0 +1,249 @@
+//! The shape of constructs: parts they cannot work without, counts that must be whole and
+//! at least one, options that apply only to some probes, story types with no agent.
+
+use super::names::article;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::ir::step::{Count, Step, StepKind, walk};
+use crate::ir::{ProcKind, Program};
+use crate::syntax::ast::{HealthProbe, SettingValue};
+use crate::syntax::literal::Value;
+use rustc_hash::FxHashMap as HashMap;
+
+/// Reports missing parts and values that make no sense where they are.
+pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+    required(p, diags);
+    counts(p, diags);
+    probes(p, diags);
+    settings(p, diags);
+    story_types(p, diags);
+}
+
+fn missing(diags: &mut Vec<Diagnostic>, span: crate::source::Span, what: String, help: &str) {
+    diags.push(
+        Diagnostic::error(Code::Missing, what)
+            .at(span, "here")
+            .help(help.to_string()),
+    );
+}
+
+fn required(p: &Program, diags: &mut Vec<Diagnostic>) {
+    for pr in &p.procedures {
+        match pr.kind {
+            ProcKind::Maintenance if pr.schedule.is_none() => missing(
+                diags,
+                pr.name.span,
+                format!("maintenance `{}` has no `cron` trigger", pr.name.name),
+                "say when it runs: `maintenance name cron \"0 3 * * *\" { ... }`",
+            ),
+            ProcKind::Heal if !has_fix(&pr.body) => missing(
+                diags,
+                pr.name.span,
+                format!("heal `{}` has no `fix`", pr.name.name),
+                "a healing procedure tries fixes in order: add `fix name { ... }`",
+            ),
+            ProcKind::Incident => {
+                let mut seen: HashMap<&str, crate::source::Span> = HashMap::default();
+                for s in &pr.body {
+                    if let StepKind::Group { label, .. } = &s.kind
+                        && let Some(first) = seen.insert(label, s.span)
+                    {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::Duplicate,
+                                format!("incident stage `{label}` is written twice"),
+                            )
+                            .at(s.span, "written again here")
+                            .also(first, "first written here")
+                            .help("merge the two stages into one"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn has_fix(body: &[Step]) -> bool {
+    let mut found = false;
+    walk(body, &mut |s| {
+        if let StepKind::Group { label, .. } = &s.kind {
+            found |= label.starts_with("fix ");
+        }
+    });
+    found
+}
+
+fn at_least_one(c: &Count, what: &str, diags: &mut Vec<Diagnostic>) {
+    if c.value == 0 {
+        diags.push(
+            Diagnostic::error(Code::InvalidLiteral, format!("{what} 0 lets nothing run"))
+                .at(c.span, "must be at least 1")
+                .help(format!("write {what} 1 or more")),
+        );
+    }
+}
+
+fn counts(p: &Program, diags: &mut Vec<Diagnostic>) {
+    for ph in &p.phases {
+        if let Some(m) = &ph.max {
+            at_least_one(m, "`max`", diags);
+        }
+    }
+    for pr in &p.procedures {
+        if let Some(a) = &pr.attempts {
+            at_least_one(a, "`attempts`", diags);
+        }
+    }
+    for body in p.bodies() {
+        walk(body, &mut |s| match &s.kind {
+            StepKind::Parallel { max: Some(m), .. }
+            | StepKind::ForEach { max: Some(m), .. }
+            | StepKind::Repeat { max: Some(m), .. }
+            | StepKind::Retry { max: Some(m), .. } => at_least_one(m, "`max`", diags),
+            _ => {}
+        });
+    }
+    let whole = ["max_concurrent_agents"];
+    let entries = p
+        .limits
+        .iter()
+        .flat_map(|l| l.global.iter().chain(&l.per_agent));
+    for e in entries.filter(|e| whole.contains(&e.name.name.as_str())) {
+        if let Some(Value::Count(n)) = e.value.value
+            && (n.fract() != 0.0 || n < 1.0)
+        {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidLiteral,
+                    format!("`{}` takes a whole number of at least 1", e.name.name),
+                )
+                .at(e.value.span, "not a whole number of agents")
+                .help("write a whole number, like 8"),
+            );
+        }
+    }
+}
+
+/// `expect` is an HTTP status: only HTTP probes have one, and it is 100 to 599.
+fn probes(p: &Program, diags: &mut Vec<Diagnostic>) {
+    let expect = |method: &str, what: &str, expect: Option<&Count>, diags: &mut Vec<Diagnostic>| {
+        let Some(e) = expect else { return };
+        if !matches!(method, "get" | "post" | "head" | "put") {
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownSetting,
+                    format!(
+                        "{} has no HTTP status to expect",
+                        article(&format!("{method} {what}"))
+                    ),
+                )
+                .at(e.span, "only HTTP probes expect a status")
+                .help("remove `expect`, or probe with get"),
+            );
+        } else if !(100..=599).contains(&e.value) {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidLiteral,
+                    format!("{} is not an HTTP status", e.value),
+                )
+                .at(e.span, "not a status")
+                .help("an HTTP status is between 100 and 599, like 200"),
+            );
+        }
+    };
+    for body in p.bodies() {
+        walk(body, &mut |s| {
+            if let StepKind::Probe(pr) = &s.kind {
+                expect(&pr.method, "probe", pr.expect.as_ref(), diags);
+            }
+        });
+    }
+    for m in &p.monitors {
+        for h in &m.health {
+            let method = match &h.probe {
+                HealthProbe::Probe(pr) => pr.method.clone(),
+                HealthProbe::Sh { .. } => "sh".into(),
+                HealthProbe::Check { .. } => "check".into(),
+            };
+            expect(&method, "health check", h.expect.as_ref(), diags);
+        }
+    }
+}
+
+/// Settings whose value is text must not get a number, and the other way round.
+fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
+    for s in &p.settings {
+        let wants_text = matches!(s.name.name.as_str(), "workspace" | "hosts");
+        let ok = match &s.value {
+            SettingValue::Quantity(_) => !wants_text,
+            SettingValue::Text(_) => wants_text,
+            SettingValue::Names(_) => s.name.name == "hosts",
+        };
+        if !ok
+            && super::vocab::SETTINGS
+                .iter()
+                .any(|(n, _)| *n == s.name.name)
+        {
+            let want = if wants_text {
+                "a string"
+            } else {
+                "a number or quantity"
+            };
+            diags.push(
+                Diagnostic::error(
+                    Code::UnitMismatch,
+                    format!("setting `{}` takes {want}", s.name.name),
+                )
+                .at(s.name.span, format!("needs {want}"))
+                .help(format!(
+                    "see GRAMMAR.md, settings: `{}` takes {want}",
+                    s.name.name
+                )),
+            );
+        }
+    }
+}
+
+/// Every inline story must have an agent in each `assign` of a for-each over stories.
+fn story_types(p: &Program, diags: &mut Vec<Diagnostic>) {
+    for body in p.bodies() {
+        walk(body, &mut |s| {
+            let StepKind::ForEach { body, .. } = &s.kind else {
+                return;
+            };
+            for step in body {
+                let StepKind::Assign { arms, by, .. } = &step.kind else {
+                    continue;
+                };
+                if !by.name.ends_with(".type") || arms.iter().any(|a| a.story_type.name == "_") {
+                    continue;
+                }
+                let types: Vec<&str> = arms.iter().map(|a| a.story_type.name.as_str()).collect();
+                for story in &p.stories {
+                    let t = story.story_type.name.as_str();
+                    if t.is_empty() || types.contains(&t) {
+                        continue;
+                    }
+                    let help = did_you_mean(t, types.iter().copied()).unwrap_or_else(|| {
+                        format!(
+                            "add `{t} => agent` to the assign, or `_ => agent` for every other type"
+                        )
+                    });
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Undefined,
+                            format!(
+                                "no agent is assigned to {t} stories like `{}`",
+                                story.id.name
+                            ),
+                        )
+                        .at(story.story_type.span, format!("type `{t}`"))
+                        .also(step.span, "this assign has no arm for it")
+                        .help(help),
+                    );
+                }
+            }
+        });
+    }
+}
