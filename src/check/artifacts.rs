@@ -151,7 +151,9 @@ impl<'a> Flow<'a, '_> {
                 // Branches, loops and handlers: each nested list sees what came before;
                 // what any of them produces counts as produced afterwards.
                 let start = avail.clone();
-                for child in s.children() {
+                let mut lists = Vec::new();
+                s.for_each_child(|child| lists.push(child));
+                for child in lists {
                     let mut mine = start.clone();
                     self.steps(child, &mut mine);
                     avail.merge(&mine);

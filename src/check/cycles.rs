@@ -33,7 +33,8 @@ impl<'a> DepGraph<'a> {
     /// A graph over these names.
     pub fn new(names: impl IntoIterator<Item = &'a str>) -> DepGraph<'a> {
         let mut graph = DiGraph::new();
-        let mut index = HashMap::default();
+        let names = names.into_iter();
+        let mut index = HashMap::with_capacity_and_hasher(names.size_hint().0, Default::default());
         for n in names {
             index.entry(n).or_insert_with(|| graph.add_node(n));
         }

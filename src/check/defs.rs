@@ -97,7 +97,18 @@ impl<'a> Defs<'a> {
 
 /// Collects every definition of `p`; duplicates are reported in `diags`.
 pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
-    let mut d = Defs::default();
+    let total = p.agents.len()
+        + p.phases.len()
+        + p.stories.len()
+        + p.epics.len()
+        + p.procedures.len()
+        + p.checks.len()
+        + p.environments.len()
+        + p.artifacts.len();
+    let mut d = Defs {
+        map: HashMap::with_capacity_and_hasher(total * 2, Default::default()),
+        names: HashMap::default(),
+    };
     for a in &p.agents {
         d.define(Ns::Agent, &a.name, None, p, diags);
     }

@@ -104,7 +104,7 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
             );
         }
         let caps = Caps {
-            phase: ph.max.map(|m| (m.value, m.span, ph.name.name.clone())),
+            phase: ph.max.map(|m| (m.value, m.span, ph.name.name.to_string())),
             global,
         };
         blocks(&ph.body, &caps, diags);

@@ -200,7 +200,7 @@ impl<'a> Collector<'a> {
 /// Every reference in the program.
 pub fn collect(p: &Program) -> Vec<Ref<'_>> {
     let mut c = Collector {
-        refs: Vec::new(),
+        refs: Vec::with_capacity(p.stories.len() * 2 + p.procedures.len() * 8),
         owner: Owner::Workflow,
     };
     if let Some(start) = p.workflow.as_ref().and_then(|w| w.start.as_ref()) {

@@ -95,8 +95,15 @@ fn counts(p: &Program, diags: &mut Vec<Diagnostic>) {
             at_least_one(a, "`attempts`", diags);
         }
     }
+    // A heal's `attempts` is also the maximum of its lowered retry: report it once.
+    let attempts: Vec<crate::source::Span> = p
+        .procedures
+        .iter()
+        .filter_map(|x| x.attempts.map(|a| a.span))
+        .collect();
     for body in p.bodies() {
         walk(body, &mut |s| match &s.kind {
+            StepKind::Retry { max: Some(m), .. } if attempts.contains(&m.span) => {}
             StepKind::Parallel { max: Some(m), .. }
             | StepKind::ForEach { max: Some(m), .. }
             | StepKind::Repeat { max: Some(m), .. }
@@ -105,10 +112,7 @@ fn counts(p: &Program, diags: &mut Vec<Diagnostic>) {
         });
     }
     let whole = ["max_concurrent_agents"];
-    let entries = p
-        .limits
-        .iter()
-        .flat_map(|l| l.global.iter().chain(&l.per_agent));
+    let entries = p.limits.iter().flat_map(|l| l.global.iter());
     for e in entries.filter(|e| whole.contains(&e.name.name.as_str())) {
         if let Some(Value::Count(n)) = e.value.value
             && (n.fract() != 0.0 || n < 1.0)
@@ -212,7 +216,13 @@ fn story_types(p: &Program, diags: &mut Vec<Diagnostic>) {
             let StepKind::ForEach { body, .. } = &s.kind else {
                 return;
             };
-            for step in body {
+            let mut assigns = Vec::new();
+            walk(body, &mut |x| {
+                if matches!(x.kind, StepKind::Assign { .. }) {
+                    assigns.push(x);
+                }
+            });
+            for step in assigns {
                 let StepKind::Assign { arms, by, .. } = &step.kind else {
                     continue;
                 };

@@ -3,13 +3,15 @@
 
 use crate::source::Span;
 use crate::syntax::literal::Value;
+use compact_str::CompactString;
 use serde::Serialize;
 
 /// A name as written, with its place.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Name {
-    /// The identifier (or a story id / path for string-named things).
-    pub name: String,
+    /// The identifier (or a story id / path for string-named things). Names and texts are
+    /// short: stored inline, they cost no allocation and compare without a pointer chase.
+    pub name: CompactString,
     /// Where it was written.
     pub span: Span,
 }
@@ -18,7 +20,7 @@ pub struct Name {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Text {
     /// The unescaped value.
-    pub value: String,
+    pub value: CompactString,
     /// Where it was written, quotes included.
     pub span: Span,
 }
@@ -384,20 +386,27 @@ pub enum StepKind {
 }
 
 impl Step {
-    /// The nested step lists of this step, for walking the tree.
-    pub fn children(&self) -> Vec<&[Step]> {
+    /// Calls `f` on each nested step list of this step, in order (no allocation: every
+    /// check pass walks every step).
+    pub fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a [Step])) {
         match &self.kind {
-            StepKind::Parallel { branches, .. } => vec![branches],
+            StepKind::Parallel { branches, .. } => f(branches),
             StepKind::ForEach { body, .. }
             | StepKind::Repeat { body, .. }
             | StepKind::Retry { body, .. }
-            | StepKind::Group { body, .. } => vec![body],
+            | StepKind::Group { body, .. } => f(body),
             StepKind::If {
                 then, otherwise, ..
-            } => vec![then, otherwise],
-            StepKind::Match { arms, .. } => arms.iter().map(|a| a.body.as_slice()).collect(),
-            StepKind::OnFailure { body, handler } => vec![body, handler],
-            _ => Vec::new(),
+            } => {
+                f(then);
+                f(otherwise);
+            }
+            StepKind::Match { arms, .. } => arms.iter().for_each(|a| f(&a.body)),
+            StepKind::OnFailure { body, handler } => {
+                f(body);
+                f(handler);
+            }
+            _ => {}
         }
     }
 }
@@ -406,8 +415,6 @@ impl Step {
 pub fn walk<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
     for step in steps {
         f(step);
-        for child in step.children() {
-            walk(child, f);
-        }
+        step.for_each_child(|child| walk(child, f));
     }
 }

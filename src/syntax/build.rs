@@ -20,7 +20,7 @@ impl Builder<'_> {
                 let target = kids(p).next()?;
                 let tspan = self.span(&target);
                 let target = match target.as_rule() {
-                    Rule::string => ImportTarget::File(self.text(target).value),
+                    Rule::string => ImportTarget::File(self.text(target).value.to_string()),
                     _ => ImportTarget::Module(target.as_str().to_string()),
                 };
                 Item::Import(Import {
@@ -50,7 +50,7 @@ impl Builder<'_> {
                 let mut k = kids(p);
                 let name = self.next_name(&mut k, span);
                 let path = k.next().map(|t| self.text(t)).unwrap_or(Text {
-                    value: String::new(),
+                    value: Default::default(),
                     span,
                 });
                 let provided = k.next().is_some();
@@ -353,7 +353,7 @@ impl Builder<'_> {
             Rule::backend_exec => {
                 let mut k = kids(b);
                 let command = k.next().map(|t| self.text(t)).unwrap_or(Text {
-                    value: String::new(),
+                    value: Default::default(),
                     span: Span::default(),
                 });
                 let (mut stdin, mut cwd, mut timeout) = (false, None, None);
@@ -638,7 +638,7 @@ impl Builder<'_> {
         let mut probe = Probe {
             method: String::new(),
             target: Text {
-                value: String::new(),
+                value: Default::default(),
                 span,
             },
             expect: None,

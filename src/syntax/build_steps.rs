@@ -31,7 +31,7 @@ impl Builder<'_> {
     /// A name from an `ident`, `path`, `agent_ref` or `match_pattern` pair.
     pub fn name(&self, p: P) -> Name {
         Name {
-            name: p.as_str().to_string(),
+            name: p.as_str().into(),
             span: self.span(&p),
         }
     }
@@ -63,9 +63,10 @@ impl Builder<'_> {
         let span = self.span(&p);
         let inner = p.into_inner().next();
         let value = match inner {
-            Some(i) if i.as_rule() == Rule::text_inner => dedent(i.as_str()),
-            Some(i) => unescape(i.as_str()),
-            None => String::new(),
+            Some(i) if i.as_rule() == Rule::text_inner => dedent(i.as_str()).into(),
+            Some(i) if i.as_str().contains('\\') => unescape(i.as_str()).into(),
+            Some(i) => i.as_str().into(),
+            None => Default::default(),
         };
         Text { value, span }
     }
@@ -133,7 +134,7 @@ impl Builder<'_> {
             Some(c) if c.as_rule() == Rule::rhai => Cond::Script(self.script(c)),
             Some(c) => Cond::Path(self.name(c)),
             None => Cond::Path(Name {
-                name: String::new(),
+                name: Default::default(),
                 span: Span::default(),
             }),
         }
@@ -490,7 +491,7 @@ impl Builder<'_> {
         let mut probe = Probe {
             method: String::new(),
             target: Text {
-                value: String::new(),
+                value: Default::default(),
                 span: Span::default(),
             },
             expect: None,
@@ -557,14 +558,14 @@ impl Builder<'_> {
 
     fn missing(&self, span: Span) -> Name {
         Name {
-            name: String::new(),
+            name: Default::default(),
             span,
         }
     }
 
     fn missing_text(&self, span: Span) -> Text {
         Text {
-            value: String::new(),
+            value: Default::default(),
             span,
         }
     }

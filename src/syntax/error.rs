@@ -29,9 +29,8 @@ pub fn describe(rule: Rule) -> String {
         Rule::cond => "a condition (a name or `rhai`)",
         Rule::cmp_op => "a comparison (>, >=, <, <=, ==, !=)",
         Rule::module_path => "a module like std.roles",
-        Rule::http_method => "`get`, `post`, `head` or `put`",
-        Rule::status_level => "`healthy`, `warning` or `critical`",
-        Rule::stage_name => "`detection`, `triage`, `resolution` or `postmortem`",
+        // Keyword sets: their words are listed one by one from the expected tokens.
+        Rule::http_method | Rule::status_level | Rule::stage_name => return String::new(),
         Rule::match_pattern => "a pattern (a name or _)",
         Rule::task => "an agent task (agent: task)",
         Rule::block | Rule::task_body | Rule::handoff_body => "`{`",
@@ -159,7 +158,7 @@ pub fn syntax_error(
         let on = before.len() - 2;
         return Diagnostic::error(Code::Syntax, "`on failure` cannot stand here")
             .at(Span::new(file, offset + on, offset + pos + len), "not allowed here")
-            .help("`on failure { }` ends a block and guards the steps before it; a `parallel` block holds only branches: write `try { parallel { ... } } on failure { ... }`");
+            .help("`on failure { }` goes at the end of a block and guards the steps before it; a `parallel` block holds only branches and a match arm or `otherwise` one step: write `try { ... } on failure { ... }` there");
     }
     let at_end = chunk[pos.min(chunk.len())..].trim().is_empty();
     let mut diag = Diagnostic::error(Code::Syntax, message).at(

@@ -80,7 +80,10 @@ pub fn split(text: &str) -> Vec<Chunk> {
             State::Code => {
                 if line_start && b.is_ascii_alphabetic() && has_code {
                     let word = word_at(bytes, i);
-                    if open.is_empty() || STRONG.contains(&word) {
+                    let next = bytes.get(i + word.len()).copied().unwrap_or(b'\n');
+                    // `monitor: task` in column 0 is a step of the open block, not an item.
+                    let spaced = matches!(next, b' ' | b'\t' | b'\n' | b'\r' | b'{');
+                    if open.is_empty() || (spaced && STRONG.contains(&word)) {
                         chunks.push(Chunk {
                             start,
                             end: i,
@@ -258,6 +261,12 @@ mod tests {
         let src = "phase a {\n  x: y\nphase b {\n}\n";
         assert_eq!(texts(src), vec!["phase a {\n  x: y\n", "phase b {\n}\n"]);
         assert_eq!(split(src)[0].unclosed_brace, Some(8));
+    }
+
+    #[test]
+    fn an_item_keyword_used_as_an_agent_name_does_not_split() {
+        let src = "incidents {\n  detection {\nmonitor: detect\n  }\n}\n";
+        assert_eq!(split(src).len(), 1);
     }
 
     #[test]
