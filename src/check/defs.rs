@@ -6,6 +6,7 @@ use crate::ir::step::{Name, StepKind, walk};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
 use rustc_hash::FxHashMap as HashMap;
+use std::cell::Cell;
 
 /// One definition.
 #[derive(Debug, Clone, Copy)]
@@ -16,10 +17,26 @@ pub struct Def {
     pub kind: Option<ProcKind>,
 }
 
+/// A definition with its name and whether a reference resolved to it.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    /// Its namespace.
+    pub ns: Ns,
+    /// Its name as written.
+    pub name: &'a Name,
+    /// What it is.
+    pub def: Def,
+    /// Defined by an item of its own (not by `produces name = ...`).
+    pub item: bool,
+    /// Set by name resolution.
+    pub used: Cell<bool>,
+}
+
 /// All definitions, by namespace and name.
 #[derive(Debug, Default)]
 pub struct Defs<'a> {
-    map: HashMap<(Ns, &'a str), Def>,
+    map: HashMap<(Ns, &'a str), usize>,
+    entries: Vec<Entry<'a>>,
     names: HashMap<Ns, Vec<&'a str>>,
 }
 
@@ -34,7 +51,19 @@ fn key(ns: Ns) -> Ns {
 impl<'a> Defs<'a> {
     /// The definition of `name` in `ns`.
     pub fn get(&self, ns: Ns, name: &str) -> Option<Def> {
-        self.map.get(&(key(ns), name)).copied()
+        self.map.get(&(key(ns), name)).map(|i| self.entries[*i].def)
+    }
+
+    /// The definition of `name` in `ns`, marked as used.
+    pub fn resolve(&self, ns: Ns, name: &str) -> Option<Def> {
+        let entry = &self.entries[*self.map.get(&(key(ns), name))?];
+        entry.used.set(true);
+        Some(entry.def)
+    }
+
+    /// Every definition, in definition order.
+    pub fn entries(&self) -> &[Entry<'a>] {
+        &self.entries
     }
 
     /// Every name defined in `ns`, in definition order.
@@ -47,6 +76,7 @@ impl<'a> Defs<'a> {
         ns: Ns,
         name: &'a Name,
         kind: Option<ProcKind>,
+        item: bool,
         p: &Program,
         diags: &mut Vec<Diagnostic>,
     ) {
@@ -54,7 +84,11 @@ impl<'a> Defs<'a> {
             return;
         }
         let k = key(ns);
-        if let Some(first) = self.map.get(&(k, name.name.as_str())) {
+        if let Some(first) = self
+            .map
+            .get(&(k, name.name.as_str()))
+            .map(|i| self.entries[*i].def)
+        {
             // Point at the user's own definition: a stdlib one cannot be edited.
             let stdlib = p.in_stdlib(name.span) || p.in_stdlib(first.span);
             let (mine, other) = if p.in_stdlib(name.span) {
@@ -84,13 +118,17 @@ impl<'a> Defs<'a> {
             );
             return;
         }
-        self.map.insert(
-            (k, &name.name),
-            Def {
+        self.map.insert((k, &name.name), self.entries.len());
+        self.entries.push(Entry {
+            ns: k,
+            name,
+            def: Def {
                 span: name.span,
                 kind,
             },
-        );
+            item,
+            used: Cell::new(false),
+        });
         self.names.entry(k).or_default().push(&name.name);
     }
 }
@@ -107,44 +145,46 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
         + p.artifacts.len();
     let mut d = Defs {
         map: HashMap::with_capacity_and_hasher(total * 2, Default::default()),
+        entries: Vec::with_capacity(total),
         names: HashMap::default(),
     };
     for a in &p.agents {
-        d.define(Ns::Agent, &a.name, None, p, diags);
+        d.define(Ns::Agent, &a.name, None, true, p, diags);
     }
     for ph in &p.phases {
-        d.define(Ns::Phase, &ph.name, None, p, diags);
+        d.define(Ns::Phase, &ph.name, None, true, p, diags);
     }
     for s in &p.stories {
-        d.define(Ns::Story, &s.id, None, p, diags);
+        d.define(Ns::Story, &s.id, None, true, p, diags);
     }
     for e in &p.epics {
-        d.define(Ns::Epic, &e.id, None, p, diags);
+        d.define(Ns::Epic, &e.id, None, true, p, diags);
     }
     for pr in &p.procedures {
         d.define(
             Ns::Procedure(Some(pr.kind)),
             &pr.name,
             Some(pr.kind),
+            true,
             p,
             diags,
         );
     }
     for c in &p.checks {
-        d.define(Ns::Check, &c.name, None, p, diags);
+        d.define(Ns::Check, &c.name, None, true, p, diags);
     }
     for e in &p.environments {
-        d.define(Ns::Environment, &e.name, None, p, diags);
+        d.define(Ns::Environment, &e.name, None, true, p, diags);
     }
     for l in &p.incident_levels {
-        d.define(Ns::Level, &l.name, None, p, diags);
+        d.define(Ns::Level, &l.name, None, true, p, diags);
     }
     for m in &p.monitors {
-        d.define(Ns::Monitor, &m.name, None, p, diags);
+        d.define(Ns::Monitor, &m.name, None, true, p, diags);
     }
     for (i, m) in p.monitors.iter().enumerate() {
         for h in &m.health {
-            d.define(Ns::Health(i), &h.name, None, p, diags);
+            d.define(Ns::Health(i), &h.name, None, true, p, diags);
         }
     }
     artifacts(p, &mut d, diags);
@@ -156,7 +196,7 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
 fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) {
     let mut paths: HashMap<&str, (&str, Span)> = HashMap::default();
     for a in &p.artifacts {
-        d.define(Ns::Artifact, &a.name, None, p, diags);
+        d.define(Ns::Artifact, &a.name, None, true, p, diags);
         paths.insert(&a.name.name, (&a.path.value, a.name.span));
     }
     let mut on_steps =
@@ -183,7 +223,7 @@ fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) 
                         ),
                         None => {
                             paths.insert(&name.name, (&path.value, name.span));
-                            d.define(Ns::Artifact, name, None, p, diags);
+                            d.define(Ns::Artifact, name, None, false, p, diags);
                         }
                     }
                 }

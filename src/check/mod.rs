@@ -31,7 +31,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     limits::check(p, &mut diags);
     artifacts::check(p, &defs, &mut diags);
     reach::check(p, &refs, &mut diags);
-    unused::check(p, &refs, &mut diags);
+    unused::check(p, &defs, &mut diags);
     diags
 }
 

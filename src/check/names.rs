@@ -56,7 +56,7 @@ pub fn check(p: &Program, defs: &Defs, refs: &[Ref], diags: &mut Vec<Diagnostic>
         {
             continue;
         }
-        match defs.get(r.ns, name) {
+        match defs.resolve(r.ns, name) {
             Some(def) => {
                 if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)
                     && want != got

@@ -1,90 +1,45 @@
 //! Warnings for definitions nothing uses (in the user's files; stdlib modules are exempt).
+//! Name resolution marks what it resolves; this pass reads the marks.
 
-use super::refs::{Ns, Ref};
+use super::defs::Defs;
+use super::refs::Ns;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::step::Name;
 use crate::ir::{ProcKind, Program};
-use rustc_hash::FxHashSet as HashSet;
 
 /// Reports unused agents, checks, artifacts, environments, procedures and epics.
-pub fn check(p: &Program, refs: &[Ref], diags: &mut Vec<Diagnostic>) {
-    let used: HashSet<(Ns, &str)> = refs
-        .iter()
-        .map(|r| {
-            let ns = match r.ns {
-                Ns::Procedure(_) => Ns::Procedure(None),
-                other => other,
-            };
-            (ns, r.name.name.as_str())
-        })
-        .collect();
-    let mut warn = |ns: Ns, noun: &str, name: &Name, help: &str| {
-        if name.name.is_empty()
-            || p.in_stdlib(name.span)
-            || used.contains(&(ns, name.name.as_str()))
-        {
-            return;
+pub fn check(p: &Program, defs: &Defs, diags: &mut Vec<Diagnostic>) {
+    for e in defs.entries() {
+        if e.used.get() || p.in_stdlib(e.def.span) {
+            continue;
         }
+        let (noun, help) = match (e.ns, e.def.kind) {
+            (Ns::Agent, _) => ("agent", "give it a task, or remove it"),
+            (Ns::Check, _) => (
+                "check",
+                "use it in a check, verify, diagnose, gate or health step, or remove it",
+            ),
+            (Ns::Artifact, _) if e.item => (
+                "artifact",
+                "consume it with `needs`, a handoff or a context, or remove it",
+            ),
+            (Ns::Environment, _) => ("environment", "deploy to it, or remove it"),
+            (Ns::Epic, _) => ("epic", "give it stories with `epic`, or remove it"),
+            (
+                Ns::Procedure(_),
+                Some(kind @ (ProcKind::Procedure | ProcKind::Heal | ProcKind::Emergency)),
+            ) => (
+                kind.keyword(),
+                "call it from a step or a monitor rule, or remove it",
+            ),
+            _ => continue,
+        };
         diags.push(
             Diagnostic::warning(
                 Code::Unused,
-                format!("{noun} `{}` is never used", name.name),
+                format!("{noun} `{}` is never used", e.name.name),
             )
-            .at(name.span, "defined here")
-            .help(help.to_string()),
-        );
-    };
-    for a in &p.agents {
-        warn(
-            Ns::Agent,
-            Ns::Agent.noun(),
-            &a.name,
-            "give it a task, or remove it",
-        );
-    }
-    for c in &p.checks {
-        warn(
-            Ns::Check,
-            Ns::Check.noun(),
-            &c.name,
-            "use it in a check, verify, diagnose, gate or health step, or remove it",
-        );
-    }
-    for a in &p.artifacts {
-        warn(
-            Ns::Artifact,
-            Ns::Artifact.noun(),
-            &a.name,
-            "consume it with `needs`, a handoff or a context, or remove it",
-        );
-    }
-    for e in &p.environments {
-        warn(
-            Ns::Environment,
-            Ns::Environment.noun(),
-            &e.name,
-            "deploy to it, or remove it",
-        );
-    }
-    for e in &p.epics {
-        warn(
-            Ns::Epic,
-            Ns::Epic.noun(),
-            &e.id,
-            "give it stories with `epic`, or remove it",
-        );
-    }
-    for pr in p.procedures.iter().filter(|x| {
-        matches!(
-            x.kind,
-            ProcKind::Procedure | ProcKind::Heal | ProcKind::Emergency
-        )
-    }) {
-        warn(
-            Ns::Procedure(None),
-            pr.kind.keyword(),
-            &pr.name,
-            "call it from a step or a monitor rule, or remove it",
+            .at(e.def.span, "defined here")
+            .help(help),
         );
     }
 }
