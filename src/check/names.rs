@@ -178,3 +178,74 @@ fn modes(p: &Program, diags: &mut Vec<Diagnostic>) {
         each(&pr.body);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Code;
+
+    fn undefined(src: &str) -> Vec<String> {
+        crate::check_text("t.bmad", src)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.code == Code::Undefined)
+            .map(|d| format!("{} | {}", d.message, d.help.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn agent_variables_and_groups_resolve() {
+        let src = "import std.roles\nstory \"1\" backend { title \"t\" }\nphase p {\n  for story in stories {\n    assign d by story.type { backend => backend_dev }\n    d: implement\n  }\n  responders: fix\n  all_available: help\n}\n";
+        assert_eq!(undefined(src), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_assign_variable_is_local_to_its_construct() {
+        let src = "import std.roles\nstory \"1\" backend { title \"t\" }\nphase p {\n  for story in stories {\n    assign d by story.type { backend => backend_dev }\n  }\n}\nphase q after p {\n  d: implement\n}\n";
+        assert_eq!(undefined(src).len(), 1);
+    }
+
+    #[test]
+    fn groups_are_not_agents_where_one_agent_is_needed() {
+        let src = "import std.roles\nphase p {\n  handoff pm -> responders\n}\n";
+        let found = undefined(src);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("undefined agent `responders`"));
+    }
+
+    #[test]
+    fn a_procedure_of_the_wrong_kind_is_named_as_such() {
+        let src = "import std.roles\nprocedure restart {\n  sh \"./restart.sh\"\n}\nphase p {\n  heal restart\n}\n";
+        let found = undefined(src);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].contains("`restart` is a procedure, not a healing procedure"),
+            "{found:?}"
+        );
+        assert!(found[0].contains("call restart"), "{found:?}");
+    }
+
+    #[test]
+    fn a_name_of_another_kind_is_pointed_out() {
+        let src = "import std.roles\ncheck ok = `true`\nphase p {\n  call ok\n}\n";
+        assert!(undefined(src)[0].contains("`ok` is a check, not a procedure"));
+    }
+
+    #[test]
+    fn suggestions_come_from_the_right_namespace() {
+        let src = "import std.roles\nphase ideation {\n  analyst: x\n}\nphase design after ideaton {\n  architect: y\n}\n";
+        let found = undefined(src);
+        assert!(found[0].contains("did you mean `ideation`?"), "{found:?}");
+    }
+
+    #[test]
+    fn resolution_marks_definitions_used() {
+        let src = "import std.roles\nagent scout {\n  backend sim\n}\nagent idle {\n  backend sim\n}\nphase p {\n  scout: look\n}\n";
+        let unused: Vec<String> = crate::check_text("t.bmad", src)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.code == Code::Unused)
+            .map(|d| d.message)
+            .collect();
+        assert_eq!(unused, ["agent `idle` is never used"]);
+    }
+}
