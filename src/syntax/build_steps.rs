@@ -277,7 +277,7 @@ impl Builder<'_> {
                     .map(|c| self.quantity(c))
                     .unwrap_or(Quantity { value: None, span }),
             },
-            Rule::probe_step => StepKind::Probe(self.probe(kids)),
+            Rule::probe_step => StepKind::Probe(Box::new(self.probe(kids))),
             Rule::check_step => match kids.next() {
                 Some(c) if c.as_rule() == Rule::rhai => StepKind::Check {
                     checks: Vec::new(),
@@ -434,7 +434,7 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        StepKind::Task(task)
+        StepKind::Task(Box::new(task))
     }
 
     fn handoff<'i>(&mut self, mut kids: impl Iterator<Item = P<'i>>) -> StepKind {
@@ -463,7 +463,7 @@ impl Builder<'_> {
                 }
             }
         }
-        StepKind::Handoff(h)
+        StepKind::Handoff(Box::new(h))
     }
 
     fn if_step<'i>(&mut self, mut kids: impl Iterator<Item = P<'i>>) -> StepKind {
