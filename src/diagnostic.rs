@@ -46,13 +46,18 @@ pub enum Code {
     UnknownSetting,
     /// A construct lacks a part it cannot work without.
     Missing,
+    /// rhai code that does not compile.
+    ScriptSyntax,
+    /// rhai code that names a variable, function, environment variable or host that is
+    /// not there.
+    ScriptUndefined,
     /// A definition nothing uses (warning).
     Unused,
 }
 
 impl Code {
     /// Every code, in a stable order.
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 22] = [
         Code::Io,
         Code::Encoding,
         Code::EmptyFile,
@@ -72,6 +77,8 @@ impl Code {
         Code::UnboundedLoop,
         Code::UnknownSetting,
         Code::Missing,
+        Code::ScriptSyntax,
+        Code::ScriptUndefined,
         Code::Unused,
     ];
 
@@ -97,6 +104,8 @@ impl Code {
             Code::UnboundedLoop => "bmad::unbounded-loop",
             Code::UnknownSetting => "bmad::unknown-setting",
             Code::Missing => "bmad::missing",
+            Code::ScriptSyntax => "bmad::script-syntax",
+            Code::ScriptUndefined => "bmad::script-undefined",
             Code::Unused => "bmad::unused",
         }
     }

@@ -32,6 +32,9 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     artifacts::check(p, &defs, &mut diags);
     reach::check(p, &refs, &mut diags);
     unused::check(p, &defs, &mut diags);
+    // rhai is compiled, never run, here: the sandbox's workspace does not matter.
+    let sandbox = crate::script::Sandbox::for_program(p, std::path::PathBuf::from("."));
+    diags.extend(crate::script::compile_program(p, &sandbox).1);
     diags
 }
 

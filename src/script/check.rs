@@ -1,0 +1,230 @@
+//! Compiles every script of a program during `bmad check`: rhai syntax errors, unknown
+//! variables (strict), unknown functions, undeclared environment variables and hosts, each
+//! reported at its line and column inside the .bmad file. The ASTs are kept, one per
+//! script, for the runtime.
+
+use super::{Sandbox, engine, host::HOST_FUNCTIONS, scope::VARIABLES, standard_scope};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::ir::Program;
+use crate::ir::step::{Cond, Script, StepKind, walk};
+use crate::source::Span;
+use crate::syntax::ast::{Backend, CheckBody, Gate};
+use rhai::{AST, ASTNode, Engine, Expr, Stmt};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
+
+/// The compiled scripts of a program, by the span of their code.
+#[derive(Default)]
+pub struct Compiled {
+    asts: HashMap<Span, AST>,
+}
+
+impl Compiled {
+    /// The AST of the script written at `span`.
+    pub fn get(&self, span: Span) -> Option<&AST> {
+        self.asts.get(&span)
+    }
+
+    /// How many scripts compiled.
+    pub fn len(&self) -> usize {
+        self.asts.len()
+    }
+
+    /// True when the program has no scripts.
+    pub fn is_empty(&self) -> bool {
+        self.asts.is_empty()
+    }
+}
+
+/// Built-in functions rhai resolves itself (not listed among registered functions).
+const BUILTINS: &[&str] = &[
+    "type_of",
+    "print",
+    "debug",
+    "Fn",
+    "call",
+    "curry",
+    "is_def_var",
+    "is_def_fn",
+    "is_shared",
+];
+
+/// A piece of rhai in the program: its code and where the code starts.
+fn scripts(p: &Program) -> Vec<Script> {
+    let mut out = Vec::new();
+    let cond = |c: &Cond, out: &mut Vec<Script>| match c {
+        Cond::Script(s) => out.push(s.clone()),
+        Cond::Path(n) if !n.name.is_empty() => out.push(Script {
+            code: n.name.to_string(),
+            span: n.span,
+        }),
+        Cond::Path(_) => {}
+    };
+    for body in p.bodies() {
+        walk(body, &mut |s| match &s.kind {
+            StepKind::If { cond: c, .. } | StepKind::Match { subject: c, .. } => cond(c, &mut out),
+            StepKind::Repeat { until: Some(c), .. } => cond(c, &mut out),
+            StepKind::Check {
+                script: Some(sc), ..
+            } => out.push(sc.clone()),
+            _ => {}
+        });
+    }
+    for c in &p.checks {
+        if let CheckBody::Script(s) = &c.body {
+            out.push(s.clone());
+        }
+    }
+    for e in &p.environments {
+        if let Some(Gate::Script(s)) = &e.gate {
+            out.push(s.clone());
+        }
+    }
+    for a in &p.agents {
+        if let Some(Backend::Script { code: Some(s), .. }) = &a.backend {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// The byte span of (line, column) inside `script`, `len` bytes long (clamped to the line).
+pub fn span_at(script: &Script, line: usize, column: usize, len: usize) -> Span {
+    let mut offset = 0;
+    for (i, l) in script.code.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let col: usize = l
+                .chars()
+                .take(column.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum();
+            let rest = l[col..].trim_end_matches('\n').len();
+            let start = script.span.start as usize + offset + col;
+            return Span::new(script.span.file, start, start + len.min(rest).max(1));
+        }
+        offset += l.len();
+    }
+    Span::new(
+        script.span.file,
+        script.span.start as usize,
+        script.span.end as usize,
+    )
+}
+
+fn known_functions(engine: &Engine) -> BTreeSet<String> {
+    let mut known: BTreeSet<String> = engine
+        .gen_fn_signatures(true)
+        .into_iter()
+        .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_string()))
+        .collect();
+    known.extend(BUILTINS.iter().chain(HOST_FUNCTIONS).map(|s| s.to_string()));
+    known
+}
+
+/// Compiles every script of `p` in the sandbox `p` declares.
+pub fn compile_program(p: &Program, sandbox: &Sandbox) -> (Compiled, Vec<Diagnostic>) {
+    let mut compiled = Compiled::default();
+    let mut diags = Vec::new();
+    let list = scripts(p);
+    if list.is_empty() {
+        return (compiled, diags);
+    }
+    let engine = engine(sandbox);
+    let known = known_functions(&engine);
+    let scope = standard_scope();
+    let mut cache: HashMap<&str, Result<AST, rhai::ParseError>> = HashMap::default();
+    for script in &list {
+        let result = cache
+            .entry(script.code.as_str())
+            .or_insert_with(|| engine.compile_with_scope(&scope, &script.code));
+        match result {
+            Ok(ast) => {
+                check_calls(ast, script, &known, sandbox, &mut diags);
+                compiled.asts.insert(script.span, ast.clone());
+            }
+            Err(e) => diags.push(parse_error(e, script)),
+        }
+    }
+    (compiled, diags)
+}
+
+fn parse_error(e: &rhai::ParseError, script: &Script) -> Diagnostic {
+    let (line, col) = (e.1.line().unwrap_or(1), e.1.position().unwrap_or(1));
+    match e.0.as_ref() {
+        rhai::ParseErrorType::VariableUndefined(name) => {
+            let span = span_at(script, line, col, name.len());
+            let names = VARIABLES.iter().map(|(n, _)| *n);
+            let help = did_you_mean(name, names).unwrap_or_else(|| {
+                let all: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "a script may use its own `let` variables and {}",
+                    all.join(", ")
+                )
+            });
+            Diagnostic::error(
+                Code::ScriptUndefined,
+                format!("undefined variable `{name}` in rhai"),
+            )
+            .at(span, "not a variable here")
+            .help(help)
+        }
+        other => Diagnostic::error(Code::ScriptSyntax, format!("rhai: {other}"))
+            .at(span_at(script, line, col, 1), "here")
+            .help("see GRAMMAR.md, \"rhai\", for what scripts may use"),
+    }
+}
+
+fn check_calls(
+    ast: &AST,
+    script: &Script,
+    known: &BTreeSet<String>,
+    sandbox: &Sandbox,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let own: BTreeSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let (call, pos) = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(call, pos) | Expr::MethodCall(call, pos))) => (call, pos),
+            Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => (call, pos),
+            _ => return true,
+        };
+        if call.op_token.is_some() || !call.namespace.is_empty() {
+            return true;
+        }
+        let name = call.name.as_str();
+        let (line, col) = (pos.line().unwrap_or(1), pos.position().unwrap_or(1));
+        if !known.contains(name) && !own.contains(name) {
+            let help = did_you_mean(name, known.iter().map(String::as_str).chain(own.iter().map(String::as_str)))
+                .unwrap_or_else(|| format!("the host functions are {}", HOST_FUNCTIONS.join(", ")));
+            diags.push(
+                Diagnostic::error(Code::ScriptUndefined, format!("unknown function `{name}` in rhai"))
+                    .at(span_at(script, line, col, name.len()), "no such function")
+                    .help(help),
+            );
+            return true;
+        }
+        let literal = match call.args.first() {
+            Some(Expr::StringConstant(s, _)) => s.as_str(),
+            _ => return true,
+        };
+        let span = span_at(script, line, col, name.len());
+        match name {
+            "env" if !sandbox.env.iter().any(|(n, _)| n == literal) => diags.push(
+                Diagnostic::error(Code::ScriptUndefined, format!("environment variable `{literal}` is not declared"))
+                    .at(span, "reads an undeclared variable")
+                    .help(format!("declare it: `env {literal}` (scripts read only declared variables)")),
+            ),
+            "http_get" | "tcp_connect" => {
+                if let Some(host) = super::host_of(literal).filter(|h| !sandbox.hosts.contains(h)) {
+                    diags.push(
+                        Diagnostic::error(Code::ScriptUndefined, format!("host `{host}` is not declared"))
+                            .at(span, "reaches an undeclared host")
+                            .help(format!("declare it: `settings {{ hosts \"{host}\" }}` (scripts reach only declared hosts)")),
+                    );
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+}

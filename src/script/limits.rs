@@ -1,0 +1,66 @@
+//! The sandbox's limits: safe defaults, each overridable from the workflow's settings.
+
+use crate::ir::Program;
+use crate::syntax::ast::SettingValue;
+use crate::syntax::literal::Value;
+use std::time::Duration;
+
+/// Limits on every script evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Most rhai operations per evaluation (`script_max_operations`).
+    pub max_operations: u64,
+    /// Deepest function call nesting (`script_max_call_depth`).
+    pub max_call_depth: usize,
+    /// Deepest expression nesting.
+    pub max_expr_depth: usize,
+    /// Longest string, in bytes (`script_max_string`).
+    pub max_string: usize,
+    /// Most array elements (`script_max_array`).
+    pub max_array: usize,
+    /// Most map entries.
+    pub max_map: usize,
+    /// Wall-clock time per evaluation (`script_timeout`).
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_operations: 1_000_000,
+            max_call_depth: 32,
+            max_expr_depth: 64,
+            max_string: 1024 * 1024,
+            max_array: 100_000,
+            max_map: 10_000,
+            timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Limits {
+    /// The defaults, overridden by the program's `settings`.
+    pub fn from_program(p: &Program) -> Limits {
+        let mut limits = Limits::default();
+        for s in &p.settings {
+            let SettingValue::Quantity(q) = &s.value else {
+                continue;
+            };
+            match (s.name.name.as_str(), q.value) {
+                ("script_max_operations", Some(Value::Count(n))) => {
+                    limits.max_operations = n as u64
+                }
+                ("script_max_call_depth", Some(Value::Count(n))) => {
+                    limits.max_call_depth = n as usize
+                }
+                ("script_max_array", Some(Value::Count(n))) => limits.max_array = n as usize,
+                ("script_max_string", Some(Value::Size(b))) => limits.max_string = b as usize,
+                ("script_timeout", Some(Value::Duration(ms))) => {
+                    limits.timeout = Duration::from_millis(ms)
+                }
+                _ => {}
+            }
+        }
+        limits
+    }
+}

@@ -1,0 +1,208 @@
+//! rhai, the one expression language of bmad: a sandboxed engine built from the workflow
+//! (limits, workspace, declared environment variables and hosts), compiled scripts
+//! checked during `bmad check`, and evaluation with a deadline.
+
+mod check;
+mod eval;
+mod host;
+pub mod limits;
+mod scope;
+
+pub use check::{Compiled, compile_program, span_at};
+pub use eval::{EvalError, evaluate};
+pub use limits::Limits;
+pub use scope::standard_scope;
+
+use crate::ir::Program;
+use crate::ir::step::{StepKind, walk};
+use crate::syntax::ast::{HealthProbe, SettingValue};
+use rhai::Engine;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What a script may reach: the workspace, the environment variables and the hosts the
+/// workflow declares.
+#[derive(Debug, Clone, Default)]
+pub struct Sandbox {
+    /// Limits on every evaluation.
+    pub limits: Limits,
+    /// Root of the workspace; file functions refuse paths outside it.
+    pub workspace: PathBuf,
+    /// Declared environment variables and their defaults.
+    pub env: Vec<(String, Option<String>)>,
+    /// Hosts network functions may reach.
+    pub hosts: BTreeSet<String>,
+}
+
+impl Sandbox {
+    /// The sandbox a program declares, with `workspace` as its root.
+    pub fn for_program(p: &Program, workspace: PathBuf) -> Sandbox {
+        let env = p
+            .env_vars
+            .iter()
+            .map(|e| {
+                (
+                    e.name.name.to_string(),
+                    e.default.as_ref().map(|d| d.value.to_string()),
+                )
+            })
+            .collect();
+        Sandbox {
+            limits: Limits::from_program(p),
+            workspace,
+            env,
+            hosts: declared_hosts(p),
+        }
+    }
+}
+
+/// The host part of a URL or `host:port`.
+pub fn host_of(target: &str) -> Option<String> {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        authority.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// Hosts the workflow declares: `settings { hosts ... }`, environment URLs and the
+/// targets of its probes.
+fn declared_hosts(p: &Program) -> BTreeSet<String> {
+    let mut hosts = BTreeSet::new();
+    for s in p.settings.iter().filter(|s| s.name.name == "hosts") {
+        match &s.value {
+            SettingValue::Text(t) => hosts.extend(
+                t.value
+                    .split([',', ' '])
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_string),
+            ),
+            SettingValue::Names(n) => hosts.extend(n.iter().map(|x| x.name.to_string())),
+            SettingValue::Quantity(_) => {}
+        }
+    }
+    for e in &p.environments {
+        hosts.extend(e.url.as_ref().and_then(|u| host_of(&u.value)));
+    }
+    for m in &p.monitors {
+        for h in &m.health {
+            if let HealthProbe::Probe(pr) = &h.probe {
+                hosts.extend(host_of(&pr.target.value));
+            }
+        }
+    }
+    for body in p.bodies() {
+        walk(body, &mut |s| {
+            if let StepKind::Probe(pr) = &s.kind {
+                hosts.extend(host_of(&pr.target.value));
+            }
+        });
+    }
+    hosts
+}
+
+/// A raw rhai engine with only what scripts need: core language, arithmetic, strings,
+/// arrays, maps and math; no file, module or process access besides the host API; every
+/// limit set.
+pub fn engine(sandbox: &Sandbox) -> Engine {
+    use rhai::packages::{
+        BasicArrayPackage, BasicMapPackage, BasicMathPackage, CorePackage, MoreStringPackage,
+        Package,
+    };
+    let mut engine = Engine::new_raw();
+    engine.register_global_module(CorePackage::new().as_shared_module());
+    engine.register_global_module(BasicArrayPackage::new().as_shared_module());
+    engine.register_global_module(BasicMapPackage::new().as_shared_module());
+    engine.register_global_module(BasicMathPackage::new().as_shared_module());
+    engine.register_global_module(MoreStringPackage::new().as_shared_module());
+    let l = &sandbox.limits;
+    engine
+        .set_strict_variables(true)
+        .set_max_operations(l.max_operations)
+        .set_max_call_levels(l.max_call_depth)
+        .set_max_expr_depths(l.max_expr_depth, l.max_expr_depth)
+        .set_max_string_size(l.max_string)
+        .set_max_array_size(l.max_array)
+        .set_max_map_size(l.max_map)
+        .set_max_modules(0);
+    engine.disable_symbol("eval");
+    eval::install_deadline(&mut engine);
+    host::register(&mut engine, Arc::new(sandbox.clone()));
+    engine
+}
+
+/// A workflow's scripts ready to run: the sandboxed engine, the compiled ASTs and the
+/// limits. Build it once per run; evaluate from any thread (the engine is `Sync`).
+pub struct Scripts {
+    engine: Engine,
+    compiled: Compiled,
+    limits: Limits,
+}
+
+impl Scripts {
+    /// Compiles every script of `p` for a run in `workspace`; diagnostics as in `bmad check`.
+    pub fn new(p: &Program, workspace: PathBuf) -> (Scripts, Vec<crate::diagnostic::Diagnostic>) {
+        let sandbox = Sandbox::for_program(p, workspace);
+        let (compiled, diags) = compile_program(p, &sandbox);
+        let scripts = Scripts {
+            engine: engine(&sandbox),
+            compiled,
+            limits: sandbox.limits,
+        };
+        (scripts, diags)
+    }
+
+    /// Evaluates the script written at `script` (a check body, condition, gate, ...).
+    /// A failure carries the place in the .bmad file where the script failed.
+    pub fn eval(
+        &self,
+        script: &crate::ir::step::Script,
+        scope: &mut rhai::Scope,
+    ) -> Result<rhai::Dynamic, EvalError> {
+        let Some(ast) = self.compiled.get(script.span) else {
+            return Err(EvalError {
+                message: "this script did not compile (see `bmad check`)".into(),
+                limit: None,
+                position: None,
+                span: Some(script.span),
+            });
+        };
+        evaluate(&self.engine, ast, scope, &self.limits).map_err(|mut e| {
+            e.span = Some(match e.position {
+                Some((line, col)) => span_at(script, line, col, 1),
+                None => script.span,
+            });
+            e
+        })
+    }
+
+    /// The limits every evaluation runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(
+            host_of("http://127.0.0.1:8080/health").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(
+            host_of("https://user@Example.com/x").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(host_of("localhost:5432").as_deref(), Some("localhost"));
+        assert_eq!(host_of("http://[::1]:80/").as_deref(), Some("::1"));
+        assert_eq!(host_of(""), None);
+    }
+}

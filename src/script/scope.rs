@@ -1,0 +1,47 @@
+//! The variables every script may use: the run state the runtime fills in. Scripts are
+//! compiled against this scope with strict variables, so any other name is an error at
+//! check time.
+
+use rhai::{Dynamic, Map, Scope};
+
+/// Variables and what they hold, for documentation and compile-time checks.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("approved", "bool: the last QA validation passed"),
+    ("passed", "bool: the last check or step passed"),
+    (
+        "attempt",
+        "int: the current attempt of a loop or retry, from 1",
+    ),
+    (
+        "story",
+        "map: the current story (id, type, epic, title, status, attempts)",
+    ),
+    ("outputs", "map: outputs of finished steps, by step name"),
+    (
+        "qa_feedback",
+        "string: QA's feedback on the last validation",
+    ),
+    (
+        "system",
+        "map: system state for emergencies (status: partial_outage, full_outage, ...)",
+    ),
+    (
+        "incident",
+        "map: the current incident (level, started_ms, ...)",
+    ),
+];
+
+/// A scope with every standard variable at its empty value.
+pub fn standard_scope() -> Scope<'static> {
+    let mut scope = Scope::new();
+    for (name, _) in VARIABLES {
+        let value = match *name {
+            "approved" | "passed" => Dynamic::from(false),
+            "attempt" => Dynamic::from(0_i64),
+            "qa_feedback" => Dynamic::from(String::new()),
+            _ => Dynamic::from(Map::new()),
+        };
+        scope.push_dynamic(*name, value);
+    }
+    scope
+}

@@ -1,0 +1,191 @@
+//! rhai in bmad: the sandbox stops runaway scripts naming the limit, file functions stay in
+//! the workspace, network functions reach only declared hosts (loopback here), and a script
+//! that fails at run time is placed in the .bmad file.
+
+use bmad::ir::Program;
+use bmad::ir::step::Script;
+use bmad::script::{Scripts, standard_scope};
+use bmad::syntax::ast::CheckBody;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+
+/// The program of `src`, its scripts compiled for a run in `workspace`.
+fn load(src: &str, workspace: &Path) -> (Program, Scripts) {
+    let checked = bmad::check_text("t.bmad", src);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let (scripts, diags) = Scripts::new(&checked.program, workspace.to_path_buf());
+    assert!(diags.is_empty());
+    (checked.program, scripts)
+}
+
+fn check_script(p: &Program, name: &str) -> Script {
+    let c = p
+        .checks
+        .iter()
+        .find(|c| c.name.name == name)
+        .expect("check");
+    match &c.body {
+        CheckBody::Script(s) => s.clone(),
+        CheckBody::Steps { .. } => panic!("not a script"),
+    }
+}
+
+fn run(src: &str, check: &str) -> Result<rhai::Dynamic, bmad::script::EvalError> {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, scripts) = load(src, dir.path());
+    scripts.eval(&check_script(&p, check), &mut standard_scope())
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_the_operation_limit() {
+    let e = run("check spin = ```\nloop { }\n```\n", "spin").unwrap_err();
+    assert_eq!(e.limit, Some("script_max_operations"), "{}", e.message);
+    assert!(e.message.contains("1000000 operations"), "{}", e.message);
+}
+
+#[test]
+fn a_slow_script_is_stopped_by_the_deadline() {
+    let src = "settings {\n  script_max_operations 1_000_000_000_000\n  script_timeout 100ms\n}\ncheck spin = ```\nloop { }\n```\n";
+    let start = std::time::Instant::now();
+    let e = run(src, "spin").unwrap_err();
+    assert_eq!(e.limit, Some("script_timeout"), "{}", e.message);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn memory_bombs_are_stopped_by_size_limits() {
+    let e = run(
+        "check bomb = ```\nlet s = \"xx\";\nloop { s += s; }\n```\n",
+        "bomb",
+    )
+    .unwrap_err();
+    assert_eq!(e.limit, Some("script_max_string"), "{}", e.message);
+    let e = run(
+        "check bomb = ```\nlet a = [1];\nloop { a += a; }\n```\n",
+        "bomb",
+    )
+    .unwrap_err();
+    assert_eq!(e.limit, Some("script_max_array"), "{}", e.message);
+}
+
+#[test]
+fn deep_recursion_is_stopped_by_the_call_depth() {
+    let e = run(
+        "check deep = ```\nfn down(n) { down(n + 1) }\ndown(0)\n```\n",
+        "deep",
+    )
+    .unwrap_err();
+    assert_eq!(e.limit, Some("script_max_call_depth"), "{}", e.message);
+}
+
+#[test]
+fn files_outside_the_workspace_cannot_be_read() {
+    let e = run(
+        "check steal = `read(\"../../../../etc/passwd\")`\n",
+        "steal",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("outside the workspace"), "{}", e.message);
+    // An absolute path is a path in the workspace, where there is no etc/passwd.
+    let e = run("check steal = `read(\"/etc/passwd\")`\n", "steal").unwrap_err();
+    assert!(
+        e.message.contains("cannot read `/etc/passwd`"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn artifacts_are_read_and_hashed_in_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/prd.md"), "abc").unwrap();
+    let src = "check prd = ```\nexists(\"/docs/prd.md\") && read(\"docs/prd.md\") == \"abc\" && !exists(\"docs/none.md\")\n```\ncheck hash = `sha256(\"/docs/prd.md\")`\n";
+    let (p, scripts) = load(src, dir.path());
+    let ok = scripts
+        .eval(&check_script(&p, "prd"), &mut standard_scope())
+        .unwrap();
+    assert!(ok.as_bool().unwrap());
+    let hash = scripts
+        .eval(&check_script(&p, "hash"), &mut standard_scope())
+        .unwrap();
+    assert_eq!(
+        hash.into_string().unwrap(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+}
+
+#[test]
+fn only_declared_environment_variables_are_read() {
+    let src = "env BMAD_TEST_UNSET_VAR = \"fallback\"\ncheck e = `env(\"BMAD_TEST_UNSET_VAR\")`\ncheck other = ```\nlet name = \"PA\" + \"TH\";\nenv(name)\n```\n";
+    assert_eq!(run(src, "e").unwrap().into_string().unwrap(), "fallback");
+    let e = run(src, "other").unwrap_err();
+    assert!(
+        e.message.contains("`PATH` is not declared"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn an_undeclared_host_is_refused_before_any_traffic() {
+    // The host is built at run time so that only the run-time guard can stop it.
+    let src = "check reach = ```\nlet h = \"203.0.113\" + \".7\";\ntcp_connect(h, 80, 100)\n```\n";
+    let e = run(src, "reach").unwrap_err();
+    assert!(
+        e.message.contains("host `203.0.113.7` is not declared"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn declared_loopback_hosts_are_probed_for_real() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            if n > 0 {
+                let _ = conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        }
+    });
+    let src = format!(
+        "settings {{\n  hosts \"127.0.0.1\"\n}}\ncheck port = `tcp_connect(\"127.0.0.1\", {port}, 1000)`\ncheck health = ```\nlet r = http_get(\"http://127.0.0.1:{port}/health\", 2000);\nr.status\n```\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (p, scripts) = load(&src, dir.path());
+    assert!(
+        scripts
+            .eval(&check_script(&p, "port"), &mut standard_scope())
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    );
+    let status = scripts
+        .eval(&check_script(&p, "health"), &mut standard_scope())
+        .unwrap();
+    assert_eq!(status.as_int().unwrap(), 503);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_run_time_error_is_placed_in_the_bmad_file() {
+    let src = "import std.roles\ncheck ratio = ```\nlet done = 3;\nlet total = 0;\ndone / total > 1\n```\n";
+    let dir = tempfile::tempdir().unwrap();
+    let checked = bmad::check_text("t.bmad", src);
+    let (scripts, _) = Scripts::new(&checked.program, dir.path().to_path_buf());
+    let e = scripts
+        .eval(
+            &check_script(&checked.program, "ratio"),
+            &mut standard_scope(),
+        )
+        .unwrap_err();
+    let span = e.span.expect("a place");
+    let (line, col) = checked.sources.get(span.file).line_col(span.start as usize);
+    assert_eq!((line, col), (5, 6), "{}", e.message);
+}
