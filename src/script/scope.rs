@@ -29,6 +29,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "incident",
         "map: the current incident (level, started_ms, ...)",
     ),
+    (
+        "task",
+        "map: the task a script agent runs (agent, name, prompt, mode)",
+    ),
 ];
 
 /// A scope with every standard variable at its empty value.
