@@ -71,7 +71,18 @@ fn finish(loaded: load::Loaded) -> Checked {
         .files()
         .map(|(_, f)| f.name.clone())
         .collect();
-    let (program, lower_diags) = ir::lower(loaded.modules, files);
+    let (mut program, lower_diags) = ir::lower(loaded.modules, files);
+    program.rhai_modules = loaded
+        .rhai_modules
+        .iter()
+        .map(|id| {
+            let text = &loaded.sources.get(*id).text;
+            ir::step::Script {
+                code: text.clone(),
+                span: source::Span::new(*id, 0, text.len()),
+            }
+        })
+        .collect();
     let mut diagnostics = loaded.diagnostics;
     // A file that does not parse is missing items: checking the rest would report their
     // absence (undefined names, unreachable phases) as if it were the problem.

@@ -32,6 +32,8 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// True when the root file itself could not be read (exit code 2).
     pub io_failed: bool,
+    /// Imported `.rhai` modules (functions for every script of the workflow).
+    pub rhai_modules: Vec<FileId>,
 }
 
 enum Origin {
@@ -204,11 +206,15 @@ impl Loader {
                     .unwrap_or_else(|| Path::new("."));
                 let target = base.join(rel);
                 let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
+                let is_rhai = rel.ends_with(".rhai");
                 if let Some(id) = self.out.sources.find_path(&canonical) {
-                    self.seen(id, import.span);
+                    if !is_rhai {
+                        self.seen(id, import.span);
+                    }
                     return;
                 }
                 match read(&target) {
+                    Ok(bytes) if is_rhai => self.add_rhai(display_path(&target), canonical, bytes, import.span),
                     Ok(bytes) => {
                         let name = display_path(&target);
                         let origin = Origin::Path {
@@ -224,6 +230,24 @@ impl Loader {
                     ),
                 }
             }
+        }
+    }
+
+    /// A `.rhai` module: kept as text for the script compiler; it imports nothing.
+    fn add_rhai(&mut self, name: String, canonical: PathBuf, bytes: Vec<u8>, via: Span) {
+        let (text, bad_at, why) = decode(bytes);
+        let file = self.out.sources.add(name.clone(), Some(canonical), text);
+        match bad_at {
+            Some(at) => self.out.diagnostics.push(
+                Diagnostic::error(
+                    Code::Encoding,
+                    format!("`{name}` is not a text file: {why}"),
+                )
+                .at(Span::new(file, at, at + 1), why)
+                .also(via, "imported here")
+                .help("a .rhai module is UTF-8 text"),
+            ),
+            None => self.out.rhai_modules.push(file),
         }
     }
 

@@ -189,3 +189,32 @@ fn a_run_time_error_is_placed_in_the_bmad_file() {
     let (line, col) = checked.sources.get(span.file).line_col(span.start as usize);
     assert_eq!((line, col), (5, 6), "{}", e.message);
 }
+
+#[test]
+fn functions_of_an_imported_rhai_module_are_callable() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let root = fixtures.join("uses-ops.bmad");
+    std::fs::write(&root, "import \"ops.rhai\"\ncheck pool = `pool_ok(42) && !pool_ok(95)`\ncheck typo = `pool_okk(1)`\n").unwrap();
+    let checked = bmad::check_path(&root);
+    std::fs::remove_file(&root).unwrap();
+    let codes: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.message.clone()))
+        .collect();
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    assert!(
+        codes[0].1.contains("unknown function `pool_okk`"),
+        "{codes:?}"
+    );
+    assert_eq!(checked.program.rhai_modules.len(), 1);
+    let (scripts, _) = Scripts::new(&checked.program, dir.path().to_path_buf());
+    let ok = scripts
+        .eval(
+            &check_script(&checked.program, "pool"),
+            &mut standard_scope(),
+        )
+        .unwrap();
+    assert!(ok.as_bool().unwrap());
+}

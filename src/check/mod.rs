@@ -34,7 +34,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     unused::check(p, &defs, &mut diags);
     // rhai is compiled, never run, here: the sandbox's workspace does not matter.
     let sandbox = crate::script::Sandbox::for_program(p, std::path::PathBuf::from("."));
-    diags.extend(crate::script::compile_program(p, &sandbox).1);
+    diags.extend(crate::script::compile_program(p, &sandbox).2);
     diags
 }
 

@@ -114,6 +114,8 @@ pub struct Program {
     pub kpis: Vec<ast::Kpi>,
     /// Settings.
     pub settings: Vec<ast::Setting>,
+    /// Imported `.rhai` modules, each as one script spanning its file.
+    pub rhai_modules: Vec<step::Script>,
     /// Files that are stdlib modules (their definitions are never "unused").
     #[serde(skip)]
     pub stdlib_files: Vec<u32>,

@@ -121,16 +121,48 @@ fn known_functions(engine: &Engine) -> BTreeSet<String> {
     known
 }
 
-/// Compiles every script of `p` in the sandbox `p` declares.
-pub fn compile_program(p: &Program, sandbox: &Sandbox) -> (Compiled, Vec<Diagnostic>) {
+/// Compiles every script of `p` in the sandbox `p` declares; returns the engine with the
+/// workflow's `.rhai` modules registered, the compiled scripts and the diagnostics.
+pub fn compile_program(p: &Program, sandbox: &Sandbox) -> (Engine, Compiled, Vec<Diagnostic>) {
     let mut compiled = Compiled::default();
     let mut diags = Vec::new();
+    let mut engine = engine(sandbox);
     let list = scripts(p);
-    if list.is_empty() {
-        return (compiled, diags);
+    if list.is_empty() && p.rhai_modules.is_empty() {
+        return (engine, compiled, diags);
     }
-    let engine = engine(sandbox);
+    let mut modules = Vec::new();
+    for module in &p.rhai_modules {
+        match engine.compile(&module.code) {
+            Err(e) => diags.push(parse_error(&e, module)),
+            Ok(ast) if !ast.statements().is_empty() => diags.push(
+                Diagnostic::error(Code::ScriptSyntax, "a .rhai module holds only functions")
+                    .at(span_at(module, 1, 1, 1), "statements outside a function")
+                    .help("move the statements into a `fn`; a module's functions are shared by every script of the workflow"),
+            ),
+            Ok(ast) => match rhai::Module::eval_ast_as_new(rhai::Scope::new(), &ast, &engine) {
+                Ok(m) => modules.push((m, ast, module)),
+                Err(e) => diags.push(
+                    Diagnostic::error(Code::ScriptSyntax, format!("rhai module: {e}"))
+                        .at(span_at(module, 1, 1, 1), "here"),
+                ),
+            },
+        }
+    }
+    let module_asts: Vec<(AST, &Script)> = modules
+        .into_iter()
+        .map(|(m, ast, script)| {
+            engine.register_global_module(m.into());
+            (ast, script)
+        })
+        .collect();
+    // A module that did not compile leaves its functions undefined: calling them is not
+    // a second error.
+    let modules_failed = diags.len();
     let known = known_functions(&engine);
+    for (ast, script) in &module_asts {
+        check_calls(ast, script, &known, sandbox, &mut diags);
+    }
     let scope = standard_scope();
     let mut cache: HashMap<&str, Result<AST, rhai::ParseError>> = HashMap::default();
     for script in &list {
@@ -139,13 +171,15 @@ pub fn compile_program(p: &Program, sandbox: &Sandbox) -> (Compiled, Vec<Diagnos
             .or_insert_with(|| engine.compile_with_scope(&scope, &script.code));
         match result {
             Ok(ast) => {
-                check_calls(ast, script, &known, sandbox, &mut diags);
+                if modules_failed == 0 {
+                    check_calls(ast, script, &known, sandbox, &mut diags);
+                }
                 compiled.asts.insert(script.span, ast.clone());
             }
             Err(e) => diags.push(parse_error(e, script)),
         }
     }
-    (compiled, diags)
+    (engine, compiled, diags)
 }
 
 fn parse_error(e: &rhai::ParseError, script: &Script) -> Diagnostic {

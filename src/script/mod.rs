@@ -148,9 +148,9 @@ impl Scripts {
     /// Compiles every script of `p` for a run in `workspace`; diagnostics as in `bmad check`.
     pub fn new(p: &Program, workspace: PathBuf) -> (Scripts, Vec<crate::diagnostic::Diagnostic>) {
         let sandbox = Sandbox::for_program(p, workspace);
-        let (compiled, diags) = compile_program(p, &sandbox);
+        let (engine, compiled, diags) = compile_program(p, &sandbox);
         let scripts = Scripts {
-            engine: engine(&sandbox),
+            engine,
             compiled,
             limits: sandbox.limits,
         };
