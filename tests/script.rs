@@ -218,3 +218,39 @@ fn functions_of_an_imported_rhai_module_are_callable() {
         .unwrap();
     assert!(ok.as_bool().unwrap());
 }
+
+#[test]
+fn a_slow_script_does_not_stall_the_async_threads() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let src = "settings {\n  script_max_operations 1_000_000_000_000\n  script_timeout 2s\n}\ncheck spin = ```\nloop { }\n```\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (p, scripts) = load(src, dir.path());
+    let scripts = Arc::new(scripts);
+    let script = check_script(&p, "spin");
+    // One scheduler thread: if the script ran on it, nothing else could run until it ended.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let running = Arc::new(AtomicBool::new(true));
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let (r, t) = (running.clone(), ticks.clone());
+    let result = rt.block_on(async move {
+        let ticker = tokio::spawn(async move {
+            while r.load(Ordering::SeqCst) {
+                t.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        });
+        let (result, _scope) = scripts.eval_off_thread(script, standard_scope()).await;
+        running.store(false, Ordering::SeqCst);
+        ticker.await.unwrap();
+        result
+    });
+    assert_eq!(result.unwrap_err().limit, Some("script_timeout"));
+    assert!(
+        ticks.load(Ordering::SeqCst) >= 3,
+        "the scheduler stalled while the script ran"
+    );
+}

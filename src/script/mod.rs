@@ -181,6 +181,33 @@ impl Scripts {
         })
     }
 
+    /// Evaluates on tokio's blocking pool, so a slow script never stalls the scheduler's
+    /// threads; gives the scope back with the result.
+    pub async fn eval_off_thread(
+        self: &Arc<Self>,
+        script: crate::ir::step::Script,
+        mut scope: rhai::Scope<'static>,
+    ) -> (Result<rhai::Dynamic, EvalError>, rhai::Scope<'static>) {
+        let scripts = Arc::clone(self);
+        let span = script.span;
+        let task = tokio::task::spawn_blocking(move || {
+            let result = scripts.eval(&script, &mut scope);
+            (result, scope)
+        });
+        match task.await {
+            Ok(done) => done,
+            Err(e) => (
+                Err(EvalError {
+                    message: format!("the script's thread failed: {e}"),
+                    limit: None,
+                    position: None,
+                    span: Some(span),
+                }),
+                standard_scope(),
+            ),
+        }
+    }
+
     /// The limits every evaluation runs under.
     pub fn limits(&self) -> &Limits {
         &self.limits
