@@ -13,9 +13,10 @@ fn eval(c: &mut Criterion) {
         bmad::syntax::ast::CheckBody::Steps { .. } => unreachable!("a script check"),
     };
     let (scripts, _) = bmad::script::Scripts::new(&checked.program, std::env::temp_dir());
-    let mut scope = bmad::script::standard_scope();
-    scope.set_value("approved", true);
-    scope.set_value("attempt", 1_i64);
+    let mut scope = bmad::script::scope_with([
+        ("approved", rhai::Dynamic::from(true)),
+        ("attempt", rhai::Dynamic::from(1_i64)),
+    ]);
     assert!(
         scripts
             .eval(&script, &mut scope)

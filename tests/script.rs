@@ -254,3 +254,156 @@ fn a_slow_script_does_not_stall_the_async_threads() {
         "the scheduler stalled while the script ran"
     );
 }
+
+// Regressions from the sandbox review.
+
+#[test]
+fn a_symlink_out_of_the_workspace_is_refused_even_through_a_long_path() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET").unwrap();
+    let ws = tempfile::tempdir().unwrap();
+    // A plain link out.
+    std::os::unix::fs::symlink(&secret, ws.path().join("plain")).unwrap();
+    // A link whose resolved path is longer than realpath(3) accepts.
+    let long = "d".repeat(250);
+    let hop: Vec<&str> = std::iter::repeat_n(long.as_str(), 15).collect();
+    // 15 levels fit in PATH_MAX; the last two are made through a short link to them.
+    std::fs::create_dir_all(ws.path().join(hop.join("/"))).unwrap();
+    std::os::unix::fs::symlink(hop.join("/"), ws.path().join("s")).unwrap();
+    let tail = ws.path().join("s").join(&long).join(&long);
+    std::fs::create_dir_all(&tail).unwrap();
+    std::os::unix::fs::symlink(&secret, tail.join("x")).unwrap();
+    let via = format!("s/{long}/{long}/x");
+    let src = format!(
+        "check plain = `read(\"plain\")`\ncheck long = `read(\"{via}\")`\ncheck seen = `exists(\"plain\")`\n"
+    );
+    let (p, scripts) = load(&src, ws.path());
+    for name in ["plain", "long"] {
+        let e = scripts
+            .eval(&check_script(&p, name), &mut standard_scope())
+            .unwrap_err();
+        assert!(!e.message.contains("TOP-SECRET"));
+        assert!(
+            e.message.contains("outside the workspace") || e.message.contains("real path"),
+            "{name}: {}",
+            e.message
+        );
+    }
+    let seen = scripts
+        .eval(&check_script(&p, "seen"), &mut standard_scope())
+        .unwrap();
+    assert!(!seen.as_bool().unwrap(), "no oracle for files outside");
+}
+
+#[test]
+fn a_fifo_in_the_workspace_does_not_hang_a_script() {
+    let ws = tempfile::tempdir().unwrap();
+    let pipe = std::ffi::CString::new(ws.path().join("pipe").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(pipe.as_ptr(), 0o600) }, 0);
+    let (p, scripts) = load("check pipe = `read(\"pipe\")`\n", ws.path());
+    let e = scripts
+        .eval(&check_script(&p, "pipe"), &mut standard_scope())
+        .unwrap_err();
+    assert!(e.message.contains("not a regular file"), "{}", e.message);
+}
+
+#[test]
+fn http_get_does_not_follow_a_redirect_to_an_undeclared_host() {
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    other.set_nonblocking(true).unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let declared = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = declared.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = declared.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = conn.read(&mut buf);
+        let reply = format!(
+            "HTTP/1.1 302 Found\r\nlocation: http://localhost:{other_port}/secret\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        let _ = conn.write_all(reply.as_bytes());
+    });
+    let src = format!(
+        "settings {{\n  hosts \"127.0.0.1\"\n}}\ncheck hop = `http_get(\"http://127.0.0.1:{port}/\", 2000).status`\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (p, scripts) = load(&src, dir.path());
+    let status = scripts
+        .eval(&check_script(&p, "hop"), &mut standard_scope())
+        .unwrap();
+    assert_eq!(status.as_int().unwrap(), 302);
+    server.join().unwrap();
+    assert!(other.accept().is_err(), "the undeclared host was contacted");
+}
+
+#[test]
+fn the_deadline_bounds_host_functions_too() {
+    // A server that accepts and never answers: each call could wait its full timeout.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let src = format!(
+        "settings {{\n  hosts \"127.0.0.1\"\n  script_timeout 200ms\n}}\ncheck wait = ```\nloop {{ http_get(\"http://127.0.0.1:{port}/\", 60000); }}\n```\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (p, scripts) = load(&src, dir.path());
+    let start = std::time::Instant::now();
+    let e = scripts
+        .eval(&check_script(&p, "wait"), &mut standard_scope())
+        .unwrap_err();
+    assert_eq!(e.limit, Some("script_timeout"), "{}", e.message);
+    // Far below the 60 s each call asked for: the deadline cut it short.
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+    drop(silent);
+}
+
+#[test]
+fn script_limits_of_zero_are_refused() {
+    let checked = bmad::check_text(
+        "t.bmad",
+        "settings {\n  script_max_operations 0\n  script_max_call_depth 1000\n}\n",
+    );
+    let messages: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        messages.contains(&"setting `script_max_operations` must be at least 1"),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&"setting `script_max_call_depth` is at most 64"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn secret_values_are_not_shown_in_errors() {
+    let src = "env BMAD_TEST_TOKEN = \"s3cr3t-value\" secret\ncheck leak = `throw env(\"BMAD_TEST_TOKEN\")`\ncheck path = `read(env(\"BMAD_TEST_TOKEN\"))`\n";
+    for name in ["leak", "path"] {
+        let e = run(src, name).unwrap_err();
+        assert!(!e.message.contains("s3cr3t-value"), "{name}: {}", e.message);
+        assert!(e.message.contains("***"), "{name}: {}", e.message);
+    }
+}
+
+#[test]
+fn a_script_cannot_change_the_run_state_or_grow_the_scope() {
+    let src = "check sneaky = `approved = true; approved`\ncheck tidy = ```\nlet x = [1, 2, 3];\nx.len() == 3\n```\n";
+    assert!(run(src, "sneaky").is_err(), "the run state is read-only");
+    let dir = tempfile::tempdir().unwrap();
+    let (p, scripts) = load(src, dir.path());
+    let mut scope = standard_scope();
+    let size = scope.len();
+    for _ in 0..100 {
+        assert!(
+            scripts
+                .eval(&check_script(&p, "tidy"), &mut scope)
+                .unwrap()
+                .as_bool()
+                .unwrap()
+        );
+    }
+    assert_eq!(scope.len(), size);
+}

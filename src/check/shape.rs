@@ -175,8 +175,39 @@ fn probes(p: &Program, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Settings whose value is text must not get a number, and the other way round.
+/// Settings whose value is text must not get a number, and the other way round; script
+/// limits are at least 1 (rhai reads 0 as "no limit") and the call depth is bounded.
 fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
+    use crate::script::limits::MAX_CALL_DEPTH;
+    for s in &p.settings {
+        let SettingValue::Quantity(q) = &s.value else {
+            continue;
+        };
+        let Some(v) = q.value else { continue };
+        let name = s.name.name.as_str();
+        if !name.starts_with("script_") {
+            continue;
+        }
+        if v.as_f64() < 1.0 {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidLiteral,
+                    format!("setting `{name}` must be at least 1"),
+                )
+                .at(q.span, "0 would mean no limit at all")
+                .help("a script limit keeps every evaluation bounded: give it a positive value"),
+            );
+        } else if name == "script_max_call_depth" && v.as_f64() > MAX_CALL_DEPTH as f64 {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidLiteral,
+                    format!("setting `{name}` is at most {MAX_CALL_DEPTH}"),
+                )
+                .at(q.span, "deeper calls could overflow the native stack")
+                .help(format!("write {MAX_CALL_DEPTH} or less")),
+            );
+        }
+    }
     for s in &p.settings {
         let wants_text = matches!(s.name.name.as_str(), "workspace" | "hosts");
         let ok = match &s.value {

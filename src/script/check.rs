@@ -243,7 +243,7 @@ fn check_calls(
         };
         let span = span_at(script, line, col, name.len());
         match name {
-            "env" if !sandbox.env.iter().any(|(n, _)| n == literal) => diags.push(
+            "env" if !sandbox.env.iter().any(|(n, _, _)| n == literal) => diags.push(
                 Diagnostic::error(Code::ScriptUndefined, format!("environment variable `{literal}` is not declared"))
                     .at(span, "reads an undeclared variable")
                     .help(format!("declare it: `env {literal}` (scripts read only declared variables)")),

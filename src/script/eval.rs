@@ -12,6 +12,35 @@ thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
+/// Time left before this thread's evaluation must stop, if one is running.
+pub fn remaining() -> Option<std::time::Duration> {
+    DEADLINE
+        .with(|d| d.get())
+        .map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// An error when this thread's evaluation is past its deadline: host functions call this
+/// before and while they wait, so they cannot outlast the evaluation.
+pub fn check_deadline() -> Result<(), Box<EvalAltResult>> {
+    if remaining().is_some_and(|left| left.is_zero()) {
+        Err(Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from("deadline"),
+            Position::NONE,
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// Restores the previous deadline when an evaluation ends, even by a panic.
+struct DeadlineGuard(Option<Instant>);
+
+impl Drop for DeadlineGuard {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(self.0));
+    }
+}
+
 /// Makes the engine stop an evaluation whose deadline has passed (checked every 256
 /// operations: reading the clock on every one would cost more than most conditions).
 pub fn install_deadline(engine: &mut Engine) {
@@ -48,7 +77,7 @@ fn explain(e: &EvalAltResult, limits: &Limits) -> (String, Option<&'static str>)
             Some("script_max_operations"),
         ),
         EvalAltResult::ErrorTerminated(..) => (
-            format!("stopped after {:?}", limits.timeout),
+            format!("stopped at the deadline of {:?}", limits.timeout),
             Some("script_timeout"),
         ),
         EvalAltResult::ErrorStackOverflow(_) => (
@@ -59,11 +88,11 @@ fn explain(e: &EvalAltResult, limits: &Limits) -> (String, Option<&'static str>)
             format!("{what} is over {} bytes", limits.max_string),
             Some("script_max_string"),
         ),
+        EvalAltResult::ErrorDataTooLarge(what, _) if what.contains("ap") => {
+            (format!("{what} is over {} entries", limits.max_map), None)
+        }
         EvalAltResult::ErrorDataTooLarge(what, _) => (
-            format!(
-                "{what} is over the limit ({} array elements, {} map entries)",
-                limits.max_array, limits.max_map
-            ),
+            format!("{what} is over {} elements", limits.max_array),
             Some("script_max_array"),
         ),
         EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
@@ -82,9 +111,9 @@ pub fn evaluate(
     scope: &mut Scope,
     limits: &Limits,
 ) -> Result<Dynamic, EvalError> {
-    let previous = DEADLINE.with(|d| d.replace(Some(Instant::now() + limits.timeout)));
+    let guard = DeadlineGuard(DEADLINE.with(|d| d.replace(Some(Instant::now() + limits.timeout))));
     let result = engine.eval_ast_with_scope::<Dynamic>(scope, ast);
-    DEADLINE.with(|d| d.set(previous));
+    drop(guard);
     result.map_err(|e| {
         let (message, limit) = explain(&e, limits);
         let message = match limit {

@@ -1,10 +1,14 @@
 //! The host API scripts call: artifacts (exists, read, sha256), declared environment
 //! variables, time, text and log matching, and network probes to declared hosts. Files
-//! are confined to the workspace; nothing else of the machine is reachable.
+//! are confined to the workspace; nothing else of the machine is reachable. Every
+//! function checks the evaluation's deadline and bounds its own waiting by what is left.
 
 use super::Sandbox;
+use super::eval::{check_deadline, remaining};
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,12 +33,20 @@ pub const HOST_FUNCTIONS: &[&str] = &[
     "http_get",
 ];
 
+/// Most bytes `sha256` and `log_contains` read from one file.
+const MAX_SCAN_BYTES: u64 = 256 * 1024 * 1024;
+/// Longest regex pattern.
+const MAX_PATTERN: usize = 4096;
+/// Most addresses `tcp_connect` tries.
+const MAX_ADDRESSES: usize = 4;
+
 fn fail<T>(message: String) -> Res<T> {
     Err(message.into())
 }
 
-/// `path` inside the workspace: absolute-looking paths (`/docs/prd.md`) are taken from
-/// the workspace root; `..` that leaves it and symlinks that point out are refused.
+/// `path` inside the workspace, lexically: absolute-looking paths (`/docs/prd.md`) are
+/// taken from the workspace root; `..` that leaves it is refused. Symlinks are checked on
+/// the opened file by [`open_confined`].
 pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
     let mut inside = PathBuf::new();
     for c in Path::new(path).components() {
@@ -48,13 +60,54 @@ pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
             Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
         }
     }
-    let full = workspace.join(&inside);
-    if let (Ok(real), Ok(root)) = (full.canonicalize(), workspace.canonicalize())
-        && !real.starts_with(&root)
+    Ok(workspace.join(&inside))
+}
+
+/// Opens a regular file of the workspace for reading. The file is opened first (never
+/// blocking, so a FIFO cannot hang the script) and then the path of what was really opened
+/// is checked, so a symlink swapped in between cannot lead out. Fails closed.
+pub fn open_confined(root: &Path, path: &str) -> Result<File, String> {
+    let full = confine(root, path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
     {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(&full).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("cannot read `{path}`: no such file in the workspace")
+        }
+        _ => format!("cannot read `{path}`: {e}"),
+    })?;
+    let real = real_path(&file, &full)
+        .ok_or_else(|| format!("cannot read `{path}`: its real path is unknown"))?;
+    if !real.starts_with(root) {
         return Err(format!("`{path}` leads outside the workspace"));
     }
-    Ok(full)
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("cannot read `{path}`: not a regular file"));
+    }
+    Ok(file)
+}
+
+/// The real path of an open file: on Linux from its descriptor, elsewhere by name.
+fn real_path(file: &File, full: &Path) -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let _ = full;
+        std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        full.canonicalize().ok()
+    }
 }
 
 fn declared(sandbox: &Sandbox, host: &str) -> Res<()> {
@@ -68,57 +121,47 @@ fn declared(sandbox: &Sandbox, host: &str) -> Res<()> {
     }
 }
 
+/// The time a network call may take: what the script asks, at most a minute, never past
+/// the evaluation's deadline.
 fn timeout(ms: i64) -> Duration {
-    Duration::from_millis(ms.clamp(1, 60_000) as u64)
+    let asked = Duration::from_millis(ms.clamp(1, 60_000) as u64);
+    remaining().map_or(asked, |left| asked.min(left).max(Duration::from_millis(1)))
+}
+
+/// A cache of compiled patterns, bounded in size; compiled outside the lock.
+#[derive(Default)]
+struct Patterns {
+    cache: Mutex<HashMap<String, regex::Regex>>,
+}
+
+impl Patterns {
+    fn get(&self, pattern: &str) -> Res<regex::Regex> {
+        if let Some(r) = self.cache.lock().ok().and_then(|c| c.get(pattern).cloned()) {
+            return Ok(r);
+        }
+        if pattern.len() > MAX_PATTERN {
+            return fail(format!("a pattern is longer than {MAX_PATTERN} bytes"));
+        }
+        let r = regex::RegexBuilder::new(pattern)
+            .size_limit(256 * 1024)
+            .dfa_size_limit(2 * 1024 * 1024)
+            .build()
+            .map_err(|e| format!("invalid pattern: {e}"))?;
+        if let Ok(mut cache) = self.cache.lock()
+            && cache.len() < 256
+        {
+            cache.insert(pattern.to_string(), r.clone());
+        }
+        Ok(r)
+    }
 }
 
 /// Registers the host API on `engine` for `sandbox`.
 pub fn register(engine: &mut Engine, sandbox: Arc<Sandbox>) {
-    let s = sandbox.clone();
-    engine.register_fn("exists", move |path: &str| -> Res<bool> {
-        Ok(confine(&s.workspace, path)
-            .map_err(|e| e.to_string())?
-            .exists())
-    });
-    let s = sandbox.clone();
-    engine.register_fn("read", move |path: &str| -> Res<String> {
-        let full = confine(&s.workspace, path)?;
-        let meta = std::fs::metadata(&full).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-        if meta.len() as usize > s.limits.max_string {
-            return fail(format!(
-                "`{path}` is larger than the longest string a script may hold ({} bytes)",
-                s.limits.max_string
-            ));
-        }
-        std::fs::read_to_string(&full).map_err(|e| format!("cannot read `{path}`: {e}").into())
-    });
-    let s = sandbox.clone();
-    engine.register_fn("sha256", move |path: &str| -> Res<String> {
-        use sha2::{Digest, Sha256};
-        let full = confine(&s.workspace, path)?;
-        let mut file =
-            std::fs::File::open(&full).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            use std::io::Read;
-            let n = file
-                .read(&mut buf)
-                .map_err(|e| format!("cannot read `{path}`: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
-    });
+    register_files(engine, &sandbox);
     let s = sandbox.clone();
     engine.register_fn("env", move |name: &str| -> Res<String> {
-        let Some((_, default)) = s.env.iter().find(|(n, _)| n == name) else {
+        let Some((_, default, _)) = s.env.iter().find(|(n, _, _)| n == name) else {
             return fail(format!(
                 "environment variable `{name}` is not declared (declare it with `env {name}`)"
             ));
@@ -139,63 +182,134 @@ pub fn register(engine: &mut Engine, sandbox: Arc<Sandbox>) {
     engine.register_fn("seconds", |n: i64| n.saturating_mul(1_000));
     engine.register_fn("minutes", |n: i64| n.saturating_mul(60_000));
     engine.register_fn("hours", |n: i64| n.saturating_mul(3_600_000));
-    let cache: Arc<Mutex<HashMap<String, regex::Regex>>> = Arc::default();
-    let regex = move |pattern: &str| -> Res<regex::Regex> {
-        let mut cache = cache
-            .lock()
-            .map_err(|_| "regex cache poisoned".to_string())?;
-        if let Some(r) = cache.get(pattern) {
-            return Ok(r.clone());
-        }
-        let r =
-            regex::Regex::new(pattern).map_err(|e| format!("invalid pattern `{pattern}`: {e}"))?;
-        if cache.len() < 256 {
-            cache.insert(pattern.to_string(), r.clone());
-        }
-        Ok(r)
-    };
-    let re = regex.clone();
+    let patterns: Arc<Patterns> = Arc::default();
+    let p = patterns.clone();
     engine.register_fn("matches", move |text: &str, pattern: &str| -> Res<bool> {
-        Ok(re(pattern)?.is_match(text))
+        check_deadline()?;
+        Ok(p.get(pattern)?.is_match(text))
     });
     let s = sandbox.clone();
     engine.register_fn(
         "log_contains",
         move |path: &str, pattern: &str| -> Res<bool> {
-            use std::io::BufRead;
-            let r = regex(pattern)?;
-            let full = confine(&s.workspace, path)?;
-            let file =
-                std::fs::File::open(&full).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-            for line in std::io::BufReader::new(file).lines() {
-                if r.is_match(&line.map_err(|e| format!("cannot read `{path}`: {e}"))?) {
+            check_deadline()?;
+            let r = patterns.get(pattern)?;
+            let file = open_confined(&s.workspace, path)?;
+            let mut reader = BufReader::new(file.take(MAX_SCAN_BYTES));
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let n = (&mut reader)
+                    .take(s.limits.max_string as u64)
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                if r.is_match(&String::from_utf8_lossy(&line)) {
+                    return Ok(true);
+                }
+                check_deadline()?;
+            }
+        },
+    );
+    register_network(engine, sandbox);
+}
+
+fn register_files(engine: &mut Engine, sandbox: &Arc<Sandbox>) {
+    let s = sandbox.clone();
+    engine.register_fn("exists", move |path: &str| -> Res<bool> {
+        check_deadline()?;
+        // Anything outside the workspace "does not exist": no oracle for outside files.
+        let Ok(full) = confine(&s.workspace, path) else {
+            return Ok(false);
+        };
+        Ok(match full.canonicalize() {
+            Ok(real) => real.starts_with(&s.workspace),
+            Err(_) => false,
+        })
+    });
+    let s = sandbox.clone();
+    engine.register_fn("read", move |path: &str| -> Res<String> {
+        check_deadline()?;
+        let max = s.limits.max_string;
+        let mut buf = Vec::new();
+        open_confined(&s.workspace, path)?
+            .take(max as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        if buf.len() > max {
+            return fail(format!(
+                "`{path}` is longer than the longest string a script may hold, {max} bytes (limit `script_max_string`)"
+            ));
+        }
+        String::from_utf8(buf).map_err(|_| format!("`{path}` is not UTF-8 text").into())
+    });
+    let s = sandbox.clone();
+    engine.register_fn("sha256", move |path: &str| -> Res<String> {
+        use sha2::{Digest, Sha256};
+        check_deadline()?;
+        let mut file = open_confined(&s.workspace, path)?.take(MAX_SCAN_BYTES + 1);
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = file
+                .read(&mut buf)
+                .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > MAX_SCAN_BYTES {
+                return fail(format!(
+                    "`{path}` is larger than {} MiB",
+                    MAX_SCAN_BYTES >> 20
+                ));
+            }
+            hasher.update(&buf[..n]);
+            check_deadline()?;
+        }
+        Ok(hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    });
+}
+
+fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
+    let s = sandbox.clone();
+    engine.register_fn(
+        "tcp_connect",
+        move |host: &str, port: i64, timeout_ms: i64| -> Res<bool> {
+            check_deadline()?;
+            declared(&s, host)?;
+            let port = u16::try_from(port).map_err(|_| format!("{port} is not a port"))?;
+            let addrs = (host, port)
+                .to_socket_addrs()
+                .map_err(|e| format!("cannot resolve `{host}`: {e}"))?;
+            for addr in addrs.take(MAX_ADDRESSES) {
+                check_deadline()?;
+                if TcpStream::connect_timeout(&addr, timeout(timeout_ms)).is_ok() {
                     return Ok(true);
                 }
             }
             Ok(false)
         },
     );
-    let s = sandbox.clone();
-    engine.register_fn(
-        "tcp_connect",
-        move |host: &str, port: i64, timeout_ms: i64| -> Res<bool> {
-            declared(&s, host)?;
-            let port = u16::try_from(port).map_err(|_| format!("{port} is not a port"))?;
-            let addrs = (host, port)
-                .to_socket_addrs()
-                .map_err(|e| format!("cannot resolve `{host}`: {e}"))?;
-            Ok(addrs
-                .into_iter()
-                .any(|a| TcpStream::connect_timeout(&a, timeout(timeout_ms)).is_ok()))
-        },
-    );
     let s = sandbox;
     engine.register_fn("http_get", move |url: &str, timeout_ms: i64| -> Res<Map> {
+        check_deadline()?;
         let host = super::host_of(url).ok_or_else(|| format!("`{url}` has no host"))?;
         declared(&s, &host)?;
+        // No redirects (a redirect would reach a host nobody declared) and no proxy.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout(timeout_ms)))
             .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .proxy(None)
             .build()
             .into();
         let start = Instant::now();

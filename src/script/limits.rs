@@ -5,6 +5,10 @@ use crate::syntax::ast::SettingValue;
 use crate::syntax::literal::Value;
 use std::time::Duration;
 
+/// The deepest call nesting a workflow may allow: each level costs native stack on the
+/// evaluating thread (tokio's blocking threads have 2 MiB).
+pub const MAX_CALL_DEPTH: usize = 64;
+
 /// Limits on every script evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
@@ -28,7 +32,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_operations: 1_000_000,
-            max_call_depth: 32,
+            max_call_depth: 16,
             max_expr_depth: 64,
             max_string: 1024 * 1024,
             max_array: 100_000,
@@ -46,16 +50,22 @@ impl Limits {
             let SettingValue::Quantity(q) = &s.value else {
                 continue;
             };
+            // rhai reads 0 as "no limit": a value below 1 keeps the default (and
+            // `bmad check` reports it).
             match (s.name.name.as_str(), q.value) {
-                ("script_max_operations", Some(Value::Count(n))) => {
-                    limits.max_operations = n as u64
+                ("script_max_operations", Some(Value::Count(n))) if n >= 1.0 => {
+                    limits.max_operations = n.round() as u64
                 }
-                ("script_max_call_depth", Some(Value::Count(n))) => {
-                    limits.max_call_depth = n as usize
+                ("script_max_call_depth", Some(Value::Count(n))) if n >= 1.0 => {
+                    limits.max_call_depth = (n.round() as usize).min(MAX_CALL_DEPTH)
                 }
-                ("script_max_array", Some(Value::Count(n))) => limits.max_array = n as usize,
-                ("script_max_string", Some(Value::Size(b))) => limits.max_string = b as usize,
-                ("script_timeout", Some(Value::Duration(ms))) => {
+                ("script_max_array", Some(Value::Count(n))) if n >= 1.0 => {
+                    limits.max_array = n.round() as usize
+                }
+                ("script_max_string", Some(Value::Size(b))) if b >= 1 => {
+                    limits.max_string = b as usize
+                }
+                ("script_timeout", Some(Value::Duration(ms))) if ms >= 1 => {
                     limits.timeout = Duration::from_millis(ms)
                 }
                 _ => {}

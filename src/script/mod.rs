@@ -11,7 +11,7 @@ mod scope;
 pub use check::{Compiled, compile_program, span_at};
 pub use eval::{EvalError, evaluate};
 pub use limits::Limits;
-pub use scope::standard_scope;
+pub use scope::{scope_with, standard_scope};
 
 use crate::ir::Program;
 use crate::ir::step::{StepKind, walk};
@@ -29,8 +29,8 @@ pub struct Sandbox {
     pub limits: Limits,
     /// Root of the workspace; file functions refuse paths outside it.
     pub workspace: PathBuf,
-    /// Declared environment variables and their defaults.
-    pub env: Vec<(String, Option<String>)>,
+    /// Declared environment variables: name, default, and whether it is secret.
+    pub env: Vec<(String, Option<String>, bool)>,
     /// Hosts network functions may reach.
     pub hosts: BTreeSet<String>,
 }
@@ -42,18 +42,33 @@ impl Sandbox {
             .env_vars
             .iter()
             .map(|e| {
-                (
-                    e.name.name.to_string(),
-                    e.default.as_ref().map(|d| d.value.to_string()),
-                )
+                let default = e.default.as_ref().map(|d| d.value.to_string());
+                (e.name.name.to_string(), default, e.secret)
             })
             .collect();
+        // File functions compare real paths against the real root.
+        let workspace = workspace.canonicalize().unwrap_or(workspace);
         Sandbox {
             limits: Limits::from_program(p),
             workspace,
             env,
             hosts: declared_hosts(p),
         }
+    }
+
+    /// `text` with the value of every secret environment variable replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (name, default, secret) in &self.env {
+            if !secret {
+                continue;
+            }
+            let value = std::env::var(name).ok().or_else(|| default.clone());
+            if let Some(v) = value.filter(|v| v.len() >= 3) {
+                out = out.replace(&v, "***");
+            }
+        }
+        out
     }
 }
 
@@ -64,6 +79,8 @@ pub fn host_of(target: &str) -> Option<String> {
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next()?
+    } else if authority.matches(':').count() > 1 {
+        authority // a bare IPv6 address
     } else {
         authority.split(':').next()?
     };
@@ -141,7 +158,7 @@ pub fn engine(sandbox: &Sandbox) -> Engine {
 pub struct Scripts {
     engine: Engine,
     compiled: Compiled,
-    limits: Limits,
+    sandbox: Sandbox,
 }
 
 impl Scripts {
@@ -152,7 +169,7 @@ impl Scripts {
         let scripts = Scripts {
             engine,
             compiled,
-            limits: sandbox.limits,
+            sandbox,
         };
         (scripts, diags)
     }
@@ -172,13 +189,18 @@ impl Scripts {
                 span: Some(script.span),
             });
         };
-        evaluate(&self.engine, ast, scope, &self.limits).map_err(|mut e| {
+        // Variables a script declares do not outlive it.
+        let size = scope.len();
+        let result = evaluate(&self.engine, ast, scope, &self.sandbox.limits).map_err(|mut e| {
             e.span = Some(match e.position {
                 Some((line, col)) => span_at(script, line, col, 1),
                 None => script.span,
             });
+            e.message = self.sandbox.redact(&e.message);
             e
-        })
+        });
+        scope.rewind(size);
+        result
     }
 
     /// Evaluates on tokio's blocking pool, so a slow script never stalls the scheduler's
@@ -210,7 +232,7 @@ impl Scripts {
 
     /// The limits every evaluation runs under.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.sandbox.limits
     }
 }
 
@@ -230,6 +252,8 @@ mod tests {
         );
         assert_eq!(host_of("localhost:5432").as_deref(), Some("localhost"));
         assert_eq!(host_of("http://[::1]:80/").as_deref(), Some("::1"));
+        assert_eq!(host_of("::1").as_deref(), Some("::1"));
+        assert_eq!(host_of("LocalHost:8080").as_deref(), Some("localhost"));
         assert_eq!(host_of(""), None);
     }
 }

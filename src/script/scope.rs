@@ -35,17 +35,27 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// A scope with every standard variable at its empty value.
+/// A scope with every standard variable at its empty value, as constants: a script reads
+/// the run state but cannot change it.
 pub fn standard_scope() -> Scope<'static> {
+    scope_with(std::iter::empty())
+}
+
+/// A standard scope with some variables given values (the others empty), as constants.
+pub fn scope_with<'a>(values: impl IntoIterator<Item = (&'a str, Dynamic)>) -> Scope<'static> {
+    let mut given: Vec<(&str, Dynamic)> = values.into_iter().collect();
     let mut scope = Scope::new();
     for (name, _) in VARIABLES {
-        let value = match *name {
-            "approved" | "passed" => Dynamic::from(false),
-            "attempt" => Dynamic::from(0_i64),
-            "qa_feedback" => Dynamic::from(String::new()),
-            _ => Dynamic::from(Map::new()),
+        let value = match given.iter().position(|(n, _)| n == name) {
+            Some(i) => given.swap_remove(i).1,
+            None => match *name {
+                "approved" | "passed" => Dynamic::from(false),
+                "attempt" => Dynamic::from(0_i64),
+                "qa_feedback" => Dynamic::from(String::new()),
+                _ => Dynamic::from(Map::new()),
+            },
         };
-        scope.push_dynamic(*name, value);
+        scope.push_constant_dynamic(*name, value);
     }
     scope
 }
