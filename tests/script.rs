@@ -407,3 +407,21 @@ fn a_script_cannot_change_the_run_state_or_grow_the_scope() {
     }
     assert_eq!(scope.len(), size);
 }
+
+#[test]
+fn conditions_see_the_run_state_they_are_given() {
+    let src = "check ready = `approved && attempt < 3 && story.type == \"frontend\"`\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (p, scripts) = load(src, dir.path());
+    let script = check_script(&p, "ready");
+    let mut story = rhai::Map::new();
+    story.insert("type".into(), "frontend".into());
+    let mut yes = bmad::script::scope_with([
+        ("approved", rhai::Dynamic::from(true)),
+        ("attempt", rhai::Dynamic::from(1_i64)),
+        ("story", rhai::Dynamic::from(story)),
+    ]);
+    assert!(scripts.eval(&script, &mut yes).unwrap().as_bool().unwrap());
+    let mut no = bmad::script::scope_with([("approved", rhai::Dynamic::from(true))]);
+    assert!(!scripts.eval(&script, &mut no).unwrap().as_bool().unwrap());
+}

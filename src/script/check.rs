@@ -3,7 +3,7 @@
 //! reported at its line and column inside the .bmad file. The ASTs are kept, one per
 //! script, for the runtime.
 
-use super::{Sandbox, engine, host::HOST_FUNCTIONS, scope::VARIABLES, standard_scope};
+use super::{Sandbox, engine, host::HOST_FUNCTIONS, scope::VARIABLES, scope::compile_scope};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::Program;
 use crate::ir::step::{Cond, Script, StepKind, walk};
@@ -111,13 +111,14 @@ pub fn span_at(script: &Script, line: usize, column: usize, len: usize) -> Span 
     )
 }
 
-fn known_functions(engine: &Engine) -> BTreeSet<String> {
-    let mut known: BTreeSet<String> = engine
-        .gen_fn_signatures(true)
-        .into_iter()
-        .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_string()))
-        .collect();
+/// Functions a script may call: the packages', the host API, rhai's built-ins and the
+/// workflow's `.rhai` modules'.
+fn known_functions(modules: &[(AST, &Script)]) -> BTreeSet<String> {
+    let mut known = super::package_functions().clone();
     known.extend(BUILTINS.iter().chain(HOST_FUNCTIONS).map(|s| s.to_string()));
+    for (ast, _) in modules {
+        known.extend(ast.iter_functions().map(|f| f.name.to_string()));
+    }
     known
 }
 
@@ -159,11 +160,11 @@ pub fn compile_program(p: &Program, sandbox: &Sandbox) -> (Engine, Compiled, Vec
     // A module that did not compile leaves its functions undefined: calling them is not
     // a second error.
     let modules_failed = diags.len();
-    let known = known_functions(&engine);
+    let known = known_functions(&module_asts);
     for (ast, script) in &module_asts {
         check_calls(ast, script, &known, sandbox, &mut diags);
     }
-    let scope = standard_scope();
+    let scope = compile_scope();
     let mut cache: HashMap<&str, Result<AST, rhai::ParseError>> = HashMap::default();
     for script in &list {
         let result = cache

@@ -123,20 +123,50 @@ fn declared_hosts(p: &Program) -> BTreeSet<String> {
     hosts
 }
 
-/// A raw rhai engine with only what scripts need: core language, arithmetic, strings,
-/// arrays, maps and math; no file, module or process access besides the host API; every
-/// limit set.
-pub fn engine(sandbox: &Sandbox) -> Engine {
+/// The rhai packages scripts get, built once per process and shared by every engine.
+fn packages() -> &'static [rhai::Shared<rhai::Module>] {
     use rhai::packages::{
         BasicArrayPackage, BasicMapPackage, BasicMathPackage, CorePackage, MoreStringPackage,
         Package,
     };
+    static PACKAGES: std::sync::OnceLock<Vec<rhai::Shared<rhai::Module>>> =
+        std::sync::OnceLock::new();
+    PACKAGES.get_or_init(|| {
+        vec![
+            CorePackage::new().as_shared_module(),
+            BasicArrayPackage::new().as_shared_module(),
+            BasicMapPackage::new().as_shared_module(),
+            BasicMathPackage::new().as_shared_module(),
+            MoreStringPackage::new().as_shared_module(),
+        ]
+    })
+}
+
+/// Names of the functions the packages provide, computed once per process.
+pub(crate) fn package_functions() -> &'static std::collections::BTreeSet<String> {
+    static NAMES: std::sync::OnceLock<std::collections::BTreeSet<String>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut engine = Engine::new_raw();
+        for package in packages() {
+            engine.register_global_module(package.clone());
+        }
+        engine
+            .gen_fn_signatures(true)
+            .into_iter()
+            .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_string()))
+            .collect()
+    })
+}
+
+/// A raw rhai engine with only what scripts need: core language, arithmetic, strings,
+/// arrays, maps and math; no file, module or process access besides the host API; every
+/// limit set.
+pub fn engine(sandbox: &Sandbox) -> Engine {
     let mut engine = Engine::new_raw();
-    engine.register_global_module(CorePackage::new().as_shared_module());
-    engine.register_global_module(BasicArrayPackage::new().as_shared_module());
-    engine.register_global_module(BasicMapPackage::new().as_shared_module());
-    engine.register_global_module(BasicMathPackage::new().as_shared_module());
-    engine.register_global_module(MoreStringPackage::new().as_shared_module());
+    for package in packages() {
+        engine.register_global_module(package.clone());
+    }
     let l = &sandbox.limits;
     engine
         .set_strict_variables(true)

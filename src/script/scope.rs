@@ -59,3 +59,13 @@ pub fn scope_with<'a>(values: impl IntoIterator<Item = (&'a str, Dynamic)>) -> S
     }
     scope
 }
+
+/// The scope scripts are compiled against: the same names as plain variables. Compiling
+/// against constants would let rhai's optimiser fold their empty values into the script.
+pub fn compile_scope() -> Scope<'static> {
+    let mut scope = Scope::new();
+    for (name, _) in VARIABLES {
+        scope.push_dynamic(*name, Dynamic::UNIT);
+    }
+    scope
+}
