@@ -180,13 +180,7 @@ fn producers<'a>(steps: &'a [Step], out: &mut HashMap<&'a str, Span>) {
 
 /// Phases in an order where each comes after those it names in `after` (declaration order
 /// among equals); phases in a cycle come last (the cycle is reported elsewhere).
-fn phase_order(p: &Program) -> Vec<usize> {
-    let index: HashMap<&str, usize> = p
-        .phases
-        .iter()
-        .enumerate()
-        .map(|(i, ph)| (ph.name.name.as_str(), i))
-        .collect();
+fn phase_order(p: &Program, index: &HashMap<&str, usize>) -> Vec<usize> {
     let mut done = vec![false; p.phases.len()];
     let mut order = Vec::new();
     loop {
@@ -249,7 +243,7 @@ pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
         .collect();
     let mut out: Vec<Option<Avail>> = vec![None; p.phases.len()];
     let mut everything = start.clone();
-    for i in phase_order(p) {
+    for i in phase_order(p, &index) {
         let ph = &p.phases[i];
         let mut avail = start.clone();
         for a in &ph.after {
