@@ -36,6 +36,7 @@ pub mod diagnostic;
 pub mod ir;
 pub mod load;
 pub mod render;
+pub mod runtime;
 pub mod script;
 pub mod source;
 pub mod stdlib;

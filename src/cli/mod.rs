@@ -2,6 +2,7 @@
 //! found, 2 usage or I/O error.
 
 mod check;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -19,6 +20,27 @@ struct Cli {
 enum Command {
     /// Parse and check workflows; print diagnostics.
     Check(CheckArgs),
+    /// Run a workflow (simulated agents on a virtual clock with --simulate).
+    Run(RunArgs),
+}
+
+/// `bmad run` arguments.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The workflow to run.
+    file: PathBuf,
+    /// Swap every agent for a deterministic simulated one and run on a virtual clock.
+    #[arg(long)]
+    simulate: bool,
+    /// Seed of the simulated outcomes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the run report as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// The workspace root (default: the current directory).
+    #[arg(long)]
+    workspace: Option<PathBuf>,
 }
 
 /// How diagnostics are printed.
@@ -80,5 +102,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }

@@ -1,0 +1,70 @@
+//! `bmad run`: check, then run with simulated agents on a virtual clock.
+
+use super::RunArgs;
+use bmad::render::{RenderOptions, render};
+use bmad::runtime::{RunOptions, Runner};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Checks and runs the workflow; prints the report.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    let checked = bmad::check_path(&args.file);
+    for d in &checked.diagnostics {
+        let _ = write!(
+            err,
+            "{}",
+            render(d, &checked.sources, RenderOptions::default())
+        );
+    }
+    if checked.io_failed {
+        return ExitCode::from(2);
+    }
+    if checked.has_errors() {
+        let _ = writeln!(err, "not run: the workflow has errors");
+        return ExitCode::from(1);
+    }
+    if !args.simulate {
+        let _ = writeln!(
+            err,
+            "error: only simulated runs are implemented yet: use `bmad run --simulate`"
+        );
+        return ExitCode::from(2);
+    }
+    let workspace = args
+        .workspace
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let runner = Runner::simulated(
+        checked.program,
+        RunOptions {
+            seed: args.seed,
+            workspace,
+        },
+    );
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = rt.block_on(runner.run());
+    print!("{}", report.table());
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, json) {
+            let _ = writeln!(err, "error: cannot write `{}`: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

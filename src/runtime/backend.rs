@@ -1,0 +1,152 @@
+//! Agent backends: how an agent does a task. The simulated backend is deterministic: the
+//! same seed, agent, task and attempt give the same duration and outcome.
+
+use crate::ir::Program;
+use crate::syntax::ast::Backend;
+use crate::syntax::literal::Value;
+use futures::future::BoxFuture;
+use std::time::Duration;
+
+/// One task given to an agent.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The agent.
+    pub agent: String,
+    /// The tasks, in order.
+    pub tasks: Vec<String>,
+    /// The story, inside a for-each.
+    pub story: Option<String>,
+    /// The attempt, from 1.
+    pub attempt: u64,
+    /// Whether this is a validation (QA): failing it sends work back, it does not fail the
+    /// step.
+    pub validation: bool,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Whether it succeeded (for a validation: whether it approved).
+    pub ok: bool,
+    /// QA feedback, or the reason of a failure.
+    pub feedback: Option<String>,
+}
+
+/// A way of running an agent's tasks. A host program can register its own.
+pub trait AgentBackend: Send + Sync {
+    /// Does the task; resolves when it is done.
+    fn run(&self, invocation: Invocation) -> BoxFuture<'static, Outcome>;
+}
+
+/// A simulated agent: it takes `duration` and fails with probability `fail_rate`.
+#[derive(Debug, Clone)]
+pub struct SimBackend {
+    /// How long a task takes.
+    pub duration: Duration,
+    /// Probability of failure, 0 to 1.
+    pub fail_rate: f64,
+    /// Seed of the outcomes.
+    pub seed: u64,
+}
+
+impl SimBackend {
+    /// The simulated backend an agent declares (`backend sim ...`), with defaults of 10
+    /// minutes and no failures for agents that declare another backend.
+    pub fn for_agent(p: &Program, agent: &str, seed: u64) -> SimBackend {
+        let mut sim = SimBackend {
+            duration: Duration::from_secs(600),
+            fail_rate: 0.0,
+            seed,
+        };
+        if let Some(Backend::Sim {
+            duration,
+            fail,
+            seed: own,
+        }) = p.agent(agent).and_then(|a| a.backend.as_ref())
+        {
+            if let Some(Value::Duration(ms)) = duration.and_then(|q| q.value) {
+                sim.duration = Duration::from_millis(ms);
+            }
+            if let Some(Value::Percent(pc)) = fail.and_then(|q| q.value) {
+                sim.fail_rate = pc / 100.0;
+            }
+            if let Some(s) = own {
+                sim.seed = seed ^ s.value;
+            }
+        }
+        sim
+    }
+}
+
+/// A 64-bit FNV-1a hash: stable across runs and platforms.
+fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl AgentBackend for SimBackend {
+    fn run(&self, inv: Invocation) -> BoxFuture<'static, Outcome> {
+        let tasks = inv.tasks.join(",");
+        let story = inv.story.clone().unwrap_or_default();
+        let roll = fnv(&[
+            &self.seed.to_le_bytes(),
+            inv.agent.as_bytes(),
+            tasks.as_bytes(),
+            story.as_bytes(),
+            &inv.attempt.to_le_bytes(),
+        ]);
+        let ok = (roll % 10_000) as f64 >= self.fail_rate * 10_000.0;
+        let duration = self.duration;
+        Box::pin(async move {
+            tokio::time::sleep(duration).await;
+            let feedback = (!ok).then(|| {
+                if inv.validation {
+                    format!("{} found defects in attempt {}", inv.agent, inv.attempt)
+                } else {
+                    format!("{} failed {} (simulated)", inv.agent, tasks)
+                }
+            });
+            Outcome { ok, feedback }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_inputs_give_the_same_outcome() {
+        let sim = SimBackend {
+            duration: Duration::ZERO,
+            fail_rate: 0.5,
+            seed: 7,
+        };
+        let inv = |attempt| Invocation {
+            agent: "qa".into(),
+            tasks: vec!["validate".into()],
+            story: Some("1".into()),
+            attempt,
+            validation: true,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let a: Vec<bool> = (1..=20).map(|i| rt.block_on(sim.run(inv(i))).ok).collect();
+        let b: Vec<bool> = (1..=20).map(|i| rt.block_on(sim.run(inv(i))).ok).collect();
+        assert_eq!(a, b);
+        assert!(
+            a.iter().any(|x| *x) && a.iter().any(|x| !*x),
+            "a 50% rate gives both: {a:?}"
+        );
+    }
+}

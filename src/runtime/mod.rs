@@ -1,0 +1,175 @@
+//! Runs a checked workflow: one deterministic scheduler over the IR's step graphs. Phases
+//! run in `after` order from the workflow's start; parallel blocks and the story DAG run
+//! side by side under the phase maximum and the global `max_concurrent_agents`; loops are
+//! bounded; conditions are rhai. With simulated agents on a paused tokio clock, a run that
+//! would take days takes milliseconds.
+//!
+//! This is the first slice of the runtime: simulated agents only (exec and script
+//! backends, durable state and the file side of artifacts come next).
+
+pub mod backend;
+pub mod event;
+pub mod report;
+mod steps;
+
+use crate::ir::Program;
+use crate::script::Scripts;
+use backend::{AgentBackend, SimBackend};
+use event::{Event, EventKind};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+pub use report::Report;
+
+/// How a run is made.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Seed of simulated outcomes.
+    pub seed: u64,
+    /// The workspace root.
+    pub workspace: PathBuf,
+}
+
+/// A workflow ready to run.
+pub struct Runner {
+    program: Program,
+    scripts: Scripts,
+    backends: HashMap<String, Arc<dyn AgentBackend>>,
+    global: Arc<Semaphore>,
+    options: RunOptions,
+    events: RefCell<Vec<Event>>,
+    start: RefCell<Option<Instant>>,
+}
+
+/// Agents at once when the workflow sets no `max_concurrent_agents`.
+pub const DEFAULT_MAX_CONCURRENT_AGENTS: usize = 8;
+
+impl Runner {
+    /// A runner in which every agent is simulated (`bmad run --simulate`).
+    pub fn simulated(program: Program, options: RunOptions) -> Runner {
+        let (scripts, _) = Scripts::new(&program, options.workspace.clone());
+        let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
+        for a in &program.agents {
+            let sim = SimBackend::for_agent(&program, &a.name.name, options.seed);
+            backends.insert(a.name.name.to_string(), Arc::new(sim));
+        }
+        let global = program
+            .global_limit("max_concurrent_agents")
+            .and_then(|q| q.value)
+            .map_or(DEFAULT_MAX_CONCURRENT_AGENTS, |v| {
+                v.as_f64().max(1.0) as usize
+            });
+        Runner {
+            program,
+            scripts,
+            backends,
+            global: Arc::new(Semaphore::new(global)),
+            options,
+            events: RefCell::new(Vec::new()),
+            start: RefCell::new(None),
+        }
+    }
+
+    /// Uses `backend` for `agent` (a host program's own agent).
+    pub fn set_backend(&mut self, agent: &str, backend: Arc<dyn AgentBackend>) {
+        self.backends.insert(agent.to_string(), backend);
+    }
+
+    /// The program being run.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    fn record(&self, kind: EventKind) {
+        let at = self
+            .start
+            .borrow()
+            .map_or(0, |s| s.elapsed().as_millis() as u64);
+        self.events.borrow_mut().push(Event { at_ms: at, kind });
+    }
+
+    fn backend(&self, agent: &str) -> Arc<dyn AgentBackend> {
+        self.backends.get(agent).cloned().unwrap_or_else(|| {
+            // Groups (`responders`, `all_available`) run as a simulated agent of that name.
+            Arc::new(SimBackend::for_agent(
+                &self.program,
+                agent,
+                self.options.seed,
+            ))
+        })
+    }
+
+    /// Phases in the order they run: from the workflow's start (or every phase with no
+    /// `after`), each after all the phases it names.
+    fn phase_order(&self) -> Vec<usize> {
+        let p = &self.program;
+        let start = p
+            .workflow
+            .as_ref()
+            .and_then(|w| w.start.as_ref())
+            .map(|s| s.name.as_str());
+        let mut done: Vec<bool> = vec![false; p.phases.len()];
+        let mut order = Vec::new();
+        loop {
+            let before = order.len();
+            for (i, ph) in p.phases.iter().enumerate() {
+                let is_root = match start {
+                    Some(s) => ph.name.name == s,
+                    None => ph.after.is_empty(),
+                };
+                let ready = if ph.after.is_empty() {
+                    is_root
+                } else {
+                    ph.after.iter().all(|a| {
+                        p.phases
+                            .iter()
+                            .position(|x| x.name.name == a.name)
+                            .is_some_and(|j| done[j])
+                    })
+                };
+                if !done[i] && ready {
+                    done[i] = true;
+                    order.push(i);
+                }
+            }
+            if order.len() == before {
+                return order;
+            }
+        }
+    }
+
+    /// Runs the workflow to its end or its first failing phase.
+    pub async fn run(&self) -> Report {
+        *self.start.borrow_mut() = Some(Instant::now());
+        let mut failed = None;
+        for i in self.phase_order() {
+            let phase = &self.program.phases[i];
+            let name = phase.name.name.to_string();
+            self.record(EventKind::PhaseStarted {
+                phase: name.clone(),
+            });
+            let permits = phase
+                .max
+                .map_or(self.global.available_permits(), |m| m.value as usize);
+            let ctx = steps::Ctx::phase(&name, Arc::new(Semaphore::new(permits.max(1))));
+            let result = self.steps(&phase.body, &ctx).await;
+            self.record(EventKind::PhaseFinished {
+                phase: name.clone(),
+                ok: result.is_ok(),
+            });
+            if let Err(e) = result {
+                failed = Some(format!("phase `{name}`: {e}"));
+                break;
+            }
+        }
+        let elapsed = self
+            .start
+            .borrow()
+            .map_or(0, |s| s.elapsed().as_millis() as u64);
+        Report::new(self.events.borrow().clone(), failed, elapsed)
+    }
+}

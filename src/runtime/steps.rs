@@ -1,0 +1,498 @@
+//! Running steps: each construct of the core, simulated where it would touch the world
+//! (shell commands, probes, deployments are recorded, not performed, in this slice).
+
+use super::Runner;
+use super::backend::Invocation;
+use super::event::EventKind;
+use crate::ir::step::{ArtifactRef, Cond, Script, Step, StepKind};
+use crate::syntax::ast::{CheckBody, Story};
+use crate::syntax::literal::Value;
+use futures::FutureExt;
+use futures::future::LocalBoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use rhai::Dynamic;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Why a step failed.
+pub type Failed = String;
+
+/// The loop state of one story (or of the phase outside a for-each).
+#[derive(Default)]
+pub struct LoopState {
+    approved: Cell<bool>,
+    attempt: Cell<u64>,
+    feedback: RefCell<String>,
+}
+
+/// Where steps run: the phase (and its limit), the story, agent variables, loop state.
+#[derive(Clone)]
+pub struct Ctx<'a> {
+    phase: Option<(String, Arc<Semaphore>)>,
+    story: Option<&'a Story>,
+    vars: Rc<RefCell<HashMap<String, String>>>,
+    state: Rc<LoopState>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of a phase's body.
+    pub fn phase(name: &str, limit: Arc<Semaphore>) -> Ctx<'a> {
+        Ctx {
+            phase: Some((name.to_string(), limit)),
+            story: None,
+            vars: Rc::default(),
+            state: Rc::default(),
+        }
+    }
+
+    fn for_story(&self, story: &'a Story) -> Ctx<'a> {
+        Ctx {
+            phase: self.phase.clone(),
+            story: Some(story),
+            vars: Rc::default(),
+            state: Rc::default(),
+        }
+    }
+}
+
+fn duration(q: &Option<crate::ir::step::Quantity>) -> Option<Duration> {
+    match q.and_then(|q| q.value) {
+        Some(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
+        _ => None,
+    }
+}
+
+fn is_validation(tasks: &[crate::ir::step::Name], tests: bool) -> bool {
+    tests
+        || tasks
+            .iter()
+            .any(|t| matches!(t.name.as_str(), "validate" | "review" | "approve"))
+}
+
+impl Runner {
+    /// Runs `steps` in order; the first failure stops them.
+    pub(super) fn steps<'a>(
+        &'a self,
+        steps: &'a [Step],
+        ctx: &'a Ctx<'a>,
+    ) -> LocalBoxFuture<'a, Result<(), Failed>> {
+        async move {
+            for s in steps {
+                self.step(s, ctx).await?;
+            }
+            Ok(())
+        }
+        .boxed_local()
+    }
+
+    fn scope(&self, ctx: &Ctx) -> rhai::Scope<'static> {
+        let mut story = rhai::Map::new();
+        if let Some(s) = ctx.story {
+            story.insert("id".into(), Dynamic::from(s.id.name.to_string()));
+            story.insert("type".into(), Dynamic::from(s.story_type.name.to_string()));
+            story.insert(
+                "attempts".into(),
+                Dynamic::from(ctx.state.attempt.get() as i64),
+            );
+        }
+        crate::script::scope_with([
+            ("approved", Dynamic::from(ctx.state.approved.get())),
+            ("attempt", Dynamic::from(ctx.state.attempt.get() as i64)),
+            (
+                "qa_feedback",
+                Dynamic::from(ctx.state.feedback.borrow().clone()),
+            ),
+            ("story", Dynamic::from(story)),
+        ])
+    }
+
+    fn eval(&self, cond: &Cond, ctx: &Ctx) -> Result<Dynamic, Failed> {
+        let script = match cond {
+            Cond::Script(s) => s.clone(),
+            Cond::Path(n) => Script {
+                code: n.name.to_string(),
+                span: n.span,
+            },
+        };
+        self.scripts
+            .eval(&script, &mut self.scope(ctx))
+            .map_err(|e| e.message)
+    }
+
+    fn step<'a>(
+        &'a self,
+        step: &'a Step,
+        ctx: &'a Ctx<'a>,
+    ) -> LocalBoxFuture<'a, Result<(), Failed>> {
+        async move {
+            match &step.kind {
+                StepKind::Task(t) => {
+                    let agent = ctx
+                        .vars
+                        .borrow()
+                        .get(t.agent.name.as_str())
+                        .cloned()
+                        .unwrap_or_else(|| t.agent.name.to_string());
+                    let tasks: Vec<String> = t.tasks.iter().map(|n| n.name.to_string()).collect();
+                    let validation = is_validation(&t.tasks, !t.tests.is_empty());
+                    let story = ctx.story.map(|s| s.id.name.to_string());
+                    let attempt = ctx.state.attempt.get().max(1);
+                    let _phase_permit = match &ctx.phase {
+                        Some((_, limit)) => Some(
+                            limit
+                                .clone()
+                                .acquire_owned()
+                                .await
+                                .map_err(|e| e.to_string())?,
+                        ),
+                        None => None,
+                    };
+                    let _global_permit = self
+                        .global
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    self.record(EventKind::TaskStarted {
+                        agent: agent.clone(),
+                        tasks: tasks.clone(),
+                        story: story.clone(),
+                        attempt,
+                    });
+                    let inv = Invocation {
+                        agent: agent.clone(),
+                        tasks: tasks.clone(),
+                        story: story.clone(),
+                        attempt,
+                        validation,
+                    };
+                    let outcome = self.backend(&agent).run(inv).await;
+                    self.record(EventKind::TaskFinished {
+                        agent,
+                        tasks,
+                        story,
+                        ok: outcome.ok,
+                        feedback: outcome.feedback.clone(),
+                    });
+                    if validation {
+                        ctx.state.approved.set(outcome.ok);
+                        *ctx.state.feedback.borrow_mut() = outcome.feedback.unwrap_or_default();
+                        Ok(())
+                    } else if outcome.ok {
+                        Ok(())
+                    } else {
+                        Err(outcome.feedback.unwrap_or_else(|| "the task failed".into()))
+                    }
+                }
+                StepKind::Handoff(h) => {
+                    let artifacts = h
+                        .artifacts
+                        .iter()
+                        .map(|a| match a {
+                            ArtifactRef::Named(n) => n.name.to_string(),
+                            ArtifactRef::Path(p) => p.value.to_string(),
+                        })
+                        .collect();
+                    self.record(EventKind::Handoff {
+                        from: h.from.name.to_string(),
+                        to: h.to.name.to_string(),
+                        artifacts,
+                        completed: h.completed.iter().map(|n| n.name.to_string()).collect(),
+                        pending: h.pending.iter().map(|n| n.name.to_string()).collect(),
+                        notes: h.notes.as_ref().map(|n| n.value.to_string()),
+                    });
+                    Ok(())
+                }
+                StepKind::Parallel { branches, .. } => {
+                    let results =
+                        futures::future::join_all(branches.iter().map(|b| self.step(b, ctx))).await;
+                    results.into_iter().collect()
+                }
+                StepKind::ForEach { max, body, .. } => {
+                    self.for_each(max.map(|m| m.value as usize), body, ctx)
+                        .await
+                }
+                StepKind::Repeat { max, body, until } => {
+                    let max = max.map_or(1, |m| m.value);
+                    for attempt in 1..=max {
+                        ctx.state.attempt.set(attempt);
+                        self.steps(body, ctx).await?;
+                        let done = match until {
+                            Some(c) => self
+                                .eval(c, ctx)?
+                                .as_bool()
+                                .map_err(|t| format!("`until` gave a {t}, not a bool"))?,
+                            None => true,
+                        };
+                        if done {
+                            return Ok(());
+                        }
+                    }
+                    Err(format!("not done after {max} attempts"))
+                }
+                StepKind::Retry { max, backoff, body } => {
+                    let max = max.map_or(3, |m| m.value);
+                    let mut last = String::new();
+                    for attempt in 1..=max {
+                        ctx.state.attempt.set(attempt);
+                        match self.steps(body, ctx).await {
+                            Ok(()) => return Ok(()),
+                            Err(e) => last = e,
+                        }
+                        if let Some(d) = duration(backoff) {
+                            tokio::time::sleep(d).await;
+                        }
+                    }
+                    Err(format!("failed {max} times: {last}"))
+                }
+                StepKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    let yes = self
+                        .eval(cond, ctx)?
+                        .as_bool()
+                        .map_err(|t| format!("`if` gave a {t}, not a bool"))?;
+                    self.steps(if yes { then } else { otherwise }, ctx).await
+                }
+                StepKind::Match { subject, arms } => {
+                    let value = self.eval(subject, ctx)?.to_string();
+                    match arms
+                        .iter()
+                        .find(|a| a.pattern.name == value.as_str() || a.pattern.name == "_")
+                    {
+                        Some(arm) => self.steps(&arm.body, ctx).await,
+                        None => Ok(()),
+                    }
+                }
+                StepKind::OnFailure { body, handler } => match self.steps(body, ctx).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        self.record(EventKind::Note {
+                            step: "on_failure".into(),
+                            text: e,
+                        });
+                        self.steps(handler, ctx).await
+                    }
+                },
+                StepKind::Group { body, .. } => self.steps(body, ctx).await,
+                StepKind::Fail { reason } => Err(reason.clone()),
+                StepKind::Assign { var, arms, .. } => {
+                    let ty = ctx.story.map(|s| s.story_type.name.as_str()).unwrap_or("");
+                    if let Some(arm) = arms
+                        .iter()
+                        .find(|a| a.story_type.name == ty || a.story_type.name == "_")
+                    {
+                        ctx.vars
+                            .borrow_mut()
+                            .insert(var.name.to_string(), arm.agent.name.to_string());
+                        Ok(())
+                    } else {
+                        Err(format!("no agent for stories of type `{ty}`"))
+                    }
+                }
+                StepKind::Call { target, .. } => match self.program.procedure(&target.name) {
+                    Some(pr) => self.steps(&pr.body, ctx).await,
+                    None => Err(format!("no procedure `{}`", target.name)),
+                },
+                StepKind::Check {
+                    checks,
+                    script,
+                    must_pass,
+                } => {
+                    let mut ok = true;
+                    if let Some(s) = script {
+                        ok &= self
+                            .eval(&Cond::Script(s.clone()), ctx)?
+                            .as_bool()
+                            .unwrap_or(false);
+                    }
+                    for name in checks {
+                        ok &= self.named_check(&name.name, ctx).await;
+                    }
+                    if ok || !must_pass {
+                        Ok(())
+                    } else {
+                        Err("a check failed".into())
+                    }
+                }
+                StepKind::Wait { duration: d } => {
+                    if let Some(d) = duration(&Some(*d)) {
+                        tokio::time::sleep(d).await;
+                    }
+                    Ok(())
+                }
+                other => {
+                    // Steps that touch the world are recorded, not performed, in a simulation.
+                    let (kind, text) = describe(other);
+                    self.record(EventKind::Note {
+                        step: kind.into(),
+                        text,
+                    });
+                    Ok(())
+                }
+            }
+        }
+        .boxed_local()
+    }
+
+    fn named_check<'a>(&'a self, name: &'a str, ctx: &'a Ctx<'a>) -> LocalBoxFuture<'a, bool> {
+        async move {
+            match self
+                .program
+                .checks
+                .iter()
+                .find(|c| c.name.name == name)
+                .map(|c| &c.body)
+            {
+                Some(CheckBody::Script(s)) => {
+                    matches!(
+                        self.eval(&Cond::Script(s.clone()), ctx)
+                            .map(|v| v.as_bool()),
+                        Ok(Ok(true))
+                    )
+                }
+                Some(CheckBody::Steps { steps }) => self.steps(steps, ctx).await.is_ok(),
+                None => false,
+            }
+        }
+        .boxed_local()
+    }
+
+    /// The story DAG: a story starts when every story it depends on is done; independent
+    /// stories run side by side, at most `max` at once. A story that fails is escalated as
+    /// blocked, and so is every story that depends on it; the others go on.
+    async fn for_each<'a>(
+        &'a self,
+        max: Option<usize>,
+        body: &'a [Step],
+        ctx: &'a Ctx<'a>,
+    ) -> Result<(), Failed> {
+        let stories = &self.program.stories;
+        let index: HashMap<&str, usize> = stories
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.name.as_str(), i))
+            .collect();
+        let mut waiting: Vec<usize> = stories
+            .iter()
+            .map(|s| {
+                s.after
+                    .iter()
+                    .filter(|a| index.contains_key(a.name.as_str()))
+                    .count()
+            })
+            .collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); stories.len()];
+        for (i, s) in stories.iter().enumerate() {
+            for a in &s.after {
+                if let Some(j) = index.get(a.name.as_str()) {
+                    dependents[*j].push(i);
+                }
+            }
+        }
+        let mut ready: Vec<usize> = (0..stories.len())
+            .rev()
+            .filter(|i| waiting[*i] == 0)
+            .collect();
+        let limit = max.unwrap_or(usize::MAX).max(1);
+        let contexts: Vec<Ctx<'a>> = stories.iter().map(|s| ctx.for_story(s)).collect();
+        let contexts = &contexts;
+        let mut running = FuturesUnordered::new();
+        let mut blocked = vec![false; stories.len()];
+        loop {
+            while running.len() < limit {
+                let Some(i) = ready.pop() else { break };
+                running
+                    .push(async move { (i, self.steps(body, &contexts[i]).await) }.boxed_local());
+            }
+            let Some((i, result)) = running.next().await else {
+                break;
+            };
+            let id = stories[i].id.name.to_string();
+            match result {
+                Ok(()) => {
+                    self.record(EventKind::StoryDone { story: id });
+                    for &d in &dependents[i] {
+                        waiting[d] -= 1;
+                        if waiting[d] == 0 && !blocked[d] {
+                            ready.insert(0, d);
+                        }
+                    }
+                }
+                Err(reason) => {
+                    let mut stack = vec![(i, reason)];
+                    while let Some((j, why)) = stack.pop() {
+                        if std::mem::replace(&mut blocked[j], true) {
+                            continue;
+                        }
+                        let sid = stories[j].id.name.to_string();
+                        self.record(EventKind::StoryBlocked {
+                            story: sid.clone(),
+                            reason: why,
+                        });
+                        for &d in &dependents[j] {
+                            stack.push((d, format!("depends on blocked story `{sid}`")));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A steps's kind and what it says, for the event of a simulated step.
+fn describe(kind: &StepKind) -> (&'static str, String) {
+    match kind {
+        StepKind::Sh { command, .. } => ("sh", command.value.to_string()),
+        StepKind::Probe(p) => ("probe", format!("{} {}", p.method, p.target.value)),
+        StepKind::Escalate { level } => (
+            "escalate",
+            format!("incident opened at level {}", level.name),
+        ),
+        StepKind::Alert { to, message } => (
+            "alert",
+            format!(
+                "{}: {}",
+                to.as_ref().map_or("operations", |t| t.name.as_str()),
+                message.value
+            ),
+        ),
+        StepKind::Notify { to, message } => (
+            "notify",
+            format!(
+                "{}: {}",
+                to.iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                message.as_ref().map_or("", |m| m.value.as_str())
+            ),
+        ),
+        StepKind::Deploy { environment, by } => (
+            "deploy",
+            format!(
+                "{} by {}",
+                environment.name,
+                by.as_ref().map_or("devops", |b| b.name.as_str())
+            ),
+        ),
+        StepKind::Rollback { environment } => ("rollback", environment.name.to_string()),
+        StepKind::Isolate { target } => ("isolate", target.name.to_string()),
+        StepKind::StopWrites { target } => ("stop_writes", target.name.to_string()),
+        StepKind::Report { message } => (
+            "report",
+            message
+                .as_ref()
+                .map_or(String::new(), |m| m.value.to_string()),
+        ),
+        StepKind::Watch { monitor } => ("watch", monitor.name.to_string()),
+        _ => ("step", String::new()),
+    }
+}

@@ -1,0 +1,228 @@
+//! Simulated runs on a virtual clock: phases in order, limits never exceeded, bounded QA
+//! loops with escalation, the story DAG, determinism.
+
+mod common;
+
+use bmad::runtime::event::EventKind;
+use bmad::runtime::{Report, RunOptions, Runner};
+
+fn simulate(src: &str, seed: u64) -> Report {
+    let checked = bmad::check_text("run.bmad", src);
+    assert!(!checked.has_errors(), "{}", common::rendered(&checked));
+    let runner = Runner::simulated(
+        checked.program,
+        RunOptions {
+            seed,
+            workspace: std::env::temp_dir(),
+        },
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(runner.run())
+}
+
+/// The most tasks running at once between each phase's start and end.
+fn concurrency_by_phase(report: &Report) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let (mut phase, mut running, mut max) = (String::new(), 0usize, 0usize);
+    for e in &report.events {
+        match &e.kind {
+            EventKind::PhaseStarted { phase: p } => (phase, running, max) = (p.clone(), 0, 0),
+            EventKind::TaskStarted { .. } => {
+                running += 1;
+                max = max.max(running);
+            }
+            EventKind::TaskFinished { .. } => running -= 1,
+            EventKind::PhaseFinished { .. } => out.push((phase.clone(), max)),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_seed_runs_its_phases_in_order_within_their_limits() {
+    let checked = bmad::check_path(std::path::Path::new("examples/seed-product.bmad"));
+    let runner = Runner::simulated(
+        checked.program,
+        RunOptions {
+            seed: 1,
+            workspace: std::env::temp_dir(),
+        },
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let report = rt.block_on(runner.run());
+    assert!(report.ok, "{:?}", report.failed);
+    let phases: Vec<String> = concurrency_by_phase(&report)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "ideation",
+            "architecture",
+            "sprint_planning",
+            "development",
+            "testing",
+            "deployment"
+        ]
+    );
+    let limits = [3, 4, 3, 5, 3, 8];
+    for ((phase, max), limit) in concurrency_by_phase(&report).into_iter().zip(limits) {
+        assert!(max <= limit, "{phase}: {max} agents at once, limit {limit}");
+    }
+    // The architecture phase really ran its three designers side by side.
+    assert_eq!(concurrency_by_phase(&report)[1].1, 3);
+    // Stories ran in dependency order: 3.6.15 before 3.6.16.
+    let done: Vec<&str> = report.stories_done.iter().map(String::as_str).collect();
+    let pos = |id| done.iter().position(|d| *d == id).unwrap();
+    assert!(pos("3.6.15") < pos("3.6.16"));
+    assert!(report.events.iter().any(|e| matches!(&e.kind, EventKind::Handoff { from, to, .. } if from == "architect" && to == "sm")));
+}
+
+#[test]
+fn days_of_simulated_work_finish_on_the_virtual_clock() {
+    let mut src = String::from(
+        "agent slow {\n  backend sim duration 3d\n}\nphase build {\n  for story in stories {\n    slow: implement\n  }\n}\n",
+    );
+    for i in 0..10 {
+        let after = if i > 0 {
+            format!("  after \"s{}\"\n", i - 1)
+        } else {
+            String::new()
+        };
+        src.push_str(&format!(
+            "story \"s{i}\" backend {{\n  title \"t\"\n{after}}}\n"
+        ));
+    }
+    let report = simulate(&src, 1);
+    assert!(report.ok);
+    assert_eq!(
+        report.makespan_ms,
+        30 * 86_400_000,
+        "ten stories of three days, one after the other"
+    );
+    assert_eq!(report.stories_done.len(), 10);
+}
+
+#[test]
+fn qa_sends_work_back_at_most_the_maximum_then_the_story_is_escalated() {
+    let src = "import std.roles\nagent strict_qa {\n  backend sim duration 10m fail 100%\n}\n\
+story \"a\" backend { title \"fails QA\" }\nstory \"b\" backend {\n  title \"depends on a\"\n  after \"a\"\n}\nstory \"c\" backend { title \"independent\" }\n\
+phase development max 5 {\n  for story in stories max 5 {\n    repeat max 3 {\n      backend_dev: implement\n      strict_qa: validate {\n        tests unit\n      }\n    } until approved\n  }\n}\n";
+    // Every story fails QA: all three attempts are made, then each is escalated.
+    let report = simulate(src, 1);
+    assert!(
+        report.ok,
+        "blocked stories are escalated, the run goes on: {:?}",
+        report.failed
+    );
+    let qa_attempts: Vec<u64> = report
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TaskStarted {
+                agent,
+                story,
+                attempt,
+                ..
+            } if agent == "strict_qa" && story.as_deref() == Some("a") => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(qa_attempts, [1, 2, 3]);
+    let mut blocked = report.stories_blocked.clone();
+    blocked.sort();
+    assert_eq!(blocked, ["a", "b", "c"]);
+    // `b` never started: it waits for `a`, which is blocked.
+    assert!(
+        !report
+            .events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::TaskStarted { story: Some(s), .. } if s == "b"))
+    );
+}
+
+#[test]
+fn independent_stories_go_on_when_one_is_blocked() {
+    let src = "import std.roles\nagent picky_qa {\n  backend sim duration 10m fail 50% seed 3\n}\n\
+story \"a\" backend { title \"a\" }\nstory \"b\" backend { title \"b\" }\nstory \"c\" backend { title \"c\" }\nstory \"d\" backend { title \"d\" }\n\
+phase development max 5 {\n  for story in stories max 5 {\n    repeat max 2 {\n      backend_dev: implement\n      picky_qa: validate\n    } until approved\n  }\n}\n";
+    let report = simulate(src, 11);
+    assert!(report.ok);
+    assert_eq!(report.stories_done.len() + report.stories_blocked.len(), 4);
+    assert!(
+        !report.stories_done.is_empty() && !report.stories_blocked.is_empty(),
+        "seeded to give both: {report:?}"
+    );
+}
+
+#[test]
+fn a_for_each_never_runs_more_stories_than_the_phase_allows() {
+    let mut src = String::from(
+        "import std.roles\nphase development max 3 {\n  for story in stories {\n    backend_dev: implement\n  }\n}\n",
+    );
+    for i in 0..12 {
+        src.push_str(&format!("story \"s{i}\" backend {{ title \"t\" }}\n"));
+    }
+    let report = simulate(&src, 1);
+    assert_eq!(report.max_concurrent, 3);
+    assert_eq!(report.stories_done.len(), 12);
+    assert_eq!(
+        report.makespan_ms,
+        4 * 45 * 60_000,
+        "twelve 45-minute stories, three at a time"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let src = std::fs::read_to_string("examples/seed-product.bmad").unwrap();
+    let base = std::path::Path::new("examples");
+    let run = |seed| {
+        let loaded = bmad::load::load_text("seed-product.bmad", &src, Some(base));
+        let files = loaded
+            .sources
+            .files()
+            .map(|(_, f)| f.name.clone())
+            .collect();
+        let (program, _) = bmad::ir::lower(loaded.modules, files);
+        let runner = Runner::simulated(
+            program,
+            RunOptions {
+                seed,
+                workspace: std::env::temp_dir(),
+            },
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        serde_json::to_string(&rt.block_on(runner.run()).events).unwrap()
+    };
+    assert_eq!(run(5), run(5));
+}
+
+#[test]
+fn bmad_run_refuses_what_it_cannot_do_yet_and_broken_workflows() {
+    assert_eq!(
+        common::bmad(&["run", "examples/hello.bmad"]).status.code(),
+        Some(2)
+    );
+    let out = common::bmad(&["run", "--simulate", "examples/hello.bmad"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("run succeeded"));
+    let mut f = tempfile::Builder::new().suffix(".bmad").tempfile().unwrap();
+    std::io::Write::write_all(&mut f, b"import std.roles\nphase p {\n  nobody: x\n}\n").unwrap();
+    let out = common::bmad(&["run", "--simulate", f.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
