@@ -12,7 +12,7 @@ use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use rhai::Dynamic;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -396,10 +396,7 @@ impl Runner {
                 }
             }
         }
-        let mut ready: Vec<usize> = (0..stories.len())
-            .rev()
-            .filter(|i| waiting[*i] == 0)
-            .collect();
+        let mut ready: VecDeque<usize> = (0..stories.len()).filter(|i| waiting[*i] == 0).collect();
         let limit = max.unwrap_or(usize::MAX).max(1);
         let contexts: Vec<Ctx<'a>> = stories.iter().map(|s| ctx.for_story(s)).collect();
         let contexts = &contexts;
@@ -407,7 +404,7 @@ impl Runner {
         let mut blocked = vec![false; stories.len()];
         loop {
             while running.len() < limit {
-                let Some(i) = ready.pop() else { break };
+                let Some(i) = ready.pop_front() else { break };
                 running
                     .push(async move { (i, self.steps(body, &contexts[i]).await) }.boxed_local());
             }
@@ -421,7 +418,7 @@ impl Runner {
                     for &d in &dependents[i] {
                         waiting[d] -= 1;
                         if waiting[d] == 0 && !blocked[d] {
-                            ready.insert(0, d);
+                            ready.push_back(d);
                         }
                     }
                 }
