@@ -6,22 +6,31 @@ mod common;
 use bmad::runtime::event::EventKind;
 use bmad::runtime::{Report, RunOptions, Runner};
 
-fn simulate(src: &str, seed: u64) -> Report {
-    let checked = bmad::check_text("run.bmad", src);
+/// Runs a checked workflow with simulated agents on a paused clock.
+fn run_checked(checked: bmad::Checked, seed: u64) -> Report {
     assert!(!checked.has_errors(), "{}", common::rendered(&checked));
-    let runner = Runner::simulated(
-        checked.program,
-        RunOptions {
-            seed,
-            workspace: std::env::temp_dir(),
-        },
-    );
+    let options = RunOptions {
+        seed,
+        workspace: std::env::temp_dir(),
+    };
+    let runner = Runner::simulated(checked.program, options);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .unwrap();
     rt.block_on(runner.run())
+}
+
+fn simulate(src: &str, seed: u64) -> Report {
+    run_checked(bmad::check_text("run.bmad", src), seed)
+}
+
+fn simulate_seed(seed: u64) -> Report {
+    run_checked(
+        bmad::check_path(std::path::Path::new("examples/seed-product.bmad")),
+        seed,
+    )
 }
 
 /// The most tasks running at once between each phase's start and end.
@@ -45,20 +54,7 @@ fn concurrency_by_phase(report: &Report) -> Vec<(String, usize)> {
 
 #[test]
 fn the_seed_runs_its_phases_in_order_within_their_limits() {
-    let checked = bmad::check_path(std::path::Path::new("examples/seed-product.bmad"));
-    let runner = Runner::simulated(
-        checked.program,
-        RunOptions {
-            seed: 1,
-            workspace: std::env::temp_dir(),
-        },
-    );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let report = rt.block_on(runner.run());
+    let report = simulate_seed(1);
     assert!(report.ok, "{:?}", report.failed);
     let phases: Vec<String> = concurrency_by_phase(&report)
         .into_iter()
@@ -185,31 +181,8 @@ fn a_for_each_never_runs_more_stories_than_the_phase_allows() {
 
 #[test]
 fn the_same_seed_gives_the_same_run() {
-    let src = std::fs::read_to_string("examples/seed-product.bmad").unwrap();
-    let base = std::path::Path::new("examples");
-    let run = |seed| {
-        let loaded = bmad::load::load_text("seed-product.bmad", &src, Some(base));
-        let files = loaded
-            .sources
-            .files()
-            .map(|(_, f)| f.name.clone())
-            .collect();
-        let (program, _) = bmad::ir::lower(loaded.modules, files);
-        let runner = Runner::simulated(
-            program,
-            RunOptions {
-                seed,
-                workspace: std::env::temp_dir(),
-            },
-        );
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        serde_json::to_string(&rt.block_on(runner.run()).events).unwrap()
-    };
-    assert_eq!(run(5), run(5));
+    let events = |seed| serde_json::to_string(&simulate_seed(seed).events).unwrap();
+    assert_eq!(events(5), events(5));
 }
 
 #[test]

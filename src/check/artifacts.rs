@@ -178,32 +178,6 @@ fn producers<'a>(steps: &'a [Step], out: &mut HashMap<&'a str, Span>) {
     });
 }
 
-/// Phases in an order where each comes after those it names in `after` (declaration order
-/// among equals); phases in a cycle come last (the cycle is reported elsewhere).
-fn phase_order(p: &Program, index: &HashMap<&str, usize>) -> Vec<usize> {
-    let mut done = vec![false; p.phases.len()];
-    let mut order = Vec::new();
-    loop {
-        let before = order.len();
-        for (i, ph) in p.phases.iter().enumerate() {
-            if !done[i]
-                && ph
-                    .after
-                    .iter()
-                    .all(|a| index.get(a.name.as_str()).is_none_or(|j| done[*j]))
-            {
-                done[i] = true;
-                order.push(i);
-            }
-        }
-        if order.len() == before {
-            break;
-        }
-    }
-    order.extend((0..p.phases.len()).filter(|i| !done[*i]));
-    order
-}
-
 /// Reports consumed artifacts that nothing produced before.
 pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
     let mut paths: HashMap<&str, &str> = HashMap::default();
@@ -243,7 +217,7 @@ pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
         .collect();
     let mut out: Vec<Option<Avail>> = vec![None; p.phases.len()];
     let mut everything = start.clone();
-    for i in phase_order(p, &index) {
+    for i in p.phase_order() {
         let ph = &p.phases[i];
         let mut avail = start.clone();
         for a in &ph.after {

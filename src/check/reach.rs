@@ -29,32 +29,12 @@ pub fn check(p: &Program, refs: &[Ref], diags: &mut Vec<Diagnostic>) {
 /// there is no start) through `after`.
 fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> HashSet<usize> {
     let start = p.workflow.as_ref().and_then(|w| w.start.as_ref());
-    let mut live: HashSet<usize> = p
-        .phases
-        .iter()
+    let live: HashSet<usize> = p
+        .reachable_phases()
+        .into_iter()
         .enumerate()
-        .filter(|(_, ph)| match start {
-            Some(s) => ph.name.name == s.name,
-            None => ph.after.is_empty(),
-        })
-        .map(|(i, _)| i)
+        .filter_map(|(i, reached)| reached.then_some(i))
         .collect();
-    loop {
-        let before = live.len();
-        for (i, ph) in p.phases.iter().enumerate() {
-            if !live.contains(&i)
-                && ph
-                    .after
-                    .iter()
-                    .any(|a| live.iter().any(|j| p.phases[*j].name.name == a.name))
-            {
-                live.insert(i);
-            }
-        }
-        if live.len() == before {
-            break;
-        }
-    }
     for (i, ph) in p.phases.iter().enumerate() {
         if live.contains(&i) || p.in_stdlib(ph.span) {
             continue;

@@ -153,6 +153,62 @@ impl Program {
             .chain(checks)
     }
 
+    /// Phases in an order where each comes after every phase it names in `after`
+    /// (declaration order among equals); phases in a cycle come last (the checker reports
+    /// the cycle).
+    pub fn phase_order(&self) -> Vec<usize> {
+        let index: std::collections::HashMap<&str, usize> = self
+            .phases
+            .iter()
+            .enumerate()
+            .map(|(i, ph)| (ph.name.name.as_str(), i))
+            .collect();
+        let mut done = vec![false; self.phases.len()];
+        let mut order = Vec::new();
+        loop {
+            let before = order.len();
+            for (i, ph) in self.phases.iter().enumerate() {
+                let ready = ph
+                    .after
+                    .iter()
+                    .all(|a| index.get(a.name.as_str()).is_none_or(|j| done[*j]));
+                if !done[i] && ready {
+                    done[i] = true;
+                    order.push(i);
+                }
+            }
+            if order.len() == before {
+                break;
+            }
+        }
+        order.extend((0..self.phases.len()).filter(|i| !done[*i]));
+        order
+    }
+
+    /// Which phases the workflow reaches: its `start` (or, with none, every phase with no
+    /// `after`) and every phase that runs after a reached one.
+    pub fn reachable_phases(&self) -> Vec<bool> {
+        let start = self.workflow.as_ref().and_then(|w| w.start.as_ref());
+        let mut live: Vec<bool> = self
+            .phases
+            .iter()
+            .map(|ph| match start {
+                Some(s) => ph.name.name == s.name,
+                None => ph.after.is_empty(),
+            })
+            .collect();
+        for i in self.phase_order() {
+            let reached = self.phases[i].after.iter().any(|a| {
+                self.phases
+                    .iter()
+                    .position(|x| x.name.name == a.name)
+                    .is_some_and(|j| live[j])
+            });
+            live[i] |= reached;
+        }
+        live
+    }
+
     /// True when the span is in a stdlib module.
     pub fn in_stdlib(&self, span: Span) -> bool {
         self.stdlib_files.contains(&span.file)

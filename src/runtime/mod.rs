@@ -103,50 +103,18 @@ impl Runner {
         })
     }
 
-    /// Phases in the order they run: from the workflow's start (or every phase with no
-    /// `after`), each after all the phases it names.
-    fn phase_order(&self) -> Vec<usize> {
-        let p = &self.program;
-        let start = p
-            .workflow
-            .as_ref()
-            .and_then(|w| w.start.as_ref())
-            .map(|s| s.name.as_str());
-        let mut done: Vec<bool> = vec![false; p.phases.len()];
-        let mut order = Vec::new();
-        loop {
-            let before = order.len();
-            for (i, ph) in p.phases.iter().enumerate() {
-                let is_root = match start {
-                    Some(s) => ph.name.name == s,
-                    None => ph.after.is_empty(),
-                };
-                let ready = if ph.after.is_empty() {
-                    is_root
-                } else {
-                    ph.after.iter().all(|a| {
-                        p.phases
-                            .iter()
-                            .position(|x| x.name.name == a.name)
-                            .is_some_and(|j| done[j])
-                    })
-                };
-                if !done[i] && ready {
-                    done[i] = true;
-                    order.push(i);
-                }
-            }
-            if order.len() == before {
-                return order;
-            }
-        }
-    }
-
     /// Runs the workflow to its end or its first failing phase.
     pub async fn run(&self) -> Report {
         *self.start.borrow_mut() = Some(Instant::now());
         let mut failed = None;
-        for i in self.phase_order() {
+        let reached = self.program.reachable_phases();
+        let order: Vec<usize> = self
+            .program
+            .phase_order()
+            .into_iter()
+            .filter(|i| reached[*i])
+            .collect();
+        for i in order {
             let phase = &self.program.phases[i];
             let name = phase.name.name.to_string();
             self.record(EventKind::PhaseStarted {
