@@ -20,7 +20,8 @@ struct Cli {
 enum Command {
     /// Parse and check workflows; print diagnostics.
     Check(CheckArgs),
-    /// Run a workflow (simulated agents on a virtual clock with --simulate).
+    /// Run a workflow: exec agents as child processes, or every agent simulated on a
+    /// virtual clock with --simulate.
     Run(RunArgs),
 }
 

@@ -24,27 +24,27 @@ pub fn run(args: &RunArgs) -> ExitCode {
         let _ = writeln!(err, "not run: the workflow has errors");
         return ExitCode::from(1);
     }
-    if !args.simulate {
-        let _ = writeln!(
-            err,
-            "error: only simulated runs are implemented yet: use `bmad run --simulate`"
-        );
-        return ExitCode::from(2);
-    }
     let workspace = args
         .workspace
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("."));
-    let runner = Runner::simulated(
-        checked.program,
-        RunOptions {
-            seed: args.seed,
-            workspace,
-        },
-    );
+    let workspace = workspace.canonicalize().unwrap_or(workspace);
+    let options = RunOptions {
+        seed: args.seed,
+        workspace,
+        simulate: args.simulate,
+    };
+    let runner = match Runner::new(checked.program, options) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A simulation runs on a virtual clock; a real run on the wall clock.
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .start_paused(true)
+        .start_paused(args.simulate)
         .build()
     {
         Ok(rt) => rt,

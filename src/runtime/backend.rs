@@ -21,6 +21,10 @@ pub struct Invocation {
     /// Whether this is a validation (QA): failing it sends work back, it does not fail the
     /// step.
     pub validation: bool,
+    /// The prompt: the agent's persona, the tasks, the story and QA's last feedback.
+    pub prompt: String,
+    /// Paths (in the workspace) of the artifacts the task declares it produces.
+    pub produces: Vec<String>,
 }
 
 /// How a task ended.
@@ -136,6 +140,8 @@ mod tests {
             story: Some("1".into()),
             attempt,
             validation: true,
+            prompt: String::new(),
+            produces: Vec::new(),
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()

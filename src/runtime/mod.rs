@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod event;
+pub mod exec;
 pub mod report;
 mod steps;
 
@@ -32,6 +33,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// The workspace root.
     pub workspace: PathBuf,
+    /// Every agent simulated, and steps that touch the world recorded, not performed.
+    pub simulate: bool,
 }
 
 /// A workflow ready to run.
@@ -51,11 +54,55 @@ pub const DEFAULT_MAX_CONCURRENT_AGENTS: usize = 8;
 impl Runner {
     /// A runner in which every agent is simulated (`bmad run --simulate`).
     pub fn simulated(program: Program, options: RunOptions) -> Runner {
+        let options = RunOptions {
+            simulate: true,
+            ..options
+        };
+        match Runner::new(program, options) {
+            Ok(r) => r,
+            Err(_) => unreachable!("a simulation has a backend for every agent"),
+        }
+    }
+
+    /// A runner with each agent's own backend (`exec` agents are child processes, `sim`
+    /// agents simulated), or every agent simulated when `options.simulate`. Fails for an
+    /// agent whose backend cannot run yet (`script`).
+    pub fn new(program: Program, options: RunOptions) -> Result<Runner, String> {
+        use crate::syntax::ast::Backend;
+        use crate::syntax::literal::Value;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
         for a in &program.agents {
-            let sim = SimBackend::for_agent(&program, &a.name.name, options.seed);
-            backends.insert(a.name.name.to_string(), Arc::new(sim));
+            let name = a.name.name.to_string();
+            let backend: Arc<dyn AgentBackend> = match &a.backend {
+                Some(Backend::Exec {
+                    command,
+                    stdin,
+                    cwd,
+                    timeout,
+                }) if !options.simulate => {
+                    let dir = cwd.as_ref().map_or(".", |c| c.value.as_str());
+                    let cwd = crate::script::host::confine(&options.workspace, dir)?;
+                    let timeout = match timeout.and_then(|q| q.value) {
+                        Some(Value::Duration(ms)) => Some(std::time::Duration::from_millis(ms)),
+                        _ => None,
+                    };
+                    Arc::new(exec::ExecBackend {
+                        command: command.value.to_string(),
+                        stdin: *stdin,
+                        cwd,
+                        workspace: options.workspace.clone(),
+                        timeout,
+                    })
+                }
+                Some(Backend::Script { .. }) if !options.simulate => {
+                    return Err(format!(
+                        "agent `{name}`: script agents cannot run yet (use --simulate)"
+                    ));
+                }
+                _ => Arc::new(SimBackend::for_agent(&program, &name, options.seed)),
+            };
+            backends.insert(name, backend);
         }
         let global = program
             .global_limit("max_concurrent_agents")
@@ -63,7 +110,7 @@ impl Runner {
             .map_or(DEFAULT_MAX_CONCURRENT_AGENTS, |v| {
                 v.as_f64().max(1.0) as usize
             });
-        Runner {
+        Ok(Runner {
             program,
             scripts,
             backends,
@@ -71,7 +118,7 @@ impl Runner {
             options,
             events: RefCell::new(Vec::new()),
             start: RefCell::new(None),
-        }
+        })
     }
 
     /// Uses `backend` for `agent` (a host program's own agent).

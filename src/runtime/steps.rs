@@ -169,6 +169,12 @@ impl Runner {
                         story: story.clone(),
                         attempt,
                         validation,
+                        prompt: self.prompt(&agent, t, ctx),
+                        produces: t
+                            .produces
+                            .iter()
+                            .filter_map(|p| p.path.as_ref().map(|x| x.value.to_string()))
+                            .collect(),
                     };
                     let outcome = self.backend(&agent).run(inv).await;
                     self.record(EventKind::TaskFinished {
@@ -321,6 +327,13 @@ impl Runner {
                         Err("a check failed".into())
                     }
                 }
+                StepKind::Sh { command, timeout } if !self.options.simulate => {
+                    self.record(EventKind::Note {
+                        step: "sh".into(),
+                        text: command.value.to_string(),
+                    });
+                    self.shell(&command.value, duration(timeout)).await
+                }
                 StepKind::Wait { duration: d } => {
                     if let Some(d) = duration(&Some(*d)) {
                         tokio::time::sleep(d).await;
@@ -339,6 +352,69 @@ impl Runner {
             }
         }
         .boxed_local()
+    }
+
+    /// The prompt of a task: the agent's persona, the tasks, the story, QA's feedback.
+    fn prompt(&self, agent: &str, task: &crate::ir::step::Task, ctx: &Ctx) -> String {
+        let mut prompt = String::new();
+        if let Some(p) = self.program.agent(agent).and_then(|a| a.prompt.as_ref()) {
+            prompt.push_str(&p.value);
+            prompt.push_str("\n\n");
+        }
+        let tasks: Vec<&str> = task.tasks.iter().map(|n| n.name.as_str()).collect();
+        prompt.push_str(&format!("Tasks: {}\n", tasks.join(", ")));
+        if let Some(s) = ctx.story {
+            prompt.push_str(&format!(
+                "Story {} ({}): {}\n",
+                s.id.name,
+                s.story_type.name,
+                s.title.as_ref().map_or("", |t| t.value.as_str())
+            ));
+            for a in &s.accept {
+                prompt.push_str(&format!("- accept: {}\n", a.value));
+            }
+        }
+        if let Some(p) = &task.prompt {
+            prompt.push_str(&p.value);
+            prompt.push('\n');
+        }
+        let feedback = ctx.state.feedback.borrow();
+        if !feedback.is_empty() {
+            prompt.push_str(&format!("QA feedback on the last attempt: {feedback}\n"));
+        }
+        prompt
+    }
+
+    /// A shell command in the workspace; at its timeout it is killed with everything it
+    /// started.
+    async fn shell(&self, command: &str, timeout: Option<Duration>) -> Result<(), Failed> {
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(command)
+            .current_dir(&self.options.workspace)
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        cmd.process_group(0);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run `{command}`: {e}"))?;
+        let group = child.id();
+        let status = match timeout {
+            Some(t) => match tokio::time::timeout(t, child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    super::exec::kill_group(group);
+                    return Err(format!("`{command}` timed out after {t:?}"));
+                }
+            },
+            None => child.wait().await,
+        }
+        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`{command}` exited with {status}"))
+        }
     }
 
     fn named_check<'a>(&'a self, name: &'a str, ctx: &'a Ctx<'a>) -> LocalBoxFuture<'a, bool> {

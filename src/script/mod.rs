@@ -4,7 +4,7 @@
 
 mod check;
 mod eval;
-mod host;
+pub mod host;
 pub mod limits;
 mod scope;
 

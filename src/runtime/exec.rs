@@ -1,0 +1,151 @@
+//! The `exec` backend: an agent is a command run as a real child process (`sh -c` with the
+//! command template), the prompt on its standard input or in `{prompt}`, in a working
+//! directory inside the workspace, killed when its timeout passes.
+
+use super::backend::{AgentBackend, Invocation, Outcome};
+use crate::script::host::confine;
+use futures::future::BoxFuture;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// An agent that runs a command.
+#[derive(Debug, Clone)]
+pub struct ExecBackend {
+    /// The command template: `{prompt}`, `{agent}`, `{tasks}`, `{story}`, `{attempt}` are
+    /// replaced (shell-quoted).
+    pub command: String,
+    /// Give the prompt on standard input.
+    pub stdin: bool,
+    /// The working directory, inside the workspace.
+    pub cwd: PathBuf,
+    /// The workspace root (artifact paths are inside it).
+    pub workspace: PathBuf,
+    /// Time limit of one task.
+    pub timeout: Option<Duration>,
+}
+
+/// `text` as one single-quoted shell word.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+/// Kills a process group started with `process_group(0)` (its id is the leader's pid).
+pub fn kill_group(leader: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = leader.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = leader;
+}
+
+impl ExecBackend {
+    fn command_line(&self, inv: &Invocation) -> String {
+        self.command
+            .replace("{prompt}", &shell_quote(&inv.prompt))
+            .replace("{agent}", &shell_quote(&inv.agent))
+            .replace("{tasks}", &shell_quote(&inv.tasks.join(",")))
+            .replace("{story}", &shell_quote(inv.story.as_deref().unwrap_or("")))
+            .replace("{attempt}", &inv.attempt.to_string())
+    }
+}
+
+impl AgentBackend for ExecBackend {
+    fn run(&self, inv: Invocation) -> BoxFuture<'static, Outcome> {
+        let me = self.clone();
+        Box::pin(async move {
+            let fail = |reason: String| Outcome {
+                ok: false,
+                feedback: Some(reason),
+            };
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(me.command_line(&inv))
+                .current_dir(&me.cwd)
+                .env("BMAD_AGENT", &inv.agent)
+                .env("BMAD_TASKS", inv.tasks.join(","))
+                .env("BMAD_STORY", inv.story.as_deref().unwrap_or(""))
+                .env("BMAD_ATTEMPT", inv.attempt.to_string())
+                .env("BMAD_WORKSPACE", &me.workspace)
+                .stdin(if me.stdin {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true);
+            // Its own process group, so that a timeout stops what the agent started too.
+            #[cfg(unix)]
+            cmd.process_group(0);
+            let mut child = match cmd.spawn() {
+                Ok(c) => c,
+                Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
+            };
+            if me.stdin
+                && let Some(mut input) = child.stdin.take()
+            {
+                let _ = input.write_all(inv.prompt.as_bytes()).await;
+            }
+            let group = child.id();
+            let waited = child.wait_with_output();
+            let output = match me.timeout {
+                Some(t) => match tokio::time::timeout(t, waited).await {
+                    Ok(out) => out,
+                    Err(_) => {
+                        kill_group(group);
+                        return fail(format!(
+                            "timed out after {t:?}: the agent's processes were killed"
+                        ));
+                    }
+                },
+                None => waited.await,
+            };
+            let output = match output {
+                Ok(o) => o,
+                Err(e) => return fail(format!("the agent's process failed: {e}")),
+            };
+            if !output.status.success() {
+                let why = tail(&output.stderr);
+                let why = if why.is_empty() {
+                    tail(&output.stdout)
+                } else {
+                    why
+                };
+                return fail(format!("exited with {}: {why}", output.status));
+            }
+            // The output goes to the first declared artifact the command did not write.
+            if let Some(path) = inv.produces.first() {
+                match confine(&me.workspace, path) {
+                    Ok(full) if !full.exists() => {
+                        if let Some(dir) = full.parent() {
+                            let _ = std::fs::create_dir_all(dir);
+                        }
+                        if let Err(e) = std::fs::write(&full, &output.stdout) {
+                            return fail(format!("cannot write `{path}`: {e}"));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return fail(e),
+                }
+            }
+            let feedback = tail(&output.stdout);
+            Outcome {
+                ok: true,
+                feedback: (!feedback.is_empty() && inv.validation).then_some(feedback),
+            }
+        })
+    }
+}

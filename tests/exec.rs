@@ -1,0 +1,137 @@
+//! Exec agents are real child processes: shell scripts under tests/fixtures/agents that
+//! write files, fail on purpose and outlive their timeout.
+
+mod common;
+
+use bmad::runtime::event::EventKind;
+use bmad::runtime::{Report, RunOptions, Runner};
+use std::path::Path;
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/agents")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn run(src: &str, workspace: &Path) -> Report {
+    let checked = bmad::check_text("exec.bmad", src);
+    assert!(!checked.has_errors(), "{}", common::rendered(&checked));
+    let options = RunOptions {
+        seed: 1,
+        workspace: workspace.to_path_buf(),
+        simulate: false,
+    };
+    let runner = Runner::new(checked.program, options).expect("runnable");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(runner.run())
+}
+
+#[test]
+fn an_exec_agent_works_in_the_workspace_with_its_prompt_on_stdin() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = format!(
+        "agent coder {{\n  prompt \"You write small, tested changes.\"\n  backend exec \"{}\" stdin timeout 10s\n}}\n\
+story \"1.1\" backend {{\n  title \"Signaling server\"\n  accept \"SDP offers are exchanged\"\n}}\n\
+phase development {{\n  for story in stories {{\n    coder: implement {{\n      produces \"logs/implement.log\"\n    }}\n  }}\n}}\n",
+        fixture("implement.sh")
+    );
+    let report = run(&src, ws.path());
+    assert!(report.ok, "{:?}", report.failed);
+    let written = std::fs::read_to_string(ws.path().join("src/story-1.1.txt")).unwrap();
+    assert!(
+        written.contains("You write small, tested changes."),
+        "{written}"
+    );
+    assert!(
+        written.contains("Story 1.1 (backend): Signaling server"),
+        "{written}"
+    );
+    assert!(
+        written.contains("accept: SDP offers are exchanged"),
+        "{written}"
+    );
+    // stdout went to the artifact the task declares.
+    let log = std::fs::read_to_string(ws.path().join("logs/implement.log")).unwrap();
+    assert_eq!(
+        log.trim(),
+        "implemented implement for story 1.1 (attempt 1)"
+    );
+    assert_eq!(report.stories_done, ["1.1"]);
+}
+
+#[test]
+fn a_failing_agent_fails_its_step_and_the_run_names_it() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = format!(
+        "agent coder {{\n  backend exec \"{}\"\n}}\nphase build {{\n  coder: implement\n}}\n",
+        fixture("fail.sh")
+    );
+    let report = run(&src, ws.path());
+    assert!(!report.ok);
+    let failed = report.failed.unwrap();
+    assert!(
+        failed.contains("phase `build`") && failed.contains("exited with exit status: 1"),
+        "{failed}"
+    );
+    let feedback = report.events.iter().find_map(|e| match &e.kind {
+        EventKind::TaskFinished {
+            feedback,
+            ok: false,
+            ..
+        } => feedback.clone(),
+        _ => None,
+    });
+    assert!(feedback.unwrap().contains("compile error"));
+}
+
+#[test]
+fn an_agent_past_its_timeout_is_killed() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = format!(
+        "agent sleeper {{\n  backend exec \"{}\" timeout 300ms\n}}\nphase build {{\n  sleeper: implement\n}}\n",
+        fixture("slow.sh")
+    );
+    let report = run(&src, ws.path());
+    assert!(report.failed.unwrap().contains("timed out"));
+    let pid: u32 = std::fs::read_to_string(ws.path().join("slow.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // The child is gone (reaped by the kill, not by its 30 s sleep ending).
+    let gone = (0..100).any(|_| {
+        let alive = Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ");
+        if alive {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        !alive
+    });
+    assert!(gone, "the agent's process {pid} still runs");
+}
+
+#[test]
+fn shell_steps_run_for_real_outside_a_simulation() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = "phase setup {\n  sh \"mkdir -p build && echo ok > build/marker\"\n  sh \"test -f build/marker\"\n}\n";
+    let report = run(src, ws.path());
+    assert!(report.ok, "{:?}", report.failed);
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("build/marker")).unwrap(),
+        "ok\n"
+    );
+    let report = run("phase setup {\n  sh \"exit 3\"\n}\n", ws.path());
+    assert!(
+        report
+            .failed
+            .unwrap()
+            .contains("exited with exit status: 3")
+    );
+}
