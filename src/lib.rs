@@ -85,11 +85,15 @@ fn finish(loaded: load::Loaded) -> Checked {
         })
         .collect();
     let mut diagnostics = loaded.diagnostics;
-    // A file that does not parse is missing items: checking the rest would report their
-    // absence (undefined names, unreachable phases) as if it were the problem.
-    let unparsed = diagnostics
-        .iter()
-        .any(|d| matches!(d.code, Code::Syntax | Code::TooDeep | Code::Encoding));
+    // A file that does not parse, or an import that is not found, leaves items out:
+    // checking the rest would report their absence (undefined names, unreachable phases)
+    // as if it were the problem.
+    let unparsed = diagnostics.iter().any(|d| {
+        matches!(
+            d.code,
+            Code::Syntax | Code::TooDeep | Code::Encoding | Code::ImportNotFound
+        )
+    });
     if !unparsed {
         diagnostics.extend(lower_diags);
         diagnostics.extend(check::check(&program));
