@@ -135,3 +135,59 @@ fn shell_steps_run_for_real_outside_a_simulation() {
             .contains("exited with exit status: 3")
     );
 }
+
+#[test]
+fn ctrl_c_stops_the_running_agents_and_exits_130() {
+    let ws = tempfile::tempdir().unwrap();
+    let flow = ws.path().join("slow.bmad");
+    std::fs::write(
+        &flow,
+        format!("agent sleeper {{\n  backend exec \"{}\"\n}}\nphase build {{\n  sleeper: implement\n}}\n", fixture("slow.sh")),
+    )
+    .unwrap();
+    let mut bmad = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args([
+            "run",
+            flow.to_str().unwrap(),
+            "--workspace",
+            ws.path().to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid_file = ws.path().join("slow.pid");
+    let started = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| !p.trim().is_empty())
+    });
+    assert!(started, "the agent never started");
+    let agent: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: sending SIGINT to the child we spawned.
+    unsafe {
+        libc::kill(bmad.id() as i32, libc::SIGINT);
+    }
+    let out = bmad.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run interrupted"));
+    let gone = (0..100).any(|_| {
+        let alive = Path::new(&format!("/proc/{agent}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{agent}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ");
+        if alive {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        !alive
+    });
+    assert!(gone, "the agent's process {agent} survived Ctrl-C");
+}

@@ -53,7 +53,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = rt.block_on(runner.run());
+    // Ctrl-C drops the run: every running agent's process group is killed on the way.
+    let report = rt.block_on(async {
+        tokio::select! {
+            report = runner.run() => Some(report),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(report) = report else {
+        let _ = writeln!(err, "run interrupted: running agents were stopped");
+        return ExitCode::from(130);
+    };
     print!("{}", report.table());
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();

@@ -38,6 +38,23 @@ fn tail(bytes: &[u8]) -> String {
     lines.into_iter().rev().collect::<Vec<_>>().join("\n")
 }
 
+/// Kills a process group when dropped, unless disarmed: a run that is interrupted (its
+/// future dropped on Ctrl-C) stops everything its agents started.
+pub struct GroupGuard(pub Option<u32>);
+
+impl GroupGuard {
+    /// The group has ended by itself: nothing to kill.
+    pub fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0.take());
+    }
+}
+
 /// Kills a process group started with `process_group(0)` (its id is the leader's pid).
 pub fn kill_group(leader: Option<u32>) {
     #[cfg(unix)]
@@ -99,13 +116,13 @@ impl AgentBackend for ExecBackend {
             {
                 let _ = input.write_all(inv.prompt.as_bytes()).await;
             }
-            let group = child.id();
+            let guard = GroupGuard(child.id());
             let waited = child.wait_with_output();
             let output = match me.timeout {
                 Some(t) => match tokio::time::timeout(t, waited).await {
                     Ok(out) => out,
                     Err(_) => {
-                        kill_group(group);
+                        drop(guard);
                         return fail(format!(
                             "timed out after {t:?}: the agent's processes were killed"
                         ));
@@ -113,6 +130,7 @@ impl AgentBackend for ExecBackend {
                 },
                 None => waited.await,
             };
+            guard.disarm();
             let output = match output {
                 Ok(o) => o,
                 Err(e) => return fail(format!("the agent's process failed: {e}")),

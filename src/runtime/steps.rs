@@ -398,18 +398,19 @@ impl Runner {
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot run `{command}`: {e}"))?;
-        let group = child.id();
+        let guard = super::exec::GroupGuard(child.id());
         let status = match timeout {
             Some(t) => match tokio::time::timeout(t, child.wait()).await {
                 Ok(status) => status,
                 Err(_) => {
-                    super::exec::kill_group(group);
+                    drop(guard);
                     return Err(format!("`{command}` timed out after {t:?}"));
                 }
             },
             None => child.wait().await,
         }
         .map_err(|e| format!("cannot run `{command}`: {e}"))?;
+        guard.disarm();
         if status.success() {
             Ok(())
         } else {
