@@ -145,7 +145,7 @@ fn ctrl_c_stops_the_running_agents_and_exits_130() {
         format!("agent sleeper {{\n  backend exec \"{}\"\n}}\nphase build {{\n  sleeper: implement\n}}\n", fixture("slow.sh")),
     )
     .unwrap();
-    let mut bmad = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+    let bmad = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
         .args([
             "run",
             flow.to_str().unwrap(),
