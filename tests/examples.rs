@@ -51,17 +51,7 @@ fn the_seed_example_expresses_the_whole_seed() {
     let p = &checked.program;
 
     let phases: Vec<&str> = p.phases.iter().map(|ph| ph.name.name.as_str()).collect();
-    assert_eq!(
-        phases,
-        [
-            "ideation",
-            "architecture",
-            "sprint_planning",
-            "development",
-            "testing",
-            "deployment"
-        ]
-    );
+    assert_eq!(phases, common::SEED_PHASES);
     let max: Vec<Option<u64>> = p.phases.iter().map(|ph| ph.max.map(|m| m.value)).collect();
     assert_eq!(max, [Some(3), Some(4), Some(3), Some(5), Some(3), None]);
 

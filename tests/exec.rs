@@ -31,6 +31,18 @@ fn run(src: &str, workspace: &Path) -> Report {
     rt.block_on(runner.run())
 }
 
+/// Whether process `pid` has ended (a zombie counts as ended), waiting up to 2 s for it.
+fn process_gone(pid: u32) -> bool {
+    (0..100).any(|_| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = !stat.is_empty() && !stat.contains(") Z ");
+        if alive {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        !alive
+    })
+}
+
 #[test]
 fn an_exec_agent_works_in_the_workspace_with_its_prompt_on_stdin() {
     let ws = tempfile::tempdir().unwrap();
@@ -104,16 +116,7 @@ fn an_agent_past_its_timeout_is_killed() {
         .parse()
         .unwrap();
     // The child is gone (reaped by the kill, not by its 30 s sleep ending).
-    let gone = (0..100).any(|_| {
-        let alive = Path::new(&format!("/proc/{pid}")).exists()
-            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .unwrap_or_default()
-                .contains(") Z ");
-        if alive {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        !alive
-    });
+    let gone = process_gone(pid);
     assert!(gone, "the agent's process {pid} still runs");
 }
 
@@ -179,15 +182,6 @@ fn ctrl_c_stops_the_running_agents_and_exits_130() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("run interrupted"));
-    let gone = (0..100).any(|_| {
-        let alive = Path::new(&format!("/proc/{agent}")).exists()
-            && !std::fs::read_to_string(format!("/proc/{agent}/stat"))
-                .unwrap_or_default()
-                .contains(") Z ");
-        if alive {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        !alive
-    });
+    let gone = process_gone(agent);
     assert!(gone, "the agent's process {agent} survived Ctrl-C");
 }

@@ -61,17 +61,7 @@ fn the_seed_runs_its_phases_in_order_within_their_limits() {
         .into_iter()
         .map(|(p, _)| p)
         .collect();
-    assert_eq!(
-        phases,
-        [
-            "ideation",
-            "architecture",
-            "sprint_planning",
-            "development",
-            "testing",
-            "deployment"
-        ]
-    );
+    assert_eq!(phases, common::SEED_PHASES);
     let limits = [3, 4, 3, 5, 3, 8];
     for ((phase, max), limit) in concurrency_by_phase(&report).into_iter().zip(limits) {
         assert!(max <= limit, "{phase}: {max} agents at once, limit {limit}");

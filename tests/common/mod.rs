@@ -4,6 +4,16 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// The phases of the seed example, in the order they run.
+pub const SEED_PHASES: [&str; 6] = [
+    "ideation",
+    "architecture",
+    "sprint_planning",
+    "development",
+    "testing",
+    "deployment",
+];
+
 /// Runs the real `bmad` binary with these arguments from the package root.
 pub fn bmad(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bmad"))
