@@ -3,8 +3,8 @@
 
 mod common;
 
+use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;
-use bmad::runtime::{Report, RunOptions, Runner};
 use std::path::Path;
 
 fn fixture(name: &str) -> String {
@@ -16,19 +16,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn run(src: &str, workspace: &Path) -> Report {
-    let checked = bmad::check_text("exec.bmad", src);
-    assert!(!checked.has_errors(), "{}", common::rendered(&checked));
-    let options = RunOptions {
-        seed: 1,
-        workspace: workspace.to_path_buf(),
-        simulate: false,
-    };
-    let runner = Runner::new(checked.program, options).expect("runnable");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(runner.run())
+    common::run_in(src, workspace, false)
 }
 
 /// Whether process `pid` has ended (a zombie counts as ended), waiting up to 2 s for it.

@@ -9,9 +9,10 @@ use bmad::runtime::{Report, RunOptions, Runner};
 /// Runs a checked workflow with simulated agents on a paused clock.
 fn run_checked(checked: bmad::Checked, seed: u64) -> Report {
     assert!(!checked.has_errors(), "{}", common::rendered(&checked));
+    let workspace = tempfile::tempdir().unwrap();
     let options = RunOptions {
         seed,
-        workspace: std::env::temp_dir(),
+        workspace: workspace.path().to_path_buf(),
         simulate: true,
     };
     let runner = Runner::simulated(checked.program, options);

@@ -28,6 +28,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .workspace
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("."));
+    if let Err(e) = std::fs::create_dir_all(&workspace) {
+        let _ = writeln!(
+            err,
+            "error: cannot make the workspace `{}`: {e}",
+            workspace.display()
+        );
+        return ExitCode::from(2);
+    }
     let workspace = workspace.canonicalize().unwrap_or(workspace);
     let options = RunOptions {
         seed: args.seed,

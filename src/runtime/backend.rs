@@ -1,6 +1,7 @@
 //! Agent backends: how an agent does a task. The simulated backend is deterministic: the
 //! same seed, agent, task and attempt give the same duration and outcome.
 
+use super::workspace::Artifact;
 use crate::ir::Program;
 use crate::syntax::ast::Backend;
 use crate::syntax::literal::Value;
@@ -23,8 +24,8 @@ pub struct Invocation {
     pub validation: bool,
     /// The prompt: the agent's persona, the tasks, the story and QA's last feedback.
     pub prompt: String,
-    /// Paths (in the workspace) of the artifacts the task declares it produces.
-    pub produces: Vec<String>,
+    /// The artifacts the task declares it produces, resolved inside the workspace.
+    pub produces: Vec<Artifact>,
 }
 
 /// How a task ended.
@@ -42,7 +43,8 @@ pub trait AgentBackend: Send + Sync {
     fn run(&self, invocation: Invocation) -> BoxFuture<'static, Outcome>;
 }
 
-/// A simulated agent: it takes `duration` and fails with probability `fail_rate`.
+/// A simulated agent: it takes `duration`, fails with probability `fail_rate`, and when it
+/// succeeds writes a placeholder for each artifact it produces.
 #[derive(Debug, Clone)]
 pub struct SimBackend {
     /// How long a task takes.
@@ -111,6 +113,16 @@ impl AgentBackend for SimBackend {
         let duration = self.duration;
         Box::pin(async move {
             tokio::time::sleep(duration).await;
+            if ok {
+                for a in &inv.produces {
+                    if let Err(e) = a.write_placeholder(&inv.agent) {
+                        return Outcome {
+                            ok: false,
+                            feedback: Some(e),
+                        };
+                    }
+                }
+            }
             let feedback = (!ok).then(|| {
                 if inv.validation {
                     format!("{} found defects in attempt {}", inv.agent, inv.attempt)

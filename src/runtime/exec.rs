@@ -3,7 +3,6 @@
 //! directory inside the workspace, killed when its timeout passes.
 
 use super::backend::{AgentBackend, Invocation, Outcome};
-use crate::script::host::confine;
 use futures::future::BoxFuture;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -145,18 +144,12 @@ impl AgentBackend for ExecBackend {
                 return fail(format!("exited with {}: {why}", output.status));
             }
             // The output goes to the first declared artifact the command did not write.
-            if let Some(path) = inv.produces.first() {
-                match confine(&me.workspace, path) {
-                    Ok(full) if !full.exists() => {
-                        if let Some(dir) = full.parent() {
-                            let _ = std::fs::create_dir_all(dir);
-                        }
-                        if let Err(e) = std::fs::write(&full, &output.stdout) {
-                            return fail(format!("cannot write `{path}`: {e}"));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => return fail(e),
+            if let Some(a) = inv.produces.first().filter(|a| !a.is_dir() && !a.exists()) {
+                if let Some(dir) = a.path.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                if let Err(e) = std::fs::write(&a.path, &output.stdout) {
+                    return fail(format!("cannot write {}: {e}", a.label()));
                 }
             }
             let feedback = tail(&output.stdout);

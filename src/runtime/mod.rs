@@ -12,6 +12,7 @@ pub mod event;
 pub mod exec;
 pub mod report;
 mod steps;
+pub mod workspace;
 
 use crate::ir::Program;
 use crate::script::Scripts;
@@ -44,6 +45,7 @@ pub struct Runner {
     backends: HashMap<String, Arc<dyn AgentBackend>>,
     global: Arc<Semaphore>,
     options: RunOptions,
+    workspace: workspace::Workspace,
     events: RefCell<Vec<Event>>,
     start: RefCell<Option<Instant>>,
 }
@@ -110,7 +112,9 @@ impl Runner {
             .map_or(DEFAULT_MAX_CONCURRENT_AGENTS, |v| {
                 v.as_f64().max(1.0) as usize
             });
+        let workspace = workspace::Workspace::new(&options.workspace, &program);
         Ok(Runner {
+            workspace,
             program,
             scripts,
             backends,
@@ -150,10 +154,38 @@ impl Runner {
         })
     }
 
+    /// Checks that the artifacts given from outside (`provided`) are in the workspace; a
+    /// simulation writes a placeholder for each one that is not.
+    fn provided_artifacts(&self) -> Result<(), String> {
+        for decl in self.program.artifacts.iter().filter(|a| a.provided) {
+            let a = self.workspace.named_artifact(&decl.name.name)?;
+            if a.exists() {
+                continue;
+            }
+            if self.options.simulate {
+                a.write_placeholder("bmad")?;
+                self.record(EventKind::Note {
+                    step: "artifact".into(),
+                    text: format!(
+                        "{} is provided from outside: a placeholder was written",
+                        a.label()
+                    ),
+                });
+            } else {
+                return Err(format!(
+                    "artifact {} is provided from outside the run but is not in the workspace ({})",
+                    a.label(),
+                    a.path.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the workflow to its end or its first failing phase.
     pub async fn run(&self) -> Report {
         *self.start.borrow_mut() = Some(Instant::now());
-        let mut failed = None;
+        let mut failed = self.provided_artifacts().err();
         let reached = self.program.reachable_phases();
         let order: Vec<usize> = self
             .program
@@ -162,6 +194,9 @@ impl Runner {
             .filter(|i| reached[*i])
             .collect();
         for i in order {
+            if failed.is_some() {
+                break;
+            }
             let phase = &self.program.phases[i];
             let name = phase.name.name.to_string();
             self.record(EventKind::PhaseStarted {

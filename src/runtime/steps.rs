@@ -4,7 +4,8 @@
 use super::Runner;
 use super::backend::Invocation;
 use super::event::EventKind;
-use crate::ir::step::{ArtifactRef, Cond, Script, Step, StepKind};
+use super::workspace::Artifact;
+use crate::ir::step::{Cond, Script, Step, StepKind};
 use crate::syntax::ast::{CheckBody, Story};
 use crate::syntax::literal::Value;
 use futures::FutureExt;
@@ -141,6 +142,7 @@ impl Runner {
                     let validation = is_validation(&t.tasks, !t.tests.is_empty());
                     let story = ctx.story.map(|s| s.id.name.to_string());
                     let attempt = ctx.state.attempt.get().max(1);
+                    let produces = self.task_artifacts(&agent, t)?;
                     let _phase_permit = match &ctx.phase {
                         Some((_, limit)) => Some(
                             limit
@@ -170,20 +172,26 @@ impl Runner {
                         attempt,
                         validation,
                         prompt: self.prompt(&agent, t, ctx),
-                        produces: t
-                            .produces
-                            .iter()
-                            .filter_map(|p| p.path.as_ref().map(|x| x.value.to_string()))
-                            .collect(),
+                        produces: produces.clone(),
                     };
                     let outcome = self.backend(&agent).run(inv).await;
                     self.record(EventKind::TaskFinished {
-                        agent,
-                        tasks,
+                        agent: agent.clone(),
+                        tasks: tasks.clone(),
                         story,
                         ok: outcome.ok,
                         feedback: outcome.feedback.clone(),
                     });
+                    if outcome.ok
+                        && let Some(a) = produces.iter().find(|a| !a.exists())
+                    {
+                        return Err(format!(
+                            "agent `{agent}` finished {} without writing {} ({})",
+                            tasks.join(", "),
+                            a.label(),
+                            a.path.display()
+                        ));
+                    }
                     if validation {
                         ctx.state.approved.set(outcome.ok);
                         *ctx.state.feedback.borrow_mut() = outcome.feedback.unwrap_or_default();
@@ -195,14 +203,23 @@ impl Runner {
                     }
                 }
                 StepKind::Handoff(h) => {
-                    let artifacts = h
-                        .artifacts
-                        .iter()
-                        .map(|a| match a {
-                            ArtifactRef::Named(n) => n.name.to_string(),
-                            ArtifactRef::Path(p) => p.value.to_string(),
-                        })
-                        .collect();
+                    let mut artifacts = Vec::new();
+                    for r in &h.artifacts {
+                        let a = self.workspace.artifact(r).map_err(|e| {
+                            format!("handoff {} -> {}: {e}", h.from.name, h.to.name)
+                        })?;
+                        if !a.exists() {
+                            return Err(format!(
+                                "handoff {} -> {}: {} from `{}` is not in the workspace ({})",
+                                h.from.name,
+                                h.to.name,
+                                a.label(),
+                                h.from.name,
+                                a.path.display()
+                            ));
+                        }
+                        artifacts.push(a.written);
+                    }
                     self.record(EventKind::Handoff {
                         from: h.from.name.to_string(),
                         to: h.to.name.to_string(),
@@ -352,6 +369,44 @@ impl Runner {
             }
         }
         .boxed_local()
+    }
+
+    /// The artifacts a task produces, on disk; fails when one it needs is missing or a
+    /// path leads out of the workspace.
+    fn task_artifacts(
+        &self,
+        agent: &str,
+        t: &crate::ir::step::Task,
+    ) -> Result<Vec<Artifact>, Failed> {
+        for r in &t.needs {
+            let a = self
+                .workspace
+                .artifact(r)
+                .map_err(|e| format!("agent `{agent}`: {e}"))?;
+            if !a.exists() {
+                return Err(format!(
+                    "agent `{agent}` needs {}, which is not in the workspace ({})",
+                    a.label(),
+                    a.path.display()
+                ));
+            }
+        }
+        t.produces
+            .iter()
+            .map(|p| {
+                let a = match (&p.name, &p.path) {
+                    (name, Some(path)) => Artifact {
+                        name: name.as_ref().map(|n| n.name.to_string()),
+                        written: path.value.to_string(),
+                        path: self.workspace.resolve(&path.value)?,
+                    },
+                    (Some(name), None) => self.workspace.named_artifact(&name.name)?,
+                    (None, None) => return Err("an artifact without a name or path".into()),
+                };
+                Ok(a)
+            })
+            .collect::<Result<_, String>>()
+            .map_err(|e| format!("agent `{agent}`: {e}"))
     }
 
     /// The prompt of a task: the agent's persona, the tasks, the story, QA's feedback.

@@ -47,3 +47,22 @@ pub fn rendered(checked: &bmad::Checked) -> String {
     out.push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
     out
 }
+
+/// Checks `src` (it must be clean) and runs it in `workspace`: real backends on the wall
+/// clock, or every agent simulated on a paused clock.
+pub fn run_in(src: &str, workspace: &Path, simulate: bool) -> bmad::runtime::Report {
+    let checked = bmad::check_text("run.bmad", src);
+    assert!(!checked.has_errors(), "{}", rendered(&checked));
+    let options = bmad::runtime::RunOptions {
+        seed: 1,
+        workspace: workspace.to_path_buf(),
+        simulate,
+    };
+    let runner = bmad::runtime::Runner::new(checked.program, options).expect("runnable");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(simulate)
+        .build()
+        .expect("a runtime");
+    rt.block_on(runner.run())
+}

@@ -1,0 +1,190 @@
+//! The workspace: the directory a run's artifacts live in. Paths are taken from its root
+//! (the seed's `/docs/prd.md` is `<root>/docs/prd.md`); a path that leaves it, by `..` or
+//! through a symlink, is refused. Artifact names resolve to their declared paths.
+
+use crate::ir::Program;
+use crate::ir::step::{ArtifactRef, Step, StepKind};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// An artifact as a task or handoff refers to it: its name (if any), the path as written,
+/// and where that is on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    /// The declared name, when it has one.
+    pub name: Option<String>,
+    /// The path as written in the workflow (`/docs/prd.md`; a trailing `/` is a directory).
+    pub written: String,
+    /// The path on disk, inside the workspace.
+    pub path: PathBuf,
+}
+
+impl Artifact {
+    /// Whether the artifact is a directory (its path ends with `/`).
+    pub fn is_dir(&self) -> bool {
+        self.written.ends_with('/')
+    }
+
+    /// `name (path)` or the path, for messages.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("`{n}` ({})", self.written),
+            None => format!("`{}`", self.written),
+        }
+    }
+
+    /// Whether it is there: a directory for a directory artifact, anything else for a file.
+    pub fn exists(&self) -> bool {
+        if self.is_dir() {
+            self.path.is_dir()
+        } else {
+            self.path.exists()
+        }
+    }
+
+    /// Writes a placeholder unless the artifact exists: a directory, or a short Markdown
+    /// file naming the agent that wrote it. The parent directories are made.
+    pub fn write_placeholder(&self, by: &str) -> Result<(), String> {
+        if self.exists() {
+            return Ok(());
+        }
+        let fail = |e: std::io::Error| format!("cannot write {}: {e}", self.label());
+        if self.is_dir() {
+            return std::fs::create_dir_all(&self.path).map_err(fail);
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let title = self.name.as_deref().unwrap_or(&self.written);
+        std::fs::write(
+            &self.path,
+            format!("# {title}\n\nPlaceholder written by the simulated agent `{by}`.\n"),
+        )
+        .map_err(fail)
+    }
+}
+
+/// The workspace root and the paths of the workflow's named artifacts.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+    named: HashMap<String, String>,
+}
+
+impl Workspace {
+    /// The workspace at `root` (made absolute and free of symlinks when it exists) for
+    /// `program`'s artifacts: `artifact` declarations and every `produces name = "path"`.
+    pub fn new(root: &Path, program: &Program) -> Workspace {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let mut named = HashMap::new();
+        for a in &program.artifacts {
+            named.insert(a.name.name.to_string(), a.path.value.to_string());
+        }
+        for body in program.bodies() {
+            collect_produced(body, &mut named);
+        }
+        Workspace { root, named }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `written` inside the workspace. Refused when `..` leads out of it or when an
+    /// existing part of the path is a symlink that leads out.
+    pub fn resolve(&self, written: &str) -> Result<PathBuf, String> {
+        let full = crate::script::host::confine(&self.root, written)?;
+        // The deepest part of the path that exists decides where it really is.
+        let mut existing = full.as_path();
+        loop {
+            if let Ok(real) = existing.canonicalize() {
+                if !real.starts_with(&self.root) {
+                    return Err(format!(
+                        "`{written}` leads outside the workspace (through `{}`)",
+                        existing.display()
+                    ));
+                }
+                return Ok(full);
+            }
+            match existing.parent() {
+                Some(p) if p.starts_with(&self.root) => existing = p,
+                _ => return Ok(full),
+            }
+        }
+    }
+
+    /// A reference to an artifact (a declared name or a literal path) on disk.
+    pub fn artifact(&self, r: &ArtifactRef) -> Result<Artifact, String> {
+        match r {
+            ArtifactRef::Named(n) => self.named_artifact(&n.name),
+            ArtifactRef::Path(p) => Ok(Artifact {
+                name: None,
+                written: p.value.to_string(),
+                path: self.resolve(&p.value)?,
+            }),
+        }
+    }
+
+    /// The artifact declared as `name`.
+    pub fn named_artifact(&self, name: &str) -> Result<Artifact, String> {
+        let written = self
+            .named
+            .get(name)
+            .ok_or_else(|| format!("artifact `{name}` has no path"))?;
+        Ok(Artifact {
+            name: Some(name.to_string()),
+            written: written.clone(),
+            path: self.resolve(written)?,
+        })
+    }
+}
+
+fn collect_produced(steps: &[Step], named: &mut HashMap<String, String>) {
+    for s in steps {
+        if let StepKind::Task(t) = &s.kind {
+            for p in &t.produces {
+                if let (Some(n), Some(path)) = (&p.name, &p.path) {
+                    named.insert(n.name.to_string(), path.value.to_string());
+                }
+            }
+        }
+        s.for_each_child(|body| collect_produced(body, named));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace(dir: &Path) -> Workspace {
+        Workspace::new(dir, &Program::default())
+    }
+
+    #[test]
+    fn absolute_looking_paths_are_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = workspace(dir.path());
+        let p = ws.resolve("/docs/prd.md").unwrap();
+        assert_eq!(p, ws.root().join("docs/prd.md"));
+    }
+
+    #[test]
+    fn dot_dot_out_of_the_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = workspace(dir.path()).resolve("docs/../../x").unwrap_err();
+        assert!(err.contains("outside the workspace"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_out_of_the_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+        let err = workspace(dir.path())
+            .resolve("/out/new/file.md")
+            .unwrap_err();
+        assert!(err.contains("leads outside the workspace"), "{err}");
+    }
+}

@@ -1,0 +1,199 @@
+//! Artifacts live in the workspace: the seed's `/docs/...` paths resolve inside it, a
+//! missing artifact stops its handoff or task with the names and path, and a path that
+//! leads out of the workspace is refused.
+
+mod common;
+
+use common::run_in;
+
+#[test]
+fn a_handoff_whose_artifact_is_missing_names_the_handoff_the_agent_and_the_path() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = r#"
+agent pm { backend exec "echo the PRD" }
+agent architect { backend exec "true" }
+phase ideation {
+  pm: write_prd {
+    produces prd = "/docs/requirements/prd.md"
+  }
+  sh "rm docs/requirements/prd.md"
+  handoff pm -> architect {
+    artifacts prd
+  }
+  architect: system_design
+}
+"#;
+    let report = run_in(src, ws.path(), false);
+    let failed = report.failed.expect("the handoff fails");
+    assert!(failed.contains("handoff pm -> architect"), "{failed}");
+    assert!(failed.contains("from `pm`"), "{failed}");
+    assert!(
+        failed.contains("`prd` (/docs/requirements/prd.md)"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains(
+            &ws.path()
+                .canonicalize()
+                .unwrap()
+                .join("docs/requirements/prd.md")
+                .display()
+                .to_string()
+        ),
+        "{failed}"
+    );
+    let architect_ran = report.events.iter().any(|e| {
+        matches!(&e.kind, bmad::runtime::event::EventKind::TaskStarted { agent, .. } if agent == "architect")
+    });
+    assert!(!architect_ran, "nothing after the failed handoff runs");
+}
+
+#[test]
+fn the_artifact_a_task_hands_over_is_recorded_with_its_path() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = r#"
+agent pm { backend exec "echo the PRD" }
+agent architect { backend exec "true" }
+phase ideation {
+  pm: write_prd {
+    produces prd = "/docs/requirements/prd.md"
+  }
+  handoff pm -> architect {
+    artifacts prd
+    completed write_prd
+    pending system_design
+    notes "ready"
+  }
+}
+"#;
+    let report = run_in(src, ws.path(), false);
+    assert!(report.ok, "{:?}", report.failed);
+    let prd = std::fs::read_to_string(ws.path().join("docs/requirements/prd.md")).unwrap();
+    assert_eq!(prd, "the PRD\n", "the agent's output is the artifact");
+    let handoff = report
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            bmad::runtime::event::EventKind::Handoff { artifacts, .. } => Some(artifacts.clone()),
+            _ => None,
+        })
+        .expect("a handoff event");
+    assert_eq!(handoff, ["/docs/requirements/prd.md"]);
+}
+
+#[test]
+fn a_task_that_does_not_write_what_it_declares_fails() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = r#"
+agent architect { backend exec "true" }
+phase architecture {
+  architect: system_design {
+    produces design = "/docs/design.md", api = "/docs/api.yaml"
+  }
+}
+"#;
+    let failed = run_in(src, ws.path(), false).failed.expect("fails");
+    assert!(
+        failed.contains(
+            "agent `architect` finished system_design without writing `api` (/docs/api.yaml)"
+        ),
+        "{failed}"
+    );
+}
+
+#[test]
+fn a_path_out_of_the_workspace_is_refused() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = r#"
+agent writer { backend exec "echo x" }
+phase p {
+  writer: write {
+    produces "/docs/../../escaped.md"
+  }
+}
+"#;
+    let failed = run_in(src, ws.path(), false).failed.expect("refused");
+    assert!(failed.contains("outside the workspace"), "{failed}");
+    assert!(!ws.path().parent().unwrap().join("escaped.md").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_out_of_the_workspace_is_refused() {
+    let ws = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), ws.path().join("docs")).unwrap();
+    let src = r#"
+agent writer { backend exec "echo x" }
+phase p {
+  writer: write {
+    produces "/docs/prd.md"
+  }
+}
+"#;
+    let failed = run_in(src, ws.path(), false).failed.expect("refused");
+    assert!(failed.contains("leads outside the workspace"), "{failed}");
+    assert!(
+        !outside.path().join("prd.md").exists(),
+        "nothing written outside"
+    );
+}
+
+#[test]
+fn a_provided_artifact_must_be_there_before_a_real_run_starts() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = r#"
+artifact idea = "/docs/input/idea.md" provided
+agent analyst { backend exec "echo analysis" }
+phase ideation {
+  analyst: brainstorming {
+    needs idea
+  }
+}
+"#;
+    let report = run_in(src, ws.path(), false);
+    let failed = report.failed.expect("not started");
+    assert!(
+        failed.contains("artifact `idea` (/docs/input/idea.md) is provided from outside the run"),
+        "{failed}"
+    );
+    assert_eq!(report.tasks, 0, "no agent ran");
+    std::fs::create_dir_all(ws.path().join("docs/input")).unwrap();
+    std::fs::write(ws.path().join("docs/input/idea.md"), "video calls").unwrap();
+    let report = run_in(src, ws.path(), false);
+    assert!(report.ok, "{:?}", report.failed);
+}
+
+#[test]
+fn a_simulation_writes_placeholders_for_every_artifact_of_the_seed() {
+    let ws = tempfile::tempdir().unwrap();
+    let checked = bmad::check_path(std::path::Path::new("examples/seed-product.bmad"));
+    assert!(!checked.has_errors());
+    let options = bmad::runtime::RunOptions {
+        seed: 1,
+        workspace: ws.path().to_path_buf(),
+        simulate: true,
+    };
+    let runner = bmad::runtime::Runner::simulated(checked.program, options);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let report = rt.block_on(runner.run());
+    assert!(report.ok, "{:?}", report.failed);
+    for path in [
+        "docs/input/idea.md",
+        "docs/requirements/prd.md",
+        "docs/architecture/api-spec.yaml",
+        "docs/design/design-system.md",
+        "docs/architecture/architecture.md",
+    ] {
+        let text = std::fs::read_to_string(ws.path().join(path)).unwrap_or_default();
+        assert!(text.contains("Placeholder written by"), "{path}: {text:?}");
+    }
+    assert!(
+        ws.path().join("docs/stories").is_dir(),
+        "a directory artifact"
+    );
+}
