@@ -73,6 +73,7 @@ fn finish(loaded: load::Loaded) -> Checked {
         .map(|(_, f)| f.name.clone())
         .collect();
     let (mut program, lower_diags) = ir::lower(loaded.modules, files);
+    program.lines = std::sync::Arc::new(source::LineIndex::new(&loaded.sources));
     program.rhai_modules = loaded
         .rhai_modules
         .iter()

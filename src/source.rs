@@ -118,3 +118,37 @@ impl SourceMap {
             .map(|i| i as FileId)
     }
 }
+
+/// File names and line starts of every source, without the texts: enough to name a place
+/// (`file:line:column`, column in bytes) when a workflow fails at run time.
+#[derive(Debug, Default)]
+pub struct LineIndex {
+    files: Vec<(String, Vec<u32>)>,
+}
+
+impl LineIndex {
+    /// The index of every file of `sources`.
+    pub fn new(sources: &SourceMap) -> LineIndex {
+        let files = sources
+            .files()
+            .map(|(_, f)| {
+                let starts = f.line_starts.iter().map(|s| *s as u32).collect();
+                (f.name.clone(), starts)
+            })
+            .collect();
+        LineIndex { files }
+    }
+
+    /// `file:line:column` of a span's start.
+    pub fn locate(&self, span: Span) -> String {
+        match self.files.get(span.file as usize) {
+            Some((name, starts)) if !starts.is_empty() => {
+                let line = starts.partition_point(|s| *s <= span.start).max(1);
+                let column = span.start - starts[line - 1] + 1;
+                format!("{name}:{line}:{column}")
+            }
+            Some((name, _)) => format!("{name}@{}", span.start),
+            None => format!("?@{}", span.start),
+        }
+    }
+}

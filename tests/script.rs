@@ -2,6 +2,8 @@
 //! the workspace, network functions reach only declared hosts (loopback here), and a script
 //! that fails at run time is placed in the .bmad file.
 
+mod common;
+
 use bmad::ir::Program;
 use bmad::ir::step::Script;
 use bmad::script::{Scripts, standard_scope};
@@ -424,4 +426,112 @@ fn conditions_see_the_run_state_they_are_given() {
     assert!(scripts.eval(&script, &mut yes).unwrap().as_bool().unwrap());
     let mut no = bmad::script::scope_with([("approved", rhai::Dynamic::from(true))]);
     assert!(!scripts.eval(&script, &mut no).unwrap().as_bool().unwrap());
+}
+
+/// Runs `src` (a workflow with script agents) for real in a fresh workspace.
+fn run_agents(src: &str) -> (bmad::runtime::Report, tempfile::TempDir) {
+    let ws = tempfile::tempdir().unwrap();
+    (common::run_in(src, ws.path(), false), ws)
+}
+
+#[test]
+fn a_script_agent_returns_its_output_as_the_artifact() {
+    let src = r#"
+agent summariser {
+  backend script `"summary of " + task.name + " for " + task.agent`
+}
+phase p {
+  summariser: summarise {
+    produces summary = "/docs/summary.md"
+  }
+}
+"#;
+    let (report, ws) = run_agents(src);
+    assert!(report.ok, "{:?}", report.failed);
+    let text = std::fs::read_to_string(ws.path().join("docs/summary.md")).unwrap();
+    assert_eq!(text, "summary of summarise for summariser");
+}
+
+#[test]
+fn a_module_function_is_a_qa_agent_whose_feedback_goes_back_to_dev() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("review.rhai"),
+        "fn review(task) {\n  if task.attempt < 2 { #{ ok: false, feedback: \"add tests for \" + task.story } } else { true }\n}\n",
+    )
+    .unwrap();
+    let flow = dir.path().join("flow.bmad");
+    std::fs::write(
+        &flow,
+        r#"import "review.rhai"
+agent dev { backend script `"done: " + task.prompt` }
+agent qa { backend script review }
+story "7" backend { title "t" }
+phase development {
+  for story in stories {
+    repeat max 3 {
+      dev: implement
+      qa: validate
+    } until approved
+  }
+}
+"#,
+    )
+    .unwrap();
+    let checked = bmad::check_path(&flow);
+    assert!(!checked.has_errors(), "{}", common::rendered(&checked));
+    let options = bmad::runtime::RunOptions {
+        seed: 1,
+        workspace: dir.path().to_path_buf(),
+        simulate: false,
+    };
+    let runner = bmad::runtime::Runner::new(checked.program, options).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(runner.run());
+    assert!(report.ok, "{:?}", report.failed);
+    assert_eq!(report.stories_done, ["7"]);
+    let feedback: Vec<_> = report
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            bmad::runtime::event::EventKind::TaskFinished {
+                agent, feedback, ..
+            } if agent == "qa" => Some(feedback.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(feedback, [Some("add tests for 7".to_string()), None]);
+}
+
+#[test]
+fn a_script_agent_that_fails_at_run_time_is_placed_in_the_bmad_file() {
+    let src =
+        "agent broken {\n  backend script `let xs = [1]; xs[5]`\n}\nphase p {\n  broken: work\n}\n";
+    let (report, _ws) = run_agents(src);
+    let failed = report.failed.expect("fails");
+    assert!(failed.contains("script agent at run.bmad:2:36"), "{failed}");
+}
+
+#[test]
+fn a_script_stopped_by_a_limit_fails_its_step_or_goes_on_as_the_workflow_says() {
+    let looping = "agent spinner {\n  backend script `loop { }`\n}\n";
+    let (report, _ws) = run_agents(&format!("{looping}phase p {{\n  spinner: spin\n}}\n"));
+    let failed = report.failed.expect("the limit fails the run");
+    assert!(failed.contains("script_max_operations"), "{failed}");
+    let (report, _ws) = run_agents(&format!(
+        "{looping}agent tidy {{\n  backend script `true`\n}}\nphase p {{\n  try {{\n    spinner: spin\n  }} on failure {{\n    tidy: clean_up\n  }}\n}}\n"
+    ));
+    assert!(report.ok, "on_failure goes on: {:?}", report.failed);
+    assert_eq!(report.tasks, 2, "the handler ran");
+}
+
+#[test]
+fn a_condition_that_fails_at_run_time_is_placed_in_the_bmad_file() {
+    let src = "agent a {\n  backend script `true`\n}\nphase p {\n  if `[1][3] == 1` {\n    a: x\n  }\n}\n";
+    let (report, _ws) = run_agents(src);
+    let failed = report.failed.expect("fails");
+    assert!(failed.contains("the script at run.bmad:5:"), "{failed}");
 }

@@ -116,6 +116,9 @@ pub struct Program {
     pub settings: Vec<ast::Setting>,
     /// Imported `.rhai` modules, each as one script spanning its file.
     pub rhai_modules: Vec<step::Script>,
+    /// Where lines start in each source file, to name places at run time.
+    #[serde(skip)]
+    pub lines: std::sync::Arc<crate::source::LineIndex>,
     /// Files that are stdlib modules (their definitions are never "unused").
     #[serde(skip)]
     pub stdlib_files: Vec<u32>,
@@ -125,6 +128,11 @@ impl Program {
     /// The agent named `name`.
     pub fn agent(&self, name: &str) -> Option<&ast::Agent> {
         self.agents.iter().find(|a| a.name.name == name)
+    }
+
+    /// `file:line:column` of a span's start, for messages at run time.
+    pub fn locate(&self, span: crate::source::Span) -> String {
+        self.lines.locate(span)
     }
 
     /// The procedure named `name`.

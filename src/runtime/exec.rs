@@ -144,13 +144,8 @@ impl AgentBackend for ExecBackend {
                 return fail(format!("exited with {}: {why}", output.status));
             }
             // The output goes to the first declared artifact the command did not write.
-            if let Some(a) = inv.produces.first().filter(|a| !a.is_dir() && !a.exists()) {
-                if let Some(dir) = a.path.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                if let Err(e) = std::fs::write(&a.path, &output.stdout) {
-                    return fail(format!("cannot write {}: {e}", a.label()));
-                }
+            if let Some(Err(e)) = inv.produces.first().map(|a| a.write_output(&output.stdout)) {
+                return fail(e);
             }
             let feedback = tail(&output.stdout);
             Outcome {

@@ -11,6 +11,7 @@ pub mod backend;
 pub mod event;
 pub mod exec;
 pub mod report;
+pub mod script_agent;
 mod steps;
 pub mod workspace;
 
@@ -41,7 +42,7 @@ pub struct RunOptions {
 /// A workflow ready to run.
 pub struct Runner {
     program: Program,
-    scripts: Scripts,
+    scripts: Arc<Scripts>,
     backends: HashMap<String, Arc<dyn AgentBackend>>,
     global: Arc<Semaphore>,
     options: RunOptions,
@@ -73,6 +74,7 @@ impl Runner {
         use crate::syntax::ast::Backend;
         use crate::syntax::literal::Value;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
+        let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
         for a in &program.agents {
             let name = a.name.name.to_string();
@@ -98,9 +100,14 @@ impl Runner {
                     })
                 }
                 Some(Backend::Script { .. }) if !options.simulate => {
-                    return Err(format!(
-                        "agent `{name}`: script agents cannot run yet (use --simulate)"
-                    ));
+                    let script = crate::script::agent_script(a).ok_or_else(|| {
+                        format!("agent `{name}`: a script backend without a script")
+                    })?;
+                    Arc::new(script_agent::ScriptBackend {
+                        lines: Arc::clone(&program.lines),
+                        scripts: Arc::clone(&scripts),
+                        script,
+                    })
                 }
                 _ => Arc::new(SimBackend::for_agent(&program, &name, options.seed)),
             };

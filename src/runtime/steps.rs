@@ -121,7 +121,10 @@ impl Runner {
         };
         self.scripts
             .eval(&script, &mut self.scope(ctx))
-            .map_err(|e| e.message)
+            .map_err(|e| {
+                let at = self.program.locate(e.span.unwrap_or(script.span));
+                format!("the script at {at} failed: {}", e.message)
+            })
     }
 
     fn step<'a>(

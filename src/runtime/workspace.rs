@@ -42,6 +42,19 @@ impl Artifact {
         }
     }
 
+    /// Writes an agent's output as this artifact, unless it is a directory or the agent
+    /// wrote the file itself. The parent directories are made.
+    pub fn write_output(&self, output: &[u8]) -> Result<(), String> {
+        if self.is_dir() || self.exists() {
+            return Ok(());
+        }
+        let fail = |e: std::io::Error| format!("cannot write {}: {e}", self.label());
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        std::fs::write(&self.path, output).map_err(fail)
+    }
+
     /// Writes a placeholder unless the artifact exists: a directory, or a short Markdown
     /// file naming the agent that wrote it. The parent directories are made.
     pub fn write_placeholder(&self, by: &str) -> Result<(), String> {

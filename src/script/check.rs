@@ -80,12 +80,23 @@ fn scripts(p: &Program) -> Vec<Script> {
             out.push(s.clone());
         }
     }
-    for a in &p.agents {
-        if let Some(Backend::Script { code: Some(s), .. }) = &a.backend {
-            out.push(s.clone());
-        }
-    }
+    out.extend(p.agents.iter().filter_map(agent_script));
     out
+}
+
+/// The script a `backend script` agent runs: its inline code, or a call of the named
+/// module function with the task (`name(task)`, placed at the name).
+pub fn agent_script(a: &crate::syntax::ast::Agent) -> Option<Script> {
+    match &a.backend {
+        Some(Backend::Script { code: Some(s), .. }) => Some(s.clone()),
+        Some(Backend::Script {
+            function: Some(f), ..
+        }) => Some(Script {
+            code: format!("{}(task)", f.name),
+            span: f.span,
+        }),
+        _ => None,
+    }
 }
 
 /// The byte span of (line, column) inside `script`, `len` bytes long (clamped to the line).

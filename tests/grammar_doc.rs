@@ -1,0 +1,44 @@
+//! Every ```bmad snippet of GRAMMAR.md checks without errors (with `std.roles` imported,
+//! as a reader would, and relative imports taken from examples/): the language reference
+//! cannot drift from the language.
+
+mod common;
+
+/// The fenced `bmad` blocks of a Markdown text, with the line each starts on.
+fn bmad_blocks(doc: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut lines = doc.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
+        let Some(fence) = line
+            .strip_suffix("bmad")
+            .filter(|f| f.len() >= 3 && f.chars().all(|c| c == '`'))
+        else {
+            continue;
+        };
+        let body: Vec<&str> = lines
+            .by_ref()
+            .map(|(_, l)| l)
+            .take_while(|l| l.trim_end() != fence)
+            .collect();
+        blocks.push((n + 1, body.join("\n") + "\n"));
+    }
+    blocks
+}
+
+#[test]
+fn every_snippet_of_the_grammar_document_checks_clean() {
+    let doc = std::fs::read_to_string("GRAMMAR.md").unwrap();
+    let blocks = bmad_blocks(&doc);
+    assert!(blocks.len() > 40, "found only {} snippets", blocks.len());
+    let mut failing = Vec::new();
+    for (line, body) in &blocks {
+        let checked = bmad::check_text(
+            &format!("examples/GRAMMAR.md-line-{line}.bmad"),
+            &format!("import std.roles\n{body}"),
+        );
+        if checked.has_errors() {
+            failing.push(common::rendered(&checked));
+        }
+    }
+    assert!(failing.is_empty(), "{}", failing.join("\n"));
+}
