@@ -5,7 +5,7 @@
 //! This crate parses it (pest), lowers it to an IR (serde) and checks it (miette
 //! diagnostics). The `bmad` binary is a thin front over this library.
 //!
-//! # Embedding
+//! # Checking
 //!
 //! ```
 //! let checked = bmad::check_text(
@@ -27,12 +27,82 @@
 //! assert!(json.contains("\"brainstorming\""));
 //! ```
 //!
+//! # Embedding: running a workflow with your own agents
+//!
+//! An [`Engine`] loads a workflow; a host program gives any agent its own backend (a
+//! closure here, or any [`runtime::backend::AgentBackend`]), listens to the run's events
+//! and runs it. Agents the host does not take over keep the backend their file declares.
+//!
+//! ```
+//! use bmad::runtime::backend::Outcome;
+//! use bmad::runtime::event::EventKind;
+//! use bmad::runtime::RunOptions;
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//!
+//! let mut engine = bmad::Engine::from_text(
+//!     "review.bmad",
+//!     r#"
+//! agent writer { backend sim duration 1h }
+//! agent reviewer { backend sim duration 1h }
+//! phase draft {
+//!   writer: write {
+//!     produces draft = "/docs/draft.md"
+//!   }
+//!   handoff writer -> reviewer {
+//!     artifacts draft
+//!   }
+//!   reviewer: review
+//! }
+//! "#,
+//! )
+//! .expect("the workflow checks clean");
+//!
+//! // The host's own reviewer: a closure that sees the task and its prompt.
+//! engine
+//!     .agent("reviewer", |task| Outcome {
+//!         ok: task.prompt.contains("review"),
+//!         feedback: None,
+//!     })
+//!     .unwrap();
+//!
+//! // Every event, as it happens.
+//! let seen = Rc::new(RefCell::new(Vec::new()));
+//! let log = Rc::clone(&seen);
+//! engine.on_event(move |e| {
+//!     if let EventKind::TaskFinished { agent, ok, .. } = &e.kind {
+//!         log.borrow_mut().push(format!("{agent} ok={ok}"));
+//!     }
+//! });
+//!
+//! let workspace = tempfile::tempdir().unwrap();
+//! let options = RunOptions {
+//!     seed: 7,
+//!     workspace: workspace.path().to_path_buf(),
+//!     simulate: false,
+//! };
+//! // The simulated writer takes an hour of virtual time: a paused clock skips it.
+//! let report = tokio::runtime::Builder::new_current_thread()
+//!     .enable_all()
+//!     .start_paused(true)
+//!     .build()
+//!     .unwrap()
+//!     .block_on(engine.run(options))
+//!     .unwrap();
+//!
+//! assert!(report.ok);
+//! assert_eq!(*seen.borrow(), ["writer ok=true", "reviewer ok=true"]);
+//! assert_eq!(report.makespan_ms, 3_600_000);
+//! assert!(workspace.path().join("docs/draft.md").exists());
+//! ```
+//!
 //! The pipeline: [`load`] reads the root file and its imports, [`syntax`] parses each file
 //! into an AST with spans, [`ir::lower`] builds one [`ir::Program`], [`check::check`] lints it.
 //! [`render`] turns diagnostics into text; [`diagnostic::to_json`] into JSON lines.
 
 pub mod check;
 pub mod diagnostic;
+pub mod engine;
 pub mod ir;
 pub mod load;
 pub mod render;
@@ -41,6 +111,8 @@ pub mod script;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+
+pub use engine::Engine;
 
 use diagnostic::{Code, Diagnostic};
 use source::SourceMap;

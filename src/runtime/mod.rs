@@ -4,8 +4,9 @@
 //! bounded; conditions are rhai. With simulated agents on a paused tokio clock, a run that
 //! would take days takes milliseconds.
 //!
-//! This is the first slice of the runtime: simulated agents only (exec and script
-//! backends, durable state and the file side of artifacts come next).
+//! Agents are child processes ([`exec`]), rhai ([`script_agent`]), simulations
+//! ([`backend::SimBackend`]) or a host program's own ([`crate::Engine`]). Artifacts live in
+//! the [`workspace`].
 
 pub mod backend;
 pub mod event;
@@ -48,6 +49,7 @@ pub struct Runner {
     options: RunOptions,
     workspace: workspace::Workspace,
     events: RefCell<Vec<Event>>,
+    listeners: Vec<Box<dyn Fn(&Event)>>,
     start: RefCell<Option<Instant>>,
 }
 
@@ -128,6 +130,7 @@ impl Runner {
             global: Arc::new(Semaphore::new(global)),
             options,
             events: RefCell::new(Vec::new()),
+            listeners: Vec::new(),
             start: RefCell::new(None),
         })
     }
@@ -135,6 +138,11 @@ impl Runner {
     /// Uses `backend` for `agent` (a host program's own agent).
     pub fn set_backend(&mut self, agent: &str, backend: Arc<dyn AgentBackend>) {
         self.backends.insert(agent.to_string(), backend);
+    }
+
+    /// Calls `listener` with every event, as it happens.
+    pub fn on_event(&mut self, listener: Box<dyn Fn(&Event)>) {
+        self.listeners.push(listener);
     }
 
     /// The program being run.
@@ -147,7 +155,11 @@ impl Runner {
             .start
             .borrow()
             .map_or(0, |s| s.elapsed().as_millis() as u64);
-        self.events.borrow_mut().push(Event { at_ms: at, kind });
+        let event = Event { at_ms: at, kind };
+        for listener in &self.listeners {
+            listener(&event);
+        }
+        self.events.borrow_mut().push(event);
     }
 
     fn backend(&self, agent: &str) -> Arc<dyn AgentBackend> {
