@@ -3,7 +3,7 @@
 
 use crate::Checked;
 use crate::runtime::backend::{AgentBackend, Invocation, Outcome};
-use crate::runtime::event::Event;
+use crate::runtime::event::{Event, Listener};
 use crate::runtime::{Report, RunOptions, Runner};
 use futures::future::BoxFuture;
 use std::path::Path;
@@ -28,7 +28,7 @@ impl std::error::Error for Error {}
 pub struct Engine {
     checked: Checked,
     backends: Vec<(String, Arc<dyn AgentBackend>)>,
-    listeners: Vec<Box<dyn Fn(&Event)>>,
+    listeners: Vec<Listener>,
 }
 
 /// An agent backend made of a closure that does a task at once.

@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+/// A function called with every event of a run, as it happens.
+pub type Listener = Box<dyn Fn(&Event)>;
+
 /// One thing that happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {

@@ -19,7 +19,7 @@ pub mod workspace;
 use crate::ir::Program;
 use crate::script::Scripts;
 use backend::{AgentBackend, SimBackend};
-use event::{Event, EventKind};
+use event::{Event, EventKind, Listener};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -49,7 +49,7 @@ pub struct Runner {
     options: RunOptions,
     workspace: workspace::Workspace,
     events: RefCell<Vec<Event>>,
-    listeners: Vec<Box<dyn Fn(&Event)>>,
+    listeners: Vec<Listener>,
     start: RefCell<Option<Instant>>,
 }
 
@@ -141,7 +141,7 @@ impl Runner {
     }
 
     /// Calls `listener` with every event, as it happens.
-    pub fn on_event(&mut self, listener: Box<dyn Fn(&Event)>) {
+    pub fn on_event(&mut self, listener: Listener) {
         self.listeners.push(listener);
     }
 
