@@ -80,6 +80,8 @@
 //!     seed: 7,
 //!     workspace: workspace.path().to_path_buf(),
 //!     simulate: false,
+
+//!     ..Default::default()
 //! };
 //! // The simulated writer takes an hour of virtual time: a paused clock skips it.
 //! let report = tokio::runtime::Builder::new_current_thread()

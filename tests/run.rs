@@ -14,6 +14,8 @@ fn run_checked(checked: bmad::Checked, seed: u64) -> Report {
         seed,
         workspace: workspace.path().to_path_buf(),
         simulate: true,
+
+        ..Default::default()
     };
     let runner = Runner::simulated(checked.program, options);
     let rt = tokio::runtime::Builder::new_current_thread()

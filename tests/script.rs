@@ -484,6 +484,8 @@ phase development {
         seed: 1,
         workspace: dir.path().to_path_buf(),
         simulate: false,
+
+        ..Default::default()
     };
     let runner = bmad::runtime::Runner::new(checked.program, options).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()

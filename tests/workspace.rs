@@ -173,6 +173,8 @@ fn a_simulation_writes_placeholders_for_every_artifact_of_the_seed() {
         seed: 1,
         workspace: ws.path().to_path_buf(),
         simulate: true,
+
+        ..Default::default()
     };
     let runner = bmad::runtime::Runner::simulated(checked.program, options);
     let rt = tokio::runtime::Builder::new_current_thread()

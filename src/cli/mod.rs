@@ -42,6 +42,9 @@ pub struct RunArgs {
     /// The workspace root (default: the current directory).
     #[arg(long)]
     workspace: Option<PathBuf>,
+    /// Approve the manual gate of this environment for this run (repeatable).
+    #[arg(long, value_name = "ENVIRONMENT")]
+    approve: Vec<String>,
 }
 
 /// How diagnostics are printed.

@@ -41,6 +41,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         seed: args.seed,
         workspace,
         simulate: args.simulate,
+        approve: args.approve.clone(),
     };
     let runner = match Runner::new(checked.program, options) {
         Ok(r) => r,

@@ -9,11 +9,13 @@
 //! the [`workspace`].
 
 pub mod backend;
+mod deploy;
 pub mod event;
 pub mod exec;
 pub mod report;
 pub mod script_agent;
 mod steps;
+mod task;
 pub mod workspace;
 
 use crate::ir::Program;
@@ -30,7 +32,7 @@ use tokio::time::Instant;
 pub use report::Report;
 
 /// How a run is made.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Seed of simulated outcomes.
     pub seed: u64,
@@ -38,6 +40,8 @@ pub struct RunOptions {
     pub workspace: PathBuf,
     /// Every agent simulated, and steps that touch the world recorded, not performed.
     pub simulate: bool,
+    /// Environments whose manual gate a person has approved for this run (`--approve`).
+    pub approve: Vec<String>,
 }
 
 /// A workflow ready to run.
@@ -50,6 +54,7 @@ pub struct Runner {
     workspace: workspace::Workspace,
     events: RefCell<Vec<Event>>,
     listeners: Vec<Listener>,
+    deployed: RefCell<std::collections::HashSet<String>>,
     start: RefCell<Option<Instant>>,
 }
 
@@ -131,6 +136,7 @@ impl Runner {
             options,
             events: RefCell::new(Vec::new()),
             listeners: Vec::new(),
+            deployed: RefCell::default(),
             start: RefCell::new(None),
         })
     }
@@ -160,6 +166,14 @@ impl Runner {
             listener(&event);
         }
         self.events.borrow_mut().push(event);
+    }
+
+    /// Records what a step did.
+    fn note(&self, step: &str, text: String) {
+        self.record(EventKind::Note {
+            step: step.into(),
+            text,
+        });
     }
 
     fn backend(&self, agent: &str) -> Arc<dyn AgentBackend> {

@@ -2,9 +2,7 @@
 //! (shell commands, probes, deployments are recorded, not performed, in this slice).
 
 use super::Runner;
-use super::backend::Invocation;
 use super::event::EventKind;
-use super::workspace::Artifact;
 use crate::ir::step::{Cond, Script, Step, StepKind};
 use crate::syntax::ast::{CheckBody, Story};
 use crate::syntax::literal::Value;
@@ -25,18 +23,18 @@ pub type Failed = String;
 /// The loop state of one story (or of the phase outside a for-each).
 #[derive(Default)]
 pub struct LoopState {
-    approved: Cell<bool>,
-    attempt: Cell<u64>,
-    feedback: RefCell<String>,
+    pub(super) approved: Cell<bool>,
+    pub(super) attempt: Cell<u64>,
+    pub(super) feedback: RefCell<String>,
 }
 
 /// Where steps run: the phase (and its limit), the story, agent variables, loop state.
 #[derive(Clone)]
 pub struct Ctx<'a> {
-    phase: Option<(String, Arc<Semaphore>)>,
-    story: Option<&'a Story>,
-    vars: Rc<RefCell<HashMap<String, String>>>,
-    state: Rc<LoopState>,
+    pub(super) phase: Option<(String, Arc<Semaphore>)>,
+    pub(super) story: Option<&'a Story>,
+    pub(super) vars: Rc<RefCell<HashMap<String, String>>>,
+    pub(super) state: Rc<LoopState>,
 }
 
 impl<'a> Ctx<'a> {
@@ -65,13 +63,6 @@ fn duration(q: &Option<crate::ir::step::Quantity>) -> Option<Duration> {
         Some(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
         _ => None,
     }
-}
-
-fn is_validation(tasks: &[crate::ir::step::Name], tests: bool) -> bool {
-    tests
-        || tasks
-            .iter()
-            .any(|t| matches!(t.name.as_str(), "validate" | "review" | "approve"))
 }
 
 impl Runner {
@@ -111,7 +102,7 @@ impl Runner {
         ])
     }
 
-    fn eval(&self, cond: &Cond, ctx: &Ctx) -> Result<Dynamic, Failed> {
+    pub(super) fn eval(&self, cond: &Cond, ctx: &Ctx) -> Result<Dynamic, Failed> {
         let script = match cond {
             Cond::Script(s) => s.clone(),
             Cond::Path(n) => Script {
@@ -134,77 +125,7 @@ impl Runner {
     ) -> LocalBoxFuture<'a, Result<(), Failed>> {
         async move {
             match &step.kind {
-                StepKind::Task(t) => {
-                    let agent = ctx
-                        .vars
-                        .borrow()
-                        .get(t.agent.name.as_str())
-                        .cloned()
-                        .unwrap_or_else(|| t.agent.name.to_string());
-                    let tasks: Vec<String> = t.tasks.iter().map(|n| n.name.to_string()).collect();
-                    let validation = is_validation(&t.tasks, !t.tests.is_empty());
-                    let story = ctx.story.map(|s| s.id.name.to_string());
-                    let attempt = ctx.state.attempt.get().max(1);
-                    let produces = self.task_artifacts(&agent, t)?;
-                    let _phase_permit = match &ctx.phase {
-                        Some((_, limit)) => Some(
-                            limit
-                                .clone()
-                                .acquire_owned()
-                                .await
-                                .map_err(|e| e.to_string())?,
-                        ),
-                        None => None,
-                    };
-                    let _global_permit = self
-                        .global
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    self.record(EventKind::TaskStarted {
-                        agent: agent.clone(),
-                        tasks: tasks.clone(),
-                        story: story.clone(),
-                        attempt,
-                    });
-                    let inv = Invocation {
-                        agent: agent.clone(),
-                        tasks: tasks.clone(),
-                        story: story.clone(),
-                        attempt,
-                        validation,
-                        prompt: self.prompt(&agent, t, ctx),
-                        produces: produces.clone(),
-                    };
-                    let outcome = self.backend(&agent).run(inv).await;
-                    self.record(EventKind::TaskFinished {
-                        agent: agent.clone(),
-                        tasks: tasks.clone(),
-                        story,
-                        ok: outcome.ok,
-                        feedback: outcome.feedback.clone(),
-                    });
-                    if outcome.ok
-                        && let Some(a) = produces.iter().find(|a| !a.exists())
-                    {
-                        return Err(format!(
-                            "agent `{agent}` finished {} without writing {} ({})",
-                            tasks.join(", "),
-                            a.label(),
-                            a.path.display()
-                        ));
-                    }
-                    if validation {
-                        ctx.state.approved.set(outcome.ok);
-                        *ctx.state.feedback.borrow_mut() = outcome.feedback.unwrap_or_default();
-                        Ok(())
-                    } else if outcome.ok {
-                        Ok(())
-                    } else {
-                        Err(outcome.feedback.unwrap_or_else(|| "the task failed".into()))
-                    }
-                }
+                StepKind::Task(t) => self.task(t, ctx).await,
                 StepKind::Handoff(h) => {
                     let mut artifacts = Vec::new();
                     for r in &h.artifacts {
@@ -354,6 +275,9 @@ impl Runner {
                     });
                     self.shell(&command.value, duration(timeout)).await
                 }
+                StepKind::Deploy { environment, by } => {
+                    self.deploy(environment, by.as_ref(), ctx).await
+                }
                 StepKind::Wait { duration: d } => {
                     if let Some(d) = duration(&Some(*d)) {
                         tokio::time::sleep(d).await;
@@ -372,75 +296,6 @@ impl Runner {
             }
         }
         .boxed_local()
-    }
-
-    /// The artifacts a task produces, on disk; fails when one it needs is missing or a
-    /// path leads out of the workspace.
-    fn task_artifacts(
-        &self,
-        agent: &str,
-        t: &crate::ir::step::Task,
-    ) -> Result<Vec<Artifact>, Failed> {
-        for r in &t.needs {
-            let a = self
-                .workspace
-                .artifact(r)
-                .map_err(|e| format!("agent `{agent}`: {e}"))?;
-            if !a.exists() {
-                return Err(format!(
-                    "agent `{agent}` needs {}, which is not in the workspace ({})",
-                    a.label(),
-                    a.path.display()
-                ));
-            }
-        }
-        t.produces
-            .iter()
-            .map(|p| {
-                let a = match (&p.name, &p.path) {
-                    (name, Some(path)) => Artifact {
-                        name: name.as_ref().map(|n| n.name.to_string()),
-                        written: path.value.to_string(),
-                        path: self.workspace.resolve(&path.value)?,
-                    },
-                    (Some(name), None) => self.workspace.named_artifact(&name.name)?,
-                    (None, None) => return Err("an artifact without a name or path".into()),
-                };
-                Ok(a)
-            })
-            .collect::<Result<_, String>>()
-            .map_err(|e| format!("agent `{agent}`: {e}"))
-    }
-
-    /// The prompt of a task: the agent's persona, the tasks, the story, QA's feedback.
-    fn prompt(&self, agent: &str, task: &crate::ir::step::Task, ctx: &Ctx) -> String {
-        let mut prompt = String::new();
-        if let Some(p) = self.program.agent(agent).and_then(|a| a.prompt.as_ref()) {
-            prompt.push_str(&p.value);
-            prompt.push_str("\n\n");
-        }
-        let tasks: Vec<&str> = task.tasks.iter().map(|n| n.name.as_str()).collect();
-        prompt.push_str(&format!("Tasks: {}\n", tasks.join(", ")));
-        if let Some(s) = ctx.story {
-            prompt.push_str(&format!(
-                "Story {} ({}): {}\n",
-                s.id.name,
-                s.story_type.name,
-                s.title.as_ref().map_or("", |t| t.value.as_str())
-            ));
-            for a in &s.accept {
-                prompt.push_str(&format!("- accept: {}\n", a.value));
-            }
-        }
-        if let Some(p) = &task.prompt {
-            prompt.push_str(&p.value);
-            prompt.push('\n');
-        }
-        let feedback = ctx.state.feedback.borrow();
-        if !feedback.is_empty() {
-            prompt.push_str(&format!("QA feedback on the last attempt: {feedback}\n"));
-        }
-        prompt
     }
 
     /// A shell command in the workspace; at its timeout it is killed with everything it
@@ -476,7 +331,11 @@ impl Runner {
         }
     }
 
-    fn named_check<'a>(&'a self, name: &'a str, ctx: &'a Ctx<'a>) -> LocalBoxFuture<'a, bool> {
+    pub(super) fn named_check<'a>(
+        &'a self,
+        name: &'a str,
+        ctx: &'a Ctx<'a>,
+    ) -> LocalBoxFuture<'a, bool> {
         async move {
             match self
                 .program
@@ -605,14 +464,6 @@ fn describe(kind: &StepKind) -> (&'static str, String) {
                     .collect::<Vec<_>>()
                     .join(", "),
                 message.as_ref().map_or("", |m| m.value.as_str())
-            ),
-        ),
-        StepKind::Deploy { environment, by } => (
-            "deploy",
-            format!(
-                "{} by {}",
-                environment.name,
-                by.as_ref().map_or("devops", |b| b.name.as_str())
             ),
         ),
         StepKind::Rollback { environment } => ("rollback", environment.name.to_string()),

@@ -57,6 +57,8 @@ pub fn run_in(src: &str, workspace: &Path, simulate: bool) -> bmad::runtime::Rep
         seed: 1,
         workspace: workspace.to_path_buf(),
         simulate,
+
+        ..Default::default()
     };
     let runner = bmad::runtime::Runner::new(checked.program, options).expect("runnable");
     let rt = tokio::runtime::Builder::new_current_thread()

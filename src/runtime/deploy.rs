@@ -1,0 +1,97 @@
+//! Deployments: an environment is deployed only after the one it names in `after` was
+//! deployed in this run, and only when its gate passes (checks, a rhai condition, or a
+//! person's approval); then the deploying agent does the work.
+
+use super::Runner;
+use super::steps::{Ctx, Failed};
+use super::task::Call;
+use crate::ir::step::{Cond, Name};
+use crate::syntax::ast::Gate;
+
+impl Runner {
+    /// `deploy ENV [by AGENT]`.
+    pub(super) async fn deploy(
+        &self,
+        environment: &Name,
+        by: Option<&Name>,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), Failed> {
+        let name = environment.name.as_str();
+        let env = self
+            .program
+            .environments
+            .iter()
+            .find(|e| e.name.name == name)
+            .ok_or_else(|| format!("no environment `{name}`"))?;
+        if let Some(before) = &env.after
+            && !self.deployed.borrow().contains(before.name.as_str())
+        {
+            return Err(format!(
+                "cannot deploy `{name}`: `{}` comes first and was not deployed in this run",
+                before.name
+            ));
+        }
+        self.gate(name, env.gate.as_ref(), ctx).await?;
+        let agent = by.map_or("devops", |b| b.name.as_str()).to_string();
+        let url = env.url.as_ref().map_or("", |u| u.value.as_str());
+        let call = Call {
+            prompt: format!("Deploy the release to the `{name}` environment {url}\n"),
+            tasks: vec![format!("deploy_{name}")],
+            validation: false,
+            produces: Vec::new(),
+            agent: agent.clone(),
+        };
+        let outcome = self.invoke(call, ctx).await?;
+        if !outcome.ok {
+            return Err(format!(
+                "deploying `{name}` failed: {}",
+                outcome
+                    .feedback
+                    .unwrap_or_else(|| format!("`{agent}` failed"))
+            ));
+        }
+        self.deployed.borrow_mut().insert(name.to_string());
+        self.note("deploy", format!("`{name}` deployed by `{agent}`"));
+        Ok(())
+    }
+
+    /// Passes when the gate of `environment` passes.
+    async fn gate(
+        &self,
+        environment: &str,
+        gate: Option<&Gate>,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), Failed> {
+        let refused = |why: String| format!("the gate of `{environment}` did not pass: {why}");
+        match gate {
+            None => Ok(()),
+            Some(Gate::Manual { .. }) if self.options.approve.iter().any(|a| a == environment) => {
+                self.note("gate", format!("`{environment}`: approved with --approve"));
+                Ok(())
+            }
+            Some(Gate::Manual { .. }) if self.options.simulate => {
+                self.note(
+                    "gate",
+                    format!("`{environment}`: manual approval simulated"),
+                );
+                Ok(())
+            }
+            Some(Gate::Manual { .. }) => Err(refused(format!(
+                "it needs a person's approval (run with --approve {environment})"
+            ))),
+            Some(Gate::Script(s)) => match self.eval(&Cond::Script(s.clone()), ctx)?.as_bool() {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(refused("its condition is false".into())),
+                Err(t) => Err(refused(format!("its condition gave a {t}, not a bool"))),
+            },
+            Some(Gate::Checks { checks }) => {
+                for c in checks {
+                    if !self.named_check(&c.name, ctx).await {
+                        return Err(refused(format!("check `{}` failed", c.name)));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}

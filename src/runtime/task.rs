@@ -1,0 +1,186 @@
+//! Agent tasks: the context and prompt an agent gets, the artifacts it needs and
+//! produces, and one invocation under the phase and global limits, recorded as events.
+
+use super::Runner;
+use super::backend::{Invocation, Outcome};
+use super::event::EventKind;
+use super::steps::{Ctx, Failed};
+use super::workspace::Artifact;
+use crate::ir::step::{Name, Task};
+
+/// What an agent is asked to do.
+pub(super) struct Call {
+    /// The agent (after `assign`).
+    pub agent: String,
+    /// The task names.
+    pub tasks: Vec<String>,
+    /// A QA validation: failing sends work back rather than failing the step.
+    pub validation: bool,
+    /// The prompt.
+    pub prompt: String,
+    /// The artifacts it must write.
+    pub produces: Vec<Artifact>,
+}
+
+/// Whether a task validates (QA): it has test types, or is named validate/review/approve.
+fn is_validation(tasks: &[Name], tests: bool) -> bool {
+    tests
+        || tasks
+            .iter()
+            .any(|t| matches!(t.name.as_str(), "validate" | "review" | "approve"))
+}
+
+impl Runner {
+    /// An agent task step: QA validations set `approved` and the feedback for the next
+    /// attempt; any other task fails its step when the agent fails.
+    pub(super) async fn task(&self, t: &Task, ctx: &Ctx<'_>) -> Result<(), Failed> {
+        let agent = ctx
+            .vars
+            .borrow()
+            .get(t.agent.name.as_str())
+            .cloned()
+            .unwrap_or_else(|| t.agent.name.to_string());
+        let call = Call {
+            tasks: t.tasks.iter().map(|n| n.name.to_string()).collect(),
+            validation: is_validation(&t.tasks, !t.tests.is_empty()),
+            produces: self.task_artifacts(&agent, t)?,
+            prompt: self.prompt(&agent, t, ctx),
+            agent,
+        };
+        let validation = call.validation;
+        let outcome = self.invoke(call, ctx).await?;
+        if validation {
+            ctx.state.approved.set(outcome.ok);
+            *ctx.state.feedback.borrow_mut() = outcome.feedback.unwrap_or_default();
+            Ok(())
+        } else if outcome.ok {
+            Ok(())
+        } else {
+            Err(outcome.feedback.unwrap_or_else(|| "the task failed".into()))
+        }
+    }
+
+    /// Runs one call on its agent's backend once the phase and global limits allow it;
+    /// records its start and end. A successful call that did not write an artifact it
+    /// declares fails.
+    pub(super) async fn invoke(&self, call: Call, ctx: &Ctx<'_>) -> Result<Outcome, Failed> {
+        let story = ctx.story.map(|s| s.id.name.to_string());
+        let attempt = ctx.state.attempt.get().max(1);
+        let _phase_permit = match &ctx.phase {
+            Some((_, limit)) => Some(
+                limit
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
+        let _global_permit = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        self.record(EventKind::TaskStarted {
+            agent: call.agent.clone(),
+            tasks: call.tasks.clone(),
+            story: story.clone(),
+            attempt,
+        });
+        let inv = Invocation {
+            agent: call.agent.clone(),
+            tasks: call.tasks.clone(),
+            story: story.clone(),
+            attempt,
+            validation: call.validation,
+            prompt: call.prompt,
+            produces: call.produces.clone(),
+        };
+        let outcome = self.backend(&call.agent).run(inv).await;
+        self.record(EventKind::TaskFinished {
+            agent: call.agent.clone(),
+            tasks: call.tasks.clone(),
+            story,
+            ok: outcome.ok,
+            feedback: outcome.feedback.clone(),
+        });
+        if outcome.ok
+            && let Some(a) = call.produces.iter().find(|a| !a.exists())
+        {
+            return Err(format!(
+                "agent `{}` finished {} without writing {} ({})",
+                call.agent,
+                call.tasks.join(", "),
+                a.label(),
+                a.path.display()
+            ));
+        }
+        Ok(outcome)
+    }
+
+    /// The artifacts a task produces, on disk; fails when one it needs is missing or a
+    /// path leads out of the workspace.
+    fn task_artifacts(&self, agent: &str, t: &Task) -> Result<Vec<Artifact>, Failed> {
+        for r in &t.needs {
+            let a = self
+                .workspace
+                .artifact(r)
+                .map_err(|e| format!("agent `{agent}`: {e}"))?;
+            if !a.exists() {
+                return Err(format!(
+                    "agent `{agent}` needs {}, which is not in the workspace ({})",
+                    a.label(),
+                    a.path.display()
+                ));
+            }
+        }
+        t.produces
+            .iter()
+            .map(|p| {
+                let a = match (&p.name, &p.path) {
+                    (name, Some(path)) => Artifact {
+                        name: name.as_ref().map(|n| n.name.to_string()),
+                        written: path.value.to_string(),
+                        path: self.workspace.resolve(&path.value)?,
+                    },
+                    (Some(name), None) => self.workspace.named_artifact(&name.name)?,
+                    (None, None) => return Err("an artifact without a name or path".into()),
+                };
+                Ok(a)
+            })
+            .collect::<Result<_, String>>()
+            .map_err(|e| format!("agent `{agent}`: {e}"))
+    }
+
+    /// The prompt of a task: the agent's persona, the tasks, the story, QA's feedback.
+    fn prompt(&self, agent: &str, task: &Task, ctx: &Ctx) -> String {
+        let mut prompt = String::new();
+        if let Some(p) = self.program.agent(agent).and_then(|a| a.prompt.as_ref()) {
+            prompt.push_str(&p.value);
+            prompt.push_str("\n\n");
+        }
+        let tasks: Vec<&str> = task.tasks.iter().map(|n| n.name.as_str()).collect();
+        prompt.push_str(&format!("Tasks: {}\n", tasks.join(", ")));
+        if let Some(s) = ctx.story {
+            prompt.push_str(&format!(
+                "Story {} ({}): {}\n",
+                s.id.name,
+                s.story_type.name,
+                s.title.as_ref().map_or("", |t| t.value.as_str())
+            ));
+            for a in &s.accept {
+                prompt.push_str(&format!("- accept: {}\n", a.value));
+            }
+        }
+        if let Some(p) = &task.prompt {
+            prompt.push_str(&p.value);
+            prompt.push('\n');
+        }
+        let feedback = ctx.state.feedback.borrow();
+        if !feedback.is_empty() {
+            prompt.push_str(&format!("QA feedback on the last attempt: {feedback}\n"));
+        }
+        prompt
+    }
+}

@@ -1,0 +1,110 @@
+//! Deployments go through the environments in their `after` order, each behind its gate:
+//! checks, a rhai condition, or a person's approval (`--approve`).
+
+mod common;
+
+use bmad::runtime::event::EventKind;
+use common::run_in;
+
+const ENVIRONMENTS: &str = r#"
+agent devops { backend exec "echo deployed" }
+environment dev { url "http://127.0.0.1:9" }
+environment staging {
+  after dev
+  gate `attempt >= 0`
+}
+environment prod {
+  after staging
+  gate manual
+}
+"#;
+
+fn notes(report: &bmad::runtime::Report, step: &str) -> Vec<String> {
+    report
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Note { step: s, text } if s == step => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn environments_deploy_in_order_behind_their_gates() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = format!(
+        "{ENVIRONMENTS}phase release {{\n  deploy dev by devops\n  deploy staging by devops\n  deploy prod by devops\n}}\n"
+    );
+    // A real run stops at the manual gate of prod.
+    let report = run_in(&src, ws.path(), false);
+    let failed = report.failed.clone().expect("prod waits for a person");
+    assert!(
+        failed.contains("the gate of `prod` did not pass: it needs a person's approval (run with --approve prod)"),
+        "{failed}"
+    );
+    assert_eq!(
+        notes(&report, "deploy"),
+        [
+            "`dev` deployed by `devops`",
+            "`staging` deployed by `devops`"
+        ]
+    );
+    // A simulation approves it, and says so.
+    let report = run_in(&src, ws.path(), true);
+    assert!(report.ok, "{:?}", report.failed);
+    assert_eq!(
+        notes(&report, "gate"),
+        ["`prod`: manual approval simulated"]
+    );
+    assert_eq!(notes(&report, "deploy").len(), 3);
+}
+
+#[test]
+fn the_approve_option_opens_a_manual_gate() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = format!(
+        "{ENVIRONMENTS}phase release {{\n  deploy dev\n  deploy staging\n  deploy prod\n}}\n"
+    );
+    let path = ws.path().join("release.bmad");
+    std::fs::write(&path, src).unwrap();
+    let ws_arg = ws.path().to_str().unwrap();
+    let out = common::bmad_on(&["run", "--workspace", ws_arg, "--approve", "prod"], &path);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::bmad_on(&["run", "--workspace", ws_arg], &path);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--approve prod"));
+}
+
+#[test]
+fn an_environment_is_not_deployed_before_the_one_it_comes_after() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = format!("{ENVIRONMENTS}phase release {{\n  deploy dev\n  deploy prod\n}}\n");
+    let failed = run_in(&src, ws.path(), true).failed.expect("refused");
+    assert!(
+        failed.contains(
+            "cannot deploy `prod`: `staging` comes first and was not deployed in this run"
+        ),
+        "{failed}"
+    );
+}
+
+#[test]
+fn a_gate_whose_condition_is_false_stops_the_deployment() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = ENVIRONMENTS.replace("`attempt >= 0`", "`attempt > 5`")
+        + "phase release {\n  deploy dev\n  deploy staging\n}\n";
+    let report = run_in(&src, ws.path(), true);
+    let failed = report.failed.clone().expect("refused");
+    assert!(
+        failed.contains("the gate of `staging` did not pass: its condition is false"),
+        "{failed}"
+    );
+    assert_eq!(notes(&report, "deploy"), ["`dev` deployed by `devops`"]);
+}
