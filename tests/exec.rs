@@ -7,14 +7,6 @@ use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;
 use std::path::Path;
 
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/agents")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 fn run(src: &str, workspace: &Path) -> Report {
     common::run_in(src, workspace, false)
 }
@@ -38,7 +30,7 @@ fn an_exec_agent_works_in_the_workspace_with_its_prompt_on_stdin() {
         "agent coder {{\n  prompt \"You write small, tested changes.\"\n  backend exec \"{}\" stdin timeout 10s\n}}\n\
 story \"1.1\" backend {{\n  title \"Signaling server\"\n  accept \"SDP offers are exchanged\"\n}}\n\
 phase development {{\n  for story in stories {{\n    coder: implement {{\n      produces \"logs/implement.log\"\n    }}\n  }}\n}}\n",
-        fixture("implement.sh")
+        common::fixture("implement.sh")
     );
     let report = run(&src, ws.path());
     assert!(report.ok, "{:?}", report.failed);
@@ -69,7 +61,7 @@ fn a_failing_agent_fails_its_step_and_the_run_names_it() {
     let ws = tempfile::tempdir().unwrap();
     let src = format!(
         "agent coder {{\n  backend exec \"{}\"\n}}\nphase build {{\n  coder: implement\n}}\n",
-        fixture("fail.sh")
+        common::fixture("fail.sh")
     );
     let report = run(&src, ws.path());
     assert!(!report.ok);
@@ -94,7 +86,7 @@ fn an_agent_past_its_timeout_is_killed() {
     let ws = tempfile::tempdir().unwrap();
     let src = format!(
         "agent sleeper {{\n  backend exec \"{}\" timeout 300ms\n}}\nphase build {{\n  sleeper: implement\n}}\n",
-        fixture("slow.sh")
+        common::fixture("slow.sh")
     );
     let report = run(&src, ws.path());
     assert!(report.failed.unwrap().contains("timed out"));
@@ -133,7 +125,7 @@ fn ctrl_c_stops_the_running_agents_and_exits_130() {
     let flow = ws.path().join("slow.bmad");
     std::fs::write(
         &flow,
-        format!("agent sleeper {{\n  backend exec \"{}\"\n}}\nphase build {{\n  sleeper: implement\n}}\n", fixture("slow.sh")),
+        format!("agent sleeper {{\n  backend exec \"{}\"\n}}\nphase build {{\n  sleeper: implement\n}}\n", common::fixture("slow.sh")),
     )
     .unwrap();
     let bmad = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))

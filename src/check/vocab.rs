@@ -37,6 +37,7 @@ pub const PER_AGENT_LIMITS: &[(&str, &[Kind])] = &[
     ("cpu", &[Kind::Cores, Kind::Count]),
     ("memory", &[Kind::Size]),
     ("disk", &[Kind::Size]),
+    ("cpu_time", &[Kind::Duration]),
 ];
 
 /// Global limits and the units they take.

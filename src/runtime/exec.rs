@@ -3,6 +3,7 @@
 //! directory inside the workspace, killed when its timeout passes.
 
 use super::backend::{AgentBackend, Invocation, Outcome};
+use super::limits::AgentLimits;
 use futures::future::BoxFuture;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -24,6 +25,8 @@ pub struct ExecBackend {
     pub workspace: PathBuf,
     /// Time limit of one task.
     pub timeout: Option<Duration>,
+    /// Memory, CPU time and file size limits set on the child process.
+    pub limits: AgentLimits,
 }
 
 /// `text` as one single-quoted shell word.
@@ -67,6 +70,28 @@ pub fn kill_group(leader: Option<u32>) {
     let _ = leader;
 }
 
+/// The limit a process was stopped for, from the signal that ended it.
+fn limit_reached(status: &std::process::ExitStatus) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        // Killed itself, or a child that `sh` reports as 128 + the signal.
+        let signal = status
+            .signal()
+            .or_else(|| status.code().filter(|c| *c > 128).map(|c| c - 128));
+        match signal {
+            Some(libc::SIGXCPU) => Some("CPU time (cpu_time)"),
+            Some(libc::SIGXFSZ) => Some("largest file size (disk)"),
+            _ => None,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        None
+    }
+}
+
 impl ExecBackend {
     fn command_line(&self, inv: &Invocation) -> String {
         self.command
@@ -105,7 +130,15 @@ impl AgentBackend for ExecBackend {
                 .kill_on_drop(true);
             // Its own process group, so that a timeout stops what the agent started too.
             #[cfg(unix)]
-            cmd.process_group(0);
+            {
+                cmd.process_group(0);
+                let limits = me.limits;
+                // SAFETY: the closure runs in the child between fork and exec; it only
+                // calls setrlimit, which is async-signal-safe, and allocates nothing.
+                unsafe {
+                    cmd.pre_exec(move || limits.apply_to_self());
+                }
+            }
             let mut child = match cmd.spawn() {
                 Ok(c) => c,
                 Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
@@ -141,7 +174,10 @@ impl AgentBackend for ExecBackend {
                 } else {
                     why
                 };
-                return fail(format!("exited with {}: {why}", output.status));
+                return fail(match limit_reached(&output.status) {
+                    Some(limit) => format!("stopped: it used up its {limit}"),
+                    None => format!("exited with {}: {why}", output.status),
+                });
             }
             // The output goes to the first declared artifact the command did not write.
             if let Some(Err(e)) = inv.produces.first().map(|a| a.write_output(&output.stdout)) {

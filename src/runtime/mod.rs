@@ -12,6 +12,7 @@ pub mod backend;
 mod deploy;
 pub mod event;
 pub mod exec;
+pub mod limits;
 pub mod report;
 pub mod script_agent;
 mod steps;
@@ -50,6 +51,7 @@ pub struct Runner {
     scripts: Arc<Scripts>,
     backends: HashMap<String, Arc<dyn AgentBackend>>,
     global: Arc<Semaphore>,
+    admission: limits::Admission,
     options: RunOptions,
     workspace: workspace::Workspace,
     events: RefCell<Vec<Event>>,
@@ -98,7 +100,9 @@ impl Runner {
                         Some(Value::Duration(ms)) => Some(std::time::Duration::from_millis(ms)),
                         _ => None,
                     };
+                    let limits = limits::AgentLimits::of(&program, &name, timeout);
                     Arc::new(exec::ExecBackend {
+                        limits,
                         command: command.value.to_string(),
                         stdin: *stdin,
                         cwd,
@@ -127,12 +131,14 @@ impl Runner {
                 v.as_f64().max(1.0) as usize
             });
         let workspace = workspace::Workspace::new(&options.workspace, &program);
+        let admission = limits::Admission::of(&program);
         Ok(Runner {
             workspace,
             program,
             scripts,
             backends,
             global: Arc::new(Semaphore::new(global)),
+            admission,
             options,
             events: RefCell::new(Vec::new()),
             listeners: Vec::new(),

@@ -82,6 +82,8 @@ impl Runner {
             .acquire_owned()
             .await
             .map_err(|e| e.to_string())?;
+        let limits = super::limits::AgentLimits::of(&self.program, &call.agent, None);
+        let _admitted = self.admission.admit(&limits).await?;
         self.record(EventKind::TaskStarted {
             agent: call.agent.clone(),
             tasks: call.tasks.clone(),

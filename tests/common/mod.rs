@@ -14,6 +14,15 @@ pub const SEED_PHASES: [&str; 6] = [
     "deployment",
 ];
 
+/// The path of an agent script under tests/fixtures/agents.
+pub fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/agents")
+        .join(name)
+        .display()
+        .to_string()
+}
+
 /// Runs the real `bmad` binary with these arguments from the package root.
 pub fn bmad(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bmad"))
