@@ -57,10 +57,17 @@ pub struct SimBackend {
 
 impl SimBackend {
     /// The simulated backend an agent declares (`backend sim ...`), with defaults of 10
-    /// minutes and no failures for agents that declare another backend.
+    /// minutes (2 minutes for a `git` agent) and no failures for agents that declare
+    /// another backend.
     pub fn for_agent(p: &Program, agent: &str, seed: u64) -> SimBackend {
+        let backend = p.agent(agent).and_then(|a| a.backend.as_ref());
+        let minutes = if matches!(backend, Some(Backend::Git { .. })) {
+            2
+        } else {
+            10
+        };
         let mut sim = SimBackend {
-            duration: Duration::from_secs(600),
+            duration: Duration::from_secs(minutes * 60),
             fail_rate: 0.0,
             seed,
         };
@@ -68,7 +75,7 @@ impl SimBackend {
             duration,
             fail,
             seed: own,
-        }) = p.agent(agent).and_then(|a| a.backend.as_ref())
+        }) = backend
         {
             if let Some(Value::Duration(ms)) = duration.and_then(|q| q.value) {
                 sim.duration = Duration::from_millis(ms);

@@ -4,14 +4,15 @@
 //! bounded; conditions are rhai. With simulated agents on a paused tokio clock, a run that
 //! would take days takes milliseconds.
 //!
-//! Agents are child processes ([`exec`]), rhai ([`script_agent`]), simulations
-//! ([`backend::SimBackend`]) or a host program's own ([`crate::Engine`]). Artifacts live in
-//! the [`workspace`].
+//! Agents are child processes ([`exec`]), rhai ([`script_agent`]), real git ([`git`]),
+//! simulations ([`backend::SimBackend`]) or a host program's own ([`crate::Engine`]).
+//! Artifacts live in the [`workspace`].
 
 pub mod backend;
 mod deploy;
 pub mod event;
 pub mod exec;
+pub mod git;
 pub mod limits;
 pub mod report;
 pub mod script_agent;
@@ -76,15 +77,17 @@ impl Runner {
         }
     }
 
-    /// A runner with each agent's own backend (`exec` agents are child processes, `sim`
-    /// agents simulated), or every agent simulated when `options.simulate`. Fails for an
-    /// agent whose backend cannot run yet (`script`).
+    /// A runner with each agent's own backend (`exec` agents are child processes, `git`
+    /// agents real git in the workspace, `sim` agents simulated), or every agent simulated
+    /// when `options.simulate`. Fails for an agent whose backend cannot run yet (`script`).
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, String> {
         use crate::syntax::ast::Backend;
         use crate::syntax::literal::Value;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
+        // What the git agents share: the stories' files, the branches made in this run.
+        let mut git_run: Option<Arc<git::GitRun>> = None;
         for a in &program.agents {
             let name = a.name.name.to_string();
             let backend: Arc<dyn AgentBackend> = match &a.backend {
@@ -109,6 +112,17 @@ impl Runner {
                         workspace: options.workspace.clone(),
                         timeout,
                     })
+                }
+                Some(Backend::Git { pr, base }) if !options.simulate => {
+                    let run = git_run
+                        .get_or_insert_with(|| Arc::new(git::GitRun::new(&program.stories)))
+                        .clone();
+                    Arc::new(git::GitBackend::new(
+                        options.workspace.clone(),
+                        pr.as_ref().map(|t| t.value.to_string()),
+                        base.as_ref().map(|t| t.value.to_string()),
+                        run,
+                    ))
                 }
                 Some(Backend::Script { .. }) if !options.simulate => {
                     let script = crate::script::agent_script(a).ok_or_else(|| {

@@ -119,6 +119,16 @@ pub enum Backend {
         /// Random seed.
         seed: Option<Count>,
     },
+    /// Real git in the workspace's repository: a branch per story with its changes
+    /// committed (`create_pr`), and merging them (`merge_to_main`).
+    Git {
+        /// The command template run after a story's branch is committed (push, open a PR):
+        /// `{branch}`, `{base}`, `{story}` and `{title}` are replaced (shell-quoted).
+        pr: Option<Text>,
+        /// The branch stories start from and merge into (the checked-out branch when
+        /// absent).
+        base: Option<Text>,
+    },
 }
 
 /// `name value` inside a limits block.

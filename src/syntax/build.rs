@@ -385,6 +385,16 @@ impl Builder<'_> {
                     function: None,
                 },
             },
+            Rule::backend_git => {
+                let (mut pr, mut base) = (None, None);
+                for o in kids(b) {
+                    match o.as_rule() {
+                        Rule::git_pr => pr = kids(o).next().map(|t| self.text(t)),
+                        _ => base = kids(o).next().map(|t| self.text(t)),
+                    }
+                }
+                Backend::Git { pr, base }
+            }
             _ => {
                 let (mut duration, mut fail, mut seed) = (None, None, None);
                 for o in kids(b) {
