@@ -189,3 +189,54 @@ fn bmad_run_runs_clean_workflows_and_refuses_broken_ones() {
     let out = common::bmad(&["run", "--simulate", f.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn the_report_gives_the_critical_path_and_measures_the_kpis() {
+    let src = r#"
+agent slow { backend sim duration 2h }
+agent fast { backend sim duration 1h }
+story "a" backend { title "a" }
+story "c" frontend { title "c" }
+story "b" frontend { title "b" after "a" }
+phase development {
+  for story in stories {
+    assign dev by story.type {
+      backend => slow
+      frontend => fast
+    }
+    dev: implement
+  }
+}
+kpi velocity: stories_completed_per_sprint >= 3
+kpi efficiency: tasks_completed_per_hour >= 5
+kpi quality: defect_escape_rate < 5%
+"#;
+    let report = simulate(src, 1);
+    assert!(report.ok, "{:?}", report.failed);
+    let path: Vec<&str> = report
+        .critical_path
+        .iter()
+        .map(|s| s.task.as_str())
+        .collect();
+    assert_eq!(path, ["slow: implement [a]", "fast: implement [b]"]);
+    assert_eq!(report.makespan_ms, 3 * 3_600_000);
+    let kpis: Vec<(&str, Option<f64>, Option<bool>)> = report
+        .kpis
+        .iter()
+        .map(|k| (k.name.as_str(), k.measured, k.met))
+        .collect();
+    assert_eq!(
+        kpis,
+        [
+            ("velocity", Some(3.0), Some(true)),
+            ("efficiency", Some(1.0), Some(false)),
+            ("quality", None, None),
+        ]
+    );
+    let table = report.table();
+    assert!(table.contains("critical path (2 tasks)"), "{table}");
+    assert!(
+        table.contains("efficiency                 >= 5        1 (MISSED)"),
+        "{table}"
+    );
+}

@@ -98,6 +98,30 @@ impl Cmp {
             _ => Cmp::Ne,
         }
     }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Eq => "==",
+            Cmp::Ne => "!=",
+        }
+    }
+
+    /// Whether `value OP target` holds.
+    pub fn holds(self, value: f64, target: f64) -> bool {
+        match self {
+            Cmp::Gt => value > target,
+            Cmp::Ge => value >= target,
+            Cmp::Lt => value < target,
+            Cmp::Le => value <= target,
+            Cmp::Eq => value == target,
+            Cmp::Ne => value != target,
+        }
+    }
 }
 
 /// An artifact a step reads or writes: a declared name or a literal path.

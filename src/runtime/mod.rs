@@ -13,6 +13,7 @@ mod deploy;
 pub mod event;
 pub mod exec;
 pub mod git;
+pub mod kpi;
 pub mod limits;
 pub mod report;
 pub mod script_agent;
@@ -273,6 +274,11 @@ impl Runner {
             .start
             .borrow()
             .map_or(0, |s| s.elapsed().as_millis() as u64);
-        Report::new(self.events.borrow().clone(), failed, elapsed)
+        Report::new(
+            self.events.borrow().clone(),
+            failed,
+            elapsed,
+            &self.program.kpis,
+        )
     }
 }

@@ -1,7 +1,8 @@
 //! The run report: outcome, makespan, what ran, the most agents at once, per-agent busy
-//! time, stories done and blocked.
+//! time and utilisation, the critical path, stories done and blocked, and the KPIs.
 
 use super::event::{Event, EventKind};
+use super::kpi::KpiResult;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -24,18 +25,66 @@ pub struct Report {
     pub stories_done: Vec<String>,
     /// Stories escalated as blocked.
     pub stories_blocked: Vec<String>,
+    /// Why each blocked story was blocked, in the order of `stories_blocked`.
+    pub blocked_reasons: Vec<String>,
+    /// The chain of tasks that decided the makespan: each starts when the one before it
+    /// ended (or later), and the last ends last.
+    pub critical_path: Vec<Span>,
+    /// The workflow's KPIs measured on this run.
+    pub kpis: Vec<KpiResult>,
     /// Everything that happened.
     pub events: Vec<Event>,
 }
 
+/// One agent task's time on the clock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Span {
+    /// `agent: task, task [story]`.
+    pub task: String,
+    /// Start, in milliseconds since the run started.
+    pub start_ms: u64,
+    /// End.
+    pub end_ms: u64,
+}
+
+/// The critical path through `spans`: from the span that ends last, back through the
+/// span that ended last before each one started.
+fn critical_path(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_by_key(|s| (s.end_ms, s.start_ms));
+    let mut path = Vec::new();
+    let mut next = spans.len().checked_sub(1);
+    while let Some(i) = next {
+        let start = spans[i].start_ms;
+        path.push(spans[i].clone());
+        // The latest span ending at or before this one started (never itself).
+        let before = spans[..i].partition_point(|s| s.end_ms <= start);
+        next = before.checked_sub(1);
+    }
+    path.reverse();
+    path
+}
+
+fn label(agent: &str, tasks: &[String], story: &Option<String>) -> String {
+    match story {
+        Some(s) => format!("{agent}: {} [{s}]", tasks.join(", ")),
+        None => format!("{agent}: {}", tasks.join(", ")),
+    }
+}
+
 impl Report {
-    /// A report from the events of a run.
-    pub fn new(events: Vec<Event>, failed: Option<String>, makespan_ms: u64) -> Report {
+    /// A report from the events of a run, with `kpis` measured on it.
+    pub fn new(
+        events: Vec<Event>,
+        failed: Option<String>,
+        makespan_ms: u64,
+        kpis: &[crate::syntax::ast::Kpi],
+    ) -> Report {
         let (mut running, mut max, mut tasks) = (0usize, 0usize, 0usize);
         let mut busy: BTreeMap<String, u64> = BTreeMap::new();
         let mut started: BTreeMap<(String, Option<String>, Vec<String>), Vec<u64>> =
             BTreeMap::new();
-        let (mut done, mut blocked) = (Vec::new(), Vec::new());
+        let (mut done, mut blocked, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
+        let mut spans = Vec::new();
         for e in &events {
             match &e.kind {
                 EventKind::TaskStarted {
@@ -64,10 +113,18 @@ impl Report {
                         .and_then(Vec::pop)
                     {
                         *busy.entry(agent.clone()).or_default() += e.at_ms - at;
+                        spans.push(Span {
+                            task: label(agent, t, story),
+                            start_ms: at,
+                            end_ms: e.at_ms,
+                        });
                     }
                 }
                 EventKind::StoryDone { story } => done.push(story.clone()),
-                EventKind::StoryBlocked { story, .. } => blocked.push(story.clone()),
+                EventKind::StoryBlocked { story, reason } => {
+                    blocked.push(story.clone());
+                    reasons.push(reason.clone());
+                }
                 _ => {}
             }
         }
@@ -80,6 +137,9 @@ impl Report {
             busy_ms: busy,
             stories_done: done,
             stories_blocked: blocked,
+            blocked_reasons: reasons,
+            critical_path: critical_path(spans),
+            kpis: super::kpi::measure_kpis(kpis, &events, makespan_ms),
             events,
         }
     }
@@ -114,18 +174,60 @@ impl Report {
                 out.push_str(&format!("{agent:<19} {:<12} {share:.0}%\n", human_ms(*ms)));
             }
         }
+        for (story, why) in self.stories_blocked.iter().zip(&self.blocked_reasons) {
+            out.push_str(&format!("blocked       {story}: {why}\n"));
+        }
+        if !self.critical_path.is_empty() {
+            out.push_str(&format!(
+                "critical path ({} tasks)\n",
+                self.critical_path.len()
+            ));
+            let shown = 12;
+            for (i, s) in self.critical_path.iter().enumerate() {
+                let last = self.critical_path.len() - 1;
+                if i == shown / 2 && last >= shown {
+                    out.push_str(&format!("  ... {} more\n", last + 1 - shown));
+                }
+                if i < shown / 2 || i + shown / 2 > last {
+                    out.push_str(&format!(
+                        "  {:>10}  {:<10} {}\n",
+                        human_ms(s.start_ms),
+                        human_ms(s.end_ms - s.start_ms),
+                        s.task
+                    ));
+                }
+            }
+        }
+        if !self.kpis.is_empty() {
+            out.push_str("kpi                        target      measured\n");
+            for k in &self.kpis {
+                let measured = match (k.measured, k.met) {
+                    (Some(v), Some(true)) => format!("{v} (met)"),
+                    (Some(v), _) => format!("{v} (MISSED)"),
+                    (None, _) => format!("- ({})", k.note.as_deref().unwrap_or("")),
+                };
+                out.push_str(&format!("{:<26} {:<11} {measured}\n", k.name, k.target));
+            }
+        }
         out
     }
 }
 
-/// `2d 3h`, `5m 12s`, `150ms`.
+/// `2d 3h`, `5m 12s`, `1h`, `150ms`: the two largest units, zero parts left out.
 pub fn human_ms(ms: u64) -> String {
     let s = ms / 1000;
+    let two = |big: u64, bu: &str, small: u64, su: &str| {
+        if small == 0 {
+            format!("{big}{bu}")
+        } else {
+            format!("{big}{bu} {small}{su}")
+        }
+    };
     match s {
         0 => format!("{ms}ms"),
         1..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+        60..=3599 => two(s / 60, "m", s % 60, "s"),
+        3600..=86_399 => two(s / 3600, "h", s % 3600 / 60, "m"),
+        _ => two(s / 86_400, "d", s % 86_400 / 3600, "h"),
     }
 }

@@ -1,0 +1,102 @@
+//! KPIs measured on a run: each of the file's KPIs whose metric a run can measure, against
+//! its target. Metrics that need production data (incidents, escaped defects) are listed
+//! as not measured, with the reason, rather than guessed.
+
+use super::event::{Event, EventKind};
+use crate::syntax::ast::Kpi;
+use crate::syntax::literal::Value;
+use serde::Serialize;
+
+/// One KPI of the workflow, measured on a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiResult {
+    /// The KPI's name.
+    pub name: String,
+    /// Its metric.
+    pub metric: String,
+    /// The target as written (`>= 20`).
+    pub target: String,
+    /// The measured value in the target's unit, when the run measures it.
+    pub measured: Option<f64>,
+    /// Whether the measured value meets the target.
+    pub met: Option<bool>,
+    /// Why it was not measured.
+    pub note: Option<String>,
+}
+
+/// What the run did, for the metrics.
+struct Counts {
+    stories_done: usize,
+    tasks_ok: usize,
+    deploys: usize,
+    hours: f64,
+}
+
+fn counts(events: &[Event], makespan_ms: u64) -> Counts {
+    let mut c = Counts {
+        stories_done: 0,
+        tasks_ok: 0,
+        deploys: 0,
+        hours: makespan_ms as f64 / 3_600_000.0,
+    };
+    for e in events {
+        match &e.kind {
+            EventKind::StoryDone { .. } => c.stories_done += 1,
+            EventKind::TaskFinished { ok: true, .. } => c.tasks_ok += 1,
+            EventKind::Note { step, .. } if step == "deploy" => c.deploys += 1,
+            _ => {}
+        }
+    }
+    c
+}
+
+/// The value of `metric` on this run, or why a run does not measure it.
+fn measure(metric: &str, c: &Counts) -> Result<f64, String> {
+    let per_hour = |n: usize| {
+        if c.hours > 0.0 {
+            Ok(n as f64 / c.hours)
+        } else {
+            Err("the run took no time".to_string())
+        }
+    };
+    match metric {
+        // A run is one sprint.
+        "stories_completed_per_sprint" => Ok(c.stories_done as f64),
+        "tasks_completed_per_hour" => per_hour(c.tasks_ok),
+        "deploys_per_day" => per_hour(c.deploys).map(|h| h * 24.0),
+        "incident_resolution_time" | "mean_time_to_recovery" | "open_incidents" => {
+            Err("measured by `bmad monitor` from incidents, not by a run".into())
+        }
+        _ => Err("needs production data a run does not have".into()),
+    }
+}
+
+/// Measures each KPI on a run's events.
+pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<KpiResult> {
+    let c = counts(events, makespan_ms);
+    kpis.iter()
+        .map(|k| {
+            let target = k.target.value;
+            let target_text = match target {
+                Some(Value::Percent(p)) => format!("{} {p}%", k.op.symbol()),
+                Some(Value::Duration(ms)) => {
+                    format!("{} {}", k.op.symbol(), super::report::human_ms(ms))
+                }
+                Some(v) => format!("{} {}", k.op.symbol(), v.as_f64()),
+                None => "?".into(),
+            };
+            let (measured, note) = match measure(&k.metric.name, &c) {
+                Ok(v) => (Some((v * 100.0).round() / 100.0), None),
+                Err(why) => (None, Some(why)),
+            };
+            KpiResult {
+                name: k.name.name.to_string(),
+                metric: k.metric.name.to_string(),
+                target: target_text,
+                met: measured.zip(target).map(|(m, t)| k.op.holds(m, t.as_f64())),
+                measured,
+                note,
+            }
+        })
+        .collect()
+}
