@@ -2,6 +2,7 @@
 //! found, 2 usage or I/O error.
 
 mod check;
+mod progress;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +43,9 @@ pub struct RunArgs {
     /// The workspace root (default: the current directory).
     #[arg(long)]
     workspace: Option<PathBuf>,
+    /// How to log the run to stderr (a live progress line replaces the log on a terminal).
+    #[arg(long, value_enum, default_value = "human")]
+    log_format: LogFormat,
     /// Approve the manual gate of this environment for this run (repeatable).
     #[arg(long, value_name = "ENVIRONMENT")]
     approve: Vec<String>,
@@ -53,6 +57,15 @@ pub enum Format {
     /// Rendered for people (to stderr).
     Human,
     /// One JSON object per line (to stdout).
+    Json,
+}
+
+/// How a run is logged.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Lines for people (a progress line on a terminal).
+    Human,
+    /// One JSON object per line.
     Json,
 }
 

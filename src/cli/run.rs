@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// Checks and runs the workflow; prints the report.
 pub fn run(args: &RunArgs) -> ExitCode {
-    let mut err = std::io::stderr().lock();
+    let mut err = std::io::stderr();
     let checked = bmad::check_path(&args.file);
     for d in &checked.diagnostics {
         let _ = write!(
@@ -43,13 +43,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
         simulate: args.simulate,
         approve: args.approve.clone(),
     };
-    let runner = match Runner::new(checked.program, options) {
+    let mut runner = match Runner::new(checked.program, options) {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
             return ExitCode::from(2);
         }
     };
+    let progress = super::progress::start(args.log_format).map(|(listener, bar)| {
+        runner.on_event(listener);
+        bar
+    });
     // A simulation runs on a virtual clock; a real run on the wall clock.
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -69,6 +73,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
             _ = tokio::signal::ctrl_c() => None,
         }
     });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
     let Some(report) = report else {
         let _ = writeln!(err, "run interrupted: running agents were stopped");
         return ExitCode::from(130);

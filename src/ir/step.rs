@@ -410,6 +410,40 @@ pub enum StepKind {
     },
 }
 
+impl StepKind {
+    /// The step's name, as in the IR's `step` field.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StepKind::Task(_) => "task",
+            StepKind::Handoff(_) => "handoff",
+            StepKind::Sh { .. } => "sh",
+            StepKind::Wait { .. } => "wait",
+            StepKind::Probe(_) => "probe",
+            StepKind::Check { .. } => "check",
+            StepKind::Call { .. } => "call",
+            StepKind::Escalate { .. } => "escalate",
+            StepKind::Alert { .. } => "alert",
+            StepKind::Notify { .. } => "notify",
+            StepKind::Deploy { .. } => "deploy",
+            StepKind::Rollback { .. } => "rollback",
+            StepKind::Assign { .. } => "assign",
+            StepKind::Isolate { .. } => "isolate",
+            StepKind::StopWrites { .. } => "stop_writes",
+            StepKind::Report { .. } => "report",
+            StepKind::Watch { .. } => "watch",
+            StepKind::Parallel { .. } => "parallel",
+            StepKind::ForEach { .. } => "for_each",
+            StepKind::Repeat { .. } => "repeat",
+            StepKind::Retry { .. } => "retry",
+            StepKind::If { .. } => "if",
+            StepKind::Match { .. } => "match",
+            StepKind::OnFailure { .. } => "on_failure",
+            StepKind::Group { .. } => "group",
+            StepKind::Fail { .. } => "fail",
+        }
+    }
+}
+
 impl Step {
     /// Calls `f` on each nested step list of this step, in order (no allocation: every
     /// check pass walks every step).

@@ -90,3 +90,67 @@ pub enum EventKind {
         text: String,
     },
 }
+
+impl EventKind {
+    /// The event's name (as in its JSON `event` field) and one line saying what happened.
+    pub fn summary(&self) -> (&'static str, String) {
+        let story = |s: &Option<String>| s.as_ref().map_or(String::new(), |s| format!(" [{s}]"));
+        match self {
+            EventKind::PhaseStarted { phase } => ("phase_started", format!("phase {phase}")),
+            EventKind::PhaseFinished { phase, ok } => (
+                "phase_finished",
+                format!("phase {phase} {}", if *ok { "done" } else { "failed" }),
+            ),
+            EventKind::TaskStarted {
+                agent,
+                tasks,
+                story: s,
+                attempt,
+            } => (
+                "task_started",
+                format!(
+                    "{agent}: {}{}{}",
+                    tasks.join(", "),
+                    story(s),
+                    if *attempt > 1 {
+                        format!(" (attempt {attempt})")
+                    } else {
+                        String::new()
+                    }
+                ),
+            ),
+            EventKind::TaskFinished {
+                agent,
+                tasks,
+                story: s,
+                ok,
+                feedback,
+            } => (
+                "task_finished",
+                format!(
+                    "{agent}: {}{} {}{}",
+                    tasks.join(", "),
+                    story(s),
+                    if *ok { "ok" } else { "failed" },
+                    feedback
+                        .as_ref()
+                        .map_or(String::new(), |f| format!(": {f}"))
+                ),
+            ),
+            EventKind::Handoff {
+                from,
+                to,
+                artifacts,
+                ..
+            } => (
+                "handoff",
+                format!("{from} -> {to} ({})", artifacts.join(", ")),
+            ),
+            EventKind::StoryBlocked { story, reason } => {
+                ("story_blocked", format!("story {story} blocked: {reason}"))
+            }
+            EventKind::StoryDone { story } => ("story_done", format!("story {story} done")),
+            EventKind::Note { step, text } => ("note", format!("{step}: {text}")),
+        }
+    }
+}

@@ -31,6 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub use report::Report;
 
@@ -182,6 +183,11 @@ impl Runner {
             .start
             .borrow()
             .map_or(0, |s| s.elapsed().as_millis() as u64);
+        if tracing::enabled!(target: "bmad::run", tracing::Level::INFO) {
+            let (name, text) = kind.summary();
+            let clock = report::human_ms(at);
+            tracing::info!(target: "bmad::run", event = name, at_ms = at, "[{clock}] {text}");
+        }
         let event = Event { at_ms: at, kind };
         for listener in &self.listeners {
             listener(&event);
@@ -260,7 +266,8 @@ impl Runner {
                 .max
                 .map_or(self.global.available_permits(), |m| m.value as usize);
             let ctx = steps::Ctx::phase(&name, Arc::new(Semaphore::new(permits.max(1))));
-            let result = self.steps(&phase.body, &ctx).await;
+            let span = tracing::info_span!("phase", phase = %name);
+            let result = self.steps(&phase.body, &ctx).instrument(span).await;
             self.record(EventKind::PhaseFinished {
                 phase: name.clone(),
                 ok: result.is_ok(),

@@ -16,6 +16,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 /// Why a step failed.
 pub type Failed = String;
@@ -123,6 +124,11 @@ impl Runner {
         step: &'a Step,
         ctx: &'a Ctx<'a>,
     ) -> LocalBoxFuture<'a, Result<(), Failed>> {
+        let span = tracing::debug_span!(
+            "step",
+            kind = step.kind.keyword(),
+            at = %self.program.locate(step.span)
+        );
         async move {
             match &step.kind {
                 StepKind::Task(t) => self.task(t, ctx).await,
@@ -295,6 +301,7 @@ impl Runner {
                 }
             }
         }
+        .instrument(span)
         .boxed_local()
     }
 
