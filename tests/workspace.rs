@@ -199,3 +199,60 @@ fn a_simulation_writes_placeholders_for_every_artifact_of_the_seed() {
         "a directory artifact"
     );
 }
+
+#[test]
+fn an_agent_gets_its_story_dependencies_tests_and_context_in_the_prompt() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = r#"
+agent architect { backend exec "echo 'Use WebRTC with a TURN relay.'" }
+agent dev {
+  prompt "You are a careful developer."
+  backend exec "cat > prompt-dev-$BMAD_STORY.txt" stdin
+}
+agent qa { backend exec "cat > prompt-qa-$BMAD_STORY.txt" stdin }
+story "1" backend {
+  title "Signaling server"
+  create "/server/signaling.ts" template "ws-server"
+}
+story "2" frontend {
+  title "Peer connection"
+  from_arch "WebRTC section 3.2"
+  after "1"
+  modify "/client/webrtc.ts" "Add peer connection logic"
+  accept "Peer connection establishes"
+}
+phase design {
+  architect: architecture_doc {
+    produces architecture = "/docs/architecture.md"
+  }
+}
+phase development after design {
+  for story in stories {
+    dev: implement {
+      context story, architecture, dependencies
+    }
+    qa: validate {
+      tests unit, e2e
+    }
+  }
+}
+"#;
+    let report = run_in(src, ws.path(), false);
+    assert!(report.ok, "{:?}", report.failed);
+    let prompt = std::fs::read_to_string(ws.path().join("prompt-dev-2.txt")).unwrap();
+    for line in [
+        "You are a careful developer.",
+        "Tasks: implement",
+        "Story 2 (frontend): Peer connection",
+        "From the architecture: WebRTC section 3.2",
+        "- modify /client/webrtc.ts: Add peer connection logic",
+        "- accept: Peer connection establishes",
+        "Depends on story 1 (done): Signaling server; files: /server/signaling.ts",
+        "## Context: architecture (/docs/architecture.md)",
+        "Use WebRTC with a TURN relay.",
+    ] {
+        assert!(prompt.contains(line), "{line:?} missing from:\n{prompt}");
+    }
+    let qa = std::fs::read_to_string(ws.path().join("prompt-qa-1.txt")).unwrap();
+    assert!(qa.contains("Test types to run: unit, e2e"), "{qa}");
+}

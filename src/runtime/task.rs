@@ -154,35 +154,4 @@ impl Runner {
             .collect::<Result<_, String>>()
             .map_err(|e| format!("agent `{agent}`: {e}"))
     }
-
-    /// The prompt of a task: the agent's persona, the tasks, the story, QA's feedback.
-    fn prompt(&self, agent: &str, task: &Task, ctx: &Ctx) -> String {
-        let mut prompt = String::new();
-        if let Some(p) = self.program.agent(agent).and_then(|a| a.prompt.as_ref()) {
-            prompt.push_str(&p.value);
-            prompt.push_str("\n\n");
-        }
-        let tasks: Vec<&str> = task.tasks.iter().map(|n| n.name.as_str()).collect();
-        prompt.push_str(&format!("Tasks: {}\n", tasks.join(", ")));
-        if let Some(s) = ctx.story {
-            prompt.push_str(&format!(
-                "Story {} ({}): {}\n",
-                s.id.name,
-                s.story_type.name,
-                s.title.as_ref().map_or("", |t| t.value.as_str())
-            ));
-            for a in &s.accept {
-                prompt.push_str(&format!("- accept: {}\n", a.value));
-            }
-        }
-        if let Some(p) = &task.prompt {
-            prompt.push_str(&p.value);
-            prompt.push('\n');
-        }
-        let feedback = ctx.state.feedback.borrow();
-        if !feedback.is_empty() {
-            prompt.push_str(&format!("QA feedback on the last attempt: {feedback}\n"));
-        }
-        prompt
-    }
 }

@@ -1,0 +1,139 @@
+//! The prompt an agent gets: its persona, the tasks, the story with its files, acceptance
+//! criteria and finished dependencies, the test types to run, the context it loads
+//! (artifacts inlined, up to a size), the task's own prompt and QA's last feedback.
+
+use super::Runner;
+use super::steps::Ctx;
+use crate::ir::step::Task;
+use crate::syntax::ast::Story;
+use std::fmt::Write;
+use std::io::Read;
+
+/// The most of one context artifact inlined in a prompt; a larger one is cut, with a note.
+pub const MAX_CONTEXT_BYTES: u64 = 32 * 1024;
+
+fn story_block(out: &mut String, s: &Story) {
+    let title = s.title.as_ref().map_or("", |t| t.value.as_str());
+    let _ = writeln!(out, "Story {} ({}): {title}", s.id.name, s.story_type.name);
+    if let Some(e) = &s.epic {
+        let _ = writeln!(out, "Epic: {}", e.name);
+    }
+    if let Some(t) = &s.from_prd {
+        let _ = writeln!(out, "From the PRD: {}", t.value);
+    }
+    if let Some(t) = &s.from_arch {
+        let _ = writeln!(out, "From the architecture: {}", t.value);
+    }
+    for f in &s.create {
+        let template = f
+            .template
+            .as_ref()
+            .map_or(String::new(), |t| format!(" from template {}", t.value));
+        let _ = writeln!(out, "- create {}{template}", f.path.value);
+    }
+    for f in &s.modify {
+        let changes = f
+            .changes
+            .as_ref()
+            .map_or(String::new(), |c| format!(": {}", c.value));
+        let _ = writeln!(out, "- modify {}{changes}", f.path.value);
+    }
+    for a in &s.accept {
+        let _ = writeln!(out, "- accept: {}", a.value);
+    }
+}
+
+impl Runner {
+    /// The prompt of `task` for `agent` in `ctx`.
+    pub(super) fn prompt(&self, agent: &str, task: &Task, ctx: &Ctx) -> String {
+        let mut out = String::new();
+        if let Some(p) = self.program.agent(agent).and_then(|a| a.prompt.as_ref()) {
+            out.push_str(&p.value);
+            out.push_str("\n\n");
+        }
+        let tasks: Vec<&str> = task.tasks.iter().map(|n| n.name.as_str()).collect();
+        let _ = writeln!(out, "Tasks: {}", tasks.join(", "));
+        if let Some(m) = &task.mode {
+            let _ = writeln!(out, "Mode: {}", m.name);
+        }
+        if let Some(s) = ctx.story {
+            story_block(&mut out, s);
+        }
+        if !task.tests.is_empty() {
+            let tests: Vec<&str> = task.tests.iter().map(|n| n.name.as_str()).collect();
+            let _ = writeln!(out, "Test types to run: {}", tests.join(", "));
+        }
+        for c in &task.context {
+            match c.name.as_str() {
+                "story" => {}
+                "dependencies" => self.dependencies(&mut out, ctx),
+                name => self.context_artifact(&mut out, name),
+            }
+        }
+        if let Some(p) = &task.prompt {
+            out.push_str(&p.value);
+            out.push('\n');
+        }
+        let feedback = ctx.state.feedback.borrow();
+        if !feedback.is_empty() {
+            let _ = writeln!(out, "QA feedback on the last attempt: {feedback}");
+        }
+        out
+    }
+
+    /// The stories this one depends on (all done: a story starts only after them).
+    fn dependencies(&self, out: &mut String, ctx: &Ctx) {
+        let Some(s) = ctx.story else { return };
+        for dep in &s.after {
+            let Some(d) = self.program.stories.iter().find(|x| x.id.name == dep.name) else {
+                continue;
+            };
+            let title = d.title.as_ref().map_or("", |t| t.value.as_str());
+            let files: Vec<&str> = d
+                .create
+                .iter()
+                .map(|f| f.path.value.as_str())
+                .chain(d.modify.iter().map(|f| f.path.value.as_str()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "Depends on story {} (done): {title}; files: {}",
+                d.id.name,
+                files.join(", ")
+            );
+        }
+    }
+
+    /// A context artifact, inlined up to [`MAX_CONTEXT_BYTES`].
+    fn context_artifact(&self, out: &mut String, name: &str) {
+        let Ok(a) = self.workspace.named_artifact(name) else {
+            return;
+        };
+        let _ = writeln!(out, "\n## Context: {name} ({})", a.written);
+        if a.is_dir() {
+            let _ = writeln!(out, "(a directory in the workspace)");
+            return;
+        }
+        let mut text = String::new();
+        let read = std::fs::File::open(&a.path)
+            .and_then(|f| f.take(MAX_CONTEXT_BYTES).read_to_string(&mut text));
+        match read {
+            Ok(_) => {
+                out.push_str(&text);
+                if !text.ends_with('\n') {
+                    out.push('\n');
+                }
+                let size = std::fs::metadata(&a.path).map_or(0, |m| m.len());
+                if size > MAX_CONTEXT_BYTES {
+                    let _ = writeln!(
+                        out,
+                        "(cut at {MAX_CONTEXT_BYTES} of {size} bytes: read the file for the rest)"
+                    );
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "(not readable: {e})");
+            }
+        }
+    }
+}
