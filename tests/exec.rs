@@ -134,6 +134,8 @@ fn ctrl_c_stops_the_running_agents_and_exits_130() {
             flow.to_str().unwrap(),
             "--workspace",
             ws.path().to_str().unwrap(),
+            "--report",
+            ws.path().join("report.json").to_str().unwrap(),
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -164,4 +166,17 @@ fn ctrl_c_stops_the_running_agents_and_exits_130() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("run interrupted"));
     let gone = process_gone(agent);
     assert!(gone, "the agent's process {agent} survived Ctrl-C");
+    // The run is recorded as interrupted, with the task that was running.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["failed"]
+            .as_str()
+            .unwrap()
+            .starts_with("interrupted"),
+        "{report}"
+    );
+    assert_eq!(report["events"][1]["event"], "task_started");
 }

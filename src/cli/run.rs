@@ -76,10 +76,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let Some(report) = report else {
-        let _ = writeln!(err, "run interrupted: running agents were stopped");
-        return ExitCode::from(130);
-    };
+    // Interrupted: the run's future is gone and with it every agent's process group.
+    let interrupted = report.is_none();
+    let report = report.unwrap_or_else(|| {
+        runner.report(Some(
+            "interrupted (Ctrl-C): running agents were stopped".into(),
+        ))
+    });
     print!("{}", report.table());
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
@@ -87,6 +90,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
             let _ = writeln!(err, "error: cannot write `{}`: {e}", path.display());
             return ExitCode::from(2);
         }
+    }
+    if interrupted {
+        let _ = writeln!(err, "run interrupted: running agents were stopped");
+        return ExitCode::from(130);
     }
     if report.ok {
         ExitCode::SUCCESS

@@ -278,6 +278,13 @@ impl Runner {
                 break;
             }
         }
+        self.report(failed)
+    }
+
+    /// The report of what ran so far; `failed` says why it stopped, if it did. After a
+    /// run that was interrupted (its future dropped), this is the record of the
+    /// interruption.
+    pub fn report(&self, failed: Option<String>) -> Report {
         let elapsed = self
             .start
             .borrow()
