@@ -109,3 +109,29 @@ fn several_files_are_checked_each_on_its_own() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("checked 2 files"));
 }
+
+#[test]
+fn the_readme_main_command_runs_the_seed() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let command = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.lines().next())
+        .expect("a first sh block");
+    let args = command
+        .strip_prefix("cargo run --release -- ")
+        .expect("the main command runs the binary");
+    let ws = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = args.split_whitespace().collect();
+    // The same command, with its workspace in a temporary directory.
+    let at = args.iter().position(|a| *a == "--workspace").expect("a workspace");
+    let dir = ws.path().to_str().unwrap();
+    args[at + 1] = dir;
+    let out = common::bmad(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for part in ["run succeeded", "critical path", "kpi"] {
+        assert!(stdout.contains(part), "{part:?} missing:\n{stdout}");
+    }
+    assert!(ws.path().join("docs/requirements/prd.md").exists());
+}
