@@ -124,7 +124,10 @@ fn the_readme_main_command_runs_the_seed() {
     let ws = tempfile::tempdir().unwrap();
     let mut args: Vec<&str> = args.split_whitespace().collect();
     // The same command, with its workspace in a temporary directory.
-    let at = args.iter().position(|a| *a == "--workspace").expect("a workspace");
+    let at = args
+        .iter()
+        .position(|a| *a == "--workspace")
+        .expect("a workspace");
     let dir = ws.path().to_str().unwrap();
     args[at + 1] = dir;
     let out = common::bmad(&args);

@@ -91,7 +91,7 @@ impl SimBackend {
     }
 }
 
-/// A 64-bit FNV-1a hash: stable across runs and platforms.
+/// A 64-bit FNV-1a hash, finalised: stable across runs and platforms.
 fn fnv(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
@@ -102,7 +102,13 @@ fn fnv(parts: &[&[u8]]) -> u64 {
         h ^= 0xff;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h
+    // FNV mixes its last bytes poorly into the low bits, which decide the outcome: one
+    // round of the splitmix64 finaliser makes every attempt an independent draw.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 impl AgentBackend for SimBackend {
@@ -145,6 +151,44 @@ impl AgentBackend for SimBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_rate_fails_that_share_of_tasks_with_independent_attempts() {
+        let sim = SimBackend {
+            duration: Duration::ZERO,
+            fail_rate: 0.2,
+            seed: 1,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let (mut failed, mut thrice) = (0, 0);
+        for story in 0..5_000 {
+            let fails = (1..=3).filter(|attempt| {
+                let inv = Invocation {
+                    agent: "qa".into(),
+                    tasks: vec!["validate".into()],
+                    story: Some(format!("s{story}")),
+                    attempt: *attempt,
+                    validation: true,
+                    prompt: String::new(),
+                    produces: Vec::new(),
+                };
+                !rt.block_on(sim.run(inv)).ok
+            });
+            let n = fails.count();
+            failed += n;
+            thrice += usize::from(n == 3);
+        }
+        // 15,000 draws at 20%: 3,000 expected; three failures in a row: 0.8%, 40 expected.
+        assert!((2_700..3_300).contains(&failed), "{failed} failures");
+        assert!(
+            (15..70).contains(&thrice),
+            "{thrice} stories failed three times"
+        );
+    }
 
     #[test]
     fn the_same_inputs_give_the_same_outcome() {

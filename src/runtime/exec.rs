@@ -133,11 +133,15 @@ impl AgentBackend for ExecBackend {
             #[cfg(unix)]
             {
                 cmd.process_group(0);
+                // Only when there are limits: a pre_exec hook makes the standard library
+                // fork the whole process instead of using the faster posix_spawn.
                 let limits = me.limits;
-                // SAFETY: the closure runs in the child between fork and exec; it only
-                // calls setrlimit, which is async-signal-safe, and allocates nothing.
-                unsafe {
-                    cmd.pre_exec(move || limits.apply_to_self());
+                if limits != AgentLimits::default() {
+                    // SAFETY: the closure runs in the child between fork and exec; it only
+                    // calls setrlimit, which is async-signal-safe, and allocates nothing.
+                    unsafe {
+                        cmd.pre_exec(move || limits.apply_to_self());
+                    }
                 }
             }
             let mut child = match cmd.spawn() {
