@@ -16,7 +16,11 @@ const RUNS: usize = 5;
 /// Stories come in epics of ten, each story after the one before it in its epic: a DAG
 /// of 1,000 independent chains (as wide as any limit) for 10,000 stories.
 fn deps(i: usize) -> Vec<usize> {
-    if i % 10 == 0 { Vec::new() } else { vec![i - 1] }
+    if i.is_multiple_of(10) {
+        Vec::new()
+    } else {
+        vec![i - 1]
+    }
 }
 
 fn stories(out: &mut String, n: usize) {
