@@ -107,6 +107,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod ir;
 pub mod load;
+pub mod probe;
 pub mod render;
 pub mod runtime;
 pub mod script;

@@ -108,3 +108,55 @@ fn a_gate_whose_condition_is_false_stops_the_deployment() {
     );
     assert_eq!(notes(&report, "deploy"), ["`dev` deployed by `devops`"]);
 }
+
+/// A loopback HTTP server that answers each request with the next of `statuses`.
+fn server(statuses: Vec<u16>) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for status in statuses {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0; 1024];
+            let _ = conn.read(&mut buf);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn a_gate_check_probes_for_real_in_a_real_run() {
+    let ws = tempfile::tempdir().unwrap();
+    let port = server(vec![503, 200]);
+    let src = format!(
+        "agent devops {{ backend exec \"true\" }}\n\
+check healthy {{\n  get \"http://127.0.0.1:{port}/health\" expect 200 timeout 2s\n}}\n\
+environment staging {{\n  gate healthy\n}}\n\
+phase release {{\n  deploy staging\n}}\n"
+    );
+    // The first request gets 503: the gate stops the deployment.
+    let report = run_in(&src, ws.path(), false);
+    let failed = report.failed.clone().expect("refused");
+    assert!(
+        failed.contains(&format!("the gate of `staging` did not pass: check `healthy` failed: GET http://127.0.0.1:{port}/health: status 503, expected status 200")),
+        "{failed}"
+    );
+    let probes = notes(&report, "probe");
+    assert_eq!(probes.len(), 1);
+    assert!(
+        probes[0].starts_with(&format!(
+            "GET http://127.0.0.1:{port}/health: status 503 in"
+        )),
+        "{probes:?}"
+    );
+    // The second gets 200: it deploys.
+    let report = run_in(&src, ws.path(), false);
+    assert!(report.ok, "{:?}", report.failed);
+    assert_eq!(notes(&report, "deploy"), ["`staging` deployed by `devops`"]);
+}

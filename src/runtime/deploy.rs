@@ -86,8 +86,8 @@ impl Runner {
             },
             Some(Gate::Checks { checks }) => {
                 for c in checks {
-                    if !self.named_check(&c.name, ctx).await {
-                        return Err(refused(format!("check `{}` failed", c.name)));
+                    if let Err(why) = self.named_check(&c.name, ctx).await {
+                        return Err(refused(format!("check `{}` failed: {why}", c.name)));
                     }
                 }
                 Ok(())

@@ -15,6 +15,7 @@ pub mod exec;
 pub mod git;
 pub mod kpi;
 pub mod limits;
+mod probing;
 mod prompt;
 pub mod report;
 pub mod script_agent;

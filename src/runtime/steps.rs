@@ -258,20 +258,27 @@ impl Runner {
                     script,
                     must_pass,
                 } => {
-                    let mut ok = true;
-                    if let Some(s) = script {
-                        ok &= self
-                            .eval(&Cond::Script(s.clone()), ctx)?
-                            .as_bool()
-                            .unwrap_or(false);
+                    let mut failures = Vec::new();
+                    if let Some(s) = script
+                        && !matches!(
+                            self.eval(&Cond::Script(s.clone()), ctx)?.as_bool(),
+                            Ok(true)
+                        )
+                    {
+                        failures.push("its condition is not true".to_string());
                     }
                     for name in checks {
-                        ok &= self.named_check(&name.name, ctx).await;
+                        if let Err(why) = self.named_check(&name.name, ctx).await {
+                            failures.push(format!("check `{}` failed: {why}", name.name));
+                        }
                     }
-                    if ok || !must_pass {
-                        Ok(())
-                    } else {
-                        Err("a check failed".into())
+                    // A diagnosis (must_pass false) records what failed and goes on.
+                    for why in &failures {
+                        self.note("check", why.clone());
+                    }
+                    match failures.into_iter().next() {
+                        Some(why) if *must_pass => Err(why),
+                        _ => Ok(()),
                     }
                 }
                 StepKind::Sh { command, timeout } if !self.options.simulate => {
@@ -281,6 +288,7 @@ impl Runner {
                     });
                     self.shell(&command.value, duration(timeout)).await
                 }
+                StepKind::Probe(p) if !self.options.simulate => self.probe(p).await,
                 StepKind::Deploy { environment, by } => {
                     self.deploy(environment, by.as_ref(), ctx).await
                 }
@@ -338,11 +346,12 @@ impl Runner {
         }
     }
 
+    /// Runs the named check: its rhai condition or its steps; says why it failed.
     pub(super) fn named_check<'a>(
         &'a self,
         name: &'a str,
         ctx: &'a Ctx<'a>,
-    ) -> LocalBoxFuture<'a, bool> {
+    ) -> LocalBoxFuture<'a, Result<(), Failed>> {
         async move {
             match self
                 .program
@@ -352,14 +361,14 @@ impl Runner {
                 .map(|c| &c.body)
             {
                 Some(CheckBody::Script(s)) => {
-                    matches!(
-                        self.eval(&Cond::Script(s.clone()), ctx)
-                            .map(|v| v.as_bool()),
-                        Ok(Ok(true))
-                    )
+                    match self.eval(&Cond::Script(s.clone()), ctx)?.as_bool() {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err("its condition is false".into()),
+                        Err(t) => Err(format!("its condition gave a {t}, not a bool")),
+                    }
                 }
-                Some(CheckBody::Steps { steps }) => self.steps(steps, ctx).await.is_ok(),
-                None => false,
+                Some(CheckBody::Steps { steps }) => self.steps(steps, ctx).await,
+                None => Err(format!("no check `{name}`")),
             }
         }
         .boxed_local()

@@ -9,10 +9,9 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -37,9 +36,6 @@ pub const HOST_FUNCTIONS: &[&str] = &[
 const MAX_SCAN_BYTES: u64 = 256 * 1024 * 1024;
 /// Longest regex pattern.
 const MAX_PATTERN: usize = 4096;
-/// Most addresses `tcp_connect` tries.
-const MAX_ADDRESSES: usize = 4;
-
 fn fail<T>(message: String) -> Res<T> {
     Err(message.into())
 }
@@ -286,16 +282,10 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
             check_deadline()?;
             declared(&s, host)?;
             let port = u16::try_from(port).map_err(|_| format!("{port} is not a port"))?;
-            let addrs = (host, port)
-                .to_socket_addrs()
-                .map_err(|e| format!("cannot resolve `{host}`: {e}"))?;
-            for addr in addrs.take(MAX_ADDRESSES) {
-                check_deadline()?;
-                if TcpStream::connect_timeout(&addr, timeout(timeout_ms)).is_ok() {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
+            let probed = crate::probe::tcp(host, port, timeout(timeout_ms), || {
+                check_deadline().map_err(|e| e.to_string())
+            })?;
+            Ok(probed.answered)
         },
     );
     let s = sandbox;
@@ -303,34 +293,17 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
         check_deadline()?;
         let host = super::host_of(url).ok_or_else(|| format!("`{url}` has no host"))?;
         declared(&s, &host)?;
-        // No redirects (a redirect would reach a host nobody declared) and no proxy.
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout(timeout_ms)))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .proxy(None)
-            .build()
-            .into();
-        let start = Instant::now();
+        let probed = crate::probe::http("get", url, timeout(timeout_ms));
         let mut result = Map::new();
-        match agent.get(url).call() {
-            Ok(resp) => {
-                result.insert(
-                    "status".into(),
-                    Dynamic::from(i64::from(resp.status().as_u16())),
-                );
-                result.insert("ok".into(), Dynamic::from(resp.status().is_success()));
-            }
-            Err(e) => {
-                result.insert("status".into(), Dynamic::from(0_i64));
-                result.insert("ok".into(), Dynamic::from(false));
-                result.insert("error".into(), Dynamic::from(e.to_string()));
-            }
+        let status = i64::from(probed.status.unwrap_or(0));
+        result.insert("status".into(), Dynamic::from(status));
+        result.insert("ok".into(), Dynamic::from((200..300).contains(&status)));
+        if let Some(e) = probed.error {
+            result.insert("error".into(), Dynamic::from(e));
         }
         result.insert(
             "latency_ms".into(),
-            Dynamic::from(start.elapsed().as_millis() as i64),
+            Dynamic::from(probed.latency.as_millis() as i64),
         );
         Ok(result)
     });

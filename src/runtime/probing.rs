@@ -1,0 +1,58 @@
+//! Probe steps at run time: a real HTTP request or TCP connection (on a blocking thread),
+//! passing when the expected status (any 2xx when none is written) or the connection
+//! comes back in time. A simulation records probes instead.
+
+use super::Runner;
+use super::steps::Failed;
+use crate::ir::step::Probe;
+use crate::syntax::literal::Value;
+use std::time::Duration;
+
+/// A probe's time limit when it writes none.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Runner {
+    /// Runs a probe; fails saying what came back instead of what was expected.
+    pub(super) async fn probe(&self, p: &Probe) -> Result<(), Failed> {
+        let timeout = match p.timeout.and_then(|q| q.value) {
+            Some(Value::Duration(ms)) => Duration::from_millis(ms),
+            _ => DEFAULT_PROBE_TIMEOUT,
+        };
+        let method = p.method.clone();
+        let target = p.target.value.to_string();
+        let what = format!("{} {target}", method.to_uppercase());
+        let probed = tokio::task::spawn_blocking(move || {
+            if method == "tcp" {
+                let (host, port) = crate::probe::host_port(&target)
+                    .ok_or_else(|| format!("`{target}` is not host:port"))?;
+                crate::probe::tcp(host, port, timeout, || Ok(()))
+            } else {
+                Ok(crate::probe::http(&method, &target, timeout))
+            }
+        })
+        .await
+        .map_err(|e| format!("{what}: the probe's thread failed: {e}"))?
+        .map_err(|e| format!("{what}: {e}"))?;
+        let took = super::report::human_ms(probed.latency.as_millis() as u64);
+        let passed = match (p.expect, probed.status) {
+            (Some(want), Some(got)) => u64::from(got) == want.value,
+            (None, Some(got)) => (200..300).contains(&got),
+            (_, None) => probed.answered,
+        };
+        let got = match (probed.status, &probed.error) {
+            (Some(s), _) => format!("status {s}"),
+            (None, Some(e)) => e.clone(),
+            (None, None) if probed.answered => "connected".into(),
+            (None, None) => "no answer".into(),
+        };
+        self.note("probe", format!("{what}: {got} in {took}"));
+        if passed {
+            Ok(())
+        } else {
+            let want = p.expect.map_or("a 2xx status".to_string(), |e| {
+                format!("status {}", e.value)
+            });
+            Err(format!("{what}: {got}, expected {want}"))
+        }
+    }
+}
