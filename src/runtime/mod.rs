@@ -20,6 +20,8 @@ mod prompt;
 pub mod report;
 pub mod script_agent;
 mod steps;
+mod story_dag;
+pub mod story_files;
 mod task;
 pub mod workspace;
 

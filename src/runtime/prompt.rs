@@ -66,7 +66,7 @@ impl Runner {
         for c in &task.context {
             match c.name.as_str() {
                 "story" => {}
-                "dependencies" => self.dependencies(&mut out, ctx),
+                "dependencies" => Self::dependencies(&mut out, ctx),
                 name => self.context_artifact(&mut out, name),
             }
         }
@@ -82,12 +82,8 @@ impl Runner {
     }
 
     /// The stories this one depends on (all done: a story starts only after them).
-    fn dependencies(&self, out: &mut String, ctx: &Ctx) {
-        let Some(s) = ctx.story else { return };
-        for dep in &s.after {
-            let Some(d) = self.program.stories.iter().find(|x| x.id.name == dep.name) else {
-                continue;
-            };
+    fn dependencies(out: &mut String, ctx: &Ctx) {
+        for d in &ctx.deps {
             let title = d.title.as_ref().map_or("", |t| t.value.as_str());
             let files: Vec<&str> = d
                 .create

@@ -8,10 +8,9 @@ use crate::syntax::ast::{CheckBody, Story};
 use crate::syntax::literal::Value;
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
-use futures::stream::{FuturesUnordered, StreamExt};
 use rhai::Dynamic;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +33,8 @@ pub struct LoopState {
 pub struct Ctx<'a> {
     pub(super) phase: Option<(String, Arc<Semaphore>)>,
     pub(super) story: Option<&'a Story>,
+    /// The stories the current story depends on.
+    pub(super) deps: Vec<&'a Story>,
     pub(super) vars: Rc<RefCell<HashMap<String, String>>>,
     pub(super) state: Rc<LoopState>,
 }
@@ -44,15 +45,18 @@ impl<'a> Ctx<'a> {
         Ctx {
             phase: Some((name.to_string(), limit)),
             story: None,
+            deps: Vec::new(),
             vars: Rc::default(),
             state: Rc::default(),
         }
     }
 
-    fn for_story(&self, story: &'a Story) -> Ctx<'a> {
+    /// The context of one story of a for-each, with the stories it depends on.
+    pub(super) fn for_story(&self, story: &'a Story, deps: Vec<&'a Story>) -> Ctx<'a> {
         Ctx {
             phase: self.phase.clone(),
             story: Some(story),
+            deps,
             vars: Rc::default(),
             state: Rc::default(),
         }
@@ -372,85 +376,6 @@ impl Runner {
             }
         }
         .boxed_local()
-    }
-
-    /// The story DAG: a story starts when every story it depends on is done; independent
-    /// stories run side by side, at most `max` at once. A story that fails is escalated as
-    /// blocked, and so is every story that depends on it; the others go on.
-    async fn for_each<'a>(
-        &'a self,
-        max: Option<usize>,
-        body: &'a [Step],
-        ctx: &'a Ctx<'a>,
-    ) -> Result<(), Failed> {
-        let stories = &self.program.stories;
-        let index: HashMap<&str, usize> = stories
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.name.as_str(), i))
-            .collect();
-        let mut waiting: Vec<usize> = stories
-            .iter()
-            .map(|s| {
-                s.after
-                    .iter()
-                    .filter(|a| index.contains_key(a.name.as_str()))
-                    .count()
-            })
-            .collect();
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); stories.len()];
-        for (i, s) in stories.iter().enumerate() {
-            for a in &s.after {
-                if let Some(j) = index.get(a.name.as_str()) {
-                    dependents[*j].push(i);
-                }
-            }
-        }
-        let mut ready: VecDeque<usize> = (0..stories.len()).filter(|i| waiting[*i] == 0).collect();
-        let limit = max.unwrap_or(usize::MAX).max(1);
-        let contexts: Vec<Ctx<'a>> = stories.iter().map(|s| ctx.for_story(s)).collect();
-        let contexts = &contexts;
-        let mut running = FuturesUnordered::new();
-        let mut blocked = vec![false; stories.len()];
-        loop {
-            while running.len() < limit {
-                let Some(i) = ready.pop_front() else { break };
-                running
-                    .push(async move { (i, self.steps(body, &contexts[i]).await) }.boxed_local());
-            }
-            let Some((i, result)) = running.next().await else {
-                break;
-            };
-            let id = stories[i].id.name.to_string();
-            match result {
-                Ok(()) => {
-                    self.record(EventKind::StoryDone { story: id });
-                    for &d in &dependents[i] {
-                        waiting[d] -= 1;
-                        if waiting[d] == 0 && !blocked[d] {
-                            ready.push_back(d);
-                        }
-                    }
-                }
-                Err(reason) => {
-                    let mut stack = vec![(i, reason)];
-                    while let Some((j, why)) = stack.pop() {
-                        if std::mem::replace(&mut blocked[j], true) {
-                            continue;
-                        }
-                        let sid = stories[j].id.name.to_string();
-                        self.record(EventKind::StoryBlocked {
-                            story: sid.clone(),
-                            reason: why,
-                        });
-                        for &d in &dependents[j] {
-                            stack.push((d, format!("depends on blocked story `{sid}`")));
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 }
 

@@ -1,0 +1,138 @@
+//! The for-each over stories: the workflow's stories and those of its story files, run in
+//! dependency order (petgraph-free: a ready queue over the DAG), independent stories side
+//! by side, at most `max` at once. A story that fails is escalated as blocked, and so is
+//! every story that depends on it; the others go on. A story that depends on an unknown
+//! story, or waits in a cycle, is blocked saying so.
+
+use super::Runner;
+use super::event::EventKind;
+use super::steps::{Ctx, Failed};
+use crate::ir::step::Step;
+use crate::syntax::ast::Story;
+use futures::FutureExt;
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::collections::{HashMap, VecDeque};
+
+impl Runner {
+    /// Runs `body` once per story.
+    pub(super) async fn for_each<'a>(
+        &'a self,
+        max: Option<usize>,
+        body: &'a [Step],
+        ctx: &'a Ctx<'a>,
+    ) -> Result<(), Failed> {
+        let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)?;
+        let stories: Vec<&Story> = self.program.stories.iter().chain(&loaded).collect();
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(stories.len());
+        for (i, s) in stories.iter().enumerate() {
+            if index.insert(s.id.name.as_str(), i).is_some() {
+                return Err(format!(
+                    "story `{}` is defined twice (in the workflow or its story files)",
+                    s.id.name
+                ));
+            }
+        }
+        let mut waiting = vec![0usize; stories.len()];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); stories.len()];
+        let mut unknown = Vec::new();
+        let mut deps: Vec<Vec<&Story>> = vec![Vec::new(); stories.len()];
+        for (i, s) in stories.iter().enumerate() {
+            for a in &s.after {
+                match index.get(a.name.as_str()) {
+                    Some(&j) => {
+                        waiting[i] += 1;
+                        dependents[j].push(i);
+                        deps[i].push(stories[j]);
+                    }
+                    None => unknown.push((i, a.name.to_string())),
+                }
+            }
+        }
+        let mut blocked = vec![false; stories.len()];
+        let mut done = vec![false; stories.len()];
+        for (i, dep) in unknown {
+            self.block(
+                &stories,
+                &dependents,
+                &mut blocked,
+                i,
+                format!("depends on unknown story `{dep}`"),
+            );
+        }
+        let mut ready: VecDeque<usize> = (0..stories.len())
+            .filter(|i| waiting[*i] == 0 && !blocked[*i])
+            .collect();
+        let limit = max.unwrap_or(usize::MAX).max(1);
+        let contexts: Vec<Ctx<'_>> = stories
+            .iter()
+            .zip(deps)
+            .map(|(s, d)| ctx.for_story(s, d))
+            .collect();
+        let contexts = &contexts;
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < limit {
+                let Some(i) = ready.pop_front() else { break };
+                running
+                    .push(async move { (i, self.steps(body, &contexts[i]).await) }.boxed_local());
+            }
+            let Some((i, result)) = running.next().await else {
+                break;
+            };
+            match result {
+                Ok(()) => {
+                    done[i] = true;
+                    self.record(EventKind::StoryDone {
+                        story: stories[i].id.name.to_string(),
+                    });
+                    for &d in &dependents[i] {
+                        waiting[d] -= 1;
+                        if waiting[d] == 0 && !blocked[d] {
+                            ready.push_back(d);
+                        }
+                    }
+                }
+                Err(reason) => self.block(&stories, &dependents, &mut blocked, i, reason),
+            }
+        }
+        // What never became ready waits on a cycle (story files are not checked before
+        // the run; the workflow's own stories are).
+        for i in 0..stories.len() {
+            if !done[i] && !blocked[i] {
+                self.block(
+                    &stories,
+                    &dependents,
+                    &mut blocked,
+                    i,
+                    "waits for a dependency cycle among the stories".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Escalates story `i` as blocked, and every story that depends on it.
+    fn block(
+        &self,
+        stories: &[&Story],
+        dependents: &[Vec<usize>],
+        blocked: &mut [bool],
+        i: usize,
+        reason: String,
+    ) {
+        let mut stack = vec![(i, reason)];
+        while let Some((j, why)) = stack.pop() {
+            if std::mem::replace(&mut blocked[j], true) {
+                continue;
+            }
+            let sid = stories[j].id.name.to_string();
+            for &d in &dependents[j] {
+                stack.push((d, format!("depends on blocked story `{sid}`")));
+            }
+            self.record(EventKind::StoryBlocked {
+                story: sid,
+                reason: why,
+            });
+        }
+    }
+}
