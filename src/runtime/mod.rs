@@ -83,9 +83,10 @@ impl Runner {
         }
     }
 
-    /// A runner with each agent's own backend (`exec` agents are child processes, `git`
-    /// agents real git in the workspace, `sim` agents simulated), or every agent simulated
-    /// when `options.simulate`. Fails for an agent whose backend cannot run yet (`script`).
+    /// A runner with each agent's own backend (`exec` agents are child processes, `script`
+    /// agents rhai, `git` agents real git in the workspace, `sim` agents simulated), or
+    /// every agent simulated when `options.simulate`. Fails when an agent's working
+    /// directory leads out of the workspace.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, String> {
         use crate::syntax::ast::Backend;
         use crate::syntax::literal::Value;

@@ -1,5 +1,6 @@
-//! Running steps: each construct of the core, simulated where it would touch the world
-//! (shell commands, probes, deployments are recorded, not performed, in this slice).
+//! Running steps: each construct of the core. Shell commands and probes run for real
+//! outside a simulation; steps of operations that are not executed yet (rollback, isolate,
+//! stop_writes, escalate, alert, notify, report, watch) are recorded as events.
 
 use super::Runner;
 use super::event::EventKind;
