@@ -180,3 +180,25 @@ fn ctrl_c_stops_the_running_agents_and_exits_130() {
     );
     assert_eq!(report["events"][1]["event"], "task_started");
 }
+
+#[test]
+fn an_override_gives_a_stdlib_agent_a_real_backend_and_keeps_its_persona() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = "import std.roles\n\
+override agent analyst {\n  backend exec \"cat > analyst-prompt.txt\" stdin\n}\n\
+phase ideation {\n  analyst: brainstorming\n}\n";
+    let report = run(src, ws.path());
+    assert!(report.ok, "{:?}", report.failed);
+    let prompt = std::fs::read_to_string(ws.path().join("analyst-prompt.txt")).unwrap();
+    // The persona is std.roles', the backend the override's.
+    let checked = bmad::check_text("r.bmad", src);
+    let persona = checked
+        .program
+        .agent("analyst")
+        .unwrap()
+        .prompt
+        .clone()
+        .unwrap();
+    assert!(prompt.starts_with(persona.value.as_str()), "{prompt}");
+    assert_eq!(report.tasks, 1);
+}

@@ -99,7 +99,14 @@ impl<'a> Defs<'a> {
             let (other_text, help) = if stdlib {
                 (
                     format!("the stdlib defines `{}` here", name.name),
-                    format!("give your {} another name, or use the stdlib's", ns.noun()),
+                    if ns.noun() == "agent" {
+                        format!(
+                            "to change the stdlib's agent (its backend, limits, ...), write `override agent {}`; to add your own, give it another name",
+                            name.name
+                        )
+                    } else {
+                        format!("give your {} another name, or use the stdlib's", ns.noun())
+                    },
                 )
             } else {
                 (

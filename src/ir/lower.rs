@@ -20,6 +20,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
         ..Program::default()
     };
     let mut diags = Vec::new();
+    let mut overrides = Vec::new();
     let mut once = |what: &str, first: Option<crate::source::Span>, again: crate::source::Span| {
         if let Some(first) = first {
             diags.push(
@@ -42,6 +43,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                         p.workflow = Some(w);
                     }
                 }
+                Item::Agent(a) if a.overrides.is_some() => overrides.push(a),
                 Item::Agent(a) => p.agents.push(a),
                 Item::Artifact(a) => p.artifacts.push(a),
                 Item::Phase(ph) => p.phases.push(ph),
@@ -113,7 +115,50 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
             }
         }
     }
+    for o in overrides {
+        apply_override(&mut p.agents, o, &mut diags);
+    }
     (p, diags)
+}
+
+/// `override agent NAME { ... }`: what the override writes replaces what the agent it
+/// names (in the stdlib or an import) has; the rest is kept.
+fn apply_override(agents: &mut [ast::Agent], o: ast::Agent, diags: &mut Vec<Diagnostic>) {
+    let Some(base) = agents.iter_mut().find(|a| a.name.name == o.name.name) else {
+        let names = agents.iter().map(|a| a.name.name.as_str());
+        let help = crate::diagnostic::did_you_mean(&o.name.name, names).unwrap_or_else(|| {
+            "`override agent` changes an agent defined elsewhere (the stdlib, an import); \
+             to define a new one, write `agent`"
+                .into()
+        });
+        diags.push(
+            Diagnostic::error(
+                Code::Undefined,
+                format!("there is no agent `{}` to override", o.name.name),
+            )
+            .at(o.name.span, "not defined anywhere")
+            .help(help),
+        );
+        return;
+    };
+    if o.role.is_some() {
+        base.role = o.role;
+    }
+    if o.prompt.is_some() {
+        base.prompt = o.prompt;
+    }
+    if !o.modes.is_empty() {
+        base.modes = o.modes;
+    }
+    if o.backend.is_some() {
+        base.backend = o.backend;
+    }
+    if !o.limits.is_empty() {
+        base.limits = o.limits;
+    }
+    if !o.tools.is_empty() {
+        base.tools = o.tools;
+    }
 }
 
 fn group(label: impl Into<String>, span: crate::source::Span, body: Vec<Step>) -> Step {

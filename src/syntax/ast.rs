@@ -145,6 +145,8 @@ pub struct LimitEntry {
 pub struct Agent {
     /// Its name.
     pub name: Name,
+    /// Where `override` is written: this changes an agent defined elsewhere.
+    pub overrides: Option<Span>,
     /// Its role.
     pub role: Option<Text>,
     /// Its persona / system prompt.

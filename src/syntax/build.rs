@@ -319,10 +319,14 @@ impl Builder<'_> {
     }
 
     fn agent(&mut self, p: P, span: Span) -> Agent {
-        let mut k = kids(p);
+        let mut k = kids(p).peekable();
+        let overrides = k
+            .next_if(|c| c.as_rule() == Rule::agent_override)
+            .map(|o| self.span(&o));
         let name = self.next_name(&mut k, span);
         let mut a = Agent {
             name,
+            overrides,
             role: None,
             prompt: None,
             modes: Vec::new(),

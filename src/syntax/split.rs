@@ -40,6 +40,7 @@ const STRONG: &[&str] = &[
     "handoffs",
     "kpi",
     "settings",
+    "override",
 ];
 
 #[derive(Clone, Copy, PartialEq)]
