@@ -31,7 +31,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "task",
-        "map: the task a script agent runs (agent, name, prompt, mode)",
+        "map: the task a script agent runs (agent, name, tasks, prompt, story, attempt)",
     ),
 ];
 
