@@ -202,3 +202,20 @@ phase ideation {\n  analyst: brainstorming\n}\n";
     assert!(prompt.starts_with(persona.value.as_str()), "{prompt}");
     assert_eq!(report.tasks, 1);
 }
+
+#[test]
+fn an_agent_that_never_reads_a_long_prompt_still_meets_its_timeout() {
+    let ws = tempfile::tempdir().unwrap();
+    // 200 KB of prompt: more than a pipe holds, so writing it blocks until the agent reads.
+    let persona = "x".repeat(200_000);
+    let src = format!(
+        "agent deaf {{\n  prompt \"{persona}\"\n  backend exec \"sleep 30\" stdin timeout 1s\n}}\nphase p {{\n  deaf: listen\n}}\n"
+    );
+    let started = std::time::Instant::now();
+    let failed = run(&src, ws.path()).failed.expect("times out");
+    assert!(failed.contains("timed out after 1s"), "{failed}");
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "the timeout covers writing the prompt"
+    );
+}

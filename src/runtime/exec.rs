@@ -4,11 +4,10 @@
 
 use super::backend::{AgentBackend, Invocation, Outcome};
 use super::limits::AgentLimits;
+use super::process::{Ended, run_group};
 use futures::future::BoxFuture;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 /// An agent that runs a command.
@@ -39,36 +38,6 @@ pub(crate) fn tail(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().rev().take(5).collect();
     lines.into_iter().rev().collect::<Vec<_>>().join("\n")
-}
-
-/// Kills a process group when dropped, unless disarmed: a run that is interrupted (its
-/// future dropped on Ctrl-C) stops everything its agents started.
-pub struct GroupGuard(pub Option<u32>);
-
-impl GroupGuard {
-    /// The group has ended by itself: nothing to kill.
-    pub fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        kill_group(self.0.take());
-    }
-}
-
-/// Kills a process group started with `process_group(0)` (its id is the leader's pid).
-pub fn kill_group(leader: Option<u32>) {
-    #[cfg(unix)]
-    if let Some(pid) = leader.and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = leader;
 }
 
 /// The limit a process was stopped for, from the signal that ended it.
@@ -120,57 +89,27 @@ impl AgentBackend for ExecBackend {
                 .env("BMAD_TASKS", inv.tasks.join(","))
                 .env("BMAD_STORY", inv.story.as_deref().unwrap_or(""))
                 .env("BMAD_ATTEMPT", inv.attempt.to_string())
-                .env("BMAD_WORKSPACE", &me.workspace)
-                .stdin(if me.stdin {
-                    Stdio::piped()
-                } else {
-                    Stdio::null()
-                })
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true);
-            // Its own process group, so that a timeout stops what the agent started too.
+                .env("BMAD_WORKSPACE", &me.workspace);
+            // Only when there are limits: a pre_exec hook makes the standard library fork
+            // the whole process instead of using the faster posix_spawn.
             #[cfg(unix)]
-            {
-                cmd.process_group(0);
-                // Only when there are limits: a pre_exec hook makes the standard library
-                // fork the whole process instead of using the faster posix_spawn.
+            if me.limits != AgentLimits::default() {
                 let limits = me.limits;
-                if limits != AgentLimits::default() {
-                    // SAFETY: the closure runs in the child between fork and exec; it only
-                    // calls setrlimit, which is async-signal-safe, and allocates nothing.
-                    unsafe {
-                        cmd.pre_exec(move || limits.apply_to_self());
-                    }
+                // SAFETY: the closure runs in the child between fork and exec; it only
+                // calls setrlimit, which is async-signal-safe, and allocates nothing.
+                unsafe {
+                    cmd.pre_exec(move || limits.apply_to_self());
                 }
             }
-            let mut child = match cmd.spawn() {
-                Ok(c) => c,
+            let input = me.stdin.then(|| inv.prompt.clone().into_bytes());
+            let output = match run_group(cmd, input, me.timeout).await {
+                Ok(Ended::Exited(o)) => o,
+                Ok(Ended::TimedOut(t)) => {
+                    return fail(format!(
+                        "timed out after {t:?}: the agent's processes were killed"
+                    ));
+                }
                 Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
-            };
-            if me.stdin
-                && let Some(mut input) = child.stdin.take()
-            {
-                let _ = input.write_all(inv.prompt.as_bytes()).await;
-            }
-            let guard = GroupGuard(child.id());
-            let waited = child.wait_with_output();
-            let output = match me.timeout {
-                Some(t) => match tokio::time::timeout(t, waited).await {
-                    Ok(out) => out,
-                    Err(_) => {
-                        drop(guard);
-                        return fail(format!(
-                            "timed out after {t:?}: the agent's processes were killed"
-                        ));
-                    }
-                },
-                None => waited.await,
-            };
-            guard.disarm();
-            let output = match output {
-                Ok(o) => o,
-                Err(e) => return fail(format!("the agent's process failed: {e}")),
             };
             if !output.status.success() {
                 let why = tail(&output.stderr);

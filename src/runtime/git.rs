@@ -9,7 +9,8 @@
 //! captured; a failure carries the tail of what git said.
 
 use super::backend::{AgentBackend, Invocation, Outcome};
-use super::exec::{GroupGuard, shell_quote, tail};
+use super::exec::{shell_quote, tail};
+use super::process::{Ended, run_group};
 use crate::script::host::confine;
 use crate::syntax::ast::Story;
 use futures::future::BoxFuture;
@@ -466,20 +467,12 @@ impl GitBackend {
             .env("BMAD_BRANCH", &c.branch)
             .env("BMAD_BASE", &c.base)
             .env("BMAD_STORY", story)
-            .env("BMAD_WORKSPACE", &self.workspace)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        #[cfg(unix)]
-        cmd.process_group(0);
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start the pr command `{template}`: {e}"))?;
-        let guard = GroupGuard(child.id());
-        let out = child.wait_with_output().await;
-        guard.disarm();
-        let out = out.map_err(|e| format!("the pr command failed: {e}"))?;
+            .env("BMAD_WORKSPACE", &self.workspace);
+        let out = match run_group(cmd, None, None).await {
+            Ok(Ended::Exited(out)) => out,
+            Ok(Ended::TimedOut(t)) => return Err(format!("the pr command timed out after {t:?}")),
+            Err(e) => return Err(format!("cannot start the pr command `{template}`: {e}")),
+        };
         if out.status.success() {
             Ok(())
         } else {

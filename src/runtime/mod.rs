@@ -16,6 +16,7 @@ pub mod git;
 pub mod kpi;
 pub mod limits;
 mod probing;
+pub mod process;
 mod prompt;
 pub mod report;
 pub mod script_agent;

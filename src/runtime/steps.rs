@@ -324,30 +324,16 @@ impl Runner {
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c")
             .arg(command)
-            .current_dir(&self.options.workspace)
-            .kill_on_drop(true);
-        #[cfg(unix)]
-        cmd.process_group(0);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run `{command}`: {e}"))?;
-        let guard = super::exec::GroupGuard(child.id());
-        let status = match timeout {
-            Some(t) => match tokio::time::timeout(t, child.wait()).await {
-                Ok(status) => status,
-                Err(_) => {
-                    drop(guard);
-                    return Err(format!("`{command}` timed out after {t:?}"));
-                }
-            },
-            None => child.wait().await,
-        }
-        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
-        guard.disarm();
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("`{command}` exited with {status}"))
+            .current_dir(&self.options.workspace);
+        match super::process::run_group(cmd, None, timeout).await {
+            Ok(super::process::Ended::Exited(out)) if out.status.success() => Ok(()),
+            Ok(super::process::Ended::Exited(out)) => {
+                Err(format!("`{command}` exited with {}", out.status))
+            }
+            Ok(super::process::Ended::TimedOut(t)) => {
+                Err(format!("`{command}` timed out after {t:?}"))
+            }
+            Err(e) => Err(format!("cannot run `{command}`: {e}")),
         }
     }
 

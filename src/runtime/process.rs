@@ -1,0 +1,92 @@
+//! Child processes in their own process group: exec agents, `sh` steps and the git
+//! manager's PR command all run through [`run_group`]. The input is written while the
+//! output is read, all under the time limit; at the limit, or when the run is dropped
+//! (Ctrl-C), the whole group is killed, so nothing the child started outlives it.
+
+use std::process::{Output, Stdio};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// Kills a process group when dropped, unless disarmed: a run that is interrupted (its
+/// future dropped on Ctrl-C) stops everything its agents started.
+pub struct GroupGuard(pub Option<u32>);
+
+impl GroupGuard {
+    /// The group has ended by itself: nothing to kill.
+    pub fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0.take());
+    }
+}
+
+/// Kills a process group started with `process_group(0)` (its id is the leader's pid).
+pub fn kill_group(leader: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = leader.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = leader;
+}
+
+/// How a child in its own group ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// It exited (or was killed by a signal) by itself.
+    Exited(Output),
+    /// The time limit passed: the group was killed.
+    TimedOut(Duration),
+}
+
+/// Runs `cmd` in a new process group with `input` on its standard input (or none) and
+/// its output captured, killing the group at `timeout`. Fails when it cannot start.
+pub async fn run_group(
+    mut cmd: Command,
+    input: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+) -> std::io::Result<Ended> {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd.spawn()?;
+    let guard = GroupGuard(child.id());
+    let stdin = child.stdin.take();
+    let feed = async move {
+        if let (Some(mut pipe), Some(bytes)) = (stdin, input) {
+            // A child that exits without reading it all closes the pipe: not an error.
+            let _ = pipe.write_all(&bytes).await;
+        }
+    };
+    let both = async {
+        let (_, out) = tokio::join!(feed, child.wait_with_output());
+        out
+    };
+    let output = match timeout {
+        Some(t) => match tokio::time::timeout(t, both).await {
+            Ok(out) => out,
+            Err(_) => {
+                drop(guard);
+                return Ok(Ended::TimedOut(t));
+            }
+        },
+        None => both.await,
+    }?;
+    guard.disarm();
+    Ok(Ended::Exited(output))
+}
