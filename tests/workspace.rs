@@ -256,3 +256,27 @@ phase development after design {
     let qa = std::fs::read_to_string(ws.path().join("prompt-qa-1.txt")).unwrap();
     assert!(qa.contains("Test types to run: unit, e2e"), "{qa}");
 }
+
+#[cfg(unix)]
+#[test]
+fn an_agent_working_directory_through_a_symlink_out_is_refused() {
+    let ws = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), ws.path().join("repo")).unwrap();
+    let checked = bmad::check_text(
+        "cwd.bmad",
+        "agent coder {\n  backend exec \"true\" cwd \"/repo\"\n}\nphase p {\n  coder: implement\n}\n",
+    );
+    assert!(!checked.has_errors());
+    let options = bmad::runtime::RunOptions {
+        workspace: ws.path().to_path_buf(),
+        ..Default::default()
+    };
+    let err = bmad::runtime::Runner::new(checked.program, options)
+        .err()
+        .expect("refused");
+    assert!(
+        err.contains("agent `coder`: cwd `/repo` leads outside the workspace"),
+        "{err}"
+    );
+}

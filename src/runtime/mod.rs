@@ -60,6 +60,7 @@ pub struct Runner {
     backends: HashMap<String, Arc<dyn AgentBackend>>,
     global: Arc<Semaphore>,
     admission: limits::Admission,
+    agent_limits: HashMap<String, limits::AgentLimits>,
     options: RunOptions,
     workspace: workspace::Workspace,
     events: RefCell<Vec<Event>>,
@@ -96,22 +97,30 @@ impl Runner {
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
         // What the git agents share: the stories' files, the branches made in this run.
         let mut git_run: Option<Arc<git::GitRun>> = None;
+        let workspace = workspace::Workspace::new(&options.workspace, &program);
+        let mut agent_limits = HashMap::new();
         for a in &program.agents {
             let name = a.name.name.to_string();
+            let timeout = match &a.backend {
+                Some(Backend::Exec { timeout, .. }) => match timeout.and_then(|q| q.value) {
+                    Some(Value::Duration(ms)) => Some(std::time::Duration::from_millis(ms)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let limits = limits::AgentLimits::of(&program, &name, timeout);
+            agent_limits.insert(name.clone(), limits);
             let backend: Arc<dyn AgentBackend> = match &a.backend {
                 Some(Backend::Exec {
                     command,
                     stdin,
                     cwd,
-                    timeout,
+                    ..
                 }) if !options.simulate => {
                     let dir = cwd.as_ref().map_or(".", |c| c.value.as_str());
-                    let cwd = crate::script::host::confine(&options.workspace, dir)?;
-                    let timeout = match timeout.and_then(|q| q.value) {
-                        Some(Value::Duration(ms)) => Some(std::time::Duration::from_millis(ms)),
-                        _ => None,
-                    };
-                    let limits = limits::AgentLimits::of(&program, &name, timeout);
+                    let cwd = workspace
+                        .resolve(dir)
+                        .map_err(|e| format!("agent `{name}`: cwd {e}"))?;
                     Arc::new(exec::ExecBackend {
                         limits,
                         command: command.value.to_string(),
@@ -152,7 +161,6 @@ impl Runner {
             .map_or(DEFAULT_MAX_CONCURRENT_AGENTS, |v| {
                 v.as_f64().max(1.0) as usize
             });
-        let workspace = workspace::Workspace::new(&options.workspace, &program);
         let admission = limits::Admission::of(&program);
         Ok(Runner {
             workspace,
@@ -161,6 +169,7 @@ impl Runner {
             backends,
             global: Arc::new(Semaphore::new(global)),
             admission,
+            agent_limits,
             options,
             events: RefCell::new(Vec::new()),
             listeners: Vec::new(),

@@ -82,7 +82,12 @@ impl Runner {
             .acquire_owned()
             .await
             .map_err(|e| e.to_string())?;
-        let limits = super::limits::AgentLimits::of(&self.program, &call.agent, None);
+        // Groups (`responders`) are no agent of their own: they hold nothing.
+        let limits = self
+            .agent_limits
+            .get(&call.agent)
+            .copied()
+            .unwrap_or_default();
         let _admitted = self.admission.admit(&limits).await?;
         self.record(EventKind::TaskStarted {
             agent: call.agent.clone(),
