@@ -80,7 +80,6 @@
 //!     seed: 7,
 //!     workspace: workspace.path().to_path_buf(),
 //!     simulate: false,
-
 //!     ..Default::default()
 //! };
 //! // The simulated writer takes an hour of virtual time: a paused clock skips it.

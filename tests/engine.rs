@@ -67,7 +67,6 @@ fn a_host_backend_takes_over_an_agent_under_the_workflows_limits() {
         seed: 1,
         workspace: ws.path().to_path_buf(),
         simulate: false,
-
         ..Default::default()
     };
     let report = tokio::runtime::Builder::new_current_thread()

@@ -3,27 +3,13 @@
 
 mod common;
 
+use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;
-use bmad::runtime::{Report, RunOptions, Runner};
 
 /// Runs a checked workflow with simulated agents on a paused clock.
 fn run_checked(checked: bmad::Checked, seed: u64) -> Report {
-    assert!(!checked.has_errors(), "{}", common::rendered(&checked));
     let workspace = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        seed,
-        workspace: workspace.path().to_path_buf(),
-        simulate: true,
-
-        ..Default::default()
-    };
-    let runner = Runner::simulated(checked.program, options);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    rt.block_on(runner.run())
+    common::run_checked(checked, workspace.path(), true, seed)
 }
 
 fn simulate(src: &str, seed: u64) -> Report {

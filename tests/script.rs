@@ -478,21 +478,7 @@ phase development {
 "#,
     )
     .unwrap();
-    let checked = bmad::check_path(&flow);
-    assert!(!checked.has_errors(), "{}", common::rendered(&checked));
-    let options = bmad::runtime::RunOptions {
-        seed: 1,
-        workspace: dir.path().to_path_buf(),
-        simulate: false,
-
-        ..Default::default()
-    };
-    let runner = bmad::runtime::Runner::new(checked.program, options).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let report = rt.block_on(runner.run());
+    let report = common::run_checked(bmad::check_path(&flow), dir.path(), false, 1);
     assert!(report.ok, "{:?}", report.failed);
     assert_eq!(report.stories_done, ["7"]);
     let feedback: Vec<_> = report

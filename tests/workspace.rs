@@ -168,21 +168,7 @@ phase ideation {
 fn a_simulation_writes_placeholders_for_every_artifact_of_the_seed() {
     let ws = tempfile::tempdir().unwrap();
     let checked = bmad::check_path(std::path::Path::new("examples/seed-product.bmad"));
-    assert!(!checked.has_errors());
-    let options = bmad::runtime::RunOptions {
-        seed: 1,
-        workspace: ws.path().to_path_buf(),
-        simulate: true,
-
-        ..Default::default()
-    };
-    let runner = bmad::runtime::Runner::simulated(checked.program, options);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let report = rt.block_on(runner.run());
+    let report = common::run_checked(checked, ws.path(), true, 1);
     assert!(report.ok, "{:?}", report.failed);
     for path in [
         "docs/input/idea.md",

@@ -60,13 +60,22 @@ pub fn rendered(checked: &bmad::Checked) -> String {
 /// Checks `src` (it must be clean) and runs it in `workspace`: real backends on the wall
 /// clock, or every agent simulated on a paused clock.
 pub fn run_in(src: &str, workspace: &Path, simulate: bool) -> bmad::runtime::Report {
-    let checked = bmad::check_text("run.bmad", src);
+    run_checked(bmad::check_text("run.bmad", src), workspace, simulate, 1)
+}
+
+/// Runs a checked workflow (it must be clean) in `workspace` with `seed`: real backends
+/// on the wall clock, or every agent simulated on a paused clock.
+pub fn run_checked(
+    checked: bmad::Checked,
+    workspace: &Path,
+    simulate: bool,
+    seed: u64,
+) -> bmad::runtime::Report {
     assert!(!checked.has_errors(), "{}", rendered(&checked));
     let options = bmad::runtime::RunOptions {
-        seed: 1,
+        seed,
         workspace: workspace.to_path_buf(),
         simulate,
-
         ..Default::default()
     };
     let runner = bmad::runtime::Runner::new(checked.program, options).expect("runnable");
