@@ -111,6 +111,7 @@ pub mod render;
 pub mod runtime;
 pub mod script;
 pub mod source;
+pub mod state;
 pub mod stdlib;
 pub mod syntax;
 

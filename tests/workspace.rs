@@ -78,7 +78,14 @@ phase ideation {
             _ => None,
         })
         .expect("a handoff event");
-    assert_eq!(handoff, ["/docs/requirements/prd.md"]);
+    assert_eq!(handoff.len(), 1);
+    assert_eq!(handoff[0].path, "/docs/requirements/prd.md");
+    // sha256 of "the PRD\n": the receiver can tell it got what was written.
+    assert_eq!(
+        handoff[0].sha256,
+        bmad::runtime::digest::sha256_bytes(b"the PRD\n")
+    );
+    assert_eq!(handoff[0].sha256.len(), 64);
 }
 
 #[test]

@@ -11,6 +11,12 @@ use std::time::Duration;
 /// One task given to an agent.
 #[derive(Debug, Clone)]
 pub struct Invocation {
+    /// The run's id in the state store, when the run is recorded (`BMAD_RUN_ID`).
+    pub run: Option<String>,
+    /// The step's place in the workflow, the same in every run of it (`BMAD_STEP`): with
+    /// the run's id, a key for an agent that must not do a side effect twice when a step
+    /// in flight at a crash runs again.
+    pub step: String,
     /// The agent.
     pub agent: String,
     /// The tasks, in order.
@@ -168,6 +174,8 @@ mod tests {
         for story in 0..5_000 {
             let fails = (1..=3).filter(|attempt| {
                 let inv = Invocation {
+                    run: None,
+                    step: String::new(),
                     agent: "qa".into(),
                     tasks: vec!["validate".into()],
                     story: Some(format!("s{story}")),
@@ -198,6 +206,8 @@ mod tests {
             seed: 7,
         };
         let inv = |attempt| Invocation {
+            run: None,
+            step: String::new(),
             agent: "qa".into(),
             tasks: vec!["validate".into()],
             story: Some("1".into()),

@@ -17,6 +17,11 @@ impl Runner {
         ctx: &Ctx<'_>,
     ) -> Result<(), Failed> {
         let name = environment.name.as_str();
+        if self.replayed(ctx).is_some_and(|s| s.ok) {
+            // Deployed before a resume: not deployed again, and its gate not asked again.
+            self.deployed.borrow_mut().insert(name.to_string());
+            return Ok(());
+        }
         let env = self
             .program
             .environments

@@ -1,12 +1,12 @@
 //! What happens during a run, in order, with the (virtual or real) time it happened at.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A function called with every event of a run, as it happens.
 pub type Listener = Box<dyn Fn(&Event)>;
 
 /// One thing that happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Milliseconds since the run started.
     pub at_ms: u64,
@@ -15,8 +15,17 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// An artifact handed over: its path as written in the workflow and its content's sha256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandedOver {
+    /// The path.
+    pub path: String,
+    /// The sha256 of its content (of its entries' names and contents, for a directory).
+    pub sha256: String,
+}
+
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// A phase began.
@@ -41,6 +50,8 @@ pub enum EventKind {
         story: Option<String>,
         /// The attempt, inside a loop (from 1).
         attempt: u64,
+        /// Whether it is a QA validation (the story is in review).
+        validation: bool,
     },
     /// An agent finished a task.
     TaskFinished {
@@ -61,8 +72,8 @@ pub enum EventKind {
         from: String,
         /// To.
         to: String,
-        /// Artifacts handed over.
-        artifacts: Vec<String>,
+        /// Artifacts handed over, with the sha256 of their content.
+        artifacts: Vec<HandedOver>,
         /// Tasks done.
         completed: Vec<String>,
         /// Tasks left.
@@ -106,6 +117,7 @@ impl EventKind {
                 tasks,
                 story: s,
                 attempt,
+                ..
             } => (
                 "task_started",
                 format!(
@@ -144,7 +156,14 @@ impl EventKind {
                 ..
             } => (
                 "handoff",
-                format!("{from} -> {to} ({})", artifacts.join(", ")),
+                format!(
+                    "{from} -> {to} ({})",
+                    artifacts
+                        .iter()
+                        .map(|a| a.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ),
             EventKind::StoryBlocked { story, reason } => {
                 ("story_blocked", format!("story {story} blocked: {reason}"))

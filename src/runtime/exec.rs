@@ -89,7 +89,11 @@ impl AgentBackend for ExecBackend {
                 .env("BMAD_TASKS", inv.tasks.join(","))
                 .env("BMAD_STORY", inv.story.as_deref().unwrap_or(""))
                 .env("BMAD_ATTEMPT", inv.attempt.to_string())
-                .env("BMAD_WORKSPACE", &me.workspace);
+                .env("BMAD_WORKSPACE", &me.workspace)
+                .env("BMAD_STEP", &inv.step);
+            if let Some(run) = &inv.run {
+                cmd.env("BMAD_RUN_ID", run);
+            }
             // Only when there are limits: a pre_exec hook makes the standard library fork
             // the whole process instead of using the faster posix_spawn.
             #[cfg(unix)]

@@ -815,6 +815,8 @@ mod tests {
 
     fn invocation(tasks: &[&str], story: Option<&str>) -> Invocation {
         Invocation {
+            run: None,
+            step: String::new(),
             agent: "git_manager".into(),
             tasks: tasks.iter().map(|t| t.to_string()).collect(),
             story: story.map(str::to_string),

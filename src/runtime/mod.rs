@@ -10,9 +10,13 @@
 
 pub mod backend;
 mod deploy;
+pub mod digest;
+pub mod durable;
 pub mod event;
 pub mod exec;
 pub mod git;
+mod handoff;
+mod journal;
 pub mod kpi;
 pub mod limits;
 mod probing;
@@ -23,6 +27,7 @@ pub mod script_agent;
 mod steps;
 mod story_dag;
 pub mod story_files;
+pub mod sync;
 mod task;
 pub mod workspace;
 
@@ -67,6 +72,16 @@ pub struct Runner {
     listeners: Vec<Listener>,
     deployed: RefCell<std::collections::HashSet<String>>,
     start: RefCell<Option<Instant>>,
+    /// The state store's record of this run, when it is durable.
+    journal: Option<journal::Journal>,
+    /// When checkpoints are taken and how shared state conflicts are handled.
+    sync: sync::SyncPolicy,
+    /// The shared state agents see.
+    shared: RefCell<sync::Shared>,
+    /// The workflow's agents, by name.
+    agent_names: Vec<String>,
+    /// Milliseconds the run had already taken before a resume.
+    at_offset: u64,
 }
 
 /// Agents at once when the workflow sets no `max_concurrent_agents`.
@@ -163,6 +178,15 @@ impl Runner {
             });
         let admission = limits::Admission::of(&program);
         Ok(Runner {
+            journal: None,
+            sync: sync::SyncPolicy::of(&program),
+            shared: RefCell::default(),
+            agent_names: program
+                .agents
+                .iter()
+                .map(|a| a.name.name.to_string())
+                .collect(),
+            at_offset: 0,
             workspace,
             program,
             scripts,
@@ -194,10 +218,22 @@ impl Runner {
     }
 
     fn record(&self, kind: EventKind) {
-        let at = self
-            .start
-            .borrow()
-            .map_or(0, |s| s.elapsed().as_millis() as u64);
+        self.record_at(kind, None);
+    }
+
+    /// Milliseconds since the run started (before a resume too).
+    fn now_ms(&self) -> u64 {
+        self.at_offset
+            + self
+                .start
+                .borrow()
+                .map_or(0, |s| s.elapsed().as_millis() as u64)
+    }
+
+    /// Records an event of the step at `step`, if it belongs to one. An event that a
+    /// resumed run meets again while it catches up is not recorded twice.
+    fn record_at(&self, kind: EventKind, step: Option<&str>) {
+        let at = self.now_ms();
         if tracing::enabled!(target: "bmad::run", tracing::Level::INFO) {
             let (name, text) = kind.summary();
             let clock = report::human_ms(at);
@@ -206,6 +242,11 @@ impl Runner {
         let event = Event { at_ms: at, kind };
         for listener in &self.listeners {
             listener(&event);
+        }
+        if let Some(j) = &self.journal
+            && !j.event(&event, step)
+        {
+            return;
         }
         self.events.borrow_mut().push(event);
     }
@@ -257,9 +298,36 @@ impl Runner {
         Ok(())
     }
 
-    /// Runs the workflow to its end or its first failing phase.
+    /// Runs the workflow to its end or its first failing phase; a durable run records how
+    /// it ended.
     pub async fn run(&self) -> Report {
         *self.start.borrow_mut() = Some(Instant::now());
+        let failed = tokio::select! {
+            failed = self.phases() => failed,
+            () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
+        };
+        self.sync_point("run_end");
+        if let Some(j) = &self.journal {
+            let status = if failed.is_none() {
+                "succeeded"
+            } else {
+                "failed"
+            };
+            j.finish(status, failed.as_deref());
+        }
+        self.report(failed)
+    }
+
+    /// Records that the run was interrupted (its future dropped) and returns its report.
+    pub fn interrupted(&self, reason: &str) -> Report {
+        if let Some(j) = &self.journal {
+            j.finish("interrupted", Some(reason));
+        }
+        self.report(Some(reason.to_string()))
+    }
+
+    /// Runs the phases in order; why the run failed, if it did.
+    async fn phases(&self) -> Option<String> {
         let mut failed = self.provided_artifacts().err();
         let reached = self.program.reachable_phases();
         let order: Vec<usize> = self
@@ -287,22 +355,28 @@ impl Runner {
                 phase: name.clone(),
                 ok: result.is_ok(),
             });
+            self.sync_point(if result.is_ok() {
+                "phase_completion"
+            } else {
+                "error_occurrence"
+            });
             if let Err(e) = result {
                 failed = Some(format!("phase `{name}`: {e}"));
                 break;
             }
         }
-        self.report(failed)
+        failed
     }
 
     /// The report of what ran so far; `failed` says why it stopped, if it did. After a
     /// run that was interrupted (its future dropped), this is the record of the
     /// interruption.
     pub fn report(&self, failed: Option<String>) -> Report {
-        let elapsed = self
-            .start
-            .borrow()
-            .map_or(0, |s| s.elapsed().as_millis() as u64);
+        let elapsed = self.now_ms();
+        let failed = match self.journal.as_ref().and_then(|j| j.failure()) {
+            Some(store) => Some(failed.map_or(store.clone(), |f| format!("{f}; {store}"))),
+            None => failed,
+        };
         Report::new(
             self.events.borrow().clone(),
             failed,

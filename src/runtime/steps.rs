@@ -29,9 +29,14 @@ pub struct LoopState {
     pub(super) feedback: RefCell<String>,
 }
 
-/// Where steps run: the phase (and its limit), the story, agent variables, loop state.
+/// Where steps run: the step's place in the workflow, the phase (and its limit), the
+/// story, agent variables, loop state.
 #[derive(Clone)]
 pub struct Ctx<'a> {
+    /// The step's place: phase, step indices, stories, loop attempts and calls, joined by
+    /// `/`. It names a step the same way in every run of the workflow, so a resume knows
+    /// which steps ended.
+    pub(super) path: String,
     pub(super) phase: Option<(String, Arc<Semaphore>)>,
     pub(super) story: Option<&'a Story>,
     /// The stories the current story depends on.
@@ -44,6 +49,7 @@ impl<'a> Ctx<'a> {
     /// The context of a phase's body.
     pub fn phase(name: &str, limit: Arc<Semaphore>) -> Ctx<'a> {
         Ctx {
+            path: name.to_string(),
             phase: Some((name.to_string(), limit)),
             story: None,
             deps: Vec::new(),
@@ -55,11 +61,20 @@ impl<'a> Ctx<'a> {
     /// The context of one story of a for-each, with the stories it depends on.
     pub(super) fn for_story(&self, story: &'a Story, deps: Vec<&'a Story>) -> Ctx<'a> {
         Ctx {
+            path: format!("{}/{}", self.path, story.id.name),
             phase: self.phase.clone(),
             story: Some(story),
             deps,
             vars: Rc::default(),
             state: Rc::default(),
+        }
+    }
+
+    /// The same context one level down, at `part`.
+    pub(super) fn at(&self, part: impl std::fmt::Display) -> Ctx<'a> {
+        Ctx {
+            path: format!("{}/{part}", self.path),
+            ..self.clone()
         }
     }
 }
@@ -79,8 +94,8 @@ impl Runner {
         ctx: &'a Ctx<'a>,
     ) -> LocalBoxFuture<'a, Result<(), Failed>> {
         async move {
-            for s in steps {
-                self.step(s, ctx).await?;
+            for (i, s) in steps.iter().enumerate() {
+                self.step(s, &ctx.at(i)).await?;
             }
             Ok(())
         }
@@ -137,37 +152,13 @@ impl Runner {
         async move {
             match &step.kind {
                 StepKind::Task(t) => self.task(t, ctx).await,
-                StepKind::Handoff(h) => {
-                    let mut artifacts = Vec::new();
-                    for r in &h.artifacts {
-                        let a = self.workspace.artifact(r).map_err(|e| {
-                            format!("handoff {} -> {}: {e}", h.from.name, h.to.name)
-                        })?;
-                        if !a.exists() {
-                            return Err(format!(
-                                "handoff {} -> {}: {} from `{}` is not in the workspace ({})",
-                                h.from.name,
-                                h.to.name,
-                                a.label(),
-                                h.from.name,
-                                a.path.display()
-                            ));
-                        }
-                        artifacts.push(a.written);
-                    }
-                    self.record(EventKind::Handoff {
-                        from: h.from.name.to_string(),
-                        to: h.to.name.to_string(),
-                        artifacts,
-                        completed: h.completed.iter().map(|n| n.name.to_string()).collect(),
-                        pending: h.pending.iter().map(|n| n.name.to_string()).collect(),
-                        notes: h.notes.as_ref().map(|n| n.value.to_string()),
-                    });
-                    Ok(())
-                }
+                StepKind::Handoff(h) => self.handoff(h).await,
                 StepKind::Parallel { branches, .. } => {
                     let results =
-                        futures::future::join_all(branches.iter().map(|b| self.step(b, ctx))).await;
+                        futures::future::join_all(branches.iter().enumerate().map(
+                            |(i, b)| async move { self.step(b, &ctx.at(format!("p{i}"))).await },
+                        ))
+                        .await;
                     results.into_iter().collect()
                 }
                 StepKind::ForEach { max, body, .. } => {
@@ -178,7 +169,7 @@ impl Runner {
                     let max = max.map_or(1, |m| m.value);
                     for attempt in 1..=max {
                         ctx.state.attempt.set(attempt);
-                        self.steps(body, ctx).await?;
+                        self.steps(body, &ctx.at(format!("#{attempt}"))).await?;
                         let done = match until {
                             Some(c) => self
                                 .eval(c, ctx)?
@@ -197,7 +188,7 @@ impl Runner {
                     let mut last = String::new();
                     for attempt in 1..=max {
                         ctx.state.attempt.set(attempt);
-                        match self.steps(body, ctx).await {
+                        match self.steps(body, &ctx.at(format!("#{attempt}"))).await {
                             Ok(()) => return Ok(()),
                             Err(e) => last = e,
                         }
@@ -216,29 +207,38 @@ impl Runner {
                         .eval(cond, ctx)?
                         .as_bool()
                         .map_err(|t| format!("`if` gave a {t}, not a bool"))?;
-                    self.steps(if yes { then } else { otherwise }, ctx).await
+                    let (branch, part) = if yes {
+                        (then, "then")
+                    } else {
+                        (otherwise, "else")
+                    };
+                    self.steps(branch, &ctx.at(part)).await
                 }
                 StepKind::Match { subject, arms } => {
                     let value = self.eval(subject, ctx)?.to_string();
                     match arms
                         .iter()
-                        .find(|a| a.pattern.name == value.as_str() || a.pattern.name == "_")
+                        .enumerate()
+                        .find(|(_, a)| a.pattern.name == value.as_str() || a.pattern.name == "_")
                     {
-                        Some(arm) => self.steps(&arm.body, ctx).await,
+                        Some((i, arm)) => self.steps(&arm.body, &ctx.at(format!("arm{i}"))).await,
                         None => Ok(()),
                     }
                 }
-                StepKind::OnFailure { body, handler } => match self.steps(body, ctx).await {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        self.record(EventKind::Note {
-                            step: "on_failure".into(),
-                            text: e,
-                        });
-                        self.steps(handler, ctx).await
+                StepKind::OnFailure { body, handler } => {
+                    match self.steps(body, &ctx.at("try")).await {
+                        Ok(()) => Ok(()),
+                        Err(e) => {
+                            self.record(EventKind::Note {
+                                step: "on_failure".into(),
+                                text: e,
+                            });
+                            self.sync_point("error_occurrence");
+                            self.steps(handler, &ctx.at("on_failure")).await
+                        }
                     }
-                },
-                StepKind::Group { body, .. } => self.steps(body, ctx).await,
+                }
+                StepKind::Group { body, .. } => self.steps(body, &ctx.at("group")).await,
                 StepKind::Fail { reason } => Err(reason.clone()),
                 StepKind::Assign { var, arms, .. } => {
                     let ty = ctx.story.map(|s| s.story_type.name.as_str()).unwrap_or("");
@@ -255,7 +255,10 @@ impl Runner {
                     }
                 }
                 StepKind::Call { target, .. } => match self.program.procedure(&target.name) {
-                    Some(pr) => self.steps(&pr.body, ctx).await,
+                    Some(pr) => {
+                        self.steps(&pr.body, &ctx.at(format!("call:{}", target.name)))
+                            .await
+                    }
                     None => Err(format!("no procedure `{}`", target.name)),
                 },
                 StepKind::Check {
@@ -287,11 +290,7 @@ impl Runner {
                     }
                 }
                 StepKind::Sh { command, timeout } if !self.options.simulate => {
-                    self.record(EventKind::Note {
-                        step: "sh".into(),
-                        text: command.value.to_string(),
-                    });
-                    self.shell(&command.value, duration(timeout)).await
+                    self.shell(&command.value, duration(timeout), ctx).await
                 }
                 StepKind::Probe(p) if !self.options.simulate => self.probe(p).await,
                 StepKind::Deploy { environment, by } => {
@@ -319,8 +318,27 @@ impl Runner {
     }
 
     /// A shell command in the workspace; at its timeout it is killed with everything it
-    /// started.
-    async fn shell(&self, command: &str, timeout: Option<Duration>) -> Result<(), Failed> {
+    /// started. A command that ended well before a resume is not run again.
+    async fn shell(
+        &self,
+        command: &str,
+        timeout: Option<Duration>,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), Failed> {
+        if self.replayed(ctx).is_some_and(|s| s.ok) {
+            return Ok(());
+        }
+        self.step_started(ctx);
+        self.record(EventKind::Note {
+            step: "sh".into(),
+            text: command.to_string(),
+        });
+        let result = self.run_shell(command, timeout).await;
+        self.step_finished(ctx, result.is_ok(), false, result.as_ref().err());
+        result
+    }
+
+    async fn run_shell(&self, command: &str, timeout: Option<Duration>) -> Result<(), Failed> {
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c")
             .arg(command)
@@ -358,7 +376,9 @@ impl Runner {
                         Err(t) => Err(format!("its condition gave a {t}, not a bool")),
                     }
                 }
-                Some(CheckBody::Steps { steps }) => self.steps(steps, ctx).await,
+                Some(CheckBody::Steps { steps }) => {
+                    self.steps(steps, &ctx.at(format!("check:{name}"))).await
+                }
                 None => Err(format!("no check `{name}`")),
             }
         }

@@ -32,6 +32,9 @@ impl Runner {
                 ));
             }
         }
+        if let Some(j) = &self.journal {
+            j.stories_known(stories.iter().map(|s| s.id.name.as_str()));
+        }
         let mut waiting = vec![0usize; stories.len()];
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); stories.len()];
         let mut unknown = Vec::new();
@@ -85,6 +88,7 @@ impl Runner {
                     self.record(EventKind::StoryDone {
                         story: stories[i].id.name.to_string(),
                     });
+                    self.story_status(&stories[i].id.name, "done", "bmad");
                     for &d in &dependents[i] {
                         waiting[d] -= 1;
                         if waiting[d] == 0 && !blocked[d] {
@@ -129,10 +133,12 @@ impl Runner {
             for &d in &dependents[j] {
                 stack.push((d, format!("depends on blocked story `{sid}`")));
             }
+            self.story_status(&sid, "blocked", "bmad");
             self.record(EventKind::StoryBlocked {
                 story: sid,
                 reason: why,
             });
         }
+        self.sync_point("error_occurrence");
     }
 }

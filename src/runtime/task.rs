@@ -34,6 +34,15 @@ impl Runner {
     /// An agent task step: QA validations set `approved` and the feedback for the next
     /// attempt; any other task fails its step when the agent fails.
     pub(super) async fn task(&self, t: &Task, ctx: &Ctx<'_>) -> Result<(), Failed> {
+        let validation = is_validation(&t.tasks, !t.tests.is_empty());
+        if let Some(done) = self.replayed(ctx) {
+            // Ended before a resume: its outcome stands, it does not run again.
+            if validation {
+                ctx.state.approved.set(done.ok);
+                *ctx.state.feedback.borrow_mut() = done.feedback.clone().unwrap_or_default();
+            }
+            return Ok(());
+        }
         let agent = ctx
             .vars
             .borrow()
@@ -42,12 +51,11 @@ impl Runner {
             .unwrap_or_else(|| t.agent.name.to_string());
         let call = Call {
             tasks: t.tasks.iter().map(|n| n.name.to_string()).collect(),
-            validation: is_validation(&t.tasks, !t.tests.is_empty()),
+            validation,
             produces: self.task_artifacts(&agent, t)?,
             prompt: self.prompt(&agent, t, ctx),
             agent,
         };
-        let validation = call.validation;
         let outcome = self.invoke(call, ctx).await?;
         if validation {
             ctx.state.approved.set(outcome.ok);
@@ -63,7 +71,7 @@ impl Runner {
     /// Runs one call on its agent's backend once the phase and global limits allow it;
     /// records its start and end. A successful call that did not write an artifact it
     /// declares fails.
-    pub(super) async fn invoke(&self, call: Call, ctx: &Ctx<'_>) -> Result<Outcome, Failed> {
+    pub(super) async fn invoke(&self, mut call: Call, ctx: &Ctx<'_>) -> Result<Outcome, Failed> {
         let story = ctx.story.map(|s| s.id.name.to_string());
         let attempt = ctx.state.attempt.get().max(1);
         let _phase_permit = match &ctx.phase {
@@ -89,41 +97,103 @@ impl Runner {
             .copied()
             .unwrap_or_default();
         let _admitted = self.admission.admit(&limits).await?;
-        self.record(EventKind::TaskStarted {
-            agent: call.agent.clone(),
-            tasks: call.tasks.clone(),
-            story: story.clone(),
-            attempt,
-        });
+        if let Some(why) = self.journal.as_ref().and_then(|j| j.failure()) {
+            return Err(format!("not started: {why}"));
+        }
+        self.step_started(ctx);
+        self.record_at(
+            EventKind::TaskStarted {
+                agent: call.agent.clone(),
+                tasks: call.tasks.clone(),
+                story: story.clone(),
+                attempt,
+                validation: call.validation,
+            },
+            Some(&ctx.path),
+        );
+        if let Some(s) = &story {
+            let status = if call.validation {
+                "review"
+            } else {
+                "in_progress"
+            };
+            self.story_status(s, status, &call.agent);
+        }
+        let mut prompt = std::mem::take(&mut call.prompt);
+        let inbox = self.shared.borrow_mut().take_inbox(&call.agent);
+        if !inbox.is_empty() {
+            prompt.push_str("\nShared state changed since your last task:\n");
+            for line in inbox {
+                prompt.push_str(&format!("- {line}\n"));
+            }
+        }
         let inv = Invocation {
+            run: self.run_id().map(str::to_string),
+            step: ctx.path.clone(),
             agent: call.agent.clone(),
             tasks: call.tasks.clone(),
             story: story.clone(),
             attempt,
             validation: call.validation,
-            prompt: call.prompt,
+            prompt,
             produces: call.produces.clone(),
         };
         let outcome = self.backend(&call.agent).run(inv).await;
-        self.record(EventKind::TaskFinished {
-            agent: call.agent.clone(),
-            tasks: call.tasks.clone(),
-            story,
-            ok: outcome.ok,
-            feedback: outcome.feedback.clone(),
-        });
-        if outcome.ok
-            && let Some(a) = call.produces.iter().find(|a| !a.exists())
-        {
-            return Err(format!(
+        self.record_at(
+            EventKind::TaskFinished {
+                agent: call.agent.clone(),
+                tasks: call.tasks.clone(),
+                story,
+                ok: outcome.ok,
+                feedback: outcome.feedback.clone(),
+            },
+            Some(&ctx.path),
+        );
+        let missing = call.produces.iter().find(|a| !a.exists());
+        let result = match missing {
+            Some(a) if outcome.ok => Err(format!(
                 "agent `{}` finished {} without writing {} ({})",
                 call.agent,
                 call.tasks.join(", "),
                 a.label(),
                 a.path.display()
-            ));
+            )),
+            _ => Ok(outcome),
+        };
+        self.task_ended(&call, ctx, &result);
+        result
+    }
+
+    /// Records the artifacts a task wrote (with their sha256) and how it ended; a failure
+    /// is a sync point.
+    fn task_ended(&self, call: &Call, ctx: &Ctx<'_>, result: &Result<Outcome, Failed>) {
+        let (ok, feedback) = match result {
+            Ok(o) => (o.ok, o.feedback.as_ref()),
+            Err(e) => (false, Some(e)),
+        };
+        if let Some(j) = &self.journal
+            && ok
+        {
+            for a in &call.produces {
+                if let Ok(sha) = super::digest::sha256_path(&a.path) {
+                    j.artifact(&a.written, &sha);
+                }
+            }
         }
-        Ok(outcome)
+        self.step_finished(ctx, ok, call.validation, feedback);
+        if !ok && !call.validation {
+            self.sync_point("error_occurrence");
+        }
+    }
+
+    /// Writes a story's status to the shared state, as `agent` moved it.
+    pub(super) fn story_status(&self, story: &str, status: &str, agent: &str) {
+        self.share(super::sync::Write {
+            key: format!("story/{story}/status"),
+            value: status.to_string(),
+            writer: agent.to_string(),
+            concerns: Vec::new(),
+        });
     }
 
     /// The artifacts a task produces, on disk; fails when one it needs is missing or a

@@ -1,0 +1,290 @@
+//! Durable runs: recording a run in the state store, resuming one (steps that ended are
+//! replayed, not run; artifacts are checked against their recorded sha256 first; agents
+//! left running by a crashed process are stopped), and the sync points.
+
+use super::Runner;
+use super::event::{Event, EventKind};
+use super::journal::{Earlier, Journal};
+use super::steps::Ctx;
+use super::sync::Write;
+use crate::state::{FinishedStep, NewRun, RunInfo, StateError, Store};
+
+/// What a resume found before it ran anything.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resumed {
+    /// The run.
+    pub run: String,
+    /// Steps that ended and are not run again.
+    pub finished: usize,
+    /// Steps that were in flight at the crash and run again from their start.
+    pub in_flight: Vec<String>,
+    /// Agent processes of the crashed run that were still running, stopped.
+    pub stopped: usize,
+    /// Artifacts changed or missing since the run recorded them (a resume with `force`).
+    pub changed: Vec<String>,
+}
+
+/// Artifacts recorded by `run` whose file is missing or whose sha256 differs now.
+pub fn changed_artifacts(
+    store: &Store,
+    run: &str,
+    workspace: &super::workspace::Workspace,
+) -> Result<Vec<String>, StateError> {
+    let mut changed = Vec::new();
+    for (path, sha) in store.artifacts(run)? {
+        let now = workspace
+            .resolve(&path)
+            .ok()
+            .filter(|p| p.exists())
+            .map(|p| super::digest::sha256_path(&p));
+        match now {
+            None => changed.push(format!("{path}: missing")),
+            Some(Err(e)) => changed.push(format!("{path}: not readable ({e})")),
+            Some(Ok(s)) if s != sha => changed.push(format!(
+                "{path}: changed (recorded sha256 {}, now {})",
+                &sha[..12.min(sha.len())],
+                &s[..12]
+            )),
+            Some(Ok(_)) => {}
+        }
+    }
+    Ok(changed)
+}
+
+/// Stops the process groups of agents that a crashed run left running: processes whose
+/// environment says `BMAD_RUN_ID=<run>`. Returns how many groups were stopped.
+pub fn stop_orphans(run: &str) -> usize {
+    let marker = format!("BMAD_RUN_ID={run}");
+    let me = std::process::id() as i32;
+    let mut groups = std::collections::BTreeSet::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(env) = std::fs::read(p.path().join("environ")) else {
+            continue;
+        };
+        if env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
+            // SAFETY: getpgid only reads the process table.
+            let pgid = unsafe { libc::getpgid(pid) };
+            if pgid > 1 && pgid != unsafe { libc::getpgid(0) } {
+                groups.insert(pgid);
+            }
+        }
+    }
+    for g in &groups {
+        // SAFETY: signals a process group of the crashed run's agents.
+        unsafe { libc::kill(-g, libc::SIGKILL) };
+    }
+    groups.len()
+}
+
+impl Runner {
+    /// Records this run in `store` as a new run of `workflow` (whose text has
+    /// `workflow_sha256`); returns its id.
+    pub fn record_to(
+        &mut self,
+        mut store: Store,
+        workflow: &str,
+        workflow_sha256: &str,
+    ) -> Result<String, StateError> {
+        let id = store.begin_run(&NewRun {
+            workflow: workflow.to_string(),
+            workflow_sha256: workflow_sha256.to_string(),
+            workspace: self.options.workspace.display().to_string(),
+            simulate: self.options.simulate,
+            seed: self.options.seed,
+        })?;
+        self.journal = Some(Journal::new(store, id.clone(), !self.options.simulate));
+        Ok(id)
+    }
+
+    /// Continues `run` from `store`: what ended is replayed, what was in flight runs again.
+    /// Artifacts the run recorded must be as it left them, unless `force`; agent processes
+    /// the crashed run left are stopped first.
+    pub fn resume(
+        &mut self,
+        mut store: Store,
+        run: &RunInfo,
+        force: bool,
+    ) -> Result<Resumed, String> {
+        let e = |e: StateError| e.to_string();
+        store.verify().map_err(e)?;
+        let changed = changed_artifacts(&store, &run.id, &self.workspace).map_err(e)?;
+        if !changed.is_empty() && !force {
+            return Err(format!(
+                "not resumed: artifacts changed since run {} recorded them:\n  {}\n\
+                 (resume with --force to go on with them as they are)",
+                run.id,
+                changed.join("\n  ")
+            ));
+        }
+        let stopped = stop_orphans(&run.id);
+        let stored = store.events(&run.id).map_err(e)?;
+        let mut events = Vec::with_capacity(stored.len());
+        for s in &stored {
+            let kind: EventKind = serde_json::from_value(s.data.clone()).map_err(|err| {
+                format!(
+                    "the state file's event {} of run {} cannot be read: {err}",
+                    s.seq, run.id
+                )
+            })?;
+            events.push(Event {
+                at_ms: s.at_ms,
+                kind,
+            });
+        }
+        let finished: Vec<FinishedStep> = store.finished_steps(&run.id).map_err(e)?;
+        let in_flight = store.steps_in_flight(&run.id).map_err(e)?;
+        let (seq, at) = store.last_event(&run.id).map_err(e)?;
+        self.shared
+            .borrow_mut()
+            .restore(store.state(&run.id).map_err(e)?);
+        store.reopen_run(&run.id).map_err(e)?;
+        let mut journal = Journal::new(store, run.id.clone(), !self.options.simulate);
+        let earlier = Earlier {
+            events,
+            finished,
+            seq,
+        };
+        journal.continue_from(&earlier).map_err(e)?;
+        self.journal = Some(journal);
+        self.at_offset = at;
+        let count = earlier.finished.len();
+        *self.events.borrow_mut() = earlier.events;
+        Ok(Resumed {
+            run: run.id.clone(),
+            finished: count,
+            in_flight,
+            stopped,
+            changed,
+        })
+    }
+
+    /// The run's id in the state store, when it is recorded.
+    pub fn run_id(&self) -> Option<&str> {
+        self.journal.as_ref().map(Journal::run)
+    }
+
+    /// How the step at `ctx` ended before a resume, when it is not to run again.
+    pub(super) fn replayed(&self, ctx: &Ctx) -> Option<&FinishedStep> {
+        self.journal.as_ref()?.replayed(&ctx.path)
+    }
+
+    /// Records that the step at `ctx` started.
+    pub(super) fn step_started(&self, ctx: &Ctx) {
+        if let Some(j) = &self.journal {
+            j.step_started(&ctx.path);
+        }
+    }
+
+    /// Records how the step at `ctx` ended.
+    pub(super) fn step_finished(
+        &self,
+        ctx: &Ctx,
+        ok: bool,
+        validation: bool,
+        feedback: Option<&String>,
+    ) {
+        if let Some(j) = &self.journal {
+            j.step_finished(&ctx.path, ok, validation, feedback.map(String::as_str));
+        }
+    }
+
+    /// Writes to the shared state: at once under immediate consistency, at the next sync
+    /// point otherwise.
+    pub(super) fn share(&self, w: Write) {
+        if self.sync.immediate {
+            self.apply(&w);
+        } else {
+            self.shared.borrow_mut().queue(w);
+        }
+    }
+
+    fn apply(&self, w: &Write) {
+        let conflict = self
+            .shared
+            .borrow_mut()
+            .apply(w, &self.sync, &self.agent_names);
+        if let Some(j) = &self.journal {
+            j.write_state(&w.key, &w.value, &w.writer, self.sync.audit);
+        }
+        if let Some(c) = conflict {
+            self.note(
+                "sync",
+                format!(
+                    "conflict on `{}`: `{}` overwrote the value of `{}` (last write wins){}",
+                    c.key,
+                    c.won,
+                    c.lost,
+                    if c.notified.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; told {}", c.notified.join(", "))
+                    }
+                ),
+            );
+        }
+    }
+
+    /// A sync point: pending shared state writes apply, and when the workflow checkpoints
+    /// here (or a `bmad sync` asked for one), a checkpoint is taken.
+    pub(super) fn sync_point(&self, point: &str) {
+        let pending = self.shared.borrow_mut().take_pending();
+        for w in &pending {
+            self.apply(w);
+        }
+        if let Some(j) = &self.journal {
+            if self.sync.at(point) {
+                j.checkpoint(point);
+            } else if self.sync.at("manual_trigger") && j.sync_requested() {
+                j.checkpoint("manual_trigger");
+            }
+        }
+    }
+
+    /// Takes checkpoints while the run goes on: at the workflow's frequency (when
+    /// something happened since the last one) and, in a real run, when `bmad sync` asks
+    /// (polled every second). Never returns.
+    pub(super) async fn checkpoint_timer(&self) {
+        let Some(j) = &self.journal else {
+            return std::future::pending().await;
+        };
+        let every = self.sync.every;
+        let manual = self.sync.at("manual_trigger") && !self.options.simulate;
+        let tick = match (every, manual) {
+            (_, true) => std::time::Duration::from_secs(1),
+            (Some(d), false) => d,
+            (None, false) => return std::future::pending().await,
+        };
+        let mut last = tokio::time::Instant::now();
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            if manual && j.sync_requested() {
+                self.sync_point("manual_trigger");
+                last = tokio::time::Instant::now();
+            }
+            if let Some(d) = every
+                && last.elapsed() >= d
+            {
+                last = tokio::time::Instant::now();
+                if j.dirty() {
+                    let pending = self.shared.borrow_mut().take_pending();
+                    for w in &pending {
+                        self.apply(w);
+                    }
+                    j.checkpoint("frequency");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Handoffs: the artifacts handed over must be in the workspace; the message (from, to,
+//! artifacts with their sha256, completed and pending tasks, notes) is recorded, the
+//! receiver's context is written to the shared state, and a checkpoint is taken at the
+//! `agent_handoff` sync point.
+
+use super::Runner;
+use super::event::{EventKind, HandedOver};
+use super::steps::Failed;
+use super::sync::Write;
+use crate::ir::step::Handoff;
+
+impl Runner {
+    /// `handoff FROM -> TO { ... }`.
+    pub(super) async fn handoff(&self, h: &Handoff) -> Result<(), Failed> {
+        let (from, to) = (h.from.name.as_str(), h.to.name.as_str());
+        let mut artifacts = Vec::new();
+        for r in &h.artifacts {
+            let a = self
+                .workspace
+                .artifact(r)
+                .map_err(|e| format!("handoff {from} -> {to}: {e}"))?;
+            if !a.exists() {
+                return Err(format!(
+                    "handoff {from} -> {to}: {} from `{from}` is not in the workspace ({})",
+                    a.label(),
+                    a.path.display()
+                ));
+            }
+            let sha256 = super::digest::sha256_path(&a.path)
+                .map_err(|e| format!("handoff {from} -> {to}: cannot read {}: {e}", a.label()))?;
+            artifacts.push(HandedOver {
+                path: a.written,
+                sha256,
+            });
+        }
+        let completed: Vec<String> = h.completed.iter().map(|n| n.name.to_string()).collect();
+        let pending: Vec<String> = h.pending.iter().map(|n| n.name.to_string()).collect();
+        let notes = h.notes.as_ref().map(|n| n.value.to_string());
+        let context = serde_json::json!({
+            "from": from,
+            "artifacts": artifacts.iter().map(|a| &a.path).collect::<Vec<_>>(),
+            "completed_tasks": completed,
+            "pending_tasks": pending,
+            "notes": notes,
+        });
+        self.record(EventKind::Handoff {
+            from: from.to_string(),
+            to: to.to_string(),
+            artifacts,
+            completed,
+            pending,
+            notes,
+        });
+        self.share(Write {
+            key: format!("context/{to}"),
+            value: context.to_string(),
+            writer: from.to_string(),
+            concerns: vec![to.to_string()],
+        });
+        self.sync_point("agent_handoff");
+        Ok(())
+    }
+}

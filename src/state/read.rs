@@ -1,0 +1,327 @@
+//! Reading the state store: the runs, one run's log, board, steps, artifacts, shared state
+//! audit trail and checkpoints.
+
+use super::{StateError, Store};
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+/// One run, as `bmad runs` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// The run's id.
+    pub id: String,
+    /// The workflow file, as given.
+    pub workflow: String,
+    /// The sha256 of the workflow's text when the run started.
+    pub workflow_sha256: String,
+    /// The workspace root.
+    pub workspace: String,
+    /// Whether every agent was simulated.
+    pub simulate: bool,
+    /// Seed of the simulated outcomes.
+    pub seed: u64,
+    /// `running`, `succeeded`, `failed`, `interrupted`, or `crashed` (recorded as running
+    /// by a process that is gone).
+    pub status: String,
+    /// Why it failed or stopped.
+    pub reason: Option<String>,
+    /// Start, in Unix milliseconds.
+    pub started_ms: i64,
+    /// Last change, in Unix milliseconds.
+    pub updated_ms: i64,
+    /// End, in Unix milliseconds.
+    pub ended_ms: Option<i64>,
+    /// How many times it was started (1 + resumes).
+    pub segments: u32,
+    /// Events recorded.
+    pub events: u64,
+}
+
+/// One event of a run's log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    /// Its place in the run's log, from 1.
+    pub seq: u64,
+    /// Milliseconds since the run started (virtual in simulations).
+    pub at_ms: u64,
+    /// Wall-clock time it was recorded, in Unix milliseconds.
+    pub wall_ms: i64,
+    /// The event's name.
+    pub kind: String,
+    /// The step it belongs to, if any.
+    pub step: Option<String>,
+    /// The event as JSON.
+    pub data: serde_json::Value,
+}
+
+/// A step that ended, as a resume replays it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedStep {
+    /// The step's place in the workflow.
+    pub key: String,
+    /// Whether it succeeded (a validation: whether it approved).
+    pub ok: bool,
+    /// Whether it was a QA validation.
+    pub validation: bool,
+    /// Feedback or failure reason.
+    pub feedback: Option<String>,
+}
+
+/// A story's place on the board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardEntry {
+    /// The story.
+    pub story: String,
+    /// backlog, in_progress, review, done or blocked.
+    pub status: String,
+    /// Why it is blocked.
+    pub reason: Option<String>,
+}
+
+/// A shared state value that was overwritten.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// The key.
+    pub key: String,
+    /// The value overwritten.
+    pub old_value: String,
+    /// Who wrote it.
+    pub old_writer: String,
+    /// The value that won.
+    pub new_value: String,
+    /// Who wrote that.
+    pub new_writer: String,
+    /// Where in the log.
+    pub seq: u64,
+}
+
+/// A checkpoint taken at a sync point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Checkpoint {
+    /// Where in the log.
+    pub seq: u64,
+    /// The sync point, or `frequency`.
+    pub reason: String,
+    /// When, in Unix milliseconds.
+    pub wall_ms: i64,
+}
+
+const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, seed, status, \
+     reason, started_ms, updated_ms, ended_ms, segments, pid, \
+     (SELECT count(*) FROM events e WHERE e.run_id = runs.id)";
+
+/// Whether process `pid` is alive.
+fn alive(pid: i64) -> bool {
+    // Signal 0 checks that the process exists (and is ours to signal).
+    pid > 0 && unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
+}
+
+fn run_info(r: &Row) -> rusqlite::Result<RunInfo> {
+    let mut status: String = r.get(6)?;
+    let pid: Option<i64> = r.get(12)?;
+    if status == "running" && !pid.is_some_and(alive) {
+        status = "crashed".into();
+    }
+    Ok(RunInfo {
+        id: r.get(0)?,
+        workflow: r.get(1)?,
+        workflow_sha256: r.get(2)?,
+        workspace: r.get(3)?,
+        simulate: r.get(4)?,
+        seed: r.get::<_, i64>(5)? as u64,
+        status,
+        reason: r.get(7)?,
+        started_ms: r.get(8)?,
+        updated_ms: r.get(9)?,
+        ended_ms: r.get(10)?,
+        segments: r.get(11)?,
+        events: r.get::<_, i64>(13)? as u64,
+    })
+}
+
+impl Store {
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StateError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_map(params, f)?.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every run, the newest first.
+    pub fn runs(&self) -> Result<Vec<RunInfo>, StateError> {
+        self.rows(
+            &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_ms DESC, id DESC"),
+            [],
+            run_info,
+        )
+    }
+
+    /// The run whose id is `id` or starts with it.
+    pub fn run(&self, id: &str) -> Result<RunInfo, StateError> {
+        let like = format!("{}%", id.replace(['%', '_'], ""));
+        let found = self.rows(
+            &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 OR id LIKE ?2 ORDER BY id"),
+            params![id, like],
+            run_info,
+        )?;
+        if let Some(exact) = found.iter().find(|r| r.id == id) {
+            return Ok(exact.clone());
+        }
+        match found.len() {
+            0 => Err(StateError::NoRun(id.to_string())),
+            1 => Ok(found.into_iter().next().unwrap_or_else(|| unreachable!())),
+            _ => Err(StateError::Ambiguous(
+                id.to_string(),
+                found.into_iter().map(|r| r.id).collect(),
+            )),
+        }
+    }
+
+    /// The newest run of `workflow` that did not succeed, if any: what `--resume` without
+    /// an id picks up.
+    pub fn latest_unfinished(&self, workflow: &str) -> Result<Option<RunInfo>, StateError> {
+        let runs = self.rows(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND status != 'succeeded' \
+                 ORDER BY started_ms DESC, id DESC LIMIT 1"
+            ),
+            params![workflow],
+            run_info,
+        )?;
+        Ok(runs.into_iter().next())
+    }
+
+    /// A run's event log, in order.
+    pub fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StateError> {
+        self.rows(
+            "SELECT seq, at_ms, wall_ms, kind, step, data FROM events WHERE run_id = ?1 \
+             ORDER BY seq",
+            params![run],
+            |r| {
+                let data: String = r.get(5)?;
+                Ok(StoredEvent {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    at_ms: r.get::<_, i64>(1)? as u64,
+                    wall_ms: r.get(2)?,
+                    kind: r.get(3)?,
+                    step: r.get(4)?,
+                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
+                })
+            },
+        )
+    }
+
+    /// The last sequence number and event time of a run's log (0, 0 when empty).
+    pub fn last_event(&self, run: &str) -> Result<(u64, u64), StateError> {
+        self.conn
+            .prepare_cached(
+                "SELECT seq, at_ms FROM events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![run], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+                })
+                .optional()
+            })
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The steps of a run that ended.
+    pub fn finished_steps(&self, run: &str) -> Result<Vec<FinishedStep>, StateError> {
+        self.rows(
+            "SELECT key, ok, validation, feedback FROM steps WHERE run_id = ?1 \
+             AND status != 'running'",
+            params![run],
+            |r| {
+                Ok(FinishedStep {
+                    key: r.get(0)?,
+                    ok: r.get(1)?,
+                    validation: r.get(2)?,
+                    feedback: r.get(3)?,
+                })
+            },
+        )
+    }
+
+    /// The steps of a run that were started and never ended (in flight at a crash).
+    pub fn steps_in_flight(&self, run: &str) -> Result<Vec<String>, StateError> {
+        self.rows(
+            "SELECT key FROM steps WHERE run_id = ?1 AND status = 'running' ORDER BY started_seq",
+            params![run],
+            |r| r.get(0),
+        )
+    }
+
+    /// A run's story board, in the order the stories joined it.
+    pub fn board(&self, run: &str) -> Result<Vec<BoardEntry>, StateError> {
+        self.rows(
+            "SELECT story, status, reason FROM stories WHERE run_id = ?1 ORDER BY rowid",
+            params![run],
+            |r| {
+                Ok(BoardEntry {
+                    story: r.get(0)?,
+                    status: r.get(1)?,
+                    reason: r.get(2)?,
+                })
+            },
+        )
+    }
+
+    /// The artifacts a run recorded, with their last sha256.
+    pub fn artifacts(&self, run: &str) -> Result<Vec<(String, String)>, StateError> {
+        self.rows(
+            "SELECT path, sha256 FROM artifacts WHERE run_id = ?1 ORDER BY path",
+            params![run],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// A run's shared state: key, value and writer.
+    pub fn state(&self, run: &str) -> Result<Vec<(String, String, String)>, StateError> {
+        self.rows(
+            "SELECT key, value, writer FROM state WHERE run_id = ?1 ORDER BY key",
+            params![run],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
+    /// Every shared state value a run overwrote, in order.
+    pub fn audit(&self, run: &str) -> Result<Vec<AuditEntry>, StateError> {
+        self.rows(
+            "SELECT key, old_value, old_writer, new_value, new_writer, seq FROM state_audit \
+             WHERE run_id = ?1 ORDER BY seq, rowid",
+            params![run],
+            |r| {
+                Ok(AuditEntry {
+                    key: r.get(0)?,
+                    old_value: r.get(1)?,
+                    old_writer: r.get(2)?,
+                    new_value: r.get(3)?,
+                    new_writer: r.get(4)?,
+                    seq: r.get::<_, i64>(5)? as u64,
+                })
+            },
+        )
+    }
+
+    /// A run's checkpoints, in order.
+    pub fn checkpoints(&self, run: &str) -> Result<Vec<Checkpoint>, StateError> {
+        self.rows(
+            "SELECT seq, reason, wall_ms FROM checkpoints WHERE run_id = ?1 ORDER BY rowid",
+            params![run],
+            |r| {
+                Ok(Checkpoint {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    reason: r.get(1)?,
+                    wall_ms: r.get(2)?,
+                })
+            },
+        )
+    }
+}

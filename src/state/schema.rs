@@ -1,0 +1,93 @@
+//! The state database's schema: an ordered list of migrations; `PRAGMA user_version` holds
+//! how many have been applied.
+
+/// Each migration brings the schema from version `i` to `i + 1`. Append only: a released
+/// migration never changes.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs, the append-only event log, steps for resuming, the story board, artifact
+    // hashes, shared state with its audit trail, checkpoints and manual sync requests.
+    r#"
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  workflow TEXT NOT NULL,
+  workflow_sha256 TEXT NOT NULL,
+  workspace TEXT NOT NULL,
+  simulate INTEGER NOT NULL,
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT,
+  started_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  ended_ms INTEGER,
+  pid INTEGER,
+  segments INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE events (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  step TEXT,
+  data TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE steps (
+  run_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  ok INTEGER,
+  validation INTEGER NOT NULL DEFAULT 0,
+  feedback TEXT,
+  started_seq INTEGER NOT NULL,
+  finished_seq INTEGER,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE stories (
+  run_id TEXT NOT NULL,
+  story TEXT NOT NULL,
+  status TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  reason TEXT,
+  PRIMARY KEY (run_id, story)
+) WITHOUT ROWID;
+CREATE TABLE artifacts (
+  run_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (run_id, path)
+) WITHOUT ROWID;
+CREATE TABLE state (
+  run_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  writer TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE state_audit (
+  run_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  old_value TEXT NOT NULL,
+  old_writer TEXT NOT NULL,
+  new_value TEXT NOT NULL,
+  new_writer TEXT NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX state_audit_run ON state_audit (run_id, seq);
+CREATE TABLE checkpoints (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  snapshot TEXT NOT NULL
+);
+CREATE INDEX checkpoints_run ON checkpoints (run_id, seq);
+CREATE TABLE sync_requests (
+  run_id TEXT NOT NULL,
+  requested_ms INTEGER NOT NULL,
+  done_ms INTEGER
+);
+"#,
+];

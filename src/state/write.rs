@@ -1,0 +1,336 @@
+//! Writing to the state store: runs, events, steps, the story board, artifact hashes, the
+//! shared state and checkpoints. Writes gather in one transaction that the run commits
+//! at its durable points.
+
+use super::{StateError, Store, now_ms};
+use rusqlite::{OptionalExtension, params};
+
+/// What is known of a run when it starts.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// The workflow file, as given.
+    pub workflow: String,
+    /// The sha256 of the workflow's text.
+    pub workflow_sha256: String,
+    /// The workspace root.
+    pub workspace: String,
+    /// Whether every agent is simulated.
+    pub simulate: bool,
+    /// Seed of the simulated outcomes.
+    pub seed: u64,
+}
+
+/// `YYYYMMDD-HHMMSS` (UTC) of a Unix time in milliseconds.
+fn stamp(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        day_secs / 3600,
+        day_secs / 60 % 60,
+        day_secs % 60
+    )
+}
+
+impl Store {
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, StateError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Opens a write transaction unless one is open.
+    pub fn begin(&mut self) -> Result<(), StateError> {
+        if !self.in_tx {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| self.err(e))?;
+            self.in_tx = true;
+        }
+        Ok(())
+    }
+
+    /// Commits the open transaction: what it wrote survives a crash of this process.
+    pub fn commit(&mut self) -> Result<(), StateError> {
+        if self.in_tx {
+            self.in_tx = false;
+            self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Commits and forces everything to disk: it survives a crash of the machine too.
+    pub fn commit_durable(&mut self) -> Result<(), StateError> {
+        self.commit()?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a new run as running in this process; returns its id.
+    pub fn begin_run(&mut self, run: &NewRun) -> Result<String, StateError> {
+        let now = now_ms();
+        let suffix = (u64::from(std::process::id()) ^ (now as u64).wrapping_mul(0x9e37_79b9))
+            .wrapping_mul(0x2545_f491_4f6c_dd1d)
+            >> 48;
+        let id = format!("{}-{suffix:04x}", stamp(now));
+        self.begin()?;
+        self.exec(
+            "INSERT INTO runs (id, workflow, workflow_sha256, workspace, simulate, seed, \
+             status, started_ms, updated_ms, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', \
+             ?7, ?7, ?8)",
+            params![
+                id,
+                run.workflow,
+                run.workflow_sha256,
+                run.workspace,
+                run.simulate,
+                run.seed as i64,
+                now,
+                std::process::id()
+            ],
+        )?;
+        self.commit()?;
+        Ok(id)
+    }
+
+    /// Marks a run as running again in this process (a resume).
+    pub fn reopen_run(&mut self, run: &str) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "UPDATE runs SET status = 'running', reason = NULL, ended_ms = NULL, pid = ?2, \
+             updated_ms = ?3, segments = segments + 1 WHERE id = ?1",
+            params![run, std::process::id(), now_ms()],
+        )?;
+        self.commit()
+    }
+
+    /// Records how a run ended: `succeeded`, `failed` or `interrupted`.
+    pub fn end_run(
+        &mut self,
+        run: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StateError> {
+        self.begin()?;
+        let now = now_ms();
+        self.exec(
+            "UPDATE runs SET status = ?2, reason = ?3, ended_ms = ?4, updated_ms = ?4, \
+             pid = NULL WHERE id = ?1",
+            params![run, status, reason, now],
+        )?;
+        self.commit_durable()
+    }
+
+    /// Appends an event to a run's log.
+    pub fn append_event(
+        &mut self,
+        run: &str,
+        seq: u64,
+        at_ms: u64,
+        kind: &str,
+        step: Option<&str>,
+        data: &str,
+    ) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "INSERT INTO events (run_id, seq, at_ms, wall_ms, kind, step, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![run, seq as i64, at_ms as i64, now_ms(), kind, step, data],
+        )?;
+        Ok(())
+    }
+
+    /// Records that a step started (again, when it was in flight before a crash).
+    pub fn step_started(&mut self, run: &str, key: &str, seq: u64) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "INSERT INTO steps (run_id, key, status, started_seq) VALUES (?1, ?2, 'running', ?3) \
+             ON CONFLICT (run_id, key) DO UPDATE SET status = 'running', ok = NULL, \
+             feedback = NULL, started_seq = ?3, finished_seq = NULL",
+            params![run, key, seq as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Records how a step ended.
+    pub fn step_finished(
+        &mut self,
+        run: &str,
+        key: &str,
+        seq: u64,
+        ok: bool,
+        validation: bool,
+        feedback: Option<&str>,
+    ) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "UPDATE steps SET status = ?3, ok = ?4, validation = ?5, feedback = ?6, \
+             finished_seq = ?7 WHERE run_id = ?1 AND key = ?2",
+            params![
+                run,
+                key,
+                if ok { "done" } else { "failed" },
+                ok,
+                validation,
+                feedback,
+                seq as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Sets a story's place on the board: backlog, in_progress, review, done or blocked.
+    pub fn story_status(
+        &mut self,
+        run: &str,
+        story: &str,
+        status: &str,
+        seq: u64,
+        reason: Option<&str>,
+    ) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "INSERT INTO stories (run_id, story, status, seq, reason) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (run_id, story) DO UPDATE SET status = ?3, seq = ?4, reason = ?5",
+            params![run, story, status, seq as i64, reason],
+        )?;
+        Ok(())
+    }
+
+    /// Adds a story to the board's backlog unless it is on the board already.
+    pub fn story_known(&mut self, run: &str, story: &str, seq: u64) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "INSERT OR IGNORE INTO stories (run_id, story, status, seq) \
+             VALUES (?1, ?2, 'backlog', ?3)",
+            params![run, story, seq as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Records the sha256 of an artifact as the run wrote or handed it over.
+    pub fn artifact(
+        &mut self,
+        run: &str,
+        path: &str,
+        sha256: &str,
+        seq: u64,
+    ) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "INSERT INTO artifacts (run_id, path, sha256, seq) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (run_id, path) DO UPDATE SET sha256 = ?3, seq = ?4",
+            params![run, path, sha256, seq as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Writes a shared state entry, last write wins. The value it overwrites, if another,
+    /// is returned as `(value, writer)` and, with `audit`, kept in the audit trail.
+    pub fn write_state(
+        &mut self,
+        run: &str,
+        key: &str,
+        value: &str,
+        writer: &str,
+        seq: u64,
+        audit: bool,
+    ) -> Result<Option<(String, String)>, StateError> {
+        self.begin()?;
+        let old: Option<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT value, writer FROM state WHERE run_id = ?1 AND key = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![run, key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(|e| self.err(e))?;
+        if old.as_ref().is_some_and(|(v, w)| v == value && w == writer) {
+            return Ok(None);
+        }
+        if audit && let Some((old_value, old_writer)) = &old {
+            self.exec(
+                "INSERT INTO state_audit (run_id, key, old_value, old_writer, new_value, \
+                 new_writer, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![run, key, old_value, old_writer, value, writer, seq as i64],
+            )?;
+        }
+        self.exec(
+            "INSERT INTO state (run_id, key, value, writer, seq) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (run_id, key) DO UPDATE SET value = ?3, writer = ?4, seq = ?5",
+            params![run, key, value, writer, seq as i64],
+        )?;
+        Ok(old)
+    }
+
+    /// Records a checkpoint (`reason`: the sync point or `frequency`) with a snapshot of the
+    /// run's state and commits; `durable` forces everything so far to disk.
+    pub fn checkpoint(
+        &mut self,
+        run: &str,
+        seq: u64,
+        reason: &str,
+        snapshot: &str,
+        durable: bool,
+    ) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "INSERT INTO checkpoints (run_id, seq, reason, wall_ms, snapshot) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![run, seq as i64, reason, now_ms(), snapshot],
+        )?;
+        self.exec(
+            "UPDATE runs SET updated_ms = ?2 WHERE id = ?1",
+            params![run, now_ms()],
+        )?;
+        if durable {
+            self.commit_durable()
+        } else {
+            self.commit()
+        }
+    }
+
+    /// Asks the process running `run` for a checkpoint (`bmad sync`).
+    pub fn request_sync(&mut self, run: &str) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "INSERT INTO sync_requests (run_id, requested_ms) VALUES (?1, ?2)",
+            params![run, now_ms()],
+        )?;
+        self.commit()
+    }
+
+    /// Takes the sync requests of `run` not yet served: how many there were.
+    pub fn take_sync_requests(&mut self, run: &str) -> Result<usize, StateError> {
+        self.begin()?;
+        self.exec(
+            "UPDATE sync_requests SET done_ms = ?2 WHERE run_id = ?1 AND done_ms IS NULL",
+            params![run, now_ms()],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stamp;
+
+    #[test]
+    fn stamps_are_utc_calendar_times() {
+        assert_eq!(stamp(0), "19700101-000000");
+        // 2026-11-24 13:45:07 UTC.
+        assert_eq!(stamp(1_795_527_907_000), "20261124-134507");
+        assert_eq!(stamp(951_782_400_000), "20000229-000000");
+    }
+}
