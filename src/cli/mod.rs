@@ -4,6 +4,8 @@
 mod check;
 mod progress;
 mod run;
+mod runs;
+mod sync;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -24,6 +26,67 @@ enum Command {
     /// Run a workflow: exec agents as child processes, or every agent simulated on a
     /// virtual clock with --simulate.
     Run(RunArgs),
+    /// List the runs in the state store, or show one: status, story board, timeline.
+    Runs(RunsArgs),
+    /// Take a checkpoint of a run now (the `manual_trigger` sync point).
+    Sync(SyncArgs),
+}
+
+/// Where the state store is.
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// The state database (default: .bmad/state.db under the workspace).
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
+    /// The workspace root (default: the current directory).
+    #[arg(long)]
+    workspace: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    /// The workspace root.
+    fn workspace(&self) -> PathBuf {
+        self.workspace.clone().unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The state database's path.
+    fn state_path(&self) -> PathBuf {
+        self.state
+            .clone()
+            .unwrap_or_else(|| self.workspace().join(bmad::state::DEFAULT_STATE_PATH))
+    }
+}
+
+/// `bmad runs` arguments.
+#[derive(clap::Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    show: Option<RunsCommand>,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Print for people or as JSON.
+    #[arg(long, value_enum, default_value = "human", global = true)]
+    format: Format,
+}
+
+/// `bmad runs show`.
+#[derive(Subcommand)]
+pub enum RunsCommand {
+    /// One run: status, story board (backlog, in progress, review, done, blocked),
+    /// checkpoints, shared state conflicts and the timeline.
+    Show {
+        /// The run's id (or a prefix of it).
+        run: String,
+    },
+}
+
+/// `bmad sync` arguments.
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    /// The run (default: the newest run that is running).
+    run: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 /// `bmad run` arguments.
@@ -43,6 +106,16 @@ pub struct RunArgs {
     /// The workspace root (default: the current directory).
     #[arg(long)]
     workspace: Option<PathBuf>,
+    /// The state database (default: .bmad/state.db under the workspace).
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
+    /// Continue a run that stopped (default: the newest unfinished run of this workflow):
+    /// steps that ended are not run again, steps in flight run again from their start.
+    #[arg(long, value_name = "RUN_ID", num_args = 0..=1, default_missing_value = "")]
+    resume: Option<String>,
+    /// Resume even when the workflow or recorded artifacts changed since the run.
+    #[arg(long, requires = "resume")]
+    force: bool,
     /// How to log the run to stderr (a live progress line replaces the log on a terminal).
     #[arg(long, value_enum, default_value = "human")]
     log_format: LogFormat,
@@ -120,5 +193,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Runs(args) => runs::run(&args),
+        Command::Sync(args) => sync::run(&args),
     }
 }

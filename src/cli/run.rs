@@ -1,8 +1,10 @@
-//! `bmad run`: check, then run with simulated agents on a virtual clock.
+//! `bmad run`: check, then run (every agent simulated on a virtual clock with --simulate),
+//! recorded in the state store; `--resume` continues a run that stopped.
 
 use super::RunArgs;
 use bmad::render::{RenderOptions, render};
 use bmad::runtime::{RunOptions, Runner};
+use bmad::state::{RunInfo, Store};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -24,6 +26,20 @@ pub fn run(args: &RunArgs) -> ExitCode {
         let _ = writeln!(err, "not run: the workflow has errors");
         return ExitCode::from(1);
     }
+    // The workflow's identity in the store: its canonical path and the hash of every file
+    // it is made of.
+    let workflow = args
+        .file
+        .canonicalize()
+        .unwrap_or_else(|_| args.file.clone())
+        .display()
+        .to_string();
+    let texts: String = checked
+        .sources
+        .files()
+        .map(|(_, f)| f.text.as_str())
+        .collect();
+    let workflow_sha256 = bmad::runtime::digest::sha256_bytes(texts.as_bytes());
     let workspace = args
         .workspace
         .clone()
@@ -37,6 +53,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let workspace = workspace.canonicalize().unwrap_or(workspace);
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| workspace.join(bmad::state::DEFAULT_STATE_PATH));
     let options = RunOptions {
         seed: args.seed,
         workspace,
@@ -50,6 +70,110 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let store = match Store::open(&state_path) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let recorded = match &args.resume {
+        Some(id) => resume(&mut runner, store, args, id, &workflow, &workflow_sha256),
+        None => runner
+            .record_to(store, &workflow, &workflow_sha256)
+            .map_err(|e| (format!("error: {e}"), 2)),
+    };
+    let run_id = match recorded {
+        Ok(id) => id,
+        Err((message, code)) => {
+            let _ = writeln!(err, "{message}");
+            return ExitCode::from(code);
+        }
+    };
+    let _ = writeln!(err, "run {run_id} (state in {})", state_path.display());
+    execute(runner, args, &run_id)
+}
+
+/// Picks the run to resume and prepares `runner` to continue it; its id, or the message
+/// and exit code of why not.
+fn resume(
+    runner: &mut Runner,
+    store: Store,
+    args: &RunArgs,
+    id: &str,
+    workflow: &str,
+    workflow_sha256: &str,
+) -> Result<String, (String, u8)> {
+    let usage = |m: String| (format!("error: {m}"), 2);
+    let run: RunInfo = if id.is_empty() {
+        store
+            .latest_unfinished(workflow)
+            .map_err(|e| usage(e.to_string()))?
+            .ok_or_else(|| usage(format!("no unfinished run of `{workflow}` to resume")))?
+    } else {
+        store.run(id).map_err(|e| usage(e.to_string()))?
+    };
+    match run.status.as_str() {
+        "succeeded" => {
+            return Err(usage(format!(
+                "run {} succeeded: nothing to resume",
+                run.id
+            )));
+        }
+        "running" => {
+            return Err(usage(format!(
+                "run {} is still running in another process",
+                run.id
+            )));
+        }
+        _ => {}
+    }
+    if run.workflow != workflow {
+        return Err(usage(format!(
+            "run {} is a run of `{}`, not of `{workflow}`",
+            run.id, run.workflow
+        )));
+    }
+    if run.workflow_sha256 != workflow_sha256 && !args.force {
+        return Err((
+            format!(
+                "error: the workflow changed since run {} started; steps are matched by their \
+                 place in it, so a changed file may skip or repeat work \
+                 (resume with --force to go on anyway)",
+                run.id
+            ),
+            1,
+        ));
+    }
+    let resumed = runner
+        .resume(store, &run, args.force)
+        .map_err(|m| (format!("error: {m}"), 1))?;
+    let mut err = std::io::stderr();
+    for c in &resumed.changed {
+        let _ = writeln!(err, "warning: artifact {c}");
+    }
+    let _ = writeln!(
+        err,
+        "resuming run {}: {} step(s) that ended are not run again; {} in flight run again \
+         from their start{}",
+        resumed.run,
+        resumed.finished,
+        resumed.in_flight.len(),
+        if resumed.stopped > 0 {
+            format!(
+                "; {} agent process group(s) left by the stopped run were killed",
+                resumed.stopped
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(resumed.run)
+}
+
+/// Runs `runner` to its end or Ctrl-C; prints the report.
+fn execute(mut runner: Runner, args: &RunArgs, run_id: &str) -> ExitCode {
+    let mut err = std::io::stderr();
     let progress = super::progress::start(args.log_format).map(|(listener, bar)| {
         runner.on_event(listener);
         bar
@@ -78,11 +202,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     // Interrupted: the run's future is gone and with it every agent's process group.
     let interrupted = report.is_none();
-    let report = report.unwrap_or_else(|| {
-        runner.report(Some(
-            "interrupted (Ctrl-C): running agents were stopped".into(),
-        ))
-    });
+    let report = report
+        .unwrap_or_else(|| runner.interrupted("interrupted (Ctrl-C): running agents were stopped"));
     print!("{}", report.table());
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
@@ -92,7 +213,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     }
     if interrupted {
-        let _ = writeln!(err, "run interrupted: running agents were stopped");
+        let _ = writeln!(
+            err,
+            "run interrupted: running agents were stopped (continue with --resume {run_id})"
+        );
         return ExitCode::from(130);
     }
     if report.ok {

@@ -201,21 +201,26 @@ impl Runner {
     /// point otherwise.
     pub(super) fn share(&self, w: Write) {
         if self.sync.immediate {
-            self.apply(&w);
+            self.apply(&[w]);
         } else {
             self.shared.borrow_mut().queue(w);
         }
     }
 
-    fn apply(&self, w: &Write) {
-        let conflict = self
+    fn apply(&self, writes: &[Write]) {
+        if writes.is_empty() {
+            return;
+        }
+        let conflicts = self
             .shared
             .borrow_mut()
-            .apply(w, &self.sync, &self.agent_names);
+            .apply(writes, &self.sync, &self.agent_names);
         if let Some(j) = &self.journal {
-            j.write_state(&w.key, &w.value, &w.writer, self.sync.audit);
+            for w in writes {
+                j.write_state(&w.key, &w.value, &w.writer, self.sync.audit);
+            }
         }
-        if let Some(c) = conflict {
+        for c in conflicts {
             self.note(
                 "sync",
                 format!(
@@ -237,9 +242,7 @@ impl Runner {
     /// here (or a `bmad sync` asked for one), a checkpoint is taken.
     pub(super) fn sync_point(&self, point: &str) {
         let pending = self.shared.borrow_mut().take_pending();
-        for w in &pending {
-            self.apply(w);
-        }
+        self.apply(&pending);
         if let Some(j) = &self.journal {
             if self.sync.at(point) {
                 j.checkpoint(point);
@@ -279,9 +282,7 @@ impl Runner {
                 last = tokio::time::Instant::now();
                 if j.dirty() {
                     let pending = self.shared.borrow_mut().take_pending();
-                    for w in &pending {
-                        self.apply(w);
-                    }
+                    self.apply(&pending);
                     j.checkpoint("frequency");
                 }
             }

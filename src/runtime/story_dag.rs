@@ -88,7 +88,6 @@ impl Runner {
                     self.record(EventKind::StoryDone {
                         story: stories[i].id.name.to_string(),
                     });
-                    self.story_status(&stories[i].id.name, "done", "bmad");
                     for &d in &dependents[i] {
                         waiting[d] -= 1;
                         if waiting[d] == 0 && !blocked[d] {
@@ -133,7 +132,6 @@ impl Runner {
             for &d in &dependents[j] {
                 stack.push((d, format!("depends on blocked story `{sid}`")));
             }
-            self.story_status(&sid, "blocked", "bmad");
             self.record(EventKind::StoryBlocked {
                 story: sid,
                 reason: why,

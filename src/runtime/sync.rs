@@ -1,6 +1,6 @@
 //! State synchronisation as the workflow's `sync { ... }` declares it: the sync points and
-//! frequency of checkpoints, and the shared state agents see (handoff contexts, story
-//! statuses). Under eventual consistency writes wait for the next sync point; under
+//! frequency of checkpoints, and the shared state agents hand each other (the context of
+//! a handoff, `context/<receiver>`; the story board is the run's own record). Under eventual consistency writes wait for the next sync point; under
 //! immediate consistency they apply at once. Last write wins; an overwritten value goes to
 //! the audit trail and the affected agents are told in their next prompt.
 
@@ -74,7 +74,7 @@ impl SyncPolicy {
 /// One write to the shared state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Write {
-    /// The key: `context/<agent>`, `story/<id>/status`.
+    /// The key: `context/<agent>`.
     pub key: String,
     /// The value.
     pub value: String,
@@ -124,36 +124,50 @@ impl Shared {
         std::mem::take(&mut self.pending)
     }
 
-    /// Applies a write, last write wins: the conflict if it overwrote another agent's
-    /// different value, with the agents `policy` tells (their inboxes get a line).
-    pub fn apply(&mut self, w: &Write, policy: &SyncPolicy, agents: &[String]) -> Option<Conflict> {
-        let old = self
-            .current
-            .insert(w.key.clone(), (w.value.clone(), w.writer.clone()));
-        let (old_value, lost) = old?;
-        if lost == w.writer || old_value == w.value {
-            return None;
+    /// Applies writes in order, last write wins. A write that overwrites a different value
+    /// another agent wrote in the same batch (between the same two sync points: neither
+    /// saw the other) is a conflict; the agents `policy` names are told (their inboxes
+    /// get a line). Under immediate consistency every write is its own batch.
+    pub fn apply(
+        &mut self,
+        writes: &[Write],
+        policy: &SyncPolicy,
+        agents: &[String],
+    ) -> Vec<Conflict> {
+        let mut conflicts = Vec::new();
+        let mut batch: HashMap<&str, (&str, &str)> = HashMap::new();
+        for w in writes {
+            self.current
+                .insert(w.key.clone(), (w.value.clone(), w.writer.clone()));
+            let Some((old_value, lost)) = batch.insert(&w.key, (&w.value, &w.writer)) else {
+                continue;
+            };
+            if lost == w.writer || old_value == w.value {
+                continue;
+            }
+            let mut notified: Vec<String> = match policy.notify.as_str() {
+                "none" => Vec::new(),
+                "all_agents" => agents.to_vec(),
+                _ => std::iter::once(lost.to_string())
+                    .chain(w.concerns.iter().cloned())
+                    .collect(),
+            };
+            notified.dedup();
+            for agent in &notified {
+                self.inbox.entry(agent.clone()).or_default().push(format!(
+                    "`{}` was written by `{lost}` and then by `{}` before they synced; \
+                     the last write won: {}",
+                    w.key, w.writer, w.value
+                ));
+            }
+            conflicts.push(Conflict {
+                key: w.key.clone(),
+                lost: lost.to_string(),
+                won: w.writer.clone(),
+                notified,
+            });
         }
-        let mut notified: Vec<String> = match policy.notify.as_str() {
-            "none" => Vec::new(),
-            "all_agents" => agents.to_vec(),
-            _ => std::iter::once(lost.clone())
-                .chain(w.concerns.iter().cloned())
-                .collect(),
-        };
-        notified.dedup();
-        for agent in &notified {
-            self.inbox.entry(agent.clone()).or_default().push(format!(
-                "`{}` was changed by `{}` (last write wins); the value `{lost}` wrote is gone: {}",
-                w.key, w.writer, w.value
-            ));
-        }
-        Some(Conflict {
-            key: w.key.clone(),
-            lost,
-            won: w.writer.clone(),
-            notified,
-        })
+        conflicts
     }
 
     /// The notifications waiting for `agent`, taken.
@@ -186,23 +200,34 @@ mod tests {
     }
 
     #[test]
-    fn the_last_write_wins_and_the_loser_and_the_receiver_are_told() {
+    fn writes_between_the_same_sync_points_conflict_and_the_last_one_wins() {
         let mut s = Shared::default();
-        assert_eq!(
-            s.apply(&write("context/sm", "a", "architect"), &policy(), &[]),
-            None
-        );
-        let c = s
-            .apply(&write("context/sm", "b", "ux"), &policy(), &[])
-            .expect("a conflict");
-        assert_eq!((c.lost.as_str(), c.won.as_str()), ("architect", "ux"));
-        assert_eq!(c.notified, ["architect", "sm"]);
+        let batch = [
+            write("context/sm", "a", "architect"),
+            write("context/sm", "b", "ux"),
+        ];
+        let c = s.apply(&batch, &policy(), &[]);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].lost.as_str(), c[0].won.as_str()), ("architect", "ux"));
+        assert_eq!(c[0].notified, ["architect", "sm"]);
+        assert_eq!(s.current["context/sm"].0, "b", "the last write wins");
         assert_eq!(s.take_inbox("architect").len(), 1);
         assert!(s.take_inbox("architect").is_empty(), "taken once");
-        // The same writer changing its own value is no conflict.
-        assert_eq!(
-            s.apply(&write("context/sm", "c", "ux"), &policy(), &[]),
-            None
+    }
+
+    #[test]
+    fn writes_that_saw_each_other_do_not_conflict() {
+        let mut s = Shared::default();
+        assert!(
+            s.apply(&[write("context/sm", "a", "architect")], &policy(), &[])
+                .is_empty()
         );
+        assert!(
+            s.apply(&[write("context/sm", "b", "ux")], &policy(), &[])
+                .is_empty()
+        );
+        // The same writer changing its own value is no conflict either.
+        let own = [write("k", "1", "ux"), write("k", "2", "ux")];
+        assert!(s.apply(&own, &policy(), &[]).is_empty());
     }
 }

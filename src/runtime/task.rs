@@ -111,14 +111,6 @@ impl Runner {
             },
             Some(&ctx.path),
         );
-        if let Some(s) = &story {
-            let status = if call.validation {
-                "review"
-            } else {
-                "in_progress"
-            };
-            self.story_status(s, status, &call.agent);
-        }
         let mut prompt = std::mem::take(&mut call.prompt);
         let inbox = self.shared.borrow_mut().take_inbox(&call.agent);
         if !inbox.is_empty() {
@@ -184,16 +176,6 @@ impl Runner {
         if !ok && !call.validation {
             self.sync_point("error_occurrence");
         }
-    }
-
-    /// Writes a story's status to the shared state, as `agent` moved it.
-    pub(super) fn story_status(&self, story: &str, status: &str, agent: &str) {
-        self.share(super::sync::Write {
-            key: format!("story/{story}/status"),
-            value: status.to_string(),
-            writer: agent.to_string(),
-            concerns: Vec::new(),
-        });
     }
 
     /// The artifacts a task produces, on disk; fails when one it needs is missing or a

@@ -99,6 +99,31 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The UTC date (`YYYY-MM-DD`) and time (`HH:MM:SS`) of a Unix time in milliseconds.
+pub fn utc(ms: i64) -> (String, String) {
+    let secs = ms.div_euclid(1000);
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        format!(
+            "{:02}:{:02}:{:02}",
+            day_secs / 3600,
+            day_secs / 60 % 60,
+            day_secs % 60
+        ),
+    )
+}
+
 impl Store {
     /// Opens (or creates) the state database at `path`, in WAL mode, migrated to the
     /// current schema. A file that is not a state database, or is damaged, is an error.
@@ -202,5 +227,21 @@ impl Store {
                 message: result,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn utc_gives_calendar_dates_and_times() {
+        let s = |ms| {
+            let (d, t) = utc(ms);
+            format!("{d} {t}")
+        };
+        assert_eq!(s(0), "1970-01-01 00:00:00");
+        assert_eq!(s(1_795_527_907_000), "2026-11-24 13:45:07");
+        assert_eq!(s(951_782_400_000), "2000-02-29 00:00:00");
     }
 }

@@ -49,8 +49,8 @@ CREATE TABLE stories (
   status TEXT NOT NULL,
   seq INTEGER NOT NULL,
   reason TEXT,
-  PRIMARY KEY (run_id, story)
-) WITHOUT ROWID;
+  UNIQUE (run_id, story)
+);
 CREATE TABLE artifacts (
   run_id TEXT NOT NULL,
   path TEXT NOT NULL,

@@ -2,7 +2,7 @@
 //! shared state and checkpoints. Writes gather in one transaction that the run commits
 //! at its durable points.
 
-use super::{StateError, Store, now_ms};
+use super::{StateError, Store, now_ms, utc};
 use rusqlite::{OptionalExtension, params};
 
 /// What is known of a run when it starts.
@@ -18,28 +18,6 @@ pub struct NewRun {
     pub simulate: bool,
     /// Seed of the simulated outcomes.
     pub seed: u64,
-}
-
-/// `YYYYMMDD-HHMMSS` (UTC) of a Unix time in milliseconds.
-fn stamp(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        day_secs / 3600,
-        day_secs / 60 % 60,
-        day_secs % 60
-    )
 }
 
 impl Store {
@@ -84,7 +62,12 @@ impl Store {
         let suffix = (u64::from(std::process::id()) ^ (now as u64).wrapping_mul(0x9e37_79b9))
             .wrapping_mul(0x2545_f491_4f6c_dd1d)
             >> 48;
-        let id = format!("{}-{suffix:04x}", stamp(now));
+        let (date, time) = utc(now);
+        let id = format!(
+            "{}-{}-{suffix:04x}",
+            date.replace('-', ""),
+            time.replace(':', "")
+        );
         self.begin()?;
         self.exec(
             "INSERT INTO runs (id, workflow, workflow_sha256, workspace, simulate, seed, \
@@ -319,18 +302,5 @@ impl Store {
             "UPDATE sync_requests SET done_ms = ?2 WHERE run_id = ?1 AND done_ms IS NULL",
             params![run, now_ms()],
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::stamp;
-
-    #[test]
-    fn stamps_are_utc_calendar_times() {
-        assert_eq!(stamp(0), "19700101-000000");
-        // 2026-11-24 13:45:07 UTC.
-        assert_eq!(stamp(1_795_527_907_000), "20261124-134507");
-        assert_eq!(stamp(951_782_400_000), "20000229-000000");
     }
 }

@@ -1,0 +1,185 @@
+//! `bmad runs`: the runs in the state store; `bmad runs show RUN_ID`: one run's status,
+//! story board, checkpoints, shared state conflicts and timeline. `--format json` for both.
+
+use super::{Format, RunsArgs, RunsCommand};
+use bmad::state::{RunInfo, StateError, Store, utc};
+use std::fmt::Write as _;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// The columns of a story board, in the order work moves through them.
+const BOARD: [&str; 5] = ["backlog", "in_progress", "review", "done", "blocked"];
+
+fn when(ms: i64) -> String {
+    let (d, t) = utc(ms);
+    format!("{d} {t}")
+}
+
+/// Lists the runs or shows one.
+pub fn run(args: &RunsArgs) -> ExitCode {
+    let path = args.store.state_path();
+    if !path.exists() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: no state file at `{}` (a `bmad run` in this workspace makes one; \
+             or name it with --state)",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let out = Store::open(&path).and_then(|store| match &args.show {
+        None => list(&store, args.format),
+        Some(RunsCommand::Show { run }) => show(&store, run, args.format),
+    });
+    match out {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(match e {
+                StateError::Corrupt { .. } => 1,
+                _ => 2,
+            })
+        }
+    }
+}
+
+fn list(store: &Store, format: Format) -> Result<String, StateError> {
+    let runs = store.runs()?;
+    if format == Format::Json {
+        return Ok(runs
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap_or_default() + "\n")
+            .collect());
+    }
+    let mut out = format!(
+        "{:<22} {:<11} {:<19} {:>7}  {}\n",
+        "RUN", "STATUS", "STARTED (UTC)", "EVENTS", "WORKFLOW"
+    );
+    for r in &runs {
+        let _ = writeln!(
+            out,
+            "{:<22} {:<11} {:<19} {:>7}  {}{}",
+            r.id,
+            r.status,
+            when(r.started_ms),
+            r.events,
+            r.workflow,
+            if r.simulate { " (simulated)" } else { "" }
+        );
+    }
+    if runs.is_empty() {
+        out.push_str("(no runs yet)\n");
+    }
+    Ok(out)
+}
+
+fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
+    let run = store.run(id)?;
+    let board = store.board(&run.id)?;
+    let events = store.events(&run.id)?;
+    let checkpoints = store.checkpoints(&run.id)?;
+    let audit = store.audit(&run.id)?;
+    let state = store.state(&run.id)?;
+    if format == Format::Json {
+        let json = serde_json::json!({
+            "run": run,
+            "board": board,
+            "checkpoints": checkpoints,
+            "state": state.iter().map(|(k, v, w)| serde_json::json!({"key": k, "value": v, "writer": w})).collect::<Vec<_>>(),
+            "audit": audit,
+            "timeline": events,
+        });
+        return Ok(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n");
+    }
+    let mut out = header(&run);
+    out.push_str("\nstory board\n");
+    for column in BOARD {
+        let stories: Vec<String> = board
+            .iter()
+            .filter(|b| b.status == column)
+            .map(|b| match &b.reason {
+                Some(why) => format!("{} ({why})", b.story),
+                None => b.story.clone(),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<12} {:>4}  {}",
+            column.replace('_', " "),
+            stories.len(),
+            stories.join(", ")
+        );
+    }
+    let _ = writeln!(out, "\ncheckpoints   {}", checkpoints.len());
+    if let Some(c) = checkpoints.last() {
+        let _ = writeln!(
+            out,
+            "  last at event {} ({}), {}",
+            c.seq,
+            c.reason,
+            when(c.wall_ms)
+        );
+    }
+    if !audit.is_empty() {
+        let _ = writeln!(out, "\nshared state overwritten (audit trail)");
+        for a in &audit {
+            let _ = writeln!(
+                out,
+                "  #{} {}: `{}` replaced the value of `{}`: {}",
+                a.seq, a.key, a.new_writer, a.old_writer, a.old_value
+            );
+        }
+    }
+    let _ = writeln!(out, "\ntimeline");
+    for e in &events {
+        let summary = serde_json::from_value::<bmad::runtime::event::EventKind>(e.data.clone())
+            .map(|k| k.summary().1)
+            .unwrap_or_else(|_| e.data.to_string());
+        let _ = writeln!(
+            out,
+            "  {:>5} {} [{:>9}] {summary}",
+            e.seq,
+            utc(e.wall_ms).1,
+            bmad::runtime::report::human_ms(e.at_ms)
+        );
+    }
+    Ok(out)
+}
+
+fn header(run: &RunInfo) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "run        {}", run.id);
+    let _ = writeln!(
+        out,
+        "status     {}{}",
+        run.status,
+        run.reason
+            .as_ref()
+            .map_or(String::new(), |r| format!(": {r}"))
+    );
+    let _ = writeln!(
+        out,
+        "workflow   {}{}",
+        run.workflow,
+        if run.simulate {
+            format!(" (simulated, seed {})", run.seed)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(out, "workspace  {}", run.workspace);
+    let _ = writeln!(out, "started    {} UTC", when(run.started_ms));
+    if let Some(end) = run.ended_ms {
+        let _ = writeln!(out, "ended      {} UTC", when(end));
+    }
+    let _ = writeln!(
+        out,
+        "segments   {} (started {} time(s): resumes after a stop)",
+        run.segments, run.segments
+    );
+    let _ = writeln!(out, "events     {}", run.events);
+    out
+}

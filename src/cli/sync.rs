@@ -1,0 +1,80 @@
+//! `bmad sync`: the `manual_trigger` sync point. A running run is asked for a checkpoint
+//! (it polls the store every second) and this waits until it is taken; a run that is not
+//! running gets its checkpoint from here.
+
+use super::SyncArgs;
+use bmad::state::Store;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Takes a checkpoint of the run.
+pub fn run(args: &SyncArgs) -> ExitCode {
+    let mut err = std::io::stderr();
+    let path = args.store.state_path();
+    if !path.exists() {
+        let _ = writeln!(err, "error: no state file at `{}`", path.display());
+        return ExitCode::from(2);
+    }
+    match sync(&path, args.run.as_deref()) {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn sync(path: &std::path::Path, id: Option<&str>) -> Result<String, String> {
+    let mut store = Store::open(path).map_err(|e| e.to_string())?;
+    let run = match id {
+        Some(id) => store.run(id).map_err(|e| e.to_string())?,
+        None => store
+            .runs()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|r| r.status == "running")
+            .ok_or("no run is running; name one: bmad sync RUN_ID")?,
+    };
+    if run.status != "running" {
+        let (seq, _) = store.last_event(&run.id).map_err(|e| e.to_string())?;
+        let board = store.board(&run.id).map_err(|e| e.to_string())?;
+        let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+        for b in &board {
+            *counts.entry(b.status.as_str()).or_default() += 1;
+        }
+        let snapshot = serde_json::json!({ "board": counts, "events": seq }).to_string();
+        store
+            .checkpoint(&run.id, seq, "manual_trigger", &snapshot, true)
+            .map_err(|e| e.to_string())?;
+        return Ok(format!(
+            "checkpoint of run {} ({}) taken at event {seq}",
+            run.id, run.status
+        ));
+    }
+    let before = store.checkpoints(&run.id).map_err(|e| e.to_string())?.len();
+    store.request_sync(&run.id).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = store.checkpoints(&run.id).map_err(|e| e.to_string())?;
+        if let Some(c) = now
+            .iter()
+            .skip(before)
+            .find(|c| c.reason == "manual_trigger")
+        {
+            return Ok(format!(
+                "checkpoint of run {} taken at event {}",
+                run.id, c.seq
+            ));
+        }
+    }
+    Err(format!(
+        "run {} did not take the checkpoint within 10 s (does its workflow list \
+         `manual_trigger` among its sync points?)",
+        run.id
+    ))
+}

@@ -1,0 +1,252 @@
+//! Crash safety: a workflow of exec agents is killed with SIGKILL at two dozen different
+//! moments and resumed each time. Steps that ended before a kill never run again, steps in
+//! flight at a kill run again, every step's side effect is in the ledger exactly once,
+//! and the artifacts equal those of a run that was never interrupted.
+
+mod common;
+
+use bmad::state::Store;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Parallel agents, a handoff, then twelve stories (a dependency chain and independent ones)
+/// each developed, validated (QA rejects the first attempt of stories ending in 2) and
+/// packaged, then a release step.
+fn workflow() -> String {
+    let agent = common::fixture("ledger.sh");
+    let mut src = format!(
+        r#"
+agent worker {{ backend exec "sh {agent}" }}
+agent qa {{ backend exec "sh {agent}" }}
+workflow crash {{ start design }}
+phase design {{
+  parallel {{
+    worker: spec {{
+      produces spec = "/out/spec-none.txt"
+    }}
+    worker: plan {{
+      produces plan = "/out/plan-none.txt"
+    }}
+  }}
+  handoff worker -> qa {{
+    artifacts spec, plan
+  }}
+}}
+phase build after design max 3 {{
+  for story in stories max 3 {{
+    repeat max 3 {{
+      worker: implement
+      qa: validate
+    }} until approved
+    worker: package
+  }}
+}}
+phase release after build {{
+  worker: release {{
+    produces notes = "/out/release-none.txt"
+  }}
+}}
+"#
+    );
+    for (id, after) in [
+        ("s1", None),
+        ("s2", Some("s1")),
+        ("s3", None),
+        ("s4", Some("s3")),
+        ("s5", None),
+        ("s6", Some("s2")),
+        ("s7", None),
+        ("s8", Some("s7")),
+        ("s9", Some("s8")),
+        ("s10", None),
+        ("s11", Some("s4")),
+        ("s12", Some("s10")),
+    ] {
+        let after = after.map_or(String::new(), |a| format!("  after \"{a}\"\n"));
+        src.push_str(&format!(
+            "story \"{id}\" backend {{\n  title \"story {id}\"\n{after}}}\n"
+        ));
+    }
+    src
+}
+
+fn start(file: &Path, ws: &Path, resume: bool) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bmad"));
+    cmd.arg("run")
+        .arg(file)
+        .arg("--workspace")
+        .arg(ws)
+        .env("NO_COLOR", "1")
+        .env("LEDGER_WORK", "0.2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if resume {
+        cmd.arg("--resume");
+    }
+    cmd.spawn().expect("bmad starts")
+}
+
+/// Every file under `dir/out`, with its content.
+fn artifacts(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir.join("out")).expect("out/ exists") {
+        let e = e.unwrap();
+        out.insert(
+            e.file_name().to_string_lossy().into_owned(),
+            std::fs::read_to_string(e.path()).unwrap(),
+        );
+    }
+    out
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The steps of the run that ended well (not run again) and those in flight.
+fn recorded(ws: &Path) -> (BTreeSet<String>, Vec<String>) {
+    let store = Store::open(&ws.join(".bmad/state.db")).expect("the state file opens");
+    let run = store.runs().unwrap().into_iter().next().expect("a run");
+    let finished = store
+        .finished_steps(&run.id)
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.ok || s.validation)
+        .map(|s| s.key)
+        .collect();
+    (finished, store.steps_in_flight(&run.id).unwrap())
+}
+
+#[test]
+fn a_run_killed_at_two_dozen_moments_resumes_to_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crash.bmad");
+    std::fs::write(&file, workflow()).unwrap();
+
+    // The reference: one run, never interrupted.
+    let clean = dir.path().join("clean");
+    let out = start(&file, &clean, false).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = artifacts(&clean);
+    let expected_steps = lines(&clean.join("ledger.log")).len();
+    assert!(expected_steps >= 40, "{expected_steps} steps");
+
+    // The same workflow killed again and again.
+    let ws = dir.path().join("crashed");
+    // Milliseconds each segment lives; some die while they resume, before any step.
+    let delays = [
+        150, 90, 210, 120, 300, 40, 170, 250, 110, 340, 60, 200, 130, 280, 160, 230, 100, 320, 190,
+        50, 140, 260, 180, 310, 125, 220, 70, 155, 240, 105,
+    ];
+    let mut kills = 0;
+    let mut segment = 0;
+    let mut finished_before: BTreeSet<String> = BTreeSet::new();
+    let mut in_flight_before: Vec<String> = Vec::new();
+    let mut invocations_seen = 0;
+    loop {
+        let mut child = start(&file, &ws, segment > 0);
+        let deadline = Instant::now()
+            + delays
+                .get(segment)
+                .map_or(Duration::from_secs(120), |ms| Duration::from_millis(*ms));
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        // What this segment invoked: never a step that had ended before it started, and
+        // every step that was in flight when the last one was killed.
+        let invocations = lines(&ws.join("invocations.log"));
+        let now: Vec<&String> = invocations[invocations_seen..].iter().collect();
+        invocations_seen = invocations.len();
+        for step in &now {
+            assert!(
+                !finished_before.contains(*step),
+                "segment {segment} ran `{step}` again, which had ended before"
+            );
+        }
+        match status {
+            Some(status) => {
+                let mut stderr = String::new();
+                use std::io::Read;
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr)
+                    .unwrap();
+                assert!(status.success(), "segment {segment}: {stderr}");
+                if segment > 0 {
+                    assert!(stderr.contains("resuming run"), "{stderr}");
+                }
+                for step in &in_flight_before {
+                    assert!(
+                        now.contains(&step),
+                        "`{step}` was in flight at the kill and did not run again"
+                    );
+                }
+                break;
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+        let (finished, in_flight) = recorded(&ws);
+        assert!(
+            finished.is_superset(&finished_before),
+            "a step that had ended is no longer recorded as ended"
+        );
+        // The first segment may die before it starts a step; later ones make progress.
+        finished_before = finished;
+        in_flight_before = in_flight;
+        segment += 1;
+        assert!(segment < 200, "the run never finished");
+    }
+    assert!(
+        kills >= 20,
+        "only {kills} kills: the workflow ended too soon"
+    );
+
+    // Every step's side effect exactly once, and the same artifacts as the clean run.
+    let ledger = lines(&ws.join("ledger.log"));
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for l in &ledger {
+        *counts
+            .entry(l.split_once(' ').map_or("", |(_, step)| step))
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "side effects repeated: {twice:?}");
+    assert_eq!(
+        counts.len(),
+        expected_steps,
+        "every step of the clean run did its side effect"
+    );
+    assert_eq!(artifacts(&ws), expected);
+
+    // The store agrees: one run, succeeded, resumed once per kill, every story done.
+    let store = Store::open(&ws.join(".bmad/state.db")).unwrap();
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "succeeded");
+    assert_eq!(runs[0].segments as usize, kills + 1);
+    let board = store.board(&runs[0].id).unwrap();
+    assert_eq!(board.len(), 12);
+    assert!(board.iter().all(|b| b.status == "done"), "{board:?}");
+}
