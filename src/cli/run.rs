@@ -81,21 +81,25 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Some(id) => resume(&mut runner, store, args, id, &workflow, &workflow_sha256),
         None => runner
             .record_to(store, &workflow, &workflow_sha256)
+            .map(|id| (id, Vec::new()))
             .map_err(|e| (format!("error: {e}"), 2)),
     };
-    let run_id = match recorded {
-        Ok(id) => id,
+    let (run_id, mut notes) = match recorded {
+        Ok(r) => r,
         Err((message, code)) => {
             let _ = writeln!(err, "{message}");
             return ExitCode::from(code);
         }
     };
-    let _ = writeln!(err, "run {run_id} (state in {})", state_path.display());
-    execute(runner, args, &run_id)
+    notes.insert(
+        0,
+        format!("run {run_id} (state in {})", state_path.display()),
+    );
+    execute(runner, args, &run_id, &notes)
 }
 
-/// Picks the run to resume and prepares `runner` to continue it; its id, or the message
-/// and exit code of why not.
+/// Picks the run to resume and prepares `runner` to continue it; its id and what the
+/// resume found, or the message and exit code of why not.
 fn resume(
     runner: &mut Runner,
     store: Store,
@@ -103,7 +107,7 @@ fn resume(
     id: &str,
     workflow: &str,
     workflow_sha256: &str,
-) -> Result<String, (String, u8)> {
+) -> Result<(String, Vec<String>), (String, u8)> {
     let usage = |m: String| (format!("error: {m}"), 2);
     let run: RunInfo = if id.is_empty() {
         store
@@ -148,12 +152,12 @@ fn resume(
     let resumed = runner
         .resume(store, &run, args.force)
         .map_err(|m| (format!("error: {m}"), 1))?;
-    let mut err = std::io::stderr();
-    for c in &resumed.changed {
-        let _ = writeln!(err, "warning: artifact {c}");
-    }
-    let _ = writeln!(
-        err,
+    let mut notes: Vec<String> = resumed
+        .changed
+        .iter()
+        .map(|c| format!("warning: artifact {c}"))
+        .collect();
+    notes.push(format!(
         "resuming run {}: {} step(s) that ended are not run again; {} in flight run again \
          from their start{}",
         resumed.run,
@@ -167,17 +171,27 @@ fn resume(
         } else {
             String::new()
         }
-    );
-    Ok(resumed.run)
+    ));
+    Ok((resumed.run, notes))
 }
 
-/// Runs `runner` to its end or Ctrl-C; prints the report.
-fn execute(mut runner: Runner, args: &RunArgs, run_id: &str) -> ExitCode {
+/// Runs `runner` to its end or Ctrl-C; prints `notes` (what the run is, what a resume
+/// found) as the log starts, then the report.
+fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -> ExitCode {
     let mut err = std::io::stderr();
     let progress = super::progress::start(args.log_format).map(|(listener, bar)| {
         runner.on_event(listener);
         bar
     });
+    for note in notes {
+        match (&progress, note.strip_prefix("warning: ")) {
+            (Some(_), _) => {
+                let _ = writeln!(err, "{note}");
+            }
+            (None, Some(w)) => tracing::warn!(target: "bmad::run", run = run_id, "{w}"),
+            (None, None) => tracing::info!(target: "bmad::run", run = run_id, "{note}"),
+        }
+    }
     // A simulation runs on a virtual clock; a real run on the wall clock.
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

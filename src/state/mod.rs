@@ -134,6 +134,12 @@ impl Store {
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+            // The state of runs is no part of the project: git agents must not commit it.
+            let ignore = dir.join(".gitignore");
+            if dir.file_name().is_some_and(|n| n == ".bmad") && !ignore.exists() {
+                std::fs::write(&ignore, "# bmad's run state: not for version control\n*\n")
+                    .map_err(|e| open_err(e.to_string()))?;
+            }
         }
         let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         let mut store = Store {
