@@ -156,7 +156,11 @@ impl Runner {
         journal.continue_from(&earlier).map_err(e)?;
         self.journal = Some(journal);
         self.at_offset = at;
-        let count = earlier.finished.len();
+        let count = earlier
+            .finished
+            .iter()
+            .filter(|s| s.ok || s.validation)
+            .count();
         *self.events.borrow_mut() = earlier.events;
         Ok(Resumed {
             run: run.id.clone(),
@@ -238,16 +242,20 @@ impl Runner {
         }
     }
 
-    /// A sync point: pending shared state writes apply, and when the workflow checkpoints
-    /// here (or a `bmad sync` asked for one), a checkpoint is taken.
+    /// A place where the run may sync: when the workflow declares `point` a sync point
+    /// (the run's end always is one), or when `bmad sync` asked, the pending shared state
+    /// writes apply and a checkpoint is taken.
     pub(super) fn sync_point(&self, point: &str) {
-        let pending = self.shared.borrow_mut().take_pending();
-        self.apply(&pending);
-        if let Some(j) = &self.journal {
-            if self.sync.at(point) {
-                j.checkpoint(point);
-            } else if self.sync.at("manual_trigger") && j.sync_requested() {
-                j.checkpoint("manual_trigger");
+        let declared = point == "run_end" || self.sync.at(point);
+        let requested = self.sync.at("manual_trigger")
+            && self.journal.as_ref().is_some_and(|j| j.sync_requested());
+        for (reason, now) in [(point, declared), ("manual_trigger", requested)] {
+            if now {
+                let pending = self.shared.borrow_mut().take_pending();
+                self.apply(&pending);
+                if let Some(j) = &self.journal {
+                    j.checkpoint(reason);
+                }
             }
         }
     }

@@ -9,6 +9,9 @@ use crate::state::{FinishedStep, StateError, Store};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+/// Events a simulation records between two commits at most.
+const COMMIT_EVERY: u64 = 1024;
+
 /// Where a durable run is recorded.
 pub struct Journal {
     store: RefCell<Store>,
@@ -135,6 +138,10 @@ impl Journal {
                 r = r.and_then(|()| store.artifact(&self.run, &a.path, &a.sha256, seq));
             }
         }
+        // A real run commits what its steps do as they do it; a simulation in batches.
+        if self.commit_each_step || seq.is_multiple_of(COMMIT_EVERY) {
+            r = r.and_then(|()| store.commit());
+        }
         drop(store);
         self.keep(r);
         true
@@ -156,12 +163,15 @@ impl Journal {
         self.keep(r);
     }
 
-    /// Records that step `key` started.
+    /// Records that step `key` started and, in a real run, commits: a crash from here on
+    /// leaves it in flight, to run again from its start.
     pub fn step_started(&self, key: &str) {
-        let r = self
-            .store
-            .borrow_mut()
-            .step_started(&self.run, key, self.seq.get());
+        let mut store = self.store.borrow_mut();
+        let mut r = store.step_started(&self.run, key, self.seq.get());
+        if self.commit_each_step {
+            r = r.and_then(|()| store.commit());
+        }
+        drop(store);
         self.keep(r);
     }
 

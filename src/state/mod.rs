@@ -180,12 +180,30 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    fn migrate(&mut self) -> Result<(), StateError> {
-        let version: i64 = self
-            .conn
+    fn version(&self) -> Result<i64, StateError> {
+        self.conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(e))
+    }
+
+    /// Brings the schema up to date. Two processes opening a new file at once are
+    /// serialised by the write lock; the one that comes second finds the work done.
+    fn migrate(&mut self) -> Result<(), StateError> {
         let known = schema::MIGRATIONS.len() as i64;
+        if self.version()? == known {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        let result = self.migrate_locked(known);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn.execute_batch(end).map_err(|e| self.err(e))?;
+        result
+    }
+
+    fn migrate_locked(&mut self, known: i64) -> Result<(), StateError> {
+        let version = self.version()?;
         if version > known {
             return Err(StateError::TooNew {
                 path: self.path.clone(),
@@ -207,13 +225,9 @@ impl Store {
             }
         }
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(|e| StateError::Io(e.to_string()))?;
-            tx.execute_batch(sql)
-                .and_then(|()| tx.pragma_update(None, "user_version", i as i64 + 1))
-                .and_then(|()| tx.commit())
+            self.conn
+                .execute_batch(sql)
+                .and_then(|()| self.conn.pragma_update(None, "user_version", i as i64 + 1))
                 .map_err(|e| StateError::Io(format!("migration {}: {e}", i + 1)))?;
         }
         Ok(())

@@ -295,8 +295,19 @@ impl Store {
         self.commit()
     }
 
-    /// Takes the sync requests of `run` not yet served: how many there were.
+    /// Takes the sync requests of `run` not yet served: how many there were. Reading
+    /// opens no write transaction when there are none.
     pub fn take_sync_requests(&mut self, run: &str) -> Result<usize, StateError> {
+        let waiting: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM sync_requests WHERE run_id = ?1 AND done_ms IS NULL",
+            )
+            .and_then(|mut s| s.query_row(params![run], |r| r.get(0)))
+            .map_err(|e| self.err(e))?;
+        if waiting == 0 {
+            return Ok(0);
+        }
         self.begin()?;
         self.exec(
             "UPDATE sync_requests SET done_ms = ?2 WHERE run_id = ?1 AND done_ms IS NULL",
