@@ -42,7 +42,17 @@ fn record(n: u64, commit_every: u64) -> Duration {
     for i in 1..=n {
         let step = format!("development/0/s{i}/0");
         store
-            .append_event(&run, i, i * 1000, "task_finished", Some(&step), &event_json(i))
+            .append_event(
+                &run,
+                &bmad::state::EventRow {
+                    seq: i,
+                    at_ms: i * 1000,
+                    wall_ms: bmad::state::now_ms(),
+                    kind: "task_finished",
+                    step: Some(&step),
+                    data: &event_json(i),
+                },
+            )
             .expect("recorded");
         if i % commit_every == 0 {
             store.commit().expect("committed");
@@ -89,7 +99,10 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 fn main() {
-    for (label, every) in [("simulation (commit every 1,024)", 1024), ("real run (commit each)", 1)] {
+    for (label, every) in [
+        ("simulation (commit every 1,024)", 1024),
+        ("real run (commit each)", 1),
+    ] {
         let times: Vec<Duration> = (0..RUNS).map(|_| record(100_000, every)).collect();
         println!(
             "record 100,000 events, {label}: {:.3} s median of {RUNS}",

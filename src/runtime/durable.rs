@@ -101,7 +101,12 @@ impl Runner {
             simulate: self.options.simulate,
             seed: self.options.seed,
         })?;
-        self.journal = Some(Journal::new(store, id.clone(), !self.options.simulate));
+        self.journal = Some(Journal::new(
+            store,
+            id.clone(),
+            !self.options.simulate,
+            None,
+        )?);
         Ok(id)
     }
 
@@ -147,13 +152,18 @@ impl Runner {
             .borrow_mut()
             .restore(store.state(&run.id).map_err(e)?);
         store.reopen_run(&run.id).map_err(e)?;
-        let mut journal = Journal::new(store, run.id.clone(), !self.options.simulate);
         let earlier = Earlier {
             events,
             finished,
             seq,
         };
-        journal.continue_from(&earlier).map_err(e)?;
+        let journal = Journal::new(
+            store,
+            run.id.clone(),
+            !self.options.simulate,
+            Some(&earlier),
+        )
+        .map_err(e)?;
         self.journal = Some(journal);
         self.at_offset = at;
         let count = earlier
@@ -260,19 +270,20 @@ impl Runner {
         }
     }
 
-    /// Takes checkpoints while the run goes on: at the workflow's frequency (when
-    /// something happened since the last one) and, in a real run, when `bmad sync` asks
-    /// (polled every second). Never returns.
+    /// Keeps the record current while the run goes on: in a real run, each second it
+    /// commits what was recorded and serves `bmad sync` requests; at the workflow's
+    /// frequency it takes a checkpoint when something happened since the last one.
+    /// Never returns.
     pub(super) async fn checkpoint_timer(&self) {
         let Some(j) = &self.journal else {
             return std::future::pending().await;
         };
+        let real = !self.options.simulate;
         let every = self.sync.every;
-        let manual = self.sync.at("manual_trigger") && !self.options.simulate;
-        let tick = match (every, manual) {
-            (_, true) => std::time::Duration::from_secs(1),
-            (Some(d), false) => d,
-            (None, false) => return std::future::pending().await,
+        let tick = match (real, every) {
+            (true, _) => std::time::Duration::from_secs(1),
+            (false, Some(d)) => d,
+            (false, None) => return std::future::pending().await,
         };
         let mut last = tokio::time::Instant::now();
         let mut interval = tokio::time::interval(tick);
@@ -280,9 +291,10 @@ impl Runner {
         interval.tick().await;
         loop {
             interval.tick().await;
-            if manual && j.sync_requested() {
-                self.sync_point("manual_trigger");
-                last = tokio::time::Instant::now();
+            if real {
+                j.flush();
+                // Not a sync point of its own: only a waiting `bmad sync` is served.
+                self.sync_point("timer");
             }
             if let Some(d) = every
                 && last.elapsed() >= d

@@ -103,6 +103,20 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The event's name, as in its JSON `event` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::PhaseStarted { .. } => "phase_started",
+            EventKind::PhaseFinished { .. } => "phase_finished",
+            EventKind::TaskStarted { .. } => "task_started",
+            EventKind::TaskFinished { .. } => "task_finished",
+            EventKind::Handoff { .. } => "handoff",
+            EventKind::StoryBlocked { .. } => "story_blocked",
+            EventKind::StoryDone { .. } => "story_done",
+            EventKind::Note { .. } => "note",
+        }
+    }
+
     /// The event's name (as in its JSON `event` field) and one line saying what happened.
     pub fn summary(&self) -> (&'static str, String) {
         let story = |s: &Option<String>| s.as_ref().map_or(String::new(), |s| format!(" [{s}]"));

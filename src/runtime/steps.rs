@@ -328,11 +328,11 @@ impl Runner {
         if self.replayed(ctx).is_some_and(|s| s.ok) {
             return Ok(());
         }
-        self.step_started(ctx);
         self.record(EventKind::Note {
             step: "sh".into(),
             text: command.to_string(),
         });
+        self.step_started(ctx);
         let result = self.run_shell(command, timeout).await;
         self.step_finished(ctx, result.is_ok(), false, result.as_ref().err());
         result

@@ -100,7 +100,6 @@ impl Runner {
         if let Some(why) = self.journal.as_ref().and_then(|j| j.failure()) {
             return Err(format!("not started: {why}"));
         }
-        self.step_started(ctx);
         self.record_at(
             EventKind::TaskStarted {
                 agent: call.agent.clone(),
@@ -111,6 +110,7 @@ impl Runner {
             },
             Some(&ctx.path),
         );
+        self.step_started(ctx);
         let mut prompt = std::mem::take(&mut call.prompt);
         let inbox = self.shared.borrow_mut().take_inbox(&call.agent);
         if !inbox.is_empty() {

@@ -6,9 +6,10 @@
 mod read;
 mod schema;
 mod write;
+pub mod writer;
 
 pub use read::{AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent};
-pub use write::NewRun;
+pub use write::{EventRow, NewRun};
 
 use rusqlite::Connection;
 use std::fmt;

@@ -5,6 +5,23 @@
 use super::{StateError, Store, now_ms, utc};
 use rusqlite::{OptionalExtension, params};
 
+/// One event of a run's log, as written.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRow<'a> {
+    /// Its place in the log, from 1.
+    pub seq: u64,
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    /// Wall-clock time it happened, in Unix milliseconds.
+    pub wall_ms: i64,
+    /// The event's name.
+    pub kind: &'a str,
+    /// The step it belongs to.
+    pub step: Option<&'a str>,
+    /// The event as JSON.
+    pub data: &'a str,
+}
+
 /// What is known of a run when it starts.
 #[derive(Debug, Clone)]
 pub struct NewRun {
@@ -117,20 +134,20 @@ impl Store {
     }
 
     /// Appends an event to a run's log.
-    pub fn append_event(
-        &mut self,
-        run: &str,
-        seq: u64,
-        at_ms: u64,
-        kind: &str,
-        step: Option<&str>,
-        data: &str,
-    ) -> Result<(), StateError> {
+    pub fn append_event(&mut self, run: &str, e: &EventRow) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
             "INSERT INTO events (run_id, seq, at_ms, wall_ms, kind, step, data) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![run, seq as i64, at_ms as i64, now_ms(), kind, step, data],
+            params![
+                run,
+                e.seq as i64,
+                e.at_ms as i64,
+                e.wall_ms,
+                e.kind,
+                e.step,
+                e.data
+            ],
         )?;
         Ok(())
     }

@@ -1,0 +1,275 @@
+//! The store's writer thread: a run sends what it records down a channel and goes on; the
+//! thread writes it in order and commits in groups (a real run: whenever the channel runs
+//! dry; a simulation: every 1,024 records), so the scheduler never waits for the disk.
+//! What is recorded is durable in order: after a crash, the store holds a prefix of it.
+
+use super::{StateError, Store};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Records a simulation writes between two commits at most.
+const SIM_COMMIT_EVERY: usize = 1024;
+
+/// One thing to write.
+#[derive(Debug)]
+pub enum Op {
+    /// An event of the log, with the board change and artifact hashes it brings.
+    Event {
+        /// Its place in the log.
+        seq: u64,
+        /// Milliseconds since the run started.
+        at_ms: u64,
+        /// Wall-clock time it happened, in Unix milliseconds.
+        wall_ms: i64,
+        /// The event's name.
+        kind: &'static str,
+        /// The step it belongs to.
+        step: Option<String>,
+        /// The event as JSON.
+        data: String,
+        /// A story's new place on the board, with a reason.
+        story: Option<(String, &'static str, Option<String>)>,
+        /// Artifacts handed over: path and sha256.
+        artifacts: Vec<(String, String)>,
+    },
+    /// Stories that join the board's backlog.
+    StoriesKnown(Vec<String>, u64),
+    /// A step started.
+    StepStarted(String, u64),
+    /// A step ended.
+    StepFinished {
+        /// The step.
+        key: String,
+        /// Where in the log.
+        seq: u64,
+        /// Whether it succeeded.
+        ok: bool,
+        /// Whether it was a validation.
+        validation: bool,
+        /// Feedback or failure.
+        feedback: Option<String>,
+    },
+    /// An artifact a step wrote: path and sha256.
+    Artifact(String, String, u64),
+    /// A shared state write.
+    State {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Who wrote it.
+        writer: String,
+        /// Where in the log.
+        seq: u64,
+        /// Keep the overwritten value.
+        audit: bool,
+    },
+    /// A checkpoint.
+    Checkpoint {
+        /// Where in the log.
+        seq: u64,
+        /// The sync point.
+        reason: String,
+        /// The snapshot.
+        snapshot: String,
+        /// Force it to disk.
+        durable: bool,
+    },
+    /// Commit now.
+    Flush,
+    /// Whether `bmad sync` asked for a checkpoint (the answer goes back).
+    SyncRequested(Sender<bool>),
+    /// The run ended: record it, commit durably, answer, stop.
+    Finish {
+        /// succeeded, failed or interrupted.
+        status: String,
+        /// Why.
+        reason: Option<String>,
+        /// Told when done.
+        done: Sender<()>,
+    },
+}
+
+/// The sending side: the writer thread and the first error it met.
+pub struct Writer {
+    tx: Option<Sender<Op>>,
+    thread: Option<JoinHandle<()>>,
+    error: Arc<Mutex<Option<StateError>>>,
+}
+
+impl Writer {
+    /// Starts the thread that writes run `run`'s records into `store`; `real` commits as
+    /// soon as the records stop coming, a simulation in batches.
+    pub fn start(store: Store, run: String, real: bool) -> Writer {
+        let (tx, rx) = channel();
+        let error = Arc::new(Mutex::new(None));
+        let kept = Arc::clone(&error);
+        let thread = std::thread::Builder::new()
+            .name("bmad-state".into())
+            .spawn(move || write_all(store, &run, real, &rx, &kept))
+            .ok();
+        Writer {
+            tx: Some(tx),
+            thread,
+            error,
+        }
+    }
+
+    /// Sends a record to be written.
+    pub fn send(&self, op: Op) {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(op).is_ok());
+        if !sent {
+            self.fail(StateError::Io("the state writer stopped".into()));
+        }
+    }
+
+    fn fail(&self, e: StateError) {
+        if let Ok(mut slot) = self.error.lock() {
+            slot.get_or_insert(e);
+        }
+    }
+
+    /// The first error, if writing failed.
+    pub fn error(&self) -> Option<StateError> {
+        self.error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// Asks whether a `bmad sync` is waiting (false when the writer cannot tell).
+    pub fn sync_requested(&self) -> bool {
+        let (tx, rx) = channel();
+        self.send(Op::SyncRequested(tx));
+        rx.recv().unwrap_or(false)
+    }
+
+    /// Records how the run ended and waits until it is on disk.
+    pub fn finish(&self, status: &str, reason: Option<&str>) {
+        let (tx, rx) = channel();
+        self.send(Op::Finish {
+            status: status.to_string(),
+            reason: reason.map(str::to_string),
+            done: tx,
+        });
+        let _ = rx.recv();
+    }
+}
+
+impl Drop for Writer {
+    /// Everything sent is written and committed before the writer goes.
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn write_all(
+    mut store: Store,
+    run: &str,
+    real: bool,
+    rx: &Receiver<Op>,
+    error: &Mutex<Option<StateError>>,
+) {
+    let mut uncommitted = 0usize;
+    let keep = |r: Result<(), StateError>| {
+        if let (Err(e), Ok(mut slot)) = (r, error.lock()) {
+            slot.get_or_insert(e);
+        }
+    };
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(op) = next {
+            uncommitted += 1;
+            match op {
+                Op::Finish {
+                    status,
+                    reason,
+                    done,
+                } => {
+                    keep(store.end_run(run, &status, reason.as_deref()));
+                    let _ = done.send(());
+                    return;
+                }
+                Op::SyncRequested(answer) => {
+                    let r = store.take_sync_requests(run);
+                    let _ = answer.send(r.as_ref().is_ok_and(|n| *n > 0));
+                    keep(r.map(drop));
+                }
+                op => keep(apply(&mut store, run, op)),
+            }
+            next = rx.try_recv().ok();
+        }
+        if real || uncommitted >= SIM_COMMIT_EVERY {
+            keep(store.commit());
+            uncommitted = 0;
+        }
+    }
+    keep(store.commit());
+}
+
+fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
+    match op {
+        Op::Event {
+            seq,
+            at_ms,
+            wall_ms,
+            kind,
+            step,
+            data,
+            story,
+            artifacts,
+        } => {
+            store.append_event(
+                run,
+                &super::EventRow {
+                    seq,
+                    at_ms,
+                    wall_ms,
+                    kind,
+                    step: step.as_deref(),
+                    data: &data,
+                },
+            )?;
+            if let Some((s, status, reason)) = story {
+                store.story_status(run, &s, status, seq, reason.as_deref())?;
+            }
+            for (path, sha) in artifacts {
+                store.artifact(run, &path, &sha, seq)?;
+            }
+            Ok(())
+        }
+        Op::StoriesKnown(ids, seq) => {
+            for id in ids {
+                store.story_known(run, &id, seq)?;
+            }
+            Ok(())
+        }
+        Op::StepStarted(key, seq) => store.step_started(run, &key, seq),
+        Op::StepFinished {
+            key,
+            seq,
+            ok,
+            validation,
+            feedback,
+        } => store.step_finished(run, &key, seq, ok, validation, feedback.as_deref()),
+        Op::Artifact(path, sha, seq) => store.artifact(run, &path, &sha, seq),
+        Op::State {
+            key,
+            value,
+            writer,
+            seq,
+            audit,
+        } => store
+            .write_state(run, &key, &value, &writer, seq, audit)
+            .map(drop),
+        Op::Checkpoint {
+            seq,
+            reason,
+            snapshot,
+            durable,
+        } => store.checkpoint(run, seq, &reason, &snapshot, durable),
+        Op::Flush => store.commit(),
+        Op::SyncRequested(_) | Op::Finish { .. } => Ok(()),
+    }
+}
