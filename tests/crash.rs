@@ -247,7 +247,10 @@ fn a_run_killed_at_two_dozen_moments_resumes_to_the_same_result() {
     assert_eq!(runs[0].status, "succeeded");
     // Resumed once per kill, but for kills that came before a resume reopened the run.
     let segments = runs[0].segments as usize;
-    assert!(segments > kills / 2 && segments <= kills + 1, "{segments} segments");
+    assert!(
+        segments > kills / 2 && segments <= kills + 1,
+        "{segments} segments"
+    );
     let board = store.board(&runs[0].id).unwrap();
     assert_eq!(board.len(), 12);
     assert!(board.iter().all(|b| b.status == "done"), "{board:?}");

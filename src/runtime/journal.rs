@@ -110,7 +110,8 @@ impl Journal {
     /// the run catches up (it is not recorded twice).
     pub fn event(&self, event: &Event, step: Option<&str>) -> bool {
         let json = serde_json::to_string(&event.kind).unwrap_or_default();
-        {
+        // Only a resumed run that has not caught up yet has earlier events to meet.
+        if !self.earlier.borrow().is_empty() {
             let mut earlier = self.earlier.borrow_mut();
             if let Some(n) = earlier.get_mut(&json) {
                 *n -= 1;

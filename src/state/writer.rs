@@ -1,15 +1,20 @@
 //! The store's writer thread: a run sends what it records down a channel and goes on; the
-//! thread writes it in order and commits in groups (a real run: whenever the channel runs
-//! dry; a simulation: every 1,024 records), so the scheduler never waits for the disk.
+//! thread writes it in order and commits in groups (a real run: within 20 ms of a record;
+//! both: every 1,024 records), so the scheduler never waits for the disk.
 //! What is recorded is durable in order: after a crash, the store holds a prefix of it.
 
 use super::{StateError, Store};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-/// Records a simulation writes between two commits at most.
+/// Records written between two commits at most.
 const SIM_COMMIT_EVERY: usize = 1024;
+
+/// The longest a real run's record waits for its commit: records that come together are
+/// committed together, a few dozen commits a second at most.
+const REAL_COMMIT_WINDOW: Duration = Duration::from_millis(20);
 
 /// One thing to write.
 #[derive(Debug)]
@@ -171,38 +176,54 @@ fn write_all(
     rx: &Receiver<Op>,
     error: &Mutex<Option<StateError>>,
 ) {
-    let mut uncommitted = 0usize;
     let keep = |r: Result<(), StateError>| {
         if let (Err(e), Ok(mut slot)) = (r, error.lock()) {
             slot.get_or_insert(e);
         }
     };
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(op) = next {
-            uncommitted += 1;
-            match op {
-                Op::Finish {
-                    status,
-                    reason,
-                    done,
-                } => {
-                    keep(store.end_run(run, &status, reason.as_deref()));
-                    let _ = done.send(());
-                    return;
+    let mut uncommitted = 0usize;
+    // A real run commits what it recorded within REAL_COMMIT_WINDOW; a simulation in
+    // batches of SIM_COMMIT_EVERY.
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let op = match deadline {
+            Some(d) => match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                Ok(op) => op,
+                Err(RecvTimeoutError::Timeout) => {
+                    keep(store.commit());
+                    (uncommitted, deadline) = (0, None);
+                    continue;
                 }
-                Op::SyncRequested(answer) => {
-                    let r = store.take_sync_requests(run);
-                    let _ = answer.send(r.as_ref().is_ok_and(|n| *n > 0));
-                    keep(r.map(drop));
-                }
-                op => keep(apply(&mut store, run, op)),
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(op) => op,
+                Err(_) => break,
+            },
+        };
+        uncommitted += 1;
+        match op {
+            Op::Finish {
+                status,
+                reason,
+                done,
+            } => {
+                keep(store.end_run(run, &status, reason.as_deref()));
+                let _ = done.send(());
+                return;
             }
-            next = rx.try_recv().ok();
+            Op::SyncRequested(answer) => {
+                let r = store.take_sync_requests(run);
+                let _ = answer.send(r.as_ref().is_ok_and(|n| *n > 0));
+                keep(r.map(drop));
+            }
+            op => keep(apply(&mut store, run, op)),
         }
-        if real || uncommitted >= SIM_COMMIT_EVERY {
+        if uncommitted >= SIM_COMMIT_EVERY {
             keep(store.commit());
-            uncommitted = 0;
+            (uncommitted, deadline) = (0, None);
+        } else if real && deadline.is_none() {
+            deadline = Some(Instant::now() + REAL_COMMIT_WINDOW);
         }
     }
     keep(store.commit());
