@@ -178,7 +178,13 @@ fn ctrl_c_stops_the_running_agents_and_exits_130() {
             .starts_with("interrupted"),
         "{report}"
     );
-    assert_eq!(report["events"][1]["event"], "task_started");
+    assert_eq!(report["events"][0]["event"], "run_started");
+    assert_eq!(report["events"][2]["event"], "task_started");
+    // The state store knows it was interrupted, with the task in flight: a resume runs it.
+    let store = bmad::state::Store::open(&ws.path().join(".bmad/state.db")).unwrap();
+    let run = store.runs().unwrap().remove(0);
+    assert_eq!(run.status, "interrupted");
+    assert_eq!(store.steps_in_flight(&run.id).unwrap().len(), 1);
 }
 
 #[test]

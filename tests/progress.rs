@@ -26,7 +26,7 @@ fn json_logs_are_one_object_per_line_with_the_run_events() {
         .filter_map(|e| e["fields"]["event"].as_str())
         .collect();
     assert!(
-        names.starts_with(&["note", "phase_started", "task_started"]),
+        names.starts_with(&["run_started", "note", "phase_started", "task_started"]),
         "{names:?}"
     );
     assert_eq!(names.last(), Some(&"phase_finished"));

@@ -166,6 +166,7 @@ impl Runner {
         .map_err(e)?;
         self.journal = Some(journal);
         self.at_offset = at;
+        self.segment = run.segments + 1;
         let count = earlier
             .finished
             .iter()

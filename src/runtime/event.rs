@@ -28,6 +28,11 @@ pub struct HandedOver {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
+    /// The run started (segment 1) or a resume continued it (segment 2, 3, ...).
+    RunStarted {
+        /// How many times the run has been started, this one included.
+        segment: u32,
+    },
     /// A phase began.
     PhaseStarted {
         /// The phase.
@@ -106,6 +111,7 @@ impl EventKind {
     /// The event's name, as in its JSON `event` field.
     pub fn name(&self) -> &'static str {
         match self {
+            EventKind::RunStarted { .. } => "run_started",
             EventKind::PhaseStarted { .. } => "phase_started",
             EventKind::PhaseFinished { .. } => "phase_finished",
             EventKind::TaskStarted { .. } => "task_started",
@@ -121,6 +127,10 @@ impl EventKind {
     pub fn summary(&self) -> (&'static str, String) {
         let story = |s: &Option<String>| s.as_ref().map_or(String::new(), |s| format!(" [{s}]"));
         match self {
+            EventKind::RunStarted { segment: 1 } => ("run_started", "run started".into()),
+            EventKind::RunStarted { segment } => {
+                ("run_started", format!("run resumed (start {segment})"))
+            }
             EventKind::PhaseStarted { phase } => ("phase_started", format!("phase {phase}")),
             EventKind::PhaseFinished { phase, ok } => (
                 "phase_finished",

@@ -82,6 +82,8 @@ pub struct Runner {
     agent_names: Vec<String>,
     /// Milliseconds the run had already taken before a resume.
     at_offset: u64,
+    /// How many times this run has been started, this one included.
+    segment: u32,
 }
 
 /// Agents at once when the workflow sets no `max_concurrent_agents`.
@@ -187,6 +189,7 @@ impl Runner {
                 .map(|a| a.name.name.to_string())
                 .collect(),
             at_offset: 0,
+            segment: 1,
             workspace,
             program,
             scripts,
@@ -302,6 +305,9 @@ impl Runner {
     /// it ended.
     pub async fn run(&self) -> Report {
         *self.start.borrow_mut() = Some(Instant::now());
+        self.record(EventKind::RunStarted {
+            segment: self.segment,
+        });
         let failed = tokio::select! {
             failed = self.phases() => failed,
             () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
