@@ -208,6 +208,38 @@ fn a_resume_of_a_changed_workflow_needs_force() {
         stderr.contains("the workflow changed since run"),
         "{stderr}"
     );
+    // A real run is not resumed as a simulation, nor elsewhere.
+    let out = bmad(&[
+        "run",
+        "--simulate",
+        f,
+        "--workspace",
+        ws_arg(&ws),
+        "--resume",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out)
+            .1
+            .contains("was a real run; resume it without --simulate")
+    );
+    let elsewhere = dir.path().join("elsewhere");
+    let state = ws.join(".bmad/state.db");
+    let out = bmad(&[
+        "run",
+        f,
+        "--workspace",
+        ws_arg(&elsewhere),
+        "--state",
+        state.to_str().unwrap(),
+        "--resume",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("ran in the workspace"),
+        "{}",
+        text(&out).1
+    );
     // A run id that is not there.
     let out = bmad(&["run", f, "--workspace", ws_arg(&ws), "--resume", "19990101"]);
     assert_eq!(out.status.code(), Some(2));

@@ -132,6 +132,31 @@ fn resume(
         }
         _ => {}
     }
+    if run.simulate != args.simulate {
+        return Err(usage(format!(
+            "run {} was {}; resume it {} --simulate",
+            run.id,
+            if run.simulate {
+                "simulated"
+            } else {
+                "a real run"
+            },
+            if run.simulate { "with" } else { "without" }
+        )));
+    }
+    if run.simulate && run.seed != args.seed {
+        return Err(usage(format!(
+            "run {} was simulated with --seed {}; resume it with the same seed",
+            run.id, run.seed
+        )));
+    }
+    let workspace = runner.workspace_root().display().to_string();
+    if run.workspace != workspace && !args.force {
+        return Err(usage(format!(
+            "run {} ran in the workspace `{}`, not `{workspace}` (--force to resume it here)",
+            run.id, run.workspace
+        )));
+    }
     if run.workflow != workflow {
         return Err(usage(format!(
             "run {} is a run of `{}`, not of `{workflow}`",

@@ -182,6 +182,11 @@ impl Runner {
         })
     }
 
+    /// The workspace the run works in.
+    pub fn workspace_root(&self) -> &std::path::Path {
+        &self.options.workspace
+    }
+
     /// The run's id in the state store, when it is recorded.
     pub fn run_id(&self) -> Option<&str> {
         self.journal.as_ref().map(Journal::run)

@@ -112,7 +112,7 @@ const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, s
 
 /// Whether process `pid` is alive.
 fn alive(pid: i64) -> bool {
-    // Signal 0 checks that the process exists (and is ours to signal).
+    // SAFETY: signal 0 sends nothing; it checks that the process exists (and is ours).
     pid > 0 && unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
 }
 
