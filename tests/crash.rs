@@ -118,7 +118,7 @@ fn recorded(ws: &Path) -> Option<(BTreeSet<String>, Vec<String>)> {
         .finished_steps(&run.id)
         .unwrap()
         .into_iter()
-        .filter(|s| s.ok || s.validation)
+        .filter(|s| s.replayable())
         .map(|s| s.key)
         .collect();
     Some((finished, store.steps_in_flight(&run.id).unwrap()))

@@ -136,7 +136,7 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
     let _ = writeln!(out, "\ntimeline");
     for e in &events {
         let summary = serde_json::from_value::<bmad::runtime::event::EventKind>(e.data.clone())
-            .map(|k| k.summary().1)
+            .map(|k| k.text())
             .unwrap_or_else(|_| e.data.to_string());
         let _ = writeln!(
             out,

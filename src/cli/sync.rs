@@ -42,11 +42,7 @@ fn sync(path: &std::path::Path, id: Option<&str>) -> Result<String, String> {
     if run.status != "running" {
         let (seq, _) = store.last_event(&run.id).map_err(|e| e.to_string())?;
         let board = store.board(&run.id).map_err(|e| e.to_string())?;
-        let mut counts = std::collections::BTreeMap::<&str, u64>::new();
-        for b in &board {
-            *counts.entry(b.status.as_str()).or_default() += 1;
-        }
-        let snapshot = serde_json::json!({ "board": counts, "events": seq }).to_string();
+        let snapshot = bmad::state::snapshot(board.iter().map(|b| b.status.as_str()), seq);
         store
             .checkpoint(&run.id, seq, "manual_trigger", &snapshot, true)
             .map_err(|e| e.to_string())?;

@@ -167,11 +167,7 @@ impl Runner {
         self.journal = Some(journal);
         self.at_offset = at;
         self.segment = run.segments + 1;
-        let count = earlier
-            .finished
-            .iter()
-            .filter(|s| s.ok || s.validation)
-            .count();
+        let count = earlier.finished.iter().filter(|s| s.replayable()).count();
         *self.events.borrow_mut() = earlier.events;
         Ok(Resumed {
             run: run.id.clone(),
@@ -259,34 +255,33 @@ impl Runner {
     }
 
     /// A place where the run may sync: when the workflow declares `point` a sync point
-    /// (the run's end always is one), or when `bmad sync` asked, the pending shared state
-    /// writes apply and a checkpoint is taken.
+    /// (the run's end always is one), the pending shared state writes apply and a
+    /// checkpoint is taken.
     pub(super) fn sync_point(&self, point: &str) {
-        let declared = point == "run_end" || self.sync.at(point);
-        let requested = self.sync.at("manual_trigger")
-            && self.journal.as_ref().is_some_and(|j| j.sync_requested());
-        for (reason, now) in [(point, declared), ("manual_trigger", requested)] {
-            if now {
-                let pending = self.shared.borrow_mut().take_pending();
-                self.apply(&pending);
-                if let Some(j) = &self.journal {
-                    j.checkpoint(reason);
-                }
-            }
+        if point == "run_end" || self.sync.at(point) {
+            self.sync_now(point);
         }
     }
 
-    /// Keeps the record current while the run goes on: in a real run, each second it
-    /// commits what was recorded and serves `bmad sync` requests; at the workflow's
-    /// frequency it takes a checkpoint when something happened since the last one.
-    /// Never returns.
+    /// Applies the pending shared state writes and takes a checkpoint for `reason`.
+    fn sync_now(&self, reason: &str) {
+        let pending = self.shared.borrow_mut().take_pending();
+        self.apply(&pending);
+        if let Some(j) = &self.journal {
+            j.checkpoint(reason);
+        }
+    }
+
+    /// Takes checkpoints while the run goes on: in a real run whose workflow lists
+    /// `manual_trigger`, when `bmad sync` asks (polled each second); at the workflow's
+    /// frequency when something happened since the last one. Never returns.
     pub(super) async fn checkpoint_timer(&self) {
         let Some(j) = &self.journal else {
             return std::future::pending().await;
         };
-        let real = !self.options.simulate;
+        let manual = !self.options.simulate && self.sync.at("manual_trigger");
         let every = self.sync.every;
-        let tick = match (real, every) {
+        let tick = match (manual, every) {
             (true, _) => std::time::Duration::from_secs(1),
             (false, Some(d)) => d,
             (false, None) => return std::future::pending().await,
@@ -297,19 +292,15 @@ impl Runner {
         interval.tick().await;
         loop {
             interval.tick().await;
-            if real {
-                j.flush();
-                // Not a sync point of its own: only a waiting `bmad sync` is served.
-                self.sync_point("timer");
+            if manual && j.sync_requested() {
+                self.sync_now("manual_trigger");
             }
             if let Some(d) = every
                 && last.elapsed() >= d
             {
                 last = tokio::time::Instant::now();
                 if j.dirty() {
-                    let pending = self.shared.borrow_mut().take_pending();
-                    self.apply(&pending);
-                    j.checkpoint("frequency");
+                    self.sync_now("frequency");
                 }
             }
         }

@@ -123,37 +123,31 @@ impl EventKind {
         }
     }
 
-    /// The event's name (as in its JSON `event` field) and one line saying what happened.
-    pub fn summary(&self) -> (&'static str, String) {
+    /// One line saying what happened.
+    pub fn text(&self) -> String {
         let story = |s: &Option<String>| s.as_ref().map_or(String::new(), |s| format!(" [{s}]"));
         match self {
-            EventKind::RunStarted { segment: 1 } => ("run_started", "run started".into()),
-            EventKind::RunStarted { segment } => {
-                ("run_started", format!("run resumed (start {segment})"))
+            EventKind::RunStarted { segment: 1 } => "run started".into(),
+            EventKind::RunStarted { segment } => format!("run resumed (start {segment})"),
+            EventKind::PhaseStarted { phase } => format!("phase {phase}"),
+            EventKind::PhaseFinished { phase, ok } => {
+                format!("phase {phase} {}", if *ok { "done" } else { "failed" })
             }
-            EventKind::PhaseStarted { phase } => ("phase_started", format!("phase {phase}")),
-            EventKind::PhaseFinished { phase, ok } => (
-                "phase_finished",
-                format!("phase {phase} {}", if *ok { "done" } else { "failed" }),
-            ),
             EventKind::TaskStarted {
                 agent,
                 tasks,
                 story: s,
                 attempt,
                 ..
-            } => (
-                "task_started",
-                format!(
-                    "{agent}: {}{}{}",
-                    tasks.join(", "),
-                    story(s),
-                    if *attempt > 1 {
-                        format!(" (attempt {attempt})")
-                    } else {
-                        String::new()
-                    }
-                ),
+            } => format!(
+                "{agent}: {}{}{}",
+                tasks.join(", "),
+                story(s),
+                if *attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                }
             ),
             EventKind::TaskFinished {
                 agent,
@@ -161,39 +155,31 @@ impl EventKind {
                 story: s,
                 ok,
                 feedback,
-            } => (
-                "task_finished",
-                format!(
-                    "{agent}: {}{} {}{}",
-                    tasks.join(", "),
-                    story(s),
-                    if *ok { "ok" } else { "failed" },
-                    feedback
-                        .as_ref()
-                        .map_or(String::new(), |f| format!(": {f}"))
-                ),
+            } => format!(
+                "{agent}: {}{} {}{}",
+                tasks.join(", "),
+                story(s),
+                if *ok { "ok" } else { "failed" },
+                feedback
+                    .as_ref()
+                    .map_or(String::new(), |f| format!(": {f}"))
             ),
             EventKind::Handoff {
                 from,
                 to,
                 artifacts,
                 ..
-            } => (
-                "handoff",
-                format!(
-                    "{from} -> {to} ({})",
-                    artifacts
-                        .iter()
-                        .map(|a| a.path.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+            } => format!(
+                "{from} -> {to} ({})",
+                artifacts
+                    .iter()
+                    .map(|a| a.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            EventKind::StoryBlocked { story, reason } => {
-                ("story_blocked", format!("story {story} blocked: {reason}"))
-            }
-            EventKind::StoryDone { story } => ("story_done", format!("story {story} done")),
-            EventKind::Note { step, text } => ("note", format!("{step}: {text}")),
+            EventKind::StoryBlocked { story, reason } => format!("story {story} blocked: {reason}"),
+            EventKind::StoryDone { story } => format!("story {story} done"),
+            EventKind::Note { step, text } => format!("{step}: {text}"),
         }
     }
 }

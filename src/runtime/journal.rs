@@ -66,11 +66,8 @@ impl Journal {
                 let json = serde_json::to_string(&ev.kind).unwrap_or_default();
                 *multiset.entry(json).or_default() += 1;
             }
-            for s in &e.finished {
-                // A validation's verdict is kept; a task that failed is tried again.
-                if s.ok || s.validation {
-                    replay.insert(s.key.clone(), s.clone());
-                }
+            for s in e.finished.iter().filter(|s| s.replayable()) {
+                replay.insert(s.key.clone(), s.clone());
             }
             board = store
                 .board(&run)?
@@ -209,11 +206,6 @@ impl Journal {
         });
     }
 
-    /// Commits what was recorded so far.
-    pub fn flush(&self) {
-        self.writer.send(Op::Flush);
-    }
-
     /// Whether anything was recorded since the last checkpoint.
     pub fn dirty(&self) -> bool {
         self.since_checkpoint.get() > 0
@@ -222,23 +214,20 @@ impl Journal {
     /// Takes a checkpoint for `reason` (forced to disk in a real run) with a snapshot of
     /// the story board's counts.
     pub fn checkpoint(&self, reason: &str) {
-        let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
-        for status in self.board.borrow().values() {
-            *counts.entry(status).or_default() += 1;
-        }
-        let snapshot = serde_json::json!({ "board": counts, "events": self.seq.get() });
+        let snapshot =
+            crate::state::snapshot(self.board.borrow().values().copied(), self.seq.get());
         self.writer.send(Op::Checkpoint {
             seq: self.seq.get(),
             reason: reason.to_string(),
-            snapshot: snapshot.to_string(),
+            snapshot,
             durable: self.real,
         });
         self.since_checkpoint.set(0);
     }
 
-    /// Serves `bmad sync`: true when a request was waiting. Only a real run is asked.
+    /// Serves `bmad sync`: true when a request was waiting.
     pub fn sync_requested(&self) -> bool {
-        self.real && self.writer.sync_requested()
+        self.writer.sync_requested()
     }
 
     /// Records how the run ended; returns when it is on disk.

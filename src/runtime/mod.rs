@@ -238,7 +238,7 @@ impl Runner {
     fn record_at(&self, kind: EventKind, step: Option<&str>) {
         let at = self.now_ms();
         if tracing::enabled!(target: "bmad::run", tracing::Level::INFO) {
-            let (name, text) = kind.summary();
+            let (name, text) = (kind.name(), kind.text());
             let clock = report::human_ms(at);
             tracing::info!(target: "bmad::run", event = name, at_ms = at, "[{clock}] {text}");
         }

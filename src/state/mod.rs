@@ -100,6 +100,16 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// A checkpoint's snapshot: how many stories stand in each column of the board, and
+/// how many events the log holds.
+pub fn snapshot<'a>(statuses: impl Iterator<Item = &'a str>, events: u64) -> String {
+    let mut board = std::collections::BTreeMap::<&str, u64>::new();
+    for s in statuses {
+        *board.entry(s).or_default() += 1;
+    }
+    serde_json::json!({ "board": board, "events": events }).to_string()
+}
+
 /// The UTC date (`YYYY-MM-DD`) and time (`HH:MM:SS`) of a Unix time in milliseconds.
 pub fn utc(ms: i64) -> (String, String) {
     let secs = ms.div_euclid(1000);

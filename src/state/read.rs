@@ -67,6 +67,14 @@ pub struct FinishedStep {
     pub feedback: Option<String>,
 }
 
+impl FinishedStep {
+    /// Whether a resume replays it rather than run it again: a step that succeeded, or a
+    /// validation (its verdict stands). A task that failed is tried again.
+    pub fn replayable(&self) -> bool {
+        self.ok || self.validation
+    }
+}
+
 /// A story's place on the board.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BoardEntry {
@@ -108,7 +116,7 @@ pub struct Checkpoint {
 
 const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, seed, status, \
      reason, started_ms, updated_ms, ended_ms, segments, pid, \
-     (SELECT count(*) FROM events e WHERE e.run_id = runs.id)";
+     (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run_id = runs.id)";
 
 /// Whether process `pid` is alive.
 fn alive(pid: i64) -> bool {

@@ -81,8 +81,6 @@ pub enum Op {
         /// Force it to disk.
         durable: bool,
     },
-    /// Commit now.
-    Flush,
     /// Whether `bmad sync` asked for a checkpoint (the answer goes back).
     SyncRequested(Sender<bool>),
     /// The run ended: record it, commit durably, answer, stop.
@@ -290,7 +288,6 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
             snapshot,
             durable,
         } => store.checkpoint(run, seq, &reason, &snapshot, durable),
-        Op::Flush => store.commit(),
         Op::SyncRequested(_) | Op::Finish { .. } => Ok(()),
     }
 }
