@@ -32,6 +32,7 @@ fn record(n: u64, commit_every: u64) -> Duration {
     let start = Instant::now();
     let run = store
         .begin_run(&bmad::state::NewRun {
+            kind: "run",
             workflow: "bench.bmad".into(),
             workflow_sha256: String::new(),
             workspace: String::new(),

@@ -22,39 +22,61 @@ pub struct Probed {
     pub error: Option<String>,
 }
 
-/// An HTTP request (`get`, `post`, `head`, `put`) with no body, no redirects followed (a
-/// redirect could reach a host nobody declared) and no proxy.
-pub fn http(method: &str, url: &str, timeout: Duration) -> Probed {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .proxy(None)
-        .build()
-        .into();
-    let start = Instant::now();
-    let result = match method {
-        "post" => agent.post(url).send_empty(),
-        "put" => agent.put(url).send_empty(),
-        "head" => agent.head(url).call(),
-        _ => agent.get(url).call(),
-    };
-    let latency = start.elapsed();
-    match result {
-        Ok(resp) => Probed {
-            status: Some(resp.status().as_u16()),
-            answered: true,
-            latency,
-            error: None,
-        },
-        Err(e) => Probed {
-            status: None,
-            answered: false,
-            latency,
-            error: Some(e.to_string()),
-        },
+/// An HTTP client for one probe target: no redirects followed (a redirect could reach a
+/// host nobody declared), no proxy, and its connection kept open between probes (a monitor
+/// probing every second does not pay a new connection each time).
+pub struct HttpProber {
+    agent: ureq::Agent,
+}
+
+impl HttpProber {
+    /// A client whose requests give up after `timeout`.
+    pub fn new(timeout: Duration) -> HttpProber {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .proxy(None)
+            .build()
+            .into();
+        HttpProber { agent }
     }
+
+    /// A request (`get`, `post`, `head`, `put`) with no body, timed.
+    pub fn request(&self, method: &str, url: &str) -> Probed {
+        let start = Instant::now();
+        let result = match method {
+            "post" => self.agent.post(url).send_empty(),
+            "put" => self.agent.put(url).send_empty(),
+            "head" => self.agent.head(url).call(),
+            _ => self.agent.get(url).call(),
+        };
+        let latency = start.elapsed();
+        match result {
+            Ok(mut resp) => {
+                // Read the body so that the connection can serve the next probe.
+                let _ = resp.body_mut().read_to_vec();
+                Probed {
+                    status: Some(resp.status().as_u16()),
+                    answered: true,
+                    latency,
+                    error: None,
+                }
+            }
+            Err(e) => Probed {
+                status: None,
+                answered: false,
+                latency,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// One HTTP request (`get`, `post`, `head`, `put`) with no body, on a new connection.
+pub fn http(method: &str, url: &str, timeout: Duration) -> Probed {
+    HttpProber::new(timeout).request(method, url)
 }
 
 /// A TCP connection to `host:port`, trying at most [`MAX_ADDRESSES`] of its addresses,
@@ -97,4 +119,17 @@ pub fn host_port(target: &str) -> Option<(&str, u16)> {
     let (host, port) = target.rsplit_once(':')?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     Some((host, port.parse().ok()?))
+}
+
+/// POSTs `json` to `url` (a webhook), with the same rules as a probe: no redirects, no
+/// proxy. The status that came back, or why none did.
+pub fn post_json(url: &str, json: &str, timeout: Duration) -> Result<u16, String> {
+    let prober = HttpProber::new(timeout);
+    prober
+        .agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(json)
+        .map(|r| r.status().as_u16())
+        .map_err(|e| e.to_string())
 }

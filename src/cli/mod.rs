@@ -2,6 +2,7 @@
 //! found, 2 usage or I/O error.
 
 mod check;
+mod monitor;
 mod progress;
 mod run;
 mod runs;
@@ -30,6 +31,42 @@ enum Command {
     Runs(RunsArgs),
     /// Take a checkpoint of a run now (the `manual_trigger` sync point).
     Sync(SyncArgs),
+    /// Run the workflow's monitors and scheduled maintenance until stopped (Ctrl-C,
+    /// SIGTERM) or for --for; with --simulate, on a virtual clock with simulated probes.
+    Monitor(MonitorArgs),
+}
+
+/// A duration written as in a workflow (`30s`, `7d`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    match bmad::syntax::literal::parse_quantity(text) {
+        Ok(bmad::syntax::literal::Value::Duration(ms)) => Ok(std::time::Duration::from_millis(ms)),
+        Ok(_) => Err(format!("`{text}` is not a duration (like 30s, 15m, 7d)")),
+        Err(e) => Err(format!("{} ({})", e.message, e.help)),
+    }
+}
+
+/// `bmad monitor` arguments.
+#[derive(clap::Args)]
+pub struct MonitorArgs {
+    /// The workflow whose monitors run.
+    file: PathBuf,
+    /// Simulated probes, agents and fixes on a virtual clock.
+    #[arg(long)]
+    simulate: bool,
+    /// Stop after this long (`30s`, `7d`); without it, run until Ctrl-C or SIGTERM.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    for_: Option<std::time::Duration>,
+    /// Seed of the simulated world.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Write the summary as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// How to log to stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    log_format: LogFormat,
 }
 
 /// Where the state store is.
@@ -122,6 +159,9 @@ pub struct RunArgs {
     /// Approve the manual gate of this environment for this run (repeatable).
     #[arg(long, value_name = "ENVIRONMENT")]
     approve: Vec<String>,
+    /// Keep the monitors a `watch` started running this long after the phases end.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    monitor_for: Option<std::time::Duration>,
 }
 
 /// How diagnostics are printed.
@@ -195,5 +235,6 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Sync(args) => sync::run(&args),
+        Command::Monitor(args) => monitor::run(&args),
     }
 }

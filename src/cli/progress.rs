@@ -9,15 +9,9 @@ use std::cell::Cell;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
-/// Sets up logging and, on a terminal, returns the listener that draws the progress line.
-pub fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
+/// Sets up logging to stderr at `default` level unless `BMAD_LOG` says otherwise.
+pub fn init_logs(format: LogFormat, default: &str) {
     let terminal = std::io::stderr().is_terminal();
-    // On a terminal the progress line shows the run; logs are warnings only.
-    let default = if terminal && format == LogFormat::Human {
-        "warn"
-    } else {
-        "info"
-    };
     let filter = EnvFilter::try_from_env("BMAD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -32,6 +26,18 @@ pub fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
             .without_time()
             .try_init(),
     };
+}
+
+/// Sets up logging and, on a terminal, returns the listener that draws the progress line.
+pub fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
+    let terminal = std::io::stderr().is_terminal();
+    // On a terminal the progress line shows the run; logs are warnings only.
+    let default = if terminal && format == LogFormat::Human {
+        "warn"
+    } else {
+        "info"
+    };
+    init_logs(format, default);
     if !(terminal && format == LogFormat::Human) {
         return None;
     }

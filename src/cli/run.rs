@@ -8,10 +8,29 @@ use bmad::state::{RunInfo, Store};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Checks and runs the workflow; prints the report.
-pub fn run(args: &RunArgs) -> ExitCode {
+/// A checked workflow ready to run, with its identity in the state store.
+pub(super) struct Prepared {
+    /// The program.
+    pub program: bmad::ir::Program,
+    /// The workflow's canonical path.
+    pub workflow: String,
+    /// The sha256 of every file it is made of.
+    pub workflow_sha256: String,
+    /// The workspace root (made if missing), canonical.
+    pub workspace: std::path::PathBuf,
+    /// The state database.
+    pub state_path: std::path::PathBuf,
+}
+
+/// Checks `file` (printing its diagnostics) and makes the workspace; the exit code when
+/// it cannot run.
+pub(super) fn prepare(
+    file: &std::path::Path,
+    workspace: Option<&std::path::Path>,
+    state: Option<&std::path::Path>,
+) -> Result<Prepared, ExitCode> {
     let mut err = std::io::stderr();
-    let checked = bmad::check_path(&args.file);
+    let checked = bmad::check_path(file);
     for d in &checked.diagnostics {
         let _ = write!(
             err,
@@ -20,18 +39,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
         );
     }
     if checked.io_failed {
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
     if checked.has_errors() {
         let _ = writeln!(err, "not run: the workflow has errors");
-        return ExitCode::from(1);
+        return Err(ExitCode::from(1));
     }
     // The workflow's identity in the store: its canonical path and the hash of every file
     // it is made of.
-    let workflow = args
-        .file
+    let workflow = file
         .canonicalize()
-        .unwrap_or_else(|_| args.file.clone())
+        .unwrap_or_else(|_| file.to_path_buf())
         .display()
         .to_string();
     let texts: String = checked
@@ -40,30 +58,50 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .map(|(_, f)| f.text.as_str())
         .collect();
     let workflow_sha256 = bmad::runtime::digest::sha256_bytes(texts.as_bytes());
-    let workspace = args
-        .workspace
-        .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let workspace = workspace.map_or_else(|| std::path::PathBuf::from("."), |w| w.to_path_buf());
     if let Err(e) = std::fs::create_dir_all(&workspace) {
         let _ = writeln!(
             err,
             "error: cannot make the workspace `{}`: {e}",
             workspace.display()
         );
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
     let workspace = workspace.canonicalize().unwrap_or(workspace);
-    let state_path = args
-        .state
-        .clone()
-        .unwrap_or_else(|| workspace.join(bmad::state::DEFAULT_STATE_PATH));
+    let state_path = state.map_or_else(
+        || workspace.join(bmad::state::DEFAULT_STATE_PATH),
+        |s| s.to_path_buf(),
+    );
+    Ok(Prepared {
+        program: checked.program,
+        workflow,
+        workflow_sha256,
+        workspace,
+        state_path,
+    })
+}
+
+/// Checks and runs the workflow; prints the report.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let mut err = std::io::stderr();
+    let Prepared {
+        program,
+        workflow,
+        workflow_sha256,
+        workspace,
+        state_path,
+    } = match prepare(&args.file, args.workspace.as_deref(), args.state.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let options = RunOptions {
         seed: args.seed,
         workspace,
         simulate: args.simulate,
         approve: args.approve.clone(),
+        monitor_for: args.monitor_for,
     };
-    let mut runner = match Runner::new(checked.program, options) {
+    let mut runner = match Runner::new(program, options) {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
@@ -117,6 +155,12 @@ fn resume(
     } else {
         store.run(id).map_err(|e| usage(e.to_string()))?
     };
+    if run.kind != "run" {
+        return Err(usage(format!(
+            "run {} is a `bmad {}` session, which is not resumed",
+            run.id, run.kind
+        )));
+    }
     match run.status.as_str() {
         "succeeded" => {
             return Err(usage(format!(

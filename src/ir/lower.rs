@@ -62,6 +62,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                     schedule: None,
                     team: Vec::new(),
                     body: pr.body,
+                    heal: None,
                     span: pr.span,
                 }),
                 Item::Maintenance(m) => p.procedures.push(Procedure {
@@ -76,6 +77,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                     }),
                     team: Vec::new(),
                     body: m.body,
+                    heal: None,
                     span: m.span,
                 }),
                 Item::Emergency(e) => p.procedures.push(lower_emergency(&e)),
@@ -243,6 +245,7 @@ fn lower_heal(h: &ast::Heal) -> Procedure {
         schedule: None,
         team: Vec::new(),
         body,
+        heal: Some(Box::new(h.clone())),
         span,
     }
 }
@@ -263,6 +266,7 @@ fn lower_emergency(e: &ast::Emergency) -> Procedure {
         schedule: None,
         team: e.team.clone(),
         body,
+        heal: None,
         span: e.span,
     }
 }
@@ -283,6 +287,7 @@ fn lower_incidents(inc: &ast::Incidents) -> Procedure {
             .iter()
             .map(|s| group(s.name.name.clone(), s.name.span, s.body.clone()))
             .collect(),
+        heal: None,
         span: inc.span,
     }
 }

@@ -69,6 +69,10 @@ pub struct Procedure {
     pub team: Vec<Name>,
     /// What it does.
     pub body: Vec<Step>,
+    /// A heal as written, beside its lowered body: the operations runtime runs it from
+    /// this to record each diagnosis, fix and verification on its own.
+    #[serde(skip)]
+    pub heal: Option<Box<ast::Heal>>,
     /// The whole definition.
     pub span: Span,
 }

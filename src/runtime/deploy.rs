@@ -60,6 +60,31 @@ impl Runner {
         Ok(())
     }
 
+    /// `rollback ENV`: the agent that deploys (devops) rolls the environment back to its
+    /// last good deployment.
+    pub(super) async fn rollback(&self, environment: &Name, ctx: &Ctx<'_>) -> Result<(), Failed> {
+        let name = environment.name.as_str();
+        if self.replayed(ctx).is_some_and(|s| s.ok) {
+            return Ok(());
+        }
+        let call = Call {
+            prompt: format!("Roll the `{name}` environment back to its last good deployment\n"),
+            tasks: vec![format!("rollback_{name}")],
+            validation: false,
+            produces: Vec::new(),
+            agent: "devops".into(),
+        };
+        let outcome = self.invoke(call, ctx).await?;
+        if !outcome.ok {
+            return Err(format!(
+                "rolling `{name}` back failed: {}",
+                outcome.feedback.unwrap_or_else(|| "`devops` failed".into())
+            ));
+        }
+        self.note("rollback", format!("`{name}` rolled back by `devops`"));
+        Ok(())
+    }
+
     /// Passes when the gate of `environment` passes.
     async fn gate(
         &self,

@@ -90,11 +90,24 @@ impl Runner {
     /// `workflow_sha256`); returns its id.
     pub fn record_to(
         &mut self,
-        mut store: Store,
+        store: Store,
         workflow: &str,
         workflow_sha256: &str,
     ) -> Result<String, StateError> {
+        self.record_as(store, workflow, workflow_sha256, "run")
+    }
+
+    /// Records this runner in `store` as a new run of `kind`: `run`, or `monitor` for a
+    /// `bmad monitor` session (never resumed); returns its id.
+    pub fn record_as(
+        &mut self,
+        mut store: Store,
+        workflow: &str,
+        workflow_sha256: &str,
+        kind: &'static str,
+    ) -> Result<String, StateError> {
         let id = store.begin_run(&NewRun {
+            kind,
             workflow: workflow.to_string(),
             workflow_sha256: workflow_sha256.to_string(),
             workspace: self.options.workspace.display().to_string(),

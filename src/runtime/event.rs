@@ -98,6 +98,131 @@ pub enum EventKind {
         /// The story.
         story: String,
     },
+    /// A monitored check changed status (healthy, warning, critical); recorded on changes
+    /// only.
+    CheckStatus {
+        /// `monitor/check`, `monitor/metric`, `monitor/pattern` or `monitor` (its overall
+        /// status).
+        check: String,
+        /// healthy, warning or critical.
+        status: String,
+        /// What the probe saw.
+        detail: String,
+    },
+    /// A monitor rule fired its actions.
+    RuleFired {
+        /// The monitor and rule (`production/pattern "WebRTC connection failed"`).
+        rule: String,
+        /// warning or critical.
+        status: String,
+        /// The actions, as written.
+        actions: Vec<String>,
+    },
+    /// An alert was sent.
+    Alert {
+        /// The agent alerted, if one is named.
+        to: Option<String>,
+        /// Where it went: stdout, a file or a webhook URL.
+        channel: String,
+        /// What it said.
+        message: String,
+        /// Why it could not be delivered.
+        error: Option<String>,
+    },
+    /// A healing procedure started.
+    HealStarted {
+        /// The heal.
+        heal: String,
+        /// What set it off.
+        trigger: String,
+    },
+    /// A diagnosis check of a heal ran.
+    HealDiagnosis {
+        /// The heal.
+        heal: String,
+        /// The check.
+        check: String,
+        /// Whether it passed.
+        ok: bool,
+        /// What it said.
+        detail: String,
+    },
+    /// A fix of a heal was tried and verified (or not).
+    HealAttempt {
+        /// The heal.
+        heal: String,
+        /// The round of fixes, from 1.
+        round: u64,
+        /// The fix.
+        fix: String,
+        /// Whether the fix ran and the verification passed.
+        ok: bool,
+        /// The output of its commands and why it failed.
+        output: String,
+    },
+    /// A healing procedure ended.
+    HealFinished {
+        /// The heal.
+        heal: String,
+        /// Whether a fix verified.
+        ok: bool,
+        /// How many fixes were tried.
+        attempts: u64,
+    },
+    /// An incident was opened.
+    IncidentOpened {
+        /// Its id (`INC-0001`).
+        incident: String,
+        /// Its level.
+        level: String,
+        /// What set it off.
+        trigger: String,
+    },
+    /// An incident moved up a level.
+    IncidentEscalated {
+        /// The incident.
+        incident: String,
+        /// The level it was at.
+        from: String,
+        /// The level it is at now.
+        to: String,
+        /// Why.
+        reason: String,
+    },
+    /// A stage of an incident's response (detection, triage, resolution, postmortem) ended.
+    IncidentStage {
+        /// The incident.
+        incident: String,
+        /// The stage.
+        stage: String,
+        /// Whether it succeeded.
+        ok: bool,
+    },
+    /// An incident's resolution was verified.
+    IncidentResolved {
+        /// The incident.
+        incident: String,
+        /// Milliseconds from its detection to the verified resolution.
+        after_ms: u64,
+    },
+    /// Workflows and monitors were paused (stop_writes, isolate) or resumed.
+    Paused {
+        /// What is paused (`affected_systems`).
+        target: String,
+        /// Who paused it (the emergency).
+        by: String,
+        /// True when paused, false when resumed.
+        paused: bool,
+    },
+    /// A scheduled maintenance job started, ended, was skipped or queued.
+    Maintenance {
+        /// The job.
+        job: String,
+        /// started, succeeded, failed, skipped or queued.
+        status: String,
+        /// Why, for failed and skipped.
+        detail: Option<String>,
+    },
     /// Anything else a step did: an alert, a deployment, an incident opened, ...
     Note {
         /// What kind of step.
@@ -119,6 +244,19 @@ impl EventKind {
             EventKind::Handoff { .. } => "handoff",
             EventKind::StoryBlocked { .. } => "story_blocked",
             EventKind::StoryDone { .. } => "story_done",
+            EventKind::CheckStatus { .. } => "check_status",
+            EventKind::RuleFired { .. } => "rule_fired",
+            EventKind::Alert { .. } => "alert",
+            EventKind::HealStarted { .. } => "heal_started",
+            EventKind::HealDiagnosis { .. } => "heal_diagnosis",
+            EventKind::HealAttempt { .. } => "heal_attempt",
+            EventKind::HealFinished { .. } => "heal_finished",
+            EventKind::IncidentOpened { .. } => "incident_opened",
+            EventKind::IncidentEscalated { .. } => "incident_escalated",
+            EventKind::IncidentStage { .. } => "incident_stage",
+            EventKind::IncidentResolved { .. } => "incident_resolved",
+            EventKind::Paused { .. } => "paused",
+            EventKind::Maintenance { .. } => "maintenance",
             EventKind::Note { .. } => "note",
         }
     }
@@ -179,6 +317,87 @@ impl EventKind {
             ),
             EventKind::StoryBlocked { story, reason } => format!("story {story} blocked: {reason}"),
             EventKind::StoryDone { story } => format!("story {story} done"),
+            EventKind::CheckStatus {
+                check,
+                status,
+                detail,
+            } => format!("{check} {status}: {detail}"),
+            EventKind::RuleFired {
+                rule,
+                status,
+                actions,
+            } => format!("{rule} ({status}) => {}", actions.join(", ")),
+            EventKind::Alert {
+                to,
+                channel,
+                message,
+                error,
+            } => format!(
+                "alert {}via {channel}: {message}{}",
+                to.as_ref().map_or(String::new(), |t| format!("{t} ")),
+                error
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(" (not delivered: {e})"))
+            ),
+            EventKind::HealStarted { heal, trigger } => format!("heal {heal} started: {trigger}"),
+            EventKind::HealDiagnosis {
+                heal,
+                check,
+                ok,
+                detail,
+            } => format!(
+                "heal {heal} diagnosis {check}: {} {detail}",
+                if *ok { "ok" } else { "failed:" }
+            ),
+            EventKind::HealAttempt {
+                heal,
+                round,
+                fix,
+                ok,
+                ..
+            } => format!(
+                "heal {heal} round {round} fix {fix} {}",
+                if *ok { "verified" } else { "did not verify" }
+            ),
+            EventKind::HealFinished { heal, ok, attempts } => format!(
+                "heal {heal} {} after {attempts} fix(es)",
+                if *ok { "healed" } else { "failed" }
+            ),
+            EventKind::IncidentOpened {
+                incident,
+                level,
+                trigger,
+            } => format!("incident {incident} opened at level {level}: {trigger}"),
+            EventKind::IncidentEscalated {
+                incident,
+                from,
+                to,
+                reason,
+            } => format!("incident {incident} escalated {from} -> {to}: {reason}"),
+            EventKind::IncidentStage {
+                incident,
+                stage,
+                ok,
+            } => format!(
+                "incident {incident} {stage} {}",
+                if *ok { "done" } else { "failed" }
+            ),
+            EventKind::IncidentResolved { incident, after_ms } => format!(
+                "incident {incident} resolved after {}",
+                super::report::human_ms(*after_ms)
+            ),
+            EventKind::Paused { target, by, paused } => format!(
+                "{target} {} by {by}",
+                if *paused { "paused" } else { "resumed" }
+            ),
+            EventKind::Maintenance {
+                job,
+                status,
+                detail,
+            } => format!(
+                "maintenance {job} {status}{}",
+                detail.as_ref().map_or(String::new(), |d| format!(": {d}"))
+            ),
             EventKind::Note { step, text } => format!("{step}: {text}"),
         }
     }

@@ -19,6 +19,7 @@ mod handoff;
 mod journal;
 pub mod kpi;
 pub mod limits;
+pub mod ops;
 mod probing;
 pub mod process;
 mod prompt;
@@ -56,6 +57,9 @@ pub struct RunOptions {
     pub simulate: bool,
     /// Environments whose manual gate a person has approved for this run (`--approve`).
     pub approve: Vec<String>,
+    /// How long monitors started by `watch` go on after the phases end (none: they stop
+    /// with the run).
+    pub monitor_for: Option<std::time::Duration>,
 }
 
 /// A workflow ready to run.
@@ -84,6 +88,8 @@ pub struct Runner {
     at_offset: u64,
     /// How many times this run has been started, this one included.
     segment: u32,
+    /// Operations: monitors, heals, incidents, emergencies, maintenance.
+    ops: ops::Desk,
 }
 
 /// Agents at once when the workflow sets no `max_concurrent_agents`.
@@ -180,6 +186,7 @@ impl Runner {
             });
         let admission = limits::Admission::of(&program);
         Ok(Runner {
+            ops: ops::Desk::new(options.simulate, options.seed),
             journal: None,
             sync: sync::SyncPolicy::of(&program),
             shared: RefCell::default(),
@@ -308,9 +315,20 @@ impl Runner {
         self.record(EventKind::RunStarted {
             segment: self.segment,
         });
+        let phases = async {
+            let failed = self.phases().await;
+            // Monitors started by `watch` go on for a while after the phases, if asked.
+            if let Some(d) = self.options.monitor_for
+                && self.ops.watching()
+            {
+                tokio::time::sleep(d).await;
+            }
+            failed
+        };
         let failed = tokio::select! {
-            failed = self.phases() => failed,
+            failed = phases => failed,
             () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
+            () = self.operations() => unreachable!("the operations loop never ends"),
         };
         self.sync_point("run_end");
         if let Some(j) = &self.journal {
@@ -322,6 +340,42 @@ impl Runner {
             j.finish(status, failed.as_deref());
         }
         self.report(failed)
+    }
+
+    /// Runs every monitor and scheduled maintenance job of the workflow (`bmad monitor`)
+    /// for `duration`, or until the future is dropped when none is given; a durable run
+    /// records how it ended. What the operations did is in [`Runner::ops_summary`].
+    pub async fn operate(&self, duration: Option<std::time::Duration>) {
+        *self.start.borrow_mut() = Some(Instant::now());
+        self.record(EventKind::RunStarted {
+            segment: self.segment,
+        });
+        for m in &self.program.monitors {
+            self.request(ops::Job::Monitor(m.name.name.to_string()));
+        }
+        for p in self
+            .program
+            .procedures
+            .iter()
+            .filter(|p| p.schedule.is_some())
+        {
+            self.request(ops::Job::Maintenance(p.name.name.to_string()));
+        }
+        let until = async {
+            match duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = until => {}
+            () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
+            () = self.operations() => unreachable!("the operations loop never ends"),
+        }
+        self.sync_point("run_end");
+        if let Some(j) = &self.journal {
+            j.finish("succeeded", None);
+        }
     }
 
     /// Records that the run was interrupted (its future dropped) and returns its report.

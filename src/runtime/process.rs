@@ -90,3 +90,36 @@ pub async fn run_group(
     guard.disarm();
     Ok(Ended::Exited(output))
 }
+
+/// How a shell command ended, with its output.
+#[derive(Debug, Clone)]
+pub struct Shelled {
+    /// Why it failed (a non-zero exit, a timeout, could not start); `None` when it exited 0.
+    pub error: Option<String>,
+    /// What it printed on standard output.
+    pub stdout: String,
+    /// What it printed on standard error.
+    pub stderr: String,
+}
+
+/// Runs `command` with `sh -c` in `dir`, in its own process group, killed with everything
+/// it started at `timeout`.
+pub async fn sh(command: &str, dir: &std::path::Path, timeout: Option<Duration>) -> Shelled {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(command).current_dir(dir);
+    let (error, out) = match run_group(cmd, None, timeout).await {
+        Ok(Ended::Exited(out)) if out.status.success() => (None, Some(out)),
+        Ok(Ended::Exited(out)) => (
+            Some(format!("`{command}` exited with {}", out.status)),
+            Some(out),
+        ),
+        Ok(Ended::TimedOut(t)) => (Some(format!("`{command}` timed out after {t:?}")), None),
+        Err(e) => (Some(format!("cannot run `{command}`: {e}")), None),
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Shelled {
+        error,
+        stdout: out.as_ref().map_or(String::new(), |o| text(&o.stdout)),
+        stderr: out.as_ref().map_or(String::new(), |o| text(&o.stderr)),
+    }
+}

@@ -1,6 +1,6 @@
 //! Running steps: each construct of the core. Shell commands and probes run for real
-//! outside a simulation; steps of operations that are not executed yet (rollback, isolate,
-//! stop_writes, escalate, alert, notify, report, watch) are recorded as events.
+//! outside a simulation; operations steps (escalate, alert, isolate, stop_writes, watch,
+//! rollback, heal) go to the operations desk; notify and report are recorded as events.
 
 use super::Runner;
 use super::event::EventKind;
@@ -43,6 +43,8 @@ pub struct Ctx<'a> {
     pub(super) deps: Vec<&'a Story>,
     pub(super) vars: Rc<RefCell<HashMap<String, String>>>,
     pub(super) state: Rc<LoopState>,
+    /// The operation (heal, incident, emergency, ...) these steps belong to, if any.
+    pub(super) ops: Option<Rc<super::ops::OpsScope>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -55,6 +57,7 @@ impl<'a> Ctx<'a> {
             deps: Vec::new(),
             vars: Rc::default(),
             state: Rc::default(),
+            ops: None,
         }
     }
 
@@ -67,6 +70,7 @@ impl<'a> Ctx<'a> {
             deps,
             vars: Rc::default(),
             state: Rc::default(),
+            ops: self.ops.clone(),
         }
     }
 
@@ -120,6 +124,8 @@ impl Runner {
                 Dynamic::from(ctx.state.feedback.borrow().clone()),
             ),
             ("story", Dynamic::from(story)),
+            ("system", Dynamic::from(self.system_map())),
+            ("incident", Dynamic::from(self.incident_map(ctx))),
         ])
     }
 
@@ -254,6 +260,19 @@ impl Runner {
                         Err(format!("no agent for stories of type `{ty}`"))
                     }
                 }
+                StepKind::Call {
+                    target,
+                    kind: crate::ir::step::CallKind::Heal,
+                } => {
+                    let trigger = ctx.ops.as_ref().map_or_else(
+                        || super::ops::Trigger {
+                            what: format!("`heal {}` at {}", target.name, ctx.path),
+                            ..Default::default()
+                        },
+                        |o| o.trigger.borrow().clone(),
+                    );
+                    self.heal(&target.name, trigger).await
+                }
                 StepKind::Call { target, .. } => match self.program.procedure(&target.name) {
                     Some(pr) => {
                         self.steps(&pr.body, &ctx.at(format!("call:{}", target.name)))
@@ -296,6 +315,34 @@ impl Runner {
                 StepKind::Deploy { environment, by } => {
                     self.deploy(environment, by.as_ref(), ctx).await
                 }
+                StepKind::Escalate { level } => {
+                    self.escalate(&level.name, ctx);
+                    Ok(())
+                }
+                StepKind::Alert { to, message } => {
+                    let to = to.as_ref().map(|t| t.name.as_str());
+                    self.alert(to, None, &message.value).await;
+                    Ok(())
+                }
+                StepKind::Isolate { target } | StepKind::StopWrites { target } => {
+                    let (kind, text) = describe(&step.kind);
+                    self.note(kind, text);
+                    self.pause(&target.name, ctx);
+                    Ok(())
+                }
+                StepKind::Watch { monitor } => {
+                    self.request(super::ops::Job::Monitor(monitor.name.to_string()));
+                    for p in self
+                        .program
+                        .procedures
+                        .iter()
+                        .filter(|p| p.schedule.is_some())
+                    {
+                        self.request(super::ops::Job::Maintenance(p.name.name.to_string()));
+                    }
+                    Ok(())
+                }
+                StepKind::Rollback { environment } => self.rollback(environment, ctx).await,
                 StepKind::Wait { duration: d } => {
                     if let Some(d) = duration(&Some(*d)) {
                         tokio::time::sleep(d).await;
@@ -333,25 +380,32 @@ impl Runner {
             text: command.to_string(),
         });
         self.step_started(ctx);
-        let result = self.run_shell(command, timeout).await;
+        let result = self.run_shell(command, timeout, ctx).await;
         self.step_finished(ctx, result.is_ok(), false, result.as_ref().err());
         result
     }
 
-    async fn run_shell(&self, command: &str, timeout: Option<Duration>) -> Result<(), Failed> {
-        let mut cmd = tokio::process::Command::new("sh");
-        cmd.arg("-c")
-            .arg(command)
-            .current_dir(&self.options.workspace);
-        match super::process::run_group(cmd, None, timeout).await {
-            Ok(super::process::Ended::Exited(out)) if out.status.success() => Ok(()),
-            Ok(super::process::Ended::Exited(out)) => {
-                Err(format!("`{command}` exited with {}", out.status))
+    async fn run_shell(
+        &self,
+        command: &str,
+        timeout: Option<Duration>,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), Failed> {
+        let done = super::process::sh(command, &self.options.workspace, timeout).await;
+        if let Some(ops) = &ctx.ops {
+            ops.output(&format!("$ {command}"));
+            for text in [&done.stdout, &done.stderr] {
+                if !text.trim().is_empty() {
+                    ops.output(text.trim_end());
+                }
             }
-            Ok(super::process::Ended::TimedOut(t)) => {
-                Err(format!("`{command}` timed out after {t:?}"))
+            if let Some(e) = &done.error {
+                ops.output(e);
             }
-            Err(e) => Err(format!("cannot run `{command}`: {e}")),
+        }
+        match done.error {
+            None => Ok(()),
+            Some(e) => Err(e),
         }
     }
 

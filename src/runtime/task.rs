@@ -72,6 +72,8 @@ impl Runner {
     /// records its start and end. A successful call that did not write an artifact it
     /// declares fails.
     pub(super) async fn invoke(&self, mut call: Call, ctx: &Ctx<'_>) -> Result<Outcome, Failed> {
+        // stop_writes and isolate hold the workflows' tasks (not an operation's own).
+        self.wait_unpaused(ctx).await;
         let story = ctx.story.map(|s| s.id.name.to_string());
         let attempt = ctx.state.attempt.get().max(1);
         let _phase_permit = match &ctx.phase {
@@ -141,6 +143,16 @@ impl Runner {
             },
             Some(&ctx.path),
         );
+        if let Some(incident) = ctx.ops.as_ref().and_then(|o| o.incident.as_ref()) {
+            incident.task_done(
+                self.now_ms(),
+                &call.agent,
+                &call.tasks,
+                outcome.ok,
+                outcome.feedback.as_deref(),
+                |a| self.program.agent(a).is_some(),
+            );
+        }
         let missing = call.produces.iter().find(|a| !a.exists());
         let result = match missing {
             Some(a) if outcome.ok => Err(format!(

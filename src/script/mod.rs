@@ -112,6 +112,21 @@ fn declared_hosts(p: &Program) -> BTreeSet<String> {
                 hosts.extend(host_of(&pr.target.value));
             }
         }
+        // Webhooks the monitor's alerts are sent to.
+        let rules = m.health.iter().filter_map(|h| h.actions.as_ref());
+        let rules = rules
+            .chain(m.metrics.iter().map(|r| &r.actions))
+            .chain(m.patterns.iter().map(|r| &r.actions))
+            .chain(m.on_status.iter().map(|r| &r.actions));
+        for a in rules.flat_map(|a| &a.list) {
+            if let crate::syntax::ast::ActionKind::Alert {
+                channel: Some(c), ..
+            } = &a.kind
+                && c.value.contains("://")
+            {
+                hosts.extend(host_of(&c.value));
+            }
+        }
     }
     for body in p.bodies() {
         walk(body, &mut |s| {
@@ -202,6 +217,11 @@ impl Scripts {
             sandbox,
         };
         (scripts, diags)
+    }
+
+    /// What the scripts (and the runtime's probes and webhooks) may reach.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     /// Evaluates the script written at `script` (a check body, condition, gate, ...).

@@ -35,6 +35,8 @@ pub struct RunInfo {
     pub segments: u32,
     /// Events recorded.
     pub events: u64,
+    /// `run`, or `monitor` for a `bmad monitor` session.
+    pub kind: String,
 }
 
 /// One event of a run's log.
@@ -116,7 +118,7 @@ pub struct Checkpoint {
 
 const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, seed, status, \
      reason, started_ms, updated_ms, ended_ms, segments, pid, \
-     (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run_id = runs.id)";
+     (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run_id = runs.id), kind";
 
 /// Whether process `pid` is alive.
 fn alive(pid: i64) -> bool {
@@ -144,6 +146,7 @@ fn run_info(r: &Row) -> rusqlite::Result<RunInfo> {
         ended_ms: r.get(10)?,
         segments: r.get(11)?,
         events: r.get::<_, i64>(13)? as u64,
+        kind: r.get(14)?,
     })
 }
 
@@ -195,7 +198,7 @@ impl Store {
     pub fn latest_unfinished(&self, workflow: &str) -> Result<Option<RunInfo>, StateError> {
         let runs = self.rows(
             &format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND status != 'succeeded' \
+                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND kind = 'run' AND status != 'succeeded' \
                  ORDER BY started_ms DESC, id DESC LIMIT 1"
             ),
             params![workflow],

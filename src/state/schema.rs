@@ -90,4 +90,9 @@ CREATE TABLE sync_requests (
   done_ms INTEGER
 );
 "#,
+    // 2: what a run is: a workflow `run`, or a `monitor` session (`bmad monitor`), which is
+    // never resumed.
+    r#"
+ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run';
+"#,
 ];

@@ -35,6 +35,8 @@ pub struct NewRun {
     pub simulate: bool,
     /// Seed of the simulated outcomes.
     pub seed: u64,
+    /// `run` (a workflow run) or `monitor` (a `bmad monitor` session).
+    pub kind: &'static str,
 }
 
 impl Store {
@@ -88,8 +90,8 @@ impl Store {
         self.begin()?;
         self.exec(
             "INSERT INTO runs (id, workflow, workflow_sha256, workspace, simulate, seed, \
-             status, started_ms, updated_ms, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', \
-             ?7, ?7, ?8)",
+             status, started_ms, updated_ms, pid, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+             'running', ?7, ?7, ?8, ?9)",
             params![
                 id,
                 run.workflow,
@@ -98,7 +100,8 @@ impl Store {
                 run.simulate,
                 run.seed as i64,
                 now,
-                std::process::id()
+                std::process::id(),
+                run.kind
             ],
         )?;
         self.commit()?;

@@ -1,0 +1,106 @@
+//! `bmad monitor`: the workflow's monitors and scheduled maintenance, until Ctrl-C or
+//! SIGTERM (or for `--for`), recorded in the state store as a `monitor` session; with
+//! `--simulate`, a week runs in seconds on a virtual clock. Prints what happened.
+
+use super::MonitorArgs;
+use super::run::{Prepared, prepare};
+use bmad::runtime::{RunOptions, Runner};
+use bmad::state::Store;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Runs the monitors; prints the summary.
+pub fn run(args: &MonitorArgs) -> ExitCode {
+    let mut err = std::io::stderr();
+    let Prepared {
+        program,
+        workflow,
+        workflow_sha256,
+        workspace,
+        state_path,
+    } = match prepare(
+        &args.file,
+        args.store.workspace.as_deref(),
+        args.store.state.as_deref(),
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if program.monitors.is_empty() && program.procedures.iter().all(|p| p.schedule.is_none()) {
+        let _ = writeln!(
+            err,
+            "error: `{}` has no monitor and no scheduled maintenance",
+            args.file.display()
+        );
+        return ExitCode::from(2);
+    }
+    let options = RunOptions {
+        seed: args.seed,
+        workspace,
+        simulate: args.simulate,
+        ..Default::default()
+    };
+    let mut runner = match Runner::new(program, options) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let recorded = Store::open(&state_path)
+        .and_then(|store| runner.record_as(store, &workflow, &workflow_sha256, "monitor"));
+    let id = match recorded {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A simulated week logs only warnings unless asked; a real session logs what happens.
+    super::progress::init_logs(args.log_format, if args.simulate { "warn" } else { "info" });
+    tracing::info!(target: "bmad::run", run = %id, "monitoring (state in {})", state_path.display());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(args.simulate)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The summary is taken on the runtime's clock (virtual in a simulation).
+    let (stopped, summary) = rt.block_on(async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    return (
+                        Some(format!("cannot watch for SIGTERM: {e}")),
+                        runner.ops_summary(),
+                    );
+                }
+            };
+        let stopped = tokio::select! {
+            () = runner.operate(args.for_) => None,
+            _ = tokio::signal::ctrl_c() => Some("stopped (Ctrl-C)".to_string()),
+            _ = term.recv() => Some("stopped (SIGTERM)".to_string()),
+        };
+        (stopped, runner.ops_summary())
+    });
+    // Stopped: the operations' futures are gone, and with them every process they ran.
+    if let Some(why) = &stopped {
+        runner.interrupted(why);
+        let _ = writeln!(err, "{why}: running checks and fixes were stopped");
+    }
+    print!("{}", summary.table());
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, json) {
+            let _ = writeln!(err, "error: cannot write `{}`: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}

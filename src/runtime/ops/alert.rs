@@ -1,0 +1,74 @@
+//! Alerts: to stdout (addressed to an agent), appended as a JSON line to a file in the
+//! workspace, or POSTed as JSON to a webhook on a host the workflow declares. Secrets are
+//! redacted from the message first. A simulation writes files but sends nothing over the
+//! network and prints nothing.
+
+use super::super::Runner;
+use super::super::event::EventKind;
+use std::io::Write;
+use std::time::Duration;
+
+/// How long a webhook may take.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Runner {
+    /// Sends an alert and records it, with why it could not be delivered, if it could not.
+    pub(crate) async fn alert(&self, to: Option<&str>, channel: Option<&str>, message: &str) {
+        let sandbox = self.scripts.sandbox();
+        let message = sandbox.redact(message);
+        let at = self
+            .wall(self.now_ms())
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let json = serde_json::json!({ "at": at, "to": to, "message": message }).to_string();
+        let (channel_name, error) = match channel {
+            None => {
+                if !self.options.simulate {
+                    println!("ALERT {at} {}: {message}", to.unwrap_or("operations"));
+                }
+                ("stdout".to_string(), None)
+            }
+            Some(url) if url.contains("://") => {
+                let host = crate::script::host_of(url).unwrap_or_default();
+                let error = if !sandbox.hosts.contains(&host) {
+                    Some(format!("host `{host}` is not declared by the workflow"))
+                } else if self.options.simulate {
+                    None
+                } else {
+                    let (url2, json2) = (url.to_string(), json.clone());
+                    match tokio::task::spawn_blocking(move || {
+                        crate::probe::post_json(&url2, &json2, WEBHOOK_TIMEOUT)
+                    })
+                    .await
+                    {
+                        Ok(Ok(status)) if (200..300).contains(&status) => None,
+                        Ok(Ok(status)) => Some(format!("the webhook answered {status}")),
+                        Ok(Err(e)) => Some(e),
+                        Err(e) => Some(e.to_string()),
+                    }
+                };
+                (url.to_string(), error)
+            }
+            Some(path) => (path.to_string(), self.append_alert(path, &json).err()),
+        };
+        self.record(EventKind::Alert {
+            to: to.map(str::to_string),
+            channel: channel_name,
+            message,
+            error,
+        });
+    }
+
+    /// Appends one JSON line to the file `path` of the workspace.
+    fn append_alert(&self, path: &str, json: &str) -> Result<(), String> {
+        let file = self.workspace.resolve(path)?;
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .and_then(|mut f| writeln!(f, "{json}"))
+            .map_err(|e| format!("{}: {e}", file.display()))
+    }
+}

@@ -1,0 +1,130 @@
+//! Healing procedures: the diagnosis checks run and are recorded; the fixes are tried in
+//! order, each followed by the verification checks; the first fix that verifies ends it.
+//! Up to `attempts` rounds of fixes, then the procedure's `otherwise` (escalate) with
+//! what was learnt. Every attempt is recorded with its commands' output. On a virtual
+//! clock the fixes' commands are recorded, not run, and the simulated world decides
+//! whether each fix cleared the fault.
+
+use super::super::Runner;
+use super::super::event::EventKind;
+use super::super::steps::{Ctx, Failed};
+use super::{OpsScope, Trigger};
+use crate::syntax::ast::Heal;
+
+impl Runner {
+    /// Runs heal `name` for `trigger`: Ok when a fix verified.
+    pub(crate) async fn heal(&self, name: &str, trigger: Trigger) -> Result<(), Failed> {
+        let proc = self
+            .program
+            .procedure(name)
+            .ok_or_else(|| format!("no heal `{name}`"))?;
+        let job = format!("heal {name}");
+        let scope = OpsScope::new(job.clone(), trigger.clone(), None);
+        let ctx = Ctx::ops(format!("ops/heal:{name}#{}", self.ops.next_seq()), scope);
+        let Some(plan) = &proc.heal else {
+            // A plain procedure named by a `heal` action: its steps, in order.
+            return self.steps(&proc.body, &ctx).await;
+        };
+        self.record(EventKind::HealStarted {
+            heal: name.to_string(),
+            trigger: trigger.what.clone(),
+        });
+        let mut findings = Vec::new();
+        for check in &plan.diagnose {
+            let (ok, detail) = match &self.ops.sim {
+                Some(_) => (true, "(simulated)".to_string()),
+                None => match self.named_check(&check.name, &ctx).await {
+                    Ok(()) => (true, String::new()),
+                    Err(e) => (false, e),
+                },
+            };
+            findings.push(format!(
+                "diagnosis `{}`: {}{}",
+                check.name,
+                if ok { "passed" } else { "failed: " },
+                if ok { "" } else { detail.as_str() }
+            ));
+            self.record(EventKind::HealDiagnosis {
+                heal: name.to_string(),
+                check: check.name.to_string(),
+                ok,
+                detail,
+            });
+        }
+        let rounds = plan.attempts.map_or(1, |a| a.value.max(1));
+        let scope = ctx.ops.clone().expect("an operation's context");
+        let mut tried = 0;
+        for round in 1..=rounds {
+            for fix in &plan.fixes {
+                tried += 1;
+                let fctx = ctx.at(format!("#{round}/fix:{}", fix.name.name));
+                let result = match self.steps(&fix.body, &fctx).await {
+                    Ok(()) => self.verify(plan, &trigger, &fctx).await,
+                    Err(e) => Err(e),
+                };
+                let mut output = scope.take_output();
+                if let Err(e) = &result {
+                    output.push_str(e);
+                }
+                findings.push(format!(
+                    "round {round}, fix `{}`: {}",
+                    fix.name.name,
+                    match &result {
+                        Ok(()) => "verified".to_string(),
+                        Err(e) => format!("did not verify: {e}"),
+                    }
+                ));
+                self.record(EventKind::HealAttempt {
+                    heal: name.to_string(),
+                    round,
+                    fix: fix.name.name.to_string(),
+                    ok: result.is_ok(),
+                    output: self.scripts.sandbox().redact(output.trim_end()),
+                });
+                if result.is_ok() {
+                    self.record(EventKind::HealFinished {
+                        heal: name.to_string(),
+                        ok: true,
+                        attempts: tried,
+                    });
+                    return Ok(());
+                }
+            }
+        }
+        self.record(EventKind::HealFinished {
+            heal: name.to_string(),
+            ok: false,
+            attempts: tried,
+        });
+        let why = format!("no fix of `{name}` verified after {tried} attempt(s)");
+        if let Some(otherwise) = &plan.otherwise {
+            {
+                let mut t = scope.trigger.borrow_mut();
+                t.what = format!("{why}; set off by: {}", trigger.what);
+                t.findings.extend(findings);
+            }
+            self.steps(std::slice::from_ref(otherwise), &ctx.at("otherwise"))
+                .await?;
+        }
+        Err(why)
+    }
+
+    /// The verification checks after a fix, in order; on a virtual clock, whether the
+    /// simulated fix cleared the fault.
+    async fn verify(&self, plan: &Heal, trigger: &Trigger, ctx: &Ctx<'_>) -> Result<(), Failed> {
+        if let Some(world) = &self.ops.sim {
+            let key = trigger.check.as_deref().unwrap_or(&trigger.what);
+            return if world.borrow_mut().try_fix(key) {
+                Ok(())
+            } else {
+                Err("the fault is still there (simulated)".into())
+            };
+        }
+        for check in &plan.verify {
+            self.named_check(&check.name, ctx)
+                .await
+                .map_err(|e| format!("verification `{}` failed: {e}", check.name))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,413 @@
+//! Incidents: opened at a level, whose agents are paged and must answer (finish a task of
+//! the response) within the level's response time, or the incident climbs to the next
+//! level. The response workflow runs its stages in order: detection, triage, resolution
+//! (retried a level higher when it fails or does not verify), then the post-mortem, whose
+//! Markdown files bmad writes from what it recorded. A resolution is verified when the
+//! check that set the incident off is healthy again; MTTR runs from the incident's opening
+//! to that moment.
+
+use super::super::Runner;
+use super::super::event::EventKind;
+use super::super::steps::Ctx;
+use super::{OpsScope, Trigger};
+use crate::ir::ProcKind;
+use crate::ir::step::{Step, StepKind};
+use crate::syntax::ast::{Respond, Status};
+use crate::syntax::literal::Value;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How often a resolution's verification looks at the check.
+const VERIFY_POLL: Duration = Duration::from_secs(1);
+/// The shortest time a resolution is given to verify.
+const MIN_VERIFY: Duration = Duration::from_secs(600);
+
+/// One incident, as it goes.
+#[derive(Debug)]
+pub struct Record {
+    /// `INC-0001`.
+    pub id: String,
+    /// What set it off.
+    pub trigger: Trigger,
+    /// When it was opened (ms since the run started).
+    pub opened_ms: u64,
+    /// The level it was opened at.
+    pub opened_level: String,
+    level: Cell<usize>,
+    levels: Vec<(String, Vec<String>)>,
+    answered: Cell<bool>,
+    resolved_ms: Cell<Option<u64>>,
+    timeline: RefCell<Vec<(u64, String)>>,
+    stages: RefCell<Vec<(String, Result<(), String>)>>,
+    notes: RefCell<Vec<String>>,
+    files: RefCell<Vec<String>>,
+}
+
+impl Record {
+    /// The level it is at now.
+    pub fn level(&self) -> &str {
+        &self.levels[self.level.get()].0
+    }
+
+    /// When its resolution was verified (ms since the run started).
+    pub fn resolved_ms(&self) -> Option<u64> {
+        self.resolved_ms.get()
+    }
+
+    /// What happened, in order.
+    pub fn timeline(&self) -> Vec<(u64, String)> {
+        self.timeline.borrow().clone()
+    }
+
+    /// Each stage of the response and how it ended.
+    pub fn stages(&self) -> Vec<(String, Result<(), String>)> {
+        self.stages.borrow().clone()
+    }
+
+    /// What responders reported (task feedback).
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.borrow().clone()
+    }
+
+    /// The post-mortem files written.
+    pub fn files(&self) -> Vec<String> {
+        self.files.borrow().clone()
+    }
+
+    /// The levels it went through, in order.
+    pub fn escalations(&self) -> usize {
+        self.timeline
+            .borrow()
+            .iter()
+            .filter(|(_, t)| t.starts_with("escalated"))
+            .count()
+    }
+
+    fn log(&self, at: u64, text: String) {
+        self.timeline.borrow_mut().push((at, text));
+    }
+
+    /// An agent finished a task of the response: it answers for the level when it is one
+    /// of the level's agents (or the level names a group, such as `all_available`).
+    pub(in crate::runtime) fn task_done(
+        &self,
+        at: u64,
+        agent: &str,
+        tasks: &[String],
+        ok: bool,
+        feedback: Option<&str>,
+        known_agent: impl Fn(&str) -> bool,
+    ) {
+        self.log(
+            at,
+            format!(
+                "{agent}: {} {}{}",
+                tasks.join(", "),
+                if ok { "done" } else { "failed" },
+                feedback.map_or(String::new(), |f| format!(" ({f})"))
+            ),
+        );
+        if let Some(f) = feedback {
+            self.notes.borrow_mut().push(format!("{agent}: {f}"));
+        }
+        let agents = &self.levels[self.level.get()].1;
+        if ok && agents.iter().any(|a| a == agent || !known_agent(a)) {
+            self.answered.set(true);
+        }
+    }
+
+    pub(super) fn add_file(&self, path: String) {
+        self.files.borrow_mut().push(path);
+    }
+}
+
+fn respond_within(r: &Option<Respond>) -> Option<Duration> {
+    match r {
+        Some(Respond::Immediate { .. }) => Some(Duration::ZERO),
+        Some(Respond::Within(q)) => match q.value {
+            Some(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
+            _ => None,
+        },
+        None => None,
+    }
+}
+
+fn is_postmortem(label: &str) -> bool {
+    matches!(label, "postmortem" | "post_mortem")
+}
+
+impl Runner {
+    /// Opens an incident at `level` for `trigger` and runs its response to the end.
+    pub(super) async fn incident(&self, level: &str, trigger: Trigger) {
+        let levels = &self.program.incident_levels;
+        if levels.is_empty() {
+            self.note("escalate", format!("no incident levels: {}", trigger.what));
+            return;
+        }
+        let start = levels
+            .iter()
+            .position(|l| l.name.name == level)
+            .unwrap_or(0);
+        let id = format!("INC-{:04}", self.ops.incidents.borrow().len() + 1);
+        let rec = Rc::new(Record {
+            id: id.clone(),
+            trigger: trigger.clone(),
+            opened_ms: self.now_ms(),
+            opened_level: levels[start].name.name.to_string(),
+            level: Cell::new(start),
+            levels: levels
+                .iter()
+                .map(|l| {
+                    let agents = l.agents.iter().map(|a| a.name.to_string()).collect();
+                    (l.name.name.to_string(), agents)
+                })
+                .collect(),
+            answered: Cell::new(false),
+            resolved_ms: Cell::new(None),
+            timeline: RefCell::default(),
+            stages: RefCell::default(),
+            notes: RefCell::default(),
+            files: RefCell::default(),
+        });
+        self.ops.incidents.borrow_mut().push(Rc::clone(&rec));
+        self.record(EventKind::IncidentOpened {
+            incident: id.clone(),
+            level: rec.level().to_string(),
+            trigger: trigger.what.clone(),
+        });
+        rec.log(
+            rec.opened_ms,
+            format!("opened at level {}: {}", rec.level(), trigger.what),
+        );
+        let scope = OpsScope::new(id.clone(), trigger.clone(), Some(Rc::clone(&rec)));
+        let ctx = Ctx::ops(format!("ops/{id}"), scope);
+        self.page(&rec, &ctx);
+        tokio::select! {
+            () = self.respond(&rec, &ctx) => {}
+            () = self.response_timer(&rec, &ctx) => {}
+        }
+        self.write_postmortem(&rec);
+    }
+
+    /// Pages the agents of the incident's level and binds `responders` to its last agent.
+    fn page(&self, rec: &Record, ctx: &Ctx<'_>) {
+        let (level, agents) = &rec.levels[rec.level.get()];
+        let respond = respond_within(&self.program.incident_levels[rec.level.get()].respond);
+        let text = format!(
+            "{}: paged {} (level {level}{})",
+            rec.id,
+            agents.join(", "),
+            respond.map_or(String::new(), |d| format!(
+                ", answer within {}",
+                super::super::report::human_ms(d.as_millis() as u64)
+            ))
+        );
+        rec.log(self.now_ms(), text.clone());
+        self.note("incident", text);
+        if let Some(agent) = agents
+            .iter()
+            .rev()
+            .find(|a| self.program.agent(a).is_some())
+        {
+            ctx.vars
+                .borrow_mut()
+                .insert("responders".into(), agent.clone());
+        }
+    }
+
+    /// Moves the incident one level up, if there is one; false at the top.
+    fn raise(&self, rec: &Record, ctx: &Ctx<'_>, reason: &str) -> bool {
+        let from = rec.level.get();
+        if from + 1 >= rec.levels.len() {
+            rec.log(self.now_ms(), format!("at the top level: {reason}"));
+            self.note("incident", format!("{} at the top level: {reason}", rec.id));
+            return false;
+        }
+        rec.level.set(from + 1);
+        self.record(EventKind::IncidentEscalated {
+            incident: rec.id.clone(),
+            from: rec.levels[from].0.clone(),
+            to: rec.level().to_string(),
+            reason: reason.to_string(),
+        });
+        rec.log(
+            self.now_ms(),
+            format!(
+                "escalated {} -> {}: {reason}",
+                rec.levels[from].0,
+                rec.level()
+            ),
+        );
+        self.page(rec, ctx);
+        true
+    }
+
+    /// Escalates each time a level's response time passes before one of its agents
+    /// answered; ends never (the response ends the incident).
+    async fn response_timer(&self, rec: &Record, ctx: &Ctx<'_>) {
+        loop {
+            let lvl = rec.level.get();
+            let respond = respond_within(&self.program.incident_levels[lvl].respond);
+            // The top level has nobody to escalate to: no timer.
+            let (Some(wait), false) = (respond, lvl + 1 == rec.levels.len()) else {
+                return std::future::pending().await;
+            };
+            tokio::time::sleep(wait).await;
+            if rec.answered.get() {
+                return std::future::pending().await;
+            }
+            if rec.level.get() != lvl {
+                continue; // escalated meanwhile: the new level's time runs from now
+            }
+            let reason = format!(
+                "level {} did not answer within {}",
+                rec.levels[lvl].0,
+                super::super::report::human_ms(wait.as_millis() as u64)
+            );
+            if !self.raise(rec, ctx, &reason) {
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    /// The response workflow: its stages in order, the resolution verified (and retried
+    /// a level higher when it fails), then the post-mortem stages.
+    async fn respond(&self, rec: &Record, ctx: &Ctx<'_>) {
+        let flow = self
+            .program
+            .procedures
+            .iter()
+            .find(|p| p.kind == ProcKind::Incident);
+        let stages: Vec<(&str, &[Step])> = flow
+            .map(|f| {
+                f.body
+                    .iter()
+                    .map(|s| match &s.kind {
+                        StepKind::Group { label, body } => (label.as_str(), body.as_slice()),
+                        _ => ("step", std::slice::from_ref(s)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut resolved = false;
+        let mut had_resolution = false;
+        for (label, body) in stages.iter().filter(|(l, _)| !is_postmortem(l)) {
+            if *label != "resolution" {
+                let _ = self.stage(rec, ctx, label, body).await;
+                continue;
+            }
+            had_resolution = true;
+            for _ in 0..rec.levels.len() {
+                let why = match self.stage(rec, ctx, label, body).await {
+                    Ok(()) => match self.resolved(rec).await {
+                        Ok(()) => {
+                            resolved = true;
+                            break;
+                        }
+                        Err(e) => e,
+                    },
+                    Err(e) => format!("the resolution failed: {e}"),
+                };
+                if !self.raise(rec, ctx, &why) {
+                    break;
+                }
+            }
+        }
+        if !had_resolution {
+            resolved = self.resolved(rec).await.is_ok();
+        }
+        if !resolved {
+            rec.log(self.now_ms(), "not resolved".into());
+            self.note("incident", format!("{} is not resolved", rec.id));
+            return;
+        }
+        for (label, body) in stages.iter().filter(|(l, _)| is_postmortem(l)) {
+            let _ = self.stage(rec, ctx, label, body).await;
+        }
+    }
+
+    /// Runs one stage; records how it ended.
+    async fn stage(
+        &self,
+        rec: &Record,
+        ctx: &Ctx<'_>,
+        label: &str,
+        body: &[Step],
+    ) -> Result<(), String> {
+        rec.log(self.now_ms(), format!("{label} started"));
+        let result = self.steps(body, &ctx.at(label)).await;
+        self.record(EventKind::IncidentStage {
+            incident: rec.id.clone(),
+            stage: label.to_string(),
+            ok: result.is_ok(),
+        });
+        rec.log(
+            self.now_ms(),
+            match &result {
+                Ok(()) => format!("{label} done"),
+                Err(e) => format!("{label} failed: {e}"),
+            },
+        );
+        rec.stages
+            .borrow_mut()
+            .push((label.to_string(), result.clone()));
+        result
+    }
+
+    /// The responders are done: what the incident held paused resumes (the monitors must
+    /// see the fix), then the resolution is verified.
+    async fn resolved(&self, rec: &Record) -> Result<(), String> {
+        if let Some(holds) = &rec.trigger.holds {
+            self.lift(holds);
+        }
+        self.verify_resolution(rec).await
+    }
+
+    /// Waits until the check that set the incident off is healthy again (on a virtual
+    /// clock, the responders' fix clears the simulated fault first); records MTTR.
+    async fn verify_resolution(&self, rec: &Record) -> Result<(), String> {
+        if let Some(check) = &rec.trigger.check {
+            if let Some(world) = &self.ops.sim {
+                world.borrow_mut().resolve(check);
+            }
+            let respond = respond_within(&self.program.incident_levels[rec.level.get()].respond);
+            let limit = respond.unwrap_or(MIN_VERIFY).max(MIN_VERIFY);
+            let deadline = tokio::time::Instant::now() + limit;
+            let healthy = |r: &Runner| {
+                r.ops
+                    .status
+                    .borrow()
+                    .get(check)
+                    .is_none_or(|s| *s == Status::Healthy)
+            };
+            while !healthy(self) {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(format!(
+                        "`{check}` was not healthy within {} of the resolution",
+                        super::super::report::human_ms(limit.as_millis() as u64)
+                    ));
+                }
+                tokio::time::sleep(VERIFY_POLL).await;
+            }
+        }
+        let at = self.now_ms();
+        rec.resolved_ms.set(Some(at));
+        let after_ms = at.saturating_sub(rec.opened_ms);
+        self.record(EventKind::IncidentResolved {
+            incident: rec.id.clone(),
+            after_ms,
+        });
+        rec.log(
+            at,
+            format!(
+                "resolution verified{}",
+                rec.trigger
+                    .check
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(": `{c}` is healthy"))
+            ),
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! Scheduled maintenance: a job's cron expression (croner) decides when it runs, on the
+//! wall clock or the simulation's; while a run of it is still going, the next trigger is
+//! skipped (`overlap skip`, the default) or queued to run right after (`overlap queue`,
+//! at most one waiting). Each run does its steps (the work of its type, `verify`,
+//! `report`) and is recorded as started, then succeeded or failed.
+
+use super::super::Runner;
+use super::super::event::EventKind;
+use super::super::steps::Ctx;
+use super::{OpsScope, Trigger};
+use futures::FutureExt;
+use std::time::Duration;
+
+impl Runner {
+    /// Runs maintenance job `name` on its schedule until the operations stop.
+    pub(super) async fn maintenance(&self, name: &str) {
+        let Some(proc) = self.program.procedure(name) else {
+            return self.note("maintenance", format!("no maintenance job `{name}`"));
+        };
+        let Some(schedule) = &proc.schedule else {
+            return self.note("maintenance", format!("`{name}` has no schedule"));
+        };
+        let cron: croner::Cron = match schedule.cron.value.parse() {
+            Ok(c) => c,
+            Err(e) => {
+                return self.note("maintenance", format!("`{name}`: bad cron: {e}"));
+            }
+        };
+        let queue = schedule.overlap.as_ref().is_some_and(|o| o.name == "queue");
+        let kind = schedule
+            .kind
+            .as_ref()
+            .map_or("maintenance".to_string(), |k| k.name.to_string());
+        let mut running = None;
+        let mut queued = false;
+        loop {
+            let now = self.wall(self.now_ms());
+            let Ok(next) = cron.find_next_occurrence(&now, false) else {
+                return self.note(
+                    "maintenance",
+                    format!("`{name}`: no next time for its cron"),
+                );
+            };
+            let wait = (next - now).to_std().unwrap_or(Duration::ZERO);
+            let due = tokio::time::sleep(wait);
+            tokio::pin!(due);
+            // Until the next trigger, a run in progress may end (and a queued one start).
+            loop {
+                let ended = async {
+                    match running.as_mut() {
+                        Some(run) => run.await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let fired = tokio::select! {
+                    () = &mut due => true,
+                    () = ended => false,
+                };
+                if fired {
+                    break;
+                }
+                running = None;
+                if std::mem::take(&mut queued) {
+                    running = Some(self.maintenance_run(name, &kind, &proc.body).boxed_local());
+                }
+            }
+            if running.is_none() {
+                running = Some(self.maintenance_run(name, &kind, &proc.body).boxed_local());
+            } else if queue && !queued {
+                queued = true;
+                self.maintenance_event(
+                    name,
+                    "queued",
+                    Some("the previous run is still going".into()),
+                );
+            } else {
+                self.maintenance_event(
+                    name,
+                    "skipped",
+                    Some("the previous run is still going".into()),
+                );
+            }
+        }
+    }
+
+    async fn maintenance_run(&self, name: &str, kind: &str, body: &[crate::ir::step::Step]) {
+        let trigger = Trigger {
+            what: format!("scheduled {kind} `{name}`"),
+            ..Trigger::default()
+        };
+        let job = format!("maintenance {name}");
+        let scope = OpsScope::new(job.clone(), trigger, None);
+        let ctx = Ctx::ops(
+            format!("ops/maintenance:{name}#{}", self.ops.next_seq()),
+            scope,
+        );
+        self.maintenance_event(name, "started", Some(kind.to_string()));
+        match self.steps(body, &ctx).await {
+            Ok(()) => {
+                self.lift(&job);
+                self.maintenance_event(name, "succeeded", None);
+            }
+            Err(e) => {
+                self.lift(&job);
+                self.maintenance_event(name, "failed", Some(e));
+            }
+        }
+    }
+
+    fn maintenance_event(&self, job: &str, status: &str, detail: Option<String>) {
+        self.record(EventKind::Maintenance {
+            job: job.to_string(),
+            status: status.to_string(),
+            detail,
+        });
+    }
+}

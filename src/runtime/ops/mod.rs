@@ -1,0 +1,446 @@
+//! Operations at run time: monitors probe on their intervals, rules classify what they see
+//! and act (alert, scale, heal, escalate, call, emergency), heals try their fixes, incidents
+//! climb their levels through detection, triage, resolution and a written post-mortem,
+//! emergencies pause workflows and monitors, maintenance runs on its cron schedule. It all
+//! runs beside a run's phases (`watch`) or on its own (`bmad monitor`), on the wall clock or
+//! a virtual one, recorded as the run's events.
+
+mod alert;
+mod emergency;
+mod heal;
+mod incident;
+pub mod lateness;
+pub mod logtail;
+mod maintenance;
+mod monitor;
+mod observe;
+mod postmortem;
+pub mod rules;
+mod sim;
+pub mod summary;
+
+use super::Runner;
+use super::event::EventKind;
+use super::steps::Ctx;
+use crate::syntax::ast::Status;
+use futures::StreamExt;
+use futures::future::LocalBoxFuture;
+use futures::stream::FuturesUnordered;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+use tokio::sync::{Notify, watch};
+
+pub use incident::Record as IncidentRecord;
+
+/// At most this much output of an operation's commands is kept (the end is kept).
+const MAX_OUTPUT: usize = 16 << 10;
+
+/// What set an operation off, and what was learnt on the way (for the post-mortem).
+#[derive(Debug, Clone, Default)]
+pub struct Trigger {
+    /// In words.
+    pub what: String,
+    /// The monitored check (or rule) whose health verifies a resolution.
+    pub check: Option<String>,
+    /// Diagnosis results and fixes tried before an incident was opened.
+    pub findings: Vec<String>,
+    /// Pauses to lift once the incident is resolved (an emergency without recovery).
+    pub holds: Option<String>,
+}
+
+/// Work the operations loop runs beside everything else.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Run a monitor until the operations stop.
+    Monitor(String),
+    /// Run a maintenance job's schedule.
+    Maintenance(String),
+    /// Send an alert.
+    Alert {
+        /// The agent alerted.
+        to: Option<String>,
+        /// A file or webhook; stdout when none.
+        channel: Option<String>,
+        /// What it says.
+        message: String,
+    },
+    /// Run a heal.
+    Heal(String, Trigger),
+    /// Run a procedure (a scale action, the critical failure flow).
+    Call(String, Trigger),
+    /// Run an emergency protocol.
+    Emergency(String, Trigger),
+    /// Open an incident at a level.
+    Incident(String, Trigger),
+}
+
+impl Job {
+    /// The key under which at most one such job runs at a time.
+    fn key(&self) -> Option<String> {
+        match self {
+            Job::Monitor(m) => Some(format!("monitor {m}")),
+            Job::Maintenance(m) => Some(format!("maintenance {m}")),
+            Job::Alert { .. } => None,
+            Job::Heal(h, _) => Some(format!("heal {h}")),
+            Job::Call(p, _) => Some(format!("call {p}")),
+            Job::Emergency(e, _) => Some(format!("emergency {e}")),
+            Job::Incident(_, t) => Some(format!(
+                "incident for {}",
+                t.check.as_deref().unwrap_or(&t.what)
+            )),
+        }
+    }
+}
+
+/// What an operation in progress carries down to its steps.
+pub struct OpsScope {
+    /// The operation (`heal restart_api`, `emergency data_corruption`, `INC-0002`).
+    pub(super) job: String,
+    /// What set it off.
+    pub(super) trigger: RefCell<Trigger>,
+    /// Output of its commands.
+    output: RefCell<String>,
+    /// The incident it responds to.
+    pub(super) incident: Option<Rc<incident::Record>>,
+}
+
+impl OpsScope {
+    fn new(job: String, trigger: Trigger, incident: Option<Rc<incident::Record>>) -> Rc<Self> {
+        Rc::new(OpsScope {
+            job,
+            trigger: RefCell::new(trigger),
+            output: RefCell::default(),
+            incident,
+        })
+    }
+
+    /// Keeps a line of command output (the last [`MAX_OUTPUT`] bytes are kept).
+    pub fn output(&self, text: &str) {
+        let mut out = self.output.borrow_mut();
+        out.push_str(text);
+        out.push('\n');
+        if out.len() > MAX_OUTPUT {
+            let mut cut = out.len() - MAX_OUTPUT;
+            while !out.is_char_boundary(cut) {
+                cut += 1;
+            }
+            out.drain(..cut);
+        }
+    }
+
+    fn take_output(&self) -> String {
+        std::mem::take(&mut *self.output.borrow_mut())
+    }
+}
+
+/// A pause of workflows and monitors by an operation.
+#[derive(Debug, Clone)]
+struct Pause {
+    target: String,
+    by: String,
+}
+
+/// The operations desk of a runner: what runs, what is paused, how each check stands.
+pub struct Desk {
+    jobs: RefCell<VecDeque<Job>>,
+    wake: Notify,
+    active: RefCell<HashSet<String>>,
+    /// The status of every monitored check and rule, by key (`production/api`).
+    status: RefCell<BTreeMap<String, Status>>,
+    rules: RefCell<HashMap<String, rules::RuleState>>,
+    pauses: RefCell<Vec<Pause>>,
+    paused: watch::Sender<bool>,
+    incidents: RefCell<Vec<Rc<incident::Record>>>,
+    lateness: RefCell<lateness::Lateness>,
+    probes: Cell<u64>,
+    seq: Cell<u64>,
+    sim: Option<RefCell<sim::World>>,
+    /// The wall-clock time at the run's start (fixed for a simulation).
+    epoch: Cell<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Where the virtual clock of a simulation starts: Monday 5 January 2026, midnight UTC.
+pub const SIM_EPOCH_SECS: i64 = 1_767_571_200;
+
+impl Desk {
+    /// A desk for a real run, or a simulated one drawing from `seed`.
+    pub fn new(simulate: bool, seed: u64) -> Desk {
+        let epoch = if simulate {
+            chrono::DateTime::from_timestamp(SIM_EPOCH_SECS, 0).unwrap_or_default()
+        } else {
+            chrono::Utc::now()
+        };
+        Desk {
+            jobs: RefCell::default(),
+            wake: Notify::new(),
+            active: RefCell::default(),
+            status: RefCell::default(),
+            rules: RefCell::default(),
+            pauses: RefCell::default(),
+            paused: watch::Sender::new(false),
+            incidents: RefCell::default(),
+            lateness: RefCell::default(),
+            probes: Cell::new(0),
+            seq: Cell::new(0),
+            sim: simulate.then(|| RefCell::new(sim::World::new(seed))),
+            epoch: Cell::new(epoch),
+        }
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.seq.set(self.seq.get() + 1);
+        self.seq.get()
+    }
+
+    /// Whether a monitor was started.
+    pub(super) fn watching(&self) -> bool {
+        self.active
+            .borrow()
+            .iter()
+            .any(|k| k.starts_with("monitor "))
+    }
+
+    /// The incidents opened so far.
+    pub fn incidents(&self) -> Vec<Rc<incident::Record>> {
+        self.incidents.borrow().clone()
+    }
+}
+
+impl Runner {
+    /// The wall-clock time of `ms` since the run started (virtual in a simulation).
+    pub(super) fn wall(&self, ms: u64) -> chrono::DateTime<chrono::Utc> {
+        self.ops.epoch.get() + chrono::Duration::milliseconds(ms as i64)
+    }
+
+    /// Asks the operations loop to run `job`.
+    pub(crate) fn request(&self, job: Job) {
+        self.ops.jobs.borrow_mut().push_back(job);
+        self.ops.wake.notify_one();
+    }
+
+    /// The operations loop: runs every requested job side by side, forever (it ends when
+    /// its future is dropped).
+    pub(super) async fn operations(&self) {
+        if self.ops.sim.is_none() {
+            let run_ms = chrono::Duration::milliseconds(self.now_ms() as i64);
+            self.ops.epoch.set(chrono::Utc::now() - run_ms);
+        }
+        let mut running: FuturesUnordered<LocalBoxFuture<'_, ()>> = FuturesUnordered::new();
+        loop {
+            let next = self.ops.jobs.borrow_mut().pop_front();
+            if let Some(job) = next {
+                if let Some(key) = job.key()
+                    && !self.ops.active.borrow_mut().insert(key.clone())
+                {
+                    self.note("ops", format!("{key} is already running"));
+                    continue;
+                }
+                running.push(Box::pin(self.job(job)));
+                continue;
+            }
+            tokio::select! {
+                () = self.ops.wake.notified() => {}
+                Some(()) = running.next(), if !running.is_empty() => {}
+            }
+        }
+    }
+
+    async fn job(&self, job: Job) {
+        let key = job.key();
+        match job {
+            Job::Monitor(m) => self.monitor(&m).await,
+            Job::Maintenance(m) => self.maintenance(&m).await,
+            Job::Alert {
+                to,
+                channel,
+                message,
+            } => {
+                self.alert(to.as_deref(), channel.as_deref(), &message)
+                    .await
+            }
+            Job::Heal(h, trigger) => {
+                let _ = self.heal(&h, trigger).await;
+            }
+            Job::Call(p, trigger) => self.call_operation(&p, trigger).await,
+            Job::Emergency(e, trigger) => self.emergency(&e, trigger).await,
+            Job::Incident(level, trigger) => self.incident(&level, trigger).await,
+        }
+        if let Some(key) = key {
+            self.ops.active.borrow_mut().remove(&key);
+        }
+    }
+
+    /// Runs procedure `name` as an operation; pauses it made are lifted when it succeeds,
+    /// and a failure opens an incident at the top level.
+    async fn call_operation(&self, name: &str, trigger: Trigger) {
+        let Some(proc) = self.program.procedure(name) else {
+            self.note("ops", format!("no procedure `{name}`"));
+            return;
+        };
+        let job = format!("call {name}");
+        let scope = OpsScope::new(job.clone(), trigger.clone(), None);
+        let ctx = Ctx::ops(format!("ops/{name}#{}", self.ops.next_seq()), scope);
+        self.note("ops", format!("{name} started: {}", trigger.what));
+        match self.steps(&proc.body, &ctx).await {
+            Ok(()) => {
+                self.lift(&job);
+                self.note("ops", format!("{name} done"));
+            }
+            Err(e) => self.operation_failed(&job, &format!("{name} failed: {e}"), trigger),
+        }
+    }
+
+    /// An operation failed and could not go on: an incident at the top level holds what it
+    /// paused until the incident is resolved.
+    fn operation_failed(&self, job: &str, why: &str, mut trigger: Trigger) {
+        self.note("ops", why.to_string());
+        let Some(top) = self.program.incident_levels.last() else {
+            self.lift(job);
+            return;
+        };
+        trigger.what = why.to_string();
+        if self.ops.pauses.borrow().iter().any(|p| p.by == job) {
+            trigger.holds = Some(job.to_string());
+        }
+        self.request(Job::Incident(top.name.name.to_string(), trigger));
+    }
+
+    /// `isolate` and `stop_writes`: pauses workflows and monitors (`target` names one
+    /// monitor, or stands for every system).
+    pub(super) fn pause(&self, target: &str, ctx: &Ctx<'_>) {
+        let by = ctx
+            .ops
+            .as_ref()
+            .map_or_else(|| format!("phase {}", ctx.path), |o| o.job.clone());
+        self.ops.pauses.borrow_mut().push(Pause {
+            target: target.to_string(),
+            by: by.clone(),
+        });
+        self.ops.paused.send_replace(self.workflows_paused());
+        self.record(EventKind::Paused {
+            target: target.to_string(),
+            by,
+            paused: true,
+        });
+    }
+
+    /// Lifts the pauses `by` made.
+    fn lift(&self, by: &str) {
+        let lifted: Vec<Pause> = {
+            let mut pauses = self.ops.pauses.borrow_mut();
+            let (gone, kept) = pauses.drain(..).partition(|p| p.by == by);
+            *pauses = kept;
+            gone
+        };
+        self.ops.paused.send_replace(self.workflows_paused());
+        for p in lifted {
+            self.record(EventKind::Paused {
+                target: p.target,
+                by: p.by,
+                paused: false,
+            });
+        }
+    }
+
+    /// True while a pause covers the workflows (any pause not aimed at one monitor).
+    fn workflows_paused(&self) -> bool {
+        self.ops.pauses.borrow().iter().any(|p| {
+            self.program
+                .monitors
+                .iter()
+                .all(|m| m.name.name != p.target)
+        })
+    }
+
+    /// True while monitor `name` is paused.
+    fn monitor_paused(&self, name: &str) -> bool {
+        self.ops.pauses.borrow().iter().any(|p| {
+            p.target == name
+                || self
+                    .program
+                    .monitors
+                    .iter()
+                    .all(|m| m.name.name != p.target)
+        })
+    }
+
+    /// Waits while workflows are paused; an operation's own steps never wait.
+    pub(super) async fn wait_unpaused(&self, ctx: &Ctx<'_>) {
+        if ctx.ops.is_some() {
+            return;
+        }
+        let mut rx = self.ops.paused.subscribe();
+        let _ = rx.wait_for(|paused| !*paused).await;
+    }
+
+    /// The system's state for scripts: `status` is healthy, partial_outage (some health
+    /// checks fail) or full_outage (every one fails); `failing` and `checks` count them.
+    pub(super) fn system_map(&self) -> rhai::Map {
+        let status = self.ops.status.borrow();
+        let health: Vec<Status> = self
+            .program
+            .monitors
+            .iter()
+            .flat_map(|m| m.health.iter().map(move |h| (m, h)))
+            .filter_map(|(m, h)| status.get(&format!("{}/{}", m.name.name, h.name.name)))
+            .copied()
+            .collect();
+        let failing = health.iter().filter(|s| **s == Status::Critical).count();
+        let word = match failing {
+            0 => "healthy",
+            n if n == health.len() => "full_outage",
+            _ => "partial_outage",
+        };
+        let mut map = rhai::Map::new();
+        map.insert("status".into(), rhai::Dynamic::from(word.to_string()));
+        map.insert("failing".into(), rhai::Dynamic::from(failing as i64));
+        map.insert("checks".into(), rhai::Dynamic::from(health.len() as i64));
+        map
+    }
+
+    /// The incident an operation responds to, for scripts: id, level, trigger, opened_ms.
+    pub(super) fn incident_map(&self, ctx: &Ctx<'_>) -> rhai::Map {
+        let mut map = rhai::Map::new();
+        if let Some(rec) = ctx.ops.as_ref().and_then(|o| o.incident.as_ref()) {
+            map.insert("id".into(), rhai::Dynamic::from(rec.id.clone()));
+            map.insert("level".into(), rhai::Dynamic::from(rec.level().to_string()));
+            map.insert(
+                "trigger".into(),
+                rhai::Dynamic::from(rec.trigger.what.clone()),
+            );
+            map.insert(
+                "started_ms".into(),
+                rhai::Dynamic::from(rec.opened_ms as i64),
+            );
+        }
+        map
+    }
+
+    /// `escalate LEVEL` in a step: opens an incident for what set the operation off.
+    pub(super) fn escalate(&self, level: &str, ctx: &Ctx<'_>) {
+        let trigger = match &ctx.ops {
+            Some(o) => o.trigger.borrow().clone(),
+            None => Trigger {
+                what: format!("escalated by the workflow at {}", ctx.path),
+                ..Trigger::default()
+            },
+        };
+        self.request(Job::Incident(level.to_string(), trigger));
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of an operation's steps.
+    pub(super) fn ops(path: String, scope: Rc<OpsScope>) -> Ctx<'a> {
+        Ctx {
+            path,
+            phase: None,
+            story: None,
+            deps: Vec::new(),
+            vars: Rc::default(),
+            state: Rc::default(),
+            ops: Some(scope),
+        }
+    }
+}

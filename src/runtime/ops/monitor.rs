@@ -1,0 +1,375 @@
+//! A monitor at run time: each health check on its own interval (staggered across the
+//! first interval so that many checks do not all fire at once), the host metrics on the
+//! monitor's interval, the log files followed each second (each minute on a virtual
+//! clock). Every outcome is classified healthy, warning or critical; a status change is
+//! recorded; a rule whose condition starts to hold fires its actions as jobs (the probes
+//! never wait for them). A paused monitor skips its probes and reads its logs later.
+
+use super::super::Runner;
+use super::super::event::EventKind;
+use super::super::steps::Ctx;
+use super::observe::{DEFAULT_TIMEOUT, Observation};
+use super::rules::{self, action_text, default_status, pattern_status, word};
+use super::{Job, OpsScope, Trigger};
+use crate::probe::HttpProber;
+use crate::syntax::ast::{ActionKind, Actions, Health, HealthProbe, Monitor, Status};
+use crate::syntax::literal::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// A monitor's interval when it writes none.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(30);
+/// How often log files are read on the wall clock.
+const LOG_POLL: Duration = Duration::from_secs(1);
+/// How often a simulation looks for log patterns.
+const SIM_LOG_POLL: Duration = Duration::from_secs(60);
+
+fn duration(q: Option<crate::ir::step::Quantity>) -> Option<Duration> {
+    match q.and_then(|q| q.value) {
+        Some(Value::Duration(ms)) => Some(Duration::from_millis(ms.max(1))),
+        _ => None,
+    }
+}
+
+impl Runner {
+    /// Runs monitor `name` until the operations stop.
+    pub(super) async fn monitor(&self, name: &str) {
+        let Some(m) = self.program.monitors.iter().find(|m| m.name.name == name) else {
+            self.note("watch", format!("no monitor `{name}`"));
+            return;
+        };
+        self.note("watch", format!("monitor {name} started"));
+        let every = duration(m.every).unwrap_or(DEFAULT_EVERY);
+        let n = m.health.len().max(1) as u32;
+        let checks = m.health.iter().enumerate().map(|(i, h)| {
+            let own = duration(h.every).unwrap_or(every);
+            self.health_loop(m, h, own, own * i as u32 / n)
+        });
+        futures::join!(
+            futures::future::join_all(checks),
+            self.host_loop(m, every),
+            self.log_loop(m),
+        );
+    }
+
+    async fn health_loop(&self, m: &Monitor, h: &Health, every: Duration, offset: Duration) {
+        let timeout = duration(h.timeout).unwrap_or(DEFAULT_TIMEOUT);
+        let http = Arc::new(HttpProber::new(timeout));
+        let key = format!("{}/{}", m.name.name, h.name.name);
+        let scope = OpsScope::new(format!("monitor {}", m.name.name), Trigger::default(), None);
+        let ctx = Ctx::ops(format!("ops/{key}"), scope);
+        let mut tick = tokio::time::interval_at(Instant::now() + offset, every);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            let due = tick.tick().await;
+            self.ops.lateness.borrow_mut().add(Instant::now() - due);
+            if self.monitor_paused(&m.name.name) {
+                continue;
+            }
+            let seen = match &self.ops.sim {
+                Some(world) => {
+                    let p = world.borrow_mut().probe(&key, every);
+                    Observation {
+                        ok: p.ok,
+                        latency: p.latency,
+                        value: matches!(h.probe, HealthProbe::Sh { .. }).then_some(p.value),
+                        detail: format!("{} (simulated)", if p.ok { "passed" } else { "failed" }),
+                    }
+                }
+                None => self.observe(h, &http, timeout, &ctx).await,
+            };
+            self.ops.probes.set(self.ops.probes.get() + 1);
+            self.judge_health(m, h, &key, &seen);
+        }
+    }
+
+    fn judge_health(&self, m: &Monitor, h: &Health, key: &str, seen: &Observation) {
+        let status = if seen.ok {
+            Status::Healthy
+        } else {
+            Status::Critical
+        };
+        let took = super::super::report::human_ms(seen.latency.as_millis() as u64);
+        self.set_status(key, status, &format!("{} in {took}", seen.detail));
+        if let Some(actions) = &h.actions {
+            let what = format!("health check {key}: {}", seen.detail);
+            self.rule(key, !seen.ok, Status::Critical, actions, &what, key);
+        }
+        for r in m
+            .metrics
+            .iter()
+            .filter(|r| r.of.as_ref().is_some_and(|o| o.name == h.name.name))
+        {
+            let value = match r.metric.name.as_str() {
+                "response_time" | "latency" => Some(seen.latency.as_secs_f64() * 1000.0),
+                _ => seen.value,
+            };
+            let rkey = format!(
+                "{}/metric {} of {}",
+                m.name.name, r.metric.name, h.name.name
+            );
+            self.judge_metric(&rkey, r, value);
+        }
+        self.judge_monitor(m);
+    }
+
+    /// Classifies a metric's value against its rule's threshold and fires the rule.
+    fn judge_metric(&self, key: &str, r: &crate::syntax::ast::MetricRule, value: Option<f64>) {
+        let (Some(value), Some(threshold)) = (value, r.threshold.value) else {
+            return;
+        };
+        let breach = r.op.holds(value, threshold.as_f64());
+        let bad = r.level.unwrap_or_else(|| default_status(&r.actions));
+        let status = if breach { bad } else { Status::Healthy };
+        let shown = match threshold {
+            Value::Duration(_) => format!("{value:.0}ms"),
+            Value::Percent(_) => format!("{value:.1}%"),
+            _ => format!("{value}"),
+        };
+        let what = format!(
+            "{} is {shown} ({} {})",
+            r.metric.name,
+            r.op.symbol(),
+            fmt_threshold(threshold)
+        );
+        self.set_status(key, status, &what);
+        self.rule(key, breach, bad, &r.actions, &what, key);
+    }
+
+    /// The monitor's overall status: the worst of its health checks and metrics (log
+    /// patterns act through their own rules). Fires `on warning` / `on critical`.
+    fn judge_monitor(&self, m: &Monitor) {
+        let name = &m.name.name;
+        let prefix = format!("{name}/");
+        let (overall, worst_key) = {
+            let status = self.ops.status.borrow();
+            let mut overall = Status::Healthy;
+            let mut worst_key = String::new();
+            for (k, s) in status.range(prefix.clone()..) {
+                if !k.starts_with(&prefix) {
+                    break;
+                }
+                if !k[prefix.len()..].starts_with("pattern ")
+                    && rules::worst(overall, *s) != overall
+                {
+                    overall = *s;
+                    worst_key = k.clone();
+                }
+            }
+            (overall, worst_key)
+        };
+        self.set_status(name, overall, &format!("worst: {worst_key}"));
+        for r in &m.on_status {
+            let key = format!("{name}/on {}", word(r.status));
+            let what = format!("monitor {name} is {} ({worst_key})", word(overall));
+            self.rule(
+                &key,
+                overall == r.status,
+                r.status,
+                &r.actions,
+                &what,
+                &worst_key,
+            );
+        }
+    }
+
+    /// Records a status change of `key`.
+    fn set_status(&self, key: &str, status: Status, detail: &str) {
+        let before = self.ops.status.borrow_mut().insert(key.to_string(), status);
+        if before != Some(status) && !(before.is_none() && status == Status::Healthy) {
+            self.record(EventKind::CheckStatus {
+                check: key.to_string(),
+                status: word(status).to_string(),
+                detail: detail.to_string(),
+            });
+        }
+    }
+
+    /// Evaluates rule `key` (its condition `holds`); when it fires, its actions become jobs.
+    fn rule(
+        &self,
+        key: &str,
+        holds: bool,
+        status: Status,
+        actions: &Actions,
+        what: &str,
+        check: &str,
+    ) {
+        let cooldown = duration(actions.cooldown).unwrap_or(Duration::ZERO);
+        let fire = self
+            .ops
+            .rules
+            .borrow_mut()
+            .entry(key.to_string())
+            .or_default()
+            .evaluate(holds, Instant::now(), cooldown);
+        if !fire {
+            return;
+        }
+        self.record(EventKind::RuleFired {
+            rule: key.to_string(),
+            status: word(status).to_string(),
+            actions: actions.list.iter().map(|a| action_text(&a.kind)).collect(),
+        });
+        let trigger = Trigger {
+            what: what.to_string(),
+            check: (!check.is_empty()).then(|| check.to_string()),
+            ..Trigger::default()
+        };
+        for a in &actions.list {
+            let t = trigger.clone();
+            self.request(match &a.kind {
+                ActionKind::Alert { to, channel } => Job::Alert {
+                    to: to.as_ref().map(|t| t.name.to_string()),
+                    channel: channel.as_ref().map(|c| c.value.to_string()),
+                    message: format!("{}: {what}", word(status)),
+                },
+                ActionKind::Scale { target } | ActionKind::Call { target } => {
+                    Job::Call(target.name.to_string(), t)
+                }
+                ActionKind::Heal { target } => Job::Heal(target.name.to_string(), t),
+                ActionKind::Escalate { level } => Job::Incident(level.name.to_string(), t),
+                ActionKind::Emergency { target } => Job::Emergency(target.name.to_string(), t),
+            });
+        }
+    }
+
+    /// Host metrics (rules without `of`): memory, CPU and disk usage, on the monitor's
+    /// interval.
+    async fn host_loop(&self, m: &Monitor, every: Duration) {
+        let host_rules: Vec<_> = m.metrics.iter().filter(|r| r.of.is_none()).collect();
+        if host_rules.is_empty() {
+            return;
+        }
+        let mut cpu = None;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if self.monitor_paused(&m.name.name) {
+                continue;
+            }
+            for r in &host_rules {
+                let key = format!("{}/metric {}", m.name.name, r.metric.name);
+                let bytes = matches!(r.threshold.value, Some(Value::Size(_)));
+                let value = match &self.ops.sim {
+                    Some(world) => Some(world.borrow_mut().gauge(&key)),
+                    None => match r.metric.name.as_str() {
+                        "memory_usage" => {
+                            super::observe::host_memory().map(|(p, b)| if bytes { b } else { p })
+                        }
+                        "cpu_usage" => {
+                            let (usage, now) = super::observe::host_cpu(cpu);
+                            cpu = now;
+                            usage
+                        }
+                        "disk_usage" => super::observe::disk_usage(&self.options.workspace)
+                            .map(|(p, b)| if bytes { b } else { p }),
+                        _ => None,
+                    },
+                };
+                self.judge_metric(&key, r, value);
+            }
+            self.judge_monitor(m);
+        }
+    }
+
+    /// Follows the monitor's log files; each line matching a pattern fires its rule.
+    async fn log_loop(&self, m: &Monitor) {
+        if m.patterns.is_empty() {
+            return;
+        }
+        let patterns: Vec<_> = m
+            .patterns
+            .iter()
+            .filter_map(|r| match regex::Regex::new(&r.pattern.value) {
+                Ok(re) => Some((r, re)),
+                Err(e) => {
+                    self.note(
+                        "watch",
+                        format!("pattern \"{}\" is not a regex: {e}", r.pattern.value),
+                    );
+                    None
+                }
+            })
+            .collect();
+        let mut tails: Vec<super::logtail::LogTail> = m
+            .logs
+            .iter()
+            .filter_map(|l| match self.workspace.resolve(&l.value) {
+                Ok(p) => Some(super::logtail::LogTail::new(&p)),
+                Err(e) => {
+                    self.note("watch", format!("log {}: {e}", l.value));
+                    None
+                }
+            })
+            .collect();
+        let poll = if self.ops.sim.is_some() {
+            SIM_LOG_POLL
+        } else {
+            LOG_POLL
+        };
+        let mut tick = tokio::time::interval(poll);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if self.monitor_paused(&m.name.name) {
+                continue;
+            }
+            let mut hits: Vec<Option<String>> = vec![None; patterns.len()];
+            match &self.ops.sim {
+                Some(world) => {
+                    for (i, (r, _)) in patterns.iter().enumerate() {
+                        let key = format!("{}/pattern {}", m.name.name, r.pattern.value);
+                        if world.borrow_mut().pattern_matches(&key, poll) {
+                            hits[i] =
+                                Some(format!("\"{}\" matched (simulated line)", r.pattern.value));
+                        }
+                    }
+                }
+                None => {
+                    for tail in &mut tails {
+                        let lines = match tail.poll() {
+                            Ok(lines) => lines,
+                            Err(e) => {
+                                self.note("watch", format!("log {}: {e}", tail.path().display()));
+                                continue;
+                            }
+                        };
+                        for line in lines {
+                            for (i, (_, re)) in patterns.iter().enumerate() {
+                                if hits[i].is_none() && re.is_match(&line) {
+                                    hits[i] = Some(format!("{}: {line}", tail.path().display()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for ((r, _), hit) in patterns.iter().zip(hits) {
+                let key = format!("{}/pattern {}", m.name.name, r.pattern.value);
+                let bad = pattern_status(r.severity.as_ref().map(|s| s.name.as_str()));
+                let status = if hit.is_some() { bad } else { Status::Healthy };
+                let what = hit.clone().unwrap_or_else(|| "no new matching line".into());
+                self.set_status(&key, status, &what);
+                self.rule(
+                    &key,
+                    hit.is_some(),
+                    bad,
+                    &r.actions,
+                    &format!("log: {what}"),
+                    &key,
+                );
+            }
+        }
+    }
+}
+
+fn fmt_threshold(v: Value) -> String {
+    match v {
+        Value::Duration(ms) => super::super::report::human_ms(ms),
+        Value::Percent(p) => format!("{p}%"),
+        other => format!("{}", other.as_f64()),
+    }
+}

@@ -1,0 +1,217 @@
+//! What a health check sees: an HTTP or TCP probe (status and latency), a command (exit
+//! code and the first number on its output), or a named check; and the host's own
+//! metrics (memory, CPU, disk usage). Blocking probes run on the blocking pool.
+
+use super::super::Runner;
+use super::super::steps::Ctx;
+use crate::probe::HttpProber;
+use crate::syntax::ast::{Health, HealthProbe};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A probe's time limit when the health check writes none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What one probe of a health check saw.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// Whether the check passed.
+    pub ok: bool,
+    /// How long it took.
+    pub latency: Duration,
+    /// The number it read, for metrics (`pool usage 73%`).
+    pub value: Option<f64>,
+    /// What it saw, in words.
+    pub detail: String,
+}
+
+/// The first number in `text` (`73`, `73.5%`, `pool: 73`).
+pub fn first_number(text: &str) -> Option<f64> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let rest = &text[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let neg = text[..start].ends_with('-');
+    rest[..end]
+        .trim_end_matches('.')
+        .parse::<f64>()
+        .ok()
+        .map(|v| if neg { -v } else { v })
+}
+
+impl Runner {
+    /// Probes health check `h` once for real; `http` is its kept-alive client.
+    pub(super) async fn observe(
+        &self,
+        h: &Health,
+        http: &Arc<HttpProber>,
+        timeout: Duration,
+        ctx: &Ctx<'_>,
+    ) -> Observation {
+        let start = tokio::time::Instant::now();
+        match &h.probe {
+            HealthProbe::Probe(p) if p.method == "tcp" => {
+                let target = p.target.value.to_string();
+                let probed = tokio::task::spawn_blocking(move || {
+                    let (host, port) = crate::probe::host_port(&target)
+                        .ok_or_else(|| format!("`{target}` is not host:port"))?;
+                    crate::probe::tcp(host, port, timeout, || Ok(()))
+                })
+                .await;
+                match probed {
+                    Ok(Ok(p)) => Observation {
+                        ok: p.answered,
+                        latency: p.latency,
+                        value: None,
+                        detail: p.error.unwrap_or_else(|| "connected".into()),
+                    },
+                    Ok(Err(e)) => failed(e, start.elapsed()),
+                    Err(e) => failed(e.to_string(), start.elapsed()),
+                }
+            }
+            HealthProbe::Probe(p) => {
+                let (http, method, url) = (
+                    Arc::clone(http),
+                    p.method.clone(),
+                    p.target.value.to_string(),
+                );
+                let probed = tokio::task::spawn_blocking(move || http.request(&method, &url)).await;
+                let Ok(probed) = probed else {
+                    return failed("the probe's thread failed".into(), start.elapsed());
+                };
+                let ok = match (h.expect, probed.status) {
+                    (Some(want), Some(got)) => u64::from(got) == want.value,
+                    (None, Some(got)) => (200..300).contains(&got),
+                    (_, None) => false,
+                };
+                Observation {
+                    ok,
+                    latency: probed.latency,
+                    value: None,
+                    detail: match (probed.status, probed.error) {
+                        (Some(s), _) => format!("status {s}"),
+                        (None, Some(e)) => e,
+                        (None, None) => "no answer".into(),
+                    },
+                }
+            }
+            HealthProbe::Sh { command } => {
+                let done = super::super::process::sh(
+                    &command.value,
+                    &self.options.workspace,
+                    Some(timeout),
+                )
+                .await;
+                let first_line = done.stdout.lines().next().unwrap_or("").trim().to_string();
+                Observation {
+                    ok: done.error.is_none(),
+                    latency: start.elapsed(),
+                    value: first_number(&done.stdout),
+                    detail: match done.error {
+                        Some(e) => e,
+                        None if first_line.is_empty() => "exit 0".into(),
+                        None => first_line,
+                    },
+                }
+            }
+            HealthProbe::Check { check } => {
+                let result =
+                    tokio::time::timeout(timeout, self.named_check(&check.name, ctx)).await;
+                let (ok, detail) = match result {
+                    Ok(Ok(())) => (true, "passed".to_string()),
+                    Ok(Err(e)) => (false, e),
+                    Err(_) => (false, format!("timed out after {timeout:?}")),
+                };
+                Observation {
+                    ok,
+                    latency: start.elapsed(),
+                    value: None,
+                    detail,
+                }
+            }
+        }
+    }
+}
+
+fn failed(detail: String, latency: Duration) -> Observation {
+    Observation {
+        ok: false,
+        latency,
+        value: None,
+        detail,
+    }
+}
+
+/// The host's memory in use, in percent of the total and in bytes (from /proc/meminfo).
+pub fn host_memory() -> Option<(f64, f64)> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(first_number)
+            .map(|kb| kb * 1024.0)
+    };
+    let (total, available) = (field("MemTotal:")?, field("MemAvailable:")?);
+    let used = total - available;
+    Some((used / total * 100.0, used))
+}
+
+/// The share of CPU time the host spent busy since `before` (from /proc/stat), and the
+/// counters to pass next time.
+pub fn host_cpu(before: Option<(u64, u64)>) -> (Option<f64>, Option<(u64, u64)>) {
+    let now = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+        let line = s.lines().next()?;
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let idle = v.get(3)? + v.get(4).unwrap_or(&0);
+        Some((v.iter().sum::<u64>(), idle))
+    });
+    let usage = match (before, now) {
+        (Some((t0, i0)), Some((t1, i1))) if t1 > t0 => {
+            Some(100.0 * (1.0 - (i1 - i0) as f64 / (t1 - t0) as f64))
+        }
+        _ => None,
+    };
+    (usage, now)
+}
+
+/// The disk holding `path`: used, in percent and bytes.
+pub fn disk_usage(path: &std::path::Path) -> Option<(f64, f64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid C string and `st` a writable statvfs.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    let total = st.f_blocks as f64 * st.f_frsize as f64;
+    let free = st.f_bavail as f64 * st.f_frsize as f64;
+    (total > 0.0).then(|| ((total - free) / total * 100.0, total - free))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_on_output() {
+        assert_eq!(first_number("73\n"), Some(73.0));
+        assert_eq!(first_number("pool usage: 81.5%"), Some(81.5));
+        assert_eq!(first_number("-3 degrees"), Some(-3.0));
+        assert_eq!(first_number("none"), None);
+    }
+
+    #[test]
+    fn host_metrics_read() {
+        let (pct, bytes) = host_memory().unwrap();
+        assert!(pct > 0.0 && pct <= 100.0 && bytes > 0.0);
+        let (_, first) = host_cpu(None);
+        assert!(first.is_some());
+        let (pct, _) = disk_usage(std::path::Path::new("/")).unwrap();
+        assert!((0.0..=100.0).contains(&pct));
+    }
+}
