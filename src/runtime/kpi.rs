@@ -1,6 +1,7 @@
-//! KPIs measured on a run: each of the file's KPIs whose metric a run can measure, against
-//! its target. Metrics that need production data (incidents, escaped defects) are listed
-//! as not measured, with the reason, rather than guessed.
+//! KPIs measured on a run or a monitor session: each of the file's KPIs whose metric the
+//! events measure, against its target (MTTR from the incidents' verified resolutions).
+//! Metrics that need production data bmad does not see (escaped defects) are listed as not
+//! measured, with the reason, rather than guessed.
 
 use super::event::{Event, EventKind};
 use crate::syntax::ast::Kpi;
@@ -18,6 +19,8 @@ pub struct KpiResult {
     pub target: String,
     /// The measured value in the target's unit, when the run measures it.
     pub measured: Option<f64>,
+    /// The measured value as people read it (`21m`, `3.5%`).
+    pub measured_text: Option<String>,
     /// Whether the measured value meets the target.
     pub met: Option<bool>,
     /// Why it was not measured.
@@ -30,6 +33,10 @@ struct Counts {
     tasks_ok: usize,
     deploys: usize,
     hours: f64,
+    /// Incidents opened.
+    incidents: usize,
+    /// Detection to verified resolution of each resolved incident, in ms.
+    resolutions: Vec<u64>,
 }
 
 fn counts(events: &[Event], makespan_ms: u64) -> Counts {
@@ -38,12 +45,16 @@ fn counts(events: &[Event], makespan_ms: u64) -> Counts {
         tasks_ok: 0,
         deploys: 0,
         hours: makespan_ms as f64 / 3_600_000.0,
+        incidents: 0,
+        resolutions: Vec::new(),
     };
     for e in events {
         match &e.kind {
             EventKind::StoryDone { .. } => c.stories_done += 1,
             EventKind::TaskFinished { ok: true, .. } => c.tasks_ok += 1,
             EventKind::Note { step, .. } if step == "deploy" => c.deploys += 1,
+            EventKind::IncidentOpened { .. } => c.incidents += 1,
+            EventKind::IncidentResolved { after_ms, .. } => c.resolutions.push(*after_ms),
             _ => {}
         }
     }
@@ -64,9 +75,12 @@ fn measure(metric: &str, c: &Counts) -> Result<f64, String> {
         "stories_completed_per_sprint" => Ok(c.stories_done as f64),
         "tasks_completed_per_hour" => per_hour(c.tasks_ok),
         "deploys_per_day" => per_hour(c.deploys).map(|h| h * 24.0),
-        "incident_resolution_time" | "mean_time_to_recovery" | "open_incidents" => {
-            Err("measured by `bmad monitor` from incidents, not by a run".into())
-        }
+        // MTTR: from detection to verified resolution, in ms (a duration target's unit).
+        "incident_resolution_time" | "mean_time_to_recovery" => match c.resolutions.len() {
+            0 => Err("no incident was resolved".into()),
+            n => Ok(c.resolutions.iter().sum::<u64>() as f64 / n as f64),
+        },
+        "open_incidents" => Ok((c.incidents - c.resolutions.len()) as f64),
         _ => Err("needs production data a run does not have".into()),
     }
 }
@@ -94,9 +108,26 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
                 metric: k.metric.name.to_string(),
                 target: target_text,
                 met: measured.zip(target).map(|(m, t)| k.op.holds(m, t.as_f64())),
+                measured_text: measured.map(|m| match target {
+                    Some(Value::Duration(_)) => super::report::human_ms(m as u64),
+                    Some(Value::Percent(_)) => format!("{m}%"),
+                    _ => format!("{m}"),
+                }),
                 measured,
                 note,
             }
         })
         .collect()
+}
+
+impl KpiResult {
+    /// The measured column: the value and whether it meets the target, or why it was not
+    /// measured.
+    pub fn shown(&self) -> String {
+        match (&self.measured_text, self.met) {
+            (Some(v), Some(true)) => format!("{v} (met)"),
+            (Some(v), _) => format!("{v} (MISSED)"),
+            (None, _) => format!("- ({})", self.note.as_deref().unwrap_or("")),
+        }
+    }
 }

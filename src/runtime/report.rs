@@ -201,12 +201,7 @@ impl Report {
         if !self.kpis.is_empty() {
             out.push_str("kpi                        target      measured\n");
             for k in &self.kpis {
-                let measured = match (k.measured, k.met) {
-                    (Some(v), Some(true)) => format!("{v} (met)"),
-                    (Some(v), _) => format!("{v} (MISSED)"),
-                    (None, _) => format!("- ({})", k.note.as_deref().unwrap_or("")),
-                };
-                out.push_str(&format!("{:<26} {:<11} {measured}\n", k.name, k.target));
+                out.push_str(&format!("{:<26} {:<11} {}\n", k.name, k.target, k.shown()));
             }
         }
         out

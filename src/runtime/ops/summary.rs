@@ -252,21 +252,9 @@ impl OpsSummary {
                 .map_or("no incident resolved".to_string(), human_ms)
         );
         if !self.kpis.is_empty() {
-            let _ = writeln!(out, "\nKPIs:");
+            let _ = writeln!(out, "\nkpi                        target      measured");
             for k in &self.kpis {
-                let _ = writeln!(
-                    out,
-                    "  {:<28} {} {:<10} {}",
-                    k.name,
-                    k.metric,
-                    k.target,
-                    match (k.measured, k.met, &k.note) {
-                        (Some(v), Some(true), _) => format!("met ({v})"),
-                        (Some(v), _, _) => format!("MISSED ({v})"),
-                        (None, _, Some(n)) => format!("not measured: {n}"),
-                        _ => "not measured".into(),
-                    }
-                );
+                let _ = writeln!(out, "{:<26} {:<11} {}", k.name, k.target, k.shown());
             }
         }
         out
