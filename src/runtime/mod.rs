@@ -326,6 +326,7 @@ impl Runner {
             failed
         };
         let failed = tokio::select! {
+            biased;
             failed = phases => failed,
             () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
             () = self.operations() => unreachable!("the operations loop never ends"),
@@ -368,6 +369,7 @@ impl Runner {
             }
         };
         tokio::select! {
+            biased;
             () = until => {}
             () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
             () = self.operations() => unreachable!("the operations loop never ends"),

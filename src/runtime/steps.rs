@@ -399,9 +399,6 @@ impl Runner {
                     ops.output(text.trim_end());
                 }
             }
-            if let Some(e) = &done.error {
-                ops.output(e);
-            }
         }
         match done.error {
             None => Ok(()),

@@ -63,15 +63,23 @@ impl Runner {
                     Err(e) => Err(e),
                 };
                 let mut output = scope.take_output();
+                let said = output
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty() && !l.starts_with("$ "))
+                    .map(str::to_string);
                 if let Err(e) = &result {
                     output.push_str(e);
                 }
                 findings.push(format!(
                     "round {round}, fix `{}`: {}",
                     fix.name.name,
-                    match &result {
-                        Ok(()) => "verified".to_string(),
-                        Err(e) => format!("did not verify: {e}"),
+                    match (&result, said.as_deref()) {
+                        (Ok(()), _) => "verified".to_string(),
+                        (Err(e), Some(line)) if !e.contains(line) => {
+                            format!("did not verify: {e} (its output ends: {})", line.trim())
+                        }
+                        (Err(e), _) => format!("did not verify: {e}"),
                     }
                 ));
                 self.record(EventKind::HealAttempt {

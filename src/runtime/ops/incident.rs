@@ -184,6 +184,7 @@ impl Runner {
         let ctx = Ctx::ops(format!("ops/{id}"), scope);
         self.page(&rec, &ctx);
         tokio::select! {
+            biased;
             () = self.respond(&rec, &ctx) => {}
             () = self.response_timer(&rec, &ctx) => {}
         }

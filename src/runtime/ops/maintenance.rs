@@ -52,9 +52,12 @@ impl Runner {
                         None => std::future::pending().await,
                     }
                 };
+                // A run that ends at its next trigger's instant ends first (a fixed order on
+                // a virtual clock).
                 let fired = tokio::select! {
-                    () = &mut due => true,
+                    biased;
                     () = ended => false,
+                    () = &mut due => true,
                 };
                 if fired {
                     break;

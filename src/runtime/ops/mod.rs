@@ -240,6 +240,7 @@ impl Runner {
                 continue;
             }
             tokio::select! {
+                biased;
                 () = self.ops.wake.notified() => {}
                 Some(()) = running.next(), if !running.is_empty() => {}
             }
