@@ -8,6 +8,7 @@
 mod alert;
 mod emergency;
 mod heal;
+mod http_probe;
 mod incident;
 pub mod lateness;
 pub mod logtail;
@@ -148,6 +149,9 @@ pub struct Desk {
     active: RefCell<HashSet<String>>,
     /// The status of every monitored check and rule, by key (`production/api`).
     status: RefCell<BTreeMap<String, Status>>,
+    /// For each monitor, how many of its checks and metrics are healthy, warning and
+    /// critical: its status without a scan over them at every probe.
+    tally: RefCell<HashMap<String, [usize; 3]>>,
     rules: RefCell<HashMap<String, rules::RuleState>>,
     pauses: RefCell<Vec<Pause>>,
     paused: watch::Sender<bool>,
@@ -176,6 +180,7 @@ impl Desk {
             wake: Notify::new(),
             active: RefCell::default(),
             status: RefCell::default(),
+            tally: RefCell::default(),
             rules: RefCell::default(),
             pauses: RefCell::default(),
             paused: watch::Sender::new(false),
@@ -191,6 +196,58 @@ impl Desk {
     fn next_seq(&self) -> u64 {
         self.seq.set(self.seq.get() + 1);
         self.seq.get()
+    }
+
+    /// Sets the status of `key`; the one it had.
+    fn set_status(&self, key: &str, status: Status) -> Option<Status> {
+        let mut map = self.status.borrow_mut();
+        let before = match map.get_mut(key) {
+            Some(s) if *s == status => return Some(status),
+            Some(s) => Some(std::mem::replace(s, status)),
+            None => {
+                map.insert(key.to_string(), status);
+                None
+            }
+        };
+        if monitor::counts_toward_monitor(key)
+            && let Some((name, _)) = key.split_once('/')
+        {
+            let mut tally = self.tally.borrow_mut();
+            let counts = tally.entry(name.to_string()).or_default();
+            if let Some(b) = before {
+                counts[rules::rank(b) as usize] -= 1;
+            }
+            counts[rules::rank(status) as usize] += 1;
+        }
+        before
+    }
+
+    /// A monitor's status: the worst of its checks' and metrics'.
+    fn overall(&self, monitor: &str) -> Status {
+        match self.tally.borrow().get(monitor) {
+            Some([_, _, c]) if *c > 0 => Status::Critical,
+            Some([_, w, _]) if *w > 0 => Status::Warning,
+            _ => Status::Healthy,
+        }
+    }
+
+    /// Evaluates rule `key` now: whether it fires (see [`rules::RuleState`]).
+    fn rule_fires(&self, key: &str, holds: bool, actions: &crate::syntax::ast::Actions) -> bool {
+        let cooldown = match actions.cooldown.and_then(|q| q.value) {
+            Some(crate::syntax::literal::Value::Duration(ms)) => {
+                std::time::Duration::from_millis(ms)
+            }
+            _ => std::time::Duration::ZERO,
+        };
+        let now = tokio::time::Instant::now();
+        let mut rules = self.rules.borrow_mut();
+        match rules.get_mut(key) {
+            Some(r) => r.evaluate(holds, now, cooldown),
+            None => rules
+                .entry(key.to_string())
+                .or_default()
+                .evaluate(holds, now, cooldown),
+        }
     }
 
     /// Whether a monitor was started.

@@ -9,7 +9,7 @@ use super::super::Runner;
 use super::super::event::EventKind;
 use super::super::steps::Ctx;
 use super::observe::{DEFAULT_TIMEOUT, Observation};
-use super::rules::{self, action_text, default_status, pattern_status, word};
+use super::rules::{action_text, default_status, pattern_status, word};
 use super::{Job, OpsScope, Trigger};
 use crate::probe::HttpProber;
 use crate::syntax::ast::{ActionKind, Actions, Health, HealthProbe, Monitor, Status};
@@ -56,6 +56,12 @@ impl Runner {
     async fn health_loop(&self, m: &Monitor, h: &Health, every: Duration, offset: Duration) {
         let timeout = duration(h.timeout).unwrap_or(DEFAULT_TIMEOUT);
         let http = Arc::new(HttpProber::new(timeout));
+        let mut fast = match &h.probe {
+            HealthProbe::Probe(p) if p.method != "tcp" => {
+                super::http_probe::HttpCheck::new(&p.method, &p.target.value)
+            }
+            _ => None,
+        };
         let key = format!("{}/{}", m.name.name, h.name.name);
         let scope = OpsScope::new(format!("monitor {}", m.name.name), Trigger::default(), None);
         let ctx = Ctx::ops(format!("ops/{key}"), scope);
@@ -77,7 +83,7 @@ impl Runner {
                         detail: format!("{} (simulated)", if p.ok { "passed" } else { "failed" }),
                     }
                 }
-                None => self.observe(h, &http, timeout, &ctx).await,
+                None => self.observe(h, &mut fast, &http, timeout, &ctx).await,
             };
             self.ops.probes.set(self.ops.probes.get() + 1);
             self.judge_health(m, h, &key, &seen);
@@ -90,11 +96,13 @@ impl Runner {
         } else {
             Status::Critical
         };
-        let took = super::super::report::human_ms(seen.latency.as_millis() as u64);
-        self.set_status(key, status, &format!("{} in {took}", seen.detail));
+        self.set_status(key, status, || {
+            let took = super::super::report::human_ms(seen.latency.as_millis() as u64);
+            format!("{} in {took}", seen.detail)
+        });
         if let Some(actions) = &h.actions {
-            let what = format!("health check {key}: {}", seen.detail);
-            self.rule(key, !seen.ok, Status::Critical, actions, &what, key);
+            let what = || format!("health check {key}: {}", seen.detail);
+            self.rule(key, !seen.ok, Status::Critical, actions, what, key);
         }
         for r in m
             .metrics
@@ -133,80 +141,68 @@ impl Runner {
             r.op.symbol(),
             fmt_threshold(threshold)
         );
-        self.set_status(key, status, &what);
-        self.rule(key, breach, bad, &r.actions, &what, key);
+        self.set_status(key, status, || what.clone());
+        self.rule(key, breach, bad, &r.actions, || what, key);
     }
 
     /// The monitor's overall status: the worst of its health checks and metrics (log
     /// patterns act through their own rules). Fires `on warning` / `on critical`.
     fn judge_monitor(&self, m: &Monitor) {
         let name = &m.name.name;
-        let prefix = format!("{name}/");
-        let (overall, worst_key) = {
+        let overall = self.ops.overall(name);
+        let worst_key = || {
+            let prefix = format!("{name}/");
             let status = self.ops.status.borrow();
-            let mut overall = Status::Healthy;
-            let mut worst_key = String::new();
-            for (k, s) in status.range(prefix.clone()..) {
-                if !k.starts_with(&prefix) {
-                    break;
-                }
-                if !k[prefix.len()..].starts_with("pattern ")
-                    && rules::worst(overall, *s) != overall
-                {
-                    overall = *s;
-                    worst_key = k.clone();
-                }
-            }
-            (overall, worst_key)
+            status
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .find(|(k, s)| **s == overall && counts_toward_monitor(k))
+                .map_or(String::new(), |(k, _)| k.clone())
         };
-        self.set_status(name, overall, &format!("worst: {worst_key}"));
+        self.set_status(name, overall, || format!("worst: {}", worst_key()));
         for r in &m.on_status {
             let key = format!("{name}/on {}", word(r.status));
-            let what = format!("monitor {name} is {} ({worst_key})", word(overall));
-            self.rule(
-                &key,
-                overall == r.status,
-                r.status,
-                &r.actions,
-                &what,
-                &worst_key,
-            );
+            let holds = overall == r.status;
+            // Which check is worst is only looked for when the rule is to fire.
+            if !self.ops.rule_fires(&key, holds, &r.actions) {
+                continue;
+            }
+            let worst = worst_key();
+            let what = format!("monitor {name} is {} ({worst})", word(overall));
+            self.fire(&key, r.status, &r.actions, &what, &worst);
         }
     }
 
-    /// Records a status change of `key`.
-    fn set_status(&self, key: &str, status: Status, detail: &str) {
-        let before = self.ops.status.borrow_mut().insert(key.to_string(), status);
+    /// Records a status change of `key`; `detail` is only made for a change.
+    fn set_status(&self, key: &str, status: Status, detail: impl FnOnce() -> String) {
+        let before = self.ops.set_status(key, status);
         if before != Some(status) && !(before.is_none() && status == Status::Healthy) {
             self.record(EventKind::CheckStatus {
                 check: key.to_string(),
                 status: word(status).to_string(),
-                detail: detail.to_string(),
+                detail: detail(),
             });
         }
     }
 
     /// Evaluates rule `key` (its condition `holds`); when it fires, its actions become jobs.
+    /// `what` (the trigger, in words) is only made when it fires.
     fn rule(
         &self,
         key: &str,
         holds: bool,
         status: Status,
         actions: &Actions,
-        what: &str,
+        what: impl FnOnce() -> String,
         check: &str,
     ) {
-        let cooldown = duration(actions.cooldown).unwrap_or(Duration::ZERO);
-        let fire = self
-            .ops
-            .rules
-            .borrow_mut()
-            .entry(key.to_string())
-            .or_default()
-            .evaluate(holds, Instant::now(), cooldown);
-        if !fire {
-            return;
+        if self.ops.rule_fires(key, holds, actions) {
+            self.fire(key, status, actions, &what(), check);
         }
+    }
+
+    /// Records that rule `key` fired and requests its actions.
+    fn fire(&self, key: &str, status: Status, actions: &Actions, what: &str, check: &str) {
         self.record(EventKind::RuleFired {
             rule: key.to_string(),
             status: word(status).to_string(),
@@ -352,13 +348,13 @@ impl Runner {
                 let bad = pattern_status(r.severity.as_ref().map(|s| s.name.as_str()));
                 let status = if hit.is_some() { bad } else { Status::Healthy };
                 let what = hit.clone().unwrap_or_else(|| "no new matching line".into());
-                self.set_status(&key, status, &what);
+                self.set_status(&key, status, || what.clone());
                 self.rule(
                     &key,
                     hit.is_some(),
                     bad,
                     &r.actions,
-                    &format!("log: {what}"),
+                    || format!("log: {what}"),
                     &key,
                 );
             }
@@ -372,4 +368,11 @@ fn fmt_threshold(v: Value) -> String {
         Value::Percent(p) => format!("{p}%"),
         other => format!("{}", other.as_f64()),
     }
+}
+
+/// Whether the status of `key` (`monitor/part`) counts toward its monitor's status: health
+/// checks and metrics do, log patterns act through their own rules only.
+pub(super) fn counts_toward_monitor(key: &str) -> bool {
+    key.split_once('/')
+        .is_some_and(|(_, part)| !part.starts_with("pattern "))
 }

@@ -45,6 +45,7 @@ impl Runner {
     pub(super) async fn observe(
         &self,
         h: &Health,
+        fast: &mut Option<super::http_probe::HttpCheck>,
         http: &Arc<HttpProber>,
         timeout: Duration,
         ctx: &Ctx<'_>,
@@ -71,14 +72,30 @@ impl Runner {
                 }
             }
             HealthProbe::Probe(p) => {
-                let (http, method, url) = (
-                    Arc::clone(http),
-                    p.method.clone(),
-                    p.target.value.to_string(),
-                );
-                let probed = tokio::task::spawn_blocking(move || http.request(&method, &url)).await;
-                let Ok(probed) = probed else {
-                    return failed("the probe's thread failed".into(), start.elapsed());
+                let probed = match fast {
+                    // Plain http: on the runtime, its connection kept.
+                    Some(check) => {
+                        let a = check.probe(timeout).await;
+                        crate::probe::Probed {
+                            status: a.status,
+                            answered: a.status.is_some(),
+                            latency: a.latency,
+                            error: a.error,
+                        }
+                    }
+                    None => {
+                        let (http, method, url) = (
+                            Arc::clone(http),
+                            p.method.clone(),
+                            p.target.value.to_string(),
+                        );
+                        let probed =
+                            tokio::task::spawn_blocking(move || http.request(&method, &url)).await;
+                        let Ok(probed) = probed else {
+                            return failed("the probe's thread failed".into(), start.elapsed());
+                        };
+                        probed
+                    }
                 };
                 let ok = match (h.expect, probed.status) {
                     (Some(want), Some(got)) => u64::from(got) == want.value,

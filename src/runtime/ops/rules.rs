@@ -65,7 +65,8 @@ pub fn worst(a: Status, b: Status) -> Status {
     if rank(a) >= rank(b) { a } else { b }
 }
 
-fn rank(s: Status) -> u8 {
+/// 0 healthy, 1 warning, 2 critical.
+pub fn rank(s: Status) -> u8 {
     match s {
         Status::Healthy => 0,
         Status::Warning => 1,

@@ -1,0 +1,159 @@
+//! HTTP health probes on the runtime itself (hyper over a tokio TCP stream): one kept-alive
+//! connection per health check, no thread per probe. A monitor probing a thousand
+//! endpoints every second spends its time in the kernel's loopback, not in thread
+//! handoffs. `https` URLs go through the blocking client instead ([`crate::probe`]).
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What one probe saw.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status, when one came back.
+    pub status: Option<u16>,
+    /// How long it took.
+    pub latency: Duration,
+    /// Why none came back.
+    pub error: Option<String>,
+}
+
+/// A health check's HTTP client: its URL and its open connection.
+pub struct HttpCheck {
+    uri: hyper::Uri,
+    method: hyper::Method,
+    authority: String,
+    sender: Option<SendRequest<Empty<Bytes>>>,
+}
+
+impl HttpCheck {
+    /// A client for `method url`, or `None` when the URL is not plain `http://`.
+    pub fn new(method: &str, url: &str) -> Option<HttpCheck> {
+        let uri: hyper::Uri = url.parse().ok()?;
+        if uri.scheme_str() != Some("http") {
+            return None;
+        }
+        let authority = uri.authority()?.to_string();
+        let method = match method {
+            "post" => hyper::Method::POST,
+            "put" => hyper::Method::PUT,
+            "head" => hyper::Method::HEAD,
+            _ => hyper::Method::GET,
+        };
+        Some(HttpCheck {
+            uri,
+            method,
+            authority,
+            sender: None,
+        })
+    }
+
+    /// One request, on the kept connection or a new one; gives up after `timeout`.
+    pub async fn probe(&mut self, timeout: Duration) -> Answer {
+        let start = Instant::now();
+        let result = tokio::time::timeout(timeout, self.request()).await;
+        let latency = start.elapsed();
+        match result {
+            Ok(Ok(status)) => Answer {
+                status: Some(status),
+                latency,
+                error: None,
+            },
+            Ok(Err(e)) => {
+                self.sender = None;
+                Answer {
+                    status: None,
+                    latency,
+                    error: Some(e),
+                }
+            }
+            Err(_) => {
+                self.sender = None;
+                Answer {
+                    status: None,
+                    latency,
+                    error: Some(format!("no answer within {timeout:?}")),
+                }
+            }
+        }
+    }
+
+    async fn request(&mut self) -> Result<u16, String> {
+        let ready = match &mut self.sender {
+            Some(s) => s.ready().await.is_ok(),
+            None => false,
+        };
+        if !ready {
+            self.sender = Some(self.connect().await?);
+        }
+        let Some(sender) = self.sender.as_mut() else {
+            return Err("no connection".into());
+        };
+        let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
+        let request = hyper::Request::builder()
+            .method(self.method.clone())
+            .uri(path)
+            .header(hyper::header::HOST, &self.authority)
+            .header(hyper::header::USER_AGENT, "bmad-monitor")
+            .body(Empty::new())
+            .map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        // Read the body so that the connection serves the next probe.
+        response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(status)
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, String> {
+        let host = self.uri.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = self.uri.port_u16().unwrap_or(80);
+        let stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| format!("{}: {e}", self.authority))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        // The connection runs until the check drops its sender.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_http_urls() {
+        assert!(HttpCheck::new("get", "http://127.0.0.1:8080/health").is_some());
+        assert!(HttpCheck::new("get", "https://example.com/").is_none());
+        assert!(HttpCheck::new("get", "not a url").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_no_answer() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut c = HttpCheck::new("get", &format!("http://127.0.0.1:{port}/")).unwrap();
+        let a = c.probe(Duration::from_secs(2)).await;
+        assert_eq!(a.status, None);
+        assert!(a.error.is_some());
+    }
+}
