@@ -51,7 +51,8 @@ impl Runner {
                 detail,
             });
         }
-        let rounds = plan.attempts.map_or(1, |a| a.value.max(1));
+        // As the language documents: three rounds when `attempts` is not written.
+        let rounds = plan.attempts.map_or(3, |a| a.value.max(1));
         let scope = ctx.ops.clone().expect("an operation's context");
         let mut tried = 0;
         for round in 1..=rounds {
