@@ -73,6 +73,8 @@ monitor api {{
   health http get "http://127.0.0.1:{port}/health" every 100ms timeout 1s expect 200 => heal restart_api, alert "http://127.0.0.1:{port}/hook", alert "alerts.log"
   health pool sh "sh {fx}/pool-usage.sh" every 100ms timeout 2s
   metric pool_usage of pool > 80% => alert "alerts.log"
+  metric response_time of http > 0ms warning => alert "alerts.log"
+  metric memory_usage > 0% => alert "alerts.log"
 }}
 check api_up {{
   get "http://127.0.0.1:{port}/health" expect 200 timeout 1s
@@ -131,6 +133,9 @@ heal restart_api {{
     let log = std::fs::read_to_string(ws.path().join("alerts.log")).unwrap();
     assert!(log.contains("health check api/http"), "{log}");
     assert!(log.contains("pool_usage is 91.0%"), "{log}");
+    // The probe's measured latency and the host's memory, against their thresholds.
+    assert!(log.contains("response_time is"), "{log}");
+    assert!(log.contains("memory_usage is"), "{log}");
     // The threshold was read from the command's output, and was healthy before.
     assert!(
         all.contains("api/metric pool_usage of pool warning"),
@@ -572,6 +577,70 @@ fn a_simulated_week_of_the_seed_prints_incidents_heals_and_kpis_the_same_each_ti
     ]);
     let listed = String::from_utf8_lossy(&runs.stdout);
     assert!(listed.contains("\"kind\":\"monitor\""), "{listed}");
+    // Its incidents and heals are in the store's event log.
+    let id = listed
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let shown = common::bmad(&[
+        "runs",
+        "--workspace",
+        a.path().to_str().unwrap(),
+        "show",
+        id,
+    ]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    for want in [
+        "incident INC-0001 opened",
+        "heal webrtc_connection_failure started",
+        "maintenance nightly_backup succeeded",
+    ] {
+        assert!(
+            shown.contains(want),
+            "no `{want}` in the stored log:\n{shown}"
+        );
+    }
+    let resumed = common::bmad(&[
+        "run",
+        "examples/seed-operations.bmad",
+        "--simulate",
+        "--workspace",
+        a.path().to_str().unwrap(),
+        "--resume",
+        id,
+    ]);
+    assert_eq!(resumed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("is a `bmad monitor` session"));
+}
+
+#[test]
+fn monitor_without_anything_to_watch_or_a_bad_duration_is_a_usage_error() {
+    let ws = tempfile::tempdir().unwrap();
+    let out = common::bmad(&[
+        "monitor",
+        "examples/hello.bmad",
+        "--workspace",
+        ws.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("has no monitor and no scheduled maintenance")
+    );
+    let out = common::bmad(&[
+        "monitor",
+        "examples/seed-operations.bmad",
+        "--simulate",
+        "--for",
+        "80%",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a duration"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
