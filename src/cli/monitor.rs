@@ -3,7 +3,7 @@
 //! `--simulate`, a week runs in seconds on a virtual clock. Prints what happened.
 
 use super::MonitorArgs;
-use super::run::{Prepared, prepare};
+use super::run::{Prepared, prepare, runtime};
 use bmad::runtime::{RunOptions, Runner};
 use bmad::state::Store;
 use std::io::Write;
@@ -59,16 +59,9 @@ pub fn run(args: &MonitorArgs) -> ExitCode {
     // A simulated week logs only warnings unless asked; a real session logs what happens.
     super::progress::init_logs(args.log_format, if args.simulate { "warn" } else { "info" });
     tracing::info!(target: "bmad::run", run = %id, "monitoring (state in {})", state_path.display());
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(args.simulate)
-        .build()
-    {
+    let rt = match runtime(args.simulate) {
         Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     // The summary is taken on the runtime's clock (virtual in a simulation).
     let (stopped, summary) = rt.block_on(async {

@@ -262,16 +262,9 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
         }
     }
     // A simulation runs on a virtual clock; a real run on the wall clock.
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(args.simulate)
-        .build()
-    {
+    let rt = match runtime(args.simulate) {
         Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     // Ctrl-C drops the run: every running agent's process group is killed on the way.
     let report = rt.block_on(async {
@@ -307,4 +300,17 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The runtime a run or a monitor session runs on: one thread, on a virtual clock for a
+/// simulation; exit code 2 when it cannot start.
+pub(super) fn runtime(simulate: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(simulate)
+        .build()
+        .map_err(|e| {
+            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
+            ExitCode::from(2)
+        })
 }

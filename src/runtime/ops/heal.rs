@@ -10,6 +10,7 @@ use super::super::event::EventKind;
 use super::super::steps::{Ctx, Failed};
 use super::{OpsScope, Trigger};
 use crate::syntax::ast::Heal;
+use std::rc::Rc;
 
 impl Runner {
     /// Runs heal `name` for `trigger`: Ok when a fix verified.
@@ -18,9 +19,11 @@ impl Runner {
             .program
             .procedure(name)
             .ok_or_else(|| format!("no heal `{name}`"))?;
-        let job = format!("heal {name}");
-        let scope = OpsScope::new(job.clone(), trigger.clone(), None);
-        let ctx = Ctx::ops(format!("ops/heal:{name}#{}", self.ops.next_seq()), scope);
+        let scope = OpsScope::new(format!("heal {name}"), trigger.clone(), None);
+        let ctx = Ctx::ops(
+            format!("ops/heal:{name}#{}", self.ops.next_seq()),
+            Rc::clone(&scope),
+        );
         let Some(plan) = &proc.heal else {
             // A plain procedure named by a `heal` action: its steps, in order.
             return self.steps(&proc.body, &ctx).await;
@@ -53,7 +56,6 @@ impl Runner {
         }
         // As the language documents: three rounds when `attempts` is not written.
         let rounds = plan.attempts.map_or(3, |a| a.value.max(1));
-        let scope = ctx.ops.clone().expect("an operation's context");
         let mut tried = 0;
         for round in 1..=rounds {
             for fix in &plan.fixes {
