@@ -104,6 +104,7 @@
 pub mod check;
 pub mod diagnostic;
 pub mod engine;
+pub mod explain;
 pub mod ir;
 pub mod load;
 pub mod probe;

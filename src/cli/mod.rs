@@ -2,6 +2,7 @@
 //! found, 2 usage or I/O error.
 
 mod check;
+mod explain;
 mod monitor;
 mod progress;
 mod run;
@@ -31,6 +32,8 @@ enum Command {
     Runs(RunsArgs),
     /// Take a checkpoint of a run now (the `manual_trigger` sync point).
     Sync(SyncArgs),
+    /// Explain a diagnostic code, with a wrong and a right example (no code: list them).
+    Explain(ExplainArgs),
     /// Run the workflow's monitors and scheduled maintenance until stopped (Ctrl-C,
     /// SIGTERM) or for --for; with --simulate, on a virtual clock with simulated probes.
     Monitor(MonitorArgs),
@@ -43,6 +46,13 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         Ok(_) => Err(format!("`{text}` is not a duration (like 30s, 15m, 7d)")),
         Err(e) => Err(format!("{} ({})", e.message, e.help)),
     }
+}
+
+/// `bmad explain` arguments.
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// The code: `bmad::undefined` or `undefined`.
+    code: Option<String>,
 }
 
 /// `bmad monitor` arguments.
@@ -236,5 +246,6 @@ pub fn main() -> ExitCode {
         Command::Runs(args) => runs::run(&args),
         Command::Sync(args) => sync::run(&args),
         Command::Monitor(args) => monitor::run(&args),
+        Command::Explain(args) => explain::run(&args),
     }
 }
