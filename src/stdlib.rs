@@ -15,3 +15,19 @@ pub fn module(name: &str) -> Option<&'static str> {
 pub fn display_name(name: &str) -> String {
     format!("{}.bmad", name.replace('.', "/"))
 }
+
+/// Templates `bmad init` starts a workflow from: name, file written, text, and what it is.
+pub const TEMPLATES: &[(&str, &str, &str, &str)] = &[
+    (
+        "product",
+        "workflow.bmad",
+        include_str!("../stdlib/templates/product.bmad"),
+        "an idea to reviewed stories: PRD, parallel design, dev/QA loops",
+    ),
+    (
+        "operations",
+        "operations.bmad",
+        include_str!("../stdlib/templates/operations.bmad"),
+        "a health check, a self-healing procedure and incident response",
+    ),
+];

@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod init;
 mod monitor;
 mod progress;
 mod run;
@@ -34,6 +35,9 @@ enum Command {
     Sync(SyncArgs),
     /// Explain a diagnostic code, with a wrong and a right example (no code: list them).
     Explain(ExplainArgs),
+    /// Start a new workflow from a template (product: an idea to reviewed stories;
+    /// operations: monitoring, healing, incidents).
+    Init(InitArgs),
     /// Run the workflow's monitors and scheduled maintenance until stopped (Ctrl-C,
     /// SIGTERM) or for --for; with --simulate, on a virtual clock with simulated probes.
     Monitor(MonitorArgs),
@@ -46,6 +50,16 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         Ok(_) => Err(format!("`{text}` is not a duration (like 30s, 15m, 7d)")),
         Err(e) => Err(format!("{} ({})", e.message, e.help)),
     }
+}
+
+/// `bmad init` arguments.
+#[derive(clap::Args)]
+pub struct InitArgs {
+    /// Where to write it (default: the current directory).
+    dir: Option<PathBuf>,
+    /// The template: product or operations.
+    #[arg(long, default_value = "product")]
+    template: String,
 }
 
 /// `bmad explain` arguments.
@@ -247,5 +261,6 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Init(args) => init::run(&args),
     }
 }
