@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod graph;
 mod init;
 mod monitor;
 mod progress;
@@ -35,6 +36,9 @@ enum Command {
     Sync(SyncArgs),
     /// Explain a diagnostic code, with a wrong and a right example (no code: list them).
     Explain(ExplainArgs),
+    /// Draw the workflow: the phase flow, the story DAG and the operations, as Mermaid or
+    /// Graphviz DOT.
+    Graph(GraphArgs),
     /// Start a new workflow from a template (product: an idea to reviewed stories;
     /// operations: monitoring, healing, incidents).
     Init(InitArgs),
@@ -50,6 +54,39 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         Ok(_) => Err(format!("`{text}` is not a duration (like 30s, 15m, 7d)")),
         Err(e) => Err(format!("{} ({})", e.message, e.help)),
     }
+}
+
+/// `bmad graph` arguments.
+#[derive(clap::Args)]
+pub struct GraphArgs {
+    /// The workflow.
+    file: PathBuf,
+    /// The output format.
+    #[arg(long, value_enum, default_value = "mermaid")]
+    format: GraphFormat,
+    /// Draw only one part (default: all of them).
+    #[arg(long, value_enum)]
+    only: Option<GraphOnly>,
+}
+
+/// `bmad graph --format`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
+/// `bmad graph --only`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GraphOnly {
+    /// The phases: steps, parallel agents, decisions and handoffs.
+    Phases,
+    /// The story DAG.
+    Stories,
+    /// Monitors, rules, heals, incidents, emergencies, maintenance and procedures.
+    Ops,
 }
 
 /// `bmad init` arguments.
@@ -262,5 +299,6 @@ pub fn main() -> ExitCode {
         Command::Monitor(args) => monitor::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Graph(args) => graph::run(&args),
     }
 }

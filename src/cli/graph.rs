@@ -1,0 +1,41 @@
+//! `bmad graph FILE [--format mermaid|dot] [--only phases|stories|ops]`: the workflow as
+//! a flowchart, checked first (a file with errors is not drawn).
+
+use super::{GraphArgs, GraphFormat, GraphOnly};
+use bmad::graph::render::{Format, render};
+use bmad::graph::{Only, build};
+use bmad::render::{RenderOptions, render as render_diagnostic};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Prints the graph; exit 1 when the workflow has errors, 2 when it cannot be read.
+pub fn run(args: &GraphArgs) -> ExitCode {
+    let checked = bmad::check_path(&args.file);
+    let mut err = std::io::stderr();
+    for d in checked.diagnostics.iter().filter(|d| d.is_error()) {
+        let _ = write!(
+            err,
+            "{}",
+            render_diagnostic(d, &checked.sources, RenderOptions::default())
+        );
+    }
+    if checked.io_failed {
+        return ExitCode::from(2);
+    }
+    if checked.has_errors() {
+        let _ = writeln!(err, "not drawn: the workflow has errors");
+        return ExitCode::from(1);
+    }
+    let only = match args.only {
+        None => Only::All,
+        Some(GraphOnly::Phases) => Only::Phases,
+        Some(GraphOnly::Stories) => Only::Stories,
+        Some(GraphOnly::Ops) => Only::Ops,
+    };
+    let format = match args.format {
+        GraphFormat::Mermaid => Format::Mermaid,
+        GraphFormat::Dot => Format::Dot,
+    };
+    print!("{}", render(&build(&checked.program, only), format));
+    ExitCode::SUCCESS
+}

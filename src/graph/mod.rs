@@ -1,0 +1,479 @@
+//! Graph export (`bmad graph`): the workflow as a flowchart. The phase flow with parallel
+//! agents, decisions and handoffs; the story DAG; the operations: monitor -> rule ->
+//! heal / escalate -> incident levels, and each procedure's own flow. One model, rendered
+//! as Mermaid or Graphviz DOT.
+
+mod flow;
+pub mod render;
+
+use crate::ir::{ProcKind, Program};
+use crate::syntax::ast::{ActionKind, Actions, HealthProbe, Respond};
+use crate::syntax::literal::Value;
+
+/// How a node is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A step.
+    Box,
+    /// A decision.
+    Diamond,
+    /// A start, an event or a target outside the flow.
+    Round,
+}
+
+/// A node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its id (`n12`).
+    pub id: String,
+    /// Its text.
+    pub label: String,
+    /// How it is drawn.
+    pub shape: Shape,
+}
+
+/// An edge, with an optional label.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    /// From node.
+    pub from: String,
+    /// To node.
+    pub to: String,
+    /// Its text.
+    pub label: Option<String>,
+}
+
+/// A box around nodes (a phase, a procedure, a for-each).
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Its id (`c3`).
+    pub id: String,
+    /// Its title.
+    pub label: String,
+    /// The cluster it is in.
+    pub parent: Option<usize>,
+}
+
+/// A flowchart.
+#[derive(Debug, Default)]
+pub struct Graph {
+    /// Nodes, with the cluster each is in.
+    pub nodes: Vec<(Node, Option<usize>)>,
+    /// Edges.
+    pub edges: Vec<Edge>,
+    /// Clusters.
+    pub clusters: Vec<Cluster>,
+    /// The cluster new nodes go in.
+    current: Option<usize>,
+    /// Steps that name a procedure or an incident level (`call`, `heal`, `escalate`,
+    /// `watch`), linked to it once everything is drawn.
+    links: Vec<(String, String)>,
+}
+
+/// What to draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    /// Everything.
+    All,
+    /// The phase flow.
+    Phases,
+    /// The story DAG.
+    Stories,
+    /// Monitors, heals, incidents, emergencies, maintenance, procedures.
+    Ops,
+}
+
+impl Graph {
+    /// Adds a node; its id.
+    pub fn node(&mut self, label: impl Into<String>, shape: Shape) -> String {
+        let id = format!("n{}", self.nodes.len());
+        self.nodes.push((
+            Node {
+                id: id.clone(),
+                label: label.into(),
+                shape,
+            },
+            self.current,
+        ));
+        id
+    }
+
+    /// Adds an edge.
+    pub fn edge(&mut self, from: &str, to: &str, label: Option<String>) {
+        self.edges.push(Edge {
+            from: from.to_string(),
+            to: to.to_string(),
+            label,
+        });
+    }
+
+    /// Runs `f` with new nodes going into a new cluster titled `label`.
+    pub fn cluster<T>(&mut self, label: impl Into<String>, f: impl FnOnce(&mut Graph) -> T) -> T {
+        let index = self.clusters.len();
+        self.clusters.push(Cluster {
+            id: format!("c{index}"),
+            label: label.into(),
+            parent: self.current,
+        });
+        let outer = self.current.replace(index);
+        let out = f(self);
+        self.current = outer;
+        out
+    }
+}
+
+/// A typed literal as written (`30s`, `80%`).
+pub(crate) fn value_text(v: Option<Value>) -> String {
+    match v {
+        Some(Value::Duration(ms)) => crate::runtime::report::human_ms(ms),
+        Some(Value::Percent(p)) => format!("{p}%"),
+        Some(Value::Size(b)) => format!("{b} B"),
+        Some(Value::Rate(r)) => format!("{r}/hour"),
+        Some(Value::Cores(c)) => format!("{c} cores"),
+        Some(Value::Count(c)) => format!("{c}"),
+        None => "?".into(),
+    }
+}
+
+impl Graph {
+    /// Remembers that node `id` leads to the procedure, level or monitor `target`.
+    pub(crate) fn link_later(&mut self, id: &str, target: &str) {
+        self.links.push((id.to_string(), target.to_string()));
+    }
+}
+
+/// The graph of `p`.
+pub fn build(p: &Program, only: Only) -> Graph {
+    let mut g = Graph::default();
+    if matches!(only, Only::All | Only::Phases) {
+        phases(p, &mut g);
+    }
+    if matches!(only, Only::All | Only::Stories) {
+        stories(p, &mut g);
+    }
+    if matches!(only, Only::All | Only::Ops) {
+        ops(p, &mut g);
+    }
+    g
+}
+
+/// Each phase a cluster of its step flow; a phase after another starts where it ends.
+fn phases(p: &Program, g: &mut Graph) {
+    let mut ends: Vec<(String, Vec<flow::Exit>)> = Vec::new();
+    for i in p.phase_order() {
+        let ph = &p.phases[i];
+        let title = match ph.max {
+            Some(m) => format!("phase {} (max {})", ph.name.name, m.value),
+            None => format!("phase {}", ph.name.name),
+        };
+        // A phase starts where the phases it comes after end (every parallel branch).
+        let from: Vec<flow::Exit> = ph
+            .after
+            .iter()
+            .filter_map(|a| ends.iter().find(|(n, _)| *n == a.name.as_str()))
+            .flat_map(|(_, e)| e.clone())
+            .collect();
+        let (_, exits) = g.cluster(title, |g| flow::steps(p, g, &ph.body, from));
+        ends.push((ph.name.name.to_string(), exits));
+    }
+}
+
+/// The story DAG: each story after the ones it names.
+fn stories(p: &Program, g: &mut Graph) {
+    if p.stories.is_empty() {
+        return;
+    }
+    let ids: Vec<(String, String)> = g.cluster("stories", |g| {
+        p.stories
+            .iter()
+            .map(|s| {
+                let title = s
+                    .title
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" {}", t.value));
+                let id = g.node(
+                    format!("{} ({}){title}", s.id.name, s.story_type.name),
+                    Shape::Box,
+                );
+                (s.id.name.to_string(), id)
+            })
+            .collect()
+    });
+    for s in &p.stories {
+        let Some((_, to)) = ids.iter().find(|(i, _)| *i == s.id.name.as_str()) else {
+            continue;
+        };
+        for a in &s.after {
+            if let Some((_, from)) = ids.iter().find(|(i, _)| *i == a.name.as_str()) {
+                g.edge(from, to, None);
+            }
+        }
+    }
+}
+
+/// Monitors and their rules, the incident levels, and each procedure's flow.
+fn ops(p: &Program, g: &mut Graph) {
+    // Each procedure (heal, maintenance, emergency, incident response, plain) in a
+    // cluster; its entry is what rules and levels point at.
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for pr in &p.procedures {
+        let title = match (&pr.kind, &pr.schedule) {
+            (ProcKind::Maintenance, Some(s)) => format!(
+                "maintenance {} (cron \"{}\"{})",
+                pr.name.name,
+                s.cron.value,
+                s.kind
+                    .as_ref()
+                    .map_or(String::new(), |k| format!(", {}", k.name))
+            ),
+            (ProcKind::Incident, _) => "incident response".to_string(),
+            (kind, _) => format!("{} {}", kind.keyword(), pr.name.name),
+        };
+        let entry = g.cluster(title, |g| {
+            let start = match (&pr.kind, &pr.agent) {
+                (ProcKind::Maintenance, agent) => Some(g.node(
+                    match agent {
+                        Some(a) => format!("cron trigger: {}", a.name),
+                        None => "cron trigger".to_string(),
+                    },
+                    Shape::Round,
+                )),
+                (ProcKind::Emergency, _) if !pr.team.is_empty() => Some(g.node(
+                    format!(
+                        "team: {}",
+                        pr.team.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    Shape::Round,
+                )),
+                (_, Some(agent)) => Some(g.node(format!("agent {}", agent.name), Shape::Round)),
+                _ => None,
+            };
+            let from = start
+                .clone()
+                .map(|s| {
+                    vec![flow::Exit {
+                        node: s,
+                        label: None,
+                    }]
+                })
+                .unwrap_or_default();
+            let first = match &pr.heal {
+                Some(h) => heal(p, g, h, from),
+                None => flow::steps(p, g, &pr.body, from).0,
+            };
+            start.or(first)
+        });
+        if let Some(e) = entry {
+            entries.push((pr.name.name.to_string(), e));
+        }
+    }
+    // Incident levels, lowest first: an unanswered level escalates to the next.
+    let mut levels: Vec<(String, String)> = Vec::new();
+    let mut monitors: Vec<(String, String)> = Vec::new();
+    if !p.incident_levels.is_empty() {
+        g.cluster("incident levels", |g| {
+            for l in &p.incident_levels {
+                let respond = match &l.respond {
+                    Some(Respond::Immediate { .. }) => ", respond immediate".to_string(),
+                    Some(Respond::Within(q)) => format!(", respond {}", value_text(q.value)),
+                    None => String::new(),
+                };
+                let agents: Vec<&str> = l.agents.iter().map(|a| a.name.as_str()).collect();
+                let id = g.node(
+                    format!("level {}: {}{respond}", l.name.name, agents.join(", ")),
+                    Shape::Round,
+                );
+                if let Some((_, before)) = levels.last() {
+                    g.edge(before, &id, Some("unanswered".into()));
+                }
+                levels.push((l.name.name.to_string(), id));
+            }
+        });
+        if let (Some((_, first)), Some((_, flow))) = (
+            levels.first(),
+            entries.iter().find(|(n, _)| n == "incident_response"),
+        ) {
+            g.edge(first, flow, Some("response".into()));
+        }
+    }
+    for m in &p.monitors {
+        g.cluster(format!("monitor {}", m.name.name), |g| {
+            let mon = g.node(
+                match &m.agent {
+                    Some(a) => format!("monitor {} ({})", m.name.name, a.name),
+                    None => format!("monitor {}", m.name.name),
+                },
+                Shape::Round,
+            );
+            monitors.push((m.name.name.to_string(), mon.clone()));
+            for h in &m.health {
+                let probe = match &h.probe {
+                    HealthProbe::Probe(pr) => {
+                        format!("{} {}", pr.method.to_uppercase(), pr.target.value)
+                    }
+                    HealthProbe::Sh { command } => format!("sh {}", command.value),
+                    HealthProbe::Check { check } => format!("check {}", check.name),
+                };
+                let id = g.node(format!("health {}: {probe}", h.name.name), Shape::Box);
+                g.edge(&mon, &id, Some("health".into()));
+                if let Some(a) = &h.actions {
+                    actions(g, &id, "fails", a, &entries, &levels);
+                }
+            }
+            for r in &m.metrics {
+                let of =
+                    r.of.as_ref()
+                        .map_or(String::new(), |o| format!(" of {}", o.name));
+                let id = g.node(
+                    format!(
+                        "metric {}{of} {} {}",
+                        r.metric.name,
+                        r.op.symbol(),
+                        value_text(r.threshold.value)
+                    ),
+                    Shape::Diamond,
+                );
+                g.edge(&mon, &id, Some("performance".into()));
+                actions(g, &id, "breached", &r.actions, &entries, &levels);
+            }
+            for r in &m.patterns {
+                let sev = r
+                    .severity
+                    .as_ref()
+                    .map_or(String::new(), |s| format!(" ({})", s.name));
+                let id = g.node(
+                    format!("pattern \"{}\"{sev}", r.pattern.value),
+                    Shape::Diamond,
+                );
+                g.edge(&mon, &id, Some("errors".into()));
+                actions(g, &id, "matches", &r.actions, &entries, &levels);
+            }
+            for r in &m.on_status {
+                let id = g.node(
+                    format!("status {}", crate::runtime::ops::rules::word(r.status)),
+                    Shape::Diamond,
+                );
+                g.edge(&mon, &id, Some("status".into()));
+                actions(g, &id, "is", &r.actions, &entries, &levels);
+            }
+        });
+    }
+    // Steps that call a procedure, open an incident or start a monitor, to what they name.
+    for (from, target) in std::mem::take(&mut g.links) {
+        let to = entries
+            .iter()
+            .chain(&levels)
+            .chain(&monitors)
+            .find(|(n, _)| *n == target)
+            .map(|(_, id)| id.clone());
+        if let Some(to) = to {
+            g.edge(&from, &to, None);
+        }
+    }
+}
+
+/// Edges from a rule to what its actions start.
+fn actions(
+    g: &mut Graph,
+    from: &str,
+    why: &str,
+    a: &Actions,
+    entries: &[(String, String)],
+    levels: &[(String, String)],
+) {
+    let label = match &a.cooldown {
+        Some(c) => format!("{why} (cooldown {})", value_text(c.value)),
+        None => why.to_string(),
+    };
+    for act in &a.list {
+        let target = match &act.kind {
+            ActionKind::Heal { target }
+            | ActionKind::Scale { target }
+            | ActionKind::Call { target }
+            | ActionKind::Emergency { target } => entries
+                .iter()
+                .find(|(n, _)| *n == target.name.as_str())
+                .map(|(_, id)| id.clone()),
+            ActionKind::Escalate { level } => levels
+                .iter()
+                .find(|(n, _)| *n == level.name.as_str())
+                .map(|(_, id)| id.clone()),
+            ActionKind::Alert { .. } => None,
+        };
+        let target = target.unwrap_or_else(|| {
+            g.node(
+                crate::runtime::ops::rules::action_text(&act.kind),
+                Shape::Round,
+            )
+        });
+        g.edge(
+            from,
+            &target,
+            Some(format!(
+                "{label}: {}",
+                crate::runtime::ops::rules::action_text(&act.kind)
+            )),
+        );
+    }
+}
+
+/// A heal as it runs: the diagnosis, then each fix followed by the verification; a fix
+/// that verifies heals, one that does not leads to the next; after the last, `otherwise`.
+fn heal(
+    p: &Program,
+    g: &mut Graph,
+    h: &crate::syntax::ast::Heal,
+    from: Vec<flow::Exit>,
+) -> Option<String> {
+    let mut at = from;
+    let mut first = None;
+    if !h.diagnose.is_empty() {
+        let names: Vec<&str> = h.diagnose.iter().map(|n| n.name.as_str()).collect();
+        let d = g.node(format!("diagnose {}", names.join(", ")), Shape::Box);
+        for e in &at {
+            g.edge(&e.node, &d, e.label.clone());
+        }
+        first = Some(d.clone());
+        at = vec![flow::Exit {
+            node: d,
+            label: None,
+        }];
+    }
+    let verify: Vec<&str> = h.verify.iter().map(|n| n.name.as_str()).collect();
+    let healed = g.node("healed", Shape::Round);
+    for fix in &h.fixes {
+        let (f, exits) = g.cluster(format!("fix {}", fix.name.name), |g| {
+            flow::steps(p, g, &fix.body, at.clone())
+        });
+        first = first.or(f);
+        let d = g.node(format!("verify {}?", verify.join(", ")), Shape::Diamond);
+        for e in &exits {
+            g.edge(&e.node, &d, e.label.clone());
+        }
+        g.edge(&d, &healed, Some("yes".into()));
+        at = vec![flow::Exit {
+            node: d,
+            label: Some("no".into()),
+        }];
+    }
+    let rounds = h.attempts.map_or(3, |a| a.value);
+    let none = g.node(
+        format!("no fix verified ({rounds} round(s) at most)"),
+        Shape::Round,
+    );
+    for e in &at {
+        g.edge(&e.node, &none, e.label.clone());
+    }
+    if let Some(o) = &h.otherwise {
+        flow::steps(
+            p,
+            g,
+            std::slice::from_ref(o),
+            vec![flow::Exit {
+                node: none,
+                label: Some("otherwise".into()),
+            }],
+        );
+    }
+    first
+}
