@@ -121,6 +121,16 @@ fn shell_steps_run_for_real_outside_a_simulation() {
 
 #[test]
 fn ctrl_c_stops_the_running_agents_and_exits_130() {
+    a_signal_stops_the_running_agents(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_stops_the_running_agents_and_exits_143() {
+    a_signal_stops_the_running_agents(libc::SIGTERM, 143);
+}
+
+/// `bmad run` stopped by `signal`: agents stopped, exit `code`, recorded as interrupted.
+fn a_signal_stops_the_running_agents(signal: i32, code: i32) {
     let ws = tempfile::tempdir().unwrap();
     let flow = ws.path().join("slow.bmad");
     std::fs::write(
@@ -152,20 +162,20 @@ fn ctrl_c_stops_the_running_agents_and_exits_130() {
         .trim()
         .parse()
         .unwrap();
-    // SAFETY: sending SIGINT to the child we spawned.
+    // SAFETY: sending a signal to the child we spawned.
     unsafe {
-        libc::kill(bmad.id() as i32, libc::SIGINT);
+        libc::kill(bmad.id() as i32, signal);
     }
     let out = bmad.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
-        Some(130),
+        Some(code),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("run interrupted"));
     let gone = process_gone(agent);
-    assert!(gone, "the agent's process {agent} survived Ctrl-C");
+    assert!(gone, "the agent's process {agent} survived signal {signal}");
     // The run is recorded as interrupted, with the task that was running.
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.path().join("report.json")).unwrap())

@@ -267,10 +267,20 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
         Err(code) => return code,
     };
     // Ctrl-C drops the run: every running agent's process group is killed on the way.
-    let report = rt.block_on(async {
+    // Ctrl-C and SIGTERM (a service manager stopping bmad) stop the run the same way.
+    let (report, signal) = rt.block_on(async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => t.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            report = runner.run() => Some(report),
-            _ = tokio::signal::ctrl_c() => None,
+            report = runner.run() => (Some(report), ""),
+            _ = tokio::signal::ctrl_c() => (None, "Ctrl-C"),
+            _ = terminated => (None, "SIGTERM"),
         }
     });
     if let Some(bar) = progress {
@@ -278,8 +288,11 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
     }
     // Interrupted: the run's future is gone and with it every agent's process group.
     let interrupted = report.is_none();
-    let report = report
-        .unwrap_or_else(|| runner.interrupted("interrupted (Ctrl-C): running agents were stopped"));
+    let report = report.unwrap_or_else(|| {
+        runner.interrupted(&format!(
+            "interrupted ({signal}): running agents were stopped"
+        ))
+    });
     print!("{}", report.table());
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
@@ -293,7 +306,8 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
             err,
             "run interrupted: running agents were stopped (continue with --resume {run_id})"
         );
-        return ExitCode::from(130);
+        // 128 + the signal's number, as shells report it.
+        return ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 });
     }
     if report.ok {
         ExitCode::SUCCESS
