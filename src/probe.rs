@@ -22,6 +22,28 @@ pub struct Probed {
     pub error: Option<String>,
 }
 
+impl Probed {
+    /// Whether it passes: the expected status (any 2xx when none is expected), or, for TCP,
+    /// the connection opened.
+    pub fn passes(&self, expect: Option<u64>) -> bool {
+        match (expect, self.status) {
+            (Some(want), Some(got)) => u64::from(got) == want,
+            (None, Some(got)) => (200..300).contains(&got),
+            (_, None) => self.answered,
+        }
+    }
+
+    /// What came back, in words: the status, the error, or `connected`.
+    pub fn seen(&self) -> String {
+        match (self.status, &self.error) {
+            (Some(s), _) => format!("status {s}"),
+            (None, Some(e)) => e.clone(),
+            (None, None) if self.answered => "connected".into(),
+            (None, None) => "no answer".into(),
+        }
+    }
+}
+
 /// An HTTP client for one probe target: no redirects followed (a redirect could reach a
 /// host nobody declared), no proxy, and its connection kept open between probes (a monitor
 /// probing every second does not pay a new connection each time).

@@ -3,9 +3,10 @@
 //! drawn back to their start, `try ... on failure` as a "fails" edge, groups and for-each
 //! as clusters.
 
-use super::{Graph, Shape, value_text};
+use super::{Graph, Shape};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, CallKind, Cond, Step, StepKind};
+use crate::runtime::report::value_text;
 
 /// Where the flow goes on from: a node, and the label of the edge that leaves it.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ mod flow;
 pub mod render;
 
 use crate::ir::{ProcKind, Program};
+use crate::runtime::report::value_text;
 use crate::syntax::ast::{ActionKind, Actions, HealthProbe, Respond};
-use crate::syntax::literal::Value;
 
 /// How a node is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,19 +119,6 @@ impl Graph {
         let out = f(self);
         self.current = outer;
         out
-    }
-}
-
-/// A typed literal as written (`30s`, `80%`).
-pub(crate) fn value_text(v: Option<Value>) -> String {
-    match v {
-        Some(Value::Duration(ms)) => crate::runtime::report::human_ms(ms),
-        Some(Value::Percent(p)) => format!("{p}%"),
-        Some(Value::Size(b)) => format!("{b} B"),
-        Some(Value::Rate(r)) => format!("{r}/hour"),
-        Some(Value::Cores(c)) => format!("{c} cores"),
-        Some(Value::Count(c)) => format!("{c}"),
-        None => "?".into(),
     }
 }
 
@@ -275,7 +262,9 @@ fn ops(p: &Program, g: &mut Graph) {
             for l in &p.incident_levels {
                 let respond = match &l.respond {
                     Some(Respond::Immediate { .. }) => ", respond immediate".to_string(),
-                    Some(Respond::Within(q)) => format!(", respond {}", value_text(q.value)),
+                    Some(Respond::Within(q)) => {
+                        format!(", respond {}", value_text(q.value))
+                    }
                     None => String::new(),
                 };
                 let agents: Vec<&str> = l.agents.iter().map(|a| a.name.as_str()).collect();

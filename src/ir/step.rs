@@ -35,6 +35,16 @@ pub struct Quantity {
     pub span: Span,
 }
 
+impl Quantity {
+    /// The value as a duration, when it is one.
+    pub fn duration(&self) -> Option<std::time::Duration> {
+        match self.value {
+            Some(Value::Duration(ms)) => Some(std::time::Duration::from_millis(ms)),
+            _ => None,
+        }
+    }
+}
+
 /// A whole number with its place (`max 3`, `attempts 2`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Count {

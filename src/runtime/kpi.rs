@@ -91,14 +91,7 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
     kpis.iter()
         .map(|k| {
             let target = k.target.value;
-            let target_text = match target {
-                Some(Value::Percent(p)) => format!("{} {p}%", k.op.symbol()),
-                Some(Value::Duration(ms)) => {
-                    format!("{} {}", k.op.symbol(), super::report::human_ms(ms))
-                }
-                Some(v) => format!("{} {}", k.op.symbol(), v.as_f64()),
-                None => "?".into(),
-            };
+            let target_text = format!("{} {}", k.op.symbol(), super::report::value_text(target));
             let (measured, note) = match measure(&k.metric.name, &c) {
                 Ok(v) => (Some((v * 100.0).round() / 100.0), None),
                 Err(why) => (None, Some(why)),

@@ -114,7 +114,6 @@ impl Runner {
     /// directory leads out of the workspace.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, String> {
         use crate::syntax::ast::Backend;
-        use crate::syntax::literal::Value;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
@@ -125,10 +124,7 @@ impl Runner {
         for a in &program.agents {
             let name = a.name.name.to_string();
             let timeout = match &a.backend {
-                Some(Backend::Exec { timeout, .. }) => match timeout.and_then(|q| q.value) {
-                    Some(Value::Duration(ms)) => Some(std::time::Duration::from_millis(ms)),
-                    _ => None,
-                },
+                Some(Backend::Exec { timeout, .. }) => timeout.and_then(|q| q.duration()),
                 _ => None,
             };
             let limits = limits::AgentLimits::of(&program, &name, timeout);

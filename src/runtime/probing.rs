@@ -5,7 +5,6 @@
 use super::Runner;
 use super::steps::Failed;
 use crate::ir::step::Probe;
-use crate::syntax::literal::Value;
 use std::time::Duration;
 
 /// A probe's time limit when it writes none.
@@ -14,10 +13,10 @@ pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 impl Runner {
     /// Runs a probe; fails saying what came back instead of what was expected.
     pub(super) async fn probe(&self, p: &Probe) -> Result<(), Failed> {
-        let timeout = match p.timeout.and_then(|q| q.value) {
-            Some(Value::Duration(ms)) => Duration::from_millis(ms),
-            _ => DEFAULT_PROBE_TIMEOUT,
-        };
+        let timeout = p
+            .timeout
+            .and_then(|q| q.duration())
+            .unwrap_or(DEFAULT_PROBE_TIMEOUT);
         let method = p.method.clone();
         let target = p.target.value.to_string();
         let what = format!("{} {target}", method.to_uppercase());
@@ -34,17 +33,8 @@ impl Runner {
         .map_err(|e| format!("{what}: the probe's thread failed: {e}"))?
         .map_err(|e| format!("{what}: {e}"))?;
         let took = super::report::human_ms(probed.latency.as_millis() as u64);
-        let passed = match (p.expect, probed.status) {
-            (Some(want), Some(got)) => u64::from(got) == want.value,
-            (None, Some(got)) => (200..300).contains(&got),
-            (_, None) => probed.answered,
-        };
-        let got = match (probed.status, &probed.error) {
-            (Some(s), _) => format!("status {s}"),
-            (None, Some(e)) => e.clone(),
-            (None, None) if probed.answered => "connected".into(),
-            (None, None) => "no answer".into(),
-        };
+        let passed = probed.passes(p.expect.map(|e| e.value));
+        let got = probed.seen();
         self.note("probe", format!("{what}: {got} in {took}"));
         if passed {
             Ok(())

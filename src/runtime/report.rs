@@ -208,6 +208,20 @@ impl Report {
     }
 }
 
+/// A typed literal as written (`30s`, `80%`).
+pub fn value_text(v: Option<crate::syntax::literal::Value>) -> String {
+    use crate::syntax::literal::Value;
+    match v {
+        Some(Value::Duration(ms)) => human_ms(ms),
+        Some(Value::Percent(p)) => format!("{p}%"),
+        Some(Value::Size(b)) => format!("{b} B"),
+        Some(Value::Rate(r)) => format!("{r}/hour"),
+        Some(Value::Cores(c)) => format!("{c} cores"),
+        Some(Value::Count(c)) => format!("{c}"),
+        None => "?".into(),
+    }
+}
+
 /// `2d 3h`, `5m 12s`, `1h`, `150ms`: the two largest units, zero parts left out.
 pub fn human_ms(ms: u64) -> String {
     let s = ms / 1000;

@@ -6,7 +6,6 @@ use super::Runner;
 use super::event::EventKind;
 use crate::ir::step::{Cond, Script, Step, StepKind};
 use crate::syntax::ast::{CheckBody, Story};
-use crate::syntax::literal::Value;
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 use rhai::Dynamic;
@@ -84,10 +83,7 @@ impl<'a> Ctx<'a> {
 }
 
 fn duration(q: &Option<crate::ir::step::Quantity>) -> Option<Duration> {
-    match q.and_then(|q| q.value) {
-        Some(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
-        _ => None,
-    }
+    q.and_then(|q| q.duration())
 }
 
 impl Runner {

@@ -13,7 +13,6 @@ use super::{OpsScope, Trigger};
 use crate::ir::ProcKind;
 use crate::ir::step::{Step, StepKind};
 use crate::syntax::ast::{Respond, Status};
-use crate::syntax::literal::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -125,10 +124,7 @@ impl Record {
 fn respond_within(r: &Option<Respond>) -> Option<Duration> {
     match r {
         Some(Respond::Immediate { .. }) => Some(Duration::ZERO),
-        Some(Respond::Within(q)) => match q.value {
-            Some(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
-            _ => None,
-        },
+        Some(Respond::Within(q)) => q.duration(),
         None => None,
     }
 }

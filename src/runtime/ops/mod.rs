@@ -233,12 +233,10 @@ impl Desk {
 
     /// Evaluates rule `key` now: whether it fires (see [`rules::RuleState`]).
     fn rule_fires(&self, key: &str, holds: bool, actions: &crate::syntax::ast::Actions) -> bool {
-        let cooldown = match actions.cooldown.and_then(|q| q.value) {
-            Some(crate::syntax::literal::Value::Duration(ms)) => {
-                std::time::Duration::from_millis(ms)
-            }
-            _ => std::time::Duration::ZERO,
-        };
+        let cooldown = actions
+            .cooldown
+            .and_then(|q| q.duration())
+            .unwrap_or_default();
         let now = tokio::time::Instant::now();
         let mut rules = self.rules.borrow_mut();
         match rules.get_mut(key) {

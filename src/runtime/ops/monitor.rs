@@ -11,10 +11,8 @@ use super::super::steps::Ctx;
 use super::observe::{DEFAULT_TIMEOUT, Observation};
 use super::rules::{action_text, default_status, pattern_status, word};
 use super::{Job, OpsScope, Trigger};
-use crate::probe::HttpProber;
 use crate::syntax::ast::{ActionKind, Actions, Health, HealthProbe, Monitor, Status};
 use crate::syntax::literal::Value;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -25,11 +23,11 @@ const LOG_POLL: Duration = Duration::from_secs(1);
 /// How often a simulation looks for log patterns.
 const SIM_LOG_POLL: Duration = Duration::from_secs(60);
 
+/// An interval or timeout as written; a zero one counts as a millisecond (a zero-length
+/// interval would spin).
 fn duration(q: Option<crate::ir::step::Quantity>) -> Option<Duration> {
-    match q.and_then(|q| q.value) {
-        Some(Value::Duration(ms)) => Some(Duration::from_millis(ms.max(1))),
-        _ => None,
-    }
+    q.and_then(|q| q.duration())
+        .map(|d| d.max(Duration::from_millis(1)))
 }
 
 impl Runner {
@@ -55,13 +53,7 @@ impl Runner {
 
     async fn health_loop(&self, m: &Monitor, h: &Health, every: Duration, offset: Duration) {
         let timeout = duration(h.timeout).unwrap_or(DEFAULT_TIMEOUT);
-        let http = Arc::new(HttpProber::new(timeout));
-        let mut fast = match &h.probe {
-            HealthProbe::Probe(p) if p.method != "tcp" => {
-                super::http_probe::HttpCheck::new(&p.method, &p.target.value)
-            }
-            _ => None,
-        };
+        let mut client = super::observe::HttpClient::for_check(h, timeout);
         let key = format!("{}/{}", m.name.name, h.name.name);
         let scope = OpsScope::new(format!("monitor {}", m.name.name), Trigger::default(), None);
         let ctx = Ctx::ops(format!("ops/{key}"), scope);
@@ -83,7 +75,7 @@ impl Runner {
                         detail: format!("{} (simulated)", if p.ok { "passed" } else { "failed" }),
                     }
                 }
-                None => self.observe(h, &mut fast, &http, timeout, &ctx).await,
+                None => self.observe(h, &mut client, timeout, &ctx).await,
             };
             self.ops.probes.set(self.ops.probes.get() + 1);
             self.judge_health(m, h, &key, &seen);
@@ -139,7 +131,7 @@ impl Runner {
             "{} is {shown} ({} {})",
             r.metric.name,
             r.op.symbol(),
-            fmt_threshold(threshold)
+            super::super::report::value_text(Some(threshold))
         );
         self.set_status(key, status, || what.clone());
         self.rule(key, breach, bad, &r.actions, || what, key);
@@ -359,14 +351,6 @@ impl Runner {
                 );
             }
         }
-    }
-}
-
-fn fmt_threshold(v: Value) -> String {
-    match v {
-        Value::Duration(ms) => super::super::report::human_ms(ms),
-        Value::Percent(p) => format!("{p}%"),
-        other => format!("{}", other.as_f64()),
     }
 }
 

@@ -25,6 +25,32 @@ pub struct Observation {
     pub detail: String,
 }
 
+/// How a health check reaches its target over HTTP: on the runtime with a kept-alive
+/// connection (plain http), or through the blocking client (https); none for other probes.
+pub enum HttpClient {
+    /// Not an HTTP check.
+    None,
+    /// Plain http, on the runtime.
+    Async(super::http_probe::HttpCheck),
+    /// https, on the blocking pool.
+    Blocking(Arc<HttpProber>),
+}
+
+impl HttpClient {
+    /// The client health check `h` needs.
+    pub fn for_check(h: &Health, timeout: Duration) -> HttpClient {
+        match &h.probe {
+            HealthProbe::Probe(p) if p.method != "tcp" => {
+                match super::http_probe::HttpCheck::new(&p.method, &p.target.value) {
+                    Some(c) => HttpClient::Async(c),
+                    None => HttpClient::Blocking(Arc::new(HttpProber::new(timeout))),
+                }
+            }
+            _ => HttpClient::None,
+        }
+    }
+}
+
 /// The first number in `text` (`73`, `73.5%`, `pool: 73`).
 pub fn first_number(text: &str) -> Option<f64> {
     let start = text.find(|c: char| c.is_ascii_digit())?;
@@ -45,8 +71,7 @@ impl Runner {
     pub(super) async fn observe(
         &self,
         h: &Health,
-        fast: &mut Option<super::http_probe::HttpCheck>,
-        http: &Arc<HttpProber>,
+        client: &mut HttpClient,
         timeout: Duration,
         ctx: &Ctx<'_>,
     ) -> Observation {
@@ -62,19 +87,19 @@ impl Runner {
                 .await;
                 match probed {
                     Ok(Ok(p)) => Observation {
-                        ok: p.answered,
+                        ok: p.passes(None),
                         latency: p.latency,
                         value: None,
-                        detail: p.error.unwrap_or_else(|| "connected".into()),
+                        detail: p.seen(),
                     },
                     Ok(Err(e)) => failed(e, start.elapsed()),
                     Err(e) => failed(e.to_string(), start.elapsed()),
                 }
             }
             HealthProbe::Probe(p) => {
-                let probed = match fast {
+                let probed = match client {
                     // Plain http: on the runtime, its connection kept.
-                    Some(check) => {
+                    HttpClient::Async(check) => {
                         let a = check.probe(timeout).await;
                         crate::probe::Probed {
                             status: a.status,
@@ -83,7 +108,7 @@ impl Runner {
                             error: a.error,
                         }
                     }
-                    None => {
+                    HttpClient::Blocking(http) => {
                         let (http, method, url) = (
                             Arc::clone(http),
                             p.method.clone(),
@@ -96,21 +121,18 @@ impl Runner {
                         };
                         probed
                     }
-                };
-                let ok = match (h.expect, probed.status) {
-                    (Some(want), Some(got)) => u64::from(got) == want.value,
-                    (None, Some(got)) => (200..300).contains(&got),
-                    (_, None) => false,
+                    HttpClient::None => crate::probe::Probed {
+                        status: None,
+                        answered: false,
+                        latency: Duration::ZERO,
+                        error: Some("no HTTP client for this check".into()),
+                    },
                 };
                 Observation {
-                    ok,
+                    ok: probed.passes(h.expect.map(|e| e.value)),
                     latency: probed.latency,
                     value: None,
-                    detail: match (probed.status, probed.error) {
-                        (Some(s), _) => format!("status {s}"),
-                        (None, Some(e)) => e,
-                        (None, None) => "no answer".into(),
-                    },
+                    detail: probed.seen(),
                 }
             }
             HealthProbe::Sh { command } => {
