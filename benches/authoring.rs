@@ -1,6 +1,7 @@
 //! Authoring tools, through the release `bmad` binary as a user runs them, from process
-//! start to exit: `bmad graph` of the seed example (Mermaid and DOT, everything drawn).
-//! Target: under 20 ms. Medians of 30 runs; BENCHMARKS.md records them.
+//! start to exit: `bmad graph` of the seed example (Mermaid and DOT, everything drawn) and
+//! `bmad fmt` of it (checking a formatted file; rewriting a file with every indent and
+//! line break gone). Target: under 20 ms. Medians of 30 runs; BENCHMARKS.md records them.
 //!
 //! `cargo bench --bench authoring`.
 
@@ -10,8 +11,14 @@ use std::time::Instant;
 const RUNS: usize = 30;
 
 fn median_ms(args: &[&str]) -> f64 {
+    median_ms_after(args, || {})
+}
+
+/// The median time of `bmad ARGS`, calling `before` ahead of each run (not timed).
+fn median_ms_after(args: &[&str], before: impl Fn()) -> f64 {
     let mut times: Vec<f64> = (0..RUNS)
         .map(|_| {
+            before();
             let t = Instant::now();
             let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
                 .args(args)
@@ -39,5 +46,24 @@ fn main() {
             let ms = median_ms(&["graph", file, "--format", format]);
             println!("bmad graph {file} --format {format}: median {ms:.1} ms");
         }
+        let ms = median_ms(&["fmt", "--check", file]);
+        println!("bmad fmt --check {file}: median {ms:.1} ms");
+        // The same words with no indentation and no line breaks (comments dropped: a
+        // line comment would swallow the rest of the line).
+        let text = std::fs::read_to_string(file).expect("the example reads");
+        let flat: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with("//"))
+            .collect();
+        let dir = std::env::temp_dir().join(format!("bmad-fmt-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let messy = dir.join("messy.bmad");
+        let messy_arg = messy.to_str().expect("utf-8 path");
+        let ms = median_ms_after(&["fmt", messy_arg], || {
+            std::fs::write(&messy, flat.join(" ")).expect("writes");
+        });
+        println!("bmad fmt {file} (one line, rewritten): median {ms:.1} ms");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

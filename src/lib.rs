@@ -105,6 +105,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod engine;
 pub mod explain;
+pub mod format;
 pub mod graph;
 pub mod ir;
 pub mod load;

@@ -49,13 +49,40 @@ struct Loader {
     out: Loaded,
     /// Files being loaded (for cycle detection): their id and the import that led to them.
     stack: Vec<(FileId, Option<Span>)>,
+    /// False to parse the root file alone (`bmad fmt`).
+    follow_imports: bool,
 }
 
 /// Loads the workflow whose root is the file at `path`.
 pub fn load_path(path: &Path) -> Loaded {
+    read_path(path, true)
+}
+
+/// Reads and parses the file at `path` alone, without its imports.
+pub fn parse_path(path: &Path) -> Loaded {
+    read_path(path, false)
+}
+
+/// Parses `text` alone, without its imports.
+pub fn parse_text(name: &str, text: &str) -> Loaded {
     let mut loader = Loader {
         out: Loaded::default(),
         stack: Vec::new(),
+        follow_imports: false,
+    };
+    let origin = Origin::Path {
+        canonical: PathBuf::from(name),
+        shown: PathBuf::from(name),
+    };
+    loader.add(name.to_string(), origin, text.as_bytes().to_vec(), None);
+    loader.out
+}
+
+fn read_path(path: &Path, follow_imports: bool) -> Loaded {
+    let mut loader = Loader {
+        out: Loaded::default(),
+        stack: Vec::new(),
+        follow_imports,
     };
     let bytes = match read(path) {
         Ok(b) => b,
@@ -83,6 +110,7 @@ pub fn load_text(name: &str, text: &str, base: Option<&Path>) -> Loaded {
     let mut loader = Loader {
         out: Loaded::default(),
         stack: Vec::new(),
+        follow_imports: true,
     };
     let shown = base.map_or_else(|| PathBuf::from(name), |b| b.join(name));
     let origin = Origin::Path {
@@ -159,6 +187,9 @@ impl Loader {
             stdlib,
             items: parsed.items,
         });
+        if !self.follow_imports {
+            return;
+        }
         self.stack.push((file, via));
         for import in imports {
             self.import(&import, shown.as_deref());

@@ -221,13 +221,10 @@ fn the_operations_reproduce_monitoring_healing_maintenance_and_critical_failure(
 
 #[test]
 fn the_story_dag_follows_after() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.bmad");
-    std::fs::write(
-        &file,
+    let (_dir, file) = common::temp_file(
+        "s.bmad",
         "story \"1\" backend {\n  title \"API\"\n}\nstory \"2\" frontend {\n  title \"UI\"\n  after \"1\"\n}\nstory \"3\" infrastructure {\n  after \"1\", \"2\"\n}\n",
-    )
-    .unwrap();
+    );
     let e = edges(&graph(&[file.to_str().unwrap(), "--only", "stories"]));
     expect(&e, "1 (backend) API", "2 (frontend) UI", "");
     expect(&e, "1 (backend)", "3 (infrastructure)", "");
@@ -249,21 +246,7 @@ fn graphviz_renders_the_dot_of_every_example() {
         "examples/hello.bmad",
     ] {
         let text = graph(&[file, "--format", "dot"]);
-        let mut child = std::process::Command::new("dot")
-            .arg("-Tsvg")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = common::run_with_stdin("dot", &["-Tsvg"], &text);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success() && stderr.trim().is_empty(),
@@ -278,9 +261,7 @@ fn graphviz_renders_the_dot_of_every_example() {
 
 #[test]
 fn a_workflow_with_errors_is_not_drawn() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("bad.bmad");
-    std::fs::write(&file, "phase p {\n  ghost: haunt\n}\n").unwrap();
+    let (_dir, file) = common::temp_file("bad.bmad", "phase p {\n  ghost: haunt\n}\n");
     let out = common::bmad(&["graph", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());

@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod fmt;
 mod graph;
 mod init;
 mod monitor;
@@ -39,6 +40,9 @@ enum Command {
     /// Draw the workflow: the phase flow, the story DAG and the operations, as Mermaid or
     /// Graphviz DOT.
     Graph(GraphArgs),
+    /// Rewrite workflows in the canonical layout (files, directories, `-` for stdin);
+    /// with --check, only report the files that are not in it.
+    Fmt(FmtArgs),
     /// Start a new workflow from a template (product: an idea to reviewed stories;
     /// operations: monitoring, healing, incidents).
     Init(InitArgs),
@@ -87,6 +91,17 @@ pub enum GraphOnly {
     Stories,
     /// Monitors, rules, heals, incidents, emergencies, maintenance and procedures.
     Ops,
+}
+
+/// `bmad fmt` arguments.
+#[derive(clap::Args)]
+pub struct FmtArgs {
+    /// Files or directories (their `.bmad` files); `-` formats stdin to stdout.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Change nothing: list the files that are not formatted and exit 1 if there are any.
+    #[arg(long)]
+    check: bool,
 }
 
 /// `bmad init` arguments.
@@ -300,5 +315,6 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
     }
 }

@@ -88,3 +88,36 @@ pub fn run_checked(
         .expect("a runtime");
     rt.block_on(runner.run())
 }
+
+/// A new temporary directory holding one file `name` with `text`; the directory lives as
+/// long as the returned guard.
+pub fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join(name);
+    std::fs::write(&file, text).expect("the file is written");
+    (dir, file)
+}
+
+/// Runs `program ARGS` from the package root with `input` on its stdin.
+pub fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the program starts");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // Written from a thread: a program that answers while it reads must not deadlock.
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().expect("the program runs");
+    let _ = writer.join();
+    out
+}

@@ -1,0 +1,179 @@
+//! `bmad fmt [--check] FILE...`: rewrites workflows in the canonical layout, or with
+//! `--check` only reports the ones that are not in it. `-` reads stdin and writes stdout.
+
+use super::FmtArgs;
+use bmad::diagnostic::Code;
+use bmad::render::{RenderOptions, render};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What happened to one file.
+enum Outcome {
+    Unchanged,
+    Changed,
+    /// Diagnostics were printed.
+    Refused,
+    /// It could not be read or written.
+    Failed,
+}
+
+/// Formats (or checks) every file; exit 1 when a file does not parse or, with `--check`,
+/// is not formatted; 2 when a file cannot be read or written.
+pub fn run(args: &FmtArgs) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    let mut files = Vec::new();
+    let mut failed = false;
+    for path in &args.files {
+        if let Err(e) = collect(path, &mut files) {
+            let _ = writeln!(err, "error: cannot read `{}`: {e}", path.display());
+            failed = true;
+        }
+    }
+    let (mut changed, mut unchanged, mut refused) = (0, 0, 0);
+    for file in &files {
+        match one(file, args.check, &mut err) {
+            Outcome::Unchanged => unchanged += 1,
+            Outcome::Changed => changed += 1,
+            Outcome::Refused => refused += 1,
+            Outcome::Failed => failed = true,
+        }
+    }
+    let plural = |n: usize| if n == 1 { "file" } else { "files" };
+    if files.iter().any(|f| f.as_os_str() != "-") {
+        let verb = if args.check {
+            "would reformat"
+        } else {
+            "reformatted"
+        };
+        let _ = writeln!(
+            err,
+            "{verb} {changed} {}, {unchanged} already formatted{}",
+            plural(changed),
+            if refused > 0 {
+                format!(", {refused} not parsed")
+            } else {
+                String::new()
+            }
+        );
+    }
+    if failed {
+        ExitCode::from(2)
+    } else if refused > 0 || (args.check && changed > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `path` itself, or the `.bmad` files under a directory (sorted).
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !path.is_dir() {
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        let hidden = entry
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if entry.is_dir() && !hidden && entry.file_name().is_some_and(|n| n != "target") {
+            collect(&entry, files)?;
+        } else if entry.extension().is_some_and(|e| e == "bmad") {
+            files.push(entry);
+        }
+    }
+    Ok(())
+}
+
+fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
+    let stdin = file.as_os_str() == "-";
+    let loaded = if stdin {
+        let mut text = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            let _ = writeln!(err, "error: cannot read stdin: {e}");
+            return Outcome::Failed;
+        }
+        bmad::load::parse_text("<stdin>", &text)
+    } else {
+        bmad::load::parse_path(file)
+    };
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && d.code != Code::EmptyFile)
+        .collect();
+    for d in &errors {
+        let _ = write!(
+            err,
+            "{}",
+            render(d, &loaded.sources, RenderOptions::default())
+        );
+    }
+    if loaded.io_failed {
+        return Outcome::Failed;
+    }
+    let name = file.display();
+    if !errors.is_empty() {
+        let _ = writeln!(err, "not formatted: `{name}` does not parse");
+        return Outcome::Refused;
+    }
+    let Some(root) = loaded.modules.first() else {
+        return Outcome::Failed;
+    };
+    let text = &loaded.sources.get(root.file).text;
+    let formatted = match bmad::format::format(text) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(err, "not formatted: `{name}`: {e}");
+            return Outcome::Refused;
+        }
+    };
+    if stdin {
+        let _ = std::io::stdout().write_all(formatted.as_bytes());
+        return if check && formatted != *text {
+            Outcome::Changed
+        } else {
+            Outcome::Unchanged
+        };
+    }
+    if formatted == *text {
+        return Outcome::Unchanged;
+    }
+    if check {
+        let line = first_different_line(text, &formatted);
+        let _ = writeln!(err, "{name}:{line}: not formatted");
+        return Outcome::Changed;
+    }
+    match write_atomically(file, &formatted) {
+        Ok(()) => Outcome::Changed,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot write `{name}`: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
+/// The 1-based number of the first line that formatting changes.
+fn first_different_line(a: &str, b: &str) -> usize {
+    let same = a.lines().zip(b.lines()).take_while(|(x, y)| x == y).count();
+    same + 1
+}
+
+/// Writes beside the file and renames over it, so that a crash never leaves half a file.
+fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
+    let name = file
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
+    let tmp = file.with_file_name(format!(".{name}.bmad-fmt"));
+    std::fs::write(&tmp, text)?;
+    if let Ok(meta) = std::fs::metadata(file) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, file).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

@@ -1,0 +1,128 @@
+//! `bmad fmt`: every bundled workflow is formatted, formatting is idempotent over every
+//! file that parses, comments stay, and a file that does not parse is refused untouched.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+/// Every `.bmad` file under `dir`.
+fn bmad_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            bmad_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "bmad") {
+            out.push(path);
+        }
+    }
+}
+
+fn root(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+#[test]
+fn every_example_and_stdlib_file_is_formatted() {
+    let out = common::bmad(&["fmt", "--check", "examples", "stdlib"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("would reformat 0 files, 9 already formatted"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn formatting_twice_changes_nothing_for_every_file_that_parses() {
+    let mut files = Vec::new();
+    for dir in ["examples", "stdlib", "tests"] {
+        bmad_files(&root(dir), &mut files);
+    }
+    let mut texts: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            (
+                f.display().to_string(),
+                std::fs::read_to_string(f).unwrap_or_default(),
+            )
+        })
+        .collect();
+    // The wrong and right examples of every diagnostic code.
+    for code in bmad::diagnostic::Code::ALL {
+        let (wrong, right) = bmad::explain::examples(bmad::explain::explanation(code));
+        for (i, e) in wrong.iter().chain(&right).enumerate() {
+            texts.push((format!("{} example {i}", code.as_str()), e.1.clone()));
+        }
+    }
+    let mut formatted = 0;
+    for (name, text) in &texts {
+        let Ok(once) = bmad::format::format(text) else {
+            continue;
+        };
+        let twice = bmad::format::format(&once).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(twice, once, "{name}: formatting twice changed it");
+        formatted += 1;
+    }
+    assert!(formatted > 100, "only {formatted} files parsed");
+}
+
+#[test]
+fn a_messy_file_is_rewritten_in_place_with_its_comments() {
+    let (_dir, file) = common::temp_file(
+        "messy.bmad",
+        "// The plan.\nimport std.roles\n\n\n\nphase write{ // the only phase\nanalyst:brainstorming{produces notes=\"/docs/notes.md\"}\n      /* then the PM */ pm:   review\n}\n",
+    );
+    let check = common::bmad_on(&["fmt", "--check"], &file);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("messy.bmad:4: not formatted"));
+
+    let out = common::bmad_on(&["fmt"], &file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "// The plan.\nimport std.roles\n\nphase write { // the only phase\n  analyst: brainstorming {\n    produces notes = \"/docs/notes.md\"\n  }\n  /* then the PM */\n  pm: review\n}\n"
+    );
+    let again = common::bmad_on(&["fmt", "--check"], &file);
+    assert!(again.status.success());
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.bmad");
+    let text = "phase write {\n    analyst: brainstorming\n  wait 5parsecs\n}\n";
+    std::fs::write(&file, text).unwrap();
+    let out = common::bmad_on(&["fmt"], &file);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bmad::invalid-literal"), "{stderr}");
+    assert!(stderr.contains("does not parse"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+
+    let syntax = dir.path().join("syntax.bmad");
+    std::fs::write(&syntax, "phase {\n").unwrap();
+    let out = common::bmad_on(&["fmt", "--check"], &syntax);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bmad::syntax"));
+
+    let missing = common::bmad(&["fmt", "no/such/file.bmad"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn stdin_is_formatted_to_stdout() {
+    let out = common::run_with_stdin(
+        env!("CARGO_BIN_EXE_bmad"),
+        &["fmt", "-"],
+        "kpi   quality :defect_escape_rate<5%",
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "kpi quality: defect_escape_rate < 5%\n"
+    );
+}
