@@ -1,12 +1,18 @@
 //! Authoring tools, through the release `bmad` binary as a user runs them, from process
 //! start to exit: `bmad graph` of the seed example (Mermaid and DOT, everything drawn) and
 //! `bmad fmt` of it (checking a formatted file; rewriting a file with every indent and
-//! line break gone). Target: under 20 ms. Medians of 30 runs; BENCHMARKS.md records them.
+//! line break gone). Target: under 20 ms. And the REPL's start: on a pseudo-terminal, from
+//! process start to the prompt on the screen; through a pipe, start to exit on `:quit`
+//! (empty, and with the seed example loaded). Target: under 50 ms. Medians of 30 runs;
+//! BENCHMARKS.md records them.
 //!
 //! `cargo bench --bench authoring`.
 
-use std::process::Command;
-use std::time::Instant;
+#[path = "../tests/common/pty.rs"]
+mod pty;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const RUNS: usize = 30;
 
@@ -37,7 +43,72 @@ fn median_ms_after(args: &[&str], before: impl Fn()) -> f64 {
     times[RUNS / 2]
 }
 
+/// The median time from starting `bmad repl ARGS` on a pseudo-terminal to its prompt.
+fn repl_prompt_ms(args: &[&str]) -> f64 {
+    let mut times: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_bmad"));
+            command
+                .arg("repl")
+                .args(args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env("BMAD_HISTORY", "/dev/null");
+            let t = Instant::now();
+            let mut term = pty::Pty::spawn(command);
+            loop {
+                if pty::plain(&term.screen.lock().expect("screen")).contains("bmad> ") {
+                    break;
+                }
+                assert!(
+                    t.elapsed() < Duration::from_secs(10),
+                    "no prompt: {}",
+                    term.raw()
+                );
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            term.send(":quit\r");
+            let _ = term.child.wait();
+            ms
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[RUNS / 2]
+}
+
+/// The median time of `bmad repl ARGS` reading `:quit` from a pipe, start to exit.
+fn repl_piped_ms(args: &[&str]) -> f64 {
+    let mut times: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let t = Instant::now();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_bmad"))
+                .arg("repl")
+                .args(args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("bmad runs");
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("piped");
+            stdin.write_all(b":quit\n").expect("written");
+            drop(stdin);
+            assert!(child.wait().expect("exits").success());
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[RUNS / 2]
+}
+
 fn main() {
+    for args in [&[][..], &["examples/seed-product.bmad"][..]] {
+        let shown = args.first().copied().unwrap_or("(empty)");
+        let ms = repl_prompt_ms(args);
+        println!("bmad repl {shown}: prompt on a terminal after median {ms:.1} ms");
+        let ms = repl_piped_ms(args);
+        println!("bmad repl {shown} < ':quit': median {ms:.1} ms");
+    }
     for file in [
         "examples/seed-product.bmad",
         "examples/seed-operations.bmad",

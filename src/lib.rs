@@ -111,6 +111,7 @@ pub mod ir;
 pub mod load;
 pub mod probe;
 pub mod render;
+pub mod repl;
 pub mod runtime;
 pub mod script;
 pub mod source;
@@ -200,4 +201,10 @@ pub fn check_path(path: &Path) -> Checked {
 /// current directory).
 pub fn check_text(name: &str, text: &str) -> Checked {
     finish(load::load_text(name, text, None))
+}
+
+/// Loads, lowers and checks a workflow given as text whose relative imports resolve from
+/// `dir`.
+pub fn check_text_in(name: &str, text: &str, dir: &Path) -> Checked {
+    finish(load::load_text(name, text, Some(dir)))
 }

@@ -2,6 +2,8 @@
 //! live progress line on a terminal (a real pseudo-terminal here).
 
 mod common;
+#[path = "common/pty.rs"]
+mod pty;
 
 #[test]
 fn json_logs_are_one_object_per_line_with_the_run_events() {
@@ -56,32 +58,11 @@ fn off_a_terminal_the_run_is_logged_in_plain_lines() {
     assert!(!stderr.contains('\u{1b}'), "no terminal codes: {stderr}");
 }
 
-#[cfg(unix)]
 #[test]
 fn on_a_terminal_a_progress_line_shows_the_run() {
-    use std::io::Read;
-    use std::os::fd::FromRawFd;
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two new file descriptors into the integers we pass.
-    let made = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(made, 0, "a pseudo-terminal");
-    // SAFETY: both descriptors were just opened and are owned by these files alone.
-    let (mut master, slave) = unsafe {
-        (
-            std::fs::File::from_raw_fd(master),
-            std::fs::File::from_raw_fd(slave),
-        )
-    };
     let ws = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"));
+    command
         .args([
             "run",
             "--simulate",
@@ -89,15 +70,10 @@ fn on_a_terminal_a_progress_line_shows_the_run() {
             "--workspace",
         ])
         .arg(ws.path())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(slave)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut shown = vec![0; 1 << 16];
-    let n = master.read(&mut shown).unwrap();
-    let shown = String::from_utf8_lossy(&shown[..n]);
-    assert!(shown.contains("tasks done"), "{shown}");
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let mut term = pty::Pty::spawn(command);
+    assert!(term.child.wait().unwrap().success());
+    term.expect(0, "tasks done");
+    let shown = term.raw();
     assert!(shown.contains("\u{1b}[2K"), "redrawn in place: {shown}");
 }

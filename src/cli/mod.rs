@@ -8,6 +8,7 @@ mod graph;
 mod init;
 mod monitor;
 mod progress;
+mod repl;
 mod run;
 mod runs;
 mod sync;
@@ -43,6 +44,9 @@ enum Command {
     /// Rewrite workflows in the canonical layout (files, directories, `-` for stdin);
     /// with --check, only report the files that are not in it.
     Fmt(FmtArgs),
+    /// An interactive session: type definitions and rhai, check, draw, inspect the IR
+    /// and run phases simulated (lines from a pipe work too).
+    Repl(ReplArgs),
     /// Start a new workflow from a template (product: an idea to reviewed stories;
     /// operations: monitoring, healing, incidents).
     Init(InitArgs),
@@ -102,6 +106,17 @@ pub struct FmtArgs {
     /// Change nothing: list the files that are not formatted and exit 1 if there are any.
     #[arg(long)]
     check: bool,
+}
+
+/// `bmad repl` arguments.
+#[derive(clap::Args)]
+pub struct ReplArgs {
+    /// A workflow to start from (`:load` changes it).
+    file: Option<PathBuf>,
+    /// The workspace `:run` writes artifacts to and rhai file functions read (default:
+    /// the current directory).
+    #[arg(long)]
+    workspace: Option<PathBuf>,
 }
 
 /// `bmad init` arguments.
@@ -316,5 +331,6 @@ pub fn main() -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Repl(args) => repl::run(&args),
     }
 }

@@ -11,6 +11,7 @@ use pest::Parser;
 use walk::Event;
 
 pub use layout::WIDTH;
+pub use walk::comment_len;
 
 /// Why a text was not formatted.
 #[derive(Debug, Clone, PartialEq, Eq)]

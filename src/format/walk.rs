@@ -194,8 +194,9 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// The length of the comment at the start of `text`.
-fn comment_len(text: &str) -> usize {
+/// The length of the comment at the start of `text` (`//` to the end of the line, `/*`
+/// through `*/` or the end of the text).
+pub fn comment_len(text: &str) -> usize {
     if text.starts_with("//") {
         text.find('\n').unwrap_or(text.len())
     } else {

@@ -66,7 +66,7 @@ pub struct EvalError {
     pub span: Option<crate::source::Span>,
 }
 
-fn position(p: Position) -> Option<(usize, usize)> {
+pub(crate) fn position(p: Position) -> Option<(usize, usize)> {
     Some((p.line()?, p.position().unwrap_or(1)))
 }
 

@@ -253,6 +253,29 @@ impl Scripts {
         result
     }
 
+    /// Compiles and evaluates `code` (an expression typed at the REPL) in `scope`, which
+    /// keeps the variables it declares; the same sandbox and limits as the workflow's own
+    /// scripts.
+    pub fn eval_text(
+        &self,
+        code: &str,
+        scope: &mut rhai::Scope,
+    ) -> Result<rhai::Dynamic, EvalError> {
+        let ast = self
+            .engine
+            .compile_with_scope(scope, code)
+            .map_err(|e| EvalError {
+                message: e.0.to_string(),
+                limit: None,
+                position: eval::position(e.1),
+                span: None,
+            })?;
+        evaluate(&self.engine, &ast, scope, &self.sandbox.limits).map_err(|mut e| {
+            e.message = self.sandbox.redact(&e.message);
+            e
+        })
+    }
+
     /// Evaluates on tokio's blocking pool, so a slow script never stalls the scheduler's
     /// threads; gives the scope back with the result.
     pub async fn eval_off_thread(

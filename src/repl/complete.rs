@@ -1,0 +1,109 @@
+//! Tab completion: the language's keywords, the REPL's commands and the names the
+//! session's workflow defines.
+
+use super::commands::COMMANDS;
+use std::sync::OnceLock;
+
+/// Every keyword of the grammar (read from grammar/bmad.pest at build time), sorted.
+pub fn keywords() -> &'static [&'static str] {
+    static KEYWORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYWORDS.get_or_init(|| {
+        let grammar = include_str!("../../grammar/bmad.pest");
+        // Every quoted lowercase word: the keywords, status levels, stages, methods.
+        let quoted = regex::Regex::new(r#""([a-z_]{2,})""#).expect("a valid pattern");
+        let mut words: Vec<&str> = quoted
+            .captures_iter(grammar)
+            .filter_map(|c| c.get(1).map(|m| m.as_str()))
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        words
+    })
+}
+
+/// Where the word being completed starts in `line` (the cursor at `pos`) and the
+/// candidates for it. `names` are the session's definitions.
+pub fn complete(line: &str, pos: usize, names: &[(&'static str, String)]) -> (usize, Vec<String>) {
+    let before = &line[..pos];
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '.'))
+        .map_or(0, |i| i + 1);
+    let word = &before[start..];
+    let at_line_start = start == before.len() - before.trim_start().len();
+    if let Some(command) = word.strip_prefix(':').filter(|_| at_line_start) {
+        let found = COMMANDS
+            .iter()
+            .filter(|(c, _, _)| c.starts_with(command))
+            .map(|(c, _, _)| format!(":{c}"))
+            .collect();
+        return (start, found);
+    }
+    // `dev:` completes the word after the colon (a task list follows an agent).
+    let (start, word) = match word.rfind(':') {
+        Some(i) => (start + i + 1, &word[i + 1..]),
+        None => (start, word),
+    };
+    if word.is_empty() {
+        return (start, Vec::new());
+    }
+    let mut found: Vec<String> = keywords()
+        .iter()
+        .copied()
+        .chain(names.iter().map(|(_, n)| n.as_str()))
+        .filter(|c| c.starts_with(word) && *c != word)
+        .map(str::to_string)
+        .collect();
+    found.sort();
+    found.dedup();
+    (start, found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{complete, keywords};
+
+    #[test]
+    fn keywords_come_from_the_grammar() {
+        let k = keywords();
+        for w in [
+            "import",
+            "phase",
+            "monitor",
+            "stop_writes",
+            "healthy",
+            "postmortem",
+            "cron",
+            "get",
+        ] {
+            assert!(k.contains(&w), "{w}");
+        }
+        assert!(!k.contains(&"{"));
+    }
+
+    #[test]
+    fn completes_keywords_names_and_commands() {
+        let names = vec![
+            ("agent", "backend_dev".to_string()),
+            ("phase", "build".to_string()),
+        ];
+        assert_eq!(complete("ph", 2, &names), (0, vec!["phase".to_string()]));
+        assert_eq!(
+            complete("  ba", 4, &names),
+            (
+                2,
+                vec![
+                    "backend".to_string(),
+                    "backend_dev".to_string(),
+                    "backoff".to_string(),
+                    "base".to_string()
+                ]
+            )
+        );
+        assert_eq!(complete(":gr", 3, &names), (0, vec![":graph".to_string()]));
+        assert_eq!(
+            complete(":run bu", 7, &names),
+            (5, vec!["build".to_string()])
+        );
+        assert_eq!(complete("backend_dev:imp", 15, &names).0, 12);
+    }
+}

@@ -1,0 +1,129 @@
+//! Syntax highlighting of the line being typed: keywords, strings and text blocks, rhai
+//! code, numbers with units, comments and `:` commands, in ANSI colours. The coloured
+//! text has the same width as the input (the line editor requires it).
+
+use super::complete::keywords;
+
+const KEYWORD: &str = "\x1b[1;34m";
+const STRING: &str = "\x1b[32m";
+const RHAI: &str = "\x1b[36m";
+const NUMBER: &str = "\x1b[33m";
+const COMMENT: &str = "\x1b[2m";
+const COMMAND: &str = "\x1b[1;35m";
+const RESET: &str = "\x1b[0m";
+
+/// `line` with ANSI colours.
+pub fn highlight(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() * 2);
+    let trimmed = line.trim_start();
+    if trimmed.starts_with(':') {
+        let indent = line.len() - trimmed.len();
+        let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+        out.push_str(&line[..indent]);
+        paint(&mut out, COMMAND, &trimmed[..end]);
+        out.push_str(&trimmed[end..]);
+        return out;
+    }
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        let (len, colour) = if rest.starts_with("//") || rest.starts_with("/*") {
+            (crate::format::comment_len(rest), Some(COMMENT))
+        } else if rest.starts_with("\"\"\"") {
+            (closed(rest, "\"\"\"", 3), Some(STRING))
+        } else if c == '"' {
+            (string_len(rest), Some(STRING))
+        } else if rest.starts_with("```") {
+            (closed(rest, "```", 3), Some(RHAI))
+        } else if c == '`' {
+            (closed(rest, "`", 1), Some(RHAI))
+        } else if c.is_ascii_digit() {
+            let n = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '/')))
+                .unwrap_or(rest.len());
+            (n, Some(NUMBER))
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let n = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let word = &rest[..n];
+            (
+                n,
+                keywords().binary_search(&word).is_ok().then_some(KEYWORD),
+            )
+        } else {
+            (c.len_utf8(), None)
+        };
+        match colour {
+            Some(colour) => paint(&mut out, colour, &rest[..len]),
+            None => out.push_str(&rest[..len]),
+        }
+        rest = &rest[len..];
+    }
+    out
+}
+
+fn paint(out: &mut String, colour: &str, text: &str) {
+    out.push_str(colour);
+    out.push_str(text);
+    out.push_str(RESET);
+}
+
+/// The length of what opens with `fence` at the start of `text` through its closing
+/// fence (or the end of the text while it is still open).
+fn closed(text: &str, fence: &str, open: usize) -> usize {
+    text[open..]
+        .find(fence)
+        .map_or(text.len(), |n| open + n + fence.len())
+}
+
+/// The length of the string at the start of `text` (escapes skipped; open to the end
+/// of the line while it is not closed).
+fn string_len(text: &str) -> usize {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return i + 1,
+            '\n' => return i,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::highlight;
+
+    fn strip(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                for c in chars.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn colours_keep_the_text_and_mark_each_kind() {
+        let line = "phase p max 3 { sh \"make \\\"x\\\"\" timeout 30s } // done `rhai` ";
+        let lit = highlight(line);
+        assert_eq!(strip(&lit), line);
+        assert!(lit.starts_with("\x1b[1;34mphase\x1b[0m p "));
+        assert!(lit.contains("\x1b[33m30s\x1b[0m"));
+        assert!(lit.contains("\x1b[32m\"make \\\"x\\\"\"\x1b[0m"));
+        assert!(lit.contains("\x1b[2m// done `rhai` \x1b[0m"));
+        assert_eq!(highlight(":graph build"), "\x1b[1;35m:graph\x1b[0m build");
+        let open = "check c = `1 + ";
+        assert_eq!(strip(&highlight(open)), open);
+    }
+}
