@@ -146,10 +146,41 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, options: RenderOptions) ->
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(options.width)
         .with_links(false);
+    if labels_on_long_lines(diag, sources) {
+        return plain(diag, sources);
+    }
     let mut out = String::new();
     let bound = bind(diag, sources);
     if handler.render_report(&mut out, &bound).is_err() {
         out = format!("{}: {}\n", diag.code, diag.message);
+    }
+    out
+}
+
+/// Lines longer than this are not quoted: miette cannot pad a label past column 65,535,
+/// and a quoted line that long helps nobody.
+const MAX_QUOTED_LINE: usize = 10_000;
+
+fn labels_on_long_lines(diag: &Diagnostic, sources: &SourceMap) -> bool {
+    diag.primary.iter().chain(&diag.secondary).any(|l| {
+        let text = &sources.get(l.span.file).text;
+        let at = (l.span.start as usize).min(text.len());
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        end - start > MAX_QUOTED_LINE
+    })
+}
+
+/// The diagnostic with its places as `file:line:column` instead of quoted source.
+fn plain(diag: &Diagnostic, sources: &SourceMap) -> String {
+    let mut out = format!("{}\n\n  × {}\n", diag.code, diag.message);
+    for l in diag.primary.iter().chain(&diag.secondary) {
+        let file = sources.get(l.span.file);
+        let (line, col) = file.line_col(l.span.start as usize);
+        out.push_str(&format!("  at {}:{line}:{col}: {}\n", file.name, l.text));
+    }
+    if let Some(help) = &diag.help {
+        out.push_str(&format!("  help: {help}\n"));
     }
     out
 }

@@ -94,14 +94,28 @@ fn a_messy_file_is_rewritten_in_place_with_its_comments() {
 fn a_file_that_does_not_parse_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.bmad");
-    let text = "phase write {\n    analyst: brainstorming\n  wait 5parsecs\n}\n";
+    let text = "phase write {\n    analyst: brainstorming\n  wait 5 {\n}\n";
     std::fs::write(&file, text).unwrap();
     let out = common::bmad_on(&["fmt"], &file);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bmad::invalid-literal"), "{stderr}");
+    assert!(stderr.contains("bmad::syntax"), "{stderr}");
     assert!(stderr.contains("does not parse"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+
+    // A checking error (a bad literal) does not stop the layout: the file parses.
+    let literal = dir.path().join("literal.bmad");
+    std::fs::write(&literal, "phase write {\n    wait 5parsecs\n}\n").unwrap();
+    let out = common::bmad_on(&["fmt"], &literal);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&literal).unwrap(),
+        "phase write {\n  wait 5parsecs\n}\n"
+    );
 
     let syntax = dir.path().join("syntax.bmad");
     std::fs::write(&syntax, "phase {\n").unwrap();
@@ -111,6 +125,31 @@ fn a_file_that_does_not_parse_is_refused_and_left_alone() {
 
     let missing = common::bmad(&["fmt", "no/such/file.bmad"]);
     assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn a_link_is_followed_to_its_file_and_links_in_a_directory_are_not_walked() {
+    let (dir, real) = common::temp_file("real.bmad", "kpi   q :m<5%");
+    let link = dir.path().join("link.bmad");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    // A directory link back up would visit everything again (or the whole disk).
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("up")).unwrap();
+    let out = common::bmad_on(&["fmt"], &link);
+    assert!(out.status.success());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "kpi q: m < 5%\n");
+    std::fs::write(&real, "kpi   q :m<5%").unwrap();
+    let out = common::bmad_on(&["fmt"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("reformatted 1 file, 0 already formatted"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -125,4 +164,12 @@ fn stdin_is_formatted_to_stdout() {
         String::from_utf8_lossy(&out.stdout),
         "kpi quality: defect_escape_rate < 5%\n"
     );
+    // --check writes nothing, and says so in its exit code.
+    let out = common::run_with_stdin(
+        env!("CARGO_BIN_EXE_bmad"),
+        &["fmt", "--check", "-"],
+        "kpi   quality :defect_escape_rate<5%",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
 }

@@ -34,6 +34,23 @@ fn an_empty_file_is_reported() {
 }
 
 #[test]
+fn an_error_far_along_a_very_long_line_is_reported_without_quoting_it() {
+    // miette cannot draw a label past column 65,535: such a place is named, not quoted.
+    let text = format!(
+        "import std.roles\nphase p {{ {}qa: ?? }}\n",
+        "qa: x ".repeat(12_000)
+    );
+    let f = file_with(text.as_bytes());
+    for command in [&["check"][..], &["fmt", "--check"][..]] {
+        let out = bmad_on(command, f.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("bmad::syntax"), "{stderr}");
+        assert!(stderr.contains(":2:72015: unexpected `?`"), "{stderr}");
+    }
+}
+
+#[test]
 fn binary_and_invalid_utf8_are_encoding_errors() {
     let binary = file_with(b"agent a {\0\x01\x02}");
     assert_eq!(codes(binary.path()), [Code::Encoding]);

@@ -80,9 +80,15 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let hidden = entry
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if entry.is_dir() && !hidden && entry.file_name().is_some_and(|n| n != "target") {
+        // Links are not followed inside a directory: a link to `..` or `/` would walk
+        // (and rewrite) far more than was asked for.
+        let kind = std::fs::symlink_metadata(&entry)?.file_type();
+        if kind.is_symlink() || hidden {
+            continue;
+        }
+        if kind.is_dir() && entry.file_name().is_some_and(|n| n != "target") {
             collect(&entry, files)?;
-        } else if entry.extension().is_some_and(|e| e == "bmad") {
+        } else if kind.is_file() && entry.extension().is_some_and(|e| e == "bmad") {
             files.push(entry);
         }
     }
@@ -101,10 +107,12 @@ fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
     } else {
         bmad::load::parse_path(file)
     };
+    // Only what stops parsing stops formatting: a file with a checking error (a bad
+    // literal, an undefined name) is laid out all the same.
     let errors: Vec<_> = loaded
         .diagnostics
         .iter()
-        .filter(|d| d.is_error() && d.code != Code::EmptyFile)
+        .filter(|d| matches!(d.code, Code::Syntax | Code::TooDeep | Code::Encoding))
         .collect();
     for d in &errors {
         let _ = write!(
@@ -133,7 +141,9 @@ fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
         }
     };
     if stdin {
-        let _ = std::io::stdout().write_all(formatted.as_bytes());
+        if !check {
+            let _ = std::io::stdout().write_all(formatted.as_bytes());
+        }
         return if check && formatted != *text {
             Outcome::Changed
         } else {
@@ -157,14 +167,17 @@ fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
     }
 }
 
-/// The 1-based number of the first line that formatting changes.
+/// The 1-based number of the first line that formatting changes (the last line when
+/// only the final newline is missing).
 fn first_different_line(a: &str, b: &str) -> usize {
     let same = a.lines().zip(b.lines()).take_while(|(x, y)| x == y).count();
-    same + 1
+    (same + 1).min(a.lines().count().max(1))
 }
 
 /// Writes beside the file and renames over it, so that a crash never leaves half a file.
+/// A symbolic link is followed: its target is rewritten, the link stays.
 fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
+    let file = &std::fs::canonicalize(file)?;
     let name = file
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy());

@@ -3,7 +3,7 @@
 //! are read as they come, a block until it closes.
 
 use super::ReplArgs;
-use bmad::repl::{Reply, Session, complete, highlight, is_complete};
+use bmad::repl::{Reply, Session, complete, highlight, in_open_text, is_complete};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::Hinter;
@@ -23,13 +23,16 @@ pub fn run(args: &ReplArgs) -> ExitCode {
         interactive && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let workspace = args.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut session = Session::new(workspace, color);
+    let mut failed = false;
     if let Some(file) = &args.file {
-        print(&session.load(file));
+        let reply = session.load(file);
+        print(&reply);
+        failed = reply.failed;
     }
     if interactive {
         terminal(session, color)
     } else {
-        piped(session)
+        piped(session, failed)
     }
 }
 
@@ -39,32 +42,53 @@ fn print(reply: &Reply) {
     let _ = std::io::stdout().flush();
 }
 
-/// Lines from a pipe: each complete input as it closes.
-fn piped(mut session: Session) -> ExitCode {
+/// Lines from a pipe: each complete input as it closes. Exit 1 when any input failed
+/// (so a scripted session can be checked), 0 otherwise.
+fn piped(mut session: Session, mut failed: bool) -> ExitCode {
     let mut buffer = String::new();
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
-        // A command ends a block left open: the block is read as it stands (and its
-        // error shown) rather than swallowing the rest of the input.
-        if !buffer.is_empty() && line.trim_start().starts_with(':') {
-            print(&session.input(&buffer));
+    let mut handle = |text: &str, failed: &mut bool| {
+        let reply = session.input(text);
+        print(&reply);
+        *failed |= reply.failed;
+        reply.quit
+    };
+    for (number, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+        let Ok(bytes) = line else { break };
+        let line = match String::from_utf8(bytes) {
+            Ok(line) => line,
+            Err(e) => {
+                eprintln!(
+                    "warning: line {} is not UTF-8; read with U+FFFD in place of the bad bytes",
+                    number + 1
+                );
+                failed = true;
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        // A command ends a block left open (not a text block: there `:` is text): the
+        // block is read as it stands, its error shown, instead of swallowing the rest.
+        if !buffer.is_empty() && line.trim_start().starts_with(':') && !in_open_text(&buffer) {
+            handle(&buffer, &mut failed);
             buffer.clear();
         }
         buffer.push_str(&line);
         buffer.push('\n');
         if is_complete(&buffer) {
-            let reply = session.input(&buffer);
+            let quit = handle(&buffer, &mut failed);
             buffer.clear();
-            print(&reply);
-            if reply.quit {
-                return ExitCode::SUCCESS;
+            if quit {
+                break;
             }
         }
     }
     if !buffer.trim().is_empty() {
-        print(&session.input(&buffer));
+        handle(&buffer, &mut failed);
     }
-    ExitCode::SUCCESS
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// The history file: `$BMAD_HISTORY`, else `~/.bmad_history`.

@@ -58,6 +58,9 @@ struct Layout<'a> {
     started: bool,
     pending: Option<Break>,
     just_opened: bool,
+    /// The last word was `}`: what a comment pushes to the next line (`else`, `until`,
+    /// `on failure`) stands at the brace's indent, not as a continuation.
+    after_close: bool,
     /// A list starts at the next word.
     list_next: Option<bool>,
     /// Open lists: the line they started on and their index there.
@@ -104,7 +107,11 @@ impl<'a> Layout<'a> {
             });
         }
         if let Some(b) = self.pending.take() {
-            let extra = if b.structural { 0 } else { CONTINUATION };
+            let extra = if b.structural || self.after_close {
+                0
+            } else {
+                CONTINUATION
+            };
             self.start_line(b.blank && !self.just_opened, self.indent * INDENT + extra);
         } else if !self.started {
             self.start_line(false, self.indent * INDENT);
@@ -120,6 +127,7 @@ impl<'a> Layout<'a> {
                 .map(|(_, i)| *i);
         }
         self.just_opened = kind == Word::Open;
+        self.after_close = kind == Word::Close;
         if kind == Word::Open {
             self.indent += 1;
             self.pending = Some(Break {
@@ -147,7 +155,11 @@ impl<'a> Layout<'a> {
             }
             return;
         }
-        let extra = if level { 0 } else { CONTINUATION };
+        let extra = if level || self.after_close {
+            0
+        } else {
+            CONTINUATION
+        };
         self.start_line(
             breaks_before >= 2 && !self.just_opened,
             self.indent * INDENT + extra,

@@ -124,6 +124,17 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_before_else_stands_at_the_braces_indent() {
+        let text = "phase p {\n if approved {\n qa: a\n }\n // why\n else {\n qa: b\n }\n try { qa: c } // c\n on failure { qa: d }\n}";
+        let once = fmt(text);
+        assert_eq!(
+            once,
+            "phase p {\n  if approved {\n    qa: a\n  }\n  // why\n  else {\n    qa: b\n  }\n  try {\n    qa: c\n  } // c\n  on failure {\n    qa: d\n  }\n}\n"
+        );
+        assert_eq!(fmt(&once), once);
+    }
+
+    #[test]
     fn several_produced_artifacts_go_one_per_line_aligned() {
         let text = "phase p { a: t { produces x = \"/x.md\", y = \"/y.md\" } }";
         assert_eq!(

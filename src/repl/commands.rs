@@ -84,8 +84,12 @@ fn list(session: &Session) -> Reply {
         return Reply::out("nothing defined yet\n");
     }
     let mut out = String::new();
-    let mut kinds: Vec<&str> = names.iter().map(|(k, _)| *k).collect();
-    kinds.dedup();
+    let mut kinds: Vec<&str> = Vec::new();
+    for (kind, _) in &names {
+        if !kinds.contains(kind) {
+            kinds.push(kind);
+        }
+    }
     for kind in kinds {
         let of_kind: Vec<&str> = names
             .iter()
@@ -199,7 +203,12 @@ fn simulate(session: &Session, args: &[&str]) -> Reply {
         .start_paused(true)
         .build();
     match runtime {
-        Ok(rt) => Reply::out(rt.block_on(runner.run()).table()),
+        Ok(rt) => {
+            let report = rt.block_on(runner.run());
+            let mut reply = Reply::out(report.table());
+            reply.failed = !report.ok;
+            reply
+        }
         Err(e) => Reply::err(format!("error: cannot start the runtime: {e}\n")),
     }
 }

@@ -26,8 +26,10 @@ pub fn keywords() -> &'static [&'static str] {
 pub fn complete(line: &str, pos: usize, names: &[(&'static str, String)]) -> (usize, Vec<String>) {
     let before = &line[..pos];
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '.'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.')))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let word = &before[start..];
     let at_line_start = start == before.len() - before.trim_start().len();
     if let Some(command) = word.strip_prefix(':').filter(|_| at_line_start) {
@@ -105,5 +107,11 @@ mod tests {
             (5, vec!["build".to_string()])
         );
         assert_eq!(complete("backend_dev:imp", 15, &names).0, 12);
+        // Words after characters of several bytes.
+        assert_eq!(complete("é", 2, &names), (2, Vec::<String>::new()));
+        assert_eq!(
+            complete("notify ops \"café ph", "notify ops \"café ph".len(), &names),
+            (18, vec!["phase".to_string()])
+        );
     }
 }

@@ -105,7 +105,11 @@ pub fn for_graph(mut p: Program, name: &str) -> Result<Program, String> {
         p.stories.clear();
         return Ok(p);
     }
-    Err(not_found(&p, name, "a phase, procedure or monitor"))
+    Err(not_found(
+        &p,
+        name,
+        "to draw (a phase, procedure or monitor)",
+    ))
 }
 
 /// `p` cut down to run only the definition named `name`: a phase (without the phases
@@ -117,11 +121,13 @@ pub fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
     if let Some(i) = p.phases.iter().position(|x| x.name.name == name) {
         let mut phase = p.phases.swap_remove(i);
         phase.after.clear();
+        keep_artifacts(&mut p);
         p.phases = vec![phase];
         return Ok(p);
     }
+    keep_artifacts(&mut p);
     let Some(pr) = p.procedures.iter().find(|x| x.name.name == name) else {
-        return Err(not_found(&p, name, "a phase or procedure"));
+        return Err(not_found(&p, name, "to run (a phase or procedure)"));
     };
     let kind = match pr.kind {
         ProcKind::Procedure | ProcKind::Maintenance => CallKind::Call,
@@ -154,9 +160,34 @@ pub fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
     Ok(p)
 }
 
+/// The artifacts the phases produce, declared on their own: a phase run alone reads
+/// what the others wrote in an earlier run (and fails clearly when it is not there).
+fn keep_artifacts(p: &mut Program) {
+    let mut declared: Vec<ast::ArtifactDecl> = Vec::new();
+    for phase in &p.phases {
+        crate::ir::step::walk(&phase.body, &mut |s| {
+            let StepKind::Task(t) = &s.kind else { return };
+            for produced in &t.produces {
+                if let (Some(name), Some(path)) = (&produced.name, &produced.path)
+                    && !declared.iter().any(|d| d.name.name == name.name)
+                {
+                    declared.push(ast::ArtifactDecl {
+                        name: name.clone(),
+                        path: path.clone(),
+                        provided: true,
+                        span: produced.span,
+                    });
+                }
+            }
+        });
+    }
+    declared.retain(|d| !p.artifacts.iter().any(|a| a.name.name == d.name.name));
+    p.artifacts.extend(declared);
+}
+
 fn not_found(p: &Program, name: &str, what: &str) -> String {
     let names = defined(p);
     let hint = crate::diagnostic::did_you_mean(name, names.iter().map(|(_, n)| n.as_str()))
         .map_or(String::new(), |h| format!(" ({h})"));
-    format!("no {what} named `{name}`{hint}")
+    format!("nothing named `{name}` {what}{hint}")
 }

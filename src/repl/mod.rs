@@ -26,6 +26,8 @@ pub struct Reply {
     pub err: String,
     /// The session ends.
     pub quit: bool,
+    /// Something went wrong (an error, not a warning): a piped session exits 1.
+    pub failed: bool,
 }
 
 impl Reply {
@@ -39,12 +41,14 @@ impl Reply {
     fn err(text: impl Into<String>) -> Reply {
         Reply {
             err: text.into(),
+            failed: true,
             ..Reply::default()
         }
     }
 }
 
 /// One definition typed at the prompt.
+#[derive(Clone)]
 struct Typed {
     /// What it defines (`agent dev`, `settings`): a new definition with the same key
     /// replaces it.
@@ -61,6 +65,8 @@ pub struct Session {
     checked: Checked,
     /// Variables the typed rhai declared (`let x = ...`), over the standard ones.
     scope: rhai::Scope<'static>,
+    /// Functions the typed rhai declared (`fn f(x) { ... }`).
+    functions: rhai::AST,
 }
 
 impl Session {
@@ -74,6 +80,7 @@ impl Session {
             color,
             checked: crate::check_text(SOURCE_NAME, ""),
             scope: crate::script::standard_scope(),
+            functions: rhai::AST::empty(),
         };
         session.recheck();
         session
@@ -92,13 +99,14 @@ impl Session {
     /// Handles one complete input: a `:command`, definitions, or a rhai expression.
     pub fn input(&mut self, text: &str) -> Reply {
         let trimmed = text.trim();
-        if trimmed.is_empty() || trimmed.starts_with("//") && !trimmed.contains('\n') {
+        let code = skip_comments(trimmed);
+        if code.is_empty() {
             return Reply::default();
         }
         if let Some(command) = trimmed.strip_prefix(':') {
             return commands::run(self, command);
         }
-        if starts_definition(trimmed) {
+        if starts_definition(code) {
             self.define(text)
         } else {
             self.eval(trimmed)
@@ -109,10 +117,12 @@ impl Session {
     pub fn load(&mut self, path: &Path) -> Reply {
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         if !absolute.is_file() {
-            return Reply::err(format!(
-                "error: cannot load `{}`: no such file\n",
-                path.display()
-            ));
+            let why = if absolute.is_dir() {
+                "it is a directory"
+            } else {
+                "no such file"
+            };
+            return Reply::err(format!("error: cannot load `{}`: {why}\n", path.display()));
         }
         let dropped = self.typed.len();
         self.file = Some(absolute);
@@ -145,48 +155,60 @@ impl Session {
             err.push_str("not added\n");
             return Reply::err(err);
         }
+        let items = parsed.modules.first().map_or(&[][..], |m| &m.items[..]);
+        let starts: Vec<usize> = items
+            .iter()
+            .map(|i| {
+                let start = key(i).1.start as usize;
+                // An import's span is its target's: the item starts at its keyword.
+                match i {
+                    ast::Item::Import(_) => text[..start].rfind("import").unwrap_or(start),
+                    _ => start,
+                }
+            })
+            .collect();
         let mut said = Vec::new();
         let mut added = Vec::new();
-        for chunk in split::split(text) {
-            let piece = text[chunk.start..chunk.end].trim();
-            let Some(key) = crate::load::parse_text(SOURCE_NAME, piece)
-                .modules
-                .first()
-                .and_then(|m| m.items.first())
-                .map(key)
-            else {
-                continue;
-            };
+        for (i, item) in items.iter().enumerate() {
+            // Each item's text runs to the next item (comments after it go with it).
+            let end = starts.get(i + 1).copied().unwrap_or(text.len());
             let typed = Typed {
-                key: key.clone(),
-                text: piece.to_string(),
+                key: key(item).0,
+                text: text[starts[i]..end].trim().to_string(),
             };
-            match self.typed.iter().position(|t| t.key == key) {
-                Some(i) => {
-                    self.typed[i] = typed;
-                    said.push(format!("replaced {key}"));
+            let verb = match self.typed.iter().position(|t| t.key == typed.key) {
+                Some(at) => {
+                    self.typed[at] = typed.clone();
+                    "replaced"
                 }
                 None => {
-                    self.typed.push(typed);
-                    said.push(format!("defined {key}"));
+                    self.typed.push(typed.clone());
+                    "defined"
                 }
-            }
-            added.push(key);
+            };
+            said.push(format!("{verb} {}", typed.key));
+            added.push(typed.key);
         }
+        let before: Vec<(Code, String)> = self
+            .checked
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.message.clone()))
+            .collect();
         self.recheck();
-        // What the new definitions brought: their errors and warnings (an unused warning
-        // is expected of a definition just typed).
+        // What the new definitions brought: diagnostics with a place in them (a duplicate
+        // of the loaded file's definition included), and new ones elsewhere (an imported
+        // file's errors). An unused warning is expected of a definition just typed.
         let ranges = self.typed_ranges(&added);
-        // The session's source is the root file of its check: the first one.
-        let source = 0;
         let mut reply = Reply::out(said.join("\n") + "\n");
         for d in &self.checked.diagnostics {
-            let Some(primary) = &d.primary else { continue };
-            let here = primary.span.file == source
-                && ranges
-                    .iter()
-                    .any(|r| r.contains(&(primary.span.start as usize)));
-            if here && d.code != Code::Unused {
+            let here = d.primary.iter().chain(&d.secondary).any(|l| {
+                l.span.file == 0 && ranges.iter().any(|r| r.contains(&(l.span.start as usize)))
+            });
+            let elsewhere = d.primary.as_ref().is_some_and(|l| l.span.file != 0)
+                && !before.contains(&(d.code, d.message.clone()));
+            if (here || elsewhere) && d.code != Code::Unused {
+                reply.failed |= d.is_error();
                 reply
                     .err
                     .push_str(&render(d, &self.checked.sources, self.options()));
@@ -199,16 +221,11 @@ impl Session {
     fn eval(&mut self, code: &str) -> Reply {
         let (scripts, _) =
             crate::script::Scripts::new(&self.checked.program, self.workspace.clone());
-        match scripts.eval_text(code, &mut self.scope) {
+        match scripts.eval_text(code, &mut self.scope, &mut self.functions) {
             Ok(value) if value.is_unit() => Reply::default(),
             Ok(value) if value.is_string() => Reply::out(format!("{value:?}\n")),
             Ok(value) => Reply::out(format!("{value}\n")),
-            Err(e) => {
-                let at = e
-                    .position
-                    .map_or(String::new(), |(l, c)| format!(" (line {l}, column {c})"));
-                Reply::err(format!("error: {}{at}\n", e.message))
-            }
+            Err(e) => Reply::err(format!("error: {}\n", e.message)),
         }
     }
 
@@ -262,6 +279,7 @@ impl Session {
                 .err
                 .push_str(&render(d, &self.checked.sources, self.options()));
         }
+        reply.failed = self.checked.has_errors();
         if summary {
             let errors = self
                 .checked
@@ -285,6 +303,17 @@ impl Session {
             ..RenderOptions::default()
         }
     }
+}
+
+/// True when `text` ends inside a text block, a rhai fence or a block comment, where a
+/// line that starts with `:` is text, not a command.
+pub fn in_open_text(text: &str) -> bool {
+    split::split(text).iter().any(|c| {
+        matches!(
+            c.unterminated,
+            Some((_, "text block" | "rhai block" | "comment"))
+        )
+    })
 }
 
 /// True when `text` is an input still open: a brace, a text block, a rhai fence or a
@@ -332,44 +361,60 @@ fn starts_definition(text: &str) -> bool {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     let rest = &text[word.len()..];
-    // `check(...)` or `env("X")` is a rhai call, not a definition.
-    ITEM_KEYWORDS.contains(&word.as_str()) && !rest.starts_with(['(', '.', '='])
+    let next = rest.trim_start();
+    // A keyword then more words: `story` alone or `story.id` is rhai (a script variable),
+    // as is `env("X")`.
+    ITEM_KEYWORDS.contains(&word.as_str())
+        && rest.starts_with(char::is_whitespace)
+        && !next.is_empty()
+        && !next.starts_with(['(', '.', '=', '+', '-', '*', '&', '|'])
 }
 
-/// What an item defines, as `kind name`; items defined once have no name.
-fn key(item: &ast::Item) -> String {
+/// `text` after the comments that start it.
+fn skip_comments(mut text: &str) -> &str {
+    while text.starts_with("//") || text.starts_with("/*") {
+        text = text[crate::format::comment_len(text)..].trim_start();
+    }
+    text
+}
+
+/// What an item defines, as `kind name` (items defined once have no name), and where it
+/// is written.
+fn key(item: &ast::Item) -> (String, crate::source::Span) {
     use ast::Item;
-    let (kind, name): (&str, Option<&str>) = match item {
+    let (kind, name, span): (&str, Option<&str>, crate::source::Span) = match item {
         Item::Import(i) => (
             "import",
             Some(match &i.target {
                 ast::ImportTarget::File(f) | ast::ImportTarget::Module(f) => f.as_str(),
             }),
+            i.span,
         ),
-        Item::Workflow(_) => ("workflow", None),
-        Item::Agent(a) => ("agent", Some(&a.name.name)),
-        Item::Artifact(a) => ("artifact", Some(&a.name.name)),
-        Item::Phase(p) => ("phase", Some(&p.name.name)),
-        Item::Epic(e) => ("epic", Some(&e.id.name)),
-        Item::Story(s) => ("story", Some(&s.id.name)),
-        Item::StoriesFrom(s) => ("stories from", Some(&s.pattern.value)),
-        Item::Environment(e) => ("environment", Some(&e.name.name)),
-        Item::EnvVar(e) => ("env", Some(&e.name.name)),
-        Item::Check(c) => ("check", Some(&c.name.name)),
-        Item::Heal(h) => ("heal", Some(&h.name.name)),
-        Item::Procedure(p) => ("procedure", Some(&p.name.name)),
-        Item::Maintenance(m) => ("maintenance", Some(&m.name.name)),
-        Item::Incidents(_) => ("incidents", None),
-        Item::Emergency(e) => ("emergency", Some(&e.name.name)),
-        Item::Monitor(m) => ("monitor", Some(&m.name.name)),
-        Item::Limits(_) => ("limits", None),
-        Item::Sync(_) => ("sync", None),
-        Item::Handoffs(_) => ("handoffs", None),
-        Item::Kpi(k) => ("kpi", Some(&k.name.name)),
-        Item::Settings(_) => ("settings", None),
+        Item::Workflow(x) => ("workflow", None, x.span),
+        Item::Agent(a) => ("agent", Some(&a.name.name), a.span),
+        Item::Artifact(a) => ("artifact", Some(&a.name.name), a.span),
+        Item::Phase(p) => ("phase", Some(&p.name.name), p.span),
+        Item::Epic(e) => ("epic", Some(&e.id.name), e.span),
+        Item::Story(s) => ("story", Some(&s.id.name), s.span),
+        Item::StoriesFrom(s) => ("stories from", Some(&s.pattern.value), s.span),
+        Item::Environment(e) => ("environment", Some(&e.name.name), e.span),
+        Item::EnvVar(e) => ("env", Some(&e.name.name), e.span),
+        Item::Check(c) => ("check", Some(&c.name.name), c.span),
+        Item::Heal(h) => ("heal", Some(&h.name.name), h.span),
+        Item::Procedure(p) => ("procedure", Some(&p.name.name), p.span),
+        Item::Maintenance(m) => ("maintenance", Some(&m.name.name), m.span),
+        Item::Incidents(x) => ("incidents", None, x.span),
+        Item::Emergency(e) => ("emergency", Some(&e.name.name), e.span),
+        Item::Monitor(m) => ("monitor", Some(&m.name.name), m.span),
+        Item::Limits(x) => ("limits", None, x.span),
+        Item::Sync(x) => ("sync", None, x.span),
+        Item::Handoffs(x) => ("handoffs", None, x.span),
+        Item::Kpi(k) => ("kpi", Some(&k.name.name), k.span),
+        Item::Settings(x) => ("settings", None, x.span),
     };
-    match name {
+    let key = match name {
         Some(n) => format!("{kind} {n}"),
         None => kind.to_string(),
-    }
+    };
+    (key, span)
 }

@@ -256,10 +256,12 @@ impl Scripts {
     /// Compiles and evaluates `code` (an expression typed at the REPL) in `scope`, which
     /// keeps the variables it declares; the same sandbox and limits as the workflow's own
     /// scripts.
+    /// `functions` holds the functions typed before; those `code` declares join them.
     pub fn eval_text(
         &self,
         code: &str,
         scope: &mut rhai::Scope,
+        functions: &mut rhai::AST,
     ) -> Result<rhai::Dynamic, EvalError> {
         let ast = self
             .engine
@@ -270,7 +272,9 @@ impl Scripts {
                 position: eval::position(e.1),
                 span: None,
             })?;
-        evaluate(&self.engine, &ast, scope, &self.sandbox.limits).map_err(|mut e| {
+        let program = functions.merge(&ast);
+        *functions = functions.merge(&ast.clone_functions_only());
+        evaluate(&self.engine, &program, scope, &self.sandbox.limits).map_err(|mut e| {
             e.message = self.sandbox.redact(&e.message);
             e
         })

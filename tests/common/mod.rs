@@ -100,6 +100,11 @@ pub fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathB
 
 /// Runs `program ARGS` from the package root with `input` on its stdin.
 pub fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Output {
+    run_with_stdin_bytes(program, args, input.as_bytes())
+}
+
+/// Runs `program ARGS` from the package root with `input` (any bytes) on its stdin.
+pub fn run_with_stdin_bytes(program: &str, args: &[&str], input: &[u8]) -> Output {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = Command::new(program)
@@ -113,9 +118,9 @@ pub fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Output {
         .expect("the program starts");
     let mut stdin = child.stdin.take().expect("piped stdin");
     // Written from a thread: a program that answers while it reads must not deadlock.
-    let input = input.to_string();
+    let input = input.to_vec();
     let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
+        let _ = stdin.write_all(&input);
     });
     let out = child.wait_with_output().expect("the program runs");
     let _ = writer.join();
