@@ -79,7 +79,8 @@ fn drop_spans(v: &mut serde_json::Value) {
 }
 
 /// `p` with only the definition named `name` to draw: a phase (its flow), a procedure of
-/// any kind, or a monitor (with the procedures and levels its rules lead to).
+/// any kind, or a monitor (drawn with every procedure and incident level, not only the
+/// ones its rules lead to).
 pub fn for_graph(mut p: Program, name: &str) -> Result<Program, String> {
     if let Some(i) = p.phases.iter().position(|x| x.name.name == name) {
         let mut phase = p.phases.swap_remove(i);
