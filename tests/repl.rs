@@ -186,6 +186,17 @@ fn a_phase_run_alone_knows_the_artifacts_other_phases_produce() {
 }
 
 #[test]
+fn an_indented_line_continues_the_input_before_it() {
+    // As `bmad fmt` wraps a long header; rhai continues the same way.
+    let (out, err, code) = session(
+        &[],
+        b"artifact notes = \"docs/notes.md\"\n  provided\nlet y = 1 +\n  2\ny\n:list\n",
+    );
+    assert_eq!(out, "defined artifact notes\n3\nartifact: notes\n", "{err}");
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
 fn functions_persist_and_a_failing_piped_session_exits_1() {
     let (out, err, code) = session(
         &[],

@@ -42,10 +42,13 @@ fn print(reply: &Reply) {
     let _ = std::io::stdout().flush();
 }
 
-/// Lines from a pipe: each complete input as it closes. Exit 1 when any input failed
-/// (so a scripted session can be checked), 0 otherwise.
+/// Lines from a pipe: each complete input once the next line shows it is not continued
+/// (an indented line continues it, as `bmad fmt` wraps a long header); a `:` command at
+/// once. Exit 1 when any input failed (so a scripted session can be checked), 0 otherwise.
 fn piped(mut session: Session, mut failed: bool) -> ExitCode {
     let mut buffer = String::new();
+    // A complete input waiting for the next line.
+    let mut held: Option<String> = None;
     let mut handle = |text: &str, failed: &mut bool| {
         let reply = session.input(text);
         print(&reply);
@@ -65,6 +68,13 @@ fn piped(mut session: Session, mut failed: bool) -> ExitCode {
                 String::from_utf8_lossy(e.as_bytes()).into_owned()
             }
         };
+        if let Some(input) = held.take() {
+            if line.starts_with([' ', '\t']) && !line.trim().is_empty() {
+                buffer = input;
+            } else if handle(&input, &mut failed) {
+                break;
+            }
+        }
         // A command ends a block left open (not a text block: there `:` is text): the
         // block is read as it stands, its error shown, instead of swallowing the rest.
         if !buffer.is_empty() && line.trim_start().starts_with(':') && !in_open_text(&buffer) {
@@ -74,15 +84,19 @@ fn piped(mut session: Session, mut failed: bool) -> ExitCode {
         buffer.push_str(&line);
         buffer.push('\n');
         if is_complete(&buffer) {
-            let quit = handle(&buffer, &mut failed);
-            buffer.clear();
-            if quit {
+            let input = std::mem::take(&mut buffer);
+            if !input.trim_start().starts_with(':') {
+                held = Some(input);
+            } else if handle(&input, &mut failed) {
+                held = None;
                 break;
             }
         }
     }
-    if !buffer.trim().is_empty() {
-        handle(&buffer, &mut failed);
+    for input in held.iter().chain(Some(&buffer)) {
+        if !input.trim().is_empty() {
+            handle(input, &mut failed);
+        }
     }
     if failed {
         ExitCode::from(1)
