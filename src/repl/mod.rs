@@ -67,6 +67,8 @@ pub struct Session {
     scope: rhai::Scope<'static>,
     /// Functions the typed rhai declared (`fn f(x) { ... }`).
     functions: rhai::AST,
+    /// The workflow's scripts compiled for rhai input, until the workflow changes.
+    scripts: Option<crate::script::Scripts>,
 }
 
 impl Session {
@@ -81,6 +83,7 @@ impl Session {
             checked: crate::check_text(SOURCE_NAME, ""),
             scope: crate::script::standard_scope(),
             functions: rhai::AST::empty(),
+            scripts: None,
         };
         session.recheck();
         session
@@ -219,8 +222,9 @@ impl Session {
 
     /// Evaluates a rhai expression or statement in the workflow's script scope.
     fn eval(&mut self, code: &str) -> Reply {
-        let (scripts, _) =
-            crate::script::Scripts::new(&self.checked.program, self.workspace.clone());
+        let scripts = self.scripts.get_or_insert_with(|| {
+            crate::script::Scripts::new(&self.checked.program, self.workspace.clone()).0
+        });
         match scripts.eval_text(code, &mut self.scope, &mut self.functions) {
             Ok(value) if value.is_unit() => Reply::default(),
             Ok(value) if value.is_string() => Reply::out(format!("{value:?}\n")),
@@ -231,12 +235,7 @@ impl Session {
 
     /// The session's source: the loaded file (imported) and every typed definition.
     fn text(&self) -> String {
-        let mut text = String::new();
-        if let Some(file) = &self.file {
-            let path = file.display().to_string();
-            let quoted = path.replace('\\', "\\\\").replace('"', "\\\"");
-            text.push_str(&format!("import \"{quoted}\"\n"));
-        }
+        let mut text = self.import_line();
         for typed in &self.typed {
             text.push_str(&typed.text);
             text.push('\n');
@@ -244,10 +243,19 @@ impl Session {
         text
     }
 
+    /// The line importing the loaded file (empty without one).
+    fn import_line(&self) -> String {
+        let Some(file) = &self.file else {
+            return String::new();
+        };
+        let path = file.display().to_string();
+        let quoted = path.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("import \"{quoted}\"\n")
+    }
+
     /// Where the typed definitions with these keys stand in [`Session::text`].
     fn typed_ranges(&self, keys: &[String]) -> Vec<std::ops::Range<usize>> {
-        let mut offset =
-            self.text().len() - self.typed.iter().map(|t| t.text.len() + 1).sum::<usize>();
+        let mut offset = self.import_line().len();
         let mut ranges = Vec::new();
         for typed in &self.typed {
             if keys.contains(&typed.key) {
@@ -260,6 +268,7 @@ impl Session {
 
     fn recheck(&mut self) {
         self.checked = self.fresh();
+        self.scripts = None;
     }
 
     /// A new check of the session's workflow (relative imports from the current
