@@ -1,9 +1,10 @@
 //! Dependency cycles among stories, phases and environments, found with petgraph and shown
 //! as the path that goes round.
 
+use super::defs::Defs;
+use super::refs::{Ns, Owner, Ref};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::Name;
 use crate::source::Span;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -22,29 +23,30 @@ pub struct CycleWords {
     pub help: &'static str,
 }
 
-/// A dependency graph: nodes are named definitions, an edge `a -> b` says "a waits for b"
-/// and carries the span of the reference that says so.
+/// A dependency graph: nodes are definitions of one kind, by their position in the
+/// program; an edge `a -> b` says "a waits for b" and carries the span of the reference
+/// that says so.
 pub struct DepGraph<'a> {
     graph: DiGraph<&'a str, Span>,
-    index: HashMap<&'a str, NodeIndex>,
 }
 
 impl<'a> DepGraph<'a> {
-    /// A graph over these names.
+    /// A graph over these names: node `i` is the `i`th.
     pub fn new(names: impl IntoIterator<Item = &'a str>) -> DepGraph<'a> {
-        let mut graph = DiGraph::new();
         let names = names.into_iter();
-        let mut index = HashMap::with_capacity_and_hasher(names.size_hint().0, Default::default());
+        let mut graph = DiGraph::with_capacity(names.size_hint().0, names.size_hint().0);
         for n in names {
-            index.entry(n).or_insert_with(|| graph.add_node(n));
+            graph.add_node(n);
         }
-        DepGraph { graph, index }
+        DepGraph { graph }
     }
 
-    /// Adds `from -> to`; names not in the graph are ignored (reported as undefined).
-    pub fn edge(&mut self, from: &str, to: &Name) {
-        if let (Some(&a), Some(&b)) = (self.index.get(from), self.index.get(to.name.as_str())) {
-            self.graph.add_edge(a, b, to.span);
+    /// Adds `from -> to`, written at `at`.
+    pub fn edge(&mut self, from: usize, to: usize, at: Span) {
+        let n = self.graph.node_count();
+        if from < n && to < n {
+            self.graph
+                .add_edge(NodeIndex::new(from), NodeIndex::new(to), at);
         }
     }
 
@@ -124,12 +126,27 @@ impl<'a> DepGraph<'a> {
     }
 }
 
-/// Reports cycles among stories (`after`), phases (`after`) and environments (`after`).
-pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+/// Reports cycles among stories (`after`), phases (`after`) and environments (`after`),
+/// following each reference to what name resolution found for it.
+pub fn check(
+    p: &Program,
+    defs: &Defs,
+    refs: &[Ref],
+    resolved: &[Option<usize>],
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut stories = DepGraph::new(p.stories.iter().map(|s| s.id.name.as_str()));
-    for s in &p.stories {
-        for a in &s.after {
-            stories.edge(&s.id.name, a);
+    let mut phases = DepGraph::new(p.phases.iter().map(|ph| ph.name.name.as_str()));
+    let mut envs = DepGraph::new(p.environments.iter().map(|e| e.name.name.as_str()));
+    for (r, to) in refs.iter().zip(resolved) {
+        let Some(to) = to.and_then(|e| defs.entry(e).item) else {
+            continue;
+        };
+        match (r.owner, r.ns) {
+            (Owner::Story(i), Ns::Story) => stories.edge(i, to, r.name.span),
+            (Owner::Phase(i), Ns::Phase) => phases.edge(i, to, r.name.span),
+            (Owner::Environment(i), Ns::Environment) => envs.edge(i, to, r.name.span),
+            _ => {}
         }
     }
     stories.cycles(
@@ -141,13 +158,6 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
         },
         diags,
     );
-
-    let mut phases = DepGraph::new(p.phases.iter().map(|ph| ph.name.name.as_str()));
-    for ph in &p.phases {
-        for a in &ph.after {
-            phases.edge(&ph.name.name, a);
-        }
-    }
     phases.cycles(
         &CycleWords {
             code: Code::DependencyCycle,
@@ -157,13 +167,6 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
         },
         diags,
     );
-
-    let mut envs = DepGraph::new(p.environments.iter().map(|e| e.name.name.as_str()));
-    for e in &p.environments {
-        if let Some(a) = &e.after {
-            envs.edge(&e.name.name, a);
-        }
-    }
     envs.cycles(
         &CycleWords {
             code: Code::DependencyCycle,

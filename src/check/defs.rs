@@ -5,8 +5,10 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{Name, StepKind, walk};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::Cell;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// One definition.
 #[derive(Debug, Clone, Copy)]
@@ -26,8 +28,9 @@ pub struct Entry<'a> {
     pub name: &'a Name,
     /// What it is.
     pub def: Def,
-    /// Defined by an item of its own (not by `produces name = ...`).
-    pub item: bool,
+    /// Its position among the program's items of its kind (`p.stories[i]`, ...); `None`
+    /// for an artifact defined by `produces name = ...` rather than an item of its own.
+    pub item: Option<usize>,
     /// Set by name resolution.
     pub used: Cell<bool>,
 }
@@ -35,9 +38,18 @@ pub struct Entry<'a> {
 /// All definitions, by namespace and name.
 #[derive(Debug, Default)]
 pub struct Defs<'a> {
-    map: HashMap<(Ns, &'a str), usize>,
+    /// Indexes into `entries`, found by the hash of namespace and name: four bytes a slot,
+    /// so the table of a large workflow stays in the processor's cache.
+    index: HashTable<u32>,
     entries: Vec<Entry<'a>>,
     names: HashMap<Ns, Vec<&'a str>>,
+}
+
+fn hash(ns: Ns, name: &str) -> u64 {
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    ns.hash(&mut h);
+    name.hash(&mut h);
+    h.finish()
 }
 
 /// Procedures of every kind share one namespace.
@@ -49,16 +61,33 @@ fn key(ns: Ns) -> Ns {
 }
 
 impl<'a> Defs<'a> {
-    /// The definition of `name` in `ns`.
-    pub fn get(&self, ns: Ns, name: &str) -> Option<Def> {
-        self.map.get(&(key(ns), name)).map(|i| self.entries[*i].def)
+    /// The position in `entries` of `name` in `ns`.
+    fn find(&self, ns: Ns, name: &str) -> Option<usize> {
+        let ns = key(ns);
+        self.index
+            .find(hash(ns, name), |&i| {
+                let e = &self.entries[i as usize];
+                e.ns == ns && e.name.name == name
+            })
+            .map(|&i| i as usize)
     }
 
-    /// The definition of `name` in `ns`, marked as used.
-    pub fn resolve(&self, ns: Ns, name: &str) -> Option<Def> {
-        let entry = &self.entries[*self.map.get(&(key(ns), name))?];
-        entry.used.set(true);
-        Some(entry.def)
+    /// The definition of `name` in `ns`.
+    pub fn get(&self, ns: Ns, name: &str) -> Option<Def> {
+        self.find(ns, name).map(|i| self.entries[i].def)
+    }
+
+    /// The definition at `i` of [`Defs::entries`].
+    pub fn entry(&self, i: usize) -> &Entry<'a> {
+        &self.entries[i]
+    }
+
+    /// The definition of `name` in `ns`, marked as used: its position in
+    /// [`Defs::entries`].
+    pub fn resolve_entry(&self, ns: Ns, name: &str) -> Option<usize> {
+        let i = self.find(ns, name)?;
+        self.entries[i].used.set(true);
+        Some(i)
     }
 
     /// Every definition, in definition order.
@@ -76,7 +105,7 @@ impl<'a> Defs<'a> {
         ns: Ns,
         name: &'a Name,
         kind: Option<ProcKind>,
-        item: bool,
+        item: Option<usize>,
         p: &Program,
         diags: &mut Vec<Diagnostic>,
     ) {
@@ -84,11 +113,7 @@ impl<'a> Defs<'a> {
             return;
         }
         let k = key(ns);
-        if let Some(first) = self
-            .map
-            .get(&(k, name.name.as_str()))
-            .map(|i| self.entries[*i].def)
-        {
+        if let Some(first) = self.get(k, &name.name) {
             // Point at the user's own definition: a stdlib one cannot be edited.
             let stdlib = p.in_stdlib(name.span) || p.in_stdlib(first.span);
             let (mine, other) = if p.in_stdlib(name.span) {
@@ -125,7 +150,12 @@ impl<'a> Defs<'a> {
             );
             return;
         }
-        self.map.insert((k, &name.name), self.entries.len());
+        let entries = &self.entries;
+        self.index
+            .insert_unique(hash(k, &name.name), entries.len() as u32, |&i| {
+                let e = &entries[i as usize];
+                hash(e.ns, &e.name.name)
+            });
         self.entries.push(Entry {
             ns: k,
             name,
@@ -151,47 +181,41 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
         + p.environments.len()
         + p.artifacts.len();
     let mut d = Defs {
-        map: HashMap::with_capacity_and_hasher(total * 2, Default::default()),
+        index: HashTable::with_capacity(total),
         entries: Vec::with_capacity(total),
         names: HashMap::default(),
     };
-    for a in &p.agents {
-        d.define(Ns::Agent, &a.name, None, true, p, diags);
+    for (i, a) in p.agents.iter().enumerate() {
+        d.define(Ns::Agent, &a.name, None, Some(i), p, diags);
     }
-    for ph in &p.phases {
-        d.define(Ns::Phase, &ph.name, None, true, p, diags);
+    for (i, ph) in p.phases.iter().enumerate() {
+        d.define(Ns::Phase, &ph.name, None, Some(i), p, diags);
     }
-    for s in &p.stories {
-        d.define(Ns::Story, &s.id, None, true, p, diags);
+    for (i, s) in p.stories.iter().enumerate() {
+        d.define(Ns::Story, &s.id, None, Some(i), p, diags);
     }
-    for e in &p.epics {
-        d.define(Ns::Epic, &e.id, None, true, p, diags);
+    for (i, e) in p.epics.iter().enumerate() {
+        d.define(Ns::Epic, &e.id, None, Some(i), p, diags);
     }
-    for pr in &p.procedures {
-        d.define(
-            Ns::Procedure(Some(pr.kind)),
-            &pr.name,
-            Some(pr.kind),
-            true,
-            p,
-            diags,
-        );
+    for (i, pr) in p.procedures.iter().enumerate() {
+        let ns = Ns::Procedure(Some(pr.kind));
+        d.define(ns, &pr.name, Some(pr.kind), Some(i), p, diags);
     }
-    for c in &p.checks {
-        d.define(Ns::Check, &c.name, None, true, p, diags);
+    for (i, c) in p.checks.iter().enumerate() {
+        d.define(Ns::Check, &c.name, None, Some(i), p, diags);
     }
-    for e in &p.environments {
-        d.define(Ns::Environment, &e.name, None, true, p, diags);
+    for (i, e) in p.environments.iter().enumerate() {
+        d.define(Ns::Environment, &e.name, None, Some(i), p, diags);
     }
-    for l in &p.incident_levels {
-        d.define(Ns::Level, &l.name, None, true, p, diags);
-    }
-    for m in &p.monitors {
-        d.define(Ns::Monitor, &m.name, None, true, p, diags);
+    for (i, l) in p.incident_levels.iter().enumerate() {
+        d.define(Ns::Level, &l.name, None, Some(i), p, diags);
     }
     for (i, m) in p.monitors.iter().enumerate() {
-        for h in &m.health {
-            d.define(Ns::Health(i), &h.name, None, true, p, diags);
+        d.define(Ns::Monitor, &m.name, None, Some(i), p, diags);
+    }
+    for (i, m) in p.monitors.iter().enumerate() {
+        for (j, h) in m.health.iter().enumerate() {
+            d.define(Ns::Health(i), &h.name, None, Some(j), p, diags);
         }
     }
     artifacts(p, &mut d, diags);
@@ -202,8 +226,8 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
 /// name may be produced again only with the same path.
 fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) {
     let mut paths: HashMap<&str, (&str, Span)> = HashMap::default();
-    for a in &p.artifacts {
-        d.define(Ns::Artifact, &a.name, None, true, p, diags);
+    for (i, a) in p.artifacts.iter().enumerate() {
+        d.define(Ns::Artifact, &a.name, None, Some(i), p, diags);
         paths.insert(&a.name.name, (&a.path.value, a.name.span));
     }
     let mut on_steps =
@@ -230,7 +254,7 @@ fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) 
                         ),
                         None => {
                             paths.insert(&name.name, (&path.value, name.span));
-                            d.define(Ns::Artifact, name, None, false, p, diags);
+                            d.define(Ns::Artifact, name, None, None, p, diags);
                         }
                     }
                 }

@@ -45,8 +45,16 @@ const OTHER_PLACES: &[Ns] = &[
 ];
 
 /// Reports references that resolve to nothing, or to the wrong kind of procedure.
-pub fn check(p: &Program, defs: &Defs, refs: &[Ref], diags: &mut Vec<Diagnostic>) {
+/// Returns what each reference resolved to, as a position in [`Defs::entries`] (`None`
+/// for an agent group or variable, or a name that is not defined).
+pub fn check(
+    p: &Program,
+    defs: &Defs,
+    refs: &[Ref],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Option<usize>> {
     let vars = agent_vars(p);
+    let mut resolved = Vec::with_capacity(refs.len());
     for r in refs {
         let name = r.name.name.as_str();
         let local = vars.get(&r.owner);
@@ -54,9 +62,12 @@ pub fn check(p: &Program, defs: &Defs, refs: &[Ref], diags: &mut Vec<Diagnostic>
             && ((r.groups && AGENT_GROUPS.contains(&name))
                 || local.is_some_and(|v| v.contains(name)))
         {
+            resolved.push(None);
             continue;
         }
-        match defs.resolve(r.ns, name) {
+        let entry = defs.resolve_entry(r.ns, name);
+        resolved.push(entry);
+        match entry.map(|i| defs.entry(i).def) {
             Some(def) => {
                 if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)
                     && want != got
@@ -131,6 +142,7 @@ pub fn check(p: &Program, defs: &Defs, refs: &[Ref], diags: &mut Vec<Diagnostic>
         }
     }
     modes(p, diags);
+    resolved
 }
 
 fn suggest(defs: &Defs, ns: Ns, name: &str, kind: Option<ProcKind>) -> Option<String> {

@@ -2,16 +2,24 @@
 //! reachable from dead code, loops without a maximum, procedures that call themselves.
 
 use super::cycles::{CycleWords, DepGraph};
+use super::defs::Defs;
 use super::refs::{Ns, Owner, Ref};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{StepKind, walk};
 use crate::ir::{ProcKind, Program};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use crate::source::Span;
+use rustc_hash::FxHashSet as HashSet;
 
 /// Reports unreachable phases and procedures and unbounded loops.
-pub fn check(p: &Program, refs: &[Ref], diags: &mut Vec<Diagnostic>) {
+pub fn check(
+    p: &Program,
+    defs: &Defs,
+    refs: &[Ref],
+    resolved: &[Option<usize>],
+    diags: &mut Vec<Diagnostic>,
+) {
     let live_phases = phases(p, diags);
-    procedures(p, refs, &live_phases, diags);
+    procedures(p, defs, refs, resolved, &live_phases, diags);
     for body in p.bodies() {
         walk(body, &mut |s| {
             if let StepKind::Repeat { max: None, .. } = &s.kind {
@@ -60,24 +68,29 @@ fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> HashSet<usize> {
 /// incident workflow; procedures that call each other in a cycle.
 fn procedures(
     p: &Program,
+    defs: &Defs,
     refs: &[Ref],
+    resolved: &[Option<usize>],
     live_phases: &HashSet<usize>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let by_name: HashMap<&str, usize> = p
-        .procedures
+    // Every use of a procedure: who uses it, which procedure, where.
+    let uses: Vec<(Owner, usize, Span)> = refs
         .iter()
-        .enumerate()
-        .map(|(i, x)| (x.name.name.as_str(), i))
+        .zip(resolved)
+        .filter(|(r, _)| matches!(r.ns, Ns::Procedure(_)))
+        .filter_map(|(r, e)| {
+            let entry = defs.entry((*e)?);
+            matches!(entry.ns, Ns::Procedure(_)).then_some((r.owner, entry.item?, r.name.span))
+        })
         .collect();
-    let index = |name: &str| by_name.get(name).copied();
-    let mut calls_from: HashMap<Owner, Vec<usize>> = HashMap::default();
-    let mut referenced = HashSet::default();
-    for r in refs.iter().filter(|r| matches!(r.ns, Ns::Procedure(_))) {
-        if let Some(j) = index(&r.name.name) {
-            calls_from.entry(r.owner).or_default().push(j);
-            referenced.insert(j);
+    let mut calls_from = vec![Vec::new(); p.procedures.len()];
+    let mut referenced = vec![false; p.procedures.len()];
+    for (owner, j, _) in &uses {
+        if let Owner::Procedure(i) = owner {
+            calls_from[*i].push(*j);
         }
+        referenced[*j] = true;
     }
     let scheduled = p
         .procedures
@@ -85,25 +98,24 @@ fn procedures(
         .enumerate()
         .filter(|(_, x)| matches!(x.kind, ProcKind::Maintenance | ProcKind::Incident))
         .map(|(i, _)| i);
-    let called_from_live = refs.iter().filter(|r| {
-        matches!(r.ns, Ns::Procedure(_))
-            && match r.owner {
-                Owner::Phase(i) => live_phases.contains(&i),
-                Owner::Monitor(_) | Owner::Check(_) | Owner::Environment(_) => true,
-                _ => false,
-            }
+    let called_from_live = uses.iter().filter_map(|(owner, j, _)| {
+        let live = match owner {
+            Owner::Phase(i) => live_phases.contains(i),
+            Owner::Monitor(_) | Owner::Check(_) | Owner::Environment(_) => true,
+            _ => false,
+        };
+        live.then_some(*j)
     });
-    let mut work: Vec<usize> = scheduled
-        .chain(called_from_live.filter_map(|r| index(&r.name.name)))
-        .collect();
-    let mut live = HashSet::default();
+    let mut work: Vec<usize> = scheduled.chain(called_from_live).collect();
+    let mut live = vec![false; p.procedures.len()];
     while let Some(i) = work.pop() {
-        if live.insert(i) {
-            work.extend(calls_from.get(&Owner::Procedure(i)).into_iter().flatten());
+        if !live[i] {
+            live[i] = true;
+            work.extend(&calls_from[i]);
         }
     }
     for (i, pr) in p.procedures.iter().enumerate() {
-        if live.contains(&i) || !referenced.contains(&i) || p.in_stdlib(pr.span) {
+        if live[i] || !referenced[i] || p.in_stdlib(pr.span) {
             continue;
         }
         diags.push(
@@ -120,9 +132,9 @@ fn procedures(
         );
     }
     let mut graph = DepGraph::new(p.procedures.iter().map(|x| x.name.name.as_str()));
-    for r in refs {
-        if let (Owner::Procedure(i), Ns::Procedure(_)) = (r.owner, r.ns) {
-            graph.edge(&p.procedures[i].name.name, r.name);
+    for (owner, j, at) in &uses {
+        if let Owner::Procedure(i) = owner {
+            graph.edge(*i, *j, *at);
         }
     }
     graph.cycles(

@@ -67,9 +67,11 @@ pub enum Owner {
     Monitor(usize),
     /// Check by index.
     Check(usize),
-    /// Environment by index (its gate).
+    /// Environment by index (its gate and `after`).
     Environment(usize),
-    /// Anything else (stories, levels, ...).
+    /// Story by index (its `after` and epic).
+    Story(usize),
+    /// Anything else (incident levels).
     Other,
 }
 
@@ -263,13 +265,14 @@ pub fn collect(p: &Program) -> Vec<Ref<'_>> {
             checks.iter().for_each(|x| c.add(Ns::Check, x));
         }
     }
-    c.owner = Owner::Other;
-    for s in &p.stories {
+    for (i, s) in p.stories.iter().enumerate() {
+        c.owner = Owner::Story(i);
         s.after.iter().for_each(|a| c.add(Ns::Story, a));
         if let Some(e) = &s.epic {
             c.add(Ns::Epic, e);
         }
     }
+    c.owner = Owner::Other;
     for l in &p.incident_levels {
         l.agents.iter().for_each(|a| c.push(Ns::Agent, a, true));
     }

@@ -7,7 +7,7 @@ use crate::ir::step::{Count, Step, StepKind, walk};
 use crate::ir::{ProcKind, Program};
 use crate::syntax::ast::{HealthProbe, SettingValue};
 use crate::syntax::literal::Value;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Reports missing parts and values that make no sense where they are.
 pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
@@ -96,7 +96,7 @@ fn counts(p: &Program, diags: &mut Vec<Diagnostic>) {
         }
     }
     // A heal's `attempts` is also the maximum of its lowered retry: report it once.
-    let attempts: Vec<crate::source::Span> = p
+    let attempts: HashSet<crate::source::Span> = p
         .procedures
         .iter()
         .filter_map(|x| x.attempts.map(|a| a.span))

@@ -18,7 +18,7 @@ pub fn check(p: &Program, defs: &Defs, diags: &mut Vec<Diagnostic>) {
                 "check",
                 "use it in a check, verify, diagnose, gate or health step, or remove it",
             ),
-            (Ns::Artifact, _) if e.item => (
+            (Ns::Artifact, _) if e.item.is_some() => (
                 "artifact",
                 "consume it with `needs`, a handoff or a context, or remove it",
             ),
