@@ -6,7 +6,7 @@ use super::refs::{Ns, Owner, Ref};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::source::Span;
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::TarjanScc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
@@ -42,22 +42,29 @@ impl<'a> DepGraph<'a> {
     }
 
     /// Adds `from -> to`, written at `at`.
-    pub fn edge(&mut self, from: usize, to: usize, at: Span) {
+    pub fn edge(&mut self, from: u32, to: u32, at: Span) {
         let n = self.graph.node_count();
-        if from < n && to < n {
-            self.graph
-                .add_edge(NodeIndex::new(from), NodeIndex::new(to), at);
+        if (from as usize) < n && (to as usize) < n {
+            self.graph.add_edge(
+                NodeIndex::new(from as usize),
+                NodeIndex::new(to as usize),
+                at,
+            );
         }
     }
 
     /// One diagnostic per cycle: its path, the reference on each edge. `what` names the
     /// nodes ("stories"), `verb` the edge ("waits for", "calls").
     pub fn cycles(&self, words: &CycleWords, diags: &mut Vec<Diagnostic>) {
-        for scc in tarjan_scc(&self.graph) {
-            let looped = scc.len() > 1 || self.graph.find_edge(scc[0], scc[0]).is_some();
-            if !looped {
-                continue;
+        // Only the components that go round are kept: a workflow's stories are each a
+        // component of their own.
+        let mut looped = Vec::new();
+        TarjanScc::new().run(&self.graph, |scc| {
+            if scc.len() > 1 || self.graph.find_edge(scc[0], scc[0]).is_some() {
+                looped.push(scc.to_vec());
             }
+        });
+        for scc in looped {
             let members: HashSet<NodeIndex> = scc.iter().copied().collect();
             let start = *scc
                 .iter()
@@ -132,14 +139,14 @@ pub fn check(
     p: &Program,
     defs: &Defs,
     refs: &[Ref],
-    resolved: &[Option<usize>],
+    resolved: &[Option<u32>],
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut stories = DepGraph::new(p.stories.iter().map(|s| s.id.name.as_str()));
     let mut phases = DepGraph::new(p.phases.iter().map(|ph| ph.name.name.as_str()));
     let mut envs = DepGraph::new(p.environments.iter().map(|e| e.name.name.as_str()));
     for (r, to) in refs.iter().zip(resolved) {
-        let Some(to) = to.and_then(|e| defs.entry(e).item) else {
+        let Some(to) = to.and_then(|e| defs.entry(e as usize).item) else {
             continue;
         };
         match (r.owner, r.ns) {

@@ -6,6 +6,7 @@ use crate::ir::step::{Name, StepKind, walk};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry as Slot;
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::Cell;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -30,7 +31,7 @@ pub struct Entry<'a> {
     pub def: Def,
     /// Its position among the program's items of its kind (`p.stories[i]`, ...); `None`
     /// for an artifact defined by `produces name = ...` rather than an item of its own.
-    pub item: Option<usize>,
+    pub item: Option<u32>,
     /// Set by name resolution.
     pub used: Cell<bool>,
 }
@@ -42,7 +43,6 @@ pub struct Defs<'a> {
     /// so the table of a large workflow stays in the processor's cache.
     index: HashTable<u32>,
     entries: Vec<Entry<'a>>,
-    names: HashMap<Ns, Vec<&'a str>>,
 }
 
 fn hash(ns: Ns, name: &str) -> u64 {
@@ -95,9 +95,14 @@ impl<'a> Defs<'a> {
         &self.entries
     }
 
-    /// Every name defined in `ns`, in definition order.
+    /// Every name defined in `ns`, in definition order (for suggestions: this reads
+    /// every definition).
     pub fn names(&self, ns: Ns) -> impl Iterator<Item = &'a str> + '_ {
-        self.names.get(&key(ns)).into_iter().flatten().copied()
+        let ns = key(ns);
+        self.entries
+            .iter()
+            .filter(move |e| e.ns == ns)
+            .map(|e| e.name.name.as_str())
     }
 
     fn define(
@@ -113,7 +118,26 @@ impl<'a> Defs<'a> {
             return;
         }
         let k = key(ns);
-        if let Some(first) = self.get(k, &name.name) {
+        let entries = &self.entries;
+        let slot = self.index.entry(
+            hash(k, &name.name),
+            |&i| {
+                let e = &entries[i as usize];
+                e.ns == k && e.name.name == name.name
+            },
+            |&i| {
+                let e = &entries[i as usize];
+                hash(e.ns, &e.name.name)
+            },
+        );
+        let first = match slot {
+            Slot::Occupied(o) => Some(entries[*o.get() as usize].def),
+            Slot::Vacant(v) => {
+                v.insert(entries.len() as u32);
+                None
+            }
+        };
+        if let Some(first) = first {
             // Point at the user's own definition: a stdlib one cannot be edited.
             let stdlib = p.in_stdlib(name.span) || p.in_stdlib(first.span);
             let (mine, other) = if p.in_stdlib(name.span) {
@@ -150,12 +174,6 @@ impl<'a> Defs<'a> {
             );
             return;
         }
-        let entries = &self.entries;
-        self.index
-            .insert_unique(hash(k, &name.name), entries.len() as u32, |&i| {
-                let e = &entries[i as usize];
-                hash(e.ns, &e.name.name)
-            });
         self.entries.push(Entry {
             ns: k,
             name,
@@ -163,10 +181,9 @@ impl<'a> Defs<'a> {
                 span: name.span,
                 kind,
             },
-            item,
+            item: item.map(|i| i as u32),
             used: Cell::new(false),
         });
-        self.names.entry(k).or_default().push(&name.name);
     }
 }
 
@@ -183,7 +200,6 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
     let mut d = Defs {
         index: HashTable::with_capacity(total),
         entries: Vec::with_capacity(total),
-        names: HashMap::default(),
     };
     for (i, a) in p.agents.iter().enumerate() {
         d.define(Ns::Agent, &a.name, None, Some(i), p, diags);
@@ -215,7 +231,7 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
     }
     for (i, m) in p.monitors.iter().enumerate() {
         for (j, h) in m.health.iter().enumerate() {
-            d.define(Ns::Health(i), &h.name, None, Some(j), p, diags);
+            d.define(Ns::Health(i as u32), &h.name, None, Some(j), p, diags);
         }
     }
     artifacts(p, &mut d, diags);

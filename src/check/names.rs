@@ -18,10 +18,10 @@ fn agent_vars(p: &Program) -> HashMap<Owner, HashSet<&str>> {
         })
     };
     for (i, ph) in p.phases.iter().enumerate() {
-        scan(Owner::Phase(i), &ph.body);
+        scan(Owner::Phase(i as u32), &ph.body);
     }
     for (i, pr) in p.procedures.iter().enumerate() {
-        scan(Owner::Procedure(i), &pr.body);
+        scan(Owner::Procedure(i as u32), &pr.body);
     }
     vars
 }
@@ -52,7 +52,7 @@ pub fn check(
     defs: &Defs,
     refs: &[Ref],
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Option<usize>> {
+) -> Vec<Option<u32>> {
     let vars = agent_vars(p);
     let mut resolved = Vec::with_capacity(refs.len());
     for r in refs {
@@ -66,7 +66,7 @@ pub fn check(
             continue;
         }
         let entry = defs.resolve_entry(r.ns, name);
-        resolved.push(entry);
+        resolved.push(entry.map(|i| i as u32));
         match entry.map(|i| defs.entry(i).def) {
             Some(def) => {
                 if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)

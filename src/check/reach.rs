@@ -15,7 +15,7 @@ pub fn check(
     p: &Program,
     defs: &Defs,
     refs: &[Ref],
-    resolved: &[Option<usize>],
+    resolved: &[Option<u32>],
     diags: &mut Vec<Diagnostic>,
 ) {
     let live_phases = phases(p, diags);
@@ -70,17 +70,17 @@ fn procedures(
     p: &Program,
     defs: &Defs,
     refs: &[Ref],
-    resolved: &[Option<usize>],
+    resolved: &[Option<u32>],
     live_phases: &HashSet<usize>,
     diags: &mut Vec<Diagnostic>,
 ) {
     // Every use of a procedure: who uses it, which procedure, where.
-    let uses: Vec<(Owner, usize, Span)> = refs
+    let uses: Vec<(Owner, u32, Span)> = refs
         .iter()
         .zip(resolved)
         .filter(|(r, _)| matches!(r.ns, Ns::Procedure(_)))
         .filter_map(|(r, e)| {
-            let entry = defs.entry((*e)?);
+            let entry = defs.entry((*e)? as usize);
             matches!(entry.ns, Ns::Procedure(_)).then_some((r.owner, entry.item?, r.name.span))
         })
         .collect();
@@ -88,9 +88,9 @@ fn procedures(
     let mut referenced = vec![false; p.procedures.len()];
     for (owner, j, _) in &uses {
         if let Owner::Procedure(i) = owner {
-            calls_from[*i].push(*j);
+            calls_from[*i as usize].push(*j as usize);
         }
-        referenced[*j] = true;
+        referenced[*j as usize] = true;
     }
     let scheduled = p
         .procedures
@@ -100,11 +100,11 @@ fn procedures(
         .map(|(i, _)| i);
     let called_from_live = uses.iter().filter_map(|(owner, j, _)| {
         let live = match owner {
-            Owner::Phase(i) => live_phases.contains(i),
+            Owner::Phase(i) => live_phases.contains(&(*i as usize)),
             Owner::Monitor(_) | Owner::Check(_) | Owner::Environment(_) => true,
             _ => false,
         };
-        live.then_some(*j)
+        live.then_some(*j as usize)
     });
     let mut work: Vec<usize> = scheduled.chain(called_from_live).collect();
     let mut live = vec![false; p.procedures.len()];

@@ -30,7 +30,7 @@ pub enum Ns {
     /// An artifact.
     Artifact,
     /// A health check of the monitor with this index.
-    Health(usize),
+    Health(u32),
 }
 
 impl Ns {
@@ -60,17 +60,17 @@ pub enum Owner {
     /// The workflow entry.
     Workflow,
     /// Phase by index.
-    Phase(usize),
+    Phase(u32),
     /// Procedure by index.
-    Procedure(usize),
+    Procedure(u32),
     /// Monitor by index.
-    Monitor(usize),
+    Monitor(u32),
     /// Check by index.
-    Check(usize),
+    Check(u32),
     /// Environment by index (its gate and `after`).
-    Environment(usize),
+    Environment(u32),
     /// Story by index (its `after` and epic).
-    Story(usize),
+    Story(u32),
     /// Anything else (incident levels).
     Other,
 }
@@ -202,19 +202,19 @@ impl<'a> Collector<'a> {
 /// Every reference in the program.
 pub fn collect(p: &Program) -> Vec<Ref<'_>> {
     let mut c = Collector {
-        refs: Vec::with_capacity(p.stories.len() * 2 + p.procedures.len() * 8),
+        refs: Vec::with_capacity(p.stories.len() * 3 + p.procedures.len() * 8),
         owner: Owner::Workflow,
     };
     if let Some(start) = p.workflow.as_ref().and_then(|w| w.start.as_ref()) {
         c.add(Ns::Phase, start);
     }
     for (i, phase) in p.phases.iter().enumerate() {
-        c.owner = Owner::Phase(i);
+        c.owner = Owner::Phase(i as u32);
         phase.after.iter().for_each(|a| c.add(Ns::Phase, a));
         c.steps(&phase.body);
     }
     for (i, proc) in p.procedures.iter().enumerate() {
-        c.owner = Owner::Procedure(i);
+        c.owner = Owner::Procedure(i as u32);
         if let Some(a) = &proc.agent {
             c.add(Ns::Agent, a);
         }
@@ -222,13 +222,13 @@ pub fn collect(p: &Program) -> Vec<Ref<'_>> {
         c.steps(&proc.body);
     }
     for (i, check) in p.checks.iter().enumerate() {
-        c.owner = Owner::Check(i);
+        c.owner = Owner::Check(i as u32);
         if let CheckBody::Steps { steps } = &check.body {
             c.steps(steps);
         }
     }
     for (i, m) in p.monitors.iter().enumerate() {
-        c.owner = Owner::Monitor(i);
+        c.owner = Owner::Monitor(i as u32);
         if let Some(a) = &m.agent {
             c.add(Ns::Agent, a);
         }
@@ -242,7 +242,7 @@ pub fn collect(p: &Program) -> Vec<Ref<'_>> {
         }
         for r in &m.metrics {
             if let Some(of) = &r.of {
-                c.add(Ns::Health(i), of);
+                c.add(Ns::Health(i as u32), of);
             }
             c.actions(&r.actions);
         }
@@ -257,7 +257,7 @@ pub fn collect(p: &Program) -> Vec<Ref<'_>> {
         }
     }
     for (i, env) in p.environments.iter().enumerate() {
-        c.owner = Owner::Environment(i);
+        c.owner = Owner::Environment(i as u32);
         if let Some(a) = &env.after {
             c.add(Ns::Environment, a);
         }
@@ -266,7 +266,7 @@ pub fn collect(p: &Program) -> Vec<Ref<'_>> {
         }
     }
     for (i, s) in p.stories.iter().enumerate() {
-        c.owner = Owner::Story(i);
+        c.owner = Owner::Story(i as u32);
         s.after.iter().for_each(|a| c.add(Ns::Story, a));
         if let Some(e) = &s.epic {
             c.add(Ns::Epic, e);
