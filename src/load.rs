@@ -93,7 +93,7 @@ fn read_path(path: &Path, follow_imports: bool) -> Loaded {
                     Code::Io,
                     format!("cannot read `{}`: {}", path.display(), io_reason(&e)),
                 )
-                .help("check the path and its permissions"),
+                .help(io_help(&e)),
             );
             return loader.out;
         }
@@ -124,13 +124,16 @@ pub fn load_text(name: &str, text: &str, base: Option<&Path>) -> Loaded {
 fn read(path: &Path) -> std::io::Result<Vec<u8>> {
     let meta = std::fs::metadata(path)?;
     if meta.is_dir() {
-        return Err(std::io::Error::other("it is a directory"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "it is a directory",
+        ));
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
-            "it is larger than {} MiB",
-            MAX_FILE_BYTES / 1024 / 1024
-        )));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("it is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024),
+        ));
     }
     std::fs::read(path)
 }
@@ -317,6 +320,15 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => e.to_string(),
+    }
+}
+
+/// What to do about a file that could not be read.
+fn io_help(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::FileTooLarge => "split the workflow into files that import each other",
+        std::io::ErrorKind::IsADirectory => "name a .bmad file, not a directory",
+        _ => "check the path and its permissions",
     }
 }
 

@@ -110,6 +110,25 @@ fn a_ten_megabyte_file_is_checked() {
 }
 
 #[test]
+fn a_file_over_the_size_limit_or_a_directory_is_refused_with_what_to_do() {
+    // A sparse file: no 64 MiB are written.
+    let f = file_with(b"");
+    f.as_file().set_len(bmad::load::MAX_FILE_BYTES + 1).unwrap();
+    let out = bmad_on(&["check", "--color", "never"], f.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("larger than 64 MiB"), "{err}");
+    assert!(err.contains("split the workflow into files"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = bmad_on(&["check", "--color", "never"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("it is a directory"), "{err}");
+    assert!(err.contains("name a .bmad file"), "{err}");
+}
+
+#[test]
 fn missing_imports_and_import_cycles_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root.bmad");

@@ -57,7 +57,12 @@ pub fn check(
     let mut resolved = Vec::with_capacity(refs.len());
     for r in refs {
         let name = r.name.name.as_str();
-        let local = vars.get(&r.owner);
+        // Only agents have local names (assign variables).
+        let local = if r.ns == Ns::Agent {
+            vars.get(&r.owner)
+        } else {
+            None
+        };
         if r.ns == Ns::Agent
             && ((r.groups && AGENT_GROUPS.contains(&name))
                 || local.is_some_and(|v| v.contains(name)))
@@ -155,10 +160,15 @@ fn suggest(defs: &Defs, ns: Ns, name: &str, kind: Option<ProcKind>) -> Option<St
 
 /// A task's mode must be one of its agent's modes.
 fn modes(p: &Program, diags: &mut Vec<Diagnostic>) {
+    let mut agents: HashMap<&str, &crate::syntax::ast::Agent> = HashMap::default();
+    for a in &p.agents {
+        agents.entry(&a.name.name).or_insert(a);
+    }
     let mut each = |steps| {
         walk(steps, &mut |s| {
             let StepKind::Task(t) = &s.kind else { return };
-            let (Some(mode), Some(agent)) = (&t.mode, p.agent(&t.agent.name)) else {
+            let Some(mode) = &t.mode else { return };
+            let Some(agent) = agents.get(t.agent.name.as_str()) else {
                 return;
             };
             if agent.modes.iter().any(|m| m.name == mode.name) {
