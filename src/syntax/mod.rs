@@ -29,7 +29,10 @@ pub struct Parsed {
 /// reports a syntax error in each broken item; the items that parse are kept.
 pub fn parse(file: FileId, text: &str) -> Parsed {
     let mut parsed = Parsed::default();
-    for chunk in split::split(text) {
+    let chunks = split::split(text);
+    // One item a chunk, mostly: sized once, the list is not copied as it grows.
+    parsed.items.reserve_exact(chunks.len());
+    for chunk in chunks {
         if let Some(at) = chunk.too_deep_at {
             parsed.diagnostics.push(
                 Diagnostic::error(
