@@ -1,15 +1,20 @@
 //! Parse + lower + check throughput on generated workflows (10,000 stories and 1,000
-//! procedures, and ten times that for linearity). See BENCHMARKS.md.
+//! procedures, and ten times that for linearity), in the process and as the `bmad check`
+//! command. See BENCHMARKS.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::process::{Command, Stdio};
 
 mod workload;
 
-fn check(c: &mut Criterion) {
+const SIZES: [(usize, usize); 2] = [(10_000, 1_000), (100_000, 10_000)];
+
+/// `bmad::check_text` on the text in memory, repeated in one process.
+fn in_process(c: &mut Criterion) {
     let mut group = c.benchmark_group("check");
     group.sample_size(10);
-    for (stories, procedures) in [(10_000, 1_000), (100_000, 10_000)] {
+    for (stories, procedures) in SIZES {
         let text = workload::workflow(stories, procedures);
         let checked = bmad::check_text("big.bmad", &text);
         assert!(
@@ -26,5 +31,30 @@ fn check(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, check);
+/// `bmad check FILE` as a user runs it: a new process each time, from start to exit.
+fn command(c: &mut Criterion) {
+    let mut group = c.benchmark_group("check_command");
+    group.sample_size(10);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (stories, procedures) in SIZES {
+        let text = workload::workflow(stories, procedures);
+        let path = dir.path().join(format!("big{stories}.bmad"));
+        std::fs::write(&path, &text).expect("the workload is written");
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(format!("{stories}_stories_{procedures}_procedures"), |b| {
+            b.iter(|| {
+                let status = Command::new(env!("CARGO_BIN_EXE_bmad"))
+                    .arg("check")
+                    .arg(&path)
+                    .stderr(Stdio::null())
+                    .status()
+                    .expect("bmad runs");
+                assert!(status.success(), "the generated workflow checks clean");
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, in_process, command);
 criterion_main!(benches);
