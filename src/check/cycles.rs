@@ -1,8 +1,8 @@
 //! Dependency cycles among stories, phases and environments, found with petgraph and shown
 //! as the path that goes round.
 
-use super::defs::Defs;
-use super::refs::{Ns, Owner, Ref};
+use super::names::Resolution;
+use super::refs::{Ns, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::source::Span;
@@ -135,18 +135,12 @@ impl<'a> DepGraph<'a> {
 
 /// Reports cycles among stories (`after`), phases (`after`) and environments (`after`),
 /// following each reference to what name resolution found for it.
-pub fn check(
-    p: &Program,
-    defs: &Defs,
-    refs: &[Ref],
-    resolved: &[Option<u32>],
-    diags: &mut Vec<Diagnostic>,
-) {
+pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
     let mut stories = DepGraph::new(p.stories.iter().map(|s| s.id.name.as_str()));
     let mut phases = DepGraph::new(p.phases.iter().map(|ph| ph.name.name.as_str()));
     let mut envs = DepGraph::new(p.environments.iter().map(|e| e.name.name.as_str()));
-    for (r, to) in refs.iter().zip(resolved) {
-        let Some(to) = to.and_then(|e| defs.entry(e as usize).item) else {
+    for (r, to) in names.uses() {
+        let Some(to) = to.and_then(|e| e.item) else {
             continue;
         };
         match (r.owner, r.ns) {

@@ -22,15 +22,15 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let defs = defs::collect(p, &mut diags);
     let refs = refs::collect(p);
-    let resolved = names::check(p, &defs, &refs, &mut diags);
+    let names = names::check(p, &defs, &refs, &mut diags);
     vocab::check(p, &mut diags);
     units::check(p, &mut diags);
     crons(p, &mut diags);
     shape::check(p, &mut diags);
-    cycles::check(p, &defs, &refs, &resolved, &mut diags);
+    cycles::check(p, &names, &mut diags);
     limits::check(p, &mut diags);
     artifacts::check(p, &defs, &mut diags);
-    reach::check(p, &defs, &refs, &resolved, &mut diags);
+    reach::check(p, &names, &mut diags);
     unused::check(p, &defs, &mut diags);
     // rhai is compiled, never run, here: the sandbox's workspace does not matter.
     let sandbox = crate::script::Sandbox::for_program(p, std::path::PathBuf::from("."));

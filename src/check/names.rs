@@ -1,6 +1,6 @@
 //! Name resolution: every reference must name a definition of the right kind.
 
-use super::defs::Defs;
+use super::defs::{Defs, Entry};
 use super::refs::{AGENT_GROUPS, Ns, Owner, Ref};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::step::{StepKind, walk};
@@ -44,15 +44,35 @@ const OTHER_PLACES: &[Ns] = &[
     Ns::Artifact,
 ];
 
-/// Reports references that resolve to nothing, or to the wrong kind of procedure.
-/// Returns what each reference resolved to, as a position in [`Defs::entries`] (`None`
-/// for an agent group or variable, or a name that is not defined).
-pub fn check(
+/// Every reference with the definition it resolved to: what the passes after name
+/// resolution follow instead of looking names up again.
+pub struct Resolution<'d, 'a> {
+    defs: &'d Defs<'a>,
+    refs: &'d [Ref<'a>],
+    /// Per reference, a position in [`Defs::entries`]; `None` for an agent group or
+    /// variable, or a name that is not defined.
+    targets: Vec<Option<u32>>,
+}
+
+impl<'d, 'a> Resolution<'d, 'a> {
+    /// Each reference with its definition, in the order of the references.
+    pub fn uses(&self) -> impl Iterator<Item = (&'d Ref<'a>, Option<&'d Entry<'a>>)> + '_ {
+        let defs = self.defs;
+        self.refs
+            .iter()
+            .zip(&self.targets)
+            .map(move |(r, t)| (r, t.map(|i| defs.entry(i as usize))))
+    }
+}
+
+/// Reports references that resolve to nothing, or to the wrong kind of procedure, and
+/// returns what each one resolved to.
+pub fn check<'d, 'a>(
     p: &Program,
-    defs: &Defs,
-    refs: &[Ref],
+    defs: &'d Defs<'a>,
+    refs: &'d [Ref<'a>],
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Option<u32>> {
+) -> Resolution<'d, 'a> {
     let vars = agent_vars(p);
     let mut resolved = Vec::with_capacity(refs.len());
     for r in refs {
@@ -147,7 +167,11 @@ pub fn check(
         }
     }
     modes(p, diags);
-    resolved
+    Resolution {
+        defs,
+        refs,
+        targets: resolved,
+    }
 }
 
 fn suggest(defs: &Defs, ns: Ns, name: &str, kind: Option<ProcKind>) -> Option<String> {

@@ -2,8 +2,8 @@
 //! reachable from dead code, loops without a maximum, procedures that call themselves.
 
 use super::cycles::{CycleWords, DepGraph};
-use super::defs::Defs;
-use super::refs::{Ns, Owner, Ref};
+use super::names::Resolution;
+use super::refs::{Ns, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{StepKind, walk};
 use crate::ir::{ProcKind, Program};
@@ -11,15 +11,9 @@ use crate::source::Span;
 use rustc_hash::FxHashSet as HashSet;
 
 /// Reports unreachable phases and procedures and unbounded loops.
-pub fn check(
-    p: &Program,
-    defs: &Defs,
-    refs: &[Ref],
-    resolved: &[Option<u32>],
-    diags: &mut Vec<Diagnostic>,
-) {
+pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
     let live_phases = phases(p, diags);
-    procedures(p, defs, refs, resolved, &live_phases, diags);
+    procedures(p, names, &live_phases, diags);
     for body in p.bodies() {
         walk(body, &mut |s| {
             if let StepKind::Repeat { max: None, .. } = &s.kind {
@@ -68,19 +62,16 @@ fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> HashSet<usize> {
 /// incident workflow; procedures that call each other in a cycle.
 fn procedures(
     p: &Program,
-    defs: &Defs,
-    refs: &[Ref],
-    resolved: &[Option<u32>],
+    names: &Resolution,
     live_phases: &HashSet<usize>,
     diags: &mut Vec<Diagnostic>,
 ) {
     // Every use of a procedure: who uses it, which procedure, where.
-    let uses: Vec<(Owner, u32, Span)> = refs
-        .iter()
-        .zip(resolved)
+    let uses: Vec<(Owner, u32, Span)> = names
+        .uses()
         .filter(|(r, _)| matches!(r.ns, Ns::Procedure(_)))
-        .filter_map(|(r, e)| {
-            let entry = defs.entry((*e)? as usize);
+        .filter_map(|(r, entry)| {
+            let entry = entry?;
             matches!(entry.ns, Ns::Procedure(_)).then_some((r.owner, entry.item?, r.name.span))
         })
         .collect();
