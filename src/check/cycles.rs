@@ -143,10 +143,13 @@ pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
         let Some(to) = to.and_then(|e| e.item) else {
             continue;
         };
+        let from = |ns, i| names.first_item(ns, i);
         match (r.owner, r.ns) {
-            (Owner::Story(i), Ns::Story) => stories.edge(i, to, r.name.span),
-            (Owner::Phase(i), Ns::Phase) => phases.edge(i, to, r.name.span),
-            (Owner::Environment(i), Ns::Environment) => envs.edge(i, to, r.name.span),
+            (Owner::Story(i), Ns::Story) => stories.edge(from(Ns::Story, i), to, r.name.span),
+            (Owner::Phase(i), Ns::Phase) => phases.edge(from(Ns::Phase, i), to, r.name.span),
+            (Owner::Environment(i), Ns::Environment) => {
+                envs.edge(from(Ns::Environment, i), to, r.name.span)
+            }
             _ => {}
         }
     }
@@ -177,4 +180,37 @@ pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
         },
         diags,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Code;
+
+    fn found(src: &str, code: Code) -> Vec<String> {
+        crate::check_text("t.bmad", src)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.code == code)
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_name_defined_twice_is_one_node_of_its_graph() {
+        let stories = "story \"A\" backend {\n  title \"a\"\n}\nstory \"A\" backend {\n  after \"B\"\n}\nstory \"B\" backend {\n  after \"A\"\n}\n";
+        assert_eq!(
+            found(stories, Code::DependencyCycle),
+            ["stories form a cycle: A -> B -> A"]
+        );
+        let phases = "import std.roles\nphase p1 {\n  pm: a\n}\nphase p1 after p2 {\n  pm: b\n}\nphase p2 after p1 {\n  pm: c\n}\n";
+        assert_eq!(
+            found(phases, Code::DependencyCycle),
+            ["phases form a cycle: p1 -> p2 -> p1"]
+        );
+        let calls = "import std.roles\nprocedure x {\n  pm: a\n}\nprocedure x {\n  call x\n}\nphase p {\n  call x\n}\n";
+        assert_eq!(found(calls, Code::UnboundedLoop), ["`x` calls itself"]);
+        for src in [stories, phases, calls] {
+            assert_eq!(found(src, Code::Duplicate).len(), 1, "{src}");
+        }
+    }
 }

@@ -43,6 +43,9 @@ pub struct Defs<'a> {
     /// so the table of a large workflow stays in the processor's cache.
     index: HashTable<u32>,
     entries: Vec<Entry<'a>>,
+    /// Items that define a name again, by namespace and position, with the position of
+    /// the item that defined it first (usually empty).
+    again: HashMap<(Ns, u32), u32>,
 }
 
 fn hash(ns: Ns, name: &str) -> u64 {
@@ -90,6 +93,12 @@ impl<'a> Defs<'a> {
         Some(i)
     }
 
+    /// The item that stands for item `i` of `ns`: the first definition of its name when
+    /// `i` defines the name again (a duplicate, reported), else `i` itself.
+    pub fn first_item(&self, ns: Ns, i: u32) -> u32 {
+        self.again.get(&(key(ns), i)).copied().unwrap_or(i)
+    }
+
     /// Every definition, in definition order.
     pub fn entries(&self) -> &[Entry<'a>] {
         &self.entries
@@ -131,7 +140,13 @@ impl<'a> Defs<'a> {
             },
         );
         let first = match slot {
-            Slot::Occupied(o) => Some(entries[*o.get() as usize].def),
+            Slot::Occupied(o) => {
+                let e = &entries[*o.get() as usize];
+                if let (Some(again), Some(first)) = (item, e.item) {
+                    self.again.insert((k, again as u32), first);
+                }
+                Some(e.def)
+            }
             Slot::Vacant(v) => {
                 v.insert(entries.len() as u32);
                 None
@@ -200,6 +215,7 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
     let mut d = Defs {
         index: HashTable::with_capacity(total),
         entries: Vec::with_capacity(total),
+        again: HashMap::default(),
     };
     for (i, a) in p.agents.iter().enumerate() {
         d.define(Ns::Agent, &a.name, None, Some(i), p, diags);

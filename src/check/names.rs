@@ -55,6 +55,12 @@ pub struct Resolution<'d, 'a> {
 }
 
 impl<'d, 'a> Resolution<'d, 'a> {
+    /// The item that stands for item `i` of `ns` (see [`Defs::first_item`]): a name
+    /// defined twice is one node of a dependency graph, as it is one name.
+    pub fn first_item(&self, ns: Ns, i: u32) -> u32 {
+        self.defs.first_item(ns, i)
+    }
+
     /// Each reference with its definition, in the order of the references.
     pub fn uses(&self) -> impl Iterator<Item = (&'d Ref<'a>, Option<&'d Entry<'a>>)> + '_ {
         let defs = self.defs;

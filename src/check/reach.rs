@@ -125,7 +125,7 @@ fn procedures(
     let mut graph = DepGraph::new(p.procedures.iter().map(|x| x.name.name.as_str()));
     for (owner, j, at) in &uses {
         if let Owner::Procedure(i) = owner {
-            graph.edge(*i, *j, *at);
+            graph.edge(names.first_item(Ns::Procedure(None), *i), *j, *at);
         }
     }
     graph.cycles(
