@@ -96,6 +96,9 @@ impl<'a> Defs<'a> {
     /// The item that stands for item `i` of `ns`: the first definition of its name when
     /// `i` defines the name again (a duplicate, reported), else `i` itself.
     pub fn first_item(&self, ns: Ns, i: u32) -> u32 {
+        if self.again.is_empty() {
+            return i;
+        }
         self.again.get(&(key(ns), i)).copied().unwrap_or(i)
     }
 
