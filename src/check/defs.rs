@@ -8,7 +8,7 @@ use crate::source::Span;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as Slot;
 use rustc_hash::FxHashMap as HashMap;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::hash::{BuildHasher, Hash, Hasher};
 
 /// One definition.
@@ -46,6 +46,8 @@ pub struct Defs<'a> {
     /// Items that define a name again, by namespace and position, with the position of
     /// the item that defined it first (usually empty).
     again: HashMap<(Ns, u32), u32>,
+    /// Positions in `entries` by namespace, made when a suggestion first needs them.
+    by_ns: OnceCell<HashMap<Ns, Vec<u32>>>,
 }
 
 fn hash(ns: Ns, name: &str) -> u64 {
@@ -107,14 +109,21 @@ impl<'a> Defs<'a> {
         &self.entries
     }
 
-    /// Every name defined in `ns`, in definition order (for suggestions: this reads
-    /// every definition).
+    /// Every name defined in `ns`, in definition order (for suggestions; the lists by
+    /// namespace are made on the first call, so a clean check never pays for them).
     pub fn names(&self, ns: Ns) -> impl Iterator<Item = &'a str> + '_ {
-        let ns = key(ns);
-        self.entries
-            .iter()
-            .filter(move |e| e.ns == ns)
-            .map(|e| e.name.name.as_str())
+        let lists = self.by_ns.get_or_init(|| {
+            let mut lists: HashMap<Ns, Vec<u32>> = HashMap::default();
+            for (i, e) in self.entries.iter().enumerate() {
+                lists.entry(e.ns).or_default().push(i as u32);
+            }
+            lists
+        });
+        lists
+            .get(&key(ns))
+            .into_iter()
+            .flatten()
+            .map(|&i| self.entries[i as usize].name.name.as_str())
     }
 
     fn define(
@@ -219,6 +228,7 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
         index: HashTable::with_capacity(total),
         entries: Vec::with_capacity(total),
         again: HashMap::default(),
+        by_ns: OnceCell::new(),
     };
     for (i, a) in p.agents.iter().enumerate() {
         d.define(Ns::Agent, &a.name, None, Some(i), p, diags);
