@@ -1,6 +1,6 @@
 //! Parse + lower + check throughput on generated workflows (10,000 stories and 1,000
 //! procedures, and ten times that for linearity), in the process and as the `bmad check`
-//! command. See BENCHMARKS.md.
+//! command, and rendering the diagnostics of a large file. See BENCHMARKS.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -56,5 +56,31 @@ fn command(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, in_process, command);
+/// Rendering the diagnostics of a large file: 300 undefined agents among 30,000 stories
+/// (the cost of a report must not grow with the size of its file).
+fn render(c: &mut Criterion) {
+    let mut text = String::from("import std.roles\n");
+    for i in 0..30_000 {
+        text.push_str(&format!("story \"s{i}\" backend {{\n  title \"t\"\n}}\n"));
+    }
+    text.push_str("phase p {\n");
+    for i in 0..300 {
+        text.push_str(&format!("  nobody{i}: work\n"));
+    }
+    text.push_str("}\n");
+    let checked = bmad::check_text("errors.bmad", &text);
+    assert_eq!(checked.diagnostics.len(), 300);
+    let options = bmad::render::RenderOptions::default();
+    c.bench_function("render_300_diagnostics_in_30000_stories", |b| {
+        b.iter(|| {
+            checked
+                .diagnostics
+                .iter()
+                .map(|d| bmad::render::render(d, &checked.sources, options).len())
+                .sum::<usize>()
+        })
+    });
+}
+
+criterion_group!(benches, in_process, command, render);
 criterion_main!(benches);

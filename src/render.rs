@@ -1,8 +1,11 @@
 //! Renders diagnostics for people through miette: file:line:col, labels, help.
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::source::{FileId, SourceMap};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use crate::source::{FileId, SourceFile, SourceMap};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceSpan, SpanContents,
+};
 use std::fmt;
 
 /// How rendered diagnostics look.
@@ -23,27 +26,65 @@ impl Default for RenderOptions {
     }
 }
 
+/// One file's text as miette reads it. miette finds a place by scanning the text from
+/// its start; this starts the scan at the line of the place (found in the file's line
+/// index), so quoting a place costs the lines quoted, not the size of the file.
+#[derive(Debug)]
+struct Source<'s> {
+    file: Option<&'s SourceFile>,
+}
+
+impl miette::SourceCode for Source<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let Some(file) = self.file else {
+            return "".read_span(span, before, after);
+        };
+        let (first, start) = file.line_above(span.offset(), before);
+        let window = &file.text.as_str()[start..];
+        let shifted = SourceSpan::new((span.offset() - start).into(), span.len());
+        let inner = window.read_span(&shifted, before, after)?;
+        let at = SourceSpan::new((inner.span().offset() + start).into(), inner.span().len());
+        let contents = MietteSpanContents::new_named(
+            file.name.clone(),
+            inner.data(),
+            at,
+            inner.line() + first,
+            inner.column(),
+            // miette counts the lines from the start of the text to the end of what it
+            // read (and joins nearby labels by that count): the lines above the window
+            // count too.
+            inner.line_count() + first,
+        );
+        Ok(Box::new(contents.with_language("bmad")))
+    }
+}
+
 /// A diagnostic bound to the source of one file, in the shape miette wants.
 #[derive(Debug)]
-struct Bound {
+struct Bound<'s> {
     message: String,
     code: &'static str,
     severity: miette::Severity,
-    source: NamedSource<String>,
+    source: Source<'s>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
-    related: Vec<Bound>,
+    related: Vec<Bound<'s>>,
 }
 
-impl fmt::Display for Bound {
+impl fmt::Display for Bound<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Bound {}
+impl std::error::Error for Bound<'_> {}
 
-impl miette::Diagnostic for Bound {
+impl miette::Diagnostic for Bound<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.code))
     }
@@ -72,9 +113,10 @@ impl miette::Diagnostic for Bound {
     }
 }
 
-fn named(sources: &SourceMap, file: FileId) -> NamedSource<String> {
-    let f = sources.get(file);
-    NamedSource::new(f.name.clone(), f.text.clone()).with_language("bmad")
+fn named(sources: &SourceMap, file: FileId) -> Source<'_> {
+    Source {
+        file: Some(sources.get(file)),
+    }
 }
 
 fn labeled(label: &Label, primary: bool) -> LabeledSpan {
@@ -87,7 +129,7 @@ fn labeled(label: &Label, primary: bool) -> LabeledSpan {
     }
 }
 
-fn bind(diag: &Diagnostic, sources: &SourceMap) -> Bound {
+fn bind<'s>(diag: &Diagnostic, sources: &'s SourceMap) -> Bound<'s> {
     let severity = match diag.severity {
         Severity::Error => miette::Severity::Error,
         Severity::Warning => miette::Severity::Warning,
@@ -123,7 +165,7 @@ fn bind(diag: &Diagnostic, sources: &SourceMap) -> Bound {
     }
     let source = match file {
         Some(f) => named(sources, f),
-        None => NamedSource::new("", String::new()),
+        None => Source { file: None },
     };
     Bound {
         message: diag.message.clone(),

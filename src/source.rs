@@ -65,6 +65,17 @@ impl SourceFile {
             .map_or(end - start, |s| s.chars().count());
         (line + 1, column + 1)
     }
+
+    /// For the line holding byte `offset`: the line `before` lines above it (0-based,
+    /// stopping at the first) and the byte where that line starts.
+    pub fn line_above(&self, offset: usize, before: usize) -> (usize, usize) {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let first = line.saturating_sub(before);
+        (first, self.line_starts[first])
+    }
 }
 
 /// Every source file of one check or run, addressed by [`FileId`].
