@@ -3,23 +3,81 @@
 
 use super::defs::Defs;
 use super::refs::{CONTEXT_BUILTINS, Ns};
+use super::steps::StepLint;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, Step, StepKind};
 use crate::source::Span;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-/// What is available at a point of a run.
+/// What is available at a point of a run. Nested lists of steps see what came before
+/// them and add to it; instead of a copy per list, what a list adds is logged and rolled
+/// back after it (a large workflow has a hundred thousand nested lists).
 #[derive(Clone, Default)]
 struct Avail<'a> {
     names: HashSet<&'a str>,
     paths: HashSet<&'a str>,
+    /// Every insertion, in order, for [`Avail::rollback`].
+    log: Vec<Added<'a>>,
+}
+
+/// One insertion into [`Avail`].
+#[derive(Clone, Copy)]
+enum Added<'a> {
+    Name(&'a str),
+    Path(&'a str),
 }
 
 impl<'a> Avail<'a> {
+    fn add(&mut self, a: Added<'a>) {
+        let new = match a {
+            Added::Name(n) => self.names.insert(n),
+            Added::Path(p) => self.paths.insert(p),
+        };
+        if new {
+            self.log.push(a);
+        }
+    }
+
     fn merge(&mut self, other: &Avail<'a>) {
-        self.names.extend(other.names.iter().copied());
-        self.paths.extend(other.paths.iter().copied());
+        for n in &other.names {
+            self.add(Added::Name(n));
+        }
+        for p in &other.paths {
+            self.add(Added::Path(p));
+        }
+    }
+
+    /// The point to roll back to.
+    fn mark(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Removes what was added since `mark`, handing it to `keep`.
+    fn rollback(&mut self, mark: usize, keep: &mut Vec<Added<'a>>) {
+        for a in self.log.drain(mark..) {
+            match a {
+                Added::Name(n) => self.names.remove(n),
+                Added::Path(p) => self.paths.remove(p),
+            };
+            keep.push(a);
+        }
+    }
+}
+
+/// Who needs an artifact, for the message (made only when one is missing).
+#[derive(Clone, Copy)]
+enum By<'a> {
+    Agent(&'a str),
+    Handoff(&'a str, &'a str),
+}
+
+impl std::fmt::Display for By<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            By::Agent(a) => write!(f, "agent `{a}`"),
+            By::Handoff(from, to) => write!(f, "the handoff {from} -> {to}"),
+        }
     }
 }
 
@@ -55,7 +113,7 @@ impl<'a> Flow<'a, '_> {
         }
     }
 
-    fn need(&mut self, avail: &Avail<'a>, r: &ArtifactRef, by: &str) {
+    fn need(&mut self, avail: &Avail<'a>, r: &ArtifactRef, by: By) {
         if self.has(avail, r) {
             return;
         }
@@ -96,31 +154,31 @@ impl<'a> Flow<'a, '_> {
     fn step(&mut self, s: &'a Step, avail: &mut Avail<'a>) {
         match &s.kind {
             StepKind::Task(t) => {
-                let by = format!("agent `{}`", t.agent.name);
+                let by = By::Agent(&t.agent.name);
                 for n in &t.needs {
-                    self.need(avail, n, &by);
+                    self.need(avail, n, by);
                 }
                 for c in &t.context {
                     if !CONTEXT_BUILTINS.contains(&c.name.as_str()) {
-                        self.need(avail, &ArtifactRef::Named(c.clone()), &by);
+                        self.need(avail, &ArtifactRef::Named(c.clone()), by);
                     }
                 }
                 for p in &t.produces {
                     if let Some(n) = &p.name {
-                        avail.names.insert(&n.name);
+                        avail.add(Added::Name(&n.name));
                         if let Some(path) = self.paths.get(n.name.as_str()) {
-                            avail.paths.insert(path);
+                            avail.add(Added::Path(path));
                         }
                     }
                     if let Some(path) = &p.path {
-                        avail.paths.insert(&path.value);
+                        avail.add(Added::Path(&path.value));
                     }
                 }
             }
             StepKind::Handoff(h) => {
-                let by = format!("the handoff {} -> {}", h.from.name, h.to.name);
+                let by = By::Handoff(&h.from.name, &h.to.name);
                 for a in &h.artifacts {
-                    self.need(avail, a, &by);
+                    self.need(avail, a, by);
                 }
             }
             StepKind::Parallel { branches, .. } => {
@@ -132,7 +190,7 @@ impl<'a> Flow<'a, '_> {
                         out.into_keys().collect()
                     })
                     .collect();
-                let start = avail.clone();
+                let mut added = Vec::new();
                 for (i, b) in branches.iter().enumerate() {
                     let others = outputs
                         .iter()
@@ -141,23 +199,23 @@ impl<'a> Flow<'a, '_> {
                         .flat_map(|(_, o)| o.iter().copied())
                         .collect();
                     self.siblings.push(others);
-                    let mut mine = start.clone();
-                    self.step(b, &mut mine);
+                    let mark = avail.mark();
+                    self.step(b, avail);
+                    avail.rollback(mark, &mut added);
                     self.siblings.pop();
-                    avail.merge(&mine);
                 }
+                added.into_iter().for_each(|a| avail.add(a));
             }
             _ => {
                 // Branches, loops and handlers: each nested list sees what came before;
                 // what any of them produces counts as produced afterwards.
-                let start = avail.clone();
-                let mut lists = Vec::new();
-                s.for_each_child(|child| lists.push(child));
-                for child in lists {
-                    let mut mine = start.clone();
-                    self.steps(child, &mut mine);
-                    avail.merge(&mine);
-                }
+                let mut added = Vec::new();
+                s.for_each_child(|child| {
+                    let mark = avail.mark();
+                    self.steps(child, avail);
+                    avail.rollback(mark, &mut added);
+                });
+                added.into_iter().for_each(|a| avail.add(a));
             }
         }
     }
@@ -178,8 +236,38 @@ fn producers<'a>(steps: &'a [Step], out: &mut HashMap<&'a str, Span>) {
     });
 }
 
+/// Where each artifact is first produced, and the path of each artifact first produced
+/// with one, in every body (gathered in the shared walk, [`super::steps`]).
+#[derive(Default)]
+pub struct Producers<'a> {
+    at: HashMap<&'a str, Span>,
+    paths: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> StepLint<'a> for Producers<'a> {
+    fn step(&mut self, s: &'a Step, _diags: &mut Vec<Diagnostic>) {
+        let StepKind::Task(t) = &s.kind else { return };
+        for prod in &t.produces {
+            if let Some(n) = &prod.name {
+                self.at.entry(&n.name).or_insert(prod.span);
+            }
+            if let Some(path) = &prod.path {
+                self.at.entry(&path.value).or_insert(prod.span);
+            }
+            if let (Some(n), Some(path)) = (&prod.name, &prod.path) {
+                self.paths.entry(&n.name).or_insert(&path.value);
+            }
+        }
+    }
+}
+
 /// Reports consumed artifacts that nothing produced before.
-pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
+pub fn check<'a>(
+    p: &'a Program,
+    defs: &Defs<'a>,
+    produced: Producers<'a>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut paths: HashMap<&str, &str> = HashMap::default();
     let mut start = Avail::default();
     for a in &p.artifacts {
@@ -189,23 +277,13 @@ pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
             start.paths.insert(&a.path.value);
         }
     }
-    let mut prods = HashMap::default();
-    for body in p.bodies() {
-        producers(body, &mut prods);
-        crate::ir::step::walk(body, &mut |s| {
-            if let StepKind::Task(t) = &s.kind {
-                for prod in &t.produces {
-                    if let (Some(n), Some(path)) = (&prod.name, &prod.path) {
-                        paths.entry(&n.name).or_insert(&path.value);
-                    }
-                }
-            }
-        });
+    for (n, path) in produced.paths {
+        paths.entry(n).or_insert(path);
     }
     let mut flow = Flow {
         siblings: Vec::new(),
         paths,
-        producers: prods,
+        producers: produced.at,
         defs,
         diags,
     };
@@ -230,8 +308,11 @@ pub fn check<'a>(p: &'a Program, defs: &Defs<'a>, diags: &mut Vec<Diagnostic>) {
         out[i] = Some(avail);
     }
     // Operations run after the product is built: they see everything the phases produce.
+    let mut dropped = Vec::new();
     for pr in &p.procedures {
-        let mut avail = everything.clone();
-        flow.steps(&pr.body, &mut avail);
+        let mark = everything.mark();
+        flow.steps(&pr.body, &mut everything);
+        everything.rollback(mark, &mut dropped);
+        dropped.clear();
     }
 }

@@ -1,8 +1,9 @@
 //! The definitions of a program by namespace; reports names defined twice.
 
 use super::refs::Ns;
+use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::step::{Name, StepKind, walk};
+use crate::ir::step::{Name, Step, StepKind, Text};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
 use hashbrown::HashTable;
@@ -214,8 +215,35 @@ impl<'a> Defs<'a> {
     }
 }
 
-/// Collects every definition of `p`; duplicates are reported in `diags`.
-pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
+/// Artifacts named and placed by `produces name = "path"` in phases and procedures, in
+/// the order of the program (gathered in the shared walk, [`super::steps`]).
+#[derive(Default)]
+pub struct Produced<'a> {
+    list: Vec<(&'a Name, &'a Text)>,
+}
+
+impl<'a> StepLint<'a> for Produced<'a> {
+    fn wants(&self, body: Body) -> bool {
+        !matches!(body, Body::Check(_))
+    }
+
+    fn step(&mut self, s: &'a Step, _diags: &mut Vec<Diagnostic>) {
+        let StepKind::Task(t) = &s.kind else { return };
+        for prod in &t.produces {
+            if let (Some(name), Some(path)) = (&prod.name, &prod.path) {
+                self.list.push((name, path));
+            }
+        }
+    }
+}
+
+/// Collects every definition of `p` (the artifacts its steps produce in `produced`);
+/// duplicates are reported in `diags`.
+pub fn collect<'a>(
+    p: &'a Program,
+    produced: &Produced<'a>,
+    diags: &mut Vec<Diagnostic>,
+) -> Defs<'a> {
     let total = p.agents.len()
         + p.phases.len()
         + p.stories.len()
@@ -263,52 +291,42 @@ pub fn collect<'a>(p: &'a Program, diags: &mut Vec<Diagnostic>) -> Defs<'a> {
             d.define(Ns::Health(i as u32), &h.name, None, Some(j), p, diags);
         }
     }
-    artifacts(p, &mut d, diags);
+    artifacts(p, produced, &mut d, diags);
     d
 }
 
 /// Artifacts are declared by `artifact` items and by `produces name = "path"`; the same
 /// name may be produced again only with the same path.
-fn artifacts<'a>(p: &'a Program, d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>) {
+fn artifacts<'a>(
+    p: &'a Program,
+    produced: &Produced<'a>,
+    d: &mut Defs<'a>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut paths: HashMap<&str, (&str, Span)> = HashMap::default();
     for (i, a) in p.artifacts.iter().enumerate() {
         d.define(Ns::Artifact, &a.name, None, Some(i), p, diags);
         paths.insert(&a.name.name, (&a.path.value, a.name.span));
     }
-    let mut on_steps =
-        |steps: &'a [crate::ir::step::Step], d: &mut Defs<'a>, diags: &mut Vec<Diagnostic>| {
-            walk(steps, &mut |s| {
-                let StepKind::Task(t) = &s.kind else { return };
-                for prod in &t.produces {
-                    let (Some(name), Some(path)) = (&prod.name, &prod.path) else {
-                        continue;
-                    };
-                    match paths.get(name.name.as_str()) {
-                        Some((old, _)) if *old == path.value => {}
-                        Some((old, first)) => diags.push(
-                            Diagnostic::error(
-                                Code::Duplicate,
-                                format!(
-                                    "artifact `{}` is defined twice with different paths",
-                                    name.name
-                                ),
-                            )
-                            .at(name.span, format!("here it is \"{}\"", path.value))
-                            .also(*first, format!("first defined as \"{old}\""))
-                            .help("give the second artifact its own name"),
-                        ),
-                        None => {
-                            paths.insert(&name.name, (&path.value, name.span));
-                            d.define(Ns::Artifact, name, None, None, p, diags);
-                        }
-                    }
-                }
-            });
-        };
-    for ph in &p.phases {
-        on_steps(&ph.body, d, diags);
-    }
-    for pr in &p.procedures {
-        on_steps(&pr.body, d, diags);
+    for &(name, path) in &produced.list {
+        match paths.get(name.name.as_str()) {
+            Some((old, _)) if *old == path.value => {}
+            Some((old, first)) => diags.push(
+                Diagnostic::error(
+                    Code::Duplicate,
+                    format!(
+                        "artifact `{}` is defined twice with different paths",
+                        name.name
+                    ),
+                )
+                .at(name.span, format!("here it is \"{}\"", path.value))
+                .also(*first, format!("first defined as \"{old}\""))
+                .help("give the second artifact its own name"),
+            ),
+            None => {
+                paths.insert(&name.name, (&path.value, name.span));
+                d.define(Ns::Artifact, name, None, None, p, diags);
+            }
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! Parallelism and resources: a parallel block or for-each wider than its phase maximum
 //! or the global max_concurrent_agents; per-agent limits that cannot fit the global ones.
 
+use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::{Count, Step, StepKind, walk};
+use crate::ir::step::{Count, Step, StepKind};
 use crate::source::Span;
 use crate::syntax::literal::Value;
 
@@ -58,20 +59,74 @@ fn width_check(
     }
 }
 
-fn blocks(steps: &[Step], caps: &Caps, diags: &mut Vec<Diagnostic>) {
-    walk(steps, &mut |s| match &s.kind {
-        StepKind::Parallel { max, branches } => {
-            let (width, at) = match max {
-                Some(Count { value, span }) => (*value, *span),
-                None => (branches.len() as u64, s.span),
-            };
-            width_check(width, at, "this parallel block", max.is_some(), caps, diags);
+/// Parallel blocks and for-eaches wider than their phase maximum or the global limit, in
+/// phases and procedures (a lint of the shared walk, [`super::steps`]).
+pub struct Blocks<'a> {
+    p: &'a Program,
+    global: Option<(u64, Span)>,
+    caps: Caps,
+}
+
+impl<'a> Blocks<'a> {
+    /// The lint for `p`.
+    pub fn new(p: &'a Program) -> Blocks<'a> {
+        let global = global_agents(p);
+        Blocks {
+            p,
+            global,
+            caps: Caps {
+                phase: None,
+                global,
+            },
         }
-        StepKind::ForEach { max: Some(m), .. } => {
-            width_check(m.value, m.span, "this for-each", true, caps, diags)
+    }
+}
+
+impl<'a> StepLint<'a> for Blocks<'a> {
+    fn wants(&self, body: Body) -> bool {
+        !matches!(body, Body::Check(_))
+    }
+
+    fn enter(&mut self, body: Body) {
+        let phase = match body {
+            Body::Phase(i) => Some(&self.p.phases[i as usize]),
+            _ => None,
+        };
+        self.caps = Caps {
+            phase: phase.and_then(|ph| ph.max.map(|m| (m.value, m.span, ph.name.name.to_string()))),
+            global: self.global,
+        };
+    }
+
+    fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {
+        match &s.kind {
+            StepKind::Parallel { max, branches } => {
+                let (width, at) = match max {
+                    Some(Count { value, span }) => (*value, *span),
+                    None => (branches.len() as u64, s.span),
+                };
+                let explicit = max.is_some();
+                width_check(
+                    width,
+                    at,
+                    "this parallel block",
+                    explicit,
+                    &self.caps,
+                    diags,
+                );
+            }
+            StepKind::ForEach { max: Some(m), .. } => {
+                width_check(m.value, m.span, "this for-each", true, &self.caps, diags)
+            }
+            _ => {}
         }
-        _ => {}
-    });
+    }
+}
+
+/// The global `max_concurrent_agents`, where it is a count.
+fn global_agents(p: &Program) -> Option<(u64, Span)> {
+    p.global_limit("max_concurrent_agents")
+        .and_then(|q| count(&q.value).map(|n| (n as u64, q.span)))
 }
 
 fn count(v: &Option<Value>) -> Option<f64> {
@@ -81,11 +136,10 @@ fn count(v: &Option<Value>) -> Option<f64> {
     }
 }
 
-/// Reports blocks wider than allowed and limits that do not fit.
+/// Reports phase maximums over the global limit and limits that do not fit ([`Blocks`]
+/// looks at the blocks in steps).
 pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
-    let global = p
-        .global_limit("max_concurrent_agents")
-        .and_then(|q| count(&q.value).map(|n| (n as u64, q.span)));
+    let global = global_agents(p);
     for ph in &p.phases {
         if let (Some(m), Some((g, gspan))) = (&ph.max, global)
             && m.value > g
@@ -103,18 +157,6 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
                 .help(format!("lower the phase maximum to {g} or less")),
             );
         }
-        let caps = Caps {
-            phase: ph.max.map(|m| (m.value, m.span, ph.name.name.to_string())),
-            global,
-        };
-        blocks(&ph.body, &caps, diags);
-    }
-    let caps = Caps {
-        phase: None,
-        global,
-    };
-    for pr in &p.procedures {
-        blocks(&pr.body, &caps, diags);
     }
     memory(p, global, diags);
 }

@@ -9,6 +9,7 @@ mod names;
 mod reach;
 mod refs;
 mod shape;
+mod steps;
 mod units;
 mod unused;
 pub mod vocab;
@@ -20,16 +21,37 @@ use crate::syntax::literal::check_cron;
 /// Every finding of the checker on `p`, in a stable order.
 pub fn check(p: &Program) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let defs = defs::collect(p, &mut diags);
-    let refs = refs::collect(p);
-    let names = names::check(p, &defs, &refs, &mut diags);
+    // The lints that look at one step at a time share one walk over every step.
+    let mut produced = defs::Produced::default();
+    let mut refs = refs::Collector::new(p);
+    let mut vars = names::AgentVars::default();
+    let mut producers = artifacts::Producers::default();
+    steps::walk_all(
+        p,
+        &mut [
+            &mut produced,
+            &mut refs,
+            &mut vars,
+            &mut names::Modes::new(p),
+            &mut vocab::Steps,
+            &mut units::Steps,
+            &mut shape::Steps::new(p),
+            &mut limits::Blocks::new(p),
+            &mut producers,
+            &mut reach::Loops,
+        ],
+        &mut diags,
+    );
+    let defs = defs::collect(p, &produced, &mut diags);
+    let refs = refs.finish();
+    let names = names::check(&defs, &refs, &vars, &mut diags);
     vocab::check(p, &mut diags);
     units::check(p, &mut diags);
     crons(p, &mut diags);
     shape::check(p, &mut diags);
     cycles::check(p, &names, &mut diags);
     limits::check(p, &mut diags);
-    artifacts::check(p, &defs, &mut diags);
+    artifacts::check(p, &defs, producers, &mut diags);
     reach::check(p, &names, &mut diags);
     unused::check(p, &defs, &mut diags);
     // rhai is compiled, never run, here: the sandbox's workspace does not matter.

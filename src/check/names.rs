@@ -2,28 +2,47 @@
 
 use super::defs::{Defs, Entry};
 use super::refs::{AGENT_GROUPS, Ns, Owner, Ref};
+use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
-use crate::ir::step::{StepKind, walk};
+use crate::ir::step::{Step, StepKind};
 use crate::ir::{ProcKind, Program};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-/// Agent variables bound by `assign` in each construct.
-fn agent_vars(p: &Program) -> HashMap<Owner, HashSet<&str>> {
-    let mut vars: HashMap<Owner, HashSet<&str>> = HashMap::default();
-    let mut scan = |owner: Owner, steps| {
-        walk(steps, &mut |s| {
-            if let StepKind::Assign { var, .. } = &s.kind {
-                vars.entry(owner).or_default().insert(var.name.as_str());
-            }
-        })
-    };
-    for (i, ph) in p.phases.iter().enumerate() {
-        scan(Owner::Phase(i as u32), &ph.body);
+/// Agent variables bound by `assign` in each phase and procedure (gathered in the shared
+/// walk, [`super::steps`]).
+pub struct AgentVars<'a> {
+    vars: HashMap<Owner, HashSet<&'a str>>,
+    owner: Owner,
+}
+
+impl Default for AgentVars<'_> {
+    fn default() -> Self {
+        AgentVars {
+            vars: HashMap::default(),
+            owner: Owner::Workflow,
+        }
     }
-    for (i, pr) in p.procedures.iter().enumerate() {
-        scan(Owner::Procedure(i as u32), &pr.body);
+}
+
+impl<'a> StepLint<'a> for AgentVars<'a> {
+    fn wants(&self, body: Body) -> bool {
+        !matches!(body, Body::Check(_))
     }
-    vars
+
+    fn enter(&mut self, body: Body) {
+        self.owner = match body {
+            Body::Phase(i) => Owner::Phase(i),
+            Body::Procedure(i) => Owner::Procedure(i),
+            Body::Check(i) => Owner::Check(i),
+        };
+    }
+
+    fn step(&mut self, s: &'a Step, _diags: &mut Vec<Diagnostic>) {
+        if let StepKind::Assign { var, .. } = &s.kind {
+            let vars = self.vars.entry(self.owner).or_default();
+            vars.insert(var.name.as_str());
+        }
+    }
 }
 
 /// "a check", "an emergency protocol".
@@ -74,12 +93,12 @@ impl<'d, 'a> Resolution<'d, 'a> {
 /// Reports references that resolve to nothing, or to the wrong kind of procedure, and
 /// returns what each one resolved to.
 pub fn check<'d, 'a>(
-    p: &Program,
     defs: &'d Defs<'a>,
     refs: &'d [Ref<'a>],
+    vars: &AgentVars,
     diags: &mut Vec<Diagnostic>,
 ) -> Resolution<'d, 'a> {
-    let vars = agent_vars(p);
+    let vars = &vars.vars;
     let mut resolved = Vec::with_capacity(refs.len());
     for r in refs {
         let name = r.name.name.as_str();
@@ -172,7 +191,6 @@ pub fn check<'d, 'a>(
             }
         }
     }
-    modes(p, diags);
     Resolution {
         defs,
         refs,
@@ -188,46 +206,54 @@ fn suggest(defs: &Defs, ns: Ns, name: &str, kind: Option<ProcKind>) -> Option<St
     did_you_mean(name, candidates)
 }
 
-/// A task's mode must be one of its agent's modes.
-fn modes(p: &Program, diags: &mut Vec<Diagnostic>) {
-    let mut agents: HashMap<&str, &crate::syntax::ast::Agent> = HashMap::default();
-    for a in &p.agents {
-        agents.entry(&a.name.name).or_insert(a);
+/// A task's mode must be one of its agent's modes (a lint of the shared walk,
+/// [`super::steps`]).
+pub struct Modes<'a> {
+    agents: HashMap<&'a str, &'a crate::syntax::ast::Agent>,
+}
+
+impl<'a> Modes<'a> {
+    /// The lint for `p`'s agents.
+    pub fn new(p: &'a Program) -> Modes<'a> {
+        let mut agents: HashMap<&str, &crate::syntax::ast::Agent> = HashMap::default();
+        for a in &p.agents {
+            agents.entry(&a.name.name).or_insert(a);
+        }
+        Modes { agents }
     }
-    let mut each = |steps| {
-        walk(steps, &mut |s| {
-            let StepKind::Task(t) = &s.kind else { return };
-            let Some(mode) = &t.mode else { return };
-            let Some(agent) = agents.get(t.agent.name.as_str()) else {
-                return;
-            };
-            if agent.modes.iter().any(|m| m.name == mode.name) {
-                return;
+}
+
+impl<'a> StepLint<'a> for Modes<'a> {
+    fn wants(&self, body: Body) -> bool {
+        !matches!(body, Body::Check(_))
+    }
+
+    fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {
+        let StepKind::Task(t) = &s.kind else { return };
+        let Some(mode) = &t.mode else { return };
+        let Some(agent) = self.agents.get(t.agent.name.as_str()) else {
+            return;
+        };
+        if agent.modes.iter().any(|m| m.name == mode.name) {
+            return;
+        }
+        let names: Vec<&str> = agent.modes.iter().map(|m| m.name.as_str()).collect();
+        let help = did_you_mean(&mode.name, names.iter().copied()).unwrap_or_else(|| {
+            if names.is_empty() {
+                format!("agent `{}` declares no modes", agent.name.name)
+            } else {
+                format!("its modes are {}", names.join(", "))
             }
-            let names: Vec<&str> = agent.modes.iter().map(|m| m.name.as_str()).collect();
-            let help = did_you_mean(&mode.name, names.iter().copied()).unwrap_or_else(|| {
-                if names.is_empty() {
-                    format!("agent `{}` declares no modes", agent.name.name)
-                } else {
-                    format!("its modes are {}", names.join(", "))
-                }
-            });
-            diags.push(
-                Diagnostic::error(
-                    Code::Undefined,
-                    format!("agent `{}` has no mode `{}`", agent.name.name, mode.name),
-                )
-                .at(mode.span, "unknown mode")
-                .also(agent.name.span, "agent defined here")
-                .help(help),
-            );
-        })
-    };
-    for ph in &p.phases {
-        each(&ph.body);
-    }
-    for pr in &p.procedures {
-        each(&pr.body);
+        });
+        diags.push(
+            Diagnostic::error(
+                Code::Undefined,
+                format!("agent `{}` has no mode `{}`", agent.name.name, mode.name),
+            )
+            .at(mode.span, "unknown mode")
+            .also(agent.name.span, "agent defined here")
+            .help(help),
+        );
     }
 }
 

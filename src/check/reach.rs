@@ -4,26 +4,31 @@
 use super::cycles::{CycleWords, DepGraph};
 use super::names::Resolution;
 use super::refs::{Ns, Owner};
+use super::steps::StepLint;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::step::{StepKind, walk};
+use crate::ir::step::{Step, StepKind};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
 use rustc_hash::FxHashSet as HashSet;
 
-/// Reports unreachable phases and procedures and unbounded loops.
+/// Reports unreachable phases and procedures ([`Loops`] reports unbounded loops).
 pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
     let live_phases = phases(p, diags);
     procedures(p, names, &live_phases, diags);
-    for body in p.bodies() {
-        walk(body, &mut |s| {
-            if let StepKind::Repeat { max: None, .. } = &s.kind {
-                diags.push(
-                    Diagnostic::error(Code::UnboundedLoop, "this loop has no maximum")
-                        .at(s.span, "can go round for ever")
-                        .help("bound it: `repeat max 3 { ... } until ...`; when the maximum is reached the work is escalated"),
-                );
-            }
-        });
+}
+
+/// Loops without a maximum, in every body (a lint of the shared walk, [`super::steps`]).
+pub struct Loops;
+
+impl<'a> StepLint<'a> for Loops {
+    fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {
+        if let StepKind::Repeat { max: None, .. } = &s.kind {
+            diags.push(
+                Diagnostic::error(Code::UnboundedLoop, "this loop has no maximum")
+                    .at(s.span, "can go round for ever")
+                    .help("bound it: `repeat max 3 { ... } until ...`; when the maximum is reached the work is escalated"),
+            );
+        }
     }
 }
 

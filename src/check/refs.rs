@@ -2,9 +2,11 @@
 //! which construct it sits in. Name resolution, reachability and unused-definition
 //! warnings all read this one list.
 
-use crate::ir::step::{ArtifactRef, CallKind, Name, Step, StepKind, walk};
+use super::steps::{Body, StepLint};
+use crate::diagnostic::Diagnostic;
+use crate::ir::step::{ArtifactRef, CallKind, Name, Step, StepKind};
 use crate::ir::{ProcKind, Program};
-use crate::syntax::ast::{ActionKind, Actions, CheckBody, Gate, HealthProbe};
+use crate::syntax::ast::{ActionKind, Actions, Gate, HealthProbe};
 
 /// What a name must resolve to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,7 +101,11 @@ pub const AGENT_GROUPS: &[&str] = &[
 /// Names a task's `context` may use besides artifacts.
 pub const CONTEXT_BUILTINS: &[&str] = &["story", "dependencies", "qa_feedback", "incident"];
 
-struct Collector<'a> {
+/// Collects every reference of a program: those in steps during the shared walk
+/// ([`super::steps`]), the others in [`Collector::new`] and [`Collector::finish`], in the
+/// order of the program.
+pub struct Collector<'a> {
+    p: &'a Program,
     refs: Vec<Ref<'a>>,
     owner: Owner,
 }
@@ -120,11 +126,7 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn steps(&mut self, steps: &'a [Step]) {
-        walk(steps, &mut |s| self.step(s));
-    }
-
-    fn step(&mut self, step: &'a Step) {
+    fn refs_in(&mut self, step: &'a Step) {
         match &step.kind {
             StepKind::Task(t) => {
                 self.push(Ns::Agent, &t.agent, true);
@@ -199,82 +201,98 @@ impl<'a> Collector<'a> {
     }
 }
 
-/// Every reference in the program.
-pub fn collect(p: &Program) -> Vec<Ref<'_>> {
-    let mut c = Collector {
-        refs: Vec::with_capacity(p.stories.len() * 3 + p.procedures.len() * 8),
-        owner: Owner::Workflow,
-    };
-    if let Some(start) = p.workflow.as_ref().and_then(|w| w.start.as_ref()) {
-        c.add(Ns::Phase, start);
-    }
-    for (i, phase) in p.phases.iter().enumerate() {
-        c.owner = Owner::Phase(i as u32);
-        phase.after.iter().for_each(|a| c.add(Ns::Phase, a));
-        c.steps(&phase.body);
-    }
-    for (i, proc) in p.procedures.iter().enumerate() {
-        c.owner = Owner::Procedure(i as u32);
-        if let Some(a) = &proc.agent {
-            c.add(Ns::Agent, a);
-        }
-        proc.team.iter().for_each(|a| c.add(Ns::Agent, a));
-        c.steps(&proc.body);
-    }
-    for (i, check) in p.checks.iter().enumerate() {
-        c.owner = Owner::Check(i as u32);
-        if let CheckBody::Steps { steps } = &check.body {
-            c.steps(steps);
-        }
-    }
-    for (i, m) in p.monitors.iter().enumerate() {
-        c.owner = Owner::Monitor(i as u32);
-        if let Some(a) = &m.agent {
-            c.add(Ns::Agent, a);
-        }
-        for h in &m.health {
-            if let HealthProbe::Check { check } = &h.probe {
-                c.add(Ns::Check, check);
+impl<'a> StepLint<'a> for Collector<'a> {
+    fn enter(&mut self, body: Body) {
+        let p = self.p;
+        match body {
+            Body::Phase(i) => {
+                self.owner = Owner::Phase(i);
+                let phase = &p.phases[i as usize];
+                phase.after.iter().for_each(|a| self.add(Ns::Phase, a));
             }
-            if let Some(a) = &h.actions {
-                c.actions(a);
+            Body::Procedure(i) => {
+                self.owner = Owner::Procedure(i);
+                let proc = &p.procedures[i as usize];
+                if let Some(a) = &proc.agent {
+                    self.add(Ns::Agent, a);
+                }
+                proc.team.iter().for_each(|a| self.add(Ns::Agent, a));
+            }
+            Body::Check(i) => self.owner = Owner::Check(i),
+        }
+    }
+
+    fn step(&mut self, s: &'a Step, _diags: &mut Vec<Diagnostic>) {
+        self.refs_in(s);
+    }
+}
+
+impl<'a> Collector<'a> {
+    /// A collector for `p`, holding the references that come before every body.
+    pub fn new(p: &'a Program) -> Collector<'a> {
+        let mut c = Collector {
+            p,
+            refs: Vec::with_capacity(p.stories.len() * 3 + p.procedures.len() * 8),
+            owner: Owner::Workflow,
+        };
+        if let Some(start) = p.workflow.as_ref().and_then(|w| w.start.as_ref()) {
+            c.add(Ns::Phase, start);
+        }
+        c
+    }
+
+    /// Every reference of the program: those of the walk, then the ones outside steps.
+    pub fn finish(mut self) -> Vec<Ref<'a>> {
+        let (p, c) = (self.p, &mut self);
+        for (i, m) in p.monitors.iter().enumerate() {
+            c.owner = Owner::Monitor(i as u32);
+            if let Some(a) = &m.agent {
+                c.add(Ns::Agent, a);
+            }
+            for h in &m.health {
+                if let HealthProbe::Check { check } = &h.probe {
+                    c.add(Ns::Check, check);
+                }
+                if let Some(a) = &h.actions {
+                    c.actions(a);
+                }
+            }
+            for r in &m.metrics {
+                if let Some(of) = &r.of {
+                    c.add(Ns::Health(i as u32), of);
+                }
+                c.actions(&r.actions);
+            }
+            for r in &m.patterns {
+                if let Some(s) = &r.severity {
+                    c.add(Ns::Level, s);
+                }
+                c.actions(&r.actions);
+            }
+            for r in &m.on_status {
+                c.actions(&r.actions);
             }
         }
-        for r in &m.metrics {
-            if let Some(of) = &r.of {
-                c.add(Ns::Health(i as u32), of);
+        for (i, env) in p.environments.iter().enumerate() {
+            c.owner = Owner::Environment(i as u32);
+            if let Some(a) = &env.after {
+                c.add(Ns::Environment, a);
             }
-            c.actions(&r.actions);
-        }
-        for r in &m.patterns {
-            if let Some(s) = &r.severity {
-                c.add(Ns::Level, s);
+            if let Some(Gate::Checks { checks }) = &env.gate {
+                checks.iter().for_each(|x| c.add(Ns::Check, x));
             }
-            c.actions(&r.actions);
         }
-        for r in &m.on_status {
-            c.actions(&r.actions);
+        for (i, s) in p.stories.iter().enumerate() {
+            c.owner = Owner::Story(i as u32);
+            s.after.iter().for_each(|a| c.add(Ns::Story, a));
+            if let Some(e) = &s.epic {
+                c.add(Ns::Epic, e);
+            }
         }
+        c.owner = Owner::Other;
+        for l in &p.incident_levels {
+            l.agents.iter().for_each(|a| c.push(Ns::Agent, a, true));
+        }
+        self.refs
     }
-    for (i, env) in p.environments.iter().enumerate() {
-        c.owner = Owner::Environment(i as u32);
-        if let Some(a) = &env.after {
-            c.add(Ns::Environment, a);
-        }
-        if let Some(Gate::Checks { checks }) = &env.gate {
-            checks.iter().for_each(|x| c.add(Ns::Check, x));
-        }
-    }
-    for (i, s) in p.stories.iter().enumerate() {
-        c.owner = Owner::Story(i as u32);
-        s.after.iter().for_each(|a| c.add(Ns::Story, a));
-        if let Some(e) = &s.epic {
-            c.add(Ns::Epic, e);
-        }
-    }
-    c.owner = Owner::Other;
-    for l in &p.incident_levels {
-        l.agents.iter().for_each(|a| c.push(Ns::Agent, a, true));
-    }
-    c.refs
 }

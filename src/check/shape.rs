@@ -2,20 +2,90 @@
 //! at least one, options that apply only to some probes, story types with no agent.
 
 use super::names::article;
+use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::step::{Count, Step, StepKind, walk};
 use crate::ir::{ProcKind, Program};
+use crate::source::Span;
 use crate::syntax::ast::{HealthProbe, SettingValue};
 use crate::syntax::literal::Value;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-/// Reports missing parts and values that make no sense where they are.
+/// Reports missing parts and values that make no sense where they are, outside steps
+/// ([`Steps`] looks at those).
 pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     required(p, diags);
     counts(p, diags);
     probes(p, diags);
     settings(p, diags);
-    story_types(p, diags);
+}
+
+/// The shape of steps in every body: counts of at least one, HTTP statuses only on HTTP
+/// probes, an agent for each story type, a `fix` in each heal (a lint of the shared walk,
+/// [`super::steps`]).
+pub struct Steps<'a> {
+    p: &'a Program,
+    /// The spans of procedures' `attempts`: a heal's is also the maximum of its lowered
+    /// retry, reported once.
+    attempts: HashSet<Span>,
+    /// The heal being walked, and whether a fix was seen in it.
+    heal: Option<(&'a crate::ir::Procedure, bool)>,
+}
+
+impl<'a> Steps<'a> {
+    /// The lint for `p`.
+    pub fn new(p: &'a Program) -> Steps<'a> {
+        let attempts = (p.procedures.iter())
+            .filter_map(|x| x.attempts.map(|a| a.span))
+            .collect();
+        Steps {
+            p,
+            attempts,
+            heal: None,
+        }
+    }
+}
+
+impl<'a> StepLint<'a> for Steps<'a> {
+    fn enter(&mut self, body: Body) {
+        self.heal = match body {
+            Body::Procedure(i) => Some(&self.p.procedures[i as usize])
+                .filter(|pr| pr.kind == ProcKind::Heal)
+                .map(|pr| (pr, false)),
+            _ => None,
+        };
+    }
+
+    fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {
+        match &s.kind {
+            StepKind::Retry { max: Some(m), .. } if self.attempts.contains(&m.span) => {}
+            StepKind::Parallel { max: Some(m), .. }
+            | StepKind::ForEach { max: Some(m), .. }
+            | StepKind::Repeat { max: Some(m), .. }
+            | StepKind::Retry { max: Some(m), .. } => at_least_one(m, "`max`", diags),
+            StepKind::Probe(pr) => probe_expect(&pr.method, "probe", pr.expect.as_ref(), diags),
+            StepKind::Group { label, .. } => {
+                if let Some((_, found)) = &mut self.heal {
+                    *found |= label.starts_with("fix ");
+                }
+            }
+            _ => {}
+        }
+        if let StepKind::ForEach { body, .. } = &s.kind {
+            story_types(self.p, body, diags);
+        }
+    }
+
+    fn leave(&mut self, _body: Body, diags: &mut Vec<Diagnostic>) {
+        if let Some((pr, false)) = self.heal.take() {
+            missing(
+                diags,
+                pr.name.span,
+                format!("heal `{}` has no `fix`", pr.name.name),
+                "a healing procedure tries fixes in order: add `fix name { ... }`",
+            );
+        }
+    }
 }
 
 fn missing(diags: &mut Vec<Diagnostic>, span: crate::source::Span, what: String, help: &str) {
@@ -34,12 +104,6 @@ fn required(p: &Program, diags: &mut Vec<Diagnostic>) {
                 pr.name.span,
                 format!("maintenance `{}` has no `cron` trigger", pr.name.name),
                 "say when it runs: `maintenance name cron \"0 3 * * *\" { ... }`",
-            ),
-            ProcKind::Heal if !has_fix(&pr.body) => missing(
-                diags,
-                pr.name.span,
-                format!("heal `{}` has no `fix`", pr.name.name),
-                "a healing procedure tries fixes in order: add `fix name { ... }`",
             ),
             ProcKind::Incident => {
                 let mut seen: HashMap<&str, crate::source::Span> = HashMap::default();
@@ -64,16 +128,6 @@ fn required(p: &Program, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn has_fix(body: &[Step]) -> bool {
-    let mut found = false;
-    walk(body, &mut |s| {
-        if let StepKind::Group { label, .. } = &s.kind {
-            found |= label.starts_with("fix ");
-        }
-    });
-    found
-}
-
 fn at_least_one(c: &Count, what: &str, diags: &mut Vec<Diagnostic>) {
     if c.value == 0 {
         diags.push(
@@ -95,22 +149,6 @@ fn counts(p: &Program, diags: &mut Vec<Diagnostic>) {
             at_least_one(a, "`attempts`", diags);
         }
     }
-    // A heal's `attempts` is also the maximum of its lowered retry: report it once.
-    let attempts: HashSet<crate::source::Span> = p
-        .procedures
-        .iter()
-        .filter_map(|x| x.attempts.map(|a| a.span))
-        .collect();
-    for body in p.bodies() {
-        walk(body, &mut |s| match &s.kind {
-            StepKind::Retry { max: Some(m), .. } if attempts.contains(&m.span) => {}
-            StepKind::Parallel { max: Some(m), .. }
-            | StepKind::ForEach { max: Some(m), .. }
-            | StepKind::Repeat { max: Some(m), .. }
-            | StepKind::Retry { max: Some(m), .. } => at_least_one(m, "`max`", diags),
-            _ => {}
-        });
-    }
     let whole = ["max_concurrent_agents"];
     let entries = p.limits.iter().flat_map(|l| l.global.iter());
     for e in entries.filter(|e| whole.contains(&e.name.name.as_str())) {
@@ -130,39 +168,34 @@ fn counts(p: &Program, diags: &mut Vec<Diagnostic>) {
 }
 
 /// `expect` is an HTTP status: only HTTP probes have one, and it is 100 to 599.
-fn probes(p: &Program, diags: &mut Vec<Diagnostic>) {
-    let expect = |method: &str, what: &str, expect: Option<&Count>, diags: &mut Vec<Diagnostic>| {
-        let Some(e) = expect else { return };
-        if !matches!(method, "get" | "post" | "head" | "put") {
-            diags.push(
-                Diagnostic::error(
-                    Code::UnknownSetting,
-                    format!(
-                        "{} has no HTTP status to expect",
-                        article(&format!("{method} {what}"))
-                    ),
-                )
-                .at(e.span, "only HTTP probes expect a status")
-                .help("remove `expect`, or probe with get"),
-            );
-        } else if !(100..=599).contains(&e.value) {
-            diags.push(
-                Diagnostic::error(
-                    Code::InvalidLiteral,
-                    format!("{} is not an HTTP status", e.value),
-                )
-                .at(e.span, "not a status")
-                .help("an HTTP status is between 100 and 599, like 200"),
-            );
-        }
-    };
-    for body in p.bodies() {
-        walk(body, &mut |s| {
-            if let StepKind::Probe(pr) = &s.kind {
-                expect(&pr.method, "probe", pr.expect.as_ref(), diags);
-            }
-        });
+fn probe_expect(method: &str, what: &str, expect: Option<&Count>, diags: &mut Vec<Diagnostic>) {
+    let Some(e) = expect else { return };
+    if !matches!(method, "get" | "post" | "head" | "put") {
+        diags.push(
+            Diagnostic::error(
+                Code::UnknownSetting,
+                format!(
+                    "{} has no HTTP status to expect",
+                    article(&format!("{method} {what}"))
+                ),
+            )
+            .at(e.span, "only HTTP probes expect a status")
+            .help("remove `expect`, or probe with get"),
+        );
+    } else if !(100..=599).contains(&e.value) {
+        diags.push(
+            Diagnostic::error(
+                Code::InvalidLiteral,
+                format!("{} is not an HTTP status", e.value),
+            )
+            .at(e.span, "not a status")
+            .help("an HTTP status is between 100 and 599, like 200"),
+        );
     }
+}
+
+/// A health check's `expect` (probes in steps are [`Steps`]'s).
+fn probes(p: &Program, diags: &mut Vec<Diagnostic>) {
     for m in &p.monitors {
         for h in &m.health {
             let method = match &h.probe {
@@ -170,7 +203,7 @@ fn probes(p: &Program, diags: &mut Vec<Diagnostic>) {
                 HealthProbe::Sh { .. } => "sh".into(),
                 HealthProbe::Check { .. } => "check".into(),
             };
-            expect(&method, "health check", h.expect.as_ref(), diags);
+            probe_expect(&method, "health check", h.expect.as_ref(), diags);
         }
     }
 }
@@ -240,51 +273,43 @@ fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Every inline story must have an agent in each `assign` of a for-each over stories.
-fn story_types(p: &Program, diags: &mut Vec<Diagnostic>) {
-    for body in p.bodies() {
-        walk(body, &mut |s| {
-            let StepKind::ForEach { body, .. } = &s.kind else {
-                return;
-            };
-            let mut assigns = Vec::new();
-            walk(body, &mut |x| {
-                if matches!(x.kind, StepKind::Assign { .. }) {
-                    assigns.push(x);
-                }
-            });
-            for step in assigns {
-                let StepKind::Assign { arms, by, .. } = &step.kind else {
-                    continue;
-                };
-                if !by.name.ends_with(".type") || arms.iter().any(|a| a.story_type.name == "_") {
-                    continue;
-                }
-                let types: Vec<&str> = arms.iter().map(|a| a.story_type.name.as_str()).collect();
-                for story in &p.stories {
-                    let t = story.story_type.name.as_str();
-                    if t.is_empty() || types.contains(&t) {
-                        continue;
-                    }
-                    let help = did_you_mean(t, types.iter().copied()).unwrap_or_else(|| {
-                        format!(
-                            "add `{t} => agent` to the assign, or `_ => agent` for every other type"
-                        )
-                    });
-                    diags.push(
-                        Diagnostic::error(
-                            Code::Undefined,
-                            format!(
-                                "no agent is assigned to {t} stories like `{}`",
-                                story.id.name
-                            ),
-                        )
-                        .at(story.story_type.span, format!("type `{t}`"))
-                        .also(step.span, "this assign has no arm for it")
-                        .help(help),
-                    );
-                }
+/// Every inline story must have an agent in each `assign` of a for-each (whose body is
+/// `body`) over stories.
+fn story_types(p: &Program, body: &[Step], diags: &mut Vec<Diagnostic>) {
+    let mut assigns = Vec::new();
+    walk(body, &mut |x| {
+        if matches!(x.kind, StepKind::Assign { .. }) {
+            assigns.push(x);
+        }
+    });
+    for step in assigns {
+        let StepKind::Assign { arms, by, .. } = &step.kind else {
+            continue;
+        };
+        if !by.name.ends_with(".type") || arms.iter().any(|a| a.story_type.name == "_") {
+            continue;
+        }
+        let types: Vec<&str> = arms.iter().map(|a| a.story_type.name.as_str()).collect();
+        for story in &p.stories {
+            let t = story.story_type.name.as_str();
+            if t.is_empty() || types.contains(&t) {
+                continue;
             }
-        });
+            let help = did_you_mean(t, types.iter().copied()).unwrap_or_else(|| {
+                format!("add `{t} => agent` to the assign, or `_ => agent` for every other type")
+            });
+            diags.push(
+                Diagnostic::error(
+                    Code::Undefined,
+                    format!(
+                        "no agent is assigned to {t} stories like `{}`",
+                        story.id.name
+                    ),
+                )
+                .at(story.story_type.span, format!("type `{t}`"))
+                .also(step.span, "this assign has no arm for it")
+                .help(help),
+            );
+        }
     }
 }

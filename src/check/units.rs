@@ -1,10 +1,11 @@
 //! Units: every literal must have the unit its place takes (a duration for a timeout, a
 //! percent or size for memory usage, ...), and a threshold the unit of its metric.
 
+use super::steps::StepLint;
 use super::vocab::{GLOBAL_LIMITS, PER_AGENT_LIMITS, SETTINGS, metric_kinds};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::{Quantity, StepKind, walk};
+use crate::ir::step::{Quantity, Step, StepKind};
 use crate::syntax::ast::{Backend, LimitEntry, Respond, SettingValue};
 use crate::syntax::literal::Kind;
 
@@ -37,10 +38,13 @@ fn limits(entries: &[LimitEntry], table: &[(&str, &[Kind])], diags: &mut Vec<Dia
     }
 }
 
-/// Reports literals whose unit does not fit their place.
-pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
-    let mut steps = |body| {
-        walk(body, &mut |s| match &s.kind {
+/// Literals in steps whose unit does not fit their place: every body (a lint of the
+/// shared walk, [`super::steps`]).
+pub struct Steps;
+
+impl<'a> StepLint<'a> for Steps {
+    fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {
+        match &s.kind {
             StepKind::Task(t) => {
                 if let Some(q) = &t.timeout {
                     expect(q, DURATION, "`timeout`", diags);
@@ -59,19 +63,13 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
                 }
             }
             _ => {}
-        })
-    };
-    for ph in &p.phases {
-        steps(&ph.body);
-    }
-    for pr in &p.procedures {
-        steps(&pr.body);
-    }
-    for c in &p.checks {
-        if let crate::syntax::ast::CheckBody::Steps { steps: body } = &c.body {
-            steps(body);
         }
     }
+}
+
+/// Reports literals outside steps whose unit does not fit their place ([`Steps`] looks at
+/// those in steps).
+pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     for a in &p.agents {
         limits(&a.limits, PER_AGENT_LIMITS, diags);
         match &a.backend {

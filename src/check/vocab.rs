@@ -1,8 +1,9 @@
 //! Words with a fixed meaning: sync points, strategies, handoff steps, maintenance types,
 //! test types, limits, metrics and settings. An unknown word is `bmad::unknown-setting`.
 
+use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
-use crate::ir::step::{Name, StepKind, walk};
+use crate::ir::step::{Name, Step, StepKind};
 use crate::ir::{ProcKind, Program};
 use crate::syntax::literal::Kind;
 
@@ -105,7 +106,7 @@ fn known(name: &Name, words: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
     );
 }
 
-/// Reports unknown words.
+/// Reports unknown words outside steps ([`Steps`] looks at those).
 pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     if let Some(s) = &p.sync {
         s.at.iter()
@@ -169,8 +170,19 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
             known(&r.metric, &metrics, "metric", diags);
         }
     }
-    let mut steps = |body| {
-        walk(body, &mut |s| match &s.kind {
+}
+
+/// Unknown test types and for-each sources in phases and procedures (a lint of the shared
+/// walk, [`super::steps`]).
+pub struct Steps;
+
+impl<'a> StepLint<'a> for Steps {
+    fn wants(&self, body: Body) -> bool {
+        !matches!(body, Body::Check(_))
+    }
+
+    fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {
+        match &s.kind {
             StepKind::Task(t) => t
                 .tests
                 .iter()
@@ -179,12 +191,6 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
                 known(source, FOR_EACH_SOURCES, "for-each source", diags)
             }
             _ => {}
-        })
-    };
-    for ph in &p.phases {
-        steps(&ph.body);
-    }
-    for pr in &p.procedures {
-        steps(&pr.body);
+        }
     }
 }

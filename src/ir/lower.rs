@@ -60,17 +60,17 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                         p.workflow = Some(w);
                     }
                 }
-                Item::Agent(a) if a.overrides.is_some() => overrides.push(a),
-                Item::Agent(a) => p.agents.push(a),
+                Item::Agent(a) if a.overrides.is_some() => overrides.push(*a),
+                Item::Agent(a) => p.agents.push(*a),
                 Item::Artifact(a) => p.artifacts.push(a),
                 Item::Phase(ph) => p.phases.push(ph),
                 Item::Epic(e) => p.epics.push(e),
                 Item::Story(s) => p.stories.push(s),
                 Item::StoriesFrom(s) => p.story_sources.push(s),
-                Item::Environment(e) => p.environments.push(e),
+                Item::Environment(e) => p.environments.push(*e),
                 Item::EnvVar(e) => p.env_vars.push(e),
                 Item::Check(c) => p.checks.push(c),
-                Item::Heal(h) => p.procedures.push(lower_heal(&h)),
+                Item::Heal(h) => p.procedures.push(lower_heal(h)),
                 Item::Procedure(pr) => p.procedures.push(Procedure {
                     name: pr.name,
                     kind: ProcKind::Procedure,
@@ -82,21 +82,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                     heal: None,
                     span: pr.span,
                 }),
-                Item::Maintenance(m) => p.procedures.push(Procedure {
-                    name: m.name,
-                    kind: ProcKind::Maintenance,
-                    agent: m.agent,
-                    attempts: None,
-                    schedule: m.cron.map(|cron| Schedule {
-                        cron,
-                        overlap: m.overlap,
-                        kind: m.kind,
-                    }),
-                    team: Vec::new(),
-                    body: m.body,
-                    heal: None,
-                    span: m.span,
-                }),
+                Item::Maintenance(m) => p.procedures.push(lower_maintenance(*m)),
                 Item::Emergency(e) => p.procedures.push(lower_emergency(&e)),
                 Item::Incidents(inc) => {
                     let first = p
@@ -109,7 +95,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                         p.procedures.push(lower_incidents(&inc));
                     }
                 }
-                Item::Monitor(m) => p.monitors.push(m),
+                Item::Monitor(m) => p.monitors.push(*m),
                 Item::Limits(l) => {
                     if !once("limits", p.limits.as_ref().map(|x| x.span), l.span) {
                         p.limits = Some(l);
@@ -117,7 +103,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                 }
                 Item::Sync(s) => {
                     if !once("sync", p.sync.as_ref().map(|x| x.span), s.span) {
-                        p.sync = Some(s);
+                        p.sync = Some(*s);
                     }
                 }
                 Item::Handoffs(h) => {
@@ -192,7 +178,7 @@ fn group(label: impl Into<String>, span: crate::source::Span, body: Vec<Step>) -
 
 /// diagnose (recorded) -> fixes in order, each followed by the verification, the first that
 /// verifies ends it -> up to `attempts` rounds -> otherwise.
-fn lower_heal(h: &ast::Heal) -> Procedure {
+fn lower_heal(h: Box<ast::Heal>) -> Procedure {
     let span = h.span;
     let verify = Step {
         span,
@@ -262,8 +248,26 @@ fn lower_heal(h: &ast::Heal) -> Procedure {
         schedule: None,
         team: Vec::new(),
         body,
-        heal: Some(Box::new(h.clone())),
+        heal: Some(h),
         span,
+    }
+}
+
+fn lower_maintenance(m: ast::Maintenance) -> Procedure {
+    Procedure {
+        name: m.name,
+        kind: ProcKind::Maintenance,
+        agent: m.agent,
+        attempts: None,
+        schedule: m.cron.map(|cron| Schedule {
+            cron,
+            overlap: m.overlap,
+            kind: m.kind,
+        }),
+        team: Vec::new(),
+        body: m.body,
+        heal: None,
+        span: m.span,
     }
 }
 

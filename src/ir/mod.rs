@@ -92,8 +92,9 @@ pub struct Program {
     pub phases: Vec<ast::Phase>,
     /// Epics.
     pub epics: Vec<ast::Epic>,
-    /// Inline stories.
-    pub stories: Vec<ast::Story>,
+    /// Inline stories, each in the box the parser built it in: a workflow can hold a
+    /// hundred thousand, and lowering moves the pointers instead of copying the stories.
+    pub stories: Vec<Box<ast::Story>>,
     /// Story files loaded at run time.
     pub story_sources: Vec<ast::StoriesFrom>,
     /// Deployment environments.

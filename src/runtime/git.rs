@@ -49,9 +49,9 @@ pub struct GitRun {
 
 impl GitRun {
     /// The shared state of a run over these stories.
-    pub fn new(stories: &[Story]) -> GitRun {
+    pub fn new<'s>(stories: impl IntoIterator<Item = &'s Story>) -> GitRun {
         let stories = stories
-            .iter()
+            .into_iter()
             .map(|s| {
                 let mut paths: Vec<String> =
                     s.create.iter().map(|c| c.path.value.to_string()).collect();

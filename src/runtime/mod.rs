@@ -151,7 +151,9 @@ impl Runner {
                 }
                 Some(Backend::Git { pr, base }) if !options.simulate => {
                     let run = git_run
-                        .get_or_insert_with(|| Arc::new(git::GitRun::new(&program.stories)))
+                        .get_or_insert_with(|| {
+                            Arc::new(git::GitRun::new(program.stories.iter().map(|s| &**s)))
+                        })
                         .clone();
                     Arc::new(git::GitBackend::new(
                         options.workspace.clone(),

@@ -22,7 +22,13 @@ impl Runner {
         ctx: &'a Ctx<'a>,
     ) -> Result<(), Failed> {
         let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)?;
-        let stories: Vec<&Story> = self.program.stories.iter().chain(&loaded).collect();
+        let stories: Vec<&Story> = self
+            .program
+            .stories
+            .iter()
+            .map(|s| &**s)
+            .chain(&loaded)
+            .collect();
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(stories.len());
         for (i, s) in stories.iter().enumerate() {
             if index.insert(s.id.name.as_str(), i).is_some() {

@@ -15,7 +15,7 @@ pub enum Item {
     /// `workflow name { ... }`
     Workflow(Workflow),
     /// `agent name { ... }`
-    Agent(Agent),
+    Agent(Box<Agent>),
     /// `artifact name = "path"`
     Artifact(ArtifactDecl),
     /// `phase name ... { ... }`
@@ -23,31 +23,31 @@ pub enum Item {
     /// `epic "id" "title"`
     Epic(Epic),
     /// `story "id" type { ... }`
-    Story(Story),
+    Story(Box<Story>),
     /// `stories from "glob"`
     StoriesFrom(StoriesFrom),
     /// `environment name { ... }`
-    Environment(Environment),
+    Environment(Box<Environment>),
     /// `env NAME = "default" secret`
     EnvVar(EnvVar),
     /// `check name = ...`
     Check(CheckDef),
     /// `heal name { ... }`
-    Heal(Heal),
+    Heal(Box<Heal>),
     /// `procedure name { ... }`
     Procedure(Procedure),
     /// `maintenance name cron "..." ... { ... }`
-    Maintenance(Maintenance),
+    Maintenance(Box<Maintenance>),
     /// `incidents { ... }`
     Incidents(Incidents),
     /// `emergency name { ... }`
     Emergency(Emergency),
     /// `monitor name { ... }`
-    Monitor(Monitor),
+    Monitor(Box<Monitor>),
     /// `limits { ... }`
     Limits(Limits),
     /// `sync { ... }`
-    Sync(Sync),
+    Sync(Box<Sync>),
     /// `handoffs { ... }`
     Handoffs(HandoffProtocol),
     /// `kpi name: metric >= target`

@@ -45,7 +45,7 @@ impl Builder<'_> {
                 }
                 Item::Workflow(w)
             }
-            Rule::agent => Item::Agent(self.agent(p, span)),
+            Rule::agent => Item::Agent(Box::new(self.agent(p, span))),
             Rule::artifact => {
                 let mut k = kids(p);
                 let name = self.next_name(&mut k, span);
@@ -88,7 +88,7 @@ impl Builder<'_> {
                 let title = k.next().map(|c| self.text(c));
                 Item::Epic(Epic { id, title, span })
             }
-            Rule::story => Item::Story(self.story(p, span)?),
+            Rule::story => Item::Story(Box::new(self.story(p, span)?)),
             Rule::stories_from => Item::StoriesFrom(StoriesFrom {
                 pattern: kids(p).next().map(|c| self.text(c))?,
                 span,
@@ -120,7 +120,7 @@ impl Builder<'_> {
                         }
                     }
                 }
-                Item::Environment(env)
+                Item::Environment(Box::new(env))
             }
             Rule::env_var => {
                 let mut k = kids(p);
@@ -151,7 +151,7 @@ impl Builder<'_> {
                 };
                 Item::Check(CheckDef { name, body, span })
             }
-            Rule::heal => Item::Heal(self.heal(p, span)),
+            Rule::heal => Item::Heal(Box::new(self.heal(p, span))),
             Rule::procedure => {
                 let mut k = kids(p);
                 let name = self.next_name(&mut k, span);
@@ -179,7 +179,7 @@ impl Builder<'_> {
                         _ => m.body = self.block(c),
                     }
                 }
-                Item::Maintenance(m)
+                Item::Maintenance(Box::new(m))
             }
             Rule::incidents => Item::Incidents(self.incidents(p, span)),
             Rule::emergency => {
@@ -203,7 +203,7 @@ impl Builder<'_> {
                 }
                 Item::Emergency(e)
             }
-            Rule::monitor => Item::Monitor(self.monitor(p, span)),
+            Rule::monitor => Item::Monitor(Box::new(self.monitor(p, span))),
             Rule::limits => {
                 let mut l = Limits {
                     per_agent: Vec::new(),
@@ -252,7 +252,7 @@ impl Builder<'_> {
                         }
                     }
                 }
-                Item::Sync(s)
+                Item::Sync(Box::new(s))
             }
             Rule::handoffs => {
                 let mut h = HandoffProtocol {

@@ -1,0 +1,75 @@
+//! One walk over every step of a program for the lints that look at one step at a time.
+//!
+//! A large workflow's steps do not fit in the processor's cache: each walk over them reads
+//! them from memory again, and a dozen walks cost more than the lints themselves
+//! (BENCHMARKS.md, "Parse + lower + check"). So these lints share one walk.
+
+use crate::diagnostic::Diagnostic;
+use crate::ir::Program;
+use crate::ir::step::{Step, walk};
+use crate::syntax::ast::CheckBody;
+
+/// A list of steps of a program, by what holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// The body of phase `i`.
+    Phase(u32),
+    /// The body of procedure `i` (heals, maintenance, emergencies, incidents included).
+    Procedure(u32),
+    /// The steps of check `i`.
+    Check(u32),
+}
+
+/// A lint that looks at one step at a time.
+pub trait StepLint<'a> {
+    /// Whether it looks at the steps of `body` (by default, every body).
+    fn wants(&self, _body: Body) -> bool {
+        true
+    }
+
+    /// Called before the steps of a body it wants.
+    fn enter(&mut self, _body: Body) {}
+
+    /// Called on each step of the body, parents before children.
+    fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>);
+
+    /// Called after the steps of a body it wants.
+    fn leave(&mut self, _body: Body, _diags: &mut Vec<Diagnostic>) {}
+}
+
+/// The bodies of `p` in order: phases, procedures, then checks written as steps.
+fn bodies(p: &Program) -> impl Iterator<Item = (Body, &[Step])> {
+    let phases = (p.phases.iter().enumerate()).map(|(i, ph)| (Body::Phase(i as u32), &ph.body[..]));
+    let procedures =
+        (p.procedures.iter().enumerate()).map(|(i, pr)| (Body::Procedure(i as u32), &pr.body[..]));
+    let checks = (p.checks.iter().enumerate()).filter_map(|(i, c)| match &c.body {
+        CheckBody::Steps { steps } => Some((Body::Check(i as u32), &steps[..])),
+        CheckBody::Script(_) => None,
+    });
+    phases.chain(procedures).chain(checks)
+}
+
+/// Walks every body of `p` once, handing each step to each lint that wants its body, in
+/// the order of `lints`.
+pub fn walk_all<'a>(
+    p: &'a Program,
+    lints: &mut [&mut dyn StepLint<'a>],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut active: Vec<usize> = Vec::with_capacity(lints.len());
+    for (body, steps) in bodies(p) {
+        active.clear();
+        active.extend((0..lints.len()).filter(|&i| lints[i].wants(body)));
+        for &i in &active {
+            lints[i].enter(body);
+        }
+        walk(steps, &mut |s| {
+            for &i in &active {
+                lints[i].step(s, diags);
+            }
+        });
+        for &i in &active {
+            lints[i].leave(body, diags);
+        }
+    }
+}
