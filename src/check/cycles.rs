@@ -27,18 +27,27 @@ pub struct CycleWords {
 /// program; an edge `a -> b` says "a waits for b" and carries the span of the reference
 /// that says so.
 pub struct DepGraph<'a> {
-    graph: DiGraph<&'a str, Span>,
+    graph: DiGraph<(), Span>,
+    /// The name of node `i`, read only to tell a cycle (reading every name of a large
+    /// workflow up front would bring each definition into the cache once more).
+    name: Box<dyn Fn(usize) -> &'a str + 'a>,
 }
 
 impl<'a> DepGraph<'a> {
-    /// A graph over these names: node `i` is the `i`th.
-    pub fn new(names: impl IntoIterator<Item = &'a str>) -> DepGraph<'a> {
-        let names = names.into_iter();
-        let mut graph = DiGraph::with_capacity(names.size_hint().0, names.size_hint().0);
-        for n in names {
-            graph.add_node(n);
+    /// A graph of `count` nodes, node `i` named `name(i)`.
+    pub fn new(count: usize, name: impl Fn(usize) -> &'a str + 'a) -> DepGraph<'a> {
+        let mut graph = DiGraph::with_capacity(count, count);
+        for _ in 0..count {
+            graph.add_node(());
         }
-        DepGraph { graph }
+        DepGraph {
+            graph,
+            name: Box::new(name),
+        }
+    }
+
+    fn name(&self, n: NodeIndex) -> &'a str {
+        (self.name)(n.index())
     }
 
     /// Adds `from -> to`, written at `at`.
@@ -66,19 +75,16 @@ impl<'a> DepGraph<'a> {
         });
         for scc in looped {
             let members: HashSet<NodeIndex> = scc.iter().copied().collect();
-            let start = *scc
-                .iter()
-                .min_by_key(|n| self.graph[**n])
-                .unwrap_or(&scc[0]);
+            let start = *scc.iter().min_by_key(|n| self.name(**n)).unwrap_or(&scc[0]);
             let path = self.path_back(start, &members);
             let verb = words.verb;
             let message = if path.len() == 1 {
-                format!("`{}` {verb} itself", self.graph[start])
+                format!("`{}` {verb} itself", self.name(start))
             } else {
                 let names: Vec<&str> = path
                     .iter()
-                    .map(|(n, _)| self.graph[*n])
-                    .chain([self.graph[start]])
+                    .map(|(n, _)| self.name(*n))
+                    .chain([self.name(start)])
                     .collect();
                 format!("{} form a cycle: {}", words.what, names.join(" -> "))
             };
@@ -88,7 +94,7 @@ impl<'a> DepGraph<'a> {
                 let text = if *node == next {
                     format!("{verb} itself here")
                 } else {
-                    format!("`{}` {verb} `{}`", self.graph[*node], self.graph[next])
+                    format!("`{}` {verb} `{}`", self.name(*node), self.name(next))
                 };
                 diag = if i == 0 {
                     diag.at(*span, text)
@@ -136,9 +142,9 @@ impl<'a> DepGraph<'a> {
 /// Reports cycles among stories (`after`), phases (`after`) and environments (`after`),
 /// following each reference to what name resolution found for it.
 pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
-    let mut stories = DepGraph::new(p.stories.iter().map(|s| s.id.name.as_str()));
-    let mut phases = DepGraph::new(p.phases.iter().map(|ph| ph.name.name.as_str()));
-    let mut envs = DepGraph::new(p.environments.iter().map(|e| e.name.name.as_str()));
+    let mut stories = DepGraph::new(p.stories.len(), |i| &p.stories[i].id.name);
+    let mut phases = DepGraph::new(p.phases.len(), |i| &p.phases[i].name.name);
+    let mut envs = DepGraph::new(p.environments.len(), |i| &p.environments[i].name.name);
     for (r, to) in names.uses() {
         let Some(to) = to.and_then(|e| e.item) else {
             continue;

@@ -6,6 +6,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{Name, Step, StepKind, Text};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
+use compact_str::CompactString;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as Slot;
 use rustc_hash::FxHashMap as HashMap;
@@ -35,6 +36,9 @@ pub struct Entry<'a> {
     pub item: Option<u32>,
     /// Set by name resolution.
     pub used: Cell<bool>,
+    /// A copy of the name, compared by lookups: the definition itself is far away in a
+    /// large program, and following `name` for each lookup would miss the cache.
+    key: CompactString,
 }
 
 /// All definitions, by namespace and name.
@@ -73,7 +77,7 @@ impl<'a> Defs<'a> {
         self.index
             .find(hash(ns, name), |&i| {
                 let e = &self.entries[i as usize];
-                e.ns == ns && e.name.name == name
+                e.ns == ns && e.key == name
             })
             .map(|&i| i as usize)
     }
@@ -145,11 +149,11 @@ impl<'a> Defs<'a> {
             hash(k, &name.name),
             |&i| {
                 let e = &entries[i as usize];
-                e.ns == k && e.name.name == name.name
+                e.ns == k && e.key == name.name
             },
             |&i| {
                 let e = &entries[i as usize];
-                hash(e.ns, &e.name.name)
+                hash(e.ns, &e.key)
             },
         );
         let first = match slot {
@@ -211,6 +215,7 @@ impl<'a> Defs<'a> {
             },
             item: item.map(|i| i as u32),
             used: Cell::new(false),
+            key: name.name.clone(),
         });
     }
 }

@@ -54,9 +54,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     artifacts::check(p, &defs, producers, &mut diags);
     reach::check(p, &names, &mut diags);
     unused::check(p, &defs, &mut diags);
-    // rhai is compiled, never run, here: the sandbox's workspace does not matter.
-    let sandbox = crate::script::Sandbox::for_program(p, std::path::PathBuf::from("."));
-    diags.extend(crate::script::compile_program(p, &sandbox).2);
+    diags.extend(crate::script::check_scripts(p));
     diags
 }
 

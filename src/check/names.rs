@@ -101,7 +101,7 @@ pub fn check<'d, 'a>(
     let vars = &vars.vars;
     let mut resolved = Vec::with_capacity(refs.len());
     for r in refs {
-        let name = r.name.name.as_str();
+        let name = r.key.as_str();
         // Only agents have local names (assign variables).
         let local = if r.ns == Ns::Agent {
             vars.get(&r.owner)

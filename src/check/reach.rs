@@ -127,7 +127,7 @@ fn procedures(
             .help("call it from a phase, monitor or scheduled job that runs"),
         );
     }
-    let mut graph = DepGraph::new(p.procedures.iter().map(|x| x.name.name.as_str()));
+    let mut graph = DepGraph::new(p.procedures.len(), |i| &p.procedures[i].name.name);
     for (owner, j, at) in &uses {
         if let Owner::Procedure(i) = owner {
             graph.edge(names.first_item(Ns::Procedure(None), *i), *j, *at);

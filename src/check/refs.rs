@@ -7,6 +7,7 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::step::{ArtifactRef, CallKind, Name, Step, StepKind};
 use crate::ir::{ProcKind, Program};
 use crate::syntax::ast::{ActionKind, Actions, Gate, HealthProbe};
+use compact_str::CompactString;
 
 /// What a name must resolve to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,7 +79,7 @@ pub enum Owner {
 }
 
 /// One use of a name.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Ref<'a> {
     /// What it must resolve to.
     pub ns: Ns,
@@ -88,6 +89,9 @@ pub struct Ref<'a> {
     pub owner: Owner,
     /// Agent groups (`responders`, `all_available`, ...) are allowed here.
     pub groups: bool,
+    /// A copy of the name, copied while it is in the cache, for name resolution: a large
+    /// program's references are far apart, and following `name` to each would miss it.
+    pub key: CompactString,
 }
 
 /// Agent groups that stand for several agents at run time.
@@ -122,6 +126,7 @@ impl<'a> Collector<'a> {
                 name,
                 owner: self.owner,
                 groups,
+                key: name.name.clone(),
             });
         }
     }

@@ -133,6 +133,18 @@ fn known_functions(modules: &[(AST, &Script)]) -> BTreeSet<String> {
     known
 }
 
+/// The diagnostics of every script of `p`, compiled and never run (`bmad check`). The
+/// sandbox, whose declared hosts take a walk over every step, is made only when there is
+/// a script to compile.
+pub fn check_scripts(p: &Program) -> Vec<Diagnostic> {
+    if p.rhai_modules.is_empty() && scripts(p).is_empty() {
+        return Vec::new();
+    }
+    // The sandbox's workspace does not matter to compiling.
+    let sandbox = super::Sandbox::for_program(p, std::path::PathBuf::from("."));
+    compile_program(p, &sandbox).2
+}
+
 /// Compiles every script of `p` in the sandbox `p` declares; returns the engine with the
 /// workflow's `.rhai` modules registered, the compiled scripts and the diagnostics.
 pub fn compile_program(p: &Program, sandbox: &Sandbox) -> (Engine, Compiled, Vec<Diagnostic>) {

@@ -8,7 +8,7 @@ pub mod host;
 pub mod limits;
 mod scope;
 
-pub use check::{Compiled, agent_script, compile_program, span_at};
+pub use check::{Compiled, agent_script, check_scripts, compile_program, span_at};
 pub use eval::{EvalError, evaluate};
 pub use limits::Limits;
 pub use scope::{scope_with, standard_scope};
