@@ -6,6 +6,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{Name, Step, StepKind, Text};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
+use crate::syntax::ast::Story;
 use compact_str::CompactString;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as Slot;
@@ -107,6 +108,11 @@ impl<'a> Defs<'a> {
             return i;
         }
         self.again.get(&(key(ns), i)).copied().unwrap_or(i)
+    }
+
+    /// Defines story `i` of `p`.
+    pub fn story(&mut self, i: usize, s: &'a Story, p: &Program, diags: &mut Vec<Diagnostic>) {
+        self.define(Ns::Story, &s.id, None, Some(i), p, diags);
     }
 
     /// Every definition, in definition order.
@@ -242,8 +248,8 @@ impl<'a> StepLint<'a> for Produced<'a> {
     }
 }
 
-/// Collects every definition of `p` (the artifacts its steps produce in `produced`);
-/// duplicates are reported in `diags`.
+/// Collects every definition of `p` but its stories ([`Defs::story`]; the artifacts its
+/// steps produce are in `produced`); duplicates are reported in `diags`.
 pub fn collect<'a>(
     p: &'a Program,
     produced: &Produced<'a>,
@@ -268,9 +274,6 @@ pub fn collect<'a>(
     }
     for (i, ph) in p.phases.iter().enumerate() {
         d.define(Ns::Phase, &ph.name, None, Some(i), p, diags);
-    }
-    for (i, s) in p.stories.iter().enumerate() {
-        d.define(Ns::Story, &s.id, None, Some(i), p, diags);
     }
     for (i, e) in p.epics.iter().enumerate() {
         d.define(Ns::Epic, &e.id, None, Some(i), p, diags);

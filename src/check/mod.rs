@@ -26,6 +26,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     let mut refs = refs::Collector::new(p);
     let mut vars = names::AgentVars::default();
     let mut producers = artifacts::Producers::default();
+    let mut shape = shape::Steps::new(p);
     steps::walk_all(
         p,
         &mut [
@@ -35,14 +36,21 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
             &mut names::Modes::new(p),
             &mut vocab::Steps,
             &mut units::Steps,
-            &mut shape::Steps::new(p),
+            &mut shape,
             &mut limits::Blocks::new(p),
             &mut producers,
             &mut reach::Loops,
         ],
         &mut diags,
     );
-    let defs = defs::collect(p, &produced, &mut diags);
+    let mut defs = defs::collect(p, &produced, &mut diags);
+    // Stories are the most numerous items: their definitions, references and types are
+    // taken in one pass over them.
+    for (i, s) in p.stories.iter().enumerate() {
+        defs.story(i, s, p, &mut diags);
+        refs.story(i, s);
+        shape.story(s, &mut diags);
+    }
     let refs = refs.finish();
     let names = names::check(&defs, &refs, &vars, &mut diags);
     vocab::check(p, &mut diags);

@@ -6,7 +6,7 @@ use super::steps::{Body, StepLint};
 use crate::diagnostic::Diagnostic;
 use crate::ir::step::{ArtifactRef, CallKind, Name, Step, StepKind};
 use crate::ir::{ProcKind, Program};
-use crate::syntax::ast::{ActionKind, Actions, Gate, HealthProbe};
+use crate::syntax::ast::{ActionKind, Actions, Gate, HealthProbe, Story};
 use compact_str::CompactString;
 
 /// What a name must resolve to.
@@ -246,7 +246,17 @@ impl<'a> Collector<'a> {
         c
     }
 
-    /// Every reference of the program: those of the walk, then the ones outside steps.
+    /// The references of story `i`: its `after` and its epic.
+    pub fn story(&mut self, i: usize, s: &'a Story) {
+        self.owner = Owner::Story(i as u32);
+        s.after.iter().for_each(|a| self.add(Ns::Story, a));
+        if let Some(e) = &s.epic {
+            self.add(Ns::Epic, e);
+        }
+    }
+
+    /// Every reference of the program: those of the walk and the stories, then the other
+    /// ones outside steps.
     pub fn finish(mut self) -> Vec<Ref<'a>> {
         let (p, c) = (self.p, &mut self);
         for (i, m) in p.monitors.iter().enumerate() {
@@ -285,13 +295,6 @@ impl<'a> Collector<'a> {
             }
             if let Some(Gate::Checks { checks }) = &env.gate {
                 checks.iter().for_each(|x| c.add(Ns::Check, x));
-            }
-        }
-        for (i, s) in p.stories.iter().enumerate() {
-            c.owner = Owner::Story(i as u32);
-            s.after.iter().for_each(|a| c.add(Ns::Story, a));
-            if let Some(e) = &s.epic {
-                c.add(Ns::Epic, e);
             }
         }
         c.owner = Owner::Other;

@@ -7,7 +7,7 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::step::{Count, Step, StepKind, walk};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
-use crate::syntax::ast::{HealthProbe, SettingValue};
+use crate::syntax::ast::{HealthProbe, SettingValue, Story};
 use crate::syntax::literal::Value;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -30,6 +30,8 @@ pub struct Steps<'a> {
     attempts: HashSet<Span>,
     /// The heal being walked, and whether a fix was seen in it.
     heal: Option<(&'a crate::ir::Procedure, bool)>,
+    /// `assign`s by story type in for-eaches, for [`Steps::story`].
+    typed: Vec<&'a Step>,
 }
 
 impl<'a> Steps<'a> {
@@ -42,6 +44,15 @@ impl<'a> Steps<'a> {
             p,
             attempts,
             heal: None,
+            typed: Vec::new(),
+        }
+    }
+
+    /// Every inline story must have an agent in each `assign` by story type of a
+    /// for-each: called on each story after the walk.
+    pub fn story(&self, s: &Story, diags: &mut Vec<Diagnostic>) {
+        if !self.typed.is_empty() {
+            story_type(s, &self.typed, diags);
         }
     }
 }
@@ -72,7 +83,7 @@ impl<'a> StepLint<'a> for Steps<'a> {
             _ => {}
         }
         if let StepKind::ForEach { body, .. } = &s.kind {
-            story_types(self.p, body, diags);
+            typed_assigns(body, &mut self.typed);
         }
     }
 
@@ -273,43 +284,47 @@ fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Every inline story must have an agent in each `assign` of a for-each (whose body is
-/// `body`) over stories.
-fn story_types(p: &Program, body: &[Step], diags: &mut Vec<Diagnostic>) {
-    let mut assigns = Vec::new();
+/// The `assign ... by story.type` steps of a for-each (whose body is `body`) that have no
+/// `_` arm: each inline story must find its type among their arms.
+fn typed_assigns<'a>(body: &'a [Step], out: &mut Vec<&'a Step>) {
     walk(body, &mut |x| {
-        if matches!(x.kind, StepKind::Assign { .. }) {
-            assigns.push(x);
+        if let StepKind::Assign { arms, by, .. } = &x.kind
+            && by.name.ends_with(".type")
+            && !arms.iter().any(|a| a.story_type.name == "_")
+        {
+            out.push(x);
         }
     });
+}
+
+/// Reports `story` when one of `assigns` has no arm for its type.
+fn story_type(story: &Story, assigns: &[&Step], diags: &mut Vec<Diagnostic>) {
+    let t = story.story_type.name.as_str();
+    if t.is_empty() {
+        return;
+    }
     for step in assigns {
-        let StepKind::Assign { arms, by, .. } = &step.kind else {
+        let StepKind::Assign { arms, .. } = &step.kind else {
             continue;
         };
-        if !by.name.ends_with(".type") || arms.iter().any(|a| a.story_type.name == "_") {
+        if arms.iter().any(|a| a.story_type.name == t) {
             continue;
         }
-        let types: Vec<&str> = arms.iter().map(|a| a.story_type.name.as_str()).collect();
-        for story in &p.stories {
-            let t = story.story_type.name.as_str();
-            if t.is_empty() || types.contains(&t) {
-                continue;
-            }
-            let help = did_you_mean(t, types.iter().copied()).unwrap_or_else(|| {
-                format!("add `{t} => agent` to the assign, or `_ => agent` for every other type")
-            });
-            diags.push(
-                Diagnostic::error(
-                    Code::Undefined,
-                    format!(
-                        "no agent is assigned to {t} stories like `{}`",
-                        story.id.name
-                    ),
-                )
-                .at(story.story_type.span, format!("type `{t}`"))
-                .also(step.span, "this assign has no arm for it")
-                .help(help),
-            );
-        }
+        let types = arms.iter().map(|a| a.story_type.name.as_str());
+        let help = did_you_mean(t, types).unwrap_or_else(|| {
+            format!("add `{t} => agent` to the assign, or `_ => agent` for every other type")
+        });
+        diags.push(
+            Diagnostic::error(
+                Code::Undefined,
+                format!(
+                    "no agent is assigned to {t} stories like `{}`",
+                    story.id.name
+                ),
+            )
+            .at(story.story_type.span, format!("type `{t}`"))
+            .also(step.span, "this assign has no arm for it")
+            .help(help),
+        );
     }
 }
