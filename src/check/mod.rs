@@ -27,6 +27,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     let mut vars = names::AgentVars::default();
     let mut producers = artifacts::Producers::default();
     let mut shape = shape::Steps::new(p);
+    let mut scripts = crate::script::InSteps::default();
     steps::walk_all(
         p,
         &mut [
@@ -40,6 +41,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
             &mut limits::Blocks::new(p),
             &mut producers,
             &mut reach::Loops,
+            &mut scripts,
         ],
         &mut diags,
     );
@@ -62,7 +64,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     artifacts::check(p, &defs, producers, &mut diags);
     reach::check(p, &names, &mut diags);
     unused::check(p, &defs, &mut diags);
-    diags.extend(crate::script::check_scripts(p));
+    diags.extend(crate::script::check_scripts(p, scripts));
     diags
 }
 

@@ -73,3 +73,10 @@ pub fn walk_all<'a>(
         }
     }
 }
+
+/// The scripts and probe hosts of steps, gathered for compiling the scripts afterwards.
+impl<'a> StepLint<'a> for crate::script::InSteps {
+    fn step(&mut self, s: &'a Step, _diags: &mut Vec<Diagnostic>) {
+        crate::script::InSteps::step(self, s);
+    }
+}

@@ -6,7 +6,7 @@
 use super::{Sandbox, engine, host::HOST_FUNCTIONS, scope::VARIABLES, scope::compile_scope};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::Program;
-use crate::ir::step::{Cond, Script, StepKind, walk};
+use crate::ir::step::{Cond, Script, Step, StepKind, walk};
 use crate::source::Span;
 use crate::syntax::ast::{Backend, CheckBody, Gate};
 use rhai::{AST, ASTNode, Engine, Expr, Stmt};
@@ -49,9 +49,19 @@ const BUILTINS: &[&str] = &[
     "is_shared",
 ];
 
-/// A piece of rhai in the program: its code and where the code starts.
+/// The pieces of rhai in the program, each with its code and where the code starts: those
+/// in steps first, then the others.
 fn scripts(p: &Program) -> Vec<Script> {
     let mut out = Vec::new();
+    for body in p.bodies() {
+        walk(body, &mut |s| step_script(s, &mut out));
+    }
+    scripts_outside_steps(p, &mut out);
+    out
+}
+
+/// The piece of rhai a step holds, if any.
+fn step_script(s: &Step, out: &mut Vec<Script>) {
     let cond = |c: &Cond, out: &mut Vec<Script>| match c {
         Cond::Script(s) => out.push(s.clone()),
         Cond::Path(n) if !n.name.is_empty() => out.push(Script {
@@ -60,16 +70,18 @@ fn scripts(p: &Program) -> Vec<Script> {
         }),
         Cond::Path(_) => {}
     };
-    for body in p.bodies() {
-        walk(body, &mut |s| match &s.kind {
-            StepKind::If { cond: c, .. } | StepKind::Match { subject: c, .. } => cond(c, &mut out),
-            StepKind::Repeat { until: Some(c), .. } => cond(c, &mut out),
-            StepKind::Check {
-                script: Some(sc), ..
-            } => out.push(sc.clone()),
-            _ => {}
-        });
+    match &s.kind {
+        StepKind::If { cond: c, .. } | StepKind::Match { subject: c, .. } => cond(c, out),
+        StepKind::Repeat { until: Some(c), .. } => cond(c, out),
+        StepKind::Check {
+            script: Some(sc), ..
+        } => out.push(sc.clone()),
+        _ => {}
     }
+}
+
+/// The pieces of rhai outside steps: checks, gates, agents.
+fn scripts_outside_steps(p: &Program, out: &mut Vec<Script>) {
     for c in &p.checks {
         if let CheckBody::Script(s) = &c.body {
             out.push(s.clone());
@@ -81,7 +93,6 @@ fn scripts(p: &Program) -> Vec<Script> {
         }
     }
     out.extend(p.agents.iter().filter_map(agent_script));
-    out
 }
 
 /// The script a `backend script` agent runs: its inline code, or a call of the named
@@ -133,25 +144,52 @@ fn known_functions(modules: &[(AST, &Script)]) -> BTreeSet<String> {
     known
 }
 
-/// The diagnostics of every script of `p`, compiled and never run (`bmad check`). The
-/// sandbox, whose declared hosts take a walk over every step, is made only when there is
-/// a script to compile.
-pub fn check_scripts(p: &Program) -> Vec<Diagnostic> {
-    if p.rhai_modules.is_empty() && scripts(p).is_empty() {
+/// The scripts and probe hosts of a program's steps, gathered by `bmad check` in its
+/// shared walk over every step (a workflow's steps are read once, not once per pass).
+#[derive(Default)]
+pub struct InSteps {
+    scripts: Vec<Script>,
+    hosts: BTreeSet<String>,
+}
+
+impl InSteps {
+    /// Takes what `s` holds.
+    pub fn step(&mut self, s: &Step) {
+        step_script(s, &mut self.scripts);
+        super::probe_host(s, &mut self.hosts);
+    }
+}
+
+/// The diagnostics of every script of `p`, compiled and never run (`bmad check`), given
+/// what its steps hold. The sandbox is made only when there is a script to compile.
+pub fn check_scripts(p: &Program, in_steps: InSteps) -> Vec<Diagnostic> {
+    let mut list = in_steps.scripts;
+    scripts_outside_steps(p, &mut list);
+    if p.rhai_modules.is_empty() && list.is_empty() {
         return Vec::new();
     }
+    let mut hosts = in_steps.hosts;
+    super::hosts_outside_steps(p, &mut hosts);
     // The sandbox's workspace does not matter to compiling.
-    let sandbox = super::Sandbox::for_program(p, std::path::PathBuf::from("."));
-    compile_program(p, &sandbox).2
+    let sandbox = Sandbox::new(p, std::path::PathBuf::from("."), hosts);
+    compile_list(p, list, &sandbox).2
 }
 
 /// Compiles every script of `p` in the sandbox `p` declares; returns the engine with the
 /// workflow's `.rhai` modules registered, the compiled scripts and the diagnostics.
 pub fn compile_program(p: &Program, sandbox: &Sandbox) -> (Engine, Compiled, Vec<Diagnostic>) {
+    compile_list(p, scripts(p), sandbox)
+}
+
+/// Compiles the `.rhai` modules of `p` and `list`, the scripts of `p`.
+fn compile_list(
+    p: &Program,
+    list: Vec<Script>,
+    sandbox: &Sandbox,
+) -> (Engine, Compiled, Vec<Diagnostic>) {
     let mut compiled = Compiled::default();
     let mut diags = Vec::new();
     let mut engine = engine(sandbox);
-    let list = scripts(p);
     if list.is_empty() && p.rhai_modules.is_empty() {
         return (engine, compiled, diags);
     }

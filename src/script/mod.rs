@@ -8,13 +8,13 @@ pub mod host;
 pub mod limits;
 mod scope;
 
-pub use check::{Compiled, agent_script, check_scripts, compile_program, span_at};
+pub use check::{Compiled, InSteps, agent_script, check_scripts, compile_program, span_at};
 pub use eval::{EvalError, evaluate};
 pub use limits::Limits;
 pub use scope::{scope_with, standard_scope};
 
 use crate::ir::Program;
-use crate::ir::step::{StepKind, walk};
+use crate::ir::step::{Step, StepKind, walk};
 use crate::syntax::ast::{HealthProbe, SettingValue};
 use rhai::Engine;
 use std::collections::BTreeSet;
@@ -38,6 +38,16 @@ pub struct Sandbox {
 impl Sandbox {
     /// The sandbox a program declares, with `workspace` as its root.
     pub fn for_program(p: &Program, workspace: PathBuf) -> Sandbox {
+        let mut hosts = BTreeSet::new();
+        for body in p.bodies() {
+            walk(body, &mut |s| probe_host(s, &mut hosts));
+        }
+        hosts_outside_steps(p, &mut hosts);
+        Sandbox::new(p, workspace, hosts)
+    }
+
+    /// The sandbox `p` declares with `workspace` as its root, given its declared hosts.
+    fn new(p: &Program, workspace: PathBuf, hosts: BTreeSet<String>) -> Sandbox {
         let env = p
             .env_vars
             .iter()
@@ -52,7 +62,7 @@ impl Sandbox {
             limits: Limits::from_program(p),
             workspace,
             env,
-            hosts: declared_hosts(p),
+            hosts,
         }
     }
 
@@ -87,10 +97,16 @@ pub fn host_of(target: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-/// Hosts the workflow declares: `settings { hosts ... }`, environment URLs and the
-/// targets of its probes.
-fn declared_hosts(p: &Program) -> BTreeSet<String> {
-    let mut hosts = BTreeSet::new();
+/// The host a probe step reaches, as declared by the workflow.
+fn probe_host(s: &Step, hosts: &mut BTreeSet<String>) {
+    if let StepKind::Probe(pr) = &s.kind {
+        hosts.extend(host_of(&pr.target.value));
+    }
+}
+
+/// Hosts the workflow declares outside steps: `settings { hosts ... }`, environment URLs,
+/// health probes and alert webhooks ([`probe_host`] takes those of probe steps).
+fn hosts_outside_steps(p: &Program, hosts: &mut BTreeSet<String>) {
     for s in p.settings.iter().filter(|s| s.name.name == "hosts") {
         match &s.value {
             SettingValue::Text(t) => hosts.extend(
@@ -128,14 +144,6 @@ fn declared_hosts(p: &Program) -> BTreeSet<String> {
             }
         }
     }
-    for body in p.bodies() {
-        walk(body, &mut |s| {
-            if let StepKind::Probe(pr) = &s.kind {
-                hosts.extend(host_of(&pr.target.value));
-            }
-        });
-    }
-    hosts
 }
 
 /// The rhai packages scripts get, built once per process and shared by every engine.
