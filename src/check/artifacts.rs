@@ -3,7 +3,7 @@
 
 use super::defs::Defs;
 use super::refs::{CONTEXT_BUILTINS, Ns};
-use super::steps::StepLint;
+use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, Step, StepKind};
@@ -237,15 +237,33 @@ fn producers<'a>(steps: &'a [Step], out: &mut HashMap<&'a str, Span>) {
 }
 
 /// Where each artifact is first produced, and the path of each artifact first produced
-/// with one, in every body (gathered in the shared walk, [`super::steps`]).
+/// with one, in every body; and which procedures hold a task or a handoff, the only steps
+/// that need artifacts (gathered in the shared walk, [`super::steps`]).
 #[derive(Default)]
 pub struct Producers<'a> {
     at: HashMap<&'a str, Span>,
     paths: HashMap<&'a str, &'a str>,
+    /// The procedure being walked.
+    procedure: Option<u32>,
+    /// Procedures with a task or a handoff, in order (a healing procedure has neither, and
+    /// a large workflow has thousands of them: the flow skips them).
+    consumers: Vec<u32>,
 }
 
 impl<'a> StepLint<'a> for Producers<'a> {
+    fn enter(&mut self, body: Body) {
+        self.procedure = match body {
+            Body::Procedure(i) => Some(i),
+            _ => None,
+        };
+    }
+
     fn step(&mut self, s: &'a Step, _diags: &mut Vec<Diagnostic>) {
+        if let (Some(i), StepKind::Task(_) | StepKind::Handoff(_)) = (self.procedure, &s.kind)
+            && self.consumers.last() != Some(&i)
+        {
+            self.consumers.push(i);
+        }
         let StepKind::Task(t) = &s.kind else { return };
         for prod in &t.produces {
             if let Some(n) = &prod.name {
@@ -309,10 +327,39 @@ pub fn check<'a>(
     }
     // Operations run after the product is built: they see everything the phases produce.
     let mut dropped = Vec::new();
-    for pr in &p.procedures {
+    for &i in &produced.consumers {
+        let pr = &p.procedures[i as usize];
         let mark = everything.mark();
         flow.steps(&pr.body, &mut everything);
         everything.rollback(mark, &mut dropped);
         dropped.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Code;
+
+    fn not_produced(src: &str) -> Vec<String> {
+        crate::check_text("t.bmad", src)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.code == Code::ArtifactNotProduced)
+            .map(|d| d.message)
+            .collect()
+    }
+
+    /// The flow skips procedures without a task or handoff; those with one are followed,
+    /// after procedures that have none.
+    #[test]
+    fn a_procedure_after_a_heal_still_needs_its_artifacts() {
+        let src = "import std.roles\nartifact report = \"docs/report.md\"\nartifact notes = \"docs/notes.md\"\nheal h {\n  agent self_healer\n  fix a {\n    sh \"true\"\n  }\n}\nprocedure q {\n  notify responders \"x\"\n  devops: look {\n    needs report\n  }\n}\nprocedure r {\n  handoff devops -> qa {\n    artifacts notes\n  }\n}\nmonitor m {\n  every 1m\n  pattern \"x\" => heal h\n  pattern \"y\" => call q\n  pattern \"z\" => call r\n}\n";
+        assert_eq!(
+            not_produced(src),
+            [
+                "agent `devops` needs `report` but no earlier step produces it",
+                "the handoff devops -> qa needs `notes` but no earlier step produces it"
+            ]
+        );
     }
 }
