@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Index of a file in a [`SourceMap`].
 pub type FileId = u32;
@@ -47,17 +48,23 @@ pub struct SourceFile {
     pub path: Option<PathBuf>,
     /// The text.
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts; shared with the [`LineIndex`] a run keeps (a large file
+    /// has a million lines).
+    line_starts: Arc<Vec<u32>>,
 }
 
 impl SourceFile {
+    /// The 0-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        // The first line starts at 0, so at least one start is not after `offset`.
+        self.line_starts.partition_point(|s| *s <= offset) - 1
+    }
+
     /// Line and column (both 1-based, column in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
-        let start = self.line_starts[line];
+        let line = self.line_of(offset);
+        let start = self.line_starts[line] as usize;
         let end = offset.min(self.text.len());
         let column = self
             .text
@@ -69,12 +76,9 @@ impl SourceFile {
     /// For the line holding byte `offset`: the line `before` lines above it (0-based,
     /// stopping at the first) and the byte where that line starts.
     pub fn line_above(&self, offset: usize, before: usize) -> (usize, usize) {
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
+        let line = self.line_of(offset);
         let first = line.saturating_sub(before);
-        (first, self.line_starts[first])
+        (first, self.line_starts[first] as usize)
     }
 }
 
@@ -92,13 +96,17 @@ impl SourceMap {
 
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: String, path: Option<PathBuf>, text: String) -> FileId {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        // Counted first so that the list is allocated once, at its size. Offsets fit in
+        // u32: files are at most `load::MAX_FILE_BYTES`, as spans assume.
+        let lines = text.bytes().filter(|&b| b == b'\n').count();
+        let mut line_starts = Vec::with_capacity(lines + 1);
+        line_starts.push(0);
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| (i + 1) as u32));
         self.files.push(SourceFile {
             name,
             path,
             text,
-            line_starts,
+            line_starts: Arc::new(line_starts),
         });
         (self.files.len() - 1) as FileId
     }
@@ -134,7 +142,7 @@ impl SourceMap {
 /// (`file:line:column`, column in bytes) when a workflow fails at run time.
 #[derive(Debug, Default)]
 pub struct LineIndex {
-    files: Vec<(String, Vec<u32>)>,
+    files: Vec<(String, Arc<Vec<u32>>)>,
 }
 
 impl LineIndex {
@@ -142,10 +150,7 @@ impl LineIndex {
     pub fn new(sources: &SourceMap) -> LineIndex {
         let files = sources
             .files()
-            .map(|(_, f)| {
-                let starts = f.line_starts.iter().map(|s| *s as u32).collect();
-                (f.name.clone(), starts)
-            })
+            .map(|(_, f)| (f.name.clone(), Arc::clone(&f.line_starts)))
             .collect();
         LineIndex { files }
     }

@@ -195,7 +195,9 @@ fn lower_heal(h: Box<ast::Heal>) -> Procedure {
         },
     }];
     for fix in h.fixes.iter().rev() {
-        let mut body = fix.body.clone();
+        // Sized once: a workflow can have thousands of heals, each fix cloned here.
+        let mut body = Vec::with_capacity(fix.body.len() + 1);
+        body.extend(fix.body.iter().cloned());
         if !h.verify.is_empty() {
             body.push(verify.clone());
         }
@@ -215,7 +217,7 @@ fn lower_heal(h: Box<ast::Heal>) -> Procedure {
             body: chain,
         },
     };
-    let mut body = Vec::new();
+    let mut body = Vec::with_capacity(2);
     if !h.diagnose.is_empty() {
         body.push(group(
             "diagnose",
