@@ -1,7 +1,7 @@
 //! Builds top-level items from pest pairs: one function per construct.
 
 use super::ast::*;
-use super::build_steps::{Builder, P, is_keyword};
+use super::build_steps::{Builder, P, is_keyword, push_exact};
 use super::grammar::Rule;
 use crate::ir::step::{Cmp, Name, Probe, Text};
 use crate::source::Span;
@@ -449,21 +449,21 @@ impl Builder<'_> {
                 }
                 Rule::st_modify => {
                     if let Some(path) = v.next().map(|c| self.text(c)) {
-                        s.modify.push(FileChange {
-                            path,
-                            changes: v.next().map(|c| self.text(c)),
-                        });
+                        let changes = v.next().map(|c| self.text(c));
+                        push_exact(&mut s.modify, FileChange { path, changes });
                     }
                 }
                 Rule::st_create => {
                     if let Some(path) = v.next().map(|c| self.text(c)) {
-                        s.create.push(NewFile {
-                            path,
-                            template: v.next().map(|c| self.text(c)),
-                        });
+                        let template = v.next().map(|c| self.text(c));
+                        push_exact(&mut s.create, NewFile { path, template });
                     }
                 }
-                _ => s.accept.extend(v.next().map(|c| self.text(c))),
+                _ => {
+                    if let Some(t) = v.next().map(|c| self.text(c)) {
+                        push_exact(&mut s.accept, t);
+                    }
+                }
             }
         }
         Some(s)

@@ -47,10 +47,15 @@ impl Builder<'_> {
 
     /// The names of an `ident_list`.
     pub fn names(&self, p: P) -> Vec<Name> {
-        p.into_inner()
-            .filter(|c| c.as_rule() == Rule::ident)
-            .map(|c| self.name(c))
-            .collect()
+        let inner = p.into_inner();
+        // Sized by the pairs in the list (collecting a filter would hold four places).
+        let mut names = Vec::with_capacity(inner.len());
+        names.extend(
+            inner
+                .filter(|c| c.as_rule() == Rule::ident)
+                .map(|c| self.name(c)),
+        );
+        names
     }
 
     /// The texts of a `string_list`.
@@ -152,8 +157,11 @@ impl Builder<'_> {
 
     /// The steps of a `block`; a trailing `on failure { }` guards the steps before it.
     pub fn block(&mut self, p: P) -> Vec<Step> {
-        let mut steps = Vec::new();
-        for c in p.into_inner() {
+        let inner = p.into_inner();
+        // Sized by the pairs of the block: most hold a step or two, and a list grown by
+        // push holds four (608 bytes).
+        let mut steps = Vec::with_capacity(inner.len());
+        for c in inner {
             if c.as_rule() == Rule::on_failure {
                 let span = self.span(&c);
                 let handler = c
@@ -569,6 +577,16 @@ impl Builder<'_> {
             span,
         }
     }
+}
+
+/// Pushes `x`, holding one place when it is the first item: most lists of an item (a
+/// story's files and criteria) hold one, and a list grown by push holds four. A workflow
+/// can have a hundred thousand stories.
+pub fn push_exact<T>(v: &mut Vec<T>, x: T) {
+    if v.capacity() == 0 {
+        v.reserve_exact(1);
+    }
+    v.push(x);
 }
 
 /// True for the `kw_*` rules (keywords carry no data).
