@@ -26,7 +26,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     let mut refs = refs::Collector::new(p);
     let mut vars = names::AgentVars::default();
     let mut producers = artifacts::Producers::default();
-    let mut shape = shape::Steps::new(p);
+    let mut shape_steps = shape::Steps::new(p);
     let mut scripts = crate::script::InSteps::default();
     steps::walk_all(
         p,
@@ -37,7 +37,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
             &mut names::Modes::new(p),
             &mut vocab::Steps,
             &mut units::Steps,
-            &mut shape,
+            &mut shape_steps,
             &mut limits::Blocks::new(p),
             &mut producers,
             &mut reach::Loops,
@@ -51,7 +51,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     for (i, s) in p.stories.iter().enumerate() {
         defs.story(i, s, p, &mut diags);
         refs.story(i, s);
-        shape.story(s, &mut diags);
+        shape_steps.story(s, &mut diags);
     }
     let refs = refs.finish();
     let names = names::check(&defs, &refs, &vars, &mut diags);
