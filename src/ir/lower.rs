@@ -19,23 +19,22 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
             .collect(),
         ..Program::default()
     };
-    // The large kinds, sized once: growing them by doubling copies every item again.
-    let count = |f: fn(&Item) -> bool| -> usize {
-        modules
-            .iter()
-            .map(|m| m.items.iter().filter(|i| f(i)).count())
-            .sum()
-    };
-    p.stories
-        .reserve_exact(count(|i| matches!(i, Item::Story(_))));
-    p.checks
-        .reserve_exact(count(|i| matches!(i, Item::Check(_))));
-    p.procedures.reserve_exact(count(|i| {
-        matches!(
-            i,
-            Item::Heal(_) | Item::Procedure(_) | Item::Maintenance(_) | Item::Emergency(_)
-        )
-    }));
+    // The large kinds, sized once (growing them by doubling copies every item again),
+    // counted in one pass over the items.
+    let (mut stories, mut checks, mut procedures) = (0, 0, 0);
+    for item in modules.iter().flat_map(|m| &m.items) {
+        match item {
+            Item::Story(_) => stories += 1,
+            Item::Check(_) => checks += 1,
+            Item::Heal(_) | Item::Procedure(_) | Item::Maintenance(_) | Item::Emergency(_) => {
+                procedures += 1
+            }
+            _ => {}
+        }
+    }
+    p.stories.reserve_exact(stories);
+    p.checks.reserve_exact(checks);
+    p.procedures.reserve_exact(procedures);
     let mut diags = Vec::new();
     let mut overrides = Vec::new();
     let mut once = |what: &str, first: Option<crate::source::Span>, again: crate::source::Span| {
