@@ -58,7 +58,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     vocab::check(p, &mut diags);
     units::check(p, &mut diags);
     crons(p, &mut diags);
-    shape::check(p, &mut diags);
+    shape::check(p, &shape_steps, &mut diags);
     cycles::check(p, &names, &mut diags);
     limits::check(p, &mut diags);
     artifacts::check(p, &defs, producers, &mut diags);

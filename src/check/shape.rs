@@ -12,9 +12,9 @@ use crate::syntax::literal::Value;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Reports missing parts and values that make no sense where they are, outside steps
-/// ([`Steps`] looks at those).
-pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
-    required(p, diags);
+/// ([`Steps`] looks at those, and found the heals without a fix).
+pub fn check(p: &Program, steps: &Steps, diags: &mut Vec<Diagnostic>) {
+    required(p, &steps.fixless, diags);
     counts(p, diags);
     probes(p, diags);
     settings(p, diags);
@@ -29,7 +29,9 @@ pub struct Steps<'a> {
     /// retry, reported once.
     attempts: HashSet<Span>,
     /// The heal being walked, and whether a fix was seen in it.
-    heal: Option<(&'a crate::ir::Procedure, bool)>,
+    heal: Option<(u32, bool)>,
+    /// The heals without a fix, by position (reported with the other missing parts).
+    fixless: Vec<u32>,
     /// `assign`s by story type in for-eaches, for [`Steps::story`].
     typed: Vec<&'a Step>,
 }
@@ -44,6 +46,7 @@ impl<'a> Steps<'a> {
             p,
             attempts,
             heal: None,
+            fixless: Vec::new(),
             typed: Vec::new(),
         }
     }
@@ -60,9 +63,9 @@ impl<'a> Steps<'a> {
 impl<'a> StepLint<'a> for Steps<'a> {
     fn enter(&mut self, body: Body) {
         self.heal = match body {
-            Body::Procedure(i) => Some(&self.p.procedures[i as usize])
-                .filter(|pr| pr.kind == ProcKind::Heal)
-                .map(|pr| (pr, false)),
+            Body::Procedure(i) => {
+                (self.p.procedures[i as usize].kind == ProcKind::Heal).then_some((i, false))
+            }
             _ => None,
         };
     }
@@ -87,14 +90,9 @@ impl<'a> StepLint<'a> for Steps<'a> {
         }
     }
 
-    fn leave(&mut self, _body: Body, diags: &mut Vec<Diagnostic>) {
-        if let Some((pr, false)) = self.heal.take() {
-            missing(
-                diags,
-                pr.name.span,
-                format!("heal `{}` has no `fix`", pr.name.name),
-                "a healing procedure tries fixes in order: add `fix name { ... }`",
-            );
+    fn leave(&mut self, _body: Body, _diags: &mut Vec<Diagnostic>) {
+        if let Some((i, false)) = self.heal.take() {
+            self.fixless.push(i);
         }
     }
 }
@@ -107,14 +105,21 @@ fn missing(diags: &mut Vec<Diagnostic>, span: crate::source::Span, what: String,
     );
 }
 
-fn required(p: &Program, diags: &mut Vec<Diagnostic>) {
-    for pr in &p.procedures {
+/// `fixless`: the positions of the heals without a fix, in order.
+fn required(p: &Program, fixless: &[u32], diags: &mut Vec<Diagnostic>) {
+    for (i, pr) in p.procedures.iter().enumerate() {
         match pr.kind {
             ProcKind::Maintenance if pr.schedule.is_none() => missing(
                 diags,
                 pr.name.span,
                 format!("maintenance `{}` has no `cron` trigger", pr.name.name),
                 "say when it runs: `maintenance name cron \"0 3 * * *\" { ... }`",
+            ),
+            ProcKind::Heal if fixless.binary_search(&(i as u32)).is_ok() => missing(
+                diags,
+                pr.name.span,
+                format!("heal `{}` has no `fix`", pr.name.name),
+                "a healing procedure tries fixes in order: add `fix name { ... }`",
             ),
             ProcKind::Incident => {
                 let mut seen: HashMap<&str, crate::source::Span> = HashMap::default();
@@ -325,6 +330,33 @@ fn story_type(story: &Story, assigns: &[&Step], diags: &mut Vec<Diagnostic>) {
             .at(story.story_type.span, format!("type `{t}`"))
             .also(step.span, "this assign has no arm for it")
             .help(help),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A heal without a fix is found in the shared walk but reported with the other
+    /// missing parts, after the duplicate of the same name at the same place.
+    #[test]
+    fn a_fixless_heal_is_reported_after_its_duplicate() {
+        let heal = "heal restart {\n  agent self_healer\n}\n";
+        let src = format!("import std.roles\n{heal}{heal}");
+        let found: Vec<(usize, String)> = crate::check_text("t.bmad", &src)
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let at = d.primary.as_ref().map_or(0, |l| l.span.start as usize);
+                (at, d.code.as_str().to_string())
+            })
+            .collect();
+        let second = src.rfind("restart").unwrap();
+        assert!(
+            found.ends_with(&[
+                (second, "bmad::duplicate".to_string()),
+                (second, "bmad::missing".to_string()),
+            ]),
+            "{found:?}"
         );
     }
 }
