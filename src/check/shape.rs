@@ -290,12 +290,14 @@ fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
 }
 
 /// The `assign ... by story.type` steps of a for-each (whose body is `body`) that have no
-/// `_` arm: each inline story must find its type among their arms.
+/// `_` arm: each inline story must find its type among their arms. An assign in a
+/// for-each nested in another is found from both and kept once.
 fn typed_assigns<'a>(body: &'a [Step], out: &mut Vec<&'a Step>) {
     walk(body, &mut |x| {
         if let StepKind::Assign { arms, by, .. } = &x.kind
             && by.name.ends_with(".type")
             && !arms.iter().any(|a| a.story_type.name == "_")
+            && !out.iter().any(|seen| std::ptr::eq(*seen, x))
         {
             out.push(x);
         }
@@ -336,6 +338,19 @@ fn story_type(story: &Story, assigns: &[&Step], diags: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
+    /// A story type missing from an assign is reported once, also when the assign sits in
+    /// a for-each inside another (both for-eaches find it).
+    #[test]
+    fn a_nested_assign_reports_a_story_once() {
+        let src = "import std.roles\nstory \"1\" infra {\n  title \"t\"\n}\nphase p {\n  for story in stories {\n    for story in stories {\n      assign d by story.type {\n        backend => backend_dev\n      }\n      d: implement\n    }\n  }\n}\n";
+        let found: Vec<String> = crate::check_text("t.bmad", src)
+            .diagnostics
+            .into_iter()
+            .map(|d| d.message)
+            .collect();
+        assert_eq!(found, ["no agent is assigned to infra stories like `1`"]);
+    }
+
     /// A heal without a fix is found in the shared walk but reported with the other
     /// missing parts, after the duplicate of the same name at the same place.
     #[test]
