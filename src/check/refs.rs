@@ -106,8 +106,8 @@ pub const AGENT_GROUPS: &[&str] = &[
 pub const CONTEXT_BUILTINS: &[&str] = &["story", "dependencies", "qa_feedback", "incident"];
 
 /// Collects every reference of a program: those in steps during the shared walk
-/// ([`super::steps`]), the others in [`Collector::new`] and [`Collector::finish`], in the
-/// order of the program.
+/// ([`super::steps`]), the stories' in [`Collector::story`], the others in
+/// [`Collector::new`] and [`Collector::finish`].
 pub struct Collector<'a> {
     p: &'a Program,
     refs: Vec<Ref<'a>>,
