@@ -70,6 +70,10 @@ pub fn parse_text(name: &str, text: &str) -> Loaded {
         stack: Vec::new(),
         follow_imports: false,
     };
+    if let Err(e) = within_limit(text.len() as u64) {
+        loader.cannot_read(name, &e);
+        return loader.out;
+    }
     let origin = Origin::Path {
         canonical: PathBuf::from(name),
         shown: PathBuf::from(name),
@@ -87,14 +91,7 @@ fn read_path(path: &Path, follow_imports: bool) -> Loaded {
     let bytes = match read(path) {
         Ok(b) => b,
         Err(e) => {
-            loader.out.io_failed = true;
-            loader.out.diagnostics.push(
-                Diagnostic::error(
-                    Code::Io,
-                    format!("cannot read `{}`: {}", path.display(), io_reason(&e)),
-                )
-                .help(io_help(&e)),
-            );
+            loader.cannot_read(&path.display().to_string(), &e);
             return loader.out;
         }
     };
@@ -112,6 +109,10 @@ pub fn load_text(name: &str, text: &str, base: Option<&Path>) -> Loaded {
         stack: Vec::new(),
         follow_imports: true,
     };
+    if let Err(e) = within_limit(text.len() as u64) {
+        loader.cannot_read(name, &e);
+        return loader.out;
+    }
     let shown = base.map_or_else(|| PathBuf::from(name), |b| b.join(name));
     let origin = Origin::Path {
         canonical: shown.clone(),
@@ -119,6 +120,18 @@ pub fn load_text(name: &str, text: &str, base: Option<&Path>) -> Loaded {
     };
     loader.add(name.to_string(), origin, text.as_bytes().to_vec(), None);
     loader.out
+}
+
+/// Refuses a text larger than [`MAX_FILE_BYTES`], whether read from a file or given in
+/// memory (places in a text are 32-bit offsets).
+fn within_limit(len: u64) -> std::io::Result<()> {
+    if len > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("it is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024),
+        ));
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -129,16 +142,20 @@ fn read(path: &Path) -> std::io::Result<Vec<u8>> {
             "it is a directory",
         ));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::FileTooLarge,
-            format!("it is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024),
-        ));
-    }
+    within_limit(meta.len())?;
     std::fs::read(path)
 }
 
 impl Loader {
+    /// Reports that the root file `shown` cannot be read (exit code 2).
+    fn cannot_read(&mut self, shown: &str, e: &std::io::Error) {
+        self.out.io_failed = true;
+        self.out.diagnostics.push(
+            Diagnostic::error(Code::Io, format!("cannot read `{shown}`: {}", io_reason(e)))
+                .help(io_help(e)),
+        );
+    }
+
     fn add(&mut self, name: String, origin: Origin, bytes: Vec<u8>, via: Option<Span>) {
         let (path, shown, stdlib) = match origin {
             Origin::Path { canonical, shown } => (Some(canonical), Some(shown), false),

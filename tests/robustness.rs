@@ -110,6 +110,23 @@ fn a_ten_megabyte_file_is_checked() {
 }
 
 #[test]
+fn a_text_over_the_size_limit_given_in_memory_is_refused_too() {
+    // Places in a text are 32-bit offsets: the library holds texts to the file limit.
+    let text = "a".repeat(bmad::load::MAX_FILE_BYTES as usize + 1);
+    let checked = bmad::check_text("big.bmad", &text);
+    assert!(checked.io_failed);
+    let d = &checked.diagnostics[..];
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::Io);
+    assert!(
+        d[0].message.contains("larger than 64 MiB"),
+        "{}",
+        d[0].message
+    );
+    assert!(bmad::load::parse_text("big.bmad", &text).io_failed);
+}
+
+#[test]
 fn a_file_over_the_size_limit_or_a_directory_is_refused_with_what_to_do() {
     // A sparse file: no 64 MiB are written.
     let f = file_with(b"");
