@@ -2,7 +2,7 @@
 //! as the path that goes round.
 
 use super::names::Resolution;
-use super::refs::{Ns, Owner};
+use super::refs::{After, AfterTo, Ns, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::source::Span;
@@ -139,19 +139,28 @@ impl<'a> DepGraph<'a> {
     }
 }
 
-/// Reports cycles among stories (`after`), phases (`after`) and environments (`after`),
-/// following each reference to what name resolution found for it.
-pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
+/// Reports cycles among stories (`afters`, each story's `after` in order), phases
+/// (`after`) and environments (`after`), following each reference to what name
+/// resolution found for it.
+pub fn check(p: &Program, names: &Resolution, afters: &[After], diags: &mut Vec<Diagnostic>) {
     let mut stories = DepGraph::new(p.stories.len(), |i| &p.stories[i].id.name);
     let mut phases = DepGraph::new(p.phases.len(), |i| &p.phases[i].name.name);
     let mut envs = DepGraph::new(p.environments.len(), |i| &p.environments[i].name.name);
+    for a in afters {
+        let to = match a.to {
+            AfterTo::Entry(e) => Some(names.entry(e)),
+            AfterTo::Ref(r) => names.target(r),
+        };
+        if let Some(to) = to.and_then(|e| e.item) {
+            stories.edge(names.first_item(Ns::Story, a.from), to, a.at);
+        }
+    }
     for (r, to) in names.uses() {
         let Some(to) = to.and_then(|e| e.item) else {
             continue;
         };
         let from = |ns, i| names.first_item(ns, i);
         match (r.owner, r.ns) {
-            (Owner::Story(i), Ns::Story) => stories.edge(from(Ns::Story, i), to, r.name.span),
             (Owner::Phase(i), Ns::Phase) => phases.edge(from(Ns::Phase, i), to, r.name.span),
             (Owner::Environment(i), Ns::Environment) => {
                 envs.edge(from(Ns::Environment, i), to, r.name.span)

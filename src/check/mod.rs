@@ -50,16 +50,16 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     // taken in one pass over them.
     for (i, s) in p.stories.iter().enumerate() {
         defs.story(i, s, p, &mut diags);
-        refs.story(i, s);
+        refs.story(i, s, &defs);
         shape_steps.story(s, &mut diags);
     }
-    let refs = refs.finish();
+    let (refs, afters) = refs.finish();
     let names = names::check(&defs, &refs, &vars, &mut diags);
     vocab::check(p, &mut diags);
     units::check(p, &mut diags);
     crons(p, &mut diags);
     shape::check(p, &shape_steps, &mut diags);
-    cycles::check(p, &names, &mut diags);
+    cycles::check(p, &names, &afters, &mut diags);
     limits::check(p, &mut diags);
     artifacts::check(p, &defs, producers, &mut diags);
     reach::check(p, &names, &mut diags);

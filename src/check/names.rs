@@ -80,6 +80,17 @@ impl<'d, 'a> Resolution<'d, 'a> {
         self.defs.first_item(ns, i)
     }
 
+    /// The definition reference `r` resolved to.
+    pub fn target(&self, r: u32) -> Option<&'d Entry<'a>> {
+        let defs = self.defs;
+        self.targets[r as usize].map(|i| defs.entry(i as usize))
+    }
+
+    /// The definition at `i` of [`Defs::entries`].
+    pub fn entry(&self, i: u32) -> &'d Entry<'a> {
+        self.defs.entry(i as usize)
+    }
+
     /// Each reference with its definition, in the order of the references.
     pub fn uses(&self) -> impl Iterator<Item = (&'d Ref<'a>, Option<&'d Entry<'a>>)> + '_ {
         let defs = self.defs;

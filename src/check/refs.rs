@@ -2,10 +2,12 @@
 //! which construct it sits in. Name resolution, reachability and unused-definition
 //! warnings all read this one list.
 
+use super::defs::Defs;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::Diagnostic;
 use crate::ir::step::{ArtifactRef, CallKind, Name, Step, StepKind};
 use crate::ir::{ProcKind, Program};
+use crate::source::Span;
 use crate::syntax::ast::{ActionKind, Actions, Gate, HealthProbe, Story};
 use compact_str::CompactString;
 
@@ -94,6 +96,28 @@ pub struct Ref<'a> {
     pub key: CompactString,
 }
 
+/// One `after` of a story, in the order written.
+#[derive(Debug, Clone, Copy)]
+pub struct After {
+    /// The story that waits: its position among the program's stories.
+    pub from: u32,
+    /// The story it waits for.
+    pub to: AfterTo,
+    /// Where the `after` names it.
+    pub at: Span,
+}
+
+/// What an [`After`] names.
+#[derive(Debug, Clone, Copy)]
+pub enum AfterTo {
+    /// A story defined before it, found while the stories were collected: its position
+    /// in [`Defs::entries`].
+    Entry(u32),
+    /// A story not defined yet at that point: reference `i` of the list, left to name
+    /// resolution.
+    Ref(u32),
+}
+
 /// Agent groups that stand for several agents at run time.
 pub const AGENT_GROUPS: &[&str] = &[
     "all_available",
@@ -112,6 +136,8 @@ pub struct Collector<'a> {
     p: &'a Program,
     refs: Vec<Ref<'a>>,
     owner: Owner,
+    /// Every story's `after`, in order.
+    afters: Vec<After>,
 }
 
 impl<'a> Collector<'a> {
@@ -237,8 +263,9 @@ impl<'a> Collector<'a> {
     pub fn new(p: &'a Program) -> Collector<'a> {
         let mut c = Collector {
             p,
-            refs: Vec::with_capacity(p.stories.len() * 3 + p.procedures.len() * 8),
+            refs: Vec::with_capacity(p.procedures.len() * 8 + 64),
             owner: Owner::Workflow,
+            afters: Vec::with_capacity(p.stories.len() * 2),
         };
         if let Some(start) = p.workflow.as_ref().and_then(|w| w.start.as_ref()) {
             c.add(Ns::Phase, start);
@@ -246,18 +273,37 @@ impl<'a> Collector<'a> {
         c
     }
 
-    /// The references of story `i`: its `after` and its epic.
-    pub fn story(&mut self, i: usize, s: &'a Story) {
+    /// The references of story `i`, defined in `defs` with the stories before it: its
+    /// `after` and its epic. A name already defined is resolved here, while the story is
+    /// in the processor's cache (a workflow can have a hundred thousand stories, each
+    /// after the one before), and marked used; the others are left to name resolution.
+    pub fn story(&mut self, i: usize, s: &'a Story, defs: &Defs) {
         self.owner = Owner::Story(i as u32);
-        s.after.iter().for_each(|a| self.add(Ns::Story, a));
-        if let Some(e) = &s.epic {
+        for a in s.after.iter().filter(|a| !a.name.is_empty()) {
+            let to = match defs.resolve_entry(Ns::Story, &a.name) {
+                Some(e) => AfterTo::Entry(e as u32),
+                None => {
+                    self.add(Ns::Story, a);
+                    AfterTo::Ref(self.refs.len() as u32 - 1)
+                }
+            };
+            let from = i as u32;
+            self.afters.push(After {
+                from,
+                to,
+                at: a.span,
+            });
+        }
+        if let Some(e) = &s.epic
+            && defs.resolve_entry(Ns::Epic, &e.name).is_none()
+        {
             self.add(Ns::Epic, e);
         }
     }
 
-    /// Every reference of the program: those of the walk and the stories, then the other
-    /// ones outside steps.
-    pub fn finish(mut self) -> Vec<Ref<'a>> {
+    /// Every reference of the program left to name resolution (those of the walk and the
+    /// stories, then the others outside steps), and every story's `after`.
+    pub fn finish(mut self) -> (Vec<Ref<'a>>, Vec<After>) {
         let (p, c) = (self.p, &mut self);
         for (i, m) in p.monitors.iter().enumerate() {
             c.owner = Owner::Monitor(i as u32);
@@ -301,6 +347,6 @@ impl<'a> Collector<'a> {
         for l in &p.incident_levels {
             l.agents.iter().for_each(|a| c.push(Ns::Agent, a, true));
         }
-        self.refs
+        (self.refs, self.afters)
     }
 }
