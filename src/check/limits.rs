@@ -63,20 +63,18 @@ fn width_check(
 /// phases and procedures (a lint of the shared walk, [`super::steps`]).
 pub struct Blocks<'a> {
     p: &'a Program,
-    global: Option<(u64, Span)>,
+    /// The ceilings of the body being walked (its phase's maximum, the global limit).
     caps: Caps,
 }
 
 impl<'a> Blocks<'a> {
     /// The lint for `p`.
     pub fn new(p: &'a Program) -> Blocks<'a> {
-        let global = global_agents(p);
         Blocks {
             p,
-            global,
             caps: Caps {
                 phase: None,
-                global,
+                global: global_agents(p),
             },
         }
     }
@@ -92,10 +90,8 @@ impl<'a> StepLint<'a> for Blocks<'a> {
             Body::Phase(i) => Some(&self.p.phases[i as usize]),
             _ => None,
         };
-        self.caps = Caps {
-            phase: phase.and_then(|ph| ph.max.map(|m| (m.value, m.span, ph.name.name.to_string()))),
-            global: self.global,
-        };
+        self.caps.phase =
+            phase.and_then(|ph| ph.max.map(|m| (m.value, m.span, ph.name.name.to_string())));
     }
 
     fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {

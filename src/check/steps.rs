@@ -5,20 +5,9 @@
 //! (BENCHMARKS.md, "Parse + lower + check"). So these lints share one walk.
 
 use crate::diagnostic::Diagnostic;
+pub use crate::ir::Body;
 use crate::ir::Program;
 use crate::ir::step::{Step, walk};
-use crate::syntax::ast::CheckBody;
-
-/// A list of steps of a program, by what holds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body {
-    /// The body of phase `i`.
-    Phase(u32),
-    /// The body of procedure `i` (heals, maintenance, emergencies, incidents included).
-    Procedure(u32),
-    /// The steps of check `i`.
-    Check(u32),
-}
 
 /// A lint that looks at one step at a time.
 pub trait StepLint<'a> {
@@ -37,18 +26,6 @@ pub trait StepLint<'a> {
     fn leave(&mut self, _body: Body, _diags: &mut Vec<Diagnostic>) {}
 }
 
-/// The bodies of `p` in order: phases, procedures, then checks written as steps.
-fn bodies(p: &Program) -> impl Iterator<Item = (Body, &[Step])> {
-    let phases = (p.phases.iter().enumerate()).map(|(i, ph)| (Body::Phase(i as u32), &ph.body[..]));
-    let procedures =
-        (p.procedures.iter().enumerate()).map(|(i, pr)| (Body::Procedure(i as u32), &pr.body[..]));
-    let checks = (p.checks.iter().enumerate()).filter_map(|(i, c)| match &c.body {
-        CheckBody::Steps { steps } => Some((Body::Check(i as u32), &steps[..])),
-        CheckBody::Script(_) => None,
-    });
-    phases.chain(procedures).chain(checks)
-}
-
 /// Walks every body of `p` once, handing each step to each lint that wants its body, in
 /// the order of `lints`.
 pub fn walk_all<'a>(
@@ -57,7 +34,7 @@ pub fn walk_all<'a>(
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut active: Vec<usize> = Vec::with_capacity(lints.len());
-    for (body, steps) in bodies(p) {
+    for (body, steps) in p.bodies_of() {
         active.clear();
         active.extend((0..lints.len()).filter(|&i| lints[i].wants(body)));
         for &i in &active {

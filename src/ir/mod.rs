@@ -77,6 +77,17 @@ pub struct Procedure {
     pub span: Span,
 }
 
+/// A list of steps of a program, by what holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// The body of phase `i`.
+    Phase(u32),
+    /// The body of procedure `i` (heals, maintenance, emergencies, incidents included).
+    Procedure(u32),
+    /// The steps of check `i`.
+    Check(u32),
+}
+
 /// A workflow and everything it imports, normalised.
 #[derive(Debug, Default, Serialize)]
 pub struct Program {
@@ -155,15 +166,21 @@ impl Program {
 
     /// Every step list of the program: phase bodies, procedure bodies, check bodies.
     pub fn bodies(&self) -> impl Iterator<Item = &[Step]> {
-        let checks = self.checks.iter().filter_map(|c| match &c.body {
-            ast::CheckBody::Steps { steps } => Some(steps.as_slice()),
+        self.bodies_of().map(|(_, steps)| steps)
+    }
+
+    /// Every step list of the program with what holds it, in the order of
+    /// [`Program::bodies`].
+    pub fn bodies_of(&self) -> impl Iterator<Item = (Body, &[Step])> {
+        let phases = (self.phases.iter().enumerate())
+            .map(|(i, ph)| (Body::Phase(i as u32), ph.body.as_slice()));
+        let procedures = (self.procedures.iter().enumerate())
+            .map(|(i, pr)| (Body::Procedure(i as u32), pr.body.as_slice()));
+        let checks = (self.checks.iter().enumerate()).filter_map(|(i, c)| match &c.body {
+            ast::CheckBody::Steps { steps } => Some((Body::Check(i as u32), steps.as_slice())),
             ast::CheckBody::Script(_) => None,
         });
-        self.phases
-            .iter()
-            .map(|p| p.body.as_slice())
-            .chain(self.procedures.iter().map(|p| p.body.as_slice()))
-            .chain(checks)
+        phases.chain(procedures).chain(checks)
     }
 
     /// Phases in an order where each comes after every phase it names in `after`
