@@ -42,6 +42,9 @@ pub enum Code {
     Unreachable,
     /// A loop without a maximum.
     UnboundedLoop,
+    /// A loop waits for `approved` but nothing in it gives a verdict, or a verdict step
+    /// can never run.
+    Verdict,
     /// A setting, option or value that bmad does not know, or one that does not apply.
     UnknownSetting,
     /// A construct lacks a part it cannot work without.
@@ -57,7 +60,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in a stable order.
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::Io,
         Code::Encoding,
         Code::EmptyFile,
@@ -75,6 +78,7 @@ impl Code {
         Code::ArtifactNotProduced,
         Code::Unreachable,
         Code::UnboundedLoop,
+        Code::Verdict,
         Code::UnknownSetting,
         Code::Missing,
         Code::ScriptSyntax,
@@ -102,6 +106,7 @@ impl Code {
             Code::ArtifactNotProduced => "bmad::artifact-not-produced",
             Code::Unreachable => "bmad::unreachable",
             Code::UnboundedLoop => "bmad::unbounded-loop",
+            Code::Verdict => "bmad::verdict",
             Code::UnknownSetting => "bmad::unknown-setting",
             Code::Missing => "bmad::missing",
             Code::ScriptSyntax => "bmad::script-syntax",

@@ -25,6 +25,7 @@ pub fn explanation(code: Code) -> &'static str {
         Code::ArtifactNotProduced => include_str!("../docs/codes/artifact-not-produced.md"),
         Code::Unreachable => include_str!("../docs/codes/unreachable.md"),
         Code::UnboundedLoop => include_str!("../docs/codes/unbounded-loop.md"),
+        Code::Verdict => include_str!("../docs/codes/verdict.md"),
         Code::UnknownSetting => include_str!("../docs/codes/unknown-setting.md"),
         Code::Missing => include_str!("../docs/codes/missing.md"),
         Code::ScriptSyntax => include_str!("../docs/codes/script-syntax.md"),

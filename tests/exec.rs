@@ -235,3 +235,80 @@ fn an_agent_that_never_reads_a_long_prompt_still_meets_its_timeout() {
         "the timeout covers writing the prompt"
     );
 }
+
+/// A QA agent that exits 0 but rejects with a verdict line, and a tester that is a verdict
+/// only because it says `verdict`: the loop goes round with the agent's own words as the
+/// next prompt's feedback, and approves on the second attempt.
+#[test]
+fn verdict_lines_and_exit_codes_approve_or_reject() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = r#"agent dev {
+  backend exec "cat > prompt-$BMAD_ATTEMPT.txt"  stdin
+}
+agent qa {
+  backend exec "if [ $BMAD_ATTEMPT = 1 ]; then echo looked; echo 'VERDICT: rejected: add a test for b'; else echo '**Verdict:** approved'; fi"
+}
+agent tester {
+  backend exec "test $BMAD_ATTEMPT -gt 1 || { echo '1 failed, 2 passed'; exit 1; }"
+}
+story "1" backend {
+  title "b"
+}
+phase development {
+  for story in stories {
+    repeat max 3 {
+      dev: implement
+      qa: review
+      tester: run_pytest {
+        verdict
+      }
+    } until approved
+  }
+}
+"#;
+    let report = run(src, ws.path());
+    assert!(report.ok, "{:?}", report.failed);
+    assert_eq!(report.stories_done, ["1"]);
+    let second = std::fs::read_to_string(ws.path().join("prompt-2.txt")).unwrap();
+    assert!(
+        second.contains("QA feedback on the last attempt: 1 failed, 2 passed"),
+        "{second}"
+    );
+    let first = std::fs::read_to_string(ws.path().join("prompt-1.txt")).unwrap();
+    assert!(!first.contains("QA feedback"), "{first}");
+    let verdicts: Vec<(bool, String)> = report
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TaskFinished {
+                agent,
+                ok,
+                feedback,
+                ..
+            } if agent != "dev" => Some((*ok, feedback.clone().unwrap_or_default())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (false, "add a test for b\nlooked".to_string()),
+            (false, "1 failed, 2 passed".to_string()),
+            (true, String::new()),
+            (true, String::new()),
+        ]
+    );
+    // Without `verdict`, a failing tester fails its step: the story is blocked.
+    let ws = tempfile::tempdir().unwrap();
+    let plain = src.replace(
+        "tester: run_pytest {\n        verdict\n      }",
+        "tester: run_pytest",
+    );
+    let report = run(&plain, ws.path());
+    assert_eq!(report.stories_blocked, ["1"], "{report:?}");
+    assert!(
+        report.blocked_reasons[0].contains("exited with exit status: 1"),
+        "{:?}",
+        report.blocked_reasons
+    );
+}

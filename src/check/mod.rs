@@ -12,6 +12,7 @@ mod shape;
 mod steps;
 mod units;
 mod unused;
+mod verdicts;
 pub mod vocab;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -41,6 +42,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
             &mut limits::Blocks::new(p),
             &mut producers,
             &mut reach::Loops,
+            &mut verdicts::Verdicts,
             &mut scripts,
         ],
         &mut diags,
@@ -63,6 +65,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     limits::check(p, &mut diags);
     artifacts::check(p, &defs, producers, &mut diags);
     reach::check(p, &names, &mut diags);
+    verdicts::top_level(p, &mut diags);
     unused::check(p, &defs, &mut diags);
     diags.extend(crate::script::check_scripts(p, scripts));
     diags

@@ -176,6 +176,25 @@ pub struct Task {
     pub prompt: Option<Text>,
     /// Time limit.
     pub timeout: Option<Quantity>,
+    /// Written `verdict`: the task approves or rejects (see [`Task::is_verdict`]).
+    pub verdict: bool,
+}
+
+/// Task names that make a task a verdict without `verdict` or `tests`.
+pub const VERDICT_TASKS: &[&str] = &["validate", "review", "approve"];
+
+impl Task {
+    /// Whether the task gives a verdict (it sets `approved` and QA's feedback rather than
+    /// fail its step): it says `verdict`, names test types (`tests`), or one of its tasks is
+    /// `validate`, `review` or `approve`.
+    pub fn is_verdict(&self) -> bool {
+        self.verdict
+            || !self.tests.is_empty()
+            || self
+                .tasks
+                .iter()
+                .any(|t| VERDICT_TASKS.contains(&t.name.as_str()))
+    }
 }
 
 /// `handoff a -> b { ... }`.

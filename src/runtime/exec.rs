@@ -115,6 +115,28 @@ impl AgentBackend for ExecBackend {
                 }
                 Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
             };
+            if let Some(limit) = limit_reached(&output.status) {
+                return fail(format!("stopped: it used up its {limit}"));
+            }
+            if inv.validation {
+                // A verdict: approved or rejected, with the agent's own words as feedback.
+                let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                let (approved, feedback) = super::verdict::judge(
+                    output.status.success(),
+                    &text(&output.stdout),
+                    &text(&output.stderr),
+                );
+                if output.status.success()
+                    && let Some(Err(e)) =
+                        inv.produces.first().map(|a| a.write_output(&output.stdout))
+                {
+                    return fail(e);
+                }
+                return Outcome {
+                    ok: approved,
+                    feedback: (!feedback.is_empty()).then_some(feedback),
+                };
+            }
             if !output.status.success() {
                 let why = tail(&output.stderr);
                 let why = if why.is_empty() {
@@ -122,19 +144,15 @@ impl AgentBackend for ExecBackend {
                 } else {
                     why
                 };
-                return fail(match limit_reached(&output.status) {
-                    Some(limit) => format!("stopped: it used up its {limit}"),
-                    None => format!("exited with {}: {why}", output.status),
-                });
+                return fail(format!("exited with {}: {why}", output.status));
             }
             // The output goes to the first declared artifact the command did not write.
             if let Some(Err(e)) = inv.produces.first().map(|a| a.write_output(&output.stdout)) {
                 return fail(e);
             }
-            let feedback = tail(&output.stdout);
             Outcome {
                 ok: true,
-                feedback: (!feedback.is_empty() && inv.validation).then_some(feedback),
+                feedback: None,
             }
         })
     }

@@ -30,6 +30,7 @@ mod story_dag;
 pub mod story_files;
 pub mod sync;
 mod task;
+pub mod verdict;
 pub mod workspace;
 
 use crate::ir::Program;

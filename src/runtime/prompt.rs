@@ -12,6 +12,11 @@ use std::io::Read;
 /// The most of one context artifact inlined in a prompt; a larger one is cut, with a note.
 pub const MAX_CONTEXT_BYTES: u64 = 32 * 1024;
 
+/// What a verdict step's prompt says about giving the verdict (see [`super::verdict`]).
+pub const VERDICT_HOWTO: &str = "You give a verdict: end your answer with a line \
+`VERDICT: approved`, or `VERDICT: rejected: <what must change>` (exiting non-zero rejects \
+too).\n";
+
 fn story_block(out: &mut String, s: &Story) {
     let title = s.title.as_ref().map_or("", |t| t.value.as_str());
     let _ = writeln!(out, "Story {} ({}): {title}", s.id.name, s.story_type.name);
@@ -62,6 +67,9 @@ impl Runner {
         if !task.tests.is_empty() {
             let tests: Vec<&str> = task.tests.iter().map(|n| n.name.as_str()).collect();
             let _ = writeln!(out, "Test types to run: {}", tests.join(", "));
+        }
+        if task.is_verdict() {
+            out.push_str(VERDICT_HOWTO);
         }
         for c in &task.context {
             match c.name.as_str() {

@@ -6,7 +6,7 @@ use super::backend::{Invocation, Outcome};
 use super::event::EventKind;
 use super::steps::{Ctx, Failed};
 use super::workspace::Artifact;
-use crate::ir::step::{Name, Task};
+use crate::ir::step::Task;
 
 /// What an agent is asked to do.
 pub(super) struct Call {
@@ -22,19 +22,11 @@ pub(super) struct Call {
     pub produces: Vec<Artifact>,
 }
 
-/// Whether a task validates (QA): it has test types, or is named validate/review/approve.
-fn is_validation(tasks: &[Name], tests: bool) -> bool {
-    tests
-        || tasks
-            .iter()
-            .any(|t| matches!(t.name.as_str(), "validate" | "review" | "approve"))
-}
-
 impl Runner {
     /// An agent task step: QA validations set `approved` and the feedback for the next
     /// attempt; any other task fails its step when the agent fails.
     pub(super) async fn task(&self, t: &Task, ctx: &Ctx<'_>) -> Result<(), Failed> {
-        let validation = is_validation(&t.tasks, !t.tests.is_empty());
+        let validation = t.is_verdict();
         if let Some(done) = self.replayed(ctx) {
             // Ended before a resume: its outcome stands, it does not run again.
             if validation {

@@ -390,6 +390,7 @@ impl Builder<'_> {
             tests: Vec::new(),
             prompt: None,
             timeout: None,
+            verdict: false,
         };
         for c in kids {
             match c.as_rule() {
@@ -435,6 +436,7 @@ impl Builder<'_> {
                             Rule::opt_timeout => {
                                 task.timeout = parts.next().map(|x| self.quantity(x))
                             }
+                            Rule::opt_verdict => task.verdict = true,
                             _ => {}
                         }
                     }
