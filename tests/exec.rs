@@ -312,3 +312,64 @@ phase development {
         report.blocked_reasons
     );
 }
+
+/// Commands name files next to the workflow file with `{workflow_dir}` (or
+/// `BMAD_WORKFLOW_DIR`), wherever the workspace is; a run with a blocked story exits 3 and
+/// names it.
+#[test]
+fn commands_find_files_next_to_the_workflow_and_blocked_stories_exit_3() {
+    let flows = tempfile::tempdir().unwrap();
+    let dir = flows.path().join("my flows");
+    std::fs::create_dir_all(dir.join("agents")).unwrap();
+    std::fs::write(
+        dir.join("agents/dev.sh"),
+        "echo \"dev for $BMAD_STORY\" > \"dev-$BMAD_STORY.txt\"\n[ \"$BMAD_STORY\" != 2 ]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("data.txt"), "from beside the workflow\n").unwrap();
+    let file = dir.join("flow.bmad");
+    std::fs::write(
+        &file,
+        r#"agent dev {
+  backend exec "sh {workflow_dir}/agents/dev.sh"
+}
+story "1" backend {
+  title "one"
+}
+story "2" backend {
+  title "two"
+}
+phase setup {
+  sh "cp \"$BMAD_WORKFLOW_DIR/data.txt\" copied.txt && cat {workflow_dir}/data.txt > quoted.txt"
+}
+phase development after setup {
+  for story in stories {
+    dev: implement
+  }
+}
+"#,
+    )
+    .unwrap();
+    let ws = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .arg("run")
+        .arg(&file)
+        .arg("--workspace")
+        .arg(ws.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("run finished with 1 blocked story")
+            && stdout.contains("blocked       2: exited with"),
+        "{stdout}"
+    );
+    for f in ["copied.txt", "quoted.txt"] {
+        let text = std::fs::read_to_string(ws.path().join(f)).unwrap();
+        assert_eq!(text, "from beside the workflow\n");
+    }
+    let text = std::fs::read_to_string(ws.path().join("dev-1.txt")).unwrap();
+    assert_eq!(text, "dev for 1\n");
+}

@@ -282,7 +282,8 @@ phase development {
 }
 "#;
     let (out, report) = run(flow, ws.path(), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A run that ends with a blocked story exits 3.
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert_eq!(report["stories_blocked"][0], "a", "{report}");
     let reason = report["events"]
         .as_array()

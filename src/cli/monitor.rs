@@ -18,6 +18,7 @@ pub fn run(args: &MonitorArgs) -> ExitCode {
         workflow_sha256,
         workspace,
         state_path,
+        workflow_dir,
     } = match prepare(
         &args.file,
         args.store.workspace.as_deref(),
@@ -38,6 +39,7 @@ pub fn run(args: &MonitorArgs) -> ExitCode {
         seed: args.seed,
         workspace,
         simulate: args.simulate,
+        workflow_dir: Some(workflow_dir),
         ..Default::default()
     };
     let mut runner = match Runner::new(program, options) {

@@ -20,6 +20,8 @@ pub(super) struct Prepared {
     pub workspace: std::path::PathBuf,
     /// The state database.
     pub state_path: std::path::PathBuf,
+    /// The directory of the workflow file, canonical.
+    pub workflow_dir: std::path::PathBuf,
 }
 
 /// Checks `file` (printing its diagnostics) and makes the workspace; the exit code when
@@ -47,11 +49,12 @@ pub(super) fn prepare(
     }
     // The workflow's identity in the store: its canonical path and the hash of every file
     // it is made of.
-    let workflow = file
-        .canonicalize()
-        .unwrap_or_else(|_| file.to_path_buf())
-        .display()
-        .to_string();
+    let canonical = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+    let workflow_dir = canonical.parent().map_or_else(
+        || std::path::PathBuf::from("."),
+        std::path::Path::to_path_buf,
+    );
+    let workflow = canonical.display().to_string();
     let texts: String = checked
         .sources
         .files()
@@ -78,6 +81,7 @@ pub(super) fn prepare(
         workflow_sha256,
         workspace,
         state_path,
+        workflow_dir,
     })
 }
 
@@ -90,6 +94,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         workflow_sha256,
         workspace,
         state_path,
+        workflow_dir,
     } = match prepare(&args.file, args.workspace.as_deref(), args.state.as_deref()) {
         Ok(p) => p,
         Err(code) => return code,
@@ -100,6 +105,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         simulate: args.simulate,
         approve: args.approve.clone(),
         monitor_for: args.monitor_for,
+        workflow_dir: Some(workflow_dir),
     };
     let mut runner = match Runner::new(program, options) {
         Ok(r) => r,
@@ -309,11 +315,7 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
         // 128 + the signal's number, as shells report it.
         return ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 });
     }
-    if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    ExitCode::from(report.exit_code())
 }
 
 /// The runtime a run or a monitor session runs on: one thread, on a virtual clock for a

@@ -13,8 +13,8 @@ use tokio::process::Command;
 /// An agent that runs a command.
 #[derive(Debug, Clone)]
 pub struct ExecBackend {
-    /// The command template: `{prompt}`, `{agent}`, `{tasks}`, `{story}`, `{attempt}` are
-    /// replaced (shell-quoted).
+    /// The command template: `{prompt}`, `{agent}`, `{tasks}`, `{story}`, `{attempt}` and
+    /// `{workflow_dir}` are replaced (shell-quoted).
     pub command: String,
     /// Give the prompt on standard input.
     pub stdin: bool,
@@ -26,6 +26,8 @@ pub struct ExecBackend {
     pub timeout: Option<Duration>,
     /// Memory, CPU time and file size limits set on the child process.
     pub limits: AgentLimits,
+    /// The directory of the workflow file (`{workflow_dir}`, `BMAD_WORKFLOW_DIR`).
+    pub workflow_dir: PathBuf,
 }
 
 /// `text` as one single-quoted shell word.
@@ -64,7 +66,7 @@ fn limit_reached(status: &std::process::ExitStatus) -> Option<&'static str> {
 
 impl ExecBackend {
     fn command_line(&self, inv: &Invocation) -> String {
-        self.command
+        super::process::with_workflow_dir(&self.command, &self.workflow_dir)
             .replace("{prompt}", &shell_quote(&inv.prompt))
             .replace("{agent}", &shell_quote(&inv.agent))
             .replace("{tasks}", &shell_quote(&inv.tasks.join(",")))
@@ -90,7 +92,8 @@ impl AgentBackend for ExecBackend {
                 .env("BMAD_STORY", inv.story.as_deref().unwrap_or(""))
                 .env("BMAD_ATTEMPT", inv.attempt.to_string())
                 .env("BMAD_WORKSPACE", &me.workspace)
-                .env("BMAD_STEP", &inv.step);
+                .env("BMAD_STEP", &inv.step)
+                .env("BMAD_WORKFLOW_DIR", &me.workflow_dir);
             if let Some(run) = &inv.run {
                 cmd.env("BMAD_RUN_ID", run);
             }

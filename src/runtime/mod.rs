@@ -61,6 +61,10 @@ pub struct RunOptions {
     /// How long monitors started by `watch` go on after the phases end (none: they stop
     /// with the run).
     pub monitor_for: Option<std::time::Duration>,
+    /// The directory of the workflow file: `{workflow_dir}` in exec commands, `sh` steps
+    /// and command checks, and `BMAD_WORKFLOW_DIR` in their environment (the workspace
+    /// when not given).
+    pub workflow_dir: Option<PathBuf>,
 }
 
 /// A workflow ready to run.
@@ -142,6 +146,10 @@ impl Runner {
                         .resolve(dir)
                         .map_err(|e| format!("agent `{name}`: cwd {e}"))?;
                     Arc::new(exec::ExecBackend {
+                        workflow_dir: options
+                            .workflow_dir
+                            .clone()
+                            .unwrap_or_else(|| options.workspace.clone()),
                         limits,
                         command: command.value.to_string(),
                         stdin: *stdin,
@@ -209,6 +217,14 @@ impl Runner {
             deployed: RefCell::default(),
             start: RefCell::new(None),
         })
+    }
+
+    /// The directory of the workflow file (the workspace when the run was not given one).
+    pub fn workflow_dir(&self) -> &std::path::Path {
+        self.options
+            .workflow_dir
+            .as_deref()
+            .unwrap_or(&self.options.workspace)
     }
 
     /// Uses `backend` for `agent` (a host program's own agent).

@@ -102,11 +102,32 @@ pub struct Shelled {
     pub stderr: String,
 }
 
+/// The placeholder a command writes for the directory of the workflow file.
+pub const WORKFLOW_DIR: &str = "{workflow_dir}";
+
+/// `command` with `{workflow_dir}` replaced by `workflow_dir`, shell-quoted.
+pub fn with_workflow_dir(command: &str, workflow_dir: &std::path::Path) -> String {
+    if !command.contains(WORKFLOW_DIR) {
+        return command.to_string();
+    }
+    let quoted = super::exec::shell_quote(&workflow_dir.to_string_lossy());
+    command.replace(WORKFLOW_DIR, &quoted)
+}
+
 /// Runs `command` with `sh -c` in `dir`, in its own process group, killed with everything
-/// it started at `timeout`.
-pub async fn sh(command: &str, dir: &std::path::Path, timeout: Option<Duration>) -> Shelled {
+/// it started at `timeout`. `{workflow_dir}` in it, and `BMAD_WORKFLOW_DIR` in its
+/// environment, are `workflow_dir`.
+pub async fn sh(
+    command: &str,
+    dir: &std::path::Path,
+    workflow_dir: &std::path::Path,
+    timeout: Option<Duration>,
+) -> Shelled {
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(command).current_dir(dir);
+    cmd.arg("-c")
+        .arg(with_workflow_dir(command, workflow_dir))
+        .current_dir(dir)
+        .env("BMAD_WORKFLOW_DIR", workflow_dir);
     let (error, out) = match run_group(cmd, None, timeout).await {
         Ok(Ended::Exited(out)) if out.status.success() => (None, Some(out)),
         Ok(Ended::Exited(out)) => (

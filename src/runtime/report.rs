@@ -36,6 +36,9 @@ pub struct Report {
     pub events: Vec<Event>,
 }
 
+/// The exit code of a run that ran to its end with stories blocked or escalated.
+pub const EXIT_BLOCKED: u8 = 3;
+
 /// One agent task's time on the clock.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
@@ -144,13 +147,26 @@ impl Report {
         }
     }
 
+    /// The exit code of `bmad run` for this report: 0 succeeded, 1 failed, 3 ran to its
+    /// end with stories blocked or escalated.
+    pub fn exit_code(&self) -> u8 {
+        match (self.ok, self.stories_blocked.is_empty()) {
+            (false, _) => 1,
+            (true, false) => EXIT_BLOCKED,
+            (true, true) => 0,
+        }
+    }
+
     /// A table for people.
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let status = if self.ok {
-            "succeeded".to_string()
-        } else {
-            format!("failed: {}", self.failed.as_deref().unwrap_or(""))
+        let status = match (self.ok, self.stories_blocked.len()) {
+            (false, _) => format!("failed: {}", self.failed.as_deref().unwrap_or("")),
+            (true, 0) => "succeeded".to_string(),
+            (true, n) => format!(
+                "finished with {n} blocked stor{} (listed below)",
+                if n == 1 { "y" } else { "ies" }
+            ),
         };
         out.push_str(&format!("run {status}\n"));
         out.push_str(&format!("makespan      {}\n", human_ms(self.makespan_ms)));

@@ -387,7 +387,13 @@ impl Runner {
         timeout: Option<Duration>,
         ctx: &Ctx<'_>,
     ) -> Result<(), Failed> {
-        let done = super::process::sh(command, &self.options.workspace, timeout).await;
+        let done = super::process::sh(
+            command,
+            &self.options.workspace,
+            self.workflow_dir(),
+            timeout,
+        )
+        .await;
         if let Some(ops) = &ctx.ops {
             ops.output(&format!("$ {command}"));
             for text in [&done.stdout, &done.stderr] {

@@ -139,6 +139,7 @@ impl Runner {
                 let done = super::super::process::sh(
                     &command.value,
                     &self.options.workspace,
+                    self.workflow_dir(),
                     Some(timeout),
                 )
                 .await;
