@@ -1,6 +1,9 @@
-//! `backend git` with real git: `bmad run` in a temporary repository commits each story onto
-//! its own branch without touching the user's checkout, runs the `pr` command, merges the
-//! branches, and refuses a workspace that is not a repository.
+//! `backend git` with real git: `bmad run` in a temporary repository gives each story a
+//! worktree and a branch, commits its work there, runs the `pr` command, merges it into the
+//! checked-out branch through the lane (the user's own edits stay), sends a conflicting
+//! story back to be done again on the new branch, keeps the worktree of a blocked story,
+//! and leaves a workspace that is not a repository (or one its repository ignores) as it
+//! was.
 
 mod common;
 
@@ -56,14 +59,15 @@ fn implement_sh() -> String {
 }
 
 /// Two independent stories: an exec dev agent writes `src/story-<id>.txt` (its prompt),
-/// a git manager commits each story and records the branch in `prs.txt`; `then` follows.
+/// a git manager commits each story and records the PR it would open in `$PRS`; `then`
+/// follows.
 fn workflow(then: &str) -> String {
     format!(
         r#"agent dev {{
   backend exec "{}" stdin timeout 30s
 }}
 agent git_manager {{
-  backend git pr "echo {{branch}} {{base}} {{story}} {{title}} >> prs.txt"
+  backend git pr "echo {{branch}} {{base}} {{story}} {{title}} >> \"$PRS\""
 }}
 story "1" backend {{
   title "Signaling server"
@@ -84,13 +88,20 @@ phase development {{
     )
 }
 
-/// `bmad run FLOW --workspace WS --report REPORT` with the test's git environment; the
-/// output and the report.
-fn run(flow: &str, ws: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
+/// What `bmad run` did: its output, its report, and the PRs its `pr` command opened.
+struct Ran {
+    out: Output,
+    report: serde_json::Value,
+    prs: Vec<String>,
+}
+
+/// `bmad run FLOW --workspace WS --report REPORT` with the test's git environment.
+fn run(flow: &str, ws: &Path, extra: &[&str]) -> Ran {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("flow.bmad");
     std::fs::write(&file, flow).unwrap();
     let report = dir.path().join("report.json");
+    let prs = dir.path().join("prs.txt");
     let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
         .arg("run")
         .args(extra)
@@ -102,14 +113,21 @@ fn run(flow: &str, ws: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
         .envs(GIT_ENV)
         // A temporary directory inside some repository must not count as one.
         .env("GIT_CEILING_DIRECTORIES", ws.parent().unwrap())
+        .env("PRS", &prs)
         .env("NO_COLOR", "1")
         .output()
         .expect("bmad runs");
-    let json = std::fs::read_to_string(&report)
+    let report = std::fs::read_to_string(&report)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(serde_json::Value::Null);
-    (out, json)
+    let mut prs: Vec<String> = std::fs::read_to_string(&prs)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    prs.sort();
+    Ran { out, report, prs }
 }
 
 fn text(out: &Output) -> String {
@@ -118,6 +136,17 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// The reasons and feedback of a report's events of kind `event`.
+fn said(report: &serde_json::Value, event: &str, field: &str) -> Vec<String> {
+    report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == event)
+        .filter_map(|e| e[field].as_str().map(str::to_string))
+        .collect()
 }
 
 #[test]
@@ -159,17 +188,18 @@ phase p {
 }
 
 #[test]
-fn each_story_gets_a_branch_with_its_changes_and_the_checkout_stays_as_it_was() {
+fn each_story_is_committed_on_its_branch_and_merged_into_the_checkout() {
     let (ws, first) = repo();
-    // The user's own edits: one staged, one not; no story declares them.
+    // The user's own edits: one staged, one not; no story touches them.
     std::fs::write(ws.path().join("README"), "hello\nmy edit\n").unwrap();
     git(ws.path(), &["add", "README"]);
     std::fs::write(ws.path().join("scratch.txt"), "mine\n").unwrap();
-    let (out, report) = run(&workflow(""), ws.path(), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    // The two stories ran side by side.
-    assert_eq!(report["max_concurrent"], 2, "{report}");
-    assert_eq!(report["stories_done"].as_array().unwrap().len(), 2);
+    let ran = run(&workflow(""), ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
+    // The two stories ran side by side, each in its own worktree.
+    assert_eq!(ran.report["max_concurrent"], 2, "{}", ran.report);
+    assert_eq!(ran.report["stories_done"].as_array().unwrap().len(), 2);
+    let log = said(&ran.report, "task_finished", "feedback");
     for (id, title) in [("1", "Signaling server"), ("2", "Call screen")] {
         let branch = format!("bmad/story-{id}");
         let file = format!("src/story-{id}.txt");
@@ -181,81 +211,95 @@ fn each_story_gets_a_branch_with_its_changes_and_the_checkout_stays_as_it_was() 
         );
         assert_eq!(changed, file);
         let committed = git(ws.path(), &["show", &format!("{branch}:{file}")]);
-        let written = std::fs::read_to_string(ws.path().join(&file)).unwrap();
-        assert_eq!(committed, written.trim_end());
         assert!(
             committed.contains(&format!("Story {id} (")) && committed.contains(title),
             "{committed}"
         );
         let subject = git(ws.path(), &["log", "-1", "--format=%s", &branch]);
         assert_eq!(subject, format!("Story {id}: {title}"));
+        // Merged into main, whose checkout has the file now.
+        git(ws.path(), &["merge-base", "--is-ancestor", &branch, "main"]);
+        let written = std::fs::read_to_string(ws.path().join(&file)).unwrap();
+        assert_eq!(committed, written.trim_end());
+        assert!(
+            log.iter()
+                .any(|l| l.starts_with(&format!("committed {file} onto `{branch}`"))),
+            "{log:?}"
+        );
     }
-    // The checkout: same branch, same commit, the user's staged and unstaged edits intact.
+    // The checkout: still main, moved on by the two merges; the user's staged and unstaged
+    // edits intact.
     assert_eq!(git(ws.path(), &["symbolic-ref", "HEAD"]), "refs/heads/main");
-    assert_eq!(git(ws.path(), &["rev-parse", "HEAD"]), first);
+    assert_eq!(
+        git(
+            ws.path(),
+            &[
+                "rev-list",
+                "--count",
+                "--first-parent",
+                &format!("{first}..main")
+            ]
+        ),
+        "2"
+    );
     assert_eq!(
         git(ws.path(), &["status", "--porcelain", "-uall"]),
-        "M  README\n?? prs.txt\n?? scratch.txt\n?? src/story-1.txt\n?? src/story-2.txt"
+        "M  README\n?? scratch.txt"
     );
     assert_eq!(
         std::fs::read_to_string(ws.path().join("README")).unwrap(),
         "hello\nmy edit\n"
     );
     // The pr command ran once per story with the branch, base, story and title.
-    let prs = std::fs::read_to_string(ws.path().join("prs.txt")).unwrap();
-    let mut lines: Vec<&str> = prs.lines().collect();
-    lines.sort();
     assert_eq!(
-        lines,
+        ran.prs,
         [
             "bmad/story-1 main 1 Signaling server",
             "bmad/story-2 main 2 Call screen"
         ]
     );
+    assert!(!ws.path().join(".bmad/worktrees").exists());
 }
 
 #[test]
-fn merge_to_main_merges_the_story_branches_into_the_checked_out_branch() {
-    let (ws, first) = repo();
+fn merge_to_main_reports_what_the_lane_merged() {
+    let (ws, _) = repo();
     let flow = workflow("phase release after development {\n  git_manager: merge_to_main\n}\n");
-    let (out, _) = run(&flow, ws.path(), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(git(ws.path(), &["symbolic-ref", "HEAD"]), "refs/heads/main");
-    // main now has both stories' commits; the story files are committed and clean.
-    for id in ["1", "2"] {
-        let branch = format!("bmad/story-{id}");
-        git(ws.path(), &["merge-base", "--is-ancestor", &branch, "HEAD"]);
-    }
-    git(ws.path(), &["merge-base", "--is-ancestor", &first, "HEAD"]);
-    assert_eq!(
-        git(ws.path(), &["status", "--porcelain", "-uall"]),
-        "?? prs.txt"
+    let ran = run(&flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
+    let main = git(ws.path(), &["rev-parse", "main"]);
+    let said = said(&ran.report, "task_finished", "feedback");
+    let merged = said
+        .iter()
+        .find(|s| s.starts_with("the merge lane merged 2 stories into `main`"))
+        .unwrap_or_else(|| panic!("{said:?}"));
+    assert!(
+        merged.contains(&main[..12]) && merged.contains('1') && merged.contains('2'),
+        "{merged}"
     );
     let tracked = git(ws.path(), &["ls-files"]);
     assert_eq!(tracked, "README\nsrc/story-1.txt\nsrc/story-2.txt");
+    assert_eq!(git(ws.path(), &["status", "--porcelain", "-uall"]), "");
 }
 
 #[test]
 fn a_workspace_that_is_not_a_git_repository_fails_the_run_clearly() {
     let ws = tempfile::tempdir().unwrap();
     let flow = workflow("phase release after development {\n  git_manager: merge_to_main\n}\n");
-    let (out, report) = run(&flow, ws.path(), &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let said = text(&out);
+    let ran = run(&flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(1), "{}", text(&ran.out));
+    let said_out = text(&ran.out);
     assert!(
-        said.contains("run failed: phase `release`: merge_to_main: the workspace")
-            && said.contains("is not a git repository"),
-        "{said}"
+        said_out.contains("run failed: phase `release`: merge_to_main: the workspace")
+            && said_out.contains("is not a git repository"),
+        "{said_out}"
     );
-    // Each story's create_pr failed with the same reason, so the stories are blocked.
-    let blocked = report["stories_blocked"].as_array().unwrap();
-    assert_eq!(blocked.len(), 2, "{report}");
-    let reasons: Vec<&str> = report["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["reason"].as_str())
-        .collect();
+    // The stories shared the workspace; each one's create_pr failed with the same reason,
+    // so the stories are blocked.
+    assert!(ws.path().join("src/story-1.txt").is_file());
+    let blocked = ran.report["stories_blocked"].as_array().unwrap();
+    assert_eq!(blocked.len(), 2, "{}", ran.report);
+    let reasons = said(&ran.report, "story_blocked", "reason");
     assert!(
         reasons
             .iter()
@@ -265,11 +309,30 @@ fn a_workspace_that_is_not_a_git_repository_fails_the_run_clearly() {
 }
 
 #[test]
-fn a_failing_pr_command_fails_the_story_after_its_branch_is_committed() {
-    let (ws, _) = repo();
-    std::fs::create_dir_all(ws.path().join("src")).unwrap();
-    std::fs::write(ws.path().join("src/a.txt"), "a\n").unwrap();
-    let flow = r#"agent git_manager {
+fn a_workspace_its_repository_ignores_is_not_delivered_through_git() {
+    let (repo, first) = repo();
+    std::fs::write(repo.path().join(".gitignore"), "scratch/\n").unwrap();
+    let ws = repo.path().join("scratch/ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    let flow = format!(
+        "agent dev {{\n  backend exec \"{}\" stdin\n}}\nstory \"1\" backend {{\n  title \"x\"\n}}\n\
+         phase development {{\n  for story in stories {{\n    dev: implement\n  }}\n}}\n",
+        implement_sh()
+    );
+    let ran = run(&flow, &ws, &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
+    assert!(ws.join("src/story-1.txt").is_file());
+    assert_eq!(git(repo.path(), &["rev-parse", "HEAD"]), first);
+    assert_eq!(git(repo.path(), &["branch", "--list", "bmad/*"]), "");
+}
+
+#[test]
+fn a_failing_pr_command_blocks_the_story_and_keeps_its_worktree() {
+    let (ws, first) = repo();
+    let flow = r#"agent dev {
+  backend exec "mkdir -p src && echo a > src/a.txt"
+}
+agent git_manager {
   backend git pr "echo no remote >&2; exit 4"
 }
 story "a" backend {
@@ -277,51 +340,155 @@ story "a" backend {
 }
 phase development {
   for story in stories {
+    dev: implement
     git_manager: create_pr
   }
 }
 "#;
-    let (out, report) = run(flow, ws.path(), &[]);
+    let ran = run(flow, ws.path(), &[]);
     // A run that ends with a blocked story exits 3.
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert_eq!(report["stories_blocked"][0], "a", "{report}");
-    let reason = report["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|e| e["reason"].as_str())
-        .unwrap();
+    assert_eq!(ran.out.status.code(), Some(3), "{}", text(&ran.out));
+    assert_eq!(ran.report["stories_blocked"][0], "a", "{}", ran.report);
+    let reason = &said(&ran.report, "story_blocked", "reason")[0];
     assert!(
         reason.contains("onto `bmad/story-a`")
             && reason.contains("but the pr command")
             && reason.contains("exit status: 4")
-            && reason.contains("no remote"),
+            && reason.contains("no remote")
+            && reason.contains("its work is kept in the worktree")
+            && reason.contains("branch `bmad/story-a`"),
         "{reason}"
     );
-    git(ws.path(), &["rev-parse", "--verify", "bmad/story-a"]);
+    // The branch has the work; main did not move; the worktree is kept, named in the
+    // report, with the work in it.
+    let branch = git(ws.path(), &["rev-parse", "--verify", "bmad/story-a"]);
+    assert_ne!(branch, first);
+    assert_eq!(git(ws.path(), &["rev-parse", "main"]), first);
+    let kept = reason
+        .split("worktree `")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap();
+    assert!(Path::new(kept).join("src/a.txt").is_file(), "{kept}");
+    let worktrees = git(ws.path(), &["worktree", "list", "--porcelain"]);
+    assert_eq!(
+        worktrees
+            .lines()
+            .filter(|l| l.starts_with("worktree "))
+            .count(),
+        2,
+        "{worktrees}"
+    );
+}
+
+#[test]
+fn a_conflict_sends_the_story_back_to_be_done_again_on_the_new_branch() {
+    let (ws, first) = repo();
+    // Both stories rewrite README: the second to merge conflicts with the first.
+    let flow = r#"agent dev {
+  backend exec "sleep 0.2; echo \"$BMAD_STORY\" > README; cat > prompt-$BMAD_ATTEMPT.txt" stdin
+}
+agent qa {
+  backend exec "true"
+}
+story "x" backend {
+  modify "/README"
+}
+story "y" backend {
+  modify "/README"
+}
+phase development {
+  for story in stories max 2 {
+    repeat max 2 {
+      dev: implement
+      qa: validate
+    } until approved
+  }
+}
+"#;
+    let ran = run(flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
+    let returned = said(&ran.report, "story_returned", "reason");
+    assert_eq!(returned.len(), 1, "{}", ran.report);
+    assert!(
+        returned[0].contains("merging onto `main` conflicts in README")
+            && returned[0].contains("CONFLICT"),
+        "{}",
+        returned[0]
+    );
+    // The second story's next attempt started from main with the first merged, had the
+    // conflict as its feedback, and merged.
+    let story: Vec<_> = ran.report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "story_returned")
+        .map(|e| e["story"].as_str().unwrap().to_string())
+        .collect();
+    let (again, other) = if story[0] == "x" {
+        ("x", "y")
+    } else {
+        ("y", "x")
+    };
+    let prompt = git(
+        ws.path(),
+        &["show", &format!("bmad/story-{again}:prompt-2.txt")],
+    );
+    assert!(
+        prompt.contains("QA feedback on the last attempt: merging onto `main` conflicts in README"),
+        "{prompt}"
+    );
+    git(
+        ws.path(),
+        &[
+            "merge-base",
+            "--is-ancestor",
+            &format!("bmad/story-{other}"),
+            &format!("bmad/story-{again}"),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("README")).unwrap(),
+        format!("{again}\n")
+    );
+    assert_eq!(
+        git(
+            ws.path(),
+            &[
+                "rev-list",
+                "--count",
+                "--first-parent",
+                &format!("{first}..main")
+            ]
+        ),
+        "2"
+    );
+    assert_eq!(git(ws.path(), &["status", "--porcelain", "-uall"]), "");
 }
 
 #[test]
 fn the_standard_git_manager_is_real_git_and_simulated_with_simulate() {
     let (ws, _) = repo();
-    std::fs::create_dir_all(ws.path().join("web")).unwrap();
-    std::fs::write(ws.path().join("web/page.html"), "<p>hi</p>\n").unwrap();
     let flow = r#"import std.roles
+agent maker {
+  backend exec "mkdir -p web && echo '<p>hi</p>' > web/page.html"
+}
 story "7" frontend {
   title "Landing page"
   create "/web/page.html"
 }
 phase development {
   for story in stories {
+    maker: implement
     git_manager: create_pr
   }
 }
 "#;
-    let (out, _) = run(flow, ws.path(), &["--simulate"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ran = run(flow, ws.path(), &["--simulate"]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
     assert_eq!(git(ws.path(), &["branch", "--list", "bmad/*"]), "");
-    let (out, _) = run(flow, ws.path(), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ran = run(flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
     let changed = git(
         ws.path(),
         &[

@@ -30,8 +30,12 @@ pub struct Invocation {
     pub validation: bool,
     /// The prompt: the agent's persona, the tasks, the story and QA's last feedback.
     pub prompt: String,
-    /// The artifacts the task declares it produces, resolved inside the workspace.
+    /// The artifacts the task declares it produces, resolved inside the workspace (the
+    /// story's worktree, when it has one).
     pub produces: Vec<Artifact>,
+    /// The story's git worktree, when its work is delivered through git: the agent works
+    /// there (`BMAD_WORKTREE`), not in the workspace.
+    pub tree: Option<super::git::Tree>,
 }
 
 /// How a task ended.
@@ -183,6 +187,7 @@ mod tests {
                     validation: true,
                     prompt: String::new(),
                     produces: Vec::new(),
+                    tree: None,
                 };
                 !rt.block_on(sim.run(inv)).ok
             });
@@ -215,6 +220,7 @@ mod tests {
             validation: true,
             prompt: String::new(),
             produces: Vec::new(),
+            tree: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()

@@ -98,6 +98,38 @@ pub enum EventKind {
         /// The story.
         story: String,
     },
+    /// A story's work was committed on its branch (delivery through git).
+    StoryCommitted {
+        /// The story.
+        story: String,
+        /// Its branch.
+        branch: String,
+        /// The commit its branch is at.
+        commit: String,
+        /// The files it changed since it started, from the repository's top.
+        files: Vec<String>,
+        /// Files it declares (`create`, `modify`) but did not change.
+        untouched: Vec<String>,
+    },
+    /// The merge lane merged a story into the integration branch.
+    StoryMerged {
+        /// The story.
+        story: String,
+        /// The integration branch.
+        into: String,
+        /// The merge commit the branch is at now.
+        commit: String,
+        /// Whether its verdict steps ran again on the merged result (not when the result
+        /// was exactly what they had approved).
+        verified: bool,
+    },
+    /// The merge lane sent a story back to its dev agent for another attempt.
+    StoryReturned {
+        /// The story.
+        story: String,
+        /// Why: the conflict, or the verdict on the merged result.
+        reason: String,
+    },
     /// A monitored check changed status (healthy, warning, critical); recorded on changes
     /// only.
     CheckStatus {
@@ -244,6 +276,9 @@ impl EventKind {
             EventKind::Handoff { .. } => "handoff",
             EventKind::StoryBlocked { .. } => "story_blocked",
             EventKind::StoryDone { .. } => "story_done",
+            EventKind::StoryCommitted { .. } => "story_committed",
+            EventKind::StoryMerged { .. } => "story_merged",
+            EventKind::StoryReturned { .. } => "story_returned",
             EventKind::CheckStatus { .. } => "check_status",
             EventKind::RuleFired { .. } => "rule_fired",
             EventKind::Alert { .. } => "alert",
@@ -317,6 +352,43 @@ impl EventKind {
             ),
             EventKind::StoryBlocked { story, reason } => format!("story {story} blocked: {reason}"),
             EventKind::StoryDone { story } => format!("story {story} done"),
+            EventKind::StoryCommitted {
+                story,
+                branch,
+                commit,
+                files,
+                untouched,
+            } => format!(
+                "story {story} committed on {branch} ({}): {}{}",
+                &commit[..commit.len().min(12)],
+                if files.is_empty() {
+                    "no file changed".to_string()
+                } else {
+                    files.join(", ")
+                },
+                if untouched.is_empty() {
+                    String::new()
+                } else {
+                    format!("; declared but not changed: {}", untouched.join(", "))
+                }
+            ),
+            EventKind::StoryMerged {
+                story,
+                into,
+                commit,
+                verified,
+            } => format!(
+                "story {story} merged into {into} ({}){}",
+                &commit[..commit.len().min(12)],
+                if *verified {
+                    ", verified on the merged result"
+                } else {
+                    ""
+                }
+            ),
+            EventKind::StoryReturned { story, reason } => {
+                format!("story {story} sent back by the merge lane: {reason}")
+            }
             EventKind::CheckStatus {
                 check,
                 status,

@@ -1,12 +1,13 @@
 //! The `exec` backend: an agent is a command run as a real child process (`sh -c` with the
 //! command template), the prompt on its standard input or in `{prompt}`, in a working
-//! directory inside the workspace, killed when its timeout passes.
+//! directory inside the workspace (inside a story's worktree, when the story has one),
+//! killed when its timeout passes.
 
 use super::backend::{AgentBackend, Invocation, Outcome};
 use super::limits::AgentLimits;
 use super::process::{Ended, run_group};
 use futures::future::BoxFuture;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
 
@@ -83,10 +84,17 @@ impl AgentBackend for ExecBackend {
                 ok: false,
                 feedback: Some(reason),
             };
+            // A story delivered through git works in its worktree's copy of the directory.
+            let cwd = match &inv.tree {
+                Some(t) => t
+                    .dir
+                    .join(me.cwd.strip_prefix(&me.workspace).unwrap_or(Path::new(""))),
+                None => me.cwd.clone(),
+            };
             let mut cmd = Command::new("sh");
             cmd.arg("-c")
                 .arg(me.command_line(&inv))
-                .current_dir(&me.cwd)
+                .current_dir(&cwd)
                 .env("BMAD_AGENT", &inv.agent)
                 .env("BMAD_TASKS", inv.tasks.join(","))
                 .env("BMAD_STORY", inv.story.as_deref().unwrap_or(""))
@@ -96,6 +104,9 @@ impl AgentBackend for ExecBackend {
                 .env("BMAD_WORKFLOW_DIR", &me.workflow_dir);
             if let Some(run) = &inv.run {
                 cmd.env("BMAD_RUN_ID", run);
+            }
+            if let Some(t) = &inv.tree {
+                cmd.env("BMAD_WORKTREE", &t.root);
             }
             // Only when there are limits: a pre_exec hook makes the standard library fork
             // the whole process instead of using the faster posix_spawn.

@@ -9,6 +9,7 @@
 //! Artifacts live in the [`workspace`].
 
 pub mod backend;
+mod delivery;
 mod deploy;
 pub mod digest;
 pub mod durable;
@@ -95,6 +96,9 @@ pub struct Runner {
     segment: u32,
     /// Operations: monitors, heals, incidents, emergencies, maintenance.
     ops: ops::Desk,
+    /// What delivery through git needs: the stories' descriptions, what the merge lane
+    /// did (shared with the git agents), the integration branch the git agents name.
+    git: delivery::GitSetup,
 }
 
 /// Agents at once when the workflow sets no `max_concurrent_agents`.
@@ -122,8 +126,8 @@ impl Runner {
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
-        // What the git agents share: the stories' files, the branches made in this run.
-        let mut git_run: Option<Arc<git::GitRun>> = None;
+        // What the git agents share with delivery: the stories, what the lane merged.
+        let git = delivery::GitSetup::of(&program)?;
         let workspace = workspace::Workspace::new(&options.workspace, &program);
         let mut agent_limits = HashMap::new();
         for a in &program.agents {
@@ -154,23 +158,16 @@ impl Runner {
                         command: command.value.to_string(),
                         stdin: *stdin,
                         cwd,
-                        workspace: options.workspace.clone(),
+                        workspace: workspace.root().to_path_buf(),
                         timeout,
                     })
                 }
-                Some(Backend::Git { pr, base }) if !options.simulate => {
-                    let run = git_run
-                        .get_or_insert_with(|| {
-                            Arc::new(git::GitRun::new(program.stories.iter().map(|s| &**s)))
-                        })
-                        .clone();
-                    Arc::new(git::GitBackend::new(
-                        options.workspace.clone(),
-                        pr.as_ref().map(|t| t.value.to_string()),
-                        base.as_ref().map(|t| t.value.to_string()),
-                        run,
-                    ))
-                }
+                Some(Backend::Git { pr, base }) if !options.simulate => Arc::new(git::GitBackend {
+                    workspace: options.workspace.clone(),
+                    pr: pr.as_ref().map(|t| t.value.to_string()),
+                    base: base.as_ref().map(|t| t.value.to_string()),
+                    run: Arc::clone(&git.run),
+                }),
                 Some(Backend::Script { .. }) if !options.simulate => {
                     let script = crate::script::agent_script(a).ok_or_else(|| {
                         format!("agent `{name}`: a script backend without a script")
@@ -193,6 +190,7 @@ impl Runner {
             });
         let admission = limits::Admission::of(&program);
         Ok(Runner {
+            git,
             ops: ops::Desk::new(options.simulate, options.seed),
             journal: None,
             sync: sync::SyncPolicy::of(&program),
@@ -225,6 +223,12 @@ impl Runner {
             .workflow_dir
             .as_deref()
             .unwrap_or(&self.options.workspace)
+    }
+
+    /// The workspace the steps at `ctx` work in: the story's worktree copy of it, when the
+    /// story is delivered through git.
+    fn workspace_at<'c>(&'c self, ctx: &'c steps::Ctx) -> &'c workspace::Workspace {
+        ctx.tree.as_ref().map_or(&self.workspace, |t| &t.workspace)
     }
 
     /// Uses `backend` for `agent` (a host program's own agent).

@@ -75,7 +75,7 @@ impl Runner {
             match c.name.as_str() {
                 "story" => {}
                 "dependencies" => Self::dependencies(&mut out, ctx),
-                name => self.context_artifact(&mut out, name),
+                name => self.context_artifact(&mut out, name, ctx),
             }
         }
         if let Some(p) = &task.prompt {
@@ -108,9 +108,15 @@ impl Runner {
         }
     }
 
-    /// A context artifact, inlined up to [`MAX_CONTEXT_BYTES`].
-    fn context_artifact(&self, out: &mut String, name: &str) {
-        let Ok(a) = self.workspace.named_artifact(name) else {
+    /// A context artifact, inlined up to [`MAX_CONTEXT_BYTES`]: from the story's worktree
+    /// when it is there, otherwise from the workspace.
+    fn context_artifact(&self, out: &mut String, name: &str, ctx: &Ctx) {
+        let here = self.workspace_at(ctx).named_artifact(name);
+        let Ok(a) = here
+            .ok()
+            .filter(|a| a.exists())
+            .map_or_else(|| self.workspace.named_artifact(name), Ok)
+        else {
             return;
         };
         let _ = writeln!(out, "\n## Context: {name} ({})", a.written);

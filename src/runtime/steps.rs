@@ -26,6 +26,9 @@ pub struct LoopState {
     pub(super) approved: Cell<bool>,
     pub(super) attempt: Cell<u64>,
     pub(super) feedback: RefCell<String>,
+    /// Attempts spent before the merge lane sent the story back: its loop goes on from
+    /// there (see [`super::delivery`]).
+    pub(super) carried: Cell<u64>,
 }
 
 /// Where steps run: the step's place in the workflow, the phase (and its limit), the
@@ -44,6 +47,8 @@ pub struct Ctx<'a> {
     pub(super) state: Rc<LoopState>,
     /// The operation (heal, incident, emergency, ...) these steps belong to, if any.
     pub(super) ops: Option<Rc<super::ops::OpsScope>>,
+    /// The story's git worktree, when its work is delivered through git.
+    pub(super) tree: Option<Rc<super::delivery::StoryTree>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -57,6 +62,7 @@ impl<'a> Ctx<'a> {
             vars: Rc::default(),
             state: Rc::default(),
             ops: None,
+            tree: None,
         }
     }
 
@@ -70,6 +76,7 @@ impl<'a> Ctx<'a> {
             vars: Rc::default(),
             state: Rc::default(),
             ops: self.ops.clone(),
+            tree: None,
         }
     }
 
@@ -169,7 +176,9 @@ impl Runner {
                 }
                 StepKind::Repeat { max, body, until } => {
                     let max = max.map_or(1, |m| m.value);
-                    for attempt in 1..=max {
+                    // A story the merge lane sent back goes on from its attempts so far.
+                    let first = ctx.state.carried.take() + 1;
+                    for attempt in first..=max {
                         ctx.state.attempt.set(attempt);
                         self.steps(body, &ctx.at(format!("#{attempt}"))).await?;
                         let done = match until {
@@ -182,6 +191,7 @@ impl Runner {
                         if done {
                             return Ok(());
                         }
+                        self.untouched_feedback(ctx).await;
                     }
                     Err(format!("not done after {max} attempts"))
                 }
@@ -389,7 +399,7 @@ impl Runner {
     ) -> Result<(), Failed> {
         let done = super::process::sh(
             command,
-            &self.options.workspace,
+            self.workspace_at(ctx).root(),
             self.workflow_dir(),
             timeout,
         )

@@ -71,6 +71,10 @@ impl Runner {
         let mut ready: VecDeque<usize> = (0..stories.len())
             .filter(|i| waiting[*i] == 0 && !blocked[*i])
             .collect();
+        // In a git workspace each story works in a worktree of its own and merges through
+        // the lane; otherwise stories share the workspace.
+        let delivery = self.delivery(&stories).await?;
+        let delivery = delivery.as_ref();
         let limit = max.unwrap_or(usize::MAX).max(1);
         let contexts: Vec<Ctx<'_>> = stories
             .iter()
@@ -82,8 +86,16 @@ impl Runner {
         loop {
             while running.len() < limit {
                 let Some(i) = ready.pop_front() else { break };
-                running
-                    .push(async move { (i, self.steps(body, &contexts[i]).await) }.boxed_local());
+                running.push(
+                    async move {
+                        let done = match delivery {
+                            Some(d) => self.delivered_story(body, &contexts[i], d).await,
+                            None => self.steps(body, &contexts[i]).await,
+                        };
+                        (i, done)
+                    }
+                    .boxed_local(),
+                );
             }
             let Some((i, result)) = running.next().await else {
                 break;
@@ -104,6 +116,7 @@ impl Runner {
                 Err(reason) => self.block(&stories, &dependents, &mut blocked, i, reason),
             }
         }
+        drop(running);
         // What never became ready waits on a cycle (story files are not checked before
         // the run; the workflow's own stories are).
         for i in 0..stories.len() {
@@ -116,6 +129,9 @@ impl Runner {
                     "waits for a dependency cycle among the stories".into(),
                 );
             }
+        }
+        if let Some(d) = delivery {
+            self.end_delivery(d).await;
         }
         Ok(())
     }

@@ -44,8 +44,8 @@ impl Runner {
         let call = Call {
             tasks: t.tasks.iter().map(|n| n.name.to_string()).collect(),
             validation,
-            produces: self.task_artifacts(&agent, t)?,
             prompt: self.prompt(&agent, t, ctx),
+            produces: self.task_artifacts(&agent, t, ctx)?,
             agent,
         };
         let outcome = self.invoke(call, ctx).await?;
@@ -123,6 +123,7 @@ impl Runner {
             validation: call.validation,
             prompt,
             produces: call.produces.clone(),
+            tree: ctx.tree.as_ref().map(|t| t.tree.clone()),
         };
         let outcome = self.backend(&call.agent).run(inv).await;
         self.record_at(
@@ -182,15 +183,24 @@ impl Runner {
         }
     }
 
-    /// The artifacts a task produces, on disk; fails when one it needs is missing or a
-    /// path leads out of the workspace.
-    fn task_artifacts(&self, agent: &str, t: &Task) -> Result<Vec<Artifact>, Failed> {
+    /// The artifacts a task produces, on disk (in the story's worktree, when it has one);
+    /// fails when one it needs is missing or a path leads out of the workspace. What a
+    /// story needs may be in its worktree or, not committed, in the workspace.
+    fn task_artifacts(
+        &self,
+        agent: &str,
+        t: &Task,
+        ctx: &Ctx<'_>,
+    ) -> Result<Vec<Artifact>, Failed> {
+        let here = self.workspace_at(ctx);
         for r in &t.needs {
-            let a = self
-                .workspace
-                .artifact(r)
+            let found = [here, &self.workspace]
+                .into_iter()
+                .map(|w| w.artifact(r))
+                .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("agent `{agent}`: {e}"))?;
-            if !a.exists() {
+            if !found.iter().any(Artifact::exists) {
+                let a = &found[0];
                 return Err(format!(
                     "agent `{agent}` needs {}, which is not in the workspace ({})",
                     a.label(),
@@ -205,9 +215,9 @@ impl Runner {
                     (name, Some(path)) => Artifact {
                         name: name.as_ref().map(|n| n.name.to_string()),
                         written: path.value.to_string(),
-                        path: self.workspace.resolve(&path.value)?,
+                        path: here.resolve(&path.value)?,
                     },
-                    (Some(name), None) => self.workspace.named_artifact(&name.name)?,
+                    (Some(name), None) => here.named_artifact(&name.name)?,
                     (None, None) => return Err("an artifact without a name or path".into()),
                 };
                 Ok(a)

@@ -6,6 +6,7 @@ use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, Step, StepKind};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An artifact as a task or handoff refers to it: its name (if any), the path as written,
 /// and where that is on disk.
@@ -81,7 +82,7 @@ impl Artifact {
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
-    named: HashMap<String, String>,
+    named: Arc<HashMap<String, String>>,
 }
 
 impl Workspace {
@@ -96,7 +97,19 @@ impl Workspace {
         for body in program.bodies() {
             collect_produced(body, &mut named);
         }
-        Workspace { root, named }
+        Workspace {
+            root,
+            named: Arc::new(named),
+        }
+    }
+
+    /// The same artifacts in another copy of the workspace at `root` (a story's worktree),
+    /// made absolute and free of symlinks when it exists.
+    pub fn rooted_at(&self, root: &Path) -> Workspace {
+        Workspace {
+            root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()),
+            named: Arc::clone(&self.named),
+        }
     }
 
     /// The root directory.

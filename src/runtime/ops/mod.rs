@@ -497,6 +497,7 @@ impl<'a> Ctx<'a> {
             vars: Rc::default(),
             state: Rc::default(),
             ops: Some(scope),
+            tree: None,
         }
     }
 }

@@ -1,0 +1,533 @@
+//! Delivering a for-each's stories through git (the git mechanics are in [`super::git`]).
+//! In a real run whose workspace is in a git working tree, each story runs in a worktree of
+//! its own, on its branch, started from the integration branch once the stories it depends
+//! on merged. When its body ends well, everything the story changed is committed; the
+//! merge lane merges it onto the integration branch as it stands, runs the story's verdict
+//! steps again on the merged result (unless it is exactly what they approved) and only then
+//! moves the branch. A conflict, or a verdict that rejects the merged result, sends the
+//! story back to its dev agent from the current integration branch, as one more attempt of
+//! its loop. The worktree, the commit and the merge are each a recorded step: a resume
+//! neither merges twice nor loses a commit, and leaves no worktree behind.
+
+use super::Runner;
+use super::event::EventKind;
+use super::git::commit::{StoryInfo, commit_all, message, untouched_now};
+use super::git::lane::{Advanced, Lane, Merge};
+use super::git::repo::Repo;
+use super::git::worktree::{Tree, Trees};
+use super::git::{GitError, GitRun};
+use super::steps::{Ctx, Failed};
+use super::workspace::Workspace;
+use crate::ir::Program;
+use crate::ir::step::{Step, StepKind, Task, walk};
+use crate::syntax::ast::{Backend, Story};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// What delivery needs from the workflow: the integration branch its git agents name, and
+/// the state it shares with them.
+#[derive(Debug)]
+pub(super) struct GitSetup {
+    /// The `base` of the workflow's git agents: the integration branch (the branch checked
+    /// out in the workspace when none names one).
+    pub base: Option<String>,
+    /// Shared with the git agents: the stories' descriptions, what the lane merged.
+    pub run: Arc<GitRun>,
+}
+
+impl GitSetup {
+    /// The setup of `program`'s git agents; an error when two name different branches.
+    pub fn of(program: &Program) -> Result<GitSetup, Failed> {
+        let mut base: Option<String> = None;
+        for a in &program.agents {
+            if let Some(Backend::Git { base: Some(b), .. }) = &a.backend {
+                match &base {
+                    Some(other) if other.as_str() != b.value.as_str() => {
+                        return Err(
+                            GitError::TwoBases(other.clone(), b.value.to_string()).to_string()
+                        );
+                    }
+                    _ => base = Some(b.value.to_string()),
+                }
+            }
+        }
+        let run = GitRun::default();
+        run.know(program.stories.iter().map(|s| story_info(s)));
+        Ok(GitSetup {
+            base,
+            run: Arc::new(run),
+        })
+    }
+}
+
+/// What a story says about itself, for its commit.
+fn story_info(s: &Story) -> StoryInfo {
+    StoryInfo {
+        id: s.id.name.to_string(),
+        title: s
+            .title
+            .as_ref()
+            .map_or(String::new(), |t| t.value.to_string()),
+        accept: s.accept.iter().map(|a| a.value.to_string()).collect(),
+        declared: s
+            .create
+            .iter()
+            .map(|c| c.path.value.to_string())
+            .chain(s.modify.iter().map(|m| m.path.value.to_string()))
+            .collect(),
+    }
+}
+
+/// A story's worktree as its steps see it.
+pub struct StoryTree {
+    /// The worktree.
+    pub tree: Tree,
+    /// The workspace's copy in it: artifacts and `sh` steps resolve here.
+    pub workspace: Workspace,
+    repo: Repo,
+    integration: String,
+    declared: Vec<String>,
+}
+
+/// The delivery of one for-each's stories.
+pub(super) struct Delivery {
+    repo: Repo,
+    trees: Trees,
+    lane: Lane,
+    /// The worktrees of blocked stories: kept for a person to look at.
+    kept: RefCell<BTreeSet<PathBuf>>,
+}
+
+/// Why the lane did not merge a story.
+enum NotMerged {
+    /// Sent back to the story's dev agent, with this feedback.
+    Returned(String),
+    /// Something outside the story failed: it is blocked.
+    Failed(String),
+}
+
+/// The attempts a story's body allows: the `max` of its first `repeat` that holds a verdict
+/// step, 1 when it has none.
+fn attempts_allowed(body: &[Step]) -> u64 {
+    let mut max = None;
+    walk(body, &mut |s| {
+        if max.is_none()
+            && let StepKind::Repeat {
+                max: Some(m), body, ..
+            } = &s.kind
+            && !verdicts(body).is_empty()
+        {
+            max = Some(m.value);
+        }
+    });
+    max.unwrap_or(1)
+}
+
+/// The verdict steps of `body`, in order.
+fn verdicts(body: &[Step]) -> Vec<&Task> {
+    let mut found = Vec::new();
+    walk(body, &mut |s| {
+        if let StepKind::Task(t) = &s.kind
+            && t.is_verdict()
+        {
+            found.push(&**t);
+        }
+    });
+    found
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+impl Runner {
+    /// The delivery of a for-each's `stories` through git; `None` in a simulation, or when
+    /// the workspace is in no git working tree (or one that ignores it): then stories share
+    /// the workspace.
+    pub(super) async fn delivery(&self, stories: &[&Story]) -> Result<Option<Delivery>, Failed> {
+        if self.options.simulate {
+            return Ok(None);
+        }
+        let failed = |e: GitError| format!("delivering the stories through git: {e}");
+        let Some(repo) = Repo::find(self.workspace.root()).await.map_err(failed)? else {
+            return Ok(None);
+        };
+        self.git.run.know(stories.iter().map(|s| story_info(s)));
+        let integration = repo
+            .integration(self.git.base.as_deref())
+            .await
+            .map_err(failed)?;
+        let run = self
+            .run_id()
+            .map_or_else(|| format!("run-{}", std::process::id()), str::to_string);
+        let trees = Trees::open(repo.clone(), self.workspace.root(), &run)
+            .await
+            .map_err(failed)?;
+        let lane = Lane::new(repo.clone(), integration);
+        Ok(Some(Delivery {
+            repo,
+            trees,
+            lane,
+            kept: RefCell::default(),
+        }))
+    }
+
+    /// Removes the delivery's worktrees, except those of blocked stories.
+    pub(super) async fn end_delivery(&self, d: &Delivery) {
+        let kept = d.kept.borrow().clone();
+        if let Err(e) = d.trees.finish(&kept).await {
+            self.note(
+                "delivery",
+                format!("the worktrees could not all be removed: {e}"),
+            );
+        }
+    }
+
+    /// Runs one story in its worktree, commits its work and merges it (the module's doc).
+    pub(super) async fn delivered_story<'a>(
+        &'a self,
+        body: &'a [Step],
+        ctx: &'a Ctx<'a>,
+        d: &'a Delivery,
+    ) -> Result<(), Failed> {
+        let Some(story) = ctx.story else {
+            return self.steps(body, ctx).await;
+        };
+        let id = story.id.name.as_str();
+        let allowed = attempts_allowed(body);
+        let mut round = 1u64;
+        loop {
+            let at = if round == 1 {
+                ctx.clone()
+            } else {
+                ctx.at(format!("r{round}"))
+            };
+            let tree = self
+                .tree_step(&at, d, id, round)
+                .await
+                .map_err(|e| format!("its worktree: {e}"))?;
+            let at = Ctx {
+                tree: Some(Rc::new(StoryTree {
+                    workspace: self.workspace.rooted_at(&tree.dir),
+                    tree: tree.clone(),
+                    repo: d.repo.clone(),
+                    integration: d.lane.branch.clone(),
+                    declared: story_info(story).declared,
+                })),
+                ..at
+            };
+            if let Err(e) = self.steps(body, &at).await {
+                return Err(self.keep(d, &tree, id, e));
+            }
+            if let Err(e) = self.commit_step(&at, d, story, &tree).await {
+                return Err(self.keep(d, &tree, id, e));
+            }
+            match self.lane_step(&at, d, story, body, &tree).await {
+                Ok(()) => {
+                    d.trees.release(&tree);
+                    return Ok(());
+                }
+                Err(NotMerged::Returned(why)) => {
+                    let spent = ctx.state.attempt.get().max(1);
+                    if spent >= allowed {
+                        return Err(self.keep(
+                            d,
+                            &tree,
+                            id,
+                            format!(
+                                "the merge lane sent it back after its last attempt ({spent} of \
+                                 {allowed}): {why}"
+                            ),
+                        ));
+                    }
+                    self.record(EventKind::StoryReturned {
+                        story: id.to_string(),
+                        reason: why.clone(),
+                    });
+                    *ctx.state.feedback.borrow_mut() = why;
+                    ctx.state.carried.set(spent);
+                    ctx.state.approved.set(false);
+                    round += 1;
+                }
+                Err(NotMerged::Failed(why)) => return Err(self.keep(d, &tree, id, why)),
+            }
+        }
+    }
+
+    /// Keeps the worktree of a story that is blocked; `why` with where its work is.
+    fn keep(&self, d: &Delivery, tree: &Tree, story: &str, why: String) -> String {
+        self.git.run.held(story);
+        if !tree.root.join(".git").is_file() {
+            return why;
+        }
+        d.kept.borrow_mut().insert(tree.root.clone());
+        format!(
+            "{why} (its work is kept in the worktree `{}`, branch `{}`)",
+            tree.root.display(),
+            tree.branch.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// The recorded step that gives a story its worktree for round `round`: on its branch
+    /// at the integration branch's tip, new for the first round, reset for the others.
+    async fn tree_step(
+        &self,
+        ctx: &Ctx<'_>,
+        d: &Delivery,
+        story: &str,
+        round: u64,
+    ) -> Result<Tree, Failed> {
+        let at = ctx.at("tree");
+        let tree = d.trees.of(story);
+        let exists = tree.root.join(".git").is_file();
+        if self.replayed(&at).is_some() && exists {
+            return Ok(tree);
+        }
+        self.step_started(&at);
+        let result = async {
+            let tip = d.lane.tip().await?;
+            if round == 1 || !exists {
+                let (tree, aside) = d.trees.start(story, &tip).await?;
+                if let Some(aside) = aside {
+                    self.note(
+                        "delivery",
+                        format!(
+                            "branch `{}` had commits `{}` lacks (from another run): renamed \
+                             `{aside}`",
+                            tree.branch.as_deref().unwrap_or_default(),
+                            d.lane.branch
+                        ),
+                    );
+                }
+                Ok(tree)
+            } else {
+                d.trees.restart(&tree, &tip).await?;
+                Ok(tree)
+            }
+        }
+        .await
+        .map_err(|e: GitError| e.to_string());
+        self.step_finished(&at, result.is_ok(), false, result.as_ref().err());
+        result
+    }
+
+    /// The recorded step that commits everything the story changed in its worktree.
+    async fn commit_step(
+        &self,
+        ctx: &Ctx<'_>,
+        d: &Delivery,
+        story: &Story,
+        tree: &Tree,
+    ) -> Result<(), Failed> {
+        let at = ctx.at("commit");
+        if self.replayed(&at).is_some() || !tree.root.join(".git").is_file() {
+            return Ok(());
+        }
+        self.step_started(&at);
+        let info = story_info(story);
+        let attempts = ctx.state.attempt.get().max(1);
+        let text = message(&info, attempts, self.run_id());
+        let result = commit_all(&d.repo, tree, &d.lane.branch, &info, &text)
+            .await
+            .map_err(|e| format!("committing its work: {e}"));
+        if let Ok(c) = &result {
+            self.record(EventKind::StoryCommitted {
+                story: info.id.clone(),
+                branch: tree.branch.clone().unwrap_or_default(),
+                commit: c.head.clone(),
+                files: c.files.clone(),
+                untouched: c.untouched.clone(),
+            });
+        }
+        self.step_finished(&at, result.is_ok(), false, result.as_ref().err());
+        result.map(|_| ())
+    }
+
+    /// The recorded step that merges the story through the lane. A story sent back is a
+    /// verdict: it stands on a resume; a failure is tried again.
+    async fn lane_step(
+        &self,
+        ctx: &Ctx<'_>,
+        d: &Delivery,
+        story: &Story,
+        body: &[Step],
+        tree: &Tree,
+    ) -> Result<(), NotMerged> {
+        let at = ctx.at("lane");
+        if let Some(done) = self.replayed(&at) {
+            return match done.ok {
+                true => Ok(()),
+                false => Err(NotMerged::Returned(
+                    done.feedback.clone().unwrap_or_default(),
+                )),
+            };
+        }
+        self.step_started(&at);
+        let result = self.merge_story(ctx, d, story, body, tree).await;
+        let (ok, returned, said) = match &result {
+            Ok(said) => (true, false, said.clone()),
+            Err(NotMerged::Returned(why)) => (false, true, why.clone()),
+            Err(NotMerged::Failed(why)) => (false, false, why.clone()),
+        };
+        self.step_finished(&at, ok, returned, Some(&said));
+        result.map(|_| ())
+    }
+
+    /// Merges the story onto the integration branch in the lane's turn; what happened.
+    async fn merge_story(
+        &self,
+        ctx: &Ctx<'_>,
+        d: &Delivery,
+        story: &Story,
+        body: &[Step],
+        tree: &Tree,
+    ) -> Result<String, NotMerged> {
+        let id = story.id.name.as_str();
+        let into = d.lane.branch.as_str();
+        let branch = tree.branch.as_deref().unwrap_or_default();
+        let failed = |e: GitError| NotMerged::Failed(format!("the merge lane: {e}"));
+        let _turn = d.lane.turn().await;
+        // The integration branch may move under the lane (a person committing): merge again.
+        for _ in 0..3 {
+            let tip = d.lane.tip().await.map_err(failed)?;
+            let scratch = d.trees.scratch(&tip).await.map_err(failed)?;
+            let info = story_info(story);
+            let subject = if info.title.is_empty() {
+                format!("Merge story {id}")
+            } else {
+                format!("Merge story {id}: {}", info.title)
+            };
+            let text = format!("{subject}\n\nBmad-Story: {id}\n");
+            match d
+                .lane
+                .merge(&scratch, &tip, branch, &text)
+                .await
+                .map_err(failed)?
+            {
+                Merge::AlreadyIn => {
+                    self.git.run.merged(id, &tip);
+                    return Ok(format!("already in `{into}` ({})", short(&tip)));
+                }
+                Merge::Conflict { files, said } => {
+                    let head = d.repo.tip(branch).await.map_err(failed)?;
+                    let fork = d
+                        .repo
+                        .git
+                        .run(["merge-base", &head, &tip])
+                        .await
+                        .map_err(failed)?;
+                    let since = d.lane.merged_since(&fork).await.unwrap_or_default();
+                    return Err(NotMerged::Returned(format!(
+                        "merging onto `{into}` conflicts in {}: `{into}` changed since this \
+                         attempt started ({}). The attempt was commit {}; do the story again \
+                         on `{into}` as it is now.\n{said}",
+                        files.join(", "),
+                        if since.is_empty() {
+                            "no story merged since".to_string()
+                        } else {
+                            since.join("; ")
+                        },
+                        short(&head)
+                    )));
+                }
+                Merge::Clean {
+                    commit,
+                    as_approved,
+                } => {
+                    if !as_approved {
+                        self.verify_merged(ctx, d, body, &scratch, &commit).await?;
+                    }
+                    match d.lane.advance(&tip, &commit, id).await.map_err(failed)? {
+                        Advanced::Moved => continue,
+                        Advanced::Done => {
+                            self.git.run.merged(id, &commit);
+                            self.record(EventKind::StoryMerged {
+                                story: id.to_string(),
+                                into: into.to_string(),
+                                commit: commit.clone(),
+                                verified: !as_approved,
+                            });
+                            return Ok(format!("merged into `{into}` ({})", short(&commit)));
+                        }
+                    }
+                }
+            }
+        }
+        Err(NotMerged::Failed(format!(
+            "the merge lane: `{into}` kept moving while story `{id}` merged"
+        )))
+    }
+
+    /// Runs the story's verdict steps again on the merged result in `scratch`.
+    async fn verify_merged(
+        &self,
+        ctx: &Ctx<'_>,
+        d: &Delivery,
+        body: &[Step],
+        scratch: &Tree,
+        commit: &str,
+    ) -> Result<(), NotMerged> {
+        let into = d.lane.branch.as_str();
+        let tree = super::git::command::Git::at(&scratch.root)
+            .run(["rev-parse", "HEAD^{tree}"])
+            .await
+            .map_err(|e| NotMerged::Failed(format!("the merge lane: {e}")))?;
+        // Keyed by the merged files: a resume does not verify the same result twice.
+        let vctx = Ctx {
+            tree: Some(Rc::new(StoryTree {
+                workspace: self.workspace.rooted_at(&scratch.dir),
+                tree: scratch.clone(),
+                repo: d.repo.clone(),
+                integration: into.to_string(),
+                declared: Vec::new(),
+            })),
+            state: Rc::default(),
+            ..ctx.at(format!("lane/{}", short(&tree)))
+        };
+        for (i, t) in verdicts(body).into_iter().enumerate() {
+            let at = vctx.at(format!("v{i}"));
+            self.task(t, &at).await.map_err(NotMerged::Failed)?;
+            if !at.state.approved.get() {
+                let who = format!(
+                    "{}: {}",
+                    t.agent.name,
+                    t.tasks
+                        .iter()
+                        .map(|n| n.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                return Err(NotMerged::Returned(format!(
+                    "after merging onto `{into}` (as {}), `{who}` rejected the merged result: {}",
+                    short(commit),
+                    at.state.feedback.borrow()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds to the feedback of a story's next attempt the files it declares but has not
+    /// changed yet (a story delivered through git).
+    pub(super) async fn untouched_feedback(&self, ctx: &Ctx<'_>) {
+        let Some(t) = &ctx.tree else { return };
+        if t.declared.is_empty() {
+            return;
+        }
+        if let Ok(missing) = untouched_now(&t.repo, &t.tree, &t.integration, &t.declared).await
+            && !missing.is_empty()
+        {
+            let mut feedback = ctx.state.feedback.borrow_mut();
+            if !feedback.is_empty() {
+                feedback.push('\n');
+            }
+            feedback.push_str(&format!(
+                "The story declares these files, and they are not changed yet: {}",
+                missing.join(", ")
+            ));
+        }
+    }
+}

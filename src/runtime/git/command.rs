@@ -1,0 +1,216 @@
+//! Running git: one command in a directory, its output captured, in an environment that
+//! cannot point it at another repository, with git's own messages in English (they are
+//! read) and without the user's hooks or automatic gc in the middle of a run. What went
+//! wrong is a [`GitError`].
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// Why a git operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// git is not on PATH.
+    #[error("cannot run git: it is not installed (or not on PATH)")]
+    NotInstalled,
+    /// git could not be started.
+    #[error("cannot run `git {command}`: {source}")]
+    Start {
+        /// The git command (its subcommand).
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// git ran and failed.
+    #[error("`git {command}` failed: {said}")]
+    Failed {
+        /// The git command (its subcommand).
+        command: String,
+        /// The end of what it printed.
+        said: String,
+    },
+    /// The workspace is in no git working tree.
+    #[error(
+        "the workspace `{0}` is not a git repository (run `git init` there and make a first \
+         commit, or choose another backend for this agent)"
+    )]
+    NotARepository(PathBuf),
+    /// The repository has no commit.
+    #[error("the repository of `{0}` has no commit yet: make a first commit")]
+    NoCommit(PathBuf),
+    /// The integration branch does not exist.
+    #[error(
+        "the integration branch `{0}` does not exist (the `base` of the git agent, or the \
+         branch checked out in the workspace)"
+    )]
+    NoBranch(String),
+    /// No branch is checked out and none is named.
+    #[error(
+        "HEAD is detached: check out a branch, or set `base` on the git agent (the branch \
+         stories merge into)"
+    )]
+    Detached,
+    /// A story id that makes no branch name.
+    #[error("story `{0}` does not make a valid branch name (`{1}`)")]
+    BadBranch(String, String),
+    /// The git agents of a workflow name different integration branches.
+    #[error("the git agents merge into different branches (`{0}` and `{1}`): give them one `base`")]
+    TwoBases(String, String),
+    /// A file operation around git failed.
+    #[error("cannot {what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+}
+
+/// Environment variables that would point git at another repository or index.
+const GIT_LOCATION_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_PREFIX",
+];
+
+/// How long a command waits for a lock another git process holds (a git left running by
+/// a run that was killed finishes within this).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// git in one directory.
+#[derive(Debug, Clone)]
+pub struct Git {
+    dir: PathBuf,
+}
+
+/// The last lines of a failed command's output.
+fn said(out: &std::process::Output) -> String {
+    let tail = |b: &[u8]| crate::runtime::verdict::last_lines(&String::from_utf8_lossy(b), 8);
+    let (err, out) = (tail(&out.stderr), tail(&out.stdout));
+    match (err.is_empty(), out.is_empty()) {
+        (false, false) => format!("{out}\n{err}"),
+        (false, true) => err,
+        (true, false) => out,
+        (true, true) => "no output".into(),
+    }
+}
+
+/// Whether git failed because another git process holds a lock it needs.
+fn locked(said: &str) -> bool {
+    said.contains(".lock': File exists") || said.contains("cannot lock ref")
+}
+
+impl Git {
+    /// git working in `dir`.
+    pub fn at(dir: impl Into<PathBuf>) -> Git {
+        Git { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A git command with `args`, in this directory.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C")
+            .arg(&self.dir)
+            // No automatic gc or user hooks in the middle of a run: the lane's checks are
+            // the verdict steps.
+            .args(["-c", "gc.auto=0", "-c", "core.hooksPath=/dev/null"])
+            .args(args);
+        for var in GIT_LOCATION_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("GIT_TERMINAL_PROMPT", "0")
+            .env("LC_ALL", "C")
+            .env_remove("LANGUAGE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Not killed when the run is dropped: a git command is short, and killing it would
+        // leave its lock files behind for the resume.
+        cmd
+    }
+
+    /// Runs git with `args`; its standard output, trimmed at the end.
+    pub async fn run<I, S>(&self, args: I) -> Result<String, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<std::ffi::OsString> =
+            args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        self.run_with(&args, &[]).await
+    }
+
+    /// Runs git with `args` and extra environment `env`; its standard output, trimmed at
+    /// the end. A command that finds a lock held by another git waits for it, up to 10 s.
+    pub async fn run_with(
+        &self,
+        args: &[std::ffi::OsString],
+        env: &[(&str, &str)],
+    ) -> Result<String, GitError> {
+        let command = args
+            .iter()
+            .find(|a| !a.to_string_lossy().starts_with('-'))
+            .map_or_else(String::new, |a| a.to_string_lossy().into_owned());
+        let started = tokio::time::Instant::now();
+        loop {
+            let mut cmd = self.command(args);
+            cmd.envs(env.iter().copied());
+            let out = cmd.output().await.map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => GitError::NotInstalled,
+                _ => GitError::Start {
+                    command: command.clone(),
+                    source: e,
+                },
+            })?;
+            if out.status.success() {
+                return Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string());
+            }
+            let said = said(&out);
+            if locked(&said) && started.elapsed() < LOCK_WAIT {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            return Err(GitError::Failed { command, said });
+        }
+    }
+
+    /// Whether git with `args` exits 0 (a question such as `merge-base --is-ancestor`);
+    /// an error only when it cannot run.
+    pub async fn test<I, S>(&self, args: I) -> Result<bool, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self
+            .command(args)
+            .output()
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => GitError::NotInstalled,
+                _ => GitError::Start {
+                    command: "test".into(),
+                    source: e,
+                },
+            })?;
+        Ok(out.status.success())
+    }
+}
+
+/// Splits NUL-separated git output.
+pub fn nul_split(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\0').filter(|s| !s.is_empty())
+}

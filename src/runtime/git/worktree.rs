@@ -1,0 +1,313 @@
+//! Story worktrees: each story works in a git worktree of its own, on its branch
+//! `bmad/story-<id>`, under `<workspace>/.bmad/worktrees/<run>/`. A worktree whose story
+//! merged is handed to the next story that starts (moved to its name and switched to its
+//! branch: that touches only the files that differ, where a new checkout of a large
+//! repository writes every file); the merge lane has one scratch worktree. When the stories
+//! are over, every worktree goes except those of blocked stories, which are kept for a
+//! person to look at.
+
+use super::command::{Git, GitError};
+use super::repo::Repo;
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The prefix of story branches: story `3.6.15` is committed on `bmad/story-3.6.15`.
+pub const BRANCH_PREFIX: &str = "bmad/story-";
+
+/// The directory, under the workspace, that holds a run's worktrees.
+pub const WORKTREES_DIR: &str = ".bmad/worktrees";
+
+/// The name of the merge lane's scratch worktree (no story's directory name has a `+`).
+const SCRATCH: &str = "+lane";
+
+/// A worktree a story (or the lane) works in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tree {
+    /// The worktree's top (`BMAD_WORKTREE`).
+    pub root: PathBuf,
+    /// The workspace's copy inside it: where agents work and artifacts are written.
+    pub dir: PathBuf,
+    /// The branch checked out in it (`None`: the lane's detached scratch).
+    pub branch: Option<String>,
+}
+
+/// The worktrees of one run.
+#[derive(Debug)]
+pub struct Trees {
+    repo: Repo,
+    home: PathBuf,
+    /// Worktrees whose story merged, free for the next story.
+    free: Mutex<Vec<PathBuf>>,
+    /// Serialises adding, moving and removing worktrees.
+    admin: tokio::sync::Mutex<()>,
+}
+
+/// The directory name of a story's worktree: its id where it is a plain name, otherwise
+/// the id made plain with a hash of it (two ids never share a directory).
+pub fn dir_name(story: &str) -> String {
+    let plain: String = story
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if plain == story && !story.starts_with('.') && !story.is_empty() {
+        plain
+    } else {
+        let hash = crate::runtime::digest::sha256_bytes(story.as_bytes());
+        format!("{plain}-{}", &hash[..8])
+    }
+}
+
+/// The branch of a story.
+pub fn branch_of(story: &str) -> String {
+    format!("{BRANCH_PREFIX}{story}")
+}
+
+impl Trees {
+    /// The worktrees of run `run` in `repo`, under `workspace`. Worktrees git lost track of
+    /// are pruned.
+    pub async fn open(repo: Repo, workspace: &Path, run: &str) -> Result<Trees, GitError> {
+        let bmad = workspace.join(".bmad");
+        let home = workspace.join(WORKTREES_DIR).join(run);
+        std::fs::create_dir_all(&home).map_err(|e| GitError::Io {
+            what: format!("make `{}`", home.display()),
+            source: e,
+        })?;
+        // The worktrees are no part of the project.
+        let ignore = bmad.join(".gitignore");
+        if !ignore.exists() {
+            std::fs::write(&ignore, "# bmad's run state: not for version control\n*\n").map_err(
+                |e| GitError::Io {
+                    what: format!("write `{}`", ignore.display()),
+                    source: e,
+                },
+            )?;
+        }
+        let home = home.canonicalize().unwrap_or(home);
+        repo.git.run(["worktree", "prune"]).await?;
+        Ok(Trees {
+            repo,
+            home,
+            free: Mutex::new(Vec::new()),
+            admin: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The directory of the run's worktrees.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    fn tree_at(&self, root: PathBuf, branch: Option<String>) -> Tree {
+        Tree {
+            dir: root.join(&self.repo.sub),
+            root,
+            branch,
+        }
+    }
+
+    /// The worktree of `story` (whether or not it exists).
+    pub fn of(&self, story: &str) -> Tree {
+        self.tree_at(self.home.join(dir_name(story)), Some(branch_of(story)))
+    }
+
+    /// Whether `root` is a worktree (it has git's `.git` file).
+    fn exists(root: &Path) -> bool {
+        root.join(".git").is_file()
+    }
+
+    /// The worktree of `story` on its branch at `tip`: the one it has (a resumed run), a
+    /// free one moved to it, or a new one. A branch of that name with commits `tip` lacks
+    /// (left by another run) is renamed aside, never overwritten; its new name is returned.
+    pub async fn start(&self, story: &str, tip: &str) -> Result<(Tree, Option<String>), GitError> {
+        let tree = self.of(story);
+        let branch = branch_of(story);
+        if !self
+            .repo
+            .git
+            .test(["check-ref-format", &format!("refs/heads/{branch}")])
+            .await?
+        {
+            return Err(GitError::BadBranch(story.into(), branch));
+        }
+        if Self::exists(&tree.root) {
+            return Ok((tree, None));
+        }
+        let aside = self.set_aside(&branch, tip).await?;
+        let _admin = self.admin.lock().await;
+        remove_leftover(&tree.root)?;
+        let free = self.free.lock().map(|mut f| f.pop()).unwrap_or(None);
+        match free {
+            Some(old) if Self::exists(&old) => {
+                self.repo
+                    .git
+                    .run([
+                        os("worktree"),
+                        os("move"),
+                        old.as_os_str(),
+                        tree.root.as_os_str(),
+                    ])
+                    .await?;
+                switch(&Git::at(&tree.root), &branch, tip).await?;
+            }
+            _ => {
+                self.repo
+                    .git
+                    .run([
+                        os("worktree"),
+                        os("add"),
+                        os("-q"),
+                        os("-f"),
+                        os("-B"),
+                        os(&branch),
+                        tree.root.as_os_str(),
+                        os(tip),
+                    ])
+                    .await?;
+            }
+        }
+        Ok((tree, aside))
+    }
+
+    /// Renames `branch` aside when it has commits `tip` lacks; its new name.
+    async fn set_aside(&self, branch: &str, tip: &str) -> Result<Option<String>, GitError> {
+        let git = &self.repo.git;
+        let Ok(old) = git
+            .run([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{branch}"),
+            ])
+            .await
+        else {
+            return Ok(None);
+        };
+        if git.test(["merge-base", "--is-ancestor", &old, tip]).await? {
+            return Ok(None);
+        }
+        let aside = format!("{branch}.before-{}", &old[..old.len().min(8)]);
+        git.run(["branch", "-M", branch, &aside]).await?;
+        Ok(Some(aside))
+    }
+
+    /// Starts `tree`'s story again from `tip`: its branch reset there, its files with it
+    /// (what the attempt changed is dropped; its commit stays in the branch's reflog).
+    pub async fn restart(&self, tree: &Tree, tip: &str) -> Result<(), GitError> {
+        let branch = tree.branch.as_deref().unwrap_or_default();
+        switch(&Git::at(&tree.root), branch, tip).await
+    }
+
+    /// Hands `tree` to the next story that starts (its story merged).
+    pub fn release(&self, tree: &Tree) {
+        if Self::exists(&tree.root)
+            && let Ok(mut free) = self.free.lock()
+            && !free.contains(&tree.root)
+        {
+            free.push(tree.root.clone());
+        }
+    }
+
+    /// The lane's scratch worktree, detached at `tip` with nothing else in it.
+    pub async fn scratch(&self, tip: &str) -> Result<Tree, GitError> {
+        let root = self.home.join(SCRATCH);
+        if Self::exists(&root) {
+            let git = Git::at(&root);
+            // A merge a crash left half done goes with the reset.
+            git.run(["reset", "-q", "--hard"]).await?;
+            git.run(["checkout", "-q", "-f", "--detach", tip]).await?;
+            git.run(["clean", "-q", "-ffdx"]).await?;
+        } else {
+            let _admin = self.admin.lock().await;
+            remove_leftover(&root)?;
+            self.repo
+                .git
+                .run([
+                    os("worktree"),
+                    os("add"),
+                    os("-q"),
+                    os("-f"),
+                    os("--detach"),
+                    root.as_os_str(),
+                    os(tip),
+                ])
+                .await?;
+        }
+        Ok(self.tree_at(root, None))
+    }
+
+    /// Removes every worktree of the run except those of `keep` (blocked stories), and the
+    /// run's directory when nothing is left in it.
+    pub async fn finish(&self, keep: &BTreeSet<PathBuf>) -> Result<(), GitError> {
+        let _admin = self.admin.lock().await;
+        let entries = std::fs::read_dir(&self.home).map_err(|e| GitError::Io {
+            what: format!("list `{}`", self.home.display()),
+            source: e,
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if keep.contains(&path) {
+                continue;
+            }
+            if Self::exists(&path) {
+                self.repo
+                    .git
+                    .run([
+                        os("worktree"),
+                        os("remove"),
+                        os("--force"),
+                        os("--force"),
+                        path.as_os_str(),
+                    ])
+                    .await?;
+            }
+            // What git did not know (a directory a crash left half made) goes too.
+            if path.exists() {
+                std::fs::remove_dir_all(&path).map_err(|e| GitError::Io {
+                    what: format!("remove `{}`", path.display()),
+                    source: e,
+                })?;
+            }
+        }
+        if let Ok(mut free) = self.free.lock() {
+            free.clear();
+        }
+        self.repo.git.run(["worktree", "prune"]).await?;
+        // Empty now (no story blocked): the run leaves nothing behind.
+        let _ = std::fs::remove_dir(&self.home);
+        if let Some(parent) = self.home.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+        Ok(())
+    }
+}
+
+/// Removes what a crash left at `root` while it was being made a worktree.
+fn remove_leftover(root: &Path) -> Result<(), GitError> {
+    if root.symlink_metadata().is_ok() {
+        std::fs::remove_dir_all(root).map_err(|e| GitError::Io {
+            what: format!("remove the half-made worktree `{}`", root.display()),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
+/// A string as a command argument.
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// Checks out `branch` reset to `tip` in the worktree of `git`, with no other file left.
+async fn switch(git: &Git, branch: &str, tip: &str) -> Result<(), GitError> {
+    git.run(["checkout", "-q", "-f", "-B", branch, tip]).await?;
+    git.run(["clean", "-q", "-ffdx"]).await?;
+    Ok(())
+}
