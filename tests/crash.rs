@@ -261,3 +261,254 @@ fn a_run_killed_at_two_dozen_moments_resumes_to_the_same_result() {
     assert_eq!(board.len(), 12);
     assert!(board.iter().all(|b| b.status == "done"), "{board:?}");
 }
+
+/// Runs git in `dir` with a fixed identity and no user configuration; its trimmed output.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .envs(GIT_ENV)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+const GIT_ENV: [(&str, &str); 6] = [
+    ("GIT_CONFIG_GLOBAL", "/dev/null"),
+    ("GIT_CONFIG_NOSYSTEM", "1"),
+    ("GIT_AUTHOR_NAME", "Test"),
+    ("GIT_AUTHOR_EMAIL", "test@example.com"),
+    ("GIT_COMMITTER_NAME", "Test"),
+    ("GIT_COMMITTER_EMAIL", "test@example.com"),
+];
+
+/// Twelve stories delivered through git, three at a time, each developed and validated
+/// (QA rejects the first attempt of stories ending in 2); six depend on another and copy
+/// its file, which they only have if they started after it merged.
+fn delivered_workflow() -> String {
+    let agent = common::fixture("deliver-crash.sh");
+    let mut src = format!(
+        r#"
+agent dev {{ backend exec "sh {agent}" }}
+agent qa {{ backend exec "sh {agent}" }}
+workflow crash {{ start build }}
+phase build max 3 {{
+  for story in stories max 3 {{
+    repeat max 3 {{
+      dev: implement
+      qa: validate
+    }} until approved
+  }}
+}}
+"#
+    );
+    for (id, after) in [
+        ("s1", None),
+        ("s2", Some("s1")),
+        ("s3", None),
+        ("s4", Some("s3")),
+        ("s5", None),
+        ("s6", Some("s2")),
+        ("s7", None),
+        ("s8", Some("s7")),
+        ("s9", None),
+        ("s10", Some("s8")),
+        ("s11", None),
+        ("s12", Some("s10")),
+    ] {
+        let after = after.map_or(String::new(), |a| format!("  after \"{a}\"\n"));
+        src.push_str(&format!(
+            "story \"{id}\" backend {{\n  title \"story {id}\"\n{after}  create \"/stories/{id}.txt\"\n}}\n"
+        ));
+    }
+    src
+}
+
+/// A repository on `main` with the project's test command, in `dir`.
+fn delivered_project(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("test.sh"),
+        "for f in stories/*.txt; do [ -e \"$f\" ] || continue; grep -q '^story ' \"$f\" || exit 1; done\n",
+    )
+    .unwrap();
+    git(dir, &["init", "-q"]);
+    git(dir, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "the project"]);
+}
+
+fn start_delivered(file: &Path, ws: &Path, ledger: &Path, resume: bool) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bmad"));
+    cmd.arg("run")
+        .arg(file)
+        .arg("--workspace")
+        .arg(ws)
+        .envs(GIT_ENV)
+        .env("GIT_CEILING_DIRECTORIES", ws.parent().unwrap())
+        .env("NO_COLOR", "1")
+        .env("LEDGER_DIR", ledger)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if resume {
+        cmd.arg("--resume");
+    }
+    cmd.spawn().expect("bmad starts")
+}
+
+#[test]
+fn a_delivered_run_killed_in_the_lane_resumes_with_no_duplicate_merge_or_lost_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crash.bmad");
+    std::fs::write(&file, delivered_workflow()).unwrap();
+
+    // The reference: one run, never interrupted.
+    let clean = dir.path().join("clean");
+    let clean_ledger = dir.path().join("clean-ledger");
+    std::fs::create_dir_all(&clean_ledger).unwrap();
+    delivered_project(&clean);
+    let out = start_delivered(&file, &clean, &clean_ledger, false)
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected_tree = git(&clean, &["rev-parse", "main^{tree}"]);
+
+    // The same workflow killed again and again.
+    let ws = dir.path().join("crashed");
+    let ledger = dir.path().join("ledger");
+    std::fs::create_dir_all(&ledger).unwrap();
+    delivered_project(&ws);
+    let first = git(&ws, &["rev-parse", "main"]);
+    // Milliseconds each segment lives (a resume takes some 60 ms before it runs a step).
+    let delays = [
+        140, 90, 180, 110, 230, 75, 160, 200, 95, 250, 130, 170, 85, 210, 120, 190, 100, 240, 150,
+        80, 220, 135, 175, 105, 260, 145, 195, 115, 205, 165,
+    ];
+    let (mut kills, mut segment, mut recorded_run) = (0, 0, false);
+    // Kills that landed while a worktree, a commit or a merge was in flight.
+    let mut in_git = 0;
+    loop {
+        let mut child = start_delivered(&file, &ws, &ledger, recorded_run);
+        let deadline = Instant::now()
+            + delays
+                .get(segment)
+                .map_or(Duration::from_secs(120), |ms| Duration::from_millis(*ms));
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        if let Some(status) = status {
+            let mut stderr = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            assert!(status.success(), "segment {segment}: {stderr}");
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        segment += 1;
+        assert!(segment < 200, "the run never finished");
+        let Some((_, in_flight)) = recorded(&ws) else {
+            continue;
+        };
+        recorded_run = true;
+        in_git += usize::from(
+            in_flight
+                .iter()
+                .any(|s| s.ends_with("/tree") || s.ends_with("/commit") || s.ends_with("/lane")),
+        );
+    }
+    eprintln!("{kills} kills, {in_git} of them in a worktree, commit or merge step");
+    assert!(
+        kills >= 15,
+        "only {kills} kills: the workflow ended too soon"
+    );
+    assert!(
+        in_git >= 3,
+        "only {in_git} of {kills} kills landed in a worktree, commit or merge"
+    );
+
+    // No lost commit: main has exactly the clean run's files. No duplicate merge: one
+    // merge commit per story. No stale worktree, nothing uncommitted.
+    assert_eq!(git(&ws, &["rev-parse", "main^{tree}"]), expected_tree);
+    let merges = git(
+        &ws,
+        &[
+            "log",
+            "--first-parent",
+            "--format=%s",
+            &format!("{first}..main"),
+        ],
+    );
+    let mut subjects: Vec<&str> = merges.lines().collect();
+    subjects.sort();
+    let mut stories: Vec<String> = (1..=12)
+        .map(|i| format!("Merge story s{i}: story s{i}"))
+        .collect();
+    stories.sort();
+    assert_eq!(subjects, stories);
+    let worktrees = git(&ws, &["worktree", "list", "--porcelain"]);
+    assert_eq!(
+        worktrees
+            .lines()
+            .filter(|l| l.starts_with("worktree "))
+            .count(),
+        1,
+        "{worktrees}"
+    );
+    assert!(!ws.join(".bmad/worktrees").exists());
+    assert_eq!(git(&ws, &["status", "--porcelain"]), "");
+
+    // Every step's side effect exactly once, and the same steps as the clean run (but the
+    // lane's verifications of merged results: whether a merge needs one depends on which
+    // story merged first).
+    let steps = |ledger: &Path| {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for l in lines(&ledger.join("ledger.log")) {
+            let step = l
+                .split_once(' ')
+                .map_or(String::new(), |(_, s)| s.to_string());
+            *counts.entry(step).or_default() += 1;
+        }
+        counts
+    };
+    let counts = steps(&ledger);
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "side effects repeated: {twice:?}");
+    let story_steps = |counts: &BTreeMap<String, usize>| -> BTreeSet<String> {
+        counts
+            .keys()
+            .filter(|k| !k.contains("/lane/"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(story_steps(&counts), story_steps(&steps(&clean_ledger)));
+
+    let store = Store::open(&ws.join(".bmad/state.db")).unwrap();
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "succeeded");
+    let board = store.board(&runs[0].id).unwrap();
+    assert!(board.iter().all(|b| b.status == "done"), "{board:?}");
+}

@@ -16,7 +16,7 @@ use super::git::lane::{Advanced, Lane, Merge};
 use super::git::repo::Repo;
 use super::git::worktree::{Tree, Trees};
 use super::git::{GitError, GitRun};
-use super::steps::{Ctx, Failed};
+use super::steps::{Ctx, Failed, LoopState};
 use super::workspace::Workspace;
 use crate::ir::Program;
 use crate::ir::step::{Step, StepKind, Task, walk};
@@ -283,8 +283,17 @@ impl Runner {
         let at = ctx.at("tree");
         let tree = d.trees.of(story);
         let exists = tree.root.join(".git").is_file();
-        if self.replayed(&at).is_some() && exists {
-            return Ok(tree);
+        if self.replayed(&at).is_some() {
+            if exists {
+                return Ok(tree);
+            }
+            // A story that merged before a crash handed its worktree on: it needs none.
+            let branch = tree.branch.as_deref().unwrap_or_default();
+            if let (Ok(head), Ok(tip)) = (d.repo.tip(branch).await, d.lane.tip().await)
+                && d.lane.contains(&head, &tip).await.unwrap_or(false)
+            {
+                return Ok(tree);
+            }
         }
         self.step_started(&at);
         let result = async {
@@ -484,7 +493,11 @@ impl Runner {
                 integration: into.to_string(),
                 declared: Vec::new(),
             })),
-            state: Rc::default(),
+            // The same attempt, its verdicts given again on the merged result.
+            state: Rc::new(LoopState {
+                attempt: ctx.state.attempt.clone(),
+                ..LoopState::default()
+            }),
             ..ctx.at(format!("lane/{}", short(&tree)))
         };
         for (i, t) in verdicts(body).into_iter().enumerate() {

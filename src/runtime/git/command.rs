@@ -2,6 +2,12 @@
 //! cannot point it at another repository, with git's own messages in English (they are
 //! read) and without the user's hooks or automatic gc in the middle of a run. What went
 //! wrong is a [`GitError`].
+//!
+//! A git command is never cut short: its output goes to unnamed files, not pipes, so when
+//! bmad is killed git still finishes what it started (a pipe would kill it with SIGPIPE in
+//! the middle of a checkout), and it is not killed when a run is dropped. Each carries
+//! [`MARK`] in its environment, and [`wait_for_leftovers`] lets a resumed run wait for those
+//! of a run that was killed.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -78,6 +84,9 @@ const GIT_LOCATION_VARS: &[&str] = &[
     "GIT_PREFIX",
 ];
 
+/// The environment variable that marks the git processes bmad starts.
+pub const MARK: &str = "BMAD_GIT";
+
 /// How long a command waits for a lock another git process holds (a git left running by
 /// a run that was killed finishes within this).
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -134,13 +143,40 @@ impl Git {
         }
         cmd.env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
+            .env(MARK, "1")
             .env_remove("LANGUAGE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // Not killed when the run is dropped: a git command is short, and killing it would
-        // leave its lock files behind for the resume.
+            .stdin(Stdio::null());
         cmd
+    }
+
+    /// Runs `cmd` to its end, its output in unnamed files (see the module's doc).
+    async fn output(mut cmd: Command, command: &str) -> Result<std::process::Output, GitError> {
+        let start = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::NotFound => GitError::NotInstalled,
+            _ => GitError::Start {
+                command: command.to_string(),
+                source: e,
+            },
+        };
+        let (out, err) = (
+            tempfile::tempfile().map_err(start)?,
+            tempfile::tempfile().map_err(start)?,
+        );
+        cmd.stdout(out.try_clone().map_err(start)?)
+            .stderr(err.try_clone().map_err(start)?);
+        let status = cmd.status().await.map_err(start)?;
+        let read = |mut f: std::fs::File| {
+            use std::io::{Read, Seek};
+            let mut bytes = Vec::new();
+            f.rewind()
+                .and_then(|_| f.read_to_end(&mut bytes))
+                .map(|_| bytes)
+        };
+        Ok(std::process::Output {
+            status,
+            stdout: read(out).map_err(start)?,
+            stderr: read(err).map_err(start)?,
+        })
     }
 
     /// Runs git with `args`; its standard output, trimmed at the end.
@@ -169,13 +205,7 @@ impl Git {
         loop {
             let mut cmd = self.command(args);
             cmd.envs(env.iter().copied());
-            let out = cmd.output().await.map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => GitError::NotInstalled,
-                _ => GitError::Start {
-                    command: command.clone(),
-                    source: e,
-                },
-            })?;
+            let out = Self::output(cmd, &command).await?;
             if out.status.success() {
                 return Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string());
             }
@@ -213,4 +243,29 @@ impl Git {
 /// Splits NUL-separated git output.
 pub fn nul_split(text: &str) -> impl Iterator<Item = &str> {
     text.split('\0').filter(|s| !s.is_empty())
+}
+
+/// Waits, up to 10 s, for the git processes bmad started under `top` (a run that was
+/// killed) to finish: a resume must not work beside a checkout that is still being written.
+pub async fn wait_for_leftovers(top: &Path) {
+    let started = tokio::time::Instant::now();
+    while leftover(top) && started.elapsed() < LOCK_WAIT {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether a git process bmad started is working under `top`.
+fn leftover(top: &Path) -> bool {
+    let marker = format!("{MARK}=1");
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.flatten().any(|p| {
+        p.file_name()
+            .to_str()
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+            && std::fs::read(p.path().join("environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()))
+            && std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(top))
+    })
 }

@@ -31,21 +31,10 @@ impl Repo {
     /// ignores it (a scratch directory inside some project is not that project's work).
     pub async fn find(workspace: &Path) -> Result<Option<Repo>, GitError> {
         let here = Git::at(workspace);
-        let out = here
-            .command(["rev-parse", "--show-toplevel"])
-            .output()
-            .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => GitError::NotInstalled,
-                _ => GitError::Start {
-                    command: "rev-parse".into(),
-                    source: e,
-                },
-            })?;
-        if !out.status.success() {
+        if !here.test(["rev-parse", "--show-toplevel"]).await? {
             return Ok(None);
         }
-        let top = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end());
+        let top = PathBuf::from(here.run(["rev-parse", "--show-toplevel"]).await?);
         if top.as_os_str().is_empty() {
             return Ok(None);
         }

@@ -91,6 +91,8 @@ impl Trees {
             )?;
         }
         let home = home.canonicalize().unwrap_or(home);
+        // A run that was killed may have left git finishing a checkout or a merge here.
+        super::command::wait_for_leftovers(&repo.top).await;
         repo.git.run(["worktree", "prune"]).await?;
         Ok(Trees {
             repo,
@@ -138,6 +140,16 @@ impl Trees {
             return Err(GitError::BadBranch(story.into(), branch));
         }
         if Self::exists(&tree.root) {
+            // A resumed run's own worktree; or one a crash left halfway through being handed
+            // over from a merged story, still on that story's branch.
+            let git = Git::at(&tree.root);
+            let on = git
+                .run(["symbolic-ref", "-q", "HEAD"])
+                .await
+                .unwrap_or_default();
+            if on != format!("refs/heads/{branch}") {
+                switch(&git, &branch, tip).await?;
+            }
             return Ok((tree, None));
         }
         let aside = self.set_aside(&branch, tip).await?;
