@@ -354,6 +354,7 @@ fn start_delivered(file: &Path, ws: &Path, ledger: &Path, resume: bool) -> Child
         .env("GIT_CEILING_DIRECTORIES", ws.parent().unwrap())
         .env("NO_COLOR", "1")
         .env("LEDGER_DIR", ledger)
+        .env("LEDGER_WORK", "0.04")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if resume {

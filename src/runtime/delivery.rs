@@ -267,7 +267,7 @@ impl Runner {
         format!(
             "{why} (its work is kept in the worktree `{}`, branch `{}`)",
             tree.root.display(),
-            tree.branch.as_deref().unwrap_or_default()
+            tree.branch.as_str()
         )
     }
 
@@ -288,7 +288,7 @@ impl Runner {
                 return Ok(tree);
             }
             // A story that merged before a crash handed its worktree on: it needs none.
-            let branch = tree.branch.as_deref().unwrap_or_default();
+            let branch = tree.branch.as_str();
             if let (Ok(head), Ok(tip)) = (d.repo.tip(branch).await, d.lane.tip().await)
                 && d.lane.contains(&head, &tip).await.unwrap_or(false)
             {
@@ -306,7 +306,7 @@ impl Runner {
                         format!(
                             "branch `{}` had commits `{}` lacks (from another run): renamed \
                              `{aside}`",
-                            tree.branch.as_deref().unwrap_or_default(),
+                            tree.branch.as_str(),
                             d.lane.branch
                         ),
                     );
@@ -345,7 +345,7 @@ impl Runner {
         if let Ok(c) = &result {
             self.record(EventKind::StoryCommitted {
                 story: info.id.clone(),
-                branch: tree.branch.clone().unwrap_or_default(),
+                branch: tree.branch.clone(),
                 commit: c.head.clone(),
                 files: c.files.clone(),
                 untouched: c.untouched.clone(),
@@ -396,13 +396,11 @@ impl Runner {
     ) -> Result<String, NotMerged> {
         let id = story.id.name.as_str();
         let into = d.lane.branch.as_str();
-        let branch = tree.branch.as_deref().unwrap_or_default();
+        let branch = tree.branch.as_str();
         let failed = |e: GitError| NotMerged::Failed(format!("the merge lane: {e}"));
         let _turn = d.lane.turn().await;
         // The integration branch may move under the lane (a person committing): merge again.
         for _ in 0..3 {
-            let tip = d.lane.tip().await.map_err(failed)?;
-            let scratch = d.trees.scratch(&tip).await.map_err(failed)?;
             let info = story_info(story);
             let subject = if info.title.is_empty() {
                 format!("Merge story {id}")
@@ -410,12 +408,8 @@ impl Runner {
                 format!("Merge story {id}: {}", info.title)
             };
             let text = format!("{subject}\n\nBmad-Story: {id}\n");
-            match d
-                .lane
-                .merge(&scratch, &tip, branch, &text)
-                .await
-                .map_err(failed)?
-            {
+            let (tip, merge) = d.lane.merge(branch, &text).await.map_err(failed)?;
+            match merge {
                 Merge::AlreadyIn => {
                     self.git.run.merged(id, &tip);
                     return Ok(format!("already in `{into}` ({})", short(&tip)));
@@ -444,10 +438,14 @@ impl Runner {
                 }
                 Merge::Clean {
                     commit,
+                    tree: merged,
                     as_approved,
                 } => {
                     if !as_approved {
-                        self.verify_merged(ctx, d, body, &scratch, &commit).await?;
+                        // Verified in the story's own worktree, detached at the merge.
+                        d.trees.detach(tree, &commit).await.map_err(failed)?;
+                        self.verify_merged(ctx, body, tree, &commit, &merged, d)
+                            .await?;
                     }
                     match d.lane.advance(&tip, &commit, id).await.map_err(failed)? {
                         Advanced::Moved => continue,
@@ -470,25 +468,23 @@ impl Runner {
         )))
     }
 
-    /// Runs the story's verdict steps again on the merged result in `scratch`.
+    /// Runs the story's verdict steps again on the merged result (`commit`, whose files are
+    /// `merged`), checked out in `tree`.
     async fn verify_merged(
         &self,
         ctx: &Ctx<'_>,
-        d: &Delivery,
         body: &[Step],
-        scratch: &Tree,
+        tree: &Tree,
         commit: &str,
+        merged: &str,
+        d: &Delivery,
     ) -> Result<(), NotMerged> {
         let into = d.lane.branch.as_str();
-        let tree = super::git::command::Git::at(&scratch.root)
-            .run(["rev-parse", "HEAD^{tree}"])
-            .await
-            .map_err(|e| NotMerged::Failed(format!("the merge lane: {e}")))?;
         // Keyed by the merged files: a resume does not verify the same result twice.
         let vctx = Ctx {
             tree: Some(Rc::new(StoryTree {
-                workspace: self.workspace.rooted_at(&scratch.dir),
-                tree: scratch.clone(),
+                workspace: self.workspace.rooted_at(&tree.dir),
+                tree: tree.clone(),
                 repo: d.repo.clone(),
                 integration: into.to_string(),
                 declared: Vec::new(),
@@ -498,7 +494,7 @@ impl Runner {
                 attempt: ctx.state.attempt.clone(),
                 ..LoopState::default()
             }),
-            ..ctx.at(format!("lane/{}", short(&tree)))
+            ..ctx.at(format!("lane/{}", short(merged)))
         };
         for (i, t) in verdicts(body).into_iter().enumerate() {
             let at = vctx.at(format!("v{i}"));

@@ -122,7 +122,7 @@ impl GitBackend {
                 "story `{story}` has nothing to commit: its worktree has no change"
             ));
         }
-        let branch = tree.branch.clone().unwrap_or_default();
+        let branch = tree.branch.clone();
         let short = &done.head[..done.head.len().min(12)];
         let said = format!(
             "committed {} onto `{branch}` ({short})",

@@ -64,6 +64,9 @@ pub enum GitError {
     /// The git agents of a workflow name different integration branches.
     #[error("the git agents merge into different branches (`{0}` and `{1}`): give them one `base`")]
     TwoBases(String, String),
+    /// git is older than 2.38, which merges without a checkout (`merge-tree --write-tree`).
+    #[error("the merge lane needs git 2.38 or later (`git merge-tree --write-tree`): update git")]
+    TooOld,
     /// A file operation around git failed.
     #[error("cannot {what}: {source}")]
     Io {
@@ -164,7 +167,13 @@ impl Git {
         );
         cmd.stdout(out.try_clone().map_err(start)?)
             .stderr(err.try_clone().map_err(start)?);
+        let began = std::time::Instant::now();
         let status = cmd.status().await.map_err(start)?;
+        tracing::debug!(
+            target: "bmad::git",
+            ms = began.elapsed().as_secs_f64() * 1000.0,
+            "git {command} ({status})"
+        );
         let read = |mut f: std::fs::File| {
             use std::io::{Read, Seek};
             let mut bytes = Vec::new();
@@ -216,6 +225,18 @@ impl Git {
             }
             return Err(GitError::Failed { command, said });
         }
+    }
+
+    /// Runs git with `args` and `env`: how it exited and what it printed, whatever its exit
+    /// code (for commands whose non-zero exit is an answer, such as a merge's conflicts).
+    pub async fn output_of(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<std::process::Output, GitError> {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
+        Self::output(cmd, args.first().copied().unwrap_or("git")).await
     }
 
     /// Whether git with `args` exits 0 (a question such as `merge-base --is-ancestor`);

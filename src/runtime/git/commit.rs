@@ -28,9 +28,8 @@ pub struct Committed {
     pub commit: Option<String>,
     /// The commit the story's branch is at.
     pub head: String,
-    /// Where the story started: its branch's fork from the integration branch.
-    pub fork: String,
-    /// The files the story changed since it started, from the repository's top.
+    /// The files the story changed since it started (since its branch's fork from the
+    /// integration branch), from the repository's top.
     pub files: Vec<String>,
     /// The declared files it did not change, as written.
     pub untouched: Vec<String>,
@@ -39,7 +38,7 @@ pub struct Committed {
 impl Committed {
     /// Whether the story changed nothing at all since it started.
     pub fn is_empty(&self) -> bool {
-        self.head == self.fork
+        self.files.is_empty()
     }
 }
 
@@ -73,30 +72,34 @@ async fn stage(git: &Git) -> Result<(), GitError> {
     git.run(["add", "-A", "--", "."]).await.map(|_| ())
 }
 
-/// Where the story of `tree` started: the fork of its branch from `integration`.
-async fn fork(git: &Git, integration: &str) -> Result<String, GitError> {
-    git.run(["merge-base", "HEAD", &format!("refs/heads/{integration}")])
-        .await
-}
-
-/// The files changed between `from` and the index (after [`stage`]).
-async fn changed(git: &Git, from: &str) -> Result<Vec<String>, GitError> {
-    let out = git
-        .run([
+/// The files changed since `HEAD` forked from `integration`: up to `HEAD`, or up to the
+/// index when `staged` (after [`stage`]).
+async fn changed(git: &Git, integration: &str, staged: bool) -> Result<Vec<String>, GitError> {
+    let out = if staged {
+        let fork = git
+            .run(["merge-base", "HEAD", &format!("refs/heads/{integration}")])
+            .await?;
+        git.run([
             "diff",
             "--cached",
             "--name-only",
             "-z",
             "--no-renames",
-            from,
+            &fork,
             "--",
         ])
-        .await?;
+        .await?
+    } else {
+        let range = format!("refs/heads/{integration}...HEAD");
+        git.run(["diff", "--name-only", "-z", "--no-renames", &range, "--"])
+            .await?
+    };
     Ok(nul_split(&out).map(str::to_string).collect())
 }
 
 /// Commits everything the story of `tree` changed onto its branch with `message`, made
-/// with `repo`'s identity. `declared` are the story's declared files.
+/// with `repo`'s identity (git's own `commit`, hooks off: one process for the tree, the
+/// commit and the branch).
 pub async fn commit_all(
     repo: &Repo,
     tree: &Tree,
@@ -106,37 +109,28 @@ pub async fn commit_all(
 ) -> Result<Committed, GitError> {
     let git = Git::at(&tree.root);
     stage(&git).await?;
-    let written = git.run(["write-tree"]).await?;
-    let head = git.run(["rev-parse", "HEAD"]).await?;
-    let head_tree = git.run(["rev-parse", "HEAD^{tree}"]).await?;
-    let commit = if written != head_tree {
-        let args: Vec<std::ffi::OsString> = ["commit-tree", &written, "-p", &head, "-m", message]
-            .iter()
-            .map(Into::into)
-            .collect();
-        let made = git.run_with(&args, &repo.identity).await?;
-        let branch = tree.branch.as_deref().unwrap_or("HEAD");
-        git.run([
-            "update-ref",
-            "-m",
-            &format!("bmad: story {}", story.id),
-            &format!("refs/heads/{branch}"),
-            &made,
-            &head,
-        ])
-        .await?;
-        Some(made)
+    let args = ["commit", "-q", "--no-verify", "-m", message];
+    let out = git.output_of(&args, &repo.identity).await?;
+    let commit = if out.status.success() {
+        true
+    } else if String::from_utf8_lossy(&out.stdout).contains("nothing to commit") {
+        false
     } else {
-        None
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        return Err(GitError::Failed {
+            command: "commit".into(),
+            said: crate::runtime::verdict::last_lines(
+                &format!("{}{}", text(&out.stdout), text(&out.stderr)),
+                8,
+            ),
+        });
     };
-    let head = commit.clone().unwrap_or(head);
-    let fork = fork(&git, integration).await?;
-    let files = changed(&git, &fork).await?;
+    let head = git.run(["rev-parse", "HEAD"]).await?;
+    let files = changed(&git, integration, false).await?;
     let untouched = untouched(&story.declared, &repo.sub, &files);
     Ok(Committed {
-        commit,
+        commit: commit.then(|| head.clone()),
         head,
-        fork,
         files,
         untouched,
     })
@@ -152,8 +146,7 @@ pub async fn untouched_now(
 ) -> Result<Vec<String>, GitError> {
     let git = Git::at(&tree.root);
     stage(&git).await?;
-    let fork = fork(&git, integration).await?;
-    let files = changed(&git, &fork).await?;
+    let files = changed(&git, integration, true).await?;
     Ok(untouched(declared, &repo.sub, &files))
 }
 

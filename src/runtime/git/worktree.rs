@@ -2,9 +2,9 @@
 //! `bmad/story-<id>`, under `<workspace>/.bmad/worktrees/<run>/`. A worktree whose story
 //! merged is handed to the next story that starts (moved to its name and switched to its
 //! branch: that touches only the files that differ, where a new checkout of a large
-//! repository writes every file); the merge lane has one scratch worktree. When the stories
-//! are over, every worktree goes except those of blocked stories, which are kept for a
-//! person to look at.
+//! repository writes every file). The merge lane verifies a merge in the story's own
+//! worktree, detached at the merge. When the stories are over, every worktree goes except
+//! those of blocked stories, which are kept for a person to look at.
 
 use super::command::{Git, GitError};
 use super::repo::Repo;
@@ -19,9 +19,6 @@ pub const BRANCH_PREFIX: &str = "bmad/story-";
 /// The directory, under the workspace, that holds a run's worktrees.
 pub const WORKTREES_DIR: &str = ".bmad/worktrees";
 
-/// The name of the merge lane's scratch worktree (no story's directory name has a `+`).
-const SCRATCH: &str = "+lane";
-
 /// A worktree a story (or the lane) works in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tree {
@@ -29,8 +26,8 @@ pub struct Tree {
     pub root: PathBuf,
     /// The workspace's copy inside it: where agents work and artifacts are written.
     pub dir: PathBuf,
-    /// The branch checked out in it (`None`: the lane's detached scratch).
-    pub branch: Option<String>,
+    /// The story's branch.
+    pub branch: String,
 }
 
 /// The worktrees of one run.
@@ -107,7 +104,7 @@ impl Trees {
         &self.home
     }
 
-    fn tree_at(&self, root: PathBuf, branch: Option<String>) -> Tree {
+    fn tree_at(&self, root: PathBuf, branch: String) -> Tree {
         Tree {
             dir: root.join(&self.repo.sub),
             root,
@@ -117,7 +114,7 @@ impl Trees {
 
     /// The worktree of `story` (whether or not it exists).
     pub fn of(&self, story: &str) -> Tree {
-        self.tree_at(self.home.join(dir_name(story)), Some(branch_of(story)))
+        self.tree_at(self.home.join(dir_name(story)), branch_of(story))
     }
 
     /// Whether `root` is a worktree (it has git's `.git` file).
@@ -213,8 +210,7 @@ impl Trees {
     /// Starts `tree`'s story again from `tip`: its branch reset there, its files with it
     /// (what the attempt changed is dropped; its commit stays in the branch's reflog).
     pub async fn restart(&self, tree: &Tree, tip: &str) -> Result<(), GitError> {
-        let branch = tree.branch.as_deref().unwrap_or_default();
-        switch(&Git::at(&tree.root), branch, tip).await
+        switch(&Git::at(&tree.root), &tree.branch, tip).await
     }
 
     /// Hands `tree` to the next story that starts (its story merged).
@@ -227,32 +223,13 @@ impl Trees {
         }
     }
 
-    /// The lane's scratch worktree, detached at `tip` with nothing else in it.
-    pub async fn scratch(&self, tip: &str) -> Result<Tree, GitError> {
-        let root = self.home.join(SCRATCH);
-        if Self::exists(&root) {
-            let git = Git::at(&root);
-            // A merge a crash left half done goes with the reset.
-            git.run(["reset", "-q", "--hard"]).await?;
-            git.run(["checkout", "-q", "-f", "--detach", tip]).await?;
-            git.run(["clean", "-q", "-ffdx"]).await?;
-        } else {
-            let _admin = self.admin.lock().await;
-            remove_leftover(&root)?;
-            self.repo
-                .git
-                .run([
-                    os("worktree"),
-                    os("add"),
-                    os("-q"),
-                    os("-f"),
-                    os("--detach"),
-                    root.as_os_str(),
-                    os(tip),
-                ])
-                .await?;
-        }
-        Ok(self.tree_at(root, None))
+    /// Detaches `tree` at `commit` (the lane's merge of its story, to verify), dropping
+    /// what the tree changed since its last commit; its branch stays where it is.
+    pub async fn detach(&self, tree: &Tree, commit: &str) -> Result<(), GitError> {
+        Git::at(&tree.root)
+            .run(["checkout", "-q", "-f", "--detach", commit])
+            .await
+            .map(|_| ())
     }
 
     /// Removes every worktree of the run except those of `keep` (blocked stories), and the
