@@ -501,3 +501,35 @@ phase development {
     );
     assert_eq!(changed, "web/page.html");
 }
+
+#[test]
+fn a_script_agent_in_a_story_reads_the_story_s_worktree() {
+    let (ws, _) = repo();
+    // The dev writes notes.txt in the story's worktree; the script QA reads it there (the
+    // workspace has no such file until the story merges).
+    let flow = r#"agent dev {
+  backend exec "echo \"notes of $BMAD_STORY\" > notes.txt"
+}
+agent qa {
+  backend script `#{ ok: exists("notes.txt") && read("notes.txt").contains(task.story), feedback: "no notes" }`
+}
+story "n1" backend {
+  create "/notes.txt"
+}
+phase development {
+  for story in stories {
+    repeat max 2 {
+      dev: implement
+      qa: validate
+    } until approved
+  }
+}
+"#;
+    let ran = run(flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
+    assert_eq!(ran.report["stories_done"][0], "n1", "{}", ran.report);
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("notes.txt")).unwrap(),
+        "notes of n1\n"
+    );
+}

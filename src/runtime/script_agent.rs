@@ -70,7 +70,9 @@ impl AgentBackend for ScriptBackend {
         let lines = Arc::clone(&self.lines);
         Box::pin(async move {
             let scope = scope_with([("task", Dynamic::from(task_map(&inv)))]);
-            let (result, _) = scripts.eval_off_thread(script, scope).await;
+            // In a story's worktree, file functions read the story's files.
+            let dir = inv.tree.as_ref().map(|t| t.dir.clone());
+            let (result, _) = scripts.eval_off_thread_in(script, scope, dir).await;
             let value = match result {
                 Ok(v) => v,
                 Err(e) => {

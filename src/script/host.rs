@@ -40,6 +40,34 @@ fn fail<T>(message: String) -> Res<T> {
     Err(message.into())
 }
 
+thread_local! {
+    /// The directory file functions read from, for the evaluation running on this thread,
+    /// when it is not the workspace (a script agent in a story's worktree).
+    static ROOT: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The directory file functions read from on this thread: `workspace`, or the one the
+/// evaluation runs in ([`with_root`]).
+fn root(workspace: &Path) -> PathBuf {
+    ROOT.with(|r| r.borrow().clone())
+        .unwrap_or_else(|| workspace.to_path_buf())
+}
+
+/// Runs `f` with file functions reading from `dir` instead of the workspace (`None`: the
+/// workspace), on this thread.
+pub fn with_root<T>(dir: Option<PathBuf>, f: impl FnOnce() -> T) -> T {
+    /// Puts the thread's directory back, even when `f` panics.
+    struct Restore(Option<PathBuf>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            ROOT.with(|r| *r.borrow_mut() = before);
+        }
+    }
+    let _restore = Restore(ROOT.with(|r| r.replace(dir)));
+    f()
+}
+
 /// `path` inside the workspace, lexically: absolute-looking paths (`/docs/prd.md`) are
 /// taken from the workspace root; `..` that leaves it is refused. Symlinks are checked on
 /// the opened file by [`open_confined`].
@@ -190,7 +218,7 @@ pub fn register(engine: &mut Engine, sandbox: Arc<Sandbox>) {
         move |path: &str, pattern: &str| -> Res<bool> {
             check_deadline()?;
             let r = patterns.get(pattern)?;
-            let file = open_confined(&s.workspace, path)?;
+            let file = open_confined(&root(&s.workspace), path)?;
             let mut reader = BufReader::new(file.take(MAX_SCAN_BYTES));
             let mut line = Vec::new();
             loop {
@@ -217,11 +245,12 @@ fn register_files(engine: &mut Engine, sandbox: &Arc<Sandbox>) {
     engine.register_fn("exists", move |path: &str| -> Res<bool> {
         check_deadline()?;
         // Anything outside the workspace "does not exist": no oracle for outside files.
-        let Ok(full) = confine(&s.workspace, path) else {
+        let root = root(&s.workspace);
+        let Ok(full) = confine(&root, path) else {
             return Ok(false);
         };
         Ok(match full.canonicalize() {
-            Ok(real) => real.starts_with(&s.workspace),
+            Ok(real) => real.starts_with(&root),
             Err(_) => false,
         })
     });
@@ -230,7 +259,7 @@ fn register_files(engine: &mut Engine, sandbox: &Arc<Sandbox>) {
         check_deadline()?;
         let max = s.limits.max_string;
         let mut buf = Vec::new();
-        open_confined(&s.workspace, path)?
+        open_confined(&root(&s.workspace), path)?
             .take(max as u64 + 1)
             .read_to_end(&mut buf)
             .map_err(|e| format!("cannot read `{path}`: {e}"))?;
@@ -245,7 +274,7 @@ fn register_files(engine: &mut Engine, sandbox: &Arc<Sandbox>) {
     engine.register_fn("sha256", move |path: &str| -> Res<String> {
         use sha2::{Digest, Sha256};
         check_deadline()?;
-        let mut file = open_confined(&s.workspace, path)?.take(MAX_SCAN_BYTES + 1);
+        let mut file = open_confined(&root(&s.workspace), path)?.take(MAX_SCAN_BYTES + 1);
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 64 * 1024];
         let mut total = 0u64;

@@ -293,12 +293,23 @@ impl Scripts {
     pub async fn eval_off_thread(
         self: &Arc<Self>,
         script: crate::ir::step::Script,
+        scope: rhai::Scope<'static>,
+    ) -> (Result<rhai::Dynamic, EvalError>, rhai::Scope<'static>) {
+        self.eval_off_thread_in(script, scope, None).await
+    }
+
+    /// [`Scripts::eval_off_thread`] with file functions reading from `dir` instead of the
+    /// workspace (a story's worktree), when given.
+    pub async fn eval_off_thread_in(
+        self: &Arc<Self>,
+        script: crate::ir::step::Script,
         mut scope: rhai::Scope<'static>,
+        dir: Option<std::path::PathBuf>,
     ) -> (Result<rhai::Dynamic, EvalError>, rhai::Scope<'static>) {
         let scripts = Arc::clone(self);
         let span = script.span;
         let task = tokio::task::spawn_blocking(move || {
-            let result = scripts.eval(&script, &mut scope);
+            let result = host::with_root(dir, || scripts.eval(&script, &mut scope));
             (result, scope)
         });
         match task.await {
