@@ -399,6 +399,9 @@ story "y" backend {
 }
 phase development {
   for story in stories max 2 {
+    repeat max 1 {
+      qa: warm_up
+    }
     repeat max 2 {
       dev: implement
       qa: validate
@@ -406,6 +409,8 @@ phase development {
   }
 }
 "#;
+    // (The loop with no verdict before the story's loop runs in full again: the attempts
+    // carried over belong to the loop of verdicts.)
     let ran = run(flow, ws.path(), &[]);
     assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
     let returned = said(&ran.report, "story_returned", "reason");

@@ -499,6 +499,15 @@ impl Step {
     }
 }
 
+/// Whether a verdict step ([`Task::is_verdict`]) is among `steps` or what they nest.
+pub fn holds_verdict(steps: &[Step]) -> bool {
+    let mut found = false;
+    walk(steps, &mut |s| {
+        found |= matches!(&s.kind, StepKind::Task(t) if t.is_verdict());
+    });
+    found
+}
+
 /// Calls `f` on every step of `steps`, depth first, parents before children.
 pub fn walk<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
     for step in steps {

@@ -19,7 +19,7 @@ use super::git::{GitError, GitRun};
 use super::steps::{Ctx, Failed, LoopState};
 use super::workspace::Workspace;
 use crate::ir::Program;
-use crate::ir::step::{Step, StepKind, Task, walk};
+use crate::ir::step::{Step, StepKind, Task, holds_verdict, walk};
 use crate::syntax::ast::{Backend, Story};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -118,7 +118,7 @@ fn attempts_allowed(body: &[Step]) -> u64 {
             && let StepKind::Repeat {
                 max: Some(m), body, ..
             } = &s.kind
-            && !verdicts(body).is_empty()
+            && holds_verdict(body)
         {
             max = Some(m.value);
         }

@@ -176,8 +176,13 @@ impl Runner {
                 }
                 StepKind::Repeat { max, body, until } => {
                     let max = max.map_or(1, |m| m.value);
-                    // A story the merge lane sent back goes on from its attempts so far.
-                    let first = ctx.state.carried.take() + 1;
+                    // A story the merge lane sent back goes on from its attempts so far
+                    // (in its loop of verdicts, not in another loop before it).
+                    let first = if crate::ir::step::holds_verdict(body) {
+                        ctx.state.carried.take() + 1
+                    } else {
+                        1
+                    };
                     for attempt in first..=max {
                         ctx.state.attempt.set(attempt);
                         self.steps(body, &ctx.at(format!("#{attempt}"))).await?;
