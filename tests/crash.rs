@@ -11,6 +11,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::git::{GIT_ENV, git};
+
 /// Parallel agents, a handoff, then twelve stories (a dependency chain and independent ones)
 /// each developed, validated (QA rejects the first attempt of stories ending in 2) and
 /// packaged, then a release step.
@@ -262,32 +264,6 @@ fn a_run_killed_at_two_dozen_moments_resumes_to_the_same_result() {
     assert!(board.iter().all(|b| b.status == "done"), "{board:?}");
 }
 
-/// Runs git in `dir` with a fixed identity and no user configuration; its trimmed output.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .envs(GIT_ENV)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
-
-const GIT_ENV: [(&str, &str); 6] = [
-    ("GIT_CONFIG_GLOBAL", "/dev/null"),
-    ("GIT_CONFIG_NOSYSTEM", "1"),
-    ("GIT_AUTHOR_NAME", "Test"),
-    ("GIT_AUTHOR_EMAIL", "test@example.com"),
-    ("GIT_COMMITTER_NAME", "Test"),
-    ("GIT_COMMITTER_EMAIL", "test@example.com"),
-];
-
 /// Twelve stories delivered through git, three at a time, each developed and validated
 /// (QA rejects the first attempt of stories ending in 2); six depend on another and copy
 /// its file, which they only have if they started after it merged.
@@ -338,10 +314,7 @@ fn delivered_project(dir: &Path) {
         "for f in stories/*.txt; do [ -e \"$f\" ] || continue; grep -q '^story ' \"$f\" || exit 1; done\n",
     )
     .unwrap();
-    git(dir, &["init", "-q"]);
-    git(dir, &["symbolic-ref", "HEAD", "refs/heads/main"]);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "the project"]);
+    common::git::init(dir, "the project");
 }
 
 fn start_delivered(file: &Path, ws: &Path, ledger: &Path, resume: bool) -> Child {

@@ -9,44 +9,14 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// Environment that makes git (the test's and the one bmad runs) independent of the
-/// machine: no user or system configuration, a fixed identity.
-const GIT_ENV: [(&str, &str); 6] = [
-    ("GIT_CONFIG_GLOBAL", "/dev/null"),
-    ("GIT_CONFIG_NOSYSTEM", "1"),
-    ("GIT_AUTHOR_NAME", "Test"),
-    ("GIT_AUTHOR_EMAIL", "test@example.com"),
-    ("GIT_COMMITTER_NAME", "Test"),
-    ("GIT_COMMITTER_EMAIL", "test@example.com"),
-];
-
-/// Runs git in `dir`; its trimmed output.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .envs(GIT_ENV)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
+use common::git::{GIT_ENV, git};
 
 /// A repository on `main` holding tests/fixtures/project, committed; its first commit.
 fn project() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/project");
     copy_dir(&from, dir.path());
-    git(dir.path(), &["init", "-q"]);
-    git(dir.path(), &["symbolic-ref", "HEAD", "refs/heads/main"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "the project"]);
-    let first = git(dir.path(), &["rev-parse", "HEAD"]);
+    let first = common::git::init(dir.path(), "the project");
     (dir, first)
 }
 

@@ -11,43 +11,13 @@ use bmad::syntax::ast::Backend;
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// Environment that makes git (the test's and the one bmad runs) independent of the
-/// machine: no user or system configuration, a fixed identity.
-const GIT_ENV: [(&str, &str); 6] = [
-    ("GIT_CONFIG_GLOBAL", "/dev/null"),
-    ("GIT_CONFIG_NOSYSTEM", "1"),
-    ("GIT_AUTHOR_NAME", "Test"),
-    ("GIT_AUTHOR_EMAIL", "test@example.com"),
-    ("GIT_COMMITTER_NAME", "Test"),
-    ("GIT_COMMITTER_EMAIL", "test@example.com"),
-];
-
-/// Runs git in `dir`; its trimmed output.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .envs(GIT_ENV)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
+use common::git::{GIT_ENV, git};
 
 /// A repository on `main` with a first commit of `README`, and that commit's id.
 fn repo() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    git(dir.path(), &["init", "-q"]);
-    git(dir.path(), &["symbolic-ref", "HEAD", "refs/heads/main"]);
     std::fs::write(dir.path().join("README"), "hello\n").unwrap();
-    git(dir.path(), &["add", "README"]);
-    git(dir.path(), &["commit", "-q", "-m", "first"]);
-    let first = git(dir.path(), &["rev-parse", "HEAD"]);
+    let first = common::git::init(dir.path(), "first");
     (dir, first)
 }
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod git;
 pub mod loopback;
 
 use std::path::Path;
