@@ -264,9 +264,10 @@ fn a_run_killed_at_two_dozen_moments_resumes_to_the_same_result() {
     assert!(board.iter().all(|b| b.status == "done"), "{board:?}");
 }
 
-/// Twelve stories delivered through git, three at a time, each developed and validated
+/// Fifteen stories delivered through git, three at a time, each developed and validated
 /// (QA rejects the first attempt of stories ending in 2); six depend on another and copy
-/// its file, which they only have if they started after it merged.
+/// its file, which they only have if they started after it merged; three conflict with
+/// each other, so the lane sends stories back.
 fn delivered_workflow() -> String {
     let agent = common::fixture("deliver-crash.sh");
     let mut src = format!(
@@ -297,6 +298,9 @@ phase build max 3 {{
         ("s10", Some("s8")),
         ("s11", None),
         ("s12", Some("s10")),
+        ("s13", None),
+        ("s14", None),
+        ("s15", None),
     ] {
         let after = after.map_or(String::new(), |a| format!("  after \"{a}\"\n"));
         src.push_str(&format!(
@@ -309,6 +313,7 @@ phase build max 3 {{
 /// A repository on `main` with the project's test command, in `dir`.
 fn delivered_project(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("shared.txt"), "base\n").unwrap();
     std::fs::write(
         dir.join("test.sh"),
         "for f in stories/*.txt; do [ -e \"$f\" ] || continue; grep -q '^story ' \"$f\" || exit 1; done\n",
@@ -437,7 +442,7 @@ fn a_delivered_run_killed_in_the_lane_resumes_with_no_duplicate_merge_or_lost_co
     );
     let mut subjects: Vec<&str> = merges.lines().collect();
     subjects.sort();
-    let mut stories: Vec<String> = (1..=12)
+    let mut stories: Vec<String> = (1..=15)
         .map(|i| format!("Merge story s{i}: story s{i}"))
         .collect();
     stories.sort();
@@ -455,8 +460,8 @@ fn a_delivered_run_killed_in_the_lane_resumes_with_no_duplicate_merge_or_lost_co
     assert_eq!(git(&ws, &["status", "--porcelain"]), "");
 
     // Every step's side effect exactly once, and the same steps as the clean run (but the
-    // lane's verifications of merged results: whether a merge needs one depends on which
-    // story merged first).
+    // lane's verifications of merged results and the rounds of stories it sent back: which
+    // merges need them depends on which story merged first).
     let steps = |ledger: &Path| {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for l in lines(&ledger.join("ledger.log")) {
@@ -473,7 +478,7 @@ fn a_delivered_run_killed_in_the_lane_resumes_with_no_duplicate_merge_or_lost_co
     let story_steps = |counts: &BTreeMap<String, usize>| -> BTreeSet<String> {
         counts
             .keys()
-            .filter(|k| !k.contains("/lane/"))
+            .filter(|k| !k.contains("/lane/") && !k.contains("/r2/") && !k.contains("/r3/"))
             .cloned()
             .collect()
     };
@@ -485,4 +490,12 @@ fn a_delivered_run_killed_in_the_lane_resumes_with_no_duplicate_merge_or_lost_co
     assert_eq!(runs[0].status, "succeeded");
     let board = store.board(&runs[0].id).unwrap();
     assert!(board.iter().all(|b| b.status == "done"), "{board:?}");
+    // The lane sent stories back, and every one of them merged in the end.
+    let returned = store
+        .events(&runs[0].id)
+        .unwrap()
+        .iter()
+        .filter(|e| e.data["event"] == "story_returned")
+        .count();
+    assert!(returned >= 1, "no story was sent back");
 }

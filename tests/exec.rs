@@ -269,9 +269,12 @@ phase development {
     let report = run(src, ws.path());
     assert!(report.ok, "{:?}", report.failed);
     assert_eq!(report.stories_done, ["1"]);
+    // Both verdicts of the first attempt rejected: the next prompt has what each said.
     let second = std::fs::read_to_string(ws.path().join("prompt-2.txt")).unwrap();
     assert!(
-        second.contains("QA feedback on the last attempt: 1 failed, 2 passed"),
+        second.contains(
+            "QA feedback on the last attempt: add a test for b\nlooked\n\n1 failed, 2 passed"
+        ),
         "{second}"
     );
     let first = std::fs::read_to_string(ws.path().join("prompt-1.txt")).unwrap();

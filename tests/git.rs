@@ -508,3 +508,205 @@ phase development {
         "notes of n1\n"
     );
 }
+
+#[test]
+fn the_lane_verifies_again_only_the_verdicts_the_story_ran() {
+    let (ws, _) = repo();
+    // Two backend stories, merged one after the other: the second is verified again on the
+    // merged result, by `qa` only; the frontend's e2e tester (which always rejects) never
+    // runs for them.
+    let flow = r#"agent dev {
+  backend exec "sleep 0.2; echo \"$BMAD_STORY\" > \"$BMAD_STORY.txt\""
+}
+agent qa {
+  backend exec "true"
+}
+agent e2e {
+  backend exec "echo always fails; exit 1"
+}
+story "b1" backend {
+  title "one"
+}
+story "b2" backend {
+  title "two"
+}
+phase development {
+  for story in stories max 2 {
+    repeat max 1 {
+      dev: implement
+      match story.type {
+        frontend => e2e: ui_test {
+          tests e2e
+        }
+        _ => qa: validate
+      }
+    } until approved
+  }
+}
+"#;
+    let ran = run(flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
+    let merged = said(&ran.report, "story_merged", "story");
+    assert_eq!(merged.len(), 2);
+    let verified: Vec<bool> = ran.report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "story_merged")
+        .map(|e| e["verified"].as_bool().unwrap())
+        .collect();
+    assert_eq!(verified, [false, true]);
+    assert!(
+        !said(&ran.report, "task_started", "agent").contains(&"e2e".to_string()),
+        "{}",
+        ran.report
+    );
+}
+
+#[test]
+fn a_story_its_last_verdict_rejected_or_that_changed_nothing_is_blocked_not_merged() {
+    let (ws, first) = repo();
+    let flow = r#"agent dev {
+  backend exec "test \"$BMAD_STORY\" = idle || echo work > \"$BMAD_STORY.txt\""
+}
+agent qa {
+  backend exec "test \"$BMAD_STORY\" != rejected || { echo 'VERDICT: rejected: not good'; }"
+}
+story "rejected" backend {
+  title "no loop, QA says no"
+}
+story "idle" backend {
+  title "does nothing"
+}
+phase development {
+  for story in stories {
+    dev: implement
+    qa: validate
+  }
+}
+"#;
+    let ran = run(flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(3), "{}", text(&ran.out));
+    let reasons = said(&ran.report, "story_blocked", "reason");
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons[0].starts_with("its last verdict did not approve it: not good"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].starts_with("it changed no file in its worktree"),
+        "{reasons:?}"
+    );
+    assert_eq!(git(ws.path(), &["rev-parse", "main"]), first);
+}
+
+#[test]
+fn agents_write_through_bmad_workspace_into_the_story_and_conditions_read_it() {
+    let (ws, _) = repo();
+    // The dev writes through $BMAD_WORKSPACE (the story's copy of the workspace); a check
+    // in the story's body reads the file there.
+    let flow = r#"agent dev {
+  backend exec "mkdir -p \"$BMAD_WORKSPACE/out\" && echo made > \"$BMAD_WORKSPACE/out/$BMAD_STORY.txt\""
+}
+story "w1" backend {
+  title "writes"
+}
+phase development {
+  for story in stories {
+    dev: implement
+    check `exists("/out/w1.txt")`
+  }
+}
+"#;
+    let ran = run(flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
+    assert_eq!(git(ws.path(), &["show", "main:out/w1.txt"]), "made");
+    assert_eq!(git(ws.path(), &["status", "--porcelain", "-uall"]), "");
+}
+
+#[test]
+fn a_blocked_story_s_worktree_and_branch_stay_when_the_story_runs_again() {
+    let (ws, _) = repo();
+    let flag = tempfile::tempdir().unwrap();
+    let ok = flag.path().join("ok");
+    let flow = format!(
+        r#"agent dev {{
+  backend exec "echo attempt > work.txt"
+}}
+agent qa {{
+  backend exec "test -e {}"
+}}
+story "s" backend {{
+  title "again"
+}}
+phase development {{
+  for story in stories {{
+    repeat max 1 {{
+      dev: implement
+      qa: validate
+    }} until approved
+  }}
+}}
+"#,
+        ok.display()
+    );
+    let ran = run(&flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(3), "{}", text(&ran.out));
+    let reason = &said(&ran.report, "story_blocked", "reason")[0];
+    let kept = reason
+        .split("worktree `")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap()
+        .to_string();
+    assert!(Path::new(&kept).join("work.txt").is_file());
+    // A new run (QA approves now): the kept worktree keeps its work on a branch renamed
+    // aside, and the story runs in a new worktree.
+    std::fs::write(&ok, "").unwrap();
+    let ran = run(&flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));
+    assert!(Path::new(&kept).join("work.txt").is_file());
+    let on = git(Path::new(&kept), &["symbolic-ref", "--short", "HEAD"]);
+    assert!(on.starts_with("bmad/story-s.before-"), "{on}");
+    let notes = said(&ran.report, "note", "text");
+    assert!(notes.iter().any(|n| n.contains("renamed")), "{notes:?}");
+    assert_eq!(git(ws.path(), &["show", "main:work.txt"]), "attempt");
+}
+
+#[test]
+fn a_user_edit_in_the_way_stops_the_lane_and_is_never_stashed() {
+    let (ws, first) = repo();
+    git(ws.path(), &["config", "merge.autoStash", "true"]);
+    std::fs::write(ws.path().join("README"), "my own edit\n").unwrap();
+    let flow = r#"agent dev {
+  backend exec "echo from the story > README"
+}
+story "r" backend {
+  modify "/README"
+}
+phase development {
+  for story in stories {
+    dev: implement
+  }
+}
+"#;
+    let ran = run(flow, ws.path(), &[]);
+    assert_eq!(ran.out.status.code(), Some(3), "{}", text(&ran.out));
+    let reason = &said(&ran.report, "story_blocked", "reason")[0];
+    assert!(
+        reason.contains("`main` is checked out in") && reason.contains("cannot move there"),
+        "{reason}"
+    );
+    // The user's edit is as they left it; main did not move; the story's work is on its
+    // branch.
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("README")).unwrap(),
+        "my own edit\n"
+    );
+    assert_eq!(git(ws.path(), &["rev-parse", "main"]), first);
+    assert_eq!(
+        git(ws.path(), &["show", "bmad/story-r:README"]),
+        "from the story"
+    );
+    assert_eq!(git(ws.path(), &["stash", "list"]), "");
+}

@@ -42,7 +42,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
             &mut limits::Blocks::new(p),
             &mut producers,
             &mut reach::Loops,
-            &mut verdicts::Verdicts,
+            &mut verdicts::Verdicts::new(p),
             &mut scripts,
         ],
         &mut diags,

@@ -6,13 +6,22 @@
 use super::steps::StepLint;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::{Cond, Step, StepKind};
+use crate::ir::step::{CallKind, Cond, Step, StepKind};
 
 /// The verdict lint of the shared walk ([`super::steps`]): loops and the lists nested in
 /// steps. [`top_level`] covers the lists of phases, procedures and checks themselves.
-pub struct Verdicts;
+pub struct Verdicts<'p> {
+    program: &'p Program,
+}
 
-impl<'a> StepLint<'a> for Verdicts {
+impl<'p> Verdicts<'p> {
+    /// The lint over `program` (a loop may get its verdict from a procedure it calls).
+    pub fn new(program: &'p Program) -> Verdicts<'p> {
+        Verdicts { program }
+    }
+}
+
+impl<'a> StepLint<'a> for Verdicts<'_> {
     fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {
         if let StepKind::Repeat {
             body,
@@ -20,7 +29,7 @@ impl<'a> StepLint<'a> for Verdicts {
             ..
         } = &s.kind
             && reads_approved(until)
-            && !gives_verdict(body)
+            && !gives_verdict(self.program, body, &mut Vec::new())
         {
             diags.push(
                 Diagnostic::error(
@@ -83,15 +92,51 @@ pub fn top_level(p: &Program, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Whether a condition reads `approved` (as a name or a word of its rhai code).
+/// Whether a condition reads `approved`: the name, or the word in its rhai code outside
+/// string literals.
 fn reads_approved(c: &Cond) -> bool {
     match c {
         Cond::Path(n) => n.name == "approved",
-        Cond::Script(s) => s
-            .code
-            .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
-            .any(|w| w == "approved"),
+        Cond::Script(s) => code_words(&s.code).any(|w| w == "approved"),
     }
+}
+
+/// The words of rhai code, string and character literals and comments left out.
+fn code_words(code: &str) -> impl Iterator<Item = &str> {
+    let mut words = Vec::new();
+    let bytes = code.as_bytes();
+    let (mut i, mut start) = (0, None);
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            start.get_or_insert(i);
+            i += 1;
+            continue;
+        }
+        if let Some(s) = start.take() {
+            words.push(&code[s..i]);
+        }
+        match c {
+            b'"' | b'\'' | b'`' => {
+                // To the closing quote, escapes skipped.
+                i += 1;
+                while i < bytes.len() && bytes[i] != c {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if let Some(s) = start {
+        words.push(&code[s..]);
+    }
+    words.into_iter()
 }
 
 /// `true` or `false` when a condition is that constant.
@@ -107,43 +152,47 @@ fn constant(c: &Cond) -> Option<bool> {
     }
 }
 
-/// Whether a verdict step can run in `steps` (or in what they nest).
-fn gives_verdict(steps: &[Step]) -> bool {
+/// Whether a verdict step can run in `steps`, in what they nest, or in the procedures
+/// they call (`seen`: the procedures on the way, so that a cycle ends).
+fn gives_verdict<'p>(p: &'p Program, steps: &'p [Step], seen: &mut Vec<&'p str>) -> bool {
     for s in steps {
-        match &s.kind {
+        let found = match &s.kind {
             StepKind::Fail { .. } => return false,
-            StepKind::Task(t) if t.is_verdict() => return true,
+            StepKind::Task(t) => t.is_verdict(),
+            StepKind::Call {
+                target,
+                kind: CallKind::Call,
+            } => match p.procedure(&target.name) {
+                Some(pr) if !seen.contains(&target.name.as_str()) => {
+                    seen.push(&target.name);
+                    gives_verdict(p, &pr.body, seen)
+                }
+                _ => false,
+            },
             StepKind::If {
                 cond,
                 then,
                 otherwise,
-            } => {
-                let live = match constant(cond) {
-                    Some(true) => gives_verdict(then),
-                    Some(false) => gives_verdict(otherwise),
-                    None => gives_verdict(then) || gives_verdict(otherwise),
-                };
-                if live {
-                    return true;
-                }
-            }
+            } => match constant(cond) {
+                Some(true) => gives_verdict(p, then, seen),
+                Some(false) => gives_verdict(p, otherwise, seen),
+                None => gives_verdict(p, then, seen) || gives_verdict(p, otherwise, seen),
+            },
             StepKind::Match { arms, .. } => {
-                for arm in arms {
-                    if gives_verdict(&arm.body) {
-                        return true;
-                    }
-                    if arm.pattern.name == "_" {
-                        break;
-                    }
-                }
+                let live = arms
+                    .iter()
+                    .position(|a| a.pattern.name == "_")
+                    .map_or(arms.len(), |i| i + 1);
+                arms[..live].iter().any(|a| gives_verdict(p, &a.body, seen))
             }
             _ => {
                 let mut found = false;
-                s.for_each_child(|list| found |= gives_verdict(list));
-                if found {
-                    return true;
-                }
+                s.for_each_child(|list| found = found || gives_verdict(p, list, seen));
+                found
             }
+        };
+        if found {
+            return true;
         }
     }
     false
@@ -179,4 +228,39 @@ fn report_all(steps: &[Step], why: &str, diags: &mut Vec<Diagnostic>) {
             );
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict_errors(src: &str) -> usize {
+        let checked = crate::check_text("t.bmad", src);
+        checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::Verdict && d.is_error())
+            .count()
+    }
+
+    #[test]
+    fn words_in_strings_and_comments_do_not_read_approved() {
+        let words: Vec<&str> = code_words(r#"exists("/a/approved.md") && x // approved"#).collect();
+        assert_eq!(words, ["exists", "x"]);
+        let words: Vec<&str> = code_words(r#"approved && 'a' != "b\"approved""#).collect();
+        assert_eq!(words, ["approved"]);
+    }
+
+    #[test]
+    fn a_verdict_in_a_called_procedure_counts_and_a_call_cycle_ends() {
+        let head = "agent dev {\n  role \"d\"\n}\nagent qa {\n  role \"q\"\n}\n";
+        let gate = "procedure gate {\n  qa: validate\n}\n";
+        let looped =
+            "phase p {\n  repeat max 2 {\n    dev: x\n    call gate\n  } until approved\n}\n";
+        assert_eq!(verdict_errors(&format!("{head}{gate}{looped}")), 0);
+        let no_gate = "procedure gate {\n  dev: y\n}\n";
+        assert_eq!(verdict_errors(&format!("{head}{no_gate}{looped}")), 1);
+        let cycle = "procedure gate {\n  call gate\n}\n";
+        assert_eq!(verdict_errors(&format!("{head}{cycle}{looped}")), 1);
+    }
 }

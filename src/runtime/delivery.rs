@@ -109,6 +109,15 @@ enum NotMerged {
     Failed(String),
 }
 
+/// Why a story its last verdicts rejected is blocked.
+pub(super) fn not_approved(said: &str) -> String {
+    if said.is_empty() {
+        "its last verdict did not approve it".to_string()
+    } else {
+        format!("its last verdict did not approve it: {said}")
+    }
+}
+
 /// The attempts a story's body allows: the `max` of its first `repeat` that holds a verdict
 /// step, 1 when it has none.
 fn attempts_allowed(body: &[Step]) -> u64 {
@@ -144,10 +153,14 @@ fn short(commit: &str) -> &str {
 }
 
 impl Runner {
-    /// The delivery of a for-each's `stories` through git; `None` in a simulation, or when
-    /// the workspace is in no git working tree (or one that ignores it): then stories share
-    /// the workspace.
-    pub(super) async fn delivery(&self, stories: &[&Story]) -> Result<Option<Delivery>, Failed> {
+    /// The delivery through git of the `stories` of the for-each at `place`; `None` in a
+    /// simulation, or when the workspace is in no git working tree (or one that ignores
+    /// it): then stories share the workspace.
+    pub(super) async fn delivery(
+        &self,
+        stories: &[&Story],
+        place: &str,
+    ) -> Result<Option<Delivery>, Failed> {
         if self.options.simulate {
             return Ok(None);
         }
@@ -163,7 +176,7 @@ impl Runner {
         let run = self
             .run_id()
             .map_or_else(|| format!("run-{}", std::process::id()), str::to_string);
-        let trees = Trees::open(repo.clone(), self.workspace.root(), &run)
+        let trees = Trees::open(repo.clone(), self.workspace.root(), &run, place)
             .await
             .map_err(failed)?;
         let lane = Lane::new(repo.clone(), integration);
@@ -222,6 +235,10 @@ impl Runner {
             if let Err(e) = self.steps(body, &at).await {
                 return Err(self.keep(d, &tree, id, e));
             }
+            // A story its last verdicts rejected is not committed, let alone merged.
+            if let Some(why) = ctx.state.rejected() {
+                return Err(self.keep(d, &tree, id, not_approved(&why)));
+            }
             if let Err(e) = self.commit_step(&at, d, story, &tree).await {
                 return Err(self.keep(d, &tree, id, e));
             }
@@ -231,7 +248,7 @@ impl Runner {
                     return Ok(());
                 }
                 Err(NotMerged::Returned(why)) => {
-                    let spent = ctx.state.attempt.get().max(1);
+                    let spent = ctx.state.verdict_attempt.get().max(1);
                     if spent >= allowed {
                         return Err(self.keep(
                             d,
@@ -250,6 +267,10 @@ impl Runner {
                     *ctx.state.feedback.borrow_mut() = why;
                     ctx.state.carried.set(spent);
                     ctx.state.approved.set(false);
+                    // The next round resets the story's branch: the decision to send it
+                    // back must be on disk first, or a crash could keep the reset and lose
+                    // the decision (and a resume would find nothing left to merge).
+                    self.flush_journal();
                     round += 1;
                 }
                 Err(NotMerged::Failed(why)) => return Err(self.keep(d, &tree, id, why)),
@@ -337,11 +358,18 @@ impl Runner {
         }
         self.step_started(&at);
         let info = story_info(story);
-        let attempts = ctx.state.attempt.get().max(1);
+        let attempts = ctx.state.verdict_attempt.get().max(1);
         let text = message(&info, attempts, self.run_id());
-        let result = commit_all(&d.repo, tree, &d.lane.branch, &info, &text)
-            .await
-            .map_err(|e| format!("committing its work: {e}"));
+        let result = match commit_all(&d.repo, tree, &d.lane.branch, &info, &text).await {
+            Err(e) => Err(format!("committing its work: {e}")),
+            // Nothing to merge is no success: its agents worked elsewhere, or did nothing.
+            Ok(c) if c.is_empty() => Err(format!(
+                "it changed no file in its worktree (`{}`, also `$BMAD_WORKTREE`): nothing \
+                 to merge",
+                tree.dir.display()
+            )),
+            Ok(c) => Ok(c),
+        };
         if let Ok(c) = &result {
             self.record(EventKind::StoryCommitted {
                 story: info.id.clone(),
@@ -492,14 +520,22 @@ impl Runner {
             // The same attempt, its verdicts given again on the merged result.
             state: Rc::new(LoopState {
                 attempt: ctx.state.attempt.clone(),
+                verdict_attempt: ctx.state.verdict_attempt.clone(),
                 ..LoopState::default()
             }),
             ..ctx.at(format!("lane/{}", short(merged)))
         };
-        for (i, t) in verdicts(body).into_iter().enumerate() {
+        // The verdict steps the approved attempt ran (not those of branches it did not take).
+        let ran = ctx.state.verdict_places();
+        let again = verdicts(body)
+            .into_iter()
+            .filter(|t| ran.contains(&t.agent.span));
+        for (i, t) in again.enumerate() {
             let at = vctx.at(format!("v{i}"));
             self.task(t, &at).await.map_err(NotMerged::Failed)?;
             if !at.state.approved.get() {
+                // The story's worktree back on its branch, as the report names it.
+                let _ = d.trees.reattach(tree).await;
                 let who = format!(
                     "{}: {}",
                     t.agent.name,

@@ -206,6 +206,13 @@ impl Runner {
         self.journal.as_ref()?.replayed(&ctx.path)
     }
 
+    /// Waits until everything the run recorded so far is committed to the store.
+    pub(super) fn flush_journal(&self) {
+        if let Some(j) = &self.journal {
+            j.flush();
+        }
+    }
+
     /// Records that the step at `ctx` started.
     pub(super) fn step_started(&self, ctx: &Ctx) {
         if let Some(j) = &self.journal {

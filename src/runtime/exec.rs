@@ -99,7 +99,12 @@ impl AgentBackend for ExecBackend {
                 .env("BMAD_TASKS", inv.tasks.join(","))
                 .env("BMAD_STORY", inv.story.as_deref().unwrap_or(""))
                 .env("BMAD_ATTEMPT", inv.attempt.to_string())
-                .env("BMAD_WORKSPACE", &me.workspace)
+                // In a story delivered through git, its worktree's copy of the workspace:
+                // what an agent writes there is committed with the story.
+                .env(
+                    "BMAD_WORKSPACE",
+                    inv.tree.as_ref().map_or(&me.workspace, |t| &t.dir),
+                )
                 .env("BMAD_STEP", &inv.step)
                 .env("BMAD_WORKFLOW_DIR", &me.workflow_dir);
             if let Some(run) = &inv.run {

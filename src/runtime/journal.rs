@@ -186,6 +186,11 @@ impl Journal {
         });
     }
 
+    /// Waits until everything recorded so far is committed ([`Writer::flush`]).
+    pub fn flush(&self) {
+        self.writer.flush();
+    }
+
     /// Records the sha256 of an artifact a step wrote.
     pub fn artifact(&self, path: &str, sha256: &str) {
         self.writer.send(Op::Artifact(

@@ -73,7 +73,7 @@ impl Runner {
             .collect();
         // In a git workspace each story works in a worktree of its own and merges through
         // the lane; otherwise stories share the workspace.
-        let delivery = self.delivery(&stories).await?;
+        let delivery = self.delivery(&stories, &ctx.path).await?;
         let delivery = delivery.as_ref();
         let limit = max.unwrap_or(usize::MAX).max(1);
         let contexts: Vec<Ctx<'_>> = stories
@@ -88,9 +88,15 @@ impl Runner {
                 let Some(i) = ready.pop_front() else { break };
                 running.push(
                     async move {
+                        let ctx = &contexts[i];
                         let done = match delivery {
-                            Some(d) => self.delivered_story(body, &contexts[i], d).await,
-                            None => self.steps(body, &contexts[i]).await,
+                            Some(d) => self.delivered_story(body, ctx, d).await,
+                            // A story its last verdicts rejected is not done.
+                            None => self.steps(body, ctx).await.and_then(|()| {
+                                ctx.state
+                                    .rejected()
+                                    .map_or(Ok(()), |why| Err(super::delivery::not_approved(&why)))
+                            }),
                         };
                         (i, done)
                     }

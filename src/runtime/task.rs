@@ -30,8 +30,8 @@ impl Runner {
         if let Some(done) = self.replayed(ctx) {
             // Ended before a resume: its outcome stands, it does not run again.
             if validation {
-                ctx.state.approved.set(done.ok);
-                *ctx.state.feedback.borrow_mut() = done.feedback.clone().unwrap_or_default();
+                let said = done.feedback.clone().unwrap_or_default();
+                ctx.state.verdict(t.agent.span, done.ok, said);
             }
             return Ok(());
         }
@@ -50,8 +50,8 @@ impl Runner {
         };
         let outcome = self.invoke(call, ctx).await?;
         if validation {
-            ctx.state.approved.set(outcome.ok);
-            *ctx.state.feedback.borrow_mut() = outcome.feedback.unwrap_or_default();
+            let said = outcome.feedback.unwrap_or_default();
+            ctx.state.verdict(t.agent.span, outcome.ok, said);
             Ok(())
         } else if outcome.ok {
             Ok(())

@@ -83,6 +83,8 @@ pub enum Op {
     },
     /// Whether `bmad sync` asked for a checkpoint (the answer goes back).
     SyncRequested(Sender<bool>),
+    /// Commit what was sent before, then answer.
+    Flush(Sender<()>),
     /// The run ended: record it, commit durably, answer, stop.
     Finish {
         /// succeeded, failed or interrupted.
@@ -143,6 +145,15 @@ impl Writer {
         let (tx, rx) = channel();
         self.send(Op::SyncRequested(tx));
         rx.recv().unwrap_or(false)
+    }
+
+    /// Waits until every record sent so far is committed: a step whose effect on the world
+    /// cannot be undone (resetting a story's branch) waits for the record of the decision
+    /// it follows, so that a crash cannot keep the effect and lose the decision.
+    pub fn flush(&self) {
+        let (tx, rx) = channel();
+        self.send(Op::Flush(tx));
+        let _ = rx.recv();
     }
 
     /// Records how the run ended and waits until it is on disk.
@@ -214,6 +225,12 @@ fn write_all(
                 let r = store.take_sync_requests(run);
                 let _ = answer.send(r.as_ref().is_ok_and(|n| *n > 0));
                 keep(r.map(drop));
+            }
+            Op::Flush(done) => {
+                keep(store.commit());
+                (uncommitted, deadline) = (0, None);
+                let _ = done.send(());
+                continue;
             }
             op => keep(apply(&mut store, run, op)),
         }
@@ -288,6 +305,6 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
             snapshot,
             durable,
         } => store.checkpoint(run, seq, &reason, &snapshot, durable),
-        Op::SyncRequested(_) | Op::Finish { .. } => Ok(()),
+        Op::SyncRequested(_) | Op::Flush(_) | Op::Finish { .. } => Ok(()),
     }
 }

@@ -141,7 +141,7 @@ impl GitBackend {
                 .env("BMAD_BRANCH", &branch)
                 .env("BMAD_BASE", &base)
                 .env("BMAD_STORY", story)
-                .env("BMAD_WORKSPACE", &self.workspace)
+                .env("BMAD_WORKSPACE", &tree.dir)
                 .env("BMAD_WORKTREE", &tree.root);
             let out = match run_group(cmd, None, None).await {
                 Ok(Ended::Exited(out)) => out,

@@ -64,6 +64,19 @@ pub enum GitError {
     /// The git agents of a workflow name different integration branches.
     #[error("the git agents merge into different branches (`{0}` and `{1}`): give them one `base`")]
     TwoBases(String, String),
+    /// The integration branch is checked out in a working tree where it cannot move.
+    #[error(
+        "`{branch}` is checked out in `{dir}` and cannot move there (an uncommitted edit in \
+         the way of a merged file? commit or stash it, then resume): {said}"
+    )]
+    CheckoutInTheWay {
+        /// The integration branch.
+        branch: String,
+        /// The working tree.
+        dir: PathBuf,
+        /// What git said.
+        said: String,
+    },
     /// git is older than 2.38, which merges without a checkout (`merge-tree --write-tree`).
     #[error("the merge lane needs git 2.38 or later (`git merge-tree --write-tree`): update git")]
     TooOld,
@@ -112,9 +125,10 @@ fn said(out: &std::process::Output) -> String {
     }
 }
 
-/// Whether git failed because another git process holds a lock it needs.
+/// Whether git failed because another git process holds a lock it needs (a lock file
+/// exists; not a ref that cannot be made, which waiting does not mend).
 fn locked(said: &str) -> bool {
-    said.contains(".lock': File exists") || said.contains("cannot lock ref")
+    said.contains(".lock': File exists")
 }
 
 impl Git {

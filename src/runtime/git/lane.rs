@@ -162,15 +162,14 @@ impl Lane {
         }
         match self.repo.checked_out_at(&self.branch).await? {
             Some(dir) => {
+                // No autostash (a user's `merge.autoStash`): an edit of theirs in the way
+                // stops the lane, it is never stashed and popped into a conflict.
                 Git::at(&dir)
-                    .run(["merge", "--ff-only", "-q", to])
+                    .run(["merge", "--ff-only", "--no-autostash", "-q", to])
                     .await
-                    .map_err(|e| GitError::Failed {
-                        command: format!(
-                            "merge --ff-only` in `{}`, where `{}` is checked out,",
-                            dir.display(),
-                            self.branch
-                        ),
+                    .map_err(|e| GitError::CheckoutInTheWay {
+                        branch: self.branch.clone(),
+                        dir: dir.clone(),
                         said: match e {
                             GitError::Failed { said, .. } => said,
                             other => other.to_string(),

@@ -68,11 +68,19 @@ pub fn branch_of(story: &str) -> String {
 }
 
 impl Trees {
-    /// The worktrees of run `run` in `repo`, under `workspace`. Worktrees git lost track of
-    /// are pruned.
-    pub async fn open(repo: Repo, workspace: &Path, run: &str) -> Result<Trees, GitError> {
+    /// The worktrees of the for-each at `place` (its step's place) of run `run` in `repo`,
+    /// under `workspace`.
+    pub async fn open(
+        repo: Repo,
+        workspace: &Path,
+        run: &str,
+        place: &str,
+    ) -> Result<Trees, GitError> {
         let bmad = workspace.join(".bmad");
-        let home = workspace.join(WORKTREES_DIR).join(run);
+        let home = workspace
+            .join(WORKTREES_DIR)
+            .join(run)
+            .join(dir_name(place));
         std::fs::create_dir_all(&home).map_err(|e| GitError::Io {
             what: format!("make `{}`", home.display()),
             source: e,
@@ -90,7 +98,6 @@ impl Trees {
         let home = home.canonicalize().unwrap_or(home);
         // A run that was killed may have left git finishing a checkout or a merge here.
         super::command::wait_for_leftovers(&repo.top).await;
-        repo.git.run(["worktree", "prune"]).await?;
         Ok(Trees {
             repo,
             home,
@@ -185,7 +192,9 @@ impl Trees {
         Ok((tree, aside))
     }
 
-    /// Renames `branch` aside when it has commits `tip` lacks; its new name.
+    /// Renames `branch` aside when it has commits `tip` lacks, or is checked out in
+    /// another worktree (one kept for a blocked story); its new name. Nothing is
+    /// overwritten: the new name is one that does not exist yet.
     async fn set_aside(&self, branch: &str, tip: &str) -> Result<Option<String>, GitError> {
         let git = &self.repo.git;
         let Ok(old) = git
@@ -199,11 +208,28 @@ impl Trees {
         else {
             return Ok(None);
         };
-        if git.test(["merge-base", "--is-ancestor", &old, tip]).await? {
+        if git.test(["merge-base", "--is-ancestor", &old, tip]).await?
+            && self.repo.checked_out_at(branch).await?.is_none()
+        {
             return Ok(None);
         }
-        let aside = format!("{branch}.before-{}", &old[..old.len().min(8)]);
-        git.run(["branch", "-M", branch, &aside]).await?;
+        let stem = format!("{branch}.before-{}", &old[..old.len().min(8)]);
+        let mut aside = stem.clone();
+        for n in 2.. {
+            if !git
+                .test([
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("refs/heads/{aside}"),
+                ])
+                .await?
+            {
+                break;
+            }
+            aside = format!("{stem}-{n}");
+        }
+        git.run(["branch", "-m", branch, &aside]).await?;
         Ok(Some(aside))
     }
 
@@ -211,6 +237,15 @@ impl Trees {
     /// (what the attempt changed is dropped; its commit stays in the branch's reflog).
     pub async fn restart(&self, tree: &Tree, tip: &str) -> Result<(), GitError> {
         switch(&Git::at(&tree.root), &tree.branch, tip).await
+    }
+
+    /// Puts `tree` back on its branch as its last commit left it (after the lane detached
+    /// it at a merge its verdicts rejected).
+    pub async fn reattach(&self, tree: &Tree) -> Result<(), GitError> {
+        Git::at(&tree.root)
+            .run(["checkout", "-q", "-f", &tree.branch])
+            .await
+            .map(|_| ())
     }
 
     /// Hands `tree` to the next story that starts (its story merged).
@@ -232,20 +267,26 @@ impl Trees {
             .map(|_| ())
     }
 
-    /// Removes every worktree of the run except those of `keep` (blocked stories), and the
-    /// run's directory when nothing is left in it.
+    /// Removes every worktree of the for-each except those of `keep` (blocked stories):
+    /// those git knows (also when a crash took their directory) and directories a crash
+    /// left half made; then the run's directories when nothing is left in them.
     pub async fn finish(&self, keep: &BTreeSet<PathBuf>) -> Result<(), GitError> {
         let _admin = self.admin.lock().await;
-        let entries = std::fs::read_dir(&self.home).map_err(|e| GitError::Io {
-            what: format!("list `{}`", self.home.display()),
-            source: e,
-        })?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if keep.contains(&path) {
-                continue;
-            }
-            if Self::exists(&path) {
+        let list = self
+            .repo
+            .git
+            .run(["worktree", "list", "--porcelain", "-z"])
+            .await?;
+        let mut ours: BTreeSet<PathBuf> = super::command::nul_split(&list)
+            .filter_map(|f| f.strip_prefix("worktree "))
+            .map(PathBuf::from)
+            .filter(|p| p.starts_with(&self.home))
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(&self.home) {
+            ours.extend(entries.flatten().map(|e| e.path()));
+        }
+        for path in ours.iter().filter(|p| !keep.contains(*p)) {
+            if Self::exists(path) || path.symlink_metadata().is_err() {
                 self.repo
                     .git
                     .run([
@@ -257,9 +298,8 @@ impl Trees {
                     ])
                     .await?;
             }
-            // What git did not know (a directory a crash left half made) goes too.
-            if path.exists() {
-                std::fs::remove_dir_all(&path).map_err(|e| GitError::Io {
+            if path.symlink_metadata().is_ok() {
+                std::fs::remove_dir_all(path).map_err(|e| GitError::Io {
                     what: format!("remove `{}`", path.display()),
                     source: e,
                 })?;
@@ -268,11 +308,11 @@ impl Trees {
         if let Ok(mut free) = self.free.lock() {
             free.clear();
         }
-        self.repo.git.run(["worktree", "prune"]).await?;
         // Empty now (no story blocked): the run leaves nothing behind.
-        let _ = std::fs::remove_dir(&self.home);
-        if let Some(parent) = self.home.parent() {
-            let _ = std::fs::remove_dir(parent);
+        for dir in self.home.ancestors().take(3) {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
         }
         Ok(())
     }
