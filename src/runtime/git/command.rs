@@ -275,6 +275,25 @@ impl Git {
     }
 }
 
+/// Whether `branch` is a valid branch name, by git's rules for a ref
+/// (`git check-ref-format refs/heads/<branch>`), without starting git.
+pub fn valid_branch(branch: &str) -> bool {
+    !branch.is_empty()
+        && branch != "@"
+        && !branch.starts_with('-')
+        && !branch.ends_with('/')
+        && !branch.ends_with('.')
+        && !branch.contains("..")
+        && !branch.contains("@{")
+        && !branch.contains("//")
+        && !branch
+            .chars()
+            .any(|c| c.is_ascii_control() || " ~^:?*[\\\u{7f}".contains(c))
+        && branch
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock"))
+}
+
 /// Splits NUL-separated git output.
 pub fn nul_split(text: &str) -> impl Iterator<Item = &str> {
     text.split('\0').filter(|s| !s.is_empty())
@@ -303,4 +322,27 @@ fn leftover(top: &Path) -> bool {
                 .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()))
             && std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(top))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_branch;
+
+    #[test]
+    fn branch_names_follow_git_s_rules() {
+        for ok in [
+            "bmad/story-3.6.15",
+            "bmad/story-a_b",
+            "bmad/story-über",
+            "main",
+        ] {
+            assert!(valid_branch(ok), "{ok}");
+        }
+        for bad in [
+            "", "@", "-x", "a/", "a.", "a..b", "a@{b", "a//b", "a b", "a~1", "a^", "a:b", "a?",
+            "a*", "a[b", "a\\b", "a/.b", "a/b.lock", "a\tb",
+        ] {
+            assert!(!valid_branch(bad), "{bad:?}");
+        }
+    }
 }

@@ -22,7 +22,8 @@ pub struct Lane {
 /// How merging a story went.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Merge {
-    /// The integration branch has it already (a run that crashed had merged it).
+    /// The integration branch has what it brings already (a run that crashed had merged
+    /// it).
     AlreadyIn,
     /// Merged cleanly; the branch has not moved yet.
     Clean {
@@ -88,23 +89,21 @@ impl Lane {
         message: &str,
     ) -> Result<(String, Merge), GitError> {
         let git = &self.repo.git;
-        // One process for the tip, the story's commit and its files.
+        // One process for the tip and its files, the story's commit and its files.
         let ids = git
             .run([
                 "rev-parse",
                 &format!("refs/heads/{}^{{commit}}", self.branch),
+                &format!("refs/heads/{}^{{tree}}", self.branch),
                 &format!("refs/heads/{story_branch}^{{commit}}"),
                 &format!("refs/heads/{story_branch}^{{tree}}"),
             ])
             .await?;
         let ids: Vec<&str> = ids.lines().collect();
-        let [tip, head, story] = ids[..] else {
+        let [tip, tip_tree, head, story] = ids[..] else {
             return Err(GitError::NoBranch(self.branch.clone()));
         };
         let tip = tip.to_string();
-        if self.contains(head, &tip).await? {
-            return Ok((tip, Merge::AlreadyIn));
-        }
         let out = git
             .output_of(
                 &["merge-tree", "--write-tree", "--name-only", &tip, head],
@@ -115,6 +114,9 @@ impl Lane {
         let mut lines = text.lines();
         let tree = lines.next().unwrap_or_default().to_string();
         match out.status.code() {
+            // The merge brings nothing the branch lacks: the story is in it already (a
+            // run that crashed had merged it).
+            Some(0) if tree == tip_tree => return Ok((tip, Merge::AlreadyIn)),
             Some(0) => {}
             Some(1) => {
                 // The files in conflict, a blank line, then git's messages.
@@ -157,11 +159,9 @@ impl Lane {
 
     /// Moves the integration branch from `from` to `to` (a merge onto `from`).
     pub async fn advance(&self, from: &str, to: &str, story: &str) -> Result<Advanced, GitError> {
-        if self.tip().await? != from {
-            return Ok(Advanced::Moved);
-        }
         match self.repo.checked_out_at(&self.branch).await? {
-            Some(dir) => {
+            Some((_, head)) if head != from => Ok(Advanced::Moved),
+            Some((dir, _)) => {
                 // No autostash (a user's `merge.autoStash`): an edit of theirs in the way
                 // stops the lane, it is never stashed and popped into a conflict.
                 Git::at(&dir)
@@ -175,8 +175,10 @@ impl Lane {
                             other => other.to_string(),
                         },
                     })?;
+                Ok(Advanced::Done)
             }
             None => {
+                // Moved only if it is still at `from`.
                 let moved = self
                     .repo
                     .git
@@ -189,13 +191,13 @@ impl Lane {
                         from,
                     ])
                     .await;
-                if moved.is_err() && self.tip().await? != from {
-                    return Ok(Advanced::Moved);
+                match moved {
+                    Ok(_) => Ok(Advanced::Done),
+                    Err(_) if self.tip().await? != from => Ok(Advanced::Moved),
+                    Err(e) => Err(e),
                 }
-                moved?;
             }
         }
-        Ok(Advanced::Done)
     }
 
     /// The subjects of the stories merged into the integration branch after `from`, oldest

@@ -116,12 +116,7 @@ impl Repo {
             Some(b) => b.to_string(),
             None => self.current_branch().await?.ok_or(GitError::Detached)?,
         };
-        if branch.starts_with('-')
-            || !self
-                .git
-                .test(["check-ref-format", &format!("refs/heads/{branch}")])
-                .await?
-        {
+        if !super::command::valid_branch(&branch) {
             return Err(GitError::NoBranch(branch));
         }
         self.tip(&branch).await?;
@@ -129,19 +124,24 @@ impl Repo {
     }
 
     /// The working tree where `branch` is checked out, if one is (the user's checkout when
-    /// the integration branch is the branch they are on).
-    pub async fn checked_out_at(&self, branch: &str) -> Result<Option<PathBuf>, GitError> {
+    /// the integration branch is the branch they are on), and the commit it is at there.
+    pub async fn checked_out_at(
+        &self,
+        branch: &str,
+    ) -> Result<Option<(PathBuf, String)>, GitError> {
         let list = self
             .git
             .run(["worktree", "list", "--porcelain", "-z"])
             .await?;
         let want = format!("branch refs/heads/{branch}");
-        let mut path = None;
+        let (mut path, mut head) = (None, String::new());
         for field in super::command::nul_split(&list) {
             if let Some(p) = field.strip_prefix("worktree ") {
                 path = Some(PathBuf::from(p));
+            } else if let Some(h) = field.strip_prefix("HEAD ") {
+                head = h.to_string();
             } else if field == want {
-                return Ok(path);
+                return Ok(path.map(|p| (p, head)));
             }
         }
         Ok(None)

@@ -135,12 +135,7 @@ impl Trees {
     pub async fn start(&self, story: &str, tip: &str) -> Result<(Tree, Option<String>), GitError> {
         let tree = self.of(story);
         let branch = branch_of(story);
-        if !self
-            .repo
-            .git
-            .test(["check-ref-format", &format!("refs/heads/{branch}")])
-            .await?
-        {
+        if !super::command::valid_branch(&branch) {
             return Err(GitError::BadBranch(story.into(), branch));
         }
         if Self::exists(&tree.root) {
