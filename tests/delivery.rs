@@ -453,14 +453,20 @@ phase development {
 "#;
     let ran = run(flow, ws.path(), &[]);
     assert_eq!(ran.out.status.code(), Some(3), "{}", text(&ran.out));
-    let reasons = said(&ran.report, "story_blocked", "reason");
-    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    // The two ran side by side: their reasons, by story.
+    let stories = ran.report["stories_blocked"].as_array().unwrap().clone();
+    let reasons = ran.report["blocked_reasons"].as_array().unwrap().clone();
+    let why = |story: &str| {
+        let i = stories.iter().position(|s| s == story).unwrap();
+        reasons[i].as_str().unwrap().to_string()
+    };
+    assert_eq!(stories.len(), 2, "{reasons:?}");
     assert!(
-        reasons[0].starts_with("its last verdict did not approve it: not good"),
+        why("rejected").starts_with("its last verdict did not approve it: not good"),
         "{reasons:?}"
     );
     assert!(
-        reasons[1].starts_with("it changed no file in its worktree"),
+        why("idle").starts_with("it changed no file in its worktree"),
         "{reasons:?}"
     );
     assert_eq!(git(ws.path(), &["rev-parse", "main"]), first);
