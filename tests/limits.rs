@@ -95,3 +95,31 @@ phase p {\n  parallel {\n    builder: a\n    builder: b\n    builder: c\n    bui
         "without max_memory all four run at once"
     );
 }
+
+/// A node program starts under `memory 4GB` (an address-space limit of any size stopped
+/// node runtimes that reserve address space for WebAssembly) and cannot hold more than it.
+/// Needs `node` on PATH (.ci/run installs nodejs); says so and does nothing without it.
+#[test]
+fn a_node_agent_starts_under_a_memory_limit_and_is_held_to_it() {
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: node is not installed (.ci/run installs nodejs)");
+        return;
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let src = "agent js {\n  backend exec \"node -e \\\"const a = []; for (let i = 0; i < N; i++) a.push(Buffer.allocUnsafe(256 * 1024 * 1024)); console.log('held', a.length)\\\"\"\n  limits {\n    memory 4GB\n  }\n}\nphase p {\n  js: compute {\n    produces \"held.txt\"\n  }\n}\n";
+    let report = run_in(&src.replace('N', "2"), ws.path(), false);
+    assert!(report.ok, "{:?}", report.failed);
+    let held = std::fs::read_to_string(ws.path().join("held.txt")).unwrap();
+    assert_eq!(held.trim(), "held 2");
+    // 6 GB is more than the limit lets it map (allocUnsafe does not touch the pages: the
+    // limit counts what is mapped).
+    let ws = tempfile::tempdir().unwrap();
+    let failed = run_in(&src.replace('N', "24"), ws.path(), false)
+        .failed
+        .expect("held to its limit");
+    assert!(failed.contains("exited with"), "{failed}");
+}

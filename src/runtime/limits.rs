@@ -15,7 +15,8 @@ use tokio::time::Instant;
 /// What one agent may use: its own `limits`, else `limits { per_agent }`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct AgentLimits {
-    /// Memory in bytes (address space of an exec agent's processes).
+    /// Memory in bytes: the data limit (`RLIMIT_DATA`: heap and private writable
+    /// mappings) of each of an exec agent's processes.
     pub memory: Option<u64>,
     /// CPU cores.
     pub cores: Option<f64>,
@@ -77,8 +78,11 @@ impl AgentLimits {
                 Err(std::io::Error::last_os_error())
             }
         }
+        // The data limit (heap and private writable mappings), not the address space: a
+        // runtime that reserves address space it does not use (node's WebAssembly, the JVM,
+        // Go) cannot start under an address-space limit, whatever its size.
         if let Some(m) = self.memory {
-            set(libc::RLIMIT_AS, m)?;
+            set(libc::RLIMIT_DATA, m)?;
         }
         if let Some(t) = self.cpu_time {
             set(libc::RLIMIT_CPU, t.as_secs().max(1))?;
