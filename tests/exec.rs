@@ -376,3 +376,118 @@ phase development after setup {
     let text = std::fs::read_to_string(ws.path().join("dev-1.txt")).unwrap();
     assert_eq!(text, "dev for 1\n");
 }
+
+/// `bmad run` of the hello example in a fresh workspace with `args`, a fake `claude` (a
+/// shell script that prints its role line and its tasks) first on PATH.
+fn hello_with_fake_claude(args: &[&str]) -> (std::process::Output, tempfile::TempDir) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    run_with_fake_claude(&root.join("examples/hello.bmad"), args)
+}
+
+/// `bmad run FLOW` in a fresh workspace (with `input/idea.md`) with `args`, the fake
+/// `claude` first on PATH.
+fn run_with_fake_claude(flow: &Path, args: &[&str]) -> (std::process::Output, tempfile::TempDir) {
+    let bin = tempfile::tempdir().unwrap();
+    let claude = bin.path().join("claude");
+    // `claude -p PROMPT`: the answer is the prompt's persona and tasks.
+    std::fs::write(
+        &claude,
+        "#!/bin/sh\n[ \"$1\" = -p ] || exit 9\nprintf '%s\\n' \"$2\" | grep -E '^(You |Tasks:)'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("input")).unwrap();
+    std::fs::write(ws.path().join("input/idea.md"), "# Idea\nVideo calls.\n").unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .arg("run")
+        .arg(flow)
+        .arg("--workspace")
+        .arg(ws.path())
+        .args(args)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (out, ws)
+}
+
+/// A real run of simulated agents is refused and says what to do; `--agents claude_code`
+/// gives the std.roles agents the Claude Code adapter (each keeps its persona);
+/// `--allow-sim` runs them simulated, saying so.
+#[test]
+fn simulated_agents_are_refused_bound_to_an_adapter_or_allowed() {
+    let (out, _) = hello_with_fake_claude(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("these agents are simulated")
+            && stderr.contains("`analyst`, `pm`")
+            && stderr.contains("--agents claude_code"),
+        "{stderr}"
+    );
+
+    let (out, ws) = hello_with_fake_claude(&["--agents", "claude_code"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let prd = std::fs::read_to_string(ws.path().join("docs/prd.md")).unwrap();
+    assert_eq!(
+        prd,
+        "You turn a raw product idea into an initial PRD and a market analysis.\nTasks: requirements\n"
+    );
+
+    let (out, ws) = hello_with_fake_claude(&["--agents", "nobody"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no agent adapter `nobody`: std.agents has claude_code, codex, gemini"),
+        "{stderr}"
+    );
+    assert!(!ws.path().join("docs").exists());
+
+    let (out, _) = hello_with_fake_claude(&["--allow-sim", "--simulate"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--allow-sim goes with a real run"
+    );
+
+    // The binding as a line of the workflow.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let hello = std::fs::read_to_string(root.join("examples/hello.bmad")).unwrap();
+    let (_dir, bound) = common::temp_file(
+        "bound.bmad",
+        &format!("{hello}\nsettings {{\n  agents claude_code\n}}\n"),
+    );
+    let (out, ws) = run_with_fake_claude(&bound, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ws.path().join("docs/prd-refined.md").is_file());
+
+    // --allow-sim runs a simulated agent on the wall clock, and says so first.
+    let (_dir, sim) = common::temp_file(
+        "sim.bmad",
+        "agent quick {\n  backend sim duration 10ms\n}\nphase p {\n  quick: think\n}\n",
+    );
+    let (out, _) = run_with_fake_claude(&sim, &["--allow-sim"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: these agents are simulated (--allow-sim): `quick`"),
+        "{stderr}"
+    );
+}

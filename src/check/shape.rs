@@ -258,11 +258,13 @@ fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
         }
     }
     for s in &p.settings {
-        let wants_text = matches!(s.name.name.as_str(), "workspace" | "hosts");
+        let wants_text = matches!(s.name.name.as_str(), "workspace" | "hosts" | "agents");
         let ok = match &s.value {
             SettingValue::Quantity(_) => !wants_text,
             SettingValue::Text(_) => wants_text,
-            SettingValue::Names(_) => s.name.name == "hosts",
+            SettingValue::Names(n) => {
+                s.name.name == "hosts" || (s.name.name == "agents" && n.len() == 1)
+            }
         };
         if !ok
             && super::vocab::SETTINGS

@@ -53,6 +53,7 @@ pub const GLOBAL_LIMITS: &[(&str, &[Kind])] = &[
 pub const SETTINGS: &[(&str, Option<&[Kind]>)] = &[
     ("workspace", None),
     ("hosts", None),
+    ("agents", None),
     ("agent_timeout", Some(&[Kind::Duration])),
     ("script_timeout", Some(&[Kind::Duration])),
     ("script_max_operations", Some(&[Kind::Count])),

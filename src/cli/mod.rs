@@ -253,6 +253,15 @@ pub struct RunArgs {
     /// Keep the monitors a `watch` started running this long after the phases end.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     monitor_for: Option<std::time::Duration>,
+    /// Give every simulated agent (`backend sim`, or none, as in std.roles) this adapter's
+    /// backend: a std.agents adapter (claude_code, codex, gemini) or an exec agent of the
+    /// workflow; each keeps its role and prompt.
+    #[arg(long, value_name = "ADAPTER", conflicts_with = "simulate")]
+    agents: Option<String>,
+    /// Run even though some agents are simulated (a real run refuses otherwise: it would
+    /// only wait for them).
+    #[arg(long, conflicts_with = "simulate")]
+    allow_sim: bool,
 }
 
 /// How diagnostics are printed.

@@ -99,6 +99,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if let Err(code) = no_silent_simulation(&program, args) {
+        return code;
+    }
     let options = RunOptions {
         seed: args.seed,
         workspace,
@@ -106,6 +109,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         approve: args.approve.clone(),
         monitor_for: args.monitor_for,
         workflow_dir: Some(workflow_dir),
+        agents: args.agents.clone(),
     };
     let mut runner = match Runner::new(program, options) {
         Ok(r) => r,
@@ -140,6 +144,43 @@ pub fn run(args: &RunArgs) -> ExitCode {
         format!("run {run_id} (state in {})", state_path.display()),
     );
     execute(runner, args, &run_id, &notes)
+}
+
+/// A real run whose steps give tasks to simulated agents is refused (exit 2), unless an
+/// adapter is named for them (`--agents`, the `agents` setting) or `--allow-sim` says so:
+/// then it is said before the run starts.
+fn no_silent_simulation(program: &bmad::ir::Program, args: &RunArgs) -> Result<(), ExitCode> {
+    use bmad::runtime::roster;
+    if args.simulate || roster::adapter_name(program, args.agents.as_deref()).is_some() {
+        return Ok(());
+    }
+    let simulated = roster::simulated_in_use(program);
+    if simulated.is_empty() {
+        return Ok(());
+    }
+    let mut err = std::io::stderr();
+    let list = simulated
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if args.allow_sim {
+        let _ = writeln!(
+            err,
+            "note: these agents are simulated (--allow-sim): {list}; their tasks take their \
+             simulated time on the wall clock and write placeholders"
+        );
+        return Ok(());
+    }
+    let _ = writeln!(
+        err,
+        "error: these agents are simulated (`backend sim`, or no backend, as in std.roles): \
+         {list}. A real run would only wait for them.\n  \
+         --agents claude_code (or codex, gemini): give them a coding CLI from std.agents\n  \
+         --simulate: simulate the whole workflow on a virtual clock\n  \
+         --allow-sim: run them simulated beside the real agents"
+    );
+    Err(ExitCode::from(2))
 }
 
 /// Picks the run to resume and prepares `runner` to continue it; its id and what the

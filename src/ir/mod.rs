@@ -146,6 +146,18 @@ impl Program {
         self.agents.iter().find(|a| a.name.name == name)
     }
 
+    /// The value of setting `name` when it is a string or a name (the first of names).
+    pub fn setting_name(&self, name: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .find(|s| s.name.name == name)
+            .and_then(|s| match &s.value {
+                ast::SettingValue::Text(t) => Some(t.value.as_str()),
+                ast::SettingValue::Names(n) => n.first().map(|n| n.name.as_str()),
+                ast::SettingValue::Quantity(_) => None,
+            })
+    }
+
     /// `file:line:column` of a span's start, for messages at run time.
     pub fn locate(&self, span: crate::source::Span) -> String {
         self.lines.locate(span)

@@ -25,6 +25,7 @@ mod probing;
 pub mod process;
 mod prompt;
 pub mod report;
+pub mod roster;
 pub mod script_agent;
 mod steps;
 mod story_dag;
@@ -66,6 +67,10 @@ pub struct RunOptions {
     /// and command checks, and `BMAD_WORKFLOW_DIR` in their environment (the workspace
     /// when not given).
     pub workflow_dir: Option<PathBuf>,
+    /// An agent adapter (a `std.agents` agent such as `claude_code`, or an exec agent of the
+    /// workflow) whose backend every simulated agent takes in a real run; the workflow's
+    /// `agents` setting when not given ([`roster`]).
+    pub agents: Option<String>,
 }
 
 /// A workflow ready to run.
@@ -130,15 +135,21 @@ impl Runner {
         let git = delivery::GitSetup::of(&program)?;
         let workspace = workspace::Workspace::new(&options.workspace, &program);
         let mut agent_limits = HashMap::new();
+        // Simulated agents take the adapter's backend in a real run, when one is named.
+        let bound = match roster::adapter_name(&program, options.agents.as_deref()) {
+            Some(name) if !options.simulate => Some(roster::adapter(&program, name)?),
+            _ => None,
+        };
         for a in &program.agents {
             let name = a.name.name.to_string();
-            let timeout = match &a.backend {
+            let own = roster::bind(a.backend.as_ref(), bound.as_ref());
+            let timeout = match own {
                 Some(Backend::Exec { timeout, .. }) => timeout.and_then(|q| q.duration()),
                 _ => None,
             };
             let limits = limits::AgentLimits::of(&program, &name, timeout);
             agent_limits.insert(name.clone(), limits);
-            let backend: Arc<dyn AgentBackend> = match &a.backend {
+            let backend: Arc<dyn AgentBackend> = match own {
                 Some(Backend::Exec {
                     command,
                     stdin,
