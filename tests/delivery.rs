@@ -213,7 +213,8 @@ fn stories_are_isolated_committed_whole_and_merged_through_a_verified_lane() {
     assert!(rejected >= 1, "{report}");
     let second = std::fs::read_to_string(prompts.path().join("item-x-2.txt")).unwrap();
     assert!(
-        second.contains("QA feedback on the last attempt: the tests fail")
+        second.contains("(this story's git worktree, on branch bmad/story-item-x)")
+            && second.contains("QA feedback on the last attempt: the tests fail")
             && second.contains("count.txt says 1, items/ has 2")
             && second.contains("not changed yet: /count.txt"),
         "{second}"

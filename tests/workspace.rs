@@ -197,7 +197,7 @@ fn a_simulation_writes_placeholders_for_every_artifact_of_the_seed() {
 fn an_agent_gets_its_story_dependencies_tests_and_context_in_the_prompt() {
     let ws = tempfile::tempdir().unwrap();
     let src = r#"
-agent architect { backend exec "echo 'Use WebRTC with a TURN relay.'" }
+agent architect { backend exec "cat > prompt-architect.txt; echo 'Use WebRTC with a TURN relay.'" stdin }
 agent dev {
   prompt "You are a careful developer."
   backend exec "cat > prompt-dev-$BMAD_STORY.txt" stdin
@@ -225,6 +225,7 @@ phase development after design {
       context story, architecture, dependencies
     }
     qa: validate {
+      needs architecture
       tests unit, e2e
     }
   }
@@ -248,6 +249,31 @@ phase development after design {
     }
     let qa = std::fs::read_to_string(ws.path().join("prompt-qa-1.txt")).unwrap();
     assert!(qa.contains("Test types to run: unit, e2e"), "{qa}");
+    // What a step needs is named with where it is, and inlined; what it produces is named
+    // with where to write it.
+    let root = ws.path().canonicalize().unwrap();
+    let doc = root.join("docs/architecture.md");
+    assert!(
+        qa.contains(&format!(
+            "Read:\n- `architecture` (/docs/architecture.md): {}",
+            doc.display()
+        )) && qa.contains("## Needs: architecture (/docs/architecture.md)\nUse WebRTC"),
+        "{qa}"
+    );
+    let architect = std::fs::read_to_string(ws.path().join("prompt-architect.txt")).unwrap();
+    assert!(
+        architect.contains(&format!(
+            "Write:\n- `architecture` (/docs/architecture.md): {}",
+            doc.display()
+        )),
+        "{architect}"
+    );
+    // The dev's context inlines the architecture; its needs (none) add nothing twice.
+    assert_eq!(
+        prompt.matches("Use WebRTC with a TURN relay.").count(),
+        1,
+        "{prompt}"
+    );
 }
 
 #[cfg(unix)]

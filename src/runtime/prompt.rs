@@ -1,15 +1,19 @@
-//! The prompt an agent gets: its persona, the tasks, the story with its files, acceptance
-//! criteria and finished dependencies, the test types to run, the context it loads
-//! (artifacts inlined, up to a size), the task's own prompt and QA's last feedback.
+//! The prompt an agent gets: its persona, the tasks, where it works, the files it must read
+//! (what the step `needs`, inlined up to a size) and write (what it `produces`), the story
+//! with its files, acceptance criteria and finished dependencies, the test types to run,
+//! the context it loads (artifacts inlined, up to a size), the task's own prompt and the
+//! last verdicts' feedback in their own words.
 
 use super::Runner;
 use super::steps::Ctx;
-use crate::ir::step::Task;
+use super::workspace::Artifact;
+use crate::ir::step::{ArtifactRef, Task};
 use crate::syntax::ast::Story;
 use std::fmt::Write;
 use std::io::Read;
 
-/// The most of one context artifact inlined in a prompt; a larger one is cut, with a note.
+/// The most of one artifact (a `needs` or a `context`) inlined in a prompt; a larger one
+/// is cut, with a note saying where the rest is.
 pub const MAX_CONTEXT_BYTES: u64 = 32 * 1024;
 
 /// What a verdict step's prompt says about giving the verdict (see [`super::verdict`]).
@@ -49,8 +53,14 @@ fn story_block(out: &mut String, s: &Story) {
 }
 
 impl Runner {
-    /// The prompt of `task` for `agent` in `ctx`.
-    pub(super) fn prompt(&self, agent: &str, task: &Task, ctx: &Ctx) -> String {
+    /// The prompt of `task` for `agent` in `ctx`, which writes `produces`.
+    pub(super) fn prompt(
+        &self,
+        agent: &str,
+        task: &Task,
+        ctx: &Ctx,
+        produces: &[Artifact],
+    ) -> String {
         let mut out = String::new();
         if let Some(p) = self.program.agent(agent).and_then(|a| a.prompt.as_ref()) {
             out.push_str(&p.value);
@@ -60,6 +70,32 @@ impl Runner {
         let _ = writeln!(out, "Tasks: {}", tasks.join(", "));
         if let Some(m) = &task.mode {
             let _ = writeln!(out, "Mode: {}", m.name);
+        }
+        if let Some(t) = &ctx.tree {
+            let _ = writeln!(
+                out,
+                "You work in {} (this story's git worktree, on branch {}): change files \
+                 there; bmad commits what you change.",
+                t.tree.dir.display(),
+                t.tree.branch
+            );
+        }
+        if !produces.is_empty() {
+            out.push_str("Write:\n");
+            for a in produces {
+                let _ = writeln!(out, "- {}: {}", a.label(), a.path.display());
+            }
+        }
+        let needs: Vec<Artifact> = task
+            .needs
+            .iter()
+            .filter_map(|r| self.found(r, ctx))
+            .collect();
+        if !needs.is_empty() {
+            out.push_str("Read:\n");
+            for a in &needs {
+                let _ = writeln!(out, "- {}: {}", a.label(), a.path.display());
+            }
         }
         if let Some(s) = ctx.story {
             story_block(&mut out, s);
@@ -71,11 +107,29 @@ impl Runner {
         if task.is_verdict() {
             out.push_str(VERDICT_HOWTO);
         }
+        // What it must read, inlined (but what its context inlines anyway).
+        for a in &needs {
+            let in_context = a
+                .name
+                .as_ref()
+                .is_some_and(|n| task.context.iter().any(|c| c.name == n.as_str()));
+            if !in_context {
+                inline(&mut out, "Needs", a);
+            }
+        }
         for c in &task.context {
             match c.name.as_str() {
                 "story" => {}
                 "dependencies" => Self::dependencies(&mut out, ctx),
-                name => self.context_artifact(&mut out, name, ctx),
+                name => {
+                    let r = ArtifactRef::Named(crate::ir::step::Name {
+                        name: name.into(),
+                        span: c.span,
+                    });
+                    if let Some(a) = self.found(&r, ctx) {
+                        inline(&mut out, "Context", &a);
+                    }
+                }
             }
         }
         if let Some(p) = &task.prompt {
@@ -87,6 +141,15 @@ impl Runner {
             let _ = writeln!(out, "QA feedback on the last attempt: {feedback}");
         }
         out
+    }
+
+    /// Artifact `r` where the step finds it: in the story's worktree, else the workspace.
+    fn found(&self, r: &ArtifactRef, ctx: &Ctx) -> Option<Artifact> {
+        let here = self.workspace_at(ctx).artifact(r).ok();
+        match here {
+            Some(a) if a.exists() => Some(a),
+            _ => self.workspace.artifact(r).ok(),
+        }
     }
 
     /// The stories this one depends on (all done: a story starts only after them).
@@ -107,43 +170,39 @@ impl Runner {
             );
         }
     }
+}
 
-    /// A context artifact, inlined up to [`MAX_CONTEXT_BYTES`]: from the story's worktree
-    /// when it is there, otherwise from the workspace.
-    fn context_artifact(&self, out: &mut String, name: &str, ctx: &Ctx) {
-        let here = self.workspace_at(ctx).named_artifact(name);
-        let Ok(a) = here
-            .ok()
-            .filter(|a| a.exists())
-            .map_or_else(|| self.workspace.named_artifact(name), Ok)
-        else {
-            return;
-        };
-        let _ = writeln!(out, "\n## Context: {name} ({})", a.written);
-        if a.is_dir() {
-            let _ = writeln!(out, "(a directory in the workspace)");
-            return;
+/// `a` under a heading `what`, its content inlined up to [`MAX_CONTEXT_BYTES`].
+fn inline(out: &mut String, what: &str, a: &Artifact) {
+    match &a.name {
+        Some(n) => writeln!(out, "\n## {what}: {n} ({})", a.written),
+        None => writeln!(out, "\n## {what}: {}", a.written),
+    }
+    .unwrap_or_default();
+    if a.is_dir() {
+        let _ = writeln!(out, "(a directory: {})", a.path.display());
+        return;
+    }
+    let mut text = String::new();
+    let read = std::fs::File::open(&a.path)
+        .and_then(|f| f.take(MAX_CONTEXT_BYTES).read_to_string(&mut text));
+    match read {
+        Ok(_) => {
+            out.push_str(&text);
+            if !text.ends_with('\n') {
+                out.push('\n');
+            }
+            let size = std::fs::metadata(&a.path).map_or(0, |m| m.len());
+            if size > MAX_CONTEXT_BYTES {
+                let _ = writeln!(
+                    out,
+                    "(cut at {MAX_CONTEXT_BYTES} of {size} bytes: read {} for the rest)",
+                    a.path.display()
+                );
+            }
         }
-        let mut text = String::new();
-        let read = std::fs::File::open(&a.path)
-            .and_then(|f| f.take(MAX_CONTEXT_BYTES).read_to_string(&mut text));
-        match read {
-            Ok(_) => {
-                out.push_str(&text);
-                if !text.ends_with('\n') {
-                    out.push('\n');
-                }
-                let size = std::fs::metadata(&a.path).map_or(0, |m| m.len());
-                if size > MAX_CONTEXT_BYTES {
-                    let _ = writeln!(
-                        out,
-                        "(cut at {MAX_CONTEXT_BYTES} of {size} bytes: read the file for the rest)"
-                    );
-                }
-            }
-            Err(e) => {
-                let _ = writeln!(out, "(not readable: {e})");
-            }
+        Err(e) => {
+            let _ = writeln!(out, "(not readable: {e})");
         }
     }
 }

@@ -41,11 +41,12 @@ impl Runner {
             .get(t.agent.name.as_str())
             .cloned()
             .unwrap_or_else(|| t.agent.name.to_string());
+        let produces = self.task_artifacts(&agent, t, ctx)?;
         let call = Call {
             tasks: t.tasks.iter().map(|n| n.name.to_string()).collect(),
             validation,
-            prompt: self.prompt(&agent, t, ctx),
-            produces: self.task_artifacts(&agent, t, ctx)?,
+            prompt: self.prompt(&agent, t, ctx, &produces),
+            produces,
             agent,
         };
         let outcome = self.invoke(call, ctx).await?;
