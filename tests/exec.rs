@@ -491,3 +491,40 @@ fn simulated_agents_are_refused_bound_to_an_adapter_or_allowed() {
         "{stderr}"
     );
 }
+
+/// `--dry-run` prints each prompt in order, with the inputs the workflow takes from the
+/// workspace, and touches nothing: no agent runs, nothing is written, no run is recorded.
+#[test]
+fn a_dry_run_prints_every_prompt_and_touches_nothing() {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("input")).unwrap();
+    std::fs::write(ws.path().join("input/idea.md"), "# Idea\nVideo calls.\n").unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .arg("run")
+        .arg("--dry-run")
+        .arg(root.join("examples/hello.bmad"))
+        .arg("--workspace")
+        .arg(ws.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let first = stdout.find("── prompt 1: analyst: requirements, at ideation/0 ──");
+    let second = stdout.find("── prompt 2: pm: validate_business_value, define_success_metrics");
+    assert!(first.is_some() && second > first, "{stdout}");
+    assert!(
+        stdout.contains("Mode: specification")
+            && stdout.contains("## Needs: idea (input/idea.md)\n# Idea\nVideo calls.")
+            && stdout.contains("- `prd` (docs/prd.md): "),
+        "{stdout}"
+    );
+    assert!(stderr.contains("2 prompt(s)"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(ws.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["input"], "the workspace is as it was");
+}

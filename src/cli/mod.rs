@@ -2,6 +2,7 @@
 //! found, 2 usage or I/O error.
 
 mod check;
+mod dry_run;
 mod explain;
 mod fmt;
 mod graph;
@@ -262,6 +263,10 @@ pub struct RunArgs {
     /// only wait for them).
     #[arg(long, conflicts_with = "simulate")]
     allow_sim: bool,
+    /// Print every prompt the run would send, in order, and run nothing: the workflow is
+    /// simulated in a scratch copy of its inputs; the workspace is not touched.
+    #[arg(long, conflicts_with_all = ["resume", "simulate", "agents", "allow_sim"])]
+    dry_run: bool,
 }
 
 /// How diagnostics are printed.

@@ -99,6 +99,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if args.dry_run {
+        return super::dry_run::dry_run(program, &workspace, workflow_dir, args);
+    }
     if let Err(code) = no_silent_simulation(&program, args) {
         return code;
     }
