@@ -62,7 +62,7 @@
 //! engine
 //!     .agent("reviewer", |task| Outcome {
 //!         ok: task.prompt.contains("review"),
-//!         feedback: None,
+//!         ..Outcome::default()
 //!     })
 //!     .unwrap();
 //!

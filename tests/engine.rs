@@ -32,7 +32,7 @@ impl AgentBackend for Crew {
             stories.lock().unwrap().extend(inv.story);
             Outcome {
                 ok: true,
-                feedback: None,
+                ..Outcome::default()
             }
         })
     }
@@ -95,7 +95,7 @@ fn engine_errors_are_clear() {
     let err = engine
         .agent("ghost", |_| Outcome {
             ok: true,
-            feedback: None,
+            ..Outcome::default()
         })
         .unwrap_err();
     assert_eq!(err.message, "the workflow has no agent `ghost`");

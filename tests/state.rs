@@ -454,3 +454,105 @@ phase planning after design {
         text(&out).0
     );
 }
+
+/// `bmad runs log`: what each task printed, in order, successful ones too, a long output
+/// cut with a mark; one step's alone; as JSON; and, with `--follow`, a running run's tasks
+/// as they end, until it stops.
+#[test]
+fn the_log_of_a_run_has_what_every_task_printed() {
+    let ws = tempfile::tempdir().unwrap();
+    let (_dir, flow) = common::temp_file(
+        "log.bmad",
+        r#"agent talker {
+  backend exec "echo \"hello from $BMAD_TASKS\"; echo 'a warning' >&2"
+}
+agent long {
+  backend exec "yes x | tr -d '\\n' | head -c 100000; echo; echo the end"
+}
+agent slow {
+  backend exec "sleep 1; echo slept"
+}
+phase p {
+  talker: greet
+  long: ramble
+  slow: wait
+  slow: wait_more
+}
+"#,
+    );
+    let flow = flow.to_str().unwrap();
+    let out = bmad(&["run", flow, "--workspace", ws_arg(ws.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let store = Store::open(&ws.path().join(".bmad/state.db")).unwrap();
+    let id = store.runs().unwrap()[0].id.clone();
+
+    let out = bmad(&["runs", "--workspace", ws_arg(ws.path()), "log", &id]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let greet = stdout
+        .find("── p/0 talker: greet, attempt 1, ok (")
+        .unwrap();
+    let ramble = stdout.find("── p/1 long: ramble, attempt 1, ok (").unwrap();
+    assert!(greet < ramble, "{stdout}");
+    assert!(
+        stdout.contains("hello from greet\n── stderr ──\na warning\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[... bmad cut 34473 bytes here") && stdout.contains("xxx\nthe end\n"),
+        "{}",
+        &stdout[..stdout.len().min(2000)]
+    );
+    let out = bmad(&["runs", "--workspace", ws_arg(ws.path()), "log", &id, "p/0"]);
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("talker: greet") && !stdout.contains("long: ramble"),
+        "{stdout}"
+    );
+    let out = bmad(&[
+        "runs",
+        "--workspace",
+        ws_arg(ws.path()),
+        "--format",
+        "json",
+        "log",
+        &id,
+    ]);
+    let first: serde_json::Value =
+        serde_json::from_str(text(&out).0.lines().next().unwrap()).unwrap();
+    assert_eq!(first["agent"], "talker");
+    assert_eq!(first["stderr"], "a warning\n");
+
+    // Following a run as it goes: started first, the log prints each task as it ends and
+    // stops when the run does.
+    let ws = tempfile::tempdir().unwrap();
+    let mut running = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["run", flow, "--workspace", ws_arg(ws.path())])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = ws.path().join(".bmad/state.db");
+    let id = (0..200)
+        .find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            let store = Store::open(&db).ok()?;
+            store.runs().ok()?.first().map(|r| r.id.clone())
+        })
+        .expect("the run is recorded");
+    let out = bmad(&[
+        "runs",
+        "--workspace",
+        ws_arg(ws.path()),
+        "log",
+        &id,
+        "--follow",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(running.wait().unwrap().success());
+    assert!(
+        stdout.contains("slow: wait, attempt 1, ok") && stdout.contains("slow: wait_more"),
+        "the follow ended before the run: {stdout}"
+    );
+}

@@ -207,6 +207,17 @@ pub enum RunsCommand {
         /// The run's id (or a prefix of it).
         run: String,
     },
+    /// What the tasks of a run printed (standard output and error, each kept up to 64 KiB),
+    /// in the order they ended.
+    Log {
+        /// The run's id (or a prefix of it).
+        run: String,
+        /// Only the steps whose place starts with this (`development/0/3.6.15`).
+        step: Option<String>,
+        /// Keep printing what tasks print as they end, until the run stops.
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 /// `bmad sync` arguments.

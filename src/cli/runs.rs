@@ -1,5 +1,6 @@
 //! `bmad runs`: the runs in the state store; `bmad runs show RUN_ID`: one run's status,
-//! story board, checkpoints, shared state conflicts and timeline. `--format json` for both.
+//! story board, checkpoints, shared state conflicts and timeline; `bmad runs log RUN_ID
+//! [STEP] [--follow]`: what its tasks printed. `--format json` for all.
 
 use super::{Format, RunsArgs, RunsCommand};
 use bmad::state::{RunInfo, StateError, Store, utc};
@@ -30,6 +31,9 @@ pub fn run(args: &RunsArgs) -> ExitCode {
     let out = Store::open(&path).and_then(|store| match &args.show {
         None => list(&store, args.format),
         Some(RunsCommand::Show { run }) => show(&store, run, args.format),
+        Some(RunsCommand::Log { run, step, follow }) => {
+            log(&store, run, step.as_deref(), *follow, args.format).map(|()| String::new())
+        }
     });
     match out {
         Ok(text) => {
@@ -181,5 +185,70 @@ fn header(run: &RunInfo) -> String {
         run.segments, run.segments
     );
     let _ = writeln!(out, "events     {}", run.events);
+    out
+}
+
+/// Prints what the tasks of run `id` printed (those at steps under `step`), and, with
+/// `follow`, what its tasks print as they end until it stops.
+fn log(
+    store: &Store,
+    id: &str,
+    step: Option<&str>,
+    follow: bool,
+    format: Format,
+) -> Result<(), StateError> {
+    let run = store.run(id)?.id;
+    let mut seen = 0;
+    loop {
+        // Whether it was still running before these were read: what it printed before it
+        // stopped is all read then.
+        let running = follow && store.run(&run)?.status == "running";
+        let mut out = std::io::stdout().lock();
+        for t in store.transcripts(&run, step, seen)? {
+            seen = seen.max(t.seq);
+            let _ = out.write_all(transcript(&t, format).as_bytes());
+        }
+        let _ = out.flush();
+        if !running {
+            return Ok(());
+        }
+        drop(out);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+/// One task's transcript, for people or as a JSON line.
+fn transcript(t: &bmad::state::TranscriptRow, format: Format) -> String {
+    if format == Format::Json {
+        return serde_json::to_string(t).unwrap_or_default() + "\n";
+    }
+    let story = t
+        .story
+        .as_ref()
+        .map_or(String::new(), |s| format!(" [story {s}]"));
+    let mut out = format!(
+        "── {} {}: {}{story}, attempt {}, {} ({}) ──\n",
+        t.step,
+        t.agent,
+        t.tasks,
+        t.attempt,
+        if t.ok { "ok" } else { "failed" },
+        utc(t.wall_ms).1
+    );
+    for (name, text) in [("stdout", &t.stdout), ("stderr", &t.stderr)] {
+        if text.is_empty() {
+            continue;
+        }
+        if name == "stderr" {
+            out.push_str("── stderr ──\n");
+        }
+        out.push_str(text);
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    if t.stdout.is_empty() && t.stderr.is_empty() {
+        out.push_str("(printed nothing)\n");
+    }
     out
 }

@@ -39,12 +39,57 @@ pub struct Invocation {
 }
 
 /// How a task ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     /// Whether it succeeded (for a validation: whether it approved).
     pub ok: bool,
     /// QA feedback, or the reason of a failure.
     pub feedback: Option<String>,
+    /// What the agent printed, when it is a process (kept for `bmad runs log`).
+    pub transcript: Option<Transcript>,
+}
+
+/// What a task's agent printed on its standard output and error, each kept up to
+/// [`Transcript::MAX_BYTES`]: the start and the end of a longer one, with a mark where the
+/// middle was cut.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Transcript {
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl Transcript {
+    /// The most kept of each stream.
+    pub const MAX_BYTES: usize = 64 * 1024;
+    /// Of a longer stream, how much of its start is kept (the rest is its end).
+    pub const HEAD_BYTES: usize = 16 * 1024;
+
+    /// The transcript of what a process printed.
+    pub fn of(stdout: &[u8], stderr: &[u8]) -> Transcript {
+        Transcript {
+            stdout: Self::kept(stdout),
+            stderr: Self::kept(stderr),
+        }
+    }
+
+    /// `bytes` as text, the middle cut out (and said so) when it is over the maximum.
+    pub fn kept(bytes: &[u8]) -> String {
+        if bytes.len() <= Self::MAX_BYTES {
+            return String::from_utf8_lossy(bytes).into_owned();
+        }
+        let tail = Self::MAX_BYTES - Self::HEAD_BYTES;
+        let cut = bytes.len() - Self::MAX_BYTES;
+        format!(
+            "{}\n[... bmad cut {cut} bytes here: it keeps the first {} KiB and the last {} KiB \
+             ...]\n{}",
+            String::from_utf8_lossy(&bytes[..Self::HEAD_BYTES]),
+            Self::HEAD_BYTES / 1024,
+            tail / 1024,
+            String::from_utf8_lossy(&bytes[bytes.len() - tail..])
+        )
+    }
 }
 
 /// A way of running an agent's tasks. A host program can register its own.
@@ -142,6 +187,7 @@ impl AgentBackend for SimBackend {
                         return Outcome {
                             ok: false,
                             feedback: Some(e),
+                            transcript: None,
                         };
                     }
                 }
@@ -153,7 +199,11 @@ impl AgentBackend for SimBackend {
                     format!("{} failed {} (simulated)", inv.agent, tasks)
                 }
             });
-            Outcome { ok, feedback }
+            Outcome {
+                ok,
+                feedback,
+                transcript: None,
+            }
         })
     }
 }
@@ -161,6 +211,17 @@ impl AgentBackend for SimBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_transcript_keeps_its_start_and_end_and_says_what_was_cut() {
+        let long: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let kept = Transcript::kept(&long);
+        assert!(kept.starts_with("abcdef"));
+        assert!(kept.contains("[... bmad cut 134464 bytes here"));
+        assert!(kept.ends_with(std::str::from_utf8(&long[long.len() - 100..]).unwrap()));
+        assert!(kept.len() < Transcript::MAX_BYTES + 200);
+        assert_eq!(Transcript::kept(b"short"), "short");
+    }
 
     #[test]
     fn a_failure_rate_fails_that_share_of_tasks_with_independent_attempts() {

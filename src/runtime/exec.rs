@@ -83,6 +83,7 @@ impl AgentBackend for ExecBackend {
             let fail = |reason: String| Outcome {
                 ok: false,
                 feedback: Some(reason),
+                transcript: None,
             };
             // A story delivered through git works in its worktree's copy of the directory.
             let cwd = match &inv.tree {
@@ -134,6 +135,16 @@ impl AgentBackend for ExecBackend {
                 }
                 Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
             };
+            // What it printed is kept, whatever the outcome.
+            let transcript = Some(super::backend::Transcript::of(
+                &output.stdout,
+                &output.stderr,
+            ));
+            let fail = |reason: String| Outcome {
+                ok: false,
+                feedback: Some(reason),
+                transcript: transcript.clone(),
+            };
             if let Some(limit) = limit_reached(&output.status) {
                 return fail(format!("stopped: it used up its {limit}"));
             }
@@ -154,6 +165,7 @@ impl AgentBackend for ExecBackend {
                 return Outcome {
                     ok: approved,
                     feedback: (!feedback.is_empty()).then_some(feedback),
+                    transcript,
                 };
             }
             if !output.status.success() {
@@ -172,6 +184,7 @@ impl AgentBackend for ExecBackend {
             Outcome {
                 ok: true,
                 feedback: None,
+                transcript,
             }
         })
     }

@@ -191,6 +191,17 @@ impl Journal {
         self.writer.flush();
     }
 
+    /// Keeps what the agent of the task at step `key` printed.
+    pub fn transcript(&self, key: &str, t: crate::state::TranscriptRow) {
+        self.writer
+            .send(Op::Transcript(Box::new(crate::state::TranscriptRow {
+                seq: self.seq.get(),
+                step: key.to_string(),
+                wall_ms: now_ms(),
+                ..t
+            })));
+    }
+
     /// Records the sha256 of an artifact a step wrote.
     pub fn artifact(&self, path: &str, sha256: &str) {
         self.writer.send(Op::Artifact(

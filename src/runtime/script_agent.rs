@@ -43,7 +43,18 @@ fn outcome_of(value: &Dynamic, validation: bool) -> (Outcome, Option<String>) {
         let feedback = text
             .clone()
             .filter(|t| !t.is_empty() && (validation || !ok));
-        (Outcome { ok, feedback }, text)
+        (
+            Outcome {
+                ok,
+                feedback,
+                // What it returned is what it "printed".
+                transcript: text.as_ref().map(|t| super::backend::Transcript {
+                    stdout: super::backend::Transcript::kept(t.as_bytes()),
+                    stderr: String::new(),
+                }),
+            },
+            text,
+        )
     };
     if value.is_unit() {
         return done(true, None);
@@ -80,6 +91,7 @@ impl AgentBackend for ScriptBackend {
                     return Outcome {
                         ok: false,
                         feedback: Some(format!("script agent at {place}: {}", e.message)),
+                        transcript: None,
                     };
                 }
             };
@@ -92,6 +104,7 @@ impl AgentBackend for ScriptBackend {
                 return Outcome {
                     ok: false,
                     feedback: Some(e),
+                    transcript: None,
                 };
             }
             outcome

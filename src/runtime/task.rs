@@ -127,6 +127,23 @@ impl Runner {
             tree: ctx.tree.as_ref().map(|t| t.tree.clone()),
         };
         let outcome = self.backend(&call.agent).run(inv).await;
+        if let (Some(j), Some(t)) = (&self.journal, &outcome.transcript) {
+            j.transcript(
+                &ctx.path,
+                crate::state::TranscriptRow {
+                    seq: 0,
+                    step: String::new(),
+                    agent: call.agent.clone(),
+                    tasks: call.tasks.join(", "),
+                    story: story.clone(),
+                    attempt,
+                    ok: outcome.ok,
+                    stdout: t.stdout.clone(),
+                    stderr: t.stderr.clone(),
+                    wall_ms: 0,
+                },
+            );
+        }
         self.record_at(
             EventKind::TaskFinished {
                 agent: call.agent.clone(),

@@ -8,7 +8,9 @@ mod schema;
 mod write;
 pub mod writer;
 
-pub use read::{AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent};
+pub use read::{
+    AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent, TranscriptRow,
+};
 pub use write::{EventRow, NewRun};
 
 use rusqlite::Connection;

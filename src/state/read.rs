@@ -56,6 +56,31 @@ pub struct StoredEvent {
     pub data: serde_json::Value,
 }
 
+/// What one task's agent printed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TranscriptRow {
+    /// Its place among the run's records (the event sequence number when it was kept).
+    pub seq: u64,
+    /// The step's place in the workflow.
+    pub step: String,
+    /// The agent.
+    pub agent: String,
+    /// The tasks, comma-separated.
+    pub tasks: String,
+    /// The story, inside a for-each.
+    pub story: Option<String>,
+    /// The attempt, from 1.
+    pub attempt: u64,
+    /// Whether the task succeeded (a verdict: approved).
+    pub ok: bool,
+    /// Its standard output (capped).
+    pub stdout: String,
+    /// Its standard error (capped).
+    pub stderr: String,
+    /// When it was kept, in Unix milliseconds.
+    pub wall_ms: i64,
+}
+
 /// A step that ended, as a resume replays it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinishedStep {
@@ -222,6 +247,36 @@ impl Store {
                     kind: r.get(3)?,
                     step: r.get(4)?,
                     data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
+                })
+            },
+        )
+    }
+
+    /// What the tasks of a run printed, in order, from those kept after `after_seq` (0: all);
+    /// only the steps whose place starts with `step`, when given.
+    pub fn transcripts(
+        &self,
+        run: &str,
+        step: Option<&str>,
+        after_seq: u64,
+    ) -> Result<Vec<TranscriptRow>, StateError> {
+        let like = format!("{}%", step.unwrap_or("").replace(['%', '_'], ""));
+        self.rows(
+            "SELECT seq, step, agent, tasks, story, attempt, ok, stdout, stderr, wall_ms \
+             FROM transcripts WHERE run_id = ?1 AND seq > ?2 AND step LIKE ?3 ORDER BY seq",
+            params![run, after_seq as i64, like],
+            |r| {
+                Ok(TranscriptRow {
+                    seq: r.get::<_, i64>("seq")? as u64,
+                    step: r.get("step")?,
+                    agent: r.get("agent")?,
+                    tasks: r.get("tasks")?,
+                    story: r.get("story")?,
+                    attempt: r.get::<_, i64>("attempt")? as u64,
+                    ok: r.get("ok")?,
+                    stdout: r.get("stdout")?,
+                    stderr: r.get("stderr")?,
+                    wall_ms: r.get("wall_ms")?,
                 })
             },
         )

@@ -95,4 +95,21 @@ CREATE TABLE sync_requests (
     r#"
 ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run';
 "#,
+    // 3: what each task's agent printed (`bmad runs log`), each stream capped.
+    r#"
+CREATE TABLE transcripts (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  step TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  tasks TEXT NOT NULL,
+  story TEXT,
+  attempt INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  stdout TEXT NOT NULL,
+  stderr TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL
+);
+CREATE INDEX transcripts_run ON transcripts (run_id, seq);
+"#,
 ];

@@ -223,6 +223,29 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps what a task's agent printed.
+    pub fn transcript(&mut self, run: &str, t: &super::TranscriptRow) -> Result<(), StateError> {
+        self.begin()?;
+        self.exec(
+            "INSERT INTO transcripts (run_id, seq, step, agent, tasks, story, attempt, ok, \
+             stdout, stderr, wall_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                run,
+                t.seq as i64,
+                t.step,
+                t.agent,
+                t.tasks,
+                t.story,
+                t.attempt as i64,
+                t.ok,
+                t.stdout,
+                t.stderr,
+                t.wall_ms
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Records the sha256 of an artifact as the run wrote or handed it over.
     pub fn artifact(
         &mut self,

@@ -85,6 +85,8 @@ pub enum Op {
     SyncRequested(Sender<bool>),
     /// Commit what was sent before, then answer.
     Flush(Sender<()>),
+    /// What a task's agent printed.
+    Transcript(Box<super::TranscriptRow>),
     /// The run ended: record it, commit durably, answer, stop.
     Finish {
         /// succeeded, failed or interrupted.
@@ -290,6 +292,7 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
             feedback,
         } => store.step_finished(run, &key, seq, ok, validation, feedback.as_deref()),
         Op::Artifact(path, sha, seq) => store.artifact(run, &path, &sha, seq),
+        Op::Transcript(t) => store.transcript(run, &t),
         Op::State {
             key,
             value,

@@ -226,6 +226,7 @@ impl AgentBackend for GitBackend {
                         GIT_TASKS[1],
                         unknown.join(", ")
                     )),
+                    transcript: None,
                 };
             }
             let mut said = Vec::new();
@@ -240,6 +241,7 @@ impl AgentBackend for GitBackend {
                         return Outcome {
                             ok: false,
                             feedback: Some(format!("{task}: {e}")),
+                            transcript: None,
                         };
                     }
                 }
@@ -247,6 +249,7 @@ impl AgentBackend for GitBackend {
             Outcome {
                 ok: true,
                 feedback: Some(said.join("; ")),
+                transcript: None,
             }
         })
     }
