@@ -30,6 +30,14 @@ pub const MAINTENANCE_TYPES: &[&str] = &["updates", "cleanup", "backup"];
 pub const OVERLAP: &[&str] = &["skip", "queue"];
 /// QA test types.
 pub const TEST_TYPES: &[&str] = &["unit", "integration", "e2e", "performance", "security"];
+
+/// What an exec agent's standard output can be (`output`): plain text, or the JSON of a
+/// coding-agent CLI.
+pub const OUTPUT_FORMATS: &[&str] = &["text", "claude", "codex", "gemini"];
+
+/// The tools an agent can be given that bmad turns into a coding CLI's flags (`{tools}`);
+/// other names stay free words for the agent's prompt.
+pub const CLI_TOOLS: &[&str] = &["read", "write", "shell"];
 /// What a for-each can iterate.
 pub const FOR_EACH_SOURCES: &[&str] = &["stories"];
 
@@ -157,6 +165,13 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
         a.limits
             .iter()
             .for_each(|e| known(&e.name, &per, "per-agent limit", diags));
+        if let Some(crate::syntax::ast::Backend::Exec {
+            output: Some(format),
+            ..
+        }) = &a.backend
+        {
+            known(format, OUTPUT_FORMATS, "output format", diags);
+        }
     }
     let settings: Vec<&str> = SETTINGS.iter().map(|(n, _)| *n).collect();
     p.settings

@@ -94,11 +94,26 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
             "checkpoints": checkpoints,
             "state": state.iter().map(|(k, v, w)| serde_json::json!({"key": k, "value": v, "writer": w})).collect::<Vec<_>>(),
             "audit": audit,
+            "usage": bmad::runtime::report::UsageReport::of(
+                &events
+                    .iter()
+                    .filter_map(|e| serde_json::from_value(e.data.clone()).ok())
+                    .collect::<Vec<bmad::runtime::event::EventKind>>()
+            ),
             "timeline": events,
         });
         return Ok(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n");
     }
     let mut out = header(&run);
+    let kinds: Vec<bmad::runtime::event::EventKind> = events
+        .iter()
+        .filter_map(|e| serde_json::from_value(e.data.clone()).ok())
+        .collect();
+    let usage = bmad::runtime::report::UsageReport::of(&kinds);
+    if usage.tasks > 0 {
+        out.push('\n');
+        out.push_str(&usage.lines());
+    }
     out.push_str("\nstory board\n");
     for column in BOARD {
         let stories: Vec<String> = board

@@ -154,6 +154,9 @@ fn apply_override(agents: &mut [ast::Agent], o: ast::Agent, diags: &mut Vec<Diag
     if !o.modes.is_empty() {
         base.modes = o.modes;
     }
+    if o.model.is_some() {
+        base.model = o.model;
+    }
     if o.backend.is_some() {
         base.backend = o.backend;
     }

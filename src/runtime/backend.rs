@@ -47,6 +47,9 @@ pub struct Outcome {
     pub feedback: Option<String>,
     /// What the agent printed, when it is a process (kept for `bmad runs log`).
     pub transcript: Option<Transcript>,
+    /// What its CLI reported: session, turns, tokens, cost (an exec agent with a JSON
+    /// `output`).
+    pub result: Option<super::agent_output::AgentResult>,
 }
 
 /// What a task's agent printed on its standard output and error, each kept up to
@@ -187,7 +190,7 @@ impl AgentBackend for SimBackend {
                         return Outcome {
                             ok: false,
                             feedback: Some(e),
-                            transcript: None,
+                            ..Outcome::default()
                         };
                     }
                 }
@@ -202,7 +205,7 @@ impl AgentBackend for SimBackend {
             Outcome {
                 ok,
                 feedback,
-                transcript: None,
+                ..Outcome::default()
             }
         })
     }

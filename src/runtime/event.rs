@@ -70,6 +70,10 @@ pub enum EventKind {
         ok: bool,
         /// QA feedback or the failure's reason.
         feedback: Option<String>,
+        /// What its CLI reported (session, turns, tokens, cost), for an exec agent whose
+        /// output is a CLI's JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<super::agent_output::AgentResult>,
     },
     /// A handoff message.
     Handoff {
@@ -264,6 +268,28 @@ pub enum EventKind {
     },
 }
 
+/// Tokens and cost in a few words: `1.2k in (800 cached), 640 out, $0.0421`.
+pub fn usage_text(u: &super::agent_output::Usage) -> String {
+    let n = |v: u64| {
+        if v >= 10_000 {
+            format!("{:.0}k", v as f64 / 1000.0)
+        } else if v >= 1000 {
+            format!("{:.1}k", v as f64 / 1000.0)
+        } else {
+            v.to_string()
+        }
+    };
+    let mut out = format!("{} in", n(u.input_tokens));
+    if u.cached_tokens > 0 {
+        out.push_str(&format!(" ({} cached)", n(u.cached_tokens)));
+    }
+    out.push_str(&format!(", {} out", n(u.output_tokens)));
+    if let Some(c) = u.cost_usd {
+        out.push_str(&format!(", ${c:.4}"));
+    }
+    out
+}
+
 impl EventKind {
     /// The event's name, as in its JSON `event` field.
     pub fn name(&self) -> &'static str {
@@ -328,11 +354,15 @@ impl EventKind {
                 story: s,
                 ok,
                 feedback,
+                result,
             } => format!(
-                "{agent}: {}{} {}{}",
+                "{agent}: {}{} {}{}{}",
                 tasks.join(", "),
                 story(s),
                 if *ok { "ok" } else { "failed" },
+                result
+                    .as_ref()
+                    .map_or(String::new(), |r| format!(" ({})", usage_text(&r.usage))),
                 feedback
                     .as_ref()
                     .map_or(String::new(), |f| format!(": {f}"))

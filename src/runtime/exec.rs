@@ -3,6 +3,7 @@
 //! directory inside the workspace (inside a story's worktree, when the story has one),
 //! killed when its timeout passes.
 
+use super::agent_output::OutputFormat;
 use super::backend::{AgentBackend, Invocation, Outcome};
 use super::limits::AgentLimits;
 use super::process::{Ended, run_group};
@@ -15,7 +16,8 @@ use tokio::process::Command;
 #[derive(Debug, Clone)]
 pub struct ExecBackend {
     /// The command template: `{prompt}`, `{agent}`, `{tasks}`, `{story}`, `{attempt}` and
-    /// `{workflow_dir}` are replaced (shell-quoted).
+    /// `{workflow_dir}` are replaced (shell-quoted); `{model}` by `--model <model>` (nothing
+    /// when the agent names none) and `{tools}` by the CLI's flags for the agent's tools.
     pub command: String,
     /// Give the prompt on standard input.
     pub stdin: bool,
@@ -29,6 +31,12 @@ pub struct ExecBackend {
     pub limits: AgentLimits,
     /// The directory of the workflow file (`{workflow_dir}`, `BMAD_WORKFLOW_DIR`).
     pub workflow_dir: PathBuf,
+    /// What its standard output is (`output`): text, or a coding CLI's JSON.
+    pub output: OutputFormat,
+    /// The model the agent asks for (`{model}`).
+    pub model: Option<String>,
+    /// The agent's tools (`{tools}` turns read, write and shell into the CLI's flags).
+    pub tools: Vec<String>,
 }
 
 /// `text` as one single-quoted shell word.
@@ -41,6 +49,52 @@ pub(crate) fn tail(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().rev().take(5).collect();
     lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+/// A CLI's flags for an agent's `tools` (`read`, `write`, `shell`; other names are free
+/// words): what lets it edit inside its directory, and run commands, and nothing more.
+/// - Claude Code: `--allowedTools` with its tools for each (reading is Read, Glob, Grep;
+///   writing Edit, Write; the shell Bash).
+/// - Codex: its sandbox, `workspace-write` when it writes (commands run in the sandbox
+///   too), else `read-only`.
+/// - Gemini CLI: its approval mode, `yolo` with the shell, `auto_edit` when it only writes,
+///   else `plan`.
+pub fn tool_flags(format: OutputFormat, tools: &[String]) -> String {
+    let has = |t: &str| tools.iter().any(|x| x == t);
+    match format {
+        OutputFormat::Claude => {
+            let mut allowed = Vec::new();
+            if has("read") || has("write") {
+                allowed.extend(["Read", "Glob", "Grep"]);
+            }
+            if has("write") {
+                allowed.extend(["Edit", "Write"]);
+            }
+            if has("shell") {
+                allowed.push("Bash");
+            }
+            format!("--allowedTools {}", shell_quote(&allowed.join(",")))
+        }
+        OutputFormat::Codex => {
+            let sandbox = if has("write") || has("shell") {
+                "workspace-write"
+            } else {
+                "read-only"
+            };
+            format!("--sandbox {sandbox}")
+        }
+        OutputFormat::Gemini => {
+            let mode = if has("shell") {
+                "yolo"
+            } else if has("write") {
+                "auto_edit"
+            } else {
+                "plan"
+            };
+            format!("--approval-mode {mode}")
+        }
+        OutputFormat::Text => String::new(),
+    }
 }
 
 /// The limit a process was stopped for, from the signal that ended it.
@@ -67,7 +121,13 @@ fn limit_reached(status: &std::process::ExitStatus) -> Option<&'static str> {
 
 impl ExecBackend {
     fn command_line(&self, inv: &Invocation) -> String {
+        let model = self
+            .model
+            .as_ref()
+            .map_or(String::new(), |m| format!("--model {}", shell_quote(m)));
         super::process::with_workflow_dir(&self.command, &self.workflow_dir)
+            .replace("{model}", &model)
+            .replace("{tools}", &tool_flags(self.output, &self.tools))
             .replace("{prompt}", &shell_quote(&inv.prompt))
             .replace("{agent}", &shell_quote(&inv.agent))
             .replace("{tasks}", &shell_quote(&inv.tasks.join(",")))
@@ -83,7 +143,7 @@ impl AgentBackend for ExecBackend {
             let fail = |reason: String| Outcome {
                 ok: false,
                 feedback: Some(reason),
-                transcript: None,
+                ..Outcome::default()
             };
             // A story delivered through git works in its worktree's copy of the directory.
             let cwd = match &inv.tree {
@@ -140,25 +200,33 @@ impl AgentBackend for ExecBackend {
                 &output.stdout,
                 &output.stderr,
             ));
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+            // A CLI's JSON read for its message, its errors, its session and usage.
+            let read = super::agent_output::read(me.output, &stdout, &stderr);
+            let result = read.result.clone();
             let fail = |reason: String| Outcome {
                 ok: false,
                 feedback: Some(reason),
                 transcript: transcript.clone(),
+                result: result.clone(),
             };
             if let Some(limit) = limit_reached(&output.status) {
                 return fail(format!("stopped: it used up its {limit}"));
             }
+            let worked = output.status.success() && read.error.is_none();
             if inv.validation {
                 // A verdict: approved or rejected, with the agent's own words as feedback.
-                let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-                let (approved, feedback) = super::verdict::judge(
-                    output.status.success(),
-                    &text(&output.stdout),
-                    &text(&output.stderr),
-                );
-                if output.status.success()
-                    && let Some(Err(e)) =
-                        inv.produces.first().map(|a| a.write_output(&output.stdout))
+                let words = match &read.error {
+                    Some(e) => format!("{e}\n{}", read.message),
+                    None => read.message.clone(),
+                };
+                let (approved, feedback) = super::verdict::judge(worked, &words, &stderr);
+                if worked
+                    && let Some(Err(e)) = inv
+                        .produces
+                        .first()
+                        .map(|a| a.write_output(read.message.as_bytes()))
                 {
                     return fail(e);
                 }
@@ -166,25 +234,34 @@ impl AgentBackend for ExecBackend {
                     ok: approved,
                     feedback: (!feedback.is_empty()).then_some(feedback),
                     transcript,
+                    result,
                 };
+            }
+            if let Some(e) = &read.error {
+                return fail(format!("{e} (it exited with {})", output.status));
             }
             if !output.status.success() {
                 let why = tail(&output.stderr);
                 let why = if why.is_empty() {
-                    tail(&output.stdout)
+                    tail(read.message.as_bytes())
                 } else {
                     why
                 };
                 return fail(format!("exited with {}: {why}", output.status));
             }
-            // The output goes to the first declared artifact the command did not write.
-            if let Some(Err(e)) = inv.produces.first().map(|a| a.write_output(&output.stdout)) {
+            // Its message goes to the first declared artifact the command did not write.
+            if let Some(Err(e)) = inv
+                .produces
+                .first()
+                .map(|a| a.write_output(read.message.as_bytes()))
+            {
                 return fail(e);
             }
             Outcome {
                 ok: true,
                 feedback: None,
                 transcript,
+                result,
             }
         })
     }

@@ -8,6 +8,7 @@
 //! simulations ([`backend::SimBackend`]) or a host program's own ([`crate::Engine`]).
 //! Artifacts live in the [`workspace`].
 
+pub mod agent_output;
 pub mod backend;
 mod delivery;
 mod deploy;
@@ -154,6 +155,7 @@ impl Runner {
                     command,
                     stdin,
                     cwd,
+                    output,
                     ..
                 }) if !options.simulate => {
                     let dir = cwd.as_ref().map_or(".", |c| c.value.as_str());
@@ -171,6 +173,11 @@ impl Runner {
                         cwd,
                         workspace: workspace.root().to_path_buf(),
                         timeout,
+                        output: output.as_ref().map_or(Default::default(), |n| {
+                            agent_output::OutputFormat::named(&n.name)
+                        }),
+                        model: a.model.as_ref().map(|m| m.value.to_string()),
+                        tools: a.tools.iter().map(|t| t.name.to_string()).collect(),
                     })
                 }
                 Some(Backend::Git { pr, base }) if !options.simulate => Arc::new(git::GitBackend {

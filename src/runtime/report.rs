@@ -1,6 +1,8 @@
 //! The run report: outcome, makespan, what ran, the most agents at once, per-agent busy
 //! time and utilisation, the critical path, stories done and blocked, and the KPIs.
 
+use super::agent_output::Usage;
+use super::event::usage_text;
 use super::event::{Event, EventKind};
 use super::kpi::KpiResult;
 use serde::Serialize;
@@ -30,10 +32,68 @@ pub struct Report {
     /// The chain of tasks that decided the makespan: each starts when the one before it
     /// ended (or later), and the last ends last.
     pub critical_path: Vec<Span>,
+    /// Tokens and cost its coding-agent CLIs reported: in all, per agent, per story.
+    pub usage: UsageReport,
     /// The workflow's KPIs measured on this run.
     pub kpis: Vec<KpiResult>,
     /// Everything that happened.
     pub events: Vec<Event>,
+}
+
+/// Tokens and cost, added up from the tasks whose CLI reported them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UsageReport {
+    /// Tasks that reported usage.
+    pub tasks: usize,
+    /// In all.
+    pub total: Usage,
+    /// Per agent.
+    pub by_agent: BTreeMap<String, Usage>,
+    /// Per story.
+    pub by_story: BTreeMap<String, Usage>,
+}
+
+impl UsageReport {
+    /// The usage the `task_finished` events of `events` report, added up.
+    pub fn of<'e>(events: impl IntoIterator<Item = &'e EventKind>) -> UsageReport {
+        let mut u = UsageReport::default();
+        for e in events {
+            if let EventKind::TaskFinished {
+                agent,
+                story,
+                result: Some(r),
+                ..
+            } = e
+            {
+                u.tasks += 1;
+                u.total.add(&r.usage);
+                u.by_agent.entry(agent.clone()).or_default().add(&r.usage);
+                if let Some(s) = story {
+                    u.by_story.entry(s.clone()).or_default().add(&r.usage);
+                }
+            }
+        }
+        u
+    }
+
+    /// Lines for people: the total, then per agent and per story; nothing when no task
+    /// reported usage.
+    pub fn lines(&self) -> String {
+        if self.tasks == 0 {
+            return String::new();
+        }
+        let mut out = format!(
+            "tokens        {} ({} task(s) of coding CLIs)\n",
+            usage_text(&self.total),
+            self.tasks
+        );
+        for (who, map) in [("agent", &self.by_agent), ("story", &self.by_story)] {
+            for (name, u) in map {
+                out.push_str(&format!("  {who} {name:<14} {}\n", usage_text(u)));
+            }
+        }
+        out
+    }
 }
 
 /// The exit code of a run that ran to its end with stories blocked or escalated.
@@ -142,6 +202,7 @@ impl Report {
             stories_blocked: blocked,
             blocked_reasons: reasons,
             critical_path: critical_path(spans),
+            usage: UsageReport::of(events.iter().map(|e| &e.kind)),
             kpis: super::kpi::measure_kpis(kpis, &events, makespan_ms),
             events,
         }
@@ -190,6 +251,7 @@ impl Report {
                 out.push_str(&format!("{agent:<19} {:<12} {share:.0}%\n", human_ms(*ms)));
             }
         }
+        out.push_str(&self.usage.lines());
         for (story, why) in self.stories_blocked.iter().zip(&self.blocked_reasons) {
             out.push_str(&format!("blocked       {story}: {why}\n"));
         }

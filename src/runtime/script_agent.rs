@@ -52,6 +52,7 @@ fn outcome_of(value: &Dynamic, validation: bool) -> (Outcome, Option<String>) {
                     stdout: super::backend::Transcript::kept(t.as_bytes()),
                     stderr: String::new(),
                 }),
+                result: None,
             },
             text,
         )
@@ -91,7 +92,7 @@ impl AgentBackend for ScriptBackend {
                     return Outcome {
                         ok: false,
                         feedback: Some(format!("script agent at {place}: {}", e.message)),
-                        transcript: None,
+                        ..Outcome::default()
                     };
                 }
             };
@@ -104,7 +105,7 @@ impl AgentBackend for ScriptBackend {
                 return Outcome {
                     ok: false,
                     feedback: Some(e),
-                    transcript: None,
+                    ..Outcome::default()
                 };
             }
             outcome

@@ -151,6 +151,7 @@ impl Runner {
                 story,
                 ok: outcome.ok,
                 feedback: outcome.feedback.clone(),
+                result: outcome.result.clone(),
             },
             Some(&ctx.path),
         );

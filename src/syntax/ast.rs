@@ -102,6 +102,10 @@ pub enum Backend {
         cwd: Option<Text>,
         /// Time limit.
         timeout: Option<Quantity>,
+        /// What its standard output is: `text` (when not given), or the JSON of a
+        /// coding-agent CLI (`claude`, `codex`, `gemini`), read for its final message,
+        /// errors, tokens and cost.
+        output: Option<Name>,
     },
     /// A rhai script: inline code or the name of a function.
     Script {
@@ -153,6 +157,8 @@ pub struct Agent {
     pub prompt: Option<Text>,
     /// The modes it works in.
     pub modes: Vec<Name>,
+    /// The model it asks its CLI for (`{model}` in an exec template).
+    pub model: Option<Text>,
     /// How it runs.
     pub backend: Option<Backend>,
     /// Its own resource limits (override `limits { per_agent }`).

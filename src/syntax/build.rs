@@ -330,6 +330,7 @@ impl Builder<'_> {
             role: None,
             prompt: None,
             modes: Vec::new(),
+            model: None,
             backend: None,
             limits: Vec::new(),
             tools: Vec::new(),
@@ -345,6 +346,7 @@ impl Builder<'_> {
                 Rule::agent_tools => {
                     a.tools = kids(e).next().map(|l| self.names(l)).unwrap_or_default()
                 }
+                Rule::agent_model => a.model = kids(e).next().map(|t| self.text(t)),
                 Rule::agent_limits => a.limits = self.limit_entries(e),
                 _ => a.backend = kids(e).next().map(|b| self.backend(b)),
             }
@@ -360,11 +362,12 @@ impl Builder<'_> {
                     value: Default::default(),
                     span: Span::default(),
                 });
-                let (mut stdin, mut cwd, mut timeout) = (false, None, None);
+                let (mut stdin, mut cwd, mut timeout, mut output) = (false, None, None, None);
                 for o in k {
                     match o.as_rule() {
                         Rule::exec_stdin => stdin = true,
                         Rule::exec_cwd => cwd = kids(o).next().map(|t| self.text(t)),
+                        Rule::exec_output => output = kids(o).next().map(|n| self.name(n)),
                         _ => timeout = self.first_quantity(o),
                     }
                 }
@@ -373,6 +376,7 @@ impl Builder<'_> {
                     stdin,
                     cwd,
                     timeout,
+                    output,
                 }
             }
             Rule::backend_script => match kids(b).next() {

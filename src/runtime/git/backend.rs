@@ -226,7 +226,7 @@ impl AgentBackend for GitBackend {
                         GIT_TASKS[1],
                         unknown.join(", ")
                     )),
-                    transcript: None,
+                    ..Outcome::default()
                 };
             }
             let mut said = Vec::new();
@@ -241,7 +241,7 @@ impl AgentBackend for GitBackend {
                         return Outcome {
                             ok: false,
                             feedback: Some(format!("{task}: {e}")),
-                            transcript: None,
+                            ..Outcome::default()
                         };
                     }
                 }
@@ -249,7 +249,7 @@ impl AgentBackend for GitBackend {
             Outcome {
                 ok: true,
                 feedback: Some(said.join("; ")),
-                transcript: None,
+                ..Outcome::default()
             }
         })
     }
