@@ -135,15 +135,55 @@ fn within_limit(len: u64) -> std::io::Result<()> {
 }
 
 fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_regular(path, MAX_FILE_BYTES)
+}
+
+/// Reads the regular file at `path`, refusing anything else at once (a directory, a FIFO
+/// that would block, a device that never ends, a socket) and a file over `max` bytes, which
+/// is also bounded as it is read (a file that grows while it is read).
+pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let not_regular = |t: std::fs::FileType| {
+        #[cfg(unix)]
+        use std::os::unix::fs::FileTypeExt;
+        let what = if t.is_dir() {
+            return std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory");
+        } else if cfg!(unix) && t.is_fifo() {
+            "it is a FIFO (a named pipe), not a regular file"
+        } else if cfg!(unix) && (t.is_char_device() || t.is_block_device()) {
+            "it is a device, not a regular file"
+        } else if cfg!(unix) && t.is_socket() {
+            "it is a socket, not a regular file"
+        } else {
+            "it is not a regular file"
+        };
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, what)
+    };
     let meta = std::fs::metadata(path)?;
-    if meta.is_dir() {
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    within_limit(meta.len().min(max.saturating_add(1)))?;
+    // Opened without blocking (a FIFO put there since the look above), then looked at
+    // again through the handle.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(max) as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
         return Err(std::io::Error::new(
-            std::io::ErrorKind::IsADirectory,
-            "it is a directory",
+            std::io::ErrorKind::FileTooLarge,
+            format!("it is larger than {} MiB", max / 1024 / 1024),
         ));
     }
-    within_limit(meta.len())?;
-    std::fs::read(path)
+    Ok(bytes)
 }
 
 impl Loader {
@@ -345,6 +385,9 @@ fn io_help(e: &std::io::Error) -> &'static str {
     match e.kind() {
         std::io::ErrorKind::FileTooLarge => "split the workflow into files that import each other",
         std::io::ErrorKind::IsADirectory => "name a .bmad file, not a directory",
+        std::io::ErrorKind::InvalidInput => {
+            "bmad reads workflows, imports and story files only from regular files"
+        }
         _ => "check the path and its permissions",
     }
 }
@@ -355,7 +398,11 @@ fn display_path(path: &Path) -> String {
 }
 
 /// Text of `bytes`, and where and why it is not text, if it is not.
-fn decode(bytes: Vec<u8>) -> (String, Option<usize>, &'static str) {
+fn decode(mut bytes: Vec<u8>) -> (String, Option<usize>, &'static str) {
+    // A UTF-8 byte order mark (some Windows editors write one) is no part of the text.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => match text.find('\0') {
             // A NUL would reach the terminal when the source is shown: show U+2400 instead.

@@ -269,3 +269,74 @@ proptest! {
         }
     }
 }
+
+/// Only regular files are read as workflows, imports and story files: a FIFO (which would
+/// block), a device (which never ends) or a socket is refused at once with `bmad::io`
+/// (exit 2), in `check`, `fmt` and `run`; a file starting with a UTF-8 byte order mark is
+/// read without it.
+#[test]
+fn special_files_are_refused_at_once_and_a_byte_order_mark_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.bmad");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (path, why) in [
+        (
+            fifo.as_path(),
+            "it is a FIFO (a named pipe), not a regular file",
+        ),
+        (Path::new("/dev/zero"), "it is a device, not a regular file"),
+    ] {
+        for command in [&["check"][..], &["fmt", "--check"], &["run", "--simulate"]] {
+            let started = std::time::Instant::now();
+            let out = bmad_on(command, path);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+            assert!(stderr.contains(why), "{command:?}: {stderr}");
+            assert!(started.elapsed().as_secs() < 10, "{command:?} waited on it");
+        }
+    }
+    // Imported, or as a story file of a run.
+    let importing = dir.path().join("main.bmad");
+    std::fs::write(
+        &importing,
+        "import \"pipe.bmad\"\nphase p {\n  sh \"true\"\n}\n",
+    )
+    .unwrap();
+    let out = bmad_on(&["check"], &importing);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it is a FIFO"));
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("stories")).unwrap();
+    let story_fifo = ws.path().join("stories/s.yaml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&story_fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let flow = dir.path().join("stories.bmad");
+    std::fs::write(
+        &flow,
+        "agent a {\n  backend sim duration 1m\n}\nstories from \"/stories/*.yaml\"\nphase p {\n  for story in stories {\n    a: do\n  }\n}\n",
+    )
+    .unwrap();
+    let out = common::bmad(&[
+        "run",
+        "--simulate",
+        flow.to_str().unwrap(),
+        "--workspace",
+        ws.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("it is a FIFO"), "{text}");
+
+    // A byte order mark.
+    let bom = file_with(b"\xEF\xBB\xBFphase p {\n  sh \"true\"\n}\n");
+    assert_eq!(codes(bom.path()), []);
+}

@@ -112,7 +112,12 @@ fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
     let errors: Vec<_> = loaded
         .diagnostics
         .iter()
-        .filter(|d| matches!(d.code, Code::Syntax | Code::TooDeep | Code::Encoding))
+        .filter(|d| {
+            matches!(
+                d.code,
+                Code::Syntax | Code::TooDeep | Code::Encoding | Code::Io
+            )
+        })
         .collect();
     for d in &errors {
         let _ = write!(

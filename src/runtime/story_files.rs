@@ -165,8 +165,10 @@ pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, Strin
                 .to_string();
             // The same confinement as every artifact: no symlink out of the workspace.
             let path = ws.resolve(&shown)?;
-            let yaml = std::fs::read_to_string(&path)
+            let bytes = crate::load::read_regular(&path, crate::load::MAX_FILE_BYTES)
                 .map_err(|e| format!("cannot read story file `{shown}`: {e}"))?;
+            let yaml = String::from_utf8(bytes)
+                .map_err(|e| format!("story file `{shown}` is not UTF-8 text: {e}"))?;
             stories.push(parse(&shown, &yaml)?);
         }
     }
