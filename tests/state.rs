@@ -275,6 +275,22 @@ fn damaged_or_foreign_state_files_are_reported_never_a_panic() {
     drop(conn);
     let err = Store::open(&foreign).err().expect("refused");
     assert!(err.to_string().contains("another program"), "{err}");
+    // ... and left as it was: not switched to WAL (bytes 18 and 19 of the header are 1 for
+    // a rollback journal, 2 for WAL), no journal file beside it.
+    let header = std::fs::read(&foreign).unwrap();
+    assert_eq!(&header[18..20], [1, 1]);
+    assert!(!dir.path().join("foreign.db-wal").exists());
+
+    // An empty file: refused, never replaced by a new store.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, "").unwrap();
+    let err = Store::open(&empty).err().expect("refused");
+    assert!(
+        err.to_string().contains("the file is empty (0 bytes)")
+            && err.to_string().contains("empty.db"),
+        "{err}"
+    );
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
 
     // From a newer bmad.
     let newer = dir.path().join("newer.db");
@@ -284,6 +300,22 @@ fn damaged_or_foreign_state_files_are_reported_never_a_panic() {
     drop(conn);
     let err = Store::open(&newer).err().expect("refused");
     assert!(err.to_string().contains("schema version 99"), "{err}");
+
+    // A damaged row: the error names the file and the damage.
+    let ws = dir.path().join("rows");
+    let id = simulate("examples/hello.bmad", &ws);
+    let state = ws.join(".bmad/state.db");
+    let conn = rusqlite::Connection::open(&state).unwrap();
+    conn.execute_batch("UPDATE events SET seq = 'not a number' WHERE seq = 2")
+        .unwrap();
+    drop(conn);
+    let out = bmad(&["runs", "--workspace", ws_arg(&ws), "show", &id]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rows/.bmad/state.db") && stderr.contains("a damaged row"),
+        "{stderr}"
+    );
 
     // A real state file cut in half.
     let ws = dir.path().join("ws");

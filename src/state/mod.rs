@@ -154,12 +154,32 @@ impl Store {
                     .map_err(|e| open_err(e.to_string()))?;
             }
         }
+        // A file that is there must be one of ours before anything is written to it: an
+        // empty one is not replaced, another program's database is not switched to WAL.
+        let existed = match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => {
+                return Err(open_err("it is not a regular file".into()));
+            }
+            Ok(m) if m.len() == 0 => {
+                return Err(StateError::Corrupt {
+                    path: path.to_path_buf(),
+                    message: "the file is empty (0 bytes), not a bmad state database; \
+                              remove it to start a new one"
+                        .into(),
+                });
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        };
         let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
             in_tx: false,
         };
+        if existed {
+            store.ours()?;
+        }
         store.configure()?;
         store.migrate()?;
         Ok(store)
@@ -173,12 +193,22 @@ impl Store {
     /// The error for a failed SQLite call: damage and foreign files are named as such.
     pub(crate) fn err(&self, e: rusqlite::Error) -> StateError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
-        match e.sqlite_error_code() {
-            Some(DatabaseCorrupt | NotADatabase) => StateError::Corrupt {
+        match (&e, e.sqlite_error_code()) {
+            (_, Some(DatabaseCorrupt | NotADatabase)) => StateError::Corrupt {
                 path: self.path.clone(),
                 message: e.to_string(),
             },
-            _ => StateError::Io(e.to_string()),
+            // A value of the wrong type where bmad wrote one of its own: a damaged row.
+            (
+                rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..),
+                _,
+            ) => StateError::Corrupt {
+                path: self.path.clone(),
+                message: format!("a damaged row: {e}"),
+            },
+            _ => StateError::Io(format!("`{}`: {e}", self.path.display())),
         }
     }
 
@@ -191,6 +221,25 @@ impl Store {
         self.conn
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(|e| self.err(e))
+    }
+
+    /// Refuses a database that is not a bmad state database (no schema version, but
+    /// tables), before anything is written to it.
+    fn ours(&self) -> Result<(), StateError> {
+        if self.version()? > 0 {
+            return Ok(());
+        }
+        let tables: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if tables > 0 {
+            return Err(StateError::Corrupt {
+                path: self.path.clone(),
+                message: "an SQLite database of another program".into(),
+            });
+        }
+        Ok(())
     }
 
     fn version(&self) -> Result<i64, StateError> {
