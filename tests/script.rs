@@ -523,3 +523,77 @@ fn a_condition_that_fails_at_run_time_is_placed_in_the_bmad_file() {
     let failed = report.failed.expect("fails");
     assert!(failed.contains("the script at run.bmad:5:"), "{failed}");
 }
+
+/// A declared secret never leaves the run: a script agent that puts it in its failure
+/// feedback, an exec agent that prints it, a shell step whose failure names it: masked
+/// in the log, the report, the store (events, steps, the run's reason, transcripts).
+#[test]
+fn a_secret_is_masked_in_every_output() {
+    let ws = tempfile::tempdir().unwrap();
+    let (_dir, flow) = common::temp_file(
+        "secret.bmad",
+        r#"env DEPLOY_TOKEN secret
+agent leaky {
+  backend script `#{ ok: false, feedback: "auth failed with " + env("DEPLOY_TOKEN") }`
+}
+agent printer {
+  backend exec "echo token is $DEPLOY_TOKEN; echo and $DEPLOY_TOKEN >&2"
+}
+phase p {
+  printer: show
+  repeat max 1 {
+    leaky: validate
+  } until approved
+  sh "echo $DEPLOY_TOKEN; exit 3"
+}
+"#,
+    );
+    let report = ws.path().join("report.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .arg("run")
+        .arg(&flow)
+        .arg("--workspace")
+        .arg(ws.path())
+        .arg("--report")
+        .arg(&report)
+        .arg("--log-format")
+        .arg("json")
+        .env("DEPLOY_TOKEN", "s3cr3t-t0ken-value")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let secret = "s3cr3t-t0ken-value";
+    let mut everything = String::from_utf8_lossy(&out.stdout).into_owned();
+    everything.push_str(&String::from_utf8_lossy(&out.stderr));
+    everything.push_str(&std::fs::read_to_string(&report).unwrap());
+    assert!(everything.contains("auth failed with ***"), "{everything}");
+    // The store, read as bytes: every table.
+    let db = ws.path().join(".bmad/state.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for table in ["events", "steps", "runs", "transcripts"] {
+        let rows: Vec<String> = conn
+            .prepare(&format!("SELECT * FROM {table}"))
+            .unwrap()
+            .query_map([], |r| {
+                let n = r.as_ref().column_count();
+                Ok((0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                        other => format!("{other:?}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        everything.push_str(&rows.join("\n"));
+    }
+    assert!(everything.contains("token is ***"), "{everything}");
+    assert!(
+        !everything.contains(secret),
+        "the secret leaked:\n{everything}"
+    );
+}

@@ -14,10 +14,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A simulated agent that prints each prompt it is given first.
+/// A simulated agent that prints each prompt it is given first (secrets masked).
 struct Printing {
     inner: SimBackend,
     count: Arc<AtomicUsize>,
+    sandbox: Arc<bmad::script::Sandbox>,
 }
 
 impl AgentBackend for Printing {
@@ -39,7 +40,7 @@ impl AgentBackend for Printing {
             inv.agent,
             inv.tasks.join(", "),
             inv.step,
-            inv.prompt.trim_end()
+            self.sandbox.redact(inv.prompt.trim_end())
         );
         let _ = writeln!(out);
         self.inner.run(inv)
@@ -110,12 +111,17 @@ pub(super) fn dry_run(
         workflow_dir: Some(workflow_dir),
         ..Default::default()
     };
+    let sandbox = Arc::new(bmad::script::Sandbox::for_program(
+        &program,
+        scratch.path().to_path_buf(),
+    ));
     let mut runner = Runner::simulated(program, options);
     let count = Arc::new(AtomicUsize::new(0));
     for (name, inner) in agents.iter().zip(sims) {
         let printing = Printing {
             inner,
             count: Arc::clone(&count),
+            sandbox: Arc::clone(&sandbox),
         };
         runner.set_backend(name, Arc::new(printing));
     }

@@ -229,7 +229,8 @@ impl Runner {
         feedback: Option<&String>,
     ) {
         if let Some(j) = &self.journal {
-            j.step_finished(&ctx.path, ok, validation, feedback.map(String::as_str));
+            let feedback = feedback.map(|f| self.mask(f));
+            j.step_finished(&ctx.path, ok, validation, feedback.as_deref());
         }
     }
 

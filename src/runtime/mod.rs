@@ -280,6 +280,8 @@ impl Runner {
     /// Records an event of the step at `step`, if it belongs to one. An event that a
     /// resumed run meets again while it catches up is not recorded twice.
     fn record_at(&self, kind: EventKind, step: Option<&str>) {
+        // No secret reaches the log, the listeners, the store or the report.
+        let kind = self.masked(kind);
         let at = self.now_ms();
         if tracing::enabled!(target: "bmad::run", tracing::Level::INFO) {
             let (name, text) = (kind.name(), kind.text());
@@ -296,6 +298,36 @@ impl Runner {
             return;
         }
         self.events.borrow_mut().push(event);
+    }
+
+    /// `text` with the values of the workflow's secret environment variables masked.
+    pub(crate) fn mask(&self, text: &str) -> String {
+        self.scripts.sandbox().redact(text)
+    }
+
+    /// `kind` with every secret value in its texts masked (as it is, when the workflow
+    /// declares no secret with a value).
+    fn masked(&self, kind: EventKind) -> EventKind {
+        let sandbox = self.scripts.sandbox();
+        if !sandbox.has_secrets() {
+            return kind;
+        }
+        fn mask(v: serde_json::Value, s: &crate::script::Sandbox) -> serde_json::Value {
+            use serde_json::Value;
+            match v {
+                Value::String(t) => Value::String(s.redact(&t)),
+                Value::Array(a) => Value::Array(a.into_iter().map(|x| mask(x, s)).collect()),
+                Value::Object(o) => {
+                    Value::Object(o.into_iter().map(|(k, x)| (k, mask(x, s))).collect())
+                }
+                other => other,
+            }
+        }
+        serde_json::to_value(&kind)
+            .ok()
+            .map(|v| mask(v, sandbox))
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or(kind)
     }
 
     /// Records what a step did.
@@ -375,7 +407,7 @@ impl Runner {
             } else {
                 "failed"
             };
-            j.finish(status, failed.as_deref());
+            j.finish(status, failed.as_ref().map(|f| self.mask(f)).as_deref());
         }
         self.report(failed)
     }
@@ -475,7 +507,8 @@ impl Runner {
         let failed = match self.journal.as_ref().and_then(|j| j.failure()) {
             Some(store) => Some(failed.map_or(store.clone(), |f| format!("{f}; {store}"))),
             None => failed,
-        };
+        }
+        .map(|f| self.mask(&f));
         Report::new(
             self.events.borrow().clone(),
             failed,

@@ -126,7 +126,13 @@ impl Runner {
             produces: call.produces.clone(),
             tree: ctx.tree.as_ref().map(|t| t.tree.clone()),
         };
-        let outcome = self.backend(&call.agent).run(inv).await;
+        let mut outcome = self.backend(&call.agent).run(inv).await;
+        // What the agent said, masked before it goes anywhere (feedback, log, store).
+        outcome.feedback = outcome.feedback.map(|f| self.mask(&f));
+        if let Some(t) = &mut outcome.transcript {
+            t.stdout = self.mask(&t.stdout);
+            t.stderr = self.mask(&t.stderr);
+        }
         if let (Some(j), Some(t)) = (&self.journal, &outcome.transcript) {
             j.transcript(
                 &ctx.path,

@@ -66,6 +66,17 @@ impl Sandbox {
         }
     }
 
+    /// Whether a secret environment variable has a value to hide.
+    pub fn has_secrets(&self) -> bool {
+        self.env.iter().any(|(name, default, secret)| {
+            *secret
+                && std::env::var(name)
+                    .ok()
+                    .or_else(|| default.clone())
+                    .is_some_and(|v| v.len() >= 3)
+        })
+    }
+
     /// `text` with the value of every secret environment variable replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
