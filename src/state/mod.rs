@@ -156,7 +156,19 @@ impl Store {
         }
         // A file that is there must be one of ours before anything is written to it: an
         // empty one is not replaced, another program's database is not switched to WAL.
-        let existed = match std::fs::metadata(path) {
+        // Another bmad creating the file right now leaves it empty for a moment: wait
+        // for its first write (up to 2 s) before calling it empty.
+        let mut meta = std::fs::metadata(path);
+        for _ in 0..100 {
+            match &meta {
+                Ok(m) if m.is_file() && m.len() == 0 => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    meta = std::fs::metadata(path);
+                }
+                _ => break,
+            }
+        }
+        let existed = match meta {
             Ok(m) if !m.is_file() => {
                 return Err(open_err("it is not a regular file".into()));
             }
