@@ -1,12 +1,11 @@
-//! Dependency cycles among stories, phases and environments, found with petgraph and shown
-//! as the path that goes round.
+//! Dependency cycles among stories, phases and environments, found as strongly connected
+//! components ([`super::scc`]) and shown as the path that goes round.
 
 use super::names::Resolution;
 use super::refs::{After, AfterTo, Ns, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::source::Span;
-use petgraph::algo::TarjanScc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
@@ -68,7 +67,7 @@ impl<'a> DepGraph<'a> {
         // Only the components that go round are kept: a workflow's stories are each a
         // component of their own.
         let mut looped = Vec::new();
-        TarjanScc::new().run(&self.graph, |scc| {
+        super::scc::each_component(&self.graph, |scc| {
             if scc.len() > 1 || self.graph.find_edge(scc[0], scc[0]).is_some() {
                 looped.push(scc.to_vec());
             }

@@ -8,6 +8,7 @@ mod limits;
 mod names;
 mod reach;
 mod refs;
+mod scc;
 mod shape;
 mod steps;
 mod units;

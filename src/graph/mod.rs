@@ -9,6 +9,7 @@ pub mod render;
 use crate::ir::{ProcKind, Program};
 use crate::runtime::report::value_text;
 use crate::syntax::ast::{ActionKind, Actions, HealthProbe, Respond};
+use std::collections::HashMap;
 
 /// How a node is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +147,8 @@ pub fn build(p: &Program, only: Only) -> Graph {
 
 /// Each phase a cluster of its step flow; a phase after another starts where it ends.
 fn phases(p: &Program, g: &mut Graph) {
-    let mut ends: Vec<(String, Vec<flow::Exit>)> = Vec::new();
+    // Looked up by name: a list searched for each phase was quadratic in long workflows.
+    let mut ends: HashMap<String, Vec<flow::Exit>> = HashMap::new();
     for i in p.phase_order() {
         let ph = &p.phases[i];
         let title = match ph.max {
@@ -157,11 +159,11 @@ fn phases(p: &Program, g: &mut Graph) {
         let from: Vec<flow::Exit> = ph
             .after
             .iter()
-            .filter_map(|a| ends.iter().find(|(n, _)| *n == a.name.as_str()))
-            .flat_map(|(_, e)| e.clone())
+            .filter_map(|a| ends.get(a.name.as_str()))
+            .flat_map(|e| e.clone())
             .collect();
         let (_, exits) = g.cluster(title, |g| flow::steps(p, g, &ph.body, from));
-        ends.push((ph.name.name.to_string(), exits));
+        ends.entry(ph.name.name.to_string()).or_insert(exits);
     }
 }
 
@@ -186,12 +188,17 @@ fn stories(p: &Program, g: &mut Graph) {
             })
             .collect()
     });
+    let by_id: HashMap<&str, &str> = ids
+        .iter()
+        .rev()
+        .map(|(i, n)| (i.as_str(), n.as_str()))
+        .collect();
     for s in &p.stories {
-        let Some((_, to)) = ids.iter().find(|(i, _)| *i == s.id.name.as_str()) else {
+        let Some(to) = by_id.get(s.id.name.as_str()) else {
             continue;
         };
         for a in &s.after {
-            if let Some((_, from)) = ids.iter().find(|(i, _)| *i == a.name.as_str()) {
+            if let Some(from) = by_id.get(a.name.as_str()) {
                 g.edge(from, to, None);
             }
         }
@@ -285,6 +292,9 @@ fn ops(p: &Program, g: &mut Graph) {
             g.edge(first, flow, Some("response".into()));
         }
     }
+    // Looked up by name, the first of a name written twice.
+    let entries: HashMap<String, String> = entries.into_iter().rev().collect();
+    let levels_by_name: HashMap<String, String> = levels.iter().rev().cloned().collect();
     for m in &p.monitors {
         g.cluster(format!("monitor {}", m.name.name), |g| {
             let mon = g.node(
@@ -306,7 +316,7 @@ fn ops(p: &Program, g: &mut Graph) {
                 let id = g.node(format!("health {}: {probe}", h.name.name), Shape::Box);
                 g.edge(&mon, &id, Some("health".into()));
                 if let Some(a) = &h.actions {
-                    actions(g, &id, "fails", a, &entries, &levels);
+                    actions(g, &id, "fails", a, &entries, &levels_by_name);
                 }
             }
             for r in &m.metrics {
@@ -323,7 +333,7 @@ fn ops(p: &Program, g: &mut Graph) {
                     Shape::Diamond,
                 );
                 g.edge(&mon, &id, Some("performance".into()));
-                actions(g, &id, "breached", &r.actions, &entries, &levels);
+                actions(g, &id, "breached", &r.actions, &entries, &levels_by_name);
             }
             for r in &m.patterns {
                 let sev = r
@@ -335,7 +345,7 @@ fn ops(p: &Program, g: &mut Graph) {
                     Shape::Diamond,
                 );
                 g.edge(&mon, &id, Some("errors".into()));
-                actions(g, &id, "matches", &r.actions, &entries, &levels);
+                actions(g, &id, "matches", &r.actions, &entries, &levels_by_name);
             }
             for r in &m.on_status {
                 let id = g.node(
@@ -343,18 +353,18 @@ fn ops(p: &Program, g: &mut Graph) {
                     Shape::Diamond,
                 );
                 g.edge(&mon, &id, Some("status".into()));
-                actions(g, &id, "is", &r.actions, &entries, &levels);
+                actions(g, &id, "is", &r.actions, &entries, &levels_by_name);
             }
         });
     }
     // Steps that call a procedure, open an incident or start a monitor, to what they name.
+    let monitors: HashMap<String, String> = monitors.into_iter().rev().collect();
     for (from, target) in std::mem::take(&mut g.links) {
         let to = entries
-            .iter()
-            .chain(&levels)
-            .chain(&monitors)
-            .find(|(n, _)| *n == target)
-            .map(|(_, id)| id.clone());
+            .get(&target)
+            .or_else(|| levels_by_name.get(&target))
+            .or_else(|| monitors.get(&target))
+            .cloned();
         if let Some(to) = to {
             g.edge(&from, &to, None);
         }
@@ -367,8 +377,8 @@ fn actions(
     from: &str,
     why: &str,
     a: &Actions,
-    entries: &[(String, String)],
-    levels: &[(String, String)],
+    entries: &HashMap<String, String>,
+    levels: &HashMap<String, String>,
 ) {
     let label = match &a.cooldown {
         Some(c) => format!("{why} (cooldown {})", value_text(c.value)),
@@ -379,14 +389,8 @@ fn actions(
             ActionKind::Heal { target }
             | ActionKind::Scale { target }
             | ActionKind::Call { target }
-            | ActionKind::Emergency { target } => entries
-                .iter()
-                .find(|(n, _)| *n == target.name.as_str())
-                .map(|(_, id)| id.clone()),
-            ActionKind::Escalate { level } => levels
-                .iter()
-                .find(|(n, _)| *n == level.name.as_str())
-                .map(|(_, id)| id.clone()),
+            | ActionKind::Emergency { target } => entries.get(target.name.as_str()).cloned(),
+            ActionKind::Escalate { level } => levels.get(level.name.as_str()).cloned(),
             ActionKind::Alert { .. } => None,
         };
         let target = target.unwrap_or_else(|| {

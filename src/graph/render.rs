@@ -118,17 +118,52 @@ fn cluster_body(
     open: &OpenFn,
     close: &CloseFn,
 ) {
-    let indent = "  ".repeat(depth);
-    for (n, c) in &g.nodes {
-        if *c == cluster {
-            node(out, &n.id, &n.label, n.shape, &indent);
-        }
+    // What each cluster holds, found in one pass (looking through every node and cluster
+    // for each cluster was quadratic in a large workflow): slot 0 is the top level.
+    let slot = |c: Option<usize>| c.map_or(0, |i| i + 1);
+    let mut nodes: Vec<Vec<usize>> = vec![Vec::new(); g.clusters.len() + 1];
+    for (i, (_, c)) in g.nodes.iter().enumerate() {
+        nodes[slot(*c)].push(i);
     }
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); g.clusters.len() + 1];
     for (i, c) in g.clusters.iter().enumerate() {
-        if c.parent == cluster {
-            open(out, &c.id, &c.label, &indent);
-            cluster_body(g, Some(i), depth + 1, out, node, open, close);
-            close(out, &indent);
-        }
+        children[slot(c.parent)].push(i);
+    }
+    let held = Held {
+        nodes: &nodes,
+        children: &children,
+    };
+    write_cluster(g, &held, cluster, depth, out, node, open, close);
+}
+
+/// The nodes and sub-clusters of each cluster, by slot (0: the top level, `i + 1`:
+/// cluster `i`).
+struct Held<'a> {
+    nodes: &'a [Vec<usize>],
+    children: &'a [Vec<usize>],
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_cluster(
+    g: &Graph,
+    held: &Held,
+    cluster: Option<usize>,
+    depth: usize,
+    out: &mut String,
+    node: &NodeFn,
+    open: &OpenFn,
+    close: &CloseFn,
+) {
+    let indent = "  ".repeat(depth);
+    let slot = cluster.map_or(0, |i| i + 1);
+    for &i in &held.nodes[slot] {
+        let (n, _) = &g.nodes[i];
+        node(out, &n.id, &n.label, n.shape, &indent);
+    }
+    for &i in &held.children[slot] {
+        let c = &g.clusters[i];
+        open(out, &c.id, &c.label, &indent);
+        write_cluster(g, held, Some(i), depth + 1, out, node, open, close);
+        close(out, &indent);
     }
 }

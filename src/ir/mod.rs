@@ -199,32 +199,58 @@ impl Program {
     /// (declaration order among equals); phases in a cycle come last (the checker reports
     /// the cycle).
     pub fn phase_order(&self) -> Vec<usize> {
-        let index: std::collections::HashMap<&str, usize> = self
-            .phases
-            .iter()
-            .enumerate()
-            .map(|(i, ph)| (ph.name.name.as_str(), i))
-            .collect();
-        let mut done = vec![false; self.phases.len()];
-        let mut order = Vec::new();
-        loop {
-            let before = order.len();
-            for (i, ph) in self.phases.iter().enumerate() {
-                let ready = ph
-                    .after
-                    .iter()
-                    .all(|a| index.get(a.name.as_str()).is_none_or(|j| done[*j]));
-                if !done[i] && ready {
-                    done[i] = true;
-                    order.push(i);
+        // The order of a sweep through the phases in declaration order, again and again,
+        // taking each phase whose `after` phases are taken: a phase is taken in the sweep
+        // its last dependency was taken in, or the next one when that dependency comes
+        // after it. Computed in one pass over the dependency graph (a sweep per level was
+        // quadratic on a long chain written backwards), then sorted by (sweep, place).
+        let n = self.phases.len();
+        let index = self.phase_index();
+        let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, ph) in self.phases.iter().enumerate() {
+            for a in &ph.after {
+                if let Some(&j) = index.get(a.name.as_str()) {
+                    deps[i].push(j);
+                    dependents[j].push(i);
                 }
             }
-            if order.len() == before {
-                break;
+        }
+        let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+        let mut sweep = vec![0usize; n];
+        let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+        let mut taken = Vec::with_capacity(n);
+        while let Some(i) = ready.pop() {
+            sweep[i] = deps[i]
+                .iter()
+                .map(|&d| sweep[d] + usize::from(d > i))
+                .max()
+                .unwrap_or(1);
+            taken.push(i);
+            for &d in &dependents[i] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.push(d);
+                }
             }
         }
-        order.extend((0..self.phases.len()).filter(|i| !done[*i]));
-        order
+        taken.sort_unstable_by_key(|&i| (sweep[i], i));
+        // Phases in a cycle come last (the checker reports the cycle).
+        let mut in_order = vec![false; n];
+        for &i in &taken {
+            in_order[i] = true;
+        }
+        taken.extend((0..n).filter(|&i| !in_order[i]));
+        taken
+    }
+
+    /// Each phase's place by name (the first of a name written twice).
+    fn phase_index(&self) -> std::collections::HashMap<&str, usize> {
+        let mut index = std::collections::HashMap::with_capacity(self.phases.len());
+        for (i, ph) in self.phases.iter().enumerate() {
+            index.entry(ph.name.name.as_str()).or_insert(i);
+        }
+        index
     }
 
     /// Which phases the workflow reaches: its `start` (or, with none, every phase with no
@@ -239,13 +265,12 @@ impl Program {
                 None => ph.after.is_empty(),
             })
             .collect();
+        let index = self.phase_index();
         for i in self.phase_order() {
-            let reached = self.phases[i].after.iter().any(|a| {
-                self.phases
-                    .iter()
-                    .position(|x| x.name.name == a.name)
-                    .is_some_and(|j| live[j])
-            });
+            let reached = self.phases[i]
+                .after
+                .iter()
+                .any(|a| index.get(a.name.as_str()).is_some_and(|&j| live[j]));
             live[i] |= reached;
         }
         live
@@ -254,5 +279,68 @@ impl Program {
     /// True when the span is in a stdlib module.
     pub fn in_stdlib(&self, span: Span) -> bool {
         self.stdlib_files.contains(&span.file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The order of repeated sweeps in declaration order (the definition of
+    /// [`super::Program::phase_order`], quadratic), for comparison.
+    fn sweeps(after: &[Vec<usize>]) -> Vec<usize> {
+        let n = after.len();
+        let mut done = vec![false; n];
+        let mut order = Vec::new();
+        loop {
+            let before = order.len();
+            for i in 0..n {
+                if !done[i] && after[i].iter().all(|&j| done[j]) {
+                    done[i] = true;
+                    order.push(i);
+                }
+            }
+            if order.len() == before {
+                break;
+            }
+        }
+        order.extend((0..n).filter(|&i| !done[i]));
+        order
+    }
+
+    #[test]
+    fn phase_order_is_the_order_of_repeated_sweeps() {
+        // A small deterministic generator: graphs with forward and backward `after`,
+        // several per phase, cycles and names that are not phases.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        for _ in 0..400 {
+            let n = 1 + next(12) as usize;
+            let mut src = String::from("agent a {\n  role \"x\"\n}\n");
+            let mut after = vec![Vec::new(); n];
+            for (i, deps) in after.iter_mut().enumerate() {
+                let mut names = Vec::new();
+                for _ in 0..next(3) {
+                    let j = next(n as u64 + 1) as usize;
+                    if j == n {
+                        names.push("ghost".to_string());
+                    } else if !deps.contains(&j) {
+                        deps.push(j);
+                        names.push(format!("p{j}"));
+                    }
+                }
+                let after = if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" after {}", names.join(", "))
+                };
+                src.push_str(&format!("phase p{i}{after} {{\n  a: t\n}}\n"));
+            }
+            let checked = crate::check_text("order.bmad", &src);
+            assert_eq!(checked.program.phase_order(), sweeps(&after), "{src}");
+        }
     }
 }
