@@ -45,31 +45,63 @@ enum Origin {
     Std,
 }
 
+/// How much of a workflow to load.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The root file and its imports, parsed.
+    Load,
+    /// The root file alone, parsed.
+    Parse,
+    /// The root file alone as text, not parsed (its module has no items).
+    Read,
+}
+
 struct Loader {
     out: Loaded,
     /// Files being loaded (for cycle detection): their id and the import that led to them.
     stack: Vec<(FileId, Option<Span>)>,
-    /// False to parse the root file alone (`bmad fmt`).
-    follow_imports: bool,
+    mode: Mode,
+}
+
+impl Loader {
+    fn new(mode: Mode) -> Loader {
+        Loader {
+            out: Loaded::default(),
+            stack: Vec::new(),
+            mode,
+        }
+    }
 }
 
 /// Loads the workflow whose root is the file at `path`.
 pub fn load_path(path: &Path) -> Loaded {
-    read_path(path, true)
+    open_path(path, Mode::Load)
 }
 
 /// Reads and parses the file at `path` alone, without its imports.
 pub fn parse_path(path: &Path) -> Loaded {
-    read_path(path, false)
+    open_path(path, Mode::Parse)
+}
+
+/// Reads the file at `path` alone as text, without parsing it (`bmad fmt`, which parses
+/// it as it lays it out): its module has no items; the diagnostics say only whether it
+/// could be read and is text.
+pub fn read_path(path: &Path) -> Loaded {
+    open_path(path, Mode::Read)
 }
 
 /// Parses `text` alone, without its imports.
 pub fn parse_text(name: &str, text: &str) -> Loaded {
-    let mut loader = Loader {
-        out: Loaded::default(),
-        stack: Vec::new(),
-        follow_imports: false,
-    };
+    open_text(name, text, Mode::Parse)
+}
+
+/// Takes `text` alone, without parsing it (see [`read_path`]).
+pub fn read_text(name: &str, text: &str) -> Loaded {
+    open_text(name, text, Mode::Read)
+}
+
+fn open_text(name: &str, text: &str, mode: Mode) -> Loaded {
+    let mut loader = Loader::new(mode);
     if let Err(e) = within_limit(text.len() as u64) {
         loader.cannot_read(name, &e);
         return loader.out;
@@ -82,12 +114,8 @@ pub fn parse_text(name: &str, text: &str) -> Loaded {
     loader.out
 }
 
-fn read_path(path: &Path, follow_imports: bool) -> Loaded {
-    let mut loader = Loader {
-        out: Loaded::default(),
-        stack: Vec::new(),
-        follow_imports,
-    };
+fn open_path(path: &Path, mode: Mode) -> Loaded {
+    let mut loader = Loader::new(mode);
     let bytes = match read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -104,11 +132,7 @@ fn read_path(path: &Path, follow_imports: bool) -> Loaded {
 
 /// Loads a workflow from text in memory; relative imports resolve against `base`.
 pub fn load_text(name: &str, text: &str, base: Option<&Path>) -> Loaded {
-    let mut loader = Loader {
-        out: Loaded::default(),
-        stack: Vec::new(),
-        follow_imports: true,
-    };
+    let mut loader = Loader::new(Mode::Load);
     if let Err(e) = within_limit(text.len() as u64) {
         loader.cannot_read(name, &e);
         return loader.out;
@@ -223,6 +247,14 @@ impl Loader {
             });
             return;
         }
+        if self.mode == Mode::Read {
+            self.out.modules.push(Module {
+                file,
+                stdlib,
+                items: Vec::new(),
+            });
+            return;
+        }
         let parsed = syntax::parse(file, &self.out.sources.get(file).text);
         if via.is_none() && parsed.items.is_empty() && parsed.diagnostics.is_empty() {
             let text = &self.out.sources.get(file).text;
@@ -247,7 +279,7 @@ impl Loader {
             stdlib,
             items: parsed.items,
         });
-        if !self.follow_imports {
+        if self.mode != Mode::Load {
             return;
         }
         self.stack.push((file, via));

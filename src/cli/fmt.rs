@@ -103,34 +103,19 @@ fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
             let _ = writeln!(err, "error: cannot read stdin: {e}");
             return Outcome::Failed;
         }
-        bmad::load::parse_text("<stdin>", &text)
+        bmad::load::read_text("<stdin>", &text)
     } else {
-        bmad::load::parse_path(file)
+        bmad::load::read_path(file)
     };
-    // Only what stops parsing stops formatting: a file with a checking error (a bad
-    // literal, an undefined name) is laid out all the same.
-    let errors: Vec<_> = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| {
-            matches!(
-                d.code,
-                Code::Syntax | Code::TooDeep | Code::Encoding | Code::Io
-            )
-        })
-        .collect();
-    for d in &errors {
-        let _ = write!(
-            err,
-            "{}",
-            render(d, &loaded.sources, RenderOptions::default())
-        );
-    }
+    // Read, not parsed: the formatter parses the text as it lays it out, and only when
+    // it does not parse is it parsed again for the diagnostics.
+    let name = file.display();
+    let stops = |c: Code| matches!(c, Code::Syntax | Code::TooDeep | Code::Encoding | Code::Io);
+    let unreadable = refused(&loaded.diagnostics, &loaded, stops, err);
     if loaded.io_failed {
         return Outcome::Failed;
     }
-    let name = file.display();
-    if !errors.is_empty() {
+    if unreadable {
         let _ = writeln!(err, "not formatted: `{name}` does not parse");
         return Outcome::Refused;
     }
@@ -138,8 +123,22 @@ fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
         return Outcome::Failed;
     };
     let text = &loaded.sources.get(root.file).text;
-    let formatted = match bmad::format::format(text) {
+    // Parsed as `bmad check` parses it: what it would refuse is not formatted.
+    let formatted = match bmad::format::format_as(text, bmad::format::Parse::Items) {
         Ok(f) => f,
+        // Only what stops parsing stops formatting: a file with a checking error (a bad
+        // literal, an undefined name) is laid out all the same.
+        Err(bmad::format::Error::Syntax)
+            if refused(
+                &bmad::syntax::parse(root.file, text).diagnostics,
+                &loaded,
+                stops,
+                err,
+            ) =>
+        {
+            let _ = writeln!(err, "not formatted: `{name}` does not parse");
+            return Outcome::Refused;
+        }
         Err(e) => {
             let _ = writeln!(err, "not formatted: `{name}`: {e}");
             return Outcome::Refused;
@@ -170,6 +169,26 @@ fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
             Outcome::Failed
         }
     }
+}
+
+/// Prints the diagnostics among `diagnostics` whose code `stops` formatting; whether
+/// there were any.
+fn refused(
+    diagnostics: &[bmad::diagnostic::Diagnostic],
+    loaded: &bmad::load::Loaded,
+    stops: impl Fn(Code) -> bool,
+    err: &mut impl Write,
+) -> bool {
+    let mut any = false;
+    for d in diagnostics.iter().filter(|d| stops(d.code)) {
+        let _ = write!(
+            err,
+            "{}",
+            render(d, &loaded.sources, RenderOptions::default())
+        );
+        any = true;
+    }
+    any
 }
 
 /// The 1-based number of the first line that formatting changes (the last line when

@@ -10,19 +10,6 @@ const INDENT: usize = 2;
 /// Extra indent of a line that continues a header after a comment.
 const CONTINUATION: usize = 4;
 
-/// Lays the events out as text ending in one newline (empty for no events).
-pub fn layout(events: &[Event]) -> String {
-    let mut layout = Layout::default();
-    for event in events {
-        layout.event(event);
-    }
-    layout.flush();
-    if layout.started {
-        layout.out.push('\n');
-    }
-    layout.out
-}
-
 #[derive(Clone, Copy)]
 struct Break {
     blank: bool,
@@ -48,8 +35,9 @@ struct Line<'a> {
     lists: Vec<bool>,
 }
 
+/// Lays events out as they come, as text ending in one newline (empty for no events).
 #[derive(Default)]
-struct Layout<'a> {
+pub struct Layout<'a> {
     out: String,
     indent: usize,
     line: Line<'a>,
@@ -68,7 +56,25 @@ struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
-    fn event(&mut self, event: &Event<'a>) {
+    /// A layout whose text is sized for about `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Layout<'a> {
+        Layout {
+            out: String::with_capacity(capacity),
+            ..Layout::default()
+        }
+    }
+
+    /// The text laid out.
+    pub fn finish(mut self) -> String {
+        self.flush();
+        if self.started {
+            self.out.push('\n');
+        }
+        self.out
+    }
+
+    /// Lays out the next event.
+    pub fn event(&mut self, event: &Event<'a>) {
         match *event {
             Event::Word(text, kind) => self.word(text, kind),
             Event::Comment {

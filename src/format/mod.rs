@@ -5,10 +5,12 @@
 mod layout;
 mod walk;
 
+use crate::syntax::batch::{self, Piece};
 use crate::syntax::grammar::{BmadParser, Rule};
 use crate::syntax::split;
+use layout::Layout;
 use pest::Parser;
-use walk::Event;
+use walk::{Event, Walker};
 
 pub use layout::WIDTH;
 pub use walk::comment_len;
@@ -41,43 +43,94 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Formats `text`. The result is checked: it parses, and it holds the same words and
-/// comments in the same order as `text` (only the optional comma after an `assign` arm
-/// goes).
+/// How a text is parsed to be formatted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parse {
+    /// Item by item, as `bmad check` parses it (see [`crate::syntax::parse`]): an item
+    /// that does not parse alone is a syntax error. The items are laid out as they are
+    /// parsed: the pest tree of the whole text is never held at once.
+    Items,
+    /// As one text, with one pest tree: also formats text that parses only as a whole (a
+    /// word that starts a line in the middle of an item's header, which `bmad check`
+    /// takes for the start of an item).
+    Whole,
+}
+
+/// Formats `text`, parsed item by item or, when an item does not parse alone, as one
+/// text (see [`Parse`]). The result is checked: it parses, and it holds the same words
+/// and comments in the same order as `text` (only the optional comma after an `assign`
+/// arm goes).
 pub fn format(text: &str) -> Result<String, Error> {
-    let input = parse(text)?;
-    let formatted = layout::layout(&input);
-    let output = parse(&formatted)?;
-    let (a, b) = (words(&input), words(&output));
-    if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
-        let shown = |w: Option<&&str>| w.map_or_else(|| "(end)".to_string(), |w| format!("`{w}`"));
+    match format_as(text, Parse::Items) {
+        Err(Error::Syntax) => format_as(text, Parse::Whole),
+        done => done,
+    }
+}
+
+/// Formats `text` parsed as `parse` says; the result is checked as by [`format`], parsed
+/// the same way.
+pub fn format_as(text: &str, parse: Parse) -> Result<String, Error> {
+    let mut words = Vec::new();
+    // Formatting mostly takes out white space: the input's size is about the output's.
+    let mut layout = Layout::with_capacity(text.len() + text.len() / 16 + 1);
+    walk(text, parse, |event| {
+        if let Some(w) = word(&event) {
+            words.push(w);
+        }
+        layout.event(&event);
+    })?;
+    let formatted = layout.finish();
+    let mut count = 0;
+    let mut difference = None;
+    walk(&formatted, parse, |event| {
+        if let Some(w) = word(&event) {
+            if difference.is_none() && words.get(count) != Some(&w) {
+                difference = Some((count, Some(w)));
+            }
+            count += 1;
+        }
+    })?;
+    if difference.is_none() && count != words.len() {
+        difference = Some((count, None));
+    }
+    if let Some((i, output)) = difference {
+        let shown = |w: Option<&str>| w.map_or_else(|| "(end)".to_string(), |w| format!("`{w}`"));
         return Err(Error::Changed {
-            first_difference: format!("{} / {}", shown(a.get(i)), shown(b.get(i))),
+            first_difference: format!("{} / {}", shown(words.get(i).copied()), shown(output)),
         });
     }
     Ok(formatted)
 }
 
-/// The layout events of `text`, refusing text that is nested too deep for the parser.
-fn parse(text: &str) -> Result<Vec<Event<'_>>, Error> {
-    if split::split(text).iter().any(|c| c.too_deep_at.is_some()) {
-        return Err(Error::Syntax);
+/// Gives the layout events of `text` to `sink` as it is parsed; refuses text that does
+/// not parse (or is nested too deep for the parser).
+fn walk<'a>(text: &'a str, parse: Parse, sink: impl FnMut(Event<'a>)) -> Result<(), Error> {
+    let chunks = split::split(text);
+    let mut walker = Walker::new(sink);
+    if parse == Parse::Whole {
+        if chunks.iter().any(|c| c.too_deep_at.is_some()) {
+            return Err(Error::Syntax);
+        }
+        let mut pairs = BmadParser::parse(Rule::file, text).map_err(|_| Error::Syntax)?;
+        walker.file(text, pairs.next().ok_or(Error::Syntax)?);
+        return Ok(());
     }
-    let mut pairs = BmadParser::parse(Rule::file, text).map_err(|_| Error::Syntax)?;
-    let file = pairs.next().ok_or(Error::Syntax)?;
-    Ok(walk::events(text, file))
+    let mut parses = true;
+    batch::parse(text, &chunks, |piece| match piece {
+        Piece::Parsed { offset, end, file } if parses => walker.file(&text[offset..end], file),
+        Piece::Parsed { .. } => {}
+        Piece::Failed { .. } => parses = false,
+    });
+    if parses { Ok(()) } else { Err(Error::Syntax) }
 }
 
-/// The words and comments of an event stream.
-fn words<'a>(events: &[Event<'a>]) -> Vec<&'a str> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Word(w, _) => Some(*w),
-            Event::Comment { text, .. } => Some(*text),
-            _ => None,
-        })
-        .collect()
+/// The word or comment of an event.
+fn word<'a>(event: &Event<'a>) -> Option<&'a str> {
+    match event {
+        Event::Word(w, _) => Some(*w),
+        Event::Comment { text, .. } => Some(*text),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -235,7 +288,8 @@ mod tests {
                 include_str!("../../stdlib/roles.bmad"),
                 include_str!("../../stdlib/templates/operations.bmad"),
             ][which];
-            let events = super::parse(text).expect("parses");
+            let mut events = Vec::new();
+            super::walk(text, super::Parse::Whole, |e| events.push(e)).expect("parses");
             let scrambled = scramble(&events, seed);
             proptest::prop_assert_eq!(fmt(&scrambled), fmt(text));
         }

@@ -58,30 +58,35 @@ fn verbatim(rule: Rule) -> bool {
     )
 }
 
-/// Turns a parsed file into events.
-pub fn events<'a>(src: &'a str, file: Pair<'a, Rule>) -> Vec<Event<'a>> {
-    let mut walker = Walker {
-        src,
-        out: Vec::new(),
-        breaks: 0,
-    };
-    let end = walker.pair(file, true);
-    walker.gap(end, src.len(), Rule::file, &mut 1);
-    walker.out
-}
-
-struct Walker<'a> {
-    src: &'a str,
-    out: Vec<Event<'a>>,
-    /// Line breaks since the last word or comment.
+/// Turns parsed files into events, one stretch of a file after another (see
+/// [`crate::syntax::batch`]), giving each event to a sink as it comes.
+pub struct Walker<S> {
+    sink: S,
+    /// Line breaks since the last word or comment (a gap runs on into the next stretch).
     breaks: usize,
 }
 
-impl<'a> Walker<'a> {
+impl<'a, S: FnMut(Event<'a>)> Walker<S> {
+    /// A walker that gives its events to `sink`.
+    pub fn new(sink: S) -> Walker<S> {
+        Walker { sink, breaks: 0 }
+    }
+
+    /// Emits the events of `src`, a stretch of a file, whose `file` pair is `file`; the
+    /// next stretch goes on where it ends.
+    pub fn file(&mut self, src: &'a str, file: Pair<'a, Rule>) {
+        let end = self.pair(src, file, true);
+        self.gap(src, end, src.len(), Rule::file, &mut 1);
+    }
+
+    fn emit(&mut self, event: Event<'a>) {
+        (self.sink)(event);
+    }
+
     /// Emits one pair; returns where it really ends: white space and comments that pest
     /// left at the end of its span (before an optional part that was absent) belong to
     /// the parent, which emits them at its own level.
-    fn pair(&mut self, pair: Pair<'a, Rule>, top: bool) -> usize {
+    fn pair(&mut self, src: &'a str, pair: Pair<'a, Rule>, top: bool) -> usize {
         let rule = pair.as_rule();
         let span = pair.as_span();
         if verbatim(rule) {
@@ -116,42 +121,42 @@ impl<'a> Walker<'a> {
         let mut first = true;
         for child in children {
             let start = child.as_span().start();
-            self.gap(pos, start, rule, &mut depth);
+            self.gap(src, pos, start, rule, &mut depth);
             if depth > 0 {
-                self.out.push(Event::Entry {
+                self.emit(Event::Entry {
                     blank: self.breaks >= 2,
                 });
             }
             if first && child.as_rule() != Rule::kw_produces {
                 if let Some(hard) = list {
-                    self.out.push(Event::ListStart { hard });
+                    self.emit(Event::ListStart { hard });
                 }
                 first = false;
             }
-            pos = self.pair(child, false);
+            pos = self.pair(src, child, false);
         }
         if list.is_some() && !first {
-            self.out.push(Event::ListEnd);
+            self.emit(Event::ListEnd);
         }
         if top {
             return pos;
         }
         // Punctuation left at the end (a closing brace) is this pair's; white space and
         // comments after it are the parent's.
-        let tail = &self.src[pos..span.end()];
+        let tail = &src[pos..span.end()];
         let own = last_punctuation_end(tail).map_or(pos, |n| pos + n);
-        self.gap(pos, own, rule, &mut depth);
+        self.gap(src, pos, own, rule, &mut depth);
         own
     }
 
     fn word(&mut self, text: &'a str, kind: Word) {
-        self.out.push(Event::Word(text, kind));
+        self.emit(Event::Word(text, kind));
         self.breaks = 0;
     }
 
     /// Emits the punctuation and comments between two words.
-    fn gap(&mut self, from: usize, to: usize, rule: Rule, depth: &mut usize) {
-        let text = &self.src[from..to];
+    fn gap(&mut self, src: &'a str, from: usize, to: usize, rule: Rule, depth: &mut usize) {
+        let text = &src[from..to];
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
@@ -165,10 +170,10 @@ impl<'a> Walker<'a> {
             } else if rest.starts_with("//") || rest.starts_with("/*") {
                 let len = comment_len(rest);
                 let comment = &rest[..len];
-                let after = self.src[from + i + len..].trim_start_matches([' ', '\t', '\r']);
+                let after = src[from + i + len..].trim_start_matches([' ', '\t', '\r']);
                 let break_after =
                     comment.starts_with("//") || after.starts_with('\n') || after.is_empty();
-                self.out.push(Event::Comment {
+                self.emit(Event::Comment {
                     text: comment.trim_end(),
                     breaks_before: self.breaks,
                     break_after,
