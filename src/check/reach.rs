@@ -9,7 +9,6 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::step::{Step, StepKind};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
-use rustc_hash::FxHashSet as HashSet;
 
 /// Reports unreachable phases and procedures ([`Loops`] reports unbounded loops).
 pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
@@ -34,16 +33,11 @@ impl<'a> StepLint<'a> for Loops {
 
 /// Phases reachable from the workflow's start (or from every phase with no `after` when
 /// there is no start) through `after`.
-fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> HashSet<usize> {
+fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> Vec<bool> {
     let start = p.workflow.as_ref().and_then(|w| w.start.as_ref());
-    let live: HashSet<usize> = p
-        .reachable_phases()
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, reached)| reached.then_some(i))
-        .collect();
+    let live = p.reachable_phases();
     for (i, ph) in p.phases.iter().enumerate() {
-        if live.contains(&i) || p.in_stdlib(ph.span) {
+        if live[i] || p.in_stdlib(ph.span) {
             continue;
         }
         let mut d = Diagnostic::error(
@@ -65,12 +59,7 @@ fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> HashSet<usize> {
 
 /// Procedures reachable from the live phases, the monitors, the scheduled jobs and the
 /// incident workflow; procedures that call each other in a cycle.
-fn procedures(
-    p: &Program,
-    names: &Resolution,
-    live_phases: &HashSet<usize>,
-    diags: &mut Vec<Diagnostic>,
-) {
+fn procedures(p: &Program, names: &Resolution, live_phases: &[bool], diags: &mut Vec<Diagnostic>) {
     // Every use of a procedure: who uses it, which procedure, where.
     let uses: Vec<(Owner, u32, Span)> = names
         .uses()
@@ -96,7 +85,7 @@ fn procedures(
         .map(|(i, _)| i);
     let called_from_live = uses.iter().filter_map(|(owner, j, _)| {
         let live = match owner {
-            Owner::Phase(i) => live_phases.contains(&(*i as usize)),
+            Owner::Phase(i) => live_phases[*i as usize],
             Owner::Monitor(_) | Owner::Check(_) | Owner::Environment(_) => true,
             _ => false,
         };

@@ -3,6 +3,7 @@
 //! step graph; configuration stays declarative. Serialisable, spans kept.
 
 pub mod lower;
+mod phases;
 pub mod step;
 
 use crate::source::Span;
@@ -199,81 +200,14 @@ impl Program {
     /// (declaration order among equals); phases in a cycle come last (the checker reports
     /// the cycle).
     pub fn phase_order(&self) -> Vec<usize> {
-        // The order of a sweep through the phases in declaration order, again and again,
-        // taking each phase whose `after` phases are taken: a phase is taken in the sweep
-        // its last dependency was taken in, or the next one when that dependency comes
-        // after it. Computed in one pass over the dependency graph (a sweep per level was
-        // quadratic on a long chain written backwards), then sorted by (sweep, place).
-        let n = self.phases.len();
-        let index = self.phase_index();
-        let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (i, ph) in self.phases.iter().enumerate() {
-            for a in &ph.after {
-                if let Some(&j) = index.get(a.name.as_str()) {
-                    deps[i].push(j);
-                    dependents[j].push(i);
-                }
-            }
-        }
-        let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
-        let mut sweep = vec![0usize; n];
-        let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-        let mut taken = Vec::with_capacity(n);
-        while let Some(i) = ready.pop() {
-            sweep[i] = deps[i]
-                .iter()
-                .map(|&d| sweep[d] + usize::from(d > i))
-                .max()
-                .unwrap_or(1);
-            taken.push(i);
-            for &d in &dependents[i] {
-                waiting[d] -= 1;
-                if waiting[d] == 0 {
-                    ready.push(d);
-                }
-            }
-        }
-        taken.sort_unstable_by_key(|&i| (sweep[i], i));
-        // Phases in a cycle come last (the checker reports the cycle).
-        let mut in_order = vec![false; n];
-        for &i in &taken {
-            in_order[i] = true;
-        }
-        taken.extend((0..n).filter(|&i| !in_order[i]));
-        taken
-    }
-
-    /// Each phase's place by name (the first of a name written twice).
-    fn phase_index(&self) -> std::collections::HashMap<&str, usize> {
-        let mut index = std::collections::HashMap::with_capacity(self.phases.len());
-        for (i, ph) in self.phases.iter().enumerate() {
-            index.entry(ph.name.name.as_str()).or_insert(i);
-        }
-        index
+        phases::order(&phases::After::of(self))
     }
 
     /// Which phases the workflow reaches: its `start` (or, with none, every phase with no
     /// `after`) and every phase that runs after a reached one.
     pub fn reachable_phases(&self) -> Vec<bool> {
-        let start = self.workflow.as_ref().and_then(|w| w.start.as_ref());
-        let mut live: Vec<bool> = self
-            .phases
-            .iter()
-            .map(|ph| match start {
-                Some(s) => ph.name.name == s.name,
-                None => ph.after.is_empty(),
-            })
-            .collect();
-        let index = self.phase_index();
-        for i in self.phase_order() {
-            let reached = self.phases[i]
-                .after
-                .iter()
-                .any(|a| index.get(a.name.as_str()).is_some_and(|&j| live[j]));
-            live[i] |= reached;
-        }
-        live
+        let after = phases::After::of(self);
+        phases::reached(self, &after, &phases::order(&after))
     }
 
     /// True when the span is in a stdlib module.
