@@ -1,5 +1,6 @@
 //! `bmad check`: load, lower, check and report.
 
+use super::free::Freer;
 use super::{CheckArgs, Color, Emit, Format};
 use bmad::diagnostic::{Severity, to_json};
 use bmad::render::{RenderOptions, render};
@@ -83,29 +84,5 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// Frees checked workflows on a thread of its own: freeing a large workflow's IR takes time
-/// (30 ms for a 20 MB workflow) and nothing needs it freed before the process ends, so the
-/// next file is checked meanwhile and the exit does not wait for it. Without that thread
-/// (the system refused one) they are freed in place.
-struct Freer(Option<std::sync::mpsc::Sender<bmad::Checked>>);
-
-impl Freer {
-    fn start() -> Freer {
-        let (tx, rx) = std::sync::mpsc::channel::<bmad::Checked>();
-        let thread = std::thread::Builder::new()
-            .name("free".into())
-            .spawn(move || rx.into_iter().for_each(drop));
-        Freer(thread.ok().map(|_| tx))
-    }
-
-    fn free(&self, checked: bmad::Checked) {
-        if let Some(tx) = &self.0 {
-            // A send fails only when the thread is gone: the workflow comes back and is
-            // dropped here.
-            let _ = tx.send(checked);
-        }
     }
 }

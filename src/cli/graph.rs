@@ -1,6 +1,7 @@
 //! `bmad graph FILE [--format mermaid|dot] [--only phases|stories|ops]`: the workflow as
 //! a flowchart, checked first (a file with errors is not drawn).
 
+use super::free::Freer;
 use super::{GraphArgs, GraphFormat, GraphOnly};
 use bmad::graph::render::{Format, render};
 use bmad::graph::{Only, build};
@@ -36,6 +37,12 @@ pub fn run(args: &GraphArgs) -> ExitCode {
         GraphFormat::Mermaid => Format::Mermaid,
         GraphFormat::Dot => Format::Dot,
     };
-    print!("{}", render(&build(&checked.program, only), format));
+    let graph = build(&checked.program, only);
+    let text = render(&graph, format);
+    // Freed while the text is written, and not waited for.
+    let freer = Freer::start();
+    freer.free(graph);
+    freer.free(checked);
+    print!("{text}");
     ExitCode::SUCCESS
 }

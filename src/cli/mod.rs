@@ -5,6 +5,7 @@ mod check;
 mod dry_run;
 mod explain;
 mod fmt;
+mod free;
 mod graph;
 mod init;
 mod monitor;

@@ -3,7 +3,7 @@
 //! drawn back to their start, `try ... on failure` as a "fails" edge, groups and for-each
 //! as clusters.
 
-use super::{Graph, Shape};
+use super::{Graph, NodeId, Shape};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, CallKind, Cond, Step, StepKind};
 use crate::runtime::report::value_text;
@@ -12,25 +12,25 @@ use crate::runtime::report::value_text;
 #[derive(Debug, Clone)]
 pub struct Exit {
     /// The node.
-    pub node: String,
+    pub node: NodeId,
     /// The edge's label (`yes`, `partial_outage`).
     pub label: Option<String>,
 }
 
-fn exit(node: String) -> Vec<Exit> {
+fn exit(node: NodeId) -> Vec<Exit> {
     vec![Exit { node, label: None }]
 }
 
-fn labelled(node: &str, label: &str) -> Vec<Exit> {
+fn labelled(node: NodeId, label: &str) -> Vec<Exit> {
     vec![Exit {
-        node: node.to_string(),
+        node,
         label: Some(label.to_string()),
     }]
 }
 
-fn link(g: &mut Graph, from: &[Exit], to: &str) {
+fn link(g: &mut Graph, from: &[Exit], to: NodeId) {
     for e in from {
-        g.edge(&e.node, to, e.label.clone());
+        g.edge(e.node, to, e.label.clone());
     }
 }
 
@@ -65,7 +65,7 @@ pub fn steps(
     g: &mut Graph,
     steps: &[Step],
     mut from: Vec<Exit>,
-) -> (Option<String>, Vec<Exit>) {
+) -> (Option<NodeId>, Vec<Exit>) {
     let mut first = None;
     for s in steps {
         let (f, exits) = step(p, g, s, from);
@@ -76,10 +76,10 @@ pub fn steps(
 }
 
 /// A plain step: one node after `from`.
-fn node(g: &mut Graph, from: &[Exit], label: String, shape: Shape) -> (Option<String>, Vec<Exit>) {
+fn node(g: &mut Graph, from: &[Exit], label: String, shape: Shape) -> (Option<NodeId>, Vec<Exit>) {
     let id = g.node(label, shape);
-    link(g, from, &id);
-    (Some(id.clone()), exit(id))
+    link(g, from, id);
+    (Some(id), exit(id))
 }
 
 /// A step that names a procedure, level or monitor: linked to it when the graph shows it.
@@ -88,15 +88,15 @@ fn linked(
     from: &[Exit],
     label: String,
     target: &str,
-) -> (Option<String>, Vec<Exit>) {
+) -> (Option<NodeId>, Vec<Exit>) {
     let out = node(g, from, label, Shape::Box);
-    if let Some(id) = &out.0 {
+    if let Some(id) = out.0 {
         g.link_later(id, target);
     }
     out
 }
 
-fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<String>, Vec<Exit>) {
+fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<NodeId>, Vec<Exit>) {
     match &s.kind {
         StepKind::Task(t) => {
             let mut label = format!("{}: {}", t.agent.name, names(&t.tasks));
@@ -226,11 +226,11 @@ fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<String
                 format!("assign {} by {}", var.name, by.name),
                 Shape::Diamond,
             );
-            link(g, &from, &d);
+            link(g, &from, d);
             let mut exits = Vec::new();
             for arm in arms {
                 let a = g.node(arm.agent.name.to_string(), Shape::Box);
-                g.edge(&d, &a, Some(arm.story_type.name.to_string()));
+                g.edge(d, a, Some(arm.story_type.name.to_string()));
                 exits.extend(exit(a));
             }
             (Some(d), exits)
@@ -262,22 +262,22 @@ fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<String
                 return (first, exits);
             };
             let d = g.node(format!("{}?", cond(until)), Shape::Diamond);
-            link(g, &exits, &d);
-            if let Some(f) = &first {
+            link(g, &exits, d);
+            if let Some(f) = first {
                 let max = max.map_or(String::new(), |m| format!(", at most {}", m.value));
-                g.edge(&d, f, Some(format!("no: again{max}")));
+                g.edge(d, f, Some(format!("no: again{max}")));
             }
-            (first, labelled(&d, "yes"))
+            (first, labelled(d, "yes"))
         }
         StepKind::Retry { max, body, .. } => {
             let (first, exits) = steps(p, g, body, from);
             let d = g.node("failed?", Shape::Diamond);
-            link(g, &exits, &d);
-            if let Some(f) = &first {
+            link(g, &exits, d);
+            if let Some(f) = first {
                 let max = max.map_or(3, |m| m.value);
-                g.edge(&d, f, Some(format!("yes: retry, at most {max}")));
+                g.edge(d, f, Some(format!("yes: retry, at most {max}")));
             }
-            (first, labelled(&d, "no"))
+            (first, labelled(d, "no"))
         }
         StepKind::If {
             cond: c,
@@ -285,18 +285,18 @@ fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<String
             otherwise,
         } => {
             let d = g.node(format!("{}?", cond(c)), Shape::Diamond);
-            link(g, &from, &d);
-            let (_, mut exits) = steps(p, g, then, labelled(&d, "yes"));
+            link(g, &from, d);
+            let (_, mut exits) = steps(p, g, then, labelled(d, "yes"));
             if otherwise.is_empty() {
-                exits.extend(labelled(&d, "no"));
+                exits.extend(labelled(d, "no"));
             } else {
-                exits.extend(steps(p, g, otherwise, labelled(&d, "no")).1);
+                exits.extend(steps(p, g, otherwise, labelled(d, "no")).1);
             }
             (Some(d), exits)
         }
         StepKind::Match { subject, arms } => {
             let d = g.node(cond(subject), Shape::Diamond);
-            link(g, &from, &d);
+            link(g, &from, d);
             let mut exits = Vec::new();
             for arm in arms {
                 let label = if arm.pattern.name == "_" {
@@ -304,18 +304,16 @@ fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<String
                 } else {
                     arm.pattern.name.as_str()
                 };
-                exits.extend(steps(p, g, &arm.body, labelled(&d, label)).1);
+                exits.extend(steps(p, g, &arm.body, labelled(d, label)).1);
             }
             if !arms.iter().any(|a| a.pattern.name == "_") {
-                exits.extend(labelled(&d, "otherwise"));
+                exits.extend(labelled(d, "otherwise"));
             }
             (Some(d), exits)
         }
         StepKind::OnFailure { body, handler } => {
             let (first, mut exits) = steps(p, g, body, from);
-            let failed = first
-                .as_deref()
-                .map_or_else(Vec::new, |f| labelled(f, "fails"));
+            let failed = first.map_or_else(Vec::new, |f| labelled(f, "fails"));
             exits.extend(steps(p, g, handler, failed).1);
             (first, exits)
         }

@@ -9,7 +9,7 @@ pub mod render;
 use crate::ir::{ProcKind, Program};
 use crate::runtime::report::value_text;
 use crate::syntax::ast::{ActionKind, Actions, HealthProbe, Respond};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// How a node is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +22,12 @@ pub enum Shape {
     Round,
 }
 
+/// A node's place in [`Graph::nodes`]; it is drawn with the id `n` and that number.
+pub type NodeId = usize;
+
 /// A node.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Its id (`n12`).
-    pub id: String,
     /// Its text.
     pub label: String,
     /// How it is drawn.
@@ -37,18 +38,17 @@ pub struct Node {
 #[derive(Debug, Clone)]
 pub struct Edge {
     /// From node.
-    pub from: String,
+    pub from: NodeId,
     /// To node.
-    pub to: String,
+    pub to: NodeId,
     /// Its text.
     pub label: Option<String>,
 }
 
-/// A box around nodes (a phase, a procedure, a for-each).
+/// A box around nodes (a phase, a procedure, a for-each); it is drawn with the id `c`
+/// and its place in [`Graph::clusters`].
 #[derive(Debug, Clone)]
 pub struct Cluster {
-    /// Its id (`c3`).
-    pub id: String,
     /// Its title.
     pub label: String,
     /// The cluster it is in.
@@ -68,7 +68,7 @@ pub struct Graph {
     current: Option<usize>,
     /// Steps that name a procedure or an incident level (`call`, `heal`, `escalate`,
     /// `watch`), linked to it once everything is drawn.
-    links: Vec<(String, String)>,
+    links: Vec<(NodeId, String)>,
 }
 
 /// What to draw.
@@ -86,11 +86,10 @@ pub enum Only {
 
 impl Graph {
     /// Adds a node; its id.
-    pub fn node(&mut self, label: impl Into<String>, shape: Shape) -> String {
-        let id = format!("n{}", self.nodes.len());
+    pub fn node(&mut self, label: impl Into<String>, shape: Shape) -> NodeId {
+        let id = self.nodes.len();
         self.nodes.push((
             Node {
-                id: id.clone(),
                 label: label.into(),
                 shape,
             },
@@ -100,19 +99,14 @@ impl Graph {
     }
 
     /// Adds an edge.
-    pub fn edge(&mut self, from: &str, to: &str, label: Option<String>) {
-        self.edges.push(Edge {
-            from: from.to_string(),
-            to: to.to_string(),
-            label,
-        });
+    pub fn edge(&mut self, from: NodeId, to: NodeId, label: Option<String>) {
+        self.edges.push(Edge { from, to, label });
     }
 
     /// Runs `f` with new nodes going into a new cluster titled `label`.
     pub fn cluster<T>(&mut self, label: impl Into<String>, f: impl FnOnce(&mut Graph) -> T) -> T {
         let index = self.clusters.len();
         self.clusters.push(Cluster {
-            id: format!("c{index}"),
             label: label.into(),
             parent: self.current,
         });
@@ -125,8 +119,8 @@ impl Graph {
 
 impl Graph {
     /// Remembers that node `id` leads to the procedure, level or monitor `target`.
-    pub(crate) fn link_later(&mut self, id: &str, target: &str) {
-        self.links.push((id.to_string(), target.to_string()));
+    pub(crate) fn link_later(&mut self, id: NodeId, target: &str) {
+        self.links.push((id, target.to_string()));
     }
 }
 
@@ -148,7 +142,7 @@ pub fn build(p: &Program, only: Only) -> Graph {
 /// Each phase a cluster of its step flow; a phase after another starts where it ends.
 fn phases(p: &Program, g: &mut Graph) {
     // Looked up by name: a list searched for each phase was quadratic in long workflows.
-    let mut ends: HashMap<String, Vec<flow::Exit>> = HashMap::new();
+    let mut ends: HashMap<&str, Vec<flow::Exit>> = HashMap::default();
     for i in p.phase_order() {
         let ph = &p.phases[i];
         let title = match ph.max {
@@ -163,7 +157,7 @@ fn phases(p: &Program, g: &mut Graph) {
             .flat_map(|e| e.clone())
             .collect();
         let (_, exits) = g.cluster(title, |g| flow::steps(p, g, &ph.body, from));
-        ends.entry(ph.name.name.to_string()).or_insert(exits);
+        ends.entry(ph.name.name.as_str()).or_insert(exits);
     }
 }
 
@@ -172,7 +166,7 @@ fn stories(p: &Program, g: &mut Graph) {
     if p.stories.is_empty() {
         return;
     }
-    let ids: Vec<(String, String)> = g.cluster("stories", |g| {
+    let ids: Vec<(&str, NodeId)> = g.cluster("stories", |g| {
         p.stories
             .iter()
             .map(|s| {
@@ -184,22 +178,18 @@ fn stories(p: &Program, g: &mut Graph) {
                     format!("{} ({}){title}", s.id.name, s.story_type.name),
                     Shape::Box,
                 );
-                (s.id.name.to_string(), id)
+                (s.id.name.as_str(), id)
             })
             .collect()
     });
-    let by_id: HashMap<&str, &str> = ids
-        .iter()
-        .rev()
-        .map(|(i, n)| (i.as_str(), n.as_str()))
-        .collect();
+    let by_id: HashMap<&str, NodeId> = ids.into_iter().rev().collect();
     for s in &p.stories {
         let Some(to) = by_id.get(s.id.name.as_str()) else {
             continue;
         };
         for a in &s.after {
-            if let Some(from) = by_id.get(a.name.as_str()) {
-                g.edge(from, to, None);
+            if let Some(&from) = by_id.get(a.name.as_str()) {
+                g.edge(from, *to, None);
             }
         }
     }
@@ -209,7 +199,7 @@ fn stories(p: &Program, g: &mut Graph) {
 fn ops(p: &Program, g: &mut Graph) {
     // Each procedure (heal, maintenance, emergency, incident response, plain) in a
     // cluster; its entry is what rules and levels point at.
-    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut entries: Vec<(&str, NodeId)> = Vec::new();
     for pr in &p.procedures {
         let title = match (&pr.kind, &pr.schedule) {
             (ProcKind::Maintenance, Some(s)) => format!(
@@ -243,7 +233,6 @@ fn ops(p: &Program, g: &mut Graph) {
                 _ => None,
             };
             let from = start
-                .clone()
                 .map(|s| {
                     vec![flow::Exit {
                         node: s,
@@ -258,12 +247,12 @@ fn ops(p: &Program, g: &mut Graph) {
             start.or(first)
         });
         if let Some(e) = entry {
-            entries.push((pr.name.name.to_string(), e));
+            entries.push((pr.name.name.as_str(), e));
         }
     }
     // Incident levels, lowest first: an unanswered level escalates to the next.
-    let mut levels: Vec<(String, String)> = Vec::new();
-    let mut monitors: Vec<(String, String)> = Vec::new();
+    let mut levels: Vec<(&str, NodeId)> = Vec::new();
+    let mut monitors: Vec<(&str, NodeId)> = Vec::new();
     if !p.incident_levels.is_empty() {
         g.cluster("incident levels", |g| {
             for l in &p.incident_levels {
@@ -279,22 +268,22 @@ fn ops(p: &Program, g: &mut Graph) {
                     format!("level {}: {}{respond}", l.name.name, agents.join(", ")),
                     Shape::Round,
                 );
-                if let Some((_, before)) = levels.last() {
-                    g.edge(before, &id, Some("unanswered".into()));
+                if let Some(&(_, before)) = levels.last() {
+                    g.edge(before, id, Some("unanswered".into()));
                 }
-                levels.push((l.name.name.to_string(), id));
+                levels.push((l.name.name.as_str(), id));
             }
         });
-        if let (Some((_, first)), Some((_, flow))) = (
+        if let (Some(&(_, first)), Some(&(_, flow))) = (
             levels.first(),
-            entries.iter().find(|(n, _)| n == "incident_response"),
+            entries.iter().find(|(n, _)| *n == "incident_response"),
         ) {
             g.edge(first, flow, Some("response".into()));
         }
     }
     // Looked up by name, the first of a name written twice.
-    let entries: HashMap<String, String> = entries.into_iter().rev().collect();
-    let levels_by_name: HashMap<String, String> = levels.iter().rev().cloned().collect();
+    let entries: HashMap<&str, NodeId> = entries.into_iter().rev().collect();
+    let levels_by_name: HashMap<&str, NodeId> = levels.iter().rev().copied().collect();
     for m in &p.monitors {
         g.cluster(format!("monitor {}", m.name.name), |g| {
             let mon = g.node(
@@ -304,7 +293,7 @@ fn ops(p: &Program, g: &mut Graph) {
                 },
                 Shape::Round,
             );
-            monitors.push((m.name.name.to_string(), mon.clone()));
+            monitors.push((m.name.name.as_str(), mon));
             for h in &m.health {
                 let probe = match &h.probe {
                     HealthProbe::Probe(pr) => {
@@ -314,9 +303,9 @@ fn ops(p: &Program, g: &mut Graph) {
                     HealthProbe::Check { check } => format!("check {}", check.name),
                 };
                 let id = g.node(format!("health {}: {probe}", h.name.name), Shape::Box);
-                g.edge(&mon, &id, Some("health".into()));
+                g.edge(mon, id, Some("health".into()));
                 if let Some(a) = &h.actions {
-                    actions(g, &id, "fails", a, &entries, &levels_by_name);
+                    actions(g, id, "fails", a, &entries, &levels_by_name);
                 }
             }
             for r in &m.metrics {
@@ -332,8 +321,8 @@ fn ops(p: &Program, g: &mut Graph) {
                     ),
                     Shape::Diamond,
                 );
-                g.edge(&mon, &id, Some("performance".into()));
-                actions(g, &id, "breached", &r.actions, &entries, &levels_by_name);
+                g.edge(mon, id, Some("performance".into()));
+                actions(g, id, "breached", &r.actions, &entries, &levels_by_name);
             }
             for r in &m.patterns {
                 let sev = r
@@ -344,29 +333,30 @@ fn ops(p: &Program, g: &mut Graph) {
                     format!("pattern \"{}\"{sev}", r.pattern.value),
                     Shape::Diamond,
                 );
-                g.edge(&mon, &id, Some("errors".into()));
-                actions(g, &id, "matches", &r.actions, &entries, &levels_by_name);
+                g.edge(mon, id, Some("errors".into()));
+                actions(g, id, "matches", &r.actions, &entries, &levels_by_name);
             }
             for r in &m.on_status {
                 let id = g.node(
                     format!("status {}", crate::runtime::ops::rules::word(r.status)),
                     Shape::Diamond,
                 );
-                g.edge(&mon, &id, Some("status".into()));
-                actions(g, &id, "is", &r.actions, &entries, &levels_by_name);
+                g.edge(mon, id, Some("status".into()));
+                actions(g, id, "is", &r.actions, &entries, &levels_by_name);
             }
         });
     }
     // Steps that call a procedure, open an incident or start a monitor, to what they name.
-    let monitors: HashMap<String, String> = monitors.into_iter().rev().collect();
+    let monitors: HashMap<&str, NodeId> = monitors.into_iter().rev().collect();
     for (from, target) in std::mem::take(&mut g.links) {
+        let target = target.as_str();
         let to = entries
-            .get(&target)
-            .or_else(|| levels_by_name.get(&target))
-            .or_else(|| monitors.get(&target))
-            .cloned();
+            .get(target)
+            .or_else(|| levels_by_name.get(target))
+            .or_else(|| monitors.get(target))
+            .copied();
         if let Some(to) = to {
-            g.edge(&from, &to, None);
+            g.edge(from, to, None);
         }
     }
 }
@@ -374,11 +364,11 @@ fn ops(p: &Program, g: &mut Graph) {
 /// Edges from a rule to what its actions start.
 fn actions(
     g: &mut Graph,
-    from: &str,
+    from: NodeId,
     why: &str,
     a: &Actions,
-    entries: &HashMap<String, String>,
-    levels: &HashMap<String, String>,
+    entries: &HashMap<&str, NodeId>,
+    levels: &HashMap<&str, NodeId>,
 ) {
     let label = match &a.cooldown {
         Some(c) => format!("{why} (cooldown {})", value_text(c.value)),
@@ -389,8 +379,8 @@ fn actions(
             ActionKind::Heal { target }
             | ActionKind::Scale { target }
             | ActionKind::Call { target }
-            | ActionKind::Emergency { target } => entries.get(target.name.as_str()).cloned(),
-            ActionKind::Escalate { level } => levels.get(level.name.as_str()).cloned(),
+            | ActionKind::Emergency { target } => entries.get(target.name.as_str()).copied(),
+            ActionKind::Escalate { level } => levels.get(level.name.as_str()).copied(),
             ActionKind::Alert { .. } => None,
         };
         let target = target.unwrap_or_else(|| {
@@ -401,7 +391,7 @@ fn actions(
         });
         g.edge(
             from,
-            &target,
+            target,
             Some(format!(
                 "{label}: {}",
                 crate::runtime::ops::rules::action_text(&act.kind)
@@ -417,16 +407,16 @@ fn heal(
     g: &mut Graph,
     h: &crate::syntax::ast::Heal,
     from: Vec<flow::Exit>,
-) -> Option<String> {
+) -> Option<NodeId> {
     let mut at = from;
     let mut first = None;
     if !h.diagnose.is_empty() {
         let names: Vec<&str> = h.diagnose.iter().map(|n| n.name.as_str()).collect();
         let d = g.node(format!("diagnose {}", names.join(", ")), Shape::Box);
         for e in &at {
-            g.edge(&e.node, &d, e.label.clone());
+            g.edge(e.node, d, e.label.clone());
         }
-        first = Some(d.clone());
+        first = Some(d);
         at = vec![flow::Exit {
             node: d,
             label: None,
@@ -441,9 +431,9 @@ fn heal(
         first = first.or(f);
         let d = g.node(format!("verify {}?", verify.join(", ")), Shape::Diamond);
         for e in &exits {
-            g.edge(&e.node, &d, e.label.clone());
+            g.edge(e.node, d, e.label.clone());
         }
-        g.edge(&d, &healed, Some("yes".into()));
+        g.edge(d, healed, Some("yes".into()));
         at = vec![flow::Exit {
             node: d,
             label: Some("no".into()),
@@ -455,7 +445,7 @@ fn heal(
         Shape::Round,
     );
     for e in &at {
-        g.edge(&e.node, &none, e.label.clone());
+        g.edge(e.node, none, e.label.clone());
     }
     if let Some(o) = &h.otherwise {
         flow::steps(
