@@ -311,19 +311,53 @@ pub fn check<'a>(
         .enumerate()
         .map(|(i, ph)| (ph.name.name.as_str(), i))
         .collect();
+    // What is available after each phase is kept only until the last phase after it has
+    // taken it, and moved into that one (a copy for the others): a chain of phases that
+    // produce artifacts kept a growing set for every phase, quadratic.
+    let mut waiting = vec![0u32; p.phases.len()];
+    for ph in &p.phases {
+        for a in &ph.after {
+            if let Some(&j) = index.get(a.name.as_str()) {
+                waiting[j] += 1;
+            }
+        }
+    }
     let mut out: Vec<Option<Avail>> = vec![None; p.phases.len()];
     let mut everything = start.clone();
     for i in p.phase_order() {
         let ph = &p.phases[i];
-        let mut avail = start.clone();
+        let mut before: Option<Avail> = None;
         for a in &ph.after {
-            if let Some(prev) = index.get(a.name.as_str()).and_then(|j| out[*j].as_ref()) {
-                avail.merge(prev);
+            let Some(&j) = index.get(a.name.as_str()) else {
+                continue;
+            };
+            waiting[j] -= 1;
+            let last = waiting[j] == 0;
+            match &mut before {
+                // Every phase's set holds `start`: the first taken stands for it.
+                None if last => before = out[j].take(),
+                None => before = out[j].clone(),
+                Some(avail) => {
+                    if let Some(prev) = &out[j] {
+                        avail.merge(prev);
+                    }
+                    if last {
+                        out[j] = None;
+                    }
+                }
             }
         }
+        let mut avail = before.unwrap_or_else(|| start.clone());
+        let mark = avail.mark();
         flow.steps(&ph.body, &mut avail);
-        everything.merge(&avail);
-        out[i] = Some(avail);
+        // Everything is `start` and what each phase adds (what it has from the phases
+        // before it, they added).
+        for &a in &avail.log[mark..] {
+            everything.add(a);
+        }
+        if waiting[i] > 0 {
+            out[i] = Some(avail);
+        }
     }
     // Operations run after the product is built: they see everything the phases produce.
     let mut dropped = Vec::new();
