@@ -80,6 +80,10 @@ pub fn format_as(text: &str, parse: Parse) -> Result<String, Error> {
         layout.event(&event);
     })?;
     let formatted = layout.finish();
+    // A text already in the layout has just been parsed, with these words.
+    if formatted == text {
+        return Ok(formatted);
+    }
     let mut count = 0;
     let mut difference = None;
     walk(&formatted, parse, |event| {

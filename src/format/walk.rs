@@ -93,11 +93,12 @@ impl<'a, S: FnMut(Event<'a>)> Walker<S> {
             self.word(span.as_str(), Word::Plain);
             return span.end();
         }
-        let children: Vec<Pair<'a, Rule>> = pair
+        // Looked at as they come (most pairs are leaves, or have one or two children).
+        let mut children = pair
             .into_inner()
             .filter(|c| c.as_rule() != Rule::EOI)
-            .collect();
-        if !top && children.is_empty() && !span.as_str().contains(['{', '}']) {
+            .peekable();
+        if !top && children.peek().is_none() && !span.as_str().contains(['{', '}']) {
             self.word(span.as_str(), Word::Plain);
             return span.end();
         }
@@ -108,7 +109,7 @@ impl<'a, S: FnMut(Event<'a>)> Walker<S> {
             // Two or more `name = "path"` declarations: one per line.
             Rule::opt_produces => Some(
                 children
-                    .iter()
+                    .clone()
                     .filter(|c| Pair::clone(c).into_inner().count() == 2)
                     .count()
                     >= 2,

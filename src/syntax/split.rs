@@ -22,25 +22,25 @@ pub struct Chunk {
 }
 
 /// Keywords that start a top-level item and never start anything nested.
-const STRONG: &[&str] = &[
-    "import",
-    "workflow",
-    "artifact",
-    "phase",
-    "story",
-    "stories",
-    "environment",
-    "env",
-    "procedure",
-    "maintenance",
-    "incidents",
-    "emergency",
-    "monitor",
-    "sync",
-    "handoffs",
-    "kpi",
-    "settings",
-    "override",
+const STRONG: &[&[u8]] = &[
+    b"import",
+    b"workflow",
+    b"artifact",
+    b"phase",
+    b"story",
+    b"stories",
+    b"environment",
+    b"env",
+    b"procedure",
+    b"maintenance",
+    b"incidents",
+    b"emergency",
+    b"monitor",
+    b"sync",
+    b"handoffs",
+    b"kpi",
+    b"settings",
+    b"override",
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -95,7 +95,8 @@ pub fn split(text: &str) -> Vec<Chunk> {
                         start = i;
                         has_code = false;
                         open.clear();
-                        chain = vec![0];
+                        chain.clear();
+                        chain.push(0);
                         chain_sum = 0;
                     }
                 }
@@ -142,20 +143,20 @@ pub fn split(text: &str) -> Vec<Chunk> {
                         let word = word_at(bytes, i);
                         let level = chain.len() - 1;
                         match word {
-                            "else" => {
+                            b"else" => {
                                 chain[level] += 1;
                                 chain_sum += 1;
                                 if too_deep_at.is_none() && open.len() + chain_sum > MAX_DEPTH {
                                     too_deep_at = Some(i);
                                 }
                             }
-                            "if" if !prev_word_else => {
+                            b"if" if !prev_word_else => {
                                 chain_sum -= chain[level];
                                 chain[level] = 0;
                             }
                             _ => {}
                         }
-                        prev_word_else = word == "else";
+                        prev_word_else = word == b"else";
                         i += word.len();
                         continue;
                     }
@@ -229,12 +230,13 @@ pub fn split(text: &str) -> Vec<Chunk> {
     chunks
 }
 
-fn word_at(bytes: &[u8], i: usize) -> &str {
+/// The word (letters, digits, `_`) at `i`.
+fn word_at(bytes: &[u8], i: usize) -> &[u8] {
     let end = bytes[i..]
         .iter()
         .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
         .map_or(bytes.len(), |n| i + n);
-    std::str::from_utf8(&bytes[i..end]).unwrap_or("")
+    &bytes[i..end]
 }
 
 #[cfg(test)]
