@@ -279,9 +279,11 @@ impl<'a> StepLint<'a> for Producers<'a> {
     }
 }
 
-/// Reports consumed artifacts that nothing produced before.
+/// Reports consumed artifacts that nothing produced before, following the phases in
+/// `order` ([`Program::phase_order`]).
 pub fn check<'a>(
     p: &'a Program,
+    order: &[usize],
     defs: &Defs<'a>,
     produced: Producers<'a>,
     diags: &mut Vec<Diagnostic>,
@@ -322,9 +324,10 @@ pub fn check<'a>(
             }
         }
     }
-    let mut out: Vec<Option<Avail>> = vec![None; p.phases.len()];
+    // Only the phases still waited for have an entry (a few at a time along a chain).
+    let mut out: HashMap<usize, Avail> = HashMap::default();
     let mut everything = start.clone();
-    for i in p.phase_order() {
+    for &i in order {
         let ph = &p.phases[i];
         let mut before: Option<Avail> = None;
         for a in &ph.after {
@@ -335,14 +338,14 @@ pub fn check<'a>(
             let last = waiting[j] == 0;
             match &mut before {
                 // Every phase's set holds `start`: the first taken stands for it.
-                None if last => before = out[j].take(),
-                None => before = out[j].clone(),
+                None if last => before = out.remove(&j),
+                None => before = out.get(&j).cloned(),
                 Some(avail) => {
-                    if let Some(prev) = &out[j] {
+                    if let Some(prev) = out.get(&j) {
                         avail.merge(prev);
                     }
                     if last {
-                        out[j] = None;
+                        out.remove(&j);
                     }
                 }
             }
@@ -356,7 +359,7 @@ pub fn check<'a>(
             everything.add(a);
         }
         if waiting[i] > 0 {
-            out[i] = Some(avail);
+            out.insert(i, avail);
         }
     }
     // Operations run after the product is built: they see everything the phases produce.

@@ -64,8 +64,10 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     shape::check(p, &shape_steps, &mut diags);
     cycles::check(p, &names, &afters, &mut diags);
     limits::check(p, &mut diags);
-    artifacts::check(p, &defs, producers, &mut diags);
-    reach::check(p, &names, &mut diags);
+    // The phases' order and reach, from their `after` edges resolved once.
+    let (order, reached) = p.phase_order_and_reach();
+    artifacts::check(p, &order, &defs, producers, &mut diags);
+    reach::check(p, &reached, &names, &mut diags);
     verdicts::top_level(p, &mut diags);
     unused::check(p, &defs, &mut diags);
     diags.extend(crate::script::check_scripts(p, scripts));

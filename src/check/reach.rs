@@ -10,10 +10,11 @@ use crate::ir::step::{Step, StepKind};
 use crate::ir::{ProcKind, Program};
 use crate::source::Span;
 
-/// Reports unreachable phases and procedures ([`Loops`] reports unbounded loops).
-pub fn check(p: &Program, names: &Resolution, diags: &mut Vec<Diagnostic>) {
-    let live_phases = phases(p, diags);
-    procedures(p, names, &live_phases, diags);
+/// Reports unreachable phases and procedures, given which phases are reached
+/// ([`Program::reachable_phases`]); [`Loops`] reports unbounded loops.
+pub fn check(p: &Program, reached: &[bool], names: &Resolution, diags: &mut Vec<Diagnostic>) {
+    phases(p, reached, diags);
+    procedures(p, names, reached, diags);
 }
 
 /// Loops without a maximum, in every body (a lint of the shared walk, [`super::steps`]).
@@ -31,11 +32,10 @@ impl<'a> StepLint<'a> for Loops {
     }
 }
 
-/// Phases reachable from the workflow's start (or from every phase with no `after` when
+/// Phases not reached from the workflow's start (or from every phase with no `after` when
 /// there is no start) through `after`.
-fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> Vec<bool> {
+fn phases(p: &Program, live: &[bool], diags: &mut Vec<Diagnostic>) {
     let start = p.workflow.as_ref().and_then(|w| w.start.as_ref());
-    let live = p.reachable_phases();
     for (i, ph) in p.phases.iter().enumerate() {
         if live[i] || p.in_stdlib(ph.span) {
             continue;
@@ -54,7 +54,6 @@ fn phases(p: &Program, diags: &mut Vec<Diagnostic>) -> Vec<bool> {
         };
         diags.push(d);
     }
-    live
 }
 
 /// Procedures reachable from the live phases, the monitors, the scheduled jobs and the

@@ -206,8 +206,16 @@ impl Program {
     /// Which phases the workflow reaches: its `start` (or, with none, every phase with no
     /// `after`) and every phase that runs after a reached one.
     pub fn reachable_phases(&self) -> Vec<bool> {
+        self.phase_order_and_reach().1
+    }
+
+    /// [`Program::phase_order`] and [`Program::reachable_phases`] together, the `after`
+    /// edges resolved once for both.
+    pub fn phase_order_and_reach(&self) -> (Vec<usize>, Vec<bool>) {
         let after = phases::After::of(self);
-        phases::reached(self, &after, &phases::order(&after))
+        let order = phases::order(&after);
+        let reached = phases::reached(self, &after, &order);
+        (order, reached)
     }
 
     /// True when the span is in a stdlib module.
