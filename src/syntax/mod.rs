@@ -26,14 +26,45 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Files of at least this many bytes are parsed in two halves side by side.
+const PARALLEL_BYTES: usize = 1 << 20;
+
 /// Parses the text of one file. Every top-level item is parsed on its own, so one run
-/// reports a syntax error in each broken item; the items that parse are kept.
+/// reports a syntax error in each broken item; the items that parse are kept. A large
+/// file is parsed in two halves at once, the second on a thread of its own: the items and
+/// diagnostics are the same, in the same order.
 pub fn parse(file: FileId, text: &str) -> Parsed {
-    let mut parsed = Parsed::default();
     let chunks = split::split(text);
+    let half = chunks.partition_point(|c| c.start < text.len() / 2);
+    if text.len() < PARALLEL_BYTES || half == 0 || half == chunks.len() {
+        return parse_chunks(file, text, &chunks, chunks.len());
+    }
+    let (first, second) = chunks.split_at(half);
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("parse".into())
+            .spawn_scoped(scope, || parse_chunks(file, text, second, second.len()));
+        // Sized for both halves: the second's items are moved in at the end.
+        let mut parsed = parse_chunks(file, text, first, chunks.len());
+        let rest = match other {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: the second half here too.
+            Err(_) => parse_chunks(file, text, second, second.len()),
+        };
+        parsed.items.extend(rest.items);
+        parsed.diagnostics.extend(rest.diagnostics);
+        parsed
+    })
+}
+
+/// Parses `chunks` of `text`, with room for `capacity` items.
+fn parse_chunks(file: FileId, text: &str, chunks: &[split::Chunk], capacity: usize) -> Parsed {
+    let mut parsed = Parsed::default();
     // One item a chunk, mostly: sized once, the list is not copied as it grows.
-    parsed.items.reserve_exact(chunks.len());
-    batch::parse(text, &chunks, |piece| match piece {
+    parsed.items.reserve_exact(capacity);
+    batch::parse(text, chunks, |piece| match piece {
         Piece::Parsed {
             offset, file: pair, ..
         } => {
@@ -104,4 +135,35 @@ fn failed(
             chunk.unclosed_brace.map(|b| b - chunk.start),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file large enough to be parsed in two halves gives what parsing it in one piece
+    /// gives: the same items and diagnostics (syntax and literal), in the same order.
+    #[test]
+    fn a_large_file_parsed_in_halves_is_parsed_as_in_one_piece() {
+        let mut text = String::from("import std.roles\n");
+        let mut i = 0;
+        while text.len() < PARALLEL_BYTES + PARALLEL_BYTES / 8 {
+            match i % 97 {
+                13 => text.push_str(&format!("phase broken{i} {{\n  dev work\n}}\n")),
+                41 => text.push_str(&format!("phase late{i} {{\n  wait 5parsecs\n}}\n")),
+                _ => text.push_str(&format!(
+                    "phase p{i} after p{} {{\n  dev: work\n}}\nstory \"{i}\" backend {{\n  title \"t\"\n}}\n",
+                    i.max(1) - 1
+                )),
+            }
+            i += 1;
+        }
+        let file: FileId = 0;
+        let halves = parse(file, &text);
+        let chunks = split::split(&text);
+        let whole = parse_chunks(file, &text, &chunks, chunks.len());
+        assert!(halves.diagnostics.len() > 100);
+        assert_eq!(halves.items, whole.items);
+        assert_eq!(halves.diagnostics, whole.diagnostics);
+    }
 }
