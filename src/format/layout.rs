@@ -64,7 +64,21 @@ impl<'a> Layout<'a> {
         }
     }
 
-    /// The text laid out.
+    /// Takes the text laid out so far, at the end of a top-level item (the next event
+    /// starts an item on a line of its own): the text goes on in the next one taken, or
+    /// the one [`Layout::finish`] gives.
+    pub fn cut(&mut self) -> String {
+        self.flush();
+        let capacity = self.out.capacity();
+        std::mem::replace(&mut self.out, String::with_capacity(capacity))
+    }
+
+    /// How much text is laid out and not taken yet.
+    pub fn laid_out(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The text laid out (since the last [`Layout::cut`]).
     pub fn finish(mut self) -> String {
         self.flush();
         if self.started {

@@ -3,6 +3,7 @@
 //! twice changes nothing. See [`layout`] for the rules.
 
 mod layout;
+mod verify;
 mod walk;
 
 use crate::syntax::batch::{self, Piece};
@@ -10,7 +11,8 @@ use crate::syntax::grammar::{BmadParser, Rule};
 use crate::syntax::split;
 use layout::Layout;
 use pest::Parser;
-use walk::{Event, Walker};
+use verify::Verifier;
+use walk::{Event, Sink, Walker};
 
 pub use layout::WIDTH;
 pub use walk::comment_len;
@@ -70,38 +72,76 @@ pub fn format(text: &str) -> Result<String, Error> {
 /// Formats `text` parsed as `parse` says; the result is checked as by [`format`], parsed
 /// the same way.
 pub fn format_as(text: &str, parse: Parse) -> Result<String, Error> {
-    let mut words = Vec::new();
-    // Formatting mostly takes out white space: the input's size is about the output's.
-    let mut layout = Layout::with_capacity(text.len() + text.len() / 16 + 1);
-    walk(text, parse, |event| {
-        if let Some(w) = word(&event) {
-            words.push(w);
-        }
-        layout.event(&event);
-    })?;
-    let formatted = layout.finish();
-    // A text already in the layout has just been parsed, with these words.
-    if formatted == text {
-        return Ok(formatted);
+    match parse {
+        Parse::Items => items(text),
+        Parse::Whole => whole(text),
     }
-    let mut count = 0;
-    let mut difference = None;
-    walk(&formatted, parse, |event| {
+}
+
+/// The output is checked in pieces of about this many bytes.
+const PIECE_BYTES: usize = 64 * 1024;
+/// From this many bytes on, the output is checked on a thread of its own as it is laid
+/// out (less in the unit tests, to take that way on a small text).
+const THREAD_BYTES: usize = if cfg!(test) { 4 * PIECE_BYTES } else { 1 << 20 };
+
+/// The layout of the input and the words and comments laid out since the last piece.
+struct Formatting<'a> {
+    layout: Layout<'a>,
+    words: Vec<&'a str>,
+}
+
+impl<'a> Sink<'a> for Formatting<'a> {
+    fn event(&mut self, event: Event<'a>) {
         if let Some(w) = word(&event) {
-            if difference.is_none() && words.get(count) != Some(&w) {
-                difference = Some((count, Some(w)));
-            }
-            count += 1;
+            self.words.push(w);
         }
-    })?;
-    if difference.is_none() && count != words.len() {
-        difference = Some((count, None));
+        self.layout.event(&event);
     }
-    if let Some((i, output)) = difference {
-        let shown = |w: Option<&str>| w.map_or_else(|| "(end)".to_string(), |w| format!("`{w}`"));
-        return Err(Error::Changed {
-            first_difference: format!("{} / {}", shown(words.get(i).copied()), shown(output)),
+}
+
+/// Formats `text` item by item as it is parsed; the output is checked a piece at a time
+/// as it is laid out (see [`verify`]).
+fn items(text: &str) -> Result<String, Error> {
+    let chunks = split::split(text);
+    std::thread::scope(|scope| {
+        let mut verifier = Verifier::start(scope, text, text.len() >= THREAD_BYTES);
+        let mut walker = Walker::new(Formatting {
+            layout: Layout::with_capacity(2 * PIECE_BYTES),
+            words: Vec::new(),
         });
+        let mut parses = true;
+        batch::parse(text, &chunks, |piece| match piece {
+            Piece::Parsed { offset, end, file } if parses => {
+                walker.file(&text[offset..end], file);
+                // Between two stretches is between two top-level items.
+                let f = walker.sink();
+                if f.layout.laid_out() >= PIECE_BYTES {
+                    verifier.piece(f.layout.cut(), std::mem::take(&mut f.words));
+                }
+            }
+            Piece::Parsed { .. } => {}
+            Piece::Failed { .. } => parses = false,
+        });
+        if !parses {
+            return Err(Error::Syntax);
+        }
+        let f = walker.into_sink();
+        verifier.piece(f.layout.finish(), f.words);
+        verifier.finish()
+    })
+}
+
+/// Formats `text` parsed as one text, and checks the output parsed the same way.
+fn whole(text: &str) -> Result<String, Error> {
+    let mut formatting = Formatting {
+        layout: Layout::with_capacity(text.len() + text.len() / 16 + 1),
+        words: Vec::new(),
+    };
+    walk(text, Parse::Whole, |event| formatting.event(event))?;
+    let formatted = formatting.layout.finish();
+    // A text already in the layout has just been parsed, with these words.
+    if formatted != text {
+        verify::compare_as(&formatted, Parse::Whole, &formatting.words)?;
     }
     Ok(formatted)
 }
@@ -297,6 +337,42 @@ mod tests {
             let scrambled = scramble(&events, seed);
             proptest::prop_assert_eq!(fmt(&scrambled), fmt(text));
         }
+    }
+
+    /// A large text is laid out in pieces, checked on a thread as they come: the same
+    /// text as laying it out whole.
+    #[test]
+    fn a_large_text_is_formatted_in_pieces_as_it_is_whole() {
+        let mut messy = String::new();
+        let mut i = 0;
+        while messy.len() < super::THREAD_BYTES + super::THREAD_BYTES / 8 {
+            messy.push_str(&format!(
+                "// phase {i}\nphase p{i} after p{}{{\n\n\n dev :work{{needs a, b}}}}\n",
+                i.max(1) - 1
+            ));
+            i += 1;
+        }
+        let items = super::format_as(&messy, super::Parse::Items).expect("formats");
+        assert_eq!(
+            items,
+            super::format_as(&messy, super::Parse::Whole).expect("formats")
+        );
+        assert!(items.starts_with("// phase 0\nphase p0 after p0 {\n  dev: work {\n"));
+        // Formatted, it is its own layout (checked without a second parse).
+        assert_eq!(
+            super::format_as(&items, super::Parse::Items),
+            Ok(items.clone())
+        );
+        // One broken item anywhere and the whole text is refused.
+        let broken = format!(
+            "{}phase {{\n{}",
+            &items[..items.len() / 2],
+            &items[items.len() / 2..]
+        );
+        assert_eq!(
+            super::format_as(&broken, super::Parse::Items),
+            Err(super::Error::Syntax)
+        );
     }
 
     #[test]

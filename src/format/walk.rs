@@ -58,6 +58,18 @@ fn verbatim(rule: Rule) -> bool {
     )
 }
 
+/// Where a walk's events go.
+pub trait Sink<'a> {
+    /// Takes the next event.
+    fn event(&mut self, event: Event<'a>);
+}
+
+impl<'a, F: FnMut(Event<'a>)> Sink<'a> for F {
+    fn event(&mut self, event: Event<'a>) {
+        self(event);
+    }
+}
+
 /// Turns parsed files into events, one stretch of a file after another (see
 /// [`crate::syntax::batch`]), giving each event to a sink as it comes.
 pub struct Walker<S> {
@@ -66,10 +78,20 @@ pub struct Walker<S> {
     breaks: usize,
 }
 
-impl<'a, S: FnMut(Event<'a>)> Walker<S> {
+impl<'a, S: Sink<'a>> Walker<S> {
     /// A walker that gives its events to `sink`.
     pub fn new(sink: S) -> Walker<S> {
         Walker { sink, breaks: 0 }
+    }
+
+    /// The sink, between two stretches.
+    pub fn sink(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
+    /// The sink, once the walk is over.
+    pub fn into_sink(self) -> S {
+        self.sink
     }
 
     /// Emits the events of `src`, a stretch of a file, whose `file` pair is `file`; the
@@ -80,7 +102,7 @@ impl<'a, S: FnMut(Event<'a>)> Walker<S> {
     }
 
     fn emit(&mut self, event: Event<'a>) {
-        (self.sink)(event);
+        self.sink.event(event);
     }
 
     /// Emits one pair; returns where it really ends: white space and comments that pest

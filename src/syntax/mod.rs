@@ -26,8 +26,9 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Files of at least this many bytes are parsed in two halves side by side.
-const PARALLEL_BYTES: usize = 1 << 20;
+/// Files of at least this many bytes are parsed in two halves side by side (less in the
+/// unit tests, to take that way on a small text).
+const PARALLEL_BYTES: usize = if cfg!(test) { 1 << 16 } else { 1 << 20 };
 
 /// Parses the text of one file. Every top-level item is parsed on its own, so one run
 /// reports a syntax error in each broken item; the items that parse are kept. A large
@@ -162,7 +163,7 @@ mod tests {
         let halves = parse(file, &text);
         let chunks = split::split(&text);
         let whole = parse_chunks(file, &text, &chunks, chunks.len());
-        assert!(halves.diagnostics.len() > 100);
+        assert!(halves.diagnostics.len() > 10);
         assert_eq!(halves.items, whole.items);
         assert_eq!(halves.diagnostics, whole.diagnostics);
     }
