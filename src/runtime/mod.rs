@@ -449,6 +449,12 @@ impl Runner {
         }
     }
 
+    /// A handle that stops the run's scripts from any thread (Ctrl-C, SIGTERM): a script
+    /// evaluating on the run's own thread would otherwise keep it from seeing the signal.
+    pub fn script_cancel_handle(&self) -> crate::script::CancelHandle {
+        self.scripts.cancel_handle()
+    }
+
     /// Records that the run was interrupted (its future dropped) and returns its report.
     pub fn interrupted(&self, reason: &str) -> Report {
         if let Some(j) = &self.journal {
