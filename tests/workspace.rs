@@ -299,3 +299,56 @@ fn an_agent_working_directory_through_a_symlink_out_is_refused() {
         "{err}"
     );
 }
+
+/// Whether `dir` (outside the workspace) is still empty.
+fn untouched(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+#[cfg(unix)]
+#[test]
+fn no_write_goes_through_a_link_out_whoever_writes_and_whenever_the_link_appears() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    let out = outside.path().display().to_string();
+    // Dangling links planted before the run: an exec agent's output, a script agent's
+    // output, a simulated placeholder, each through its own link to a file outside.
+    let agents = [
+        ("exec", "backend exec \"echo written\""),
+        ("script", "backend script `\"written\"`"),
+        ("sim", "backend sim"),
+    ];
+    for (kind, backend) in agents {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir(ws.path().join("docs")).unwrap();
+        symlink(
+            outside.path().join(format!("{kind}.md")),
+            ws.path().join("docs/out.md"),
+        )
+        .unwrap();
+        let src = format!(
+            "agent a {{\n  {backend}\n}}\nphase p {{\n  a: write {{\n    produces \"/docs/out.md\"\n  }}\n}}\n"
+        );
+        let simulate = kind == "sim";
+        let report = run_in(&src, ws.path(), simulate);
+        let failed = report.failed.unwrap_or_default();
+        assert!(
+            failed.contains("`docs/out.md` is a symbolic link that leads outside"),
+            "{kind}: {failed}"
+        );
+        assert!(untouched(outside.path()), "{kind} wrote through the link");
+    }
+    // A link the agent makes during its own task, to a directory outside, then writes
+    // nothing: bmad's write of its output must not follow it.
+    let ws = tempfile::tempdir().unwrap();
+    let src = format!(
+        "agent a {{\n  backend exec \"ln -s {out} docs && echo written\"\n}}\nphase p {{\n  a: write {{\n    produces \"/docs/made.md\"\n  }}\n}}\n"
+    );
+    let report = run_in(&src, ws.path(), false);
+    let failed = report.failed.unwrap_or_default();
+    assert!(
+        failed.contains("`docs` is a symbolic link that leads outside"),
+        "{failed}"
+    );
+    assert!(untouched(outside.path()), "the agent's link was written through");
+}

@@ -10,6 +10,7 @@
 
 pub mod agent_output;
 pub mod backend;
+pub mod confined;
 mod delivery;
 mod deploy;
 pub mod digest;

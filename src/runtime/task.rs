@@ -261,6 +261,7 @@ impl Runner {
                         name: name.as_ref().map(|n| n.name.to_string()),
                         written: path.value.to_string(),
                         path: here.resolve(&path.value)?,
+                        root: here.root().to_path_buf(),
                     },
                     (Some(name), None) => here.named_artifact(&name.name)?,
                     (None, None) => return Err("an artifact without a name or path".into()),
