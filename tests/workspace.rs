@@ -119,7 +119,25 @@ phase p {
   }
 }
 "#;
-    let failed = run_in(src, ws.path(), false).failed.expect("refused");
+    // The checker reports it...
+    let checked = bmad::check_text("run.bmad", src);
+    let codes: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(codes, ["bmad::path-outside"]);
+    // ...and a run that goes ahead anyway (through the library) refuses it.
+    let options = bmad::runtime::RunOptions {
+        workspace: ws.path().to_path_buf(),
+        ..Default::default()
+    };
+    let runner = bmad::runtime::Runner::new(checked.program, options).expect("runnable");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let failed = rt.block_on(runner.run()).failed.expect("refused");
     assert!(failed.contains("outside the workspace"), "{failed}");
     assert!(!ws.path().parent().unwrap().join("escaped.md").exists());
 }
@@ -350,5 +368,8 @@ fn no_write_goes_through_a_link_out_whoever_writes_and_whenever_the_link_appears
         failed.contains("`docs` is a symbolic link that leads outside"),
         "{failed}"
     );
-    assert!(untouched(outside.path()), "the agent's link was written through");
+    assert!(
+        untouched(outside.path()),
+        "the agent's link was written through"
+    );
 }

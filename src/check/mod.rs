@@ -6,6 +6,7 @@ mod cycles;
 mod defs;
 mod limits;
 mod names;
+mod paths;
 mod reach;
 mod refs;
 mod scc;
@@ -65,6 +66,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     cycles::check(p, &names, &afters, &mut diags);
     limits::check(p, &mut diags);
     artifacts::check(p, &defs, producers, &mut diags);
+    paths::check(p, &mut diags);
     reach::check(p, &names, &mut diags);
     verdicts::top_level(p, &mut diags);
     unused::check(p, &defs, &mut diags);

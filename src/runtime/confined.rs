@@ -139,8 +139,8 @@ mod imp {
     /// Opens (making them) the directories `parts` under `root`.
     pub fn open_dirs(root: &Path, parts: &[PathBuf]) -> Result<OwnedFd, ConfinedError> {
         let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let mut dir = openat(rustix::fs::CWD, root, dir_flags, Perm::empty())
-            .map_err(|e| io(root, e))?;
+        let mut dir =
+            openat(rustix::fs::CWD, root, dir_flags, Perm::empty()).map_err(|e| io(root, e))?;
         let mut at = PathBuf::new();
         for part in parts {
             at.push(part);
@@ -160,9 +160,7 @@ mod imp {
                     })?
                 }
                 // A symlink (or something else that is no directory).
-                Err(Errno::LOOP | Errno::NOTDIR) => {
-                    through_link(root, &dir, part, &at, dir_flags)?
-                }
+                Err(Errno::LOOP | Errno::NOTDIR) => through_link(root, &dir, part, &at, dir_flags)?,
                 Err(e) => return Err(io(&at, e)),
             };
             dir = next;

@@ -2,9 +2,9 @@
 //! (the seed's `/docs/prd.md` is `<root>/docs/prd.md`); a path that leaves it, by `..` or
 //! through a symlink, is refused. Artifact names resolve to their declared paths.
 
+use super::confined::Mode;
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, Step, StepKind};
-use super::confined::Mode;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,7 +63,8 @@ impl Artifact {
         if self.exists() {
             return Ok(());
         }
-        let fail = |e: super::confined::ConfinedError| format!("cannot write {}: {e}", self.label());
+        let fail =
+            |e: super::confined::ConfinedError| format!("cannot write {}: {e}", self.label());
         if self.is_dir() {
             return super::confined::create_dir_all(&self.root, &self.path).map_err(fail);
         }
