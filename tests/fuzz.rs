@@ -82,6 +82,8 @@ fn examine(text: &str, dir: &Path) -> Result<(), TestCaseError> {
         "checking twice gave different diagnostics"
     );
     formats(text, dir)?;
+    // `bmad check --emit ir`.
+    prop_assert!(serde_json::to_string(&checked.program).is_ok());
     if !checked.io_failed && !checked.has_errors() {
         draws(&checked);
     }
@@ -864,8 +866,53 @@ fn item() -> BoxedStrategy<Toks> {
         1 => (name(), pick(&["deploys_per_day", "lead_time", "incident_resolution_time", "open_incidents", "bogus"]), pick(&[">", ">=", "<", "<=", "==", "!="]), quantity())
             .prop_map(|(n, m, op, q)| cat(vec![one("kpi"), n, one(":"), m, op, q])),
         1 => string().prop_map(|s| cat(vec![one("stories"), one("from"), s])),
+        1 => deep(),
     ]
     .boxed()
+}
+
+/// A phase nested about as deep as the parser takes ([`bmad::syntax::split::MAX_DEPTH`]),
+/// one side or the other: the lowering, the checks, the formatter and the graph walk it
+/// recursively.
+fn deep() -> BoxedStrategy<Toks> {
+    let head = select(
+        &[
+            "repeat max 2 {",
+            "retry max 2 {",
+            "parallel {",
+            "for s in stories max 2 {",
+            "if `a` {",
+            "try {",
+            "match x { _ =>",
+            "match x { _ => {",
+        ][..],
+    );
+    (
+        prop::collection::vec(head, 55..70),
+        simple_step(),
+        prop::collection::vec(any::<bool>(), 0..8),
+    )
+        .prop_map(|(heads, inner, elses)| {
+            let mut out = cat(vec![one("phase"), one("deep"), one("{")]);
+            let mut closes = Vec::new();
+            for head in &heads {
+                out.extend(head.split(' ').map(str::to_string));
+                closes.push(match *head {
+                    "match x { _ =>" => "}",
+                    "match x { _ => {" => "} }",
+                    "try {" => "} on failure { }",
+                    "if `a` {" if elses.get(closes.len() % 8) == Some(&true) => "} else { }",
+                    _ => "}",
+                });
+            }
+            out.extend(inner);
+            for close in closes.into_iter().rev() {
+                out.extend(close.split(' ').map(str::to_string));
+            }
+            out.push("}".into());
+            out
+        })
+        .boxed()
 }
 
 /// White space and comments between two tokens: mostly a space.
@@ -1284,4 +1331,38 @@ fn a_rhai_error_at_a_wide_character_covers_the_character() {
     let file = checked.sources.get(span.file);
     assert!(file.name.ends_with("unicode.rhai"), "{}", file.name);
     assert_eq!(&file.text[span.start as usize..span.end as usize], "ä");
+}
+
+/// `bmad::format::format` counted the nesting of a text with the parser's recovery split,
+/// which starts again at an item keyword in column 0 even inside open braces: a text
+/// nested 10,000 deep with `stories` (a loop's collection) in column 0 at every level
+/// passed the depth check and overflowed the stack in pest. `bmad fmt` was safe (it
+/// parses the file first); a program calling the library was not. The parser now also
+/// names the nesting (it reported only syntax errors).
+#[test]
+fn a_deep_text_with_item_keywords_in_column_zero_is_refused_not_overflowed() {
+    let n = 10_000;
+    let text = format!(
+        "phase p {{\n{}{}",
+        "for s in\nstories {\n".repeat(n),
+        "}\n".repeat(n + 1)
+    );
+    assert_eq!(
+        bmad::format::format(&text),
+        Err(bmad::format::Error::Syntax)
+    );
+    let checked = bmad::check_text(NAME, &text);
+    assert!(
+        checked.diagnostics.iter().any(|d| d.code == Code::TooDeep),
+        "{:?}",
+        checked.diagnostics.first()
+    );
+    // Shallow enough, the same text parses and formats.
+    let text = format!(
+        "phase p {{\n{}{}",
+        "for s in\nstories {\n".repeat(40),
+        "}\n".repeat(41)
+    );
+    assert!(bmad::load::parse_text(NAME, &text).diagnostics.is_empty());
+    assert!(bmad::format::format(&text).is_ok());
 }

@@ -62,9 +62,16 @@ fn parse_pieces(
         if !clean(piece) {
             if recovering {
                 parsed.diagnostics.push(unparsable(file, piece));
-            } else {
-                parse_pieces(file, text, &cut_again(text, piece), true, parsed);
+                continue;
             }
+            let chunks = cut_again(text, piece);
+            // Nested too deep across chunks (cut inside open braces), none too deep alone.
+            if let Some(at) = piece.too_deep_at
+                && chunks.iter().all(|c| c.too_deep_at.is_none())
+            {
+                parsed.diagnostics.push(too_deep(file, at));
+            }
+            parse_pieces(file, text, &chunks, true, parsed);
             continue;
         }
         let e = match BmadParser::parse(Rule::file, &text[piece.start..piece.end]) {
@@ -142,7 +149,9 @@ fn longer(
 ) -> Option<usize> {
     let start = pieces[i].start;
     for (j, next) in pieces.iter().enumerate().skip(i + 1).take(MAX_JOINED) {
-        if start + failed_at < next.start || !clean(next) {
+        // Joined, chunks cut inside open braces nest as deep as their braces add up to.
+        let deep = || split::too_deep(&text[start..next.end]).is_some();
+        if start + failed_at < next.start || !clean(next) || deep() {
             return None;
         }
         match BmadParser::parse(Rule::file, &text[start..next.end]) {
@@ -181,12 +190,7 @@ fn build(
 /// comment.
 fn unparsable(file: FileId, chunk: &split::Chunk) -> Diagnostic {
     if let Some(at) = chunk.too_deep_at {
-        return Diagnostic::error(
-            Code::TooDeep,
-            format!("blocks nested more than {} levels deep", split::MAX_DEPTH),
-        )
-        .at(Span::new(file, at, at + 1), "too deep from here")
-        .help("flatten the workflow: move inner blocks into a `procedure` and `call` it");
+        return too_deep(file, at);
     }
     let (at, what) = chunk.unterminated.unwrap_or((chunk.start, "comment"));
     let close = match what {
@@ -206,4 +210,14 @@ fn unparsable(file: FileId, chunk: &split::Chunk) -> Diagnostic {
             format!("this {what} is never closed"),
         )
         .help(close)
+}
+
+/// Blocks nested deeper than the parser takes, from byte `at`.
+fn too_deep(file: FileId, at: usize) -> Diagnostic {
+    Diagnostic::error(
+        Code::TooDeep,
+        format!("blocks nested more than {} levels deep", split::MAX_DEPTH),
+    )
+    .at(Span::new(file, at, at + 1), "too deep from here")
+    .help("flatten the workflow: move inner blocks into a `procedure` and `call` it")
 }

@@ -104,6 +104,12 @@ pub fn split_balanced(text: &str) -> Vec<Chunk> {
     split_at_items(text, false)
 }
 
+/// Where `text`, parsed whole, nests deeper than [`MAX_DEPTH`], if it does (the nesting
+/// counted as in [`split_balanced`], never started again inside open braces).
+pub fn too_deep(text: &str) -> Option<usize> {
+    split_balanced(text).iter().find_map(|c| c.too_deep_at)
+}
+
 fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
     let bytes = text.as_bytes();
     let mut chunks = Vec::new();
