@@ -177,6 +177,16 @@ fn formats(text: &str, dir: &Path) -> Result<(), TestCaseError> {
         );
         return Ok(());
     }
+    // Nothing lost or doubled: the parser keeps every item the grammar finds in the text.
+    let whole = {
+        use bmad::syntax::grammar::{BmadParser, Rule};
+        use pest::Parser;
+        let mut pairs = BmadParser::parse(Rule::file, source).expect("formatted, so it parses");
+        pairs.next().map_or(0, |f| {
+            f.into_inner().filter(|p| p.as_rule() != Rule::EOI).count()
+        })
+    };
+    prop_assert_eq!(module.items.len(), whole, "items kept / items in the text");
     let twice = bmad::format::format(&once);
     prop_assert_eq!(
         twice.as_deref(),
@@ -1365,4 +1375,20 @@ fn a_deep_text_with_item_keywords_in_column_zero_is_refused_not_overflowed() {
     );
     assert!(bmad::load::parse_text(NAME, &text).diagnostics.is_empty());
     assert!(bmad::format::format(&text).is_ok());
+}
+
+/// Where only a string may stand, the grammar read `"""x"` as the empty string then `"x"`
+/// while the parser's item splitter read a text block left open: `bmad fmt` would lay out a
+/// file `bmad check` refuses. Three quotes now always open a text block.
+#[test]
+fn three_quotes_open_a_text_block_wherever_they_stand() {
+    let text = "story \"x\" a { modify \"\"\"x\" }\n";
+    let parsed = bmad::load::parse_text(NAME, text);
+    assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+    assert_eq!(parsed.diagnostics[0].message, "unterminated text block");
+    assert_eq!(bmad::format::format(text), Err(bmad::format::Error::Syntax));
+    // With a space, two strings.
+    let text = "story \"x\" a { modify \"\" \"x\" }\n";
+    assert!(bmad::load::parse_text(NAME, text).diagnostics.is_empty());
+    assert!(bmad::format::format(text).is_ok());
 }
