@@ -1392,3 +1392,19 @@ fn three_quotes_open_a_text_block_wherever_they_stand() {
     assert!(bmad::load::parse_text(NAME, text).diagnostics.is_empty());
     assert!(bmad::format::format(text).is_ok());
 }
+
+/// `backend script NAME` is compiled as the call `NAME(task)`, placed at the name: an
+/// error after the name (a keyword as the name: `if(task)`) was placed past it, beyond
+/// the end of the file. It is placed on the name.
+#[test]
+fn an_error_in_a_script_made_from_a_name_is_placed_on_the_name() {
+    let text = "import std.roles\nagent a { backend script if }\n";
+    let checked = bmad::check_text(NAME, text);
+    let d = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::ScriptSyntax)
+        .expect("`if(task)` does not compile");
+    let span = d.primary.as_ref().unwrap().span;
+    assert_eq!(&text[span.start as usize..span.end as usize], "if");
+}

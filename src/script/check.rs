@@ -112,8 +112,13 @@ pub fn agent_script(a: &crate::syntax::ast::Agent) -> Option<Script> {
 
 /// The byte span of (line, column) inside `script`, `len` bytes long, at least one
 /// character, clamped to the line (its line break when the column is the end of the line;
-/// empty at the end of the script) and never ending inside a character.
+/// empty at the end of the script) and never ending inside a character. A script whose
+/// code is not the text at its span (`name(task)`, made from an agent's `backend script
+/// name`) is pointed at as a whole.
 pub fn span_at(script: &Script, line: usize, column: usize, len: usize) -> Span {
+    if script.code.len() != script.span.len() {
+        return script.span;
+    }
     let mut offset = 0;
     for (i, l) in script.code.split_inclusive('\n').enumerate() {
         if i + 1 == line {
