@@ -817,6 +817,8 @@ fn item() -> BoxedStrategy<Toks> {
             "\"statements.rhai\"",
             "\"broken.rhai\"",
             "\"unicode.rhai\"",
+            "\"latin1.rhai\"",
+            "\"nul.rhai\"",
             "\"missing.bmad\"",
             "\"../fuzz/lib.bmad\"",
             "\"/dev/null\"",
@@ -1407,4 +1409,26 @@ fn an_error_in_a_script_made_from_a_name_is_placed_on_the_name() {
         .expect("`if(task)` does not compile");
     let span = d.primary.as_ref().unwrap().span;
     assert_eq!(&text[span.start as usize..span.end as usize], "if");
+}
+
+/// A `.rhai` module that is not UTF-8 text (or holds a NUL) was placed on the first byte
+/// of the replacement character shown for the bad byte, inside it.
+#[test]
+fn a_rhai_module_that_is_not_text_is_placed_on_a_whole_character() {
+    for module in ["latin1.rhai", "nul.rhai"] {
+        let text = format!("import \"{module}\"\nphase p {{\n  check `true`\n}}\n");
+        let checked = bmad::check_text_in(NAME, &text, import_dir());
+        let d = checked
+            .diagnostics
+            .iter()
+            .find(|d| d.code == Code::Encoding)
+            .expect("the module is not text");
+        let span = d.primary.as_ref().unwrap().span;
+        let file = checked.sources.get(span.file);
+        let shown = file.text.get(span.start as usize..span.end as usize);
+        assert!(
+            matches!(shown, Some("\u{FFFD}" | "\u{2400}")),
+            "{module}: {shown:?}"
+        );
+    }
 }
