@@ -1197,10 +1197,13 @@ fn apply(text: &mut String, m: &Mutation) {
     }
 }
 
+/// A bundled file, or now and then a generated workflow, with one to three mutations.
 fn mutated() -> impl Strategy<Value = (String, PathBuf)> {
-    (any::<Index>(), prop::collection::vec(mutation(), 1..6)).prop_map(|(which, ms)| {
-        let (seed, dir) = which.get(seeds()).clone();
-        let mut text = seed;
+    let base = prop_oneof![
+        3 => any::<Index>().prop_map(|which| which.get(seeds()).clone()),
+        1 => workflow().prop_map(|text| (text, import_dir().to_path_buf())),
+    ];
+    (base, prop::collection::vec(mutation(), 1..4)).prop_map(|((mut text, dir), ms)| {
         for m in &ms {
             apply(&mut text, m);
         }
@@ -1226,7 +1229,7 @@ proptest! {
 proptest! {
     #![proptest_config(config(1000))]
 
-    /// The bundled files and the UI tests' broken files, mutated.
+    /// The bundled files, the UI tests' broken files and generated workflows, mutated.
     #[test]
     fn mutated_files_hold_every_property((text, dir) in mutated()) {
         examine(&text, &dir)?;
