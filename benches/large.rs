@@ -24,6 +24,8 @@ struct Run {
 }
 
 /// Runs `bmad ARGS` to its end and measures it; its exit code must be `code`.
+// The child is reaped by wait4 below, which clippy does not see.
+#[allow(clippy::zombie_processes)]
 fn run(args: &[&str], code: i32) -> Run {
     let start = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_bmad"))

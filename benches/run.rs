@@ -84,7 +84,13 @@ fn children_peak_mb() -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
-/// Median wall time of `RUNS` runs of `cmd`, which must succeed.
+/// Whether a run ended as expected: success, or (for the simulated run, whose QA blocks
+/// some stories after three attempts) exit code 3, "stories blocked".
+fn ended_well(status: std::process::ExitStatus) -> bool {
+    status.success() || status.code() == Some(3)
+}
+
+/// Median wall time of `RUNS` runs of `cmd`, which must end well ([`ended_well`]).
 fn median(mut make: impl FnMut() -> Command) -> Duration {
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
@@ -92,7 +98,7 @@ fn median(mut make: impl FnMut() -> Command) -> Duration {
             let out = make().stdout(Stdio::null()).output().expect("runs");
             let took = start.elapsed();
             assert!(
-                out.status.success(),
+                ended_well(out.status),
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -129,7 +135,7 @@ fn main() {
         .output()
         .expect("runs");
     assert!(
-        out.status.success(),
+        ended_well(out.status),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -56,11 +56,13 @@ pub enum Code {
     ScriptUndefined,
     /// A definition nothing uses (warning).
     Unused,
+    /// A path leads outside the workspace.
+    PathOutside,
 }
 
 impl Code {
     /// Every code, in a stable order.
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 24] = [
         Code::Io,
         Code::Encoding,
         Code::EmptyFile,
@@ -84,6 +86,7 @@ impl Code {
         Code::ScriptSyntax,
         Code::ScriptUndefined,
         Code::Unused,
+        Code::PathOutside,
     ];
 
     /// The stable name, e.g. `bmad::undefined`.
@@ -112,6 +115,7 @@ impl Code {
             Code::ScriptSyntax => "bmad::script-syntax",
             Code::ScriptUndefined => "bmad::script-undefined",
             Code::Unused => "bmad::unused",
+            Code::PathOutside => "bmad::path-outside",
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn explanation(code: Code) -> &'static str {
         Code::ScriptSyntax => include_str!("../docs/codes/script-syntax.md"),
         Code::ScriptUndefined => include_str!("../docs/codes/script-undefined.md"),
         Code::Unused => include_str!("../docs/codes/unused.md"),
+        Code::PathOutside => include_str!("../docs/codes/path-outside.md"),
     }
 }
 

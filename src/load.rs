@@ -228,16 +228,12 @@ impl Loader {
         let (text, bad_at, why) = decode(bytes);
         let file = self.out.sources.add(name.clone(), path.clone(), text);
         if let Some(at) = bad_at {
-            let len = self.out.sources.get(file).text[at..]
-                .chars()
-                .next()
-                .map_or(0, char::len_utf8);
             self.out.diagnostics.push(
                 Diagnostic::error(
                     Code::Encoding,
                     format!("`{name}` is not a text file: {why}"),
                 )
-                .at(Span::new(file, at, at + len), why)
+                .at(self.char_at(file, at), why)
                 .help("a .bmad file is UTF-8 text"),
             );
             self.out.modules.push(Module {
@@ -366,12 +362,22 @@ impl Loader {
                     Code::Encoding,
                     format!("`{name}` is not a text file: {why}"),
                 )
-                .at(Span::new(file, at, at + 1), why)
+                .at(self.char_at(file, at), why)
                 .also(via, "imported here")
                 .help("a .rhai module is UTF-8 text"),
             ),
             None => self.out.rhai_modules.push(file),
         }
+    }
+
+    /// The character at byte `at` of `file` (what is shown for a bad byte: U+FFFD or U+2400,
+    /// three bytes).
+    fn char_at(&self, file: FileId, at: usize) -> Span {
+        let len = self.out.sources.get(file).text[at..]
+            .chars()
+            .next()
+            .map_or(0, char::len_utf8);
+        Span::new(file, at, at + len)
     }
 
     /// An import of a file loaded before: fine unless that file is still being loaded.

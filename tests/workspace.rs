@@ -119,7 +119,25 @@ phase p {
   }
 }
 "#;
-    let failed = run_in(src, ws.path(), false).failed.expect("refused");
+    // The checker reports it...
+    let checked = bmad::check_text("run.bmad", src);
+    let codes: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(codes, ["bmad::path-outside"]);
+    // ...and a run that goes ahead anyway (through the library) refuses it.
+    let options = bmad::runtime::RunOptions {
+        workspace: ws.path().to_path_buf(),
+        ..Default::default()
+    };
+    let runner = bmad::runtime::Runner::new(checked.program, options).expect("runnable");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let failed = rt.block_on(runner.run()).failed.expect("refused");
     assert!(failed.contains("outside the workspace"), "{failed}");
     assert!(!ws.path().parent().unwrap().join("escaped.md").exists());
 }
@@ -297,5 +315,61 @@ fn an_agent_working_directory_through_a_symlink_out_is_refused() {
     assert!(
         err.contains("agent `coder`: cwd `/repo` leads outside the workspace"),
         "{err}"
+    );
+}
+
+/// Whether `dir` (outside the workspace) is still empty.
+fn untouched(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+#[cfg(unix)]
+#[test]
+fn no_write_goes_through_a_link_out_whoever_writes_and_whenever_the_link_appears() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    let out = outside.path().display().to_string();
+    // Dangling links planted before the run: an exec agent's output, a script agent's
+    // output, a simulated placeholder, each through its own link to a file outside.
+    let agents = [
+        ("exec", "backend exec \"echo written\""),
+        ("script", "backend script `\"written\"`"),
+        ("sim", "backend sim"),
+    ];
+    for (kind, backend) in agents {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir(ws.path().join("docs")).unwrap();
+        symlink(
+            outside.path().join(format!("{kind}.md")),
+            ws.path().join("docs/out.md"),
+        )
+        .unwrap();
+        let src = format!(
+            "agent a {{\n  {backend}\n}}\nphase p {{\n  a: write {{\n    produces \"/docs/out.md\"\n  }}\n}}\n"
+        );
+        let simulate = kind == "sim";
+        let report = run_in(&src, ws.path(), simulate);
+        let failed = report.failed.unwrap_or_default();
+        assert!(
+            failed.contains("`docs/out.md` is a symbolic link that leads outside"),
+            "{kind}: {failed}"
+        );
+        assert!(untouched(outside.path()), "{kind} wrote through the link");
+    }
+    // A link the agent makes during its own task, to a directory outside, then writes
+    // nothing: bmad's write of its output must not follow it.
+    let ws = tempfile::tempdir().unwrap();
+    let src = format!(
+        "agent a {{\n  backend exec \"ln -s {out} docs && echo written\"\n}}\nphase p {{\n  a: write {{\n    produces \"/docs/made.md\"\n  }}\n}}\n"
+    );
+    let report = run_in(&src, ws.path(), false);
+    let failed = report.failed.unwrap_or_default();
+    assert!(
+        failed.contains("`docs` is a symbolic link that leads outside"),
+        "{failed}"
+    );
+    assert!(
+        untouched(outside.path()),
+        "the agent's link was written through"
     );
 }

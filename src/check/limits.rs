@@ -169,7 +169,7 @@ fn memory(p: &Program, global: Option<(u64, Span)>, diags: &mut Vec<Diagnostic>)
         .limits
         .as_ref()
         .and_then(|l| l.per_agent.iter().find(|e| e.name.name == "memory"));
-    let gib = crate::check::human_size;
+    let gib = crate::syntax::literal::human_size;
     for a in &p.agents {
         let Some(own) = a.limits.iter().find(|e| e.name.name == "memory") else {
             continue;

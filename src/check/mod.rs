@@ -6,6 +6,7 @@ mod cycles;
 mod defs;
 mod limits;
 mod names;
+mod paths;
 mod reach;
 mod refs;
 mod scc;
@@ -67,6 +68,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     // The phases' order and reach, from their `after` edges resolved once.
     let (order, reached) = p.phase_order_and_reach();
     artifacts::check(p, &order, &defs, producers, &mut diags);
+    paths::check(p, &mut diags);
     reach::check(p, &reached, &names, &mut diags);
     verdicts::top_level(p, &mut diags);
     unused::check(p, &defs, &mut diags);
@@ -86,20 +88,4 @@ fn crons(p: &Program, diags: &mut Vec<Diagnostic>) {
             );
         }
     }
-}
-
-/// A byte count for people: `4GB`, `512MB`, `1.5GB`.
-pub fn human_size(bytes: u64) -> String {
-    let units = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")];
-    for (size, unit) in units {
-        if bytes as f64 >= size {
-            let v = bytes as f64 / size;
-            return if v.fract() == 0.0 {
-                format!("{v}{unit}")
-            } else {
-                format!("{v:.1}{unit}")
-            };
-        }
-    }
-    format!("{bytes}B")
 }

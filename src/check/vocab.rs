@@ -68,6 +68,7 @@ pub const SETTINGS: &[(&str, Option<&[Kind]>)] = &[
     ("script_max_call_depth", Some(&[Kind::Count])),
     ("script_max_string", Some(&[Kind::Size])),
     ("script_max_array", Some(&[Kind::Count])),
+    ("script_max_memory", Some(&[Kind::Size])),
     ("seed", Some(&[Kind::Count])),
 ];
 

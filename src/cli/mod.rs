@@ -13,6 +13,7 @@ mod progress;
 mod repl;
 mod run;
 mod runs;
+mod signals;
 mod sync;
 
 use clap::{Parser, Subcommand, ValueEnum};

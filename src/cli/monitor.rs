@@ -66,24 +66,16 @@ pub fn run(args: &MonitorArgs) -> ExitCode {
         Err(code) => return code,
     };
     // The summary is taken on the runtime's clock (virtual in a simulation).
+    let scripts = runner.script_cancel_handle();
+    let signalled = super::signals::watch(move |_| scripts.cancel());
     let (stopped, summary) = rt.block_on(async {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    return (
-                        Some(format!("cannot watch for SIGTERM: {e}")),
-                        runner.ops_summary(),
-                    );
-                }
-            };
         let stopped = tokio::select! {
             () = runner.operate(args.for_) => None,
-            _ = tokio::signal::ctrl_c() => Some("stopped (Ctrl-C)".to_string()),
-            _ = term.recv() => Some("stopped (SIGTERM)".to_string()),
+            Ok(signal) = signalled => Some(format!("stopped ({})", signal.name())),
         };
         (stopped, runner.ops_summary())
     });
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
     // Stopped: the operations' futures are gone, and with them every process they ran.
     if let Some(why) = &stopped {
         runner.interrupted(why);

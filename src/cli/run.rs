@@ -316,33 +316,38 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    // Ctrl-C drops the run: every running agent's process group is killed on the way.
-    // Ctrl-C and SIGTERM (a service manager stopping bmad) stop the run the same way.
+    // Ctrl-C and SIGTERM (a service manager stopping bmad) stop the run the same way:
+    // its scripts are stopped from the signal thread, then the run's future is dropped and
+    // with it every running agent's process group.
+    let scripts = runner.script_cancel_handle();
+    let seen = std::sync::Arc::new(std::sync::OnceLock::new());
+    let saw = std::sync::Arc::clone(&seen);
+    let signalled = super::signals::watch(move |signal| {
+        let _ = saw.set(signal);
+        scripts.cancel();
+    });
     let (report, signal) = rt.block_on(async {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let terminated = async {
-            match term.as_mut() {
-                Some(t) => t.recv().await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
-            report = runner.run() => (Some(report), ""),
-            _ = tokio::signal::ctrl_c() => (None, "Ctrl-C"),
-            _ = terminated => (None, "SIGTERM"),
+            report = runner.run() => (Some(report), None),
+            Ok(signal) = signalled => (None, Some(signal)),
         }
     });
+    // Blocking work still going (a script's network call) is not waited for past a second.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
     // Interrupted: the run's future is gone and with it every agent's process group.
-    let interrupted = report.is_none();
-    let report = report.unwrap_or_else(|| {
-        runner.interrupted(&format!(
-            "interrupted ({signal}): running agents were stopped"
-        ))
-    });
+    // A run that ended because the signal stopped its scripts was interrupted too.
+    let signal = signal.or_else(|| seen.get().copied());
+    let interrupted = signal.is_some();
+    let signal_name = signal.map_or("", super::signals::Signal::name);
+    let report = match report {
+        Some(report) if !interrupted => report,
+        _ => runner.interrupted(&format!(
+            "interrupted ({signal_name}): running agents were stopped"
+        )),
+    };
     print!("{}", report.table());
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
@@ -356,8 +361,7 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
             err,
             "run interrupted: running agents were stopped (continue with --resume {run_id})"
         );
-        // 128 + the signal's number, as shells report it.
-        return ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 });
+        return ExitCode::from(signal.map_or(130, super::signals::Signal::exit_code));
     }
     ExitCode::from(report.exit_code())
 }
@@ -367,6 +371,7 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
 pub(super) fn runtime(simulate: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .thread_stack_size(bmad::script::bounds::SCRIPT_STACK)
         .start_paused(simulate)
         .build()
         .map_err(|e| {

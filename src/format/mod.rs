@@ -152,7 +152,10 @@ fn walk<'a>(text: &'a str, parse: Parse, sink: impl FnMut(Event<'a>)) -> Result<
     let chunks = split::split(text);
     let mut walker = Walker::new(sink);
     if parse == Parse::Whole {
-        if chunks.iter().any(|c| c.too_deep_at.is_some()) {
+        // Parsed whole: the nesting counts from the start of the text (the chunks start
+        // counting again at an item keyword in column 0, a formatted text has none inside
+        // braces).
+        if split::too_deep(text).is_some() {
             return Err(Error::Syntax);
         }
         let mut pairs = BmadParser::parse(Rule::file, text).map_err(|_| Error::Syntax)?;

@@ -228,7 +228,10 @@ impl Session {
         match scripts.eval_text(code, &mut self.scope, &mut self.functions) {
             Ok(value) if value.is_unit() => Reply::default(),
             Ok(value) if value.is_string() => Reply::out(format!("{value:?}\n")),
-            Ok(value) => Reply::out(format!("{value}\n")),
+            Ok(value) => match crate::script::printable(&value) {
+                Ok(text) => Reply::out(format!("{text}\n")),
+                Err(e) => Reply::err(format!("error: {}\n", e.message)),
+            },
             Err(e) => Reply::err(format!("error: {}\n", e.message)),
         }
     }

@@ -36,6 +36,8 @@ pub struct Invocation {
     /// The story's git worktree, when its work is delivered through git: the agent works
     /// there (`BMAD_WORKTREE`), not in the workspace.
     pub tree: Option<super::git::Tree>,
+    /// The task's own time limit, when it declares one (`timeout` in the task).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// How a task ended.
@@ -252,6 +254,7 @@ mod tests {
                     prompt: String::new(),
                     produces: Vec::new(),
                     tree: None,
+                    timeout: None,
                 };
                 !rt.block_on(sim.run(inv)).ok
             });
@@ -285,6 +288,7 @@ mod tests {
             prompt: String::new(),
             produces: Vec::new(),
             tree: None,
+            timeout: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()

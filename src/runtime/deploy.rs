@@ -45,6 +45,7 @@ impl Runner {
             validation: false,
             produces: Vec::new(),
             agent: agent.clone(),
+            timeout: None,
         };
         let outcome = self.invoke(call, ctx).await?;
         if !outcome.ok {
@@ -73,6 +74,7 @@ impl Runner {
             validation: false,
             produces: Vec::new(),
             agent: "devops".into(),
+            timeout: None,
         };
         let outcome = self.invoke(call, ctx).await?;
         if !outcome.ok {

@@ -7,8 +7,10 @@ use super::agent_output::OutputFormat;
 use super::backend::{AgentBackend, Invocation, Outcome};
 use super::limits::AgentLimits;
 use super::process::{Ended, run_group};
+use super::process_mark::RunMarks;
 use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 
@@ -37,6 +39,8 @@ pub struct ExecBackend {
     pub model: Option<String>,
     /// The agent's tools (`{tools}` turns read, write and shell into the CLI's flags).
     pub tools: Vec<String>,
+    /// The marks of the run's processes: the agent's tree gets one.
+    pub marks: Arc<RunMarks>,
 }
 
 /// `text` as one single-quoted shell word.
@@ -186,7 +190,7 @@ impl AgentBackend for ExecBackend {
                 }
             }
             let input = me.stdin.then(|| inv.prompt.clone().into_bytes());
-            let output = match run_group(cmd, input, me.timeout).await {
+            let output = match run_group(cmd, input, me.timeout, &me.marks).await {
                 Ok(Ended::Exited(o)) => o,
                 Ok(Ended::TimedOut(t)) => {
                     return fail(format!(

@@ -10,6 +10,7 @@
 
 pub mod agent_output;
 pub mod backend;
+pub mod confined;
 mod delivery;
 mod deploy;
 pub mod digest;
@@ -24,6 +25,8 @@ pub mod limits;
 pub mod ops;
 mod probing;
 pub mod process;
+pub mod process_mark;
+pub mod process_sweep;
 mod prompt;
 pub mod report;
 pub mod roster;
@@ -105,6 +108,9 @@ pub struct Runner {
     /// What delivery through git needs: the stories' descriptions, what the merge lane
     /// did (shared with the git agents), the integration branch the git agents name.
     git: delivery::GitSetup,
+    /// The marks of the processes the run starts: what they leave running is stopped when
+    /// the run ends.
+    marks: Arc<process_mark::RunMarks>,
 }
 
 /// Agents at once when the workflow sets no `max_concurrent_agents`.
@@ -136,6 +142,7 @@ impl Runner {
         let git = delivery::GitSetup::of(&program)?;
         let workspace = workspace::Workspace::new(&options.workspace, &program);
         let mut agent_limits = HashMap::new();
+        let marks = Arc::new(process_mark::RunMarks::default());
         // Simulated agents take the adapter's backend in a real run, when one is named.
         let bound = match roster::adapter_name(&program, options.agents.as_deref()) {
             Some(name) if !options.simulate => Some(roster::adapter(&program, name)?),
@@ -178,6 +185,7 @@ impl Runner {
                         }),
                         model: a.model.as_ref().map(|m| m.value.to_string()),
                         tools: a.tools.iter().map(|t| t.name.to_string()).collect(),
+                        marks: Arc::clone(&marks),
                     })
                 }
                 Some(Backend::Git { pr, base }) if !options.simulate => Arc::new(git::GitBackend {
@@ -185,6 +193,7 @@ impl Runner {
                     pr: pr.as_ref().map(|t| t.value.to_string()),
                     base: base.as_ref().map(|t| t.value.to_string()),
                     run: Arc::clone(&git.run),
+                    marks: Arc::clone(&marks),
                 }),
                 Some(Backend::Script { .. }) if !options.simulate => {
                     let script = crate::script::agent_script(a).ok_or_else(|| {
@@ -209,6 +218,7 @@ impl Runner {
         let admission = limits::Admission::of(&program);
         Ok(Runner {
             git,
+            marks,
             ops: ops::Desk::new(options.simulate, options.seed),
             journal: None,
             sync: sync::SyncPolicy::of(&program),
@@ -400,6 +410,7 @@ impl Runner {
             () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
             () = self.operations() => unreachable!("the operations loop never ends"),
         };
+        self.stop_leftovers();
         self.sync_point("run_end");
         if let Some(j) = &self.journal {
             let status = if failed.is_none() {
@@ -443,18 +454,44 @@ impl Runner {
             () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
             () = self.operations() => unreachable!("the operations loop never ends"),
         }
+        self.stop_leftovers();
         self.sync_point("run_end");
         if let Some(j) = &self.journal {
             j.finish("succeeded", None);
         }
     }
 
+    /// A handle that stops the run's scripts from any thread (Ctrl-C, SIGTERM): a script
+    /// evaluating on the run's own thread would otherwise keep it from seeing the signal.
+    pub fn script_cancel_handle(&self) -> crate::script::CancelHandle {
+        self.scripts.cancel_handle()
+    }
+
     /// Records that the run was interrupted (its future dropped) and returns its report.
     pub fn interrupted(&self, reason: &str) -> Report {
+        self.stop_leftovers();
         if let Some(j) = &self.journal {
             j.finish("interrupted", Some(reason));
         }
         self.report(Some(reason.to_string()))
+    }
+
+    /// Stops every process the run's agents and commands left running (daemons, servers,
+    /// what left its process group): the run is over. Says how many, when there were any.
+    fn stop_leftovers(&self) {
+        match self.marks.sweep() {
+            Ok(0) => {}
+            Ok(n) => self.note(
+                "processes",
+                format!(
+                    "the run ended: {n} process(es) its agents or commands left running were killed"
+                ),
+            ),
+            Err(e) => tracing::warn!(
+                target: "bmad::run",
+                "{e}: processes the run's agents left outside their process groups may run on"
+            ),
+        }
     }
 
     /// Runs the phases in order; why the run failed, if it did.

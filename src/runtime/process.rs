@@ -1,27 +1,43 @@
 //! Child processes in their own process group: exec agents, `sh` steps and the git
 //! manager's PR command all run through [`run_group`]. The input is written while the
 //! output is read, all under the time limit; at the limit, or when the run is dropped
-//! (Ctrl-C), the whole group is killed, so nothing the child started outlives it.
+//! (Ctrl-C, SIGTERM), the whole group is killed, and with it every process that carries
+//! the tree's mark ([`super::process_mark`]): what left the group (`setsid`, a double
+//! fork) is stopped too. What a child leaves running when it ends by itself is stopped
+//! when the run ends ([`RunMarks::sweep`]).
 
+use super::process_mark::{Mark, RunMarks};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-/// Kills a process group when dropped, unless disarmed: a run that is interrupted (its
-/// future dropped on Ctrl-C) stops everything its agents started.
-pub struct GroupGuard(pub Option<u32>);
+/// Kills a process tree when dropped, unless disarmed: its process group, and every
+/// process that carries its mark. A run that is interrupted (its future dropped on
+/// Ctrl-C) stops everything its agents started.
+pub struct GroupGuard {
+    /// The group's leader (the group's id), while it may run.
+    leader: Option<u32>,
+    /// The mark of every process of the tree.
+    mark: Mark,
+}
 
 impl GroupGuard {
-    /// The group has ended by itself: nothing to kill.
+    /// The group has ended by itself: nothing to kill now (what it left running is
+    /// stopped with the run).
     pub fn disarm(mut self) {
-        self.0 = None;
+        self.leader = None;
     }
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        kill_group(self.0.take());
+        if let Some(leader) = self.leader.take() {
+            kill_group(Some(leader));
+            if let Err(e) = self.mark.kill() {
+                tracing::warn!(target: "bmad::run", "{e}: processes that left the group may run on");
+            }
+        }
     }
 }
 
@@ -47,12 +63,14 @@ pub enum Ended {
     TimedOut(Duration),
 }
 
-/// Runs `cmd` in a new process group with `input` on its standard input (or none) and
-/// its output captured, killing the group at `timeout`. Fails when it cannot start.
+/// Runs `cmd` in a new process group, marked as a tree of `marks`' run, with `input` on
+/// its standard input (or none) and its output captured, killing the tree at `timeout`.
+/// Fails when it cannot start.
 pub async fn run_group(
     mut cmd: Command,
     input: Option<Vec<u8>>,
     timeout: Option<Duration>,
+    marks: &RunMarks,
 ) -> std::io::Result<Ended> {
     cmd.stdin(if input.is_some() {
         Stdio::piped()
@@ -64,8 +82,12 @@ pub async fn run_group(
     .kill_on_drop(true);
     #[cfg(unix)]
     cmd.process_group(0);
+    let mark = marks.mark(&mut cmd);
     let mut child = cmd.spawn()?;
-    let guard = GroupGuard(child.id());
+    let guard = GroupGuard {
+        leader: child.id(),
+        mark,
+    };
     let stdin = child.stdin.take();
     let feed = async move {
         if let (Some(mut pipe), Some(bytes)) = (stdin, input) {
@@ -114,21 +136,22 @@ pub fn with_workflow_dir(command: &str, workflow_dir: &std::path::Path) -> Strin
     command.replace(WORKFLOW_DIR, &quoted)
 }
 
-/// Runs `command` with `sh -c` in `dir`, in its own process group, killed with everything
-/// it started at `timeout`. `{workflow_dir}` in it, and `BMAD_WORKFLOW_DIR` in its
-/// environment, are `workflow_dir`.
+/// Runs `command` with `sh -c` in `dir`, in its own process group, a tree of `marks`' run,
+/// killed with everything it started at `timeout`. `{workflow_dir}` in it, and
+/// `BMAD_WORKFLOW_DIR` in its environment, are `workflow_dir`.
 pub async fn sh(
     command: &str,
     dir: &std::path::Path,
     workflow_dir: &std::path::Path,
     timeout: Option<Duration>,
+    marks: &RunMarks,
 ) -> Shelled {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(with_workflow_dir(command, workflow_dir))
         .current_dir(dir)
         .env("BMAD_WORKFLOW_DIR", workflow_dir);
-    let (error, out) = match run_group(cmd, None, timeout).await {
+    let (error, out) = match run_group(cmd, None, timeout, marks).await {
         Ok(Ended::Exited(out)) if out.status.success() => (None, Some(out)),
         Ok(Ended::Exited(out)) => (
             Some(format!("`{command}` exited with {}", out.status)),
@@ -142,5 +165,91 @@ pub async fn sh(
         error,
         stdout: out.as_ref().map_or(String::new(), |o| text(&o.stdout)),
         stderr: out.as_ref().map_or(String::new(), |o| text(&o.stderr)),
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// The state and process group of `pid` (`/proc/<pid>/stat`); none once it is gone.
+    fn stat(pid: u32) -> Option<(char, u32)> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let mut rest = stat.rsplit_once(") ")?.1.split(' ');
+        let state = rest.next()?.chars().next()?;
+        let group = rest.nth(1)?.parse().ok()?;
+        Some((state, group))
+    }
+
+    /// Whether `pid` has ended (a zombie has), waiting up to 2 s for it.
+    fn gone(pid: u32) -> bool {
+        (0..100).any(|_| {
+            let ended = stat(pid).is_none_or(|(state, _)| state == 'Z');
+            if !ended {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            ended
+        })
+    }
+
+    fn pid_in(file: &Path) -> u32 {
+        std::fs::read_to_string(file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no pid in {}", file.display()))
+    }
+
+    /// `sh -c` of a script that leaves a daemon (a session of its own, out of the group)
+    /// recording its pid in `<dir>/<name>.pid`, then runs `then`.
+    fn leaves_a_daemon(dir: &Path, name: &str, then: &str) -> Command {
+        let script = format!(
+            "setsid sh -c 'echo $$ > {name}.tmp && mv {name}.tmp {name}.pid && exec sleep 1000' \
+             </dev/null >/dev/null 2>&1 &\n\
+             while [ ! -s {name}.pid ]; do sleep 0.02; done\n{then}"
+        );
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script).current_dir(dir);
+        cmd
+    }
+
+    #[test]
+    fn a_killed_tree_takes_what_left_its_group_and_no_other_tree() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let marks = RunMarks::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let release = dir.path().join("release");
+        // Tree `kept` runs until tree `late` has been killed at its time limit.
+        let kept = leaves_a_daemon(
+            dir.path(),
+            "kept",
+            "while [ ! -e release ]; do sleep 0.02; done",
+        );
+        let late = leaves_a_daemon(dir.path(), "late", "exec sleep 1000");
+        let (kept, late) = rt.block_on(async {
+            tokio::join!(
+                run_group(kept, None, Some(Duration::from_secs(20)), &marks),
+                async {
+                    let ended = run_group(late, None, Some(Duration::from_millis(500)), &marks);
+                    let ended = ended.await;
+                    let _ = std::fs::write(&release, "");
+                    ended
+                }
+            )
+        });
+        assert!(matches!(late, Ok(Ended::TimedOut(_))), "{late:?}");
+        assert!(matches!(kept, Ok(Ended::Exited(_))), "{kept:?}");
+        let late = pid_in(&dir.path().join("late.pid"));
+        let kept = pid_in(&dir.path().join("kept.pid"));
+        assert!(gone(late), "the timed-out tree's daemon {late} survived");
+        // The other tree's daemon, out of its group too, runs until the run ends.
+        let (state, group) = stat(kept).expect("the other tree's daemon runs");
+        assert_ne!(state, 'Z');
+        assert_eq!(group, kept, "the daemon left its tree's process group");
+        assert_eq!(marks.sweep().expect("/proc is readable"), 1);
+        assert!(gone(kept), "the run's sweep left {kept}");
     }
 }

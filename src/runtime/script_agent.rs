@@ -5,7 +5,7 @@
 
 use super::backend::{AgentBackend, Invocation, Outcome};
 use crate::ir::step::Script;
-use crate::script::{Scripts, scope_with};
+use crate::script::{Scripts, printable, scope_with};
 use crate::source::LineIndex;
 use futures::future::BoxFuture;
 use rhai::{Dynamic, Map};
@@ -37,8 +37,12 @@ fn task_map(inv: &Invocation) -> Map {
     task
 }
 
-/// The outcome a script's value stands for, and the output to write, if any.
-fn outcome_of(value: &Dynamic, validation: bool) -> (Outcome, Option<String>) {
+/// The outcome a script's value stands for, and the output to write, if any; a value
+/// too deeply nested to print is refused.
+fn outcome_of(
+    value: &Dynamic,
+    validation: bool,
+) -> Result<(Outcome, Option<String>), crate::script::EvalError> {
     let done = |ok: bool, text: Option<String>| {
         let feedback = text
             .clone()
@@ -58,20 +62,18 @@ fn outcome_of(value: &Dynamic, validation: bool) -> (Outcome, Option<String>) {
         )
     };
     if value.is_unit() {
-        return done(true, None);
+        return Ok(done(true, None));
     }
     if let Ok(ok) = value.as_bool() {
-        return done(ok, None);
+        return Ok(done(ok, None));
     }
     if let Some(map) = value.read_lock::<Map>() {
         let ok = map.get("ok").and_then(|v| v.as_bool().ok()).unwrap_or(true);
-        let text = map
-            .get("output")
-            .or_else(|| map.get("feedback"))
-            .map(|v| v.to_string());
-        return done(ok, text);
+        let text = map.get("output").or_else(|| map.get("feedback"));
+        let text = text.map(printable).transpose()?;
+        return Ok(done(ok, text));
     }
-    done(true, Some(value.to_string()))
+    Ok(done(true, Some(printable(value)?)))
 }
 
 impl AgentBackend for ScriptBackend {
@@ -84,8 +86,14 @@ impl AgentBackend for ScriptBackend {
             let scope = scope_with([("task", Dynamic::from(task_map(&inv)))]);
             // In a story's worktree, file functions read the story's files.
             let dir = inv.tree.as_ref().map(|t| t.dir.clone());
-            let (result, _) = scripts.eval_off_thread_in(script, scope, dir).await;
-            let value = match result {
+            // The value becomes an outcome on the evaluating thread (deep values are
+            // copied, printed and dropped there), within the task's timeout if it has one.
+            let validation = inv.validation;
+            let finish = move |value: Dynamic| outcome_of(&value, validation);
+            let result = scripts
+                .eval_off_thread_with(script, scope, dir, inv.timeout, finish)
+                .await;
+            let (outcome, output) = match result {
                 Ok(v) => v,
                 Err(e) => {
                     let place = lines.locate(e.span.unwrap_or(script_span));
@@ -96,7 +104,6 @@ impl AgentBackend for ScriptBackend {
                     };
                 }
             };
-            let (outcome, output) = outcome_of(&value, inv.validation);
             // The output goes to the first declared file artifact, as an exec agent's stdout.
             if outcome.ok
                 && let (Some(text), Some(a)) = (output, inv.produces.first())
@@ -119,15 +126,15 @@ mod tests {
 
     #[test]
     fn values_stand_for_outcomes() {
-        assert!(outcome_of(&Dynamic::UNIT, false).0.ok);
-        assert!(!outcome_of(&Dynamic::FALSE, false).0.ok);
-        let (o, text) = outcome_of(&Dynamic::from("done".to_string()), false);
+        assert!(outcome_of(&Dynamic::UNIT, false).unwrap().0.ok);
+        assert!(!outcome_of(&Dynamic::FALSE, false).unwrap().0.ok);
+        let (o, text) = outcome_of(&Dynamic::from("done".to_string()), false).unwrap();
         assert!(o.ok && o.feedback.is_none());
         assert_eq!(text.as_deref(), Some("done"));
         let mut m = Map::new();
         m.insert("ok".into(), false.into());
         m.insert("feedback".into(), "missing tests".into());
-        let (o, _) = outcome_of(&Dynamic::from(m), true);
+        let (o, _) = outcome_of(&Dynamic::from(m), true).unwrap();
         assert!(!o.ok);
         assert_eq!(o.feedback.as_deref(), Some("missing tests"));
     }

@@ -459,6 +459,7 @@ impl Runner {
             self.workspace_at(ctx).root(),
             self.workflow_dir(),
             timeout,
+            &self.marks,
         )
         .await;
         if let Some(ops) = &ctx.ops {

@@ -20,6 +20,8 @@ pub(super) struct Call {
     pub prompt: String,
     /// The artifacts it must write.
     pub produces: Vec<Artifact>,
+    /// The task's own `timeout`: past it the task is stopped and fails.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Runner {
@@ -48,6 +50,7 @@ impl Runner {
             prompt: self.prompt(&agent, t, ctx, &produces),
             produces,
             agent,
+            timeout: t.timeout.as_ref().and_then(|q| q.duration()),
         };
         let outcome = self.invoke(call, ctx).await?;
         if validation {
@@ -125,8 +128,25 @@ impl Runner {
             prompt,
             produces: call.produces.clone(),
             tree: ctx.tree.as_ref().map(|t| t.tree.clone()),
+            timeout: call.timeout,
         };
-        let mut outcome = self.backend(&call.agent).run(inv).await;
+        let running = self.backend(&call.agent).run(inv);
+        // Past the task's timeout its future is dropped: an exec agent's processes are
+        // killed, a script agent's evaluation stopped.
+        let mut outcome = match call.timeout {
+            Some(limit) => match tokio::time::timeout(limit, running).await {
+                Ok(outcome) => outcome,
+                Err(_) => Outcome {
+                    ok: false,
+                    feedback: Some(format!(
+                        "stopped at the task's timeout of {} (limit `timeout`)",
+                        crate::runtime::report::human_ms(limit.as_millis() as u64)
+                    )),
+                    ..Outcome::default()
+                },
+            },
+            None => running.await,
+        };
         // What the agent said, masked before it goes anywhere (feedback, log, store).
         outcome.feedback = outcome.feedback.map(|f| self.mask(&f));
         if let Some(t) = &mut outcome.transcript {
@@ -241,6 +261,7 @@ impl Runner {
                         name: name.as_ref().map(|n| n.name.to_string()),
                         written: path.value.to_string(),
                         path: here.resolve(&path.value)?,
+                        root: here.root().to_path_buf(),
                     },
                     (Some(name), None) => here.named_artifact(&name.name)?,
                     (None, None) => return Err("an artifact without a name or path".into()),

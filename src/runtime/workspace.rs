@@ -2,6 +2,7 @@
 //! (the seed's `/docs/prd.md` is `<root>/docs/prd.md`); a path that leaves it, by `..` or
 //! through a symlink, is refused. Artifact names resolve to their declared paths.
 
+use super::confined::Mode;
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, Step, StepKind};
 use std::collections::HashMap;
@@ -18,6 +19,8 @@ pub struct Artifact {
     pub written: String,
     /// The path on disk, inside the workspace.
     pub path: PathBuf,
+    /// The workspace (or story worktree) it is confined to: writes follow no link out.
+    pub root: PathBuf,
 }
 
 impl Artifact {
@@ -44,37 +47,30 @@ impl Artifact {
     }
 
     /// Writes an agent's output as this artifact, unless it is a directory or the agent
-    /// wrote the file itself. The parent directories are made.
+    /// wrote the file itself. The parent directories are made; no symlink is followed out
+    /// of the workspace (see [`super::confined`]).
     pub fn write_output(&self, output: &[u8]) -> Result<(), String> {
         if self.is_dir() || self.exists() {
             return Ok(());
         }
-        let fail = |e: std::io::Error| format!("cannot write {}: {e}", self.label());
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
-        }
-        std::fs::write(&self.path, output).map_err(fail)
+        super::confined::write(&self.root, &self.path, output, Mode::Replace)
+            .map_err(|e| format!("cannot write {}: {e}", self.label()))
     }
 
     /// Writes a placeholder unless the artifact exists: a directory, or a short Markdown
-    /// file naming the agent that wrote it. The parent directories are made.
+    /// file naming the agent that wrote it; confined as [`Artifact::write_output`].
     pub fn write_placeholder(&self, by: &str) -> Result<(), String> {
         if self.exists() {
             return Ok(());
         }
-        let fail = |e: std::io::Error| format!("cannot write {}: {e}", self.label());
+        let fail =
+            |e: super::confined::ConfinedError| format!("cannot write {}: {e}", self.label());
         if self.is_dir() {
-            return std::fs::create_dir_all(&self.path).map_err(fail);
-        }
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
+            return super::confined::create_dir_all(&self.root, &self.path).map_err(fail);
         }
         let title = self.name.as_deref().unwrap_or(&self.written);
-        std::fs::write(
-            &self.path,
-            format!("# {title}\n\nPlaceholder written by the simulated agent `{by}`.\n"),
-        )
-        .map_err(fail)
+        let text = format!("# {title}\n\nPlaceholder written by the simulated agent `{by}`.\n");
+        super::confined::write(&self.root, &self.path, text.as_bytes(), Mode::Replace).map_err(fail)
     }
 }
 
@@ -117,6 +113,13 @@ impl Workspace {
         &self.root
     }
 
+    /// Writes `bytes` to `written` (a workspace path), replacing or appending, making its
+    /// directories, following no symlink out of the workspace.
+    pub fn write(&self, written: &str, bytes: &[u8], mode: Mode) -> Result<(), String> {
+        let full = self.resolve(written)?;
+        super::confined::write(&self.root, &full, bytes, mode).map_err(|e| e.to_string())
+    }
+
     /// `written` inside the workspace. Refused when `..` leads out of it or when an
     /// existing part of the path is a symlink that leads out.
     pub fn resolve(&self, written: &str) -> Result<PathBuf, String> {
@@ -148,6 +151,7 @@ impl Workspace {
                 name: None,
                 written: p.value.to_string(),
                 path: self.resolve(&p.value)?,
+                root: self.root.clone(),
             }),
         }
     }
@@ -162,6 +166,7 @@ impl Workspace {
             name: Some(name.to_string()),
             written: written.clone(),
             path: self.resolve(written)?,
+            root: self.root.clone(),
         })
     }
 }

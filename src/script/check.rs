@@ -110,8 +110,15 @@ pub fn agent_script(a: &crate::syntax::ast::Agent) -> Option<Script> {
     }
 }
 
-/// The byte span of (line, column) inside `script`, `len` bytes long (clamped to the line).
+/// The byte span of (line, column) inside `script`, `len` bytes long, at least one
+/// character, clamped to the line (its line break when the column is the end of the line;
+/// empty at the end of the script) and never ending inside a character. A script whose
+/// code is not the text at its span (`name(task)`, made from an agent's `backend script
+/// name`) is pointed at as a whole.
 pub fn span_at(script: &Script, line: usize, column: usize, len: usize) -> Span {
+    if script.code.len() != script.span.len() {
+        return script.span;
+    }
     let mut offset = 0;
     for (i, l) in script.code.split_inclusive('\n').enumerate() {
         if i + 1 == line {
@@ -120,9 +127,14 @@ pub fn span_at(script: &Script, line: usize, column: usize, len: usize) -> Span 
                 .take(column.saturating_sub(1))
                 .map(char::len_utf8)
                 .sum();
-            let rest = l[col..].trim_end_matches('\n').len();
+            let rest = &l[col..];
+            let in_line = rest.trim_end_matches('\n').len();
+            let mut n = len.min(in_line).max(1).min(rest.len());
+            while !rest.is_char_boundary(n) {
+                n += 1;
+            }
             let start = script.span.start as usize + offset + col;
-            return Span::new(script.span.file, start, start + len.min(rest).max(1));
+            return Span::new(script.span.file, start, start + n);
         }
         offset += l.len();
     }

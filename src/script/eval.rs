@@ -1,56 +1,31 @@
 //! Evaluating a compiled script under the sandbox: operation, depth and size limits from
-//! the engine, and a wall-clock deadline checked from rhai's progress callback. Errors
-//! name the limit that stopped the script.
+//! the engine, the time, stack, memory and cancellation bounds of [`super::bounds`], and
+//! no panic past the evaluation. Errors name the limit that stopped the script.
 
 use super::Limits;
+use super::bounds::{self, Bounds, Stop};
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Position, Scope};
-use std::cell::Cell;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
-thread_local! {
-    /// The deadline of the evaluation running on this thread.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+/// The time limit of one evaluation and the setting or option that sets it, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeLimit {
+    /// How long it may run.
+    pub timeout: Duration,
+    /// What sets it: `script_timeout`, or a task's `timeout`.
+    pub set_by: &'static str,
 }
 
-/// Time left before this thread's evaluation must stop, if one is running.
-pub fn remaining() -> Option<std::time::Duration> {
-    DEADLINE
-        .with(|d| d.get())
-        .map(|d| d.saturating_duration_since(Instant::now()))
-}
-
-/// An error when this thread's evaluation is past its deadline: host functions call this
-/// before and while they wait, so they cannot outlast the evaluation.
-pub fn check_deadline() -> Result<(), Box<EvalAltResult>> {
-    if remaining().is_some_and(|left| left.is_zero()) {
-        Err(Box::new(EvalAltResult::ErrorTerminated(
-            Dynamic::from("deadline"),
-            Position::NONE,
-        )))
-    } else {
-        Ok(())
-    }
-}
-
-/// Restores the previous deadline when an evaluation ends, even by a panic.
-struct DeadlineGuard(Option<Instant>);
-
-impl Drop for DeadlineGuard {
-    fn drop(&mut self) {
-        DEADLINE.with(|d| d.set(self.0));
-    }
-}
-
-/// Makes the engine stop an evaluation whose deadline has passed (checked every 256
-/// operations: reading the clock on every one would cost more than most conditions).
-pub fn install_deadline(engine: &mut Engine) {
-    engine.on_progress(|ops| {
-        if ops % 256 != 0 {
-            return None;
+impl TimeLimit {
+    /// The workflow's `script_timeout`.
+    pub fn of(limits: &Limits) -> TimeLimit {
+        TimeLimit {
+            timeout: limits.timeout,
+            set_by: "script_timeout",
         }
-        let late = DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() > d));
-        late.then(|| Dynamic::from("deadline"))
-    });
+    }
 }
 
 /// Why an evaluation failed.
@@ -70,15 +45,29 @@ pub(crate) fn position(p: Position) -> Option<(usize, usize)> {
     Some((p.line()?, p.position().unwrap_or(1)))
 }
 
-fn explain(e: &EvalAltResult, limits: &Limits) -> (String, Option<&'static str>) {
+fn explain(e: &EvalAltResult, limits: &Limits, time: TimeLimit) -> (String, Option<&'static str>) {
     match e {
+        EvalAltResult::ErrorTerminated(token, _) => match Stop::of(token) {
+            Some(Stop::Deadline) | None => (
+                format!("stopped at the deadline of {:?}", time.timeout),
+                Some(time.set_by),
+            ),
+            Some(Stop::Cancelled) => ("stopped: the run was stopped".to_string(), None),
+            Some(Stop::Stack) => (
+                "stopped: calls or values nested too deeply for the evaluating thread's stack (a value nested in itself?)".to_string(),
+                None,
+            ),
+            Some(Stop::Memory) => (
+                format!(
+                    "stopped: its values took more than {}",
+                    crate::syntax::literal::human_size(limits.max_memory as u64)
+                ),
+                Some("script_max_memory"),
+            ),
+        },
         EvalAltResult::ErrorTooManyOperations(_) => (
             format!("stopped after {} operations", limits.max_operations),
             Some("script_max_operations"),
-        ),
-        EvalAltResult::ErrorTerminated(..) => (
-            format!("stopped at the deadline of {:?}", limits.timeout),
-            Some("script_timeout"),
         ),
         EvalAltResult::ErrorStackOverflow(_) => (
             format!("calls nested deeper than {}", limits.max_call_depth),
@@ -96,7 +85,7 @@ fn explain(e: &EvalAltResult, limits: &Limits) -> (String, Option<&'static str>)
             Some("script_max_array"),
         ),
         EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
-            let (m, l) = explain(inner, limits);
+            let (m, l) = explain(inner, limits, time);
             (format!("in `{name}`: {m}"), l)
         }
         other => (other.to_string(), None),
@@ -104,18 +93,36 @@ fn explain(e: &EvalAltResult, limits: &Limits) -> (String, Option<&'static str>)
 }
 
 /// Evaluates `ast` with `scope` under `limits` (the engine must have been built with the
-/// same limits by [`super::engine`]).
+/// same limits by [`super::engine`]), stopped at `time` or when one of the `cancel` flags is set. A panic
+/// inside the engine or a host function is caught here and reported as the evaluation's
+/// failure: it never reaches the caller's thread.
 pub fn evaluate(
     engine: &Engine,
     ast: &AST,
     scope: &mut Scope,
     limits: &Limits,
+    time: TimeLimit,
+    cancel: Vec<Arc<AtomicBool>>,
 ) -> Result<Dynamic, EvalError> {
-    let guard = DeadlineGuard(DEADLINE.with(|d| d.replace(Some(Instant::now() + limits.timeout))));
-    let result = engine.eval_ast_with_scope::<Dynamic>(scope, ast);
-    drop(guard);
+    let entered = bounds::enter(&Bounds {
+        timeout: time.timeout,
+        max_memory: limits.max_memory,
+        cancel,
+    });
+    let run = std::panic::AssertUnwindSafe(|| engine.eval_ast_with_scope::<Dynamic>(scope, ast));
+    let result = std::panic::catch_unwind(run);
+    drop(entered);
+    let result = result.map_err(|panic| EvalError {
+        message: format!(
+            "the script stopped with an internal error: {}",
+            panic_text(&panic)
+        ),
+        limit: None,
+        position: None,
+        span: None,
+    })?;
     result.map_err(|e| {
-        let (message, limit) = explain(&e, limits);
+        let (message, limit) = explain(&e, limits, time);
         let message = match limit {
             Some(setting) => format!("{message} (limit `{setting}`)"),
             None => message,
@@ -127,4 +134,13 @@ pub fn evaluate(
             span: None,
         }
     })
+}
+
+/// What a caught panic said.
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }

@@ -4,7 +4,7 @@
 //! function checks the evaluation's deadline and bounds its own waiting by what is left.
 
 use super::Sandbox;
-use super::eval::{check_deadline, remaining};
+use super::bounds::{check_deadline, remaining};
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use std::collections::HashMap;
 use std::fs::File;
@@ -17,6 +17,7 @@ type Res<T> = Result<T, Box<EvalAltResult>>;
 
 /// Names of every host function, for the compile-time check of function calls.
 pub const HOST_FUNCTIONS: &[&str] = &[
+    "sleep",
     "exists",
     "read",
     "sha256",
@@ -180,8 +181,35 @@ impl Patterns {
     }
 }
 
+/// The longest slice a `sleep` waits before it looks at the deadline and cancellation.
+const SLEEP_SLICE: Duration = Duration::from_millis(20);
+
+/// `sleep(seconds)`: waits, in slices, never past the evaluation's deadline nor after the
+/// run is stopped (rhai's own `sleep` ignores both and panics on a huge number).
+fn sleep(seconds: f64) -> Res<()> {
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Ok(());
+    }
+    let asked = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
+    let end = std::time::Instant::now().checked_add(asked);
+    loop {
+        check_deadline()?;
+        let left = match end {
+            Some(end) => end.saturating_duration_since(std::time::Instant::now()),
+            None => Duration::MAX,
+        };
+        if left.is_zero() {
+            return Ok(());
+        }
+        let wait = left.min(SLEEP_SLICE);
+        std::thread::sleep(remaining().map_or(wait, |r| wait.min(r.max(Duration::from_millis(1)))));
+    }
+}
+
 /// Registers the host API on `engine` for `sandbox`.
 pub fn register(engine: &mut Engine, sandbox: Arc<Sandbox>) {
+    engine.register_fn("sleep", sleep);
+    engine.register_fn("sleep", |seconds: i64| sleep(seconds as f64));
     register_files(engine, &sandbox);
     let s = sandbox.clone();
     engine.register_fn("env", move |name: &str| -> Res<String> {

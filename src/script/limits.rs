@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_map: usize,
     /// Wall-clock time per evaluation (`script_timeout`).
     pub timeout: Duration,
+    /// Most bytes the values of one evaluation may take (`script_max_memory`), enforced
+    /// where the counting allocator is installed (the `bmad` binary).
+    pub max_memory: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             max_array: 100_000,
             max_map: 10_000,
             timeout: Duration::from_secs(1),
+            max_memory: 256_000_000,
         }
     }
 }
@@ -64,6 +68,9 @@ impl Limits {
                 }
                 ("script_max_string", Some(Value::Size(b))) if b >= 1 => {
                     limits.max_string = b as usize
+                }
+                ("script_max_memory", Some(Value::Size(b))) if b >= 1 => {
+                    limits.max_memory = b as usize
                 }
                 ("script_timeout", Some(Value::Duration(ms))) if ms >= 1 => {
                     limits.timeout = Duration::from_millis(ms)

@@ -2,16 +2,21 @@
 //! (limits, workspace, declared environment variables and hosts), compiled scripts
 //! checked during `bmad check`, and evaluation with a deadline.
 
+pub mod bounds;
 mod check;
 mod eval;
 pub mod host;
 pub mod limits;
+pub mod memory;
 mod scope;
+mod values;
 
 pub use check::{Compiled, InSteps, agent_script, check_scripts, compile_program, span_at};
-pub use eval::{EvalError, evaluate};
+pub use eval::{EvalError, TimeLimit, evaluate};
 pub use limits::Limits;
+pub use memory::CountingAllocator;
 pub use scope::{scope_with, standard_scope};
+pub use values::printable;
 
 use crate::ir::Program;
 use crate::ir::step::{Step, StepKind, walk};
@@ -20,6 +25,8 @@ use rhai::Engine;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// What a script may reach: the workspace, the environment variables and the hosts the
 /// workflow declares.
@@ -90,6 +97,27 @@ impl Sandbox {
             }
         }
         out
+    }
+}
+
+/// Stops every evaluation of one [`Scripts`] (see [`Scripts::cancel_handle`]).
+#[derive(Debug, Clone)]
+pub struct CancelHandle(Arc<AtomicBool>);
+
+impl CancelHandle {
+    /// Stops the running evaluations and every later one.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The error of an evaluation whose thread failed.
+fn thread_failed(e: &tokio::task::JoinError, span: crate::source::Span) -> EvalError {
+    EvalError {
+        message: format!("the script's thread failed: {e}"),
+        limit: None,
+        position: None,
+        span: Some(span),
     }
 }
 
@@ -212,7 +240,7 @@ pub fn engine(sandbox: &Sandbox) -> Engine {
         .set_max_map_size(l.max_map)
         .set_max_modules(0);
     engine.disable_symbol("eval");
-    eval::install_deadline(&mut engine);
+    bounds::install(&mut engine);
     host::register(&mut engine, Arc::new(sandbox.clone()));
     engine
 }
@@ -223,6 +251,8 @@ pub struct Scripts {
     engine: Engine,
     compiled: Compiled,
     sandbox: Sandbox,
+    /// Set by [`Scripts::cancel`]: every evaluation of these scripts stops.
+    cancel: Arc<AtomicBool>,
 }
 
 impl Scripts {
@@ -234,6 +264,7 @@ impl Scripts {
             engine,
             compiled,
             sandbox,
+            cancel: Arc::default(),
         };
         (scripts, diags)
     }
@@ -243,12 +274,30 @@ impl Scripts {
         &self.sandbox
     }
 
+    /// A handle that stops every evaluation of these scripts, running or to come, from
+    /// any thread (the run is stopping): each ends within milliseconds, saying so.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle(Arc::clone(&self.cancel))
+    }
+
     /// Evaluates the script written at `script` (a check body, condition, gate, ...).
     /// A failure carries the place in the .bmad file where the script failed.
     pub fn eval(
         &self,
         script: &crate::ir::step::Script,
         scope: &mut rhai::Scope,
+    ) -> Result<rhai::Dynamic, EvalError> {
+        self.eval_within(script, scope, TimeLimit::of(&self.sandbox.limits), None)
+    }
+
+    /// [`Scripts::eval`] with its own time limit (a script agent's task `timeout`), also
+    /// stopped when `stop` is set.
+    fn eval_within(
+        &self,
+        script: &crate::ir::step::Script,
+        scope: &mut rhai::Scope,
+        time: TimeLimit,
+        stop: Option<&Arc<AtomicBool>>,
     ) -> Result<rhai::Dynamic, EvalError> {
         let Some(ast) = self.compiled.get(script.span) else {
             return Err(EvalError {
@@ -260,7 +309,10 @@ impl Scripts {
         };
         // Variables a script declares do not outlive it.
         let size = scope.len();
-        let result = evaluate(&self.engine, ast, scope, &self.sandbox.limits).map_err(|mut e| {
+        let cancel = [Some(&self.cancel), stop].into_iter().flatten().cloned();
+        let cancel = cancel.collect();
+        let limits = &self.sandbox.limits;
+        let result = evaluate(&self.engine, ast, scope, limits, time, cancel).map_err(|mut e| {
             e.span = Some(match e.position {
                 Some((line, col)) => span_at(script, line, col, 1),
                 None => script.span,
@@ -293,7 +345,10 @@ impl Scripts {
             })?;
         let program = functions.merge(&ast);
         *functions = functions.merge(&ast.clone_functions_only());
-        evaluate(&self.engine, &program, scope, &self.sandbox.limits).map_err(|mut e| {
+        let limits = &self.sandbox.limits;
+        let time = TimeLimit::of(limits);
+        let cancel = vec![Arc::clone(&self.cancel)];
+        evaluate(&self.engine, &program, scope, limits, time, cancel).map_err(|mut e| {
             e.message = self.sandbox.redact(&e.message);
             e
         })
@@ -306,34 +361,61 @@ impl Scripts {
         script: crate::ir::step::Script,
         scope: rhai::Scope<'static>,
     ) -> (Result<rhai::Dynamic, EvalError>, rhai::Scope<'static>) {
-        self.eval_off_thread_in(script, scope, None).await
-    }
-
-    /// [`Scripts::eval_off_thread`] with file functions reading from `dir` instead of the
-    /// workspace (a story's worktree), when given.
-    pub async fn eval_off_thread_in(
-        self: &Arc<Self>,
-        script: crate::ir::step::Script,
-        mut scope: rhai::Scope<'static>,
-        dir: Option<std::path::PathBuf>,
-    ) -> (Result<rhai::Dynamic, EvalError>, rhai::Scope<'static>) {
         let scripts = Arc::clone(self);
         let span = script.span;
         let task = tokio::task::spawn_blocking(move || {
-            let result = host::with_root(dir, || scripts.eval(&script, &mut scope));
+            let mut scope = scope;
+            let result = scripts.eval(&script, &mut scope);
             (result, scope)
         });
         match task.await {
             Ok(done) => done,
-            Err(e) => (
-                Err(EvalError {
-                    message: format!("the script's thread failed: {e}"),
-                    limit: None,
-                    position: None,
-                    span: Some(span),
-                }),
-                standard_scope(),
-            ),
+            Err(e) => (Err(thread_failed(&e, span)), standard_scope()),
+        }
+    }
+
+    /// Evaluates on tokio's blocking pool with file functions reading from `dir` instead
+    /// of the workspace (a story's worktree) when given, within `timeout` instead of
+    /// `script_timeout` when given (a task's own), and turns the value into `T` there with
+    /// `finish` (so a deep value is never copied, printed or dropped on the caller's
+    /// thread). Dropping the future stops the evaluation.
+    pub async fn eval_off_thread_with<T: Send + 'static>(
+        self: &Arc<Self>,
+        script: crate::ir::step::Script,
+        mut scope: rhai::Scope<'static>,
+        dir: Option<std::path::PathBuf>,
+        timeout: Option<Duration>,
+        finish: impl FnOnce(rhai::Dynamic) -> Result<T, EvalError> + Send + 'static,
+    ) -> Result<T, EvalError> {
+        let scripts = Arc::clone(self);
+        let span = script.span;
+        let time = match timeout {
+            Some(timeout) => TimeLimit {
+                timeout,
+                set_by: "timeout",
+            },
+            None => TimeLimit::of(&self.sandbox.limits),
+        };
+        // Its own flag, so that dropping this future stops only this evaluation.
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let task = tokio::task::spawn_blocking(move || {
+            host::with_root(dir, || {
+                let value = scripts.eval_within(&script, &mut scope, time, Some(&stop))?;
+                finish(value)
+            })
+        });
+        /// Stops the evaluation when the awaiting future is dropped.
+        struct StopOnDrop(Arc<AtomicBool>);
+        impl Drop for StopOnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = StopOnDrop(stopped);
+        match task.await {
+            Ok(done) => done,
+            Err(e) => Err(thread_failed(&e, span)),
         }
     }
 

@@ -54,31 +54,71 @@ pub fn parse<'a, 'c>(text: &'a str, chunks: &'c [Chunk], mut f: impl FnMut(Piece
             i += 1;
             continue;
         }
-        let mut j = i + 1;
-        if parsable(first) {
-            while j < chunks.len()
-                && parsable(&chunks[j])
-                && chunks[j].end - first.start <= BATCH_BYTES
-            {
-                j += 1;
-            }
-        }
-        if j - i > 1 {
-            let (offset, end) = (first.start, chunks[j - 1].end);
-            if let Ok(mut pairs) = BmadParser::parse(Rule::file, &text[offset..end])
-                && let Some(file) = pairs.next()
-                && aligned(&file, &chunks[i + 1..j], offset)
-            {
+        match several(text, &chunks[i..]) {
+            Batch::Parsed {
+                taken,
+                offset,
+                end,
+                file,
+            } => {
                 f(Piece::Parsed { offset, end, file });
-                i = j;
-                continue;
+                i += taken;
+            }
+            Batch::Alone(taken) => {
+                for chunk in &chunks[i..i + taken] {
+                    f(alone(text, chunk));
+                }
+                i += taken;
             }
         }
-        for chunk in &chunks[i..j] {
-            f(alone(text, chunk));
-        }
-        i = j;
     }
+}
+
+/// What [`several`] made of the chunks it was given.
+pub enum Batch<'a> {
+    /// The first `taken` chunks parsed together into `file`, the stretch
+    /// `text[offset..end]`, each chunk's items exactly as parsing it alone gives them.
+    Parsed {
+        /// How many chunks the stretch holds (at least two).
+        taken: usize,
+        /// Where the stretch starts in the file.
+        offset: usize,
+        /// Where it ends.
+        end: usize,
+        /// Its `file` pair.
+        file: Pair<'a, Rule>,
+    },
+    /// The first this many chunks are to be parsed one at a time (a batch of them did not
+    /// parse, or there was one).
+    Alone(usize),
+}
+
+/// Parses the first of `chunks` with as many of the chunks after it as fit in a batch.
+pub fn several<'a>(text: &'a str, chunks: &[Chunk]) -> Batch<'a> {
+    let Some(first) = chunks.first().filter(|c| parsable(c)) else {
+        return Batch::Alone(1);
+    };
+    let taken = chunks
+        .iter()
+        .take_while(|c| parsable(c) && c.end - first.start <= BATCH_BYTES)
+        .count()
+        .max(1);
+    if taken < 2 {
+        return Batch::Alone(1);
+    }
+    let (offset, end) = (first.start, chunks[taken - 1].end);
+    if let Ok(mut pairs) = BmadParser::parse(Rule::file, &text[offset..end])
+        && let Some(file) = pairs.next()
+        && aligned(&file, &chunks[1..taken], offset)
+    {
+        return Batch::Parsed {
+            taken,
+            offset,
+            end,
+            file,
+        };
+    }
+    Batch::Alone(taken)
 }
 
 /// One chunk parsed alone.

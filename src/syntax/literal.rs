@@ -248,6 +248,22 @@ pub fn unescape(raw: &str) -> String {
     out
 }
 
+/// A byte count for people: `4GB`, `512MB`, `1.5GB`.
+pub fn human_size(bytes: u64) -> String {
+    let units = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")];
+    for (size, unit) in units {
+        if bytes as f64 >= size {
+            let v = bytes as f64 / size;
+            return if v.fract() == 0.0 {
+                format!("{v}{unit}")
+            } else {
+                format!("{v:.1}{unit}")
+            };
+        }
+    }
+    format!("{bytes}B")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,33 @@ const STRONG: &[&[u8]] = &[
     b"override",
 ];
 
+/// Every word an item can start with (the `item` rule of grammar/bmad.pest).
+const ITEM: &[&[u8]] = &[
+    b"story",
+    b"check",
+    b"heal",
+    b"agent",
+    b"phase",
+    b"artifact",
+    b"epic",
+    b"import",
+    b"stories",
+    b"environment",
+    b"env",
+    b"procedure",
+    b"maintenance",
+    b"incidents",
+    b"emergency",
+    b"monitor",
+    b"limits",
+    b"sync",
+    b"handoffs",
+    b"kpi",
+    b"settings",
+    b"workflow",
+    b"override",
+];
+
 #[derive(Clone, Copy, PartialEq)]
 enum State {
     Code,
@@ -58,7 +85,32 @@ enum State {
 /// any word when no brace is open (the item before is complete), and a keyword that only
 /// starts items even when a brace is left open (the item before lacks its `}`). Comments
 /// and blank lines before the first item belong to the first chunk.
+///
+/// The second kind of cut is a guess made to recover from a missing `}`: the keyword may as
+/// well be a name inside the open block (`after a,` then `phase` on the next line). The
+/// parser first cuts with [`split_balanced`] and uses this split only on a piece that does
+/// not parse.
 pub fn split(text: &str) -> Vec<Chunk> {
+    split_at_items(text, true)
+}
+
+/// Cuts `text` into chunks at words in column 0 that can start an item, where no brace is
+/// open: every chunk but the last holds balanced braces. Another word in column 0 cannot
+/// start a chunk that parses: it continues the item before (`kpi k:` then the metric on
+/// the next line) or is an error found when that item is cut again with [`split`]. Each
+/// chunk of [`split`] lies inside one of these (it only adds cuts), so a chunk of this
+/// split can be cut again with [`split`] alone.
+pub fn split_balanced(text: &str) -> Vec<Chunk> {
+    split_at_items(text, false)
+}
+
+/// Where `text`, parsed whole, nests deeper than [`MAX_DEPTH`], if it does (the nesting
+/// counted as in [`split_balanced`], never started again inside open braces).
+pub fn too_deep(text: &str) -> Option<usize> {
+    split_balanced(text).iter().find_map(|c| c.too_deep_at)
+}
+
+fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
     let bytes = text.as_bytes();
     let mut chunks = Vec::new();
     let mut start = 0;
@@ -84,7 +136,12 @@ pub fn split(text: &str) -> Vec<Chunk> {
                     let next = bytes.get(i + word.len()).copied().unwrap_or(b'\n');
                     // `monitor: task` in column 0 is a step of the open block, not an item.
                     let spaced = matches!(next, b' ' | b'\t' | b'\n' | b'\r' | b'{');
-                    if open.is_empty() || (spaced && STRONG.contains(&word)) {
+                    let cut = if recovering {
+                        open.is_empty() || (spaced && STRONG.contains(&word))
+                    } else {
+                        open.is_empty() && ITEM.contains(&word)
+                    };
+                    if cut {
                         chunks.push(Chunk {
                             start,
                             end: i,

@@ -9,6 +9,7 @@ use super::repo::Repo;
 use crate::runtime::backend::{AgentBackend, Invocation, Outcome};
 use crate::runtime::exec::shell_quote;
 use crate::runtime::process::{Ended, run_group};
+use crate::runtime::process_mark::RunMarks;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -78,6 +79,8 @@ pub struct GitBackend {
     pub base: Option<String>,
     /// What the run's git agents share.
     pub run: Arc<GitRun>,
+    /// The marks of the run's processes: the PR command's tree gets one.
+    pub marks: Arc<RunMarks>,
 }
 
 impl GitBackend {
@@ -143,7 +146,7 @@ impl GitBackend {
                 .env("BMAD_STORY", story)
                 .env("BMAD_WORKSPACE", &tree.dir)
                 .env("BMAD_WORKTREE", &tree.root);
-            let out = match run_group(cmd, None, None).await {
+            let out = match run_group(cmd, None, None, &self.marks).await {
                 Ok(Ended::Exited(out)) => out,
                 Ok(Ended::TimedOut(t)) => {
                     return Err(format!("{said}, but the pr command timed out after {t:?}"));

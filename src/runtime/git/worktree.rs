@@ -81,9 +81,10 @@ impl Trees {
             .join(WORKTREES_DIR)
             .join(run)
             .join(dir_name(place));
-        std::fs::create_dir_all(&home).map_err(|e| GitError::Io {
+        // Made without following a link out of the workspace.
+        crate::runtime::confined::create_dir_all(workspace, &home).map_err(|e| GitError::Io {
             what: format!("make `{}`", home.display()),
-            source: e,
+            source: std::io::Error::other(e.to_string()),
         })?;
         // The worktrees are no part of the project.
         let ignore = bmad.join(".gitignore");

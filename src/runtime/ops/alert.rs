@@ -5,7 +5,6 @@
 
 use super::super::Runner;
 use super::super::event::EventKind;
-use std::io::Write;
 use std::time::Duration;
 
 /// How long a webhook may take.
@@ -60,15 +59,8 @@ impl Runner {
 
     /// Appends one JSON line to the file `path` of the workspace.
     fn append_alert(&self, path: &str, json: &str) -> Result<(), String> {
-        let file = self.workspace.resolve(path)?;
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&file)
-            .and_then(|mut f| writeln!(f, "{json}"))
-            .map_err(|e| format!("{}: {e}", file.display()))
+        let line = format!("{json}\n");
+        let append = crate::runtime::confined::Mode::Append;
+        self.workspace.write(path, line.as_bytes(), append)
     }
 }

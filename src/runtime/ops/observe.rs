@@ -141,6 +141,7 @@ impl Runner {
                     &self.options.workspace,
                     self.workflow_dir(),
                     Some(timeout),
+                    &self.marks,
                 )
                 .await;
                 let first_line = done.stdout.lines().next().unwrap_or("").trim().to_string();

@@ -110,13 +110,9 @@ impl Runner {
             ("prevention-measures.md", prevention),
         ] {
             let path = format!("{dir}/{name}");
-            let result = self.workspace.resolve(&path).and_then(|file| {
-                if let Some(parent) = file.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-                }
-                std::fs::write(&file, self.scripts.sandbox().redact(&text))
-                    .map_err(|e| e.to_string())
-            });
+            let text = self.scripts.sandbox().redact(&text);
+            let replace = crate::runtime::confined::Mode::Replace;
+            let result = self.workspace.write(&path, text.as_bytes(), replace);
             match result {
                 Ok(()) => {
                     rec.add_file(path.clone());

@@ -1,0 +1,53 @@
+//! Paths that leave the workspace: an artifact's path, a task's `produces` and `needs`, an
+//! exec agent's `cwd` must stay inside it (`..` past its root is refused by the run; here
+//! it is reported before the run, `bmad::path-outside`).
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Program;
+use crate::ir::step::{ArtifactRef, StepKind, Text, walk};
+use crate::syntax::ast::Backend;
+use std::path::Path;
+
+/// Whether `path` leaves the workspace by `..`, read lexically from its root.
+fn leaves(path: &str) -> bool {
+    crate::script::host::confine(Path::new("/"), path).is_err()
+}
+
+fn report(t: &Text, what: &str, diags: &mut Vec<Diagnostic>) {
+    if leaves(&t.value) {
+        diags.push(
+            Diagnostic::error(
+                Code::PathOutside,
+                format!("{what} `{}` leads outside the workspace", t.value),
+            )
+            .at(t.span, "`..` goes above the workspace's root")
+            .help("paths are taken from the workspace root: write one inside it"),
+        );
+    }
+}
+
+/// Reports every literal path of `p` that leaves the workspace.
+pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+    for a in &p.artifacts {
+        report(&a.path, "the artifact's path", diags);
+    }
+    for a in &p.agents {
+        if let Some(Backend::Exec { cwd: Some(cwd), .. }) = &a.backend {
+            report(cwd, "the working directory", diags);
+        }
+    }
+    for body in p.bodies() {
+        walk(body, &mut |s| {
+            if let StepKind::Task(t) = &s.kind {
+                for produced in t.produces.iter().filter_map(|p| p.path.as_ref()) {
+                    report(produced, "the produced path", diags);
+                }
+                for needed in &t.needs {
+                    if let ArtifactRef::Path(path) = needed {
+                        report(path, "the needed path", diags);
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,335 @@
+//! Writes confined to a directory (the workspace, a story's worktree): every write bmad
+//! makes there (artifacts, placeholders, alert files, post-mortems, worktree homes) goes
+//! through here. On Linux the path is walked from a handle on the root, one component at a
+//! time, opening each without following a symlink; a symlink met on the way is followed
+//! only when what it leads to, looked at through the opened handle, is inside the root, and
+//! never to create a file. So a link planted before the run or by an agent during its task
+//! cannot carry a write outside, however it is swapped. Elsewhere the path is checked
+//! before writing (no such guarantee against a concurrent swap).
+
+use std::path::{Component, Path, PathBuf};
+
+/// Why a confined write was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfinedError {
+    /// A symlink on the way leads outside the root (or nowhere, for the file itself).
+    #[error("`{link}` is a symbolic link that leads outside the workspace: not written through")]
+    LinkOut {
+        /// The link, as a path inside the root.
+        link: String,
+    },
+    /// The path leaves the root by `..`, or is not under it.
+    #[error("`{path}` is outside the workspace")]
+    Outside {
+        /// The path as given.
+        path: String,
+    },
+    /// What is there is not a regular file (a FIFO, a device, a directory).
+    #[error("`{path}` is not a regular file: not written")]
+    NotAFile {
+        /// The path inside the root.
+        path: String,
+    },
+    /// The system refused.
+    #[error("cannot write `{path}`: {source}")]
+    Io {
+        /// The path inside the root.
+        path: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How a file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Created or replaced.
+    Replace,
+    /// Created or appended to.
+    Append,
+}
+
+/// `full` as components under `root`, refusing `..` out of it.
+fn inside(root: &Path, full: &Path) -> Result<Vec<PathBuf>, ConfinedError> {
+    let outside = || ConfinedError::Outside {
+        path: full.display().to_string(),
+    };
+    let rel = full.strip_prefix(root).map_err(|_| outside())?;
+    let mut parts: Vec<PathBuf> = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(p) => parts.push(PathBuf::from(p)),
+            Component::ParentDir => {
+                parts.pop().ok_or_else(outside)?;
+            }
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(parts)
+}
+
+/// Writes `bytes` to the file `full` (inside `root`), making its parent directories.
+pub fn write(root: &Path, full: &Path, bytes: &[u8], mode: Mode) -> Result<(), ConfinedError> {
+    use std::io::Write;
+    let parts = inside(root, full)?;
+    let Some((name, dirs)) = parts.split_last() else {
+        return Err(ConfinedError::NotAFile {
+            path: full.display().to_string(),
+        });
+    };
+    let mut file = imp::open_file(root, dirs, name, mode)?;
+    file.write_all(bytes).map_err(|source| ConfinedError::Io {
+        path: full.display().to_string(),
+        source,
+    })
+}
+
+/// Makes the directory `full` (inside `root`) and its parents.
+pub fn create_dir_all(root: &Path, full: &Path) -> Result<(), ConfinedError> {
+    let parts = inside(root, full)?;
+    imp::open_dirs(root, &parts).map(|_| ())
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use super::{ConfinedError, Mode};
+    use rustix::fs::{Mode as Perm, OFlags, fstat, mkdirat, openat};
+    use rustix::io::Errno;
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::path::{Path, PathBuf};
+
+    fn io(path: &Path, e: Errno) -> ConfinedError {
+        ConfinedError::Io {
+            path: path.display().to_string(),
+            source: e.into(),
+        }
+    }
+
+    /// The real path of an open handle.
+    fn real(fd: &OwnedFd) -> Option<PathBuf> {
+        std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
+    }
+
+    /// Opens `name` in `dir` (at `at`, for messages) following a symlink there, and keeps
+    /// it only if what was opened is inside `root`.
+    fn through_link(
+        root: &Path,
+        dir: &OwnedFd,
+        name: &Path,
+        at: &Path,
+        flags: OFlags,
+    ) -> Result<OwnedFd, ConfinedError> {
+        let link_out = || ConfinedError::LinkOut {
+            link: at.display().to_string(),
+        };
+        let fd = openat(dir, name, flags | OFlags::CLOEXEC, Perm::empty()).map_err(|e| {
+            if e == Errno::NOENT {
+                link_out()
+            } else {
+                io(at, e)
+            }
+        })?;
+        match real(&fd) {
+            Some(p) if p.starts_with(root) => Ok(fd),
+            _ => Err(link_out()),
+        }
+    }
+
+    /// Opens (making them) the directories `parts` under `root`.
+    pub fn open_dirs(root: &Path, parts: &[PathBuf]) -> Result<OwnedFd, ConfinedError> {
+        let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let mut dir =
+            openat(rustix::fs::CWD, root, dir_flags, Perm::empty()).map_err(|e| io(root, e))?;
+        let mut at = PathBuf::new();
+        for part in parts {
+            at.push(part);
+            let nofollow = dir_flags | OFlags::NOFOLLOW;
+            let next = match openat(&dir, part, nofollow, Perm::empty()) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT) => {
+                    match mkdirat(&dir, part, Perm::from_bits_truncate(0o777)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(io(&at, e)),
+                    }
+                    openat(&dir, part, nofollow, Perm::empty()).map_err(|e| match e {
+                        Errno::LOOP | Errno::NOTDIR => ConfinedError::LinkOut {
+                            link: at.display().to_string(),
+                        },
+                        e => io(&at, e),
+                    })?
+                }
+                // A symlink (or something else that is no directory).
+                Err(Errno::LOOP | Errno::NOTDIR) => through_link(root, &dir, part, &at, dir_flags)?,
+                Err(e) => return Err(io(&at, e)),
+            };
+            dir = next;
+        }
+        Ok(dir)
+    }
+
+    /// Opens the file `name` in the directories `dirs` under `root` for writing.
+    pub fn open_file(
+        root: &Path,
+        dirs: &[PathBuf],
+        name: &Path,
+        mode: Mode,
+    ) -> Result<std::fs::File, ConfinedError> {
+        let dir = open_dirs(root, dirs)?;
+        let at: PathBuf = dirs.iter().collect::<PathBuf>().join(name);
+        let how = match mode {
+            Mode::Replace => OFlags::TRUNC,
+            Mode::Append => OFlags::APPEND,
+        };
+        // Never blocking on a FIFO; never creating through a link.
+        let flags = OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | how;
+        let fd = match openat(
+            &dir,
+            name,
+            flags | OFlags::CREATE | OFlags::NOFOLLOW,
+            Perm::from_bits_truncate(0o666),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::LOOP) => through_link(root, &dir, name, &at, flags)?,
+            Err(Errno::NXIO) => {
+                return Err(ConfinedError::NotAFile {
+                    path: at.display().to_string(),
+                });
+            }
+            Err(e) => return Err(io(&at, e)),
+        };
+        let stat = fstat(&fd).map_err(|e| io(&at, e))?;
+        if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+            return Err(ConfinedError::NotAFile {
+                path: at.display().to_string(),
+            });
+        }
+        let file = std::fs::File::from(fd);
+        // Writes block as usual from here.
+        let flags = rustix::fs::fcntl_getfl(&file).map_err(|e| io(&at, e))?;
+        rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK).map_err(|e| io(&at, e))?;
+        Ok(file)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod imp {
+    use super::{ConfinedError, Mode};
+    use std::path::{Path, PathBuf};
+
+    fn checked(root: &Path, path: &Path) -> Result<(), ConfinedError> {
+        // The deepest existing part decides where the path really is.
+        let mut existing = path;
+        loop {
+            if let Ok(real) = existing.canonicalize() {
+                return if real.starts_with(root) {
+                    Ok(())
+                } else {
+                    Err(ConfinedError::LinkOut {
+                        link: existing.display().to_string(),
+                    })
+                };
+            }
+            match existing.parent() {
+                Some(p) if p.starts_with(root) => existing = p,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    pub fn open_dirs(root: &Path, parts: &[PathBuf]) -> Result<(), ConfinedError> {
+        let full = root.join(parts.iter().collect::<PathBuf>());
+        checked(root, &full)?;
+        std::fs::create_dir_all(&full).map_err(|source| ConfinedError::Io {
+            path: full.display().to_string(),
+            source,
+        })
+    }
+
+    pub fn open_file(
+        root: &Path,
+        dirs: &[PathBuf],
+        name: &Path,
+        mode: Mode,
+    ) -> Result<std::fs::File, ConfinedError> {
+        open_dirs(root, dirs)?;
+        let full = root.join(dirs.iter().collect::<PathBuf>()).join(name);
+        if std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(ConfinedError::LinkOut {
+                link: full.display().to_string(),
+            });
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true);
+        match mode {
+            Mode::Replace => options.write(true).truncate(true),
+            Mode::Append => options.append(true),
+        };
+        options.open(&full).map_err(|source| ConfinedError::Io {
+            path: full.display().to_string(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        (dir, root)
+    }
+
+    #[test]
+    fn files_and_directories_are_made_inside() {
+        let (_d, root) = root();
+        write(&root, &root.join("a/b/c.md"), b"x", Mode::Replace).unwrap();
+        write(&root, &root.join("a/b/c.md"), b"y", Mode::Append).unwrap();
+        assert_eq!(std::fs::read(root.join("a/b/c.md")).unwrap(), b"xy");
+        create_dir_all(&root, &root.join("d/e")).unwrap();
+        assert!(root.join("d/e").is_dir());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_out_are_refused_and_links_inside_followed() {
+        use std::os::unix::fs::symlink;
+        let (_d, root) = root();
+        let (_o, outside) = self::root();
+        // A dangling link to a file outside, a link to a directory outside.
+        symlink(outside.join("new.md"), root.join("dangling.md")).unwrap();
+        symlink(&outside, root.join("out")).unwrap();
+        for (path, link) in [("dangling.md", "dangling.md"), ("out/x/y.md", "out")] {
+            let err = write(&root, &root.join(path), b"x", Mode::Replace).unwrap_err();
+            assert!(
+                matches!(&err, ConfinedError::LinkOut { link: l } if l == link),
+                "{err}"
+            );
+        }
+        let err = create_dir_all(&root, &root.join("out/made")).unwrap_err();
+        assert!(matches!(err, ConfinedError::LinkOut { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        // A link that stays inside is followed.
+        std::fs::create_dir(root.join("real")).unwrap();
+        symlink(root.join("real"), root.join("alias")).unwrap();
+        write(&root, &root.join("alias/f.md"), b"in", Mode::Replace).unwrap();
+        assert_eq!(std::fs::read(root.join("real/f.md")).unwrap(), b"in");
+        // `..` out of the root.
+        let err = write(&root, &root.join("a/../../x"), b"x", Mode::Replace).unwrap_err();
+        assert!(matches!(err, ConfinedError::Outside { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_not_written_and_does_not_block() {
+        let (_d, root) = root();
+        let fifo = root.join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let err = write(&root, &fifo, b"x", Mode::Replace).unwrap_err();
+        assert!(matches!(err, ConfinedError::NotAFile { .. }), "{err}");
+    }
+}
