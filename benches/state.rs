@@ -32,7 +32,7 @@ fn record(n: u64, commit_every: u64) -> Duration {
     let start = Instant::now();
     let run = store
         .begin_run(&bmad::state::NewRun {
-            kind: "run",
+            kind: bmad::state::RunKind::Run,
             workflow: "bench.bmad".into(),
             workflow_sha256: String::new(),
             workspace: String::new(),
@@ -59,7 +59,9 @@ fn record(n: u64, commit_every: u64) -> Duration {
             store.commit().expect("committed");
         }
     }
-    store.end_run(&run, "succeeded", None).expect("ended");
+    store
+        .end_run(&run, bmad::state::RunStatus::Succeeded, None)
+        .expect("ended");
     start.elapsed()
 }
 

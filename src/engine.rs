@@ -3,26 +3,34 @@
 
 use crate::Checked;
 use crate::runtime::backend::{AgentBackend, Invocation, Outcome};
+use crate::runtime::durable::Resumed;
 use crate::runtime::event::{Event, Listener};
+use crate::runtime::resume::{ResumeRefused, ResumeRequest};
 use crate::runtime::{Report, RunOptions, Runner};
+use crate::state::{StateError, Store};
 use futures::future::BoxFuture;
 use std::path::Path;
 use std::sync::Arc;
 
 /// Why a workflow could not be loaded or run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Error {
-    /// What went wrong; for a workflow with errors, its rendered diagnostics.
-    pub message: String,
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The workflow cannot be read or has errors: its rendered diagnostics.
+    #[error("{0}")]
+    Workflow(String),
+    /// A backend was given for an agent the workflow does not declare.
+    #[error("the workflow has no agent `{0}`")]
+    NoAgent(String),
+    /// The runner cannot be set up (an agent adapter, the git setup).
+    #[error("{0}")]
+    Setup(String),
+    /// The state store cannot be opened or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The run asked for is not resumed.
+    #[error(transparent)]
+    Resume(#[from] ResumeRefused),
 }
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// A checked workflow ready to run, with the host's agents and event listeners.
 pub struct Engine {
@@ -66,7 +74,7 @@ impl Engine {
                 .filter(|d| d.is_error())
                 .map(|d| crate::render::render(d, &checked.sources, options))
                 .collect();
-            return Err(Error { message });
+            return Err(Error::Workflow(message));
         }
         Ok(Engine {
             checked,
@@ -83,9 +91,7 @@ impl Engine {
     /// Runs `agent`'s tasks with `backend` instead of the one the file declares.
     pub fn backend(&mut self, agent: &str, backend: Arc<dyn AgentBackend>) -> Result<(), Error> {
         if self.checked.program.agent(agent).is_none() {
-            return Err(Error {
-                message: format!("the workflow has no agent `{agent}`"),
-            });
+            return Err(Error::NoAgent(agent.to_string()));
         }
         self.backends.push((agent.to_string(), backend));
         Ok(())
@@ -108,14 +114,60 @@ impl Engine {
     /// Runs the workflow. With `options.simulate` every agent without a host backend is
     /// simulated (run it on a paused tokio clock to take no real time).
     pub async fn run(self, options: RunOptions) -> Result<Report, Error> {
-        let mut runner =
-            Runner::new(self.checked.program, options).map_err(|message| Error { message })?;
+        Ok(self.runner(options)?.run().await)
+    }
+
+    /// Runs the workflow recorded in the state store at `state` as a new run of
+    /// `workflow` (the name a later resume gives): its id and report. A run that stops
+    /// (a crash, a failure, its future dropped) is continued by [`Engine::resume`].
+    pub async fn run_durably(
+        self,
+        options: RunOptions,
+        state: &Path,
+        workflow: &str,
+    ) -> Result<(String, Report), Error> {
+        let sha256 = self.sha256();
+        let mut runner = self.runner(options)?;
+        let id = runner.record_to(Store::open(state)?, workflow, &sha256)?;
+        Ok((id, runner.run().await))
+    }
+
+    /// Continues a run recorded in the state store at `state` (the newest unfinished run
+    /// of `workflow` when `run` is `None`), if the library's resume policy lets it (see
+    /// [`crate::runtime::resume::resumable`]): what the resume found, and the report.
+    pub async fn resume(
+        self,
+        options: RunOptions,
+        state: &Path,
+        workflow: &str,
+        run: Option<&str>,
+        force: bool,
+    ) -> Result<(Resumed, Report), Error> {
+        let request = ResumeRequest {
+            run: run.map(str::to_string),
+            workflow: workflow.to_string(),
+            workflow_sha256: self.sha256(),
+            force,
+        };
+        let mut runner = self.runner(options)?;
+        let resumed = runner.resume_from(Store::open(state)?, &request)?;
+        Ok((resumed, runner.run().await))
+    }
+
+    /// The sha256 of every file the workflow is made of: a resume refuses a changed one.
+    fn sha256(&self) -> String {
+        self.checked.workflow_sha256()
+    }
+
+    /// A runner of the workflow with the host's backends and listeners.
+    fn runner(self, options: RunOptions) -> Result<Runner, Error> {
+        let mut runner = Runner::new(self.checked.program, options).map_err(Error::Setup)?;
         for (agent, backend) in self.backends {
             runner.set_backend(&agent, backend);
         }
         for listener in self.listeners {
             runner.on_event(listener);
         }
-        Ok(runner.run().await)
+        Ok(runner)
     }
 }

@@ -143,6 +143,12 @@ impl Checked {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// The sha256 of every file the workflow is made of, in load order: a run records it,
+    /// and a resume refuses a workflow whose files changed since.
+    pub fn workflow_sha256(&self) -> String {
+        runtime::digest::sha256_texts(self.sources.files().map(|(_, f)| f.text.as_str()))
+    }
 }
 
 fn finish(loaded: load::Loaded) -> Checked {

@@ -90,7 +90,10 @@ fn engine_errors_are_clear() {
     let err = Engine::from_text("broken.bmad", "phase p {\n  nobody: x\n}\n")
         .err()
         .expect("errors");
-    assert!(err.message.contains("bmad::undefined"), "{err}");
+    let bmad::engine::Error::Workflow(message) = &err else {
+        panic!("a workflow error: {err:?}");
+    };
+    assert!(message.contains("bmad::undefined"), "{err}");
     let mut engine = Engine::from_text("flow.bmad", FLOW).unwrap();
     let err = engine
         .agent("ghost", |_| Outcome {
@@ -98,5 +101,84 @@ fn engine_errors_are_clear() {
             ..Outcome::default()
         })
         .unwrap_err();
-    assert_eq!(err.message, "the workflow has no agent `ghost`");
+    assert_eq!(err, bmad::engine::Error::NoAgent("ghost".into()));
+    assert_eq!(err.to_string(), "the workflow has no agent `ghost`");
+}
+
+/// Two phases; the host's agent fails the second phase's task until told otherwise.
+const TWO_PHASES: &str = r#"
+agent dev { backend exec "false" }
+phase first {
+  dev: plan
+}
+phase second after first {
+  dev: build
+}
+"#;
+
+#[test]
+fn an_engine_runs_durably_and_resumes_by_the_librarys_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let options = || RunOptions {
+        workspace: dir.path().to_path_buf(),
+        ..RunOptions::default()
+    };
+    let tasks = Arc::new(Mutex::new(Vec::<String>::new()));
+    let engine = |fail: bool| {
+        let mut engine = Engine::from_text("two.bmad", TWO_PHASES).unwrap();
+        let tasks = Arc::clone(&tasks);
+        engine
+            .agent("dev", move |inv| {
+                tasks.lock().unwrap().extend(inv.tasks.iter().cloned());
+                Outcome {
+                    ok: !(fail && inv.tasks.iter().any(|t| t == "build")),
+                    ..Outcome::default()
+                }
+            })
+            .unwrap();
+        engine
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (id, report) = rt
+        .block_on(engine(true).run_durably(options(), &state, "two.bmad"))
+        .unwrap();
+    assert!(!report.ok, "the second phase failed");
+    assert_eq!(*tasks.lock().unwrap(), ["plan", "build"]);
+
+    // Another workflow's name is refused by the library, with a typed reason.
+    let refused = rt
+        .block_on(engine(false).resume(options(), &state, "other.bmad", Some(&id), false))
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            bmad::engine::Error::Resume(bmad::runtime::resume::ResumeRefused::Workflow { .. })
+        ),
+        "{refused:?}"
+    );
+
+    tasks.lock().unwrap().clear();
+    let (resumed, report) = rt
+        .block_on(engine(false).resume(options(), &state, "two.bmad", None, false))
+        .unwrap();
+    assert_eq!(resumed.run, id);
+    assert!(report.ok, "{:?}", report.failed);
+    assert_eq!(
+        *tasks.lock().unwrap(),
+        ["build"],
+        "the first phase is not run again"
+    );
+
+    // Succeeded: nothing more to resume.
+    let refused = rt
+        .block_on(engine(false).resume(options(), &state, "two.bmad", Some(&id), false))
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        bmad::engine::Error::Resume(bmad::runtime::resume::ResumeRefused::Succeeded(id))
+    );
 }

@@ -193,7 +193,7 @@ fn a_signal_stops_the_running_agents(signal: i32, code: i32) {
     // The state store knows it was interrupted, with the task in flight: a resume runs it.
     let store = bmad::state::Store::open(&ws.path().join(".bmad/state.db")).unwrap();
     let run = store.runs().unwrap().remove(0);
-    assert_eq!(run.status, "interrupted");
+    assert_eq!(run.status, bmad::state::RunStatus::Interrupted);
     assert_eq!(store.steps_in_flight(&run.id).unwrap().len(), 1);
 }
 

@@ -49,8 +49,14 @@ pub fn run(args: &MonitorArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let recorded = Store::open(&state_path)
-        .and_then(|store| runner.record_as(store, &workflow, &workflow_sha256, "monitor"));
+    let recorded = Store::open(&state_path).and_then(|store| {
+        runner.record_as(
+            store,
+            &workflow,
+            &workflow_sha256,
+            bmad::state::RunKind::Monitor,
+        )
+    });
     let id = match recorded {
         Ok(id) => id,
         Err(e) => {

@@ -3,8 +3,9 @@
 
 use super::RunArgs;
 use bmad::render::{RenderOptions, render};
+use bmad::runtime::resume::ResumeRequest;
 use bmad::runtime::{RunOptions, Runner};
-use bmad::state::{RunInfo, Store};
+use bmad::state::Store;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -55,12 +56,7 @@ pub(super) fn prepare(
         std::path::Path::to_path_buf,
     );
     let workflow = canonical.display().to_string();
-    let texts: String = checked
-        .sources
-        .files()
-        .map(|(_, f)| f.text.as_str())
-        .collect();
-    let workflow_sha256 = bmad::runtime::digest::sha256_bytes(texts.as_bytes());
+    let workflow_sha256 = checked.workflow_sha256();
     let workspace = workspace.map_or_else(|| std::path::PathBuf::from("."), |w| w.to_path_buf());
     if let Err(e) = std::fs::create_dir_all(&workspace) {
         let _ = writeln!(
@@ -186,8 +182,9 @@ fn no_silent_simulation(program: &bmad::ir::Program, args: &RunArgs) -> Result<(
     Err(ExitCode::from(2))
 }
 
-/// Picks the run to resume and prepares `runner` to continue it; its id and what the
-/// resume found, or the message and exit code of why not.
+/// Picks the run to resume and prepares `runner` to continue it (the policy is the
+/// library's: [`bmad::runtime::resume`]); its id and what the resume found, or the message
+/// and exit code of why not.
 fn resume(
     runner: &mut Runner,
     store: Store,
@@ -196,81 +193,18 @@ fn resume(
     workflow: &str,
     workflow_sha256: &str,
 ) -> Result<(String, Vec<String>), (String, u8)> {
-    let usage = |m: String| (format!("error: {m}"), 2);
-    let run: RunInfo = if id.is_empty() {
-        store
-            .latest_unfinished(workflow)
-            .map_err(|e| usage(e.to_string()))?
-            .ok_or_else(|| usage(format!("no unfinished run of `{workflow}` to resume")))?
-    } else {
-        store.run(id).map_err(|e| usage(e.to_string()))?
+    let request = ResumeRequest {
+        run: (!id.is_empty()).then(|| id.to_string()),
+        workflow: workflow.to_string(),
+        workflow_sha256: workflow_sha256.to_string(),
+        force: args.force,
     };
-    if run.kind != "run" {
-        return Err(usage(format!(
-            "run {} is a `bmad {}` session, which is not resumed",
-            run.id, run.kind
-        )));
-    }
-    match run.status.as_str() {
-        "succeeded" => {
-            return Err(usage(format!(
-                "run {} succeeded: nothing to resume",
-                run.id
-            )));
-        }
-        "running" => {
-            return Err(usage(format!(
-                "run {} is still running in another process",
-                run.id
-            )));
-        }
-        _ => {}
-    }
-    if run.simulate != args.simulate {
-        return Err(usage(format!(
-            "run {} was {}; resume it {} --simulate",
-            run.id,
-            if run.simulate {
-                "simulated"
-            } else {
-                "a real run"
-            },
-            if run.simulate { "with" } else { "without" }
-        )));
-    }
-    if run.simulate && run.seed != args.seed {
-        return Err(usage(format!(
-            "run {} was simulated with --seed {}; resume it with the same seed",
-            run.id, run.seed
-        )));
-    }
-    let workspace = runner.workspace_root().display().to_string();
-    if run.workspace != workspace && !args.force {
-        return Err(usage(format!(
-            "run {} ran in the workspace `{}`, not `{workspace}` (--force to resume it here)",
-            run.id, run.workspace
-        )));
-    }
-    if run.workflow != workflow {
-        return Err(usage(format!(
-            "run {} is a run of `{}`, not of `{workflow}`",
-            run.id, run.workflow
-        )));
-    }
-    if run.workflow_sha256 != workflow_sha256 && !args.force {
-        return Err((
-            format!(
-                "error: the workflow changed since run {} started; steps are matched by their \
-                 place in it, so a changed file may skip or repeat work \
-                 (resume with --force to go on anyway)",
-                run.id
-            ),
-            1,
-        ));
-    }
-    let resumed = runner
-        .resume(store, &run, args.force)
-        .map_err(|m| (format!("error: {m}"), 1))?;
+    let resumed = runner.resume_from(store, &request).map_err(|refused| {
+        (
+            format!("error: {refused}"),
+            if refused.is_usage() { 2 } else { 1 },
+        )
+    })?;
     let mut notes: Vec<String> = resumed
         .changed
         .iter()

@@ -15,6 +15,15 @@ pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// The sha256 of `texts` one after the other (as of their concatenation).
+pub fn sha256_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = Sha256::new();
+    for t in texts {
+        h.update(t.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
 fn feed_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
     let mut f = std::fs::File::open(path)?;
     let mut buf = [0u8; 64 * 1024];

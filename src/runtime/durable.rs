@@ -5,9 +5,10 @@
 use super::Runner;
 use super::event::{Event, EventKind};
 use super::journal::{Earlier, Journal};
+use super::resume::ResumeRefused;
 use super::steps::Ctx;
 use super::sync::Write;
-use crate::state::{FinishedStep, NewRun, RunInfo, StateError, Store};
+use crate::state::{FinishedStep, NewRun, RunInfo, RunKind, StateError, Store};
 
 /// What a resume found before it ran anything.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,17 +95,17 @@ impl Runner {
         workflow: &str,
         workflow_sha256: &str,
     ) -> Result<String, StateError> {
-        self.record_as(store, workflow, workflow_sha256, "run")
+        self.record_as(store, workflow, workflow_sha256, RunKind::Run)
     }
 
-    /// Records this runner in `store` as a new run of `kind`: `run`, or `monitor` for a
-    /// `bmad monitor` session (never resumed); returns its id.
+    /// Records this runner in `store` as a new run of `kind`: a workflow run, or a `bmad
+    /// monitor` session (never resumed); returns its id.
     pub fn record_as(
         &mut self,
         mut store: Store,
         workflow: &str,
         workflow_sha256: &str,
-        kind: &'static str,
+        kind: RunKind,
     ) -> Result<String, StateError> {
         let id = store.begin_run(&NewRun {
             kind,
@@ -125,46 +126,43 @@ impl Runner {
 
     /// Continues `run` from `store`: what ended is replayed, what was in flight runs again.
     /// Artifacts the run recorded must be as it left them, unless `force`; agent processes
-    /// the crashed run left are stopped first.
+    /// the crashed run left are stopped first. Whether `run` may be resumed at all is
+    /// [`resumable`](super::resume::resumable)'s to say ([`Runner::resume_from`] asks it).
     pub fn resume(
         &mut self,
         mut store: Store,
         run: &RunInfo,
         force: bool,
-    ) -> Result<Resumed, String> {
-        let e = |e: StateError| e.to_string();
-        store.verify().map_err(e)?;
-        let changed = changed_artifacts(&store, &run.id, &self.workspace).map_err(e)?;
+    ) -> Result<Resumed, ResumeRefused> {
+        store.verify()?;
+        let changed = changed_artifacts(&store, &run.id, &self.workspace)?;
         if !changed.is_empty() && !force {
-            return Err(format!(
-                "not resumed: artifacts changed since run {} recorded them:\n  {}\n\
-                 (resume with --force to go on with them as they are)",
-                run.id,
-                changed.join("\n  ")
-            ));
+            return Err(ResumeRefused::ArtifactsChanged {
+                id: run.id.clone(),
+                changed,
+            });
         }
         let stopped = stop_orphans(&run.id);
-        let stored = store.events(&run.id).map_err(e)?;
+        let stored = store.events(&run.id)?;
         let mut events = Vec::with_capacity(stored.len());
         for s in &stored {
             let kind: EventKind = serde_json::from_value(s.data.clone()).map_err(|err| {
-                format!(
-                    "the state file's event {} of run {} cannot be read: {err}",
-                    s.seq, run.id
-                )
+                ResumeRefused::UnreadableEvent {
+                    id: run.id.clone(),
+                    seq: s.seq,
+                    message: err.to_string(),
+                }
             })?;
             events.push(Event {
                 at_ms: s.at_ms,
                 kind,
             });
         }
-        let finished: Vec<FinishedStep> = store.finished_steps(&run.id).map_err(e)?;
-        let in_flight = store.steps_in_flight(&run.id).map_err(e)?;
-        let (seq, at) = store.last_event(&run.id).map_err(e)?;
-        self.shared
-            .borrow_mut()
-            .restore(store.state(&run.id).map_err(e)?);
-        store.reopen_run(&run.id).map_err(e)?;
+        let finished: Vec<FinishedStep> = store.finished_steps(&run.id)?;
+        let in_flight = store.steps_in_flight(&run.id)?;
+        let (seq, at) = store.last_event(&run.id)?;
+        self.shared.borrow_mut().restore(store.state(&run.id)?);
+        store.reopen_run(&run.id)?;
         let earlier = Earlier {
             events,
             finished,
@@ -175,8 +173,7 @@ impl Runner {
             run.id.clone(),
             !self.options.simulate,
             Some(&earlier),
-        )
-        .map_err(e)?;
+        )?;
         self.journal = Some(journal);
         self.at_offset = at;
         self.segment = run.segments + 1;

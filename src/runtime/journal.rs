@@ -247,7 +247,7 @@ impl Journal {
     }
 
     /// Records how the run ended; returns when it is on disk.
-    pub fn finish(&self, status: &str, reason: Option<&str>) {
+    pub fn finish(&self, status: crate::state::RunStatus, reason: Option<&str>) {
         self.writer.finish(status, reason);
     }
 }

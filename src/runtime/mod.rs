@@ -29,6 +29,7 @@ pub mod process_mark;
 pub mod process_sweep;
 mod prompt;
 pub mod report;
+pub mod resume;
 pub mod roster;
 pub mod script_agent;
 mod steps;
@@ -41,6 +42,7 @@ pub mod workspace;
 
 use crate::ir::Program;
 use crate::script::Scripts;
+use crate::state::RunStatus;
 use backend::{AgentBackend, SimBackend};
 use event::{Event, EventKind, Listener};
 use std::cell::RefCell;
@@ -414,9 +416,9 @@ impl Runner {
         self.sync_point("run_end");
         if let Some(j) = &self.journal {
             let status = if failed.is_none() {
-                "succeeded"
+                RunStatus::Succeeded
             } else {
-                "failed"
+                RunStatus::Failed
             };
             j.finish(status, failed.as_ref().map(|f| self.mask(f)).as_deref());
         }
@@ -457,7 +459,7 @@ impl Runner {
         self.stop_leftovers();
         self.sync_point("run_end");
         if let Some(j) = &self.journal {
-            j.finish("succeeded", None);
+            j.finish(RunStatus::Succeeded, None);
         }
     }
 
@@ -471,7 +473,7 @@ impl Runner {
     pub fn interrupted(&self, reason: &str) -> Report {
         self.stop_leftovers();
         if let Some(j) = &self.journal {
-            j.finish("interrupted", Some(reason));
+            j.finish(RunStatus::Interrupted, Some(reason));
         }
         self.report(Some(reason.to_string()))
     }

@@ -5,12 +5,14 @@
 
 mod read;
 mod schema;
+mod status;
 mod write;
 pub mod writer;
 
 pub use read::{
     AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent, TranscriptRow,
 };
+pub use status::{RunKind, RunStatus};
 pub use write::{EventRow, NewRun};
 
 use rusqlite::Connection;

@@ -1,7 +1,7 @@
 //! Reading the state store: the runs, one run's log, board, steps, artifacts, shared state
 //! audit trail and checkpoints.
 
-use super::{StateError, Store};
+use super::{RunKind, RunStatus, StateError, Store};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -20,9 +20,9 @@ pub struct RunInfo {
     pub simulate: bool,
     /// Seed of the simulated outcomes.
     pub seed: u64,
-    /// `running`, `succeeded`, `failed`, `interrupted`, or `crashed` (recorded as running
-    /// by a process that is gone).
-    pub status: String,
+    /// How it stands; [`RunStatus::Crashed`] when it is recorded as running by a process
+    /// that is gone.
+    pub status: RunStatus,
     /// Why it failed or stopped.
     pub reason: Option<String>,
     /// Start, in Unix milliseconds.
@@ -35,8 +35,8 @@ pub struct RunInfo {
     pub segments: u32,
     /// Events recorded.
     pub events: u64,
-    /// `run`, or `monitor` for a `bmad monitor` session.
-    pub kind: String,
+    /// A workflow run or a `bmad monitor` session.
+    pub kind: RunKind,
 }
 
 /// One event of a run's log.
@@ -143,7 +143,7 @@ pub struct Checkpoint {
 
 const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, seed, status, \
      reason, started_ms, updated_ms, ended_ms, segments, pid, \
-     (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run_id = runs.id), kind";
+     (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run_id = runs.id) AS events, kind";
 
 /// Whether process `pid` is alive.
 fn alive(pid: i64) -> bool {
@@ -152,26 +152,26 @@ fn alive(pid: i64) -> bool {
 }
 
 fn run_info(r: &Row) -> rusqlite::Result<RunInfo> {
-    let mut status: String = r.get(6)?;
-    let pid: Option<i64> = r.get(12)?;
-    if status == "running" && !pid.is_some_and(alive) {
-        status = "crashed".into();
+    let mut status: RunStatus = r.get("status")?;
+    let pid: Option<i64> = r.get("pid")?;
+    if status == RunStatus::Running && !pid.is_some_and(alive) {
+        status = RunStatus::Crashed;
     }
     Ok(RunInfo {
-        id: r.get(0)?,
-        workflow: r.get(1)?,
-        workflow_sha256: r.get(2)?,
-        workspace: r.get(3)?,
-        simulate: r.get(4)?,
-        seed: r.get::<_, i64>(5)? as u64,
+        id: r.get("id")?,
+        workflow: r.get("workflow")?,
+        workflow_sha256: r.get("workflow_sha256")?,
+        workspace: r.get("workspace")?,
+        simulate: r.get("simulate")?,
+        seed: r.get::<_, i64>("seed")? as u64,
         status,
-        reason: r.get(7)?,
-        started_ms: r.get(8)?,
-        updated_ms: r.get(9)?,
-        ended_ms: r.get(10)?,
-        segments: r.get(11)?,
-        events: r.get::<_, i64>(13)? as u64,
-        kind: r.get(14)?,
+        reason: r.get("reason")?,
+        started_ms: r.get("started_ms")?,
+        updated_ms: r.get("updated_ms")?,
+        ended_ms: r.get("ended_ms")?,
+        segments: r.get("segments")?,
+        events: r.get::<_, i64>("events")? as u64,
+        kind: r.get("kind")?,
     })
 }
 
@@ -239,13 +239,13 @@ impl Store {
              ORDER BY seq",
             params![run],
             |r| {
-                let data: String = r.get(5)?;
+                let data: String = r.get("data")?;
                 Ok(StoredEvent {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    at_ms: r.get::<_, i64>(1)? as u64,
-                    wall_ms: r.get(2)?,
-                    kind: r.get(3)?,
-                    step: r.get(4)?,
+                    seq: r.get::<_, i64>("seq")? as u64,
+                    at_ms: r.get::<_, i64>("at_ms")? as u64,
+                    wall_ms: r.get("wall_ms")?,
+                    kind: r.get("kind")?,
+                    step: r.get("step")?,
                     data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
                 })
             },
@@ -290,7 +290,10 @@ impl Store {
             )
             .and_then(|mut s| {
                 s.query_row(params![run], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+                    Ok((
+                        r.get::<_, i64>("seq")? as u64,
+                        r.get::<_, i64>("at_ms")? as u64,
+                    ))
                 })
                 .optional()
             })
@@ -306,10 +309,10 @@ impl Store {
             params![run],
             |r| {
                 Ok(FinishedStep {
-                    key: r.get(0)?,
-                    ok: r.get(1)?,
-                    validation: r.get(2)?,
-                    feedback: r.get(3)?,
+                    key: r.get("key")?,
+                    ok: r.get("ok")?,
+                    validation: r.get("validation")?,
+                    feedback: r.get("feedback")?,
                 })
             },
         )
@@ -320,7 +323,7 @@ impl Store {
         self.rows(
             "SELECT key FROM steps WHERE run_id = ?1 AND status = 'running' ORDER BY started_seq",
             params![run],
-            |r| r.get(0),
+            |r| r.get("key"),
         )
     }
 
@@ -331,9 +334,9 @@ impl Store {
             params![run],
             |r| {
                 Ok(BoardEntry {
-                    story: r.get(0)?,
-                    status: r.get(1)?,
-                    reason: r.get(2)?,
+                    story: r.get("story")?,
+                    status: r.get("status")?,
+                    reason: r.get("reason")?,
                 })
             },
         )
@@ -344,7 +347,7 @@ impl Store {
         self.rows(
             "SELECT path, sha256 FROM artifacts WHERE run_id = ?1 ORDER BY path",
             params![run],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get("path")?, r.get("sha256")?)),
         )
     }
 
@@ -353,7 +356,7 @@ impl Store {
         self.rows(
             "SELECT key, value, writer FROM state WHERE run_id = ?1 ORDER BY key",
             params![run],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get("key")?, r.get("value")?, r.get("writer")?)),
         )
     }
 
@@ -365,12 +368,12 @@ impl Store {
             params![run],
             |r| {
                 Ok(AuditEntry {
-                    key: r.get(0)?,
-                    old_value: r.get(1)?,
-                    old_writer: r.get(2)?,
-                    new_value: r.get(3)?,
-                    new_writer: r.get(4)?,
-                    seq: r.get::<_, i64>(5)? as u64,
+                    key: r.get("key")?,
+                    old_value: r.get("old_value")?,
+                    old_writer: r.get("old_writer")?,
+                    new_value: r.get("new_value")?,
+                    new_writer: r.get("new_writer")?,
+                    seq: r.get::<_, i64>("seq")? as u64,
                 })
             },
         )
@@ -383,9 +386,9 @@ impl Store {
             params![run],
             |r| {
                 Ok(Checkpoint {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    reason: r.get(1)?,
-                    wall_ms: r.get(2)?,
+                    seq: r.get::<_, i64>("seq")? as u64,
+                    reason: r.get("reason")?,
+                    wall_ms: r.get("wall_ms")?,
                 })
             },
         )

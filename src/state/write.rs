@@ -35,8 +35,8 @@ pub struct NewRun {
     pub simulate: bool,
     /// Seed of the simulated outcomes.
     pub seed: u64,
-    /// `run` (a workflow run) or `monitor` (a `bmad monitor` session).
-    pub kind: &'static str,
+    /// A workflow run or a `bmad monitor` session.
+    pub kind: super::RunKind,
 }
 
 impl Store {
@@ -91,7 +91,7 @@ impl Store {
         self.exec(
             "INSERT INTO runs (id, workflow, workflow_sha256, workspace, simulate, seed, \
              status, started_ms, updated_ms, pid, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-             'running', ?7, ?7, ?8, ?9)",
+             ?10, ?7, ?7, ?8, ?9)",
             params![
                 id,
                 run.workflow,
@@ -101,7 +101,8 @@ impl Store {
                 run.seed as i64,
                 now,
                 std::process::id(),
-                run.kind
+                run.kind,
+                super::RunStatus::Running
             ],
         )?;
         self.commit()?;
@@ -119,11 +120,11 @@ impl Store {
         self.commit()
     }
 
-    /// Records how a run ended: `succeeded`, `failed` or `interrupted`.
+    /// Records how a run ended: succeeded, failed or interrupted.
     pub fn end_run(
         &mut self,
         run: &str,
-        status: &str,
+        status: super::RunStatus,
         reason: Option<&str>,
     ) -> Result<(), StateError> {
         self.begin()?;

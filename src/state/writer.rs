@@ -89,8 +89,8 @@ pub enum Op {
     Transcript(Box<super::TranscriptRow>),
     /// The run ended: record it, commit durably, answer, stop.
     Finish {
-        /// succeeded, failed or interrupted.
-        status: String,
+        /// Succeeded, failed or interrupted.
+        status: super::RunStatus,
         /// Why.
         reason: Option<String>,
         /// Told when done.
@@ -159,10 +159,10 @@ impl Writer {
     }
 
     /// Records how the run ended and waits until it is on disk.
-    pub fn finish(&self, status: &str, reason: Option<&str>) {
+    pub fn finish(&self, status: super::RunStatus, reason: Option<&str>) {
         let (tx, rx) = channel();
         self.send(Op::Finish {
-            status: status.to_string(),
+            status,
             reason: reason.map(str::to_string),
             done: tx,
         });
@@ -219,7 +219,7 @@ fn write_all(
                 reason,
                 done,
             } => {
-                keep(store.end_run(run, &status, reason.as_deref()));
+                keep(store.end_run(run, status, reason.as_deref()));
                 let _ = done.send(());
                 return;
             }
