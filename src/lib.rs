@@ -119,6 +119,9 @@ pub mod state;
 pub mod stdlib;
 pub mod syntax;
 
+#[cfg(test)]
+mod layers;
+
 pub use engine::Engine;
 
 use diagnostic::{Code, Diagnostic};

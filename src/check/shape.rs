@@ -267,7 +267,7 @@ fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
             }
         };
         if !ok
-            && super::vocab::SETTINGS
+            && crate::ir::vocab::SETTINGS
                 .iter()
                 .any(|(n, _)| *n == s.name.name)
         {

@@ -2,10 +2,10 @@
 //! percent or size for memory usage, ...), and a threshold the unit of its metric.
 
 use super::steps::StepLint;
-use super::vocab::{GLOBAL_LIMITS, PER_AGENT_LIMITS, SETTINGS, metric_kinds};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::ir::step::{Quantity, Step, StepKind};
+use crate::ir::vocab::{GLOBAL_LIMITS, PER_AGENT_LIMITS, SETTINGS, metric_kinds};
 use crate::syntax::ast::{Backend, LimitEntry, Respond, SettingValue};
 use crate::syntax::literal::Kind;
 

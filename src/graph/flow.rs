@@ -6,7 +6,7 @@
 use super::{Graph, NodeId, Shape};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, CallKind, Cond, Step, StepKind};
-use crate::runtime::report::value_text;
+use crate::syntax::literal::value_text;
 
 /// Where the flow goes on from: a node, and the label of the edge that leaves it.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ mod flow;
 pub mod render;
 
 use crate::ir::{ProcKind, Program};
-use crate::runtime::report::value_text;
 use crate::syntax::ast::{ActionKind, Actions, HealthProbe, Respond};
+use crate::syntax::literal::value_text;
 use rustc_hash::FxHashMap as HashMap;
 
 /// How a node is drawn.
@@ -337,10 +337,7 @@ fn ops(p: &Program, g: &mut Graph) {
                 actions(g, id, "matches", &r.actions, &entries, &levels_by_name);
             }
             for r in &m.on_status {
-                let id = g.node(
-                    format!("status {}", crate::runtime::ops::rules::word(r.status)),
-                    Shape::Diamond,
-                );
+                let id = g.node(format!("status {}", r.status), Shape::Diamond);
                 g.edge(mon, id, Some("status".into()));
                 actions(g, id, "is", &r.actions, &entries, &levels_by_name);
             }
@@ -383,20 +380,8 @@ fn actions(
             ActionKind::Escalate { level } => levels.get(level.name.as_str()).copied(),
             ActionKind::Alert { .. } => None,
         };
-        let target = target.unwrap_or_else(|| {
-            g.node(
-                crate::runtime::ops::rules::action_text(&act.kind),
-                Shape::Round,
-            )
-        });
-        g.edge(
-            from,
-            target,
-            Some(format!(
-                "{label}: {}",
-                crate::runtime::ops::rules::action_text(&act.kind)
-            )),
-        );
+        let target = target.unwrap_or_else(|| g.node(act.kind.to_string(), Shape::Round));
+        g.edge(from, target, Some(format!("{label}: {}", act.kind)));
     }
 }
 

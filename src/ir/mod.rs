@@ -5,6 +5,7 @@
 pub mod lower;
 mod phases;
 pub mod step;
+pub mod vocab;
 
 use crate::source::Span;
 use crate::syntax::ast;

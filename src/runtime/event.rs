@@ -486,7 +486,7 @@ impl EventKind {
             ),
             EventKind::IncidentResolved { incident, after_ms } => format!(
                 "incident {incident} resolved after {}",
-                super::report::human_ms(*after_ms)
+                crate::syntax::literal::human_ms(*after_ms)
             ),
             EventKind::Paused { target, by, paused } => format!(
                 "{target} {} by {by}",

@@ -91,7 +91,11 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
     kpis.iter()
         .map(|k| {
             let target = k.target.value;
-            let target_text = format!("{} {}", k.op.symbol(), super::report::value_text(target));
+            let target_text = format!(
+                "{} {}",
+                k.op.symbol(),
+                crate::syntax::literal::value_text(target)
+            );
             let (measured, note) = match measure(&k.metric.name, &c) {
                 Ok(v) => (Some((v * 100.0).round() / 100.0), None),
                 Err(why) => (None, Some(why)),
@@ -102,7 +106,7 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
                 target: target_text,
                 met: measured.zip(target).map(|(m, t)| k.op.holds(m, t.as_f64())),
                 measured_text: measured.map(|m| match target {
-                    Some(Value::Duration(_)) => super::report::human_ms(m as u64),
+                    Some(Value::Duration(_)) => crate::syntax::literal::human_ms(m as u64),
                     Some(Value::Percent(_)) => format!("{m}%"),
                     _ => format!("{m}"),
                 }),

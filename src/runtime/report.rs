@@ -5,6 +5,7 @@ use super::agent_output::Usage;
 use super::event::usage_text;
 use super::event::{Event, EventKind};
 use super::kpi::KpiResult;
+use crate::syntax::literal::human_ms;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -283,38 +284,5 @@ impl Report {
             }
         }
         out
-    }
-}
-
-/// A typed literal as written (`30s`, `80%`).
-pub fn value_text(v: Option<crate::syntax::literal::Value>) -> String {
-    use crate::syntax::literal::Value;
-    match v {
-        Some(Value::Duration(ms)) => human_ms(ms),
-        Some(Value::Percent(p)) => format!("{p}%"),
-        Some(Value::Size(b)) => format!("{b} B"),
-        Some(Value::Rate(r)) => format!("{r}/hour"),
-        Some(Value::Cores(c)) => format!("{c} cores"),
-        Some(Value::Count(c)) => format!("{c}"),
-        None => "?".into(),
-    }
-}
-
-/// `2d 3h`, `5m 12s`, `1h`, `150ms`: the two largest units, zero parts left out.
-pub fn human_ms(ms: u64) -> String {
-    let s = ms / 1000;
-    let two = |big: u64, bu: &str, small: u64, su: &str| {
-        if small == 0 {
-            format!("{big}{bu}")
-        } else {
-            format!("{big}{bu} {small}{su}")
-        }
-    };
-    match s {
-        0 => format!("{ms}ms"),
-        1..=59 => format!("{s}s"),
-        60..=3599 => two(s / 60, "m", s % 60, "s"),
-        3600..=86_399 => two(s / 3600, "h", s % 3600 / 60, "m"),
-        _ => two(s / 86_400, "d", s % 86_400 / 3600, "h"),
     }
 }

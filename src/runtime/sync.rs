@@ -28,7 +28,7 @@ impl SyncPolicy {
     /// The policy of `program`: its `sync` block, or, without one, checkpoints at every
     /// sync point, immediate writes, an audit trail and the affected agents told.
     pub fn of(program: &Program) -> SyncPolicy {
-        let all = crate::check::vocab::SYNC_POINTS
+        let all = crate::ir::vocab::SYNC_POINTS
             .iter()
             .map(|s| s.to_string())
             .collect::<Vec<_>>();

@@ -140,7 +140,7 @@ impl Runner {
                     ok: false,
                     feedback: Some(format!(
                         "stopped at the task's timeout of {} (limit `timeout`)",
-                        crate::runtime::report::human_ms(limit.as_millis() as u64)
+                        crate::syntax::literal::human_ms(limit.as_millis() as u64)
                     )),
                     ..Outcome::default()
                 },

@@ -502,6 +502,46 @@ pub enum Status {
     Critical,
 }
 
+impl Status {
+    /// The status's word: `healthy`, `warning`, `critical`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
+impl std::fmt::Display for ActionKind {
+    /// The action as written (`heal webrtc_connection_failure`, `alert ops "ops.log"`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActionKind::Alert { to, channel } => {
+                f.write_str("alert")?;
+                if let Some(t) = to {
+                    write!(f, " {}", t.name)?;
+                }
+                if let Some(c) = channel {
+                    write!(f, " \"{}\"", c.value)?;
+                }
+                Ok(())
+            }
+            ActionKind::Scale { target } => write!(f, "scale {}", target.name),
+            ActionKind::Heal { target } => write!(f, "heal {}", target.name),
+            ActionKind::Escalate { level } => write!(f, "escalate {}", level.name),
+            ActionKind::Call { target } => write!(f, "call {}", target.name),
+            ActionKind::Emergency { target } => write!(f, "emergency {}", target.name),
+        }
+    }
+}
+
 /// A rule's action.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]

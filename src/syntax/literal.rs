@@ -248,6 +248,44 @@ pub fn unescape(raw: &str) -> String {
     out
 }
 
+/// `2d 3h`, `5m 12s`, `1h`, `150ms`: the two largest units, zero parts left out.
+pub fn human_ms(ms: u64) -> String {
+    let s = ms / 1000;
+    let two = |big: u64, bu: &str, small: u64, su: &str| {
+        if small == 0 {
+            format!("{big}{bu}")
+        } else {
+            format!("{big}{bu} {small}{su}")
+        }
+    };
+    match s {
+        0 => format!("{ms}ms"),
+        1..=59 => format!("{s}s"),
+        60..=3599 => two(s / 60, "m", s % 60, "s"),
+        3600..=86_399 => two(s / 3600, "h", s % 3600 / 60, "m"),
+        _ => two(s / 86_400, "d", s % 86_400 / 3600, "h"),
+    }
+}
+
+/// A typed value as written (`30s`, `80%`), or `?` for one that did not parse.
+pub fn value_text(v: Option<Value>) -> String {
+    v.map_or_else(|| "?".into(), |v| v.to_string())
+}
+
+impl fmt::Display for Value {
+    /// The value as written: `30s`, `80%`, `512 B`, `12/hour`, `2 cores`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Duration(ms) => f.write_str(&human_ms(*ms)),
+            Value::Percent(p) => write!(f, "{p}%"),
+            Value::Size(b) => write!(f, "{b} B"),
+            Value::Rate(r) => write!(f, "{r}/hour"),
+            Value::Cores(c) => write!(f, "{c} cores"),
+            Value::Count(c) => write!(f, "{c}"),
+        }
+    }
+}
+
 /// A byte count for people: `4GB`, `512MB`, `1.5GB`.
 pub fn human_size(bytes: u64) -> String {
     let units = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")];

@@ -197,7 +197,7 @@ impl Runner {
             agents.join(", "),
             respond.map_or(String::new(), |d| format!(
                 ", answer within {}",
-                super::super::report::human_ms(d.as_millis() as u64)
+                crate::syntax::literal::human_ms(d.as_millis() as u64)
             ))
         );
         rec.log(self.now_ms(), text.clone());
@@ -260,7 +260,7 @@ impl Runner {
             let reason = format!(
                 "level {} did not answer within {}",
                 rec.levels[lvl].0,
-                super::super::report::human_ms(wait.as_millis() as u64)
+                crate::syntax::literal::human_ms(wait.as_millis() as u64)
             );
             if !self.raise(rec, ctx, &reason) {
                 return std::future::pending().await;
@@ -382,7 +382,7 @@ impl Runner {
                 if tokio::time::Instant::now() >= deadline {
                     return Err(format!(
                         "`{check}` was not healthy within {} of the resolution",
-                        super::super::report::human_ms(limit.as_millis() as u64)
+                        crate::syntax::literal::human_ms(limit.as_millis() as u64)
                     ));
                 }
                 tokio::time::sleep(VERIFY_POLL).await;

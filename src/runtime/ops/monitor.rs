@@ -9,7 +9,7 @@ use super::super::Runner;
 use super::super::event::EventKind;
 use super::super::steps::Ctx;
 use super::observe::{DEFAULT_TIMEOUT, Observation};
-use super::rules::{action_text, default_status, pattern_status, word};
+use super::rules::{default_status, pattern_status};
 use super::{Job, OpsScope, Trigger};
 use crate::syntax::ast::{ActionKind, Actions, Health, HealthProbe, Monitor, Status};
 use crate::syntax::literal::Value;
@@ -89,7 +89,7 @@ impl Runner {
             Status::Critical
         };
         self.set_status(key, status, || {
-            let took = super::super::report::human_ms(seen.latency.as_millis() as u64);
+            let took = crate::syntax::literal::human_ms(seen.latency.as_millis() as u64);
             format!("{} in {took}", seen.detail)
         });
         if let Some(actions) = &h.actions {
@@ -131,7 +131,7 @@ impl Runner {
             "{} is {shown} ({} {})",
             r.metric.name,
             r.op.symbol(),
-            super::super::report::value_text(Some(threshold))
+            threshold
         );
         self.set_status(key, status, || what.clone());
         self.rule(key, breach, bad, &r.actions, || what, key);
@@ -153,14 +153,14 @@ impl Runner {
         };
         self.set_status(name, overall, || format!("worst: {}", worst_key()));
         for r in &m.on_status {
-            let key = format!("{name}/on {}", word(r.status));
+            let key = format!("{name}/on {}", r.status.word());
             let holds = overall == r.status;
             // Which check is worst is only looked for when the rule is to fire.
             if !self.ops.rule_fires(&key, holds, &r.actions) {
                 continue;
             }
             let worst = worst_key();
-            let what = format!("monitor {name} is {} ({worst})", word(overall));
+            let what = format!("monitor {name} is {} ({worst})", overall.word());
             self.fire(&key, r.status, &r.actions, &what, &worst);
         }
     }
@@ -171,7 +171,7 @@ impl Runner {
         if before != Some(status) && !(before.is_none() && status == Status::Healthy) {
             self.record(EventKind::CheckStatus {
                 check: key.to_string(),
-                status: word(status).to_string(),
+                status: status.word().to_string(),
                 detail: detail(),
             });
         }
@@ -197,8 +197,8 @@ impl Runner {
     fn fire(&self, key: &str, status: Status, actions: &Actions, what: &str, check: &str) {
         self.record(EventKind::RuleFired {
             rule: key.to_string(),
-            status: word(status).to_string(),
-            actions: actions.list.iter().map(|a| action_text(&a.kind)).collect(),
+            status: status.word().to_string(),
+            actions: actions.list.iter().map(|a| a.kind.to_string()).collect(),
         });
         let trigger = Trigger {
             what: what.to_string(),
@@ -211,7 +211,7 @@ impl Runner {
                 ActionKind::Alert { to, channel } => Job::Alert {
                     to: to.as_ref().map(|t| t.name.to_string()),
                     channel: channel.as_ref().map(|c| c.value.to_string()),
-                    message: format!("{}: {what}", word(status)),
+                    message: format!("{}: {what}", status.word()),
                 },
                 ActionKind::Scale { target } | ActionKind::Call { target } => {
                     Job::Call(target.name.to_string(), t)

@@ -5,8 +5,8 @@
 
 use super::super::Runner;
 use super::super::event::EventKind;
-use super::super::report::human_ms;
 use super::incident::Record;
+use crate::syntax::literal::human_ms;
 use std::fmt::Write;
 
 impl Runner {

@@ -74,36 +74,6 @@ pub fn rank(s: Status) -> u8 {
     }
 }
 
-/// The status's word.
-pub fn word(s: Status) -> &'static str {
-    match s {
-        Status::Healthy => "healthy",
-        Status::Warning => "warning",
-        Status::Critical => "critical",
-    }
-}
-
-/// An action as written (`heal webrtc_connection_failure`).
-pub fn action_text(kind: &ActionKind) -> String {
-    match kind {
-        ActionKind::Alert { to, channel } => {
-            let mut s = "alert".to_string();
-            if let Some(t) = to {
-                s.push_str(&format!(" {}", t.name));
-            }
-            if let Some(c) = channel {
-                s.push_str(&format!(" \"{}\"", c.value));
-            }
-            s
-        }
-        ActionKind::Scale { target } => format!("scale {}", target.name),
-        ActionKind::Heal { target } => format!("heal {}", target.name),
-        ActionKind::Escalate { level } => format!("escalate {}", level.name),
-        ActionKind::Call { target } => format!("call {}", target.name),
-        ActionKind::Emergency { target } => format!("emergency {}", target.name),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
