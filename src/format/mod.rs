@@ -15,7 +15,6 @@ use verify::Verifier;
 use walk::{Event, Sink, Walker};
 
 pub use layout::WIDTH;
-pub use walk::comment_len;
 
 /// Why a text was not formatted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! source (verbatim), its punctuation, its comments, and where entries and lists start.
 
 use crate::syntax::grammar::Rule;
+use crate::syntax::lex::comment_len;
 use pest::iterators::Pair;
 
 /// What a word is, for spacing and line breaks.
@@ -219,16 +220,6 @@ impl<'a, S: Sink<'a>> Walker<S> {
                 i += len;
             }
         }
-    }
-}
-
-/// The length of the comment at the start of `text` (`//` to the end of the line, `/*`
-/// through `*/` or the end of the text).
-pub fn comment_len(text: &str) -> usize {
-    if text.starts_with("//") {
-        text.find('\n').unwrap_or(text.len())
-    } else {
-        text[2..].find("*/").map_or(text.len(), |n| n + 4)
     }
 }
 

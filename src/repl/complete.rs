@@ -2,24 +2,6 @@
 //! session's workflow defines.
 
 use super::commands::COMMANDS;
-use std::sync::OnceLock;
-
-/// Every keyword of the grammar (read from grammar/bmad.pest at build time), sorted.
-pub fn keywords() -> &'static [&'static str] {
-    static KEYWORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
-    KEYWORDS.get_or_init(|| {
-        let grammar = include_str!("../../grammar/bmad.pest");
-        // Every quoted lowercase word: the keywords, status levels, stages, methods.
-        let quoted = regex::Regex::new(r#""([a-z_]{2,})""#).expect("a valid pattern");
-        let mut words: Vec<&str> = quoted
-            .captures_iter(grammar)
-            .filter_map(|c| c.get(1).map(|m| m.as_str()))
-            .collect();
-        words.sort_unstable();
-        words.dedup();
-        words
-    })
-}
 
 /// Where the word being completed starts in `line` (the cursor at `pos`) and the
 /// candidates for it. `names` are the session's definitions.
@@ -48,7 +30,7 @@ pub fn complete(line: &str, pos: usize, names: &[(&'static str, String)]) -> (us
     if word.is_empty() {
         return (start, Vec::new());
     }
-    let mut found: Vec<String> = keywords()
+    let mut found: Vec<String> = crate::syntax::keywords::all()
         .iter()
         .copied()
         .chain(names.iter().map(|(_, n)| n.as_str()))
@@ -62,25 +44,7 @@ pub fn complete(line: &str, pos: usize, names: &[(&'static str, String)]) -> (us
 
 #[cfg(test)]
 mod tests {
-    use super::{complete, keywords};
-
-    #[test]
-    fn keywords_come_from_the_grammar() {
-        let k = keywords();
-        for w in [
-            "import",
-            "phase",
-            "monitor",
-            "stop_writes",
-            "healthy",
-            "postmortem",
-            "cron",
-            "get",
-        ] {
-            assert!(k.contains(&w), "{w}");
-        }
-        assert!(!k.contains(&"{"));
-    }
+    use super::complete;
 
     #[test]
     fn completes_keywords_names_and_commands() {

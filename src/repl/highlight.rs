@@ -2,7 +2,7 @@
 //! code, numbers with units, comments and `:` commands, in ANSI colours. The coloured
 //! text has the same width as the input (the line editor requires it).
 
-use super::complete::keywords;
+use crate::syntax::{keywords, lex};
 
 const KEYWORD: &str = "\x1b[1;34m";
 const STRING: &str = "\x1b[32m";
@@ -26,16 +26,13 @@ pub fn highlight(line: &str) -> String {
     }
     let mut rest = line;
     while let Some(c) = rest.chars().next() {
-        let (len, colour) = if rest.starts_with("//") || rest.starts_with("/*") {
-            (crate::format::comment_len(rest), Some(COMMENT))
-        } else if rest.starts_with("\"\"\"") {
-            (closed(rest, "\"\"\"", 3), Some(STRING))
-        } else if c == '"' {
-            (string_len(rest), Some(STRING))
-        } else if rest.starts_with("```") {
-            (closed(rest, "```", 3), Some(RHAI))
-        } else if c == '`' {
-            (closed(rest, "`", 1), Some(RHAI))
+        let (len, colour) = if let Some(piece) = lex::opaque(rest.as_bytes()) {
+            let colour = match piece.kind {
+                lex::Opaque::LineComment | lex::Opaque::BlockComment => COMMENT,
+                lex::Opaque::String | lex::Opaque::TextBlock => STRING,
+                lex::Opaque::RhaiCode | lex::Opaque::RhaiBlock => RHAI,
+            };
+            (piece.len, Some(colour))
         } else if c.is_ascii_digit() {
             let n = rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '/')))
@@ -48,7 +45,10 @@ pub fn highlight(line: &str) -> String {
             let word = &rest[..n];
             (
                 n,
-                keywords().binary_search(&word).is_ok().then_some(KEYWORD),
+                keywords::all()
+                    .binary_search(&word)
+                    .is_ok()
+                    .then_some(KEYWORD),
             )
         } else {
             (c.len_utf8(), None)
@@ -66,30 +66,6 @@ fn paint(out: &mut String, colour: &str, text: &str) {
     out.push_str(colour);
     out.push_str(text);
     out.push_str(RESET);
-}
-
-/// The length of what opens with `fence` at the start of `text` through its closing
-/// fence (or the end of the text while it is still open).
-fn closed(text: &str, fence: &str, open: usize) -> usize {
-    text[open..]
-        .find(fence)
-        .map_or(text.len(), |n| open + n + fence.len())
-}
-
-/// The length of the string at the start of `text` (escapes skipped; open to the end
-/// of the line while it is not closed).
-fn string_len(text: &str) -> usize {
-    let mut escaped = false;
-    for (i, c) in text.char_indices().skip(1) {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => return i + 1,
-            '\n' => return i,
-            _ => {}
-        }
-    }
-    text.len()
 }
 
 #[cfg(test)]

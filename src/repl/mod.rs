@@ -340,33 +340,6 @@ pub fn is_complete(text: &str) -> bool {
     })
 }
 
-/// The words that start a definition; anything else typed is rhai.
-const ITEM_KEYWORDS: &[&str] = &[
-    "import",
-    "workflow",
-    "agent",
-    "override",
-    "artifact",
-    "phase",
-    "epic",
-    "story",
-    "stories",
-    "environment",
-    "env",
-    "check",
-    "heal",
-    "procedure",
-    "maintenance",
-    "incidents",
-    "emergency",
-    "monitor",
-    "limits",
-    "sync",
-    "handoffs",
-    "kpi",
-    "settings",
-];
-
 fn starts_definition(text: &str) -> bool {
     let word: String = text
         .chars()
@@ -376,7 +349,7 @@ fn starts_definition(text: &str) -> bool {
     let next = rest.trim_start();
     // A keyword then more words: `story` alone or `story.id` is rhai (a script variable),
     // as is `env("X")`.
-    ITEM_KEYWORDS.contains(&word.as_str())
+    crate::syntax::keywords::ITEM.contains(&word.as_str())
         && rest.starts_with(char::is_whitespace)
         && !next.is_empty()
         && !next.starts_with(['(', '.', '=', '+', '-', '*', '&', '|'])
@@ -385,7 +358,7 @@ fn starts_definition(text: &str) -> bool {
 /// `text` after the comments that start it.
 fn skip_comments(mut text: &str) -> &str {
     while text.starts_with("//") || text.starts_with("/*") {
-        text = text[crate::format::comment_len(text)..].trim_start();
+        text = text[crate::syntax::lex::comment_len(text)..].trim_start();
     }
     text
 }

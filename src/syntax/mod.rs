@@ -6,6 +6,8 @@ mod build;
 mod build_steps;
 mod error;
 pub mod grammar;
+pub mod keywords;
+pub mod lex;
 pub mod literal;
 pub mod split;
 

@@ -2,6 +2,8 @@
 //! does not hide errors in the next, and measures nesting so that deep input is refused
 //! before the recursive parser could exhaust the stack.
 
+use super::{keywords, lex};
+
 /// Deepest nesting (braces plus `else if` chains) the parser accepts.
 pub const MAX_DEPTH: usize = 64;
 
@@ -19,66 +21,6 @@ pub struct Chunk {
     /// A string, text block, rhai fence or comment that is never closed: where it opens
     /// and what it is.
     pub unterminated: Option<(usize, &'static str)>,
-}
-
-/// Keywords that start a top-level item and never start anything nested.
-const STRONG: &[&[u8]] = &[
-    b"import",
-    b"workflow",
-    b"artifact",
-    b"phase",
-    b"story",
-    b"stories",
-    b"environment",
-    b"env",
-    b"procedure",
-    b"maintenance",
-    b"incidents",
-    b"emergency",
-    b"monitor",
-    b"sync",
-    b"handoffs",
-    b"kpi",
-    b"settings",
-    b"override",
-];
-
-/// Every word an item can start with (the `item` rule of grammar/bmad.pest).
-const ITEM: &[&[u8]] = &[
-    b"story",
-    b"check",
-    b"heal",
-    b"agent",
-    b"phase",
-    b"artifact",
-    b"epic",
-    b"import",
-    b"stories",
-    b"environment",
-    b"env",
-    b"procedure",
-    b"maintenance",
-    b"incidents",
-    b"emergency",
-    b"monitor",
-    b"limits",
-    b"sync",
-    b"handoffs",
-    b"kpi",
-    b"settings",
-    b"workflow",
-    b"override",
-];
-
-#[derive(Clone, Copy, PartialEq)]
-enum State {
-    Code,
-    Str,
-    TextBlock,
-    Tick,
-    Fence,
-    LineComment,
-    BlockComment,
 }
 
 /// Cuts `text` into chunks, one per top-level item. A chunk starts at a word in column 0:
@@ -121,161 +63,95 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
     let mut prev_word_else = false;
     let mut too_deep_at = None;
     let mut unterminated = None;
-    let mut opened_at = 0;
-    let mut state = State::Code;
     let mut i = 0;
     let mut line_start = true;
     // Whether the current chunk has anything but comments and white space yet.
     let mut has_code = false;
     while i < bytes.len() {
         let b = bytes[i];
-        match state {
-            State::Code => {
-                if line_start && b.is_ascii_alphabetic() && has_code {
-                    let word = word_at(bytes, i);
-                    let next = bytes.get(i + word.len()).copied().unwrap_or(b'\n');
-                    // `monitor: task` in column 0 is a step of the open block, not an item.
-                    let spaced = matches!(next, b' ' | b'\t' | b'\n' | b'\r' | b'{');
-                    let cut = if recovering {
-                        open.is_empty() || (spaced && STRONG.contains(&word))
-                    } else {
-                        open.is_empty() && ITEM.contains(&word)
-                    };
-                    if cut {
-                        chunks.push(Chunk {
-                            start,
-                            end: i,
-                            too_deep_at: too_deep_at.take(),
-                            unclosed_brace: open.last().copied(),
-                            unterminated: unterminated.take(),
-                        });
-                        start = i;
-                        has_code = false;
-                        open.clear();
-                        chain.clear();
-                        chain.push(0);
-                        chain_sum = 0;
+        if line_start && b.is_ascii_alphabetic() && has_code {
+            let word = lex::word(&bytes[i..]);
+            let next = bytes.get(i + word.len()).copied().unwrap_or(b'\n');
+            // `monitor: task` in column 0 is a step of the open block, not an item.
+            let spaced = matches!(next, b' ' | b'\t' | b'\n' | b'\r' | b'{');
+            let cut = if recovering {
+                open.is_empty() || (spaced && keywords::is_strong(word))
+            } else {
+                open.is_empty() && keywords::is_item(word)
+            };
+            if cut {
+                chunks.push(Chunk {
+                    start,
+                    end: i,
+                    too_deep_at: too_deep_at.take(),
+                    unclosed_brace: open.last().copied(),
+                    unterminated: unterminated.take(),
+                });
+                start = i;
+                has_code = false;
+                open.clear();
+                chain.clear();
+                chain.push(0);
+                chain_sum = 0;
+            }
+        }
+        line_start = false;
+        let is_comment = b == b'/' && matches!(bytes.get(i + 1), Some(b'/') | Some(b'*'));
+        if !b.is_ascii_whitespace() && !is_comment {
+            has_code = true;
+        }
+        if !b.is_ascii_whitespace() && !b.is_ascii_alphabetic() && b != b'_' {
+            prev_word_else = false;
+        }
+        match b {
+            b'\n' => line_start = true,
+            b'"' | b'`' | b'/' => {
+                if let Some(piece) = lex::opaque(&bytes[i..]) {
+                    if !piece.closed {
+                        unterminated.get_or_insert((i, piece.kind.name()));
                     }
+                    // A one-line piece stops before its newline, seen next as code.
+                    i += piece.len;
+                    continue;
                 }
-                line_start = false;
-                let is_comment = b == b'/' && matches!(bytes.get(i + 1), Some(b'/') | Some(b'*'));
-                if !b.is_ascii_whitespace() && !is_comment {
-                    has_code = true;
+            }
+            b'{' => {
+                open.push(i);
+                chain.push(0);
+                if too_deep_at.is_none() && open.len() + chain_sum > MAX_DEPTH {
+                    too_deep_at = Some(i);
                 }
-                if !b.is_ascii_whitespace() && !b.is_ascii_alphabetic() && b != b'_' {
-                    prev_word_else = false;
+            }
+            b'}' => {
+                open.pop();
+                if chain.len() > 1 {
+                    chain_sum -= chain.pop().unwrap_or(0);
                 }
-                opened_at = i;
-                match b {
-                    b'\n' => line_start = true,
-                    b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                        state = State::TextBlock;
-                        i += 2;
-                    }
-                    b'"' => state = State::Str,
-                    b'`' if bytes[i..].starts_with(b"```") => {
-                        state = State::Fence;
-                        i += 2;
-                    }
-                    b'`' => state = State::Tick,
-                    b'/' if bytes.get(i + 1) == Some(&b'/') => state = State::LineComment,
-                    b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                        state = State::BlockComment;
-                        i += 1;
-                    }
-                    b'{' => {
-                        open.push(i);
-                        chain.push(0);
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let word = lex::word(&bytes[i..]);
+                let level = chain.len() - 1;
+                match word {
+                    b"else" => {
+                        chain[level] += 1;
+                        chain_sum += 1;
                         if too_deep_at.is_none() && open.len() + chain_sum > MAX_DEPTH {
                             too_deep_at = Some(i);
                         }
                     }
-                    b'}' => {
-                        open.pop();
-                        if chain.len() > 1 {
-                            chain_sum -= chain.pop().unwrap_or(0);
-                        }
-                    }
-                    c if c.is_ascii_alphabetic() || c == b'_' => {
-                        let word = word_at(bytes, i);
-                        let level = chain.len() - 1;
-                        match word {
-                            b"else" => {
-                                chain[level] += 1;
-                                chain_sum += 1;
-                                if too_deep_at.is_none() && open.len() + chain_sum > MAX_DEPTH {
-                                    too_deep_at = Some(i);
-                                }
-                            }
-                            b"if" if !prev_word_else => {
-                                chain_sum -= chain[level];
-                                chain[level] = 0;
-                            }
-                            _ => {}
-                        }
-                        prev_word_else = word == b"else";
-                        i += word.len();
-                        continue;
+                    b"if" if !prev_word_else => {
+                        chain_sum -= chain[level];
+                        chain[level] = 0;
                     }
                     _ => {}
                 }
+                prev_word_else = word == b"else";
+                i += word.len();
+                continue;
             }
-            State::Str => match b {
-                b'\\' => i += 1,
-                b'"' => state = State::Code,
-                b'\n' => {
-                    unterminated.get_or_insert((opened_at, "string"));
-                    state = State::Code;
-                    line_start = true;
-                }
-                _ => {}
-            },
-            State::TextBlock => {
-                if bytes[i..].starts_with(b"\"\"\"") {
-                    state = State::Code;
-                    i += 2;
-                }
-            }
-            State::Tick => match b {
-                b'`' => state = State::Code,
-                b'\n' => {
-                    unterminated.get_or_insert((opened_at, "rhai code"));
-                    state = State::Code;
-                    line_start = true;
-                }
-                _ => {}
-            },
-            State::Fence => {
-                if bytes[i..].starts_with(b"```") {
-                    state = State::Code;
-                    i += 2;
-                }
-            }
-            State::LineComment => {
-                if b == b'\n' {
-                    state = State::Code;
-                    line_start = true;
-                }
-            }
-            State::BlockComment => {
-                if bytes[i..].starts_with(b"*/") {
-                    state = State::Code;
-                    i += 1;
-                }
-            }
+            _ => {}
         }
         i += 1;
-    }
-    let what = match state {
-        State::Str => Some("string"),
-        State::Tick => Some("rhai code"),
-        State::TextBlock => Some("text block"),
-        State::Fence => Some("rhai block"),
-        State::BlockComment => Some("comment"),
-        State::Code | State::LineComment => None,
-    };
-    if let Some(what) = what {
-        unterminated.get_or_insert((opened_at, what));
     }
     chunks.push(Chunk {
         start,
@@ -285,15 +161,6 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
         unterminated,
     });
     chunks
-}
-
-/// The word (letters, digits, `_`) at `i`.
-fn word_at(bytes: &[u8], i: usize) -> &[u8] {
-    let end = bytes[i..]
-        .iter()
-        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-        .map_or(bytes.len(), |n| i + n);
-    &bytes[i..end]
 }
 
 #[cfg(test)]
