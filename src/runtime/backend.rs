@@ -191,7 +191,7 @@ impl AgentBackend for SimBackend {
                     if let Err(e) = a.write_placeholder(&inv.agent) {
                         return Outcome {
                             ok: false,
-                            feedback: Some(e),
+                            feedback: Some(e.to_string()),
                             ..Outcome::default()
                         };
                     }

@@ -232,7 +232,7 @@ impl AgentBackend for ExecBackend {
                         .first()
                         .map(|a| a.write_output(read.message.as_bytes()))
                 {
-                    return fail(e);
+                    return fail(e.to_string());
                 }
                 return Outcome {
                     ok: approved,
@@ -259,7 +259,7 @@ impl AgentBackend for ExecBackend {
                 .first()
                 .map(|a| a.write_output(read.message.as_bytes()))
             {
-                return fail(e);
+                return fail(e.to_string());
             }
             Outcome {
                 ok: true,

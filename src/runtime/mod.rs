@@ -365,12 +365,15 @@ impl Runner {
     /// simulation writes a placeholder for each one that is not.
     fn provided_artifacts(&self) -> Result<(), String> {
         for decl in self.program.artifacts.iter().filter(|a| a.provided) {
-            let a = self.workspace.named_artifact(&decl.name.name)?;
+            let a = self
+                .workspace
+                .named_artifact(&decl.name.name)
+                .map_err(|e| e.to_string())?;
             if a.exists() {
                 continue;
             }
             if self.options.simulate {
-                a.write_placeholder("bmad")?;
+                a.write_placeholder("bmad").map_err(|e| e.to_string())?;
                 self.record(EventKind::Note {
                     step: "artifact".into(),
                     text: format!(

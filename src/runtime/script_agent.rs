@@ -111,7 +111,7 @@ impl AgentBackend for ScriptBackend {
             {
                 return Outcome {
                     ok: false,
-                    feedback: Some(e),
+                    feedback: Some(e.to_string()),
                     ..Outcome::default()
                 };
             }

@@ -164,7 +164,7 @@ pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, Strin
                 .display()
                 .to_string();
             // The same confinement as every artifact: no symlink out of the workspace.
-            let path = ws.resolve(&shown)?;
+            let path = ws.resolve(&shown).map_err(|e| e.to_string())?;
             let bytes = crate::load::read_regular(&path, crate::load::MAX_FILE_BYTES)
                 .map_err(|e| format!("cannot read story file `{shown}`: {e}"))?;
             let yaml = String::from_utf8(bytes)

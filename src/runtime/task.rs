@@ -260,10 +260,12 @@ impl Runner {
                     (name, Some(path)) => Artifact {
                         name: name.as_ref().map(|n| n.name.to_string()),
                         written: path.value.to_string(),
-                        path: here.resolve(&path.value)?,
+                        path: here.resolve(&path.value).map_err(|e| e.to_string())?,
                         root: here.root().to_path_buf(),
                     },
-                    (Some(name), None) => here.named_artifact(&name.name)?,
+                    (Some(name), None) => {
+                        here.named_artifact(&name.name).map_err(|e| e.to_string())?
+                    }
                     (None, None) => return Err("an artifact without a name or path".into()),
                 };
                 Ok(a)

@@ -2,12 +2,43 @@
 //! (the seed's `/docs/prd.md` is `<root>/docs/prd.md`); a path that leaves it, by `..` or
 //! through a symlink, is refused. Artifact names resolve to their declared paths.
 
-use super::confined::Mode;
+use super::confined::{ConfinedError, Mode};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, Step, StepKind};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Why a workspace path or artifact cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    /// The path leaves the workspace by `..`.
+    #[error("{0}")]
+    Outside(String),
+    /// An existing part of the path is a symlink that leads out of the workspace.
+    #[error("`{written}` leads outside the workspace (through `{through}`)")]
+    LinkOut {
+        /// The path as written.
+        written: String,
+        /// The part of it that leads out.
+        through: String,
+    },
+    /// An artifact name with no declared path.
+    #[error("artifact `{0}` has no path")]
+    NoPath(String),
+    /// Writing an artifact failed (refused by the confinement, or by the system).
+    #[error("cannot write {artifact}: {source}")]
+    Artifact {
+        /// The artifact, as [`Artifact::label`] names it.
+        artifact: String,
+        /// Why.
+        #[source]
+        source: ConfinedError,
+    },
+    /// Writing a workspace file failed.
+    #[error(transparent)]
+    Write(#[from] ConfinedError),
+}
 
 /// An artifact as a task or handoff refers to it: its name (if any), the path as written,
 /// and where that is on disk.
@@ -49,22 +80,29 @@ impl Artifact {
     /// Writes an agent's output as this artifact, unless it is a directory or the agent
     /// wrote the file itself. The parent directories are made; no symlink is followed out
     /// of the workspace (see [`super::confined`]).
-    pub fn write_output(&self, output: &[u8]) -> Result<(), String> {
+    pub fn write_output(&self, output: &[u8]) -> Result<(), WorkspaceError> {
         if self.is_dir() || self.exists() {
             return Ok(());
         }
         super::confined::write(&self.root, &self.path, output, Mode::Replace)
-            .map_err(|e| format!("cannot write {}: {e}", self.label()))
+            .map_err(|source| self.cannot_write(source))
+    }
+
+    /// The error of a write of this artifact that failed.
+    fn cannot_write(&self, source: ConfinedError) -> WorkspaceError {
+        WorkspaceError::Artifact {
+            artifact: self.label(),
+            source,
+        }
     }
 
     /// Writes a placeholder unless the artifact exists: a directory, or a short Markdown
     /// file naming the agent that wrote it; confined as [`Artifact::write_output`].
-    pub fn write_placeholder(&self, by: &str) -> Result<(), String> {
+    pub fn write_placeholder(&self, by: &str) -> Result<(), WorkspaceError> {
         if self.exists() {
             return Ok(());
         }
-        let fail =
-            |e: super::confined::ConfinedError| format!("cannot write {}: {e}", self.label());
+        let fail = |source| self.cannot_write(source);
         if self.is_dir() {
             return super::confined::create_dir_all(&self.root, &self.path).map_err(fail);
         }
@@ -115,24 +153,25 @@ impl Workspace {
 
     /// Writes `bytes` to `written` (a workspace path), replacing or appending, making its
     /// directories, following no symlink out of the workspace.
-    pub fn write(&self, written: &str, bytes: &[u8], mode: Mode) -> Result<(), String> {
+    pub fn write(&self, written: &str, bytes: &[u8], mode: Mode) -> Result<(), WorkspaceError> {
         let full = self.resolve(written)?;
-        super::confined::write(&self.root, &full, bytes, mode).map_err(|e| e.to_string())
+        Ok(super::confined::write(&self.root, &full, bytes, mode)?)
     }
 
     /// `written` inside the workspace. Refused when `..` leads out of it or when an
     /// existing part of the path is a symlink that leads out.
-    pub fn resolve(&self, written: &str) -> Result<PathBuf, String> {
-        let full = crate::script::host::confine(&self.root, written)?;
+    pub fn resolve(&self, written: &str) -> Result<PathBuf, WorkspaceError> {
+        let full =
+            crate::script::host::confine(&self.root, written).map_err(WorkspaceError::Outside)?;
         // The deepest part of the path that exists decides where it really is.
         let mut existing = full.as_path();
         loop {
             if let Ok(real) = existing.canonicalize() {
                 if !real.starts_with(&self.root) {
-                    return Err(format!(
-                        "`{written}` leads outside the workspace (through `{}`)",
-                        existing.display()
-                    ));
+                    return Err(WorkspaceError::LinkOut {
+                        written: written.to_string(),
+                        through: existing.display().to_string(),
+                    });
                 }
                 return Ok(full);
             }
@@ -144,7 +183,7 @@ impl Workspace {
     }
 
     /// A reference to an artifact (a declared name or a literal path) on disk.
-    pub fn artifact(&self, r: &ArtifactRef) -> Result<Artifact, String> {
+    pub fn artifact(&self, r: &ArtifactRef) -> Result<Artifact, WorkspaceError> {
         match r {
             ArtifactRef::Named(n) => self.named_artifact(&n.name),
             ArtifactRef::Path(p) => Ok(Artifact {
@@ -157,11 +196,11 @@ impl Workspace {
     }
 
     /// The artifact declared as `name`.
-    pub fn named_artifact(&self, name: &str) -> Result<Artifact, String> {
+    pub fn named_artifact(&self, name: &str) -> Result<Artifact, WorkspaceError> {
         let written = self
             .named
             .get(name)
-            .ok_or_else(|| format!("artifact `{name}` has no path"))?;
+            .ok_or_else(|| WorkspaceError::NoPath(name.to_string()))?;
         Ok(Artifact {
             name: Some(name.to_string()),
             written: written.clone(),
@@ -204,7 +243,10 @@ mod tests {
     fn dot_dot_out_of_the_root_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let err = workspace(dir.path()).resolve("docs/../../x").unwrap_err();
-        assert!(err.contains("outside the workspace"), "{err}");
+        assert!(
+            matches!(&err, WorkspaceError::Outside(m) if m.contains("outside the workspace")),
+            "{err}"
+        );
     }
 
     #[cfg(unix)]
@@ -216,6 +258,10 @@ mod tests {
         let err = workspace(dir.path())
             .resolve("/out/new/file.md")
             .unwrap_err();
-        assert!(err.contains("leads outside the workspace"), "{err}");
+        assert!(matches!(err, WorkspaceError::LinkOut { .. }), "{err}");
+        assert!(
+            err.to_string().contains("leads outside the workspace"),
+            "{err}"
+        );
     }
 }

@@ -16,16 +16,16 @@ pub use status::{RunKind, RunStatus};
 pub use write::{EventRow, NewRun};
 
 use rusqlite::Connection;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The state file's place under a workspace when `--state` does not say.
 pub const DEFAULT_STATE_PATH: &str = ".bmad/state.db";
 
 /// Why the state store cannot be used.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StateError {
     /// The file cannot be opened or created.
+    #[error("cannot open the state file `{}`: {message}", path.display())]
     Open {
         /// The state file.
         path: PathBuf,
@@ -33,6 +33,11 @@ pub enum StateError {
         message: String,
     },
     /// The file is not a bmad state database, or it is damaged (corrupted, truncated).
+    #[error(
+        "the state file `{}` is damaged or not a bmad state database ({message}); \
+         move it away to start afresh, or restore it from a backup",
+        path.display()
+    )]
     Corrupt {
         /// The state file.
         path: PathBuf,
@@ -40,6 +45,11 @@ pub enum StateError {
         message: String,
     },
     /// The file was written by a newer bmad whose schema this one does not know.
+    #[error(
+        "the state file `{}` has schema version {found}, newer than this bmad knows \
+         ({known}); use a newer bmad",
+        path.display()
+    )]
     TooNew {
         /// The state file.
         path: PathBuf,
@@ -49,45 +59,15 @@ pub enum StateError {
         known: i64,
     },
     /// No run with that id (or id prefix).
+    #[error("no run `{0}` in the state file")]
     NoRun(String),
     /// An id prefix that more than one run starts with.
+    #[error("run id `{0}` is ambiguous: {all}", all = .1.join(", "))]
     Ambiguous(String, Vec<String>),
     /// A read or write failed.
+    #[error("state store: {0}")]
     Io(String),
 }
-
-impl fmt::Display for StateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StateError::Open { path, message } => {
-                write!(
-                    f,
-                    "cannot open the state file `{}`: {message}",
-                    path.display()
-                )
-            }
-            StateError::Corrupt { path, message } => write!(
-                f,
-                "the state file `{}` is damaged or not a bmad state database ({message}); \
-                 move it away to start afresh, or restore it from a backup",
-                path.display()
-            ),
-            StateError::TooNew { path, found, known } => write!(
-                f,
-                "the state file `{}` has schema version {found}, newer than this bmad \
-                 knows ({known}); use a newer bmad",
-                path.display()
-            ),
-            StateError::NoRun(id) => write!(f, "no run `{id}` in the state file"),
-            StateError::Ambiguous(id, all) => {
-                write!(f, "run id `{id}` is ambiguous: {}", all.join(", "))
-            }
-            StateError::Io(m) => write!(f, "state store: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for StateError {}
 
 /// An open state database.
 pub struct Store {

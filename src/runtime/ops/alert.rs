@@ -47,7 +47,10 @@ impl Runner {
                 };
                 (url.to_string(), error)
             }
-            Some(path) => (path.to_string(), self.append_alert(path, &json).err()),
+            Some(path) => (
+                path.to_string(),
+                self.append_alert(path, &json).err().map(|e| e.to_string()),
+            ),
         };
         self.record(EventKind::Alert {
             to: to.map(str::to_string),
@@ -58,7 +61,11 @@ impl Runner {
     }
 
     /// Appends one JSON line to the file `path` of the workspace.
-    fn append_alert(&self, path: &str, json: &str) -> Result<(), String> {
+    fn append_alert(
+        &self,
+        path: &str,
+        json: &str,
+    ) -> Result<(), crate::runtime::workspace::WorkspaceError> {
         let line = format!("{json}\n");
         let append = crate::runtime::confined::Mode::Append;
         self.workspace.write(path, line.as_bytes(), append)
