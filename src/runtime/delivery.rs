@@ -16,7 +16,7 @@ use super::git::lane::{Advanced, Lane, Merge};
 use super::git::repo::Repo;
 use super::git::worktree::{Tree, Trees};
 use super::git::{GitError, GitRun};
-use super::steps::{Ctx, Failed, LoopState};
+use super::steps::{Ctx, LoopState, StepError};
 use super::workspace::Workspace;
 use crate::ir::Program;
 use crate::ir::step::{Step, StepKind, Task, holds_verdict, walk};
@@ -40,15 +40,16 @@ pub(super) struct GitSetup {
 
 impl GitSetup {
     /// The setup of `program`'s git agents; an error when two name different branches.
-    pub fn of(program: &Program) -> Result<GitSetup, Failed> {
+    pub fn of(program: &Program) -> Result<GitSetup, StepError> {
         let mut base: Option<String> = None;
         for a in &program.agents {
             if let Some(Backend::Git { base: Some(b), .. }) = &a.backend {
                 match &base {
                     Some(other) if other.as_str() != b.value.as_str() => {
-                        return Err(
-                            GitError::TwoBases(other.clone(), b.value.to_string()).to_string()
-                        );
+                        return Err(StepError::GitSetup(GitError::TwoBases(
+                            other.clone(),
+                            b.value.to_string(),
+                        )));
                     }
                     _ => base = Some(b.value.to_string()),
                 }
@@ -106,16 +107,7 @@ enum NotMerged {
     /// Sent back to the story's dev agent, with this feedback.
     Returned(String),
     /// Something outside the story failed: it is blocked.
-    Failed(String),
-}
-
-/// Why a story its last verdicts rejected is blocked.
-pub(super) fn not_approved(said: &str) -> String {
-    if said.is_empty() {
-        "its last verdict did not approve it".to_string()
-    } else {
-        format!("its last verdict did not approve it: {said}")
-    }
+    Failed(StepError),
 }
 
 /// The attempts a story's body allows: the `max` of its first `repeat` that holds a verdict
@@ -160,11 +152,14 @@ impl Runner {
         &self,
         stories: &[&Story],
         place: &str,
-    ) -> Result<Option<Delivery>, Failed> {
+    ) -> Result<Option<Delivery>, StepError> {
         if self.options.simulate {
             return Ok(None);
         }
-        let failed = |e: GitError| format!("delivering the stories through git: {e}");
+        let failed = |source| StepError::Git {
+            doing: "delivering the stories through git",
+            source,
+        };
         let Some(repo) = Repo::find(self.workspace.root()).await.map_err(failed)? else {
             return Ok(None);
         };
@@ -205,7 +200,7 @@ impl Runner {
         body: &'a [Step],
         ctx: &'a Ctx<'a>,
         d: &'a Delivery,
-    ) -> Result<(), Failed> {
+    ) -> Result<(), StepError> {
         let Some(story) = ctx.story else {
             return self.steps(body, ctx).await;
         };
@@ -218,10 +213,7 @@ impl Runner {
             } else {
                 ctx.at(format!("r{round}"))
             };
-            let tree = self
-                .tree_step(&at, d, id, round)
-                .await
-                .map_err(|e| format!("its worktree: {e}"))?;
+            let tree = self.tree_step(&at, d, id, round).await?;
             let at = Ctx {
                 tree: Some(Rc::new(StoryTree {
                     workspace: self.workspace.rooted_at(&tree.dir),
@@ -237,7 +229,7 @@ impl Runner {
             }
             // A story its last verdicts rejected is not committed, let alone merged.
             if let Some(why) = ctx.state.rejected() {
-                return Err(self.keep(d, &tree, id, not_approved(&why)));
+                return Err(self.keep(d, &tree, id, StepError::Rejected(why)));
             }
             if let Err(e) = self.commit_step(&at, d, story, &tree).await {
                 return Err(self.keep(d, &tree, id, e));
@@ -254,10 +246,10 @@ impl Runner {
                             d,
                             &tree,
                             id,
-                            format!(
+                            StepError::Delivery(format!(
                                 "the merge lane sent it back after its last attempt ({spent} of \
                                  {allowed}): {why}"
-                            ),
+                            )),
                         ));
                     }
                     self.record(EventKind::StoryReturned {
@@ -279,17 +271,17 @@ impl Runner {
     }
 
     /// Keeps the worktree of a story that is blocked; `why` with where its work is.
-    fn keep(&self, d: &Delivery, tree: &Tree, story: &str, why: String) -> String {
+    fn keep(&self, d: &Delivery, tree: &Tree, story: &str, why: StepError) -> StepError {
         self.git.run.held(story);
         if !tree.root.join(".git").is_file() {
             return why;
         }
         d.kept.borrow_mut().insert(tree.root.clone());
-        format!(
-            "{why} (its work is kept in the worktree `{}`, branch `{}`)",
-            tree.root.display(),
-            tree.branch.as_str()
-        )
+        StepError::Kept {
+            why: Box::new(why),
+            worktree: tree.root.clone(),
+            branch: tree.branch.as_str().to_string(),
+        }
     }
 
     /// The recorded step that gives a story its worktree for round `round`: on its branch
@@ -300,7 +292,7 @@ impl Runner {
         d: &Delivery,
         story: &str,
         round: u64,
-    ) -> Result<Tree, Failed> {
+    ) -> Result<Tree, StepError> {
         let at = ctx.at("tree");
         let tree = d.trees.of(story);
         let exists = tree.root.join(".git").is_file();
@@ -339,8 +331,16 @@ impl Runner {
             }
         }
         .await
-        .map_err(|e: GitError| e.to_string());
-        self.step_finished(&at, result.is_ok(), false, result.as_ref().err());
+        .map_err(|source: GitError| StepError::Git {
+            doing: "its worktree",
+            source,
+        });
+        self.step_finished(
+            &at,
+            result.is_ok(),
+            false,
+            result.as_ref().err().map(ToString::to_string).as_deref(),
+        );
         result
     }
 
@@ -351,7 +351,7 @@ impl Runner {
         d: &Delivery,
         story: &Story,
         tree: &Tree,
-    ) -> Result<(), Failed> {
+    ) -> Result<(), StepError> {
         let at = ctx.at("commit");
         if self.replayed(&at).is_some() || !tree.root.join(".git").is_file() {
             return Ok(());
@@ -361,13 +361,16 @@ impl Runner {
         let attempts = ctx.state.verdict_attempt.get().max(1);
         let text = message(&info, attempts, self.run_id());
         let result = match commit_all(&d.repo, tree, &d.lane.branch, &info, &text).await {
-            Err(e) => Err(format!("committing its work: {e}")),
+            Err(source) => Err(StepError::Git {
+                doing: "committing its work",
+                source,
+            }),
             // Nothing to merge is no success: its agents worked elsewhere, or did nothing.
-            Ok(c) if c.is_empty() => Err(format!(
+            Ok(c) if c.is_empty() => Err(StepError::Delivery(format!(
                 "it changed no file in its worktree (`{}`, also `$BMAD_WORKTREE`): nothing \
                  to merge",
                 tree.dir.display()
-            )),
+            ))),
             Ok(c) => Ok(c),
         };
         if let Ok(c) = &result {
@@ -379,7 +382,12 @@ impl Runner {
                 untouched: c.untouched.clone(),
             });
         }
-        self.step_finished(&at, result.is_ok(), false, result.as_ref().err());
+        self.step_finished(
+            &at,
+            result.is_ok(),
+            false,
+            result.as_ref().err().map(ToString::to_string).as_deref(),
+        );
         result.map(|_| ())
     }
 
@@ -407,7 +415,7 @@ impl Runner {
         let (ok, returned, said) = match &result {
             Ok(said) => (true, false, said.clone()),
             Err(NotMerged::Returned(why)) => (false, true, why.clone()),
-            Err(NotMerged::Failed(why)) => (false, false, why.clone()),
+            Err(NotMerged::Failed(why)) => (false, false, why.to_string()),
         };
         self.step_finished(&at, ok, returned, Some(&said));
         result.map(|_| ())
@@ -425,7 +433,12 @@ impl Runner {
         let id = story.id.name.as_str();
         let into = d.lane.branch.as_str();
         let branch = tree.branch.as_str();
-        let failed = |e: GitError| NotMerged::Failed(format!("the merge lane: {e}"));
+        let failed = |source| {
+            NotMerged::Failed(StepError::Git {
+                doing: "the merge lane",
+                source,
+            })
+        };
         let _turn = d.lane.turn().await;
         // The integration branch may move under the lane (a person committing): merge again.
         for _ in 0..3 {
@@ -491,9 +504,9 @@ impl Runner {
                 }
             }
         }
-        Err(NotMerged::Failed(format!(
+        Err(NotMerged::Failed(StepError::Delivery(format!(
             "the merge lane: `{into}` kept moving while story `{id}` merged"
-        )))
+        ))))
     }
 
     /// Runs the story's verdict steps again on the merged result (`commit`, whose files are

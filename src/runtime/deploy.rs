@@ -3,7 +3,7 @@
 //! person's approval); then the deploying agent does the work.
 
 use super::Runner;
-use super::steps::{Ctx, Failed};
+use super::steps::{Ctx, StepError};
 use super::task::Call;
 use crate::ir::step::{Cond, Name};
 use crate::syntax::ast::Gate;
@@ -15,7 +15,7 @@ impl Runner {
         environment: &Name,
         by: Option<&Name>,
         ctx: &Ctx<'_>,
-    ) -> Result<(), Failed> {
+    ) -> Result<(), StepError> {
         let name = environment.name.as_str();
         if self.replayed(ctx).is_some_and(|s| s.ok) {
             // Deployed before a resume: not deployed again, and its gate not asked again.
@@ -27,14 +27,14 @@ impl Runner {
             .environments
             .iter()
             .find(|e| e.name.name == name)
-            .ok_or_else(|| format!("no environment `{name}`"))?;
+            .ok_or_else(|| StepError::Deploy(format!("no environment `{name}`")))?;
         if let Some(before) = &env.after
             && !self.deployed.borrow().contains(before.name.as_str())
         {
-            return Err(format!(
+            return Err(StepError::Deploy(format!(
                 "cannot deploy `{name}`: `{}` comes first and was not deployed in this run",
                 before.name
-            ));
+            )));
         }
         self.gate(name, env.gate.as_ref(), ctx).await?;
         let agent = by.map_or("devops", |b| b.name.as_str()).to_string();
@@ -49,12 +49,12 @@ impl Runner {
         };
         let outcome = self.invoke(call, ctx).await?;
         if !outcome.ok {
-            return Err(format!(
+            return Err(StepError::Deploy(format!(
                 "deploying `{name}` failed: {}",
                 outcome
                     .feedback
                     .unwrap_or_else(|| format!("`{agent}` failed"))
-            ));
+            )));
         }
         self.deployed.borrow_mut().insert(name.to_string());
         self.note("deploy", format!("`{name}` deployed by `{agent}`"));
@@ -63,7 +63,11 @@ impl Runner {
 
     /// `rollback ENV`: the agent that deploys (devops) rolls the environment back to its
     /// last good deployment.
-    pub(super) async fn rollback(&self, environment: &Name, ctx: &Ctx<'_>) -> Result<(), Failed> {
+    pub(super) async fn rollback(
+        &self,
+        environment: &Name,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), StepError> {
         let name = environment.name.as_str();
         if self.replayed(ctx).is_some_and(|s| s.ok) {
             return Ok(());
@@ -78,10 +82,10 @@ impl Runner {
         };
         let outcome = self.invoke(call, ctx).await?;
         if !outcome.ok {
-            return Err(format!(
+            return Err(StepError::Deploy(format!(
                 "rolling `{name}` back failed: {}",
                 outcome.feedback.unwrap_or_else(|| "`devops` failed".into())
-            ));
+            )));
         }
         self.note("rollback", format!("`{name}` rolled back by `devops`"));
         Ok(())
@@ -93,8 +97,10 @@ impl Runner {
         environment: &str,
         gate: Option<&Gate>,
         ctx: &Ctx<'_>,
-    ) -> Result<(), Failed> {
-        let refused = |why: String| format!("the gate of `{environment}` did not pass: {why}");
+    ) -> Result<(), StepError> {
+        let refused = |why: String| {
+            StepError::Deploy(format!("the gate of `{environment}` did not pass: {why}"))
+        };
         match gate {
             None => Ok(()),
             Some(Gate::Manual { .. }) if self.options.approve.iter().any(|a| a == environment) => {

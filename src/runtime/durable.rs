@@ -223,7 +223,7 @@ impl Runner {
         ctx: &Ctx,
         ok: bool,
         validation: bool,
-        feedback: Option<&String>,
+        feedback: Option<&str>,
     ) {
         if let Some(j) = &self.journal {
             let feedback = feedback.map(|f| self.mask(f));

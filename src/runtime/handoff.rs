@@ -5,29 +5,33 @@
 
 use super::Runner;
 use super::event::{EventKind, HandedOver};
-use super::steps::Failed;
+use super::steps::StepError;
 use super::sync::Write;
 use crate::ir::step::Handoff;
 
 impl Runner {
     /// `handoff FROM -> TO { ... }`.
-    pub(super) async fn handoff(&self, h: &Handoff) -> Result<(), Failed> {
+    pub(super) async fn handoff(&self, h: &Handoff) -> Result<(), StepError> {
         let (from, to) = (h.from.name.as_str(), h.to.name.as_str());
         let mut artifacts = Vec::new();
         for r in &h.artifacts {
             let a = self
                 .workspace
                 .artifact(r)
-                .map_err(|e| format!("handoff {from} -> {to}: {e}"))?;
+                .map_err(|e| StepError::Handoff(format!("handoff {from} -> {to}: {e}")))?;
             if !a.exists() {
-                return Err(format!(
+                return Err(StepError::Handoff(format!(
                     "handoff {from} -> {to}: {} from `{from}` is not in the workspace ({})",
                     a.label(),
                     a.path.display()
-                ));
+                )));
             }
-            let sha256 = super::digest::sha256_path(&a.path)
-                .map_err(|e| format!("handoff {from} -> {to}: cannot read {}: {e}", a.label()))?;
+            let sha256 = super::digest::sha256_path(&a.path).map_err(|e| {
+                StepError::Handoff(format!(
+                    "handoff {from} -> {to}: cannot read {}: {e}",
+                    a.label()
+                ))
+            })?;
             artifacts.push(HandedOver {
                 path: a.written,
                 sha256,

@@ -32,6 +32,7 @@ pub mod report;
 pub mod resume;
 pub mod roster;
 pub mod script_agent;
+mod step_error;
 mod steps;
 mod story_dag;
 pub mod story_files;
@@ -141,7 +142,7 @@ impl Runner {
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
         // What the git agents share with delivery: the stories, what the lane merged.
-        let git = delivery::GitSetup::of(&program)?;
+        let git = delivery::GitSetup::of(&program).map_err(|e| e.to_string())?;
         let workspace = workspace::Workspace::new(&options.workspace, &program);
         let mut agent_limits = HashMap::new();
         let marks = Arc::new(process_mark::RunMarks::default());
@@ -363,17 +364,14 @@ impl Runner {
 
     /// Checks that the artifacts given from outside (`provided`) are in the workspace; a
     /// simulation writes a placeholder for each one that is not.
-    fn provided_artifacts(&self) -> Result<(), String> {
+    fn provided_artifacts(&self) -> Result<(), steps::StepError> {
         for decl in self.program.artifacts.iter().filter(|a| a.provided) {
-            let a = self
-                .workspace
-                .named_artifact(&decl.name.name)
-                .map_err(|e| e.to_string())?;
+            let a = self.workspace.named_artifact(&decl.name.name)?;
             if a.exists() {
                 continue;
             }
             if self.options.simulate {
-                a.write_placeholder("bmad").map_err(|e| e.to_string())?;
+                a.write_placeholder("bmad")?;
                 self.record(EventKind::Note {
                     step: "artifact".into(),
                     text: format!(
@@ -382,11 +380,11 @@ impl Runner {
                     ),
                 });
             } else {
-                return Err(format!(
+                return Err(steps::StepError::Setup(format!(
                     "artifact {} is provided from outside the run but is not in the workspace ({})",
                     a.label(),
                     a.path.display()
-                ));
+                )));
             }
         }
         Ok(())
@@ -501,7 +499,7 @@ impl Runner {
 
     /// Runs the phases in order; why the run failed, if it did.
     async fn phases(&self) -> Option<String> {
-        let mut failed = self.provided_artifacts().err();
+        let mut failed = self.provided_artifacts().err().map(|e| e.to_string());
         let reached = self.program.reachable_phases();
         let order: Vec<usize> = self
             .program

@@ -3,7 +3,7 @@
 //! comes back in time. A simulation records probes instead.
 
 use super::Runner;
-use super::steps::Failed;
+use super::steps::StepError;
 use crate::ir::step::Probe;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Runner {
     /// Runs a probe; fails saying what came back instead of what was expected.
-    pub(super) async fn probe(&self, p: &Probe) -> Result<(), Failed> {
+    pub(super) async fn probe(&self, p: &Probe) -> Result<(), StepError> {
         let timeout = p
             .timeout
             .and_then(|q| q.duration())
@@ -30,8 +30,8 @@ impl Runner {
             }
         })
         .await
-        .map_err(|e| format!("{what}: the probe's thread failed: {e}"))?
-        .map_err(|e| format!("{what}: {e}"))?;
+        .map_err(|e| StepError::Probe(format!("{what}: the probe's thread failed: {e}")))?
+        .map_err(|e| StepError::Probe(format!("{what}: {e}")))?;
         let took = crate::syntax::literal::human_ms(probed.latency.as_millis() as u64);
         let passed = probed.passes(p.expect.map(|e| e.value));
         let got = probed.seen();
@@ -42,7 +42,7 @@ impl Runner {
             let want = p.expect.map_or("a 2xx status".to_string(), |e| {
                 format!("status {}", e.value)
             });
-            Err(format!("{what}: {got}, expected {want}"))
+            Err(StepError::Probe(format!("{what}: {got}, expected {want}")))
         }
     }
 }

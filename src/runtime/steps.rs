@@ -18,8 +18,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-/// Why a step failed.
-pub type Failed = String;
+pub use super::step_error::StepError;
 
 /// The loop state of one story (or of the phase outside a for-each).
 #[derive(Default)]
@@ -146,7 +145,7 @@ impl Runner {
         &'a self,
         steps: &'a [Step],
         ctx: &'a Ctx<'a>,
-    ) -> LocalBoxFuture<'a, Result<(), Failed>> {
+    ) -> LocalBoxFuture<'a, Result<(), StepError>> {
         async move {
             for (i, s) in steps.iter().enumerate() {
                 self.step(s, &ctx.at(i)).await?;
@@ -179,7 +178,7 @@ impl Runner {
         ])
     }
 
-    pub(super) fn eval(&self, cond: &Cond, ctx: &Ctx) -> Result<Dynamic, Failed> {
+    pub(super) fn eval(&self, cond: &Cond, ctx: &Ctx) -> Result<Dynamic, StepError> {
         let script = match cond {
             Cond::Script(s) => s.clone(),
             Cond::Path(n) => Script {
@@ -192,7 +191,7 @@ impl Runner {
         crate::script::host::with_root(dir, || self.scripts.eval(&script, &mut self.scope(ctx)))
             .map_err(|e| {
                 let at = self.program.locate(e.span.unwrap_or(script.span));
-                format!("the script at {at} failed: {}", e.message)
+                StepError::Script(format!("the script at {at} failed: {}", e.message))
             })
     }
 
@@ -200,7 +199,7 @@ impl Runner {
         &'a self,
         step: &'a Step,
         ctx: &'a Ctx<'a>,
-    ) -> LocalBoxFuture<'a, Result<(), Failed>> {
+    ) -> LocalBoxFuture<'a, Result<(), StepError>> {
         let span = tracing::debug_span!(
             "step",
             kind = step.kind.keyword(),
@@ -239,10 +238,9 @@ impl Runner {
                         }
                         self.steps(body, &ctx.at(format!("#{attempt}"))).await?;
                         let done = match until {
-                            Some(c) => self
-                                .eval(c, ctx)?
-                                .as_bool()
-                                .map_err(|t| format!("`until` gave a {t}, not a bool"))?,
+                            Some(c) => self.eval(c, ctx)?.as_bool().map_err(|t| {
+                                StepError::Script(format!("`until` gave a {t}, not a bool"))
+                            })?,
                             None => true,
                         };
                         if done {
@@ -250,11 +248,11 @@ impl Runner {
                         }
                         self.untouched_feedback(ctx).await;
                     }
-                    Err(format!("not done after {max} attempts"))
+                    Err(StepError::NotDone { attempts: max })
                 }
                 StepKind::Retry { max, backoff, body } => {
                     let max = max.map_or(3, |m| m.value);
-                    let mut last = String::new();
+                    let mut last = StepError::Fail(String::new());
                     for attempt in 1..=max {
                         ctx.state.attempt.set(attempt);
                         match self.steps(body, &ctx.at(format!("#{attempt}"))).await {
@@ -265,7 +263,10 @@ impl Runner {
                             tokio::time::sleep(d).await;
                         }
                     }
-                    Err(format!("failed {max} times: {last}"))
+                    Err(StepError::Retried {
+                        attempts: max,
+                        last: Box::new(last),
+                    })
                 }
                 StepKind::If {
                     cond,
@@ -275,7 +276,7 @@ impl Runner {
                     let yes = self
                         .eval(cond, ctx)?
                         .as_bool()
-                        .map_err(|t| format!("`if` gave a {t}, not a bool"))?;
+                        .map_err(|t| StepError::Script(format!("`if` gave a {t}, not a bool")))?;
                     let (branch, part) = if yes {
                         (then, "then")
                     } else {
@@ -300,7 +301,7 @@ impl Runner {
                         Err(e) => {
                             self.record(EventKind::Note {
                                 step: "on_failure".into(),
-                                text: e,
+                                text: e.to_string(),
                             });
                             self.sync_point("error_occurrence");
                             self.steps(handler, &ctx.at("on_failure")).await
@@ -308,7 +309,7 @@ impl Runner {
                     }
                 }
                 StepKind::Group { body, .. } => self.steps(body, &ctx.at("group")).await,
-                StepKind::Fail { reason } => Err(reason.clone()),
+                StepKind::Fail { reason } => Err(StepError::Fail(reason.to_string())),
                 StepKind::Assign { var, arms, .. } => {
                     let ty = ctx.story.map(|s| s.story_type.name.as_str()).unwrap_or("");
                     if let Some(arm) = arms
@@ -320,7 +321,9 @@ impl Runner {
                             .insert(var.name.to_string(), arm.agent.name.to_string());
                         Ok(())
                     } else {
-                        Err(format!("no agent for stories of type `{ty}`"))
+                        Err(StepError::Undefined(format!(
+                            "no agent for stories of type `{ty}`"
+                        )))
                     }
                 }
                 StepKind::Call {
@@ -341,7 +344,10 @@ impl Runner {
                         self.steps(&pr.body, &ctx.at(format!("call:{}", target.name)))
                             .await
                     }
-                    None => Err(format!("no procedure `{}`", target.name)),
+                    None => Err(StepError::Undefined(format!(
+                        "no procedure `{}`",
+                        target.name
+                    ))),
                 },
                 StepKind::Check {
                     checks,
@@ -367,7 +373,7 @@ impl Runner {
                         self.note("check", why.clone());
                     }
                     match failures.into_iter().next() {
-                        Some(why) if *must_pass => Err(why),
+                        Some(why) if *must_pass => Err(StepError::Check(why)),
                         _ => Ok(()),
                     }
                 }
@@ -434,7 +440,7 @@ impl Runner {
         command: &str,
         timeout: Option<Duration>,
         ctx: &Ctx<'_>,
-    ) -> Result<(), Failed> {
+    ) -> Result<(), StepError> {
         if self.replayed(ctx).is_some_and(|s| s.ok) {
             return Ok(());
         }
@@ -444,7 +450,12 @@ impl Runner {
         });
         self.step_started(ctx);
         let result = self.run_shell(command, timeout, ctx).await;
-        self.step_finished(ctx, result.is_ok(), false, result.as_ref().err());
+        self.step_finished(
+            ctx,
+            result.is_ok(),
+            false,
+            result.as_ref().err().map(ToString::to_string).as_deref(),
+        );
         result
     }
 
@@ -453,7 +464,7 @@ impl Runner {
         command: &str,
         timeout: Option<Duration>,
         ctx: &Ctx<'_>,
-    ) -> Result<(), Failed> {
+    ) -> Result<(), StepError> {
         let done = super::process::sh(
             command,
             self.workspace_at(ctx).root(),
@@ -472,7 +483,7 @@ impl Runner {
         }
         match done.error {
             None => Ok(()),
-            Some(e) => Err(e),
+            Some(e) => Err(StepError::Shell(e)),
         }
     }
 
@@ -481,7 +492,7 @@ impl Runner {
         &'a self,
         name: &'a str,
         ctx: &'a Ctx<'a>,
-    ) -> LocalBoxFuture<'a, Result<(), Failed>> {
+    ) -> LocalBoxFuture<'a, Result<(), StepError>> {
         async move {
             match self
                 .program
@@ -493,14 +504,16 @@ impl Runner {
                 Some(CheckBody::Script(s)) => {
                     match self.eval(&Cond::Script(s.clone()), ctx)?.as_bool() {
                         Ok(true) => Ok(()),
-                        Ok(false) => Err("its condition is false".into()),
-                        Err(t) => Err(format!("its condition gave a {t}, not a bool")),
+                        Ok(false) => Err(StepError::Check("its condition is false".into())),
+                        Err(t) => Err(StepError::Script(format!(
+                            "its condition gave a {t}, not a bool"
+                        ))),
                     }
                 }
                 Some(CheckBody::Steps { steps }) => {
                     self.steps(steps, &ctx.at(format!("check:{name}"))).await
                 }
-                None => Err(format!("no check `{name}`")),
+                None => Err(StepError::Undefined(format!("no check `{name}`"))),
             }
         }
         .boxed_local()

@@ -6,7 +6,7 @@
 
 use super::Runner;
 use super::event::EventKind;
-use super::steps::{Ctx, Failed};
+use super::steps::{Ctx, StepError};
 use crate::ir::step::Step;
 use crate::syntax::ast::Story;
 use futures::FutureExt;
@@ -20,8 +20,9 @@ impl Runner {
         max: Option<usize>,
         body: &'a [Step],
         ctx: &'a Ctx<'a>,
-    ) -> Result<(), Failed> {
-        let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)?;
+    ) -> Result<(), StepError> {
+        let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)
+            .map_err(StepError::Setup)?;
         let stories: Vec<&Story> = self
             .program
             .stories
@@ -32,10 +33,10 @@ impl Runner {
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(stories.len());
         for (i, s) in stories.iter().enumerate() {
             if index.insert(s.id.name.as_str(), i).is_some() {
-                return Err(format!(
+                return Err(StepError::Setup(format!(
                     "story `{}` is defined twice (in the workflow or its story files)",
                     s.id.name
-                ));
+                )));
             }
         }
         if let Some(j) = &self.journal {
@@ -95,7 +96,7 @@ impl Runner {
                             None => self.steps(body, ctx).await.and_then(|()| {
                                 ctx.state
                                     .rejected()
-                                    .map_or(Ok(()), |why| Err(super::delivery::not_approved(&why)))
+                                    .map_or(Ok(()), |why| Err(StepError::Rejected(why)))
                             }),
                         };
                         (i, done)
@@ -119,7 +120,9 @@ impl Runner {
                         }
                     }
                 }
-                Err(reason) => self.block(&stories, &dependents, &mut blocked, i, reason),
+                Err(reason) => {
+                    self.block(&stories, &dependents, &mut blocked, i, reason.to_string());
+                }
             }
         }
         drop(running);

@@ -4,8 +4,9 @@
 use super::Runner;
 use super::backend::{Invocation, Outcome};
 use super::event::EventKind;
-use super::steps::{Ctx, Failed};
+use super::steps::{Ctx, StepError};
 use super::workspace::Artifact;
+use super::workspace::WorkspaceError;
 use crate::ir::step::Task;
 
 /// What an agent is asked to do.
@@ -27,7 +28,7 @@ pub(super) struct Call {
 impl Runner {
     /// An agent task step: QA validations set `approved` and the feedback for the next
     /// attempt; any other task fails its step when the agent fails.
-    pub(super) async fn task(&self, t: &Task, ctx: &Ctx<'_>) -> Result<(), Failed> {
+    pub(super) async fn task(&self, t: &Task, ctx: &Ctx<'_>) -> Result<(), StepError> {
         let validation = t.is_verdict();
         if let Some(done) = self.replayed(ctx) {
             // Ended before a resume: its outcome stands, it does not run again.
@@ -60,14 +61,16 @@ impl Runner {
         } else if outcome.ok {
             Ok(())
         } else {
-            Err(outcome.feedback.unwrap_or_else(|| "the task failed".into()))
+            Err(StepError::Task(
+                outcome.feedback.unwrap_or_else(|| "the task failed".into()),
+            ))
         }
     }
 
     /// Runs one call on its agent's backend once the phase and global limits allow it;
     /// records its start and end. A successful call that did not write an artifact it
     /// declares fails.
-    pub(super) async fn invoke(&self, mut call: Call, ctx: &Ctx<'_>) -> Result<Outcome, Failed> {
+    pub(super) async fn invoke(&self, mut call: Call, ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
         // stop_writes and isolate hold the workflows' tasks (not an operation's own).
         self.wait_unpaused(ctx).await;
         let story = ctx.story.map(|s| s.id.name.to_string());
@@ -78,7 +81,7 @@ impl Runner {
                     .clone()
                     .acquire_owned()
                     .await
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| StepError::NotStarted(e.to_string()))?,
             ),
             None => None,
         };
@@ -87,16 +90,20 @@ impl Runner {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| StepError::NotStarted(e.to_string()))?;
         // Groups (`responders`) are no agent of their own: they hold nothing.
         let limits = self
             .agent_limits
             .get(&call.agent)
             .copied()
             .unwrap_or_default();
-        let _admitted = self.admission.admit(&limits).await?;
+        let _admitted = self
+            .admission
+            .admit(&limits)
+            .await
+            .map_err(StepError::NotStarted)?;
         if let Some(why) = self.journal.as_ref().and_then(|j| j.failure()) {
-            return Err(format!("not started: {why}"));
+            return Err(StepError::NotStarted(why.to_string()));
         }
         self.record_at(
             EventKind::TaskStarted {
@@ -193,13 +200,13 @@ impl Runner {
         }
         let missing = call.produces.iter().find(|a| !a.exists());
         let result = match missing {
-            Some(a) if outcome.ok => Err(format!(
+            Some(a) if outcome.ok => Err(StepError::Task(format!(
                 "agent `{}` finished {} without writing {} ({})",
                 call.agent,
                 call.tasks.join(", "),
                 a.label(),
                 a.path.display()
-            )),
+            ))),
             _ => Ok(outcome),
         };
         self.task_ended(&call, ctx, &result);
@@ -208,10 +215,10 @@ impl Runner {
 
     /// Records the artifacts a task wrote (with their sha256) and how it ended; a failure
     /// is a sync point.
-    fn task_ended(&self, call: &Call, ctx: &Ctx<'_>, result: &Result<Outcome, Failed>) {
+    fn task_ended(&self, call: &Call, ctx: &Ctx<'_>, result: &Result<Outcome, StepError>) {
         let (ok, feedback) = match result {
-            Ok(o) => (o.ok, o.feedback.as_ref()),
-            Err(e) => (false, Some(e)),
+            Ok(o) => (o.ok, o.feedback.clone()),
+            Err(e) => (false, Some(e.to_string())),
         };
         if let Some(j) = &self.journal
             && ok
@@ -222,7 +229,7 @@ impl Runner {
                 }
             }
         }
-        self.step_finished(ctx, ok, call.validation, feedback);
+        self.step_finished(ctx, ok, call.validation, feedback.as_deref());
         if !ok && !call.validation {
             self.sync_point("error_occurrence");
         }
@@ -236,21 +243,24 @@ impl Runner {
         agent: &str,
         t: &Task,
         ctx: &Ctx<'_>,
-    ) -> Result<Vec<Artifact>, Failed> {
+    ) -> Result<Vec<Artifact>, StepError> {
         let here = self.workspace_at(ctx);
         for r in &t.needs {
             let found = [here, &self.workspace]
                 .into_iter()
                 .map(|w| w.artifact(r))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("agent `{agent}`: {e}"))?;
+                .map_err(|source| StepError::Artifact {
+                    agent: agent.to_string(),
+                    source,
+                })?;
             if !found.iter().any(Artifact::exists) {
                 let a = &found[0];
-                return Err(format!(
+                return Err(StepError::Task(format!(
                     "agent `{agent}` needs {}, which is not in the workspace ({})",
                     a.label(),
                     a.path.display()
-                ));
+                )));
             }
         }
         t.produces
@@ -260,17 +270,18 @@ impl Runner {
                     (name, Some(path)) => Artifact {
                         name: name.as_ref().map(|n| n.name.to_string()),
                         written: path.value.to_string(),
-                        path: here.resolve(&path.value).map_err(|e| e.to_string())?,
+                        path: here.resolve(&path.value)?,
                         root: here.root().to_path_buf(),
                     },
-                    (Some(name), None) => {
-                        here.named_artifact(&name.name).map_err(|e| e.to_string())?
-                    }
-                    (None, None) => return Err("an artifact without a name or path".into()),
+                    (Some(name), None) => here.named_artifact(&name.name)?,
+                    (None, None) => return Err(WorkspaceError::Unnamed),
                 };
                 Ok(a)
             })
-            .collect::<Result<_, String>>()
-            .map_err(|e| format!("agent `{agent}`: {e}"))
+            .collect::<Result<_, WorkspaceError>>()
+            .map_err(|source| StepError::Artifact {
+                agent: agent.to_string(),
+                source,
+            })
     }
 }

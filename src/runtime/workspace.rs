@@ -23,6 +23,9 @@ pub enum WorkspaceError {
         /// The part of it that leads out.
         through: String,
     },
+    /// An artifact reference with neither a name nor a path.
+    #[error("an artifact without a name or path")]
+    Unnamed,
     /// An artifact name with no declared path.
     #[error("artifact `{0}` has no path")]
     NoPath(String),

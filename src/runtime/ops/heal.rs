@@ -7,18 +7,18 @@
 
 use super::super::Runner;
 use super::super::event::EventKind;
-use super::super::steps::{Ctx, Failed};
+use super::super::steps::{Ctx, StepError};
 use super::{OpsScope, Trigger};
 use crate::syntax::ast::Heal;
 use std::rc::Rc;
 
 impl Runner {
     /// Runs heal `name` for `trigger`: Ok when a fix verified.
-    pub(crate) async fn heal(&self, name: &str, trigger: Trigger) -> Result<(), Failed> {
+    pub(crate) async fn heal(&self, name: &str, trigger: Trigger) -> Result<(), StepError> {
         let proc = self
             .program
             .procedure(name)
-            .ok_or_else(|| format!("no heal `{name}`"))?;
+            .ok_or_else(|| StepError::Undefined(format!("no heal `{name}`")))?;
         let scope = OpsScope::new(format!("heal {name}"), trigger.clone(), None);
         let ctx = Ctx::ops(
             format!("ops/heal:{name}#{}", self.ops.next_seq()),
@@ -38,7 +38,7 @@ impl Runner {
                 Some(_) => (true, "(simulated)".to_string()),
                 None => match self.named_check(&check.name, &ctx).await {
                     Ok(()) => (true, String::new()),
-                    Err(e) => (false, e),
+                    Err(e) => (false, e.to_string()),
                 },
             };
             findings.push(format!(
@@ -72,14 +72,14 @@ impl Runner {
                     .find(|l| !l.trim().is_empty() && !l.starts_with("$ "))
                     .map(str::to_string);
                 if let Err(e) = &result {
-                    output.push_str(e);
+                    output.push_str(&e.to_string());
                 }
                 findings.push(format!(
                     "round {round}, fix `{}`: {}",
                     fix.name.name,
                     match (&result, said.as_deref()) {
                         (Ok(()), _) => "verified".to_string(),
-                        (Err(e), Some(line)) if !e.contains(line) => {
+                        (Err(e), Some(line)) if !e.to_string().contains(line) => {
                             format!("did not verify: {e} (its output ends: {})", line.trim())
                         }
                         (Err(e), _) => format!("did not verify: {e}"),
@@ -117,24 +117,26 @@ impl Runner {
             self.steps(std::slice::from_ref(otherwise), &ctx.at("otherwise"))
                 .await?;
         }
-        Err(why)
+        Err(StepError::Heal(why))
     }
 
     /// The verification checks after a fix, in order; on a virtual clock, whether the
     /// simulated fix cleared the fault.
-    async fn verify(&self, plan: &Heal, trigger: &Trigger, ctx: &Ctx<'_>) -> Result<(), Failed> {
+    async fn verify(&self, plan: &Heal, trigger: &Trigger, ctx: &Ctx<'_>) -> Result<(), StepError> {
         if let Some(world) = &self.ops.sim {
             let key = trigger.check.as_deref().unwrap_or(&trigger.what);
             return if world.borrow_mut().try_fix(key) {
                 Ok(())
             } else {
-                Err("the fault is still there (simulated)".into())
+                Err(StepError::Heal(
+                    "the fault is still there (simulated)".into(),
+                ))
             };
         }
         for check in &plan.verify {
-            self.named_check(&check.name, ctx)
-                .await
-                .map_err(|e| format!("verification `{}` failed: {e}", check.name))?;
+            self.named_check(&check.name, ctx).await.map_err(|e| {
+                StepError::Check(format!("verification `{}` failed: {e}", check.name))
+            })?;
         }
         Ok(())
     }

@@ -333,7 +333,10 @@ impl Runner {
         body: &[Step],
     ) -> Result<(), String> {
         rec.log(self.now_ms(), format!("{label} started"));
-        let result = self.steps(body, &ctx.at(label)).await;
+        let result = self
+            .steps(body, &ctx.at(label))
+            .await
+            .map_err(|e| e.to_string());
         self.record(EventKind::IncidentStage {
             incident: rec.id.clone(),
             stage: label.to_string(),

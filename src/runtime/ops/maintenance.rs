@@ -105,7 +105,7 @@ impl Runner {
             }
             Err(e) => {
                 self.lift(&job);
-                self.maintenance_event(name, "failed", Some(e));
+                self.maintenance_event(name, "failed", Some(e.to_string()));
             }
         }
     }

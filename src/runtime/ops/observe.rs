@@ -161,7 +161,7 @@ impl Runner {
                     tokio::time::timeout(timeout, self.named_check(&check.name, ctx)).await;
                 let (ok, detail) = match result {
                     Ok(Ok(())) => (true, "passed".to_string()),
-                    Ok(Err(e)) => (false, e),
+                    Ok(Err(e)) => (false, e.to_string()),
                     Err(_) => (false, format!("timed out after {timeout:?}")),
                 };
                 Observation {

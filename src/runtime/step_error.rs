@@ -1,0 +1,106 @@
+//! Why a step failed, typed by where the failure came from: a caller can tell an agent's
+//! failed task from a loop out of attempts, a missing procedure or a refused write. What
+//! a person reads (events, the report, a story's blocked reason) is its `Display`.
+
+use super::git::GitError;
+use super::workspace::WorkspaceError;
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A task's agent did not do it: its exit, its output, its verdict, its timeout.
+    #[error("{0}")]
+    Task(String),
+    /// A task was not started (a limit held it back).
+    #[error("not started: {0}")]
+    NotStarted(String),
+    /// A script or condition failed, or gave a value of the wrong type.
+    #[error("{0}")]
+    Script(String),
+    /// A `repeat` loop used up its attempts without its `until` holding.
+    #[error("not done after {attempts} attempts")]
+    NotDone {
+        /// The attempts it had.
+        attempts: u64,
+    },
+    /// A `retry` loop failed every attempt.
+    #[error("failed {attempts} times: {last}")]
+    Retried {
+        /// The attempts it had.
+        attempts: u64,
+        /// How the last one failed.
+        last: Box<StepError>,
+    },
+    /// A story its last verdicts rejected, with what they said.
+    #[error(
+        "its last verdict did not approve it{}",
+        if .0.is_empty() { String::new() } else { format!(": {}", .0) }
+    )]
+    Rejected(String),
+    /// A `fail` step, with its reason.
+    #[error("{0}")]
+    Fail(String),
+    /// A check that must pass did not.
+    #[error("{0}")]
+    Check(String),
+    /// A name with nothing behind it at run time: a procedure, a check, an agent for a
+    /// story's type.
+    #[error("{0}")]
+    Undefined(String),
+    /// A shell command failed or was stopped.
+    #[error("{0}")]
+    Shell(String),
+    /// A probe's answer was not the one expected.
+    #[error("{0}")]
+    Probe(String),
+    /// A deployment or rollback failed.
+    #[error("{0}")]
+    Deploy(String),
+    /// A handoff's artifacts are not there.
+    #[error("{0}")]
+    Handoff(String),
+    /// Delivery through git failed: a worktree, a commit, the merge lane.
+    #[error("{0}")]
+    Delivery(String),
+    /// A heal did not heal.
+    #[error("{0}")]
+    Heal(String),
+    /// A git operation of delivery failed: making worktrees, committing, the merge lane.
+    #[error("{doing}: {source}")]
+    Git {
+        /// What delivery was doing (`committing its work`, `the merge lane`).
+        doing: &'static str,
+        /// What git said.
+        #[source]
+        source: GitError,
+    },
+    /// A blocked story whose worktree is kept, with why it is blocked.
+    #[error("{why} (its work is kept in the worktree `{}`, branch `{branch}`)", worktree.display())]
+    Kept {
+        /// Why the story is blocked.
+        why: Box<StepError>,
+        /// Its worktree.
+        worktree: std::path::PathBuf,
+        /// Its branch.
+        branch: String,
+    },
+    /// The git agents' setup is inconsistent.
+    #[error(transparent)]
+    GitSetup(GitError),
+    /// Story files or the git setup cannot be used.
+    #[error("{0}")]
+    Setup(String),
+    /// An artifact of an agent's task cannot be used (a path out of the workspace, a name
+    /// with no path).
+    #[error("agent `{agent}`: {source}")]
+    Artifact {
+        /// The agent.
+        agent: String,
+        /// Why.
+        #[source]
+        source: WorkspaceError,
+    },
+    /// A workspace path or artifact cannot be used.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+}
