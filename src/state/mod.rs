@@ -77,6 +77,23 @@ pub struct Store {
     in_tx: bool,
 }
 
+/// Writes a `.gitignore` that keeps everything in `dir` (bmad's run state, its worktrees)
+/// out of version control, unless one is there. Whatever is at that path is left as it
+/// is, a symlink too: the file is created only where nothing is (`O_CREAT | O_EXCL`,
+/// which never follows a link), so a planted link cannot make bmad write outside.
+pub fn keep_out_of_git(dir: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(".gitignore"));
+    match created {
+        Ok(mut f) => f.write_all(b"# bmad's run state: not for version control\n*\n"),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -130,10 +147,8 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
             // The state of runs is no part of the project: git agents must not commit it.
-            let ignore = dir.join(".gitignore");
-            if dir.file_name().is_some_and(|n| n == ".bmad") && !ignore.exists() {
-                std::fs::write(&ignore, "# bmad's run state: not for version control\n*\n")
-                    .map_err(|e| open_err(e.to_string()))?;
+            if dir.file_name().is_some_and(|n| n == ".bmad") {
+                keep_out_of_git(dir).map_err(|e| open_err(e.to_string()))?;
             }
         }
         // A file that is there must be one of ours before anything is written to it: an
@@ -308,7 +323,23 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::utc;
+    use super::{keep_out_of_git, utc};
+
+    #[cfg(unix)]
+    #[test]
+    fn the_gitignore_is_never_written_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("planted");
+        std::os::unix::fs::symlink(&target, dir.path().join(".gitignore")).unwrap();
+        keep_out_of_git(dir.path()).unwrap();
+        assert!(!target.exists(), "nothing written through the dangling link");
+        let fresh = tempfile::tempdir().unwrap();
+        keep_out_of_git(fresh.path()).unwrap();
+        keep_out_of_git(fresh.path()).unwrap();
+        let text = std::fs::read_to_string(fresh.path().join(".gitignore")).unwrap();
+        assert!(text.ends_with("*\n"), "{text}");
+    }
 
     #[test]
     fn utc_gives_calendar_dates_and_times() {

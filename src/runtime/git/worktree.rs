@@ -87,15 +87,10 @@ impl Trees {
             source: std::io::Error::other(e.to_string()),
         })?;
         // The worktrees are no part of the project.
-        let ignore = bmad.join(".gitignore");
-        if !ignore.exists() {
-            std::fs::write(&ignore, "# bmad's run state: not for version control\n*\n").map_err(
-                |e| GitError::Io {
-                    what: format!("write `{}`", ignore.display()),
-                    source: e,
-                },
-            )?;
-        }
+        crate::state::keep_out_of_git(&bmad).map_err(|source| GitError::Io {
+            what: format!("write `{}`", bmad.join(".gitignore").display()),
+            source,
+        })?;
         let home = home.canonicalize().unwrap_or(home);
         // A run that was killed may have left git finishing a checkout or a merge here.
         super::command::wait_for_leftovers(&repo.top).await;
