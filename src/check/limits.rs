@@ -61,7 +61,7 @@ fn width_check(
 
 /// Parallel blocks and for-eaches wider than their phase maximum or the global limit, in
 /// phases and procedures (a lint of the shared walk, [`super::steps`]).
-pub struct Blocks<'a> {
+pub(super) struct Blocks<'a> {
     p: &'a Program,
     /// The ceilings of the body being walked (its phase's maximum, the global limit).
     caps: Caps,
@@ -69,7 +69,7 @@ pub struct Blocks<'a> {
 
 impl<'a> Blocks<'a> {
     /// The lint for `p`.
-    pub fn new(p: &'a Program) -> Blocks<'a> {
+    pub(super) fn new(p: &'a Program) -> Blocks<'a> {
         Blocks {
             p,
             caps: Caps {
@@ -134,7 +134,7 @@ fn count(v: &Option<Value>) -> Option<f64> {
 
 /// Reports phase maximums over the global limit and limits that do not fit ([`Blocks`]
 /// looks at the blocks in steps).
-pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     let global = global_agents(p);
     for ph in &p.phases {
         if let (Some(m), Some((g, gspan))) = (&ph.max, global)

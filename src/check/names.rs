@@ -10,7 +10,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Agent variables bound by `assign` in each phase and procedure (gathered in the shared
 /// walk, [`super::steps`]).
-pub struct AgentVars<'a> {
+pub(super) struct AgentVars<'a> {
     vars: HashMap<Owner, HashSet<&'a str>>,
     owner: Owner,
 }
@@ -46,7 +46,7 @@ impl<'a> StepLint<'a> for AgentVars<'a> {
 }
 
 /// "a check", "an emergency protocol".
-pub fn article(noun: &str) -> String {
+pub(super) fn article(noun: &str) -> String {
     let an = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {noun}", if an { "an" } else { "a" })
 }
@@ -65,7 +65,7 @@ const OTHER_PLACES: &[Ns] = &[
 
 /// Every reference with the definition it resolved to: what the passes after name
 /// resolution follow instead of looking names up again.
-pub struct Resolution<'d, 'a> {
+pub(super) struct Resolution<'d, 'a> {
     defs: &'d Defs<'a>,
     refs: &'d [Ref<'a>],
     /// Per reference, a position in [`Defs::entries`]; `None` for an agent group or
@@ -76,23 +76,23 @@ pub struct Resolution<'d, 'a> {
 impl<'d, 'a> Resolution<'d, 'a> {
     /// The item that stands for item `i` of `ns` (see [`Defs::first_item`]): a name
     /// defined twice is one node of a dependency graph, as it is one name.
-    pub fn first_item(&self, ns: Ns, i: u32) -> u32 {
+    pub(super) fn first_item(&self, ns: Ns, i: u32) -> u32 {
         self.defs.first_item(ns, i)
     }
 
     /// The definition reference `r` resolved to.
-    pub fn target(&self, r: u32) -> Option<&'d Entry<'a>> {
+    pub(super) fn target(&self, r: u32) -> Option<&'d Entry<'a>> {
         let defs = self.defs;
         self.targets[r as usize].map(|i| defs.entry(i as usize))
     }
 
     /// The definition at `i` of [`Defs::entries`].
-    pub fn entry(&self, i: u32) -> &'d Entry<'a> {
+    pub(super) fn entry(&self, i: u32) -> &'d Entry<'a> {
         self.defs.entry(i as usize)
     }
 
     /// Each reference with its definition, in the order of the references.
-    pub fn uses(&self) -> impl Iterator<Item = (&'d Ref<'a>, Option<&'d Entry<'a>>)> + '_ {
+    pub(super) fn uses(&self) -> impl Iterator<Item = (&'d Ref<'a>, Option<&'d Entry<'a>>)> + '_ {
         let defs = self.defs;
         self.refs
             .iter()
@@ -103,7 +103,7 @@ impl<'d, 'a> Resolution<'d, 'a> {
 
 /// Reports references that resolve to nothing, or to the wrong kind of procedure, and
 /// returns what each one resolved to.
-pub fn check<'d, 'a>(
+pub(super) fn check<'d, 'a>(
     defs: &'d Defs<'a>,
     refs: &'d [Ref<'a>],
     vars: &AgentVars,
@@ -219,13 +219,13 @@ fn suggest(defs: &Defs, ns: Ns, name: &str, kind: Option<ProcKind>) -> Option<St
 
 /// A task's mode must be one of its agent's modes (a lint of the shared walk,
 /// [`super::steps`]).
-pub struct Modes<'a> {
+pub(super) struct Modes<'a> {
     agents: HashMap<&'a str, &'a crate::syntax::ast::Agent>,
 }
 
 impl<'a> Modes<'a> {
     /// The lint for `p`'s agents.
-    pub fn new(p: &'a Program) -> Modes<'a> {
+    pub(super) fn new(p: &'a Program) -> Modes<'a> {
         let mut agents: HashMap<&str, &crate::syntax::ast::Agent> = HashMap::default();
         for a in &p.agents {
             agents.entry(&a.name.name).or_insert(a);

@@ -13,7 +13,7 @@ use compact_str::CompactString;
 
 /// What a name must resolve to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Ns {
+pub(super) enum Ns {
     /// An agent (or an agent variable / group where allowed).
     Agent,
     /// A phase.
@@ -40,7 +40,7 @@ pub enum Ns {
 
 impl Ns {
     /// What it is called in messages.
-    pub fn noun(self) -> &'static str {
+    pub(super) fn noun(self) -> &'static str {
         match self {
             Ns::Agent => "agent",
             Ns::Phase => "phase",
@@ -61,7 +61,7 @@ impl Ns {
 
 /// The construct a reference is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Owner {
+pub(super) enum Owner {
     /// The workflow entry.
     Workflow,
     /// Phase by index.
@@ -82,7 +82,7 @@ pub enum Owner {
 
 /// One use of a name.
 #[derive(Debug, Clone)]
-pub struct Ref<'a> {
+pub(super) struct Ref<'a> {
     /// What it must resolve to.
     pub ns: Ns,
     /// The name as written.
@@ -98,7 +98,7 @@ pub struct Ref<'a> {
 
 /// One `after` of a story, in the order written.
 #[derive(Debug, Clone, Copy)]
-pub struct After {
+pub(super) struct After {
     /// The story that waits: its position among the program's stories.
     pub from: u32,
     /// The story it waits for.
@@ -109,7 +109,7 @@ pub struct After {
 
 /// What an [`After`] names.
 #[derive(Debug, Clone, Copy)]
-pub enum AfterTo {
+pub(super) enum AfterTo {
     /// A story defined before it, found while the stories were collected: its position
     /// in [`Defs::entries`].
     Entry(u32),
@@ -119,7 +119,7 @@ pub enum AfterTo {
 }
 
 /// Agent groups that stand for several agents at run time.
-pub const AGENT_GROUPS: &[&str] = &[
+pub(super) const AGENT_GROUPS: &[&str] = &[
     "all_available",
     "responders",
     "all_stakeholders",
@@ -127,12 +127,12 @@ pub const AGENT_GROUPS: &[&str] = &[
 ];
 
 /// Names a task's `context` may use besides artifacts.
-pub const CONTEXT_BUILTINS: &[&str] = &["story", "dependencies", "qa_feedback", "incident"];
+pub(super) const CONTEXT_BUILTINS: &[&str] = &["story", "dependencies", "qa_feedback", "incident"];
 
 /// Collects every reference of a program: those in steps during the shared walk
 /// ([`super::steps`]), the stories' in [`Collector::story`], the others in
 /// [`Collector::new`] and [`Collector::finish`].
-pub struct Collector<'a> {
+pub(super) struct Collector<'a> {
     p: &'a Program,
     refs: Vec<Ref<'a>>,
     owner: Owner,
@@ -260,7 +260,7 @@ impl<'a> StepLint<'a> for Collector<'a> {
 
 impl<'a> Collector<'a> {
     /// A collector for `p`, holding the references that come before every body.
-    pub fn new(p: &'a Program) -> Collector<'a> {
+    pub(super) fn new(p: &'a Program) -> Collector<'a> {
         let mut c = Collector {
             p,
             refs: Vec::with_capacity(p.procedures.len() * 8 + 64),
@@ -277,7 +277,7 @@ impl<'a> Collector<'a> {
     /// `after` and its epic. A name already defined is resolved here, while the story is
     /// in the processor's cache (a workflow can have a hundred thousand stories, each
     /// after the one before), and marked used; the others are left to name resolution.
-    pub fn story(&mut self, i: usize, s: &'a Story, defs: &Defs) {
+    pub(super) fn story(&mut self, i: usize, s: &'a Story, defs: &Defs) {
         self.owner = Owner::Story(i as u32);
         for a in s.after.iter().filter(|a| !a.name.is_empty()) {
             let to = match defs.resolve_entry(Ns::Story, &a.name) {
@@ -303,7 +303,7 @@ impl<'a> Collector<'a> {
 
     /// Every reference of the program left to name resolution (those of the walk and the
     /// stories, then the others outside steps), and every story's `after`.
-    pub fn finish(mut self) -> (Vec<Ref<'a>>, Vec<After>) {
+    pub(super) fn finish(mut self) -> (Vec<Ref<'a>>, Vec<After>) {
         let (p, c) = (self.p, &mut self);
         for (i, m) in p.monitors.iter().enumerate() {
             c.owner = Owner::Monitor(i as u32);

@@ -29,7 +29,7 @@ impl Tarjan {
 
 /// Calls `found` with each strongly connected component of `graph`, in reverse
 /// topological order (a component before those that lead to it).
-pub fn each_component<N, E>(graph: &DiGraph<N, E>, mut found: impl FnMut(&[NodeIndex])) {
+pub(super) fn each_component<N, E>(graph: &DiGraph<N, E>, mut found: impl FnMut(&[NodeIndex])) {
     let n = graph.node_count();
     let mut t = Tarjan {
         index: vec![UNSEEN; n],

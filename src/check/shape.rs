@@ -13,7 +13,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Reports missing parts and values that make no sense where they are, outside steps
 /// ([`Steps`] looks at those, and found the heals without a fix).
-pub fn check(p: &Program, steps: &Steps, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(p: &Program, steps: &Steps, diags: &mut Vec<Diagnostic>) {
     required(p, &steps.fixless, diags);
     counts(p, diags);
     probes(p, diags);
@@ -23,7 +23,7 @@ pub fn check(p: &Program, steps: &Steps, diags: &mut Vec<Diagnostic>) {
 /// The shape of steps in every body: counts of at least one, HTTP statuses only on HTTP
 /// probes, an agent for each story type, a `fix` in each heal (a lint of the shared walk,
 /// [`super::steps`]).
-pub struct Steps<'a> {
+pub(super) struct Steps<'a> {
     p: &'a Program,
     /// The spans of procedures' `attempts`: a heal's is also the maximum of its lowered
     /// retry, reported once.
@@ -38,7 +38,7 @@ pub struct Steps<'a> {
 
 impl<'a> Steps<'a> {
     /// The lint for `p`.
-    pub fn new(p: &'a Program) -> Steps<'a> {
+    pub(super) fn new(p: &'a Program) -> Steps<'a> {
         let attempts = (p.procedures.iter())
             .filter_map(|x| x.attempts.map(|a| a.span))
             .collect();
@@ -53,7 +53,7 @@ impl<'a> Steps<'a> {
 
     /// Every inline story must have an agent in each `assign` by story type of a
     /// for-each: called on each story after the walk.
-    pub fn story(&self, s: &Story, diags: &mut Vec<Diagnostic>) {
+    pub(super) fn story(&self, s: &Story, diags: &mut Vec<Diagnostic>) {
         if !self.typed.is_empty() {
             story_type(s, &self.typed, diags);
         }

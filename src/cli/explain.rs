@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// Prints the explanation, or the list; exit 2 for a code that does not exist.
-pub fn run(args: &ExplainArgs) -> ExitCode {
+pub(super) fn run(args: &ExplainArgs) -> ExitCode {
     let Some(name) = &args.code else {
         for code in Code::ALL {
             println!("{:<28} {}", code.as_str(), title(code));

@@ -82,7 +82,7 @@ pub(super) fn prepare(
 }
 
 /// Checks and runs the workflow; prints the report.
-pub fn run(args: &RunArgs) -> ExitCode {
+pub(super) fn run(args: &RunArgs) -> ExitCode {
     let mut err = std::io::stderr();
     let Prepared {
         program,

@@ -17,7 +17,7 @@ fn when(ms: i64) -> String {
 }
 
 /// Lists the runs or shows one.
-pub fn run(args: &RunsArgs) -> ExitCode {
+pub(super) fn run(args: &RunsArgs) -> ExitCode {
     let path = args.store.state_path();
     if !path.exists() {
         let _ = writeln!(

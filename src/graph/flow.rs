@@ -10,7 +10,7 @@ use crate::syntax::literal::value_text;
 
 /// Where the flow goes on from: a node, and the label of the edge that leaves it.
 #[derive(Debug, Clone)]
-pub struct Exit {
+pub(super) struct Exit {
     /// The node.
     pub node: NodeId,
     /// The edge's label (`yes`, `partial_outage`).
@@ -60,7 +60,7 @@ fn cond(c: &Cond) -> String {
 }
 
 /// Draws `steps` after `from`; the first node drawn, and where the flow goes on from.
-pub fn steps(
+pub(super) fn steps(
     p: &Program,
     g: &mut Graph,
     steps: &[Step],

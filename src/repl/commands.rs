@@ -4,7 +4,7 @@ use super::{Reply, Session, focus};
 use crate::graph::render::Format;
 
 /// Every command with its arguments and what it does, for `:help` and completion.
-pub const COMMANDS: &[(&str, &str, &str)] = &[
+pub(super) const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "load",
         "FILE",
@@ -32,7 +32,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
 ];
 
 /// Runs the command line after the `:`.
-pub fn run(session: &mut Session, line: &str) -> Reply {
+pub(super) fn run(session: &mut Session, line: &str) -> Reply {
     let mut words = line.split_whitespace();
     let command = words.next().unwrap_or("");
     let args: Vec<&str> = words.collect();

@@ -137,7 +137,7 @@ mod imp {
     }
 
     /// Opens (making them) the directories `parts` under `root`.
-    pub fn open_dirs(root: &Path, parts: &[PathBuf]) -> Result<OwnedFd, ConfinedError> {
+    pub(super) fn open_dirs(root: &Path, parts: &[PathBuf]) -> Result<OwnedFd, ConfinedError> {
         let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let mut dir =
             openat(rustix::fs::CWD, root, dir_flags, Perm::empty()).map_err(|e| io(root, e))?;
@@ -169,7 +169,7 @@ mod imp {
     }
 
     /// Opens the file `name` in the directories `dirs` under `root` for writing.
-    pub fn open_file(
+    pub(super) fn open_file(
         root: &Path,
         dirs: &[PathBuf],
         name: &Path,

@@ -40,7 +40,7 @@ pub(super) struct GitSetup {
 
 impl GitSetup {
     /// The setup of `program`'s git agents; an error when two name different branches.
-    pub fn of(program: &Program) -> Result<GitSetup, Failed> {
+    pub(super) fn of(program: &Program) -> Result<GitSetup, Failed> {
         let mut base: Option<String> = None;
         for a in &program.agents {
             if let Some(Backend::Git { base: Some(b), .. }) = &a.backend {
@@ -82,7 +82,7 @@ fn story_info(s: &Story) -> StoryInfo {
 }
 
 /// A story's worktree as its steps see it.
-pub struct StoryTree {
+pub(super) struct StoryTree {
     /// The worktree.
     pub tree: Tree,
     /// The workspace's copy in it: artifacts and `sh` steps resolve here.

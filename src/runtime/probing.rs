@@ -8,7 +8,7 @@ use crate::ir::step::Probe;
 use std::time::Duration;
 
 /// A probe's time limit when it writes none.
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Runner {
     /// Runs a probe; fails saying what came back instead of what was expected.

@@ -19,11 +19,11 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 /// Why a step failed.
-pub type Failed = String;
+pub(super) type Failed = String;
 
 /// The loop state of one story (or of the phase outside a for-each).
 #[derive(Default)]
-pub struct LoopState {
+pub(super) struct LoopState {
     /// Every verdict of the current attempt approved (and there was one).
     pub(super) approved: Cell<bool>,
     /// The attempt of the innermost loop (`repeat` or `retry`).
@@ -81,7 +81,7 @@ impl LoopState {
 /// Where steps run: the step's place in the workflow, the phase (and its limit), the
 /// story, agent variables, loop state.
 #[derive(Clone)]
-pub struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     /// The step's place: phase, step indices, stories, loop attempts and calls, joined by
     /// `/`. It names a step the same way in every run of the workflow, so a resume knows
     /// which steps ended.
@@ -100,7 +100,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// The context of a phase's body.
-    pub fn phase(name: &str, limit: Arc<Semaphore>) -> Ctx<'a> {
+    pub(super) fn phase(name: &str, limit: Arc<Semaphore>) -> Ctx<'a> {
         Ctx {
             path: name.to_string(),
             phase: Some((name.to_string(), limit)),

@@ -6,7 +6,7 @@ use super::EvalError;
 use rhai::{Array, Dynamic, Map};
 
 /// The deepest nesting of arrays and maps bmad prints or stores.
-pub const MAX_PRINTED_DEPTH: usize = 256;
+pub(super) const MAX_PRINTED_DEPTH: usize = 256;
 
 /// Whether `value` nests arrays and maps more than `left` levels deep (the walk itself
 /// goes at most `left` levels down).

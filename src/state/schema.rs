@@ -3,7 +3,7 @@
 
 /// Each migration brings the schema from version `i` to `i + 1`. Append only: a released
 /// migration never changes.
-pub const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: runs, the append-only event log, steps for resuming, the story board, artifact
     // hashes, shared state with its audit trail, checkpoints and manual sync requests.
     r#"

@@ -13,7 +13,7 @@ fn kids(p: P) -> impl Iterator<Item = P> {
 
 impl Builder<'_> {
     /// One top-level item.
-    pub fn item(&mut self, p: P) -> Option<Item> {
+    pub(super) fn item(&mut self, p: P) -> Option<Item> {
         let span = self.span(&p);
         Some(match p.as_rule() {
             Rule::import => {

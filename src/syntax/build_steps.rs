@@ -9,7 +9,7 @@ use crate::source::{FileId, Span};
 use pest::iterators::Pair;
 
 /// Turns pest pairs into AST nodes, collecting literal diagnostics on the way.
-pub struct Builder<'d> {
+pub(super) struct Builder<'d> {
     /// The file being built.
     pub file: FileId,
     /// Byte offset of the chunk being built within the file.
@@ -19,17 +19,17 @@ pub struct Builder<'d> {
 }
 
 /// Shorthand for a pest pair of this grammar.
-pub type P<'i> = Pair<'i, Rule>;
+pub(super) type P<'i> = Pair<'i, Rule>;
 
 impl Builder<'_> {
     /// The span of a pair in file coordinates.
-    pub fn span(&self, p: &P) -> Span {
+    pub(super) fn span(&self, p: &P) -> Span {
         let s = p.as_span();
         Span::new(self.file, self.offset + s.start(), self.offset + s.end())
     }
 
     /// A name from an `ident`, `path`, `agent_ref` or `match_pattern` pair.
-    pub fn name(&self, p: P) -> Name {
+    pub(super) fn name(&self, p: P) -> Name {
         Name {
             name: p.as_str().into(),
             span: self.span(&p),
@@ -37,7 +37,7 @@ impl Builder<'_> {
     }
 
     /// A name from a `string` pair (story and epic ids).
-    pub fn string_name(&self, p: P) -> Name {
+    pub(super) fn string_name(&self, p: P) -> Name {
         let text = self.text(p);
         Name {
             name: text.value,
@@ -46,7 +46,7 @@ impl Builder<'_> {
     }
 
     /// The names of an `ident_list`.
-    pub fn names(&self, p: P) -> Vec<Name> {
+    pub(super) fn names(&self, p: P) -> Vec<Name> {
         let inner = p.into_inner();
         // Sized by the pairs in the list (collecting a filter would hold four places).
         let mut names = Vec::with_capacity(inner.len());
@@ -59,12 +59,12 @@ impl Builder<'_> {
     }
 
     /// The texts of a `string_list`.
-    pub fn texts(&self, p: P) -> Vec<Text> {
+    pub(super) fn texts(&self, p: P) -> Vec<Text> {
         p.into_inner().map(|c| self.text(c)).collect()
     }
 
     /// A text from a `string` or `text_block` pair.
-    pub fn text(&self, p: P) -> Text {
+    pub(super) fn text(&self, p: P) -> Text {
         let span = self.span(&p);
         let inner = p.into_inner().next();
         let value = match inner {
@@ -77,7 +77,7 @@ impl Builder<'_> {
     }
 
     /// A typed literal; a malformed one is reported and kept with no value.
-    pub fn quantity(&mut self, p: P) -> Quantity {
+    pub(super) fn quantity(&mut self, p: P) -> Quantity {
         let span = self.span(&p);
         let value = match parse_quantity(p.as_str()) {
             Ok(v) => Some(v),
@@ -94,7 +94,7 @@ impl Builder<'_> {
     }
 
     /// A whole number from an `int` pair.
-    pub fn count(&mut self, p: P) -> Count {
+    pub(super) fn count(&mut self, p: P) -> Count {
         let span = self.span(&p);
         let digits: String = p.as_str().chars().filter(|c| *c != '_').collect();
         let value = digits.parse().unwrap_or_else(|_| {
@@ -112,14 +112,14 @@ impl Builder<'_> {
     }
 
     /// The number of a `max_clause`.
-    pub fn max(&mut self, p: P) -> Option<Count> {
+    pub(super) fn max(&mut self, p: P) -> Option<Count> {
         p.into_inner()
             .find(|c| c.as_rule() == Rule::int)
             .map(|c| self.count(c))
     }
 
     /// rhai code from a `rhai` pair.
-    pub fn script(&self, p: P) -> Script {
+    pub(super) fn script(&self, p: P) -> Script {
         let code = p.into_inner().next();
         match code {
             Some(c) => Script {
@@ -134,7 +134,7 @@ impl Builder<'_> {
     }
 
     /// A condition from a `cond` pair.
-    pub fn cond(&self, p: P) -> Cond {
+    pub(super) fn cond(&self, p: P) -> Cond {
         match p.into_inner().next() {
             Some(c) if c.as_rule() == Rule::rhai => Cond::Script(self.script(c)),
             Some(c) => Cond::Path(self.name(c)),
@@ -146,7 +146,7 @@ impl Builder<'_> {
     }
 
     /// The artifacts of an `artifact_refs` pair.
-    pub fn artifact_refs(&self, p: P) -> Vec<ArtifactRef> {
+    pub(super) fn artifact_refs(&self, p: P) -> Vec<ArtifactRef> {
         p.into_inner()
             .map(|c| match c.as_rule() {
                 Rule::string => ArtifactRef::Path(self.text(c)),
@@ -156,7 +156,7 @@ impl Builder<'_> {
     }
 
     /// The steps of a `block`; a trailing `on failure { }` guards the steps before it.
-    pub fn block(&mut self, p: P) -> Vec<Step> {
+    pub(super) fn block(&mut self, p: P) -> Vec<Step> {
         let inner = p.into_inner();
         // Sized by the pairs of the block: most hold a step or two, and a list grown by
         // push holds four (608 bytes).
@@ -182,7 +182,7 @@ impl Builder<'_> {
     }
 
     /// One step.
-    pub fn step(&mut self, p: P) -> Step {
+    pub(super) fn step(&mut self, p: P) -> Step {
         let span = self.span(&p);
         let rule = p.as_rule();
         let mut kids = p.into_inner().filter(|c| !is_keyword(c.as_rule()));
@@ -497,7 +497,7 @@ impl Builder<'_> {
     }
 
     /// A probe from the pairs of `probe_step` (http_probe/tcp_probe then options).
-    pub fn probe<'i>(&mut self, kids: impl Iterator<Item = P<'i>>) -> Probe {
+    pub(super) fn probe<'i>(&mut self, kids: impl Iterator<Item = P<'i>>) -> Probe {
         let mut probe = Probe {
             method: String::new(),
             target: Text {
@@ -515,7 +515,7 @@ impl Builder<'_> {
     }
 
     /// Applies one part of a probe (its spec or an option).
-    pub fn probe_part(&mut self, probe: &mut Probe, c: P) {
+    pub(super) fn probe_part(&mut self, probe: &mut Probe, c: P) {
         let rule = c.as_rule();
         let mut parts = c.into_inner();
         match rule {
@@ -553,14 +553,14 @@ impl Builder<'_> {
     }
 
     /// The first quantity inside a pair (`timeout 5s`, `backoff 1s`).
-    pub fn first_quantity(&mut self, p: P) -> Option<Quantity> {
+    pub(super) fn first_quantity(&mut self, p: P) -> Option<Quantity> {
         p.into_inner()
             .find(|c| c.as_rule() == Rule::quantity)
             .map(|c| self.quantity(c))
     }
 
     /// The next child as a name, or a placeholder the checker ignores.
-    pub fn next_name<'i>(&self, kids: &mut impl Iterator<Item = P<'i>>, at: Span) -> Name {
+    pub(super) fn next_name<'i>(&self, kids: &mut impl Iterator<Item = P<'i>>, at: Span) -> Name {
         kids.find(|c| !is_keyword(c.as_rule()))
             .map(|c| self.name(c))
             .unwrap_or_else(|| self.missing(at))
@@ -584,7 +584,7 @@ impl Builder<'_> {
 /// Pushes `x`, holding one place when it is the first item: most lists of an item (a
 /// story's files and criteria) hold one, and a list grown by push holds four. A workflow
 /// can have a hundred thousand stories.
-pub fn push_exact<T>(v: &mut Vec<T>, x: T) {
+pub(super) fn push_exact<T>(v: &mut Vec<T>, x: T) {
     if v.capacity() == 0 {
         v.reserve_exact(1);
     }
@@ -592,7 +592,7 @@ pub fn push_exact<T>(v: &mut Vec<T>, x: T) {
 }
 
 /// True for the `kw_*` rules (keywords carry no data).
-pub fn is_keyword(rule: Rule) -> bool {
+pub(super) fn is_keyword(rule: Rule) -> bool {
     let r = rule as usize;
     r >= Rule::kw_accept as usize && r <= Rule::kw_workflow as usize
 }

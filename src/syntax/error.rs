@@ -93,7 +93,7 @@ fn keyword_hint(found: &str, expected: &[String]) -> Option<String> {
 /// Converts a failed parse of the chunk `chunk_range` of the file `text` to a
 /// diagnostic. Re-parses with pest's error detail to list the literal tokens expected.
 /// `unclosed` is the innermost `{` still open at the end of the chunk, if any.
-pub fn syntax_error(
+pub(super) fn syntax_error(
     file: FileId,
     text: &str,
     chunk_range: (usize, usize),

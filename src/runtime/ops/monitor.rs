@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// A monitor's interval when it writes none.
-pub const DEFAULT_EVERY: Duration = Duration::from_secs(30);
+pub(super) const DEFAULT_EVERY: Duration = Duration::from_secs(30);
 /// How often log files are read on the wall clock.
 const LOG_POLL: Duration = Duration::from_secs(1);
 /// How often a simulation looks for log patterns.
