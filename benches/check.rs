@@ -25,7 +25,7 @@ fn in_process(c: &mut Criterion) {
         group.bench_function(format!("{stories}_stories_{procedures}_procedures"), |b| {
             // The result is dropped outside the timing: the target is parse, lower and
             // check, and `bmad check` frees it off the main thread.
-            b.iter_with_large_drop(|| bmad::check_text("big.bmad", black_box(&text)))
+            b.iter_with_large_drop(|| bmad::check_text("big.bmad", black_box(&text)));
         });
     }
     group.finish();
@@ -50,7 +50,7 @@ fn command(c: &mut Criterion) {
                     .status()
                     .expect("bmad runs");
                 assert!(status.success(), "the generated workflow checks clean");
-            })
+            });
         });
     }
     group.finish();
@@ -78,7 +78,7 @@ fn render(c: &mut Criterion) {
                 .iter()
                 .map(|d| bmad::render::render(d, &checked.sources, options).len())
                 .sum::<usize>()
-        })
+        });
     });
 }
 

@@ -38,7 +38,14 @@ fn run(args: &[&str], code: i32) -> Run {
     // SAFETY: wait4 fills the zeroed struct it is given, for the child just spawned
     // (waited for here instead of through `Child::wait`, for its own resource usage).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let pid = unsafe {
+        libc::wait4(
+            child.id() as libc::pid_t,
+            &raw mut status,
+            0,
+            &raw mut usage,
+        )
+    };
     let wall = start.elapsed();
     assert_eq!(pid, child.id() as libc::pid_t, "bmad is waited for");
     assert!(

@@ -59,7 +59,7 @@ fn answer(stream: TcpStream) -> std::io::Result<()> {
 fn children_cpu() -> Duration {
     // SAFETY: getrusage fills the zeroed struct it is given.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut u) };
     let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
     t(u.ru_utime) + t(u.ru_stime)
 }
@@ -87,7 +87,7 @@ fn main() {
         .output()
         .expect("bmad runs");
     let wall = start.elapsed();
-    let cpu = children_cpu() - before;
+    let cpu = children_cpu().checked_sub(before).unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -1,4 +1,4 @@
-//! Renders diagnostics for people through miette: file:line:col, labels, help.
+//! Renders diagnostics for people through miette: `file:line:col`, labels, help.
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::source::{FileId, SourceFile, SourceMap};

@@ -167,7 +167,7 @@ pub(super) fn check(
         match (r.owner, r.ns) {
             (Owner::Phase(i), Ns::Phase) => phases.edge(from(Ns::Phase, i), to, r.name.span),
             (Owner::Environment(i), Ns::Environment) => {
-                envs.edge(from(Ns::Environment, i), to, r.name.span)
+                envs.edge(from(Ns::Environment, i), to, r.name.span);
             }
             _ => {}
         }

@@ -1,5 +1,5 @@
 //! Parallelism and resources: a parallel block or for-each wider than its phase maximum
-//! or the global max_concurrent_agents; per-agent limits that cannot fit the global ones.
+//! or the global `max_concurrent_agents`; per-agent limits that cannot fit the global ones.
 
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
@@ -112,7 +112,7 @@ impl<'a> StepLint<'a> for Blocks<'a> {
                 );
             }
             StepKind::ForEach { max: Some(m), .. } => {
-                width_check(m.value, m.span, "this for-each", true, &self.caps, diags)
+                width_check(m.value, m.span, "this for-each", true, &self.caps, diags);
             }
             _ => {}
         }
@@ -127,7 +127,7 @@ fn global_agents(p: &Program) -> Option<(u64, Span)> {
 
 fn count(v: &Option<Value>) -> Option<f64> {
     match v {
-        Some(Value::Count(n)) | Some(Value::Cores(n)) => Some(*n),
+        Some(Value::Count(n) | Value::Cores(n)) => Some(*n),
         _ => None,
     }
 }
@@ -157,7 +157,7 @@ pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     memory(p, global, diags);
 }
 
-/// Each agent's memory must fit max_memory, and so must max_concurrent_agents agents.
+/// Each agent's memory must fit `max_memory`, and so must `max_concurrent_agents` agents.
 fn memory(p: &Program, global: Option<(u64, Span)>, diags: &mut Vec<Diagnostic>) {
     let Some(max_mem) = p.global_limit("max_memory") else {
         return;

@@ -128,78 +128,73 @@ pub(super) fn check<'d, 'a>(
         }
         let entry = defs.resolve_entry(r.ns, name);
         resolved.push(entry.map(|i| i as u32));
-        match entry.map(|i| defs.entry(i).def) {
-            Some(def) => {
-                if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)
-                    && want != got
-                {
-                    let help = suggest(defs, r.ns, name, Some(want)).unwrap_or_else(|| {
-                        format!(
-                            "run it with `call {name}`, or define `{} {name} {{ ... }}`",
-                            want.keyword()
-                        )
-                    });
-                    diags.push(
-                        Diagnostic::error(
-                            Code::Undefined,
-                            format!(
-                                "`{name}` is {}, not {}",
-                                article(got.keyword()),
-                                article(r.ns.noun())
-                            ),
-                        )
-                        .at(r.name.span, format!("expected {}", article(r.ns.noun())))
-                        .also(
-                            def.span,
-                            format!("defined as {} here", article(got.keyword())),
-                        )
-                        .help(help),
-                    );
-                }
-            }
-            None => {
-                let mut help = if r.ns == Ns::Agent {
-                    let groups = if r.groups { AGENT_GROUPS } else { &[] };
-                    let locals = local.into_iter().flatten().copied();
-                    did_you_mean(
-                        name,
-                        defs.names(r.ns).chain(groups.iter().copied()).chain(locals),
+        if let Some(def) = entry.map(|i| defs.entry(i).def) {
+            if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)
+                && want != got
+            {
+                let help = suggest(defs, r.ns, name, Some(want)).unwrap_or_else(|| {
+                    format!(
+                        "run it with `call {name}`, or define `{} {name} {{ ... }}`",
+                        want.keyword()
                     )
-                } else {
-                    suggest(defs, r.ns, name, None)
-                };
-                if help.is_none() {
-                    help = OTHER_PLACES
-                        .iter()
-                        .filter(|ns| **ns != r.ns)
-                        .find_map(|ns| defs.get(*ns, name).map(|_| *ns))
-                        .map(|ns| {
-                            format!(
-                                "`{name}` is {}, not {}",
-                                article(ns.noun()),
-                                article(r.ns.noun())
-                            )
-                        });
-                }
-                if help.is_none() && r.ns == Ns::Agent && r.groups {
-                    help = Some(format!(
-                        "define it with `agent {name} {{ ... }}`, or use a group: {}",
-                        AGENT_GROUPS.join(", ")
-                    ));
-                }
+                });
                 diags.push(
                     Diagnostic::error(
                         Code::Undefined,
-                        format!("undefined {} `{name}`", r.ns.noun()),
+                        format!(
+                            "`{name}` is {}, not {}",
+                            article(got.keyword()),
+                            article(r.ns.noun())
+                        ),
                     )
-                    .at(r.name.span, format!("no {} is named `{name}`", r.ns.noun()))
-                    .help(
-                        help.unwrap_or_else(|| {
-                            format!("define the {} or fix the name", r.ns.noun())
-                        }),
-                    ),
+                    .at(r.name.span, format!("expected {}", article(r.ns.noun())))
+                    .also(
+                        def.span,
+                        format!("defined as {} here", article(got.keyword())),
+                    )
+                    .help(help),
                 );
             }
+        } else {
+            let mut help = if r.ns == Ns::Agent {
+                let groups = if r.groups { AGENT_GROUPS } else { &[] };
+                let locals = local.into_iter().flatten().copied();
+                did_you_mean(
+                    name,
+                    defs.names(r.ns).chain(groups.iter().copied()).chain(locals),
+                )
+            } else {
+                suggest(defs, r.ns, name, None)
+            };
+            if help.is_none() {
+                help = OTHER_PLACES
+                    .iter()
+                    .filter(|ns| **ns != r.ns)
+                    .find_map(|ns| defs.get(*ns, name).map(|_| *ns))
+                    .map(|ns| {
+                        format!(
+                            "`{name}` is {}, not {}",
+                            article(ns.noun()),
+                            article(r.ns.noun())
+                        )
+                    });
+            }
+            if help.is_none() && r.ns == Ns::Agent && r.groups {
+                help = Some(format!(
+                    "define it with `agent {name} {{ ... }}`, or use a group: {}",
+                    AGENT_GROUPS.join(", ")
+                ));
+            }
+            diags.push(
+                Diagnostic::error(
+                    Code::Undefined,
+                    format!("undefined {} `{name}`", r.ns.noun()),
+                )
+                .at(r.name.span, format!("no {} is named `{name}`", r.ns.noun()))
+                .help(
+                    help.unwrap_or_else(|| format!("define the {} or fix the name", r.ns.noun())),
+                ),
+            );
         }
     }
     Resolution {

@@ -205,7 +205,7 @@ impl<'a> Collector<'a> {
             }
             StepKind::Rollback { environment } => self.add(Ns::Environment, environment),
             StepKind::Assign { arms, .. } => {
-                arms.iter().for_each(|a| self.add(Ns::Agent, &a.agent))
+                arms.iter().for_each(|a| self.add(Ns::Agent, &a.agent));
             }
             StepKind::Watch { monitor } => self.add(Ns::Monitor, monitor),
             _ => {}
@@ -218,13 +218,13 @@ impl<'a> Collector<'a> {
                 ActionKind::Alert { to: Some(to), .. } => self.push(Ns::Agent, to, true),
                 ActionKind::Alert { .. } => {}
                 ActionKind::Scale { target } | ActionKind::Call { target } => {
-                    self.add(Ns::Procedure(None), target)
+                    self.add(Ns::Procedure(None), target);
                 }
                 ActionKind::Heal { target } => {
-                    self.add(Ns::Procedure(Some(ProcKind::Heal)), target)
+                    self.add(Ns::Procedure(Some(ProcKind::Heal)), target);
                 }
                 ActionKind::Emergency { target } => {
-                    self.add(Ns::Procedure(Some(ProcKind::Emergency)), target)
+                    self.add(Ns::Procedure(Some(ProcKind::Emergency)), target);
                 }
                 ActionKind::Escalate { level } => self.add(Ns::Level, level),
             }
@@ -280,12 +280,11 @@ impl<'a> Collector<'a> {
     pub(super) fn story(&mut self, i: usize, s: &'a Story, defs: &Defs) {
         self.owner = Owner::Story(i as u32);
         for a in s.after.iter().filter(|a| !a.name.is_empty()) {
-            let to = match defs.resolve_entry(Ns::Story, &a.name) {
-                Some(e) => AfterTo::Entry(e as u32),
-                None => {
-                    self.add(Ns::Story, a);
-                    AfterTo::Ref(self.refs.len() as u32 - 1)
-                }
+            let to = if let Some(e) = defs.resolve_entry(Ns::Story, &a.name) {
+                AfterTo::Entry(e as u32)
+            } else {
+                self.add(Ns::Story, a);
+                AfterTo::Ref(self.refs.len() as u32 - 1)
             };
             let from = i as u32;
             self.afters.push(After {

@@ -268,7 +268,7 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     monitor_for: Option<std::time::Duration>,
     /// Give every simulated agent (`backend sim`, or none, as in std.roles) this adapter's
-    /// backend: a std.agents adapter (claude_code, codex, gemini) or an exec agent of the
+    /// backend: a std.agents adapter (`claude_code`, codex, gemini) or an exec agent of the
     /// workflow; each keeps its role and prompt.
     #[arg(long, value_name = "ADAPTER", conflicts_with = "simulate")]
     agents: Option<String>,
@@ -303,7 +303,7 @@ pub(crate) enum LogFormat {
 /// When to use colour.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum Color {
-    /// On a terminal, unless NO_COLOR is set.
+    /// On a terminal, unless `NO_COLOR` is set.
     Auto,
     /// Always.
     Always,

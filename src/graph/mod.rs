@@ -154,7 +154,8 @@ fn phases(p: &Program, g: &mut Graph) {
             .after
             .iter()
             .filter_map(|a| ends.get(a.name.as_str()))
-            .flat_map(|e| e.clone())
+            .flatten()
+            .cloned()
             .collect();
         let (_, exits) = g.cluster(title, |g| flow::steps(p, g, &ph.body, from));
         ends.entry(ph.name.name.as_str()).or_insert(exits);

@@ -395,11 +395,12 @@ impl Runner {
     ) -> Result<(), NotMerged> {
         let at = ctx.at("lane");
         if let Some(done) = self.replayed(&at) {
-            return match done.ok {
-                true => Ok(()),
-                false => Err(NotMerged::Returned(
+            return if done.ok {
+                Ok(())
+            } else {
+                Err(NotMerged::Returned(
                     done.feedback.clone().unwrap_or_default(),
-                )),
+                ))
             };
         }
         self.step_started(&at);

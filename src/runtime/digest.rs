@@ -38,7 +38,7 @@ fn feed_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
 
 fn feed_dir(h: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     for e in entries {
         let path = e.path();
         let rel = path.strip_prefix(root).unwrap_or(&path);

@@ -241,7 +241,7 @@ pub enum EventKind {
         /// Milliseconds from its detection to the verified resolution.
         after_ms: u64,
     },
-    /// Workflows and monitors were paused (stop_writes, isolate) or resumed.
+    /// Workflows and monitors were paused (`stop_writes`, isolate) or resumed.
     Paused {
         /// What is paused (`affected_systems`).
         target: String,

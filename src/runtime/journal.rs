@@ -132,7 +132,7 @@ impl Journal {
             _ => None,
         };
         if let Some((s, status, _)) = &story {
-            self.board.borrow_mut().insert(s.to_string(), status);
+            self.board.borrow_mut().insert((*s).clone(), status);
         }
         let artifacts = match &event.kind {
             EventKind::Handoff { artifacts, .. } => artifacts

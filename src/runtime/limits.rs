@@ -72,7 +72,7 @@ impl AgentLimits {
                 rlim_max: value.saturating_add(1),
             };
             // SAFETY: setrlimit only reads the struct we pass; it is async-signal-safe.
-            if unsafe { libc::setrlimit(resource, &limit) } == 0 {
+            if unsafe { libc::setrlimit(resource, &raw const limit) } == 0 {
                 Ok(())
             } else {
                 Err(std::io::Error::last_os_error())

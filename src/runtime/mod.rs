@@ -543,7 +543,7 @@ impl Runner {
     /// interruption.
     pub fn report(&self, failed: Option<String>) -> Report {
         let elapsed = self.now_ms();
-        let failed = match self.journal.as_ref().and_then(|j| j.failure()) {
+        let failed = match self.journal.as_ref().and_then(journal::Journal::failure) {
             Some(store) => Some(failed.map_or(store.clone(), |f| format!("{f}; {store}"))),
             None => failed,
         }

@@ -96,17 +96,18 @@ pub async fn run_group(
         }
     };
     let both = async {
-        let (_, out) = tokio::join!(feed, child.wait_with_output());
+        let ((), out) = tokio::join!(feed, child.wait_with_output());
         out
     };
     let output = match timeout {
-        Some(t) => match tokio::time::timeout(t, both).await {
-            Ok(out) => out,
-            Err(_) => {
+        Some(t) => {
+            if let Ok(out) = tokio::time::timeout(t, both).await {
+                out
+            } else {
                 drop(guard);
                 return Ok(Ended::TimedOut(t));
             }
-        },
+        }
         None => both.await,
     }?;
     guard.disarm();

@@ -1,5 +1,5 @@
 //! Running steps: each construct of the core. Shell commands and probes run for real
-//! outside a simulation; operations steps (escalate, alert, isolate, stop_writes, watch,
+//! outside a simulation; operations steps (escalate, alert, isolate, `stop_writes`, watch,
 //! rollback, heal) go to the operations desk; notify and report are recorded as events.
 
 use super::Runner;
@@ -59,9 +59,10 @@ impl LoopState {
             .filter(|(_, ok, said)| !ok && !said.is_empty())
             .map(|(.., said)| said.as_str())
             .collect();
-        *self.feedback.borrow_mut() = match rejected.is_empty() {
-            true => verdicts.last().map_or(String::new(), |(.., s)| s.clone()),
-            false => rejected.join("\n\n"),
+        *self.feedback.borrow_mut() = if rejected.is_empty() {
+            verdicts.last().map_or(String::new(), |(.., s)| s.clone())
+        } else {
+            rejected.join("\n\n")
         };
     }
 
@@ -310,7 +311,7 @@ impl Runner {
                 StepKind::Group { body, .. } => self.steps(body, &ctx.at("group")).await,
                 StepKind::Fail { reason } => Err(reason.clone()),
                 StepKind::Assign { var, arms, .. } => {
-                    let ty = ctx.story.map(|s| s.story_type.name.as_str()).unwrap_or("");
+                    let ty = ctx.story.map_or("", |s| s.story_type.name.as_str());
                     if let Some(arm) = arms
                         .iter()
                         .find(|a| a.story_type.name == ty || a.story_type.name == "_")

@@ -6,7 +6,7 @@ use super::backend::{Invocation, Outcome};
 use super::event::EventKind;
 use super::steps::{Ctx, Failed};
 use super::workspace::Artifact;
-use crate::ir::step::Task;
+use crate::ir::step::{Quantity, Task};
 
 /// What an agent is asked to do.
 pub(super) struct Call {
@@ -50,7 +50,7 @@ impl Runner {
             prompt: self.prompt(&agent, t, ctx, &produces),
             produces,
             agent,
-            timeout: t.timeout.as_ref().and_then(|q| q.duration()),
+            timeout: t.timeout.as_ref().and_then(Quantity::duration),
         };
         let outcome = self.invoke(call, ctx).await?;
         if validation {
@@ -95,7 +95,11 @@ impl Runner {
             .copied()
             .unwrap_or_default();
         let _admitted = self.admission.admit(&limits).await?;
-        if let Some(why) = self.journal.as_ref().and_then(|j| j.failure()) {
+        if let Some(why) = self
+            .journal
+            .as_ref()
+            .and_then(super::journal::Journal::failure)
+        {
             return Err(format!("not started: {why}"));
         }
         self.record_at(

@@ -82,7 +82,7 @@ thread_local! {
 #[inline(always)]
 fn stack_now() -> usize {
     let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
+    std::ptr::from_ref::<u8>(std::hint::black_box(&marker)) as usize
 }
 
 /// The lowest usable address of the calling thread's stack, when the system says.
@@ -107,7 +107,7 @@ fn query_stack_low() -> Option<usize> {
         if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
             return None;
         }
-        let got = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size);
+        let got = libc::pthread_attr_getstack(attr.as_ptr(), &raw mut addr, &raw mut size);
         libc::pthread_attr_destroy(attr.as_mut_ptr());
         (got == 0 && !addr.is_null()).then_some(addr as usize)
     }

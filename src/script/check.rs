@@ -149,7 +149,12 @@ pub fn span_at(script: &Script, line: usize, column: usize, len: usize) -> Span 
 /// workflow's `.rhai` modules'.
 fn known_functions(modules: &[(AST, &Script)]) -> BTreeSet<String> {
     let mut known = super::package_functions().clone();
-    known.extend(BUILTINS.iter().chain(HOST_FUNCTIONS).map(|s| s.to_string()));
+    known.extend(
+        BUILTINS
+            .iter()
+            .chain(HOST_FUNCTIONS)
+            .map(std::string::ToString::to_string),
+    );
     for (ast, _) in modules {
         known.extend(ast.iter_functions().map(|f| f.name.to_string()));
     }

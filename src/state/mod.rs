@@ -1,4 +1,4 @@
-//! The run state store: one SQLite database (WAL mode, schema versioned by migrations) that
+//! The run state store: one `SQLite` database (WAL mode, schema versioned by migrations) that
 //! holds every run's append-only event log, its steps (what a resume skips), the story
 //! board, artifact hashes, the shared state with its audit trail, and checkpoints.
 //! `.bmad/state.db` under the workspace by default.
@@ -36,7 +36,7 @@ pub enum StateError {
     Corrupt {
         /// The state file.
         path: PathBuf,
-        /// What SQLite found.
+        /// What `SQLite` found.
         message: String,
     },
     /// The file was written by a newer bmad whose schema this one does not know.
@@ -204,7 +204,7 @@ impl Store {
         &self.path
     }
 
-    /// The error for a failed SQLite call: damage and foreign files are named as such.
+    /// The error for a failed `SQLite` call: damage and foreign files are named as such.
     pub(crate) fn err(&self, e: rusqlite::Error) -> StateError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         match (&e, e.sqlite_error_code()) {

@@ -107,7 +107,7 @@ impl FinishedStep {
 pub struct BoardEntry {
     /// The story.
     pub story: String,
-    /// backlog, in_progress, review, done or blocked.
+    /// backlog, `in_progress`, review, done or blocked.
     pub status: String,
     /// Why it is blocked.
     pub reason: Option<String>,

@@ -195,7 +195,7 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a story's place on the board: backlog, in_progress, review, done or blocked.
+    /// Sets a story's place on the board: backlog, `in_progress`, review, done or blocked.
     pub fn story_status(
         &mut self,
         run: &str,

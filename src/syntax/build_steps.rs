@@ -4,7 +4,10 @@
 use super::grammar::Rule;
 use super::literal::{parse_quantity, unescape};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::step::*;
+use crate::ir::step::{
+    ArtifactRef, AssignArm, CallKind, Cond, Count, Handoff, MatchArm, Name, Probe, Produced,
+    Quantity, Script, Step, StepKind, Task, Text,
+};
 use crate::source::{FileId, Span};
 use pest::iterators::Pair;
 
@@ -226,7 +229,7 @@ impl Builder<'_> {
                             until = c
                                 .into_inner()
                                 .find(|x| x.as_rule() == Rule::cond)
-                                .map(|x| self.cond(x))
+                                .map(|x| self.cond(x));
                         }
                         _ => body = self.block(c),
                     }
@@ -282,8 +285,7 @@ impl Builder<'_> {
             Rule::wait_step => StepKind::Wait {
                 duration: kids
                     .next()
-                    .map(|c| self.quantity(c))
-                    .unwrap_or(Quantity { value: None, span }),
+                    .map_or(Quantity { value: None, span }, |c| self.quantity(c)),
             },
             Rule::probe_step => StepKind::Probe(Box::new(self.probe(kids))),
             Rule::check_step => match kids.next() {
@@ -380,8 +382,7 @@ impl Builder<'_> {
         let mut task = Task {
             agent: kids
                 .next()
-                .map(|c| self.name(c))
-                .unwrap_or_else(|| self.missing(Span::default())),
+                .map_or_else(|| self.missing(Span::default()), |c| self.name(c)),
             tasks: Vec::new(),
             mode: None,
             needs: Vec::new(),
@@ -399,7 +400,7 @@ impl Builder<'_> {
                     task.mode = c
                         .into_inner()
                         .find(|x| x.as_rule() == Rule::ident)
-                        .map(|x| self.name(x))
+                        .map(|x| self.name(x));
                 }
                 Rule::task_body => {
                     for opt in c.into_inner() {
@@ -434,7 +435,7 @@ impl Builder<'_> {
                                 .extend(parts.next().map(|x| self.names(x)).unwrap_or_default()),
                             Rule::opt_prompt => task.prompt = parts.next().map(|x| self.text(x)),
                             Rule::opt_timeout => {
-                                task.timeout = parts.next().map(|x| self.quantity(x))
+                                task.timeout = parts.next().map(|x| self.quantity(x));
                             }
                             Rule::opt_verdict => task.verdict = true,
                             _ => {}
@@ -496,7 +497,7 @@ impl Builder<'_> {
         }
     }
 
-    /// A probe from the pairs of `probe_step` (http_probe/tcp_probe then options).
+    /// A probe from the pairs of `probe_step` (`http_probe` or `tcp_probe`, then options).
     pub(super) fn probe<'i>(&mut self, kids: impl Iterator<Item = P<'i>>) -> Probe {
         let mut probe = Probe {
             method: String::new(),
@@ -536,17 +537,17 @@ impl Builder<'_> {
             Rule::probe_expect => {
                 probe.expect = parts
                     .find(|x| x.as_rule() == Rule::int)
-                    .map(|x| self.count(x))
+                    .map(|x| self.count(x));
             }
             Rule::probe_timeout => {
                 probe.timeout = parts
                     .find(|x| x.as_rule() == Rule::quantity)
-                    .map(|x| self.quantity(x))
+                    .map(|x| self.quantity(x));
             }
             Rule::probe_every => {
                 probe.every = parts
                     .find(|x| x.as_rule() == Rule::quantity)
-                    .map(|x| self.quantity(x))
+                    .map(|x| self.quantity(x));
             }
             _ => {}
         }
@@ -562,8 +563,7 @@ impl Builder<'_> {
     /// The next child as a name, or a placeholder the checker ignores.
     pub(super) fn next_name<'i>(&self, kids: &mut impl Iterator<Item = P<'i>>, at: Span) -> Name {
         kids.find(|c| !is_keyword(c.as_rule()))
-            .map(|c| self.name(c))
-            .unwrap_or_else(|| self.missing(at))
+            .map_or_else(|| self.missing(at), |c| self.name(c))
     }
 
     fn missing(&self, span: Span) -> Name {

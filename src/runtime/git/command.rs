@@ -192,7 +192,7 @@ impl Git {
             use std::io::{Read, Seek};
             let mut bytes = Vec::new();
             f.rewind()
-                .and_then(|_| f.read_to_end(&mut bytes))
+                .and_then(|()| f.read_to_end(&mut bytes))
                 .map(|_| bytes)
         };
         Ok(std::process::Output {

@@ -155,7 +155,7 @@ impl Trees {
         let aside = self.set_aside(&branch, tip).await?;
         let _admin = self.admin.lock().await;
         remove_leftover(&tree.root)?;
-        let free = self.free.lock().map(|mut f| f.pop()).unwrap_or(None);
+        let free = self.free.lock().ok().and_then(|mut f| f.pop());
         match free {
             Some(old) if Self::exists(&old) => {
                 self.repo

@@ -313,7 +313,7 @@ impl Runner {
                 message,
             } => {
                 self.alert(to.as_deref(), channel.as_deref(), &message)
-                    .await
+                    .await;
             }
             Job::Heal(h, trigger) => {
                 let _ = self.heal(&h, trigger).await;
@@ -430,8 +430,8 @@ impl Runner {
         let _ = rx.wait_for(|paused| !*paused).await;
     }
 
-    /// The system's state for scripts: `status` is healthy, partial_outage (some health
-    /// checks fail) or full_outage (every one fails); `failing` and `checks` count them.
+    /// The system's state for scripts: `status` is healthy, `partial_outage` (some health
+    /// checks fail) or `full_outage` (every one fails); `failing` and `checks` count them.
     pub(super) fn system_map(&self) -> rhai::Map {
         let status = self.ops.status.borrow();
         let health: Vec<Status> = self
@@ -455,7 +455,7 @@ impl Runner {
         map
     }
 
-    /// The incident an operation responds to, for scripts: id, level, trigger, opened_ms.
+    /// The incident an operation responds to, for scripts: id, level, trigger, `opened_ms`.
     pub(super) fn incident_map(&self, ctx: &Ctx<'_>) -> rhai::Map {
         let mut map = rhai::Map::new();
         if let Some(rec) = ctx.ops.as_ref().and_then(|o| o.incident.as_ref()) {

@@ -226,7 +226,7 @@ pub(super) fn disk_usage(path: &std::path::Path) -> Option<(f64, f64)> {
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is a valid C string and `st` a writable statvfs.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+    if unsafe { libc::statvfs(c.as_ptr(), &raw mut st) } != 0 {
         return None;
     }
     let total = st.f_blocks as f64 * st.f_frsize as f64;
