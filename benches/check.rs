@@ -3,6 +3,7 @@
 //! command, and rendering the diagnostics of a large file. See BENCHMARKS.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::fmt::Write;
 use std::hint::black_box;
 use std::process::{Command, Stdio};
 
@@ -61,11 +62,11 @@ fn command(c: &mut Criterion) {
 fn render(c: &mut Criterion) {
     let mut text = String::from("import std.roles\n");
     for i in 0..30_000 {
-        text.push_str(&format!("story \"s{i}\" backend {{\n  title \"t\"\n}}\n"));
+        let _ = write!(text, "story \"s{i}\" backend {{\n  title \"t\"\n}}\n");
     }
     text.push_str("phase p {\n");
     for i in 0..300 {
-        text.push_str(&format!("  nobody{i}: work\n"));
+        let _ = writeln!(text, "  nobody{i}: work");
     }
     text.push_str("}\n");
     let checked = bmad::check_text("errors.bmad", &text);

@@ -13,6 +13,7 @@
 //!
 //! `cargo bench --bench delivery`. Prints the figures BENCHMARKS.md records.
 
+use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -29,11 +30,12 @@ fn workflow() -> String {
          phase development {\n  for story in stories max 2 {\n    repeat max 2 {\n      dev: implement\n      qa: validate\n    } until approved\n  }\n}\n",
     );
     for i in 0..STORIES {
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "story \"s{i}\" backend {{\n  title \"Change {i}\"\n  modify \"/d{}/f{}.txt\"\n}}\n",
             i % DIRS,
             i / DIRS
-        ));
+        );
     }
     s
 }

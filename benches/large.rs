@@ -38,6 +38,7 @@ fn run(args: &[&str], code: i32) -> Run {
     // SAFETY: wait4 fills the zeroed struct it is given, for the child just spawned
     // (waited for here instead of through `Child::wait`, for its own resource usage).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to locals that outlive the call; the pid is our own child's.
     let pid = unsafe {
         libc::wait4(
             child.id() as libc::pid_t,

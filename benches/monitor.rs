@@ -8,6 +8,7 @@
 //!
 //! `cargo bench --bench monitor`. BENCHMARKS.md records the figures.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
@@ -59,6 +60,7 @@ fn answer(stream: TcpStream) -> std::io::Result<()> {
 fn children_cpu() -> Duration {
     // SAFETY: getrusage fills the zeroed struct it is given.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a writable rusage that outlives the call.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut u) };
     let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
     t(u.ru_utime) + t(u.ru_stime)
@@ -69,9 +71,10 @@ fn main() {
     let port = serve();
     let mut src = String::from("monitor fleet {\n");
     for i in 0..CHECKS {
-        src.push_str(&format!(
-            "  health c{i} get \"http://127.0.0.1:{port}/health/{i}\" every 1s timeout 2s expect 200\n"
-        ));
+        let _ = writeln!(
+            src,
+            "  health c{i} get \"http://127.0.0.1:{port}/health/{i}\" every 1s timeout 2s expect 200"
+        );
     }
     src.push_str("}\n");
     let file = dir.path().join("fleet.bmad");

@@ -184,6 +184,7 @@ fn word<'a>(event: &Event<'a>) -> Option<&'a str> {
 mod tests {
     use super::format;
     use super::walk::Event;
+    use std::fmt::Write;
 
     fn fmt(text: &str) -> String {
         format(text).unwrap_or_else(|e| panic!("{e}"))
@@ -349,10 +350,11 @@ mod tests {
         let mut messy = String::new();
         let mut i = 0;
         while messy.len() < super::THREAD_BYTES + super::THREAD_BYTES / 8 {
-            messy.push_str(&format!(
+            let _ = write!(
+                messy,
                 "// phase {i}\nphase p{i} after p{}{{\n\n\n dev :work{{needs a, b}}}}\n",
                 i.max(1) - 1
-            ));
+            );
             i += 1;
         }
         let items = super::format_as(&messy, super::Parse::Items).expect("formats");

@@ -7,6 +7,7 @@ use super::{Graph, NodeId, Shape};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, CallKind, Cond, Step, StepKind};
 use crate::syntax::literal::value_text;
+use std::fmt::Write;
 
 /// Where the flow goes on from: a node, and the label of the edge that leaves it.
 #[derive(Debug, Clone)]
@@ -101,10 +102,10 @@ fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<NodeId
         StepKind::Task(t) => {
             let mut label = format!("{}: {}", t.agent.name, names(&t.tasks));
             if let Some(m) = &t.mode {
-                label.push_str(&format!(" (mode {})", m.name));
+                let _ = write!(label, " (mode {})", m.name);
             }
             if !t.tests.is_empty() {
-                label.push_str(&format!(" (tests {})", names(&t.tests)));
+                let _ = write!(label, " (tests {})", names(&t.tests));
             }
             node(g, &from, label, Shape::Box)
         }

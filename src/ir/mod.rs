@@ -227,6 +227,7 @@ impl Program {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write;
     /// The order of repeated sweeps in declaration order (the definition of
     /// [`super::Program::phase_order`], quadratic), for comparison.
     fn sweeps(after: &[Vec<usize>]) -> Vec<usize> {
@@ -280,7 +281,7 @@ mod tests {
                 } else {
                     format!(" after {}", names.join(", "))
                 };
-                src.push_str(&format!("phase p{i}{after} {{\n  a: t\n}}\n"));
+                let _ = write!(src, "phase p{i}{after} {{\n  a: t\n}}\n");
             }
             let checked = crate::check_text("order.bmad", &src);
             assert_eq!(checked.program.phase_order(), sweeps(&after), "{src}");

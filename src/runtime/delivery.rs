@@ -23,6 +23,7 @@ use crate::ir::step::{Step, StepKind, Task, holds_verdict, walk};
 use crate::syntax::ast::{Backend, Story};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::fmt::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -570,10 +571,11 @@ impl Runner {
             if !feedback.is_empty() {
                 feedback.push('\n');
             }
-            feedback.push_str(&format!(
+            let _ = write!(
+                feedback,
                 "The story declares these files, and they are not changed yet: {}",
                 missing.join(", ")
-            ));
+            );
         }
     }
 }

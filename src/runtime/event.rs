@@ -1,6 +1,7 @@
 //! What happens during a run, in order, with the (virtual or real) time it happened at.
 
 use serde::{Deserialize, Serialize};
+use std::fmt::Write;
 
 /// A function called with every event of a run, as it happens.
 pub type Listener = Box<dyn Fn(&Event)>;
@@ -281,11 +282,11 @@ pub fn usage_text(u: &super::agent_output::Usage) -> String {
     };
     let mut out = format!("{} in", n(u.input_tokens));
     if u.cached_tokens > 0 {
-        out.push_str(&format!(" ({} cached)", n(u.cached_tokens)));
+        let _ = write!(out, " ({} cached)", n(u.cached_tokens));
     }
-    out.push_str(&format!(", {} out", n(u.output_tokens)));
+    let _ = write!(out, ", {} out", n(u.output_tokens));
     if let Some(c) = u.cost_usd {
-        out.push_str(&format!(", ${c:.4}"));
+        let _ = write!(out, ", ${c:.4}");
     }
     out
 }

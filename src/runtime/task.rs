@@ -7,6 +7,7 @@ use super::event::EventKind;
 use super::steps::{Ctx, Failed};
 use super::workspace::Artifact;
 use crate::ir::step::{Quantity, Task};
+use std::fmt::Write;
 
 /// What an agent is asked to do.
 pub(super) struct Call {
@@ -118,7 +119,7 @@ impl Runner {
         if !inbox.is_empty() {
             prompt.push_str("\nShared state changed since your last task:\n");
             for line in inbox {
-                prompt.push_str(&format!("- {line}\n"));
+                let _ = writeln!(prompt, "- {line}");
             }
         }
         let inv = Invocation {

@@ -5,6 +5,7 @@
 use super::command::{Git, GitError, nul_split};
 use super::repo::Repo;
 use super::worktree::Tree;
+use std::fmt::Write;
 use std::path::{Component, Path};
 
 /// What a story says about itself, for its commit.
@@ -53,16 +54,13 @@ pub fn message(story: &StoryInfo, attempts: u64, run: Option<&str>) -> String {
     if !story.accept.is_empty() {
         m.push_str("Acceptance criteria:\n");
         for a in &story.accept {
-            m.push_str(&format!("- {a}\n"));
+            let _ = writeln!(m, "- {a}");
         }
         m.push('\n');
     }
-    m.push_str(&format!(
-        "Bmad-Story: {}\nBmad-Attempts: {attempts}\n",
-        story.id
-    ));
+    let _ = write!(m, "Bmad-Story: {}\nBmad-Attempts: {attempts}\n", story.id);
     if let Some(run) = run {
-        m.push_str(&format!("Bmad-Run: {run}\n"));
+        let _ = writeln!(m, "Bmad-Run: {run}");
     }
     m
 }

@@ -224,6 +224,7 @@ pub(super) fn host_cpu(before: Option<(u64, u64)>) -> (Option<f64>, Option<(u64,
 pub(super) fn disk_usage(path: &std::path::Path) -> Option<(f64, f64)> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain data, for which all zeroes is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is a valid C string and `st` a writable statvfs.
     if unsafe { libc::statvfs(c.as_ptr(), &raw mut st) } != 0 {
