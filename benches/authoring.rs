@@ -14,6 +14,7 @@
 #[allow(unreachable_pub, clippy::borrow_as_ptr)]
 mod pty;
 
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -92,7 +93,6 @@ fn repl_piped_ms(args: &[&str]) -> f64 {
                 .stdout(Stdio::null())
                 .spawn()
                 .expect("bmad runs");
-            use std::io::Write;
             let mut stdin = child.stdin.take().expect("piped");
             stdin.write_all(b":quit\n").expect("written");
             drop(stdin);

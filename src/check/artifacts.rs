@@ -204,7 +204,9 @@ impl<'a> Flow<'a, '_> {
                     avail.rollback(mark, &mut added);
                     self.siblings.pop();
                 }
-                added.into_iter().for_each(|a| avail.add(a));
+                for a in added {
+                    avail.add(a);
+                }
             }
             _ => {
                 // Branches, loops and handlers: each nested list sees what came before;
@@ -215,7 +217,9 @@ impl<'a> Flow<'a, '_> {
                     self.steps(child, avail);
                     avail.rollback(mark, &mut added);
                 });
-                added.into_iter().for_each(|a| avail.add(a));
+                for a in added {
+                    avail.add(a);
+                }
             }
         }
     }

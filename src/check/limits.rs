@@ -122,10 +122,10 @@ impl<'a> StepLint<'a> for Blocks<'a> {
 /// The global `max_concurrent_agents`, where it is a count.
 fn global_agents(p: &Program) -> Option<(u64, Span)> {
     p.global_limit("max_concurrent_agents")
-        .and_then(|q| count(&q.value).map(|n| (n as u64, q.span)))
+        .and_then(|q| count(q.value.as_ref()).map(|n| (n as u64, q.span)))
 }
 
-fn count(v: &Option<Value>) -> Option<f64> {
+fn count(v: Option<&Value>) -> Option<f64> {
     match v {
         Some(Value::Count(n) | Value::Cores(n)) => Some(*n),
         _ => None,

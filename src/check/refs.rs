@@ -205,7 +205,9 @@ impl<'a> Collector<'a> {
             }
             StepKind::Rollback { environment } => self.add(Ns::Environment, environment),
             StepKind::Assign { arms, .. } => {
-                arms.iter().for_each(|a| self.add(Ns::Agent, &a.agent));
+                for a in arms {
+                    self.add(Ns::Agent, &a.agent);
+                }
             }
             StepKind::Watch { monitor } => self.add(Ns::Monitor, monitor),
             _ => {}
@@ -339,7 +341,9 @@ impl<'a> Collector<'a> {
                 c.add(Ns::Environment, a);
             }
             if let Some(Gate::Checks { checks }) = &env.gate {
-                checks.iter().for_each(|x| c.add(Ns::Check, x));
+                for x in checks {
+                    c.add(Ns::Check, x);
+                }
             }
         }
         c.owner = Owner::Other;

@@ -232,6 +232,8 @@ pub(crate) struct SyncArgs {
 }
 
 /// `bmad run` arguments.
+// Its on/off flags are the command line's own.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {
     /// The workflow to run.

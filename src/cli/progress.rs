@@ -52,7 +52,7 @@ pub(super) fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
     let phase = std::cell::RefCell::new(String::new());
     let listener: Listener = Box::new(move |e: &Event| {
         match &e.kind {
-            EventKind::PhaseStarted { phase: p } => *phase.borrow_mut() = p.clone(),
+            EventKind::PhaseStarted { phase: p } => phase.borrow_mut().clone_from(p),
             EventKind::TaskStarted { .. } => running.set(running.get() + 1),
             EventKind::TaskFinished { .. } => {
                 running.set(running.get().saturating_sub(1));

@@ -97,6 +97,8 @@ fn linked(
     out
 }
 
+// p, g and s are the program, graph and step throughout graph/; the arms bind one more.
+#[allow(clippy::many_single_char_names)]
 fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<NodeId>, Vec<Exit>) {
     match &s.kind {
         StepKind::Task(t) => {

@@ -107,10 +107,10 @@ fn ir(session: &Session, name: &str) -> Reply {
     if found.is_empty() {
         return Reply::err(format!("error: nothing named `{name}` is defined\n"));
     }
-    let out: String = found
-        .into_iter()
-        .map(|(what, json)| format!("// {what}\n{json}\n"))
-        .collect();
+    let mut out = String::new();
+    for (what, json) in found {
+        let _ = writeln!(out, "// {what}\n{json}");
+    }
     Reply::out(out)
 }
 

@@ -5,6 +5,10 @@ use super::commands::COMMANDS;
 use std::sync::OnceLock;
 
 /// Every keyword of the grammar (read from grammar/bmad.pest at build time), sorted.
+///
+/// # Panics
+///
+/// Never: the pattern it reads the grammar with is a constant that compiles.
 pub fn keywords() -> &'static [&'static str] {
     static KEYWORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
     KEYWORDS.get_or_init(|| {

@@ -431,11 +431,11 @@ impl Runner {
         let _turn = d.lane.turn().await;
         // The integration branch may move under the lane (a person committing): merge again.
         for _ in 0..3 {
-            let info = story_info(story);
-            let subject = if info.title.is_empty() {
+            let title = story_info(story).title;
+            let subject = if title.is_empty() {
                 format!("Merge story {id}")
             } else {
-                format!("Merge story {id}: {}", info.title)
+                format!("Merge story {id}: {title}")
             };
             let text = format!("{subject}\n\nBmad-Story: {id}\n");
             let (tip, merge) = d.lane.merge(branch, &text).await.map_err(failed)?;
@@ -478,7 +478,8 @@ impl Runner {
                             .await?;
                     }
                     match d.lane.advance(&tip, &commit, id).await.map_err(failed)? {
-                        Advanced::Moved => continue,
+                        // The branch moved: merge again, in the next round.
+                        Advanced::Moved => {}
                         Advanced::Done => {
                             self.git.run.merged(id, &commit);
                             self.record(EventKind::StoryMerged {

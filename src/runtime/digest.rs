@@ -2,12 +2,17 @@
 //! contents, in name order), as lowercase hex.
 
 use sha2::{Digest, Sha256};
+use std::fmt::Write;
 use std::io::Read;
 use std::path::Path;
 
 /// Lowercase hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 /// The sha256 of `bytes`.
@@ -26,7 +31,7 @@ pub fn sha256_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
 
 fn feed_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
     let mut f = std::fs::File::open(path)?;
-    let mut buf = [0u8; 64 * 1024];
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {

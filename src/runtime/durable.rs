@@ -73,11 +73,11 @@ pub fn stop_orphans(run: &str) -> usize {
         };
         if env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
             // SAFETY: getpgid only reads the process table.
-            let pgid = unsafe { libc::getpgid(pid) };
+            let group = unsafe { libc::getpgid(pid) };
             // SAFETY: the same, for our own process group.
             let own = unsafe { libc::getpgid(0) };
-            if pgid > 1 && pgid != own {
-                groups.insert(pgid);
+            if group > 1 && group != own {
+                groups.insert(group);
             }
         }
     }

@@ -182,9 +182,11 @@ impl Runner {
                         cwd,
                         workspace: workspace.root().to_path_buf(),
                         timeout,
-                        output: output.as_ref().map_or(Default::default(), |n| {
-                            agent_output::OutputFormat::named(&n.name)
-                        }),
+                        output: output
+                            .as_ref()
+                            .map_or(agent_output::OutputFormat::default(), |n| {
+                                agent_output::OutputFormat::named(&n.name)
+                            }),
                         model: a.model.as_ref().map(|m| m.value.to_string()),
                         tools: a.tools.iter().map(|t| t.name.to_string()).collect(),
                         marks: Arc::clone(&marks),
@@ -320,10 +322,6 @@ impl Runner {
     /// `kind` with every secret value in its texts masked (as it is, when the workflow
     /// declares no secret with a value).
     fn masked(&self, kind: EventKind) -> EventKind {
-        let sandbox = self.scripts.sandbox();
-        if !sandbox.has_secrets() {
-            return kind;
-        }
         fn mask(v: serde_json::Value, s: &crate::script::Sandbox) -> serde_json::Value {
             use serde_json::Value;
             match v {
@@ -334,6 +332,10 @@ impl Runner {
                 }
                 other => other,
             }
+        }
+        let sandbox = self.scripts.sandbox();
+        if !sandbox.has_secrets() {
+            return kind;
         }
         serde_json::to_value(&kind)
             .ok()

@@ -132,6 +132,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn marked_processes_are_killed_and_the_others_left() {
+        use std::os::unix::process::ExitStatusExt;
         use std::process::{Command, Stdio};
         let start = |token: &str| {
             Command::new("sleep")
@@ -147,7 +148,6 @@ mod tests {
         let wanted = |env: &[u8]| env_value(env, "SWEEP_TEST_MARK") == Some(token.as_bytes());
         assert_eq!(kill_marked(&wanted).expect("/proc is readable"), 1);
         let status = marked.wait().expect("the marked process ends");
-        use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(libc::SIGKILL));
         assert!(other.try_wait().expect("waitable").is_none(), "killed too");
         let _ = other.kill();

@@ -129,7 +129,7 @@ fn critical_path(mut spans: Vec<Span>) -> Vec<Span> {
     path
 }
 
-fn label(agent: &str, tasks: &[String], story: &Option<String>) -> String {
+fn label(agent: &str, tasks: &[String], story: Option<&String>) -> String {
     match story {
         Some(s) => format!("{agent}: {} [{s}]", tasks.join(", ")),
         None => format!("{agent}: {}", tasks.join(", ")),
@@ -179,7 +179,7 @@ impl Report {
                     {
                         *busy.entry(agent.clone()).or_default() += e.at_ms - at;
                         spans.push(Span {
-                            task: label(agent, t, story),
+                            task: label(agent, t, story.as_ref()),
                             start_ms: at,
                             end_ms: e.at_ms,
                         });

@@ -137,8 +137,8 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn duration(q: &Option<crate::ir::step::Quantity>) -> Option<Duration> {
-    q.and_then(|q| q.duration())
+fn duration(q: Option<&crate::ir::step::Quantity>) -> Option<Duration> {
+    q.and_then(crate::ir::step::Quantity::duration)
 }
 
 impl Runner {
@@ -176,7 +176,7 @@ impl Runner {
             ),
             ("story", Dynamic::from(story)),
             ("system", Dynamic::from(self.system_map())),
-            ("incident", Dynamic::from(self.incident_map(ctx))),
+            ("incident", Dynamic::from(Self::incident_map(ctx))),
         ])
     }
 
@@ -210,7 +210,7 @@ impl Runner {
         async move {
             match &step.kind {
                 StepKind::Task(t) => self.task(t, ctx).await,
-                StepKind::Handoff(h) => self.handoff(h).await,
+                StepKind::Handoff(h) => self.handoff(h),
                 StepKind::Parallel { branches, .. } => {
                     let results =
                         futures::future::join_all(branches.iter().enumerate().map(
@@ -262,7 +262,7 @@ impl Runner {
                             Ok(()) => return Ok(()),
                             Err(e) => last = e,
                         }
-                        if let Some(d) = duration(backoff) {
+                        if let Some(d) = duration(backoff.as_ref()) {
                             tokio::time::sleep(d).await;
                         }
                     }
@@ -373,7 +373,8 @@ impl Runner {
                     }
                 }
                 StepKind::Sh { command, timeout } if !self.options.simulate => {
-                    self.shell(&command.value, duration(timeout), ctx).await
+                    self.shell(&command.value, duration(timeout.as_ref()), ctx)
+                        .await
                 }
                 StepKind::Probe(p) if !self.options.simulate => self.probe(p).await,
                 StepKind::Deploy { environment, by } => {
@@ -408,7 +409,7 @@ impl Runner {
                 }
                 StepKind::Rollback { environment } => self.rollback(environment, ctx).await,
                 StepKind::Wait { duration: d } => {
-                    if let Some(d) = duration(&Some(*d)) {
+                    if let Some(d) = duration(Some(d)) {
                         tokio::time::sleep(d).await;
                     }
                     Ok(())

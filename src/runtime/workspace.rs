@@ -101,6 +101,7 @@ impl Workspace {
 
     /// The same artifacts in another copy of the workspace at `root` (a story's worktree),
     /// made absolute and free of symlinks when it exists.
+    #[must_use]
     pub fn rooted_at(&self, root: &Path) -> Workspace {
         Workspace {
             root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()),

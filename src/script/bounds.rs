@@ -79,6 +79,8 @@ thread_local! {
 }
 
 /// The address of a local of the caller's frame: where the stack is now.
+// Always inlined, or the local would be in a frame of its own, below the caller's.
+#[allow(clippy::inline_always)]
 #[inline(always)]
 fn stack_now() -> usize {
     let marker = 0u8;

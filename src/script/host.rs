@@ -7,6 +7,7 @@ use super::Sandbox;
 use super::bounds::{check_deadline, remaining};
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
@@ -323,11 +324,11 @@ fn register_files(engine: &mut Engine, sandbox: &Arc<Sandbox>) {
             hasher.update(&buf[..n]);
             check_deadline()?;
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        let mut hex = String::with_capacity(64);
+        for b in hasher.finalize() {
+            let _ = write!(hex, "{b:02x}");
+        }
+        Ok(hex)
     });
 }
 

@@ -387,6 +387,13 @@ impl Scripts {
         timeout: Option<Duration>,
         finish: impl FnOnce(rhai::Dynamic) -> Result<T, EvalError> + Send + 'static,
     ) -> Result<T, EvalError> {
+        /// Stops the evaluation when the awaiting future is dropped.
+        struct StopOnDrop(Arc<AtomicBool>);
+        impl Drop for StopOnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
         let scripts = Arc::clone(self);
         let span = script.span;
         let time = match timeout {
@@ -405,13 +412,6 @@ impl Scripts {
                 finish(value)
             })
         });
-        /// Stops the evaluation when the awaiting future is dropped.
-        struct StopOnDrop(Arc<AtomicBool>);
-        impl Drop for StopOnDrop {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::Relaxed);
-            }
-        }
         let _stop = StopOnDrop(stopped);
         match task.await {
             Ok(done) => done,

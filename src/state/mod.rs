@@ -205,6 +205,8 @@ impl Store {
     }
 
     /// The error for a failed `SQLite` call: damage and foreign files are named as such.
+    // Taken by value, as `map_err(|e| self.err(e))` hands it over.
+    #[allow(clippy::needless_pass_by_value)]
     pub(crate) fn err(&self, e: rusqlite::Error) -> StateError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         match (&e, e.sqlite_error_code()) {

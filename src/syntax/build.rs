@@ -11,6 +11,7 @@ use super::build_steps::{Builder, P, is_keyword, push_exact};
 use super::grammar::Rule;
 use crate::ir::step::{Cmp, Name, Probe, Text};
 use crate::source::Span;
+use compact_str::CompactString;
 
 /// The children of a pair that carry data (keywords dropped).
 fn kids(p: P) -> impl Iterator<Item = P> {
@@ -56,7 +57,7 @@ impl Builder<'_> {
                 let mut k = kids(p);
                 let name = self.next_name(&mut k, span);
                 let path = k.next().map(|t| self.text(t)).unwrap_or(Text {
-                    value: Default::default(),
+                    value: CompactString::default(),
                     span,
                 });
                 let provided = k.next().is_some();
@@ -366,7 +367,7 @@ impl Builder<'_> {
                 let mut k = kids(b);
                 let command = k.next().map_or(
                     Text {
-                        value: Default::default(),
+                        value: CompactString::default(),
                         span: Span::default(),
                     },
                     |t| self.text(t),
@@ -668,7 +669,7 @@ impl Builder<'_> {
         let mut probe = Probe {
             method: String::new(),
             target: Text {
-                value: Default::default(),
+                value: CompactString::default(),
                 span,
             },
             expect: None,

@@ -9,6 +9,7 @@ use crate::ir::step::{
     Quantity, Script, Step, StepKind, Task, Text,
 };
 use crate::source::{FileId, Span};
+use compact_str::CompactString;
 use pest::iterators::Pair;
 
 /// Turns pest pairs into AST nodes, collecting literal diagnostics on the way.
@@ -24,6 +25,8 @@ pub(super) struct Builder<'d> {
 /// Shorthand for a pest pair of this grammar.
 pub(super) type P<'i> = Pair<'i, Rule>;
 
+// Pairs are taken by value, as pest's iterators hand them out (a pair is a cheap cursor).
+#[allow(clippy::needless_pass_by_value)]
 impl Builder<'_> {
     /// The span of a pair in file coordinates.
     pub(super) fn span(&self, p: &P) -> Span {
@@ -74,7 +77,7 @@ impl Builder<'_> {
             Some(i) if i.as_rule() == Rule::text_inner => dedent(i.as_str()).into(),
             Some(i) if i.as_str().contains('\\') => unescape(i.as_str()).into(),
             Some(i) => i.as_str().into(),
-            None => Default::default(),
+            None => CompactString::default(),
         };
         Text { value, span }
     }
@@ -142,7 +145,7 @@ impl Builder<'_> {
             Some(c) if c.as_rule() == Rule::rhai => Cond::Script(self.script(c)),
             Some(c) => Cond::Path(self.name(c)),
             None => Cond::Path(Name {
-                name: Default::default(),
+                name: CompactString::default(),
                 span: Span::default(),
             }),
         }
@@ -214,8 +217,8 @@ impl Builder<'_> {
                     }
                 }
                 StepKind::ForEach {
-                    var: var.unwrap_or_else(|| self.missing(span)),
-                    source: source.unwrap_or_else(|| self.missing(span)),
+                    var: var.unwrap_or_else(|| missing(span)),
+                    source: source.unwrap_or_else(|| missing(span)),
                     max,
                     body,
                 }
@@ -259,13 +262,13 @@ impl Builder<'_> {
                             _ => vec![self.step(c)],
                         });
                         MatchArm {
-                            pattern: pattern.unwrap_or_else(|| self.missing(span)),
+                            pattern: pattern.unwrap_or_else(|| missing(span)),
                             body: body.unwrap_or_default(),
                         }
                     })
                     .collect();
                 StepKind::Match {
-                    subject: subject.unwrap_or(Cond::Path(self.missing(span))),
+                    subject: subject.unwrap_or(Cond::Path(missing(span))),
                     arms,
                 }
             }
@@ -278,7 +281,7 @@ impl Builder<'_> {
                 let command = kids.next().map(|c| self.text(c));
                 let timeout = kids.next().and_then(|c| self.first_quantity(c));
                 StepKind::Sh {
-                    command: command.unwrap_or_else(|| self.missing_text(span)),
+                    command: command.unwrap_or_else(|| missing_text(span)),
                     timeout,
                 }
             }
@@ -329,7 +332,7 @@ impl Builder<'_> {
                 }
                 StepKind::Alert {
                     to,
-                    message: message.unwrap_or_else(|| self.missing_text(span)),
+                    message: message.unwrap_or_else(|| missing_text(span)),
                 }
             }
             Rule::notify_step => {
@@ -382,7 +385,7 @@ impl Builder<'_> {
         let mut task = Task {
             agent: kids
                 .next()
-                .map_or_else(|| self.missing(Span::default()), |c| self.name(c)),
+                .map_or_else(|| missing(Span::default()), |c| self.name(c)),
             tasks: Vec::new(),
             mode: None,
             needs: Vec::new(),
@@ -452,8 +455,8 @@ impl Builder<'_> {
         let from = kids.next().map(|c| self.name(c));
         let to = kids.next().map(|c| self.name(c));
         let mut h = Handoff {
-            from: from.unwrap_or_else(|| self.missing(Span::default())),
-            to: to.unwrap_or_else(|| self.missing(Span::default())),
+            from: from.unwrap_or_else(|| missing(Span::default())),
+            to: to.unwrap_or_else(|| missing(Span::default())),
             artifacts: Vec::new(),
             completed: Vec::new(),
             pending: Vec::new(),
@@ -491,7 +494,7 @@ impl Builder<'_> {
             None => Vec::new(),
         };
         StepKind::If {
-            cond: cond.unwrap_or(Cond::Path(self.missing(Span::default()))),
+            cond: cond.unwrap_or(Cond::Path(missing(Span::default()))),
             then,
             otherwise,
         }
@@ -502,7 +505,7 @@ impl Builder<'_> {
         let mut probe = Probe {
             method: String::new(),
             target: Text {
-                value: Default::default(),
+                value: CompactString::default(),
                 span: Span::default(),
             },
             expect: None,
@@ -563,21 +566,23 @@ impl Builder<'_> {
     /// The next child as a name, or a placeholder the checker ignores.
     pub(super) fn next_name<'i>(&self, kids: &mut impl Iterator<Item = P<'i>>, at: Span) -> Name {
         kids.find(|c| !is_keyword(c.as_rule()))
-            .map_or_else(|| self.missing(at), |c| self.name(c))
+            .map_or_else(|| missing(at), |c| self.name(c))
     }
+}
 
-    fn missing(&self, span: Span) -> Name {
-        Name {
-            name: Default::default(),
-            span,
-        }
+/// A name that is not there: a placeholder the checker ignores.
+fn missing(span: Span) -> Name {
+    Name {
+        name: CompactString::default(),
+        span,
     }
+}
 
-    fn missing_text(&self, span: Span) -> Text {
-        Text {
-            value: Default::default(),
-            span,
-        }
+/// Text that is not there.
+fn missing_text(span: Span) -> Text {
+    Text {
+        value: CompactString::default(),
+        span,
     }
 }
 

@@ -185,7 +185,6 @@ const CRON_HELP: &str = "a cron expression has five fields, minute hour day-of-m
 
 /// Checks a cron expression (5 fields, or 6 with seconds), naming the field that is wrong.
 pub fn check_cron(expr: &str) -> Result<(), LiteralError> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
     // The fields with seconds first; five-field expressions start at the minute.
     const FIELDS: [(&str, u32, u32); 6] = [
         ("second", 0, 59),
@@ -195,6 +194,7 @@ pub fn check_cron(expr: &str) -> Result<(), LiteralError> {
         ("month", 1, 12),
         ("day of week", 0, 7),
     ];
+    let fields: Vec<&str> = expr.split_whitespace().collect();
     let names: &[(&str, u32, u32)] = match fields.len() {
         5 => &FIELDS[1..],
         6 => &FIELDS,

@@ -165,7 +165,7 @@ fn parse_pieces(
                 file,
                 text,
                 (piece.start, piece.end),
-                e,
+                &e,
                 piece.unclosed_brace.map(|b| b - piece.start),
             ));
         } else {

@@ -277,6 +277,8 @@ impl Git {
 
 /// Whether `branch` is a valid branch name, by git's rules for a ref
 /// (`git check-ref-format refs/heads/<branch>`), without starting git.
+// git refuses a component ending in `.lock`, in that case only: so does this.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 pub fn valid_branch(branch: &str) -> bool {
     !branch.is_empty()
         && branch != "@"

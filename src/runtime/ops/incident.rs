@@ -121,7 +121,7 @@ impl Record {
     }
 }
 
-fn respond_within(r: &Option<Respond>) -> Option<Duration> {
+fn respond_within(r: Option<&Respond>) -> Option<Duration> {
     match r {
         Some(Respond::Immediate { .. }) => Some(Duration::ZERO),
         Some(Respond::Within(q)) => q.duration(),
@@ -190,7 +190,11 @@ impl Runner {
     /// Pages the agents of the incident's level and binds `responders` to its last agent.
     fn page(&self, rec: &Record, ctx: &Ctx<'_>) {
         let (level, agents) = &rec.levels[rec.level.get()];
-        let respond = respond_within(&self.program.incident_levels[rec.level.get()].respond);
+        let respond = respond_within(
+            self.program.incident_levels[rec.level.get()]
+                .respond
+                .as_ref(),
+        );
         let text = format!(
             "{}: paged {} (level {level}{})",
             rec.id,
@@ -245,7 +249,7 @@ impl Runner {
     async fn response_timer(&self, rec: &Record, ctx: &Ctx<'_>) {
         loop {
             let lvl = rec.level.get();
-            let respond = respond_within(&self.program.incident_levels[lvl].respond);
+            let respond = respond_within(self.program.incident_levels[lvl].respond.as_ref());
             // The top level has nobody to escalate to: no timer.
             let (Some(wait), false) = (respond, lvl + 1 == rec.levels.len()) else {
                 return std::future::pending().await;
@@ -368,7 +372,11 @@ impl Runner {
             if let Some(world) = &self.ops.sim {
                 world.borrow_mut().resolve(check);
             }
-            let respond = respond_within(&self.program.incident_levels[rec.level.get()].respond);
+            let respond = respond_within(
+                self.program.incident_levels[rec.level.get()]
+                    .respond
+                    .as_ref(),
+            );
             let limit = respond.unwrap_or(MIN_VERIFY).max(MIN_VERIFY);
             let deadline = tokio::time::Instant::now() + limit;
             let healthy = |r: &Runner| {

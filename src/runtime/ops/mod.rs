@@ -456,7 +456,7 @@ impl Runner {
     }
 
     /// The incident an operation responds to, for scripts: id, level, trigger, `opened_ms`.
-    pub(super) fn incident_map(&self, ctx: &Ctx<'_>) -> rhai::Map {
+    pub(super) fn incident_map(ctx: &Ctx<'_>) -> rhai::Map {
         let mut map = rhai::Map::new();
         if let Some(rec) = ctx.ops.as_ref().and_then(|o| o.incident.as_ref()) {
             map.insert("id".into(), rhai::Dynamic::from(rec.id.clone()));
