@@ -97,7 +97,7 @@ fn run(bmad: &Path, flow: &Path, ws: &Path) -> (u64, serde_json::Value) {
         .env("GIT_CEILING_DIRECTORIES", ws.parent().unwrap())
         .output()
         .expect("bmad runs");
-    let wall = started.elapsed().as_millis() as u64;
+    let wall = u64::try_from(started.elapsed().as_millis()).expect("milliseconds fit");
     assert!(
         out.status.success(),
         "{}",
@@ -187,6 +187,8 @@ fn costs(report: &serde_json::Value) -> Costs {
     c
 }
 
+// `p` is between 0 and 1: the index is in the slice.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }

@@ -62,7 +62,10 @@ fn children_cpu() -> Duration {
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `u` is a writable rusage that outlives the call.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut u) };
-    let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    let t = |tv: libc::timeval| {
+        let micros = u32::try_from(tv.tv_usec).expect("microseconds under a second");
+        Duration::new(u64::try_from(tv.tv_sec).expect("a CPU time"), micros * 1000)
+    };
     t(u.ru_utime) + t(u.ru_stime)
 }
 

@@ -199,7 +199,7 @@ pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(not_regular(meta.file_type()));
     }
-    let mut bytes = Vec::with_capacity(meta.len().min(max) as usize);
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(max)).unwrap_or(0));
     file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(std::io::Error::new(

@@ -1,5 +1,9 @@
 //! The definitions of a program by namespace; reports names defined twice.
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::refs::Ns;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};

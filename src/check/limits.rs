@@ -120,6 +120,8 @@ impl<'a> StepLint<'a> for Blocks<'a> {
 }
 
 /// The global `max_concurrent_agents`, where it is a count.
+// A count is a literal: not negative, and `as` saturates past u64.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn global_agents(p: &Program) -> Option<(u64, Span)> {
     p.global_limit("max_concurrent_agents")
         .and_then(|q| count(q.value.as_ref()).map(|n| (n as u64, q.span)))

@@ -1,5 +1,9 @@
 //! Name resolution: every reference must name a definition of the right kind.
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::defs::{Defs, Entry};
 use super::refs::{AGENT_GROUPS, Ns, Owner, Ref};
 use super::steps::{Body, StepLint};

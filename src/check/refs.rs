@@ -2,6 +2,10 @@
 //! which construct it sits in. Name resolution, reachability and unused-definition
 //! warnings all read this one list.
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::defs::Defs;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::Diagnostic;

@@ -1,6 +1,10 @@
 //! The shape of constructs: parts they cannot work without, counts that must be whole and
 //! at least one, options that apply only to some probes, story types with no agent.
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::names::article;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};

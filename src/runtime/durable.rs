@@ -56,6 +56,8 @@ pub fn changed_artifacts(
 /// environment says `BMAD_RUN_ID=<run>`. Returns how many groups were stopped.
 pub fn stop_orphans(run: &str) -> usize {
     let marker = format!("BMAD_RUN_ID={run}");
+    // A pid fits a pid_t: Linux keeps them under 2^22.
+    #[allow(clippy::cast_possible_wrap)]
     let me = std::process::id() as i32;
     let mut groups = std::collections::BTreeSet::new();
     let Ok(procs) = std::fs::read_dir("/proc") else {

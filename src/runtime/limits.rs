@@ -117,6 +117,8 @@ fn pool(total: Option<u64>) -> Option<(Arc<Semaphore>, u32)> {
 
 impl Admission {
     /// The global limits of `p`.
+    // Cores and rates are literals: not negative, and `as` saturates past the maximum.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn of(p: &Program) -> Admission {
         let global = |name| p.global_limit(name).and_then(|q| q.value);
         let memory = match global("max_memory") {
@@ -147,6 +149,8 @@ impl Admission {
             (&self.memory_mib, limits.memory.map(|m| m.div_ceil(MIB))),
             (
                 &self.millicores,
+                // Cores are a literal: not negative, and `as` saturates.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 limits.cores.map(|c| (c * 1000.0).ceil() as u64),
             ),
         ];

@@ -217,7 +217,10 @@ impl Runner {
             .global_limit("max_concurrent_agents")
             .and_then(|q| q.value)
             .map_or(DEFAULT_MAX_CONCURRENT_AGENTS, |v| {
-                v.as_f64().max(1.0) as usize
+                // At least 1, and `as` saturates past usize.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let n = v.as_f64().max(1.0) as usize;
+                n
             });
         let admission = limits::Admission::of(&program);
         Ok(Runner {
@@ -285,10 +288,9 @@ impl Runner {
     /// Milliseconds since the run started (before a resume too).
     fn now_ms(&self) -> u64 {
         self.at_offset
-            + self
-                .start
-                .borrow()
-                .map_or(0, |s| s.elapsed().as_millis() as u64)
+            + self.start.borrow().map_or(0, |s| {
+                u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX)
+            })
     }
 
     /// Records an event of the step at `step`, if it belongs to one. An event that a
@@ -517,9 +519,9 @@ impl Runner {
             self.record(EventKind::PhaseStarted {
                 phase: name.clone(),
             });
-            let permits = phase
-                .max
-                .map_or(self.global.available_permits(), |m| m.value as usize);
+            let permits = phase.max.map_or(self.global.available_permits(), |m| {
+                usize::try_from(m.value).unwrap_or(usize::MAX)
+            });
             let ctx = steps::Ctx::phase(&name, Arc::new(Semaphore::new(permits.max(1))));
             let span = tracing::info_span!("phase", phase = %name);
             let result = self.steps(&phase.body, &ctx).instrument(span).await;

@@ -32,7 +32,7 @@ impl Runner {
         .await
         .map_err(|e| format!("{what}: the probe's thread failed: {e}"))?
         .map_err(|e| format!("{what}: {e}"))?;
-        let took = crate::syntax::literal::human_ms(probed.latency.as_millis() as u64);
+        let took = crate::syntax::literal::human_duration(probed.latency);
         let passed = probed.passes(p.expect.map(|e| e.value));
         let got = probed.seen();
         self.note("probe", format!("{what}: {got} in {took}"));

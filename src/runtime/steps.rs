@@ -164,12 +164,15 @@ impl Runner {
             story.insert("type".into(), Dynamic::from(s.story_type.name.to_string()));
             story.insert(
                 "attempts".into(),
-                Dynamic::from(ctx.state.attempt.get() as i64),
+                Dynamic::from(i64::try_from(ctx.state.attempt.get()).unwrap_or(i64::MAX)),
             );
         }
         crate::script::scope_with([
             ("approved", Dynamic::from(ctx.state.approved.get())),
-            ("attempt", Dynamic::from(ctx.state.attempt.get() as i64)),
+            (
+                "attempt",
+                Dynamic::from(i64::try_from(ctx.state.attempt.get()).unwrap_or(i64::MAX)),
+            ),
             (
                 "qa_feedback",
                 Dynamic::from(ctx.state.feedback.borrow().clone()),
@@ -220,8 +223,12 @@ impl Runner {
                     results.into_iter().collect()
                 }
                 StepKind::ForEach { max, body, .. } => {
-                    self.for_each(max.map(|m| m.value as usize), body, ctx)
-                        .await
+                    self.for_each(
+                        max.map(|m| usize::try_from(m.value).unwrap_or(usize::MAX)),
+                        body,
+                        ctx,
+                    )
+                    .await
                 }
                 StepKind::Repeat { max, body, until } => {
                     let max = max.map_or(1, |m| m.value);

@@ -145,7 +145,7 @@ impl Runner {
                     ok: false,
                     feedback: Some(format!(
                         "stopped at the task's timeout of {} (limit `timeout`)",
-                        crate::syntax::literal::human_ms(limit.as_millis() as u64)
+                        crate::syntax::literal::human_duration(limit)
                     )),
                     ..Outcome::default()
                 },

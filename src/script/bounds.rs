@@ -139,7 +139,8 @@ fn stack_floor() -> usize {
 /// even when the evaluation panics).
 pub fn enter(bounds: &Bounds) -> Entered {
     let ceiling = if memory::counting() {
-        memory::allocated_here().saturating_add(bounds.max_memory as isize)
+        memory::allocated_here()
+            .saturating_add(isize::try_from(bounds.max_memory).unwrap_or(isize::MAX))
     } else {
         isize::MAX
     };

@@ -150,7 +150,7 @@ fn declared(sandbox: &Sandbox, host: &str) -> Res<()> {
 /// The time a network call may take: what the script asks, at most a minute, never past
 /// the evaluation's deadline.
 fn timeout(ms: i64) -> Duration {
-    let asked = Duration::from_millis(ms.clamp(1, 60_000) as u64);
+    let asked = Duration::from_millis(ms.clamp(1, 60_000).unsigned_abs());
     remaining().map_or(asked, |left| asked.min(left).max(Duration::from_millis(1)))
 }
 
@@ -229,7 +229,7 @@ pub fn register(engine: &mut Engine, sandbox: Arc<Sandbox>) {
     engine.register_fn("now", || -> i64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     });
     engine.register_fn("ms", |n: i64| n);
     engine.register_fn("seconds", |n: i64| n.saturating_mul(1_000));
@@ -361,7 +361,7 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
         }
         result.insert(
             "latency_ms".into(),
-            Dynamic::from(probed.latency.as_millis() as i64),
+            Dynamic::from(i64::try_from(probed.latency.as_millis()).unwrap_or(i64::MAX)),
         );
         Ok(result)
     });

@@ -48,6 +48,8 @@ impl Default for Limits {
 
 impl Limits {
     /// The defaults, overridden by the program's `settings`.
+    // The numbers are at least 1 (the guards) and `as` saturates past the maximum.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn from_program(p: &Program) -> Limits {
         let mut limits = Limits::default();
         for s in &p.settings {
@@ -67,10 +69,10 @@ impl Limits {
                     limits.max_array = n.round() as usize;
                 }
                 ("script_max_string", Some(Value::Size(b))) if b >= 1 => {
-                    limits.max_string = b as usize;
+                    limits.max_string = usize::try_from(b).unwrap_or(usize::MAX);
                 }
                 ("script_max_memory", Some(Value::Size(b))) if b >= 1 => {
-                    limits.max_memory = b as usize;
+                    limits.max_memory = usize::try_from(b).unwrap_or(usize::MAX);
                 }
                 ("script_timeout", Some(Value::Duration(ms))) if ms >= 1 => {
                     limits.timeout = Duration::from_millis(ms);

@@ -101,7 +101,7 @@ pub struct Store {
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A checkpoint's snapshot: how many stories stand in each column of the board, and
@@ -267,7 +267,7 @@ impl Store {
     /// Brings the schema up to date. Two processes opening a new file at once are
     /// serialised by the write lock; the one that comes second finds the work done.
     fn migrate(&mut self) -> Result<(), StateError> {
-        let known = schema::MIGRATIONS.len() as i64;
+        let known = i64::try_from(schema::MIGRATIONS.len()).unwrap_or(i64::MAX);
         if self.version()? == known {
             return Ok(());
         }
@@ -302,10 +302,17 @@ impl Store {
                 });
             }
         }
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (i, sql) in schema::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(usize::MAX))
+        {
             self.conn
                 .execute_batch(sql)
-                .and_then(|()| self.conn.pragma_update(None, "user_version", i as i64 + 1))
+                .and_then(|()| {
+                    let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+                    self.conn.pragma_update(None, "user_version", version)
+                })
                 .map_err(|e| StateError::Io(format!("migration {}: {e}", i + 1)))?;
         }
         Ok(())

@@ -1,6 +1,10 @@
 //! Reading the state store: the runs, one run's log, board, steps, artifacts, shared state
 //! audit trail and checkpoints.
 
+// SQLite stores integers as i64: a u64 (milliseconds, counts, sequence numbers) is
+// stored by its bits with `as` and read back the same way, a lossless round trip.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+
 use super::{RunKind, RunStatus, StateError, Store};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
@@ -148,7 +152,7 @@ const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, s
 /// Whether process `pid` is alive.
 fn alive(pid: i64) -> bool {
     // SAFETY: signal 0 sends nothing; it checks that the process exists (and is ours).
-    pid > 0 && unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
+    libc::pid_t::try_from(pid).is_ok_and(|pid| pid > 0 && unsafe { libc::kill(pid, 0) } == 0)
 }
 
 fn run_info(r: &Row) -> rusqlite::Result<RunInfo> {

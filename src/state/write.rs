@@ -2,6 +2,10 @@
 //! shared state and checkpoints. Writes gather in one transaction that the run commits
 //! at its durable points.
 
+// SQLite stores integers as i64: a u64 (milliseconds, counts, sequence numbers) is
+// stored by its bits with `as` and read back the same way, a lossless round trip.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+
 use super::{StateError, Store, now_ms, utc};
 use rusqlite::{OptionalExtension, params};
 

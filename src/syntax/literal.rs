@@ -126,7 +126,10 @@ pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
     let scaled = |factor: f64| -> Result<u64, LiteralError> {
         let v = number * factor;
         if v.is_finite() && v < u64::MAX as f64 {
-            Ok(v.round() as u64)
+            // In range, checked above; no literal is negative.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let n = v.round() as u64;
+            Ok(n)
         } else {
             Err(err(format!("`{text}` is too large"), "use a smaller value"))
         }
@@ -246,6 +249,11 @@ pub fn unescape(raw: &str) -> String {
         }
     }
     out
+}
+
+/// [`human_ms`] of a duration (past 584 million years, the largest it shows).
+pub fn human_duration(d: std::time::Duration) -> String {
+    human_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `2d 3h`, `5m 12s`, `1h`, `150ms`: the two largest units, zero parts left out.

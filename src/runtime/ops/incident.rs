@@ -201,7 +201,7 @@ impl Runner {
             agents.join(", "),
             respond.map_or(String::new(), |d| format!(
                 ", answer within {}",
-                crate::syntax::literal::human_ms(d.as_millis() as u64)
+                crate::syntax::literal::human_duration(d)
             ))
         );
         rec.log(self.now_ms(), text.clone());
@@ -264,7 +264,7 @@ impl Runner {
             let reason = format!(
                 "level {} did not answer within {}",
                 rec.levels[lvl].0,
-                crate::syntax::literal::human_ms(wait.as_millis() as u64)
+                crate::syntax::literal::human_duration(wait)
             );
             if !self.raise(rec, ctx, &reason) {
                 return std::future::pending().await;
@@ -390,7 +390,7 @@ impl Runner {
                 if tokio::time::Instant::now() >= deadline {
                     return Err(format!(
                         "`{check}` was not healthy within {} of the resolution",
-                        crate::syntax::literal::human_ms(limit.as_millis() as u64)
+                        crate::syntax::literal::human_duration(limit)
                     ));
                 }
                 tokio::time::sleep(VERIFY_POLL).await;

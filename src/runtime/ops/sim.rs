@@ -71,6 +71,8 @@ impl World {
     }
 
     /// Probes the check `key`, probed each `every`.
+    // Draws are in [0, 1): the counts and latencies made of them are small and positive.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub(super) fn probe(&mut self, key: &str, every: Duration) -> SimProbe {
         if !self.faults.contains_key(key) && self.happens(every, MEAN_BETWEEN_FAULTS) {
             let left = (self.draw() < TRANSIENT).then(|| 1 + (self.draw() * 3.0) as u32);
