@@ -165,6 +165,11 @@ fn read(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Reads the regular file at `path`, refusing anything else at once (a directory, a FIFO
 /// that would block, a device that never ends, a socket) and a file over `max` bytes, which
 /// is also bounded as it is read (a file that grows while it is read).
+///
+/// # Errors
+///
+/// When `path` cannot be opened or read, is not a regular file, or holds more than `max`
+/// bytes.
 pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let not_regular = |t: std::fs::FileType| {

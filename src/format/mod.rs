@@ -62,6 +62,11 @@ pub enum Parse {
 /// text (see [`Parse`]). The result is checked: it parses, and it holds the same words
 /// and comments in the same order as `text` (only the optional comma after an `assign`
 /// arm goes).
+///
+/// # Errors
+///
+/// [`Error::Syntax`] when `text` does not parse; [`Error::Changed`] when the result would
+/// not hold the same words and comments (a bug in the formatter).
 pub fn format(text: &str) -> Result<String, Error> {
     match format_as(text, Parse::Items) {
         Err(Error::Syntax) => format_as(text, Parse::Whole),
@@ -71,6 +76,10 @@ pub fn format(text: &str) -> Result<String, Error> {
 
 /// Formats `text` parsed as `parse` says; the result is checked as by [`format`], parsed
 /// the same way.
+///
+/// # Errors
+///
+/// As [`format()`].
 pub fn format_as(text: &str, parse: Parse) -> Result<String, Error> {
     match parse {
         Parse::Items => items(text),

@@ -64,6 +64,10 @@ fn feed_dir(h: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()> {
 }
 
 /// The sha256 of a file, or of a directory's tree.
+///
+/// # Errors
+///
+/// When the file, or a file or directory of the tree, cannot be read.
 pub fn sha256_path(path: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
     if path.is_dir() {

@@ -26,6 +26,10 @@ pub struct Resumed {
 }
 
 /// Artifacts recorded by `run` whose file is missing or whose sha256 differs now.
+///
+/// # Errors
+///
+/// A [`StateError`] when the run's artifacts cannot be read from `store`.
 pub fn changed_artifacts(
     store: &Store,
     run: &str,
@@ -93,6 +97,10 @@ pub fn stop_orphans(run: &str) -> usize {
 impl Runner {
     /// Records this run in `store` as a new run of `workflow` (whose text has
     /// `workflow_sha256`); returns its id.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn record_to(
         &mut self,
         store: Store,
@@ -104,6 +112,10 @@ impl Runner {
 
     /// Records this runner in `store` as a new run of `kind`: a workflow run, or a `bmad
     /// monitor` session (never resumed); returns its id.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn record_as(
         &mut self,
         mut store: Store,
@@ -132,6 +144,11 @@ impl Runner {
     /// Artifacts the run recorded must be as it left them, unless `force`; agent processes
     /// the crashed run left are stopped first. Whether `run` may be resumed at all is
     /// [`resumable`](super::resume::resumable)'s to say ([`Runner::resume_from`] asks it).
+    ///
+    /// # Errors
+    ///
+    /// A [`ResumeRefused`]: the store cannot be read or written
+    /// ([`ResumeRefused::State`]), or the run's artifacts changed and `force` is not given.
     pub fn resume(
         &mut self,
         mut store: Store,

@@ -62,6 +62,10 @@ impl AgentLimits {
     }
 
     /// Sets the limits on the calling process: called in the child between fork and exec.
+    ///
+    /// # Errors
+    ///
+    /// When the system refuses a limit.
     #[cfg(unix)]
     pub fn apply_to_self(&self) -> std::io::Result<()> {
         // The hard limit is a little above the soft one, so that the process first gets
@@ -143,6 +147,10 @@ impl Admission {
 
     /// Waits until an agent with `limits` fits: its memory and cores are free and the
     /// hour's calls are not used up. An agent larger than a whole pool takes all of it.
+    ///
+    /// # Errors
+    ///
+    /// When the pools were closed (the run is stopping).
     pub async fn admit(&self, limits: &AgentLimits) -> Result<Admitted, String> {
         let mut permits = Vec::new();
         let wants = [

@@ -135,6 +135,11 @@ impl Runner {
     /// agents rhai, `git` agents real git in the workspace, `sim` agents simulated), or
     /// every agent simulated when `options.simulate`. Fails when an agent's working
     /// directory leads out of the workspace.
+    ///
+    /// # Errors
+    ///
+    /// When the git setup or the agent adapter named is wrong, or an agent's working
+    /// directory leads out of the workspace.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, String> {
         use crate::syntax::ast::Backend;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());

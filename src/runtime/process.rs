@@ -66,6 +66,10 @@ pub enum Ended {
 /// Runs `cmd` in a new process group, marked as a tree of `marks`' run, with `input` on
 /// its standard input (or none) and its output captured, killing the tree at `timeout`.
 /// Fails when it cannot start.
+///
+/// # Errors
+///
+/// When the command cannot be started.
 pub async fn run_group(
     mut cmd: Command,
     input: Option<Vec<u8>>,

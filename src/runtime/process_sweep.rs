@@ -24,6 +24,10 @@ pub fn env_value<'e>(environ: &'e [u8], name: &str) -> Option<&'e [u8]> {
 /// `marked` accepts (given as [`env_value`] reads it), scanning again until a scan finds
 /// none left: a process may fork while its tree is killed. Returns how many processes
 /// were killed. Outside Linux nothing is scanned and none are killed.
+///
+/// # Errors
+///
+/// A [`SweepError`] when `/proc` cannot be listed.
 pub fn kill_marked(marked: &dyn Fn(&[u8]) -> bool) -> Result<usize, SweepError> {
     #[cfg(target_os = "linux")]
     {

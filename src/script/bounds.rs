@@ -195,6 +195,10 @@ pub fn stop_now() -> Option<Stop> {
 
 /// An error when this thread's evaluation must stop (deadline, cancellation): host
 /// functions call this before and while they wait, so they cannot outlast the evaluation.
+///
+/// # Errors
+///
+/// When the evaluation's deadline passed or it was cancelled.
 pub fn check_deadline() -> Result<(), Box<EvalAltResult>> {
     match stop_now() {
         Some(stop) => Err(stop.error()),

@@ -73,6 +73,10 @@ pub fn with_root<T>(dir: Option<PathBuf>, f: impl FnOnce() -> T) -> T {
 /// `path` inside the workspace, lexically: absolute-looking paths (`/docs/prd.md`) are
 /// taken from the workspace root; `..` that leaves it is refused. Symlinks are checked on
 /// the opened file by [`open_confined`].
+///
+/// # Errors
+///
+/// When `..` leads out of the workspace.
 pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
     let mut inside = PathBuf::new();
     for c in Path::new(path).components() {
@@ -92,6 +96,11 @@ pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
 /// Opens a regular file of the workspace for reading. The file is opened first (never
 /// blocking, so a FIFO cannot hang the script) and then the path of what was really opened
 /// is checked, so a symlink swapped in between cannot lead out. Fails closed.
+///
+/// # Errors
+///
+/// When the path leads out of the workspace, or the file cannot be opened or is not a
+/// regular file.
 pub fn open_confined(root: &Path, path: &str) -> Result<File, String> {
     let full = confine(root, path)?;
     let mut options = std::fs::OpenOptions::new();

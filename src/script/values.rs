@@ -26,6 +26,10 @@ fn deeper_than(value: &Dynamic, left: usize) -> bool {
 
 /// `value` as text (strings as they are, other values as rhai prints them), refused when
 /// it is nested too deeply to print safely.
+///
+/// # Errors
+///
+/// An [`EvalError`] when the value is nested too deeply.
 pub fn printable(value: &Dynamic) -> Result<String, EvalError> {
     if deeper_than(value, MAX_PRINTED_DEPTH) {
         return Err(EvalError {

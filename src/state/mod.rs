@@ -142,6 +142,11 @@ pub fn utc(ms: i64) -> (String, String) {
 impl Store {
     /// Opens (or creates) the state database at `path`, in WAL mode, migrated to the
     /// current schema. A file that is not a state database, or is damaged, is an error.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the file cannot be opened, is damaged or another program's, or
+    /// was written by a newer bmad.
     pub fn open(path: &Path) -> Result<Store, StateError> {
         let open_err = |message: String| StateError::Open {
             path: path.to_path_buf(),
@@ -319,6 +324,10 @@ impl Store {
     }
 
     /// Checks the whole file for damage (`PRAGMA quick_check`).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database is damaged.
     pub fn verify(&self) -> Result<(), StateError> {
         let result: String = self
             .conn

@@ -193,6 +193,10 @@ impl Store {
     }
 
     /// Every run, the newest first.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn runs(&self) -> Result<Vec<RunInfo>, StateError> {
         self.rows(
             &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_ms DESC, id DESC"),
@@ -202,6 +206,10 @@ impl Store {
     }
 
     /// The run whose id is `id` or starts with it.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn run(&self, id: &str) -> Result<RunInfo, StateError> {
         let like = format!("{}%", id.replace(['%', '_'], ""));
         let found = self.rows(
@@ -224,6 +232,10 @@ impl Store {
 
     /// The newest run of `workflow` that did not succeed, if any: what `--resume` without
     /// an id picks up.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn latest_unfinished(&self, workflow: &str) -> Result<Option<RunInfo>, StateError> {
         let runs = self.rows(
             &format!(
@@ -237,6 +249,10 @@ impl Store {
     }
 
     /// A run's event log, in order.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StateError> {
         self.rows(
             "SELECT seq, at_ms, wall_ms, kind, step, data FROM events WHERE run_id = ?1 \
@@ -258,6 +274,10 @@ impl Store {
 
     /// What the tasks of a run printed, in order, from those kept after `after_seq` (0: all);
     /// only the steps whose place starts with `step`, when given.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn transcripts(
         &self,
         run: &str,
@@ -287,6 +307,10 @@ impl Store {
     }
 
     /// The last sequence number and event time of a run's log (0, 0 when empty).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn last_event(&self, run: &str) -> Result<(u64, u64), StateError> {
         self.conn
             .prepare_cached(
@@ -306,6 +330,10 @@ impl Store {
     }
 
     /// The steps of a run that ended.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn finished_steps(&self, run: &str) -> Result<Vec<FinishedStep>, StateError> {
         self.rows(
             "SELECT key, ok, validation, feedback FROM steps WHERE run_id = ?1 \
@@ -323,6 +351,10 @@ impl Store {
     }
 
     /// The steps of a run that were started and never ended (in flight at a crash).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn steps_in_flight(&self, run: &str) -> Result<Vec<String>, StateError> {
         self.rows(
             "SELECT key FROM steps WHERE run_id = ?1 AND status = 'running' ORDER BY started_seq",
@@ -332,6 +364,10 @@ impl Store {
     }
 
     /// A run's story board, in the order the stories joined it.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn board(&self, run: &str) -> Result<Vec<BoardEntry>, StateError> {
         self.rows(
             "SELECT story, status, reason FROM stories WHERE run_id = ?1 ORDER BY rowid",
@@ -347,6 +383,10 @@ impl Store {
     }
 
     /// The artifacts a run recorded, with their last sha256.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn artifacts(&self, run: &str) -> Result<Vec<(String, String)>, StateError> {
         self.rows(
             "SELECT path, sha256 FROM artifacts WHERE run_id = ?1 ORDER BY path",
@@ -356,6 +396,10 @@ impl Store {
     }
 
     /// A run's shared state: key, value and writer.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn state(&self, run: &str) -> Result<Vec<(String, String, String)>, StateError> {
         self.rows(
             "SELECT key, value, writer FROM state WHERE run_id = ?1 ORDER BY key",
@@ -365,6 +409,10 @@ impl Store {
     }
 
     /// Every shared state value a run overwrote, in order.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn audit(&self, run: &str) -> Result<Vec<AuditEntry>, StateError> {
         self.rows(
             "SELECT key, old_value, old_writer, new_value, new_writer, seq FROM state_audit \
@@ -384,6 +432,10 @@ impl Store {
     }
 
     /// A run's checkpoints, in order.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn checkpoints(&self, run: &str) -> Result<Vec<Checkpoint>, StateError> {
         self.rows(
             "SELECT seq, reason, wall_ms FROM checkpoints WHERE run_id = ?1 ORDER BY rowid",

@@ -107,6 +107,10 @@ fn err(message: String, help: &str) -> LiteralError {
 const UNITS_HELP: &str = "durations take ms, s, m, h, d or w (30s); sizes B, KB, MB, GB, TB or KiB, MiB, GiB, TiB (4GB); percents % (80%); rates /second, /minute, /hour or /day (1000/hour); cores `cores` (2 cores)";
 
 /// Parses the text of a `quantity` token (`30s`, `4GB`, `80%`, `1000/hour`, `2 cores`, `20`).
+///
+/// # Errors
+///
+/// A [`LiteralError`] when the number or the unit is malformed, or the value is too large.
 pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
@@ -187,6 +191,10 @@ pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
 const CRON_HELP: &str = "a cron expression has five fields, minute hour day-of-month month day-of-week (six with seconds first), like \"0 3 * * *\"";
 
 /// Checks a cron expression (5 fields, or 6 with seconds), naming the field that is wrong.
+///
+/// # Errors
+///
+/// A [`LiteralError`] naming the field that is wrong, or the count of fields.
 pub fn check_cron(expr: &str) -> Result<(), LiteralError> {
     // The fields with seconds first; five-field expressions start at the minute.
     const FIELDS: [(&str, u32, u32); 6] = [

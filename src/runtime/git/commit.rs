@@ -98,6 +98,10 @@ async fn changed(git: &Git, integration: &str, staged: bool) -> Result<Vec<Strin
 /// Commits everything the story of `tree` changed onto its branch with `message`, made
 /// with `repo`'s identity (git's own `commit`, hooks off: one process for the tree, the
 /// commit and the branch).
+///
+/// # Errors
+///
+/// A [`GitError`] when git cannot be started, or exits with an error.
 pub async fn commit_all(
     repo: &Repo,
     tree: &Tree,
@@ -136,6 +140,10 @@ pub async fn commit_all(
 
 /// The declared files of a story that its worktree has not changed yet (everything it
 /// changed is staged on the way, as a commit would take it).
+///
+/// # Errors
+///
+/// A [`GitError`] when git cannot be started, or exits with an error.
 pub async fn untouched_now(
     repo: &Repo,
     tree: &Tree,
