@@ -7,11 +7,10 @@ use super::ast::{
     Monitor, NewFile, PatternRule, Phase, Procedure, Respond, Setting, SettingValue, Settings,
     Stage, Status, StatusRule, StoriesFrom, Story, Sync, Workflow,
 };
-use super::build_steps::{Builder, P, is_keyword, push_exact};
+use super::build_steps::{Builder, P, is_keyword, missing_text, push_exact};
 use super::grammar::Rule;
-use crate::ir::step::{Cmp, Name, Probe, Text};
+use crate::ir::step::{Cmp, Name, Probe};
 use crate::source::Span;
-use compact_str::CompactString;
 
 /// The children of a pair that carry data (keywords dropped).
 fn kids(p: P) -> impl Iterator<Item = P> {
@@ -56,10 +55,9 @@ impl Builder<'_> {
             Rule::artifact => {
                 let mut k = kids(p);
                 let name = self.next_name(&mut k, span);
-                let path = k.next().map(|t| self.text(t)).unwrap_or(Text {
-                    value: CompactString::default(),
-                    span,
-                });
+                let path = k
+                    .next()
+                    .map_or_else(|| missing_text(span), |t| self.text(t));
                 let provided = k.next().is_some();
                 Item::Artifact(ArtifactDecl {
                     name,
@@ -365,13 +363,9 @@ impl Builder<'_> {
         match b.as_rule() {
             Rule::backend_exec => {
                 let mut k = kids(b);
-                let command = k.next().map_or(
-                    Text {
-                        value: CompactString::default(),
-                        span: Span::default(),
-                    },
-                    |t| self.text(t),
-                );
+                let command = k
+                    .next()
+                    .map_or_else(|| missing_text(Span::default()), |t| self.text(t));
                 let (mut stdin, mut cwd, mut timeout, mut output) = (false, None, None, None);
                 for o in k {
                     match o.as_rule() {
@@ -668,10 +662,7 @@ impl Builder<'_> {
         let name = self.next_name(&mut v, span);
         let mut probe = Probe {
             method: String::new(),
-            target: Text {
-                value: CompactString::default(),
-                span,
-            },
+            target: missing_text(span),
             expect: None,
             timeout: None,
             every: None,

@@ -144,10 +144,7 @@ impl Builder<'_> {
         match p.into_inner().next() {
             Some(c) if c.as_rule() == Rule::rhai => Cond::Script(self.script(c)),
             Some(c) => Cond::Path(self.name(c)),
-            None => Cond::Path(Name {
-                name: CompactString::default(),
-                span: Span::default(),
-            }),
+            None => Cond::Path(missing(Span::default())),
         }
     }
 
@@ -504,10 +501,7 @@ impl Builder<'_> {
     pub(super) fn probe<'i>(&mut self, kids: impl Iterator<Item = P<'i>>) -> Probe {
         let mut probe = Probe {
             method: String::new(),
-            target: Text {
-                value: CompactString::default(),
-                span: Span::default(),
-            },
+            target: missing_text(Span::default()),
             expect: None,
             timeout: None,
             every: None,
@@ -579,7 +573,7 @@ fn missing(span: Span) -> Name {
 }
 
 /// Text that is not there.
-fn missing_text(span: Span) -> Text {
+pub(super) fn missing_text(span: Span) -> Text {
     Text {
         value: CompactString::default(),
         span,
