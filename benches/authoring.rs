@@ -8,9 +8,13 @@
 //!
 //! `cargo bench --bench authoring`.
 
+// The tests' pseudo-terminal, shared as is: its items are `pub` for the test crates, and
+// tests/ keeps its own lint policy.
 #[path = "../tests/common/pty.rs"]
+#[allow(unreachable_pub, clippy::borrow_as_ptr)]
 mod pty;
 
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -89,7 +93,6 @@ fn repl_piped_ms(args: &[&str]) -> f64 {
                 .stdout(Stdio::null())
                 .spawn()
                 .expect("bmad runs");
-            use std::io::Write;
             let mut stdin = child.stdin.take().expect("piped");
             stdin.write_all(b":quit\n").expect("written");
             drop(stdin);

@@ -3,6 +3,7 @@
 //! command, and rendering the diagnostics of a large file. See BENCHMARKS.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::fmt::Write;
 use std::hint::black_box;
 use std::process::{Command, Stdio};
 
@@ -25,7 +26,7 @@ fn in_process(c: &mut Criterion) {
         group.bench_function(format!("{stories}_stories_{procedures}_procedures"), |b| {
             // The result is dropped outside the timing: the target is parse, lower and
             // check, and `bmad check` frees it off the main thread.
-            b.iter_with_large_drop(|| bmad::check_text("big.bmad", black_box(&text)))
+            b.iter_with_large_drop(|| bmad::check_text("big.bmad", black_box(&text)));
         });
     }
     group.finish();
@@ -50,7 +51,7 @@ fn command(c: &mut Criterion) {
                     .status()
                     .expect("bmad runs");
                 assert!(status.success(), "the generated workflow checks clean");
-            })
+            });
         });
     }
     group.finish();
@@ -61,11 +62,11 @@ fn command(c: &mut Criterion) {
 fn render(c: &mut Criterion) {
     let mut text = String::from("import std.roles\n");
     for i in 0..30_000 {
-        text.push_str(&format!("story \"s{i}\" backend {{\n  title \"t\"\n}}\n"));
+        let _ = write!(text, "story \"s{i}\" backend {{\n  title \"t\"\n}}\n");
     }
     text.push_str("phase p {\n");
     for i in 0..300 {
-        text.push_str(&format!("  nobody{i}: work\n"));
+        let _ = writeln!(text, "  nobody{i}: work");
     }
     text.push_str("}\n");
     let checked = bmad::check_text("errors.bmad", &text);
@@ -78,7 +79,7 @@ fn render(c: &mut Criterion) {
                 .iter()
                 .map(|d| bmad::render::render(d, &checked.sources, options).len())
                 .sum::<usize>()
-        })
+        });
     });
 }
 

@@ -13,6 +13,7 @@
 //!
 //! `cargo bench --bench delivery`. Prints the figures BENCHMARKS.md records.
 
+use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -29,11 +30,12 @@ fn workflow() -> String {
          phase development {\n  for story in stories max 2 {\n    repeat max 2 {\n      dev: implement\n      qa: validate\n    } until approved\n  }\n}\n",
     );
     for i in 0..STORIES {
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "story \"s{i}\" backend {{\n  title \"Change {i}\"\n  modify \"/d{}/f{}.txt\"\n}}\n",
             i % DIRS,
             i / DIRS
-        ));
+        );
     }
     s
 }
@@ -95,7 +97,7 @@ fn run(bmad: &Path, flow: &Path, ws: &Path) -> (u64, serde_json::Value) {
         .env("GIT_CEILING_DIRECTORIES", ws.parent().unwrap())
         .output()
         .expect("bmad runs");
-    let wall = started.elapsed().as_millis() as u64;
+    let wall = u64::try_from(started.elapsed().as_millis()).expect("milliseconds fit");
     assert!(
         out.status.success(),
         "{}",
@@ -185,6 +187,8 @@ fn costs(report: &serde_json::Value) -> Costs {
     c
 }
 
+// `p` is between 0 and 1: the index is in the slice.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }

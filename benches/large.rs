@@ -38,14 +38,19 @@ fn run(args: &[&str], code: i32) -> Run {
     // SAFETY: wait4 fills the zeroed struct it is given, for the child just spawned
     // (waited for here instead of through `Child::wait`, for its own resource usage).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let child_pid = libc::pid_t::try_from(child.id()).expect("a pid fits a pid_t");
+    // SAFETY: both pointers are to locals that outlive the call; the pid is our own child's.
+    let pid = unsafe { libc::wait4(child_pid, &raw mut status, 0, &raw mut usage) };
     let wall = start.elapsed();
-    assert_eq!(pid, child.id() as libc::pid_t, "bmad is waited for");
+    assert_eq!(pid, child_pid, "bmad is waited for");
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == code,
         "bmad {args:?}: status {status}, expected exit {code}"
     );
-    let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    let t = |tv: libc::timeval| {
+        let micros = u32::try_from(tv.tv_usec).expect("microseconds under a second");
+        Duration::new(u64::try_from(tv.tv_sec).expect("a CPU time"), micros * 1000)
+    };
     Run {
         wall,
         cpu: t(usage.ru_utime) + t(usage.ru_stime),

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 /// `phases` phases, each after the one before, written last first: `phase p{i} after
 /// p{i-1}` with one task each (the order that made the old phase order quadratic).
-pub fn chain(phases: usize) -> String {
+pub(crate) fn chain(phases: usize) -> String {
     let mut s = String::with_capacity(phases * 46 + 32);
     s.push_str("import std.roles\n\n");
     for i in (0..phases).rev() {
@@ -23,7 +23,7 @@ pub fn chain(phases: usize) -> String {
 /// (analysis, a parallel design, the area's agent, a bounded dev -> QA loop, a handoff
 /// or a script), an epic of five stories after each other, a check and a heal; then a
 /// monitor with a rule per heal, and the incident levels.
-pub fn areas(areas: usize) -> String {
+pub(crate) fn areas(areas: usize) -> String {
     let mut s = String::with_capacity(areas * 2320 + 1024);
     s.push_str("import std.roles\n\nworkflow big {\n  start design_0\n}\n\n");
     s.push_str("limits {\n  per_agent {\n    memory 2GB\n  }\n  global {\n    max_concurrent_agents 8\n    max_memory 32GB\n  }\n}\n\n");
@@ -132,7 +132,7 @@ heal heal_{u} {{
 
 /// `text` with every line's indentation taken out: the same workflow, for `bmad fmt` to
 /// lay out again.
-pub fn unindented(text: &str) -> String {
+pub(crate) fn unindented(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for line in text.lines() {
         s.push_str(line.trim_start());

@@ -8,6 +8,7 @@
 //!
 //! `cargo bench --bench monitor`. BENCHMARKS.md records the figures.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
@@ -59,8 +60,12 @@ fn answer(stream: TcpStream) -> std::io::Result<()> {
 fn children_cpu() -> Duration {
     // SAFETY: getrusage fills the zeroed struct it is given.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
-    let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    // SAFETY: `u` is a writable rusage that outlives the call.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut u) };
+    let t = |tv: libc::timeval| {
+        let micros = u32::try_from(tv.tv_usec).expect("microseconds under a second");
+        Duration::new(u64::try_from(tv.tv_sec).expect("a CPU time"), micros * 1000)
+    };
     t(u.ru_utime) + t(u.ru_stime)
 }
 
@@ -69,9 +74,10 @@ fn main() {
     let port = serve();
     let mut src = String::from("monitor fleet {\n");
     for i in 0..CHECKS {
-        src.push_str(&format!(
-            "  health c{i} get \"http://127.0.0.1:{port}/health/{i}\" every 1s timeout 2s expect 200\n"
-        ));
+        let _ = writeln!(
+            src,
+            "  health c{i} get \"http://127.0.0.1:{port}/health/{i}\" every 1s timeout 2s expect 200"
+        );
     }
     src.push_str("}\n");
     let file = dir.path().join("fleet.bmad");
@@ -87,7 +93,7 @@ fn main() {
         .output()
         .expect("bmad runs");
     let wall = start.elapsed();
-    let cpu = children_cpu() - before;
+    let cpu = children_cpu().checked_sub(before).unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -80,7 +80,8 @@ fn ninja_file(n: usize) -> String {
 fn children_peak_mb() -> f64 {
     // SAFETY: getrusage fills the struct we pass.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    // SAFETY: `usage` is a writable rusage that outlives the call.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut usage) };
     usage.ru_maxrss as f64 / 1024.0
 }
 

@@ -27,7 +27,7 @@ fn eval(c: &mut Criterion) {
     let mut group = c.benchmark_group("script");
     group.throughput(Throughput::Elements(1));
     group.bench_function("condition", |b| {
-        b.iter(|| black_box(scripts.eval(black_box(&script), &mut scope)))
+        b.iter(|| black_box(scripts.eval(black_box(&script), &mut scope)));
     });
     group.finish();
 }

@@ -19,7 +19,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-/// A task_finished event as the journal stores it.
+/// A `task_finished` event as the journal stores it.
 fn event_json(i: u64) -> String {
     format!(
         r#"{{"event":"task_finished","agent":"backend_dev","tasks":["implement"],"story":"s{i}","ok":true,"feedback":null}}"#

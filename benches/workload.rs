@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 /// A workflow with `stories` stories and `procedures` healing procedures.
-pub fn workflow(stories: usize, procedures: usize) -> String {
+pub(crate) fn workflow(stories: usize, procedures: usize) -> String {
     let mut s = String::with_capacity(stories * 260 + procedures * 420);
     s.push_str("import std.roles\n\nworkflow big {\n  start planning\n}\n\n");
     s.push_str("limits {\n  per_agent {\n    memory 2GB\n  }\n  global {\n    max_concurrent_agents 8\n    max_memory 32GB\n  }\n}\n\n");

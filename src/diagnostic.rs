@@ -184,6 +184,7 @@ impl Diagnostic {
     }
 
     /// Sets the primary place.
+    #[must_use]
     pub fn at(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
         self.primary = Some(Label {
             span,
@@ -193,6 +194,7 @@ impl Diagnostic {
     }
 
     /// Adds a secondary place.
+    #[must_use]
     pub fn also(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
         self.secondary.push(Label {
             span,
@@ -202,12 +204,14 @@ impl Diagnostic {
     }
 
     /// Sets the help text.
+    #[must_use]
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
     /// Sets the help text if there is one.
+    #[must_use]
     pub fn maybe_help(mut self, help: Option<String>) -> Diagnostic {
         if help.is_some() {
             self.help = help;
@@ -238,6 +242,8 @@ pub fn did_you_mean<'a>(
 
 /// Edit distance over characters where swapping two neighbours counts as one edit
 /// (optimal string alignment), so `phsae` is one edit from `phase`.
+// The algorithm's own names: strings a and b, the table d of width w, a cell's value v.
+#[allow(clippy::many_single_char_names)]
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();

@@ -55,12 +55,20 @@ where
 impl Engine {
     /// Loads and checks the workflow at `path` (with its imports). Fails when it has
     /// errors; warnings are kept in [`Engine::checked`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Workflow`] when the file cannot be read or the workflow has errors.
     pub fn from_path(path: &Path) -> Result<Engine, Error> {
         Engine::from_checked(crate::check_path(path))
     }
 
     /// Loads and checks a workflow given as text (relative imports resolve from the
     /// current directory).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Workflow`] when the workflow has errors or an import cannot be read.
     pub fn from_text(name: &str, text: &str) -> Result<Engine, Error> {
         Engine::from_checked(crate::check_text(name, text))
     }
@@ -89,6 +97,10 @@ impl Engine {
     }
 
     /// Runs `agent`'s tasks with `backend` instead of the one the file declares.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoAgent`] when the workflow declares no agent `agent`.
     pub fn backend(&mut self, agent: &str, backend: Arc<dyn AgentBackend>) -> Result<(), Error> {
         if self.checked.program.agent(agent).is_none() {
             return Err(Error::NoAgent(agent.to_string()));
@@ -99,6 +111,10 @@ impl Engine {
 
     /// Runs `agent`'s tasks with a closure that does each at once. For work that takes
     /// time, implement [`AgentBackend`] and use [`Engine::backend`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoAgent`] when the workflow declares no agent `agent`.
     pub fn agent<F>(&mut self, agent: &str, f: F) -> Result<(), Error>
     where
         F: Fn(Invocation) -> Outcome + Send + Sync + 'static,
@@ -113,6 +129,11 @@ impl Engine {
 
     /// Runs the workflow. With `options.simulate` every agent without a host backend is
     /// simulated (run it on a paused tokio clock to take no real time).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setup`] when the runner cannot be set up (an agent's adapter or working
+    /// directory, the git setup).
     pub async fn run(self, options: RunOptions) -> Result<Report, Error> {
         Ok(self.runner(options)?.run().await)
     }
@@ -120,6 +141,11 @@ impl Engine {
     /// Runs the workflow recorded in the state store at `state` as a new run of
     /// `workflow` (the name a later resume gives): its id and report. A run that stops
     /// (a crash, a failure, its future dropped) is continued by [`Engine::resume`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setup`] as [`Engine::run`]; [`Error::State`] when the state store cannot be
+    /// opened or written.
     pub async fn run_durably(
         self,
         options: RunOptions,
@@ -135,6 +161,11 @@ impl Engine {
     /// Continues a run recorded in the state store at `state` (the newest unfinished run
     /// of `workflow` when `run` is `None`), if the library's resume policy lets it (see
     /// [`crate::runtime::resume::resumable`]): what the resume found, and the report.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Resume`] when there is no such run or the policy refuses it;
+    /// [`Error::Setup`] and [`Error::State`] as [`Engine::run_durably`].
     pub async fn resume(
         self,
         options: RunOptions,

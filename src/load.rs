@@ -110,7 +110,7 @@ fn open_text(name: &str, text: &str, mode: Mode) -> Loaded {
         canonical: PathBuf::from(name),
         shown: PathBuf::from(name),
     };
-    loader.add(name.to_string(), origin, text.as_bytes().to_vec(), None);
+    loader.add(name, origin, text.as_bytes().to_vec(), None);
     loader.out
 }
 
@@ -126,7 +126,7 @@ fn open_path(path: &Path, mode: Mode) -> Loaded {
     let name = path.display().to_string();
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let shown = path.to_path_buf();
-    loader.add(name, Origin::Path { canonical, shown }, bytes, None);
+    loader.add(&name, Origin::Path { canonical, shown }, bytes, None);
     loader.out
 }
 
@@ -142,7 +142,7 @@ pub fn load_text(name: &str, text: &str, base: Option<&Path>) -> Loaded {
         canonical: shown.clone(),
         shown,
     };
-    loader.add(name.to_string(), origin, text.as_bytes().to_vec(), None);
+    loader.add(name, origin, text.as_bytes().to_vec(), None);
     loader.out
 }
 
@@ -165,6 +165,11 @@ fn read(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Reads the regular file at `path`, refusing anything else at once (a directory, a FIFO
 /// that would block, a device that never ends, a socket) and a file over `max` bytes, which
 /// is also bounded as it is read (a file that grows while it is read).
+///
+/// # Errors
+///
+/// When `path` cannot be opened or read, is not a regular file, or holds more than `max`
+/// bytes.
 pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let not_regular = |t: std::fs::FileType| {
@@ -199,7 +204,7 @@ pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(not_regular(meta.file_type()));
     }
-    let mut bytes = Vec::with_capacity(meta.len().min(max) as usize);
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(max)).unwrap_or(0));
     file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(std::io::Error::new(
@@ -220,13 +225,13 @@ impl Loader {
         );
     }
 
-    fn add(&mut self, name: String, origin: Origin, bytes: Vec<u8>, via: Option<Span>) {
+    fn add(&mut self, name: &str, origin: Origin, bytes: Vec<u8>, via: Option<Span>) {
         let (path, shown, stdlib) = match origin {
             Origin::Path { canonical, shown } => (Some(canonical), Some(shown), false),
             Origin::Std => (None, None, true),
         };
         let (text, bad_at, why) = decode(bytes);
-        let file = self.out.sources.add(name.clone(), path.clone(), text);
+        let file = self.out.sources.add(name.to_string(), path.clone(), text);
         if let Some(at) = bad_at {
             self.out.diagnostics.push(
                 Diagnostic::error(
@@ -313,7 +318,7 @@ impl Loader {
                     return;
                 };
                 self.add(
-                    display,
+                    &display,
                     Origin::Std,
                     text.as_bytes().to_vec(),
                     Some(import.span),
@@ -325,6 +330,8 @@ impl Loader {
                     .unwrap_or_else(|| Path::new("."));
                 let target = base.join(rel);
                 let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
+                // The language names rhai modules by their `.rhai` suffix, as written.
+                #[allow(clippy::case_sensitive_file_extension_comparisons)]
                 let is_rhai = rel.ends_with(".rhai");
                 if let Some(id) = self.out.sources.find_path(&canonical) {
                     if !is_rhai {
@@ -333,14 +340,14 @@ impl Loader {
                     return;
                 }
                 match read(&target) {
-                    Ok(bytes) if is_rhai => self.add_rhai(display_path(&target), canonical, bytes, import.span),
+                    Ok(bytes) if is_rhai => self.add_rhai(&display_path(&target), canonical, bytes, import.span),
                     Ok(bytes) => {
                         let name = display_path(&target);
                         let origin = Origin::Path {
                             canonical,
                             shown: target,
                         };
-                        self.add(name, origin, bytes, Some(import.span));
+                        self.add(&name, origin, bytes, Some(import.span));
                     }
                     Err(e) => self.out.diagnostics.push(
                         Diagnostic::error(Code::ImportNotFound, format!("cannot import `{rel}`: {}", io_reason(&e)))
@@ -353,9 +360,12 @@ impl Loader {
     }
 
     /// A `.rhai` module: kept as text for the script compiler; it imports nothing.
-    fn add_rhai(&mut self, name: String, canonical: PathBuf, bytes: Vec<u8>, via: Span) {
+    fn add_rhai(&mut self, name: &str, canonical: PathBuf, bytes: Vec<u8>, via: Span) {
         let (text, bad_at, why) = decode(bytes);
-        let file = self.out.sources.add(name.clone(), Some(canonical), text);
+        let file = self
+            .out
+            .sources
+            .add(name.to_string(), Some(canonical), text);
         match bad_at {
             Some(at) => self.out.diagnostics.push(
                 Diagnostic::error(

@@ -15,7 +15,7 @@ fn main() -> std::process::ExitCode {
         .name("bmad".into())
         .stack_size(bmad::script::bounds::SCRIPT_STACK)
         .spawn(cli::main);
-    match work.map(|w| w.join()) {
+    match work.map(std::thread::JoinHandle::join) {
         Ok(Ok(code)) => code,
         // A thread that cannot start, or a panic (already reported by the panic hook).
         _ => std::process::ExitCode::from(101),

@@ -103,6 +103,11 @@ pub fn http(method: &str, url: &str, timeout: Duration) -> Probed {
 
 /// A TCP connection to `host:port`, trying at most [`MAX_ADDRESSES`] of its addresses,
 /// each for up to `timeout`. `give_up` is asked before each address (a deadline).
+///
+/// # Errors
+///
+/// Why no address answered: none resolved, each refused or timed out, or `give_up`
+/// said so.
 pub fn tcp(
     host: &str,
     port: u16,
@@ -145,6 +150,10 @@ pub fn host_port(target: &str) -> Option<(&str, u16)> {
 
 /// POSTs `json` to `url` (a webhook), with the same rules as a probe: no redirects, no
 /// proxy. The status that came back, or why none did.
+///
+/// # Errors
+///
+/// Why no status came back: a malformed URL, no connection, a timeout.
 pub fn post_json(url: &str, json: &str, timeout: Duration) -> Result<u16, String> {
     let prober = HttpProber::new(timeout);
     prober

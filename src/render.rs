@@ -1,4 +1,4 @@
-//! Renders diagnostics for people through miette: file:line:col, labels, help.
+//! Renders diagnostics for people through miette: `file:line:col`, labels, help.
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::source::{FileId, SourceFile, SourceMap};
@@ -7,6 +7,7 @@ use miette::{
     SourceSpan, SpanContents,
 };
 use std::fmt;
+use std::fmt::Write;
 
 /// How rendered diagnostics look.
 #[derive(Debug, Clone, Copy)]
@@ -219,10 +220,10 @@ fn plain(diag: &Diagnostic, sources: &SourceMap) -> String {
     for l in diag.primary.iter().chain(&diag.secondary) {
         let file = sources.get(l.span.file);
         let (line, col) = file.line_col(l.span.start as usize);
-        out.push_str(&format!("  at {}:{line}:{col}: {}\n", file.name, l.text));
+        let _ = writeln!(out, "  at {}:{line}:{col}: {}", file.name, l.text);
     }
     if let Some(help) = &diag.help {
-        out.push_str(&format!("  help: {help}\n"));
+        let _ = writeln!(out, "  help: {help}");
     }
     out
 }

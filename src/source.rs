@@ -1,5 +1,8 @@
 //! Source files, byte spans and line/column lookup shared by every stage.
 
+// Offsets in a file are u32: a file is at most 64 MiB (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -204,7 +204,9 @@ impl<'a> Flow<'a, '_> {
                     avail.rollback(mark, &mut added);
                     self.siblings.pop();
                 }
-                added.into_iter().for_each(|a| avail.add(a));
+                for a in added {
+                    avail.add(a);
+                }
             }
             _ => {
                 // Branches, loops and handlers: each nested list sees what came before;
@@ -215,7 +217,9 @@ impl<'a> Flow<'a, '_> {
                     self.steps(child, avail);
                     avail.rollback(mark, &mut added);
                 });
-                added.into_iter().for_each(|a| avail.add(a));
+                for a in added {
+                    avail.add(a);
+                }
             }
         }
     }
@@ -240,7 +244,7 @@ fn producers<'a>(steps: &'a [Step], out: &mut HashMap<&'a str, Span>) {
 /// with one, in every body; and which procedures hold a task or a handoff, the only steps
 /// that need artifacts (gathered in the shared walk, [`super::steps`]).
 #[derive(Default)]
-pub struct Producers<'a> {
+pub(super) struct Producers<'a> {
     at: HashMap<&'a str, Span>,
     paths: HashMap<&'a str, &'a str>,
     /// The procedure being walked.
@@ -281,7 +285,7 @@ impl<'a> StepLint<'a> for Producers<'a> {
 
 /// Reports consumed artifacts that nothing produced before, following the phases in
 /// `order` ([`Program::phase_order`]).
-pub fn check<'a>(
+pub(super) fn check<'a>(
     p: &'a Program,
     order: &[usize],
     defs: &Defs<'a>,

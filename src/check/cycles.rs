@@ -11,7 +11,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
 
 /// How a cycle is told: the code, what the nodes are, what an edge means, and the help.
-pub struct CycleWords {
+pub(super) struct CycleWords {
     /// The diagnostic code.
     pub code: Code,
     /// The nodes, plural ("stories").
@@ -25,7 +25,7 @@ pub struct CycleWords {
 /// A dependency graph: nodes are definitions of one kind, by their position in the
 /// program; an edge `a -> b` says "a waits for b" and carries the span of the reference
 /// that says so.
-pub struct DepGraph<'a> {
+pub(super) struct DepGraph<'a> {
     graph: DiGraph<(), Span>,
     /// The name of node `i`, read only to tell a cycle (reading every name of a large
     /// workflow up front would bring each definition into the cache once more).
@@ -34,7 +34,7 @@ pub struct DepGraph<'a> {
 
 impl<'a> DepGraph<'a> {
     /// A graph of `count` nodes, node `i` named `name(i)`.
-    pub fn new(count: usize, name: impl Fn(usize) -> &'a str + 'a) -> DepGraph<'a> {
+    pub(super) fn new(count: usize, name: impl Fn(usize) -> &'a str + 'a) -> DepGraph<'a> {
         let mut graph = DiGraph::with_capacity(count, count);
         for _ in 0..count {
             graph.add_node(());
@@ -50,7 +50,7 @@ impl<'a> DepGraph<'a> {
     }
 
     /// Adds `from -> to`, written at `at`.
-    pub fn edge(&mut self, from: u32, to: u32, at: Span) {
+    pub(super) fn edge(&mut self, from: u32, to: u32, at: Span) {
         let n = self.graph.node_count();
         if (from as usize) < n && (to as usize) < n {
             self.graph.add_edge(
@@ -63,7 +63,7 @@ impl<'a> DepGraph<'a> {
 
     /// One diagnostic per cycle: its path, the reference on each edge. `what` names the
     /// nodes ("stories"), `verb` the edge ("waits for", "calls").
-    pub fn cycles(&self, words: &CycleWords, diags: &mut Vec<Diagnostic>) {
+    pub(super) fn cycles(&self, words: &CycleWords, diags: &mut Vec<Diagnostic>) {
         // Only the components that go round are kept: a workflow's stories are each a
         // component of their own.
         let mut looped = Vec::new();
@@ -141,7 +141,12 @@ impl<'a> DepGraph<'a> {
 /// Reports cycles among stories (`afters`, each story's `after` in order), phases
 /// (`after`) and environments (`after`), following each reference to what name
 /// resolution found for it.
-pub fn check(p: &Program, names: &Resolution, afters: &[After], diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    p: &Program,
+    names: &Resolution,
+    afters: &[After],
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut stories = DepGraph::new(p.stories.len(), |i| &p.stories[i].id.name);
     let mut phases = DepGraph::new(p.phases.len(), |i| &p.phases[i].name.name);
     let mut envs = DepGraph::new(p.environments.len(), |i| &p.environments[i].name.name);
@@ -162,7 +167,7 @@ pub fn check(p: &Program, names: &Resolution, afters: &[After], diags: &mut Vec<
         match (r.owner, r.ns) {
             (Owner::Phase(i), Ns::Phase) => phases.edge(from(Ns::Phase, i), to, r.name.span),
             (Owner::Environment(i), Ns::Environment) => {
-                envs.edge(from(Ns::Environment, i), to, r.name.span)
+                envs.edge(from(Ns::Environment, i), to, r.name.span);
             }
             _ => {}
         }

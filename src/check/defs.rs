@@ -1,5 +1,9 @@
 //! The definitions of a program by namespace; reports names defined twice.
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::refs::Ns;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
@@ -16,7 +20,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 /// One definition.
 #[derive(Debug, Clone, Copy)]
-pub struct Def {
+pub(super) struct Def {
     /// Where it is defined.
     pub span: Span,
     /// For procedures: what kind.
@@ -25,7 +29,7 @@ pub struct Def {
 
 /// A definition with its name and whether a reference resolved to it.
 #[derive(Debug)]
-pub struct Entry<'a> {
+pub(super) struct Entry<'a> {
     /// Its namespace.
     pub ns: Ns,
     /// Its name as written.
@@ -44,7 +48,7 @@ pub struct Entry<'a> {
 
 /// All definitions, by namespace and name.
 #[derive(Debug, Default)]
-pub struct Defs<'a> {
+pub(super) struct Defs<'a> {
     /// Indexes into `entries`, found by the hash of namespace and name: four bytes a slot,
     /// so the table of a large workflow stays in the processor's cache.
     index: HashTable<u32>,
@@ -84,18 +88,18 @@ impl<'a> Defs<'a> {
     }
 
     /// The definition of `name` in `ns`.
-    pub fn get(&self, ns: Ns, name: &str) -> Option<Def> {
+    pub(super) fn get(&self, ns: Ns, name: &str) -> Option<Def> {
         self.find(ns, name).map(|i| self.entries[i].def)
     }
 
     /// The definition at `i` of [`Defs::entries`].
-    pub fn entry(&self, i: usize) -> &Entry<'a> {
+    pub(super) fn entry(&self, i: usize) -> &Entry<'a> {
         &self.entries[i]
     }
 
     /// The definition of `name` in `ns`, marked as used: its position in
     /// [`Defs::entries`].
-    pub fn resolve_entry(&self, ns: Ns, name: &str) -> Option<usize> {
+    pub(super) fn resolve_entry(&self, ns: Ns, name: &str) -> Option<usize> {
         let i = self.find(ns, name)?;
         self.entries[i].used.set(true);
         Some(i)
@@ -103,7 +107,7 @@ impl<'a> Defs<'a> {
 
     /// The item that stands for item `i` of `ns`: the first definition of its name when
     /// `i` defines the name again (a duplicate, reported), else `i` itself.
-    pub fn first_item(&self, ns: Ns, i: u32) -> u32 {
+    pub(super) fn first_item(&self, ns: Ns, i: u32) -> u32 {
         if self.again.is_empty() {
             return i;
         }
@@ -111,18 +115,24 @@ impl<'a> Defs<'a> {
     }
 
     /// Defines story `i` of `p`.
-    pub fn story(&mut self, i: usize, s: &'a Story, p: &Program, diags: &mut Vec<Diagnostic>) {
+    pub(super) fn story(
+        &mut self,
+        i: usize,
+        s: &'a Story,
+        p: &Program,
+        diags: &mut Vec<Diagnostic>,
+    ) {
         self.define(Ns::Story, &s.id, None, Some(i), p, diags);
     }
 
     /// Every definition, in definition order.
-    pub fn entries(&self) -> &[Entry<'a>] {
+    pub(super) fn entries(&self) -> &[Entry<'a>] {
         &self.entries
     }
 
     /// Every name defined in `ns`, in definition order (for suggestions; the lists by
     /// namespace are made on the first call, so a clean check never pays for them).
-    pub fn names(&self, ns: Ns) -> impl Iterator<Item = &'a str> + '_ {
+    pub(super) fn names(&self, ns: Ns) -> impl Iterator<Item = &'a str> + '_ {
         let lists = self.by_ns.get_or_init(|| {
             let mut lists: HashMap<Ns, Vec<u32>> = HashMap::default();
             for (i, e) in self.entries.iter().enumerate() {
@@ -229,7 +239,7 @@ impl<'a> Defs<'a> {
 /// Artifacts named and placed by `produces name = "path"` in phases and procedures, in
 /// the order of the program (gathered in the shared walk, [`super::steps`]).
 #[derive(Default)]
-pub struct Produced<'a> {
+pub(super) struct Produced<'a> {
     list: Vec<(&'a Name, &'a Text)>,
 }
 
@@ -250,7 +260,7 @@ impl<'a> StepLint<'a> for Produced<'a> {
 
 /// Collects every definition of `p` but its stories ([`Defs::story`]; the artifacts its
 /// steps produce are in `produced`); duplicates are reported in `diags`.
-pub fn collect<'a>(
+pub(super) fn collect<'a>(
     p: &'a Program,
     produced: &Produced<'a>,
     diags: &mut Vec<Diagnostic>,

@@ -1,5 +1,5 @@
 //! Parallelism and resources: a parallel block or for-each wider than its phase maximum
-//! or the global max_concurrent_agents; per-agent limits that cannot fit the global ones.
+//! or the global `max_concurrent_agents`; per-agent limits that cannot fit the global ones.
 
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
@@ -61,7 +61,7 @@ fn width_check(
 
 /// Parallel blocks and for-eaches wider than their phase maximum or the global limit, in
 /// phases and procedures (a lint of the shared walk, [`super::steps`]).
-pub struct Blocks<'a> {
+pub(super) struct Blocks<'a> {
     p: &'a Program,
     /// The ceilings of the body being walked (its phase's maximum, the global limit).
     caps: Caps,
@@ -69,7 +69,7 @@ pub struct Blocks<'a> {
 
 impl<'a> Blocks<'a> {
     /// The lint for `p`.
-    pub fn new(p: &'a Program) -> Blocks<'a> {
+    pub(super) fn new(p: &'a Program) -> Blocks<'a> {
         Blocks {
             p,
             caps: Caps {
@@ -112,7 +112,7 @@ impl<'a> StepLint<'a> for Blocks<'a> {
                 );
             }
             StepKind::ForEach { max: Some(m), .. } => {
-                width_check(m.value, m.span, "this for-each", true, &self.caps, diags)
+                width_check(m.value, m.span, "this for-each", true, &self.caps, diags);
             }
             _ => {}
         }
@@ -120,21 +120,23 @@ impl<'a> StepLint<'a> for Blocks<'a> {
 }
 
 /// The global `max_concurrent_agents`, where it is a count.
+// A count is a literal: not negative, and `as` saturates past u64.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn global_agents(p: &Program) -> Option<(u64, Span)> {
     p.global_limit("max_concurrent_agents")
-        .and_then(|q| count(&q.value).map(|n| (n as u64, q.span)))
+        .and_then(|q| count(q.value.as_ref()).map(|n| (n as u64, q.span)))
 }
 
-fn count(v: &Option<Value>) -> Option<f64> {
+fn count(v: Option<&Value>) -> Option<f64> {
     match v {
-        Some(Value::Count(n)) | Some(Value::Cores(n)) => Some(*n),
+        Some(Value::Count(n) | Value::Cores(n)) => Some(*n),
         _ => None,
     }
 }
 
 /// Reports phase maximums over the global limit and limits that do not fit ([`Blocks`]
 /// looks at the blocks in steps).
-pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     let global = global_agents(p);
     for ph in &p.phases {
         if let (Some(m), Some((g, gspan))) = (&ph.max, global)
@@ -157,7 +159,7 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     memory(p, global, diags);
 }
 
-/// Each agent's memory must fit max_memory, and so must max_concurrent_agents agents.
+/// Each agent's memory must fit `max_memory`, and so must `max_concurrent_agents` agents.
 fn memory(p: &Program, global: Option<(u64, Span)>, diags: &mut Vec<Diagnostic>) {
     let Some(max_mem) = p.global_limit("max_memory") else {
         return;

@@ -1,5 +1,9 @@
 //! Name resolution: every reference must name a definition of the right kind.
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::defs::{Defs, Entry};
 use super::refs::{AGENT_GROUPS, Ns, Owner, Ref};
 use super::steps::{Body, StepLint};
@@ -10,7 +14,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Agent variables bound by `assign` in each phase and procedure (gathered in the shared
 /// walk, [`super::steps`]).
-pub struct AgentVars<'a> {
+pub(super) struct AgentVars<'a> {
     vars: HashMap<Owner, HashSet<&'a str>>,
     owner: Owner,
 }
@@ -46,7 +50,7 @@ impl<'a> StepLint<'a> for AgentVars<'a> {
 }
 
 /// "a check", "an emergency protocol".
-pub fn article(noun: &str) -> String {
+pub(super) fn article(noun: &str) -> String {
     let an = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {noun}", if an { "an" } else { "a" })
 }
@@ -65,7 +69,7 @@ const OTHER_PLACES: &[Ns] = &[
 
 /// Every reference with the definition it resolved to: what the passes after name
 /// resolution follow instead of looking names up again.
-pub struct Resolution<'d, 'a> {
+pub(super) struct Resolution<'d, 'a> {
     defs: &'d Defs<'a>,
     refs: &'d [Ref<'a>],
     /// Per reference, a position in [`Defs::entries`]; `None` for an agent group or
@@ -76,23 +80,23 @@ pub struct Resolution<'d, 'a> {
 impl<'d, 'a> Resolution<'d, 'a> {
     /// The item that stands for item `i` of `ns` (see [`Defs::first_item`]): a name
     /// defined twice is one node of a dependency graph, as it is one name.
-    pub fn first_item(&self, ns: Ns, i: u32) -> u32 {
+    pub(super) fn first_item(&self, ns: Ns, i: u32) -> u32 {
         self.defs.first_item(ns, i)
     }
 
     /// The definition reference `r` resolved to.
-    pub fn target(&self, r: u32) -> Option<&'d Entry<'a>> {
+    pub(super) fn target(&self, r: u32) -> Option<&'d Entry<'a>> {
         let defs = self.defs;
         self.targets[r as usize].map(|i| defs.entry(i as usize))
     }
 
     /// The definition at `i` of [`Defs::entries`].
-    pub fn entry(&self, i: u32) -> &'d Entry<'a> {
+    pub(super) fn entry(&self, i: u32) -> &'d Entry<'a> {
         self.defs.entry(i as usize)
     }
 
     /// Each reference with its definition, in the order of the references.
-    pub fn uses(&self) -> impl Iterator<Item = (&'d Ref<'a>, Option<&'d Entry<'a>>)> + '_ {
+    pub(super) fn uses(&self) -> impl Iterator<Item = (&'d Ref<'a>, Option<&'d Entry<'a>>)> + '_ {
         let defs = self.defs;
         self.refs
             .iter()
@@ -103,7 +107,7 @@ impl<'d, 'a> Resolution<'d, 'a> {
 
 /// Reports references that resolve to nothing, or to the wrong kind of procedure, and
 /// returns what each one resolved to.
-pub fn check<'d, 'a>(
+pub(super) fn check<'d, 'a>(
     defs: &'d Defs<'a>,
     refs: &'d [Ref<'a>],
     vars: &AgentVars,
@@ -128,78 +132,73 @@ pub fn check<'d, 'a>(
         }
         let entry = defs.resolve_entry(r.ns, name);
         resolved.push(entry.map(|i| i as u32));
-        match entry.map(|i| defs.entry(i).def) {
-            Some(def) => {
-                if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)
-                    && want != got
-                {
-                    let help = suggest(defs, r.ns, name, Some(want)).unwrap_or_else(|| {
-                        format!(
-                            "run it with `call {name}`, or define `{} {name} {{ ... }}`",
-                            want.keyword()
-                        )
-                    });
-                    diags.push(
-                        Diagnostic::error(
-                            Code::Undefined,
-                            format!(
-                                "`{name}` is {}, not {}",
-                                article(got.keyword()),
-                                article(r.ns.noun())
-                            ),
-                        )
-                        .at(r.name.span, format!("expected {}", article(r.ns.noun())))
-                        .also(
-                            def.span,
-                            format!("defined as {} here", article(got.keyword())),
-                        )
-                        .help(help),
-                    );
-                }
-            }
-            None => {
-                let mut help = if r.ns == Ns::Agent {
-                    let groups = if r.groups { AGENT_GROUPS } else { &[] };
-                    let locals = local.into_iter().flatten().copied();
-                    did_you_mean(
-                        name,
-                        defs.names(r.ns).chain(groups.iter().copied()).chain(locals),
+        if let Some(def) = entry.map(|i| defs.entry(i).def) {
+            if let (Ns::Procedure(Some(want)), Some(got)) = (r.ns, def.kind)
+                && want != got
+            {
+                let help = suggest(defs, r.ns, name, Some(want)).unwrap_or_else(|| {
+                    format!(
+                        "run it with `call {name}`, or define `{} {name} {{ ... }}`",
+                        want.keyword()
                     )
-                } else {
-                    suggest(defs, r.ns, name, None)
-                };
-                if help.is_none() {
-                    help = OTHER_PLACES
-                        .iter()
-                        .filter(|ns| **ns != r.ns)
-                        .find_map(|ns| defs.get(*ns, name).map(|_| *ns))
-                        .map(|ns| {
-                            format!(
-                                "`{name}` is {}, not {}",
-                                article(ns.noun()),
-                                article(r.ns.noun())
-                            )
-                        });
-                }
-                if help.is_none() && r.ns == Ns::Agent && r.groups {
-                    help = Some(format!(
-                        "define it with `agent {name} {{ ... }}`, or use a group: {}",
-                        AGENT_GROUPS.join(", ")
-                    ));
-                }
+                });
                 diags.push(
                     Diagnostic::error(
                         Code::Undefined,
-                        format!("undefined {} `{name}`", r.ns.noun()),
+                        format!(
+                            "`{name}` is {}, not {}",
+                            article(got.keyword()),
+                            article(r.ns.noun())
+                        ),
                     )
-                    .at(r.name.span, format!("no {} is named `{name}`", r.ns.noun()))
-                    .help(
-                        help.unwrap_or_else(|| {
-                            format!("define the {} or fix the name", r.ns.noun())
-                        }),
-                    ),
+                    .at(r.name.span, format!("expected {}", article(r.ns.noun())))
+                    .also(
+                        def.span,
+                        format!("defined as {} here", article(got.keyword())),
+                    )
+                    .help(help),
                 );
             }
+        } else {
+            let mut help = if r.ns == Ns::Agent {
+                let groups = if r.groups { AGENT_GROUPS } else { &[] };
+                let locals = local.into_iter().flatten().copied();
+                did_you_mean(
+                    name,
+                    defs.names(r.ns).chain(groups.iter().copied()).chain(locals),
+                )
+            } else {
+                suggest(defs, r.ns, name, None)
+            };
+            if help.is_none() {
+                help = OTHER_PLACES
+                    .iter()
+                    .filter(|ns| **ns != r.ns)
+                    .find_map(|ns| defs.get(*ns, name).map(|_| *ns))
+                    .map(|ns| {
+                        format!(
+                            "`{name}` is {}, not {}",
+                            article(ns.noun()),
+                            article(r.ns.noun())
+                        )
+                    });
+            }
+            if help.is_none() && r.ns == Ns::Agent && r.groups {
+                help = Some(format!(
+                    "define it with `agent {name} {{ ... }}`, or use a group: {}",
+                    AGENT_GROUPS.join(", ")
+                ));
+            }
+            diags.push(
+                Diagnostic::error(
+                    Code::Undefined,
+                    format!("undefined {} `{name}`", r.ns.noun()),
+                )
+                .at(r.name.span, format!("no {} is named `{name}`", r.ns.noun()))
+                .help(
+                    help.unwrap_or_else(|| format!("define the {} or fix the name", r.ns.noun())),
+                ),
+            );
         }
     }
     Resolution {
@@ -219,13 +218,13 @@ fn suggest(defs: &Defs, ns: Ns, name: &str, kind: Option<ProcKind>) -> Option<St
 
 /// A task's mode must be one of its agent's modes (a lint of the shared walk,
 /// [`super::steps`]).
-pub struct Modes<'a> {
+pub(super) struct Modes<'a> {
     agents: HashMap<&'a str, &'a crate::syntax::ast::Agent>,
 }
 
 impl<'a> Modes<'a> {
     /// The lint for `p`'s agents.
-    pub fn new(p: &'a Program) -> Modes<'a> {
+    pub(super) fn new(p: &'a Program) -> Modes<'a> {
         let mut agents: HashMap<&str, &crate::syntax::ast::Agent> = HashMap::default();
         for a in &p.agents {
             agents.entry(&a.name.name).or_insert(a);

@@ -27,7 +27,7 @@ fn report(t: &Text, what: &str, diags: &mut Vec<Diagnostic>) {
 }
 
 /// Reports every literal path of `p` that leaves the workspace.
-pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     for a in &p.artifacts {
         report(&a.path, "the artifact's path", diags);
     }

@@ -12,13 +12,18 @@ use crate::source::Span;
 
 /// Reports unreachable phases and procedures, given which phases are reached
 /// ([`Program::reachable_phases`]); [`Loops`] reports unbounded loops.
-pub fn check(p: &Program, reached: &[bool], names: &Resolution, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    p: &Program,
+    reached: &[bool],
+    names: &Resolution,
+    diags: &mut Vec<Diagnostic>,
+) {
     phases(p, reached, diags);
     procedures(p, names, reached, diags);
 }
 
 /// Loops without a maximum, in every body (a lint of the shared walk, [`super::steps`]).
-pub struct Loops;
+pub(super) struct Loops;
 
 impl<'a> StepLint<'a> for Loops {
     fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {

@@ -2,6 +2,10 @@
 //! which construct it sits in. Name resolution, reachability and unused-definition
 //! warnings all read this one list.
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::defs::Defs;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::Diagnostic;
@@ -13,7 +17,7 @@ use compact_str::CompactString;
 
 /// What a name must resolve to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Ns {
+pub(super) enum Ns {
     /// An agent (or an agent variable / group where allowed).
     Agent,
     /// A phase.
@@ -40,7 +44,7 @@ pub enum Ns {
 
 impl Ns {
     /// What it is called in messages.
-    pub fn noun(self) -> &'static str {
+    pub(super) fn noun(self) -> &'static str {
         match self {
             Ns::Agent => "agent",
             Ns::Phase => "phase",
@@ -61,7 +65,7 @@ impl Ns {
 
 /// The construct a reference is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Owner {
+pub(super) enum Owner {
     /// The workflow entry.
     Workflow,
     /// Phase by index.
@@ -82,7 +86,7 @@ pub enum Owner {
 
 /// One use of a name.
 #[derive(Debug, Clone)]
-pub struct Ref<'a> {
+pub(super) struct Ref<'a> {
     /// What it must resolve to.
     pub ns: Ns,
     /// The name as written.
@@ -98,7 +102,7 @@ pub struct Ref<'a> {
 
 /// One `after` of a story, in the order written.
 #[derive(Debug, Clone, Copy)]
-pub struct After {
+pub(super) struct After {
     /// The story that waits: its position among the program's stories.
     pub from: u32,
     /// The story it waits for.
@@ -109,7 +113,7 @@ pub struct After {
 
 /// What an [`After`] names.
 #[derive(Debug, Clone, Copy)]
-pub enum AfterTo {
+pub(super) enum AfterTo {
     /// A story defined before it, found while the stories were collected: its position
     /// in [`Defs::entries`].
     Entry(u32),
@@ -119,7 +123,7 @@ pub enum AfterTo {
 }
 
 /// Agent groups that stand for several agents at run time.
-pub const AGENT_GROUPS: &[&str] = &[
+pub(super) const AGENT_GROUPS: &[&str] = &[
     "all_available",
     "responders",
     "all_stakeholders",
@@ -127,12 +131,12 @@ pub const AGENT_GROUPS: &[&str] = &[
 ];
 
 /// Names a task's `context` may use besides artifacts.
-pub const CONTEXT_BUILTINS: &[&str] = &["story", "dependencies", "qa_feedback", "incident"];
+pub(super) const CONTEXT_BUILTINS: &[&str] = &["story", "dependencies", "qa_feedback", "incident"];
 
 /// Collects every reference of a program: those in steps during the shared walk
 /// ([`super::steps`]), the stories' in [`Collector::story`], the others in
 /// [`Collector::new`] and [`Collector::finish`].
-pub struct Collector<'a> {
+pub(super) struct Collector<'a> {
     p: &'a Program,
     refs: Vec<Ref<'a>>,
     owner: Owner,
@@ -205,7 +209,9 @@ impl<'a> Collector<'a> {
             }
             StepKind::Rollback { environment } => self.add(Ns::Environment, environment),
             StepKind::Assign { arms, .. } => {
-                arms.iter().for_each(|a| self.add(Ns::Agent, &a.agent))
+                for a in arms {
+                    self.add(Ns::Agent, &a.agent);
+                }
             }
             StepKind::Watch { monitor } => self.add(Ns::Monitor, monitor),
             _ => {}
@@ -218,13 +224,13 @@ impl<'a> Collector<'a> {
                 ActionKind::Alert { to: Some(to), .. } => self.push(Ns::Agent, to, true),
                 ActionKind::Alert { .. } => {}
                 ActionKind::Scale { target } | ActionKind::Call { target } => {
-                    self.add(Ns::Procedure(None), target)
+                    self.add(Ns::Procedure(None), target);
                 }
                 ActionKind::Heal { target } => {
-                    self.add(Ns::Procedure(Some(ProcKind::Heal)), target)
+                    self.add(Ns::Procedure(Some(ProcKind::Heal)), target);
                 }
                 ActionKind::Emergency { target } => {
-                    self.add(Ns::Procedure(Some(ProcKind::Emergency)), target)
+                    self.add(Ns::Procedure(Some(ProcKind::Emergency)), target);
                 }
                 ActionKind::Escalate { level } => self.add(Ns::Level, level),
             }
@@ -260,7 +266,7 @@ impl<'a> StepLint<'a> for Collector<'a> {
 
 impl<'a> Collector<'a> {
     /// A collector for `p`, holding the references that come before every body.
-    pub fn new(p: &'a Program) -> Collector<'a> {
+    pub(super) fn new(p: &'a Program) -> Collector<'a> {
         let mut c = Collector {
             p,
             refs: Vec::with_capacity(p.procedures.len() * 8 + 64),
@@ -277,15 +283,14 @@ impl<'a> Collector<'a> {
     /// `after` and its epic. A name already defined is resolved here, while the story is
     /// in the processor's cache (a workflow can have a hundred thousand stories, each
     /// after the one before), and marked used; the others are left to name resolution.
-    pub fn story(&mut self, i: usize, s: &'a Story, defs: &Defs) {
+    pub(super) fn story(&mut self, i: usize, s: &'a Story, defs: &Defs) {
         self.owner = Owner::Story(i as u32);
         for a in s.after.iter().filter(|a| !a.name.is_empty()) {
-            let to = match defs.resolve_entry(Ns::Story, &a.name) {
-                Some(e) => AfterTo::Entry(e as u32),
-                None => {
-                    self.add(Ns::Story, a);
-                    AfterTo::Ref(self.refs.len() as u32 - 1)
-                }
+            let to = if let Some(e) = defs.resolve_entry(Ns::Story, &a.name) {
+                AfterTo::Entry(e as u32)
+            } else {
+                self.add(Ns::Story, a);
+                AfterTo::Ref(self.refs.len() as u32 - 1)
             };
             let from = i as u32;
             self.afters.push(After {
@@ -303,7 +308,7 @@ impl<'a> Collector<'a> {
 
     /// Every reference of the program left to name resolution (those of the walk and the
     /// stories, then the others outside steps), and every story's `after`.
-    pub fn finish(mut self) -> (Vec<Ref<'a>>, Vec<After>) {
+    pub(super) fn finish(mut self) -> (Vec<Ref<'a>>, Vec<After>) {
         let (p, c) = (self.p, &mut self);
         for (i, m) in p.monitors.iter().enumerate() {
             c.owner = Owner::Monitor(i as u32);
@@ -340,7 +345,9 @@ impl<'a> Collector<'a> {
                 c.add(Ns::Environment, a);
             }
             if let Some(Gate::Checks { checks }) = &env.gate {
-                checks.iter().for_each(|x| c.add(Ns::Check, x));
+                for x in checks {
+                    c.add(Ns::Check, x);
+                }
             }
         }
         c.owner = Owner::Other;

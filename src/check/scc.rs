@@ -29,7 +29,7 @@ impl Tarjan {
 
 /// Calls `found` with each strongly connected component of `graph`, in reverse
 /// topological order (a component before those that lead to it).
-pub fn each_component<N, E>(graph: &DiGraph<N, E>, mut found: impl FnMut(&[NodeIndex])) {
+pub(super) fn each_component<N, E>(graph: &DiGraph<N, E>, mut found: impl FnMut(&[NodeIndex])) {
     let n = graph.node_count();
     let mut t = Tarjan {
         index: vec![UNSEEN; n],
@@ -89,6 +89,8 @@ mod tests {
     }
 
     #[test]
+    // The generator's numbers are below its small bounds.
+    #[allow(clippy::cast_possible_truncation)]
     fn the_components_and_their_order_are_petgraph_s() {
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = |m: u64| {

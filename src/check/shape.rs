@@ -1,6 +1,10 @@
 //! The shape of constructs: parts they cannot work without, counts that must be whole and
 //! at least one, options that apply only to some probes, story types with no agent.
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::names::article;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
@@ -13,7 +17,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Reports missing parts and values that make no sense where they are, outside steps
 /// ([`Steps`] looks at those, and found the heals without a fix).
-pub fn check(p: &Program, steps: &Steps, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(p: &Program, steps: &Steps, diags: &mut Vec<Diagnostic>) {
     required(p, &steps.fixless, diags);
     counts(p, diags);
     probes(p, diags);
@@ -23,7 +27,7 @@ pub fn check(p: &Program, steps: &Steps, diags: &mut Vec<Diagnostic>) {
 /// The shape of steps in every body: counts of at least one, HTTP statuses only on HTTP
 /// probes, an agent for each story type, a `fix` in each heal (a lint of the shared walk,
 /// [`super::steps`]).
-pub struct Steps<'a> {
+pub(super) struct Steps<'a> {
     p: &'a Program,
     /// The spans of procedures' `attempts`: a heal's is also the maximum of its lowered
     /// retry, reported once.
@@ -38,7 +42,7 @@ pub struct Steps<'a> {
 
 impl<'a> Steps<'a> {
     /// The lint for `p`.
-    pub fn new(p: &'a Program) -> Steps<'a> {
+    pub(super) fn new(p: &'a Program) -> Steps<'a> {
         let attempts = (p.procedures.iter())
             .filter_map(|x| x.attempts.map(|a| a.span))
             .collect();
@@ -53,7 +57,7 @@ impl<'a> Steps<'a> {
 
     /// Every inline story must have an agent in each `assign` by story type of a
     /// for-each: called on each story after the walk.
-    pub fn story(&self, s: &Story, diags: &mut Vec<Diagnostic>) {
+    pub(super) fn story(&self, s: &Story, diags: &mut Vec<Diagnostic>) {
         if !self.typed.is_empty() {
             story_type(s, &self.typed, diags);
         }

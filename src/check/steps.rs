@@ -5,12 +5,12 @@
 //! (BENCHMARKS.md, "Parse + lower + check"). So these lints share one walk.
 
 use crate::diagnostic::Diagnostic;
-pub use crate::ir::Body;
+pub(super) use crate::ir::Body;
 use crate::ir::Program;
 use crate::ir::step::{Step, walk};
 
 /// A lint that looks at one step at a time.
-pub trait StepLint<'a> {
+pub(super) trait StepLint<'a> {
     /// Whether it looks at the steps of `body` (by default, every body).
     fn wants(&self, _body: Body) -> bool {
         true
@@ -28,7 +28,7 @@ pub trait StepLint<'a> {
 
 /// Walks every body of `p` once, handing each step to each lint that wants its body, in
 /// the order of `lints`.
-pub fn walk_all<'a>(
+pub(super) fn walk_all<'a>(
     p: &'a Program,
     lints: &mut [&mut dyn StepLint<'a>],
     diags: &mut Vec<Diagnostic>,

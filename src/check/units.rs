@@ -40,7 +40,7 @@ fn limits(entries: &[LimitEntry], table: &[(&str, &[Kind])], diags: &mut Vec<Dia
 
 /// Literals in steps whose unit does not fit their place: every body (a lint of the
 /// shared walk, [`super::steps`]).
-pub struct Steps;
+pub(super) struct Steps;
 
 impl<'a> StepLint<'a> for Steps {
     fn step(&mut self, s: &'a Step, diags: &mut Vec<Diagnostic>) {
@@ -69,7 +69,7 @@ impl<'a> StepLint<'a> for Steps {
 
 /// Reports literals outside steps whose unit does not fit their place ([`Steps`] looks at
 /// those in steps).
-pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     for a in &p.agents {
         limits(&a.limits, PER_AGENT_LIMITS, diags);
         match &a.backend {

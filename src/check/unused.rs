@@ -7,7 +7,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ProcKind, Program};
 
 /// Reports unused agents, checks, artifacts, environments, procedures and epics.
-pub fn check(p: &Program, defs: &Defs, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(p: &Program, defs: &Defs, diags: &mut Vec<Diagnostic>) {
     for e in defs.entries() {
         if e.used.get() || p.in_stdlib(e.def.span) {
             continue;

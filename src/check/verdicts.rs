@@ -10,13 +10,13 @@ use crate::ir::step::{CallKind, Cond, Step, StepKind};
 
 /// The verdict lint of the shared walk ([`super::steps`]): loops and the lists nested in
 /// steps. [`top_level`] covers the lists of phases, procedures and checks themselves.
-pub struct Verdicts<'p> {
+pub(super) struct Verdicts<'p> {
     program: &'p Program,
 }
 
 impl<'p> Verdicts<'p> {
     /// The lint over `program` (a loop may get its verdict from a procedure it calls).
-    pub fn new(program: &'p Program) -> Verdicts<'p> {
+    pub(super) fn new(program: &'p Program) -> Verdicts<'p> {
         Verdicts { program }
     }
 }
@@ -86,7 +86,7 @@ impl<'a> StepLint<'a> for Verdicts<'_> {
 }
 
 /// The verdict steps that can never run in the top-level lists of `p`'s bodies.
-pub fn top_level(p: &Program, diags: &mut Vec<Diagnostic>) {
+pub(super) fn top_level(p: &Program, diags: &mut Vec<Diagnostic>) {
     for (_, steps) in p.bodies_of() {
         dead_after_fail(steps, diags);
     }

@@ -5,7 +5,11 @@
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::step::{Name, Step, StepKind};
-use crate::ir::vocab::*;
+use crate::ir::vocab::{
+    CONFLICT_NOTIFY, CONFLICT_STRATEGIES, FOR_EACH_SOURCES, GLOBAL_LIMITS, MAINTENANCE_TYPES,
+    METRICS, OUTPUT_FORMATS, OVERLAP, PER_AGENT_LIMITS, POST_HANDOFF, PRE_HANDOFF, SETTINGS,
+    SYNC_POINTS, SYNC_STRATEGIES, TEST_TYPES,
+};
 use crate::ir::{ProcKind, Program};
 
 fn known(name: &Name, words: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
@@ -113,7 +117,7 @@ impl<'a> StepLint<'a> for Steps {
                 .iter()
                 .for_each(|n| known(n, TEST_TYPES, "test type", diags)),
             StepKind::ForEach { source, .. } => {
-                known(source, FOR_EACH_SOURCES, "for-each source", diags)
+                known(source, FOR_EACH_SOURCES, "for-each source", diags);
             }
             _ => {}
         }

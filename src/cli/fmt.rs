@@ -20,7 +20,7 @@ enum Outcome {
 
 /// Formats (or checks) every file; exit 1 when a file does not parse or, with `--check`,
 /// is not formatted; 2 when a file cannot be read or written.
-pub fn run(args: &FmtArgs) -> ExitCode {
+pub(super) fn run(args: &FmtArgs) -> ExitCode {
     let mut err = std::io::stderr().lock();
     let mut files = Vec::new();
     let mut failed = false;

@@ -6,11 +6,11 @@
 use std::sync::mpsc::Sender;
 
 /// The freeing thread's end of the channel.
-pub struct Freer(Option<Sender<Box<dyn Send>>>);
+pub(super) struct Freer(Option<Sender<Box<dyn Send>>>);
 
 impl Freer {
     /// Starts the thread.
-    pub fn start() -> Freer {
+    pub(super) fn start() -> Freer {
         let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Send>>();
         let thread = std::thread::Builder::new()
             .name("free".into())
@@ -19,7 +19,7 @@ impl Freer {
     }
 
     /// Hands `value` to the thread to be freed.
-    pub fn free(&self, value: impl Send + 'static) {
+    pub(super) fn free(&self, value: impl Send + 'static) {
         if let Some(tx) = &self.0 {
             // A send fails only when the thread is gone: the value comes back and is
             // dropped here.

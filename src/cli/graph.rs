@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// Prints the graph; exit 1 when the workflow has errors, 2 when it cannot be read.
-pub fn run(args: &GraphArgs) -> ExitCode {
+pub(super) fn run(args: &GraphArgs) -> ExitCode {
     let checked = bmad::check_path(&args.file);
     let mut err = std::io::stderr();
     for d in checked.diagnostics.iter().filter(|d| d.is_error()) {

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// Writes the template into the directory; exit 2 when it cannot.
-pub fn run(args: &InitArgs) -> ExitCode {
+pub(super) fn run(args: &InitArgs) -> ExitCode {
     let mut err = std::io::stderr();
     let Some((name, file, text, _)) = TEMPLATES.iter().find(|t| t.0 == args.template) else {
         let names: Vec<&str> = TEMPLATES.iter().map(|t| t.0).collect();

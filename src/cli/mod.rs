@@ -69,7 +69,7 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 /// `bmad graph` arguments.
 #[derive(clap::Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     /// The workflow.
     file: PathBuf,
     /// The output format.
@@ -82,7 +82,7 @@ pub struct GraphArgs {
 
 /// `bmad graph --format`.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     /// Mermaid flowchart.
     Mermaid,
     /// Graphviz DOT.
@@ -91,7 +91,7 @@ pub enum GraphFormat {
 
 /// `bmad graph --only`.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GraphOnly {
+pub(crate) enum GraphOnly {
     /// The phases: steps, parallel agents, decisions and handoffs.
     Phases,
     /// The story DAG.
@@ -102,7 +102,7 @@ pub enum GraphOnly {
 
 /// `bmad fmt` arguments.
 #[derive(clap::Args)]
-pub struct FmtArgs {
+pub(crate) struct FmtArgs {
     /// Files or directories (their `.bmad` files); `-` formats stdin to stdout.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -113,7 +113,7 @@ pub struct FmtArgs {
 
 /// `bmad repl` arguments.
 #[derive(clap::Args)]
-pub struct ReplArgs {
+pub(crate) struct ReplArgs {
     /// A workflow to start from (`:load` changes it).
     file: Option<PathBuf>,
     /// The workspace `:run` writes artifacts to and rhai file functions read (default:
@@ -124,7 +124,7 @@ pub struct ReplArgs {
 
 /// `bmad init` arguments.
 #[derive(clap::Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Where to write it (default: the current directory).
     dir: Option<PathBuf>,
     /// The template: product or operations.
@@ -134,14 +134,14 @@ pub struct InitArgs {
 
 /// `bmad explain` arguments.
 #[derive(clap::Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// The code: `bmad::undefined` or `undefined`.
     code: Option<String>,
 }
 
 /// `bmad monitor` arguments.
 #[derive(clap::Args)]
-pub struct MonitorArgs {
+pub(crate) struct MonitorArgs {
     /// The workflow whose monitors run.
     file: PathBuf,
     /// Simulated probes, agents and fixes on a virtual clock.
@@ -165,7 +165,7 @@ pub struct MonitorArgs {
 
 /// Where the state store is.
 #[derive(clap::Args)]
-pub struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// The state database (default: .bmad/state.db under the workspace).
     #[arg(long, value_name = "PATH")]
     state: Option<PathBuf>,
@@ -190,7 +190,7 @@ impl StoreArgs {
 
 /// `bmad runs` arguments.
 #[derive(clap::Args)]
-pub struct RunsArgs {
+pub(crate) struct RunsArgs {
     #[command(subcommand)]
     show: Option<RunsCommand>,
     #[command(flatten)]
@@ -202,7 +202,7 @@ pub struct RunsArgs {
 
 /// `bmad runs show`.
 #[derive(Subcommand)]
-pub enum RunsCommand {
+pub(crate) enum RunsCommand {
     /// One run: status, story board (backlog, in progress, review, done, blocked),
     /// checkpoints, shared state conflicts and the timeline.
     Show {
@@ -224,7 +224,7 @@ pub enum RunsCommand {
 
 /// `bmad sync` arguments.
 #[derive(clap::Args)]
-pub struct SyncArgs {
+pub(crate) struct SyncArgs {
     /// The run (default: the newest run that is running).
     run: Option<String>,
     #[command(flatten)]
@@ -232,8 +232,10 @@ pub struct SyncArgs {
 }
 
 /// `bmad run` arguments.
+// Its on/off flags are the command line's own.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The workflow to run.
     file: PathBuf,
     /// Swap every agent for a deterministic simulated one and run on a virtual clock.
@@ -268,7 +270,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     monitor_for: Option<std::time::Duration>,
     /// Give every simulated agent (`backend sim`, or none, as in std.roles) this adapter's
-    /// backend: a std.agents adapter (claude_code, codex, gemini) or an exec agent of the
+    /// backend: a std.agents adapter (`claude_code`, codex, gemini) or an exec agent of the
     /// workflow; each keeps its role and prompt.
     #[arg(long, value_name = "ADAPTER", conflicts_with = "simulate")]
     agents: Option<String>,
@@ -284,7 +286,7 @@ pub struct RunArgs {
 
 /// How diagnostics are printed.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// Rendered for people (to stderr).
     Human,
     /// One JSON object per line (to stdout).
@@ -293,7 +295,7 @@ pub enum Format {
 
 /// How a run is logged.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Lines for people (a progress line on a terminal).
     Human,
     /// One JSON object per line.
@@ -302,8 +304,8 @@ pub enum LogFormat {
 
 /// When to use colour.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Color {
-    /// On a terminal, unless NO_COLOR is set.
+pub(crate) enum Color {
+    /// On a terminal, unless `NO_COLOR` is set.
     Auto,
     /// Always.
     Always,
@@ -313,14 +315,14 @@ pub enum Color {
 
 /// What to print besides diagnostics.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Emit {
+pub(crate) enum Emit {
     /// The IR as JSON (to stdout).
     Ir,
 }
 
 /// `bmad check` arguments.
 #[derive(clap::Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Workflow files to check; each is checked with what it imports.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -336,7 +338,7 @@ pub struct CheckArgs {
 }
 
 /// Runs the command line.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// Runs the monitors; prints the summary.
-pub fn run(args: &MonitorArgs) -> ExitCode {
+pub(super) fn run(args: &MonitorArgs) -> ExitCode {
     let mut err = std::io::stderr();
     let Prepared {
         program,

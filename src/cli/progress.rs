@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 /// Sets up logging to stderr at `default` level unless `BMAD_LOG` says otherwise.
-pub fn init_logs(format: LogFormat, default: &str) {
+pub(super) fn init_logs(format: LogFormat, default: &str) {
     let terminal = std::io::stderr().is_terminal();
     let filter = EnvFilter::try_from_env("BMAD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
@@ -29,7 +29,7 @@ pub fn init_logs(format: LogFormat, default: &str) {
 }
 
 /// Sets up logging and, on a terminal, returns the listener that draws the progress line.
-pub fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
+pub(super) fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
     let terminal = std::io::stderr().is_terminal();
     // On a terminal the progress line shows the run; logs are warnings only.
     let default = if terminal && format == LogFormat::Human {
@@ -52,7 +52,7 @@ pub fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
     let phase = std::cell::RefCell::new(String::new());
     let listener: Listener = Box::new(move |e: &Event| {
         match &e.kind {
-            EventKind::PhaseStarted { phase: p } => *phase.borrow_mut() = p.clone(),
+            EventKind::PhaseStarted { phase: p } => phase.borrow_mut().clone_from(p),
             EventKind::TaskStarted { .. } => running.set(running.get() + 1),
             EventKind::TaskFinished { .. } => {
                 running.set(running.get().saturating_sub(1));

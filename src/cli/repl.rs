@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Runs the session until `:quit` or the end of input.
-pub fn run(args: &ReplArgs) -> ExitCode {
+pub(super) fn run(args: &ReplArgs) -> ExitCode {
     let interactive = std::io::stdin().is_terminal();
     let color =
         interactive && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -57,7 +57,10 @@ pub(super) fn prepare(
     );
     let workflow = canonical.display().to_string();
     let workflow_sha256 = checked.workflow_sha256();
-    let workspace = workspace.map_or_else(|| std::path::PathBuf::from("."), |w| w.to_path_buf());
+    let workspace = workspace.map_or_else(
+        || std::path::PathBuf::from("."),
+        std::path::Path::to_path_buf,
+    );
     if let Err(e) = std::fs::create_dir_all(&workspace) {
         let _ = writeln!(
             err,
@@ -69,7 +72,7 @@ pub(super) fn prepare(
     let workspace = workspace.canonicalize().unwrap_or(workspace);
     let state_path = state.map_or_else(
         || workspace.join(bmad::state::DEFAULT_STATE_PATH),
-        |s| s.to_path_buf(),
+        std::path::Path::to_path_buf,
     );
     Ok(Prepared {
         program: checked.program,
@@ -82,7 +85,7 @@ pub(super) fn prepare(
 }
 
 /// Checks and runs the workflow; prints the report.
-pub fn run(args: &RunArgs) -> ExitCode {
+pub(super) fn run(args: &RunArgs) -> ExitCode {
     let mut err = std::io::stderr();
     let Prepared {
         program,

@@ -17,7 +17,7 @@ fn when(ms: i64) -> String {
 }
 
 /// Lists the runs or shows one.
-pub fn run(args: &RunsArgs) -> ExitCode {
+pub(super) fn run(args: &RunsArgs) -> ExitCode {
     let path = args.store.state_path();
     if !path.exists() {
         let _ = writeln!(
@@ -155,8 +155,7 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
     let _ = writeln!(out, "\ntimeline");
     for e in &events {
         let summary = serde_json::from_value::<bmad::runtime::event::EventKind>(e.data.clone())
-            .map(|k| k.text())
-            .unwrap_or_else(|_| e.data.to_string());
+            .map_or_else(|_| e.data.to_string(), |k| k.text());
         let _ = writeln!(
             out,
             "  {:>5} {} [{:>9}] {summary}",

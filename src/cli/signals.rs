@@ -6,7 +6,7 @@ use tokio::sync::oneshot;
 
 /// A signal that stops a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(super) enum Signal {
     /// SIGINT, from the terminal.
     CtrlC,
     /// SIGTERM, from a service manager or `kill`.
@@ -15,7 +15,7 @@ pub enum Signal {
 
 impl Signal {
     /// How the signal is named in messages.
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Signal::CtrlC => "Ctrl-C",
             Signal::Term => "SIGTERM",
@@ -23,7 +23,7 @@ impl Signal {
     }
 
     /// 128 + the signal's number, as shells report it.
-    pub fn exit_code(self) -> u8 {
+    pub(super) fn exit_code(self) -> u8 {
         match self {
             Signal::CtrlC => 130,
             Signal::Term => 143,
@@ -34,7 +34,7 @@ impl Signal {
 /// Watches for Ctrl-C and SIGTERM on a thread of its own; at the first, calls `on_signal`
 /// with it there and then resolves the receiver. When the signals cannot be watched the receiver
 /// fails at once (match on `Ok` to ignore that).
-pub fn watch(on_signal: impl FnOnce(Signal) + Send + 'static) -> oneshot::Receiver<Signal> {
+pub(super) fn watch(on_signal: impl FnOnce(Signal) + Send + 'static) -> oneshot::Receiver<Signal> {
     let (tell, told) = oneshot::channel();
     let watcher = move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()

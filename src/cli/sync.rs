@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Takes a checkpoint of the run.
-pub fn run(args: &SyncArgs) -> ExitCode {
+pub(super) fn run(args: &SyncArgs) -> ExitCode {
     let mut err = std::io::stderr();
     let path = args.store.state_path();
     if !path.exists() {

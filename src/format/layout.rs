@@ -37,7 +37,7 @@ struct Line<'a> {
 
 /// Lays events out as they come, as text ending in one newline (empty for no events).
 #[derive(Default)]
-pub struct Layout<'a> {
+pub(super) struct Layout<'a> {
     out: String,
     indent: usize,
     line: Line<'a>,
@@ -57,7 +57,7 @@ pub struct Layout<'a> {
 
 impl<'a> Layout<'a> {
     /// A layout whose text is sized for about `capacity` bytes.
-    pub fn with_capacity(capacity: usize) -> Layout<'a> {
+    pub(super) fn with_capacity(capacity: usize) -> Layout<'a> {
         Layout {
             out: String::with_capacity(capacity),
             ..Layout::default()
@@ -67,19 +67,19 @@ impl<'a> Layout<'a> {
     /// Takes the text laid out so far, at the end of a top-level item (the next event
     /// starts an item on a line of its own): the text goes on in the next one taken, or
     /// the one [`Layout::finish`] gives.
-    pub fn cut(&mut self) -> String {
+    pub(super) fn cut(&mut self) -> String {
         self.flush();
         let capacity = self.out.capacity();
         std::mem::replace(&mut self.out, String::with_capacity(capacity))
     }
 
     /// How much text is laid out and not taken yet.
-    pub fn laid_out(&self) -> usize {
+    pub(super) fn laid_out(&self) -> usize {
         self.out.len()
     }
 
     /// The text laid out (since the last [`Layout::cut`]).
-    pub fn finish(mut self) -> String {
+    pub(super) fn finish(mut self) -> String {
         self.flush();
         if self.started {
             self.out.push('\n');
@@ -88,7 +88,7 @@ impl<'a> Layout<'a> {
     }
 
     /// Lays out the next event.
-    pub fn event(&mut self, event: &Event<'a>) {
+    pub(super) fn event(&mut self, event: &Event<'a>) {
         match *event {
             Event::Word(text, kind) => self.word(text, kind),
             Event::Comment {

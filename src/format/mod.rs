@@ -61,6 +61,11 @@ pub enum Parse {
 /// text (see [`Parse`]). The result is checked: it parses, and it holds the same words
 /// and comments in the same order as `text` (only the optional comma after an `assign`
 /// arm goes).
+///
+/// # Errors
+///
+/// [`Error::Syntax`] when `text` does not parse; [`Error::Changed`] when the result would
+/// not hold the same words and comments (a bug in the formatter).
 pub fn format(text: &str) -> Result<String, Error> {
     match format_as(text, Parse::Items) {
         Err(Error::Syntax) => format_as(text, Parse::Whole),
@@ -70,6 +75,10 @@ pub fn format(text: &str) -> Result<String, Error> {
 
 /// Formats `text` parsed as `parse` says; the result is checked as by [`format`], parsed
 /// the same way.
+///
+/// # Errors
+///
+/// As [`format()`].
 pub fn format_as(text: &str, parse: Parse) -> Result<String, Error> {
     match parse {
         Parse::Items => items(text),
@@ -183,6 +192,7 @@ fn word<'a>(event: &Event<'a>) -> Option<&'a str> {
 mod tests {
     use super::format;
     use super::walk::Event;
+    use std::fmt::Write;
 
     fn fmt(text: &str) -> String {
         format(text).unwrap_or_else(|e| panic!("{e}"))
@@ -348,10 +358,11 @@ mod tests {
         let mut messy = String::new();
         let mut i = 0;
         while messy.len() < super::THREAD_BYTES + super::THREAD_BYTES / 8 {
-            messy.push_str(&format!(
+            let _ = write!(
+                messy,
                 "// phase {i}\nphase p{i} after p{}{{\n\n\n dev :work{{needs a, b}}}}\n",
                 i.max(1) - 1
-            ));
+            );
             i += 1;
         }
         let items = super::format_as(&messy, super::Parse::Items).expect("formats");

@@ -12,7 +12,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 type Piece<'a> = (String, Vec<&'a str>);
 
 /// Checks the output as it comes; [`Verifier::finish`] gives it whole.
-pub enum Verifier<'scope, 'a> {
+pub(super) enum Verifier<'scope, 'a> {
     /// On a thread of its own.
     Thread {
         /// Where the pieces go.
@@ -27,7 +27,7 @@ pub enum Verifier<'scope, 'a> {
 impl<'scope, 'a: 'scope> Verifier<'scope, 'a> {
     /// A verifier of the output of `input`: on a thread of `scope` when `threaded` (and
     /// the system gives one).
-    pub fn start<'env>(
+    pub(super) fn start<'env>(
         scope: &'scope Scope<'scope, 'env>,
         input: &'a str,
         threaded: bool,
@@ -52,7 +52,7 @@ impl<'scope, 'a: 'scope> Verifier<'scope, 'a> {
 
     /// The next piece of output, laid out from the input whose words and comments are
     /// `words`.
-    pub fn piece(&mut self, text: String, words: Vec<&'a str>) {
+    pub(super) fn piece(&mut self, text: String, words: Vec<&'a str>) {
         match self {
             // A send fails only when the thread is gone (it panicked): `finish` says so.
             Verifier::Thread { pieces, .. } => {
@@ -63,7 +63,7 @@ impl<'scope, 'a: 'scope> Verifier<'scope, 'a> {
     }
 
     /// The whole output, once every piece is checked.
-    pub fn finish(self) -> Result<String, Error> {
+    pub(super) fn finish(self) -> Result<String, Error> {
         match self {
             Verifier::Thread { pieces, thread } => {
                 drop(pieces);
@@ -77,7 +77,7 @@ impl<'scope, 'a: 'scope> Verifier<'scope, 'a> {
 }
 
 /// The state of the check.
-pub struct Check<'a> {
+pub(super) struct Check<'a> {
     input: &'a str,
     /// The pieces so far, in order.
     pieces: Vec<String>,
@@ -146,12 +146,12 @@ impl<'a> Check<'a> {
 
 /// Checks that `output` parses (as `bmad check` parses it) into `words`: the words and
 /// comments of the input it was laid out from.
-pub fn compare(output: &str, words: &[&str]) -> Result<(), Error> {
+pub(super) fn compare(output: &str, words: &[&str]) -> Result<(), Error> {
     compare_as(output, Parse::Items, words)
 }
 
 /// [`compare`], `output` parsed as `parse` says.
-pub fn compare_as(output: &str, parse: Parse, words: &[&str]) -> Result<(), Error> {
+pub(super) fn compare_as(output: &str, parse: Parse, words: &[&str]) -> Result<(), Error> {
     let mut count = 0;
     let mut difference = None;
     super::walk(output, parse, |event: Event<'_>| {

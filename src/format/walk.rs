@@ -7,7 +7,7 @@ use pest::iterators::Pair;
 
 /// What a word is, for spacing and line breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Word {
+pub(super) enum Word {
     /// Anything spaced on both sides.
     Plain,
     /// `{`: the entries after it go on lines of their own, one level in.
@@ -22,7 +22,7 @@ pub enum Word {
 
 /// One layout event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event<'a> {
+pub(super) enum Event<'a> {
     /// A word of the source, kept as written.
     Word(&'a str, Word),
     /// A comment (`// ...` or `/* ... */`).
@@ -60,7 +60,7 @@ fn verbatim(rule: Rule) -> bool {
 }
 
 /// Where a walk's events go.
-pub trait Sink<'a> {
+pub(super) trait Sink<'a> {
     /// Takes the next event.
     fn event(&mut self, event: Event<'a>);
 }
@@ -73,7 +73,7 @@ impl<'a, F: FnMut(Event<'a>)> Sink<'a> for F {
 
 /// Turns parsed files into events, one stretch of a file after another (see
 /// [`crate::syntax::batch`]), giving each event to a sink as it comes.
-pub struct Walker<S> {
+pub(super) struct Walker<S> {
     sink: S,
     /// Line breaks since the last word or comment (a gap runs on into the next stretch).
     breaks: usize,
@@ -81,23 +81,23 @@ pub struct Walker<S> {
 
 impl<'a, S: Sink<'a>> Walker<S> {
     /// A walker that gives its events to `sink`.
-    pub fn new(sink: S) -> Walker<S> {
+    pub(super) fn new(sink: S) -> Walker<S> {
         Walker { sink, breaks: 0 }
     }
 
     /// The sink, between two stretches.
-    pub fn sink(&mut self) -> &mut S {
+    pub(super) fn sink(&mut self) -> &mut S {
         &mut self.sink
     }
 
     /// The sink, once the walk is over.
-    pub fn into_sink(self) -> S {
+    pub(super) fn into_sink(self) -> S {
         self.sink
     }
 
     /// Emits the events of `src`, a stretch of a file, whose `file` pair is `file`; the
     /// next stretch goes on where it ends.
-    pub fn file(&mut self, src: &'a str, file: Pair<'a, Rule>) {
+    pub(super) fn file(&mut self, src: &'a str, file: Pair<'a, Rule>) {
         let end = self.pair(src, file, true);
         self.gap(src, end, src.len(), Rule::file, &mut 1);
     }

@@ -7,10 +7,11 @@ use super::{Graph, NodeId, Shape};
 use crate::ir::Program;
 use crate::ir::step::{ArtifactRef, CallKind, Cond, Step, StepKind};
 use crate::syntax::literal::value_text;
+use std::fmt::Write;
 
 /// Where the flow goes on from: a node, and the label of the edge that leaves it.
 #[derive(Debug, Clone)]
-pub struct Exit {
+pub(super) struct Exit {
     /// The node.
     pub node: NodeId,
     /// The edge's label (`yes`, `partial_outage`).
@@ -60,7 +61,7 @@ fn cond(c: &Cond) -> String {
 }
 
 /// Draws `steps` after `from`; the first node drawn, and where the flow goes on from.
-pub fn steps(
+pub(super) fn steps(
     p: &Program,
     g: &mut Graph,
     steps: &[Step],
@@ -96,15 +97,17 @@ fn linked(
     out
 }
 
+// p, g and s are the program, graph and step throughout graph/; the arms bind one more.
+#[allow(clippy::many_single_char_names)]
 fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<NodeId>, Vec<Exit>) {
     match &s.kind {
         StepKind::Task(t) => {
             let mut label = format!("{}: {}", t.agent.name, names(&t.tasks));
             if let Some(m) = &t.mode {
-                label.push_str(&format!(" (mode {})", m.name));
+                let _ = write!(label, " (mode {})", m.name);
             }
             if !t.tests.is_empty() {
-                label.push_str(&format!(" (tests {})", names(&t.tests)));
+                let _ = write!(label, " (tests {})", names(&t.tests));
             }
             node(g, &from, label, Shape::Box)
         }

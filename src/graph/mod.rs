@@ -154,7 +154,8 @@ fn phases(p: &Program, g: &mut Graph) {
             .after
             .iter()
             .filter_map(|a| ends.get(a.name.as_str()))
-            .flat_map(|e| e.clone())
+            .flatten()
+            .cloned()
             .collect();
         let (_, exits) = g.cluster(title, |g| flow::steps(p, g, &ph.body, from));
         ends.entry(ph.name.name.as_str()).or_insert(exits);
@@ -397,30 +398,30 @@ fn heal(
     let mut first = None;
     if !h.diagnose.is_empty() {
         let names: Vec<&str> = h.diagnose.iter().map(|n| n.name.as_str()).collect();
-        let d = g.node(format!("diagnose {}", names.join(", ")), Shape::Box);
+        let diagnose = g.node(format!("diagnose {}", names.join(", ")), Shape::Box);
         for e in &at {
-            g.edge(e.node, d, e.label.clone());
+            g.edge(e.node, diagnose, e.label.clone());
         }
-        first = Some(d);
+        first = Some(diagnose);
         at = vec![flow::Exit {
-            node: d,
+            node: diagnose,
             label: None,
         }];
     }
     let verify: Vec<&str> = h.verify.iter().map(|n| n.name.as_str()).collect();
     let healed = g.node("healed", Shape::Round);
     for fix in &h.fixes {
-        let (f, exits) = g.cluster(format!("fix {}", fix.name.name), |g| {
+        let (entry, exits) = g.cluster(format!("fix {}", fix.name.name), |g| {
             flow::steps(p, g, &fix.body, at.clone())
         });
-        first = first.or(f);
-        let d = g.node(format!("verify {}?", verify.join(", ")), Shape::Diamond);
+        first = first.or(entry);
+        let verified = g.node(format!("verify {}?", verify.join(", ")), Shape::Diamond);
         for e in &exits {
-            g.edge(e.node, d, e.label.clone());
+            g.edge(e.node, verified, e.label.clone());
         }
-        g.edge(d, healed, Some("yes".into()));
+        g.edge(verified, healed, Some("yes".into()));
         at = vec![flow::Exit {
-            node: d,
+            node: verified,
             label: Some("no".into()),
         }];
     }

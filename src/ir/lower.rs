@@ -27,7 +27,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
             Item::Story(_) => stories += 1,
             Item::Check(_) => checks += 1,
             Item::Heal(_) | Item::Procedure(_) | Item::Maintenance(_) | Item::Emergency(_) => {
-                procedures += 1
+                procedures += 1;
             }
             _ => {}
         }

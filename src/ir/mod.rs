@@ -185,6 +185,8 @@ impl Program {
 
     /// Every step list of the program with what holds it, in the order of
     /// [`Program::bodies`].
+    // Phases, procedures and checks are numbered in u32: fewer than the workflow's bytes.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn bodies_of(&self) -> impl Iterator<Item = (Body, &[Step])> {
         let phases = (self.phases.iter().enumerate())
             .map(|(i, ph)| (Body::Phase(i as u32), ph.body.as_slice()));
@@ -227,6 +229,7 @@ impl Program {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write;
     /// The order of repeated sweeps in declaration order (the definition of
     /// [`super::Program::phase_order`], quadratic), for comparison.
     fn sweeps(after: &[Vec<usize>]) -> Vec<usize> {
@@ -250,6 +253,8 @@ mod tests {
     }
 
     #[test]
+    // The generator's numbers are below its small bounds.
+    #[allow(clippy::cast_possible_truncation)]
     fn phase_order_is_the_order_of_repeated_sweeps() {
         // A small deterministic generator: graphs with forward and backward `after`,
         // several per phase, cycles and names that are not phases.
@@ -280,7 +285,7 @@ mod tests {
                 } else {
                     format!(" after {}", names.join(", "))
                 };
-                src.push_str(&format!("phase p{i}{after} {{\n  a: t\n}}\n"));
+                let _ = write!(src, "phase p{i}{after} {{\n  a: t\n}}\n");
             }
             let checked = crate::check_text("order.bmad", &src);
             assert_eq!(checked.program.phase_order(), sweeps(&after), "{src}");

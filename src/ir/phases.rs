@@ -1,6 +1,10 @@
 //! The order of the phases and which of them the workflow reaches, through their `after`:
 //! the edges resolved once into flat lists (a workflow can have a million phases).
 
+// Definitions, entries and phases are numbered in u32: there are fewer of them than
+// bytes in the workflow, whose files are at most 64 MiB each (load::MAX_FILE_BYTES).
+#![allow(clippy::cast_possible_truncation)]
+
 use super::Program;
 use rustc_hash::FxHashMap;
 

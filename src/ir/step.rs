@@ -122,6 +122,8 @@ impl Cmp {
     }
 
     /// Whether `value OP target` holds.
+    // `==` and `!=` in a workflow compare the numbers exactly, as written.
+    #[allow(clippy::float_cmp)]
     pub fn holds(self, value: f64, target: f64) -> bool {
         match self {
             Cmp::Gt => value > target,

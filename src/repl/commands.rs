@@ -2,9 +2,10 @@
 
 use super::{Reply, Session, focus};
 use crate::graph::render::Format;
+use std::fmt::Write;
 
 /// Every command with its arguments and what it does, for `:help` and completion.
-pub const COMMANDS: &[(&str, &str, &str)] = &[
+pub(super) const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "load",
         "FILE",
@@ -32,7 +33,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
 ];
 
 /// Runs the command line after the `:`.
-pub fn run(session: &mut Session, line: &str) -> Reply {
+pub(super) fn run(session: &mut Session, line: &str) -> Reply {
     let mut words = line.split_whitespace();
     let command = words.next().unwrap_or("");
     let args: Vec<&str> = words.collect();
@@ -73,7 +74,7 @@ fn help() -> String {
     );
     for (name, args, what) in COMMANDS {
         let usage = format!(":{name} {args}");
-        out.push_str(&format!("  {usage:<34} {what}\n"));
+        let _ = writeln!(out, "  {usage:<34} {what}");
     }
     out
 }
@@ -96,7 +97,7 @@ fn list(session: &Session) -> Reply {
             .filter(|(k, _)| *k == kind)
             .map(|(_, n)| n.as_str())
             .collect();
-        out.push_str(&format!("{kind}: {}\n", of_kind.join(", ")));
+        let _ = writeln!(out, "{kind}: {}", of_kind.join(", "));
     }
     Reply::out(out)
 }
@@ -106,10 +107,10 @@ fn ir(session: &Session, name: &str) -> Reply {
     if found.is_empty() {
         return Reply::err(format!("error: nothing named `{name}` is defined\n"));
     }
-    let out: String = found
-        .into_iter()
-        .map(|(what, json)| format!("// {what}\n{json}\n"))
-        .collect();
+    let mut out = String::new();
+    for (what, json) in found {
+        let _ = writeln!(out, "// {what}\n{json}");
+    }
     Reply::out(out)
 }
 
@@ -118,9 +119,7 @@ fn fresh_program(session: &Session, what: &str) -> Result<crate::ir::Program, Re
     let checked = session.fresh();
     if checked.has_errors() {
         let mut reply = session.report_all(false);
-        reply
-            .err
-            .push_str(&format!("not {what}: the workflow has errors\n"));
+        let _ = writeln!(reply.err, "not {what}: the workflow has errors");
         return Err(reply);
     }
     Ok(checked.program)

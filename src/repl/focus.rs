@@ -6,7 +6,7 @@ use crate::ir::{ProcKind, Program};
 use crate::syntax::ast;
 
 /// Everything `p` defines, as (kind, name), in declaration order within each kind.
-pub fn defined(p: &Program) -> Vec<(&'static str, String)> {
+pub(super) fn defined(p: &Program) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let mut add = |kind: &'static str, name: &str| out.push((kind, name.to_string()));
     p.agents.iter().for_each(|a| add("agent", &a.name.name));
@@ -37,7 +37,7 @@ pub fn defined(p: &Program) -> Vec<(&'static str, String)> {
 
 /// The IR of every definition named `name`, each as `kind name` and pretty JSON without
 /// spans (places in the source are noise at the prompt; `bmad check --emit ir` has them).
-pub fn ir_of(p: &Program, name: &str) -> Vec<(String, String)> {
+pub(super) fn ir_of(p: &Program, name: &str) -> Vec<(String, String)> {
     let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(p) else {
         return Vec::new();
     };
@@ -81,7 +81,7 @@ fn drop_spans(v: &mut serde_json::Value) {
 /// `p` with only the definition named `name` to draw: a phase (its flow), a procedure of
 /// any kind, or a monitor (drawn with every procedure and incident level, not only the
 /// ones its rules lead to).
-pub fn for_graph(mut p: Program, name: &str) -> Result<Program, String> {
+pub(super) fn for_graph(mut p: Program, name: &str) -> Result<Program, String> {
     if let Some(i) = p.phases.iter().position(|x| x.name.name == name) {
         let mut phase = p.phases.swap_remove(i);
         phase.after.clear();
@@ -115,7 +115,7 @@ pub fn for_graph(mut p: Program, name: &str) -> Result<Program, String> {
 
 /// `p` cut down to run only the definition named `name`: a phase (without the phases
 /// before it), or a procedure, heal or maintenance job (called from a phase of its own).
-pub fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
+pub(super) fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
     if let Some(w) = p.workflow.as_mut() {
         w.start = None;
     }

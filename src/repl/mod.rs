@@ -179,15 +179,12 @@ impl Session {
                 key: key(item).0,
                 text: text[starts[i]..end].trim().to_string(),
             };
-            let verb = match self.typed.iter().position(|t| t.key == typed.key) {
-                Some(at) => {
-                    self.typed[at] = typed.clone();
-                    "replaced"
-                }
-                None => {
-                    self.typed.push(typed.clone());
-                    "defined"
-                }
+            let verb = if let Some(at) = self.typed.iter().position(|t| t.key == typed.key) {
+                self.typed[at] = typed.clone();
+                "replaced"
+            } else {
+                self.typed.push(typed.clone());
+                "defined"
             };
             said.push(format!("{verb} {}", typed.key));
             added.push(typed.key);

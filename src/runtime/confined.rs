@@ -70,6 +70,11 @@ fn inside(root: &Path, full: &Path) -> Result<Vec<PathBuf>, ConfinedError> {
 }
 
 /// Writes `bytes` to the file `full` (inside `root`), making its parent directories.
+///
+/// # Errors
+///
+/// When a part of the path leads out of `root` (a symlink, `..`) or the file cannot be
+/// written.
 pub fn write(root: &Path, full: &Path, bytes: &[u8], mode: Mode) -> Result<(), ConfinedError> {
     use std::io::Write;
     let parts = inside(root, full)?;
@@ -86,6 +91,10 @@ pub fn write(root: &Path, full: &Path, bytes: &[u8], mode: Mode) -> Result<(), C
 }
 
 /// Makes the directory `full` (inside `root`) and its parents.
+///
+/// # Errors
+///
+/// When a part of the path leads out of `root` or a directory cannot be made.
 pub fn create_dir_all(root: &Path, full: &Path) -> Result<(), ConfinedError> {
     let parts = inside(root, full)?;
     imp::open_dirs(root, &parts).map(|_| ())
@@ -137,7 +146,7 @@ mod imp {
     }
 
     /// Opens (making them) the directories `parts` under `root`.
-    pub fn open_dirs(root: &Path, parts: &[PathBuf]) -> Result<OwnedFd, ConfinedError> {
+    pub(super) fn open_dirs(root: &Path, parts: &[PathBuf]) -> Result<OwnedFd, ConfinedError> {
         let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let mut dir =
             openat(rustix::fs::CWD, root, dir_flags, Perm::empty()).map_err(|e| io(root, e))?;
@@ -169,7 +178,7 @@ mod imp {
     }
 
     /// Opens the file `name` in the directories `dirs` under `root` for writing.
-    pub fn open_file(
+    pub(super) fn open_file(
         root: &Path,
         dirs: &[PathBuf],
         name: &Path,

@@ -23,6 +23,7 @@ use crate::ir::step::{Step, StepKind, Task, holds_verdict, walk};
 use crate::syntax::ast::{Backend, Story};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::fmt::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ pub(super) struct GitSetup {
 
 impl GitSetup {
     /// The setup of `program`'s git agents; an error when two name different branches.
-    pub fn of(program: &Program) -> Result<GitSetup, StepError> {
+    pub(super) fn of(program: &Program) -> Result<GitSetup, StepError> {
         let mut base: Option<String> = None;
         for a in &program.agents {
             if let Some(Backend::Git { base: Some(b), .. }) = &a.backend {
@@ -83,7 +84,7 @@ fn story_info(s: &Story) -> StoryInfo {
 }
 
 /// A story's worktree as its steps see it.
-pub struct StoryTree {
+pub(super) struct StoryTree {
     /// The worktree.
     pub tree: Tree,
     /// The workspace's copy in it: artifacts and `sh` steps resolve here.
@@ -403,11 +404,12 @@ impl Runner {
     ) -> Result<(), NotMerged> {
         let at = ctx.at("lane");
         if let Some(done) = self.replayed(&at) {
-            return match done.ok {
-                true => Ok(()),
-                false => Err(NotMerged::Returned(
+            return if done.ok {
+                Ok(())
+            } else {
+                Err(NotMerged::Returned(
                     done.feedback.clone().unwrap_or_default(),
-                )),
+                ))
             };
         }
         self.step_started(&at);
@@ -442,11 +444,11 @@ impl Runner {
         let _turn = d.lane.turn().await;
         // The integration branch may move under the lane (a person committing): merge again.
         for _ in 0..3 {
-            let info = story_info(story);
-            let subject = if info.title.is_empty() {
+            let title = story_info(story).title;
+            let subject = if title.is_empty() {
                 format!("Merge story {id}")
             } else {
-                format!("Merge story {id}: {}", info.title)
+                format!("Merge story {id}: {title}")
             };
             let text = format!("{subject}\n\nBmad-Story: {id}\n");
             let (tip, merge) = d.lane.merge(branch, &text).await.map_err(failed)?;
@@ -489,7 +491,8 @@ impl Runner {
                             .await?;
                     }
                     match d.lane.advance(&tip, &commit, id).await.map_err(failed)? {
-                        Advanced::Moved => continue,
+                        // The branch moved: merge again, in the next round.
+                        Advanced::Moved => {}
                         Advanced::Done => {
                             self.git.run.merged(id, &commit);
                             self.record(EventKind::StoryMerged {
@@ -582,10 +585,11 @@ impl Runner {
             if !feedback.is_empty() {
                 feedback.push('\n');
             }
-            feedback.push_str(&format!(
+            let _ = write!(
+                feedback,
                 "The story declares these files, and they are not changed yet: {}",
                 missing.join(", ")
-            ));
+            );
         }
     }
 }

@@ -2,12 +2,17 @@
 //! contents, in name order), as lowercase hex.
 
 use sha2::{Digest, Sha256};
+use std::fmt::Write;
 use std::io::Read;
 use std::path::Path;
 
 /// Lowercase hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 /// The sha256 of `bytes`.
@@ -26,7 +31,7 @@ pub fn sha256_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
 
 fn feed_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
     let mut f = std::fs::File::open(path)?;
-    let mut buf = [0u8; 64 * 1024];
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
@@ -38,7 +43,7 @@ fn feed_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
 
 fn feed_dir(h: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     for e in entries {
         let path = e.path();
         let rel = path.strip_prefix(root).unwrap_or(&path);
@@ -59,6 +64,10 @@ fn feed_dir(h: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()> {
 }
 
 /// The sha256 of a file, or of a directory's tree.
+///
+/// # Errors
+///
+/// When the file, or a file or directory of the tree, cannot be read.
 pub fn sha256_path(path: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
     if path.is_dir() {

@@ -26,6 +26,10 @@ pub struct Resumed {
 }
 
 /// Artifacts recorded by `run` whose file is missing or whose sha256 differs now.
+///
+/// # Errors
+///
+/// A [`StateError`] when the run's artifacts cannot be read from `store`.
 pub fn changed_artifacts(
     store: &Store,
     run: &str,
@@ -56,6 +60,8 @@ pub fn changed_artifacts(
 /// environment says `BMAD_RUN_ID=<run>`. Returns how many groups were stopped.
 pub fn stop_orphans(run: &str) -> usize {
     let marker = format!("BMAD_RUN_ID={run}");
+    // A pid fits a pid_t: Linux keeps them under 2^22.
+    #[allow(clippy::cast_possible_wrap)]
     let me = std::process::id() as i32;
     let mut groups = std::collections::BTreeSet::new();
     let Ok(procs) = std::fs::read_dir("/proc") else {
@@ -73,9 +79,11 @@ pub fn stop_orphans(run: &str) -> usize {
         };
         if env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
             // SAFETY: getpgid only reads the process table.
-            let pgid = unsafe { libc::getpgid(pid) };
-            if pgid > 1 && pgid != unsafe { libc::getpgid(0) } {
-                groups.insert(pgid);
+            let group = unsafe { libc::getpgid(pid) };
+            // SAFETY: the same, for our own process group.
+            let own = unsafe { libc::getpgid(0) };
+            if group > 1 && group != own {
+                groups.insert(group);
             }
         }
     }
@@ -89,6 +97,10 @@ pub fn stop_orphans(run: &str) -> usize {
 impl Runner {
     /// Records this run in `store` as a new run of `workflow` (whose text has
     /// `workflow_sha256`); returns its id.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn record_to(
         &mut self,
         store: Store,
@@ -100,6 +112,10 @@ impl Runner {
 
     /// Records this runner in `store` as a new run of `kind`: a workflow run, or a `bmad
     /// monitor` session (never resumed); returns its id.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn record_as(
         &mut self,
         mut store: Store,
@@ -128,6 +144,11 @@ impl Runner {
     /// Artifacts the run recorded must be as it left them, unless `force`; agent processes
     /// the crashed run left are stopped first. Whether `run` may be resumed at all is
     /// [`resumable`](super::resume::resumable)'s to say ([`Runner::resume_from`] asks it).
+    ///
+    /// # Errors
+    ///
+    /// A [`ResumeRefused`]: the store cannot be read or written
+    /// ([`ResumeRefused::State`]), or the run's artifacts changed and `force` is not given.
     pub fn resume(
         &mut self,
         mut store: Store,

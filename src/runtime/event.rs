@@ -1,6 +1,7 @@
 //! What happens during a run, in order, with the (virtual or real) time it happened at.
 
 use serde::{Deserialize, Serialize};
+use std::fmt::Write;
 
 /// A function called with every event of a run, as it happens.
 pub type Listener = Box<dyn Fn(&Event)>;
@@ -241,7 +242,7 @@ pub enum EventKind {
         /// Milliseconds from its detection to the verified resolution.
         after_ms: u64,
     },
-    /// Workflows and monitors were paused (stop_writes, isolate) or resumed.
+    /// Workflows and monitors were paused (`stop_writes`, isolate) or resumed.
     Paused {
         /// What is paused (`affected_systems`).
         target: String,
@@ -281,11 +282,11 @@ pub fn usage_text(u: &super::agent_output::Usage) -> String {
     };
     let mut out = format!("{} in", n(u.input_tokens));
     if u.cached_tokens > 0 {
-        out.push_str(&format!(" ({} cached)", n(u.cached_tokens)));
+        let _ = write!(out, " ({} cached)", n(u.cached_tokens));
     }
-    out.push_str(&format!(", {} out", n(u.output_tokens)));
+    let _ = write!(out, ", {} out", n(u.output_tokens));
     if let Some(c) = u.cost_usd {
-        out.push_str(&format!(", ${c:.4}"));
+        let _ = write!(out, ", ${c:.4}");
     }
     out
 }

@@ -102,7 +102,7 @@ pub fn tool_flags(format: OutputFormat, tools: &[String]) -> String {
 }
 
 /// The limit a process was stopped for, from the signal that ended it.
-fn limit_reached(status: &std::process::ExitStatus) -> Option<&'static str> {
+fn limit_reached(status: std::process::ExitStatus) -> Option<&'static str> {
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
@@ -215,7 +215,7 @@ impl AgentBackend for ExecBackend {
                 transcript: transcript.clone(),
                 result: result.clone(),
             };
-            if let Some(limit) = limit_reached(&output.status) {
+            if let Some(limit) = limit_reached(output.status) {
                 return fail(format!("stopped: it used up its {limit}"));
             }
             let worked = output.status.success() && read.error.is_none();

@@ -11,7 +11,7 @@ use crate::ir::step::Handoff;
 
 impl Runner {
     /// `handoff FROM -> TO { ... }`.
-    pub(super) async fn handoff(&self, h: &Handoff) -> Result<(), StepError> {
+    pub(super) fn handoff(&self, h: &Handoff) -> Result<(), StepError> {
         let (from, to) = (h.from.name.as_str(), h.to.name.as_str());
         let mut artifacts = Vec::new();
         for r in &h.artifacts {

@@ -12,7 +12,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// Where a durable run is recorded.
-pub struct Journal {
+pub(super) struct Journal {
     writer: Writer,
     run: String,
     seq: Cell<u64>,
@@ -30,7 +30,7 @@ pub struct Journal {
 }
 
 /// What a resume starts from.
-pub struct Earlier {
+pub(super) struct Earlier {
     /// The events of earlier segments.
     pub events: Vec<Event>,
     /// The steps that ended.
@@ -52,7 +52,7 @@ fn status_name(s: &str) -> &'static str {
 
 impl Journal {
     /// A journal for run `run` in `store`, continuing from `earlier` on a resume.
-    pub fn new(
+    pub(super) fn new(
         store: Store,
         run: String,
         real: bool,
@@ -89,23 +89,23 @@ impl Journal {
     }
 
     /// The run's id.
-    pub fn run(&self) -> &str {
+    pub(super) fn run(&self) -> &str {
         &self.run
     }
 
     /// How step `key` ended in an earlier segment, when it is not to run again.
-    pub fn replayed(&self, key: &str) -> Option<&FinishedStep> {
+    pub(super) fn replayed(&self, key: &str) -> Option<&FinishedStep> {
         self.replay.get(key)
     }
 
     /// The store's first error, if it failed.
-    pub fn failure(&self) -> Option<String> {
+    pub(super) fn failure(&self) -> Option<String> {
         self.writer.error().map(|e| e.to_string())
     }
 
     /// Records an event; false when it is an event of an earlier segment met again while
     /// the run catches up (it is not recorded twice).
-    pub fn event(&self, event: &Event, step: Option<&str>) -> bool {
+    pub(super) fn event(&self, event: &Event, step: Option<&str>) -> bool {
         let json = serde_json::to_string(&event.kind).unwrap_or_default();
         // Only a resumed run that has not caught up yet has earlier events to meet.
         if !self.earlier.borrow().is_empty() {
@@ -132,7 +132,7 @@ impl Journal {
             _ => None,
         };
         if let Some((s, status, _)) = &story {
-            self.board.borrow_mut().insert(s.to_string(), status);
+            self.board.borrow_mut().insert((*s).clone(), status);
         }
         let artifacts = match &event.kind {
             EventKind::Handoff { artifacts, .. } => artifacts
@@ -155,7 +155,7 @@ impl Journal {
     }
 
     /// Puts stories on the board's backlog (those not on it yet).
-    pub fn stories_known<'a>(&self, ids: impl Iterator<Item = &'a str>) {
+    pub(super) fn stories_known<'a>(&self, ids: impl Iterator<Item = &'a str>) {
         let mut board = self.board.borrow_mut();
         let new: Vec<String> = ids
             .filter(|id| !board.contains_key(*id))
@@ -170,13 +170,19 @@ impl Journal {
     }
 
     /// Records that step `key` started.
-    pub fn step_started(&self, key: &str) {
+    pub(super) fn step_started(&self, key: &str) {
         self.writer
             .send(Op::StepStarted(key.to_string(), self.seq.get()));
     }
 
     /// Records how step `key` ended: a step recorded as ended is never run again.
-    pub fn step_finished(&self, key: &str, ok: bool, validation: bool, feedback: Option<&str>) {
+    pub(super) fn step_finished(
+        &self,
+        key: &str,
+        ok: bool,
+        validation: bool,
+        feedback: Option<&str>,
+    ) {
         self.writer.send(Op::StepFinished {
             key: key.to_string(),
             seq: self.seq.get(),
@@ -187,12 +193,12 @@ impl Journal {
     }
 
     /// Waits until everything recorded so far is committed ([`Writer::flush`]).
-    pub fn flush(&self) {
+    pub(super) fn flush(&self) {
         self.writer.flush();
     }
 
     /// Keeps what the agent of the task at step `key` printed.
-    pub fn transcript(&self, key: &str, t: crate::state::TranscriptRow) {
+    pub(super) fn transcript(&self, key: &str, t: crate::state::TranscriptRow) {
         self.writer
             .send(Op::Transcript(Box::new(crate::state::TranscriptRow {
                 seq: self.seq.get(),
@@ -203,7 +209,7 @@ impl Journal {
     }
 
     /// Records the sha256 of an artifact a step wrote.
-    pub fn artifact(&self, path: &str, sha256: &str) {
+    pub(super) fn artifact(&self, path: &str, sha256: &str) {
         self.writer.send(Op::Artifact(
             path.to_string(),
             sha256.to_string(),
@@ -212,7 +218,7 @@ impl Journal {
     }
 
     /// Writes a shared state entry (`audit`: keep the value it overwrites).
-    pub fn write_state(&self, key: &str, value: &str, writer: &str, audit: bool) {
+    pub(super) fn write_state(&self, key: &str, value: &str, writer: &str, audit: bool) {
         self.writer.send(Op::State {
             key: key.to_string(),
             value: value.to_string(),
@@ -223,13 +229,13 @@ impl Journal {
     }
 
     /// Whether anything was recorded since the last checkpoint.
-    pub fn dirty(&self) -> bool {
+    pub(super) fn dirty(&self) -> bool {
         self.since_checkpoint.get() > 0
     }
 
     /// Takes a checkpoint for `reason` (forced to disk in a real run) with a snapshot of
     /// the story board's counts.
-    pub fn checkpoint(&self, reason: &str) {
+    pub(super) fn checkpoint(&self, reason: &str) {
         let snapshot =
             crate::state::snapshot(self.board.borrow().values().copied(), self.seq.get());
         self.writer.send(Op::Checkpoint {
@@ -242,12 +248,12 @@ impl Journal {
     }
 
     /// Serves `bmad sync`: true when a request was waiting.
-    pub fn sync_requested(&self) -> bool {
+    pub(super) fn sync_requested(&self) -> bool {
         self.writer.sync_requested()
     }
 
     /// Records how the run ended; returns when it is on disk.
-    pub fn finish(&self, status: crate::state::RunStatus, reason: Option<&str>) {
+    pub(super) fn finish(&self, status: crate::state::RunStatus, reason: Option<&str>) {
         self.writer.finish(status, reason);
     }
 }

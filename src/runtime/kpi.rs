@@ -106,6 +106,8 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
                 target: target_text,
                 met: measured.zip(target).map(|(m, t)| k.op.holds(m, t.as_f64())),
                 measured_text: measured.map(|m| match target {
+                    // A measured duration is not negative; `as` saturates.
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     Some(Value::Duration(_)) => crate::syntax::literal::human_ms(m as u64),
                     Some(Value::Percent(_)) => format!("{m}%"),
                     _ => format!("{m}"),

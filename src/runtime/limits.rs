@@ -62,6 +62,10 @@ impl AgentLimits {
     }
 
     /// Sets the limits on the calling process: called in the child between fork and exec.
+    ///
+    /// # Errors
+    ///
+    /// When the system refuses a limit.
     #[cfg(unix)]
     pub fn apply_to_self(&self) -> std::io::Result<()> {
         // The hard limit is a little above the soft one, so that the process first gets
@@ -72,7 +76,7 @@ impl AgentLimits {
                 rlim_max: value.saturating_add(1),
             };
             // SAFETY: setrlimit only reads the struct we pass; it is async-signal-safe.
-            if unsafe { libc::setrlimit(resource, &limit) } == 0 {
+            if unsafe { libc::setrlimit(resource, &raw const limit) } == 0 {
                 Ok(())
             } else {
                 Err(std::io::Error::last_os_error())
@@ -117,6 +121,8 @@ fn pool(total: Option<u64>) -> Option<(Arc<Semaphore>, u32)> {
 
 impl Admission {
     /// The global limits of `p`.
+    // Cores and rates are literals: not negative, and `as` saturates past the maximum.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn of(p: &Program) -> Admission {
         let global = |name| p.global_limit(name).and_then(|q| q.value);
         let memory = match global("max_memory") {
@@ -141,12 +147,18 @@ impl Admission {
 
     /// Waits until an agent with `limits` fits: its memory and cores are free and the
     /// hour's calls are not used up. An agent larger than a whole pool takes all of it.
+    ///
+    /// # Errors
+    ///
+    /// When the pools were closed (the run is stopping).
     pub async fn admit(&self, limits: &AgentLimits) -> Result<Admitted, String> {
         let mut permits = Vec::new();
         let wants = [
             (&self.memory_mib, limits.memory.map(|m| m.div_ceil(MIB))),
             (
                 &self.millicores,
+                // Cores are a literal: not negative, and `as` saturates.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 limits.cores.map(|c| (c * 1000.0).ceil() as u64),
             ),
         ];

@@ -136,6 +136,11 @@ impl Runner {
     /// agents rhai, `git` agents real git in the workspace, `sim` agents simulated), or
     /// every agent simulated when `options.simulate`. Fails when an agent's working
     /// directory leads out of the workspace.
+    ///
+    /// # Errors
+    ///
+    /// When the git setup or the agent adapter named is wrong, or an agent's working
+    /// directory leads out of the workspace.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, String> {
         use crate::syntax::ast::Backend;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
@@ -183,9 +188,11 @@ impl Runner {
                         cwd,
                         workspace: workspace.root().to_path_buf(),
                         timeout,
-                        output: output.as_ref().map_or(Default::default(), |n| {
-                            agent_output::OutputFormat::named(&n.name)
-                        }),
+                        output: output
+                            .as_ref()
+                            .map_or(agent_output::OutputFormat::default(), |n| {
+                                agent_output::OutputFormat::named(&n.name)
+                            }),
                         model: a.model.as_ref().map(|m| m.value.to_string()),
                         tools: a.tools.iter().map(|t| t.name.to_string()).collect(),
                         marks: Arc::clone(&marks),
@@ -216,7 +223,10 @@ impl Runner {
             .global_limit("max_concurrent_agents")
             .and_then(|q| q.value)
             .map_or(DEFAULT_MAX_CONCURRENT_AGENTS, |v| {
-                v.as_f64().max(1.0) as usize
+                // At least 1, and `as` saturates past usize.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let n = v.as_f64().max(1.0) as usize;
+                n
             });
         let admission = limits::Admission::of(&program);
         Ok(Runner {
@@ -284,10 +294,9 @@ impl Runner {
     /// Milliseconds since the run started (before a resume too).
     fn now_ms(&self) -> u64 {
         self.at_offset
-            + self
-                .start
-                .borrow()
-                .map_or(0, |s| s.elapsed().as_millis() as u64)
+            + self.start.borrow().map_or(0, |s| {
+                u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX)
+            })
     }
 
     /// Records an event of the step at `step`, if it belongs to one. An event that a
@@ -321,10 +330,6 @@ impl Runner {
     /// `kind` with every secret value in its texts masked (as it is, when the workflow
     /// declares no secret with a value).
     fn masked(&self, kind: EventKind) -> EventKind {
-        let sandbox = self.scripts.sandbox();
-        if !sandbox.has_secrets() {
-            return kind;
-        }
         fn mask(v: serde_json::Value, s: &crate::script::Sandbox) -> serde_json::Value {
             use serde_json::Value;
             match v {
@@ -335,6 +340,10 @@ impl Runner {
                 }
                 other => other,
             }
+        }
+        let sandbox = self.scripts.sandbox();
+        if !sandbox.has_secrets() {
+            return kind;
         }
         serde_json::to_value(&kind)
             .ok()
@@ -516,9 +525,9 @@ impl Runner {
             self.record(EventKind::PhaseStarted {
                 phase: name.clone(),
             });
-            let permits = phase
-                .max
-                .map_or(self.global.available_permits(), |m| m.value as usize);
+            let permits = phase.max.map_or(self.global.available_permits(), |m| {
+                usize::try_from(m.value).unwrap_or(usize::MAX)
+            });
             let ctx = steps::Ctx::phase(&name, Arc::new(Semaphore::new(permits.max(1))));
             let span = tracing::info_span!("phase", phase = %name);
             let result = self.steps(&phase.body, &ctx).instrument(span).await;
@@ -544,7 +553,7 @@ impl Runner {
     /// interruption.
     pub fn report(&self, failed: Option<String>) -> Report {
         let elapsed = self.now_ms();
-        let failed = match self.journal.as_ref().and_then(|j| j.failure()) {
+        let failed = match self.journal.as_ref().and_then(journal::Journal::failure) {
             Some(store) => Some(failed.map_or(store.clone(), |f| format!("{f}; {store}"))),
             None => failed,
         }

@@ -8,7 +8,7 @@ use crate::ir::step::Probe;
 use std::time::Duration;
 
 /// A probe's time limit when it writes none.
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Runner {
     /// Runs a probe; fails saying what came back instead of what was expected.
@@ -32,7 +32,7 @@ impl Runner {
         .await
         .map_err(|e| StepError::Probe(format!("{what}: the probe's thread failed: {e}")))?
         .map_err(|e| StepError::Probe(format!("{what}: {e}")))?;
-        let took = crate::syntax::literal::human_ms(probed.latency.as_millis() as u64);
+        let took = crate::syntax::literal::human_duration(probed.latency);
         let passed = probed.passes(p.expect.map(|e| e.value));
         let got = probed.seen();
         self.note("probe", format!("{what}: {got} in {took}"));

@@ -66,6 +66,10 @@ pub enum Ended {
 /// Runs `cmd` in a new process group, marked as a tree of `marks`' run, with `input` on
 /// its standard input (or none) and its output captured, killing the tree at `timeout`.
 /// Fails when it cannot start.
+///
+/// # Errors
+///
+/// When the command cannot be started.
 pub async fn run_group(
     mut cmd: Command,
     input: Option<Vec<u8>>,
@@ -96,17 +100,18 @@ pub async fn run_group(
         }
     };
     let both = async {
-        let (_, out) = tokio::join!(feed, child.wait_with_output());
+        let ((), out) = tokio::join!(feed, child.wait_with_output());
         out
     };
     let output = match timeout {
-        Some(t) => match tokio::time::timeout(t, both).await {
-            Ok(out) => out,
-            Err(_) => {
+        Some(t) => {
+            if let Ok(out) = tokio::time::timeout(t, both).await {
+                out
+            } else {
                 drop(guard);
                 return Ok(Ended::TimedOut(t));
             }
-        },
+        }
         None => both.await,
     }?;
     guard.disarm();

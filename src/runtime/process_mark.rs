@@ -82,6 +82,10 @@ impl RunMarks {
     /// commands left running (daemons, servers, anything that left its process group).
     /// Returns how many were killed; scans nothing when no tree was marked since the
     /// last sweep.
+    ///
+    /// # Errors
+    ///
+    /// A [`SweepError`] when `/proc` cannot be listed.
     pub fn sweep(&self) -> Result<usize, SweepError> {
         if !self.unswept.swap(false, Ordering::Relaxed) {
             return Ok(0);
@@ -106,6 +110,10 @@ impl Mark {
 
     /// Kills every process that carries this mark, those that left the tree's process
     /// group included; no other tree's. Returns how many were killed.
+    ///
+    /// # Errors
+    ///
+    /// A [`SweepError`] when `/proc` cannot be listed.
     pub fn kill(&self) -> Result<usize, SweepError> {
         kill_marked(&|env| carries(env, |t| t == self.token.as_bytes()))
     }

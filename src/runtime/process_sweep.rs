@@ -24,6 +24,10 @@ pub fn env_value<'e>(environ: &'e [u8], name: &str) -> Option<&'e [u8]> {
 /// `marked` accepts (given as [`env_value`] reads it), scanning again until a scan finds
 /// none left: a process may fork while its tree is killed. Returns how many processes
 /// were killed. Outside Linux nothing is scanned and none are killed.
+///
+/// # Errors
+///
+/// A [`SweepError`] when `/proc` cannot be listed.
 pub fn kill_marked(marked: &dyn Fn(&[u8]) -> bool) -> Result<usize, SweepError> {
     #[cfg(target_os = "linux")]
     {
@@ -132,6 +136,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn marked_processes_are_killed_and_the_others_left() {
+        use std::os::unix::process::ExitStatusExt;
         use std::process::{Command, Stdio};
         let start = |token: &str| {
             Command::new("sleep")
@@ -147,7 +152,6 @@ mod tests {
         let wanted = |env: &[u8]| env_value(env, "SWEEP_TEST_MARK") == Some(token.as_bytes());
         assert_eq!(kill_marked(&wanted).expect("/proc is readable"), 1);
         let status = marked.wait().expect("the marked process ends");
-        use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(libc::SIGKILL));
         assert!(other.try_wait().expect("waitable").is_none(), "killed too");
         let _ = other.kill();

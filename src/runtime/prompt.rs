@@ -14,10 +14,10 @@ use std::io::Read;
 
 /// The most of one artifact (a `needs` or a `context`) inlined in a prompt; a larger one
 /// is cut, with a note saying where the rest is.
-pub const MAX_CONTEXT_BYTES: u64 = 32 * 1024;
+pub(super) const MAX_CONTEXT_BYTES: u64 = 32 * 1024;
 
 /// What a verdict step's prompt says about giving the verdict (see [`super::verdict`]).
-pub const VERDICT_HOWTO: &str = "You give a verdict: end your answer with a line \
+pub(super) const VERDICT_HOWTO: &str = "You give a verdict: end your answer with a line \
 `VERDICT: approved`, or `VERDICT: rejected: <what must change>` (exiting non-zero rejects \
 too).\n";
 

@@ -8,6 +8,7 @@ use super::kpi::KpiResult;
 use crate::syntax::literal::human_ms;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 /// What a run did.
 #[derive(Debug, Clone, Serialize)]
@@ -90,7 +91,7 @@ impl UsageReport {
         );
         for (who, map) in [("agent", &self.by_agent), ("story", &self.by_story)] {
             for (name, u) in map {
-                out.push_str(&format!("  {who} {name:<14} {}\n", usage_text(u)));
+                let _ = writeln!(out, "  {who} {name:<14} {}", usage_text(u));
             }
         }
         out
@@ -128,7 +129,7 @@ fn critical_path(mut spans: Vec<Span>) -> Vec<Span> {
     path
 }
 
-fn label(agent: &str, tasks: &[String], story: &Option<String>) -> String {
+fn label(agent: &str, tasks: &[String], story: Option<&String>) -> String {
     match story {
         Some(s) => format!("{agent}: {} [{s}]", tasks.join(", ")),
         None => format!("{agent}: {}", tasks.join(", ")),
@@ -178,7 +179,7 @@ impl Report {
                     {
                         *busy.entry(agent.clone()).or_default() += e.at_ms - at;
                         spans.push(Span {
-                            task: label(agent, t, story),
+                            task: label(agent, t, story.as_ref()),
                             start_ms: at,
                             end_ms: e.at_ms,
                         });
@@ -230,17 +231,19 @@ impl Report {
                 if n == 1 { "y" } else { "ies" }
             ),
         };
-        out.push_str(&format!("run {status}\n"));
-        out.push_str(&format!("makespan      {}\n", human_ms(self.makespan_ms)));
-        out.push_str(&format!(
-            "agent tasks   {} (at most {} at once)\n",
+        let _ = writeln!(out, "run {status}");
+        let _ = writeln!(out, "makespan      {}", human_ms(self.makespan_ms));
+        let _ = writeln!(
+            out,
+            "agent tasks   {} (at most {} at once)",
             self.tasks, self.max_concurrent
-        ));
-        out.push_str(&format!(
-            "stories       {} done, {} blocked\n",
+        );
+        let _ = writeln!(
+            out,
+            "stories       {} done, {} blocked",
             self.stories_done.len(),
             self.stories_blocked.len()
-        ));
+        );
         if !self.busy_ms.is_empty() {
             out.push_str("agent               busy         utilisation\n");
             for (agent, ms) in &self.busy_ms {
@@ -249,38 +252,36 @@ impl Report {
                 } else {
                     *ms as f64 * 100.0 / self.makespan_ms as f64
                 };
-                out.push_str(&format!("{agent:<19} {:<12} {share:.0}%\n", human_ms(*ms)));
+                let _ = writeln!(out, "{agent:<19} {:<12} {share:.0}%", human_ms(*ms));
             }
         }
         out.push_str(&self.usage.lines());
         for (story, why) in self.stories_blocked.iter().zip(&self.blocked_reasons) {
-            out.push_str(&format!("blocked       {story}: {why}\n"));
+            let _ = writeln!(out, "blocked       {story}: {why}");
         }
         if !self.critical_path.is_empty() {
-            out.push_str(&format!(
-                "critical path ({} tasks)\n",
-                self.critical_path.len()
-            ));
+            let _ = writeln!(out, "critical path ({} tasks)", self.critical_path.len());
             let shown = 12;
             for (i, s) in self.critical_path.iter().enumerate() {
                 let last = self.critical_path.len() - 1;
                 if i == shown / 2 && last >= shown {
-                    out.push_str(&format!("  ... {} more\n", last + 1 - shown));
+                    let _ = writeln!(out, "  ... {} more", last + 1 - shown);
                 }
                 if i < shown / 2 || i + shown / 2 > last {
-                    out.push_str(&format!(
-                        "  {:>10}  {:<10} {}\n",
+                    let _ = writeln!(
+                        out,
+                        "  {:>10}  {:<10} {}",
                         human_ms(s.start_ms),
                         human_ms(s.end_ms - s.start_ms),
                         s.task
-                    ));
+                    );
                 }
             }
         }
         if !self.kpis.is_empty() {
             out.push_str("kpi                        target      measured\n");
             for k in &self.kpis {
-                out.push_str(&format!("{:<26} {:<11} {}\n", k.name, k.target, k.shown()));
+                let _ = writeln!(out, "{:<26} {:<11} {}", k.name, k.target, k.shown());
             }
         }
         out

@@ -129,6 +129,11 @@ impl ResumeRefused {
 /// run` (not a monitor session) that did not succeed and is not running, simulated (with
 /// the same seed) or not as this runner is, of the same workflow, in the same workspace
 /// with the same files unless `force`.
+///
+/// # Errors
+///
+/// A [`ResumeRefused`] saying why the run is not resumed: there is none, or the policy
+/// refuses it; or the store cannot be read.
 pub fn resumable(
     store: &Store,
     request: &ResumeRequest,
@@ -184,6 +189,10 @@ pub fn resumable(
 impl Runner {
     /// Picks the run `request` names in `store` and, if [`resumable`] lets it, prepares
     /// this runner to continue it (see [`Runner::resume`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`resumable`] and [`Runner::resume`].
     pub fn resume_from(
         &mut self,
         store: Store,

@@ -42,6 +42,11 @@ pub fn adapter_name<'a>(p: &'a Program, given: Option<&'a str>) -> Option<&'a st
 }
 
 /// The backend of adapter `name`: an `exec` agent of the workflow, or of `std.agents`.
+///
+/// # Errors
+///
+/// When no agent of the workflow or of `std.agents` is named `name`, or it is not an
+/// `exec` agent.
 pub fn adapter(p: &Program, name: &str) -> Result<Backend, String> {
     if let Some(b @ Backend::Exec { .. }) = p.agent(name).and_then(|a| a.backend.clone()) {
         return Ok(b);

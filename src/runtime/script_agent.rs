@@ -33,7 +33,10 @@ fn task_map(inv: &Invocation) -> Map {
         "story".into(),
         inv.story.clone().map_or(Dynamic::UNIT, Dynamic::from),
     );
-    task.insert("attempt".into(), (inv.attempt as i64).into());
+    task.insert(
+        "attempt".into(),
+        i64::try_from(inv.attempt).unwrap_or(i64::MAX).into(),
+    );
     task
 }
 

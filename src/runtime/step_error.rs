@@ -7,7 +7,7 @@ use super::workspace::WorkspaceError;
 
 /// Why a step failed.
 #[derive(Debug, thiserror::Error)]
-pub enum StepError {
+pub(crate) enum StepError {
     /// A task's agent did not do it: its exit, its output, its verdict, its timeout.
     #[error("{0}")]
     Task(String),

@@ -1,5 +1,5 @@
 //! Running steps: each construct of the core. Shell commands and probes run for real
-//! outside a simulation; operations steps (escalate, alert, isolate, stop_writes, watch,
+//! outside a simulation; operations steps (escalate, alert, isolate, `stop_writes`, watch,
 //! rollback, heal) go to the operations desk; notify and report are recorded as events.
 
 use super::Runner;
@@ -18,11 +18,11 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-pub use super::step_error::StepError;
+pub(crate) use super::step_error::StepError;
 
 /// The loop state of one story (or of the phase outside a for-each).
 #[derive(Default)]
-pub struct LoopState {
+pub(super) struct LoopState {
     /// Every verdict of the current attempt approved (and there was one).
     pub(super) approved: Cell<bool>,
     /// The attempt of the innermost loop (`repeat` or `retry`).
@@ -58,9 +58,10 @@ impl LoopState {
             .filter(|(_, ok, said)| !ok && !said.is_empty())
             .map(|(.., said)| said.as_str())
             .collect();
-        *self.feedback.borrow_mut() = match rejected.is_empty() {
-            true => verdicts.last().map_or(String::new(), |(.., s)| s.clone()),
-            false => rejected.join("\n\n"),
+        *self.feedback.borrow_mut() = if rejected.is_empty() {
+            verdicts.last().map_or(String::new(), |(.., s)| s.clone())
+        } else {
+            rejected.join("\n\n")
         };
     }
 
@@ -80,7 +81,7 @@ impl LoopState {
 /// Where steps run: the step's place in the workflow, the phase (and its limit), the
 /// story, agent variables, loop state.
 #[derive(Clone)]
-pub struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     /// The step's place: phase, step indices, stories, loop attempts and calls, joined by
     /// `/`. It names a step the same way in every run of the workflow, so a resume knows
     /// which steps ended.
@@ -99,7 +100,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// The context of a phase's body.
-    pub fn phase(name: &str, limit: Arc<Semaphore>) -> Ctx<'a> {
+    pub(super) fn phase(name: &str, limit: Arc<Semaphore>) -> Ctx<'a> {
         Ctx {
             path: name.to_string(),
             phase: Some((name.to_string(), limit)),
@@ -135,8 +136,8 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn duration(q: &Option<crate::ir::step::Quantity>) -> Option<Duration> {
-    q.and_then(|q| q.duration())
+fn duration(q: Option<&crate::ir::step::Quantity>) -> Option<Duration> {
+    q.and_then(crate::ir::step::Quantity::duration)
 }
 
 impl Runner {
@@ -162,19 +163,22 @@ impl Runner {
             story.insert("type".into(), Dynamic::from(s.story_type.name.to_string()));
             story.insert(
                 "attempts".into(),
-                Dynamic::from(ctx.state.attempt.get() as i64),
+                Dynamic::from(i64::try_from(ctx.state.attempt.get()).unwrap_or(i64::MAX)),
             );
         }
         crate::script::scope_with([
             ("approved", Dynamic::from(ctx.state.approved.get())),
-            ("attempt", Dynamic::from(ctx.state.attempt.get() as i64)),
+            (
+                "attempt",
+                Dynamic::from(i64::try_from(ctx.state.attempt.get()).unwrap_or(i64::MAX)),
+            ),
             (
                 "qa_feedback",
                 Dynamic::from(ctx.state.feedback.borrow().clone()),
             ),
             ("story", Dynamic::from(story)),
             ("system", Dynamic::from(self.system_map())),
-            ("incident", Dynamic::from(self.incident_map(ctx))),
+            ("incident", Dynamic::from(Self::incident_map(ctx))),
         ])
     }
 
@@ -208,7 +212,7 @@ impl Runner {
         async move {
             match &step.kind {
                 StepKind::Task(t) => self.task(t, ctx).await,
-                StepKind::Handoff(h) => self.handoff(h).await,
+                StepKind::Handoff(h) => self.handoff(h),
                 StepKind::Parallel { branches, .. } => {
                     let results =
                         futures::future::join_all(branches.iter().enumerate().map(
@@ -218,8 +222,12 @@ impl Runner {
                     results.into_iter().collect()
                 }
                 StepKind::ForEach { max, body, .. } => {
-                    self.for_each(max.map(|m| m.value as usize), body, ctx)
-                        .await
+                    self.for_each(
+                        max.map(|m| usize::try_from(m.value).unwrap_or(usize::MAX)),
+                        body,
+                        ctx,
+                    )
+                    .await
                 }
                 StepKind::Repeat { max, body, until } => {
                     let max = max.map_or(1, |m| m.value);
@@ -259,7 +267,7 @@ impl Runner {
                             Ok(()) => return Ok(()),
                             Err(e) => last = e,
                         }
-                        if let Some(d) = duration(backoff) {
+                        if let Some(d) = duration(backoff.as_ref()) {
                             tokio::time::sleep(d).await;
                         }
                     }
@@ -309,9 +317,9 @@ impl Runner {
                     }
                 }
                 StepKind::Group { body, .. } => self.steps(body, &ctx.at("group")).await,
-                StepKind::Fail { reason } => Err(StepError::Fail(reason.to_string())),
+                StepKind::Fail { reason } => Err(StepError::Fail(reason.clone())),
                 StepKind::Assign { var, arms, .. } => {
-                    let ty = ctx.story.map(|s| s.story_type.name.as_str()).unwrap_or("");
+                    let ty = ctx.story.map_or("", |s| s.story_type.name.as_str());
                     if let Some(arm) = arms
                         .iter()
                         .find(|a| a.story_type.name == ty || a.story_type.name == "_")
@@ -378,7 +386,8 @@ impl Runner {
                     }
                 }
                 StepKind::Sh { command, timeout } if !self.options.simulate => {
-                    self.shell(&command.value, duration(timeout), ctx).await
+                    self.shell(&command.value, duration(timeout.as_ref()), ctx)
+                        .await
                 }
                 StepKind::Probe(p) if !self.options.simulate => self.probe(p).await,
                 StepKind::Deploy { environment, by } => {
@@ -413,7 +422,7 @@ impl Runner {
                 }
                 StepKind::Rollback { environment } => self.rollback(environment, ctx).await,
                 StepKind::Wait { duration: d } => {
-                    if let Some(d) = duration(&Some(*d)) {
+                    if let Some(d) = duration(Some(d)) {
                         tokio::time::sleep(d).await;
                     }
                     Ok(())

@@ -145,6 +145,11 @@ fn parse(file: &str, yaml: &str) -> Result<Story, String> {
 /// Every story of the files `sources` name, in path order. A pattern that matches
 /// nothing gives no stories; a file that does not parse, or that leads out of the
 /// workspace, is an error naming it.
+///
+/// # Errors
+///
+/// When a pattern is malformed, or a file cannot be read, does not parse or leads out of
+/// the workspace.
 pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, String> {
     let mut stories = Vec::new();
     for source in sources {

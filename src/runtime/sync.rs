@@ -11,16 +11,16 @@ use std::time::Duration;
 /// When checkpoints are taken and how conflicts are handled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncPolicy {
-    /// Sync points that take a checkpoint (agent_handoff, phase_completion,
-    /// error_occurrence, manual_trigger).
+    /// Sync points that take a checkpoint (`agent_handoff`, `phase_completion`,
+    /// `error_occurrence`, `manual_trigger`).
     pub points: Vec<String>,
     /// A checkpoint at least this often while something happens.
     pub every: Option<Duration>,
-    /// Writes apply at once (immediate_consistency) rather than at sync points.
+    /// Writes apply at once (`immediate_consistency`) rather than at sync points.
     pub immediate: bool,
     /// Keep every overwritten value.
     pub audit: bool,
-    /// Who is told of a conflict: affected_agents, all_agents or none.
+    /// Who is told of a conflict: `affected_agents`, `all_agents` or none.
     pub notify: String,
 }
 
@@ -30,7 +30,7 @@ impl SyncPolicy {
     pub fn of(program: &Program) -> SyncPolicy {
         let all = crate::ir::vocab::SYNC_POINTS
             .iter()
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .collect::<Vec<_>>();
         let Some(s) = &program.sync else {
             return SyncPolicy {

@@ -7,7 +7,8 @@ use super::event::EventKind;
 use super::steps::{Ctx, StepError};
 use super::workspace::Artifact;
 use super::workspace::WorkspaceError;
-use crate::ir::step::Task;
+use crate::ir::step::{Quantity, Task};
+use std::fmt::Write;
 
 /// What an agent is asked to do.
 pub(super) struct Call {
@@ -51,7 +52,7 @@ impl Runner {
             prompt: self.prompt(&agent, t, ctx, &produces),
             produces,
             agent,
-            timeout: t.timeout.as_ref().and_then(|q| q.duration()),
+            timeout: t.timeout.as_ref().and_then(Quantity::duration),
         };
         let outcome = self.invoke(call, ctx).await?;
         if validation {
@@ -102,8 +103,12 @@ impl Runner {
             .admit(&limits)
             .await
             .map_err(StepError::NotStarted)?;
-        if let Some(why) = self.journal.as_ref().and_then(|j| j.failure()) {
-            return Err(StepError::NotStarted(why.to_string()));
+        if let Some(why) = self
+            .journal
+            .as_ref()
+            .and_then(super::journal::Journal::failure)
+        {
+            return Err(StepError::NotStarted(why.clone()));
         }
         self.record_at(
             EventKind::TaskStarted {
@@ -121,7 +126,7 @@ impl Runner {
         if !inbox.is_empty() {
             prompt.push_str("\nShared state changed since your last task:\n");
             for line in inbox {
-                prompt.push_str(&format!("- {line}\n"));
+                let _ = writeln!(prompt, "- {line}");
             }
         }
         let inv = Invocation {
@@ -147,7 +152,7 @@ impl Runner {
                     ok: false,
                     feedback: Some(format!(
                         "stopped at the task's timeout of {} (limit `timeout`)",
-                        crate::syntax::literal::human_ms(limit.as_millis() as u64)
+                        crate::syntax::literal::human_duration(limit)
                     )),
                     ..Outcome::default()
                 },

@@ -83,6 +83,10 @@ impl Artifact {
     /// Writes an agent's output as this artifact, unless it is a directory or the agent
     /// wrote the file itself. The parent directories are made; no symlink is followed out
     /// of the workspace (see [`super::confined`]).
+    ///
+    /// # Errors
+    ///
+    /// When the path leads out of the workspace or the file cannot be written.
     pub fn write_output(&self, output: &[u8]) -> Result<(), WorkspaceError> {
         if self.is_dir() || self.exists() {
             return Ok(());
@@ -101,6 +105,10 @@ impl Artifact {
 
     /// Writes a placeholder unless the artifact exists: a directory, or a short Markdown
     /// file naming the agent that wrote it; confined as [`Artifact::write_output`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Artifact::write_output`].
     pub fn write_placeholder(&self, by: &str) -> Result<(), WorkspaceError> {
         if self.exists() {
             return Ok(());
@@ -142,6 +150,7 @@ impl Workspace {
 
     /// The same artifacts in another copy of the workspace at `root` (a story's worktree),
     /// made absolute and free of symlinks when it exists.
+    #[must_use]
     pub fn rooted_at(&self, root: &Path) -> Workspace {
         Workspace {
             root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()),
@@ -156,6 +165,10 @@ impl Workspace {
 
     /// Writes `bytes` to `written` (a workspace path), replacing or appending, making its
     /// directories, following no symlink out of the workspace.
+    ///
+    /// # Errors
+    ///
+    /// When the path leads out of the workspace or the file cannot be written.
     pub fn write(&self, written: &str, bytes: &[u8], mode: Mode) -> Result<(), WorkspaceError> {
         let full = self.resolve(written)?;
         Ok(super::confined::write(&self.root, &full, bytes, mode)?)
@@ -163,6 +176,10 @@ impl Workspace {
 
     /// `written` inside the workspace. Refused when `..` leads out of it or when an
     /// existing part of the path is a symlink that leads out.
+    ///
+    /// # Errors
+    ///
+    /// When `..` or a symlink leads out of the workspace.
     pub fn resolve(&self, written: &str) -> Result<PathBuf, WorkspaceError> {
         let full =
             crate::script::host::confine(&self.root, written).map_err(WorkspaceError::Outside)?;
@@ -186,6 +203,10 @@ impl Workspace {
     }
 
     /// A reference to an artifact (a declared name or a literal path) on disk.
+    ///
+    /// # Errors
+    ///
+    /// When the name is not declared, or the path leads out of the workspace.
     pub fn artifact(&self, r: &ArtifactRef) -> Result<Artifact, WorkspaceError> {
         match r {
             ArtifactRef::Named(n) => self.named_artifact(&n.name),
@@ -199,6 +220,10 @@ impl Workspace {
     }
 
     /// The artifact declared as `name`.
+    ///
+    /// # Errors
+    ///
+    /// When no artifact is declared as `name`, or its path leads out of the workspace.
     pub fn named_artifact(&self, name: &str) -> Result<Artifact, WorkspaceError> {
         let written = self
             .named

@@ -79,10 +79,12 @@ thread_local! {
 }
 
 /// The address of a local of the caller's frame: where the stack is now.
+// Always inlined, or the local would be in a frame of its own, below the caller's.
+#[allow(clippy::inline_always)]
 #[inline(always)]
 fn stack_now() -> usize {
     let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
+    std::ptr::from_ref::<u8>(std::hint::black_box(&marker)) as usize
 }
 
 /// The lowest usable address of the calling thread's stack, when the system says.
@@ -107,7 +109,7 @@ fn query_stack_low() -> Option<usize> {
         if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
             return None;
         }
-        let got = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size);
+        let got = libc::pthread_attr_getstack(attr.as_ptr(), &raw mut addr, &raw mut size);
         libc::pthread_attr_destroy(attr.as_mut_ptr());
         (got == 0 && !addr.is_null()).then_some(addr as usize)
     }
@@ -137,7 +139,8 @@ fn stack_floor() -> usize {
 /// even when the evaluation panics).
 pub fn enter(bounds: &Bounds) -> Entered {
     let ceiling = if memory::counting() {
-        memory::allocated_here().saturating_add(bounds.max_memory as isize)
+        memory::allocated_here()
+            .saturating_add(isize::try_from(bounds.max_memory).unwrap_or(isize::MAX))
     } else {
         isize::MAX
     };
@@ -192,6 +195,10 @@ pub fn stop_now() -> Option<Stop> {
 
 /// An error when this thread's evaluation must stop (deadline, cancellation): host
 /// functions call this before and while they wait, so they cannot outlast the evaluation.
+///
+/// # Errors
+///
+/// When the evaluation's deadline passed or it was cancelled.
 pub fn check_deadline() -> Result<(), Box<EvalAltResult>> {
     match stop_now() {
         Some(stop) => Err(stop.error()),

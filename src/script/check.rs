@@ -71,8 +71,9 @@ fn step_script(s: &Step, out: &mut Vec<Script>) {
         Cond::Path(_) => {}
     };
     match &s.kind {
-        StepKind::If { cond: c, .. } | StepKind::Match { subject: c, .. } => cond(c, out),
-        StepKind::Repeat { until: Some(c), .. } => cond(c, out),
+        StepKind::If { cond: c, .. }
+        | StepKind::Match { subject: c, .. }
+        | StepKind::Repeat { until: Some(c), .. } => cond(c, out),
         StepKind::Check {
             script: Some(sc), ..
         } => out.push(sc.clone()),
@@ -149,7 +150,12 @@ pub fn span_at(script: &Script, line: usize, column: usize, len: usize) -> Span 
 /// workflow's `.rhai` modules'.
 fn known_functions(modules: &[(AST, &Script)]) -> BTreeSet<String> {
     let mut known = super::package_functions().clone();
-    known.extend(BUILTINS.iter().chain(HOST_FUNCTIONS).map(|s| s.to_string()));
+    known.extend(
+        BUILTINS
+            .iter()
+            .chain(HOST_FUNCTIONS)
+            .map(std::string::ToString::to_string),
+    );
     for (ast, _) in modules {
         known.extend(ast.iter_functions().map(|f| f.name.to_string()));
     }
@@ -184,19 +190,19 @@ pub fn check_scripts(p: &Program, in_steps: InSteps) -> Vec<Diagnostic> {
     super::hosts_outside_steps(p, &mut hosts);
     // The sandbox's workspace does not matter to compiling.
     let sandbox = Sandbox::new(p, std::path::PathBuf::from("."), hosts);
-    compile_list(p, list, &sandbox).2
+    compile_list(p, &list, &sandbox).2
 }
 
 /// Compiles every script of `p` in the sandbox `p` declares; returns the engine with the
 /// workflow's `.rhai` modules registered, the compiled scripts and the diagnostics.
 pub fn compile_program(p: &Program, sandbox: &Sandbox) -> (Engine, Compiled, Vec<Diagnostic>) {
-    compile_list(p, scripts(p), sandbox)
+    compile_list(p, &scripts(p), sandbox)
 }
 
 /// Compiles the `.rhai` modules of `p` and `list`, the scripts of `p`.
 fn compile_list(
     p: &Program,
-    list: Vec<Script>,
+    list: &[Script],
     sandbox: &Sandbox,
 ) -> (Engine, Compiled, Vec<Diagnostic>) {
     let mut compiled = Compiled::default();
@@ -239,7 +245,7 @@ fn compile_list(
     }
     let scope = compile_scope();
     let mut cache: HashMap<&str, Result<AST, rhai::ParseError>> = HashMap::default();
-    for script in &list {
+    for script in list {
         let result = cache
             .entry(script.code.as_str())
             .or_insert_with(|| engine.compile_with_scope(&scope, &script.code));
@@ -291,10 +297,12 @@ fn check_calls(
 ) {
     let own: BTreeSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
     ast.walk(&mut |path: &[ASTNode]| {
-        let (call, pos) = match path.last() {
-            Some(ASTNode::Expr(Expr::FnCall(call, pos) | Expr::MethodCall(call, pos))) => (call, pos),
-            Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => (call, pos),
-            _ => return true,
+        let Some(
+            ASTNode::Expr(Expr::FnCall(call, pos) | Expr::MethodCall(call, pos))
+            | ASTNode::Stmt(Stmt::FnCall(call, pos)),
+        ) = path.last()
+        else {
+            return true;
         };
         if call.op_token.is_some() || !call.namespace.is_empty() {
             return true;

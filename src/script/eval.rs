@@ -96,6 +96,11 @@ fn explain(e: &EvalAltResult, limits: &Limits, time: TimeLimit) -> (String, Opti
 /// same limits by [`super::engine`]), stopped at `time` or when one of the `cancel` flags is set. A panic
 /// inside the engine or a host function is caught here and reported as the evaluation's
 /// failure: it never reaches the caller's thread.
+///
+/// # Errors
+///
+/// An [`EvalError`] when the script fails, passes a limit, runs out of time, is
+/// cancelled or panics.
 pub fn evaluate(
     engine: &Engine,
     ast: &AST,
@@ -140,7 +145,7 @@ pub fn evaluate(
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic".to_string())
 }

@@ -7,6 +7,7 @@ use super::Sandbox;
 use super::bounds::{check_deadline, remaining};
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
@@ -72,6 +73,10 @@ pub fn with_root<T>(dir: Option<PathBuf>, f: impl FnOnce() -> T) -> T {
 /// `path` inside the workspace, lexically: absolute-looking paths (`/docs/prd.md`) are
 /// taken from the workspace root; `..` that leaves it is refused. Symlinks are checked on
 /// the opened file by [`open_confined`].
+///
+/// # Errors
+///
+/// When `..` leads out of the workspace.
 pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
     let mut inside = PathBuf::new();
     for c in Path::new(path).components() {
@@ -91,6 +96,11 @@ pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
 /// Opens a regular file of the workspace for reading. The file is opened first (never
 /// blocking, so a FIFO cannot hang the script) and then the path of what was really opened
 /// is checked, so a symlink swapped in between cannot lead out. Fails closed.
+///
+/// # Errors
+///
+/// When the path leads out of the workspace, or the file cannot be opened or is not a
+/// regular file.
 pub fn open_confined(root: &Path, path: &str) -> Result<File, String> {
     let full = confine(root, path)?;
     let mut options = std::fs::OpenOptions::new();
@@ -149,7 +159,7 @@ fn declared(sandbox: &Sandbox, host: &str) -> Res<()> {
 /// The time a network call may take: what the script asks, at most a minute, never past
 /// the evaluation's deadline.
 fn timeout(ms: i64) -> Duration {
-    let asked = Duration::from_millis(ms.clamp(1, 60_000) as u64);
+    let asked = Duration::from_millis(ms.clamp(1, 60_000).unsigned_abs());
     remaining().map_or(asked, |left| asked.min(left).max(Duration::from_millis(1)))
 }
 
@@ -228,7 +238,7 @@ pub fn register(engine: &mut Engine, sandbox: Arc<Sandbox>) {
     engine.register_fn("now", || -> i64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     });
     engine.register_fn("ms", |n: i64| n);
     engine.register_fn("seconds", |n: i64| n.saturating_mul(1_000));
@@ -323,11 +333,11 @@ fn register_files(engine: &mut Engine, sandbox: &Arc<Sandbox>) {
             hasher.update(&buf[..n]);
             check_deadline()?;
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        let mut hex = String::with_capacity(64);
+        for b in hasher.finalize() {
+            let _ = write!(hex, "{b:02x}");
+        }
+        Ok(hex)
     });
 }
 
@@ -360,7 +370,7 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
         }
         result.insert(
             "latency_ms".into(),
-            Dynamic::from(probed.latency.as_millis() as i64),
+            Dynamic::from(i64::try_from(probed.latency.as_millis()).unwrap_or(i64::MAX)),
         );
         Ok(result)
     });

@@ -48,6 +48,8 @@ impl Default for Limits {
 
 impl Limits {
     /// The defaults, overridden by the program's `settings`.
+    // The numbers are at least 1 (the guards) and `as` saturates past the maximum.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn from_program(p: &Program) -> Limits {
         let mut limits = Limits::default();
         for s in &p.settings {
@@ -58,22 +60,22 @@ impl Limits {
             // `bmad check` reports it).
             match (s.name.name.as_str(), q.value) {
                 ("script_max_operations", Some(Value::Count(n))) if n >= 1.0 => {
-                    limits.max_operations = n.round() as u64
+                    limits.max_operations = n.round() as u64;
                 }
                 ("script_max_call_depth", Some(Value::Count(n))) if n >= 1.0 => {
-                    limits.max_call_depth = (n.round() as usize).min(MAX_CALL_DEPTH)
+                    limits.max_call_depth = (n.round() as usize).min(MAX_CALL_DEPTH);
                 }
                 ("script_max_array", Some(Value::Count(n))) if n >= 1.0 => {
-                    limits.max_array = n.round() as usize
+                    limits.max_array = n.round() as usize;
                 }
                 ("script_max_string", Some(Value::Size(b))) if b >= 1 => {
-                    limits.max_string = b as usize
+                    limits.max_string = usize::try_from(b).unwrap_or(usize::MAX);
                 }
                 ("script_max_memory", Some(Value::Size(b))) if b >= 1 => {
-                    limits.max_memory = b as usize
+                    limits.max_memory = usize::try_from(b).unwrap_or(usize::MAX);
                 }
                 ("script_timeout", Some(Value::Duration(ms))) if ms >= 1 => {
-                    limits.timeout = Duration::from_millis(ms)
+                    limits.timeout = Duration::from_millis(ms);
                 }
                 _ => {}
             }

@@ -3,6 +3,9 @@
 //! builds pass `script_max_memory`. The `bmad` binary installs it; a program embedding the
 //! library installs it too to get the limit (without it, the limit is not enforced).
 
+// Allocation sizes are at most isize::MAX (a Layout guarantees it): they count as isize.
+#![allow(clippy::cast_possible_wrap)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -282,6 +282,11 @@ impl Scripts {
 
     /// Evaluates the script written at `script` (a check body, condition, gate, ...).
     /// A failure carries the place in the .bmad file where the script failed.
+    ///
+    /// # Errors
+    ///
+    /// An [`EvalError`] with the place in the file, when the script fails as
+    /// [`eval::evaluate`] says.
     pub fn eval(
         &self,
         script: &crate::ir::step::Script,
@@ -328,6 +333,10 @@ impl Scripts {
     /// keeps the variables it declares; the same sandbox and limits as the workflow's own
     /// scripts.
     /// `functions` holds the functions typed before; those `code` declares join them.
+    ///
+    /// # Errors
+    ///
+    /// An [`EvalError`] when `code` does not compile or its evaluation fails.
     pub fn eval_text(
         &self,
         code: &str,
@@ -379,6 +388,10 @@ impl Scripts {
     /// `script_timeout` when given (a task's own), and turns the value into `T` there with
     /// `finish` (so a deep value is never copied, printed or dropped on the caller's
     /// thread). Dropping the future stops the evaluation.
+    ///
+    /// # Errors
+    ///
+    /// An [`EvalError`] when the evaluation or `finish` fails, or its thread cannot run.
     pub async fn eval_off_thread_with<T: Send + 'static>(
         self: &Arc<Self>,
         script: crate::ir::step::Script,
@@ -387,6 +400,13 @@ impl Scripts {
         timeout: Option<Duration>,
         finish: impl FnOnce(rhai::Dynamic) -> Result<T, EvalError> + Send + 'static,
     ) -> Result<T, EvalError> {
+        /// Stops the evaluation when the awaiting future is dropped.
+        struct StopOnDrop(Arc<AtomicBool>);
+        impl Drop for StopOnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
         let scripts = Arc::clone(self);
         let span = script.span;
         let time = match timeout {
@@ -405,13 +425,6 @@ impl Scripts {
                 finish(value)
             })
         });
-        /// Stops the evaluation when the awaiting future is dropped.
-        struct StopOnDrop(Arc<AtomicBool>);
-        impl Drop for StopOnDrop {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::Relaxed);
-            }
-        }
         let _stop = StopOnDrop(stopped);
         match task.await {
             Ok(done) => done,

@@ -5,7 +5,7 @@
 use rhai::{Dynamic, Map, Scope};
 
 /// Variables and what they hold, for documentation and compile-time checks.
-pub const VARIABLES: &[(&str, &str)] = &[
+pub(super) const VARIABLES: &[(&str, &str)] = &[
     ("approved", "bool: the last QA validation passed"),
     ("passed", "bool: the last check or step passed"),
     (
@@ -62,7 +62,7 @@ pub fn scope_with<'a>(values: impl IntoIterator<Item = (&'a str, Dynamic)>) -> S
 
 /// The scope scripts are compiled against: the same names as plain variables. Compiling
 /// against constants would let rhai's optimiser fold their empty values into the script.
-pub fn compile_scope() -> Scope<'static> {
+pub(super) fn compile_scope() -> Scope<'static> {
     let mut scope = Scope::new();
     for (name, _) in VARIABLES {
         scope.push_dynamic(*name, Dynamic::UNIT);

@@ -6,7 +6,7 @@ use super::EvalError;
 use rhai::{Array, Dynamic, Map};
 
 /// The deepest nesting of arrays and maps bmad prints or stores.
-pub const MAX_PRINTED_DEPTH: usize = 256;
+pub(super) const MAX_PRINTED_DEPTH: usize = 256;
 
 /// Whether `value` nests arrays and maps more than `left` levels deep (the walk itself
 /// goes at most `left` levels down).
@@ -26,6 +26,10 @@ fn deeper_than(value: &Dynamic, left: usize) -> bool {
 
 /// `value` as text (strings as they are, other values as rhai prints them), refused when
 /// it is nested too deeply to print safely.
+///
+/// # Errors
+///
+/// An [`EvalError`] when the value is nested too deeply.
 pub fn printable(value: &Dynamic) -> Result<String, EvalError> {
     if deeper_than(value, MAX_PRINTED_DEPTH) {
         return Err(EvalError {

@@ -1,4 +1,4 @@
-//! The run state store: one SQLite database (WAL mode, schema versioned by migrations) that
+//! The run state store: one `SQLite` database (WAL mode, schema versioned by migrations) that
 //! holds every run's append-only event log, its steps (what a resume skips), the story
 //! board, artifact hashes, the shared state with its audit trail, and checkpoints.
 //! `.bmad/state.db` under the workspace by default.
@@ -41,7 +41,7 @@ pub enum StateError {
     Corrupt {
         /// The state file.
         path: PathBuf,
-        /// What SQLite found.
+        /// What `SQLite` found.
         message: String,
     },
     /// The file was written by a newer bmad whose schema this one does not know.
@@ -81,6 +81,10 @@ pub struct Store {
 /// out of version control, unless one is there. Whatever is at that path is left as it
 /// is, a symlink too: the file is created only where nothing is (`O_CREAT | O_EXCL`,
 /// which never follows a link), so a planted link cannot make bmad write outside.
+///
+/// # Errors
+///
+/// When the file cannot be created or written (not when something is already there).
 pub fn keep_out_of_git(dir: &Path) -> std::io::Result<()> {
     use std::io::Write;
     let created = std::fs::OpenOptions::new()
@@ -98,7 +102,7 @@ pub fn keep_out_of_git(dir: &Path) -> std::io::Result<()> {
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A checkpoint's snapshot: how many stories stand in each column of the board, and
@@ -139,6 +143,11 @@ pub fn utc(ms: i64) -> (String, String) {
 impl Store {
     /// Opens (or creates) the state database at `path`, in WAL mode, migrated to the
     /// current schema. A file that is not a state database, or is damaged, is an error.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the file cannot be opened, is damaged or another program's, or
+    /// was written by a newer bmad.
     pub fn open(path: &Path) -> Result<Store, StateError> {
         let open_err = |message: String| StateError::Open {
             path: path.to_path_buf(),
@@ -199,7 +208,9 @@ impl Store {
         &self.path
     }
 
-    /// The error for a failed SQLite call: damage and foreign files are named as such.
+    /// The error for a failed `SQLite` call: damage and foreign files are named as such.
+    // Taken by value, as `map_err(|e| self.err(e))` hands it over.
+    #[allow(clippy::needless_pass_by_value)]
     pub(crate) fn err(&self, e: rusqlite::Error) -> StateError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         match (&e, e.sqlite_error_code()) {
@@ -260,7 +271,7 @@ impl Store {
     /// Brings the schema up to date. Two processes opening a new file at once are
     /// serialised by the write lock; the one that comes second finds the work done.
     fn migrate(&mut self) -> Result<(), StateError> {
-        let known = schema::MIGRATIONS.len() as i64;
+        let known = i64::try_from(schema::MIGRATIONS.len()).unwrap_or(i64::MAX);
         if self.version()? == known {
             return Ok(());
         }
@@ -295,16 +306,27 @@ impl Store {
                 });
             }
         }
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (i, sql) in schema::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(usize::MAX))
+        {
             self.conn
                 .execute_batch(sql)
-                .and_then(|()| self.conn.pragma_update(None, "user_version", i as i64 + 1))
+                .and_then(|()| {
+                    let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+                    self.conn.pragma_update(None, "user_version", version)
+                })
                 .map_err(|e| StateError::Io(format!("migration {}: {e}", i + 1)))?;
         }
         Ok(())
     }
 
     /// Checks the whole file for damage (`PRAGMA quick_check`).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database is damaged.
     pub fn verify(&self) -> Result<(), StateError> {
         let result: String = self
             .conn
@@ -333,7 +355,10 @@ mod tests {
         let target = outside.path().join("planted");
         std::os::unix::fs::symlink(&target, dir.path().join(".gitignore")).unwrap();
         keep_out_of_git(dir.path()).unwrap();
-        assert!(!target.exists(), "nothing written through the dangling link");
+        assert!(
+            !target.exists(),
+            "nothing written through the dangling link"
+        );
         let fresh = tempfile::tempdir().unwrap();
         keep_out_of_git(fresh.path()).unwrap();
         keep_out_of_git(fresh.path()).unwrap();

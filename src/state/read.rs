@@ -1,6 +1,10 @@
 //! Reading the state store: the runs, one run's log, board, steps, artifacts, shared state
 //! audit trail and checkpoints.
 
+// SQLite stores integers as i64: a u64 (milliseconds, counts, sequence numbers) is
+// stored by its bits with `as` and read back the same way, a lossless round trip.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+
 use super::{RunKind, RunStatus, StateError, Store};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
@@ -107,7 +111,7 @@ impl FinishedStep {
 pub struct BoardEntry {
     /// The story.
     pub story: String,
-    /// backlog, in_progress, review, done or blocked.
+    /// backlog, `in_progress`, review, done or blocked.
     pub status: String,
     /// Why it is blocked.
     pub reason: Option<String>,
@@ -148,7 +152,7 @@ const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, s
 /// Whether process `pid` is alive.
 fn alive(pid: i64) -> bool {
     // SAFETY: signal 0 sends nothing; it checks that the process exists (and is ours).
-    pid > 0 && unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
+    libc::pid_t::try_from(pid).is_ok_and(|pid| pid > 0 && unsafe { libc::kill(pid, 0) } == 0)
 }
 
 fn run_info(r: &Row) -> rusqlite::Result<RunInfo> {
@@ -189,6 +193,10 @@ impl Store {
     }
 
     /// Every run, the newest first.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn runs(&self) -> Result<Vec<RunInfo>, StateError> {
         self.rows(
             &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_ms DESC, id DESC"),
@@ -198,6 +206,10 @@ impl Store {
     }
 
     /// The run whose id is `id` or starts with it.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn run(&self, id: &str) -> Result<RunInfo, StateError> {
         let like = format!("{}%", id.replace(['%', '_'], ""));
         let found = self.rows(
@@ -220,6 +232,10 @@ impl Store {
 
     /// The newest run of `workflow` that did not succeed, if any: what `--resume` without
     /// an id picks up.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn latest_unfinished(&self, workflow: &str) -> Result<Option<RunInfo>, StateError> {
         let runs = self.rows(
             &format!(
@@ -233,6 +249,10 @@ impl Store {
     }
 
     /// A run's event log, in order.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StateError> {
         self.rows(
             "SELECT seq, at_ms, wall_ms, kind, step, data FROM events WHERE run_id = ?1 \
@@ -254,6 +274,10 @@ impl Store {
 
     /// What the tasks of a run printed, in order, from those kept after `after_seq` (0: all);
     /// only the steps whose place starts with `step`, when given.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn transcripts(
         &self,
         run: &str,
@@ -283,6 +307,10 @@ impl Store {
     }
 
     /// The last sequence number and event time of a run's log (0, 0 when empty).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn last_event(&self, run: &str) -> Result<(u64, u64), StateError> {
         self.conn
             .prepare_cached(
@@ -302,6 +330,10 @@ impl Store {
     }
 
     /// The steps of a run that ended.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn finished_steps(&self, run: &str) -> Result<Vec<FinishedStep>, StateError> {
         self.rows(
             "SELECT key, ok, validation, feedback FROM steps WHERE run_id = ?1 \
@@ -319,6 +351,10 @@ impl Store {
     }
 
     /// The steps of a run that were started and never ended (in flight at a crash).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn steps_in_flight(&self, run: &str) -> Result<Vec<String>, StateError> {
         self.rows(
             "SELECT key FROM steps WHERE run_id = ?1 AND status = 'running' ORDER BY started_seq",
@@ -328,6 +364,10 @@ impl Store {
     }
 
     /// A run's story board, in the order the stories joined it.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn board(&self, run: &str) -> Result<Vec<BoardEntry>, StateError> {
         self.rows(
             "SELECT story, status, reason FROM stories WHERE run_id = ?1 ORDER BY rowid",
@@ -343,6 +383,10 @@ impl Store {
     }
 
     /// The artifacts a run recorded, with their last sha256.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn artifacts(&self, run: &str) -> Result<Vec<(String, String)>, StateError> {
         self.rows(
             "SELECT path, sha256 FROM artifacts WHERE run_id = ?1 ORDER BY path",
@@ -352,6 +396,10 @@ impl Store {
     }
 
     /// A run's shared state: key, value and writer.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn state(&self, run: &str) -> Result<Vec<(String, String, String)>, StateError> {
         self.rows(
             "SELECT key, value, writer FROM state WHERE run_id = ?1 ORDER BY key",
@@ -361,6 +409,10 @@ impl Store {
     }
 
     /// Every shared state value a run overwrote, in order.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn audit(&self, run: &str) -> Result<Vec<AuditEntry>, StateError> {
         self.rows(
             "SELECT key, old_value, old_writer, new_value, new_writer, seq FROM state_audit \
@@ -380,6 +432,10 @@ impl Store {
     }
 
     /// A run's checkpoints, in order.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn checkpoints(&self, run: &str) -> Result<Vec<Checkpoint>, StateError> {
         self.rows(
             "SELECT seq, reason, wall_ms FROM checkpoints WHERE run_id = ?1 ORDER BY rowid",

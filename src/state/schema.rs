@@ -3,10 +3,10 @@
 
 /// Each migration brings the schema from version `i` to `i + 1`. Append only: a released
 /// migration never changes.
-pub const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: runs, the append-only event log, steps for resuming, the story board, artifact
     // hashes, shared state with its audit trail, checkpoints and manual sync requests.
-    r#"
+    r"
 CREATE TABLE runs (
   id TEXT PRIMARY KEY,
   workflow TEXT NOT NULL,
@@ -89,14 +89,14 @@ CREATE TABLE sync_requests (
   requested_ms INTEGER NOT NULL,
   done_ms INTEGER
 );
-"#,
+",
     // 2: what a run is: a workflow `run`, or a `monitor` session (`bmad monitor`), which is
     // never resumed.
-    r#"
+    r"
 ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run';
-"#,
+",
     // 3: what each task's agent printed (`bmad runs log`), each stream capped.
-    r#"
+    r"
 CREATE TABLE transcripts (
   run_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -111,5 +111,5 @@ CREATE TABLE transcripts (
   wall_ms INTEGER NOT NULL
 );
 CREATE INDEX transcripts_run ON transcripts (run_id, seq);
-"#,
+",
 ];

@@ -2,6 +2,10 @@
 //! shared state and checkpoints. Writes gather in one transaction that the run commits
 //! at its durable points.
 
+// SQLite stores integers as i64: a u64 (milliseconds, counts, sequence numbers) is
+// stored by its bits with `as` and read back the same way, a lossless round trip.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+
 use super::{StateError, Store, now_ms, utc};
 use rusqlite::{OptionalExtension, params};
 
@@ -48,6 +52,10 @@ impl Store {
     }
 
     /// Opens a write transaction unless one is open.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn begin(&mut self) -> Result<(), StateError> {
         if !self.in_tx {
             self.conn
@@ -59,6 +67,10 @@ impl Store {
     }
 
     /// Commits the open transaction: what it wrote survives a crash of this process.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn commit(&mut self) -> Result<(), StateError> {
         if self.in_tx {
             self.in_tx = false;
@@ -68,6 +80,10 @@ impl Store {
     }
 
     /// Commits and forces everything to disk: it survives a crash of the machine too.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn commit_durable(&mut self) -> Result<(), StateError> {
         self.commit()?;
         self.conn
@@ -76,6 +92,10 @@ impl Store {
     }
 
     /// Records a new run as running in this process; returns its id.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn begin_run(&mut self, run: &NewRun) -> Result<String, StateError> {
         let now = now_ms();
         let suffix = (u64::from(std::process::id()) ^ (now as u64).wrapping_mul(0x9e37_79b9))
@@ -110,6 +130,10 @@ impl Store {
     }
 
     /// Marks a run as running again in this process (a resume).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn reopen_run(&mut self, run: &str) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
@@ -121,6 +145,10 @@ impl Store {
     }
 
     /// Records how a run ended: succeeded, failed or interrupted.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn end_run(
         &mut self,
         run: &str,
@@ -138,6 +166,10 @@ impl Store {
     }
 
     /// Appends an event to a run's log.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn append_event(&mut self, run: &str, e: &EventRow) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
@@ -157,6 +189,10 @@ impl Store {
     }
 
     /// Records that a step started (again, when it was in flight before a crash).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn step_started(&mut self, run: &str, key: &str, seq: u64) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
@@ -169,6 +205,10 @@ impl Store {
     }
 
     /// Records how a step ended.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn step_finished(
         &mut self,
         run: &str,
@@ -195,7 +235,11 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a story's place on the board: backlog, in_progress, review, done or blocked.
+    /// Sets a story's place on the board: backlog, `in_progress`, review, done or blocked.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn story_status(
         &mut self,
         run: &str,
@@ -214,6 +258,10 @@ impl Store {
     }
 
     /// Adds a story to the board's backlog unless it is on the board already.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn story_known(&mut self, run: &str, story: &str, seq: u64) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
@@ -225,6 +273,10 @@ impl Store {
     }
 
     /// Keeps what a task's agent printed.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn transcript(&mut self, run: &str, t: &super::TranscriptRow) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
@@ -248,6 +300,10 @@ impl Store {
     }
 
     /// Records the sha256 of an artifact as the run wrote or handed it over.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn artifact(
         &mut self,
         run: &str,
@@ -266,6 +322,10 @@ impl Store {
 
     /// Writes a shared state entry, last write wins. The value it overwrites, if another,
     /// is returned as `(value, writer)` and, with `audit`, kept in the audit trail.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn write_state(
         &mut self,
         run: &str,
@@ -304,6 +364,10 @@ impl Store {
 
     /// Records a checkpoint (`reason`: the sync point or `frequency`) with a snapshot of the
     /// run's state and commits; `durable` forces everything so far to disk.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn checkpoint(
         &mut self,
         run: &str,
@@ -330,6 +394,10 @@ impl Store {
     }
 
     /// Asks the process running `run` for a checkpoint (`bmad sync`).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn request_sync(&mut self, run: &str) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
@@ -341,6 +409,10 @@ impl Store {
 
     /// Takes the sync requests of `run` not yet served: how many there were. Reading
     /// opens no write transaction when there are none.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be written.
     pub fn take_sync_requests(&mut self, run: &str) -> Result<usize, StateError> {
         let waiting: i64 = self
             .conn

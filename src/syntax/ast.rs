@@ -681,7 +681,7 @@ pub struct Limits {
 pub struct Sync {
     /// Checkpoint frequency.
     pub every: Option<Quantity>,
-    /// eventual_consistency, ...
+    /// `eventual_consistency`, ...
     pub strategy: Option<Name>,
     /// Sync points.
     pub at: Vec<Name>,
@@ -698,9 +698,9 @@ pub struct Sync {
 /// What happens around every handoff.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HandoffProtocol {
-    /// Before: save_state, create_summary, update_context.
+    /// Before: `save_state`, `create_summary`, `update_context`.
     pub before: Vec<Name>,
-    /// After: verify_receipt, confirm_understanding, start_tracking.
+    /// After: `verify_receipt`, `confirm_understanding`, `start_tracking`.
     pub after: Vec<Name>,
     /// The whole item.
     pub span: Span,

@@ -172,7 +172,7 @@ mod tests {
             out.push(match p {
                 Piece::Parsed { offset, end, .. } => Ok((offset, end)),
                 Piece::Failed { chunk, .. } => Err(chunk.start),
-            })
+            });
         });
         out
     }

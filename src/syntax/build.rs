@@ -1,9 +1,15 @@
 //! Builds top-level items from pest pairs: one function per construct.
 
-use super::ast::*;
-use super::build_steps::{Builder, P, is_keyword, push_exact};
+use super::ast::{
+    Action, ActionKind, Actions, Agent, ArtifactDecl, Backend, CheckBody, CheckDef, Emergency,
+    EnvVar, Environment, Epic, FileChange, Fix, Gate, HandoffProtocol, Heal, Health, HealthProbe,
+    Import, ImportTarget, Incidents, Item, Kpi, Level, LimitEntry, Limits, Maintenance, MetricRule,
+    Monitor, NewFile, PatternRule, Phase, Procedure, Respond, Setting, SettingValue, Settings,
+    Stage, Status, StatusRule, StoriesFrom, Story, Sync, Workflow,
+};
+use super::build_steps::{Builder, P, is_keyword, missing_text, push_exact};
 use super::grammar::Rule;
-use crate::ir::step::{Cmp, Name, Probe, Text};
+use crate::ir::step::{Cmp, Name, Probe};
 use crate::source::Span;
 
 /// The children of a pair that carry data (keywords dropped).
@@ -13,7 +19,7 @@ fn kids(p: P) -> impl Iterator<Item = P> {
 
 impl Builder<'_> {
     /// One top-level item.
-    pub fn item(&mut self, p: P) -> Option<Item> {
+    pub(super) fn item(&mut self, p: P) -> Option<Item> {
         let span = self.span(&p);
         Some(match p.as_rule() {
             Rule::import => {
@@ -49,10 +55,9 @@ impl Builder<'_> {
             Rule::artifact => {
                 let mut k = kids(p);
                 let name = self.next_name(&mut k, span);
-                let path = k.next().map(|t| self.text(t)).unwrap_or(Text {
-                    value: Default::default(),
-                    span,
-                });
+                let path = k
+                    .next()
+                    .map_or_else(|| missing_text(span), |t| self.text(t));
                 let provided = k.next().is_some();
                 Item::Artifact(ArtifactDecl {
                     name,
@@ -74,7 +79,7 @@ impl Builder<'_> {
                 for c in k {
                     match c.as_rule() {
                         Rule::phase_after => {
-                            phase.after = kids(c).next().map(|l| self.names(l)).unwrap_or_default()
+                            phase.after = kids(c).next().map(|l| self.names(l)).unwrap_or_default();
                         }
                         Rule::max_clause => phase.max = self.max(c),
                         _ => phase.body = self.block(c),
@@ -116,7 +121,7 @@ impl Builder<'_> {
                                 _ => Gate::Checks {
                                     checks: self.names(g),
                                 },
-                            })
+                            });
                         }
                     }
                 }
@@ -235,10 +240,10 @@ impl Builder<'_> {
                     match e.as_rule() {
                         Rule::sync_every => s.every = self.first_quantity(e),
                         Rule::sync_strategy => {
-                            s.strategy = Some(self.next_name(&mut kids(e), span))
+                            s.strategy = Some(self.next_name(&mut kids(e), span));
                         }
                         Rule::sync_at => {
-                            s.at = kids(e).next().map(|l| self.names(l)).unwrap_or_default()
+                            s.at = kids(e).next().map(|l| self.names(l)).unwrap_or_default();
                         }
                         _ => {
                             let mut k = kids(e);
@@ -341,10 +346,10 @@ impl Builder<'_> {
                 Rule::agent_role => a.role = kids(e).next().map(|t| self.text(t)),
                 Rule::agent_prompt => a.prompt = kids(e).next().map(|t| self.text(t)),
                 Rule::agent_modes => {
-                    a.modes = kids(e).next().map(|l| self.names(l)).unwrap_or_default()
+                    a.modes = kids(e).next().map(|l| self.names(l)).unwrap_or_default();
                 }
                 Rule::agent_tools => {
-                    a.tools = kids(e).next().map(|l| self.names(l)).unwrap_or_default()
+                    a.tools = kids(e).next().map(|l| self.names(l)).unwrap_or_default();
                 }
                 Rule::agent_model => a.model = kids(e).next().map(|t| self.text(t)),
                 Rule::agent_limits => a.limits = self.limit_entries(e),
@@ -358,10 +363,9 @@ impl Builder<'_> {
         match b.as_rule() {
             Rule::backend_exec => {
                 let mut k = kids(b);
-                let command = k.next().map(|t| self.text(t)).unwrap_or(Text {
-                    value: Default::default(),
-                    span: Span::default(),
-                });
+                let command = k
+                    .next()
+                    .map_or_else(|| missing_text(Span::default()), |t| self.text(t));
                 let (mut stdin, mut cwd, mut timeout, mut output) = (false, None, None, None);
                 for o in k {
                     match o.as_rule() {
@@ -597,7 +601,7 @@ impl Builder<'_> {
                     for c in v {
                         match c.as_rule() {
                             Rule::metric_source => {
-                                rule.of = Some(self.next_name(&mut kids(c), espan))
+                                rule.of = Some(self.next_name(&mut kids(c), espan));
                             }
                             Rule::cmp_op => rule.op = Cmp::parse(c.as_str()),
                             Rule::quantity => rule.threshold = self.quantity(c),
@@ -624,7 +628,7 @@ impl Builder<'_> {
                     for c in v {
                         match c.as_rule() {
                             Rule::pattern_severity => {
-                                rule.severity = Some(self.next_name(&mut kids(c), espan))
+                                rule.severity = Some(self.next_name(&mut kids(c), espan));
                             }
                             _ => rule.actions = self.actions(c),
                         }
@@ -635,10 +639,13 @@ impl Builder<'_> {
                     let mut v = kids(e);
                     let Some(level) = v.next() else { continue };
                     let status = status(level.as_str());
-                    let actions = v.next().map(|a| self.actions(a)).unwrap_or(Actions {
-                        list: Vec::new(),
-                        cooldown: None,
-                    });
+                    let actions = v.next().map_or(
+                        Actions {
+                            list: Vec::new(),
+                            cooldown: None,
+                        },
+                        |a| self.actions(a),
+                    );
                     m.on_status.push(StatusRule {
                         status,
                         actions,
@@ -655,10 +662,7 @@ impl Builder<'_> {
         let name = self.next_name(&mut v, span);
         let mut probe = Probe {
             method: String::new(),
-            target: Text {
-                value: Default::default(),
-                span,
-            },
+            target: missing_text(span),
             expect: None,
             timeout: None,
             every: None,
@@ -670,12 +674,12 @@ impl Builder<'_> {
                 Rule::health_sh => {
                     health_probe = kids(c).next().map(|t| HealthProbe::Sh {
                         command: self.text(t),
-                    })
+                    });
                 }
                 Rule::health_check => {
                     health_probe = Some(HealthProbe::Check {
                         check: self.next_name(&mut kids(c), span),
-                    })
+                    });
                 }
                 Rule::rule_actions => actions = Some(self.actions(c)),
                 _ => self.probe_part(&mut probe, c),
@@ -706,8 +710,8 @@ impl Builder<'_> {
                 continue;
             }
             let target = kids(c).next();
-            let kind = match rule {
-                Rule::act_alert => match target {
+            let kind = if rule == Rule::act_alert {
+                match target {
                     Some(t) if t.as_rule() == Rule::string => ActionKind::Alert {
                         to: None,
                         channel: Some(self.text(t)),
@@ -720,17 +724,16 @@ impl Builder<'_> {
                         to: None,
                         channel: None,
                     },
-                },
-                _ => {
-                    let Some(t) = target else { continue };
-                    let name: Name = self.name(t);
-                    match rule {
-                        Rule::act_scale => ActionKind::Scale { target: name },
-                        Rule::act_heal => ActionKind::Heal { target: name },
-                        Rule::act_escalate => ActionKind::Escalate { level: name },
-                        Rule::act_emergency => ActionKind::Emergency { target: name },
-                        _ => ActionKind::Call { target: name },
-                    }
+                }
+            } else {
+                let Some(t) = target else { continue };
+                let name: Name = self.name(t);
+                match rule {
+                    Rule::act_scale => ActionKind::Scale { target: name },
+                    Rule::act_heal => ActionKind::Heal { target: name },
+                    Rule::act_escalate => ActionKind::Escalate { level: name },
+                    Rule::act_emergency => ActionKind::Emergency { target: name },
+                    _ => ActionKind::Call { target: name },
                 }
             };
             a.list.push(Action { kind, span });

@@ -4,12 +4,16 @@
 use super::grammar::Rule;
 use super::literal::{parse_quantity, unescape};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::step::*;
+use crate::ir::step::{
+    ArtifactRef, AssignArm, CallKind, Cond, Count, Handoff, MatchArm, Name, Probe, Produced,
+    Quantity, Script, Step, StepKind, Task, Text,
+};
 use crate::source::{FileId, Span};
+use compact_str::CompactString;
 use pest::iterators::Pair;
 
 /// Turns pest pairs into AST nodes, collecting literal diagnostics on the way.
-pub struct Builder<'d> {
+pub(super) struct Builder<'d> {
     /// The file being built.
     pub file: FileId,
     /// Byte offset of the chunk being built within the file.
@@ -19,17 +23,19 @@ pub struct Builder<'d> {
 }
 
 /// Shorthand for a pest pair of this grammar.
-pub type P<'i> = Pair<'i, Rule>;
+pub(super) type P<'i> = Pair<'i, Rule>;
 
+// Pairs are taken by value, as pest's iterators hand them out (a pair is a cheap cursor).
+#[allow(clippy::needless_pass_by_value)]
 impl Builder<'_> {
     /// The span of a pair in file coordinates.
-    pub fn span(&self, p: &P) -> Span {
+    pub(super) fn span(&self, p: &P) -> Span {
         let s = p.as_span();
         Span::new(self.file, self.offset + s.start(), self.offset + s.end())
     }
 
     /// A name from an `ident`, `path`, `agent_ref` or `match_pattern` pair.
-    pub fn name(&self, p: P) -> Name {
+    pub(super) fn name(&self, p: P) -> Name {
         Name {
             name: p.as_str().into(),
             span: self.span(&p),
@@ -37,7 +43,7 @@ impl Builder<'_> {
     }
 
     /// A name from a `string` pair (story and epic ids).
-    pub fn string_name(&self, p: P) -> Name {
+    pub(super) fn string_name(&self, p: P) -> Name {
         let text = self.text(p);
         Name {
             name: text.value,
@@ -46,7 +52,7 @@ impl Builder<'_> {
     }
 
     /// The names of an `ident_list`.
-    pub fn names(&self, p: P) -> Vec<Name> {
+    pub(super) fn names(&self, p: P) -> Vec<Name> {
         let inner = p.into_inner();
         // Sized by the pairs in the list (collecting a filter would hold four places).
         let mut names = Vec::with_capacity(inner.len());
@@ -59,25 +65,25 @@ impl Builder<'_> {
     }
 
     /// The texts of a `string_list`.
-    pub fn texts(&self, p: P) -> Vec<Text> {
+    pub(super) fn texts(&self, p: P) -> Vec<Text> {
         p.into_inner().map(|c| self.text(c)).collect()
     }
 
     /// A text from a `string` or `text_block` pair.
-    pub fn text(&self, p: P) -> Text {
+    pub(super) fn text(&self, p: P) -> Text {
         let span = self.span(&p);
         let inner = p.into_inner().next();
         let value = match inner {
             Some(i) if i.as_rule() == Rule::text_inner => dedent(i.as_str()).into(),
             Some(i) if i.as_str().contains('\\') => unescape(i.as_str()).into(),
             Some(i) => i.as_str().into(),
-            None => Default::default(),
+            None => CompactString::default(),
         };
         Text { value, span }
     }
 
     /// A typed literal; a malformed one is reported and kept with no value.
-    pub fn quantity(&mut self, p: P) -> Quantity {
+    pub(super) fn quantity(&mut self, p: P) -> Quantity {
         let span = self.span(&p);
         let value = match parse_quantity(p.as_str()) {
             Ok(v) => Some(v),
@@ -94,7 +100,7 @@ impl Builder<'_> {
     }
 
     /// A whole number from an `int` pair.
-    pub fn count(&mut self, p: P) -> Count {
+    pub(super) fn count(&mut self, p: P) -> Count {
         let span = self.span(&p);
         let digits: String = p.as_str().chars().filter(|c| *c != '_').collect();
         let value = digits.parse().unwrap_or_else(|_| {
@@ -112,14 +118,14 @@ impl Builder<'_> {
     }
 
     /// The number of a `max_clause`.
-    pub fn max(&mut self, p: P) -> Option<Count> {
+    pub(super) fn max(&mut self, p: P) -> Option<Count> {
         p.into_inner()
             .find(|c| c.as_rule() == Rule::int)
             .map(|c| self.count(c))
     }
 
     /// rhai code from a `rhai` pair.
-    pub fn script(&self, p: P) -> Script {
+    pub(super) fn script(&self, p: P) -> Script {
         let code = p.into_inner().next();
         match code {
             Some(c) => Script {
@@ -134,19 +140,16 @@ impl Builder<'_> {
     }
 
     /// A condition from a `cond` pair.
-    pub fn cond(&self, p: P) -> Cond {
+    pub(super) fn cond(&self, p: P) -> Cond {
         match p.into_inner().next() {
             Some(c) if c.as_rule() == Rule::rhai => Cond::Script(self.script(c)),
             Some(c) => Cond::Path(self.name(c)),
-            None => Cond::Path(Name {
-                name: Default::default(),
-                span: Span::default(),
-            }),
+            None => Cond::Path(missing(Span::default())),
         }
     }
 
     /// The artifacts of an `artifact_refs` pair.
-    pub fn artifact_refs(&self, p: P) -> Vec<ArtifactRef> {
+    pub(super) fn artifact_refs(&self, p: P) -> Vec<ArtifactRef> {
         p.into_inner()
             .map(|c| match c.as_rule() {
                 Rule::string => ArtifactRef::Path(self.text(c)),
@@ -156,7 +159,7 @@ impl Builder<'_> {
     }
 
     /// The steps of a `block`; a trailing `on failure { }` guards the steps before it.
-    pub fn block(&mut self, p: P) -> Vec<Step> {
+    pub(super) fn block(&mut self, p: P) -> Vec<Step> {
         let inner = p.into_inner();
         // Sized by the pairs of the block: most hold a step or two, and a list grown by
         // push holds four (608 bytes).
@@ -182,7 +185,7 @@ impl Builder<'_> {
     }
 
     /// One step.
-    pub fn step(&mut self, p: P) -> Step {
+    pub(super) fn step(&mut self, p: P) -> Step {
         let span = self.span(&p);
         let rule = p.as_rule();
         let mut kids = p.into_inner().filter(|c| !is_keyword(c.as_rule()));
@@ -211,8 +214,8 @@ impl Builder<'_> {
                     }
                 }
                 StepKind::ForEach {
-                    var: var.unwrap_or_else(|| self.missing(span)),
-                    source: source.unwrap_or_else(|| self.missing(span)),
+                    var: var.unwrap_or_else(|| missing(span)),
+                    source: source.unwrap_or_else(|| missing(span)),
                     max,
                     body,
                 }
@@ -226,7 +229,7 @@ impl Builder<'_> {
                             until = c
                                 .into_inner()
                                 .find(|x| x.as_rule() == Rule::cond)
-                                .map(|x| self.cond(x))
+                                .map(|x| self.cond(x));
                         }
                         _ => body = self.block(c),
                     }
@@ -256,13 +259,13 @@ impl Builder<'_> {
                             _ => vec![self.step(c)],
                         });
                         MatchArm {
-                            pattern: pattern.unwrap_or_else(|| self.missing(span)),
+                            pattern: pattern.unwrap_or_else(|| missing(span)),
                             body: body.unwrap_or_default(),
                         }
                     })
                     .collect();
                 StepKind::Match {
-                    subject: subject.unwrap_or(Cond::Path(self.missing(span))),
+                    subject: subject.unwrap_or(Cond::Path(missing(span))),
                     arms,
                 }
             }
@@ -275,15 +278,14 @@ impl Builder<'_> {
                 let command = kids.next().map(|c| self.text(c));
                 let timeout = kids.next().and_then(|c| self.first_quantity(c));
                 StepKind::Sh {
-                    command: command.unwrap_or_else(|| self.missing_text(span)),
+                    command: command.unwrap_or_else(|| missing_text(span)),
                     timeout,
                 }
             }
             Rule::wait_step => StepKind::Wait {
                 duration: kids
                     .next()
-                    .map(|c| self.quantity(c))
-                    .unwrap_or(Quantity { value: None, span }),
+                    .map_or(Quantity { value: None, span }, |c| self.quantity(c)),
             },
             Rule::probe_step => StepKind::Probe(Box::new(self.probe(kids))),
             Rule::check_step => match kids.next() {
@@ -327,7 +329,7 @@ impl Builder<'_> {
                 }
                 StepKind::Alert {
                     to,
-                    message: message.unwrap_or_else(|| self.missing_text(span)),
+                    message: message.unwrap_or_else(|| missing_text(span)),
                 }
             }
             Rule::notify_step => {
@@ -380,8 +382,7 @@ impl Builder<'_> {
         let mut task = Task {
             agent: kids
                 .next()
-                .map(|c| self.name(c))
-                .unwrap_or_else(|| self.missing(Span::default())),
+                .map_or_else(|| missing(Span::default()), |c| self.name(c)),
             tasks: Vec::new(),
             mode: None,
             needs: Vec::new(),
@@ -399,7 +400,7 @@ impl Builder<'_> {
                     task.mode = c
                         .into_inner()
                         .find(|x| x.as_rule() == Rule::ident)
-                        .map(|x| self.name(x))
+                        .map(|x| self.name(x));
                 }
                 Rule::task_body => {
                     for opt in c.into_inner() {
@@ -434,7 +435,7 @@ impl Builder<'_> {
                                 .extend(parts.next().map(|x| self.names(x)).unwrap_or_default()),
                             Rule::opt_prompt => task.prompt = parts.next().map(|x| self.text(x)),
                             Rule::opt_timeout => {
-                                task.timeout = parts.next().map(|x| self.quantity(x))
+                                task.timeout = parts.next().map(|x| self.quantity(x));
                             }
                             Rule::opt_verdict => task.verdict = true,
                             _ => {}
@@ -451,8 +452,8 @@ impl Builder<'_> {
         let from = kids.next().map(|c| self.name(c));
         let to = kids.next().map(|c| self.name(c));
         let mut h = Handoff {
-            from: from.unwrap_or_else(|| self.missing(Span::default())),
-            to: to.unwrap_or_else(|| self.missing(Span::default())),
+            from: from.unwrap_or_else(|| missing(Span::default())),
+            to: to.unwrap_or_else(|| missing(Span::default())),
             artifacts: Vec::new(),
             completed: Vec::new(),
             pending: Vec::new(),
@@ -490,20 +491,17 @@ impl Builder<'_> {
             None => Vec::new(),
         };
         StepKind::If {
-            cond: cond.unwrap_or(Cond::Path(self.missing(Span::default()))),
+            cond: cond.unwrap_or(Cond::Path(missing(Span::default()))),
             then,
             otherwise,
         }
     }
 
-    /// A probe from the pairs of `probe_step` (http_probe/tcp_probe then options).
-    pub fn probe<'i>(&mut self, kids: impl Iterator<Item = P<'i>>) -> Probe {
+    /// A probe from the pairs of `probe_step` (`http_probe` or `tcp_probe`, then options).
+    pub(super) fn probe<'i>(&mut self, kids: impl Iterator<Item = P<'i>>) -> Probe {
         let mut probe = Probe {
             method: String::new(),
-            target: Text {
-                value: Default::default(),
-                span: Span::default(),
-            },
+            target: missing_text(Span::default()),
             expect: None,
             timeout: None,
             every: None,
@@ -515,7 +513,7 @@ impl Builder<'_> {
     }
 
     /// Applies one part of a probe (its spec or an option).
-    pub fn probe_part(&mut self, probe: &mut Probe, c: P) {
+    pub(super) fn probe_part(&mut self, probe: &mut Probe, c: P) {
         let rule = c.as_rule();
         let mut parts = c.into_inner();
         match rule {
@@ -536,55 +534,56 @@ impl Builder<'_> {
             Rule::probe_expect => {
                 probe.expect = parts
                     .find(|x| x.as_rule() == Rule::int)
-                    .map(|x| self.count(x))
+                    .map(|x| self.count(x));
             }
             Rule::probe_timeout => {
                 probe.timeout = parts
                     .find(|x| x.as_rule() == Rule::quantity)
-                    .map(|x| self.quantity(x))
+                    .map(|x| self.quantity(x));
             }
             Rule::probe_every => {
                 probe.every = parts
                     .find(|x| x.as_rule() == Rule::quantity)
-                    .map(|x| self.quantity(x))
+                    .map(|x| self.quantity(x));
             }
             _ => {}
         }
     }
 
     /// The first quantity inside a pair (`timeout 5s`, `backoff 1s`).
-    pub fn first_quantity(&mut self, p: P) -> Option<Quantity> {
+    pub(super) fn first_quantity(&mut self, p: P) -> Option<Quantity> {
         p.into_inner()
             .find(|c| c.as_rule() == Rule::quantity)
             .map(|c| self.quantity(c))
     }
 
     /// The next child as a name, or a placeholder the checker ignores.
-    pub fn next_name<'i>(&self, kids: &mut impl Iterator<Item = P<'i>>, at: Span) -> Name {
+    pub(super) fn next_name<'i>(&self, kids: &mut impl Iterator<Item = P<'i>>, at: Span) -> Name {
         kids.find(|c| !is_keyword(c.as_rule()))
-            .map(|c| self.name(c))
-            .unwrap_or_else(|| self.missing(at))
+            .map_or_else(|| missing(at), |c| self.name(c))
     }
+}
 
-    fn missing(&self, span: Span) -> Name {
-        Name {
-            name: Default::default(),
-            span,
-        }
+/// A name that is not there: a placeholder the checker ignores.
+fn missing(span: Span) -> Name {
+    Name {
+        name: CompactString::default(),
+        span,
     }
+}
 
-    fn missing_text(&self, span: Span) -> Text {
-        Text {
-            value: Default::default(),
-            span,
-        }
+/// Text that is not there.
+pub(super) fn missing_text(span: Span) -> Text {
+    Text {
+        value: CompactString::default(),
+        span,
     }
 }
 
 /// Pushes `x`, holding one place when it is the first item: most lists of an item (a
 /// story's files and criteria) hold one, and a list grown by push holds four. A workflow
 /// can have a hundred thousand stories.
-pub fn push_exact<T>(v: &mut Vec<T>, x: T) {
+pub(super) fn push_exact<T>(v: &mut Vec<T>, x: T) {
     if v.capacity() == 0 {
         v.reserve_exact(1);
     }
@@ -592,7 +591,7 @@ pub fn push_exact<T>(v: &mut Vec<T>, x: T) {
 }
 
 /// True for the `kw_*` rules (keywords carry no data).
-pub fn is_keyword(rule: Rule) -> bool {
+pub(super) fn is_keyword(rule: Rule) -> bool {
     let r = rule as usize;
     r >= Rule::kw_accept as usize && r <= Rule::kw_workflow as usize
 }

@@ -30,7 +30,10 @@ pub fn describe(rule: Rule) -> String {
         Rule::cmp_op => "a comparison (>, >=, <, <=, ==, !=)",
         Rule::module_path => "a module like std.roles",
         // Keyword sets: their words are listed one by one from the expected tokens.
-        Rule::http_method | Rule::status_level | Rule::stage_name => return String::new(),
+        // And the whole file: nothing useful to say.
+        Rule::http_method | Rule::status_level | Rule::stage_name | Rule::file => {
+            return String::new();
+        }
         Rule::match_pattern => "a pattern (a name or _)",
         Rule::task => "an agent task (agent: task)",
         Rule::block | Rule::task_body | Rule::handoff_body => "`{`",
@@ -40,7 +43,6 @@ pub fn describe(rule: Rule) -> String {
         Rule::match_arm => "a match arm (pattern => step)",
         Rule::rule_actions => "`=>` and an action",
         Rule::probe_step => "a probe (get, post, head, put, tcp)",
-        Rule::file => return String::new(),
         _ => return name.replace('_', " "),
     };
     text.to_string()
@@ -93,11 +95,11 @@ fn keyword_hint(found: &str, expected: &[String]) -> Option<String> {
 /// Converts a failed parse of the chunk `chunk_range` of the file `text` to a
 /// diagnostic. Re-parses with pest's error detail to list the literal tokens expected.
 /// `unclosed` is the innermost `{` still open at the end of the chunk, if any.
-pub fn syntax_error(
+pub(super) fn syntax_error(
     file: FileId,
     text: &str,
     chunk_range: (usize, usize),
-    error: pest::error::Error<Rule>,
+    error: &pest::error::Error<Rule>,
     unclosed: Option<usize>,
 ) -> Diagnostic {
     let (offset, end) = chunk_range;

@@ -70,6 +70,10 @@ const GRAMMAR: &str = include_str!("../../grammar/bmad.pest");
 
 /// Every keyword of the grammar (each quoted lowercase word of grammar/bmad.pest: the
 /// keywords, status levels, stages, methods), sorted.
+///
+/// # Panics
+///
+/// Never: the pattern it reads the grammar with is a constant that compiles.
 pub fn all() -> &'static [&'static str] {
     static KEYWORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
     KEYWORDS.get_or_init(|| {
@@ -130,7 +134,7 @@ mod tests {
             .flat_map(first_words)
             .collect();
         from_grammar.sort();
-        let mut ours: Vec<String> = ITEM.iter().map(|s| s.to_string()).collect();
+        let mut ours: Vec<String> = ITEM.iter().map(ToString::to_string).collect();
         ours.sort();
         assert_eq!(ours, from_grammar);
         for strong in STRONG {

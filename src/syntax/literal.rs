@@ -107,6 +107,10 @@ fn err(message: String, help: &str) -> LiteralError {
 const UNITS_HELP: &str = "durations take ms, s, m, h, d or w (30s); sizes B, KB, MB, GB, TB or KiB, MiB, GiB, TiB (4GB); percents % (80%); rates /second, /minute, /hour or /day (1000/hour); cores `cores` (2 cores)";
 
 /// Parses the text of a `quantity` token (`30s`, `4GB`, `80%`, `1000/hour`, `2 cores`, `20`).
+///
+/// # Errors
+///
+/// A [`LiteralError`] when the number or the unit is malformed, or the value is too large.
 pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
@@ -126,7 +130,10 @@ pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
     let scaled = |factor: f64| -> Result<u64, LiteralError> {
         let v = number * factor;
         if v.is_finite() && v < u64::MAX as f64 {
-            Ok(v.round() as u64)
+            // In range, checked above; no literal is negative.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let n = v.round() as u64;
+            Ok(n)
         } else {
             Err(err(format!("`{text}` is too large"), "use a smaller value"))
         }
@@ -184,8 +191,11 @@ pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
 const CRON_HELP: &str = "a cron expression has five fields, minute hour day-of-month month day-of-week (six with seconds first), like \"0 3 * * *\"";
 
 /// Checks a cron expression (5 fields, or 6 with seconds), naming the field that is wrong.
+///
+/// # Errors
+///
+/// A [`LiteralError`] naming the field that is wrong, or the count of fields.
 pub fn check_cron(expr: &str) -> Result<(), LiteralError> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
     // The fields with seconds first; five-field expressions start at the minute.
     const FIELDS: [(&str, u32, u32); 6] = [
         ("second", 0, 59),
@@ -195,6 +205,7 @@ pub fn check_cron(expr: &str) -> Result<(), LiteralError> {
         ("month", 1, 12),
         ("day of week", 0, 7),
     ];
+    let fields: Vec<&str> = expr.split_whitespace().collect();
     let names: &[(&str, u32, u32)] = match fields.len() {
         5 => &FIELDS[1..],
         6 => &FIELDS,
@@ -246,6 +257,11 @@ pub fn unescape(raw: &str) -> String {
         }
     }
     out
+}
+
+/// [`human_ms`] of a duration (past 584 million years, the largest it shows).
+pub fn human_duration(d: std::time::Duration) -> String {
+    human_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `2d 3h`, `5m 12s`, `1h`, `150ms`: the two largest units, zero parts left out.

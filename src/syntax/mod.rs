@@ -167,7 +167,7 @@ fn parse_pieces(
                 file,
                 text,
                 (piece.start, piece.end),
-                e,
+                &e,
                 piece.unclosed_brace.map(|b| b - piece.start),
             ));
         } else {
@@ -292,6 +292,7 @@ fn too_deep(file: FileId, at: usize) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write;
 
     /// Parsed piece by piece in order, on this thread.
     fn in_one_piece(file: FileId, text: &str) -> Parsed {
@@ -309,14 +310,22 @@ mod tests {
         let mut i = 0;
         while text.len() < PARALLEL_BYTES + PARALLEL_BYTES / 8 {
             match i % 97 {
-                13 => text.push_str(&format!("phase broken{i} {{\n  dev work\n}}\n")),
-                41 => text.push_str(&format!("phase late{i} {{\n  wait 5parsecs\n}}\n")),
+                13 => _ = write!(text, "phase broken{i} {{\n  dev work\n}}\n"),
+                41 => _ = write!(text, "phase late{i} {{\n  wait 5parsecs\n}}\n"),
                 // An item that goes on in column 0 (a keyword as a name).
-                67 => text.push_str(&format!("phase joined{i} after a,\nphase {{\n  dev: work\n}}\n")),
-                _ => text.push_str(&format!(
-                    "phase p{i} after p{} {{\n  dev: work\n}}\nstory \"{i}\" backend {{\n  title \"t\"\n}}\n",
-                    i.max(1) - 1
-                )),
+                67 => {
+                    _ = write!(
+                        text,
+                        "phase joined{i} after a,\nphase {{\n  dev: work\n}}\n"
+                    );
+                }
+                _ => {
+                    _ = write!(
+                        text,
+                        "phase p{i} after p{} {{\n  dev: work\n}}\nstory \"{i}\" backend {{\n  title \"t\"\n}}\n",
+                        i.max(1) - 1
+                    );
+                }
             }
             i += 1;
         }

@@ -96,7 +96,7 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
             }
         }
         line_start = false;
-        let is_comment = b == b'/' && matches!(bytes.get(i + 1), Some(b'/') | Some(b'*'));
+        let is_comment = b == b'/' && matches!(bytes.get(i + 1), Some(b'/' | b'*'));
         if !b.is_ascii_whitespace() && !is_comment {
             has_code = true;
         }

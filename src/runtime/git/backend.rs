@@ -12,6 +12,7 @@ use crate::runtime::process::{Ended, run_group};
 use crate::runtime::process_mark::RunMarks;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::process::Command;
@@ -201,7 +202,7 @@ impl GitBackend {
             )
         };
         if !held.is_empty() {
-            said.push_str(&format!("; not merged (blocked): {}", held.join(", ")));
+            let _ = write!(said, "; not merged (blocked): {}", held.join(", "));
         }
         Ok(said)
     }

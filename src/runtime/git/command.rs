@@ -192,7 +192,7 @@ impl Git {
             use std::io::{Read, Seek};
             let mut bytes = Vec::new();
             f.rewind()
-                .and_then(|_| f.read_to_end(&mut bytes))
+                .and_then(|()| f.read_to_end(&mut bytes))
                 .map(|_| bytes)
         };
         Ok(std::process::Output {
@@ -203,6 +203,10 @@ impl Git {
     }
 
     /// Runs git with `args`; its standard output, trimmed at the end.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn run<I, S>(&self, args: I) -> Result<String, GitError>
     where
         I: IntoIterator<Item = S>,
@@ -215,6 +219,10 @@ impl Git {
 
     /// Runs git with `args` and extra environment `env`; its standard output, trimmed at
     /// the end. A command that finds a lock held by another git waits for it, up to 10 s.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn run_with(
         &self,
         args: &[std::ffi::OsString],
@@ -243,6 +251,10 @@ impl Git {
 
     /// Runs git with `args` and `env`: how it exited and what it printed, whatever its exit
     /// code (for commands whose non-zero exit is an answer, such as a merge's conflicts).
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn output_of(
         &self,
         args: &[&str],
@@ -255,6 +267,10 @@ impl Git {
 
     /// Whether git with `args` exits 0 (a question such as `merge-base --is-ancestor`);
     /// an error only when it cannot run.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn test<I, S>(&self, args: I) -> Result<bool, GitError>
     where
         I: IntoIterator<Item = S>,
@@ -277,6 +293,8 @@ impl Git {
 
 /// Whether `branch` is a valid branch name, by git's rules for a ref
 /// (`git check-ref-format refs/heads/<branch>`), without starting git.
+// git refuses a component ending in `.lock`, in that case only: so does this.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 pub fn valid_branch(branch: &str) -> bool {
     !branch.is_empty()
         && branch != "@"

@@ -5,6 +5,7 @@
 use super::command::{Git, GitError, nul_split};
 use super::repo::Repo;
 use super::worktree::Tree;
+use std::fmt::Write;
 use std::path::{Component, Path};
 
 /// What a story says about itself, for its commit.
@@ -53,16 +54,13 @@ pub fn message(story: &StoryInfo, attempts: u64, run: Option<&str>) -> String {
     if !story.accept.is_empty() {
         m.push_str("Acceptance criteria:\n");
         for a in &story.accept {
-            m.push_str(&format!("- {a}\n"));
+            let _ = writeln!(m, "- {a}");
         }
         m.push('\n');
     }
-    m.push_str(&format!(
-        "Bmad-Story: {}\nBmad-Attempts: {attempts}\n",
-        story.id
-    ));
+    let _ = write!(m, "Bmad-Story: {}\nBmad-Attempts: {attempts}\n", story.id);
     if let Some(run) = run {
-        m.push_str(&format!("Bmad-Run: {run}\n"));
+        let _ = writeln!(m, "Bmad-Run: {run}");
     }
     m
 }
@@ -100,6 +98,10 @@ async fn changed(git: &Git, integration: &str, staged: bool) -> Result<Vec<Strin
 /// Commits everything the story of `tree` changed onto its branch with `message`, made
 /// with `repo`'s identity (git's own `commit`, hooks off: one process for the tree, the
 /// commit and the branch).
+///
+/// # Errors
+///
+/// A [`GitError`] when git cannot be started, or exits with an error.
 pub async fn commit_all(
     repo: &Repo,
     tree: &Tree,
@@ -138,6 +140,10 @@ pub async fn commit_all(
 
 /// The declared files of a story that its worktree has not changed yet (everything it
 /// changed is staged on the way, as a commit would take it).
+///
+/// # Errors
+///
+/// A [`GitError`] when git cannot be started, or exits with an error.
 pub async fn untouched_now(
     repo: &Repo,
     tree: &Tree,

@@ -69,11 +69,19 @@ impl Lane {
     }
 
     /// The commit the integration branch is at.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn tip(&self) -> Result<String, GitError> {
         self.repo.tip(&self.branch).await
     }
 
     /// Whether `commit` is in the integration branch at `tip`.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn contains(&self, commit: &str, tip: &str) -> Result<bool, GitError> {
         self.repo
             .git
@@ -83,6 +91,10 @@ impl Lane {
 
     /// Merges `story_branch` onto the integration branch's tip as a merge commit with
     /// `message`, the integration branch left where it is; that tip, and how it went.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn merge(
         &self,
         story_branch: &str,
@@ -158,6 +170,10 @@ impl Lane {
     }
 
     /// Moves the integration branch from `from` to `to` (a merge onto `from`).
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn advance(&self, from: &str, to: &str, story: &str) -> Result<Advanced, GitError> {
         match self.repo.checked_out_at(&self.branch).await? {
             Some((_, head)) if head != from => Ok(Advanced::Moved),
@@ -202,6 +218,10 @@ impl Lane {
 
     /// The subjects of the stories merged into the integration branch after `from`, oldest
     /// first.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn merged_since(&self, from: &str) -> Result<Vec<String>, GitError> {
         let out = self
             .repo

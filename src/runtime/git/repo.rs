@@ -29,6 +29,10 @@ const BMAD_IDENTITY: [(&str, &str); 4] = [
 impl Repo {
     /// The repository `workspace` is in; `None` when it is in none, or when the repository
     /// ignores it (a scratch directory inside some project is not that project's work).
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn find(workspace: &Path) -> Result<Option<Repo>, GitError> {
         let here = Git::at(workspace);
         if !here.test(["rev-parse", "--show-toplevel"]).await? {
@@ -73,6 +77,10 @@ impl Repo {
     }
 
     /// The branch checked out at the top; `None` when `HEAD` is detached.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn current_branch(&self) -> Result<Option<String>, GitError> {
         if !self
             .git
@@ -89,6 +97,10 @@ impl Repo {
     }
 
     /// The commit a branch points at.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn tip(&self, branch: &str) -> Result<String, GitError> {
         self.git
             .run([
@@ -103,6 +115,10 @@ impl Repo {
 
     /// The integration branch stories start from and merge into: `base`, or the branch
     /// checked out at the top. It must exist and have a commit.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn integration(&self, base: Option<&str>) -> Result<String, GitError> {
         if !self
             .git
@@ -125,6 +141,10 @@ impl Repo {
 
     /// The working tree where `branch` is checked out, if one is (the user's checkout when
     /// the integration branch is the branch they are on), and the commit it is at there.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn checked_out_at(
         &self,
         branch: &str,

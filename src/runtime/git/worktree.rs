@@ -70,6 +70,10 @@ pub fn branch_of(story: &str) -> String {
 impl Trees {
     /// The worktrees of the for-each at `place` (its step's place) of run `run` in `repo`,
     /// under `workspace`.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn open(
         repo: Repo,
         workspace: &Path,
@@ -128,6 +132,10 @@ impl Trees {
     /// The worktree of `story` on its branch at `tip`: the one it has (a resumed run), a
     /// free one moved to it, or a new one. A branch of that name with commits `tip` lacks
     /// (left by another run) is renamed aside, never overwritten; its new name is returned.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn start(&self, story: &str, tip: &str) -> Result<(Tree, Option<String>), GitError> {
         let tree = self.of(story);
         let branch = branch_of(story);
@@ -150,7 +158,7 @@ impl Trees {
         let aside = self.set_aside(&branch, tip).await?;
         let _admin = self.admin.lock().await;
         remove_leftover(&tree.root)?;
-        let free = self.free.lock().map(|mut f| f.pop()).unwrap_or(None);
+        let free = self.free.lock().ok().and_then(|mut f| f.pop());
         match free {
             Some(old) if Self::exists(&old) => {
                 self.repo
@@ -226,12 +234,20 @@ impl Trees {
 
     /// Starts `tree`'s story again from `tip`: its branch reset there, its files with it
     /// (what the attempt changed is dropped; its commit stays in the branch's reflog).
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn restart(&self, tree: &Tree, tip: &str) -> Result<(), GitError> {
         switch(&Git::at(&tree.root), &tree.branch, tip).await
     }
 
     /// Puts `tree` back on its branch as its last commit left it (after the lane detached
     /// it at a merge its verdicts rejected).
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn reattach(&self, tree: &Tree) -> Result<(), GitError> {
         Git::at(&tree.root)
             .run(["checkout", "-q", "-f", &tree.branch])
@@ -251,6 +267,10 @@ impl Trees {
 
     /// Detaches `tree` at `commit` (the lane's merge of its story, to verify), dropping
     /// what the tree changed since its last commit; its branch stays where it is.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn detach(&self, tree: &Tree, commit: &str) -> Result<(), GitError> {
         Git::at(&tree.root)
             .run(["checkout", "-q", "-f", "--detach", commit])
@@ -261,6 +281,10 @@ impl Trees {
     /// Removes every worktree of the for-each except those of `keep` (blocked stories):
     /// those git knows (also when a crash took their directory) and directories a crash
     /// left half made; then the run's directories when nothing is left in them.
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or exits with an error.
     pub async fn finish(&self, keep: &BTreeSet<PathBuf>) -> Result<(), GitError> {
         let _admin = self.admin.lock().await;
         let list = self

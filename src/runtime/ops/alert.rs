@@ -1,5 +1,5 @@
 //! Alerts: to stdout (addressed to an agent), appended as a JSON line to a file in the
-//! workspace, or POSTed as JSON to a webhook on a host the workflow declares. Secrets are
+//! workspace, or sent as JSON (a POST) to a webhook on a host the workflow declares. Secrets are
 //! redacted from the message first. A simulation writes files but sends nothing over the
 //! network and prints nothing.
 

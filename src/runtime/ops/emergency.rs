@@ -1,4 +1,4 @@
-//! Emergency protocols: the team is paged, the immediate actions run in order (stop_writes
+//! Emergency protocols: the team is paged, the immediate actions run in order (`stop_writes`
 //! and isolate pause the workflows and monitors), then the recovery steps. A protocol that
 //! recovers lifts its pauses; one without recovery steps, or whose recovery fails, opens an
 //! incident at the top level for its team, and its pauses hold until that incident is
@@ -46,7 +46,7 @@ impl Runner {
                 trigger,
             ),
             Err(e) => {
-                self.operation_failed(&job, &format!("emergency {name} failed: {e}"), trigger)
+                self.operation_failed(&job, &format!("emergency {name} failed: {e}"), trigger);
             }
         }
     }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 /// What one probe saw.
 #[derive(Debug)]
-pub struct Answer {
+pub(super) struct Answer {
     /// The status, when one came back.
     pub status: Option<u16>,
     /// How long it took.
@@ -22,7 +22,7 @@ pub struct Answer {
 }
 
 /// A health check's HTTP client: its URL and its open connection.
-pub struct HttpCheck {
+pub(super) struct HttpCheck {
     uri: hyper::Uri,
     method: hyper::Method,
     authority: String,
@@ -31,7 +31,7 @@ pub struct HttpCheck {
 
 impl HttpCheck {
     /// A client for `method url`, or `None` when the URL is not plain `http://`.
-    pub fn new(method: &str, url: &str) -> Option<HttpCheck> {
+    pub(super) fn new(method: &str, url: &str) -> Option<HttpCheck> {
         let uri: hyper::Uri = url.parse().ok()?;
         if uri.scheme_str() != Some("http") {
             return None;
@@ -52,7 +52,7 @@ impl HttpCheck {
     }
 
     /// One request, on the kept connection or a new one; gives up after `timeout`.
-    pub async fn probe(&mut self, timeout: Duration) -> Answer {
+    pub(super) async fn probe(&mut self, timeout: Duration) -> Answer {
         let start = Instant::now();
         let result = tokio::time::timeout(timeout, self.request()).await;
         let latency = start.elapsed();

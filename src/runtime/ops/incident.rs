@@ -121,7 +121,7 @@ impl Record {
     }
 }
 
-fn respond_within(r: &Option<Respond>) -> Option<Duration> {
+fn respond_within(r: Option<&Respond>) -> Option<Duration> {
     match r {
         Some(Respond::Immediate { .. }) => Some(Duration::ZERO),
         Some(Respond::Within(q)) => q.duration(),
@@ -190,14 +190,18 @@ impl Runner {
     /// Pages the agents of the incident's level and binds `responders` to its last agent.
     fn page(&self, rec: &Record, ctx: &Ctx<'_>) {
         let (level, agents) = &rec.levels[rec.level.get()];
-        let respond = respond_within(&self.program.incident_levels[rec.level.get()].respond);
+        let respond = respond_within(
+            self.program.incident_levels[rec.level.get()]
+                .respond
+                .as_ref(),
+        );
         let text = format!(
             "{}: paged {} (level {level}{})",
             rec.id,
             agents.join(", "),
             respond.map_or(String::new(), |d| format!(
                 ", answer within {}",
-                crate::syntax::literal::human_ms(d.as_millis() as u64)
+                crate::syntax::literal::human_duration(d)
             ))
         );
         rec.log(self.now_ms(), text.clone());
@@ -245,7 +249,7 @@ impl Runner {
     async fn response_timer(&self, rec: &Record, ctx: &Ctx<'_>) {
         loop {
             let lvl = rec.level.get();
-            let respond = respond_within(&self.program.incident_levels[lvl].respond);
+            let respond = respond_within(self.program.incident_levels[lvl].respond.as_ref());
             // The top level has nobody to escalate to: no timer.
             let (Some(wait), false) = (respond, lvl + 1 == rec.levels.len()) else {
                 return std::future::pending().await;
@@ -260,7 +264,7 @@ impl Runner {
             let reason = format!(
                 "level {} did not answer within {}",
                 rec.levels[lvl].0,
-                crate::syntax::literal::human_ms(wait.as_millis() as u64)
+                crate::syntax::literal::human_duration(wait)
             );
             if !self.raise(rec, ctx, &reason) {
                 return std::future::pending().await;
@@ -371,7 +375,11 @@ impl Runner {
             if let Some(world) = &self.ops.sim {
                 world.borrow_mut().resolve(check);
             }
-            let respond = respond_within(&self.program.incident_levels[rec.level.get()].respond);
+            let respond = respond_within(
+                self.program.incident_levels[rec.level.get()]
+                    .respond
+                    .as_ref(),
+            );
             let limit = respond.unwrap_or(MIN_VERIFY).max(MIN_VERIFY);
             let deadline = tokio::time::Instant::now() + limit;
             let healthy = |r: &Runner| {
@@ -385,7 +393,7 @@ impl Runner {
                 if tokio::time::Instant::now() >= deadline {
                     return Err(format!(
                         "`{check}` was not healthy within {} of the resolution",
-                        crate::syntax::literal::human_ms(limit.as_millis() as u64)
+                        crate::syntax::literal::human_duration(limit)
                     ));
                 }
                 tokio::time::sleep(VERIFY_POLL).await;

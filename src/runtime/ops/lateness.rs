@@ -27,7 +27,8 @@ impl Default for Lateness {
 impl Lateness {
     /// Counts one probe that started `late` after its scheduled time.
     pub fn add(&mut self, late: Duration) {
-        let bucket = (late.as_micros() as u64 / BUCKET_US).min(BUCKETS as u64) as usize;
+        let micros = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        let bucket = usize::try_from(micros / BUCKET_US).map_or(BUCKETS, |b| b.min(BUCKETS));
         self.counts[bucket] += 1;
         self.total += 1;
         self.max = self.max.max(late);
@@ -45,6 +46,8 @@ impl Lateness {
 
     /// The lateness that fraction `q` (0 to 1) of probes stayed under: the upper edge of
     /// its bucket (the maximum, for the overflow bucket).
+    // `q` is between 0 and 1, so the rank is at most the count of probes.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn quantile(&self, q: f64) -> Duration {
         if self.total == 0 {
             return Duration::ZERO;

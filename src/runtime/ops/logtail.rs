@@ -46,6 +46,10 @@ impl LogTail {
     }
 
     /// The complete lines appended since the last call.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be opened or read.
     pub fn poll(&mut self) -> std::io::Result<Vec<String>> {
         let mut lines = Vec::new();
         // What the open file still holds (all of it, when it was rotated away).

@@ -265,7 +265,7 @@ impl Desk {
 impl Runner {
     /// The wall-clock time of `ms` since the run started (virtual in a simulation).
     pub(super) fn wall(&self, ms: u64) -> chrono::DateTime<chrono::Utc> {
-        self.ops.epoch.get() + chrono::Duration::milliseconds(ms as i64)
+        self.ops.epoch.get() + chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
     }
 
     /// Asks the operations loop to run `job`.
@@ -278,7 +278,8 @@ impl Runner {
     /// its future is dropped).
     pub(super) async fn operations(&self) {
         if self.ops.sim.is_none() {
-            let run_ms = chrono::Duration::milliseconds(self.now_ms() as i64);
+            let run_ms =
+                chrono::Duration::milliseconds(i64::try_from(self.now_ms()).unwrap_or(i64::MAX));
             self.ops.epoch.set(chrono::Utc::now() - run_ms);
         }
         let mut running: FuturesUnordered<LocalBoxFuture<'_, ()>> = FuturesUnordered::new();
@@ -313,7 +314,7 @@ impl Runner {
                 message,
             } => {
                 self.alert(to.as_deref(), channel.as_deref(), &message)
-                    .await
+                    .await;
             }
             Job::Heal(h, trigger) => {
                 let _ = self.heal(&h, trigger).await;
@@ -430,8 +431,8 @@ impl Runner {
         let _ = rx.wait_for(|paused| !*paused).await;
     }
 
-    /// The system's state for scripts: `status` is healthy, partial_outage (some health
-    /// checks fail) or full_outage (every one fails); `failing` and `checks` count them.
+    /// The system's state for scripts: `status` is healthy, `partial_outage` (some health
+    /// checks fail) or `full_outage` (every one fails); `failing` and `checks` count them.
     pub(super) fn system_map(&self) -> rhai::Map {
         let status = self.ops.status.borrow();
         let health: Vec<Status> = self
@@ -450,13 +451,19 @@ impl Runner {
         };
         let mut map = rhai::Map::new();
         map.insert("status".into(), rhai::Dynamic::from(word.to_string()));
-        map.insert("failing".into(), rhai::Dynamic::from(failing as i64));
-        map.insert("checks".into(), rhai::Dynamic::from(health.len() as i64));
+        map.insert(
+            "failing".into(),
+            rhai::Dynamic::from(i64::try_from(failing).unwrap_or(i64::MAX)),
+        );
+        map.insert(
+            "checks".into(),
+            rhai::Dynamic::from(i64::try_from(health.len()).unwrap_or(i64::MAX)),
+        );
         map
     }
 
-    /// The incident an operation responds to, for scripts: id, level, trigger, opened_ms.
-    pub(super) fn incident_map(&self, ctx: &Ctx<'_>) -> rhai::Map {
+    /// The incident an operation responds to, for scripts: id, level, trigger, `opened_ms`.
+    pub(super) fn incident_map(ctx: &Ctx<'_>) -> rhai::Map {
         let mut map = rhai::Map::new();
         if let Some(rec) = ctx.ops.as_ref().and_then(|o| o.incident.as_ref()) {
             map.insert("id".into(), rhai::Dynamic::from(rec.id.clone()));
@@ -467,7 +474,7 @@ impl Runner {
             );
             map.insert(
                 "started_ms".into(),
-                rhai::Dynamic::from(rec.opened_ms as i64),
+                rhai::Dynamic::from(i64::try_from(rec.opened_ms).unwrap_or(i64::MAX)),
             );
         }
         map

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// A monitor's interval when it writes none.
-pub const DEFAULT_EVERY: Duration = Duration::from_secs(30);
+pub(super) const DEFAULT_EVERY: Duration = Duration::from_secs(30);
 /// How often log files are read on the wall clock.
 const LOG_POLL: Duration = Duration::from_secs(1);
 /// How often a simulation looks for log patterns.
@@ -39,10 +39,10 @@ impl Runner {
         };
         self.note("watch", format!("monitor {name} started"));
         let every = duration(m.every).unwrap_or(DEFAULT_EVERY);
-        let n = m.health.len().max(1) as u32;
+        let n = u32::try_from(m.health.len().max(1)).unwrap_or(u32::MAX);
         let checks = m.health.iter().enumerate().map(|(i, h)| {
             let own = duration(h.every).unwrap_or(every);
-            self.health_loop(m, h, own, own * i as u32 / n)
+            self.health_loop(m, h, own, own * u32::try_from(i).unwrap_or(u32::MAX) / n)
         });
         futures::join!(
             futures::future::join_all(checks),
@@ -89,7 +89,7 @@ impl Runner {
             Status::Critical
         };
         self.set_status(key, status, || {
-            let took = crate::syntax::literal::human_ms(seen.latency.as_millis() as u64);
+            let took = crate::syntax::literal::human_duration(seen.latency);
             format!("{} in {took}", seen.detail)
         });
         if let Some(actions) = &h.actions {

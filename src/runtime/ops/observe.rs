@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A probe's time limit when the health check writes none.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one probe of a health check saw.
 #[derive(Debug, Clone)]
-pub struct Observation {
+pub(super) struct Observation {
     /// Whether the check passed.
     pub ok: bool,
     /// How long it took.
@@ -27,7 +27,7 @@ pub struct Observation {
 
 /// How a health check reaches its target over HTTP: on the runtime with a kept-alive
 /// connection (plain http), or through the blocking client (https); none for other probes.
-pub enum HttpClient {
+pub(super) enum HttpClient {
     /// Not an HTTP check.
     None,
     /// Plain http, on the runtime.
@@ -38,7 +38,7 @@ pub enum HttpClient {
 
 impl HttpClient {
     /// The client health check `h` needs.
-    pub fn for_check(h: &Health, timeout: Duration) -> HttpClient {
+    pub(super) fn for_check(h: &Health, timeout: Duration) -> HttpClient {
         match &h.probe {
             HealthProbe::Probe(p) if p.method != "tcp" => {
                 match super::http_probe::HttpCheck::new(&p.method, &p.target.value) {
@@ -52,7 +52,7 @@ impl HttpClient {
 }
 
 /// The first number in `text` (`73`, `73.5%`, `pool: 73`).
-pub fn first_number(text: &str) -> Option<f64> {
+pub(super) fn first_number(text: &str) -> Option<f64> {
     let start = text.find(|c: char| c.is_ascii_digit())?;
     let rest = &text[start..];
     let end = rest
@@ -185,7 +185,7 @@ fn failed(detail: String, latency: Duration) -> Observation {
 }
 
 /// The host's memory in use, in percent of the total and in bytes (from /proc/meminfo).
-pub fn host_memory() -> Option<(f64, f64)> {
+pub(super) fn host_memory() -> Option<(f64, f64)> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let field = |name: &str| {
         info.lines()
@@ -200,7 +200,7 @@ pub fn host_memory() -> Option<(f64, f64)> {
 
 /// The share of CPU time the host spent busy since `before` (from /proc/stat), and the
 /// counters to pass next time.
-pub fn host_cpu(before: Option<(u64, u64)>) -> (Option<f64>, Option<(u64, u64)>) {
+pub(super) fn host_cpu(before: Option<(u64, u64)>) -> (Option<f64>, Option<(u64, u64)>) {
     let now = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
         let line = s.lines().next()?;
         let v: Vec<u64> = line
@@ -221,12 +221,13 @@ pub fn host_cpu(before: Option<(u64, u64)>) -> (Option<f64>, Option<(u64, u64)>)
 }
 
 /// The disk holding `path`: used, in percent and bytes.
-pub fn disk_usage(path: &std::path::Path) -> Option<(f64, f64)> {
+pub(super) fn disk_usage(path: &std::path::Path) -> Option<(f64, f64)> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain data, for which all zeroes is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is a valid C string and `st` a writable statvfs.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+    if unsafe { libc::statvfs(c.as_ptr(), &raw mut st) } != 0 {
         return None;
     }
     let total = st.f_blocks as f64 * st.f_frsize as f64;

@@ -20,7 +20,7 @@ const FIX_WORKS: f64 = 0.6;
 
 /// What a simulated probe saw.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SimProbe {
+pub(super) struct SimProbe {
     /// Whether the check passed.
     pub ok: bool,
     /// Its response time.
@@ -37,7 +37,7 @@ struct Fault {
 
 /// The simulated systems.
 #[derive(Debug)]
-pub struct World {
+pub(super) struct World {
     state: u64,
     faults: HashMap<String, Fault>,
     slow: HashMap<String, u32>,
@@ -46,7 +46,7 @@ pub struct World {
 
 impl World {
     /// A world drawn from `seed`.
-    pub fn new(seed: u64) -> World {
+    pub(super) fn new(seed: u64) -> World {
         World {
             state: seed ^ 0x6a09_e667_f3bc_c908,
             faults: HashMap::new(),
@@ -71,7 +71,9 @@ impl World {
     }
 
     /// Probes the check `key`, probed each `every`.
-    pub fn probe(&mut self, key: &str, every: Duration) -> SimProbe {
+    // Draws are in [0, 1): the counts and latencies made of them are small and positive.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    pub(super) fn probe(&mut self, key: &str, every: Duration) -> SimProbe {
         if !self.faults.contains_key(key) && self.happens(every, MEAN_BETWEEN_FAULTS) {
             let left = (self.draw() < TRANSIENT).then(|| 1 + (self.draw() * 3.0) as u32);
             self.faults.insert(key.to_string(), Fault { left });
@@ -110,7 +112,7 @@ impl World {
     }
 
     /// A gauge in percent that drifts between 20 and 100 and mostly stays under 80.
-    pub fn gauge(&mut self, key: &str) -> f64 {
+    pub(super) fn gauge(&mut self, key: &str) -> f64 {
         let step = (self.draw() - 0.5) * 8.0;
         let pull = self.draw();
         let g = self.gauges.entry(key.to_string()).or_insert(50.0);
@@ -120,7 +122,7 @@ impl World {
     }
 
     /// Whether the log pattern `key`, looked for each `every`, matched a line.
-    pub fn pattern_matches(&mut self, key: &str, every: Duration) -> bool {
+    pub(super) fn pattern_matches(&mut self, key: &str, every: Duration) -> bool {
         let hit = self.happens(every, MEAN_BETWEEN_MATCHES);
         if hit {
             // What the line reports stays broken until something fixes it.
@@ -130,12 +132,12 @@ impl World {
     }
 
     /// Whether `key` is healthy now (no fault).
-    pub fn healthy(&self, key: &str) -> bool {
+    pub(super) fn healthy(&self, key: &str) -> bool {
         !self.faults.contains_key(key)
     }
 
     /// Tries a fix on `key`: whether it cleared the fault.
-    pub fn try_fix(&mut self, key: &str) -> bool {
+    pub(super) fn try_fix(&mut self, key: &str) -> bool {
         if self.draw() < FIX_WORKS {
             self.faults.remove(key);
         }
@@ -143,7 +145,7 @@ impl World {
     }
 
     /// People fixed `key` (an incident's resolution).
-    pub fn resolve(&mut self, key: &str) {
+    pub(super) fn resolve(&mut self, key: &str) {
         self.faults.remove(key);
     }
 }
