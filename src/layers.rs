@@ -36,7 +36,8 @@ const IR_ONLY: &[&str] = &["runtime", "check", "script", "graph"];
 const KNOWN: &[(&str, &str)] = &[
     // The AST embeds the IR's step nodes.
     ("syntax/ast.rs", "ir"),
-    ("syntax/build.rs", "ir"),
+    ("syntax/build/items.rs", "ir"),
+    ("syntax/build/ops.rs", "ir"),
     ("syntax/build_steps.rs", "ir"),
     // The runtime loads std.agents through the checker to find adapters.
     ("runtime/roster.rs", "<root>"),
