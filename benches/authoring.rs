@@ -8,7 +8,7 @@
 //!
 //! `cargo bench --bench authoring`.
 
-#[path = "../tests/common/pty.rs"]
+#[path = "../tests/integration/common/pty.rs"]
 mod pty;
 
 use std::process::{Command, Stdio};

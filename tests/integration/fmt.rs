@@ -1,7 +1,7 @@
 //! `bmad fmt`: every bundled workflow is formatted, formatting is idempotent over every
 //! file that parses, comments stay, and a file that does not parse is refused untouched.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! example (when it is a `.bmad` text) gives that code and whose right example checks
 //! clean of it.
 
-mod common;
+use crate::common;
 
 use bmad::diagnostic::Code;
 use bmad::explain::{examples, explanation};

@@ -1,9 +1,8 @@
 //! `bmad repl`, driven through a pipe (every command, definitions, rhai) and through a
 //! pseudo-terminal (prompt, completion, highlighting, multi-line input, history).
 
-mod common;
-#[path = "common/pty.rs"]
-mod pty;
+use crate::common;
+use crate::common::pty;
 
 /// Runs a piped session; its stdout, stderr and exit code.
 fn session(args: &[&str], input: &[u8]) -> (String, String, Option<i32>) {

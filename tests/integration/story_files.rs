@@ -2,7 +2,7 @@
 //! development's for-each starts, assigned by type and run in dependency order; broken
 //! files, unknown dependencies and cycles are reported, never silently skipped.
 
-mod common;
+use crate::common;
 
 use bmad::runtime::event::EventKind;
 use common::run_in;

@@ -2,7 +2,7 @@
 //! imported by others) with its rendered, colourless diagnostics; and a test that every
 //! diagnostic code the checker can emit is shown by at least one of them.
 
-mod common;
+use crate::common;
 
 use bmad::diagnostic::Code;
 use std::collections::BTreeSet;
@@ -31,7 +31,8 @@ fn ui_files() -> Vec<PathBuf> {
 #[test]
 fn rendered_diagnostics_match_snapshots() {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("ui/snapshots");
+    // Beside the files they render: tests/ui/snapshots.
+    settings.set_snapshot_path("../ui/snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         for file in ui_files() {
@@ -59,7 +60,7 @@ fn every_code_is_shown_by_a_ui_file() {
             seen.insert(d.code.as_str());
         }
     }
-    // bmad::io needs a file that cannot be read: tests/cli.rs covers it.
+    // bmad::io needs a file that cannot be read: the cli module covers it.
     let missing: Vec<&str> = Code::ALL
         .iter()
         .filter(|c| **c != Code::Io)

@@ -1,9 +1,8 @@
 //! What `bmad run` shows while it runs: JSON log lines, plain lines off a terminal, and a
 //! live progress line on a terminal (a real pseudo-terminal here).
 
-mod common;
-#[path = "common/pty.rs"]
-mod pty;
+use crate::common;
+use crate::common::pty;
 
 #[test]
 fn json_logs_are_one_object_per_line_with_the_run_events() {

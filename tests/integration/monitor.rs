@@ -4,7 +4,7 @@
 //! emergencies that pause work, the critical failure flow, and cron schedules on a
 //! virtual clock. Probes only ever reach 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use bmad::runtime::event::{Event, EventKind};
 use bmad::runtime::ops::summary::OpsSummary;

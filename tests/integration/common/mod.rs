@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
 
 pub mod git;
 pub mod loopback;
+pub mod pty;
 
 use std::path::Path;
 use std::process::{Command, Output};

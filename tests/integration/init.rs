@@ -1,6 +1,6 @@
 //! `bmad init`: each template is written, checks clean and runs; nothing is overwritten.
 
-mod common;
+use crate::common;
 
 #[test]
 fn each_template_is_written_checks_clean_and_runs() {

@@ -4,8 +4,6 @@
 //! task's `timeout`, SIGTERM and Ctrl-C stop a run whose script is blocking, and a panic
 //! inside an evaluation is the evaluation's failure, never the process's.
 
-mod common;
-
 use bmad::script::{Scripts, standard_scope};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! the workspace, network functions reach only declared hosts (loopback here), and a script
 //! that fails at run time is placed in the .bmad file.
 
-mod common;
+use crate::common;
 
 use bmad::ir::Program;
 use bmad::ir::step::Script;

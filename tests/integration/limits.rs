@@ -2,7 +2,7 @@
 //! hour, and the run's memory as an admission limit. Concurrency is read from the recorded
 //! start and end of every task.
 
-mod common;
+use crate::common;
 
 use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;

@@ -1,6 +1,6 @@
 //! The `bmad` binary: exit codes, output formats, the IR emitter.
 
-mod common;
+use crate::common;
 
 use common::{bmad, bmad_on};
 use std::io::Write;

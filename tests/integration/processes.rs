@@ -4,7 +4,7 @@
 //! by their environment in `/proc`.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use bmad::runtime::event::EventKind;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! missing artifact stops its handoff or task with the names and path, and a path that
 //! leads out of the workspace is refused.
 
-mod common;
+use crate::common;
 
 use common::run_in;
 

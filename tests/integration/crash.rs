@@ -3,7 +3,7 @@
 //! flight at a kill run again, every step's side effect is in the ledger exactly once,
 //! and the artifacts equal those of a run that was never interrupted.
 
-mod common;
+use crate::common;
 
 use bmad::state::Store;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -1,7 +1,7 @@
 //! Deployments go through the environments in their `after` order, each behind its gate:
 //! checks, a rhai condition, or a person's approval (`--approve`).
 
-mod common;
+use crate::common;
 
 use bmad::runtime::event::EventKind;
 use common::run_in;

@@ -1,7 +1,7 @@
 //! Every example and every stdlib module checks clean, and the seed example says all of
 //! the seed: every phase, procedure, monitor rule, protocol, limit and KPI.
 
-mod common;
+use crate::common;
 
 use bmad::ir::ProcKind;
 use bmad::ir::step::{StepKind, walk};

@@ -2,9 +2,9 @@
 //! work on its branch, runs the `pr` command, merges it into the checked-out branch (the
 //! user's own edits stay), reports what the lane merged, keeps the worktree of a story the
 //! `pr` command failed, and leaves a workspace that is not a repository (or one its
-//! repository ignores) as it was. How delivery behaves is in tests/delivery.rs.
+//! repository ignores) as it was. How delivery behaves is in the delivery module.
 
-mod common;
+use crate::common;
 
 use bmad::syntax::ast::Backend;
 use std::path::Path;

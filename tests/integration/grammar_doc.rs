@@ -2,7 +2,7 @@
 //! `std.roles` imported, as a reader would, and relative imports taken from examples/): the
 //! language reference cannot drift from the language.
 
-mod common;
+use crate::common;
 
 /// The fenced `bmad` blocks of a Markdown text, with the line each starts on.
 fn bmad_blocks(doc: &str) -> Vec<(usize, String)> {

@@ -2,7 +2,7 @@
 //! parallel agents, decisions and handoffs; the monitoring loop; self-healing; maintenance;
 //! the critical failure response), the story DAG, and DOT that Graphviz renders.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

@@ -1,7 +1,7 @@
 //! Simulated runs on a virtual clock: phases in order, limits never exceeded, bounded QA
 //! loops with escalation, the story DAG, determinism.
 
-mod common;
+use crate::common;
 
 use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;

@@ -6,7 +6,7 @@
 //! sends a story back; a rejected story, or one that changed nothing, is blocked; a kept
 //! worktree and the user's own edits are never overwritten.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

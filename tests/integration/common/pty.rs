@@ -1,5 +1,6 @@
 //! A pseudo-terminal for driving `bmad repl` as a person would: keystrokes in, the
 //! screen's bytes out. The reader answers the terminal's cursor-position query.
+// benches/authoring.rs includes this file too and uses part of it.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};

@@ -1,7 +1,7 @@
 //! Exec agents are real child processes: shell scripts under tests/fixtures/agents that
 //! write files, fail on purpose and outlive their timeout.
 
-mod common;
+use crate::common;
 
 use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;

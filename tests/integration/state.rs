@@ -3,7 +3,7 @@
 //! state files reported (never a panic), `bmad sync` checkpoints, and shared state
 //! conflicts audited and told to the agents concerned.
 
-mod common;
+use crate::common;
 
 use bmad::state::Store;
 use common::bmad;

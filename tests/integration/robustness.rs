@@ -1,7 +1,7 @@
 //! Bad input never panics: each kind gets a diagnostic and exit code 1 or 2. Includes a
 //! bounded property test over the parser.
 
-mod common;
+use crate::common;
 
 use bmad::diagnostic::Code;
 use common::bmad_on;
@@ -257,7 +257,7 @@ proptest! {
 
     #[test]
     fn the_parser_never_panics_on_mutated_examples(cut in 0usize..8000, insert in "[ -~\n]{0,12}") {
-        let seed = include_str!("../examples/seed-operations.bmad");
+        let seed = include_str!("../../examples/seed-operations.bmad");
         let mut at = cut.min(seed.len());
         while !seed.is_char_boundary(at) {
             at -= 1;
