@@ -1,58 +1,67 @@
 //! The `bmad` binary: exit codes, output formats, the IR emitter.
 
-use crate::common;
-
-use common::{bmad, bmad_on};
-use std::io::Write;
+use crate::harness::Test;
 
 #[test]
 fn a_clean_file_exits_zero() {
-    let out = bmad(&["check", "examples/seed-product.bmad"]);
-    assert_eq!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("checked 1 file: 0 errors, 0 warnings"),
-        "{err}"
-    );
+    Test::new()
+        .at_root()
+        .args(&["check", "examples/seed-product.bmad"])
+        .stderr_contains("checked 1 file: 0 errors, 0 warnings")
+        .run();
 }
 
 #[test]
 fn errors_exit_one_and_are_rendered_with_file_line_column() {
-    let mut f = tempfile::Builder::new().suffix(".bmad").tempfile().unwrap();
-    writeln!(
-        f,
-        "import std.roles\nphase p {{\n  analyts: brainstorming\n}}"
-    )
-    .unwrap();
-    let out = bmad_on(&["check"], f.path());
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bmad::undefined"), "{err}");
-    assert!(err.contains(":3:3]"), "{err}");
-    assert!(err.contains("did you mean `analyst`?"), "{err}");
+    Test::new()
+        .workflow(
+            r#"
+            import std.roles
+            phase p {
+              analyts: brainstorming
+            }
+            "#,
+        )
+        .args(&["check", "flow.bmad"])
+        .status(1)
+        .stderr_contains("bmad::undefined")
+        .stderr_contains(":3:3]")
+        .stderr_contains("did you mean `analyst`?")
+        .run();
 }
 
 #[test]
 fn warnings_alone_exit_zero() {
-    let mut f = tempfile::Builder::new().suffix(".bmad").tempfile().unwrap();
-    writeln!(f, "agent lonely {{\n  backend sim\n}}").unwrap();
-    let out = bmad_on(&["check"], f.path());
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bmad::unused"));
+    Test::new()
+        .workflow(
+            r#"
+            agent lonely {
+              backend sim
+            }
+            "#,
+        )
+        .args(&["check", "flow.bmad"])
+        .stderr_contains("bmad::unused")
+        .run();
 }
 
 #[test]
 fn json_format_prints_one_object_per_diagnostic() {
-    let mut f = tempfile::Builder::new().suffix(".bmad").tempfile().unwrap();
-    writeln!(
-        f,
-        "import std.roles\nphase p {{\n  analyts: x\n  wait 5GB\n}}"
-    )
-    .unwrap();
-    let out = bmad_on(&["check", "--format", "json"], f.path());
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<serde_json::Value> = stdout
+    let ran = Test::new()
+        .workflow(
+            r#"
+            import std.roles
+            phase p {
+              analyts: x
+              wait 5GB
+            }
+            "#,
+        )
+        .args(&["check", "--format", "json", "flow.bmad"])
+        .status(1)
+        .run();
+    let lines: Vec<serde_json::Value> = ran
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
@@ -66,48 +75,57 @@ fn json_format_prints_one_object_per_diagnostic() {
 
 #[test]
 fn emit_ir_prints_the_program_as_json() {
-    let out = bmad(&["check", "examples/seed-product.bmad", "--emit", "ir"]);
-    assert_eq!(out.status.code(), Some(0));
-    let ir: serde_json::Value = serde_json::from_slice(&out.stdout).expect("IR is JSON");
+    let ran = Test::new()
+        .at_root()
+        .args(&["check", "examples/seed-product.bmad", "--emit", "ir"])
+        .run();
+    let ir: serde_json::Value = serde_json::from_str(&ran.stdout).expect("IR is JSON");
     assert_eq!(ir["workflow"]["start"]["name"], "ideation");
     assert_eq!(ir["phases"].as_array().unwrap().len(), 6);
 }
 
 #[test]
 fn a_missing_file_is_an_io_error_exit_two() {
-    let out = bmad(&["check", "no/such/file.bmad"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bmad::io"), "{err}");
-    assert!(err.contains("no/such/file.bmad"), "{err}");
+    Test::new()
+        .args(&["check", "no/such/file.bmad"])
+        .status(2)
+        .stderr_contains("bmad::io")
+        .stderr_contains("no/such/file.bmad")
+        .run();
 }
 
 #[test]
 fn a_directory_is_an_io_error_exit_two() {
-    let out = bmad(&["check", "examples"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("directory"));
+    Test::new()
+        .at_root()
+        .args(&["check", "examples"])
+        .status(2)
+        .stderr_contains("directory")
+        .run();
 }
 
 #[test]
 fn usage_errors_exit_two() {
-    assert_eq!(bmad(&["check"]).status.code(), Some(2));
-    assert_eq!(bmad(&["frobnicate"]).status.code(), Some(2));
-    assert_eq!(
-        bmad(&["check", "--format", "xml", "x.bmad"]).status.code(),
-        Some(2)
-    );
+    for args in [
+        &["check"][..],
+        &["frobnicate"],
+        &["check", "--format", "xml", "x.bmad"],
+    ] {
+        Test::new().args(args).status(2).run();
+    }
 }
 
 #[test]
 fn several_files_are_checked_each_on_its_own() {
-    let out = bmad(&[
-        "check",
-        "examples/seed-product.bmad",
-        "examples/seed-operations.bmad",
-    ]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("checked 2 files"));
+    Test::new()
+        .at_root()
+        .args(&[
+            "check",
+            "examples/seed-product.bmad",
+            "examples/seed-operations.bmad",
+        ])
+        .stderr_contains("checked 2 files")
+        .run();
 }
 
 #[test]
@@ -121,20 +139,20 @@ fn the_readme_main_command_runs_the_seed() {
     let args = command
         .strip_prefix("cargo run --release -- ")
         .expect("the main command runs the binary");
-    let ws = tempfile::tempdir().unwrap();
+    let test = Test::new().at_root();
     let mut args: Vec<&str> = args.split_whitespace().collect();
-    // The same command, with its workspace in a temporary directory.
+    // The same command, with its workspace in the test's temporary directory.
     let at = args
         .iter()
         .position(|a| *a == "--workspace")
         .expect("a workspace");
-    let dir = ws.path().to_str().unwrap();
-    args[at + 1] = dir;
-    let out = common::bmad(&args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    for part in ["run succeeded", "critical path", "kpi"] {
-        assert!(stdout.contains(part), "{part:?} missing:\n{stdout}");
-    }
-    assert!(ws.path().join("docs/requirements/prd.md").exists());
+    let dir = test.path().to_str().unwrap().to_string();
+    args[at + 1] = &dir;
+    let ran = test
+        .args(&args)
+        .stdout_contains("run succeeded")
+        .stdout_contains("critical path")
+        .stdout_contains("kpi")
+        .run();
+    assert!(ran.path().join("docs/requirements/prd.md").exists());
 }

@@ -2,7 +2,7 @@
 //! file that parses, comments stay, and a file that does not parse is refused untouched.
 
 use crate::common;
-
+use crate::harness::Test;
 use std::path::{Path, PathBuf};
 
 /// Every `.bmad` file under `dir`.
@@ -23,13 +23,11 @@ fn root(rel: &str) -> PathBuf {
 
 #[test]
 fn every_example_and_stdlib_file_is_formatted() {
-    let out = common::bmad(&["fmt", "--check", "examples", "stdlib"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("would reformat 0 files, 9 already formatted"),
-        "{stderr}"
-    );
+    Test::new()
+        .at_root()
+        .args(&["fmt", "--check", "examples", "stdlib"])
+        .stderr_contains("would reformat 0 files, 9 already formatted")
+        .run();
 }
 
 #[test]
@@ -68,63 +66,58 @@ fn formatting_twice_changes_nothing_for_every_file_that_parses() {
 
 #[test]
 fn a_messy_file_is_rewritten_in_place_with_its_comments() {
-    let (_dir, file) = common::temp_file(
-        "messy.bmad",
-        "// The plan.\nimport std.roles\n\n\n\nphase write{ // the only phase\nanalyst:brainstorming{produces notes=\"/docs/notes.md\"}\n      /* then the PM */ pm:   review\n}\n",
-    );
-    let check = common::bmad_on(&["fmt", "--check"], &file);
-    assert_eq!(check.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&check.stderr).contains("messy.bmad:4: not formatted"));
-
-    let out = common::bmad_on(&["fmt"], &file);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let messy = Test::new()
+        .file(
+            "messy.bmad",
+            "// The plan.\nimport std.roles\n\n\n\nphase write{ // the only phase\nanalyst:brainstorming{produces notes=\"/docs/notes.md\"}\n      /* then the PM */ pm:   review\n}\n",
+        )
+        .args(&["fmt", "--check", "messy.bmad"])
+        .status(1)
+        .stderr_contains("messy.bmad:4: not formatted")
+        .run();
+    Test::at(messy.path()).args(&["fmt", "messy.bmad"]).run();
     assert_eq!(
-        std::fs::read_to_string(&file).unwrap(),
+        messy.read("messy.bmad"),
         "// The plan.\nimport std.roles\n\nphase write { // the only phase\n  analyst: brainstorming {\n    produces notes = \"/docs/notes.md\"\n  }\n  /* then the PM */\n  pm: review\n}\n"
     );
-    let again = common::bmad_on(&["fmt", "--check"], &file);
-    assert!(again.status.success());
+    Test::at(messy.path())
+        .args(&["fmt", "--check", "messy.bmad"])
+        .run();
 }
 
 #[test]
 fn a_file_that_does_not_parse_is_refused_and_left_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("broken.bmad");
     let text = "phase write {\n    analyst: brainstorming\n  wait 5 {\n}\n";
-    std::fs::write(&file, text).unwrap();
-    let out = common::bmad_on(&["fmt"], &file);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bmad::syntax"), "{stderr}");
-    assert!(stderr.contains("does not parse"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    let broken = Test::new()
+        .file("broken.bmad", text)
+        .args(&["fmt", "broken.bmad"])
+        .status(1)
+        .stderr_contains("bmad::syntax")
+        .stderr_contains("does not parse")
+        .run();
+    assert_eq!(broken.read("broken.bmad"), text);
 
     // A checking error (a bad literal) does not stop the layout: the file parses.
-    let literal = dir.path().join("literal.bmad");
-    std::fs::write(&literal, "phase write {\n    wait 5parsecs\n}\n").unwrap();
-    let out = common::bmad_on(&["fmt"], &literal);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let literal = Test::new()
+        .file("literal.bmad", "phase write {\n    wait 5parsecs\n}\n")
+        .args(&["fmt", "literal.bmad"])
+        .run();
     assert_eq!(
-        std::fs::read_to_string(&literal).unwrap(),
+        literal.read("literal.bmad"),
         "phase write {\n  wait 5parsecs\n}\n"
     );
 
-    let syntax = dir.path().join("syntax.bmad");
-    std::fs::write(&syntax, "phase {\n").unwrap();
-    let out = common::bmad_on(&["fmt", "--check"], &syntax);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bmad::syntax"));
+    Test::new()
+        .file("syntax.bmad", "phase {\n")
+        .args(&["fmt", "--check", "syntax.bmad"])
+        .status(1)
+        .stderr_contains("bmad::syntax")
+        .run();
 
-    let missing = common::bmad(&["fmt", "no/such/file.bmad"]);
-    assert_eq!(missing.status.code(), Some(2));
+    Test::new()
+        .args(&["fmt", "no/such/file.bmad"])
+        .status(2)
+        .run();
 }
 
 #[test]
@@ -154,22 +147,16 @@ fn a_link_is_followed_to_its_file_and_links_in_a_directory_are_not_walked() {
 
 #[test]
 fn stdin_is_formatted_to_stdout() {
-    let out = common::run_with_stdin(
-        env!("CARGO_BIN_EXE_bmad"),
-        &["fmt", "-"],
-        "kpi   quality :defect_escape_rate<5%",
-    );
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "kpi quality: defect_escape_rate < 5%\n"
-    );
+    Test::new()
+        .args(&["fmt", "-"])
+        .stdin("kpi   quality :defect_escape_rate<5%")
+        .stdout("kpi quality: defect_escape_rate < 5%\n")
+        .run();
     // --check writes nothing, and says so in its exit code.
-    let out = common::run_with_stdin(
-        env!("CARGO_BIN_EXE_bmad"),
-        &["fmt", "--check", "-"],
-        "kpi   quality :defect_escape_rate<5%",
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty());
+    Test::new()
+        .args(&["fmt", "--check", "-"])
+        .stdin("kpi   quality :defect_escape_rate<5%")
+        .status(1)
+        .stdout("")
+        .run();
 }

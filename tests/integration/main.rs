@@ -8,6 +8,7 @@
 //! its header).
 
 mod common;
+mod harness;
 
 mod cli;
 mod crash;
@@ -24,6 +25,7 @@ mod graph;
 mod init;
 mod limits;
 mod monitor;
+mod monitor_virtual;
 mod processes;
 mod progress;
 mod repl;

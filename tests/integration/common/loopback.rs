@@ -1,10 +1,12 @@
 //! A small HTTP/1.1 server on loopback for the operations tests: `GET /health` answers
 //! 200, or 503 while the file `down` exists in its directory; `POST /hook` keeps the body
-//! (a webhook). Connections are kept alive, as real clients expect.
+//! (a webhook). Connections are kept alive, as real clients expect. It counts the health
+//! requests, so that a test can wait for probes instead of sleeping.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A running server.
@@ -13,6 +15,8 @@ pub struct Server {
     pub port: u16,
     /// Bodies POSTed to /hook, in order.
     pub hooks: Arc<Mutex<Vec<String>>>,
+    /// How many `GET /health` requests it has had.
+    pub health: Arc<AtomicUsize>,
 }
 
 /// Starts a server whose health depends on `dir/down`.
@@ -20,22 +24,28 @@ pub fn serve(dir: PathBuf) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let port = listener.local_addr().unwrap().port();
     let hooks = Arc::new(Mutex::new(Vec::new()));
-    let kept = Arc::clone(&hooks);
+    let health = Arc::new(AtomicUsize::new(0));
+    let (kept, counted) = (Arc::clone(&hooks), Arc::clone(&health));
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (dir, hooks) = (dir.clone(), Arc::clone(&kept));
+            let (dir, hooks, health) = (dir.clone(), Arc::clone(&kept), Arc::clone(&counted));
             std::thread::spawn(move || {
-                let _ = handle(stream, &dir, &hooks);
+                let _ = handle(stream, &dir, &hooks, &health);
             });
         }
     });
-    Server { port, hooks }
+    Server {
+        port,
+        hooks,
+        health,
+    }
 }
 
 fn handle(
     stream: TcpStream,
     dir: &std::path::Path,
     hooks: &Mutex<Vec<String>>,
+    health: &AtomicUsize,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
@@ -66,10 +76,13 @@ fn handle(
                 .unwrap()
                 .push(String::from_utf8_lossy(&body).into_owned());
             (200, "ok")
-        } else if dir.join("down").exists() {
-            (503, "down")
         } else {
-            (200, "up")
+            health.fetch_add(1, Ordering::SeqCst);
+            if dir.join("down").exists() {
+                (503, "down")
+            } else {
+                (200, "up")
+            }
         };
         write!(
             out,
