@@ -3,9 +3,11 @@
 
 use crate::common;
 
+use crate::harness::wait_until;
 use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;
 use std::path::Path;
+use std::time::Duration;
 
 fn run(src: &str, workspace: &Path) -> Report {
     common::run_in(src, workspace, false)
@@ -13,13 +15,9 @@ fn run(src: &str, workspace: &Path) -> Report {
 
 /// Whether process `pid` has ended (a zombie counts as ended), waiting up to 2 s for it.
 fn process_gone(pid: u32) -> bool {
-    (0..100).any(|_| {
+    wait_until(Duration::from_secs(2), || {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = !stat.is_empty() && !stat.contains(") Z ");
-        if alive {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        !alive
+        stat.is_empty() || stat.contains(") Z ")
     })
 }
 
@@ -152,8 +150,7 @@ fn a_signal_stops_the_running_agents(signal: i32, code: i32) {
         .spawn()
         .unwrap();
     let pid_file = ws.path().join("slow.pid");
-    let started = (0..500).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    let started = wait_until(Duration::from_secs(10), || {
         std::fs::read_to_string(&pid_file).is_ok_and(|p| !p.trim().is_empty())
     });
     assert!(started, "the agent never started");

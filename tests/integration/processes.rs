@@ -6,6 +6,7 @@
 
 use crate::common;
 
+use crate::harness::wait_until;
 use bmad::runtime::event::EventKind;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -27,28 +28,18 @@ fn alive(pid: u32) -> bool {
 
 /// Whether `pid` has ended, waiting up to 2 s for it.
 fn gone(pid: u32) -> bool {
-    (0..100).any(|_| {
-        let ended = !alive(pid);
-        if !ended {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        ended
-    })
+    wait_until(Duration::from_secs(2), || !alive(pid))
 }
 
 /// The pid in `file`, waiting up to 10 s for it to be written.
 fn pid_in(file: &Path) -> u32 {
-    (0..500)
-        .find_map(|_| {
-            let pid = std::fs::read_to_string(file)
-                .ok()
-                .and_then(|p| p.trim().parse().ok());
-            if pid.is_none() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            pid
-        })
-        .unwrap_or_else(|| panic!("no pid in {}", file.display()))
+    let read = || {
+        std::fs::read_to_string(file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+    };
+    wait_until(Duration::from_secs(10), || read().is_some());
+    read().unwrap_or_else(|| panic!("no pid in {}", file.display()))
 }
 
 /// An exec agent running daemon.sh with `args`.

@@ -4,6 +4,7 @@
 //! task's `timeout`, SIGTERM and Ctrl-C stop a run whose script is blocking, and a panic
 //! inside an evaluation is the evaluation's failure, never the process's.
 
+use crate::harness::{DEADLINE, wait_until};
 use bmad::script::{Scripts, standard_scope};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -169,9 +170,15 @@ phase p {
     assert_eq!(report["ok"], false, "{report}");
 }
 
-/// Starts `bmad run` on `flow` in `dir`, waits until its first task or condition is under
-/// way, sends `signal`, and gives back its exit code and output.
-fn stop_while_blocked(dir: &Path, flow: &str, signal: i32) -> (Option<i32>, String) {
+/// Starts `bmad run` on `flow` in `dir`, waits until the run's store has the event `under_way`
+/// (the step that blocks has begun), sends `signal`, and gives back its exit code and
+/// output.
+fn stop_while_blocked(
+    dir: &Path,
+    flow: &str,
+    under_way: &str,
+    signal: i32,
+) -> (Option<i32>, String) {
     let file = dir.join("flow.bmad");
     std::fs::write(&file, flow).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_bmad"))
@@ -182,12 +189,25 @@ fn stop_while_blocked(dir: &Path, flow: &str, signal: i32) -> (Option<i32>, Stri
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The run's state file appears when it has started.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !dir.join("ws/.bmad/state.db").exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    // The step is recorded as it begins; its script blocks right after (a signal that came
+    // first would still stop it: the cancel stays).
+    let state = dir.join("ws/.bmad/state.db");
+    let began = wait_until(DEADLINE, || {
+        // Not opened before bmad has made it (opening makes one).
+        if !state.exists() {
+            return false;
+        }
+        let Ok(store) = bmad::state::Store::open(&state) else {
+            return false;
+        };
+        let run = store
+            .runs()
+            .ok()
+            .and_then(|r| r.first().map(|r| r.id.clone()));
+        run.and_then(|id| store.events(&id).ok())
+            .is_some_and(|events| events.iter().any(|e| e.kind == under_way))
+    });
+    assert!(began, "no {under_way} in the run's store");
     // SAFETY: kill(2) on the child's pid; no memory involved.
     unsafe {
         libc::kill(child.id() as i32, signal);
@@ -206,14 +226,14 @@ fn sigterm_and_ctrl_c_stop_a_run_whose_scripts_block() {
     // A condition on the run's own thread, and a script agent on a blocking thread.
     let condition = "settings {\n  script_timeout 1h\n}\nagent a {\n  backend script `true`\n}\nphase p {\n  if `sleep(3600); true` {\n    a: go\n  }\n}\n";
     let agent = "settings {\n  script_timeout 1h\n}\nagent a {\n  backend script `loop { sleep(1); }`\n}\nphase p {\n  a: go\n}\n";
-    for (flow, signal, code) in [
-        (condition, libc::SIGTERM, 143),
-        (agent, libc::SIGTERM, 143),
-        (condition, libc::SIGINT, 130),
-        (agent, libc::SIGINT, 130),
+    for (flow, under_way, signal, code) in [
+        (condition, "phase_started", libc::SIGTERM, 143),
+        (agent, "task_started", libc::SIGTERM, 143),
+        (condition, "phase_started", libc::SIGINT, 130),
+        (agent, "task_started", libc::SIGINT, 130),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let (got, out) = stop_while_blocked(dir.path(), flow, signal);
+        let (got, out) = stop_while_blocked(dir.path(), flow, under_way, signal);
         assert_eq!(got, Some(code), "{out}");
         assert!(out.contains("run interrupted"), "{out}");
     }

@@ -5,10 +5,12 @@
 
 use crate::common;
 
+use crate::harness::wait_until;
 use bmad::state::Store;
 use common::bmad;
 use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
 
 fn text(out: &Output) -> (String, String) {
     (
@@ -374,15 +376,13 @@ phase work {
         .unwrap();
     // Wait for the run to be recorded.
     let state = ws.join(".bmad/state.db");
-    let started = std::time::Instant::now();
-    while Store::open(&state)
-        .ok()
-        .and_then(|s| s.runs().ok())
-        .is_none_or(|r| r.is_empty())
-    {
-        assert!(started.elapsed().as_secs() < 10, "the run never started");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let started = wait_until(Duration::from_secs(10), || {
+        Store::open(&state)
+            .ok()
+            .and_then(|s| s.runs().ok())
+            .is_some_and(|r| !r.is_empty())
+    });
+    assert!(started, "the run never started");
     let out = bmad(&["sync", "--workspace", ws_arg(&ws)]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -565,13 +565,12 @@ phase p {
         .spawn()
         .unwrap();
     let db = ws.path().join(".bmad/state.db");
-    let id = (0..200)
-        .find_map(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(25));
-            let store = Store::open(&db).ok()?;
-            store.runs().ok()?.first().map(|r| r.id.clone())
-        })
-        .expect("the run is recorded");
+    let first = || {
+        let store = Store::open(&db).ok()?;
+        store.runs().ok()?.first().map(|r| r.id.clone())
+    };
+    wait_until(Duration::from_secs(5), || first().is_some());
+    let id = first().expect("the run is recorded");
     let out = bmad(&[
         "runs",
         "--workspace",
