@@ -10,6 +10,7 @@
 mod common;
 mod harness;
 
+mod adapters;
 mod cli;
 mod crash;
 mod delivery;
