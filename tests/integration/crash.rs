@@ -4,6 +4,7 @@
 //! and the artifacts equal those of a run that was never interrupted.
 
 use crate::common;
+use crate::harness::fill;
 
 use bmad::state::Store;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -18,39 +19,40 @@ use common::git::{GIT_ENV, git};
 /// packaged, then a release step.
 fn workflow() -> String {
     let agent = common::fixture("ledger.sh");
-    let mut src = format!(
+    let mut src = fill(
         r#"
-agent worker {{ backend exec "sh {agent}" }}
-agent qa {{ backend exec "sh {agent}" }}
-workflow crash {{ start design }}
-phase design {{
-  parallel {{
-    worker: spec {{
-      produces spec = "/out/spec-none.txt"
-    }}
-    worker: plan {{
-      produces plan = "/out/plan-none.txt"
-    }}
-  }}
-  handoff worker -> qa {{
-    artifacts spec, plan
-  }}
-}}
-phase build after design max 3 {{
-  for story in stories max 3 {{
-    repeat max 3 {{
-      worker: implement
-      qa: validate
-    }} until approved
-    worker: package
-  }}
-}}
-phase release after build {{
-  worker: release {{
-    produces notes = "/out/release-none.txt"
-  }}
-}}
-"#
+        agent worker { backend exec "sh {agent}" }
+        agent qa { backend exec "sh {agent}" }
+        workflow crash { start design }
+        phase design {
+          parallel {
+            worker: spec {
+              produces spec = "/out/spec-none.txt"
+            }
+            worker: plan {
+              produces plan = "/out/plan-none.txt"
+            }
+          }
+          handoff worker -> qa {
+            artifacts spec, plan
+          }
+        }
+        phase build after design max 3 {
+          for story in stories max 3 {
+            repeat max 3 {
+              worker: implement
+              qa: validate
+            } until approved
+            worker: package
+          }
+        }
+        phase release after build {
+          worker: release {
+            produces notes = "/out/release-none.txt"
+          }
+        }
+        "#,
+        &[("agent", &agent)],
     );
     for (id, after) in [
         ("s1", None),
@@ -270,20 +272,21 @@ fn a_run_killed_at_two_dozen_moments_resumes_to_the_same_result() {
 /// each other, so the lane sends stories back.
 fn delivered_workflow() -> String {
     let agent = common::fixture("deliver-crash.sh");
-    let mut src = format!(
+    let mut src = fill(
         r#"
-agent dev {{ backend exec "sh {agent}" }}
-agent qa {{ backend exec "sh {agent}" }}
-workflow crash {{ start build }}
-phase build max 3 {{
-  for story in stories max 3 {{
-    repeat max 3 {{
-      dev: implement
-      qa: validate
-    }} until approved
-  }}
-}}
-"#
+        agent dev { backend exec "sh {agent}" }
+        agent qa { backend exec "sh {agent}" }
+        workflow crash { start build }
+        phase build max 3 {
+          for story in stories max 3 {
+            repeat max 3 {
+              dev: implement
+              qa: validate
+            } until approved
+          }
+        }
+        "#,
+        &[("agent", &agent)],
     );
     for (id, after) in [
         ("s1", None),

@@ -7,6 +7,7 @@
 //! worktree and the user's own edits are never overwritten.
 
 use crate::common;
+use crate::harness::fill;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -51,52 +52,55 @@ fn run(flow: &str, ws: &Path, extra: &[&str]) -> Ran {
 /// hello's; `version` changes a file it does not declare; `item-x` forgets half of its
 /// change on its first attempt; `item-x` and `item-y` each pass alone but not together.
 fn workflow() -> String {
-    format!(
-        r#"agent dev {{
-  backend exec "sh {dev}" stdin timeout 60s
-}}
-agent qa {{
-  backend exec "sh {qa}" timeout 60s
-}}
-story "hello" backend {{
-  title "Say hello"
-  modify "/lib.sh" "add hello"
-  create "/tests/hello.sh"
-  accept "hello greets by name"
-}}
-story "bye" backend {{
-  title "Say bye"
-  after "hello"
-  modify "/lib.sh" "add bye, next to hello"
-  create "/tests/bye.sh"
-}}
-story "version" backend {{
-  title "Release 1.1.0"
-  modify "/VERSION"
-}}
-story "item-x" backend {{
-  title "Item x"
-  create "/items/item-x.txt"
-  modify "/count.txt"
-}}
-story "item-y" backend {{
-  title "Item y"
-  create "/items/item-y.txt"
-  modify "/count.txt"
-}}
-phase development {{
-  for story in stories max 2 {{
-    repeat max 3 {{
-      dev: implement {{
-        context story
-      }}
-      qa: validate
-    }} until approved
-  }}
-}}
-"#,
-        dev = common::fixture("deliver-dev.sh"),
-        qa = common::fixture("deliver-qa.sh"),
+    fill(
+        r#"
+        agent dev {
+          backend exec "sh {dev}" stdin timeout 60s
+        }
+        agent qa {
+          backend exec "sh {qa}" timeout 60s
+        }
+        story "hello" backend {
+          title "Say hello"
+          modify "/lib.sh" "add hello"
+          create "/tests/hello.sh"
+          accept "hello greets by name"
+        }
+        story "bye" backend {
+          title "Say bye"
+          after "hello"
+          modify "/lib.sh" "add bye, next to hello"
+          create "/tests/bye.sh"
+        }
+        story "version" backend {
+          title "Release 1.1.0"
+          modify "/VERSION"
+        }
+        story "item-x" backend {
+          title "Item x"
+          create "/items/item-x.txt"
+          modify "/count.txt"
+        }
+        story "item-y" backend {
+          title "Item y"
+          create "/items/item-y.txt"
+          modify "/count.txt"
+        }
+        phase development {
+          for story in stories max 2 {
+            repeat max 3 {
+              dev: implement {
+                context story
+              }
+              qa: validate
+            } until approved
+          }
+        }
+        "#,
+        &[
+            ("dev", &common::fixture("deliver-dev.sh")),
+            ("qa", &common::fixture("deliver-qa.sh")),
+        ],
     )
 }
 
@@ -502,26 +506,27 @@ fn a_blocked_story_s_worktree_and_branch_stay_when_the_story_runs_again() {
     let (ws, _) = repo();
     let flag = tempfile::tempdir().unwrap();
     let ok = flag.path().join("ok");
-    let flow = format!(
-        r#"agent dev {{
-  backend exec "echo attempt > work.txt"
-}}
-agent qa {{
-  backend exec "test -e {}"
-}}
-story "s" backend {{
-  title "again"
-}}
-phase development {{
-  for story in stories {{
-    repeat max 1 {{
-      dev: implement
-      qa: validate
-    }} until approved
-  }}
-}}
-"#,
-        ok.display()
+    let flow = fill(
+        r#"
+        agent dev {
+          backend exec "echo attempt > work.txt"
+        }
+        agent qa {
+          backend exec "test -e {ok}"
+        }
+        story "s" backend {
+          title "again"
+        }
+        phase development {
+          for story in stories {
+            repeat max 1 {
+              dev: implement
+              qa: validate
+            } until approved
+          }
+        }
+        "#,
+        &[("ok", &ok.display())],
     );
     let ran = run(&flow, ws.path(), &[]);
     assert_eq!(ran.out.status.code(), Some(3), "{}", text(&ran.out));

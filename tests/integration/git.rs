@@ -5,6 +5,7 @@
 //! repository ignores) as it was. How delivery behaves is in the delivery module.
 
 use crate::common;
+use crate::harness::fill;
 
 use bmad::syntax::ast::Backend;
 use std::path::Path;
@@ -23,29 +24,30 @@ fn implement_sh() -> String {
 /// a git manager commits each story and records the PR it would open in `$PRS`; `then`
 /// follows.
 fn workflow(then: &str) -> String {
-    format!(
-        r#"agent dev {{
-  backend exec "{}" stdin timeout 30s
-}}
-agent git_manager {{
-  backend git pr "echo {{branch}} {{base}} {{story}} {{title}} >> \"$PRS\""
-}}
-story "1" backend {{
-  title "Signaling server"
-  create "/src/story-1.txt"
-}}
-story "2" frontend {{
-  title "Call screen"
-  create "/src/story-2.txt"
-}}
-phase development {{
-  for story in stories max 2 {{
-    dev: implement
-    git_manager: create_pr
-  }}
-}}
-{then}"#,
-        implement_sh()
+    fill(
+        r#"
+        agent dev {
+          backend exec "{implement_sh}" stdin timeout 30s
+        }
+        agent git_manager {
+          backend git pr "echo {branch} {base} {story} {title} >> \"$PRS\""
+        }
+        story "1" backend {
+          title "Signaling server"
+          create "/src/story-1.txt"
+        }
+        story "2" frontend {
+          title "Call screen"
+          create "/src/story-2.txt"
+        }
+        phase development {
+          for story in stories max 2 {
+            dev: implement
+            git_manager: create_pr
+          }
+        }
+        {then}"#,
+        &[("implement_sh", &implement_sh()), ("then", &then)],
     )
 }
 

@@ -3,34 +3,36 @@
 //! files, unknown dependencies and cycles are reported, never silently skipped.
 
 use crate::common;
+use crate::harness::fill;
 
 use bmad::runtime::event::EventKind;
 use common::run_in;
 
 fn workflow(sm: &str) -> String {
-    format!(
+    fill(
         r#"
-agent sm {{ backend exec "{sm}" }}
-agent ui_dev {{ backend exec "cat > done-$BMAD_STORY.txt" stdin }}
-agent backend_dev {{ backend exec "cat > done-$BMAD_STORY.txt" stdin }}
-stories from "/docs/stories/*.yaml"
-phase sprint_planning {{
-  sm: break_down_stories {{
-    produces story_files = "/docs/stories/"
-  }}
-}}
-phase development after sprint_planning {{
-  for story in stories {{
-    assign dev by story.type {{
-      frontend => ui_dev
-      backend => backend_dev
-    }}
-    dev: implement {{
-      context story, dependencies
-    }}
-  }}
-}}
-"#
+        agent sm { backend exec "{sm}" }
+        agent ui_dev { backend exec "cat > done-$BMAD_STORY.txt" stdin }
+        agent backend_dev { backend exec "cat > done-$BMAD_STORY.txt" stdin }
+        stories from "/docs/stories/*.yaml"
+        phase sprint_planning {
+          sm: break_down_stories {
+            produces story_files = "/docs/stories/"
+          }
+        }
+        phase development after sprint_planning {
+          for story in stories {
+            assign dev by story.type {
+              frontend => ui_dev
+              backend => backend_dev
+            }
+            dev: implement {
+              context story, dependencies
+            }
+          }
+        }
+        "#,
+        &[("sm", &sm)],
     )
 }
 
