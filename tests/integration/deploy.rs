@@ -2,6 +2,7 @@
 //! checks, a rhai condition, or a person's approval (`--approve`).
 
 use crate::common;
+use crate::harness::{dedent, fill};
 
 use bmad::runtime::event::EventKind;
 use common::run_in;
@@ -33,9 +34,19 @@ fn notes(report: &bmad::runtime::Report, step: &str) -> Vec<String> {
 #[test]
 fn environments_deploy_in_order_behind_their_gates() {
     let ws = tempfile::tempdir().unwrap();
-    let src = format!(
-        "{ENVIRONMENTS}phase release {{\n  deploy dev by devops\n  deploy staging by devops\n  deploy prod by devops\n}}\n"
-    );
+    let src = [
+        ENVIRONMENTS,
+        &dedent(
+            r#"
+            phase release {
+              deploy dev by devops
+              deploy staging by devops
+              deploy prod by devops
+            }
+            "#,
+        ),
+    ]
+    .concat();
     // A real run stops at the manual gate of prod.
     let report = run_in(&src, ws.path(), false);
     let failed = report.failed.clone().expect("prod waits for a person");
@@ -63,9 +74,19 @@ fn environments_deploy_in_order_behind_their_gates() {
 #[test]
 fn the_approve_option_opens_a_manual_gate() {
     let ws = tempfile::tempdir().unwrap();
-    let src = format!(
-        "{ENVIRONMENTS}phase release {{\n  deploy dev\n  deploy staging\n  deploy prod\n}}\n"
-    );
+    let src = [
+        ENVIRONMENTS,
+        &dedent(
+            r#"
+            phase release {
+              deploy dev
+              deploy staging
+              deploy prod
+            }
+            "#,
+        ),
+    ]
+    .concat();
     let path = ws.path().join("release.bmad");
     std::fs::write(&path, src).unwrap();
     let ws_arg = ws.path().to_str().unwrap();
@@ -85,7 +106,18 @@ fn the_approve_option_opens_a_manual_gate() {
 #[test]
 fn an_environment_is_not_deployed_before_the_one_it_comes_after() {
     let ws = tempfile::tempdir().unwrap();
-    let src = format!("{ENVIRONMENTS}phase release {{\n  deploy dev\n  deploy prod\n}}\n");
+    let src = [
+        ENVIRONMENTS,
+        &dedent(
+            r#"
+            phase release {
+              deploy dev
+              deploy prod
+            }
+            "#,
+        ),
+    ]
+    .concat();
     let failed = run_in(&src, ws.path(), true).failed.expect("refused");
     assert!(
         failed.contains(
@@ -134,11 +166,20 @@ fn server(statuses: Vec<u16>) -> u16 {
 fn a_gate_check_probes_for_real_in_a_real_run() {
     let ws = tempfile::tempdir().unwrap();
     let port = server(vec![503, 200]);
-    let src = format!(
-        "agent devops {{ backend exec \"true\" }}\n\
-check healthy {{\n  get \"http://127.0.0.1:{port}/health\" expect 200 timeout 2s\n}}\n\
-environment staging {{\n  gate healthy\n}}\n\
-phase release {{\n  deploy staging\n}}\n"
+    let src = fill(
+        r#"
+        agent devops { backend exec "true" }
+        check healthy {
+          get "http://127.0.0.1:{port}/health" expect 200 timeout 2s
+        }
+        environment staging {
+          gate healthy
+        }
+        phase release {
+          deploy staging
+        }
+        "#,
+        &[("port", &port)],
     );
     // The first request gets 503: the gate stops the deployment.
     let report = run_in(&src, ws.path(), false);

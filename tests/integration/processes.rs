@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use crate::harness::wait_until;
+use crate::harness::{fill, wait_until};
 use bmad::runtime::event::EventKind;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -44,9 +44,17 @@ fn pid_in(file: &Path) -> u32 {
 
 /// An exec agent running daemon.sh with `args`.
 fn daemon_agent(name: &str, args: &str) -> String {
-    format!(
-        "agent {name} {{\n  backend exec \"sh {} {args}\"\n}}\n",
-        common::fixture("daemon.sh")
+    fill(
+        r#"
+        agent {name} {
+          backend exec "sh {daemon} {args}"
+        }
+        "#,
+        &[
+            ("name", &name),
+            ("daemon", &common::fixture("daemon.sh")),
+            ("args", &args),
+        ],
     )
 }
 
@@ -124,10 +132,14 @@ fn a_daemon_left_by_a_finished_agent_runs_until_the_run_ends() {
     let mut bystander = Bystander::start();
     // The step after the agent sees its daemon still running (a dev server an agent
     // starts may serve the next steps); the run's end stops it.
-    let src = format!(
-        "{}phase build {{\n  starter: implement\n  \
-         sh \"test \\\"$(cut -d' ' -f3 /proc/$(cat daemon.pid)/stat)\\\" = S\"\n}}\n",
-        daemon_agent("starter", "daemon")
+    let src = fill(
+        r#"
+        {starter}phase build {
+          starter: implement
+          sh "test \"$(cut -d' ' -f3 /proc/$(cat daemon.pid)/stat)\" = S"
+        }
+        "#,
+        &[("starter", &daemon_agent("starter", "daemon"))],
     );
     let report = common::run_in(&src, ws.path(), false);
     assert!(report.ok, "{:?}", report.failed);
@@ -157,10 +169,17 @@ fn ctrl_c_stops_the_daemons_of_running_and_finished_agents() {
 fn a_signal_stops_every_daemon(signal: i32, code: i32) {
     let ws = tempfile::tempdir().unwrap();
     let mut bystander = Bystander::start();
-    let flow = format!(
-        "{}{}phase build {{\n  starter: implement\n  waiter: implement\n}}\n",
-        daemon_agent("starter", "first"),
-        daemon_agent("waiter", "second never"),
+    let flow = fill(
+        r#"
+        {starter}{waiter}phase build {
+          starter: implement
+          waiter: implement
+        }
+        "#,
+        &[
+            ("starter", &daemon_agent("starter", "first")),
+            ("waiter", &daemon_agent("waiter", "second never")),
+        ],
     );
     let bmad = Bmad::start(&flow, ws.path());
     let first = pid_in(&ws.path().join("first.pid"));
@@ -180,9 +199,13 @@ fn a_signal_stops_every_daemon(signal: i32, code: i32) {
 fn stopping_a_run_leaves_another_runs_daemon_until_that_run_ends() {
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let flow = |args: &str| {
-        format!(
-            "{}phase build {{\n  worker: implement\n}}\n",
-            daemon_agent("worker", args)
+        fill(
+            r#"
+            {worker}phase build {
+              worker: implement
+            }
+            "#,
+            &[("worker", &daemon_agent("worker", args))],
         )
     };
     // Run one goes on until told to end; run two is stopped while both daemons run.

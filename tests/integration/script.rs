@@ -3,6 +3,7 @@
 //! that fails at run time is placed in the .bmad file.
 
 use crate::common;
+use crate::harness::fill;
 
 use bmad::ir::Program;
 use bmad::ir::step::Script;
@@ -156,8 +157,18 @@ fn declared_loopback_hosts_are_probed_for_real() {
             }
         }
     });
-    let src = format!(
-        "settings {{\n  hosts \"127.0.0.1\"\n}}\ncheck port = `tcp_connect(\"127.0.0.1\", {port}, 1000)`\ncheck health = ```\nlet r = http_get(\"http://127.0.0.1:{port}/health\", 2000);\nr.status\n```\n"
+    let src = fill(
+        r#"
+        settings {
+          hosts "127.0.0.1"
+        }
+        check port = `tcp_connect("127.0.0.1", {port}, 1000)`
+        check health = ```
+        let r = http_get("http://127.0.0.1:{port}/health", 2000);
+        r.status
+        ```
+        "#,
+        &[("port", &port)],
     );
     let dir = tempfile::tempdir().unwrap();
     let (p, scripts) = load(&src, dir.path());
@@ -326,8 +337,14 @@ fn http_get_does_not_follow_a_redirect_to_an_undeclared_host() {
         );
         let _ = conn.write_all(reply.as_bytes());
     });
-    let src = format!(
-        "settings {{\n  hosts \"127.0.0.1\"\n}}\ncheck hop = `http_get(\"http://127.0.0.1:{port}/\", 2000).status`\n"
+    let src = fill(
+        r#"
+        settings {
+          hosts "127.0.0.1"
+        }
+        check hop = `http_get("http://127.0.0.1:{port}/", 2000).status`
+        "#,
+        &[("port", &port)],
     );
     let dir = tempfile::tempdir().unwrap();
     let (p, scripts) = load(&src, dir.path());
@@ -344,8 +361,17 @@ fn the_deadline_bounds_host_functions_too() {
     // A server that accepts and never answers: each call could wait its full timeout.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let src = format!(
-        "settings {{\n  hosts \"127.0.0.1\"\n  script_timeout 200ms\n}}\ncheck wait = ```\nloop {{ http_get(\"http://127.0.0.1:{port}/\", 60000); }}\n```\n"
+    let src = fill(
+        r#"
+        settings {
+          hosts "127.0.0.1"
+          script_timeout 200ms
+        }
+        check wait = ```
+        loop { http_get("http://127.0.0.1:{port}/", 60000); }
+        ```
+        "#,
+        &[("port", &port)],
     );
     let dir = tempfile::tempdir().unwrap();
     let (p, scripts) = load(&src, dir.path());
@@ -509,8 +535,20 @@ fn a_script_stopped_by_a_limit_fails_its_step_or_goes_on_as_the_workflow_says() 
     let (report, _ws) = run_agents(&format!("{looping}phase p {{\n  spinner: spin\n}}\n"));
     let failed = report.failed.expect("the limit fails the run");
     assert!(failed.contains("script_max_operations"), "{failed}");
-    let (report, _ws) = run_agents(&format!(
-        "{looping}agent tidy {{\n  backend script `true`\n}}\nphase p {{\n  try {{\n    spinner: spin\n  }} on failure {{\n    tidy: clean_up\n  }}\n}}\n"
+    let (report, _ws) = run_agents(&fill(
+        r#"
+        {looping}agent tidy {
+          backend script `true`
+        }
+        phase p {
+          try {
+            spinner: spin
+          } on failure {
+            tidy: clean_up
+          }
+        }
+        "#,
+        &[("looping", &looping)],
     ));
     assert!(report.ok, "on_failure goes on: {:?}", report.failed);
     assert_eq!(report.tasks, 2, "the handler ran");
