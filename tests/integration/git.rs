@@ -221,10 +221,21 @@ fn a_workspace_its_repository_ignores_is_not_delivered_through_git() {
     std::fs::write(repo.path().join(".gitignore"), "scratch/\n").unwrap();
     let ws = repo.path().join("scratch/ws");
     std::fs::create_dir_all(&ws).unwrap();
-    let flow = format!(
-        "agent dev {{\n  backend exec \"{}\" stdin\n}}\nstory \"1\" backend {{\n  title \"x\"\n}}\n\
-         phase development {{\n  for story in stories {{\n    dev: implement\n  }}\n}}\n",
-        implement_sh()
+    let flow = fill(
+        r#"
+        agent dev {
+          backend exec "{implement_sh}" stdin
+        }
+        story "1" backend {
+          title "x"
+        }
+        phase development {
+          for story in stories {
+            dev: implement
+          }
+        }
+        "#,
+        &[("implement_sh", &implement_sh())],
     );
     let ran = run(&flow, &ws, &[]);
     assert_eq!(ran.out.status.code(), Some(0), "{}", text(&ran.out));

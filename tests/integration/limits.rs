@@ -3,6 +3,7 @@
 //! start and end of every task.
 
 use crate::common;
+use crate::harness::fill;
 
 use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;
@@ -27,9 +28,19 @@ fn most_at_once(report: &Report) -> usize {
 #[test]
 fn an_exec_agent_over_its_memory_limit_fails() {
     let ws = tempfile::tempdir().unwrap();
-    let src = format!(
-        "agent hog {{\n  backend exec \"{}\"\n  limits {{\n    memory 32MB\n  }}\n}}\nphase p {{\n  hog: allocate\n}}\n",
-        common::fixture("hog.sh")
+    let src = fill(
+        r#"
+        agent hog {
+          backend exec "{hog}"
+          limits {
+            memory 32MB
+          }
+        }
+        phase p {
+          hog: allocate
+        }
+        "#,
+        &[("hog", &common::fixture("hog.sh"))],
     );
     let failed = run_in(&src, ws.path(), false).failed.expect("stopped");
     assert!(failed.contains("exited with"), "{failed}");
@@ -42,9 +53,19 @@ fn an_exec_agent_over_its_memory_limit_fails() {
 #[test]
 fn an_exec_agent_over_its_cpu_time_is_stopped() {
     let ws = tempfile::tempdir().unwrap();
-    let src = format!(
-        "agent spinner {{\n  backend exec \"{}\" timeout 60s\n  limits {{\n    cpu_time 1s\n  }}\n}}\nphase p {{\n  spinner: spin\n}}\n",
-        common::fixture("spin.sh")
+    let src = fill(
+        r#"
+        agent spinner {
+          backend exec "{spin}" timeout 60s
+          limits {
+            cpu_time 1s
+          }
+        }
+        phase p {
+          spinner: spin
+        }
+        "#,
+        &[("spin", &common::fixture("spin.sh"))],
     );
     let started = std::time::Instant::now();
     let failed = run_in(&src, ws.path(), false).failed.expect("stopped");

@@ -3,6 +3,7 @@
 //! leads out of the workspace is refused.
 
 use crate::common;
+use crate::harness::fill;
 
 use common::run_in;
 
@@ -344,8 +345,18 @@ fn no_write_goes_through_a_link_out_whoever_writes_and_whenever_the_link_appears
             ws.path().join("docs/out.md"),
         )
         .unwrap();
-        let src = format!(
-            "agent a {{\n  {backend}\n}}\nphase p {{\n  a: write {{\n    produces \"/docs/out.md\"\n  }}\n}}\n"
+        let src = fill(
+            r#"
+            agent a {
+              {backend}
+            }
+            phase p {
+              a: write {
+                produces "/docs/out.md"
+              }
+            }
+            "#,
+            &[("backend", &backend)],
         );
         let simulate = kind == "sim";
         let report = run_in(&src, ws.path(), simulate);
@@ -359,8 +370,18 @@ fn no_write_goes_through_a_link_out_whoever_writes_and_whenever_the_link_appears
     // A link the agent makes during its own task, to a directory outside, then writes
     // nothing: bmad's write of its output must not follow it.
     let ws = tempfile::tempdir().unwrap();
-    let src = format!(
-        "agent a {{\n  backend exec \"ln -s {out} docs && echo written\"\n}}\nphase p {{\n  a: write {{\n    produces \"/docs/made.md\"\n  }}\n}}\n"
+    let src = fill(
+        r#"
+        agent a {
+          backend exec "ln -s {out} docs && echo written"
+        }
+        phase p {
+          a: write {
+            produces "/docs/made.md"
+          }
+        }
+        "#,
+        &[("out", &out)],
     );
     let report = run_in(&src, ws.path(), false);
     let failed = report.failed.unwrap_or_default();
