@@ -3,6 +3,7 @@
 //! clean of it.
 
 use crate::common;
+use crate::harness::Test;
 
 use bmad::diagnostic::Code;
 use bmad::explain::{examples, explanation};
@@ -47,19 +48,22 @@ fn every_code_is_explained_with_a_wrong_and_a_right_example() {
 
 #[test]
 fn the_cli_explains_lists_and_refuses_unknown_codes() {
-    let out = common::bmad(&["explain", "bmad::unit-mismatch"]);
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    Test::new()
+        .args(&["explain", "bmad::unit-mismatch"])
+        .stdout_contains("## Wrong")
+        .stdout_contains("metric response_time of api > 200ms")
+        .run();
+    let ran = Test::new().args(&["explain", "undefined"]).run();
     assert!(
-        text.contains("## Wrong") && text.contains("metric response_time of api > 200ms"),
-        "{text}"
+        ran.stdout.starts_with("# bmad::undefined"),
+        "{}",
+        ran.stdout
     );
-    let out = common::bmad(&["explain", "undefined"]);
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("# bmad::undefined"));
-    let out = common::bmad(&["explain"]);
-    let list = String::from_utf8_lossy(&out.stdout);
+    let list = Test::new().arg("explain").run().stdout;
     assert_eq!(list.lines().count(), Code::ALL.len(), "{list}");
-    let out = common::bmad(&["explain", "undefnied"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `bmad::undefined`"));
+    Test::new()
+        .args(&["explain", "undefnied"])
+        .status(2)
+        .stderr_contains("did you mean `bmad::undefined`")
+        .run();
 }

@@ -4,7 +4,7 @@
 
 use super::monitor::{position, runner, texts};
 use crate::common;
-use crate::harness::{dedent, fill};
+use crate::harness::{Test, dedent, fill};
 use bmad::runtime::event::{Event, EventKind};
 use bmad::runtime::ops::summary::OpsSummary;
 use std::path::Path;
@@ -361,28 +361,23 @@ fn a_simulated_week_of_the_seed_prints_incidents_heals_and_kpis_the_same_each_ti
 #[test]
 fn monitor_without_anything_to_watch_or_a_bad_duration_is_a_usage_error() {
     let ws = tempfile::tempdir().unwrap();
-    let out = common::bmad(&[
-        "monitor",
-        "examples/hello.bmad",
-        "--workspace",
-        ws.path().to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("has no monitor and no scheduled maintenance")
-    );
-    let out = common::bmad(&[
-        "monitor",
-        "examples/seed-operations.bmad",
-        "--simulate",
-        "--for",
-        "80%",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("is not a duration"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Test::new()
+        .at_root()
+        .args(&["monitor", "examples/hello.bmad", "--workspace"])
+        .arg(ws.path())
+        .status(2)
+        .stderr_contains("has no monitor and no scheduled maintenance")
+        .run();
+    Test::new()
+        .at_root()
+        .args(&[
+            "monitor",
+            "examples/seed-operations.bmad",
+            "--simulate",
+            "--for",
+            "80%",
+        ])
+        .status(2)
+        .stderr_contains("is not a duration")
+        .run();
 }

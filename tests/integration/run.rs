@@ -2,6 +2,7 @@
 //! loops with escalation, the story DAG, determinism.
 
 use crate::common;
+use crate::harness::Test;
 
 use bmad::runtime::Report;
 use bmad::runtime::event::EventKind;
@@ -167,13 +168,23 @@ fn the_same_seed_gives_the_same_run() {
 
 #[test]
 fn bmad_run_runs_clean_workflows_and_refuses_broken_ones() {
-    let out = common::bmad(&["run", "--simulate", "examples/hello.bmad"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("run succeeded"));
-    let mut f = tempfile::Builder::new().suffix(".bmad").tempfile().unwrap();
-    std::io::Write::write_all(&mut f, b"import std.roles\nphase p {\n  nobody: x\n}\n").unwrap();
-    let out = common::bmad(&["run", "--simulate", f.path().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    Test::new()
+        .at_root()
+        .args(&["run", "--simulate", "examples/hello.bmad"])
+        .stdout_contains("run succeeded")
+        .run();
+    Test::new()
+        .workflow(
+            r#"
+            import std.roles
+            phase p {
+              nobody: x
+            }
+            "#,
+        )
+        .args(&["run", "--simulate", "flow.bmad"])
+        .status(1)
+        .run();
 }
 
 #[test]
