@@ -6,7 +6,7 @@ use crate::pieces::*;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-pub(crate) fn agent() -> BoxedStrategy<Toks> {
+fn agent() -> BoxedStrategy<Toks> {
     let backend = prop_oneof![
         (
             string(),
@@ -62,7 +62,7 @@ pub(crate) fn agent() -> BoxedStrategy<Toks> {
         .boxed()
 }
 
-pub(crate) fn story() -> BoxedStrategy<Toks> {
+fn story() -> BoxedStrategy<Toks> {
     let entry = prop_oneof![
         kw_then("accept", string()),
         kw_then("title", string()),
@@ -82,7 +82,7 @@ pub(crate) fn story() -> BoxedStrategy<Toks> {
         .boxed()
 }
 
-pub(crate) fn monitor() -> BoxedStrategy<Toks> {
+fn monitor() -> BoxedStrategy<Toks> {
     let action = prop_oneof![
         (
             pick(&["alert"]),
@@ -134,7 +134,7 @@ pub(crate) fn monitor() -> BoxedStrategy<Toks> {
         .boxed()
 }
 
-pub(crate) fn heal() -> BoxedStrategy<Toks> {
+fn heal() -> BoxedStrategy<Toks> {
     let entry = prop_oneof![
         kw_then("agent", name()),
         kw_then("attempts", int()),
@@ -148,7 +148,7 @@ pub(crate) fn heal() -> BoxedStrategy<Toks> {
         .boxed()
 }
 
-pub(crate) fn item() -> BoxedStrategy<Toks> {
+fn item() -> BoxedStrategy<Toks> {
     prop_oneof![
         3 => agent(),
         5 => (name(), maybe(kw_then("after", names())), max_clause(), block())
@@ -244,7 +244,7 @@ pub(crate) fn item() -> BoxedStrategy<Toks> {
 /// A phase nested about as deep as the parser takes ([`bmad::syntax::split::MAX_DEPTH`]),
 /// one side or the other: the lowering, the checks, the formatter and the graph walk it
 /// recursively.
-pub(crate) fn deep() -> BoxedStrategy<Toks> {
+fn deep() -> BoxedStrategy<Toks> {
     let head = select(
         &[
             "repeat max 2 {",
@@ -286,7 +286,7 @@ pub(crate) fn deep() -> BoxedStrategy<Toks> {
 }
 
 /// White space and comments between two tokens: mostly a space.
-pub(crate) const SEPARATORS: &[&str] = &[
+const SEPARATORS: &[&str] = &[
     " ",
     " ",
     " ",

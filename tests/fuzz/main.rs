@@ -59,6 +59,7 @@ fn config(default: u32) -> ProptestConfig {
     }
 }
 
+/// `rel` under the package root.
 pub(crate) fn root(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 /// The bundled examples, the stdlib and the UI tests' broken files, with the directory
 /// their relative imports resolve from.
-pub(crate) fn seeds() -> &'static [(String, PathBuf)] {
+fn seeds() -> &'static [(String, PathBuf)] {
     static SEEDS: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
     SEEDS.get_or_init(|| {
         let mut out = Vec::new();
@@ -37,7 +37,7 @@ pub(crate) fn seeds() -> &'static [(String, PathBuf)] {
 
 /// Text worth inserting: tokens of the grammar, unbalanced openers, odd characters, huge
 /// numbers, deep nesting.
-pub(crate) const INSERTS: &[&str] = &[
+const INSERTS: &[&str] = &[
     "{",
     "}",
     "{ }",
@@ -103,7 +103,7 @@ pub(crate) const INSERTS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone)]
-pub(crate) enum Mutation {
+enum Mutation {
     /// Removes up to `len` bytes at a place.
     Delete(Index, usize),
     /// Copies up to `len` bytes from one place to another.
@@ -126,11 +126,11 @@ pub(crate) enum Mutation {
 }
 
 /// The largest char boundary of `s` not after `at`.
-pub(crate) fn floor(s: &str, at: usize) -> usize {
+fn floor(s: &str, at: usize) -> usize {
     s.floor_char_boundary(at.min(s.len()))
 }
 
-pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
+fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         3 => (any::<Index>(), 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
         2 => (any::<Index>(), 1usize..64, any::<Index>()).prop_map(|(i, n, j)| Mutation::Duplicate(i, n, j)),
@@ -148,7 +148,7 @@ pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
 }
 
 /// Line ranges of `s` (each with its `\n`).
-pub(crate) fn lines(s: &str) -> Vec<(usize, usize)> {
+fn lines(s: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
     for l in s.split_inclusive('\n') {
@@ -158,7 +158,7 @@ pub(crate) fn lines(s: &str) -> Vec<(usize, usize)> {
     out
 }
 
-pub(crate) fn apply(text: &mut String, m: &Mutation) {
+fn apply(text: &mut String, m: &Mutation) {
     let len = text.len();
     let at = |i: &Index, text: &str| floor(text, i.index(len + 1));
     match m {

@@ -7,25 +7,29 @@ use proptest::sample::select;
 /// A piece of a workflow: tokens, joined later with varied white space and comments.
 pub(crate) type Toks = Vec<String>;
 
+/// One token.
 pub(crate) fn one(s: &str) -> Toks {
     vec![s.to_string()]
 }
 
+/// Pieces one after the other.
 pub(crate) fn cat(parts: Vec<Toks>) -> Toks {
     parts.into_iter().flatten().collect()
 }
 
+/// One of `words`.
 pub(crate) fn pick(words: &'static [&'static str]) -> BoxedStrategy<Toks> {
     select(words).prop_map(one).boxed()
 }
 
+/// `s` two times in five, nothing otherwise.
 pub(crate) fn maybe(s: BoxedStrategy<Toks>) -> BoxedStrategy<Toks> {
     prop::option::weighted(0.4, s)
         .prop_map(Option::unwrap_or_default)
         .boxed()
 }
 
-pub(crate) const NAMES: &[&str] = &[
+const NAMES: &[&str] = &[
     "a",
     "b",
     "c",
@@ -65,6 +69,7 @@ pub(crate) const NAMES: &[&str] = &[
     "a_name_long_enough_to_wrap_a_line_of_the_formatter_all_on_its_own_width",
 ];
 
+/// One of the names above.
 pub(crate) fn name() -> BoxedStrategy<Toks> {
     pick(NAMES)
 }
@@ -85,7 +90,7 @@ pub(crate) fn names() -> BoxedStrategy<Toks> {
         .boxed()
 }
 
-pub(crate) const STRINGS: &[&str] = &[
+const STRINGS: &[&str] = &[
     "\"x\"",
     "\"\"",
     "\"/docs/a.md\"",
@@ -107,11 +112,12 @@ pub(crate) const STRINGS: &[&str] = &[
     "\"\\u{0}\"",
 ];
 
+/// One of the strings above.
 pub(crate) fn string() -> BoxedStrategy<Toks> {
     pick(STRINGS)
 }
 
-pub(crate) const QUANTITIES: &[&str] = &[
+const QUANTITIES: &[&str] = &[
     "30s",
     "0s",
     "5m",
@@ -143,11 +149,12 @@ pub(crate) const QUANTITIES: &[&str] = &[
     "10parsecs",
 ];
 
+/// One of the quantities above.
 pub(crate) fn quantity() -> BoxedStrategy<Toks> {
     pick(QUANTITIES)
 }
 
-pub(crate) const INTS: &[&str] = &[
+const INTS: &[&str] = &[
     "0",
     "1",
     "2",
@@ -158,11 +165,12 @@ pub(crate) const INTS: &[&str] = &[
     "99999999999999999999",
 ];
 
+/// One of the integers above.
 pub(crate) fn int() -> BoxedStrategy<Toks> {
     pick(INTS)
 }
 
-pub(crate) const RHAI: &[&str] = &[
+const RHAI: &[&str] = &[
     "`a > b`",
     "`true`",
     "`1 +`",
@@ -195,18 +203,22 @@ pub(crate) const RHAI: &[&str] = &[
     "`ä(1)`",
 ];
 
+/// One of the scripts above.
 pub(crate) fn rhai() -> BoxedStrategy<Toks> {
     pick(RHAI)
 }
 
+/// A condition: a script or a name.
 pub(crate) fn cond() -> BoxedStrategy<Toks> {
     prop_oneof![rhai(), name(), pick(&["a.b", "story.type", "approved"])].boxed()
 }
 
+/// An artifact: its name or its path.
 pub(crate) fn artifact_ref() -> BoxedStrategy<Toks> {
     prop_oneof![name(), string()].boxed()
 }
 
+/// `item` once or twice, comma-separated.
 pub(crate) fn list_of(item: BoxedStrategy<Toks>) -> BoxedStrategy<Toks> {
     prop::collection::vec(item, 1..3)
         .prop_map(|items| {
@@ -222,6 +234,7 @@ pub(crate) fn list_of(item: BoxedStrategy<Toks>) -> BoxedStrategy<Toks> {
         .boxed()
 }
 
+/// `agent: tasks`, with a mode and a block of options now and then.
 pub(crate) fn task() -> BoxedStrategy<Toks> {
     let opt = prop_oneof![
         (pick(&["needs"]), list_of(artifact_ref())).prop_map(|(a, b)| cat(vec![a, b])),
@@ -263,6 +276,7 @@ pub(crate) fn task() -> BoxedStrategy<Toks> {
         .boxed()
 }
 
+/// A health probe of a monitor.
 pub(crate) fn probe() -> BoxedStrategy<Toks> {
     let spec = prop_oneof![
         (pick(&["get", "post", "head", "put"]), string()).prop_map(|(a, b)| cat(vec![a, b])),
@@ -323,7 +337,7 @@ pub(crate) fn simple_step() -> BoxedStrategy<Toks> {
 }
 
 /// `{ steps [on failure { steps }] }`
-pub(crate) fn block_of(step: BoxedStrategy<Toks>) -> BoxedStrategy<Toks> {
+fn block_of(step: BoxedStrategy<Toks>) -> BoxedStrategy<Toks> {
     (
         prop::collection::vec(step.clone(), 0..4),
         prop::option::weighted(0.2, prop::collection::vec(step, 0..2)),
@@ -342,6 +356,7 @@ pub(crate) fn block_of(step: BoxedStrategy<Toks>) -> BoxedStrategy<Toks> {
         .boxed()
 }
 
+/// `max N`, or nothing.
 pub(crate) fn max_clause() -> BoxedStrategy<Toks> {
     maybe(int().prop_map(|n| cat(vec![one("max"), n])).boxed())
 }
@@ -391,6 +406,7 @@ pub(crate) fn step() -> BoxedStrategy<Toks> {
         .boxed()
 }
 
+/// A block of steps.
 pub(crate) fn block() -> BoxedStrategy<Toks> {
     block_of(step())
 }
@@ -402,10 +418,12 @@ pub(crate) fn braces(entries: BoxedStrategy<Toks>, most: usize) -> BoxedStrategy
         .boxed()
 }
 
+/// Keyword `k` then `rest`.
 pub(crate) fn kw_then(k: &'static str, rest: BoxedStrategy<Toks>) -> BoxedStrategy<Toks> {
     rest.prop_map(move |r| cat(vec![one(k), r])).boxed()
 }
 
+/// The entries of a `limits` block.
 pub(crate) fn limit_entries() -> BoxedStrategy<Toks> {
     (
         pick(&[

@@ -58,10 +58,12 @@ async fn until_texts(runner: &Runner, cond: impl Fn(&str) -> bool) {
     .await;
 }
 
+/// The text of each event.
 pub(crate) fn texts(events: &[Event]) -> Vec<String> {
     events.iter().map(|e| e.kind.text()).collect()
 }
 
+/// Where the first event of a kind `what` accepts is.
 pub(crate) fn position(events: &[Event], what: impl Fn(&EventKind) -> bool) -> Option<usize> {
     events.iter().position(|e| what(&e.kind))
 }

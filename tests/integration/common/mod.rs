@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests.
 
+/// Real git, independent of the machine's configuration.
 pub mod git;
+/// A small HTTP server on loopback.
 pub mod loopback;
+/// A pseudo-terminal.
 pub mod pty;
 
 use std::path::Path;
