@@ -33,6 +33,7 @@ mod repl;
 mod robustness;
 mod run;
 mod script;
+mod script_agents;
 mod script_bounds;
 mod state;
 mod story_files;
