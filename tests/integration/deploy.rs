@@ -2,7 +2,7 @@
 //! checks, a rhai condition, or a person's approval (`--approve`).
 
 use crate::common;
-use crate::harness::{dedent, fill};
+use crate::harness::{Test, dedent, fill};
 
 use bmad::runtime::event::EventKind;
 use common::run_in;
@@ -73,7 +73,6 @@ fn environments_deploy_in_order_behind_their_gates() {
 
 #[test]
 fn the_approve_option_opens_a_manual_gate() {
-    let ws = tempfile::tempdir().unwrap();
     let src = [
         ENVIRONMENTS,
         &dedent(
@@ -87,20 +86,22 @@ fn the_approve_option_opens_a_manual_gate() {
         ),
     ]
     .concat();
-    let path = ws.path().join("release.bmad");
-    std::fs::write(&path, src).unwrap();
-    let ws_arg = ws.path().to_str().unwrap();
-    let out = common::bmad_on(&["run", "--workspace", ws_arg, "--approve", "prod"], &path);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = common::bmad_on(&["run", "--workspace", ws_arg], &path);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("--approve prod"));
+    let approved = Test::new()
+        .file("ws/release.bmad", &src)
+        .args(&[
+            "run",
+            "--workspace",
+            "ws",
+            "--approve",
+            "prod",
+            "ws/release.bmad",
+        ])
+        .run();
+    Test::at(approved.path())
+        .args(&["run", "--workspace", "ws", "ws/release.bmad"])
+        .status(1)
+        .stdout_contains("--approve prod")
+        .run();
 }
 
 #[test]

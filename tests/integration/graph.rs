@@ -3,6 +3,7 @@
 //! the critical failure response), the story DAG, and DOT that Graphviz renders.
 
 use crate::common;
+use crate::harness::Test;
 
 use std::collections::HashMap;
 
@@ -261,8 +262,16 @@ fn graphviz_renders_the_dot_of_every_example() {
 
 #[test]
 fn a_workflow_with_errors_is_not_drawn() {
-    let (_dir, file) = common::temp_file("bad.bmad", "phase p {\n  ghost: haunt\n}\n");
-    let out = common::bmad(&["graph", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty());
+    Test::new()
+        .workflow(
+            r#"
+            phase p {
+              ghost: haunt
+            }
+            "#,
+        )
+        .args(&["graph", "flow.bmad"])
+        .status(1)
+        .stdout("")
+        .run();
 }

@@ -1,19 +1,13 @@
 //! `bmad init`: each template is written, checks clean and runs; nothing is overwritten.
 
 use crate::common;
+use crate::harness::Test;
 
 #[test]
 fn each_template_is_written_checks_clean_and_runs() {
     for (name, file, _, _) in bmad::stdlib::TEMPLATES {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().to_str().unwrap();
-        let out = common::bmad(&["init", d, "--template", name]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let path = dir.path().join(file);
+        let init = Test::new().args(&["init", ".", "--template", name]).run();
+        let path = init.path().join(file);
         let checked = bmad::check_path(&path);
         assert!(
             checked.diagnostics.is_empty(),
@@ -21,38 +15,25 @@ fn each_template_is_written_checks_clean_and_runs() {
             common::rendered(&checked)
         );
         let run = if *name == "operations" {
-            common::bmad(&[
-                "monitor",
-                "--simulate",
-                "--for",
-                "1d",
-                path.to_str().unwrap(),
-                "--workspace",
-                d,
-            ])
+            ["monitor", "--simulate", "--for", "1d"].as_slice()
         } else {
-            common::bmad(&[
-                "run",
-                "--simulate",
-                path.to_str().unwrap(),
-                "--workspace",
-                d,
-            ])
+            ["run", "--simulate"].as_slice()
         };
-        assert!(
-            run.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        Test::at(init.path())
+            .args(run)
+            .args(&[file, "--workspace", "."])
+            .run();
         // A second init leaves the file alone.
         std::fs::write(&path, "// mine\n").unwrap();
-        let again = common::bmad(&["init", d, "--template", name]);
-        assert_eq!(again.status.code(), Some(2));
+        Test::at(init.path())
+            .args(&["init", ".", "--template", name])
+            .status(2)
+            .run();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "// mine\n");
     }
-    let out = common::bmad(&["init", "--template", "nope"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("the templates are: product, operations")
-    );
+    Test::new()
+        .args(&["init", "--template", "nope"])
+        .status(2)
+        .stderr_contains("the templates are: product, operations")
+        .run();
 }
