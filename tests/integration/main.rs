@@ -4,7 +4,7 @@
 //!
 //! `harness` is the `Test` builder (a workflow as an indented literal, the arguments, the
 //! status and output expected) and the waits on a condition with a deadline; `common`
-//! holds the helpers shared by several modules. tests/fuzz.rs is a crate of its own (see
+//! holds the helpers shared by several modules. tests/fuzz/ is a crate of its own (see
 //! its header).
 
 mod common;
