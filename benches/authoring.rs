@@ -10,7 +10,7 @@
 
 // The tests' pseudo-terminal, shared as is: its items are `pub` for the test crates, and
 // tests/ keeps its own lint policy.
-#[path = "../tests/common/pty.rs"]
+#[path = "../tests/integration/common/pty.rs"]
 #[allow(unreachable_pub, clippy::borrow_as_ptr)]
 mod pty;
 

@@ -1,0 +1,204 @@
+//! Deployments go through the environments in their `after` order, each behind its gate:
+//! checks, a rhai condition, or a person's approval (`--approve`).
+
+use crate::common;
+use crate::harness::{Test, dedent, fill};
+
+use bmad::runtime::event::EventKind;
+use common::run_in;
+
+const ENVIRONMENTS: &str = r#"
+agent devops { backend exec "echo deployed" }
+environment dev { url "http://127.0.0.1:9" }
+environment staging {
+  after dev
+  gate `attempt >= 0`
+}
+environment prod {
+  after staging
+  gate manual
+}
+"#;
+
+fn notes(report: &bmad::runtime::Report, step: &str) -> Vec<String> {
+    report
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Note { step: s, text } if s == step => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn environments_deploy_in_order_behind_their_gates() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = [
+        ENVIRONMENTS,
+        &dedent(
+            r#"
+            phase release {
+              deploy dev by devops
+              deploy staging by devops
+              deploy prod by devops
+            }
+            "#,
+        ),
+    ]
+    .concat();
+    // A real run stops at the manual gate of prod.
+    let report = run_in(&src, ws.path(), false);
+    let failed = report.failed.clone().expect("prod waits for a person");
+    assert!(
+        failed.contains("the gate of `prod` did not pass: it needs a person's approval (run with --approve prod)"),
+        "{failed}"
+    );
+    assert_eq!(
+        notes(&report, "deploy"),
+        [
+            "`dev` deployed by `devops`",
+            "`staging` deployed by `devops`"
+        ]
+    );
+    // A simulation approves it, and says so.
+    let report = run_in(&src, ws.path(), true);
+    assert!(report.ok, "{:?}", report.failed);
+    assert_eq!(
+        notes(&report, "gate"),
+        ["`prod`: manual approval simulated"]
+    );
+    assert_eq!(notes(&report, "deploy").len(), 3);
+}
+
+#[test]
+fn the_approve_option_opens_a_manual_gate() {
+    let src = [
+        ENVIRONMENTS,
+        &dedent(
+            r#"
+            phase release {
+              deploy dev
+              deploy staging
+              deploy prod
+            }
+            "#,
+        ),
+    ]
+    .concat();
+    let approved = Test::new()
+        .file("ws/release.bmad", &src)
+        .args(&[
+            "run",
+            "--workspace",
+            "ws",
+            "--approve",
+            "prod",
+            "ws/release.bmad",
+        ])
+        .run();
+    Test::at(approved.path())
+        .args(&["run", "--workspace", "ws", "ws/release.bmad"])
+        .status(1)
+        .stdout_contains("--approve prod")
+        .run();
+}
+
+#[test]
+fn an_environment_is_not_deployed_before_the_one_it_comes_after() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = [
+        ENVIRONMENTS,
+        &dedent(
+            r#"
+            phase release {
+              deploy dev
+              deploy prod
+            }
+            "#,
+        ),
+    ]
+    .concat();
+    let failed = run_in(&src, ws.path(), true).failed.expect("refused");
+    assert!(
+        failed.contains(
+            "cannot deploy `prod`: `staging` comes first and was not deployed in this run"
+        ),
+        "{failed}"
+    );
+}
+
+#[test]
+fn a_gate_whose_condition_is_false_stops_the_deployment() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = ENVIRONMENTS.replace("`attempt >= 0`", "`attempt > 5`")
+        + "phase release {\n  deploy dev\n  deploy staging\n}\n";
+    let report = run_in(&src, ws.path(), true);
+    let failed = report.failed.clone().expect("refused");
+    assert!(
+        failed.contains("the gate of `staging` did not pass: its condition is false"),
+        "{failed}"
+    );
+    assert_eq!(notes(&report, "deploy"), ["`dev` deployed by `devops`"]);
+}
+
+/// A loopback HTTP server that answers each request with the next of `statuses`.
+fn server(statuses: Vec<u16>) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for status in statuses {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0; 1024];
+            let _ = conn.read(&mut buf);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn a_gate_check_probes_for_real_in_a_real_run() {
+    let ws = tempfile::tempdir().unwrap();
+    let port = server(vec![503, 200]);
+    let src = fill(
+        r#"
+        agent devops { backend exec "true" }
+        check healthy {
+          get "http://127.0.0.1:{port}/health" expect 200 timeout 2s
+        }
+        environment staging {
+          gate healthy
+        }
+        phase release {
+          deploy staging
+        }
+        "#,
+        &[("port", &port)],
+    );
+    // The first request gets 503: the gate stops the deployment.
+    let report = run_in(&src, ws.path(), false);
+    let failed = report.failed.clone().expect("refused");
+    assert!(
+        failed.contains(&format!("the gate of `staging` did not pass: check `healthy` failed: GET http://127.0.0.1:{port}/health: status 503, expected status 200")),
+        "{failed}"
+    );
+    let probes = notes(&report, "probe");
+    assert_eq!(probes.len(), 1);
+    assert!(
+        probes[0].starts_with(&format!(
+            "GET http://127.0.0.1:{port}/health: status 503 in"
+        )),
+        "{probes:?}"
+    );
+    // The second gets 200: it deploys.
+    let report = run_in(&src, ws.path(), false);
+    assert!(report.ok, "{:?}", report.failed);
+    assert_eq!(notes(&report, "deploy"), ["`staging` deployed by `devops`"]);
+}

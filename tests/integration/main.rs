@@ -1,0 +1,46 @@
+//! The integration tests, one crate (issue 22 item 4): one binary to build and link instead
+//! of one per file, each of which linked tokio, SQLite and the whole library; the tests of
+//! every module run side by side. `cargo test --test integration monitor::` runs a module.
+//!
+//! `harness` is the `Test` builder (a workflow as an indented literal, the arguments, the
+//! status and output expected) and the waits on a condition with a deadline; `common`
+//! holds the helpers shared by several modules. tests/fuzz/ is a crate of its own (see
+//! its header).
+
+// Tests keep the library's lints but these: helpers are `pub` for the modules of this
+// one crate, and pedantic style (raw-string hashes around workflows, casts of small test
+// numbers, short names) is not worth its noise here.
+#![allow(unreachable_pub, clippy::pedantic)]
+
+mod common;
+mod harness;
+
+mod adapters;
+mod cli;
+mod crash;
+mod delivery;
+mod deploy;
+mod engine;
+mod examples;
+mod exec;
+mod explain;
+mod fmt;
+mod git;
+mod grammar_doc;
+mod graph;
+mod init;
+mod limits;
+mod monitor;
+mod monitor_virtual;
+mod processes;
+mod progress;
+mod repl;
+mod robustness;
+mod run;
+mod script;
+mod script_agents;
+mod script_bounds;
+mod state;
+mod story_files;
+mod ui;
+mod workspace;
