@@ -35,7 +35,10 @@ const IR_ONLY: &[&str] = &["runtime", "check", "script", "graph"];
 /// Known back-edges, as (file under src/, the path it uses): debt of issue 22, to go.
 const KNOWN: &[(&str, &str)] = &[
     // The AST embeds the IR's step nodes.
-    ("syntax/ast.rs", "ir"),
+    ("syntax/ast/agents.rs", "ir"),
+    ("syntax/ast/mod.rs", "ir"),
+    ("syntax/ast/ops.rs", "ir"),
+    ("syntax/ast/stories.rs", "ir"),
     ("syntax/build/items.rs", "ir"),
     ("syntax/build/ops.rs", "ir"),
     ("syntax/build_steps.rs", "ir"),
