@@ -42,6 +42,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("syntax/build/items.rs", "ir"),
     ("syntax/build/ops.rs", "ir"),
     ("syntax/build_steps.rs", "ir"),
+    ("syntax/builder.rs", "ir"),
     // The runtime loads std.agents through the checker to find adapters.
     ("runtime/roster.rs", "<root>"),
     // The checker, the scripts, the graph and the runtime still read AST items.

@@ -3,7 +3,7 @@
 use super::kids;
 use crate::source::Span;
 use crate::syntax::ast::{Agent, Backend};
-use crate::syntax::build_steps::{Builder, P, missing_text};
+use crate::syntax::builder::{Builder, P, missing_text};
 use crate::syntax::grammar::Rule;
 
 impl Builder<'_> {

@@ -8,7 +8,7 @@ use crate::syntax::ast::{
     ArtifactDecl, CheckBody, CheckDef, EnvVar, Environment, Epic, Gate, Import, ImportTarget, Item,
     Kpi, LimitEntry, Limits, Phase, Procedure, Setting, SettingValue, Settings, Workflow,
 };
-use crate::syntax::build_steps::{Builder, P, missing_text};
+use crate::syntax::builder::{Builder, P, missing_text};
 use crate::syntax::grammar::Rule;
 
 impl Builder<'_> {

@@ -7,7 +7,7 @@ mod ops;
 mod stories;
 
 use super::ast::{Item, StoriesFrom};
-use super::build_steps::{Builder, P, is_keyword};
+use super::builder::{Builder, P, is_keyword};
 use super::grammar::Rule;
 
 /// The children of a pair that carry data (keywords dropped).

@@ -9,7 +9,7 @@ use crate::syntax::ast::{
     Incidents, Item, Level, Maintenance, MetricRule, Monitor, PatternRule, Respond, Stage, Status,
     StatusRule, Sync,
 };
-use crate::syntax::build_steps::{Builder, P, missing_text};
+use crate::syntax::builder::{Builder, P, missing_text};
 use crate::syntax::grammar::Rule;
 
 impl Builder<'_> {

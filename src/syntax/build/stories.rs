@@ -3,7 +3,7 @@
 use super::kids;
 use crate::source::Span;
 use crate::syntax::ast::{FileChange, NewFile, Story};
-use crate::syntax::build_steps::{Builder, P, push_exact};
+use crate::syntax::builder::{Builder, P, push_exact};
 use crate::syntax::grammar::Rule;
 
 impl Builder<'_> {
