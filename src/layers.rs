@@ -63,7 +63,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("runtime/kpi.rs", AST),
     ("runtime/limits.rs", AST),
     ("runtime/mod.rs", AST),
-    ("runtime/ops/heal.rs", AST),
     ("runtime/ops/incident.rs", AST),
     ("runtime/ops/mod.rs", AST),
     ("runtime/ops/monitor.rs", AST),

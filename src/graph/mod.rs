@@ -391,7 +391,7 @@ fn actions(
 fn heal(
     p: &Program,
     g: &mut Graph,
-    h: &crate::syntax::ast::Heal,
+    h: &crate::ir::heal::HealPlan,
     from: Vec<flow::Exit>,
 ) -> Option<NodeId> {
     let mut at = from;
@@ -425,7 +425,7 @@ fn heal(
             label: Some("no".into()),
         }];
     }
-    let rounds = h.attempts.map_or(3, |a| a.value);
+    let rounds = h.rounds();
     let none = g.node(
         format!("no fix verified ({rounds} round(s) at most)"),
         Shape::Round,

@@ -1,6 +1,7 @@
 //! Lowers the parsed files of a workflow into one [`Program`]: collects definitions,
 //! turns heal, maintenance, emergency and incident sugar into step graphs.
 
+use super::heal::{HealFix, HealPlan};
 use super::step::{Name, Step, StepKind};
 use super::{ProcKind, Procedure, Program, Schedule};
 use crate::diagnostic::{Code, Diagnostic};
@@ -168,7 +169,8 @@ fn apply_override(agents: &mut [ast::Agent], o: ast::Agent, diags: &mut Vec<Diag
     }
 }
 
-fn group(label: impl Into<String>, span: crate::source::Span, body: Vec<Step>) -> Step {
+/// A named group of steps.
+pub(super) fn group(label: impl Into<String>, span: crate::source::Span, body: Vec<Step>) -> Step {
     Step {
         span,
         kind: StepKind::Group {
@@ -178,81 +180,40 @@ fn group(label: impl Into<String>, span: crate::source::Span, body: Vec<Step>) -
     }
 }
 
-/// diagnose (recorded) -> fixes in order, each followed by the verification, the first that
-/// verifies ends it -> up to `attempts` rounds -> otherwise.
+/// A heal: its plan (what runs) and the plan as a step graph (see [`super::heal`]).
 fn lower_heal(h: Box<ast::Heal>) -> Procedure {
-    let span = h.span;
-    let verify = Step {
+    let ast::Heal {
+        name,
+        agent,
+        attempts,
+        diagnose,
+        fixes,
+        verify,
+        otherwise,
         span,
-        kind: StepKind::Check {
-            checks: h.verify.clone(),
-            script: None,
-            must_pass: true,
-        },
+    } = *h;
+    let plan = HealPlan {
+        diagnose,
+        fixes: fixes
+            .into_iter()
+            .map(|f| HealFix {
+                name: f.name,
+                body: f.body,
+            })
+            .collect(),
+        verify,
+        attempts,
+        otherwise,
     };
-    let mut chain = vec![Step {
-        span,
-        kind: StepKind::Fail {
-            reason: format!("no fix of `{}` verified", h.name.name),
-        },
-    }];
-    for fix in h.fixes.iter().rev() {
-        // Sized once: a workflow can have thousands of heals, each fix cloned here.
-        let mut body = Vec::with_capacity(fix.body.len() + 1);
-        body.extend(fix.body.iter().cloned());
-        if !h.verify.is_empty() {
-            body.push(verify.clone());
-        }
-        chain = vec![Step {
-            span: fix.name.span,
-            kind: StepKind::OnFailure {
-                body: vec![group(format!("fix {}", fix.name.name), fix.name.span, body)],
-                handler: chain,
-            },
-        }];
-    }
-    let rounds = Step {
-        span,
-        kind: StepKind::Retry {
-            max: h.attempts,
-            backoff: None,
-            body: chain,
-        },
-    };
-    let mut body = Vec::with_capacity(2);
-    if !h.diagnose.is_empty() {
-        body.push(group(
-            "diagnose",
-            span,
-            vec![Step {
-                span,
-                kind: StepKind::Check {
-                    checks: h.diagnose.clone(),
-                    script: None,
-                    must_pass: false,
-                },
-            }],
-        ));
-    }
-    body.push(match &h.otherwise {
-        Some(otherwise) => Step {
-            span,
-            kind: StepKind::OnFailure {
-                body: vec![rounds],
-                handler: vec![otherwise.clone()],
-            },
-        },
-        None => rounds,
-    });
     Procedure {
-        name: h.name.clone(),
+        body: plan.lowered(&name, span),
+        name,
         kind: ProcKind::Heal,
-        agent: h.agent.clone(),
-        attempts: h.attempts,
+        agent,
+        attempts,
         schedule: None,
         team: Vec::new(),
-        body,
-        heal: Some(h),
+        heal: Some(Box::new(plan)),
         span,
     }
 }

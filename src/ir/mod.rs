@@ -2,6 +2,7 @@
 //! procedural construct (phase, heal, maintenance, emergency, incident response) is a
 //! step graph; configuration stays declarative. Serialisable, spans kept.
 
+pub mod heal;
 pub mod lower;
 mod phases;
 pub mod step;
@@ -71,10 +72,11 @@ pub struct Procedure {
     pub team: Vec<Name>,
     /// What it does.
     pub body: Vec<Step>,
-    /// A heal as written, beside its lowered body: the operations runtime runs it from
-    /// this to record each diagnosis, fix and verification on its own.
+    /// A heal's plan, beside its body (the same plan as a step graph): the operations
+    /// runtime runs it to record each diagnosis, fix and verification on its own, and the
+    /// graph draws it.
     #[serde(skip)]
-    pub heal: Option<Box<ast::Heal>>,
+    pub heal: Option<Box<heal::HealPlan>>,
     /// The whole definition.
     pub span: Span,
 }

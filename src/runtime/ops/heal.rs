@@ -9,7 +9,7 @@ use super::super::Runner;
 use super::super::event::EventKind;
 use super::super::steps::{Ctx, StepError};
 use super::{OpsScope, Trigger};
-use crate::syntax::ast::Heal;
+use crate::ir::heal::HealPlan;
 use std::rc::Rc;
 
 impl Runner {
@@ -55,7 +55,7 @@ impl Runner {
             });
         }
         // As the language documents: three rounds when `attempts` is not written.
-        let rounds = plan.attempts.map_or(3, |a| a.value.max(1));
+        let rounds = plan.rounds();
         let mut tried = 0;
         for round in 1..=rounds {
             for fix in &plan.fixes {
@@ -122,7 +122,12 @@ impl Runner {
 
     /// The verification checks after a fix, in order; on a virtual clock, whether the
     /// simulated fix cleared the fault.
-    async fn verify(&self, plan: &Heal, trigger: &Trigger, ctx: &Ctx<'_>) -> Result<(), StepError> {
+    async fn verify(
+        &self,
+        plan: &HealPlan,
+        trigger: &Trigger,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), StepError> {
         if let Some(world) = &self.ops.sim {
             let key = trigger.check.as_deref().unwrap_or(&trigger.what);
             return if world.borrow_mut().try_fix(key) {
