@@ -109,6 +109,7 @@ pub mod format;
 pub mod graph;
 pub mod ir;
 pub mod load;
+pub mod model;
 pub mod probe;
 pub mod render;
 pub mod repl;
@@ -167,7 +168,7 @@ fn finish(loaded: load::Loaded) -> Checked {
         .iter()
         .map(|id| {
             let text = &loaded.sources.get(*id).text;
-            ir::step::Script {
+            model::step::Script {
                 code: text.clone(),
                 span: source::Span::new(*id, 0, text.len()),
             }

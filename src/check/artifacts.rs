@@ -6,7 +6,7 @@ use super::refs::{CONTEXT_BUILTINS, Ns};
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::{ArtifactRef, Step, StepKind};
+use crate::model::step::{ArtifactRef, Step, StepKind};
 use crate::source::Span;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -226,7 +226,7 @@ impl<'a> Flow<'a, '_> {
 }
 
 fn producers<'a>(steps: &'a [Step], out: &mut HashMap<&'a str, Span>) {
-    crate::ir::step::walk(steps, &mut |s| {
+    crate::model::step::walk(steps, &mut |s| {
         if let StepKind::Task(t) = &s.kind {
             for p in &t.produces {
                 if let Some(n) = &p.name {

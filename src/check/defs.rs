@@ -7,8 +7,8 @@
 use super::refs::Ns;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::step::{Name, Step, StepKind, Text};
 use crate::ir::{ProcKind, Program};
+use crate::model::step::{Name, Step, StepKind, Text};
 use crate::source::Span;
 use crate::syntax::ast::Story;
 use compact_str::CompactString;

@@ -4,9 +4,9 @@
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::{Count, Step, StepKind};
+use crate::model::literal::Value;
+use crate::model::step::{Count, Step, StepKind};
 use crate::source::Span;
-use crate::syntax::literal::Value;
 
 /// The ceilings a block's width is held to.
 struct Caps {
@@ -171,7 +171,7 @@ fn memory(p: &Program, global: Option<(u64, Span)>, diags: &mut Vec<Diagnostic>)
         .limits
         .as_ref()
         .and_then(|l| l.per_agent.iter().find(|e| e.name.name == "memory"));
-    let gib = crate::syntax::literal::human_size;
+    let gib = crate::model::literal::human_size;
     for a in &p.agents {
         let Some(own) = a.limits.iter().find(|e| e.name.name == "memory") else {
             continue;

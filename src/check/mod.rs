@@ -19,7 +19,7 @@ pub mod vocab;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::syntax::literal::check_cron;
+use crate::model::literal::check_cron;
 
 /// Every finding of the checker on `p`, in a stable order.
 pub fn check(p: &Program) -> Vec<Diagnostic> {

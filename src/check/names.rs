@@ -8,8 +8,8 @@ use super::defs::{Defs, Entry};
 use super::refs::{AGENT_GROUPS, Ns, Owner, Ref};
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
-use crate::ir::step::{Step, StepKind};
 use crate::ir::{ProcKind, Program};
+use crate::model::step::{Step, StepKind};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Agent variables bound by `assign` in each phase and procedure (gathered in the shared

@@ -4,7 +4,7 @@
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::{ArtifactRef, StepKind, Text, walk};
+use crate::model::step::{ArtifactRef, StepKind, Text, walk};
 use crate::syntax::ast::Backend;
 use std::path::Path;
 

@@ -6,8 +6,8 @@ use super::names::Resolution;
 use super::refs::{Ns, Owner};
 use super::steps::StepLint;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::step::{Step, StepKind};
 use crate::ir::{ProcKind, Program};
+use crate::model::step::{Step, StepKind};
 use crate::source::Span;
 
 /// Reports unreachable phases and procedures, given which phases are reached

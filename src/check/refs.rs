@@ -9,8 +9,8 @@
 use super::defs::Defs;
 use super::steps::{Body, StepLint};
 use crate::diagnostic::Diagnostic;
-use crate::ir::step::{ArtifactRef, CallKind, Name, Step, StepKind};
 use crate::ir::{ProcKind, Program};
+use crate::model::step::{ArtifactRef, CallKind, Name, Step, StepKind};
 use crate::source::Span;
 use crate::syntax::ast::{ActionKind, Actions, Gate, HealthProbe, Story};
 use compact_str::CompactString;

@@ -7,7 +7,7 @@
 use crate::diagnostic::Diagnostic;
 pub(super) use crate::ir::Body;
 use crate::ir::Program;
-use crate::ir::step::{Step, walk};
+use crate::model::step::{Step, walk};
 
 /// A lint that looks at one step at a time.
 pub(super) trait StepLint<'a> {

@@ -4,10 +4,10 @@
 use super::steps::StepLint;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::{Quantity, Step, StepKind};
 use crate::ir::vocab::{GLOBAL_LIMITS, PER_AGENT_LIMITS, SETTINGS, metric_kinds};
+use crate::model::literal::Kind;
+use crate::model::step::{Quantity, Step, StepKind};
 use crate::syntax::ast::{Backend, LimitEntry, Respond, SettingValue};
-use crate::syntax::literal::Kind;
 
 fn expect(q: &Quantity, kinds: &[Kind], place: &str, diags: &mut Vec<Diagnostic>) {
     let Some(v) = q.value else { return };

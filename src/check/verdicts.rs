@@ -1,12 +1,12 @@
 //! Verdicts: a `repeat ... until` that waits for `approved` needs a step in its body that
-//! can give a verdict ([`crate::ir::step::Task::is_verdict`]), and a verdict step must be
+//! can give a verdict ([`crate::model::step::Task::is_verdict`]), and a verdict step must be
 //! able to run: not in a `match` arm after `_`, not in the branch of an `if` whose
 //! condition is the constant that skips it, not after a step that always fails.
 
 use super::steps::StepLint;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
-use crate::ir::step::{CallKind, Cond, Step, StepKind};
+use crate::model::step::{CallKind, Cond, Step, StepKind};
 
 /// The verdict lint of the shared walk ([`super::steps`]): loops and the lists nested in
 /// steps. [`top_level`] covers the lists of phases, procedures and checks themselves.
@@ -211,7 +211,7 @@ fn dead_after_fail(steps: &[Step], diags: &mut Vec<Diagnostic>) {
 
 /// Reports every verdict step in `steps` and what they nest as one that never runs.
 fn report_all(steps: &[Step], why: &str, diags: &mut Vec<Diagnostic>) {
-    crate::ir::step::walk(steps, &mut |s| {
+    crate::model::step::walk(steps, &mut |s| {
         if let StepKind::Task(t) = &s.kind
             && t.is_verdict()
         {

@@ -4,13 +4,13 @@
 
 use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
-use crate::ir::step::{Name, Step, StepKind};
 use crate::ir::vocab::{
     CONFLICT_NOTIFY, CONFLICT_STRATEGIES, FOR_EACH_SOURCES, GLOBAL_LIMITS, MAINTENANCE_TYPES,
     METRICS, OUTPUT_FORMATS, OVERLAP, PER_AGENT_LIMITS, POST_HANDOFF, PRE_HANDOFF, SETTINGS,
     SYNC_POINTS, SYNC_STRATEGIES, TEST_TYPES,
 };
 use crate::ir::{ProcKind, Program};
+use crate::model::step::{Name, Step, StepKind};
 
 fn known(name: &Name, words: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
     if name.name.is_empty() || words.contains(&name.name.as_str()) {

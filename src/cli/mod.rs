@@ -60,8 +60,8 @@ enum Command {
 
 /// A duration written as in a workflow (`30s`, `7d`).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    match bmad::syntax::literal::parse_quantity(text) {
-        Ok(bmad::syntax::literal::Value::Duration(ms)) => Ok(std::time::Duration::from_millis(ms)),
+    match bmad::model::literal::parse_quantity(text) {
+        Ok(bmad::model::literal::Value::Duration(ms)) => Ok(std::time::Duration::from_millis(ms)),
         Ok(_) => Err(format!("`{text}` is not a duration (like 30s, 15m, 7d)")),
         Err(e) => Err(format!("{} ({})", e.message, e.help)),
     }

@@ -63,7 +63,7 @@ pub(super) fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
         }
         shown.set_message(format!(
             "[{}] phase {} · {} tasks done, {} running · {} stories done",
-            bmad::syntax::literal::human_ms(e.at_ms),
+            bmad::model::literal::human_ms(e.at_ms),
             phase.borrow(),
             done.get(),
             running.get(),

@@ -161,7 +161,7 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
             "  {:>5} {} [{:>9}] {summary}",
             e.seq,
             utc(e.wall_ms).1,
-            bmad::syntax::literal::human_ms(e.at_ms)
+            bmad::model::literal::human_ms(e.at_ms)
         );
     }
     Ok(out)

@@ -5,8 +5,8 @@
 
 use super::{Graph, NodeId, Shape};
 use crate::ir::Program;
-use crate::ir::step::{ArtifactRef, CallKind, Cond, Step, StepKind};
-use crate::syntax::literal::value_text;
+use crate::model::literal::value_text;
+use crate::model::step::{ArtifactRef, CallKind, Cond, Step, StepKind};
 use std::fmt::Write;
 
 /// Where the flow goes on from: a node, and the label of the edge that leaves it.
@@ -35,7 +35,7 @@ fn link(g: &mut Graph, from: &[Exit], to: NodeId) {
     }
 }
 
-fn names(list: &[crate::ir::step::Name]) -> String {
+fn names(list: &[crate::model::step::Name]) -> String {
     list.iter()
         .map(|n| n.name.as_str())
         .collect::<Vec<_>>()

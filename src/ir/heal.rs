@@ -5,7 +5,7 @@
 //! next (an escalation), not a fix.
 
 use super::lower::group;
-use super::step::{Name, Step, StepKind};
+use crate::model::step::{Name, Step, StepKind};
 use crate::source::Span;
 use serde::Serialize;
 
@@ -31,7 +31,7 @@ pub struct HealPlan {
     /// Checks that must pass after a fix for it to have healed.
     pub verify: Vec<Name>,
     /// Rounds of fixes at most, as written ([`DEFAULT_ROUNDS`] when not).
-    pub attempts: Option<super::step::Count>,
+    pub attempts: Option<crate::model::step::Count>,
     /// What happens when no fix verified; the heal has failed all the same.
     pub otherwise: Option<Step>,
 }

@@ -2,10 +2,10 @@
 //! turns heal, maintenance, emergency and incident sugar into step graphs.
 
 use super::heal::{HealFix, HealPlan};
-use super::step::{Name, Step, StepKind};
 use super::{ProcKind, Procedure, Program, Schedule};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Module;
+use crate::model::step::{Name, Step, StepKind};
 use crate::syntax::ast::{self, Item};
 
 /// Builds the program of a workflow from its parsed files (moved in, not copied) and the

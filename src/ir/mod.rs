@@ -5,13 +5,12 @@
 pub mod heal;
 pub mod lower;
 mod phases;
-pub mod step;
 pub mod vocab;
 
+use crate::model::step::{Count, Name, Step, Text};
 use crate::source::Span;
 use crate::syntax::ast;
 use serde::Serialize;
-use step::{Count, Name, Step, Text};
 
 pub use lower::lower;
 
@@ -135,7 +134,7 @@ pub struct Program {
     /// Settings.
     pub settings: Vec<ast::Setting>,
     /// Imported `.rhai` modules, each as one script spanning its file.
-    pub rhai_modules: Vec<step::Script>,
+    pub rhai_modules: Vec<crate::model::step::Script>,
     /// Where lines start in each source file, to name places at run time.
     #[serde(skip)]
     pub lines: std::sync::Arc<crate::source::LineIndex>,
@@ -173,7 +172,7 @@ impl Program {
     }
 
     /// A global limit's value.
-    pub fn global_limit(&self, name: &str) -> Option<&step::Quantity> {
+    pub fn global_limit(&self, name: &str) -> Option<&crate::model::step::Quantity> {
         self.limits
             .as_ref()
             .and_then(|l| l.global.iter().find(|e| e.name.name == name))

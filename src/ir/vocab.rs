@@ -2,7 +2,7 @@
 //! maintenance types, test types, limits, metrics and settings, with the units each takes.
 //! The checker refuses other words ([`crate::check`]); the runtime acts on these.
 
-use crate::syntax::literal::Kind;
+use crate::model::literal::Kind;
 
 /// Sync points a `sync { at ... }` may name.
 pub const SYNC_POINTS: &[&str] = &[

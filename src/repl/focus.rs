@@ -1,8 +1,8 @@
 //! Finding one definition of a workflow by name, and cutting the workflow down to it for
 //! `:ir`, `:graph` and `:run`.
 
-use crate::ir::step::{CallKind, Name, Step, StepKind};
 use crate::ir::{ProcKind, Program};
+use crate::model::step::{CallKind, Name, Step, StepKind};
 use crate::syntax::ast;
 
 /// Everything `p` defines, as (kind, name), in declaration order within each kind.
@@ -166,7 +166,7 @@ pub(super) fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
 fn keep_artifacts(p: &mut Program) {
     let mut declared: Vec<ast::ArtifactDecl> = Vec::new();
     for phase in &p.phases {
-        crate::ir::step::walk(&phase.body, &mut |s| {
+        crate::model::step::walk(&phase.body, &mut |s| {
             let StepKind::Task(t) = &s.kind else { return };
             for produced in &t.produces {
                 if let (Some(name), Some(path)) = (&produced.name, &produced.path)

@@ -19,7 +19,7 @@ use super::git::{GitError, GitRun};
 use super::steps::{Ctx, LoopState, StepError};
 use super::workspace::Workspace;
 use crate::ir::Program;
-use crate::ir::step::{Step, StepKind, Task, holds_verdict, walk};
+use crate::model::step::{Step, StepKind, Task, holds_verdict, walk};
 use crate::syntax::ast::{Backend, Story};
 use std::cell::RefCell;
 use std::collections::BTreeSet;

@@ -5,7 +5,7 @@
 use super::Runner;
 use super::steps::{Ctx, StepError};
 use super::task::Call;
-use crate::ir::step::{Cond, Name};
+use crate::model::step::{Cond, Name};
 use crate::syntax::ast::Gate;
 
 impl Runner {

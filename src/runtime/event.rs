@@ -487,7 +487,7 @@ impl EventKind {
             ),
             EventKind::IncidentResolved { incident, after_ms } => format!(
                 "incident {incident} resolved after {}",
-                crate::syntax::literal::human_ms(*after_ms)
+                crate::model::literal::human_ms(*after_ms)
             ),
             EventKind::Paused { target, by, paused } => format!(
                 "{target} {} by {by}",

@@ -7,7 +7,7 @@ use super::Runner;
 use super::event::{EventKind, HandedOver};
 use super::steps::StepError;
 use super::sync::Write;
-use crate::ir::step::Handoff;
+use crate::model::step::Handoff;
 
 impl Runner {
     /// `handoff FROM -> TO { ... }`.

@@ -4,8 +4,8 @@
 //! measured, with the reason, rather than guessed.
 
 use super::event::{Event, EventKind};
+use crate::model::literal::Value;
 use crate::syntax::ast::Kpi;
-use crate::syntax::literal::Value;
 use serde::Serialize;
 
 /// One KPI of the workflow, measured on a run.
@@ -94,7 +94,7 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
             let target_text = format!(
                 "{} {}",
                 k.op.symbol(),
-                crate::syntax::literal::value_text(target)
+                crate::model::literal::value_text(target)
             );
             let (measured, note) = match measure(&k.metric.name, &c) {
                 Ok(v) => (Some((v * 100.0).round() / 100.0), None),
@@ -108,7 +108,7 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
                 measured_text: measured.map(|m| match target {
                     // A measured duration is not negative; `as` saturates.
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    Some(Value::Duration(_)) => crate::syntax::literal::human_ms(m as u64),
+                    Some(Value::Duration(_)) => crate::model::literal::human_ms(m as u64),
                     Some(Value::Percent(_)) => format!("{m}%"),
                     _ => format!("{m}"),
                 }),

@@ -307,7 +307,7 @@ impl Runner {
         let at = self.now_ms();
         if tracing::enabled!(target: "bmad::run", tracing::Level::INFO) {
             let (name, text) = (kind.name(), kind.text());
-            let clock = crate::syntax::literal::human_ms(at);
+            let clock = crate::model::literal::human_ms(at);
             tracing::info!(target: "bmad::run", event = name, at_ms = at, "[{clock}] {text}");
         }
         let event = Event { at_ms: at, kind };

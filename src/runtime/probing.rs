@@ -4,7 +4,7 @@
 
 use super::Runner;
 use super::steps::StepError;
-use crate::ir::step::Probe;
+use crate::model::step::Probe;
 use std::time::Duration;
 
 /// A probe's time limit when it writes none.
@@ -32,7 +32,7 @@ impl Runner {
         .await
         .map_err(|e| StepError::Probe(format!("{what}: the probe's thread failed: {e}")))?
         .map_err(|e| StepError::Probe(format!("{what}: {e}")))?;
-        let took = crate::syntax::literal::human_duration(probed.latency);
+        let took = crate::model::literal::human_duration(probed.latency);
         let passed = probed.passes(p.expect.map(|e| e.value));
         let got = probed.seen();
         self.note("probe", format!("{what}: {got} in {took}"));

@@ -7,7 +7,7 @@
 use super::Runner;
 use super::steps::Ctx;
 use super::workspace::Artifact;
-use crate::ir::step::{ArtifactRef, Task};
+use crate::model::step::{ArtifactRef, Task};
 use crate::syntax::ast::Story;
 use std::fmt::Write;
 use std::io::Read;
@@ -122,7 +122,7 @@ impl Runner {
                 "story" => {}
                 "dependencies" => Self::dependencies(&mut out, ctx),
                 name => {
-                    let r = ArtifactRef::Named(crate::ir::step::Name {
+                    let r = ArtifactRef::Named(crate::model::step::Name {
                         name: name.into(),
                         span: c.span,
                     });

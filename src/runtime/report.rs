@@ -5,7 +5,7 @@ use super::agent_output::Usage;
 use super::event::usage_text;
 use super::event::{Event, EventKind};
 use super::kpi::KpiResult;
-use crate::syntax::literal::human_ms;
+use crate::model::literal::human_ms;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;

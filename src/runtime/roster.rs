@@ -4,7 +4,7 @@
 //! gives every simulated agent the adapter's backend, keeping its role and prompt.
 
 use crate::ir::Program;
-use crate::ir::step::{StepKind, walk};
+use crate::model::step::{StepKind, walk};
 use crate::syntax::ast::Backend;
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 //! says `ok` and `output` (or `feedback`).
 
 use super::backend::{AgentBackend, Invocation, Outcome};
-use crate::ir::step::Script;
+use crate::model::step::Script;
 use crate::script::{Scripts, printable, scope_with};
 use crate::source::LineIndex;
 use futures::future::BoxFuture;

@@ -4,7 +4,7 @@
 
 use super::Runner;
 use super::event::EventKind;
-use crate::ir::step::{Cond, Script, Step, StepKind};
+use crate::model::step::{Cond, Script, Step, StepKind};
 use crate::source::Span;
 use crate::syntax::ast::{CheckBody, Story};
 use futures::FutureExt;
@@ -136,8 +136,8 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn duration(q: Option<&crate::ir::step::Quantity>) -> Option<Duration> {
-    q.and_then(crate::ir::step::Quantity::duration)
+fn duration(q: Option<&crate::model::step::Quantity>) -> Option<Duration> {
+    q.and_then(crate::model::step::Quantity::duration)
 }
 
 impl Runner {
@@ -233,7 +233,7 @@ impl Runner {
                     let max = max.map_or(1, |m| m.value);
                     // A story the merge lane sent back goes on from its attempts so far
                     // (in its loop of verdicts, not in another loop before it).
-                    let verdicts = crate::ir::step::holds_verdict(body);
+                    let verdicts = crate::model::step::holds_verdict(body);
                     let first = if verdicts {
                         ctx.state.carried.take() + 1
                     } else {
@@ -336,7 +336,7 @@ impl Runner {
                 }
                 StepKind::Call {
                     target,
-                    kind: crate::ir::step::CallKind::Heal,
+                    kind: crate::model::step::CallKind::Heal,
                 } => {
                     let trigger = ctx.ops.as_ref().map_or_else(
                         || super::ops::Trigger {

@@ -7,7 +7,7 @@
 use super::Runner;
 use super::event::EventKind;
 use super::steps::{Ctx, StepError};
-use crate::ir::step::Step;
+use crate::model::step::Step;
 use crate::syntax::ast::Story;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};

@@ -24,7 +24,7 @@
 //! ```
 
 use super::workspace::Workspace;
-use crate::ir::step::{Name, Text};
+use crate::model::step::{Name, Text};
 use crate::source::Span;
 use crate::syntax::ast::{FileChange, NewFile, StoriesFrom, Story};
 use serde::Deserialize;

@@ -48,7 +48,7 @@ impl SyncPolicy {
                 s.at.iter().map(|n| n.name.to_string()).collect()
             },
             every: match s.every.and_then(|q| q.value) {
-                Some(crate::syntax::literal::Value::Duration(ms)) if ms > 0 => {
+                Some(crate::model::literal::Value::Duration(ms)) if ms > 0 => {
                     Some(Duration::from_millis(ms))
                 }
                 _ => None,

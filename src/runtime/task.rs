@@ -7,7 +7,7 @@ use super::event::EventKind;
 use super::steps::{Ctx, StepError};
 use super::workspace::Artifact;
 use super::workspace::WorkspaceError;
-use crate::ir::step::{Quantity, Task};
+use crate::model::step::{Quantity, Task};
 use std::fmt::Write;
 
 /// What an agent is asked to do.
@@ -152,7 +152,7 @@ impl Runner {
                     ok: false,
                     feedback: Some(format!(
                         "stopped at the task's timeout of {} (limit `timeout`)",
-                        crate::syntax::literal::human_duration(limit)
+                        crate::model::literal::human_duration(limit)
                     )),
                     ..Outcome::default()
                 },

@@ -4,7 +4,7 @@
 
 use super::confined::{ConfinedError, Mode};
 use crate::ir::Program;
-use crate::ir::step::{ArtifactRef, Step, StepKind};
+use crate::model::step::{ArtifactRef, Step, StepKind};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

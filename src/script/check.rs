@@ -6,7 +6,7 @@
 use super::{Sandbox, engine, host::HOST_FUNCTIONS, scope::VARIABLES, scope::compile_scope};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::Program;
-use crate::ir::step::{Cond, Script, Step, StepKind, walk};
+use crate::model::step::{Cond, Script, Step, StepKind, walk};
 use crate::source::Span;
 use crate::syntax::ast::{Backend, CheckBody, Gate};
 use rhai::{AST, ASTNode, Engine, Expr, Stmt};

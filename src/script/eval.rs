@@ -60,7 +60,7 @@ fn explain(e: &EvalAltResult, limits: &Limits, time: TimeLimit) -> (String, Opti
             Some(Stop::Memory) => (
                 format!(
                     "stopped: its values took more than {}",
-                    crate::syntax::literal::human_size(limits.max_memory as u64)
+                    crate::model::literal::human_size(limits.max_memory as u64)
                 ),
                 Some("script_max_memory"),
             ),

@@ -19,7 +19,7 @@ pub use scope::{scope_with, standard_scope};
 pub use values::printable;
 
 use crate::ir::Program;
-use crate::ir::step::{Step, StepKind, walk};
+use crate::model::step::{Step, StepKind, walk};
 use crate::syntax::ast::{HealthProbe, SettingValue};
 use rhai::Engine;
 use std::collections::BTreeSet;
@@ -289,7 +289,7 @@ impl Scripts {
     /// [`eval::evaluate`] says.
     pub fn eval(
         &self,
-        script: &crate::ir::step::Script,
+        script: &crate::model::step::Script,
         scope: &mut rhai::Scope,
     ) -> Result<rhai::Dynamic, EvalError> {
         self.eval_within(script, scope, TimeLimit::of(&self.sandbox.limits), None)
@@ -299,7 +299,7 @@ impl Scripts {
     /// stopped when `stop` is set.
     fn eval_within(
         &self,
-        script: &crate::ir::step::Script,
+        script: &crate::model::step::Script,
         scope: &mut rhai::Scope,
         time: TimeLimit,
         stop: Option<&Arc<AtomicBool>>,
@@ -367,7 +367,7 @@ impl Scripts {
     /// threads; gives the scope back with the result.
     pub async fn eval_off_thread(
         self: &Arc<Self>,
-        script: crate::ir::step::Script,
+        script: crate::model::step::Script,
         scope: rhai::Scope<'static>,
     ) -> (Result<rhai::Dynamic, EvalError>, rhai::Scope<'static>) {
         let scripts = Arc::clone(self);
@@ -394,7 +394,7 @@ impl Scripts {
     /// An [`EvalError`] when the evaluation or `finish` fails, or its thread cannot run.
     pub async fn eval_off_thread_with<T: Send + 'static>(
         self: &Arc<Self>,
-        script: crate::ir::step::Script,
+        script: crate::model::step::Script,
         mut scope: rhai::Scope<'static>,
         dir: Option<std::path::PathBuf>,
         timeout: Option<Duration>,

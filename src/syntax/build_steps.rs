@@ -2,7 +2,7 @@
 //! pest pairs: the core step nodes of the IR.
 
 use super::grammar::Rule;
-use crate::ir::step::{
+use crate::model::step::{
     AssignArm, CallKind, Cond, Handoff, MatchArm, Probe, Produced, Quantity, Step, StepKind, Task,
 };
 use crate::source::Span;

@@ -2,9 +2,9 @@
 //! quantities, counts, scripts, conditions and artifact references.
 
 use super::grammar::Rule;
-use super::literal::{parse_quantity, unescape};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::step::{ArtifactRef, Cond, Count, Name, Quantity, Script, Text};
+use crate::model::literal::{parse_quantity, unescape};
+use crate::model::step::{ArtifactRef, Cond, Count, Name, Quantity, Script, Text};
 use crate::source::{FileId, Span};
 use compact_str::CompactString;
 use pest::iterators::Pair;

@@ -9,7 +9,6 @@ mod error;
 pub mod grammar;
 pub mod keywords;
 pub mod lex;
-pub mod literal;
 pub mod split;
 
 use crate::diagnostic::{Code, Diagnostic};

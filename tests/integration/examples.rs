@@ -4,7 +4,7 @@
 use crate::common;
 
 use bmad::ir::ProcKind;
-use bmad::ir::step::{StepKind, walk};
+use bmad::model::step::{StepKind, walk};
 use std::path::Path;
 
 #[test]

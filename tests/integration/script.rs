@@ -5,7 +5,7 @@
 use crate::harness::fill;
 
 use bmad::ir::Program;
-use bmad::ir::step::Script;
+use bmad::model::step::Script;
 use bmad::script::{Scripts, standard_scope};
 use bmad::syntax::ast::CheckBody;
 use std::io::{Read, Write};

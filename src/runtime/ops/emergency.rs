@@ -8,7 +8,7 @@ use super::super::Runner;
 use super::super::steps::Ctx;
 use super::{OpsScope, Trigger};
 use crate::ir::ProcKind;
-use crate::ir::step::StepKind;
+use crate::model::step::StepKind;
 
 impl Runner {
     /// Runs emergency protocol `name` for `trigger`.

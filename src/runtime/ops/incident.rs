@@ -11,7 +11,7 @@ use super::super::event::EventKind;
 use super::super::steps::Ctx;
 use super::{OpsScope, Trigger};
 use crate::ir::ProcKind;
-use crate::ir::step::{Step, StepKind};
+use crate::model::step::{Step, StepKind};
 use crate::syntax::ast::{Respond, Status};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -201,7 +201,7 @@ impl Runner {
             agents.join(", "),
             respond.map_or(String::new(), |d| format!(
                 ", answer within {}",
-                crate::syntax::literal::human_duration(d)
+                crate::model::literal::human_duration(d)
             ))
         );
         rec.log(self.now_ms(), text.clone());
@@ -264,7 +264,7 @@ impl Runner {
             let reason = format!(
                 "level {} did not answer within {}",
                 rec.levels[lvl].0,
-                crate::syntax::literal::human_duration(wait)
+                crate::model::literal::human_duration(wait)
             );
             if !self.raise(rec, ctx, &reason) {
                 return std::future::pending().await;
@@ -393,7 +393,7 @@ impl Runner {
                 if tokio::time::Instant::now() >= deadline {
                     return Err(format!(
                         "`{check}` was not healthy within {} of the resolution",
-                        crate::syntax::literal::human_duration(limit)
+                        crate::model::literal::human_duration(limit)
                     ));
                 }
                 tokio::time::sleep(VERIFY_POLL).await;

@@ -86,7 +86,7 @@ impl Runner {
         }
     }
 
-    async fn maintenance_run(&self, name: &str, kind: &str, body: &[crate::ir::step::Step]) {
+    async fn maintenance_run(&self, name: &str, kind: &str, body: &[crate::model::step::Step]) {
         let trigger = Trigger {
             what: format!("scheduled {kind} `{name}`"),
             ..Trigger::default()

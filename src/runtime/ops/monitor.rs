@@ -11,8 +11,8 @@ use super::super::steps::Ctx;
 use super::observe::{DEFAULT_TIMEOUT, Observation};
 use super::rules::{default_status, pattern_status};
 use super::{Job, OpsScope, Trigger};
+use crate::model::literal::Value;
 use crate::syntax::ast::{ActionKind, Actions, Health, HealthProbe, Monitor, Status};
-use crate::syntax::literal::Value;
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -25,7 +25,7 @@ const SIM_LOG_POLL: Duration = Duration::from_secs(60);
 
 /// An interval or timeout as written; a zero one counts as a millisecond (a zero-length
 /// interval would spin).
-fn duration(q: Option<crate::ir::step::Quantity>) -> Option<Duration> {
+fn duration(q: Option<crate::model::step::Quantity>) -> Option<Duration> {
     q.and_then(|q| q.duration())
         .map(|d| d.max(Duration::from_millis(1)))
 }
@@ -89,7 +89,7 @@ impl Runner {
             Status::Critical
         };
         self.set_status(key, status, || {
-            let took = crate::syntax::literal::human_duration(seen.latency);
+            let took = crate::model::literal::human_duration(seen.latency);
             format!("{} in {took}", seen.detail)
         });
         if let Some(actions) = &h.actions {

@@ -6,7 +6,7 @@
 use super::super::Runner;
 use super::super::event::EventKind;
 use super::incident::Record;
-use crate::syntax::literal::human_ms;
+use crate::model::literal::human_ms;
 use std::fmt::Write;
 
 impl Runner {

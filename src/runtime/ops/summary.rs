@@ -5,7 +5,7 @@
 use super::super::Runner;
 use super::super::event::EventKind;
 use super::super::kpi::{KpiResult, measure_kpis};
-use crate::syntax::literal::human_ms;
+use crate::model::literal::human_ms;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -1,6 +1,6 @@
 //! Agents as written: their backend, limits, persona and tools.
 
-use crate::ir::step::{Count, Name, Quantity, Script, Text};
+use crate::model::step::{Count, Name, Quantity, Script, Text};
 use crate::source::Span;
 use serde::Serialize;
 

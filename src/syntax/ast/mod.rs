@@ -1,8 +1,8 @@
 //! The typed syntax tree of one .bmad file: top-level items as written, with byte spans.
-//! Steps inside blocks are already the core step nodes of the IR ([`crate::ir::step`]);
+//! Steps inside blocks are already the core step nodes of the IR ([`crate::model::step`]);
 //! the items here keep their sugar until [`crate::ir::lower`] turns them into the IR.
 
-use crate::ir::step::{Cmp, Count, Name, Quantity, Script, Step, Text};
+use crate::model::step::{Cmp, Count, Name, Quantity, Script, Step, Text};
 use crate::source::Span;
 use serde::Serialize;
 

@@ -1,7 +1,7 @@
 //! The operations items as written: heals and their fixes, maintenance jobs, incident
 //! levels and stages, emergencies, monitors with their health checks, rules and actions.
 
-use crate::ir::step::{Cmp, Count, Name, Quantity, Step, Text};
+use crate::model::step::{Cmp, Count, Name, Quantity, Step, Text};
 use crate::source::Span;
 use serde::Serialize;
 
@@ -120,7 +120,7 @@ pub struct Emergency {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HealthProbe {
     /// HTTP or TCP.
-    Probe(crate::ir::step::Probe),
+    Probe(crate::model::step::Probe),
     /// A command; exit code and a number on stdout.
     Sh {
         /// The command.

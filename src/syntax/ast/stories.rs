@@ -1,6 +1,6 @@
 //! Stories as written, and where more are read from.
 
-use crate::ir::step::{Name, Text};
+use crate::model::step::{Name, Text};
 use crate::source::Span;
 use serde::Serialize;
 

@@ -2,7 +2,7 @@
 //! environments and their variables, checks, procedures, limits, KPIs and settings.
 
 use super::kids;
-use crate::ir::step::Cmp;
+use crate::model::step::Cmp;
 use crate::source::Span;
 use crate::syntax::ast::{
     ArtifactDecl, CheckBody, CheckDef, EnvVar, Environment, Epic, Gate, Import, ImportTarget, Item,

@@ -2,7 +2,7 @@
 //! sync and the handoff protocol.
 
 use super::kids;
-use crate::ir::step::{Cmp, Name, Probe};
+use crate::model::step::{Cmp, Name, Probe};
 use crate::source::Span;
 use crate::syntax::ast::{
     Action, ActionKind, Actions, Emergency, Fix, HandoffProtocol, Heal, Health, HealthProbe,
@@ -225,7 +225,7 @@ impl Builder<'_> {
                         metric,
                         of: None,
                         op: Cmp::Gt,
-                        threshold: crate::ir::step::Quantity {
+                        threshold: crate::model::step::Quantity {
                             value: None,
                             span: espan,
                         },

@@ -1,8 +1,8 @@
 //! Steps: the small core that phases, healing procedures, incident workflows, emergency
 //! protocols and maintenance jobs all lower to, and the one scheduler runs.
 
+use crate::model::literal::Value;
 use crate::source::Span;
-use crate::syntax::literal::Value;
 use compact_str::CompactString;
 use serde::Serialize;
 
