@@ -9,8 +9,8 @@ fn eval(c: &mut Criterion) {
     let checked = bmad::check_text("bench.bmad", src);
     assert!(!checked.has_errors());
     let script = match &checked.program.checks[0].body {
-        bmad::syntax::ast::CheckBody::Script(s) => s.clone(),
-        bmad::syntax::ast::CheckBody::Steps { .. } => unreachable!("a script check"),
+        bmad::model::CheckBody::Script(s) => s.clone(),
+        bmad::model::CheckBody::Steps { .. } => unreachable!("a script check"),
     };
     let (scripts, _) = bmad::script::Scripts::new(&checked.program, std::env::temp_dir());
     let mut scope = bmad::script::scope_with([

@@ -37,35 +37,6 @@ const IR_ONLY: &[&str] = &["runtime", "check", "script", "graph"];
 const KNOWN: &[(&str, &str)] = &[
     // The runtime loads std.agents through the checker to find adapters.
     ("runtime/roster.rs", "<root>"),
-    // The checker, the scripts, the graph and the runtime still read AST items.
-    ("check/defs.rs", AST),
-    ("check/names.rs", AST),
-    ("check/paths.rs", AST),
-    ("check/refs.rs", AST),
-    ("check/shape.rs", AST),
-    ("check/units.rs", AST),
-    ("check/vocab.rs", AST),
-    ("graph/mod.rs", AST),
-    ("script/check.rs", AST),
-    ("script/limits.rs", AST),
-    ("script/mod.rs", AST),
-    ("runtime/backend.rs", AST),
-    ("runtime/delivery.rs", AST),
-    ("runtime/deploy.rs", AST),
-    ("runtime/kpi.rs", AST),
-    ("runtime/limits.rs", AST),
-    ("runtime/mod.rs", AST),
-    ("runtime/ops/incident.rs", AST),
-    ("runtime/ops/mod.rs", AST),
-    ("runtime/ops/monitor.rs", AST),
-    ("runtime/ops/observe.rs", AST),
-    ("runtime/ops/rules.rs", AST),
-    ("runtime/prompt.rs", AST),
-    ("runtime/report.rs", AST),
-    ("runtime/roster.rs", AST),
-    ("runtime/steps.rs", AST),
-    ("runtime/story_dag.rs", AST),
-    ("runtime/story_files.rs", AST),
 ];
 
 /// The layer of a module (`<root>` for a path to the crate root's own items).

@@ -219,13 +219,13 @@ fn suggest(defs: &Defs, ns: Ns, name: &str, kind: Option<ProcKind>) -> Option<St
 /// A task's mode must be one of its agent's modes (a lint of the shared walk,
 /// [`super::steps`]).
 pub(super) struct Modes<'a> {
-    agents: HashMap<&'a str, &'a crate::syntax::ast::Agent>,
+    agents: HashMap<&'a str, &'a crate::model::Agent>,
 }
 
 impl<'a> Modes<'a> {
     /// The lint for `p`'s agents.
     pub(super) fn new(p: &'a Program) -> Modes<'a> {
-        let mut agents: HashMap<&str, &crate::syntax::ast::Agent> = HashMap::default();
+        let mut agents: HashMap<&str, &crate::model::Agent> = HashMap::default();
         for a in &p.agents {
             agents.entry(&a.name.name).or_insert(a);
         }

@@ -4,8 +4,8 @@
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
+use crate::model::Backend;
 use crate::model::step::{ArtifactRef, StepKind, Text, walk};
-use crate::syntax::ast::Backend;
 use std::path::Path;
 
 /// Whether `path` leaves the workspace by `..`, read lexically from its root.

@@ -11,8 +11,8 @@ use super::steps::{Body, StepLint};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{ProcKind, Program};
 use crate::model::step::{ArtifactRef, CallKind, Name, Step, StepKind};
+use crate::model::{ActionKind, Actions, Gate, HealthProbe, Story};
 use crate::source::Span;
-use crate::syntax::ast::{ActionKind, Actions, Gate, HealthProbe, Story};
 use compact_str::CompactString;
 
 /// What a name must resolve to.

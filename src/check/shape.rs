@@ -11,8 +11,8 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::{ProcKind, Program};
 use crate::model::literal::Value;
 use crate::model::step::{Count, Step, StepKind, walk};
+use crate::model::{HealthProbe, SettingValue, Story};
 use crate::source::Span;
-use crate::syntax::ast::{HealthProbe, SettingValue, Story};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Reports missing parts and values that make no sense where they are, outside steps

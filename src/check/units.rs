@@ -7,7 +7,7 @@ use crate::ir::Program;
 use crate::ir::vocab::{GLOBAL_LIMITS, PER_AGENT_LIMITS, SETTINGS, metric_kinds};
 use crate::model::literal::Kind;
 use crate::model::step::{Quantity, Step, StepKind};
-use crate::syntax::ast::{Backend, LimitEntry, Respond, SettingValue};
+use crate::model::{Backend, LimitEntry, Respond, SettingValue};
 
 fn expect(q: &Quantity, kinds: &[Kind], place: &str, diags: &mut Vec<Diagnostic>) {
     let Some(v) = q.value else { return };

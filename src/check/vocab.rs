@@ -78,7 +78,7 @@ pub fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
         a.limits
             .iter()
             .for_each(|e| known(&e.name, &per, "per-agent limit", diags));
-        if let Some(crate::syntax::ast::Backend::Exec {
+        if let Some(crate::model::Backend::Exec {
             output: Some(format),
             ..
         }) = &a.backend

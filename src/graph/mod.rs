@@ -8,7 +8,7 @@ pub mod render;
 
 use crate::ir::{ProcKind, Program};
 use crate::model::literal::value_text;
-use crate::syntax::ast::{ActionKind, Actions, HealthProbe, Respond};
+use crate::model::{ActionKind, Actions, HealthProbe, Respond};
 use rustc_hash::FxHashMap as HashMap;
 
 /// How a node is drawn.

@@ -9,7 +9,6 @@ pub mod vocab;
 
 use crate::model::step::{Count, Name, Step, Text};
 use crate::source::Span;
-use crate::syntax::ast;
 use serde::Serialize;
 
 pub use lower::lower;
@@ -97,42 +96,42 @@ pub struct Program {
     /// Source files, indexed by the `file` of every span.
     pub files: Vec<String>,
     /// The entry.
-    pub workflow: Option<ast::Workflow>,
+    pub workflow: Option<crate::model::Workflow>,
     /// Agents.
-    pub agents: Vec<ast::Agent>,
+    pub agents: Vec<crate::model::Agent>,
     /// Declared artifacts.
-    pub artifacts: Vec<ast::ArtifactDecl>,
+    pub artifacts: Vec<crate::model::ArtifactDecl>,
     /// Phases, in declaration order.
-    pub phases: Vec<ast::Phase>,
+    pub phases: Vec<crate::model::Phase>,
     /// Epics.
-    pub epics: Vec<ast::Epic>,
+    pub epics: Vec<crate::model::Epic>,
     /// Inline stories, each in the box the parser built it in: a workflow can hold a
     /// hundred thousand, and lowering moves the pointers instead of copying the stories.
-    pub stories: Vec<Box<ast::Story>>,
+    pub stories: Vec<Box<crate::model::Story>>,
     /// Story files loaded at run time.
-    pub story_sources: Vec<ast::StoriesFrom>,
+    pub story_sources: Vec<crate::model::StoriesFrom>,
     /// Deployment environments.
-    pub environments: Vec<ast::Environment>,
+    pub environments: Vec<crate::model::Environment>,
     /// Declared environment variables.
-    pub env_vars: Vec<ast::EnvVar>,
+    pub env_vars: Vec<crate::model::EnvVar>,
     /// Named checks.
-    pub checks: Vec<ast::CheckDef>,
+    pub checks: Vec<crate::model::CheckDef>,
     /// Procedures, heals, maintenance jobs, emergencies and the incident workflow.
     pub procedures: Vec<Procedure>,
     /// Monitors.
-    pub monitors: Vec<ast::Monitor>,
+    pub monitors: Vec<crate::model::Monitor>,
     /// Incident levels, lowest first.
-    pub incident_levels: Vec<ast::Level>,
+    pub incident_levels: Vec<crate::model::Level>,
     /// Resource limits.
-    pub limits: Option<ast::Limits>,
+    pub limits: Option<crate::model::Limits>,
     /// State synchronisation.
-    pub sync: Option<ast::Sync>,
+    pub sync: Option<crate::model::Sync>,
     /// The handoff protocol.
-    pub handoff_protocol: Option<ast::HandoffProtocol>,
+    pub handoff_protocol: Option<crate::model::HandoffProtocol>,
     /// KPIs.
-    pub kpis: Vec<ast::Kpi>,
+    pub kpis: Vec<crate::model::Kpi>,
     /// Settings.
-    pub settings: Vec<ast::Setting>,
+    pub settings: Vec<crate::model::Setting>,
     /// Imported `.rhai` modules, each as one script spanning its file.
     pub rhai_modules: Vec<crate::model::step::Script>,
     /// Where lines start in each source file, to name places at run time.
@@ -145,7 +144,7 @@ pub struct Program {
 
 impl Program {
     /// The agent named `name`.
-    pub fn agent(&self, name: &str) -> Option<&ast::Agent> {
+    pub fn agent(&self, name: &str) -> Option<&crate::model::Agent> {
         self.agents.iter().find(|a| a.name.name == name)
     }
 
@@ -155,9 +154,9 @@ impl Program {
             .iter()
             .find(|s| s.name.name == name)
             .and_then(|s| match &s.value {
-                ast::SettingValue::Text(t) => Some(t.value.as_str()),
-                ast::SettingValue::Names(n) => n.first().map(|n| n.name.as_str()),
-                ast::SettingValue::Quantity(_) => None,
+                crate::model::SettingValue::Text(t) => Some(t.value.as_str()),
+                crate::model::SettingValue::Names(n) => n.first().map(|n| n.name.as_str()),
+                crate::model::SettingValue::Quantity(_) => None,
             })
     }
 
@@ -194,8 +193,10 @@ impl Program {
         let procedures = (self.procedures.iter().enumerate())
             .map(|(i, pr)| (Body::Procedure(i as u32), pr.body.as_slice()));
         let checks = (self.checks.iter().enumerate()).filter_map(|(i, c)| match &c.body {
-            ast::CheckBody::Steps { steps } => Some((Body::Check(i as u32), steps.as_slice())),
-            ast::CheckBody::Script(_) => None,
+            crate::model::CheckBody::Steps { steps } => {
+                Some((Body::Check(i as u32), steps.as_slice()))
+            }
+            crate::model::CheckBody::Script(_) => None,
         });
         phases.chain(procedures).chain(checks)
     }

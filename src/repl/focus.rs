@@ -3,7 +3,6 @@
 
 use crate::ir::{ProcKind, Program};
 use crate::model::step::{CallKind, Name, Step, StepKind};
-use crate::syntax::ast;
 
 /// Everything `p` defines, as (kind, name), in declaration order within each kind.
 pub(super) fn defined(p: &Program) -> Vec<(&'static str, String)> {
@@ -148,7 +147,7 @@ pub(super) fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
             kind,
         },
     };
-    p.phases = vec![ast::Phase {
+    p.phases = vec![crate::model::Phase {
         name: Name {
             name: name.into(),
             span,
@@ -164,7 +163,7 @@ pub(super) fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
 /// The artifacts the phases produce, declared on their own: a phase run alone reads
 /// what the others wrote in an earlier run (and fails clearly when it is not there).
 fn keep_artifacts(p: &mut Program) {
-    let mut declared: Vec<ast::ArtifactDecl> = Vec::new();
+    let mut declared: Vec<crate::model::ArtifactDecl> = Vec::new();
     for phase in &p.phases {
         crate::model::step::walk(&phase.body, &mut |s| {
             let StepKind::Task(t) = &s.kind else { return };
@@ -172,7 +171,7 @@ fn keep_artifacts(p: &mut Program) {
                 if let (Some(name), Some(path)) = (&produced.name, &produced.path)
                     && !declared.iter().any(|d| d.name.name == name.name)
                 {
-                    declared.push(ast::ArtifactDecl {
+                    declared.push(crate::model::ArtifactDecl {
                         name: name.clone(),
                         path: path.clone(),
                         provided: true,

@@ -3,8 +3,8 @@
 
 use super::workspace::Artifact;
 use crate::ir::Program;
+use crate::model::Backend;
 use crate::model::literal::Value;
-use crate::syntax::ast::Backend;
 use futures::future::BoxFuture;
 use std::time::Duration;
 

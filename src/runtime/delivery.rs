@@ -20,7 +20,7 @@ use super::steps::{Ctx, LoopState, StepError};
 use super::workspace::Workspace;
 use crate::ir::Program;
 use crate::model::step::{Step, StepKind, Task, holds_verdict, walk};
-use crate::syntax::ast::{Backend, Story};
+use crate::model::{Backend, Story};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt::Write;

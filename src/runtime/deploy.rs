@@ -5,8 +5,8 @@
 use super::Runner;
 use super::steps::{Ctx, StepError};
 use super::task::Call;
+use crate::model::Gate;
 use crate::model::step::{Cond, Name};
-use crate::syntax::ast::Gate;
 
 impl Runner {
     /// `deploy ENV [by AGENT]`.

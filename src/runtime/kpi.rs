@@ -4,8 +4,8 @@
 //! measured, with the reason, rather than guessed.
 
 use super::event::{Event, EventKind};
+use crate::model::Kpi;
 use crate::model::literal::Value;
-use crate::syntax::ast::Kpi;
 use serde::Serialize;
 
 /// One KPI of the workflow, measured on a run.

@@ -3,8 +3,8 @@
 //! agents (`max_memory`, `max_cpu`) and agent invocations per hour (`max_api_calls`).
 
 use crate::ir::Program;
+use crate::model::LimitEntry;
 use crate::model::literal::Value;
-use crate::syntax::ast::LimitEntry;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;

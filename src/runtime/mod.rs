@@ -142,7 +142,7 @@ impl Runner {
     /// When the git setup or the agent adapter named is wrong, or an agent's working
     /// directory leads out of the workspace.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, String> {
-        use crate::syntax::ast::Backend;
+        use crate::model::Backend;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();

@@ -7,8 +7,8 @@
 use super::Runner;
 use super::steps::Ctx;
 use super::workspace::Artifact;
+use crate::model::Story;
 use crate::model::step::{ArtifactRef, Task};
-use crate::syntax::ast::Story;
 use std::fmt::Write;
 use std::io::Read;
 

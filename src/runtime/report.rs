@@ -142,7 +142,7 @@ impl Report {
         events: Vec<Event>,
         failed: Option<String>,
         makespan_ms: u64,
-        kpis: &[crate::syntax::ast::Kpi],
+        kpis: &[crate::model::Kpi],
     ) -> Report {
         let (mut running, mut max, mut tasks) = (0usize, 0usize, 0usize);
         let mut busy: BTreeMap<String, u64> = BTreeMap::new();

@@ -4,8 +4,8 @@
 //! gives every simulated agent the adapter's backend, keeping its role and prompt.
 
 use crate::ir::Program;
+use crate::model::Backend;
 use crate::model::step::{StepKind, walk};
-use crate::syntax::ast::Backend;
 use std::collections::BTreeSet;
 
 /// Whether an agent with this backend is simulated in a real run.

@@ -5,8 +5,8 @@
 use super::Runner;
 use super::event::EventKind;
 use crate::model::step::{Cond, Script, Step, StepKind};
+use crate::model::{CheckBody, Story};
 use crate::source::Span;
-use crate::syntax::ast::{CheckBody, Story};
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 use rhai::Dynamic;

@@ -7,8 +7,8 @@
 use super::Runner;
 use super::event::EventKind;
 use super::steps::{Ctx, StepError};
+use crate::model::Story;
 use crate::model::step::Step;
-use crate::syntax::ast::Story;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, VecDeque};

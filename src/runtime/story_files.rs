@@ -25,8 +25,8 @@
 
 use super::workspace::Workspace;
 use crate::model::step::{Name, Text};
+use crate::model::{FileChange, NewFile, StoriesFrom, Story};
 use crate::source::Span;
-use crate::syntax::ast::{FileChange, NewFile, StoriesFrom, Story};
 use serde::Deserialize;
 
 #[derive(Deserialize)]

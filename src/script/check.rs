@@ -7,8 +7,8 @@ use super::{Sandbox, engine, host::HOST_FUNCTIONS, scope::VARIABLES, scope::comp
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::Program;
 use crate::model::step::{Cond, Script, Step, StepKind, walk};
+use crate::model::{Backend, CheckBody, Gate};
 use crate::source::Span;
-use crate::syntax::ast::{Backend, CheckBody, Gate};
 use rhai::{AST, ASTNode, Engine, Expr, Stmt};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
@@ -98,7 +98,7 @@ fn scripts_outside_steps(p: &Program, out: &mut Vec<Script>) {
 
 /// The script a `backend script` agent runs: its inline code, or a call of the named
 /// module function with the task (`name(task)`, placed at the name).
-pub fn agent_script(a: &crate::syntax::ast::Agent) -> Option<Script> {
+pub fn agent_script(a: &crate::model::Agent) -> Option<Script> {
     match &a.backend {
         Some(Backend::Script { code: Some(s), .. }) => Some(s.clone()),
         Some(Backend::Script {

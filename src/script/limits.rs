@@ -1,8 +1,8 @@
 //! The sandbox's limits: safe defaults, each overridable from the workflow's settings.
 
 use crate::ir::Program;
+use crate::model::SettingValue;
 use crate::model::literal::Value;
-use crate::syntax::ast::SettingValue;
 use std::time::Duration;
 
 /// The deepest call nesting a workflow may allow: each level costs native stack on the

@@ -20,7 +20,7 @@ pub use values::printable;
 
 use crate::ir::Program;
 use crate::model::step::{Step, StepKind, walk};
-use crate::syntax::ast::{HealthProbe, SettingValue};
+use crate::model::{HealthProbe, SettingValue};
 use rhai::Engine;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -174,7 +174,7 @@ fn hosts_outside_steps(p: &Program, hosts: &mut BTreeSet<String>) {
             .chain(m.patterns.iter().map(|r| &r.actions))
             .chain(m.on_status.iter().map(|r| &r.actions));
         for a in rules.flat_map(|a| &a.list) {
-            if let crate::syntax::ast::ActionKind::Alert {
+            if let crate::model::ActionKind::Alert {
                 channel: Some(c), ..
             } = &a.kind
                 && c.value.contains("://")

@@ -455,7 +455,7 @@ fn every_flag_the_adapters_use_is_in_the_real_clis_help() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(help.len() > 200, "{cli} printed no help: {help}");
-        let Some(bmad::syntax::ast::Backend::Exec { command, .. }) =
+        let Some(bmad::model::Backend::Exec { command, .. }) =
             std.program.agent(agent).and_then(|a| a.backend.clone())
         else {
             panic!("{agent} is not an exec agent");

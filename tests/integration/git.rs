@@ -7,7 +7,7 @@
 use crate::common;
 use crate::harness::fill;
 
-use bmad::syntax::ast::Backend;
+use bmad::model::Backend;
 use std::path::Path;
 
 use common::git::{Ran, git, repo, said, text};

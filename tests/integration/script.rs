@@ -5,9 +5,9 @@
 use crate::harness::fill;
 
 use bmad::ir::Program;
+use bmad::model::CheckBody;
 use bmad::model::step::Script;
 use bmad::script::{Scripts, standard_scope};
-use bmad::syntax::ast::CheckBody;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;

@@ -18,7 +18,7 @@ fn eval(settings: &str, code: &str) -> Result<rhai::Dynamic, bmad::script::EvalE
     let dir = tempfile::tempdir().unwrap();
     let (scripts, _) = Scripts::new(&checked.program, dir.path().to_path_buf());
     let check = &checked.program.checks[0];
-    let bmad::syntax::ast::CheckBody::Script(script) = &check.body else {
+    let bmad::model::CheckBody::Script(script) = &check.body else {
         panic!("a script check");
     };
     scripts.eval(script, &mut standard_scope())

@@ -12,7 +12,7 @@ use super::super::steps::Ctx;
 use super::{OpsScope, Trigger};
 use crate::ir::ProcKind;
 use crate::model::step::{Step, StepKind};
-use crate::syntax::ast::{Respond, Status};
+use crate::model::{Respond, Status};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;

@@ -23,7 +23,7 @@ pub mod summary;
 use super::Runner;
 use super::event::EventKind;
 use super::steps::Ctx;
-use crate::syntax::ast::Status;
+use crate::model::Status;
 use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use futures::stream::FuturesUnordered;
@@ -232,7 +232,7 @@ impl Desk {
     }
 
     /// Evaluates rule `key` now: whether it fires (see [`rules::RuleState`]).
-    fn rule_fires(&self, key: &str, holds: bool, actions: &crate::syntax::ast::Actions) -> bool {
+    fn rule_fires(&self, key: &str, holds: bool, actions: &crate::model::Actions) -> bool {
         let cooldown = actions
             .cooldown
             .and_then(|q| q.duration())

@@ -12,7 +12,7 @@ use super::observe::{DEFAULT_TIMEOUT, Observation};
 use super::rules::{default_status, pattern_status};
 use super::{Job, OpsScope, Trigger};
 use crate::model::literal::Value;
-use crate::syntax::ast::{ActionKind, Actions, Health, HealthProbe, Monitor, Status};
+use crate::model::{ActionKind, Actions, Health, HealthProbe, Monitor, Status};
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -115,7 +115,7 @@ impl Runner {
     }
 
     /// Classifies a metric's value against its rule's threshold and fires the rule.
-    fn judge_metric(&self, key: &str, r: &crate::syntax::ast::MetricRule, value: Option<f64>) {
+    fn judge_metric(&self, key: &str, r: &crate::model::MetricRule, value: Option<f64>) {
         let (Some(value), Some(threshold)) = (value, r.threshold.value) else {
             return;
         };

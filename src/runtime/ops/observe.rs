@@ -4,8 +4,8 @@
 
 use super::super::Runner;
 use super::super::steps::Ctx;
+use crate::model::{Health, HealthProbe};
 use crate::probe::HttpProber;
-use crate::syntax::ast::{Health, HealthProbe};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! its cooldown: the flapping guard. An episode held back by the cooldown fires when the
 //! cooldown ends if the condition still holds.
 
-use crate::syntax::ast::{ActionKind, Actions, Status};
+use crate::model::{ActionKind, Actions, Status};
 use std::time::Duration;
 use tokio::time::Instant;
 
