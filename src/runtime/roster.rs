@@ -51,14 +51,16 @@ pub fn adapter(p: &Program, name: &str) -> Result<Backend, String> {
     if let Some(b @ Backend::Exec { .. }) = p.agent(name).and_then(|a| a.backend.clone()) {
         return Ok(b);
     }
-    let std = crate::check_text("<std.agents>", "import std.agents\n");
+    // The bundled module, loaded and lowered (it is checked with bmad's own tests).
+    let loaded = crate::load::load_text("<std.agents>", "import std.agents\n", None);
+    let files = loaded.sources.files().map(|(_, f)| f.name.clone()).collect();
+    let (std, _) = crate::ir::lower(loaded.modules, files);
     let known: Vec<String> = std
-        .program
         .agents
         .iter()
         .map(|a| a.name.name.to_string())
         .collect();
-    match std.program.agent(name).and_then(|a| a.backend.clone()) {
+    match std.agent(name).and_then(|a| a.backend.clone()) {
         Some(b @ Backend::Exec { .. }) => Ok(b),
         _ => Err(format!(
             "no agent adapter `{name}`: std.agents has {} (or name an exec agent of the \
