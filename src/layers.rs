@@ -59,13 +59,25 @@ fn files(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
     }
 }
 
-/// The code of a file without its unit tests and comment lines.
-fn code(text: &str) -> impl Iterator<Item = &str> {
+/// The code of a file without its unit tests and comment lines, a `use` over several
+/// lines joined into one.
+fn code(text: &str) -> Vec<String> {
     let end = text.find("#[cfg(test)]\nmod tests").unwrap_or(text.len());
-    text[..end]
-        .lines()
-        .map(str::trim_start)
-        .filter(|l| !l.starts_with("//"))
+    let mut out: Vec<String> = Vec::new();
+    let mut open_use = false;
+    for line in text[..end].lines().map(str::trim_start) {
+        if line.starts_with("//") {
+            continue;
+        }
+        if open_use && let Some(last) = out.last_mut() {
+            last.push_str(line);
+        } else {
+            out.push(line.to_string());
+        }
+        let starts_use = line.starts_with("use ") || line.contains(" use ");
+        open_use = (open_use || starts_use) && !line.contains(';');
+    }
+    out
 }
 
 /// The leading word of `s` (letters, digits, `_`).
@@ -77,8 +89,8 @@ fn word(s: &str) -> &str {
 }
 
 /// The `crate::` paths a line uses: the module (or `<root>`) and the path's first two
-/// segments (each of a group: `crate::syntax::{ast, literal}` uses `syntax::ast` and
-/// `model::literal`).
+/// segments (each of a group: `crate::syntax::{ast, lex}` uses `syntax::ast` and
+/// `syntax::lex`).
 fn uses(line: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
     let mut rest = line;
@@ -95,6 +107,7 @@ fn uses(line: &str) -> Vec<(String, String)> {
             Some(group) => group[..group.find('}').unwrap_or(group.len())]
                 .split(',')
                 .map(|s| word(s.trim()))
+                .filter(|w| !w.is_empty())
                 .collect(),
             None => vec![word(tail)],
         };
@@ -124,7 +137,7 @@ fn every_use_points_down_the_layers() {
             continue;
         };
         let text = std::fs::read_to_string(root.join(file)).expect("readable");
-        for line in code(&text) {
+        for line in &code(&text) {
             for (to, path) in uses(line) {
                 if to == from {
                     continue;
@@ -164,4 +177,13 @@ fn every_module_of_the_library_has_a_layer() {
             assert!(layer(module).is_some(), "`{module}` has no layer in LAYERS");
         }
     }
+}
+
+#[test]
+fn a_use_over_several_lines_is_read_whole() {
+    let text = "use crate::syntax::{\n    ast::Heal,\n    lex,\n};\nfn f() {}\n";
+    let lines = code(text);
+    assert_eq!(lines[0], "use crate::syntax::{ast::Heal,lex,};");
+    let paths: Vec<String> = uses(&lines[0]).into_iter().map(|(_, p)| p).collect();
+    assert_eq!(paths, ["syntax::ast", "syntax::lex"]);
 }

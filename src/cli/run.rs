@@ -275,8 +275,12 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
         bar.finish_and_clear();
     }
     // Interrupted: the run's future is gone and with it every agent's process group.
-    // A run that ended because the signal stopped its scripts was interrupted too.
-    let signal = signal.or_else(|| seen.get().copied());
+    // A run that failed because the signal stopped its scripts was interrupted too; one
+    // that succeeded before the signal came stands.
+    let signal = signal.or_else(|| match &report {
+        Some(r) if r.ok => None,
+        _ => seen.get().copied(),
+    });
     let interrupted = signal.is_some();
     let signal_name = signal.map_or("", super::signals::Signal::name);
     let report = match report {

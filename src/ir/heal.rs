@@ -9,8 +9,9 @@ use crate::model::step::{Name, Step, StepKind};
 use crate::source::Span;
 use serde::Serialize;
 
-/// Rounds of fixes when `attempts` is not written, as the language documents.
-pub const DEFAULT_ROUNDS: u64 = 3;
+/// Rounds of fixes when `attempts` is not written, as the language documents: the
+/// default of the `retry` the body lowers to.
+pub const DEFAULT_ROUNDS: u64 = crate::model::step::DEFAULT_RETRIES;
 
 /// One fix of a heal.
 #[derive(Debug, Clone, PartialEq, Serialize)]

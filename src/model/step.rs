@@ -6,6 +6,10 @@ use crate::source::Span;
 use compact_str::CompactString;
 use serde::Serialize;
 
+/// Attempts of a `retry` whose `max` is not written (and rounds of a heal without
+/// `attempts`, which runs as a retry over its fixes).
+pub const DEFAULT_RETRIES: u64 = 3;
+
 /// A name as written, with its place.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Name {

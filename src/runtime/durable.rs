@@ -155,8 +155,9 @@ impl Runner {
         run: &RunInfo,
         force: bool,
     ) -> Result<Resumed, ResumeRefused> {
-        store.verify()?;
-        let changed = changed_artifacts(&store, &run.id, &self.workspace)?;
+        store.verify().map_err(ResumeRefused::Replay)?;
+        let changed =
+            changed_artifacts(&store, &run.id, &self.workspace).map_err(ResumeRefused::Replay)?;
         if !changed.is_empty() && !force {
             return Err(ResumeRefused::ArtifactsChanged {
                 id: run.id.clone(),
@@ -164,7 +165,7 @@ impl Runner {
             });
         }
         let stopped = stop_orphans(&run.id);
-        let stored = store.events(&run.id)?;
+        let stored = store.events(&run.id).map_err(ResumeRefused::Replay)?;
         let mut events = Vec::with_capacity(stored.len());
         for s in &stored {
             let kind: EventKind = serde_json::from_value(s.data.clone()).map_err(|err| {
@@ -179,11 +180,17 @@ impl Runner {
                 kind,
             });
         }
-        let finished: Vec<FinishedStep> = store.finished_steps(&run.id)?;
-        let in_flight = store.steps_in_flight(&run.id)?;
-        let (seq, at) = store.last_event(&run.id)?;
-        self.shared.borrow_mut().restore(store.state(&run.id)?);
-        store.reopen_run(&run.id)?;
+        let finished: Vec<FinishedStep> = store
+            .finished_steps(&run.id)
+            .map_err(ResumeRefused::Replay)?;
+        let in_flight = store
+            .steps_in_flight(&run.id)
+            .map_err(ResumeRefused::Replay)?;
+        let (seq, at) = store.last_event(&run.id).map_err(ResumeRefused::Replay)?;
+        self.shared
+            .borrow_mut()
+            .restore(store.state(&run.id).map_err(ResumeRefused::Replay)?);
+        store.reopen_run(&run.id).map_err(ResumeRefused::Replay)?;
         let earlier = Earlier {
             events,
             finished,
@@ -194,7 +201,8 @@ impl Runner {
             run.id.clone(),
             !self.options.simulate,
             Some(&earlier),
-        )?;
+        )
+        .map_err(ResumeRefused::Replay)?;
         self.journal = Some(journal);
         self.at_offset = at;
         self.segment = run.segments + 1;

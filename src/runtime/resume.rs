@@ -22,9 +22,13 @@ pub struct ResumeRequest {
 /// Why a run is not resumed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ResumeRefused {
-    /// The state store cannot be read, or has no such run.
+    /// The state store cannot be read, or has no such run (while the run is picked).
     #[error(transparent)]
     State(#[from] StateError),
+    /// The state store failed while the picked run was read back or reopened (a damaged
+    /// file, a failed write).
+    #[error(transparent)]
+    Replay(StateError),
     /// No run id was given and every run of the workflow succeeded.
     #[error("no unfinished run of `{0}` to resume")]
     NothingToResume(String),
@@ -121,6 +125,7 @@ impl ResumeRefused {
             ResumeRefused::WorkflowChanged(_)
                 | ResumeRefused::ArtifactsChanged { .. }
                 | ResumeRefused::UnreadableEvent { .. }
+                | ResumeRefused::Replay(_)
         )
     }
 }

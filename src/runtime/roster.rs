@@ -53,13 +53,13 @@ pub fn adapter(p: &Program, name: &str) -> Result<Backend, String> {
     }
     // The bundled module, loaded and lowered (it is checked with bmad's own tests).
     let loaded = crate::load::load_text("<std.agents>", "import std.agents\n", None);
-    let files = loaded.sources.files().map(|(_, f)| f.name.clone()).collect();
-    let (std, _) = crate::ir::lower(loaded.modules, files);
-    let known: Vec<String> = std
-        .agents
-        .iter()
-        .map(|a| a.name.name.to_string())
+    let files = loaded
+        .sources
+        .files()
+        .map(|(_, f)| f.name.clone())
         .collect();
+    let (std, _) = crate::ir::lower(loaded.modules, files);
+    let known: Vec<String> = std.agents.iter().map(|a| a.name.name.to_string()).collect();
     match std.agent(name).and_then(|a| a.backend.clone()) {
         Some(b @ Backend::Exec { .. }) => Ok(b),
         _ => Err(format!(

@@ -259,7 +259,7 @@ impl Runner {
                     Err(StepError::NotDone { attempts: max })
                 }
                 StepKind::Retry { max, backoff, body } => {
-                    let max = max.map_or(3, |m| m.value);
+                    let max = max.map_or(crate::model::step::DEFAULT_RETRIES, |m| m.value);
                     let mut last = StepError::Fail(String::new());
                     for attempt in 1..=max {
                         ctx.state.attempt.set(attempt);
@@ -341,6 +341,22 @@ impl Runner {
                     let trigger = ctx.ops.as_ref().map_or_else(
                         || super::ops::Trigger {
                             what: format!("`heal {}` at {}", target.name, ctx.path),
+                            ..Default::default()
+                        },
+                        |o| o.trigger.borrow().clone(),
+                    );
+                    self.heal(&target.name, trigger).await
+                }
+                // A heal called like a procedure is still a heal: its plan runs.
+                StepKind::Call { target, .. }
+                    if self
+                        .program
+                        .procedure(&target.name)
+                        .is_some_and(|p| p.heal.is_some()) =>
+                {
+                    let trigger = ctx.ops.as_ref().map_or_else(
+                        || super::ops::Trigger {
+                            what: format!("`call {}` at {}", target.name, ctx.path),
                             ..Default::default()
                         },
                         |o| o.trigger.borrow().clone(),

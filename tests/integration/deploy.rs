@@ -202,3 +202,38 @@ fn a_gate_check_probes_for_real_in_a_real_run() {
     assert!(report.ok, "{:?}", report.failed);
     assert_eq!(notes(&report, "deploy"), ["`staging` deployed by `devops`"]);
 }
+
+/// A heal called like a procedure (`call h`) runs as a heal: its plan, with its events and
+/// its failure when no fix verifies, not a plain chain of steps.
+#[test]
+fn a_heal_called_like_a_procedure_runs_its_plan() {
+    let ws = tempfile::tempdir().unwrap();
+    let src = dedent(
+        r#"
+        check healthy = `false`
+        heal h {
+          attempts 2
+          fix restart {
+            sh "true"
+          }
+          verify healthy
+        }
+        phase p {
+          call h
+        }
+        "#,
+    );
+    let report = run_in(&src, ws.path(), false);
+    assert!(!report.ok);
+    let failed = report.failed.unwrap_or_default();
+    assert!(
+        failed.contains("no fix of `h` verified after 2 attempt(s)"),
+        "{failed}"
+    );
+    let attempts = report
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::HealAttempt { .. }))
+        .count();
+    assert_eq!(attempts, 2, "one attempt a round, recorded");
+}

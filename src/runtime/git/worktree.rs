@@ -88,7 +88,7 @@ impl Trees {
         // Made without following a link out of the workspace.
         crate::runtime::confined::create_dir_all(workspace, &home).map_err(|e| GitError::Io {
             what: format!("make `{}`", home.display()),
-            source: std::io::Error::other(e.to_string()),
+            source: std::io::Error::other(e),
         })?;
         // The worktrees are no part of the project.
         crate::state::keep_out_of_git(&bmad).map_err(|source| GitError::Io {
