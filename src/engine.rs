@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Why a workflow could not be loaded or run.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The workflow cannot be read or has errors: its rendered diagnostics.
     #[error("{0}")]
@@ -21,9 +21,9 @@ pub enum Error {
     /// A backend was given for an agent the workflow does not declare.
     #[error("the workflow has no agent `{0}`")]
     NoAgent(String),
-    /// The runner cannot be set up (an agent adapter, the git setup).
-    #[error("{0}")]
-    Setup(String),
+    /// The runner cannot be set up (an agent adapter, the git setup, a working directory).
+    #[error(transparent)]
+    Setup(#[from] crate::runtime::SetupError),
     /// The state store cannot be opened or written.
     #[error(transparent)]
     State(#[from] StateError),
@@ -192,7 +192,7 @@ impl Engine {
 
     /// A runner of the workflow with the host's backends and listeners.
     fn runner(self, options: RunOptions) -> Result<Runner, Error> {
-        let mut runner = Runner::new(self.checked.program, options).map_err(Error::Setup)?;
+        let mut runner = Runner::new(self.checked.program, options)?;
         for (agent, backend) in self.backends {
             runner.set_backend(&agent, backend);
         }

@@ -41,16 +41,13 @@ pub(super) struct GitSetup {
 
 impl GitSetup {
     /// The setup of `program`'s git agents; an error when two name different branches.
-    pub(super) fn of(program: &Program) -> Result<GitSetup, StepError> {
+    pub(super) fn of(program: &Program) -> Result<GitSetup, GitError> {
         let mut base: Option<String> = None;
         for a in &program.agents {
             if let Some(Backend::Git { base: Some(b), .. }) = &a.backend {
                 match &base {
                     Some(other) if other.as_str() != b.value.as_str() => {
-                        return Err(StepError::GitSetup(GitError::TwoBases(
-                            other.clone(),
-                            b.value.to_string(),
-                        )));
+                        return Err(GitError::TwoBases(other.clone(), b.value.to_string()));
                     }
                     _ => base = Some(b.value.to_string()),
                 }

@@ -39,6 +39,7 @@ pub mod story_files;
 pub mod sync;
 mod task;
 pub mod verdict;
+pub use step_error::SetupError;
 pub mod workspace;
 
 use crate::ir::Program;
@@ -141,13 +142,13 @@ impl Runner {
     ///
     /// When the git setup or the agent adapter named is wrong, or an agent's working
     /// directory leads out of the workspace.
-    pub fn new(program: Program, options: RunOptions) -> Result<Runner, String> {
+    pub fn new(program: Program, options: RunOptions) -> Result<Runner, SetupError> {
         use crate::model::Backend;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
         // What the git agents share with delivery: the stories, what the lane merged.
-        let git = delivery::GitSetup::of(&program).map_err(|e| e.to_string())?;
+        let git = delivery::GitSetup::of(&program)?;
         let workspace = workspace::Workspace::new(&options.workspace, &program);
         let mut agent_limits = HashMap::new();
         let marks = Arc::new(process_mark::RunMarks::default());
@@ -174,9 +175,10 @@ impl Runner {
                     ..
                 }) if !options.simulate => {
                     let dir = cwd.as_ref().map_or(".", |c| c.value.as_str());
-                    let cwd = workspace
-                        .resolve(dir)
-                        .map_err(|e| format!("agent `{name}`: cwd {e}"))?;
+                    let cwd = workspace.resolve(dir).map_err(|source| SetupError::Cwd {
+                        agent: name.clone(),
+                        source,
+                    })?;
                     Arc::new(exec::ExecBackend {
                         workflow_dir: options
                             .workflow_dir
@@ -206,9 +208,10 @@ impl Runner {
                     marks: Arc::clone(&marks),
                 }),
                 Some(Backend::Script { .. }) if !options.simulate => {
-                    let script = crate::script::agent_script(a).ok_or_else(|| {
-                        format!("agent `{name}`: a script backend without a script")
-                    })?;
+                    let script =
+                        crate::script::agent_script(a).ok_or_else(|| SetupError::NoScript {
+                            agent: name.clone(),
+                        })?;
                     Arc::new(script_agent::ScriptBackend {
                         lines: Arc::clone(&program.lines),
                         scripts: Arc::clone(&scripts),

@@ -47,7 +47,7 @@ pub fn adapter_name<'a>(p: &'a Program, given: Option<&'a str>) -> Option<&'a st
 ///
 /// When no agent of the workflow or of `std.agents` is named `name`, or it is not an
 /// `exec` agent.
-pub fn adapter(p: &Program, name: &str) -> Result<Backend, String> {
+pub fn adapter(p: &Program, name: &str) -> Result<Backend, super::SetupError> {
     if let Some(b @ Backend::Exec { .. }) = p.agent(name).and_then(|a| a.backend.clone()) {
         return Ok(b);
     }
@@ -59,14 +59,12 @@ pub fn adapter(p: &Program, name: &str) -> Result<Backend, String> {
         .map(|(_, f)| f.name.clone())
         .collect();
     let (std, _) = crate::ir::lower(loaded.modules, files);
-    let known: Vec<String> = std.agents.iter().map(|a| a.name.name.to_string()).collect();
     match std.agent(name).and_then(|a| a.backend.clone()) {
         Some(b @ Backend::Exec { .. }) => Ok(b),
-        _ => Err(format!(
-            "no agent adapter `{name}`: std.agents has {} (or name an exec agent of the \
-             workflow)",
-            known.join(", ")
-        )),
+        _ => Err(super::SetupError::NoAdapter {
+            name: name.to_string(),
+            known: std.agents.iter().map(|a| a.name.name.to_string()).collect(),
+        }),
     }
 }
 

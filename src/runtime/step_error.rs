@@ -5,6 +5,41 @@
 use super::git::GitError;
 use super::workspace::WorkspaceError;
 
+/// Why a runner cannot be set up for a workflow.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The git agents name different base branches.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The agent adapter named (`--agents`, the `agents` setting) is not an exec agent
+    /// of the workflow or of `std.agents`.
+    #[error(
+        "no agent adapter `{name}`: std.agents has {} (or name an exec agent of the workflow)",
+        known.join(", ")
+    )]
+    NoAdapter {
+        /// The name given.
+        name: String,
+        /// The adapters std.agents has.
+        known: Vec<String>,
+    },
+    /// A script agent with no script to run.
+    #[error("agent `{agent}`: a script backend without a script")]
+    NoScript {
+        /// The agent.
+        agent: String,
+    },
+    /// An exec agent's working directory leads out of the workspace.
+    #[error("agent `{agent}`: cwd {source}")]
+    Cwd {
+        /// The agent.
+        agent: String,
+        /// Why.
+        #[source]
+        source: WorkspaceError,
+    },
+}
+
 /// Why a step failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StepError {
@@ -84,9 +119,6 @@ pub(crate) enum StepError {
         /// Its branch.
         branch: String,
     },
-    /// The git agents' setup is inconsistent.
-    #[error(transparent)]
-    GitSetup(GitError),
     /// Story files or the git setup cannot be used.
     #[error("{0}")]
     Setup(String),

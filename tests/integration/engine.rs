@@ -101,7 +101,10 @@ fn engine_errors_are_clear() {
             ..Outcome::default()
         })
         .unwrap_err();
-    assert_eq!(err, bmad::engine::Error::NoAgent("ghost".into()));
+    assert!(
+        matches!(&err, bmad::engine::Error::NoAgent(a) if a == "ghost"),
+        "{err:?}"
+    );
     assert_eq!(err.to_string(), "the workflow has no agent `ghost`");
 }
 
@@ -177,8 +180,12 @@ fn an_engine_runs_durably_and_resumes_by_the_librarys_policy() {
     let refused = rt
         .block_on(engine(false).resume(options(), &state, "two.bmad", Some(&id), false))
         .unwrap_err();
-    assert_eq!(
-        refused,
-        bmad::engine::Error::Resume(bmad::runtime::resume::ResumeRefused::Succeeded(id))
+    assert!(
+        matches!(
+            &refused,
+            bmad::engine::Error::Resume(bmad::runtime::resume::ResumeRefused::Succeeded(r))
+                if *r == id
+        ),
+        "{refused:?}"
     );
 }

@@ -314,7 +314,12 @@ fn an_agent_working_directory_through_a_symlink_out_is_refused() {
         .err()
         .expect("refused");
     assert!(
-        err.contains("agent `coder`: cwd `/repo` leads outside the workspace"),
+        matches!(err, bmad::runtime::SetupError::Cwd { ref agent, .. } if agent == "coder"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("agent `coder`: cwd `/repo` leads outside the workspace"),
         "{err}"
     );
 }
