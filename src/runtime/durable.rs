@@ -131,7 +131,7 @@ impl Runner {
             simulate: self.options.simulate,
             seed: self.options.seed,
         })?;
-        self.journal = Some(Journal::new(
+        self.rec.keep_in(Journal::new(
             store,
             id.clone(),
             !self.options.simulate,
@@ -203,11 +203,10 @@ impl Runner {
             Some(&earlier),
         )
         .map_err(ResumeRefused::Replay)?;
-        self.journal = Some(journal);
-        self.at_offset = at;
+        self.rec.keep_in(journal);
         self.segment = run.segments + 1;
         let count = earlier.finished.iter().filter(|s| s.replayable()).count();
-        *self.events.borrow_mut() = earlier.events;
+        self.rec.resume_at(at, earlier.events);
         Ok(Resumed {
             run: run.id.clone(),
             finished: count,
@@ -224,24 +223,24 @@ impl Runner {
 
     /// The run's id in the state store, when it is recorded.
     pub fn run_id(&self) -> Option<&str> {
-        self.journal.as_ref().map(Journal::run)
+        self.rec.journal().map(Journal::run)
     }
 
     /// How the step at `ctx` ended before a resume, when it is not to run again.
     pub(super) fn replayed(&self, ctx: &Ctx) -> Option<&FinishedStep> {
-        self.journal.as_ref()?.replayed(&ctx.path)
+        self.rec.journal()?.replayed(&ctx.path)
     }
 
     /// Waits until everything the run recorded so far is committed to the store.
     pub(super) fn flush_journal(&self) {
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             j.flush();
         }
     }
 
     /// Records that the step at `ctx` started.
     pub(super) fn step_started(&self, ctx: &Ctx) {
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             j.step_started(&ctx.path);
         }
     }
@@ -254,7 +253,7 @@ impl Runner {
         validation: bool,
         feedback: Option<&str>,
     ) {
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             let feedback = feedback.map(|f| self.mask(f));
             j.step_finished(&ctx.path, ok, validation, feedback.as_deref());
         }
@@ -278,7 +277,7 @@ impl Runner {
             .shared
             .borrow_mut()
             .apply(writes, &self.sync, &self.agent_names);
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             for w in writes {
                 j.write_state(&w.key, &w.value, &w.writer, self.sync.audit);
             }
@@ -314,7 +313,7 @@ impl Runner {
     fn sync_now(&self, reason: &str) {
         let pending = self.shared.borrow_mut().take_pending();
         self.apply(&pending);
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             j.checkpoint(reason);
         }
     }
@@ -323,7 +322,7 @@ impl Runner {
     /// `manual_trigger`, when `bmad sync` asks (polled each second); at the workflow's
     /// frequency when something happened since the last one. Never returns.
     pub(super) async fn checkpoint_timer(&self) {
-        let Some(j) = &self.journal else {
+        let Some(j) = self.rec.journal() else {
             return std::future::pending().await;
         };
         let manual = !self.options.simulate && self.sync.at("manual_trigger");

@@ -28,6 +28,7 @@ pub mod process;
 pub mod process_mark;
 pub mod process_sweep;
 mod prompt;
+mod recorder;
 pub mod report;
 pub mod resume;
 pub mod roster;
@@ -46,13 +47,12 @@ use crate::ir::Program;
 use crate::script::Scripts;
 use crate::state::RunStatus;
 use backend::{AgentBackend, SimBackend};
-use event::{Event, EventKind, Listener};
+use event::{EventKind, Listener};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-use tokio::time::Instant;
 use tracing::Instrument;
 
 pub use report::Report;
@@ -91,20 +91,15 @@ pub struct Runner {
     agent_limits: HashMap<String, limits::AgentLimits>,
     options: RunOptions,
     workspace: workspace::Workspace,
-    events: RefCell<Vec<Event>>,
-    listeners: Vec<Listener>,
+    /// The clock, the log of events, the listeners and the journal.
+    rec: recorder::Recorder,
     deployed: RefCell<std::collections::HashSet<String>>,
-    start: RefCell<Option<Instant>>,
-    /// The state store's record of this run, when it is durable.
-    journal: Option<journal::Journal>,
     /// When checkpoints are taken and how shared state conflicts are handled.
     sync: sync::SyncPolicy,
     /// The shared state agents see.
     shared: RefCell<sync::Shared>,
     /// The workflow's agents, by name.
     agent_names: Vec<String>,
-    /// Milliseconds the run had already taken before a resume.
-    at_offset: u64,
     /// How many times this run has been started, this one included.
     segment: u32,
     /// Operations: monitors, heals, incidents, emergencies, maintenance.
@@ -236,7 +231,7 @@ impl Runner {
             git,
             marks,
             ops: ops::Desk::new(options.simulate, options.seed),
-            journal: None,
+            rec: recorder::Recorder::default(),
             sync: sync::SyncPolicy::of(&program),
             shared: RefCell::default(),
             agent_names: program
@@ -244,7 +239,6 @@ impl Runner {
                 .iter()
                 .map(|a| a.name.name.to_string())
                 .collect(),
-            at_offset: 0,
             segment: 1,
             workspace,
             program,
@@ -254,10 +248,7 @@ impl Runner {
             admission,
             agent_limits,
             options,
-            events: RefCell::new(Vec::new()),
-            listeners: Vec::new(),
             deployed: RefCell::default(),
-            start: RefCell::new(None),
         })
     }
 
@@ -282,7 +273,7 @@ impl Runner {
 
     /// Calls `listener` with every event, as it happens.
     pub fn on_event(&mut self, listener: Listener) {
-        self.listeners.push(listener);
+        self.rec.listen(listener);
     }
 
     /// The program being run.
@@ -296,33 +287,14 @@ impl Runner {
 
     /// Milliseconds since the run started (before a resume too).
     fn now_ms(&self) -> u64 {
-        self.at_offset
-            + self.start.borrow().map_or(0, |s| {
-                u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX)
-            })
+        self.rec.now_ms()
     }
 
-    /// Records an event of the step at `step`, if it belongs to one. An event that a
-    /// resumed run meets again while it catches up is not recorded twice.
+    /// Records an event of the step at `step`, if it belongs to one (see
+    /// [`recorder::Recorder::record`]).
     fn record_at(&self, kind: EventKind, step: Option<&str>) {
         // No secret reaches the log, the listeners, the store or the report.
-        let kind = self.masked(kind);
-        let at = self.now_ms();
-        if tracing::enabled!(target: "bmad::run", tracing::Level::INFO) {
-            let (name, text) = (kind.name(), kind.text());
-            let clock = crate::model::literal::human_ms(at);
-            tracing::info!(target: "bmad::run", event = name, at_ms = at, "[{clock}] {text}");
-        }
-        let event = Event { at_ms: at, kind };
-        for listener in &self.listeners {
-            listener(&event);
-        }
-        if let Some(j) = &self.journal
-            && !j.event(&event, step)
-        {
-            return;
-        }
-        self.events.borrow_mut().push(event);
+        self.rec.record(self.masked(kind), step);
     }
 
     /// `text` with the values of the workflow's secret environment variables masked.
@@ -405,7 +377,7 @@ impl Runner {
     /// Runs the workflow to its end or its first failing phase; a durable run records how
     /// it ended.
     pub async fn run(&self) -> Report {
-        *self.start.borrow_mut() = Some(Instant::now());
+        self.rec.start();
         self.record(EventKind::RunStarted {
             segment: self.segment,
         });
@@ -427,7 +399,7 @@ impl Runner {
         };
         self.stop_leftovers();
         self.sync_point("run_end");
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             let status = if failed.is_none() {
                 RunStatus::Succeeded
             } else {
@@ -442,7 +414,7 @@ impl Runner {
     /// for `duration`, or until the future is dropped when none is given; a durable run
     /// records how it ended. What the operations did is in [`Runner::ops_summary`].
     pub async fn operate(&self, duration: Option<std::time::Duration>) {
-        *self.start.borrow_mut() = Some(Instant::now());
+        self.rec.start();
         self.record(EventKind::RunStarted {
             segment: self.segment,
         });
@@ -471,7 +443,7 @@ impl Runner {
         }
         self.stop_leftovers();
         self.sync_point("run_end");
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             j.finish(RunStatus::Succeeded, None);
         }
     }
@@ -485,7 +457,7 @@ impl Runner {
     /// Records that the run was interrupted (its future dropped) and returns its report.
     pub fn interrupted(&self, reason: &str) -> Report {
         self.stop_leftovers();
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             j.finish(RunStatus::Interrupted, Some(reason));
         }
         self.report(Some(reason.to_string()))
@@ -556,13 +528,13 @@ impl Runner {
     /// interruption.
     pub fn report(&self, failed: Option<String>) -> Report {
         let elapsed = self.now_ms();
-        let failed = match self.journal.as_ref().and_then(journal::Journal::failure) {
+        let failed = match self.rec.journal().and_then(journal::Journal::failure) {
             Some(store) => Some(failed.map_or(store.clone(), |f| format!("{f}; {store}"))),
             None => failed,
         }
         .map(|f| self.mask(&f));
         Report::new(
-            self.events.borrow().clone(),
+            self.rec.events().clone(),
             failed,
             elapsed,
             &self.program.kpis,

@@ -39,7 +39,7 @@ impl Runner {
                 )));
             }
         }
-        if let Some(j) = &self.journal {
+        if let Some(j) = self.rec.journal() {
             j.stories_known(stories.iter().map(|s| s.id.name.as_str()));
         }
         let mut waiting = vec![0usize; stories.len()];

@@ -104,8 +104,8 @@ impl Runner {
             .await
             .map_err(StepError::NotStarted)?;
         if let Some(why) = self
-            .journal
-            .as_ref()
+            .rec
+            .journal()
             .and_then(super::journal::Journal::failure)
         {
             return Err(StepError::NotStarted(why.clone()));
@@ -165,7 +165,7 @@ impl Runner {
             t.stdout = self.mask(&t.stdout);
             t.stderr = self.mask(&t.stderr);
         }
-        if let (Some(j), Some(t)) = (&self.journal, &outcome.transcript) {
+        if let (Some(j), Some(t)) = (self.rec.journal(), &outcome.transcript) {
             j.transcript(
                 &ctx.path,
                 crate::state::TranscriptRow {
@@ -225,7 +225,7 @@ impl Runner {
             Ok(o) => (o.ok, o.feedback.clone()),
             Err(e) => (false, Some(e.to_string())),
         };
-        if let Some(j) = &self.journal
+        if let Some(j) = self.rec.journal()
             && ok
         {
             for a in &call.produces {

@@ -89,7 +89,7 @@ pub struct OpsSummary {
 impl Runner {
     /// What the operations did so far.
     pub fn ops_summary(&self) -> OpsSummary {
-        let events = self.events.borrow();
+        let events = self.rec.events();
         let mut s = OpsSummary {
             ran_ms: self.now_ms(),
             probes: self.ops.probes.get(),
