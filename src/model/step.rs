@@ -20,24 +20,25 @@ pub struct Name {
     pub span: Span,
 }
 
-/// A text literal with its place.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Text {
-    /// The unescaped value.
-    pub value: CompactString,
-    /// Where it was written, quotes included.
+/// A value as written, with its place: the literals of the language (texts, quantities,
+/// counts) are each one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written (a text's quotes included).
     pub span: Span,
 }
 
+/// A text literal (unescaped) with its place.
+pub type Text = Spanned<CompactString>;
+
 /// A typed literal with its place; `value` is `None` when the literal was malformed
 /// (a diagnostic was reported already).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Quantity {
-    /// The parsed value.
-    pub value: Option<Value>,
-    /// Where it was written.
-    pub span: Span,
-}
+pub type Quantity = Spanned<Option<Value>>;
+
+/// A whole number with its place (`max 3`, `attempts 2`).
+pub type Count = Spanned<u64>;
 
 impl Quantity {
     /// The value as a duration, when it is one.
@@ -47,15 +48,6 @@ impl Quantity {
             _ => None,
         }
     }
-}
-
-/// A whole number with its place (`max 3`, `attempts 2`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Count {
-    /// The number.
-    pub value: u64,
-    /// Where it was written.
-    pub span: Span,
 }
 
 /// rhai source code embedded in a .bmad file.
