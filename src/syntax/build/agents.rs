@@ -37,7 +37,8 @@ impl Builder<'_> {
                 }
                 Rule::agent_model => a.model = kids(e).next().map(|t| self.text(t)),
                 Rule::agent_limits => a.limits = self.limit_entries(e),
-                _ => a.backend = kids(e).next().map(|b| self.backend(b)),
+                Rule::agent_backend => a.backend = kids(e).next().map(|b| self.backend(b)),
+                _ => {}
             }
         }
         a
@@ -56,7 +57,8 @@ impl Builder<'_> {
                         Rule::exec_stdin => stdin = true,
                         Rule::exec_cwd => cwd = kids(o).next().map(|t| self.text(t)),
                         Rule::exec_output => output = kids(o).next().map(|n| self.name(n)),
-                        _ => timeout = self.first_quantity(o),
+                        Rule::exec_timeout => timeout = self.first_quantity(o),
+                        _ => {}
                     }
                 }
                 Backend::Exec {
@@ -86,7 +88,8 @@ impl Builder<'_> {
                 for o in kids(b) {
                     match o.as_rule() {
                         Rule::git_pr => pr = kids(o).next().map(|t| self.text(t)),
-                        _ => base = kids(o).next().map(|t| self.text(t)),
+                        Rule::git_base => base = kids(o).next().map(|t| self.text(t)),
+                        _ => {}
                     }
                 }
                 Backend::Git { pr, base }
@@ -97,7 +100,8 @@ impl Builder<'_> {
                     match o.as_rule() {
                         Rule::sim_duration => duration = self.first_quantity(o),
                         Rule::sim_fail => fail = self.first_quantity(o),
-                        _ => seed = kids(o).next().map(|c| self.count(c)),
+                        Rule::sim_seed => seed = kids(o).next().map(|c| self.count(c)),
+                        _ => {}
                     }
                 }
                 Backend::Sim {

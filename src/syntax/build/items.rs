@@ -39,7 +39,8 @@ impl Builder<'_> {
         for e in k {
             match e.as_rule() {
                 Rule::wf_start => w.start = Some(self.next_name(&mut kids(e), span)),
-                _ => w.description = kids(e).next().map(|t| self.text(t)),
+                Rule::wf_description => w.description = kids(e).next().map(|t| self.text(t)),
+                _ => {}
             }
         }
         Item::Workflow(w)
@@ -78,7 +79,8 @@ impl Builder<'_> {
                     phase.after = kids(c).next().map(|l| self.names(l)).unwrap_or_default();
                 }
                 Rule::max_clause => phase.max = self.max(c),
-                _ => phase.body = self.block(c),
+                Rule::block => phase.body = self.block(c),
+                _ => {}
             }
         }
         Item::Phase(phase)
@@ -107,7 +109,7 @@ impl Builder<'_> {
             match e.as_rule() {
                 Rule::env_after => env.after = Some(self.next_name(&mut kids(e), span)),
                 Rule::env_url => env.url = kids(e).next().map(|t| self.text(t)),
-                _ => {
+                Rule::env_gate => {
                     env.gate = kids(e).next().map(|g| match g.as_rule() {
                         Rule::manual_gate => Gate::Manual {
                             span: self.span(&g),
@@ -118,6 +120,7 @@ impl Builder<'_> {
                         },
                     });
                 }
+                _ => {}
             }
         }
         Item::Environment(Box::new(env))
@@ -131,7 +134,8 @@ impl Builder<'_> {
         for c in k {
             match c.as_rule() {
                 Rule::secret_flag => secret = true,
-                _ => default = Some(self.text(c)),
+                Rule::string => default = Some(self.text(c)),
+                _ => {}
             }
         }
         Item::EnvVar(EnvVar {

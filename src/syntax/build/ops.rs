@@ -32,7 +32,8 @@ impl Builder<'_> {
                 Rule::maint_type => m.kind = Some(self.next_name(&mut kids(c), span)),
                 Rule::maint_overlap => m.overlap = Some(self.next_name(&mut kids(c), span)),
                 Rule::maint_agent => m.agent = Some(self.next_name(&mut kids(c), span)),
-                _ => m.body = self.block(c),
+                Rule::block => m.body = self.block(c),
+                _ => {}
             }
         }
         Item::Maintenance(Box::new(m))
@@ -55,7 +56,8 @@ impl Builder<'_> {
             match rule {
                 Rule::em_immediate => e.immediate = self.block(v),
                 Rule::em_recovery => e.recovery = self.block(v),
-                _ => e.team = self.names(v),
+                Rule::em_team => e.team = self.names(v),
+                _ => {}
             }
         }
         Item::Emergency(e)
@@ -81,16 +83,20 @@ impl Builder<'_> {
                 Rule::sync_at => {
                     s.at = kids(e).next().map(|l| self.names(l)).unwrap_or_default();
                 }
-                _ => {
+                Rule::sync_conflict => {
                     let mut k = kids(e);
                     s.conflict = Some(self.next_name(&mut k, span));
                     for c in k {
                         match c.as_rule() {
                             Rule::conflict_audit => s.audit = true,
-                            _ => s.notify = Some(self.next_name(&mut kids(c), span)),
+                            Rule::conflict_notify => {
+                                s.notify = Some(self.next_name(&mut kids(c), span));
+                            }
+                            _ => {}
                         }
                     }
                 }
+                _ => {}
             }
         }
         Item::Sync(Box::new(s))
@@ -145,7 +151,8 @@ impl Builder<'_> {
                     let body = v.next().map(|b| self.block(b)).unwrap_or_default();
                     h.fixes.push(Fix { name, body });
                 }
-                _ => h.otherwise = v.next().map(|s| self.step(s)),
+                Rule::heal_otherwise => h.otherwise = v.next().map(|s| self.step(s)),
+                _ => {}
             }
         }
         h
@@ -244,7 +251,8 @@ impl Builder<'_> {
                             Rule::cmp_op => rule.op = Cmp::parse(c.as_str()),
                             Rule::quantity => rule.threshold = self.quantity(c),
                             Rule::status_level => rule.level = Some(status(c.as_str())),
-                            _ => rule.actions = self.actions(c),
+                            Rule::rule_actions => rule.actions = self.actions(c),
+                            _ => {}
                         }
                     }
                     m.metrics.push(rule);
@@ -268,12 +276,13 @@ impl Builder<'_> {
                             Rule::pattern_severity => {
                                 rule.severity = Some(self.next_name(&mut kids(c), espan));
                             }
-                            _ => rule.actions = self.actions(c),
+                            Rule::rule_actions => rule.actions = self.actions(c),
+                            _ => {}
                         }
                     }
                     m.patterns.push(rule);
                 }
-                _ => {
+                Rule::mon_status => {
                     let mut v = kids(e);
                     let Some(level) = v.next() else { continue };
                     let status = status(level.as_str());
@@ -290,6 +299,7 @@ impl Builder<'_> {
                         span: espan,
                     });
                 }
+                _ => {}
             }
         }
         m

@@ -49,11 +49,12 @@ impl Builder<'_> {
                         push_exact(&mut s.create, NewFile { path, template });
                     }
                 }
-                _ => {
+                Rule::st_accept => {
                     if let Some(t) = v.next().map(|c| self.text(c)) {
                         push_exact(&mut s.accept, t);
                     }
                 }
+                _ => {}
             }
         }
         Some(s)
