@@ -33,6 +33,7 @@ pub mod report;
 pub mod resume;
 pub mod roster;
 pub mod script_agent;
+mod shell;
 mod step_error;
 mod steps;
 mod story_dag;
