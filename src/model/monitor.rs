@@ -169,7 +169,7 @@ pub struct Action {
 }
 
 /// `=> action, action cooldown 10m`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct Actions {
     /// The actions, in order.
     pub list: Vec<Action>,

@@ -237,10 +237,7 @@ impl Builder<'_> {
                             span: espan,
                         },
                         level: None,
-                        actions: Actions {
-                            list: Vec::new(),
-                            cooldown: None,
-                        },
+                        actions: Actions::default(),
                         span: espan,
                     };
                     for c in v {
@@ -265,10 +262,7 @@ impl Builder<'_> {
                     let mut rule = PatternRule {
                         pattern,
                         severity: None,
-                        actions: Actions {
-                            list: Vec::new(),
-                            cooldown: None,
-                        },
+                        actions: Actions::default(),
                         span: espan,
                     };
                     for c in v {
@@ -286,13 +280,7 @@ impl Builder<'_> {
                     let mut v = kids(e);
                     let Some(level) = v.next() else { continue };
                     let status = status(level.as_str());
-                    let actions = v.next().map_or(
-                        Actions {
-                            list: Vec::new(),
-                            cooldown: None,
-                        },
-                        |a| self.actions(a),
-                    );
+                    let actions = v.next().map_or(Actions::default(), |a| self.actions(a));
                     m.on_status.push(StatusRule {
                         status,
                         actions,
@@ -346,10 +334,7 @@ impl Builder<'_> {
     }
 
     pub(super) fn actions(&mut self, p: P) -> Actions {
-        let mut a = Actions {
-            list: Vec::new(),
-            cooldown: None,
-        };
+        let mut a = Actions::default();
         for c in kids(p) {
             let span = self.span(&c);
             let rule = c.as_rule();
