@@ -193,11 +193,7 @@ fn stop_while_blocked(
     // first would still stop it: the cancel stays).
     let state = dir.join("ws/.bmad/state.db");
     let began = wait_until(DEADLINE, || {
-        // Not opened before bmad has made it (opening makes one).
-        if !state.exists() {
-            return false;
-        }
-        let Ok(store) = bmad::state::Store::open(&state) else {
+        let Some(store) = crate::common::store_once_written(&state) else {
             return false;
         };
         let run = store

@@ -377,8 +377,7 @@ phase work {
     // Wait for the run to be recorded.
     let state = ws.join(".bmad/state.db");
     let started = wait_until(Duration::from_secs(10), || {
-        Store::open(&state)
-            .ok()
+        common::store_once_written(&state)
             .and_then(|s| s.runs().ok())
             .is_some_and(|r| !r.is_empty())
     });
@@ -566,7 +565,7 @@ phase p {
         .unwrap();
     let db = ws.path().join(".bmad/state.db");
     let first = || {
-        let store = Store::open(&db).ok()?;
+        let store = common::store_once_written(&db)?;
         store.runs().ok()?.first().map(|r| r.id.clone())
     };
     wait_until(Duration::from_secs(5), || first().is_some());

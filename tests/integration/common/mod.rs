@@ -29,6 +29,15 @@ pub fn fixture(name: &str) -> String {
         .to_string()
 }
 
+/// The state store at `path` once the bmad under test has written it: a test that opened
+/// it first would make it itself, racing bmad's own first open.
+pub fn store_once_written(path: &Path) -> Option<bmad::state::Store> {
+    let written = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    written
+        .then(|| bmad::state::Store::open(path).ok())
+        .flatten()
+}
+
 /// Runs the real `bmad` binary with these arguments from the package root.
 pub fn bmad(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bmad"))
