@@ -410,6 +410,11 @@ impl Runner {
             };
         }
         self.step_started(&at);
+        // The merge is a side effect the store cannot take back: the story's commit must be
+        // on disk before it. A crash after the merge, its record lost with the commit's,
+        // would otherwise commit again on resume, find the story's work already in the
+        // integration branch, and block the story as one that changed nothing.
+        self.flush_journal();
         let result = self.merge_story(ctx, d, story, body, tree).await;
         let (ok, returned, said) = match &result {
             Ok(said) => (true, false, said.clone()),

@@ -448,7 +448,14 @@ fn a_delivered_run_killed_in_the_lane_resumes_with_no_duplicate_merge_or_lost_co
 
     // No lost commit: main has exactly the clean run's files. No duplicate merge: one
     // merge commit per story. No stale worktree, nothing uncommitted.
-    assert_eq!(git(&ws, &["rev-parse", "main^{tree}"]), expected_tree);
+    if git(&ws, &["rev-parse", "main^{tree}"]) != expected_tree {
+        panic!(
+            "main's tree differs from the clean run's\nclean:\n{}\ncrashed:\n{}\nhistory:\n{}",
+            git(&clean, &["ls-tree", "-r", "main"]),
+            git(&ws, &["ls-tree", "-r", "main"]),
+            git(&ws, &["log", "--graph", "--format=%h %s", "--stat", "main"]),
+        );
+    }
     let merges = git(
         &ws,
         &[
