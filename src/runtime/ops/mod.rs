@@ -4,6 +4,10 @@
 //! emergencies pause workflows and monitors, maintenance runs on its cron schedule. It all
 //! runs beside a run's phases (`watch`) or on its own (`bmad monitor`), on the wall clock or
 //! a virtual one, recorded as the run's events.
+//!
+//! The [`Desk`] owns the operations' state and runs their code; it reaches the scheduler
+//! only through `OpsHost` (the program, the clock, the recorder, the workspace, running
+//! steps), which the runner implements.
 
 mod alert;
 mod emergency;
@@ -143,7 +147,8 @@ struct Pause {
     by: String,
 }
 
-/// The operations desk of a runner: what runs, what is paused, how each check stands.
+/// The operations desk of a runner: what runs, what is paused, how each check stands. Its
+/// operations take the scheduler as an `OpsHost`.
 pub struct Desk {
     jobs: RefCell<VecDeque<Job>>,
     wake: Notify,
@@ -263,6 +268,7 @@ impl Desk {
     }
 }
 
+// The job loop and what the scheduler asks of the desk.
 impl Desk {
     /// The wall-clock time of `ms` since the run started (virtual in a simulation).
     fn wall(&self, ms: u64) -> chrono::DateTime<chrono::Utc> {
