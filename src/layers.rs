@@ -168,6 +168,27 @@ fn every_use_points_down_the_layers() {
     );
 }
 
+/// The operations desk is a component of its own: its code names neither the runner nor
+/// the recorder, and reaches the scheduler only through `OpsHost` (issue 22, item 3).
+#[test]
+fn the_operations_desk_reaches_the_scheduler_only_through_its_host() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&root, &root.join("runtime/ops"), &mut all);
+    assert!(!all.is_empty(), "src/runtime/ops has files");
+    for file in &all {
+        let text = std::fs::read_to_string(root.join(file)).expect("readable");
+        for line in &code(&text) {
+            for name in ["Runner", "Recorder", "recorder::"] {
+                assert!(
+                    !line.contains(name),
+                    "{file} names `{name}`: the desk reaches the scheduler only through OpsHost"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn every_module_of_the_library_has_a_layer() {
     let lib = include_str!("lib.rs");

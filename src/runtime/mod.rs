@@ -23,6 +23,7 @@ mod journal;
 pub mod kpi;
 pub mod limits;
 pub mod ops;
+mod ops_host;
 mod probing;
 pub mod process;
 pub mod process_mark;
@@ -396,7 +397,7 @@ impl Runner {
             biased;
             failed = phases => failed,
             () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
-            () = self.operations() => unreachable!("the operations loop never ends"),
+            () = self.ops.operations(self) => unreachable!("the operations loop never ends"),
         };
         self.stop_leftovers();
         self.sync_point("run_end");
@@ -420,7 +421,7 @@ impl Runner {
             segment: self.segment,
         });
         for m in &self.program.monitors {
-            self.request(ops::Job::Monitor(m.name.name.to_string()));
+            self.ops.request(ops::Job::Monitor(m.name.name.to_string()));
         }
         for p in self
             .program
@@ -428,7 +429,8 @@ impl Runner {
             .iter()
             .filter(|p| p.schedule.is_some())
         {
-            self.request(ops::Job::Maintenance(p.name.name.to_string()));
+            self.ops
+                .request(ops::Job::Maintenance(p.name.name.to_string()));
         }
         let until = async {
             match duration {
@@ -440,7 +442,7 @@ impl Runner {
             biased;
             () = until => {}
             () = self.checkpoint_timer() => unreachable!("the checkpoint timer never ends"),
-            () = self.operations() => unreachable!("the operations loop never ends"),
+            () = self.ops.operations(self) => unreachable!("the operations loop never ends"),
         }
         self.stop_leftovers();
         self.sync_point("run_end");
@@ -522,6 +524,12 @@ impl Runner {
             }
         }
         failed
+    }
+
+    /// What the operations did so far.
+    pub fn ops_summary(&self) -> ops::summary::OpsSummary {
+        self.ops
+            .summary(&self.rec.events(), self.now_ms(), &self.program.kpis)
     }
 
     /// The report of what ran so far; `failed` says why it stopped, if it did. After a

@@ -177,8 +177,11 @@ impl Runner {
                 Dynamic::from(ctx.state.feedback.borrow().clone()),
             ),
             ("story", Dynamic::from(story)),
-            ("system", Dynamic::from(self.system_map())),
-            ("incident", Dynamic::from(Self::incident_map(ctx))),
+            ("system", Dynamic::from(self.ops.system_map(&self.program))),
+            (
+                "incident",
+                Dynamic::from(super::ops::Desk::incident_map(ctx)),
+            ),
         ])
     }
 
@@ -345,7 +348,7 @@ impl Runner {
                         },
                         |o| o.trigger.borrow().clone(),
                     );
-                    self.heal(&target.name, trigger).await
+                    self.ops.heal(self, &target.name, trigger).await
                 }
                 // A heal called like a procedure is still a heal: its plan runs.
                 StepKind::Call { target, .. }
@@ -361,7 +364,7 @@ impl Runner {
                         },
                         |o| o.trigger.borrow().clone(),
                     );
-                    self.heal(&target.name, trigger).await
+                    self.ops.heal(self, &target.name, trigger).await
                 }
                 StepKind::Call { target, .. } => match self.program.procedure(&target.name) {
                     Some(pr) => {
@@ -410,29 +413,31 @@ impl Runner {
                     self.deploy(environment, by.as_ref(), ctx).await
                 }
                 StepKind::Escalate { level } => {
-                    self.escalate(&level.name, ctx);
+                    self.ops.escalate(&level.name, ctx);
                     Ok(())
                 }
                 StepKind::Alert { to, message } => {
                     let to = to.as_ref().map(|t| t.name.as_str());
-                    self.alert(to, None, &message.value).await;
+                    self.ops.alert(self, to, None, &message.value).await;
                     Ok(())
                 }
                 StepKind::Isolate { target } | StepKind::StopWrites { target } => {
                     let (kind, text) = describe(&step.kind);
                     self.note(kind, text);
-                    self.pause(&target.name, ctx);
+                    self.ops.pause(self, &target.name, ctx);
                     Ok(())
                 }
                 StepKind::Watch { monitor } => {
-                    self.request(super::ops::Job::Monitor(monitor.name.to_string()));
+                    self.ops
+                        .request(super::ops::Job::Monitor(monitor.name.to_string()));
                     for p in self
                         .program
                         .procedures
                         .iter()
                         .filter(|p| p.schedule.is_some())
                     {
-                        self.request(super::ops::Job::Maintenance(p.name.name.to_string()));
+                        self.ops
+                            .request(super::ops::Job::Maintenance(p.name.name.to_string()));
                     }
                     Ok(())
                 }

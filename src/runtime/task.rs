@@ -73,7 +73,7 @@ impl Runner {
     /// declares fails.
     pub(super) async fn invoke(&self, mut call: Call, ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
         // stop_writes and isolate hold the workflows' tasks (not an operation's own).
-        self.wait_unpaused(ctx).await;
+        self.ops.wait_unpaused(ctx).await;
         let story = ctx.story.map(|s| s.id.name.to_string());
         let attempt = ctx.state.attempt.get().max(1);
         let _phase_permit = match &ctx.phase {

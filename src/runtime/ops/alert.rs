@@ -3,25 +3,31 @@
 //! redacted from the message first. A simulation writes files but sends nothing over the
 //! network and prints nothing.
 
-use super::super::Runner;
 use super::super::event::EventKind;
+use super::{Desk, OpsHost};
 use std::time::Duration;
 
 /// How long a webhook may take.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
-impl Runner {
+impl Desk {
     /// Sends an alert and records it, with why it could not be delivered, if it could not.
-    pub(crate) async fn alert(&self, to: Option<&str>, channel: Option<&str>, message: &str) {
-        let sandbox = self.scripts.sandbox();
+    pub(in crate::runtime) async fn alert(
+        &self,
+        host: &dyn OpsHost,
+        to: Option<&str>,
+        channel: Option<&str>,
+        message: &str,
+    ) {
+        let sandbox = host.sandbox();
         let message = sandbox.redact(message);
         let at = self
-            .wall(self.now_ms())
+            .wall(host.now_ms())
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let json = serde_json::json!({ "at": at, "to": to, "message": message }).to_string();
         let (channel_name, error) = match channel {
             None => {
-                if !self.options.simulate {
+                if self.sim.is_none() {
                     println!("ALERT {at} {}: {message}", to.unwrap_or("operations"));
                 }
                 ("stdout".to_string(), None)
@@ -30,7 +36,7 @@ impl Runner {
                 let host = crate::script::host_of(url).unwrap_or_default();
                 let error = if !sandbox.hosts.contains(&host) {
                     Some(format!("host `{host}` is not declared by the workflow"))
-                } else if self.options.simulate {
+                } else if self.sim.is_some() {
                     None
                 } else {
                     let (url2, json2) = (url.to_string(), json.clone());
@@ -49,10 +55,12 @@ impl Runner {
             }
             Some(path) => (
                 path.to_string(),
-                self.append_alert(path, &json).err().map(|e| e.to_string()),
+                Self::append_alert(host, path, &json)
+                    .err()
+                    .map(|e| e.to_string()),
             ),
         };
-        self.record(EventKind::Alert {
+        host.record(EventKind::Alert {
             to: to.map(str::to_string),
             channel: channel_name,
             message,
@@ -62,12 +70,12 @@ impl Runner {
 
     /// Appends one JSON line to the file `path` of the workspace.
     fn append_alert(
-        &self,
+        host: &dyn OpsHost,
         path: &str,
         json: &str,
     ) -> Result<(), crate::runtime::workspace::WorkspaceError> {
         let line = format!("{json}\n");
         let append = crate::runtime::confined::Mode::Append;
-        self.workspace.write(path, line.as_bytes(), append)
+        host.workspace().write(path, line.as_bytes(), append)
     }
 }

@@ -4,49 +4,51 @@
 //! incident at the top level for its team, and its pauses hold until that incident is
 //! resolved.
 
-use super::super::Runner;
 use super::super::steps::Ctx;
-use super::{OpsScope, Trigger};
+use super::{Desk, OpsHost, OpsScope, Trigger};
 use crate::ir::ProcKind;
 use crate::model::step::StepKind;
 
-impl Runner {
+impl Desk {
     /// Runs emergency protocol `name` for `trigger`.
-    pub(super) async fn emergency(&self, name: &str, trigger: Trigger) {
-        let Some(proc) = self
-            .program
+    pub(super) async fn emergency(&self, host: &dyn OpsHost, name: &str, trigger: Trigger) {
+        let Some(proc) = host
+            .program()
             .procedure(name)
             .filter(|p| p.kind == ProcKind::Emergency)
         else {
-            return self.call_operation(name, trigger).await;
+            return self.call_operation(host, name, trigger).await;
         };
         let job = format!("emergency {name}");
-        self.note("emergency", format!("{name}: {}", trigger.what));
+        host.note("emergency", format!("{name}: {}", trigger.what));
         if !proc.team.is_empty() {
             let team: Vec<&str> = proc.team.iter().map(|t| t.name.as_str()).collect();
-            self.note("emergency", format!("{name}: paged {}", team.join(", ")));
+            host.note("emergency", format!("{name}: paged {}", team.join(", ")));
         }
         let scope = OpsScope::new(job.clone(), trigger.clone(), None);
-        let ctx = Ctx::ops(
-            format!("ops/emergency:{name}#{}", self.ops.next_seq()),
-            scope,
-        );
+        let ctx = Ctx::ops(format!("ops/emergency:{name}#{}", self.next_seq()), scope);
         let recovers = proc
             .body
             .iter()
             .any(|s| matches!(&s.kind, StepKind::Group { label, .. } if label == "recovery"));
-        match self.steps(&proc.body, &ctx).await {
+        match host.steps(&proc.body, &ctx).await {
             Ok(()) if recovers => {
-                self.note("emergency", format!("{name}: recovered"));
-                self.lift(&job);
+                host.note("emergency", format!("{name}: recovered"));
+                self.lift(host, &job);
             }
             Ok(()) => self.operation_failed(
+                host,
                 &job,
                 &format!("emergency {name}: immediate actions done, recovery is for its team"),
                 trigger,
             ),
             Err(e) => {
-                self.operation_failed(&job, &format!("emergency {name} failed: {e}"), trigger);
+                self.operation_failed(
+                    host,
+                    &job,
+                    &format!("emergency {name} failed: {e}"),
+                    trigger,
+                );
             }
         }
     }

@@ -5,38 +5,42 @@
 //! clock the fixes' commands are recorded, not run, and the simulated world decides
 //! whether each fix cleared the fault.
 
-use super::super::Runner;
 use super::super::event::EventKind;
 use super::super::steps::{Ctx, StepError};
-use super::{OpsScope, Trigger};
+use super::{Desk, OpsHost, OpsScope, Trigger};
 use crate::ir::heal::HealPlan;
 use std::rc::Rc;
 
-impl Runner {
+impl Desk {
     /// Runs heal `name` for `trigger`: Ok when a fix verified.
-    pub(crate) async fn heal(&self, name: &str, trigger: Trigger) -> Result<(), StepError> {
-        let proc = self
-            .program
+    pub(in crate::runtime) async fn heal(
+        &self,
+        host: &dyn OpsHost,
+        name: &str,
+        trigger: Trigger,
+    ) -> Result<(), StepError> {
+        let proc = host
+            .program()
             .procedure(name)
             .ok_or_else(|| StepError::Undefined(format!("no heal `{name}`")))?;
         let scope = OpsScope::new(format!("heal {name}"), trigger.clone(), None);
         let ctx = Ctx::ops(
-            format!("ops/heal:{name}#{}", self.ops.next_seq()),
+            format!("ops/heal:{name}#{}", self.next_seq()),
             Rc::clone(&scope),
         );
         let Some(plan) = &proc.heal else {
             // A plain procedure named by a `heal` action: its steps, in order.
-            return self.steps(&proc.body, &ctx).await;
+            return host.steps(&proc.body, &ctx).await;
         };
-        self.record(EventKind::HealStarted {
+        host.record(EventKind::HealStarted {
             heal: name.to_string(),
             trigger: trigger.what.clone(),
         });
         let mut findings = Vec::new();
         for check in &plan.diagnose {
-            let (ok, detail) = match &self.ops.sim {
+            let (ok, detail) = match &self.sim {
                 Some(_) => (true, "(simulated)".to_string()),
-                None => match self.named_check(&check.name, &ctx).await {
+                None => match host.check(&check.name, &ctx).await {
                     Ok(()) => (true, String::new()),
                     Err(e) => (false, e.to_string()),
                 },
@@ -47,7 +51,7 @@ impl Runner {
                 if ok { "passed" } else { "failed: " },
                 if ok { "" } else { detail.as_str() }
             ));
-            self.record(EventKind::HealDiagnosis {
+            host.record(EventKind::HealDiagnosis {
                 heal: name.to_string(),
                 check: check.name.to_string(),
                 ok,
@@ -61,8 +65,8 @@ impl Runner {
             for fix in &plan.fixes {
                 tried += 1;
                 let fctx = ctx.at(format!("#{round}/fix:{}", fix.name.name));
-                let result = match self.steps(&fix.body, &fctx).await {
-                    Ok(()) => self.verify(plan, &trigger, &fctx).await,
+                let result = match host.steps(&fix.body, &fctx).await {
+                    Ok(()) => self.verify(host, plan, &trigger, &fctx).await,
                     Err(e) => Err(e),
                 };
                 let mut output = scope.take_output();
@@ -85,15 +89,15 @@ impl Runner {
                         (Err(e), _) => format!("did not verify: {e}"),
                     }
                 ));
-                self.record(EventKind::HealAttempt {
+                host.record(EventKind::HealAttempt {
                     heal: name.to_string(),
                     round,
                     fix: fix.name.name.to_string(),
                     ok: result.is_ok(),
-                    output: self.scripts.sandbox().redact(output.trim_end()),
+                    output: host.sandbox().redact(output.trim_end()),
                 });
                 if result.is_ok() {
-                    self.record(EventKind::HealFinished {
+                    host.record(EventKind::HealFinished {
                         heal: name.to_string(),
                         ok: true,
                         attempts: tried,
@@ -102,7 +106,7 @@ impl Runner {
                 }
             }
         }
-        self.record(EventKind::HealFinished {
+        host.record(EventKind::HealFinished {
             heal: name.to_string(),
             ok: false,
             attempts: tried,
@@ -114,7 +118,7 @@ impl Runner {
                 t.what = format!("{why}; set off by: {}", trigger.what);
                 t.findings.extend(findings);
             }
-            self.steps(std::slice::from_ref(otherwise), &ctx.at("otherwise"))
+            host.steps(std::slice::from_ref(otherwise), &ctx.at("otherwise"))
                 .await?;
         }
         Err(StepError::Heal(why))
@@ -124,11 +128,12 @@ impl Runner {
     /// simulated fix cleared the fault.
     async fn verify(
         &self,
+        host: &dyn OpsHost,
         plan: &HealPlan,
         trigger: &Trigger,
         ctx: &Ctx<'_>,
     ) -> Result<(), StepError> {
-        if let Some(world) = &self.ops.sim {
+        if let Some(world) = &self.sim {
             let key = trigger.check.as_deref().unwrap_or(&trigger.what);
             return if world.borrow_mut().try_fix(key) {
                 Ok(())
@@ -139,7 +144,7 @@ impl Runner {
             };
         }
         for check in &plan.verify {
-            self.named_check(&check.name, ctx).await.map_err(|e| {
+            host.check(&check.name, ctx).await.map_err(|e| {
                 StepError::Check(format!("verification `{}` failed: {e}", check.name))
             })?;
         }

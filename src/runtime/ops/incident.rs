@@ -6,10 +6,9 @@
 //! check that set the incident off is healthy again; MTTR runs from the incident's opening
 //! to that moment.
 
-use super::super::Runner;
 use super::super::event::EventKind;
 use super::super::steps::Ctx;
-use super::{OpsScope, Trigger};
+use super::{Desk, OpsHost, OpsScope, Trigger};
 use crate::ir::ProcKind;
 use crate::model::step::{Step, StepKind};
 use crate::model::{Respond, Status};
@@ -133,23 +132,23 @@ fn is_postmortem(label: &str) -> bool {
     matches!(label, "postmortem" | "post_mortem")
 }
 
-impl Runner {
+impl Desk {
     /// Opens an incident at `level` for `trigger` and runs its response to the end.
-    pub(super) async fn incident(&self, level: &str, trigger: Trigger) {
-        let levels = &self.program.incident_levels;
+    pub(super) async fn incident(&self, host: &dyn OpsHost, level: &str, trigger: Trigger) {
+        let levels = &host.program().incident_levels;
         if levels.is_empty() {
-            self.note("escalate", format!("no incident levels: {}", trigger.what));
+            host.note("escalate", format!("no incident levels: {}", trigger.what));
             return;
         }
         let start = levels
             .iter()
             .position(|l| l.name.name == level)
             .unwrap_or(0);
-        let id = format!("INC-{:04}", self.ops.incidents.borrow().len() + 1);
+        let id = format!("INC-{:04}", self.incidents.borrow().len() + 1);
         let rec = Rc::new(Record {
             id: id.clone(),
             trigger: trigger.clone(),
-            opened_ms: self.now_ms(),
+            opened_ms: host.now_ms(),
             opened_level: levels[start].name.name.to_string(),
             level: Cell::new(start),
             levels: levels
@@ -166,8 +165,8 @@ impl Runner {
             notes: RefCell::default(),
             files: RefCell::default(),
         });
-        self.ops.incidents.borrow_mut().push(Rc::clone(&rec));
-        self.record(EventKind::IncidentOpened {
+        self.incidents.borrow_mut().push(Rc::clone(&rec));
+        host.record(EventKind::IncidentOpened {
             incident: id.clone(),
             level: rec.level().to_string(),
             trigger: trigger.what.clone(),
@@ -178,20 +177,20 @@ impl Runner {
         );
         let scope = OpsScope::new(id.clone(), trigger.clone(), Some(Rc::clone(&rec)));
         let ctx = Ctx::ops(format!("ops/{id}"), scope);
-        self.page(&rec, &ctx);
+        Self::page(host, &rec, &ctx);
         tokio::select! {
             biased;
-            () = self.respond(&rec, &ctx) => {}
-            () = self.response_timer(&rec, &ctx) => {}
+            () = self.respond(host, &rec, &ctx) => {}
+            () = self.response_timer(host, &rec, &ctx) => {}
         }
-        self.write_postmortem(&rec);
+        self.write_postmortem(host, &rec);
     }
 
     /// Pages the agents of the incident's level and binds `responders` to its last agent.
-    fn page(&self, rec: &Record, ctx: &Ctx<'_>) {
+    fn page(host: &dyn OpsHost, rec: &Record, ctx: &Ctx<'_>) {
         let (level, agents) = &rec.levels[rec.level.get()];
         let respond = respond_within(
-            self.program.incident_levels[rec.level.get()]
+            host.program().incident_levels[rec.level.get()]
                 .respond
                 .as_ref(),
         );
@@ -204,12 +203,12 @@ impl Runner {
                 crate::model::literal::human_duration(d)
             ))
         );
-        rec.log(self.now_ms(), text.clone());
-        self.note("incident", text);
+        rec.log(host.now_ms(), text.clone());
+        host.note("incident", text);
         if let Some(agent) = agents
             .iter()
             .rev()
-            .find(|a| self.program.agent(a).is_some())
+            .find(|a| host.program().agent(a).is_some())
         {
             ctx.vars
                 .borrow_mut()
@@ -218,38 +217,38 @@ impl Runner {
     }
 
     /// Moves the incident one level up, if there is one; false at the top.
-    fn raise(&self, rec: &Record, ctx: &Ctx<'_>, reason: &str) -> bool {
+    fn raise(host: &dyn OpsHost, rec: &Record, ctx: &Ctx<'_>, reason: &str) -> bool {
         let from = rec.level.get();
         if from + 1 >= rec.levels.len() {
-            rec.log(self.now_ms(), format!("at the top level: {reason}"));
-            self.note("incident", format!("{} at the top level: {reason}", rec.id));
+            rec.log(host.now_ms(), format!("at the top level: {reason}"));
+            host.note("incident", format!("{} at the top level: {reason}", rec.id));
             return false;
         }
         rec.level.set(from + 1);
-        self.record(EventKind::IncidentEscalated {
+        host.record(EventKind::IncidentEscalated {
             incident: rec.id.clone(),
             from: rec.levels[from].0.clone(),
             to: rec.level().to_string(),
             reason: reason.to_string(),
         });
         rec.log(
-            self.now_ms(),
+            host.now_ms(),
             format!(
                 "escalated {} -> {}: {reason}",
                 rec.levels[from].0,
                 rec.level()
             ),
         );
-        self.page(rec, ctx);
+        Self::page(host, rec, ctx);
         true
     }
 
     /// Escalates each time a level's response time passes before one of its agents
     /// answered; ends never (the response ends the incident).
-    async fn response_timer(&self, rec: &Record, ctx: &Ctx<'_>) {
+    async fn response_timer(&self, host: &dyn OpsHost, rec: &Record, ctx: &Ctx<'_>) {
         loop {
             let lvl = rec.level.get();
-            let respond = respond_within(self.program.incident_levels[lvl].respond.as_ref());
+            let respond = respond_within(host.program().incident_levels[lvl].respond.as_ref());
             // The top level has nobody to escalate to: no timer.
             let (Some(wait), false) = (respond, lvl + 1 == rec.levels.len()) else {
                 return std::future::pending().await;
@@ -266,7 +265,7 @@ impl Runner {
                 rec.levels[lvl].0,
                 crate::model::literal::human_duration(wait)
             );
-            if !self.raise(rec, ctx, &reason) {
+            if !Self::raise(host, rec, ctx, &reason) {
                 return std::future::pending().await;
             }
         }
@@ -274,9 +273,9 @@ impl Runner {
 
     /// The response workflow: its stages in order, the resolution verified (and retried
     /// a level higher when it fails), then the post-mortem stages.
-    async fn respond(&self, rec: &Record, ctx: &Ctx<'_>) {
-        let flow = self
-            .program
+    async fn respond(&self, host: &dyn OpsHost, rec: &Record, ctx: &Ctx<'_>) {
+        let flow = host
+            .program()
             .procedures
             .iter()
             .find(|p| p.kind == ProcKind::Incident);
@@ -295,13 +294,13 @@ impl Runner {
         let mut had_resolution = false;
         for (label, body) in stages.iter().filter(|(l, _)| !is_postmortem(l)) {
             if *label != "resolution" {
-                let _ = self.stage(rec, ctx, label, body).await;
+                let _ = self.stage(host, rec, ctx, label, body).await;
                 continue;
             }
             had_resolution = true;
             for _ in 0..rec.levels.len() {
-                let why = match self.stage(rec, ctx, label, body).await {
-                    Ok(()) => match self.resolved(rec).await {
+                let why = match self.stage(host, rec, ctx, label, body).await {
+                    Ok(()) => match self.resolved(host, rec).await {
                         Ok(()) => {
                             resolved = true;
                             break;
@@ -310,44 +309,45 @@ impl Runner {
                     },
                     Err(e) => format!("the resolution failed: {e}"),
                 };
-                if !self.raise(rec, ctx, &why) {
+                if !Self::raise(host, rec, ctx, &why) {
                     break;
                 }
             }
         }
         if !had_resolution {
-            resolved = self.resolved(rec).await.is_ok();
+            resolved = self.resolved(host, rec).await.is_ok();
         }
         if !resolved {
-            rec.log(self.now_ms(), "not resolved".into());
-            self.note("incident", format!("{} is not resolved", rec.id));
+            rec.log(host.now_ms(), "not resolved".into());
+            host.note("incident", format!("{} is not resolved", rec.id));
             return;
         }
         for (label, body) in stages.iter().filter(|(l, _)| is_postmortem(l)) {
-            let _ = self.stage(rec, ctx, label, body).await;
+            let _ = self.stage(host, rec, ctx, label, body).await;
         }
     }
 
     /// Runs one stage; records how it ended.
     async fn stage(
         &self,
+        host: &dyn OpsHost,
         rec: &Record,
         ctx: &Ctx<'_>,
         label: &str,
         body: &[Step],
     ) -> Result<(), String> {
-        rec.log(self.now_ms(), format!("{label} started"));
-        let result = self
+        rec.log(host.now_ms(), format!("{label} started"));
+        let result = host
             .steps(body, &ctx.at(label))
             .await
             .map_err(|e| e.to_string());
-        self.record(EventKind::IncidentStage {
+        host.record(EventKind::IncidentStage {
             incident: rec.id.clone(),
             stage: label.to_string(),
             ok: result.is_ok(),
         });
         rec.log(
-            self.now_ms(),
+            host.now_ms(),
             match &result {
                 Ok(()) => format!("{label} done"),
                 Err(e) => format!("{label} failed: {e}"),
@@ -361,35 +361,34 @@ impl Runner {
 
     /// The responders are done: what the incident held paused resumes (the monitors must
     /// see the fix), then the resolution is verified.
-    async fn resolved(&self, rec: &Record) -> Result<(), String> {
+    async fn resolved(&self, host: &dyn OpsHost, rec: &Record) -> Result<(), String> {
         if let Some(holds) = &rec.trigger.holds {
-            self.lift(holds);
+            self.lift(host, holds);
         }
-        self.verify_resolution(rec).await
+        self.verify_resolution(host, rec).await
     }
 
     /// Waits until the check that set the incident off is healthy again (on a virtual
     /// clock, the responders' fix clears the simulated fault first); records MTTR.
-    async fn verify_resolution(&self, rec: &Record) -> Result<(), String> {
+    async fn verify_resolution(&self, host: &dyn OpsHost, rec: &Record) -> Result<(), String> {
         if let Some(check) = &rec.trigger.check {
-            if let Some(world) = &self.ops.sim {
+            if let Some(world) = &self.sim {
                 world.borrow_mut().resolve(check);
             }
             let respond = respond_within(
-                self.program.incident_levels[rec.level.get()]
+                host.program().incident_levels[rec.level.get()]
                     .respond
                     .as_ref(),
             );
             let limit = respond.unwrap_or(MIN_VERIFY).max(MIN_VERIFY);
             let deadline = tokio::time::Instant::now() + limit;
-            let healthy = |r: &Runner| {
-                r.ops
-                    .status
+            let healthy = || {
+                self.status
                     .borrow()
                     .get(check)
                     .is_none_or(|s| *s == Status::Healthy)
             };
-            while !healthy(self) {
+            while !healthy() {
                 if tokio::time::Instant::now() >= deadline {
                     return Err(format!(
                         "`{check}` was not healthy within {} of the resolution",
@@ -399,10 +398,10 @@ impl Runner {
                 tokio::time::sleep(VERIFY_POLL).await;
             }
         }
-        let at = self.now_ms();
+        let at = host.now_ms();
         rec.resolved_ms.set(Some(at));
         let after_ms = at.saturating_sub(rec.opened_ms);
-        self.record(EventKind::IncidentResolved {
+        host.record(EventKind::IncidentResolved {
             incident: rec.id.clone(),
             after_ms,
         });

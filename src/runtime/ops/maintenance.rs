@@ -4,26 +4,25 @@
 //! at most one waiting). Each run does its steps (the work of its type, `verify`,
 //! `report`) and is recorded as started, then succeeded or failed.
 
-use super::super::Runner;
 use super::super::event::EventKind;
 use super::super::steps::Ctx;
-use super::{OpsScope, Trigger};
+use super::{Desk, OpsHost, OpsScope, Trigger};
 use futures::FutureExt;
 use std::time::Duration;
 
-impl Runner {
+impl Desk {
     /// Runs maintenance job `name` on its schedule until the operations stop.
-    pub(super) async fn maintenance(&self, name: &str) {
-        let Some(proc) = self.program.procedure(name) else {
-            return self.note("maintenance", format!("no maintenance job `{name}`"));
+    pub(super) async fn maintenance(&self, host: &dyn OpsHost, name: &str) {
+        let Some(proc) = host.program().procedure(name) else {
+            return host.note("maintenance", format!("no maintenance job `{name}`"));
         };
         let Some(schedule) = &proc.schedule else {
-            return self.note("maintenance", format!("`{name}` has no schedule"));
+            return host.note("maintenance", format!("`{name}` has no schedule"));
         };
         let cron: croner::Cron = match schedule.cron.value.parse() {
             Ok(c) => c,
             Err(e) => {
-                return self.note("maintenance", format!("`{name}`: bad cron: {e}"));
+                return host.note("maintenance", format!("`{name}`: bad cron: {e}"));
             }
         };
         let queue = schedule.overlap.as_ref().is_some_and(|o| o.name == "queue");
@@ -34,9 +33,9 @@ impl Runner {
         let mut running = None;
         let mut queued = false;
         loop {
-            let now = self.wall(self.now_ms());
+            let now = self.wall(host.now_ms());
             let Ok(next) = cron.find_next_occurrence(&now, false) else {
-                return self.note(
+                return host.note(
                     "maintenance",
                     format!("`{name}`: no next time for its cron"),
                 );
@@ -64,20 +63,28 @@ impl Runner {
                 }
                 running = None;
                 if std::mem::take(&mut queued) {
-                    running = Some(self.maintenance_run(name, &kind, &proc.body).boxed_local());
+                    running = Some(
+                        self.maintenance_run(host, name, &kind, &proc.body)
+                            .boxed_local(),
+                    );
                 }
             }
             if running.is_none() {
-                running = Some(self.maintenance_run(name, &kind, &proc.body).boxed_local());
+                running = Some(
+                    self.maintenance_run(host, name, &kind, &proc.body)
+                        .boxed_local(),
+                );
             } else if queue && !queued {
                 queued = true;
-                self.maintenance_event(
+                Self::maintenance_event(
+                    host,
                     name,
                     "queued",
                     Some("the previous run is still going".into()),
                 );
             } else {
-                self.maintenance_event(
+                Self::maintenance_event(
+                    host,
                     name,
                     "skipped",
                     Some("the previous run is still going".into()),
@@ -86,32 +93,35 @@ impl Runner {
         }
     }
 
-    async fn maintenance_run(&self, name: &str, kind: &str, body: &[crate::model::step::Step]) {
+    async fn maintenance_run(
+        &self,
+        host: &dyn OpsHost,
+        name: &str,
+        kind: &str,
+        body: &[crate::model::step::Step],
+    ) {
         let trigger = Trigger {
             what: format!("scheduled {kind} `{name}`"),
             ..Trigger::default()
         };
         let job = format!("maintenance {name}");
         let scope = OpsScope::new(job.clone(), trigger, None);
-        let ctx = Ctx::ops(
-            format!("ops/maintenance:{name}#{}", self.ops.next_seq()),
-            scope,
-        );
-        self.maintenance_event(name, "started", Some(kind.to_string()));
-        match self.steps(body, &ctx).await {
+        let ctx = Ctx::ops(format!("ops/maintenance:{name}#{}", self.next_seq()), scope);
+        Self::maintenance_event(host, name, "started", Some(kind.to_string()));
+        match host.steps(body, &ctx).await {
             Ok(()) => {
-                self.lift(&job);
-                self.maintenance_event(name, "succeeded", None);
+                self.lift(host, &job);
+                Self::maintenance_event(host, name, "succeeded", None);
             }
             Err(e) => {
-                self.lift(&job);
-                self.maintenance_event(name, "failed", Some(e.to_string()));
+                self.lift(host, &job);
+                Self::maintenance_event(host, name, "failed", Some(e.to_string()));
             }
         }
     }
 
-    fn maintenance_event(&self, job: &str, status: &str, detail: Option<String>) {
-        self.record(EventKind::Maintenance {
+    fn maintenance_event(host: &dyn OpsHost, job: &str, status: &str, detail: Option<String>) {
+        host.record(EventKind::Maintenance {
             job: job.to_string(),
             status: status.to_string(),
             detail,

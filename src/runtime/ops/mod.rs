@@ -4,10 +4,15 @@
 //! emergencies pause workflows and monitors, maintenance runs on its cron schedule. It all
 //! runs beside a run's phases (`watch`) or on its own (`bmad monitor`), on the wall clock or
 //! a virtual one, recorded as the run's events.
+//!
+//! The [`Desk`] owns the operations' state and runs their code; it reaches the scheduler
+//! only through `OpsHost` (the program, the clock, the recorder, the workspace, running
+//! steps), which the runner implements.
 
 mod alert;
 mod emergency;
 mod heal;
+mod host;
 mod http_probe;
 mod incident;
 pub mod lateness;
@@ -20,7 +25,6 @@ pub mod rules;
 mod sim;
 pub mod summary;
 
-use super::Runner;
 use super::event::EventKind;
 use super::steps::Ctx;
 use crate::model::Status;
@@ -32,6 +36,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 use tokio::sync::{Notify, watch};
 
+pub(in crate::runtime) use host::OpsHost;
 pub use incident::Record as IncidentRecord;
 
 /// At most this much output of an operation's commands is kept (the end is kept).
@@ -142,7 +147,8 @@ struct Pause {
     by: String,
 }
 
-/// The operations desk of a runner: what runs, what is paused, how each check stands.
+/// The operations desk of a runner: what runs, what is paused, how each check stands. Its
+/// operations take the scheduler as an `OpsHost`.
 pub struct Desk {
     jobs: RefCell<VecDeque<Job>>,
     wake: Notify,
@@ -199,7 +205,7 @@ impl Desk {
     }
 
     /// Sets the status of `key`; the one it had.
-    fn set_status(&self, key: &str, status: Status) -> Option<Status> {
+    fn put_status(&self, key: &str, status: Status) -> Option<Status> {
         let mut map = self.status.borrow_mut();
         let before = match map.get_mut(key) {
             Some(s) if *s == status => return Some(status),
@@ -249,7 +255,7 @@ impl Desk {
     }
 
     /// Whether a monitor was started.
-    pub(super) fn watching(&self) -> bool {
+    pub(in crate::runtime) fn watching(&self) -> bool {
         self.active
             .borrow()
             .iter()
@@ -262,102 +268,103 @@ impl Desk {
     }
 }
 
-impl Runner {
+// The job loop and what the scheduler asks of the desk.
+impl Desk {
     /// The wall-clock time of `ms` since the run started (virtual in a simulation).
-    pub(super) fn wall(&self, ms: u64) -> chrono::DateTime<chrono::Utc> {
-        self.ops.epoch.get() + chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+    fn wall(&self, ms: u64) -> chrono::DateTime<chrono::Utc> {
+        self.epoch.get() + chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
     }
 
     /// Asks the operations loop to run `job`.
-    pub(crate) fn request(&self, job: Job) {
-        self.ops.jobs.borrow_mut().push_back(job);
-        self.ops.wake.notify_one();
+    pub(in crate::runtime) fn request(&self, job: Job) {
+        self.jobs.borrow_mut().push_back(job);
+        self.wake.notify_one();
     }
 
     /// The operations loop: runs every requested job side by side, forever (it ends when
     /// its future is dropped).
-    pub(super) async fn operations(&self) {
-        if self.ops.sim.is_none() {
+    pub(in crate::runtime) async fn operations<'a>(&'a self, host: &'a dyn OpsHost) {
+        if self.sim.is_none() {
             let run_ms =
-                chrono::Duration::milliseconds(i64::try_from(self.now_ms()).unwrap_or(i64::MAX));
-            self.ops.epoch.set(chrono::Utc::now() - run_ms);
+                chrono::Duration::milliseconds(i64::try_from(host.now_ms()).unwrap_or(i64::MAX));
+            self.epoch.set(chrono::Utc::now() - run_ms);
         }
-        let mut running: FuturesUnordered<LocalBoxFuture<'_, ()>> = FuturesUnordered::new();
+        let mut running: FuturesUnordered<LocalBoxFuture<'a, ()>> = FuturesUnordered::new();
         loop {
-            let next = self.ops.jobs.borrow_mut().pop_front();
+            let next = self.jobs.borrow_mut().pop_front();
             if let Some(job) = next {
                 if let Some(key) = job.key()
-                    && !self.ops.active.borrow_mut().insert(key.clone())
+                    && !self.active.borrow_mut().insert(key.clone())
                 {
-                    self.note("ops", format!("{key} is already running"));
+                    host.note("ops", format!("{key} is already running"));
                     continue;
                 }
-                running.push(Box::pin(self.job(job)));
+                running.push(Box::pin(self.job(host, job)));
                 continue;
             }
             tokio::select! {
                 biased;
-                () = self.ops.wake.notified() => {}
+                () = self.wake.notified() => {}
                 Some(()) = running.next(), if !running.is_empty() => {}
             }
         }
     }
 
-    async fn job(&self, job: Job) {
+    async fn job(&self, host: &dyn OpsHost, job: Job) {
         let key = job.key();
         match job {
-            Job::Monitor(m) => self.monitor(&m).await,
-            Job::Maintenance(m) => self.maintenance(&m).await,
+            Job::Monitor(m) => self.monitor(host, &m).await,
+            Job::Maintenance(m) => self.maintenance(host, &m).await,
             Job::Alert {
                 to,
                 channel,
                 message,
             } => {
-                self.alert(to.as_deref(), channel.as_deref(), &message)
+                self.alert(host, to.as_deref(), channel.as_deref(), &message)
                     .await;
             }
             Job::Heal(h, trigger) => {
-                let _ = self.heal(&h, trigger).await;
+                let _ = self.heal(host, &h, trigger).await;
             }
-            Job::Call(p, trigger) => self.call_operation(&p, trigger).await,
-            Job::Emergency(e, trigger) => self.emergency(&e, trigger).await,
-            Job::Incident(level, trigger) => self.incident(&level, trigger).await,
+            Job::Call(p, trigger) => self.call_operation(host, &p, trigger).await,
+            Job::Emergency(e, trigger) => self.emergency(host, &e, trigger).await,
+            Job::Incident(level, trigger) => self.incident(host, &level, trigger).await,
         }
         if let Some(key) = key {
-            self.ops.active.borrow_mut().remove(&key);
+            self.active.borrow_mut().remove(&key);
         }
     }
 
     /// Runs procedure `name` as an operation; pauses it made are lifted when it succeeds,
     /// and a failure opens an incident at the top level.
-    async fn call_operation(&self, name: &str, trigger: Trigger) {
-        let Some(proc) = self.program.procedure(name) else {
-            self.note("ops", format!("no procedure `{name}`"));
+    async fn call_operation(&self, host: &dyn OpsHost, name: &str, trigger: Trigger) {
+        let Some(proc) = host.program().procedure(name) else {
+            host.note("ops", format!("no procedure `{name}`"));
             return;
         };
         let job = format!("call {name}");
         let scope = OpsScope::new(job.clone(), trigger.clone(), None);
-        let ctx = Ctx::ops(format!("ops/{name}#{}", self.ops.next_seq()), scope);
-        self.note("ops", format!("{name} started: {}", trigger.what));
-        match self.steps(&proc.body, &ctx).await {
+        let ctx = Ctx::ops(format!("ops/{name}#{}", self.next_seq()), scope);
+        host.note("ops", format!("{name} started: {}", trigger.what));
+        match host.steps(&proc.body, &ctx).await {
             Ok(()) => {
-                self.lift(&job);
-                self.note("ops", format!("{name} done"));
+                self.lift(host, &job);
+                host.note("ops", format!("{name} done"));
             }
-            Err(e) => self.operation_failed(&job, &format!("{name} failed: {e}"), trigger),
+            Err(e) => self.operation_failed(host, &job, &format!("{name} failed: {e}"), trigger),
         }
     }
 
     /// An operation failed and could not go on: an incident at the top level holds what it
     /// paused until the incident is resolved.
-    fn operation_failed(&self, job: &str, why: &str, mut trigger: Trigger) {
-        self.note("ops", why.to_string());
-        let Some(top) = self.program.incident_levels.last() else {
-            self.lift(job);
+    fn operation_failed(&self, host: &dyn OpsHost, job: &str, why: &str, mut trigger: Trigger) {
+        host.note("ops", why.to_string());
+        let Some(top) = host.program().incident_levels.last() else {
+            self.lift(host, job);
             return;
         };
         trigger.what = why.to_string();
-        if self.ops.pauses.borrow().iter().any(|p| p.by == job) {
+        if self.pauses.borrow().iter().any(|p| p.by == job) {
             trigger.holds = Some(job.to_string());
         }
         self.request(Job::Incident(top.name.name.to_string(), trigger));
@@ -365,17 +372,18 @@ impl Runner {
 
     /// `isolate` and `stop_writes`: pauses workflows and monitors (`target` names one
     /// monitor, or stands for every system).
-    pub(super) fn pause(&self, target: &str, ctx: &Ctx<'_>) {
+    pub(in crate::runtime) fn pause(&self, host: &dyn OpsHost, target: &str, ctx: &Ctx<'_>) {
         let by = ctx
             .ops
             .as_ref()
             .map_or_else(|| format!("phase {}", ctx.path), |o| o.job.clone());
-        self.ops.pauses.borrow_mut().push(Pause {
+        self.pauses.borrow_mut().push(Pause {
             target: target.to_string(),
             by: by.clone(),
         });
-        self.ops.paused.send_replace(self.workflows_paused());
-        self.record(EventKind::Paused {
+        self.paused
+            .send_replace(self.workflows_paused(host.program()));
+        host.record(EventKind::Paused {
             target: target.to_string(),
             by,
             paused: true,
@@ -383,16 +391,17 @@ impl Runner {
     }
 
     /// Lifts the pauses `by` made.
-    fn lift(&self, by: &str) {
+    fn lift(&self, host: &dyn OpsHost, by: &str) {
         let lifted: Vec<Pause> = {
-            let mut pauses = self.ops.pauses.borrow_mut();
+            let mut pauses = self.pauses.borrow_mut();
             let (gone, kept) = pauses.drain(..).partition(|p| p.by == by);
             *pauses = kept;
             gone
         };
-        self.ops.paused.send_replace(self.workflows_paused());
+        self.paused
+            .send_replace(self.workflows_paused(host.program()));
         for p in lifted {
-            self.record(EventKind::Paused {
+            host.record(EventKind::Paused {
                 target: p.target,
                 by: p.by,
                 paused: false,
@@ -401,42 +410,35 @@ impl Runner {
     }
 
     /// True while a pause covers the workflows (any pause not aimed at one monitor).
-    fn workflows_paused(&self) -> bool {
-        self.ops.pauses.borrow().iter().any(|p| {
-            self.program
-                .monitors
-                .iter()
-                .all(|m| m.name.name != p.target)
-        })
+    fn workflows_paused(&self, program: &crate::ir::Program) -> bool {
+        self.pauses
+            .borrow()
+            .iter()
+            .any(|p| program.monitors.iter().all(|m| m.name.name != p.target))
     }
 
     /// True while monitor `name` is paused.
-    fn monitor_paused(&self, name: &str) -> bool {
-        self.ops.pauses.borrow().iter().any(|p| {
-            p.target == name
-                || self
-                    .program
-                    .monitors
-                    .iter()
-                    .all(|m| m.name.name != p.target)
-        })
+    fn monitor_paused(&self, program: &crate::ir::Program, name: &str) -> bool {
+        self.pauses
+            .borrow()
+            .iter()
+            .any(|p| p.target == name || program.monitors.iter().all(|m| m.name.name != p.target))
     }
 
     /// Waits while workflows are paused; an operation's own steps never wait.
-    pub(super) async fn wait_unpaused(&self, ctx: &Ctx<'_>) {
+    pub(in crate::runtime) async fn wait_unpaused(&self, ctx: &Ctx<'_>) {
         if ctx.ops.is_some() {
             return;
         }
-        let mut rx = self.ops.paused.subscribe();
+        let mut rx = self.paused.subscribe();
         let _ = rx.wait_for(|paused| !*paused).await;
     }
 
     /// The system's state for scripts: `status` is healthy, `partial_outage` (some health
     /// checks fail) or `full_outage` (every one fails); `failing` and `checks` count them.
-    pub(super) fn system_map(&self) -> rhai::Map {
-        let status = self.ops.status.borrow();
-        let health: Vec<Status> = self
-            .program
+    pub(in crate::runtime) fn system_map(&self, program: &crate::ir::Program) -> rhai::Map {
+        let status = self.status.borrow();
+        let health: Vec<Status> = program
             .monitors
             .iter()
             .flat_map(|m| m.health.iter().map(move |h| (m, h)))
@@ -463,7 +465,7 @@ impl Runner {
     }
 
     /// The incident an operation responds to, for scripts: id, level, trigger, `opened_ms`.
-    pub(super) fn incident_map(ctx: &Ctx<'_>) -> rhai::Map {
+    pub(in crate::runtime) fn incident_map(ctx: &Ctx<'_>) -> rhai::Map {
         let mut map = rhai::Map::new();
         if let Some(rec) = ctx.ops.as_ref().and_then(|o| o.incident.as_ref()) {
             map.insert("id".into(), rhai::Dynamic::from(rec.id.clone()));
@@ -481,7 +483,7 @@ impl Runner {
     }
 
     /// `escalate LEVEL` in a step: opens an incident for what set the operation off.
-    pub(super) fn escalate(&self, level: &str, ctx: &Ctx<'_>) {
+    pub(in crate::runtime) fn escalate(&self, level: &str, ctx: &Ctx<'_>) {
         let trigger = match &ctx.ops {
             Some(o) => o.trigger.borrow().clone(),
             None => Trigger {

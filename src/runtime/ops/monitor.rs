@@ -5,12 +5,11 @@
 //! recorded; a rule whose condition starts to hold fires its actions as jobs (the probes
 //! never wait for them). A paused monitor skips its probes and reads its logs later.
 
-use super::super::Runner;
 use super::super::event::EventKind;
 use super::super::steps::Ctx;
 use super::observe::{DEFAULT_TIMEOUT, Observation};
 use super::rules::{default_status, pattern_status};
-use super::{Job, OpsScope, Trigger};
+use super::{Desk, Job, OpsHost, OpsScope, Trigger};
 use crate::model::literal::Value;
 use crate::model::{ActionKind, Actions, Health, HealthProbe, Monitor, Status};
 use std::time::Duration;
@@ -30,28 +29,41 @@ fn duration(q: Option<crate::model::step::Quantity>) -> Option<Duration> {
         .map(|d| d.max(Duration::from_millis(1)))
 }
 
-impl Runner {
+impl Desk {
     /// Runs monitor `name` until the operations stop.
-    pub(super) async fn monitor(&self, name: &str) {
-        let Some(m) = self.program.monitors.iter().find(|m| m.name.name == name) else {
-            self.note("watch", format!("no monitor `{name}`"));
+    pub(super) async fn monitor(&self, host: &dyn OpsHost, name: &str) {
+        let Some(m) = host.program().monitors.iter().find(|m| m.name.name == name) else {
+            host.note("watch", format!("no monitor `{name}`"));
             return;
         };
-        self.note("watch", format!("monitor {name} started"));
+        host.note("watch", format!("monitor {name} started"));
         let every = duration(m.every).unwrap_or(DEFAULT_EVERY);
         let n = u32::try_from(m.health.len().max(1)).unwrap_or(u32::MAX);
         let checks = m.health.iter().enumerate().map(|(i, h)| {
             let own = duration(h.every).unwrap_or(every);
-            self.health_loop(m, h, own, own * u32::try_from(i).unwrap_or(u32::MAX) / n)
+            self.health_loop(
+                host,
+                m,
+                h,
+                own,
+                own * u32::try_from(i).unwrap_or(u32::MAX) / n,
+            )
         });
         futures::join!(
             futures::future::join_all(checks),
-            self.host_loop(m, every),
-            self.log_loop(m),
+            self.host_loop(host, m, every),
+            self.log_loop(host, m),
         );
     }
 
-    async fn health_loop(&self, m: &Monitor, h: &Health, every: Duration, offset: Duration) {
+    async fn health_loop(
+        &self,
+        host: &dyn OpsHost,
+        m: &Monitor,
+        h: &Health,
+        every: Duration,
+        offset: Duration,
+    ) {
         let timeout = duration(h.timeout).unwrap_or(DEFAULT_TIMEOUT);
         let mut client = super::observe::HttpClient::for_check(h, timeout);
         let key = format!("{}/{}", m.name.name, h.name.name);
@@ -61,11 +73,11 @@ impl Runner {
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             let due = tick.tick().await;
-            self.ops.lateness.borrow_mut().add(Instant::now() - due);
-            if self.monitor_paused(&m.name.name) {
+            self.lateness.borrow_mut().add(Instant::now() - due);
+            if self.monitor_paused(host.program(), &m.name.name) {
                 continue;
             }
-            let seen = match &self.ops.sim {
+            let seen = match &self.sim {
                 Some(world) => {
                     let p = world.borrow_mut().probe(&key, every);
                     Observation {
@@ -75,26 +87,33 @@ impl Runner {
                         detail: format!("{} (simulated)", if p.ok { "passed" } else { "failed" }),
                     }
                 }
-                None => self.observe(h, &mut client, timeout, &ctx).await,
+                None => super::observe::observe(host, h, &mut client, timeout, &ctx).await,
             };
-            self.ops.probes.set(self.ops.probes.get() + 1);
-            self.judge_health(m, h, &key, &seen);
+            self.probes.set(self.probes.get() + 1);
+            self.judge_health(host, m, h, &key, &seen);
         }
     }
 
-    fn judge_health(&self, m: &Monitor, h: &Health, key: &str, seen: &Observation) {
+    fn judge_health(
+        &self,
+        host: &dyn OpsHost,
+        m: &Monitor,
+        h: &Health,
+        key: &str,
+        seen: &Observation,
+    ) {
         let status = if seen.ok {
             Status::Healthy
         } else {
             Status::Critical
         };
-        self.set_status(key, status, || {
+        self.set_status(host, key, status, || {
             let took = crate::model::literal::human_duration(seen.latency);
             format!("{} in {took}", seen.detail)
         });
         if let Some(actions) = &h.actions {
             let what = || format!("health check {key}: {}", seen.detail);
-            self.rule(key, !seen.ok, Status::Critical, actions, what, key);
+            self.rule(host, key, !seen.ok, Status::Critical, actions, what);
         }
         for r in m
             .metrics
@@ -109,13 +128,19 @@ impl Runner {
                 "{}/metric {} of {}",
                 m.name.name, r.metric.name, h.name.name
             );
-            self.judge_metric(&rkey, r, value);
+            self.judge_metric(host, &rkey, r, value);
         }
-        self.judge_monitor(m);
+        self.judge_monitor(host, m);
     }
 
     /// Classifies a metric's value against its rule's threshold and fires the rule.
-    fn judge_metric(&self, key: &str, r: &crate::model::MetricRule, value: Option<f64>) {
+    fn judge_metric(
+        &self,
+        host: &dyn OpsHost,
+        key: &str,
+        r: &crate::model::MetricRule,
+        value: Option<f64>,
+    ) {
         let (Some(value), Some(threshold)) = (value, r.threshold.value) else {
             return;
         };
@@ -133,43 +158,49 @@ impl Runner {
             r.op.symbol(),
             threshold
         );
-        self.set_status(key, status, || what.clone());
-        self.rule(key, breach, bad, &r.actions, || what, key);
+        self.set_status(host, key, status, || what.clone());
+        self.rule(host, key, breach, bad, &r.actions, || what);
     }
 
     /// The monitor's overall status: the worst of its health checks and metrics (log
     /// patterns act through their own rules). Fires `on warning` / `on critical`.
-    fn judge_monitor(&self, m: &Monitor) {
+    fn judge_monitor(&self, host: &dyn OpsHost, m: &Monitor) {
         let name = &m.name.name;
-        let overall = self.ops.overall(name);
+        let overall = self.overall(name);
         let worst_key = || {
             let prefix = format!("{name}/");
-            let status = self.ops.status.borrow();
+            let status = self.status.borrow();
             status
                 .range(prefix.clone()..)
                 .take_while(|(k, _)| k.starts_with(&prefix))
                 .find(|(k, s)| **s == overall && counts_toward_monitor(k))
                 .map_or(String::new(), |(k, _)| k.clone())
         };
-        self.set_status(name, overall, || format!("worst: {}", worst_key()));
+        self.set_status(host, name, overall, || format!("worst: {}", worst_key()));
         for r in &m.on_status {
             let key = format!("{name}/on {}", r.status.word());
             let holds = overall == r.status;
             // Which check is worst is only looked for when the rule is to fire.
-            if !self.ops.rule_fires(&key, holds, &r.actions) {
+            if !self.rule_fires(&key, holds, &r.actions) {
                 continue;
             }
             let worst = worst_key();
             let what = format!("monitor {name} is {} ({worst})", overall.word());
-            self.fire(&key, r.status, &r.actions, &what, &worst);
+            self.fire(host, &key, r.status, &r.actions, &what, &worst);
         }
     }
 
     /// Records a status change of `key`; `detail` is only made for a change.
-    fn set_status(&self, key: &str, status: Status, detail: impl FnOnce() -> String) {
-        let before = self.ops.set_status(key, status);
+    fn set_status(
+        &self,
+        host: &dyn OpsHost,
+        key: &str,
+        status: Status,
+        detail: impl FnOnce() -> String,
+    ) {
+        let before = self.put_status(key, status);
         if before != Some(status) && !(before.is_none() && status == Status::Healthy) {
-            self.record(EventKind::CheckStatus {
+            host.record(EventKind::CheckStatus {
                 check: key.to_string(),
                 status: status.word().to_string(),
                 detail: detail(),
@@ -177,25 +208,33 @@ impl Runner {
         }
     }
 
-    /// Evaluates rule `key` (its condition `holds`); when it fires, its actions become jobs.
-    /// `what` (the trigger, in words) is only made when it fires.
+    /// Evaluates rule `key` (its condition `holds`); when it fires, its actions become jobs
+    /// whose check is `key`. `what` (the trigger, in words) is only made when it fires.
     fn rule(
         &self,
+        host: &dyn OpsHost,
         key: &str,
         holds: bool,
         status: Status,
         actions: &Actions,
         what: impl FnOnce() -> String,
-        check: &str,
     ) {
-        if self.ops.rule_fires(key, holds, actions) {
-            self.fire(key, status, actions, &what(), check);
+        if self.rule_fires(key, holds, actions) {
+            self.fire(host, key, status, actions, &what(), key);
         }
     }
 
     /// Records that rule `key` fired and requests its actions.
-    fn fire(&self, key: &str, status: Status, actions: &Actions, what: &str, check: &str) {
-        self.record(EventKind::RuleFired {
+    fn fire(
+        &self,
+        host: &dyn OpsHost,
+        key: &str,
+        status: Status,
+        actions: &Actions,
+        what: &str,
+        check: &str,
+    ) {
+        host.record(EventKind::RuleFired {
             rule: key.to_string(),
             status: status.word().to_string(),
             actions: actions.list.iter().map(|a| a.kind.to_string()).collect(),
@@ -225,7 +264,7 @@ impl Runner {
 
     /// Host metrics (rules without `of`): memory, CPU and disk usage, on the monitor's
     /// interval.
-    async fn host_loop(&self, m: &Monitor, every: Duration) {
+    async fn host_loop(&self, host: &dyn OpsHost, m: &Monitor, every: Duration) {
         let host_rules: Vec<_> = m.metrics.iter().filter(|r| r.of.is_none()).collect();
         if host_rules.is_empty() {
             return;
@@ -235,13 +274,13 @@ impl Runner {
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             tick.tick().await;
-            if self.monitor_paused(&m.name.name) {
+            if self.monitor_paused(host.program(), &m.name.name) {
                 continue;
             }
             for r in &host_rules {
                 let key = format!("{}/metric {}", m.name.name, r.metric.name);
                 let bytes = matches!(r.threshold.value, Some(Value::Size(_)));
-                let value = match &self.ops.sim {
+                let value = match &self.sim {
                     Some(world) => Some(world.borrow_mut().gauge(&key)),
                     None => match r.metric.name.as_str() {
                         "memory_usage" => {
@@ -252,19 +291,19 @@ impl Runner {
                             cpu = now;
                             usage
                         }
-                        "disk_usage" => super::observe::disk_usage(&self.options.workspace)
+                        "disk_usage" => super::observe::disk_usage(host.workspace().root())
                             .map(|(p, b)| if bytes { b } else { p }),
                         _ => None,
                     },
                 };
-                self.judge_metric(&key, r, value);
+                self.judge_metric(host, &key, r, value);
             }
-            self.judge_monitor(m);
+            self.judge_monitor(host, m);
         }
     }
 
     /// Follows the monitor's log files; each line matching a pattern fires its rule.
-    async fn log_loop(&self, m: &Monitor) {
+    async fn log_loop(&self, host: &dyn OpsHost, m: &Monitor) {
         if m.patterns.is_empty() {
             return;
         }
@@ -274,7 +313,7 @@ impl Runner {
             .filter_map(|r| match regex::Regex::new(&r.pattern.value) {
                 Ok(re) => Some((r, re)),
                 Err(e) => {
-                    self.note(
+                    host.note(
                         "watch",
                         format!("pattern \"{}\" is not a regex: {e}", r.pattern.value),
                     );
@@ -285,15 +324,15 @@ impl Runner {
         let mut tails: Vec<super::logtail::LogTail> = m
             .logs
             .iter()
-            .filter_map(|l| match self.workspace.resolve(&l.value) {
+            .filter_map(|l| match host.workspace().resolve(&l.value) {
                 Ok(p) => Some(super::logtail::LogTail::new(&p)),
                 Err(e) => {
-                    self.note("watch", format!("log {}: {e}", l.value));
+                    host.note("watch", format!("log {}: {e}", l.value));
                     None
                 }
             })
             .collect();
-        let poll = if self.ops.sim.is_some() {
+        let poll = if self.sim.is_some() {
             SIM_LOG_POLL
         } else {
             LOG_POLL
@@ -302,11 +341,11 @@ impl Runner {
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             tick.tick().await;
-            if self.monitor_paused(&m.name.name) {
+            if self.monitor_paused(host.program(), &m.name.name) {
                 continue;
             }
             let mut hits: Vec<Option<String>> = vec![None; patterns.len()];
-            match &self.ops.sim {
+            match &self.sim {
                 Some(world) => {
                     for (i, (r, _)) in patterns.iter().enumerate() {
                         let key = format!("{}/pattern {}", m.name.name, r.pattern.value);
@@ -321,7 +360,7 @@ impl Runner {
                         let lines = match tail.poll() {
                             Ok(lines) => lines,
                             Err(e) => {
-                                self.note("watch", format!("log {}: {e}", tail.path().display()));
+                                host.note("watch", format!("log {}: {e}", tail.path().display()));
                                 continue;
                             }
                         };
@@ -340,15 +379,10 @@ impl Runner {
                 let bad = pattern_status(r.severity.as_ref().map(|s| s.name.as_str()));
                 let status = if hit.is_some() { bad } else { Status::Healthy };
                 let what = hit.clone().unwrap_or_else(|| "no new matching line".into());
-                self.set_status(&key, status, || what.clone());
-                self.rule(
-                    &key,
-                    hit.is_some(),
-                    bad,
-                    &r.actions,
-                    || format!("log: {what}"),
-                    &key,
-                );
+                self.set_status(host, &key, status, || what.clone());
+                self.rule(host, &key, hit.is_some(), bad, &r.actions, || {
+                    format!("log: {what}")
+                });
             }
         }
     }

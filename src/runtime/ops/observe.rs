@@ -2,8 +2,8 @@
 //! code and the first number on its output), or a named check; and the host's own
 //! metrics (memory, CPU, disk usage). Blocking probes run on the blocking pool.
 
-use super::super::Runner;
 use super::super::steps::Ctx;
+use super::OpsHost;
 use crate::model::{Health, HealthProbe};
 use crate::probe::HttpProber;
 use std::sync::Arc;
@@ -66,110 +66,100 @@ pub(super) fn first_number(text: &str) -> Option<f64> {
         .map(|v| if neg { -v } else { v })
 }
 
-impl Runner {
-    /// Probes health check `h` once for real; `http` is its kept-alive client.
-    pub(super) async fn observe(
-        &self,
-        h: &Health,
-        client: &mut HttpClient,
-        timeout: Duration,
-        ctx: &Ctx<'_>,
-    ) -> Observation {
-        let start = tokio::time::Instant::now();
-        match &h.probe {
-            HealthProbe::Probe(p) if p.method == "tcp" => {
-                let target = p.target.value.to_string();
-                let probed = tokio::task::spawn_blocking(move || {
-                    let (host, port) = crate::probe::host_port(&target)
-                        .ok_or_else(|| format!("`{target}` is not host:port"))?;
-                    crate::probe::tcp(host, port, timeout, || Ok(()))
-                })
-                .await;
-                match probed {
-                    Ok(Ok(p)) => Observation {
-                        ok: p.passes(None),
-                        latency: p.latency,
-                        value: None,
-                        detail: p.seen(),
-                    },
-                    Ok(Err(e)) => failed(e, start.elapsed()),
-                    Err(e) => failed(e.to_string(), start.elapsed()),
-                }
-            }
-            HealthProbe::Probe(p) => {
-                let probed = match client {
-                    // Plain http: on the runtime, its connection kept.
-                    HttpClient::Async(check) => {
-                        let a = check.probe(timeout).await;
-                        crate::probe::Probed {
-                            status: a.status,
-                            answered: a.status.is_some(),
-                            latency: a.latency,
-                            error: a.error,
-                        }
-                    }
-                    HttpClient::Blocking(http) => {
-                        let (http, method, url) = (
-                            Arc::clone(http),
-                            p.method.clone(),
-                            p.target.value.to_string(),
-                        );
-                        let probed =
-                            tokio::task::spawn_blocking(move || http.request(&method, &url)).await;
-                        let Ok(probed) = probed else {
-                            return failed("the probe's thread failed".into(), start.elapsed());
-                        };
-                        probed
-                    }
-                    HttpClient::None => crate::probe::Probed {
-                        status: None,
-                        answered: false,
-                        latency: Duration::ZERO,
-                        error: Some("no HTTP client for this check".into()),
-                    },
-                };
-                Observation {
-                    ok: probed.passes(h.expect.map(|e| e.value)),
-                    latency: probed.latency,
+/// Probes health check `h` once for real; `client` is its kept-alive client.
+pub(super) async fn observe(
+    host: &dyn OpsHost,
+    h: &Health,
+    client: &mut HttpClient,
+    timeout: Duration,
+    ctx: &Ctx<'_>,
+) -> Observation {
+    let start = tokio::time::Instant::now();
+    match &h.probe {
+        HealthProbe::Probe(p) if p.method == "tcp" => {
+            let target = p.target.value.to_string();
+            let probed = tokio::task::spawn_blocking(move || {
+                let (host, port) = crate::probe::host_port(&target)
+                    .ok_or_else(|| format!("`{target}` is not host:port"))?;
+                crate::probe::tcp(host, port, timeout, || Ok(()))
+            })
+            .await;
+            match probed {
+                Ok(Ok(p)) => Observation {
+                    ok: p.passes(None),
+                    latency: p.latency,
                     value: None,
-                    detail: probed.seen(),
-                }
+                    detail: p.seen(),
+                },
+                Ok(Err(e)) => failed(e, start.elapsed()),
+                Err(e) => failed(e.to_string(), start.elapsed()),
             }
-            HealthProbe::Sh { command } => {
-                let done = super::super::process::sh(
-                    &command.value,
-                    &self.options.workspace,
-                    self.workflow_dir(),
-                    Some(timeout),
-                    &self.marks,
-                )
-                .await;
-                let first_line = done.stdout.lines().next().unwrap_or("").trim().to_string();
-                Observation {
-                    ok: done.error.is_none(),
-                    latency: start.elapsed(),
-                    value: first_number(&done.stdout),
-                    detail: match done.error {
-                        Some(e) => e,
-                        None if first_line.is_empty() => "exit 0".into(),
-                        None => first_line,
-                    },
+        }
+        HealthProbe::Probe(p) => {
+            let probed = match client {
+                // Plain http: on the runtime, its connection kept.
+                HttpClient::Async(check) => {
+                    let a = check.probe(timeout).await;
+                    crate::probe::Probed {
+                        status: a.status,
+                        answered: a.status.is_some(),
+                        latency: a.latency,
+                        error: a.error,
+                    }
                 }
+                HttpClient::Blocking(http) => {
+                    let (http, method, url) = (
+                        Arc::clone(http),
+                        p.method.clone(),
+                        p.target.value.to_string(),
+                    );
+                    let probed =
+                        tokio::task::spawn_blocking(move || http.request(&method, &url)).await;
+                    let Ok(probed) = probed else {
+                        return failed("the probe's thread failed".into(), start.elapsed());
+                    };
+                    probed
+                }
+                HttpClient::None => crate::probe::Probed {
+                    status: None,
+                    answered: false,
+                    latency: Duration::ZERO,
+                    error: Some("no HTTP client for this check".into()),
+                },
+            };
+            Observation {
+                ok: probed.passes(h.expect.map(|e| e.value)),
+                latency: probed.latency,
+                value: None,
+                detail: probed.seen(),
             }
-            HealthProbe::Check { check } => {
-                let result =
-                    tokio::time::timeout(timeout, self.named_check(&check.name, ctx)).await;
-                let (ok, detail) = match result {
-                    Ok(Ok(())) => (true, "passed".to_string()),
-                    Ok(Err(e)) => (false, e.to_string()),
-                    Err(_) => (false, format!("timed out after {timeout:?}")),
-                };
-                Observation {
-                    ok,
-                    latency: start.elapsed(),
-                    value: None,
-                    detail,
-                }
+        }
+        HealthProbe::Sh { command } => {
+            let done = host.sh(&command.value, timeout).await;
+            let first_line = done.stdout.lines().next().unwrap_or("").trim().to_string();
+            Observation {
+                ok: done.error.is_none(),
+                latency: start.elapsed(),
+                value: first_number(&done.stdout),
+                detail: match done.error {
+                    Some(e) => e,
+                    None if first_line.is_empty() => "exit 0".into(),
+                    None => first_line,
+                },
+            }
+        }
+        HealthProbe::Check { check } => {
+            let result = tokio::time::timeout(timeout, host.check(&check.name, ctx)).await;
+            let (ok, detail) = match result {
+                Ok(Ok(())) => (true, "passed".to_string()),
+                Ok(Err(e)) => (false, e.to_string()),
+                Err(_) => (false, format!("timed out after {timeout:?}")),
+            };
+            Observation {
+                ok,
+                latency: start.elapsed(),
+                value: None,
+                detail,
             }
         }
     }

@@ -3,15 +3,15 @@
 //! why each failed, how each stage ended) and prevention measures drawn from those, as
 //! Markdown under `ops/incidents/<id>/` in the workspace.
 
-use super::super::Runner;
 use super::super::event::EventKind;
 use super::incident::Record;
+use super::{Desk, OpsHost};
 use crate::model::literal::human_ms;
 use std::fmt::Write;
 
-impl Runner {
+impl Desk {
     /// Writes the three post-mortem files of `rec`; records where they are.
-    pub(super) fn write_postmortem(&self, rec: &Record) {
+    pub(super) fn write_postmortem(&self, host: &dyn OpsHost, rec: &Record) {
         let wall = |ms: u64| self.wall(ms).format("%Y-%m-%d %H:%M:%S UTC").to_string();
         let status = match rec.resolved_ms() {
             Some(r) => format!(
@@ -110,18 +110,18 @@ impl Runner {
             ("prevention-measures.md", prevention),
         ] {
             let path = format!("{dir}/{name}");
-            let text = self.scripts.sandbox().redact(&text);
+            let text = host.sandbox().redact(&text);
             let replace = crate::runtime::confined::Mode::Replace;
-            let result = self.workspace.write(&path, text.as_bytes(), replace);
+            let result = host.workspace().write(&path, text.as_bytes(), replace);
             match result {
                 Ok(()) => {
                     rec.add_file(path.clone());
                     written.push(path);
                 }
-                Err(e) => self.note("postmortem", format!("cannot write {path}: {e}")),
+                Err(e) => host.note("postmortem", format!("cannot write {path}: {e}")),
             }
         }
-        self.record(EventKind::Note {
+        host.record(EventKind::Note {
             step: "postmortem".into(),
             text: format!("{}: {}", rec.id, written.join(", ")),
         });

@@ -2,9 +2,10 @@
 //! changes, rules fired, alerts, heals, incidents (levels, escalations, MTTR, post-mortem
 //! files), maintenance runs, pauses, and the KPIs measured on it.
 
-use super::super::Runner;
-use super::super::event::EventKind;
+use super::super::event::{Event, EventKind};
 use super::super::kpi::{KpiResult, measure_kpis};
+use super::Desk;
+use crate::model::Kpi;
 use crate::model::literal::human_ms;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -86,15 +87,15 @@ pub struct OpsSummary {
     pub kpis: Vec<KpiResult>,
 }
 
-impl Runner {
-    /// What the operations did so far.
-    pub fn ops_summary(&self) -> OpsSummary {
-        let events = self.rec.events();
+impl Desk {
+    /// What the operations did so far, from the run's `events` and its clock (`ran_ms`),
+    /// with the workflow's `kpis` measured on them.
+    pub fn summary(&self, events: &[Event], ran_ms: u64, kpis: &[Kpi]) -> OpsSummary {
         let mut s = OpsSummary {
-            ran_ms: self.now_ms(),
-            probes: self.ops.probes.get(),
+            ran_ms,
+            probes: self.probes.get(),
             lateness_ms: {
-                let l = self.ops.lateness.borrow();
+                let l = self.lateness.borrow();
                 let ms = |d: std::time::Duration| (d.as_secs_f64() * 10_000.0).round() / 10.0;
                 [ms(l.quantile(0.5)), ms(l.quantile(0.99)), ms(l.max())]
             },
@@ -106,10 +107,10 @@ impl Runner {
             maintenance: BTreeMap::new(),
             pauses: 0,
             mttr_ms: None,
-            kpis: measure_kpis(&self.program.kpis, &events, self.now_ms()),
+            kpis: measure_kpis(kpis, events, ran_ms),
         };
         let mut heal_started: BTreeMap<String, u64> = BTreeMap::new();
-        for e in events.iter() {
+        for e in events {
             match &e.kind {
                 EventKind::CheckStatus { .. } => s.status_changes += 1,
                 EventKind::RuleFired { .. } => s.rules_fired += 1,
@@ -140,7 +141,7 @@ impl Runner {
                 _ => {}
             }
         }
-        for rec in self.ops.incidents() {
+        for rec in self.incidents() {
             s.incidents.push(IncidentLine {
                 id: rec.id.clone(),
                 at_ms: rec.opened_ms,
