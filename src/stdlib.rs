@@ -4,6 +4,7 @@
 pub const MODULES: &[(&str, &str)] = &[
     ("std.roles", include_str!("../stdlib/roles.bmad")),
     ("std.agents", include_str!("../stdlib/agents.bmad")),
+    ("std.prices", include_str!("../stdlib/prices.bmad")),
 ];
 
 /// The text of a stdlib module.

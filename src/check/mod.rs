@@ -2,6 +2,7 @@
 //! stable code. The checker never runs anything.
 
 mod artifacts;
+mod budget;
 mod cycles;
 mod defs;
 mod limits;
@@ -65,6 +66,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     shape::check(p, &shape_steps, &mut diags);
     cycles::check(p, &names, &afters, &mut diags);
     limits::check(p, &mut diags);
+    budget::check(p, &mut diags);
     // The phases' order and reach, from their `after` edges resolved once.
     let (order, reached) = p.phase_order_and_reach();
     artifacts::check(p, &order, &defs, producers, &mut diags);

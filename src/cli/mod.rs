@@ -67,6 +67,18 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// An amount of money or tokens written as in a workflow (`50USD`, `3000000tokens`).
+fn parse_amount(text: &str) -> Result<bmad::model::literal::Value, String> {
+    use bmad::model::literal::Value;
+    match bmad::model::literal::parse_quantity(text) {
+        Ok(v @ (Value::Money(_) | Value::Tokens(_))) => Ok(v),
+        Ok(_) => Err(format!(
+            "`{text}` is not an amount of money or tokens (like 50USD or 3000000tokens)"
+        )),
+        Err(e) => Err(format!("{} ({})", e.message, e.help)),
+    }
+}
+
 /// `bmad graph` arguments.
 #[derive(clap::Args)]
 pub(crate) struct GraphArgs {
@@ -274,6 +286,11 @@ pub(crate) struct RunArgs {
     /// workflow; each keeps its role and prompt.
     #[arg(long, value_name = "ADAPTER", conflicts_with = "simulate")]
     agents: Option<String>,
+    /// The run's ceiling in money or tokens (`50USD`, `3000000tokens`; repeatable), in
+    /// place of the workflow's `budget { run ... }`: raise it to resume a run its budget
+    /// paused.
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_amount)]
+    budget: Vec<bmad::model::literal::Value>,
     /// Run even though some agents are simulated (a real run refuses otherwise: it would
     /// only wait for them).
     #[arg(long, conflicts_with = "simulate")]

@@ -112,6 +112,7 @@ pub(super) fn run(args: &RunArgs) -> ExitCode {
         monitor_for: args.monitor_for,
         workflow_dir: Some(workflow_dir),
         agents: args.agents.clone(),
+        budget: args.budget.clone(),
     };
     let mut runner = match Runner::new(program, options) {
         Ok(r) => r,

@@ -52,6 +52,7 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
         }
     };
     for module in modules {
+        let stdlib = module.stdlib;
         for item in module.items {
             match item {
                 Item::Import(_) => {}
@@ -99,6 +100,12 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                 Item::Limits(l) => {
                     if !once("limits", p.limits.as_ref().map(|x| x.span), l.span) {
                         p.limits = Some(l);
+                    }
+                }
+                Item::Budget(b) if stdlib => p.default_prices.extend(b.prices),
+                Item::Budget(b) => {
+                    if !once("budget", p.budget.as_ref().map(|x| x.span), b.span) {
+                        p.budget = Some(b);
                     }
                 }
                 Item::Sync(s) => {

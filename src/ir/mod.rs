@@ -5,6 +5,7 @@
 pub mod heal;
 pub mod lower;
 mod phases;
+pub mod prices;
 pub mod vocab;
 
 use crate::model::step::{Count, Name, Step, Text};
@@ -124,6 +125,10 @@ pub struct Program {
     pub incident_levels: Vec<crate::model::Level>,
     /// Resource limits.
     pub limits: Option<crate::model::Limits>,
+    /// What the run may spend, and the workflow's own prices.
+    pub budget: Option<crate::model::budget::Budget>,
+    /// The prices of the stdlib (`std.prices`), which the workflow's own override.
+    pub default_prices: Vec<crate::model::budget::Price>,
     /// State synchronisation.
     pub sync: Option<crate::model::Sync>,
     /// The handoff protocol.
@@ -160,6 +165,17 @@ impl Program {
             })
     }
 
+    /// The value of setting `name` when it is a quantity.
+    pub fn setting_value(&self, name: &str) -> Option<crate::model::literal::Value> {
+        self.settings
+            .iter()
+            .find(|s| s.name.name == name)
+            .and_then(|s| match &s.value {
+                crate::model::SettingValue::Quantity(q) => q.value,
+                _ => None,
+            })
+    }
+
     /// `file:line:column` of a span's start, for messages at run time.
     pub fn locate(&self, span: crate::source::Span) -> String {
         self.lines.locate(span)
@@ -168,6 +184,21 @@ impl Program {
     /// The procedure named `name`.
     pub fn procedure(&self, name: &str) -> Option<&Procedure> {
         self.procedures.iter().find(|p| p.name.name == name)
+    }
+
+    /// The price of `model` (a model's name, or a CLI's output format): the workflow's
+    /// own, else an imported `std.prices`, else the bundled `std.prices`; the last written
+    /// wins.
+    pub fn price(&self, model: &str) -> Option<&crate::model::budget::Price> {
+        let own = self
+            .budget
+            .as_ref()
+            .map_or(&[][..], |b| b.prices.as_slice());
+        let named = |p: &&crate::model::budget::Price| p.model.value == model;
+        own.iter()
+            .rfind(named)
+            .or_else(|| self.default_prices.iter().rfind(named))
+            .or_else(|| prices::bundled().iter().rfind(named))
     }
 
     /// A global limit's value.

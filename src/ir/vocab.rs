@@ -67,6 +67,8 @@ pub const SETTINGS: &[(&str, Option<&[Kind]>)] = &[
     ("script_max_array", Some(&[Kind::Count])),
     ("script_max_memory", Some(&[Kind::Size])),
     ("seed", Some(&[Kind::Count])),
+    ("transient_retries", Some(&[Kind::Count])),
+    ("transient_backoff", Some(&[Kind::Duration])),
 ];
 
 /// Known metrics and their units, for monitor thresholds and KPI targets.

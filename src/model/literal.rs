@@ -19,6 +19,10 @@ pub enum Value {
     Rate(f64),
     /// CPU cores.
     Cores(f64),
+    /// Money, in US dollars (`25 USD`).
+    Money(f64),
+    /// Tokens of a model's input or output (`2000000 tokens`).
+    Tokens(f64),
 }
 
 /// The unit family of a [`Value`], used to say what a place expects.
@@ -37,6 +41,10 @@ pub enum Kind {
     Rate,
     /// Cores like `2 cores`.
     Cores,
+    /// Money like `25 USD`.
+    Money,
+    /// Tokens like `2000000 tokens`.
+    Tokens,
 }
 
 impl Kind {
@@ -49,6 +57,8 @@ impl Kind {
             Kind::Percent => "80%",
             Kind::Rate => "1000/hour",
             Kind::Cores => "2 cores",
+            Kind::Money => "25 USD",
+            Kind::Tokens => "2000000 tokens",
         }
     }
 }
@@ -62,6 +72,8 @@ impl fmt::Display for Kind {
             Kind::Percent => "a percent",
             Kind::Rate => "a rate",
             Kind::Cores => "a core count",
+            Kind::Money => "an amount of money",
+            Kind::Tokens => "a token count",
         })
     }
 }
@@ -76,13 +88,21 @@ impl Value {
             Value::Percent(_) => Kind::Percent,
             Value::Rate(_) => Kind::Rate,
             Value::Cores(_) => Kind::Cores,
+            Value::Money(_) => Kind::Money,
+            Value::Tokens(_) => Kind::Tokens,
         }
     }
 
-    /// The value as a float in its normal unit (ms, bytes, percent, per hour, cores).
+    /// The value as a float in its normal unit (ms, bytes, percent, per hour, cores, US
+    /// dollars, tokens).
     pub fn as_f64(&self) -> f64 {
         match *self {
-            Value::Count(v) | Value::Percent(v) | Value::Rate(v) | Value::Cores(v) => v,
+            Value::Count(v)
+            | Value::Percent(v)
+            | Value::Rate(v)
+            | Value::Cores(v)
+            | Value::Money(v)
+            | Value::Tokens(v) => v,
             Value::Duration(v) | Value::Size(v) => v as f64,
         }
     }
@@ -104,7 +124,7 @@ fn err(message: String, help: &str) -> LiteralError {
     }
 }
 
-const UNITS_HELP: &str = "durations take ms, s, m, h, d or w (30s); sizes B, KB, MB, GB, TB or KiB, MiB, GiB, TiB (4GB); percents % (80%); rates /second, /minute, /hour or /day (1000/hour); cores `cores` (2 cores)";
+const UNITS_HELP: &str = "durations take ms, s, m, h, d or w (30s); sizes B, KB, MB, GB, TB or KiB, MiB, GiB, TiB (4GB); percents % (80%); rates /second, /minute, /hour or /day (1000/hour); cores `cores` (2 cores); money USD (25 USD); tokens `tokens` (2000000 tokens)";
 
 /// Parses the text of a `quantity` token (`30s`, `4GB`, `80%`, `1000/hour`, `2 cores`, `20`).
 ///
@@ -163,6 +183,8 @@ pub fn parse_quantity(text: &str) -> Result<Value, LiteralError> {
             ));
         }
         "cores" | "core" => Value::Cores(number),
+        "USD" | "usd" => Value::Money(number),
+        "tokens" | "token" => Value::Tokens(number.round()),
         rate if rate.starts_with('/') => {
             let per_hour = match &rate[1..] {
                 "second" | "sec" | "s" => 3_600.0,
@@ -298,6 +320,8 @@ impl fmt::Display for Value {
             Value::Rate(r) => write!(f, "{r}/hour"),
             Value::Cores(c) => write!(f, "{c} cores"),
             Value::Count(c) => write!(f, "{c}"),
+            Value::Money(m) => write!(f, "{m} USD"),
+            Value::Tokens(t) => write!(f, "{t} tokens"),
         }
     }
 }

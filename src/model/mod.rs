@@ -5,6 +5,7 @@
 //! syntax tree adds only what is lowered (heals, maintenance, incidents, emergencies).
 
 pub mod agent;
+pub mod budget;
 pub mod decl;
 pub mod literal;
 pub mod monitor;

@@ -30,7 +30,13 @@ pub fn complete(line: &str, pos: usize, names: &[(&'static str, String)]) -> (us
     if word.is_empty() {
         return (start, Vec::new());
     }
-    let mut found: Vec<String> = crate::syntax::keywords::all()
+    // A command's argument (`:run build`) is a name of the workflow, never a keyword.
+    let keywords: &[&str] = if before.trim_start().starts_with(':') {
+        &[]
+    } else {
+        crate::syntax::keywords::all()
+    };
+    let mut found: Vec<String> = keywords
         .iter()
         .copied()
         .chain(names.iter().map(|(_, n)| n.as_str()))

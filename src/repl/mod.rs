@@ -389,6 +389,7 @@ fn key(item: &ast::Item) -> (String, crate::source::Span) {
         Item::Emergency(e) => ("emergency", Some(&e.name.name), e.span),
         Item::Monitor(m) => ("monitor", Some(&m.name.name), m.span),
         Item::Limits(x) => ("limits", None, x.span),
+        Item::Budget(x) => ("budget", None, x.span),
         Item::Sync(x) => ("sync", None, x.span),
         Item::Handoffs(x) => ("handoffs", None, x.span),
         Item::Kpi(k) => ("kpi", Some(&k.name.name), k.span),

@@ -85,6 +85,9 @@ pub struct AgentResult {
     /// Its tokens and cost.
     #[serde(default)]
     pub usage: Usage,
+    /// The cost was computed from the price table (the CLI reported tokens, no cost).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub priced: bool,
 }
 
 /// A CLI's output, read.
@@ -97,11 +100,14 @@ pub struct Read {
     pub error: Option<String>,
     /// Its session, turns and usage (`None` for plain text).
     pub result: Option<AgentResult>,
+    /// Its error is the service's (a rate limit, an overload, no credit) rather than the
+    /// task's; plain text is never read for it.
+    pub transient: Option<super::transient::Transient>,
 }
 
 /// Reads what an agent printed in `format`.
 pub fn read(format: OutputFormat, stdout: &str, stderr: &str) -> Read {
-    match format {
+    let mut read = match format {
         OutputFormat::Text => Read {
             message: stdout.to_string(),
             ..Read::default()
@@ -109,7 +115,11 @@ pub fn read(format: OutputFormat, stdout: &str, stderr: &str) -> Read {
         OutputFormat::Claude => claude(stdout),
         OutputFormat::Codex => codex(stdout),
         OutputFormat::Gemini => gemini(stdout, stderr),
+    };
+    if format != OutputFormat::Text {
+        read.transient = read.error.as_deref().and_then(super::transient::classify);
     }
+    read
 }
 
 /// The last line of `text` that is a JSON object (or the whole text, when it is one).
@@ -148,6 +158,7 @@ fn not_json(format: OutputFormat, stdout: &str) -> Read {
             }
         )),
         result: None,
+        transient: None,
     }
 }
 
@@ -172,7 +183,12 @@ fn claude(stdout: &str) -> Read {
             } else {
                 subtype.clone()
             };
-            format!("Claude Code reported {what}: {message}")
+            match v.get("api_error_status").and_then(Value::as_u64) {
+                Some(status) => {
+                    format!("Claude Code reported {what} (API status {status}): {message}")
+                }
+                None => format!("Claude Code reported {what}: {message}"),
+            }
         }),
         result: Some(AgentResult {
             session: v.get("session_id").and_then(text_of),
@@ -183,8 +199,10 @@ fn claude(stdout: &str) -> Read {
                 cached_tokens: cached,
                 cost_usd: v.get("total_cost_usd").and_then(Value::as_f64),
             },
+            ..AgentResult::default()
         }),
         message,
+        transient: None,
     }
 }
 
@@ -237,6 +255,7 @@ fn codex(stdout: &str) -> Read {
         message: message.unwrap_or_default(),
         error,
         result: Some(result),
+        transient: None,
     }
 }
 
@@ -284,7 +303,9 @@ fn gemini(stdout: &str, stderr: &str) -> Read {
             session: v.get("session_id").and_then(text_of),
             turns: None,
             usage,
+            ..AgentResult::default()
         }),
+        transient: None,
     }
 }
 

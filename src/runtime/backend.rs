@@ -38,6 +38,9 @@ pub struct Invocation {
     pub tree: Option<super::git::Tree>,
     /// The task's own time limit, when it declares one (`timeout` in the task).
     pub timeout: Option<std::time::Duration>,
+    /// The money the task may still spend under the run's budget, in US dollars, when a
+    /// ceiling bounds money (Claude Code's `--max-budget-usd`, `{budget}`).
+    pub budget_usd: Option<f64>,
 }
 
 /// How a task ended.
@@ -52,6 +55,9 @@ pub struct Outcome {
     /// What its CLI reported: session, turns, tokens, cost (an exec agent with a JSON
     /// `output`).
     pub result: Option<super::agent_output::AgentResult>,
+    /// The agent's service refused the task (rate limited, overloaded, out of credit): no
+    /// fault of the task, not one of its attempts.
+    pub transient: Option<super::transient::Transient>,
 }
 
 /// What a task's agent printed on its standard output and error, each kept up to
@@ -255,6 +261,7 @@ mod tests {
                     produces: Vec::new(),
                     tree: None,
                     timeout: None,
+                    budget_usd: None,
                 };
                 !rt.block_on(sim.run(inv)).ok
             });
@@ -289,6 +296,7 @@ mod tests {
             produces: Vec::new(),
             tree: None,
             timeout: None,
+            budget_usd: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()

@@ -15,7 +15,7 @@ use super::git::commit::{StoryInfo, commit_all, message, untouched_now};
 use super::git::lane::{Advanced, Lane, Merge};
 use super::git::repo::Repo;
 use super::git::worktree::{Tree, Trees};
-use super::git::{GitError, GitRun};
+use super::git::{GitError, GitRun, short};
 use super::steps::{Ctx, LoopState, StepError};
 use super::workspace::Workspace;
 use crate::ir::Program;
@@ -136,10 +136,6 @@ fn verdicts(body: &[Step]) -> Vec<&Task> {
         }
     });
     found
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
 }
 
 impl Runner {
@@ -268,8 +264,15 @@ impl Runner {
         }
     }
 
-    /// Keeps the worktree of a story that is blocked; `why` with where its work is.
+    /// Keeps the worktree of a story that is blocked; `why` with where its work is. A
+    /// paused story's worktree is kept as it is, for the resume to go on in.
     fn keep(&self, d: &Delivery, tree: &Tree, story: &str, why: StepError) -> StepError {
+        if matches!(why, StepError::Paused(_)) && tree.root.join(".git").is_file() {
+            d.kept.borrow_mut().insert(tree.root.clone());
+        }
+        if matches!(why, StepError::Paused(_)) {
+            return why;
+        }
         self.git.run.held(story);
         if !tree.root.join(".git").is_file() {
             return why;
@@ -410,10 +413,8 @@ impl Runner {
             };
         }
         self.step_started(&at);
-        // The merge is a side effect the store cannot take back: the story's commit must be
-        // on disk before it. A crash after the merge, its record lost with the commit's,
-        // would otherwise commit again on resume, find the story's work already in the
-        // integration branch, and block the story as one that changed nothing.
+        // The commit's record is on disk before the merge: a resume after a crash here must
+        // not commit again and find nothing (the work already merged) to commit.
         self.flush_journal();
         let result = self.merge_story(ctx, d, story, body, tree).await;
         let (ok, returned, said) = match &result {

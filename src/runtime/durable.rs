@@ -207,6 +207,8 @@ impl Runner {
         self.segment = run.segments + 1;
         let count = earlier.finished.iter().filter(|s| s.replayable()).count();
         self.rec.resume_at(at, earlier.events);
+        // What earlier segments spent counts against the budget.
+        self.budget.restore(&self.rec.events());
         Ok(Resumed {
             run: run.id.clone(),
             finished: count,

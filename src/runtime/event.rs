@@ -34,6 +34,19 @@ pub enum EventKind {
         /// How many times the run has been started, this one included.
         segment: u32,
     },
+    /// The run pauses: no new task starts (a budget is spent, an agent's service keeps
+    /// refusing); `bmad run --resume` continues it.
+    RunPaused {
+        /// Why.
+        reason: String,
+    },
+    /// A share of the run's budget is spent (80%, then 100%).
+    BudgetSpent {
+        /// The share, in percent.
+        percent: u32,
+        /// Spent and allowed, in words.
+        what: String,
+    },
     /// A phase began.
     PhaseStarted {
         /// The phase.
@@ -296,6 +309,8 @@ impl EventKind {
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::RunStarted { .. } => "run_started",
+            EventKind::RunPaused { .. } => "run_paused",
+            EventKind::BudgetSpent { .. } => "budget_spent",
             EventKind::PhaseStarted { .. } => "phase_started",
             EventKind::PhaseFinished { .. } => "phase_finished",
             EventKind::TaskStarted { .. } => "task_started",
@@ -329,6 +344,10 @@ impl EventKind {
         match self {
             EventKind::RunStarted { segment: 1 } => "run started".into(),
             EventKind::RunStarted { segment } => format!("run resumed (start {segment})"),
+            EventKind::RunPaused { reason } => format!("run paused: {reason}"),
+            EventKind::BudgetSpent { percent, what } => {
+                format!("{percent}% of the run's budget is spent ({what})")
+            }
             EventKind::PhaseStarted { phase } => format!("phase {phase}"),
             EventKind::PhaseFinished { phase, ok } => {
                 format!("phase {phase} {}", if *ok { "done" } else { "failed" })
@@ -391,7 +410,7 @@ impl EventKind {
                 untouched,
             } => format!(
                 "story {story} committed on {branch} ({}): {}{}",
-                &commit[..commit.len().min(12)],
+                super::git::short(commit),
                 if files.is_empty() {
                     "no file changed".to_string()
                 } else {
@@ -410,7 +429,7 @@ impl EventKind {
                 verified,
             } => format!(
                 "story {story} merged into {into} ({}){}",
-                &commit[..commit.len().min(12)],
+                super::git::short(commit),
                 if *verified {
                     ", verified on the merged result"
                 } else {

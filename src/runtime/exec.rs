@@ -19,7 +19,9 @@ use tokio::process::Command;
 pub struct ExecBackend {
     /// The command template: `{prompt}`, `{agent}`, `{tasks}`, `{story}`, `{attempt}` and
     /// `{workflow_dir}` are replaced (shell-quoted); `{model}` by `--model <model>` (nothing
-    /// when the agent names none) and `{tools}` by the CLI's flags for the agent's tools.
+    /// when the agent names none), `{tools}` by the CLI's flags for the agent's tools and
+    /// `{budget}` by Claude Code's `--max-budget-usd` with the money left (nothing when no
+    /// ceiling bounds money, or for other CLIs).
     pub command: String,
     /// Give the prompt on standard input.
     pub stdin: bool,
@@ -129,8 +131,14 @@ impl ExecBackend {
             .model
             .as_ref()
             .map_or(String::new(), |m| format!("--model {}", shell_quote(m)));
+        // Claude Code stops itself past the money left (`error_max_budget_usd`).
+        let budget = match (self.output, inv.budget_usd) {
+            (OutputFormat::Claude, Some(usd)) => format!("--max-budget-usd {usd:.4}"),
+            _ => String::new(),
+        };
         super::process::with_workflow_dir(&self.command, &self.workflow_dir)
             .replace("{model}", &model)
+            .replace("{budget}", &budget)
             .replace("{tools}", &tool_flags(self.output, &self.tools))
             .replace("{prompt}", &shell_quote(&inv.prompt))
             .replace("{agent}", &shell_quote(&inv.agent))
@@ -214,6 +222,7 @@ impl AgentBackend for ExecBackend {
                 feedback: Some(reason),
                 transcript: transcript.clone(),
                 result: result.clone(),
+                transient: read.transient,
             };
             if let Some(limit) = limit_reached(output.status) {
                 return fail(format!("stopped: it used up its {limit}"));
@@ -239,6 +248,7 @@ impl AgentBackend for ExecBackend {
                     feedback: (!feedback.is_empty()).then_some(feedback),
                     transcript,
                     result,
+                    transient: read.transient.filter(|_| !worked),
                 };
             }
             if let Some(e) = &read.error {
@@ -266,6 +276,7 @@ impl AgentBackend for ExecBackend {
                 feedback: None,
                 transcript,
                 result,
+                transient: None,
             }
         })
     }

@@ -10,6 +10,7 @@
 
 pub mod agent_output;
 pub mod backend;
+pub mod budget;
 pub mod confined;
 mod delivery;
 mod deploy;
@@ -24,6 +25,7 @@ pub mod kpi;
 pub mod limits;
 pub mod ops;
 mod ops_host;
+mod pause;
 mod probing;
 pub mod process;
 pub mod process_mark;
@@ -41,6 +43,7 @@ mod story_dag;
 pub mod story_files;
 pub mod sync;
 mod task;
+pub mod transient;
 pub mod verdict;
 pub use step_error::SetupError;
 pub mod workspace;
@@ -81,6 +84,9 @@ pub struct RunOptions {
     /// workflow) whose backend every simulated agent takes in a real run; the workflow's
     /// `agents` setting when not given ([`roster`]).
     pub agents: Option<String>,
+    /// The run's ceilings given on the command line (`--budget 50USD`), in place of the
+    /// workflow's `budget { run ... }`.
+    pub budget: Vec<crate::model::literal::Value>,
 }
 
 /// A workflow ready to run.
@@ -112,6 +118,10 @@ pub struct Runner {
     /// The marks of the processes the run starts: what they leave running is stopped when
     /// the run ends.
     marks: Arc<process_mark::RunMarks>,
+    /// What the run spent against its budget.
+    budget: budget::Ledger,
+    /// Why the run pauses, once it does.
+    pause: pause::Pause,
 }
 
 /// Agents at once when the workflow sets no `max_concurrent_agents`.
@@ -137,10 +147,19 @@ impl Runner {
     ///
     /// # Errors
     ///
-    /// When the git setup or the agent adapter named is wrong, or an agent's working
-    /// directory leads out of the workspace.
+    /// When the git setup or the agent adapter named is wrong, an agent's working
+    /// directory leads out of the workspace, or `--approve` names no environment.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, SetupError> {
         use crate::model::Backend;
+        for name in &options.approve {
+            let names = || program.environments.iter().map(|e| e.name.name.as_str());
+            if !names().any(|e| e == name) {
+                return Err(SetupError::UnknownApproval {
+                    name: name.clone(),
+                    did_you_mean: crate::diagnostic::did_you_mean(name, names()),
+                });
+            }
+        }
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
@@ -149,6 +168,8 @@ impl Runner {
         let workspace = workspace::Workspace::new(&options.workspace, &program);
         let mut agent_limits = HashMap::new();
         let marks = Arc::new(process_mark::RunMarks::default());
+        // The price of each exec agent: its model's, else its CLI's.
+        let mut price_keys = HashMap::new();
         // Simulated agents take the adapter's backend in a real run, when one is named.
         let bound = match roster::adapter_name(&program, options.agents.as_deref()) {
             Some(name) if !options.simulate => Some(roster::adapter(&program, name)?),
@@ -176,6 +197,14 @@ impl Runner {
                         agent: name.clone(),
                         source,
                     })?;
+                    let key = a
+                        .model
+                        .as_ref()
+                        .map(|m| m.value.to_string())
+                        .or_else(|| output.as_ref().map(|o| o.name.to_string()));
+                    if let Some(key) = key {
+                        price_keys.insert(name.clone(), key);
+                    }
                     Arc::new(exec::ExecBackend {
                         workflow_dir: options
                             .workflow_dir
@@ -229,7 +258,10 @@ impl Runner {
                 n
             });
         let admission = limits::Admission::of(&program);
+        let budget = budget::Ledger::new(&program, &options.budget, |a| price_keys.get(a).cloned());
         Ok(Runner {
+            budget,
+            pause: pause::Pause::default(),
             git,
             marks,
             ops: ops::Desk::new(options.simulate, options.seed),
@@ -401,13 +433,16 @@ impl Runner {
         };
         self.stop_leftovers();
         self.sync_point("run_end");
+        // A paused run is neither done nor failed: it goes on when resumed.
+        let paused = self.pause.reason();
+        let failed = if paused.is_some() { None } else { failed };
         if let Some(j) = self.rec.journal() {
-            let status = if failed.is_none() {
-                RunStatus::Succeeded
-            } else {
-                RunStatus::Failed
+            let (status, why) = match (&paused, &failed) {
+                (Some(p), _) => (RunStatus::Paused, Some(p)),
+                (None, None) => (RunStatus::Succeeded, None),
+                (None, Some(f)) => (RunStatus::Failed, Some(f)),
             };
-            j.finish(status, failed.as_ref().map(|f| self.mask(f)).as_deref());
+            j.finish(status, why.map(|f| self.mask(f)).as_deref());
         }
         self.report(failed)
     }

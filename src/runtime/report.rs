@@ -17,6 +17,10 @@ pub struct Report {
     pub ok: bool,
     /// The failing phase and step, when one failed.
     pub failed: Option<String>,
+    /// Why the run paused, when it did (a budget spent, an agent's service refusing): it
+    /// goes on with `bmad run --resume`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
     /// Time from start to end, in milliseconds (virtual when simulated).
     pub makespan_ms: u64,
     /// Agent tasks run.
@@ -101,6 +105,9 @@ impl UsageReport {
 /// The exit code of a run that ran to its end with stories blocked or escalated.
 pub const EXIT_BLOCKED: u8 = 3;
 
+/// The exit code of a run that paused (a budget spent, an agent's service refusing).
+pub const EXIT_PAUSED: u8 = 4;
+
 /// One agent task's time on the clock.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
@@ -150,8 +157,12 @@ impl Report {
             BTreeMap::new();
         let (mut done, mut blocked, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
         let mut spans = Vec::new();
+        let mut paused = None;
         for e in &events {
             match &e.kind {
+                // Only the last segment's pause stands: a resume went on from an earlier one.
+                EventKind::RunStarted { .. } => paused = None,
+                EventKind::RunPaused { reason } => paused = Some(reason.clone()),
                 EventKind::TaskStarted {
                     agent,
                     tasks: t,
@@ -194,8 +205,9 @@ impl Report {
             }
         }
         Report {
-            ok: failed.is_none(),
+            ok: failed.is_none() && paused.is_none(),
             failed,
+            paused,
             makespan_ms,
             tasks,
             max_concurrent: max,
@@ -211,8 +223,11 @@ impl Report {
     }
 
     /// The exit code of `bmad run` for this report: 0 succeeded, 1 failed, 3 ran to its
-    /// end with stories blocked or escalated.
+    /// end with stories blocked or escalated, 4 paused.
     pub fn exit_code(&self) -> u8 {
+        if self.paused.is_some() {
+            return EXIT_PAUSED;
+        }
         match (self.ok, self.stories_blocked.is_empty()) {
             (false, _) => 1,
             (true, false) => EXIT_BLOCKED,
@@ -224,6 +239,11 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = String::new();
         let status = match (self.ok, self.stories_blocked.len()) {
+            _ if self.paused.is_some() => format!(
+                "paused: {}\n  (resume with `bmad run FILE --resume`; raise a spent budget with \
+                 --budget AMOUNT)",
+                self.paused.as_deref().unwrap_or("")
+            ),
             (false, _) => format!("failed: {}", self.failed.as_deref().unwrap_or("")),
             (true, 0) => "succeeded".to_string(),
             (true, n) => format!(

@@ -159,7 +159,7 @@ pub fn resumable(
     match run.status {
         RunStatus::Succeeded => return Err(ResumeRefused::Succeeded(id)),
         RunStatus::Running => return Err(ResumeRefused::StillRunning(id)),
-        RunStatus::Failed | RunStatus::Interrupted | RunStatus::Crashed => {}
+        RunStatus::Failed | RunStatus::Interrupted | RunStatus::Paused | RunStatus::Crashed => {}
     }
     if run.simulate != simulate {
         return Err(ResumeRefused::Simulation {

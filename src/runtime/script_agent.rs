@@ -60,6 +60,7 @@ fn outcome_of(
                     stderr: String::new(),
                 }),
                 result: None,
+                transient: None,
             },
             text,
         )

@@ -23,6 +23,14 @@ pub enum SetupError {
         /// The adapters std.agents has.
         known: Vec<String>,
     },
+    /// `--approve` names an environment the workflow does not have.
+    #[error("--approve {name}: the workflow has no environment `{name}`{}", did_you_mean.as_ref().map_or(String::new(), |d| format!(" ({d})")))]
+    UnknownApproval {
+        /// The name given.
+        name: String,
+        /// The environment it may mean.
+        did_you_mean: Option<String>,
+    },
     /// A script agent with no script to run.
     #[error("agent `{agent}`: a script backend without a script")]
     NoScript {
@@ -49,6 +57,10 @@ pub(crate) enum StepError {
     /// A task was not started (a limit held it back).
     #[error("not started: {0}")]
     NotStarted(String),
+    /// The run pauses (a budget is spent, an agent's service keeps refusing): the step
+    /// is neither done nor failed, and runs again on resume.
+    #[error("paused: {0}")]
+    Paused(String),
     /// A script or condition failed, or gave a value of the wrong type.
     #[error("{0}")]
     Script(String),

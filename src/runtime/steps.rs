@@ -268,6 +268,8 @@ impl Runner {
                         ctx.state.attempt.set(attempt);
                         match self.steps(body, &ctx.at(format!("#{attempt}"))).await {
                             Ok(()) => return Ok(()),
+                            // A pause is no failure to try again.
+                            Err(e @ StepError::Paused(_)) => return Err(e),
                             Err(e) => last = e,
                         }
                         if let Some(d) = duration(backoff.as_ref()) {
@@ -309,6 +311,7 @@ impl Runner {
                 StepKind::OnFailure { body, handler } => {
                     match self.steps(body, &ctx.at("try")).await {
                         Ok(()) => Ok(()),
+                        Err(e @ StepError::Paused(_)) => Err(e),
                         Err(e) => {
                             self.record(EventKind::Note {
                                 step: "on_failure".into(),

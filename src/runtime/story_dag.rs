@@ -84,8 +84,10 @@ impl Runner {
             .collect();
         let contexts = &contexts;
         let mut running = FuturesUnordered::new();
+        // Why the run paused, once a story stopped for it: no story starts after that.
+        let mut paused: Option<StepError> = None;
         loop {
-            while running.len() < limit {
+            while running.len() < limit && paused.is_none() {
                 let Some(i) = ready.pop_front() else { break };
                 running.push(
                     async move {
@@ -120,12 +122,20 @@ impl Runner {
                         }
                     }
                 }
+                // Neither done nor blocked: it goes on when the run is resumed.
+                Err(e @ StepError::Paused(_)) => paused = Some(e),
                 Err(reason) => {
                     self.block(&stories, &dependents, &mut blocked, i, reason.to_string());
                 }
             }
         }
         drop(running);
+        if let Some(e) = paused {
+            if let Some(d) = delivery {
+                self.end_delivery(d).await;
+            }
+            return Err(e);
+        }
         // What never became ready waits on a cycle (story files are not checked before
         // the run; the workflow's own stories are).
         for i in 0..stories.len() {

@@ -17,6 +17,9 @@ pub enum RunStatus {
     Failed,
     /// Stopped from outside (Ctrl-C, SIGTERM) and recorded as such.
     Interrupted,
+    /// Paused by the run itself (a budget spent, an agent's service refusing), to be
+    /// resumed.
+    Paused,
     /// Recorded as running by a process that is gone (killed, crashed, power lost).
     Crashed,
 }
@@ -33,11 +36,12 @@ pub enum RunKind {
 
 impl RunStatus {
     /// Every status, in the order a run goes through them.
-    pub const ALL: [RunStatus; 5] = [
+    pub const ALL: [RunStatus; 6] = [
         RunStatus::Running,
         RunStatus::Succeeded,
         RunStatus::Failed,
         RunStatus::Interrupted,
+        RunStatus::Paused,
         RunStatus::Crashed,
     ];
 
@@ -48,6 +52,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Paused => "paused",
             RunStatus::Crashed => "crashed",
         }
     }
@@ -139,7 +144,7 @@ mod tests {
             .query_row("SELECT 'monitor'", [], |r| r.get(0))
             .expect("read");
         assert_eq!(kind, RunKind::Monitor);
-        let unknown = conn.query_row("SELECT 'paused'", [], |r| r.get::<_, RunStatus>(0));
+        let unknown = conn.query_row("SELECT 'sleeping'", [], |r| r.get::<_, RunStatus>(0));
         assert!(unknown.is_err());
     }
 }

@@ -460,7 +460,7 @@ fn every_flag_the_adapters_use_is_in_the_real_clis_help() {
         else {
             panic!("{agent} is not an exec agent");
         };
-        // The template's words, with {tools} for each mix of tools and {model} given.
+        // The template's words, with {tools} for each mix of tools, {model} and {budget} given.
         let mut lines = Vec::new();
         for tools in [
             &["read"][..],
@@ -472,7 +472,8 @@ fn every_flag_the_adapters_use_is_in_the_real_clis_help() {
                 command
                     .value
                     .replace("{tools}", &bmad::runtime::exec::tool_flags(format, &tools))
-                    .replace("{model}", "--model some-model"),
+                    .replace("{model}", "--model some-model")
+                    .replace("{budget}", "--max-budget-usd 1.5000"),
             );
         }
         for line in &lines {

@@ -102,6 +102,21 @@ fn the_approve_option_opens_a_manual_gate() {
         .status(1)
         .stdout_contains("--approve prod")
         .run();
+    // A name the workflow does not have is refused before anything runs.
+    Test::at(approved.path())
+        .args(&[
+            "run",
+            "--workspace",
+            "ws",
+            "--approve",
+            "prd",
+            "ws/release.bmad",
+        ])
+        .status(2)
+        .stderr_contains(
+            "error: --approve prd: the workflow has no environment `prd` (did you mean `prod`?)",
+        )
+        .run();
 }
 
 #[test]

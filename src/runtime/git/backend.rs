@@ -127,7 +127,7 @@ impl GitBackend {
             ));
         }
         let branch = tree.branch.clone();
-        let short = &done.head[..done.head.len().min(12)];
+        let short = super::command::short(&done.head);
         let said = format!(
             "committed {} onto `{branch}` ({short})",
             done.files.join(", ")
@@ -193,7 +193,7 @@ impl GitBackend {
                 } else {
                     format!("{} stories", merged.len())
                 },
-                &tip[..tip.len().min(12)],
+                super::command::short(&tip),
                 merged
                     .iter()
                     .map(|(s, _)| s.as_str())

@@ -291,6 +291,11 @@ impl Git {
     }
 }
 
+/// A commit's id shortened for people: its first twelve hex digits.
+pub fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
 /// Whether `branch` is a valid branch name, by git's rules for a ref
 /// (`git check-ref-format refs/heads/<branch>`), without starting git.
 // git refuses a component ending in `.lock`, in that case only: so does this.

@@ -14,6 +14,6 @@ pub mod repo;
 pub mod worktree;
 
 pub use backend::{GIT_TASKS, GitBackend, GitRun};
-pub use command::GitError;
+pub use command::{GitError, short};
 pub use commit::StoryInfo;
 pub use worktree::{BRANCH_PREFIX, Tree};

@@ -52,6 +52,8 @@ pub enum Item {
     Monitor(Box<Monitor>),
     /// `limits { ... }`
     Limits(Limits),
+    /// `budget { ... }`
+    Budget(crate::model::budget::Budget),
     /// `sync { ... }`
     Sync(Box<Sync>),
     /// `handoffs { ... }`

@@ -1,7 +1,8 @@
 //! Builds top-level items from pest pairs: one function per construct, in a file per
-//! family ([`items`], [`agents`], [`stories`], [`ops`]).
+//! family ([`items`], [`agents`], [`stories`], [`ops`], [`budget`]).
 
 mod agents;
+mod budget;
 mod items;
 mod ops;
 mod stories;
@@ -41,6 +42,7 @@ impl Builder<'_> {
             Rule::emergency => Some(self.emergency_item(p, span)),
             Rule::monitor => Some(Item::Monitor(Box::new(self.monitor(p, span)))),
             Rule::limits => Some(self.limits_item(p, span)),
+            Rule::budget => Some(self.budget_item(p, span)),
             Rule::sync => Some(self.sync_item(p, span)),
             Rule::handoffs => Some(self.handoffs_item(p, span)),
             Rule::kpi => self.kpi_item(p, span),

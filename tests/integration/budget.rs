@@ -1,0 +1,205 @@
+//! Spend: a `budget` that pauses a run when it is spent and a resume with `--budget` that
+//! finishes it with nothing run twice; Claude Code given the money left; a rate limit
+//! retried with back-off that uses none of the story's attempts; a service that keeps
+//! refusing, or an account out of credit, pausing the run. The agent is a fixture program
+//! playing Claude Code's result object (tests/fixtures/agents/spend.sh).
+
+use crate::common;
+use crate::harness::{Test, fill};
+use std::path::Path;
+
+/// Four stories, one at a time, each one task of an agent whose calls cost $0.40.
+fn four_stories(budget: &str) -> String {
+    let agent = common::fixture("spend.sh");
+    let mut src = fill(
+        r#"
+        agent dev { backend exec "sh {agent} {budget}" output claude }
+        workflow w { start build }
+        settings {
+          transient_backoff 20ms
+          transient_retries 2
+        }
+        phase build {
+          for story in stories max 1 {
+            repeat max 1 {
+              dev: implement
+            }
+          }
+        }
+        "#,
+        &[("agent", &agent)],
+    );
+    src.push_str(budget);
+    for s in 1..=4 {
+        src.push_str(&format!(
+            "story \"s{s}\" feature {{ title \"story {s}\" }}\n"
+        ));
+    }
+    src
+}
+
+/// A directory holding `src` as `flow.bmad`.
+fn project(src: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flow.bmad"), src).unwrap();
+    dir
+}
+
+/// `bmad run flow.bmad [more]` in `dir`, with the fixture's log in `dir`.
+fn run(dir: &Path, more: &[&str], status: i32) -> crate::harness::Ran {
+    Test::at(dir)
+        .args(&["run", "flow.bmad", "--workspace", "."])
+        .args(more)
+        .env("SPEND_DIR", &dir.display().to_string())
+        .env("SPEND_COST", "0.40")
+        .status(status)
+        .run()
+}
+
+/// The steps the agent was called for, in order, from the fixture's log.
+fn calls(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("calls.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_spent_budget_pauses_the_run_and_a_resume_with_a_larger_one_finishes_it() {
+    let tmp = project(&four_stories("budget {\n  run 1 USD\n}\n"));
+    let dir = tmp.path();
+    drop(Test::at(dir).args(&["check", "flow.bmad"]).run());
+    let paused = run(dir, &[], 4);
+    assert!(
+        paused
+            .stdout
+            .contains("run paused: the budget of the run is spent ($1.20 of $1.00)"),
+        "{}",
+        paused.stdout
+    );
+    // Three stories ran ($0.40 each); the fourth did not start and is not blocked.
+    let first = calls(dir);
+    assert_eq!(first.len(), 3, "{first:?}");
+    // Claude Code was given the money left before each task.
+    assert!(first[0].ends_with("--max-budget-usd 1.0000"), "{first:?}");
+    assert!(first[1].ends_with("--max-budget-usd 0.6000"), "{first:?}");
+    assert!(first[2].ends_with("--max-budget-usd 0.2000"), "{first:?}");
+    assert!(
+        paused.stdout.contains("3 done, 0 blocked"),
+        "{}",
+        paused.stdout
+    );
+    Test::at(dir)
+        .args(&["runs"])
+        .stdout_contains("paused")
+        .run();
+
+    // The budget given on resume replaces the workflow's: the last story runs, alone.
+    let resumed = run(dir, &["--resume", "--budget", "2USD"], 0);
+    let all = calls(dir);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(all[3].ends_with("--max-budget-usd 0.8000"), "{all:?}");
+    let mut steps: Vec<&str> = all.iter().map(|c| c.split(' ').next().unwrap()).collect();
+    steps.sort_unstable();
+    steps.dedup();
+    assert_eq!(steps.len(), 4, "a step ran twice: {all:?}");
+    assert!(
+        resumed.stdout.contains("run succeeded"),
+        "{}",
+        resumed.stdout
+    );
+}
+
+#[test]
+fn a_story_over_its_own_ceiling_is_blocked_and_the_others_go_on() {
+    let src = four_stories("budget {\n  per_story 0.5 USD\n}\n")
+        .replace("dev: implement", "dev: implement\n      dev: review");
+    let tmp = project(&src);
+    let dir = tmp.path();
+    // Each story's first task costs $0.40 of its $0.50; its second is given the $0.10
+    // left and spends $0.40 more; s1 is then over its ceiling, not the run.
+    let ran = run(dir, &[], 0);
+    let all = calls(dir);
+    assert_eq!(all.len(), 8, "{all:?}");
+    assert!(all[1].ends_with("--max-budget-usd 0.1000"), "{all:?}");
+    assert!(ran.stdout.contains("run succeeded"), "{}", ran.stdout);
+
+    // With a third task, each story is blocked before it: the others go on.
+    let src = four_stories("budget {\n  per_story 0.5 USD\n}\n").replace(
+        "dev: implement",
+        "dev: implement\n      dev: review\n      dev: document",
+    );
+    let tmp = project(&src);
+    let dir = tmp.path();
+    let ran = run(dir, &[], 3);
+    assert_eq!(calls(dir).len(), 8, "{:?}", calls(dir));
+    assert!(
+        ran.stdout
+            .contains("not started: the budget of each story is spent ($0.80 of $0.50)"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("4 blocked stories"), "{}", ran.stdout);
+}
+
+#[test]
+fn a_rate_limit_is_retried_with_back_off_and_uses_none_of_the_storys_attempts() {
+    let tmp = project(&four_stories(""));
+    let dir = tmp.path();
+    // The first two calls are refused; `repeat max 1` leaves no attempt to spare.
+    std::fs::write(dir.join("refuse"), "2").unwrap();
+    let ran = run(dir, &[], 0);
+    let all = calls(dir);
+    assert_eq!(all.len(), 6, "{all:?}");
+    assert!(all[0].starts_with("build/0/s1/"), "{all:?}");
+    assert_eq!(all[0], all[2], "the refused task is tried again: {all:?}");
+    assert!(ran.stdout.contains("run succeeded"), "{}", ran.stdout);
+    assert!(
+        ran.stderr.contains(
+            "agent `dev`'s service is rate limited: trying again in 20ms (retry 1 of 2, not an \
+             attempt of the task)"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("trying again in 40ms (retry 2 of 2"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn a_service_that_keeps_refusing_pauses_the_run_and_so_does_an_account_out_of_credit() {
+    let tmp = project(&four_stories(""));
+    let dir = tmp.path();
+    std::fs::write(dir.join("refuse"), "100").unwrap();
+    let ran = run(dir, &[], 4);
+    // One try and two retries, then the pause; no story is blocked.
+    assert_eq!(calls(dir).len(), 3, "{:?}", calls(dir));
+    assert!(
+        ran.stdout
+            .contains("run paused: agent `dev`'s service is rate limited after 3 tries"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("0 done, 0 blocked"), "{}", ran.stdout);
+
+    // Out of credit: no retry.
+    std::fs::write(dir.join("refuse"), "credit").unwrap();
+    let ran = run(dir, &["--resume"], 4);
+    assert_eq!(calls(dir).len(), 4, "{:?}", calls(dir));
+    assert!(
+        ran.stdout
+            .contains("agent `dev`'s service is out of credit: Claude Code reported error"),
+        "{}",
+        ran.stdout
+    );
+
+    // Credit again: the resume finishes every story.
+    std::fs::write(dir.join("refuse"), "0").unwrap();
+    let ran = run(dir, &["--resume"], 0);
+    assert_eq!(calls(dir).len(), 8, "{:?}", calls(dir));
+    assert!(ran.stdout.contains("run succeeded"), "{}", ran.stdout);
+}
