@@ -9,6 +9,7 @@
 //! Artifacts live in the [`workspace`].
 
 pub mod agent_output;
+mod approval;
 pub mod backend;
 pub mod budget;
 pub mod confined;
@@ -151,8 +152,17 @@ impl Runner {
     /// directory leads out of the workspace, or `--approve` names no environment.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, SetupError> {
         use crate::model::Backend;
+        let mut steps = Vec::new();
+        for body in program.bodies() {
+            crate::model::step::walk(body, &mut |s| {
+                if let crate::model::step::StepKind::Approve(a) = &s.kind {
+                    steps.push(a.name.name.as_str());
+                }
+            });
+        }
         for name in &options.approve {
-            let names = || program.environments.iter().map(|e| e.name.name.as_str());
+            let environments = program.environments.iter().map(|e| e.name.name.as_str());
+            let names = || environments.clone().chain(steps.iter().copied());
             if !names().any(|e| e == name) {
                 return Err(SetupError::UnknownApproval {
                     name: name.clone(),
