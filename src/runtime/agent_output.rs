@@ -85,6 +85,9 @@ pub struct AgentResult {
     /// Its tokens and cost.
     #[serde(default)]
     pub usage: Usage,
+    /// The model it ran, as the agent names it (or its CLI, for one that names none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// The cost was computed from the price table (the CLI reported tokens, no cost).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub priced: bool,

@@ -125,6 +125,8 @@ pub struct Ledger {
     per_story: Limit,
     per_agent: Limit,
     agents: HashMap<String, Limit>,
+    /// Each agent's model (else its CLI), which names its price.
+    models: HashMap<String, String>,
     /// Each agent's price (its model's, else its CLI's), when the table has one.
     prices: HashMap<String, Price>,
     totals: RefCell<Totals>,
@@ -164,8 +166,11 @@ impl Ledger {
         }
         for a in &program.agents {
             let name = a.name.name.as_str();
-            if let Some(p) = price_key(name).and_then(|k| program.price(&k)) {
-                ledger.prices.insert(name.to_string(), p.clone());
+            if let Some(key) = price_key(name) {
+                if let Some(p) = program.price(&key) {
+                    ledger.prices.insert(name.to_string(), p.clone());
+                }
+                ledger.models.insert(name.to_string(), key);
             }
         }
         ledger
@@ -222,6 +227,9 @@ impl Ledger {
     /// Counts what a task of `agent` (for `story`) used; fills in the cost from the price
     /// table when the CLI reported tokens but no cost (`priced`). Returns what it cost.
     pub fn charge(&self, agent: &str, story: Option<&str>, result: &mut AgentResult) -> Amount {
+        if result.model.is_none() {
+            result.model = self.models.get(agent).cloned();
+        }
         if result.usage.cost_usd.is_none()
             && let Some(p) = self.prices.get(agent)
         {

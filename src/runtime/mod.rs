@@ -28,6 +28,7 @@ pub mod notify;
 pub mod ops;
 mod ops_host;
 mod pause;
+pub mod people_report;
 mod probing;
 pub mod process;
 pub mod process_mark;
@@ -552,11 +553,13 @@ impl Runner {
             None => failed,
         }
         .map(|f| self.mask(&f));
-        Report::new(
+        let mut report = Report::new(
             self.rec.events().clone(),
             failed,
             elapsed,
             &self.program.kpis,
-        )
+        );
+        report.budget = people_report::BudgetReport::of(&self.budget);
+        report
     }
 }

@@ -40,6 +40,11 @@ pub struct Report {
     pub critical_path: Vec<Span>,
     /// Tokens and cost its coding-agent CLIs reported: in all, per agent, per story.
     pub usage: UsageReport,
+    /// What it spent against its budget, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<super::people_report::BudgetReport>,
+    /// The approvals it waited for, and its pauses.
+    pub people: super::people_report::PeopleReport,
     /// The workflow's KPIs measured on this run.
     pub kpis: Vec<KpiResult>,
     /// Everything that happened.
@@ -57,6 +62,8 @@ pub struct UsageReport {
     pub by_agent: BTreeMap<String, Usage>,
     /// Per story.
     pub by_story: BTreeMap<String, Usage>,
+    /// Per model (or CLI, for agents that name no model).
+    pub by_model: BTreeMap<String, Usage>,
 }
 
 impl UsageReport {
@@ -77,6 +84,9 @@ impl UsageReport {
                 if let Some(s) = story {
                     u.by_story.entry(s.clone()).or_default().add(&r.usage);
                 }
+                if let Some(m) = &r.model {
+                    u.by_model.entry(m.clone()).or_default().add(&r.usage);
+                }
             }
         }
         u
@@ -93,7 +103,11 @@ impl UsageReport {
             usage_text(&self.total),
             self.tasks
         );
-        for (who, map) in [("agent", &self.by_agent), ("story", &self.by_story)] {
+        for (who, map) in [
+            ("agent", &self.by_agent),
+            ("model", &self.by_model),
+            ("story", &self.by_story),
+        ] {
             for (name, u) in map {
                 let _ = writeln!(out, "  {who} {name:<14} {}", usage_text(u));
             }
@@ -217,6 +231,8 @@ impl Report {
             blocked_reasons: reasons,
             critical_path: critical_path(spans),
             usage: UsageReport::of(events.iter().map(|e| &e.kind)),
+            budget: None,
+            people: super::people_report::PeopleReport::of(&events, makespan_ms),
             kpis: super::kpi::measure_kpis(kpis, &events, makespan_ms),
             events,
         }
@@ -276,6 +292,10 @@ impl Report {
             }
         }
         out.push_str(&self.usage.lines());
+        if let Some(b) = &self.budget {
+            out.push_str(&b.lines());
+        }
+        out.push_str(&self.people.lines());
         for (story, why) in self.stories_blocked.iter().zip(&self.blocked_reasons) {
             let _ = writeln!(out, "blocked       {story}: {why}");
         }

@@ -94,6 +94,16 @@ fn a_rejected_approval_sends_the_story_back_with_the_reason_and_asks_again() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("1 done, 0 blocked"), "{stdout}");
+    // The report says whom the run waited for, and how it went.
+    assert!(stdout.contains("approvals     2 (waited "), "{stdout}");
+    assert!(
+        stdout.contains("  review@s1            rejected by alice after "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  review@s1            approved by bob after "),
+        "{stdout}"
+    );
 }
 
 #[test]

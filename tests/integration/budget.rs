@@ -90,6 +90,18 @@ fn a_spent_budget_pauses_the_run_and_a_resume_with_a_larger_one_finishes_it() {
         "{}",
         paused.stdout
     );
+    // The report: spend against the budget, per model, and the pause's reason.
+    for line in [
+        "budget        $1.20 spent of $1.00, 3600 tokens",
+        "  model claude",
+        "paused        the budget of the run is spent ($1.20 of $1.00)",
+    ] {
+        assert!(
+            paused.stdout.contains(line),
+            "no {line:?}: {}",
+            paused.stdout
+        );
+    }
     Test::at(dir)
         .args(&["runs"])
         .stdout_contains("paused")
@@ -106,6 +118,13 @@ fn a_spent_budget_pauses_the_run_and_a_resume_with_a_larger_one_finishes_it() {
     assert_eq!(steps.len(), 4, "a step ran twice: {all:?}");
     assert!(
         resumed.stdout.contains("run succeeded"),
+        "{}",
+        resumed.stdout
+    );
+    assert!(
+        resumed
+            .stdout
+            .contains("budget        $1.60 spent of $2.00"),
         "{}",
         resumed.stdout
     );
