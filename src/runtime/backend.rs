@@ -38,9 +38,11 @@ pub struct Invocation {
     pub tree: Option<super::git::Tree>,
     /// The task's own time limit, when it declares one (`timeout` in the task).
     pub timeout: Option<std::time::Duration>,
-    /// The money the task may still spend under the run's budget, in US dollars, when a
-    /// ceiling bounds money (Claude Code's `--max-budget-usd`, `{budget}`).
-    pub budget_usd: Option<f64>,
+    /// What the task may still spend under the run's budget (Claude Code's
+    /// `--max-budget-usd`, `{budget}`; a streaming CLI is stopped past it).
+    pub budget: super::budget::Left,
+    /// The price of the agent's model, for a CLI that reports tokens but no cost.
+    pub price: Option<crate::model::budget::Price>,
 }
 
 /// How a task ended.
@@ -261,7 +263,8 @@ mod tests {
                     produces: Vec::new(),
                     tree: None,
                     timeout: None,
-                    budget_usd: None,
+                    budget: crate::runtime::budget::Left::default(),
+                    price: None,
                 };
                 !rt.block_on(sim.run(inv)).ok
             });
@@ -296,7 +299,8 @@ mod tests {
             produces: Vec::new(),
             tree: None,
             timeout: None,
-            budget_usd: None,
+            budget: crate::runtime::budget::Left::default(),
+            price: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()

@@ -75,11 +75,25 @@ impl Limit {
         }
         None
     }
+}
 
-    /// The money left under this limit after `spent`, when it bounds money.
-    fn usd_left(self, spent: Amount) -> Option<f64> {
-        self.usd.map(|u| (u - spent.usd).max(0.0))
-    }
+/// What a task may still spend: the least left under the ceilings that apply (`None`:
+/// nothing bounds it).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Left {
+    /// US dollars.
+    pub usd: Option<f64>,
+    /// Tokens, cache reads weighted.
+    pub tokens: Option<f64>,
+}
+
+/// The tokens of `usage` as a token ceiling counts them: cache reads at a tenth.
+pub fn weighted(usage: &Usage) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // token counts stay far below 2^52
+    let tokens = (usage.input_tokens.saturating_sub(usage.cached_tokens)) as f64
+        + usage.cached_tokens as f64 * CACHED_WEIGHT
+        + usage.output_tokens as f64;
+    tokens
 }
 
 /// US dollars for people: `$1.23`, `$0.0042`.
@@ -184,14 +198,13 @@ impl Ledger {
             || self.agents.values().any(|l| l.is_set())
     }
 
-    /// Whether a task of `agent` (for `story`) may start: the money it may still spend
-    /// (the least left under the ceilings that bound money; `None` when none does), or
-    /// the ceiling that is spent.
+    /// Whether a task of `agent` (for `story`) may start: what it may still spend (the
+    /// least left under the ceilings that apply), or the ceiling that is spent.
     ///
     /// # Errors
     ///
     /// [`Spent`] when a ceiling that applies is used up.
-    pub fn admit(&self, agent: &str, story: Option<&str>) -> Result<Option<f64>, Spent> {
+    pub fn admit(&self, agent: &str, story: Option<&str>) -> Result<Left, Spent> {
         let t = self.totals.borrow();
         let agent_spent = t.agents.get(agent).copied().unwrap_or_default();
         let mut checks = vec![
@@ -212,16 +225,27 @@ impl Ledger {
             let spent = t.stories.get(s).copied().unwrap_or_default();
             checks.push((Scope::PerStory, self.per_story, spent));
         }
-        let mut left: Option<f64> = None;
+        let mut left = Left::default();
+        let least = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         for (scope, limit, spent) in checks {
             if let Some(what) = limit.spent_by(spent) {
                 return Err(Spent { scope, what });
             }
-            if let Some(l) = limit.usd_left(spent) {
-                left = Some(left.map_or(l, |x| x.min(l)));
-            }
+            left.usd = least(left.usd, limit.usd.map(|u| (u - spent.usd).max(0.0)));
+            left.tokens = least(
+                left.tokens,
+                limit.tokens.map(|t| (t - spent.tokens).max(0.0)),
+            );
         }
         Ok(left)
+    }
+
+    /// The price of `agent`'s model, when the table has one.
+    pub fn price_of(&self, agent: &str) -> Option<&Price> {
+        self.prices.get(agent)
     }
 
     /// Counts what a task of `agent` (for `story`) used; fills in the cost from the price
@@ -241,10 +265,7 @@ impl Ledger {
     }
 
     fn count(&self, agent: &str, story: Option<&str>, usage: &Usage) -> Amount {
-        #[allow(clippy::cast_precision_loss)] // token counts stay far below 2^52
-        let tokens = (usage.input_tokens.saturating_sub(usage.cached_tokens)) as f64
-            + usage.cached_tokens as f64 * CACHED_WEIGHT
-            + usage.output_tokens as f64;
+        let tokens = weighted(usage);
         let cost = Amount {
             usd: usage.cost_usd.unwrap_or(0.0),
             tokens,
@@ -363,7 +384,10 @@ mod tests {
         let ledger = Ledger::new(&p, &[], |a| {
             Some(if a == "dev" { "codex" } else { "claude" }.into())
         });
-        assert_eq!(ledger.admit("dev", Some("s1")), Ok(Some(0.5)));
+        assert_eq!(
+            ledger.admit("dev", Some("s1")).map(|l| l.usd),
+            Ok(Some(0.5))
+        );
         // 100k input at $1/M and 10k output at $10/M: $0.20.
         let mut r = usage(100_000, 10_000, None);
         let cost = ledger.charge("dev", Some("s1"), &mut r);
@@ -372,7 +396,7 @@ mod tests {
         assert_eq!(
             ledger
                 .admit("dev", Some("s1"))
-                .map(|l| l.map(|x| (x * 100.0).round())),
+                .map(|l| l.usd.map(|x| (x * 100.0).round())),
             Ok(Some(30.0))
         );
         // The run's token ceiling (120k) is spent: 130k tokens, cache reads at a tenth.
@@ -404,7 +428,10 @@ mod tests {
         let spent = ledger.admit("dev", Some("s1")).unwrap_err();
         assert_eq!(spent.scope, Scope::PerStory);
         assert!(!spent.pauses_run());
-        assert_eq!(ledger.admit("dev", Some("s3")), Ok(Some(0.5)));
+        assert_eq!(
+            ledger.admit("dev", Some("s3")).map(|l| l.usd),
+            Ok(Some(0.5))
+        );
     }
 
     #[test]
@@ -425,7 +452,7 @@ mod tests {
         }];
         ledger.restore(&earlier);
         assert!((ledger.spent().usd - 4.0).abs() < 1e-9);
-        assert_eq!(ledger.admit("dev", None), Ok(Some(1.0)));
+        assert_eq!(ledger.admit("dev", None).map(|l| l.usd), Ok(Some(1.0)));
         assert_eq!(ledger.run_share(), Some(0.8));
     }
 }

@@ -6,7 +6,7 @@
 use super::agent_output::OutputFormat;
 use super::backend::{AgentBackend, Invocation, Outcome};
 use super::limits::AgentLimits;
-use super::process::{Ended, run_group};
+use super::process::{Ended, run_watched};
 use super::process_mark::RunMarks;
 use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
@@ -132,7 +132,7 @@ impl ExecBackend {
             .as_ref()
             .map_or(String::new(), |m| format!("--model {}", shell_quote(m)));
         // Claude Code stops itself past the money left (`error_max_budget_usd`).
-        let budget = match (self.output, inv.budget_usd) {
+        let budget = match (self.output, inv.budget.usd) {
             (OutputFormat::Claude, Some(usd)) => format!("--max-budget-usd {usd:.4}"),
             _ => String::new(),
         };
@@ -198,15 +198,19 @@ impl AgentBackend for ExecBackend {
                 }
             }
             let input = me.stdin.then(|| inv.prompt.clone().into_bytes());
-            let output = match run_group(cmd, input, me.timeout, &me.marks).await {
-                Ok(Ended::Exited(o)) => o,
-                Ok(Ended::TimedOut(t)) => {
-                    return fail(format!(
-                        "timed out after {t:?}: the agent's processes were killed"
-                    ));
-                }
-                Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
-            };
+            let watch =
+                super::budget_watch::budget_watch(me.output, &inv.budget, inv.price.as_ref());
+            let (output, stopped) =
+                match run_watched(cmd, input, me.timeout, &me.marks, watch).await {
+                    Ok(Ended::Exited(o)) => (o, None),
+                    Ok(Ended::Stopped(o, why)) => (o, Some(why)),
+                    Ok(Ended::TimedOut(t)) => {
+                        return fail(format!(
+                            "timed out after {t:?}: the agent's processes were killed"
+                        ));
+                    }
+                    Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
+                };
             // What it printed is kept, whatever the outcome.
             let transcript = Some(super::backend::Transcript::of(
                 &output.stdout,
@@ -226,6 +230,9 @@ impl AgentBackend for ExecBackend {
             };
             if let Some(limit) = limit_reached(output.status) {
                 return fail(format!("stopped: it used up its {limit}"));
+            }
+            if let Some(why) = stopped {
+                return fail(format!("stopped: {why}"));
             }
             let worked = output.status.success() && read.error.is_none();
             if inv.validation {

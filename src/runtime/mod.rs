@@ -12,6 +12,7 @@ pub mod agent_output;
 mod approval;
 pub mod backend;
 pub mod budget;
+mod budget_watch;
 pub mod confined;
 mod delivery;
 mod deploy;

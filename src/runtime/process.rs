@@ -61,7 +61,14 @@ pub enum Ended {
     Exited(Output),
     /// The time limit passed: the group was killed.
     TimedOut(Duration),
+    /// Its watch stopped it (a streaming CLI past its budget): the group was killed; what
+    /// it printed until then, and why.
+    Stopped(Output, String),
 }
+
+/// Looks at each line a child prints on its standard output as it comes; a reason to stop
+/// it ends the child's whole tree.
+pub type Watch = Box<dyn FnMut(&[u8]) -> Option<String> + Send>;
 
 /// Runs `cmd` in a new process group, marked as a tree of `marks`' run, with `input` on
 /// its standard input (or none) and its output captured, killing the tree at `timeout`.
@@ -71,10 +78,26 @@ pub enum Ended {
 ///
 /// When the command cannot be started.
 pub async fn run_group(
+    cmd: Command,
+    input: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+    marks: &RunMarks,
+) -> std::io::Result<Ended> {
+    run_watched(cmd, input, timeout, marks, None).await
+}
+
+/// [`run_group`], with `watch` looking at each line of standard output as it comes: when
+/// it gives a reason, the tree is killed and the run ends [`Ended::Stopped`].
+///
+/// # Errors
+///
+/// When the command cannot be started.
+pub async fn run_watched(
     mut cmd: Command,
     input: Option<Vec<u8>>,
     timeout: Option<Duration>,
     marks: &RunMarks,
+    watch: Option<Watch>,
 ) -> std::io::Result<Ended> {
     cmd.stdin(if input.is_some() {
         Stdio::piped()
@@ -99,11 +122,20 @@ pub async fn run_group(
             let _ = pipe.write_all(&bytes).await;
         }
     };
+    let leader = child.id();
     let both = async {
-        let ((), out) = tokio::join!(feed, child.wait_with_output());
-        out
+        match watch {
+            None => {
+                let ((), out) = tokio::join!(feed, child.wait_with_output());
+                out.map(|o| (o, None))
+            }
+            Some(watch) => {
+                let ((), out) = tokio::join!(feed, watched(&mut child, watch, leader));
+                out
+            }
+        }
     };
-    let output = match timeout {
+    let (output, stopped) = match timeout {
         Some(t) => {
             if let Ok(out) = tokio::time::timeout(t, both).await {
                 out
@@ -114,8 +146,59 @@ pub async fn run_group(
         }
         None => both.await,
     }?;
+    if let Some(why) = stopped {
+        // The group is gone; what left it is stopped with the rest of its tree.
+        drop(guard);
+        return Ok(Ended::Stopped(output, why));
+    }
     guard.disarm();
     Ok(Ended::Exited(output))
+}
+
+/// Reads `child`'s output to its end, `watch` seeing each line of standard output as it
+/// comes; when it gives a reason, the group of `leader` is killed (and the rest read).
+async fn watched(
+    child: &mut tokio::process::Child,
+    mut watch: Watch,
+    leader: Option<u32>,
+) -> std::io::Result<(Output, Option<String>)> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let (Some(out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(std::io::Error::other("the child's output is not piped"));
+    };
+    let read_out = async {
+        let mut out = tokio::io::BufReader::new(out);
+        let (mut all, mut line, mut stopped) = (Vec::new(), Vec::new(), None);
+        loop {
+            line.clear();
+            if out.read_until(b'\n', &mut line).await? == 0 {
+                break;
+            }
+            all.extend_from_slice(&line);
+            if stopped.is_none()
+                && let Some(why) = watch(&line)
+            {
+                stopped = Some(why);
+                kill_group(leader);
+            }
+        }
+        Ok::<_, std::io::Error>((all, stopped))
+    };
+    let read_err = async {
+        let mut all = Vec::new();
+        err.read_to_end(&mut all).await.map(|_| all)
+    };
+    let (out, err) = tokio::join!(read_out, read_err);
+    let ((stdout, stopped), stderr) = (out?, err?);
+    let status = child.wait().await?;
+    Ok((
+        Output {
+            status,
+            stdout,
+            stderr,
+        },
+        stopped,
+    ))
 }
 
 /// How a shell command ended, with its output.
@@ -163,6 +246,9 @@ pub async fn sh(
             Some(out),
         ),
         Ok(Ended::TimedOut(t)) => (Some(format!("`{command}` timed out after {t:?}")), None),
+        Ok(Ended::Stopped(out, why)) => {
+            (Some(format!("`{command}` was stopped: {why}")), Some(out))
+        }
         Err(e) => (Some(format!("cannot run `{command}`: {e}")), None),
     };
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();

@@ -116,7 +116,7 @@ impl Runner {
         if let Some(why) = self.pause.reason() {
             return Err(StepError::Paused(why));
         }
-        let budget_usd = match self.budget.admit(&call.agent, story.as_deref()) {
+        let budget = match self.budget.admit(&call.agent, story.as_deref()) {
             Ok(left) => left,
             Err(spent) if spent.pauses_run() => return Err(self.pause_run(spent.to_string())),
             Err(spent) => return Err(StepError::NotStarted(spent.to_string())),
@@ -152,7 +152,8 @@ impl Runner {
             produces: call.produces.clone(),
             tree: ctx.tree.as_ref().map(|t| t.tree.clone()),
             timeout: call.timeout,
-            budget_usd,
+            budget,
+            price: self.budget.price_of(&call.agent).cloned(),
         };
         let mut outcome = self.run_refused_again(&call, &inv, story.as_deref()).await;
         // What the agent said, masked before it goes anywhere (feedback, log, store).
@@ -185,7 +186,7 @@ impl Runner {
             EventKind::TaskFinished {
                 agent: call.agent.clone(),
                 tasks: call.tasks.clone(),
-                story,
+                story: story.clone(),
                 ok: outcome.ok,
                 feedback: outcome.feedback.clone(),
                 result: outcome.result.clone(),
@@ -193,6 +194,19 @@ impl Runner {
             Some(&ctx.path),
         );
         self.budget_share();
+        // A task that failed as the run's budget ran out (stopped past it, or Claude Code's
+        // own `--max-budget-usd`) is no failure of its work: the run pauses, and the task
+        // runs again when it is resumed with more.
+        if !outcome.ok
+            && let Err(spent) = self.budget.admit(&call.agent, story.as_deref())
+            && spent.pauses_run()
+        {
+            return Err(self.pause_run(format!(
+                "{spent}; agent `{}` was stopped: {}",
+                call.agent,
+                outcome.feedback.as_deref().unwrap_or("no reason given")
+            )));
+        }
         // Its service refused it past the retries: no failure of the task, which runs
         // again when the run is resumed.
         if let Some(t) = outcome.transient {

@@ -275,3 +275,39 @@ fn people_hear_of_the_budget_the_pause_and_the_end_on_stdout_a_file_and_a_webhoo
     let hooks = server.hooks.lock().unwrap().clone();
     assert_eq!(events(hooks.clone()), expected, "{hooks:?}");
 }
+
+#[test]
+fn a_streaming_cli_is_stopped_when_its_spend_passes_the_budget_left() {
+    let agent = common::fixture("codex-stream.sh");
+    let src = fill(
+        r#"
+        agent dev { backend exec "sh {agent}" output codex }
+        workflow w { start build }
+        phase build {
+          dev: implement
+        }
+        budget {
+          run 0.5 USD
+        }
+        "#,
+        &[("agent", &agent)],
+    );
+    let tmp = project(&src);
+    let dir = tmp.path();
+    // Codex reports no cost: std.prices has its default model's, $0.325 a turn here.
+    let ran = run(dir, &[], 4);
+    let turns = std::fs::read_to_string(dir.join("turns")).unwrap();
+    assert_eq!(
+        turns.trim(),
+        "2",
+        "stopped after the turn that passed $0.50"
+    );
+    assert!(
+        ran.stdout.contains(
+            "run paused: the budget of the run is spent ($0.65 of $0.50); agent `dev` was \
+             stopped: stopped: its cost passed the budget left ($0.65 of $0.50)"
+        ),
+        "{}",
+        ran.stdout
+    );
+}

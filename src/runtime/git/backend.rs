@@ -148,7 +148,8 @@ impl GitBackend {
                 .env("BMAD_WORKSPACE", &tree.dir)
                 .env("BMAD_WORKTREE", &tree.root);
             let out = match run_group(cmd, None, None, &self.marks).await {
-                Ok(Ended::Exited(out)) => out,
+                // Nothing watches it: it is never stopped.
+                Ok(Ended::Exited(out) | Ended::Stopped(out, _)) => out,
                 Ok(Ended::TimedOut(t)) => {
                     return Err(format!("{said}, but the pr command timed out after {t:?}"));
                 }
