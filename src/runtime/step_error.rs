@@ -100,6 +100,15 @@ pub(crate) enum StepError {
     /// A probe's answer was not the one expected.
     #[error("{0}")]
     Probe(String),
+    /// A probe got no answer at all: its target is not `host:port`, or does not resolve.
+    #[error("{what}: {source}")]
+    ProbeUnanswered {
+        /// The probe (`TCP db:5432`).
+        what: String,
+        /// Why.
+        #[source]
+        source: crate::probe::ProbeError,
+    },
     /// A deployment or rollback failed.
     #[error("{0}")]
     Deploy(String),
