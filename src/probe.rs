@@ -40,6 +40,9 @@ impl std::fmt::Display for HttpMethod {
     }
 }
 
+/// Why a caller of [`tcp`] stops trying.
+pub type GiveUp = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a TCP probe or a webhook got no answer at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -56,8 +59,8 @@ pub enum ProbeError {
         source: std::io::Error,
     },
     /// The caller gave up (its deadline passed), with its reason.
-    #[error("{0}")]
-    GaveUp(String),
+    #[error(transparent)]
+    GaveUp(GiveUp),
     /// The request could not be sent or no status came back.
     #[error(transparent)]
     Http(#[from] ureq::Error),
@@ -166,7 +169,7 @@ pub fn tcp(
     host: &str,
     port: u16,
     timeout: Duration,
-    mut give_up: impl FnMut() -> Result<(), String>,
+    mut give_up: impl FnMut() -> Result<(), GiveUp>,
 ) -> Result<Probed, ProbeError> {
     let start = Instant::now();
     let addrs = (host, port)

@@ -57,6 +57,9 @@ pub(crate) enum StepError {
     /// A task was not started (a limit held it back).
     #[error("not started: {0}")]
     NotStarted(String),
+    /// A task was not admitted: the run's memory and CPU pools closed (it is stopping).
+    #[error("not started: {0}")]
+    NotAdmitted(#[source] tokio::sync::AcquireError),
     /// The run pauses (a budget is spent, an agent's service keeps refusing): the step
     /// is neither done nor failed, and runs again on resume.
     #[error("paused: {0}")]
@@ -140,6 +143,9 @@ pub(crate) enum StepError {
         /// Its branch.
         branch: String,
     },
+    /// The story files cannot be used.
+    #[error(transparent)]
+    Stories(#[from] super::story_files::StoryFileError),
     /// Story files or the git setup cannot be used.
     #[error("{0}")]
     Setup(String),

@@ -386,7 +386,7 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
             declared(&s, host)?;
             let port = u16::try_from(port).map_err(|_| format!("{port} is not a port"))?;
             let probed = crate::probe::tcp(host, port, timeout(timeout_ms), || {
-                check_deadline().map_err(|e| e.to_string())
+                check_deadline().map_err(|e| -> crate::probe::GiveUp { e })
             })
             .map_err(|e| e.to_string())?;
             Ok(probed.answered)
