@@ -30,7 +30,10 @@ impl Runner {
             crate::probe::tcp(host, port, timeout, || Ok(()))
         })
         .await
-        .map_err(|e| StepError::Probe(format!("{what}: the probe's thread failed: {e}")))?
+        .map_err(|source| StepError::ProbeThread {
+            what: what.clone(),
+            source,
+        })?
         .map_err(|source| StepError::ProbeUnanswered {
             what: what.clone(),
             source,
@@ -45,7 +48,7 @@ impl Runner {
             let want = p.expect.map_or("a 2xx status".to_string(), |e| {
                 format!("status {}", e.value)
             });
-            Err(StepError::Probe(format!("{what}: {got}, expected {want}")))
+            Err(StepError::ProbeMissed { what, got, want })
         }
     }
 }

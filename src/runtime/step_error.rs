@@ -101,8 +101,24 @@ pub(crate) enum StepError {
     #[error("{0}")]
     Shell(String),
     /// A probe's answer was not the one expected.
-    #[error("{0}")]
-    Probe(String),
+    #[error("{what}: {got}, expected {want}")]
+    ProbeMissed {
+        /// The probe (`GET http://api/health`).
+        what: String,
+        /// What came back (`status 503`, `connection refused`).
+        got: String,
+        /// What was expected (`status 200`, `a 2xx status`).
+        want: String,
+    },
+    /// A probe's blocking thread failed.
+    #[error("{what}: the probe's thread failed: {source}")]
+    ProbeThread {
+        /// The probe.
+        what: String,
+        /// Why.
+        #[source]
+        source: tokio::task::JoinError,
+    },
     /// A probe got no answer at all: its target is not `host:port`, or does not resolve.
     #[error("{what}: {source}")]
     ProbeUnanswered {
@@ -116,11 +132,20 @@ pub(crate) enum StepError {
     #[error("{0}")]
     Deploy(String),
     /// A handoff's artifacts are not there.
-    #[error("{0}")]
-    Handoff(String),
+    #[error(transparent)]
+    Handoff(#[from] super::handoff::HandoffError),
     /// Delivery through git failed: a worktree, a commit, the merge lane.
     #[error("{0}")]
     Delivery(String),
+    /// A heal's verification check failed.
+    #[error("verification `{check}` failed: {source}")]
+    Verification {
+        /// The check.
+        check: String,
+        /// How it failed.
+        #[source]
+        source: Box<StepError>,
+    },
     /// A heal did not heal.
     #[error("{0}")]
     Heal(String),
