@@ -1,6 +1,7 @@
 //! The `budget` block: amounts in money or tokens, each ceiling written once, named agents
 //! that exist, ceilings that can be reached (none at zero, none above the run's own), prices
 //! in money with both their parts, and money ceilings over agents whose cost nothing knows.
+//! The `notifications` block: channels bmad can send to, events it knows.
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::Program;
@@ -9,8 +10,48 @@ use crate::model::literal::{Kind, Value};
 use crate::model::step::Quantity;
 use std::collections::HashMap;
 
-/// Every finding on the workflow's budget.
+/// Whom the run tells: known events, channels that are stdout, a file or an http(s) URL.
+fn notifications(p: &Program, diags: &mut Vec<Diagnostic>) {
+    let Some(n) = &p.notifications else { return };
+    for e in &n.on {
+        if !crate::ir::vocab::NOTIFY_EVENTS.contains(&e.name.as_str()) {
+            let help = did_you_mean(&e.name, crate::ir::vocab::NOTIFY_EVENTS.iter().copied())
+                .unwrap_or_else(|| {
+                    format!(
+                        "the events are {}",
+                        crate::ir::vocab::NOTIFY_EVENTS.join(", ")
+                    )
+                });
+            diags.push(
+                Diagnostic::error(Code::UnknownSetting, format!("no run event `{}`", e.name))
+                    .at(e.span, "not an event of the run")
+                    .help(help),
+            );
+        }
+    }
+    for to in &n.to {
+        let v = to.value.as_str();
+        let wrong = if let Some((scheme, _)) = v.split_once("://") {
+            (!matches!(scheme, "http" | "https"))
+                .then(|| format!("`{scheme}` is not http or https"))
+        } else if v.is_empty() || (!v.contains(['/', '.']) && v != "stdout") {
+            Some(format!("`{v}` is neither `stdout`, a file path nor a URL"))
+        } else {
+            None
+        };
+        if let Some(why) = wrong {
+            diags.push(
+                Diagnostic::error(Code::UnknownSetting, format!("a notification channel {why}"))
+                    .at(to.span, "not a channel")
+                    .help("send to `stdout`, a file of the workspace (\"ops/run-events.jsonl\") or a webhook (\"https://...\")"),
+            );
+        }
+    }
+}
+
+/// Every finding on the workflow's budget and notifications.
 pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+    notifications(p, diags);
     let Some(b) = &p.budget else { return };
     let mut seen: HashMap<String, &Ceiling> = HashMap::new();
     for c in &b.ceilings {

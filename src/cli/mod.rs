@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Exit codes: 0 clean (warnings allowed), 1 errors
 //! found, 2 usage or I/O error.
 
+mod approve;
 mod check;
 mod dry_run;
 mod explain;
@@ -39,6 +40,9 @@ enum Command {
     Runs(RunsArgs),
     /// Take a checkpoint of a run now (the `manual_trigger` sync point).
     Sync(SyncArgs),
+    /// Answer an approval a run waits for (a manual gate, an `approve` step): approve
+    /// it, or reject it with --reject.
+    Approve(ApproveArgs),
     /// Explain a diagnostic code, with a wrong and a right example (no code: list them).
     Explain(ExplainArgs),
     /// Draw the workflow: the phase flow, the story DAG and the operations, as Mermaid or
@@ -243,6 +247,24 @@ pub(crate) struct SyncArgs {
     store: StoreArgs,
 }
 
+/// `bmad approve` arguments.
+#[derive(clap::Args)]
+pub(crate) struct ApproveArgs {
+    /// The run (its id or a prefix of it).
+    run: String,
+    /// What is approved: an environment, or an `approve` step's name (`review@s1` inside
+    /// a story). Without it, the approvals the run waits for are listed.
+    target: Option<String>,
+    /// Reject it, saying why (the answer goes back like a QA rejection).
+    #[arg(long, value_name = "WHY")]
+    reject: Option<String>,
+    /// Who answers (default: $USER); an approval that names who may answer refuses others.
+    #[arg(long = "as", value_name = "NAME")]
+    by: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
 /// `bmad run` arguments.
 // Its on/off flags are the command line's own.
 #[allow(clippy::struct_excessive_bools)]
@@ -372,6 +394,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Sync(args) => sync::run(&args),
+        Command::Approve(args) => approve::run(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Init(args) => init::run(&args),

@@ -216,7 +216,7 @@ fn log(
     loop {
         // Whether it was still running before these were read: what it printed before it
         // stopped is all read then.
-        let running = follow && store.run(&run)?.status == bmad::state::RunStatus::Running;
+        let running = follow && store.run(&run)?.status.live();
         let mut out = std::io::stdout().lock();
         for t in store.transcripts(&run, step, seen)? {
             seen = seen.max(t.seq);

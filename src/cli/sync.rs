@@ -36,10 +36,10 @@ fn sync(path: &std::path::Path, id: Option<&str>) -> Result<String, String> {
             .runs()
             .map_err(|e| e.to_string())?
             .into_iter()
-            .find(|r| r.status == bmad::state::RunStatus::Running)
+            .find(|r| r.status.live())
             .ok_or("no run is running; name one: bmad sync RUN_ID")?,
     };
-    if run.status != bmad::state::RunStatus::Running {
+    if !run.status.live() {
         let (seq, _) = store.last_event(&run.id).map_err(|e| e.to_string())?;
         let board = store.board(&run.id).map_err(|e| e.to_string())?;
         let snapshot = bmad::state::snapshot(board.iter().map(|b| b.status.as_str()), seq);

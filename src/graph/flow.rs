@@ -225,6 +225,7 @@ fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<NodeId
         StepKind::Watch { monitor } => {
             linked(g, &from, format!("watch {}", monitor.name), &monitor.name)
         }
+        StepKind::Approve(a) => node(g, &from, format!("approve {}", a.name.name), Shape::Diamond),
         StepKind::Fail { reason } => {
             node(g, &from, format!("fail: {}", short(reason)), Shape::Round)
         }

@@ -108,6 +108,15 @@ pub fn lower(modules: Vec<Module>, files: Vec<String>) -> (Program, Vec<Diagnost
                         p.budget = Some(b);
                     }
                 }
+                Item::Notifications(n) => {
+                    if !once(
+                        "notifications",
+                        p.notifications.as_ref().map(|x| x.span),
+                        n.span,
+                    ) {
+                        p.notifications = Some(n);
+                    }
+                }
                 Item::Sync(s) => {
                     if !once("sync", p.sync.as_ref().map(|x| x.span), s.span) {
                         p.sync = Some(*s);

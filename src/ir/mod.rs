@@ -127,6 +127,8 @@ pub struct Program {
     pub limits: Option<crate::model::Limits>,
     /// What the run may spend, and the workflow's own prices.
     pub budget: Option<crate::model::budget::Budget>,
+    /// Who hears of the run.
+    pub notifications: Option<crate::model::Notifications>,
     /// The prices of the stdlib (`std.prices`), which the workflow's own override.
     pub default_prices: Vec<crate::model::budget::Price>,
     /// State synchronisation.

@@ -38,6 +38,13 @@ pub const CLI_TOOLS: &[&str] = &["read", "write", "shell"];
 /// What a for-each can iterate.
 pub const FOR_EACH_SOURCES: &[&str] = &["stories"];
 
+/// The run's events `notifications { on ... }` can name: the run finished (succeeded), it
+/// failed, a story was blocked, the run paused, it waits for a person, its budget is 80%
+/// or all spent.
+pub const NOTIFY_EVENTS: &[&str] = &[
+    "finished", "failed", "blocked", "paused", "waiting", "budget",
+];
+
 /// Per-agent limits and the units they take.
 pub const PER_AGENT_LIMITS: &[(&str, &[Kind])] = &[
     ("cpu", &[Kind::Cores, Kind::Count]),

@@ -1,6 +1,6 @@
 //! The declarations that need no lowering, as written: the workflow, artifacts, phases,
-//! epics, environments and their variables, checks, limits, sync, the handoff protocol,
-//! KPIs and settings.
+//! epics, environments and their variables, checks, limits, notifications, sync, the
+//! handoff protocol, KPIs and settings.
 
 use super::agent::LimitEntry;
 use crate::model::step::{Cmp, Count, Name, Quantity, Script, Step, Text};
@@ -136,6 +136,18 @@ pub struct Limits {
     pub per_agent: Vec<LimitEntry>,
     /// Limits of the whole run.
     pub global: Vec<LimitEntry>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// `notifications { to CHANNEL  on EVENTS }`: who hears of the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notifications {
+    /// Channels: `stdout`, a file of the workspace (JSON lines) or a webhook URL.
+    pub to: Vec<Text>,
+    /// The run's events they hear of (every one when empty): see
+    /// [`crate::ir::vocab::NOTIFY_EVENTS`].
+    pub on: Vec<Name>,
     /// The whole item.
     pub span: Span,
 }

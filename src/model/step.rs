@@ -196,6 +196,18 @@ impl Task {
     }
 }
 
+/// `approve NAME ["prompt"] [by a, b]`: a person approves or rejects, from another
+/// terminal (`bmad approve RUN NAME`); a rejection is a verdict like QA's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approve {
+    /// What is approved (`--approve NAME` approves it in advance).
+    pub name: Name,
+    /// What the person is asked.
+    pub prompt: Option<Text>,
+    /// Who may answer (anyone when empty).
+    pub by: Vec<Name>,
+}
+
 /// `handoff a -> b { ... }`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Handoff {
@@ -420,6 +432,8 @@ pub enum StepKind {
         /// The monitor.
         monitor: Name,
     },
+    /// Wait for a person's approval: a verdict.
+    Approve(Box<Approve>),
     /// Run branches side by side.
     Parallel {
         /// Most branches at once.
@@ -514,6 +528,7 @@ impl StepKind {
             StepKind::StopWrites { .. } => "stop_writes",
             StepKind::Report { .. } => "report",
             StepKind::Watch { .. } => "watch",
+            StepKind::Approve(_) => "approve",
             StepKind::Parallel { .. } => "parallel",
             StepKind::ForEach { .. } => "for_each",
             StepKind::Repeat { .. } => "repeat",
@@ -557,7 +572,8 @@ impl Step {
 pub fn holds_verdict(steps: &[Step]) -> bool {
     let mut found = false;
     walk(steps, &mut |s| {
-        found |= matches!(&s.kind, StepKind::Task(t) if t.is_verdict());
+        found |= matches!(&s.kind, StepKind::Task(t) if t.is_verdict())
+            || matches!(&s.kind, StepKind::Approve(_));
     });
     found
 }

@@ -390,6 +390,7 @@ fn key(item: &ast::Item) -> (String, crate::source::Span) {
         Item::Monitor(m) => ("monitor", Some(&m.name.name), m.span),
         Item::Limits(x) => ("limits", None, x.span),
         Item::Budget(x) => ("budget", None, x.span),
+        Item::Notifications(x) => ("notifications", None, x.span),
         Item::Sync(x) => ("sync", None, x.span),
         Item::Handoffs(x) => ("handoffs", None, x.span),
         Item::Kpi(k) => ("kpi", Some(&k.name.name), k.span),

@@ -103,20 +103,23 @@ impl Runner {
         };
         match gate {
             None => Ok(()),
-            Some(Gate::Manual { .. }) if self.options.approve.iter().any(|a| a == environment) => {
-                self.note("gate", format!("`{environment}`: approved with --approve"));
-                Ok(())
+            Some(Gate::Manual { .. }) => {
+                let ask = super::approval::Ask {
+                    target: environment,
+                    name: environment,
+                    prompt: None,
+                    who: &[],
+                    attempt: ctx.state.attempt.get().max(1),
+                };
+                match self.approval(&ask).await {
+                    Ok(super::approval::Answered::Yes) => Ok(()),
+                    Ok(super::approval::Answered::No(why)) => {
+                        Err(refused(format!("a person rejected it: {why}")))
+                    }
+                    Err(StepError::NotStarted(why)) => Err(refused(why)),
+                    Err(e) => Err(e),
+                }
             }
-            Some(Gate::Manual { .. }) if self.options.simulate => {
-                self.note(
-                    "gate",
-                    format!("`{environment}`: manual approval simulated"),
-                );
-                Ok(())
-            }
-            Some(Gate::Manual { .. }) => Err(refused(format!(
-                "it needs a person's approval (run with --approve {environment})"
-            ))),
             Some(Gate::Script(s)) => match self.eval(&Cond::Script(s.clone()), ctx)?.as_bool() {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(refused("its condition is false".into())),

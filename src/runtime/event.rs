@@ -47,6 +47,30 @@ pub enum EventKind {
         /// Spent and allowed, in words.
         what: String,
     },
+    /// The run waits for a person's approval (`bmad approve RUN TARGET`).
+    ApprovalAsked {
+        /// What is approved: an environment, or an `approve` step (`review@s1` in a story).
+        target: String,
+        /// What the person is asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prompt: Option<String>,
+        /// Who may answer (anyone when empty).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        who: Vec<String>,
+    },
+    /// A person answered.
+    ApprovalAnswered {
+        /// What was approved or rejected.
+        target: String,
+        /// Approved, or rejected.
+        approved: bool,
+        /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Who answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
     /// A phase began.
     PhaseStarted {
         /// The phase.
@@ -311,6 +335,8 @@ impl EventKind {
             EventKind::RunStarted { .. } => "run_started",
             EventKind::RunPaused { .. } => "run_paused",
             EventKind::BudgetSpent { .. } => "budget_spent",
+            EventKind::ApprovalAsked { .. } => "approval_asked",
+            EventKind::ApprovalAnswered { .. } => "approval_answered",
             EventKind::PhaseStarted { .. } => "phase_started",
             EventKind::PhaseFinished { .. } => "phase_finished",
             EventKind::TaskStarted { .. } => "task_started",
@@ -348,6 +374,30 @@ impl EventKind {
             EventKind::BudgetSpent { percent, what } => {
                 format!("{percent}% of the run's budget is spent ({what})")
             }
+            EventKind::ApprovalAsked {
+                target,
+                prompt,
+                who,
+            } => format!(
+                "waiting for approval of `{target}`{}{} (bmad approve RUN {target} [--reject WHY])",
+                prompt.as_ref().map_or(String::new(), |p| format!(": {p}")),
+                if who.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {}", who.join(", "))
+                }
+            ),
+            EventKind::ApprovalAnswered {
+                target,
+                approved,
+                reason,
+                by,
+            } => format!(
+                "`{target}` {}{}{}",
+                if *approved { "approved" } else { "rejected" },
+                by.as_ref().map_or(String::new(), |b| format!(" by {b}")),
+                reason.as_ref().map_or(String::new(), |r| format!(": {r}"))
+            ),
             EventKind::PhaseStarted { phase } => format!("phase {phase}"),
             EventKind::PhaseFinished { phase, ok } => {
                 format!("phase {phase} {}", if *ok { "done" } else { "failed" })

@@ -247,6 +247,22 @@ impl Journal {
         self.since_checkpoint.set(0);
     }
 
+    /// Asks a person for the approval of `target` at `attempt` (on disk when it returns).
+    pub(super) fn ask_approval(
+        &self,
+        target: &str,
+        attempt: u64,
+        prompt: Option<&str>,
+        who: Option<&str>,
+    ) {
+        self.writer.ask_approval(target, attempt, prompt, who);
+    }
+
+    /// The approval of `target` as the store has it now.
+    pub(super) fn approval(&self, target: &str) -> Option<crate::state::Approval> {
+        self.writer.approval(target)
+    }
+
     /// Serves `bmad sync`: true when a request was waiting.
     pub(super) fn sync_requested(&self) -> bool {
         self.writer.sync_requested()

@@ -9,6 +9,7 @@
 //! Artifacts live in the [`workspace`].
 
 pub mod agent_output;
+mod approval;
 pub mod backend;
 pub mod budget;
 pub mod confined;
@@ -23,6 +24,7 @@ mod handoff;
 mod journal;
 pub mod kpi;
 pub mod limits;
+pub mod notify;
 pub mod ops;
 mod ops_host;
 mod pause;
@@ -31,6 +33,7 @@ pub mod process;
 pub mod process_mark;
 pub mod process_sweep;
 mod prompt;
+mod record;
 mod recorder;
 pub mod report;
 pub mod resume;
@@ -122,6 +125,8 @@ pub struct Runner {
     budget: budget::Ledger,
     /// Why the run pauses, once it does.
     pause: pause::Pause,
+    /// Who hears of the run.
+    notifier: notify::Notifier,
 }
 
 /// Agents at once when the workflow sets no `max_concurrent_agents`.
@@ -151,8 +156,17 @@ impl Runner {
     /// directory leads out of the workspace, or `--approve` names no environment.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, SetupError> {
         use crate::model::Backend;
+        let mut steps = Vec::new();
+        for body in program.bodies() {
+            crate::model::step::walk(body, &mut |s| {
+                if let crate::model::step::StepKind::Approve(a) = &s.kind {
+                    steps.push(a.name.name.as_str());
+                }
+            });
+        }
         for name in &options.approve {
-            let names = || program.environments.iter().map(|e| e.name.name.as_str());
+            let environments = program.environments.iter().map(|e| e.name.name.as_str());
+            let names = || environments.clone().chain(steps.iter().copied());
             if !names().any(|e| e == name) {
                 return Err(SetupError::UnknownApproval {
                     name: name.clone(),
@@ -262,6 +276,7 @@ impl Runner {
         Ok(Runner {
             budget,
             pause: pause::Pause::default(),
+            notifier: notify::Notifier::of(&program),
             git,
             marks,
             ops: ops::Desk::new(options.simulate, options.seed),
@@ -313,60 +328,6 @@ impl Runner {
     /// The program being run.
     pub fn program(&self) -> &Program {
         &self.program
-    }
-
-    fn record(&self, kind: EventKind) {
-        self.record_at(kind, None);
-    }
-
-    /// Milliseconds since the run started (before a resume too).
-    fn now_ms(&self) -> u64 {
-        self.rec.now_ms()
-    }
-
-    /// Records an event of the step at `step`, if it belongs to one (see
-    /// [`recorder::Recorder::record`]).
-    fn record_at(&self, kind: EventKind, step: Option<&str>) {
-        // No secret reaches the log, the listeners, the store or the report.
-        self.rec.record(self.masked(kind), step);
-    }
-
-    /// `text` with the values of the workflow's secret environment variables masked.
-    pub(crate) fn mask(&self, text: &str) -> String {
-        self.scripts.sandbox().redact(text)
-    }
-
-    /// `kind` with every secret value in its texts masked (as it is, when the workflow
-    /// declares no secret with a value).
-    fn masked(&self, kind: EventKind) -> EventKind {
-        fn mask(v: serde_json::Value, s: &crate::script::Sandbox) -> serde_json::Value {
-            use serde_json::Value;
-            match v {
-                Value::String(t) => Value::String(s.redact(&t)),
-                Value::Array(a) => Value::Array(a.into_iter().map(|x| mask(x, s)).collect()),
-                Value::Object(o) => {
-                    Value::Object(o.into_iter().map(|(k, x)| (k, mask(x, s))).collect())
-                }
-                other => other,
-            }
-        }
-        let sandbox = self.scripts.sandbox();
-        if !sandbox.has_secrets() {
-            return kind;
-        }
-        serde_json::to_value(&kind)
-            .ok()
-            .map(|v| mask(v, sandbox))
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or(kind)
-    }
-
-    /// Records what a step did.
-    fn note(&self, step: &str, text: String) {
-        self.record(EventKind::Note {
-            step: step.into(),
-            text,
-        });
     }
 
     fn backend(&self, agent: &str) -> Arc<dyn AgentBackend> {
@@ -436,6 +397,20 @@ impl Runner {
         // A paused run is neither done nor failed: it goes on when resumed.
         let paused = self.pause.reason();
         let failed = if paused.is_some() { None } else { failed };
+        if paused.is_none() {
+            self.notify(&match &failed {
+                None => notify::Notice {
+                    event: "finished",
+                    message: "the run finished".into(),
+                },
+                Some(why) => notify::Notice {
+                    event: "failed",
+                    message: format!("the run failed: {why}"),
+                },
+            });
+        }
+        let undelivered = self.notifier.finish().await;
+        self.notes_of(undelivered);
         if let Some(j) = self.rec.journal() {
             let (status, why) = match (&paused, &failed) {
                 (Some(p), _) => (RunStatus::Paused, Some(p)),

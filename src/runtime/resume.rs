@@ -158,7 +158,7 @@ pub fn resumable(
     }
     match run.status {
         RunStatus::Succeeded => return Err(ResumeRefused::Succeeded(id)),
-        RunStatus::Running => return Err(ResumeRefused::StillRunning(id)),
+        RunStatus::Running | RunStatus::Waiting => return Err(ResumeRefused::StillRunning(id)),
         RunStatus::Failed | RunStatus::Interrupted | RunStatus::Paused | RunStatus::Crashed => {}
     }
     if run.simulate != simulate {

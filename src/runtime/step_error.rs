@@ -23,8 +23,8 @@ pub enum SetupError {
         /// The adapters std.agents has.
         known: Vec<String>,
     },
-    /// `--approve` names an environment the workflow does not have.
-    #[error("--approve {name}: the workflow has no environment `{name}`{}", did_you_mean.as_ref().map_or(String::new(), |d| format!(" ({d})")))]
+    /// `--approve` names no environment or `approve` step of the workflow.
+    #[error("--approve {name}: the workflow has no environment or approve step `{name}`{}", did_you_mean.as_ref().map_or(String::new(), |d| format!(" ({d})")))]
     UnknownApproval {
         /// The name given.
         name: String,

@@ -445,6 +445,7 @@ impl Runner {
                     Ok(())
                 }
                 StepKind::Rollback { environment } => self.rollback(environment, ctx).await,
+                StepKind::Approve(a) => self.approve_step(a, ctx).await,
                 StepKind::Wait { duration: d } => {
                     if let Some(d) = duration(Some(d)) {
                         tokio::time::sleep(d).await;

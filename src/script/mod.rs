@@ -144,7 +144,8 @@ fn probe_host(s: &Step, hosts: &mut BTreeSet<String>) {
 }
 
 /// Hosts the workflow declares outside steps: `settings { hosts ... }`, environment URLs,
-/// health probes and alert webhooks ([`probe_host`] takes those of probe steps).
+/// health probes, alert and notification webhooks ([`probe_host`] takes those of probe
+/// steps).
 fn hosts_outside_steps(p: &Program, hosts: &mut BTreeSet<String>) {
     for s in p.settings.iter().filter(|s| s.name.name == "hosts") {
         match &s.value {
@@ -160,6 +161,12 @@ fn hosts_outside_steps(p: &Program, hosts: &mut BTreeSet<String>) {
     }
     for e in &p.environments {
         hosts.extend(e.url.as_ref().and_then(|u| host_of(&u.value)));
+    }
+    // Webhooks the run's notifications go to.
+    for to in p.notifications.iter().flat_map(|n| &n.to) {
+        if to.value.contains("://") {
+            hosts.extend(host_of(&to.value));
+        }
     }
     for m in &p.monitors {
         for h in &m.health {

@@ -3,12 +3,14 @@
 //! board, artifact hashes, the shared state with its audit trail, and checkpoints.
 //! `.bmad/state.db` under the workspace by default.
 
+mod approval;
 mod read;
 mod schema;
 mod status;
 mod write;
 pub mod writer;
 
+pub use approval::{Answer, AnswerRefused, Approval};
 pub use read::{
     AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent, TranscriptRow,
 };

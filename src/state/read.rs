@@ -158,7 +158,7 @@ fn alive(pid: i64) -> bool {
 fn run_info(r: &Row) -> rusqlite::Result<RunInfo> {
     let mut status: RunStatus = r.get("status")?;
     let pid: Option<i64> = r.get("pid")?;
-    if status == RunStatus::Running && !pid.is_some_and(alive) {
+    if status.live() && !pid.is_some_and(alive) {
         status = RunStatus::Crashed;
     }
     Ok(RunInfo {

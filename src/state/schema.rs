@@ -112,4 +112,21 @@ CREATE TABLE transcripts (
 );
 CREATE INDEX transcripts_run ON transcripts (run_id, seq);
 ",
+    // 4: approvals a run waits for (a manual gate, an `approve` step), answered from
+    // another process (`bmad approve`); the attempt they were asked for.
+    r"
+CREATE TABLE approvals (
+  run_id TEXT NOT NULL,
+  target TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  prompt TEXT,
+  who TEXT,
+  asked_ms INTEGER NOT NULL,
+  approved INTEGER,
+  reason TEXT,
+  answered_by TEXT,
+  answered_ms INTEGER,
+  PRIMARY KEY (run_id, target)
+) WITHOUT ROWID;
+",
 ];

@@ -11,6 +11,8 @@ use std::fmt;
 pub enum RunStatus {
     /// Going on, in a process that is alive.
     Running,
+    /// Going on, in a process that is alive, and waiting for a person's approval.
+    Waiting,
     /// Ended with every phase done.
     Succeeded,
     /// Ended with a failure (a phase failed, stories were blocked).
@@ -36,8 +38,9 @@ pub enum RunKind {
 
 impl RunStatus {
     /// Every status, in the order a run goes through them.
-    pub const ALL: [RunStatus; 6] = [
+    pub const ALL: [RunStatus; 7] = [
         RunStatus::Running,
+        RunStatus::Waiting,
         RunStatus::Succeeded,
         RunStatus::Failed,
         RunStatus::Interrupted,
@@ -49,6 +52,7 @@ impl RunStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
+            RunStatus::Waiting => "waiting",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
@@ -59,7 +63,12 @@ impl RunStatus {
 
     /// Ended, one way or another (a crashed run ended without saying so).
     pub fn ended(self) -> bool {
-        self != RunStatus::Running
+        !self.live()
+    }
+
+    /// Going on in a live process (running, or waiting for a person).
+    pub fn live(self) -> bool {
+        matches!(self, RunStatus::Running | RunStatus::Waiting)
     }
 }
 

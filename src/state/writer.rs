@@ -83,6 +83,21 @@ pub enum Op {
     },
     /// Whether `bmad sync` asked for a checkpoint (the answer goes back).
     SyncRequested(Sender<bool>),
+    /// Ask a person for an approval (committed at once, for `bmad approve` to see).
+    AskApproval {
+        /// What is approved.
+        target: String,
+        /// The attempt it is asked for.
+        attempt: u64,
+        /// What the person is asked.
+        prompt: Option<String>,
+        /// Who may answer, comma-separated.
+        who: Option<String>,
+        /// Told when it is on disk.
+        done: Sender<()>,
+    },
+    /// The approval of a target as the store has it now (the answer goes back).
+    Approval(String, Sender<Option<super::Approval>>),
     /// Commit what was sent before, then answer.
     Flush(Sender<()>),
     /// What a task's agent printed.
@@ -147,6 +162,32 @@ impl Writer {
         let (tx, rx) = channel();
         self.send(Op::SyncRequested(tx));
         rx.recv().unwrap_or(false)
+    }
+
+    /// Asks a person for the approval of `target` at `attempt`; returns once it is on disk.
+    pub fn ask_approval(
+        &self,
+        target: &str,
+        attempt: u64,
+        prompt: Option<&str>,
+        who: Option<&str>,
+    ) {
+        let (tx, rx) = channel();
+        self.send(Op::AskApproval {
+            target: target.to_string(),
+            attempt,
+            prompt: prompt.map(str::to_string),
+            who: who.map(str::to_string),
+            done: tx,
+        });
+        let _ = rx.recv();
+    }
+
+    /// The approval of `target` as the store has it now (`None` when it cannot tell).
+    pub fn approval(&self, target: &str) -> Option<super::Approval> {
+        let (tx, rx) = channel();
+        self.send(Op::Approval(target.to_string(), tx));
+        rx.recv().ok().flatten()
     }
 
     /// Waits until every record sent so far is committed: a step whose effect on the world
@@ -228,6 +269,28 @@ fn write_all(
                 let _ = answer.send(r.as_ref().is_ok_and(|n| *n > 0));
                 keep(r.map(drop));
             }
+            Op::AskApproval {
+                target,
+                attempt,
+                prompt,
+                who,
+                done,
+            } => {
+                keep(store.commit());
+                keep(store.ask_approval(run, &target, attempt, prompt.as_deref(), who.as_deref()));
+                (uncommitted, deadline) = (0, None);
+                let _ = done.send(());
+                continue;
+            }
+            Op::Approval(target, answer) => {
+                // Committed first: the read sees what other processes committed since.
+                keep(store.commit());
+                (uncommitted, deadline) = (0, None);
+                let found = store.approval(run, &target);
+                let _ = answer.send(found.as_ref().ok().cloned().flatten());
+                keep(found.map(drop));
+                continue;
+            }
             Op::Flush(done) => {
                 keep(store.commit());
                 (uncommitted, deadline) = (0, None);
@@ -308,6 +371,10 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
             snapshot,
             durable,
         } => store.checkpoint(run, seq, &reason, &snapshot, durable),
-        Op::SyncRequested(_) | Op::Flush(_) | Op::Finish { .. } => Ok(()),
+        Op::SyncRequested(_)
+        | Op::Flush(_)
+        | Op::Finish { .. }
+        | Op::AskApproval { .. }
+        | Op::Approval(..) => Ok(()),
     }
 }

@@ -224,6 +224,28 @@ impl Builder<'_> {
             Rule::watch_step => StepKind::Watch {
                 monitor: self.next_name(&mut kids, span),
             },
+            Rule::approve_step => {
+                let name = self.next_name(&mut kids, span);
+                let mut approve = crate::model::step::Approve {
+                    name,
+                    prompt: None,
+                    by: Vec::new(),
+                };
+                for k in kids {
+                    match k.as_rule() {
+                        Rule::approve_by => {
+                            approve.by = k
+                                .into_inner()
+                                .find(|c| c.as_rule() == Rule::ident_list)
+                                .map(|l| self.names(l))
+                                .unwrap_or_default();
+                        }
+                        Rule::string | Rule::text_block => approve.prompt = Some(self.text(k)),
+                        _ => {}
+                    }
+                }
+                StepKind::Approve(Box::new(approve))
+            }
             other => StepKind::Fail {
                 reason: format!("unsupported step {other:?}"),
             },

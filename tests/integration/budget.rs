@@ -203,3 +203,56 @@ fn a_service_that_keeps_refusing_pauses_the_run_and_so_does_an_account_out_of_cr
     assert_eq!(calls(dir).len(), 8, "{:?}", calls(dir));
     assert!(ran.stdout.contains("run succeeded"), "{}", ran.stdout);
 }
+
+#[test]
+fn people_hear_of_the_budget_the_pause_and_the_end_on_stdout_a_file_and_a_webhook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = common::loopback::serve(tmp.path().to_path_buf());
+    let hook = format!("http://127.0.0.1:{}/hook", server.port);
+    let notifications = format!(
+        "budget {{\n  run 1 USD\n}}\nnotifications {{\n  to stdout\n  to \"ops/run-events.jsonl\"\n  \
+         to \"{hook}\"\n  on budget, paused, finished, failed\n}}\n"
+    );
+    std::fs::write(tmp.path().join("flow.bmad"), four_stories(&notifications)).unwrap();
+    let dir = tmp.path();
+    Test::at(dir)
+        .args(&["check", "flow.bmad"])
+        .stderr_contains("0 errors, 0 warnings")
+        .run();
+    let paused = run(dir, &[], 4);
+    assert!(
+        paused
+            .stdout
+            .contains("NOTIFY budget: 80% of the run's budget is spent ($0.80 of $1.00)"),
+        "{}",
+        paused.stdout
+    );
+    assert!(
+        paused
+            .stdout
+            .contains("NOTIFY paused: the run paused: the budget of the run is spent"),
+        "{}",
+        paused.stdout
+    );
+    run(dir, &["--resume", "--budget", "2USD"], 0);
+    // The file and the webhook got the same notices, as JSON, in order.
+    let file = std::fs::read_to_string(dir.join("ops/run-events.jsonl")).unwrap();
+    let events = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                assert!(v["run"].as_str().is_some_and(|r| !r.is_empty()), "{l}");
+                v["event"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let expected = ["budget", "budget", "paused", "finished"];
+    assert_eq!(
+        events(file.lines().map(str::to_string).collect()),
+        expected,
+        "{file}"
+    );
+    let hooks = server.hooks.lock().unwrap().clone();
+    assert_eq!(events(hooks.clone()), expected, "{hooks:?}");
+}

@@ -47,7 +47,7 @@ fn environments_deploy_in_order_behind_their_gates() {
         ),
     ]
     .concat();
-    // A real run stops at the manual gate of prod.
+    // A run recorded in no store stops at the manual gate of prod: nobody could answer.
     let report = run_in(&src, ws.path(), false);
     let failed = report.failed.clone().expect("prod waits for a person");
     assert!(
@@ -65,29 +65,16 @@ fn environments_deploy_in_order_behind_their_gates() {
     let report = run_in(&src, ws.path(), true);
     assert!(report.ok, "{:?}", report.failed);
     assert_eq!(
-        notes(&report, "gate"),
-        ["`prod`: manual approval simulated"]
+        notes(&report, "approval"),
+        ["`prod`: a person's approval simulated"]
     );
     assert_eq!(notes(&report, "deploy").len(), 3);
 }
 
 #[test]
 fn the_approve_option_opens_a_manual_gate() {
-    let src = [
-        ENVIRONMENTS,
-        &dedent(
-            r#"
-            phase release {
-              deploy dev
-              deploy staging
-              deploy prod
-            }
-            "#,
-        ),
-    ]
-    .concat();
     let approved = Test::new()
-        .file("ws/release.bmad", &src)
+        .file("ws/release.bmad", &release())
         .args(&[
             "run",
             "--workspace",
@@ -96,11 +83,6 @@ fn the_approve_option_opens_a_manual_gate() {
             "prod",
             "ws/release.bmad",
         ])
-        .run();
-    Test::at(approved.path())
-        .args(&["run", "--workspace", "ws", "ws/release.bmad"])
-        .status(1)
-        .stdout_contains("--approve prod")
         .run();
     // A name the workflow does not have is refused before anything runs.
     Test::at(approved.path())
@@ -114,8 +96,115 @@ fn the_approve_option_opens_a_manual_gate() {
         ])
         .status(2)
         .stderr_contains(
-            "error: --approve prd: the workflow has no environment `prd` (did you mean `prod`?)",
+            "error: --approve prd: the workflow has no environment or approve step `prd` (did you \
+             mean `prod`?)",
         )
+        .run();
+}
+
+/// The three environments and a phase that deploys to each.
+fn release() -> String {
+    [
+        ENVIRONMENTS,
+        &dedent(
+            r#"
+            phase release {
+              deploy dev
+              deploy staging
+              deploy prod
+            }
+            "#,
+        ),
+    ]
+    .concat()
+}
+
+/// Starts `bmad run` of `ws/release.bmad` in `dir`, in the background.
+fn start_release(dir: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["run", "--workspace", "ws", "ws/release.bmad"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bmad starts")
+}
+
+/// The id of the run that waits for an approval in `dir`'s store, once one does.
+fn waiting_run(dir: &std::path::Path) -> String {
+    let db = dir.join("ws/.bmad/state.db");
+    let mut id = None;
+    let waited = crate::harness::wait_until(crate::harness::DEADLINE, || {
+        id = common::store_once_written(&db)
+            .and_then(|s| s.runs().ok())
+            .and_then(|runs| {
+                runs.into_iter()
+                    .find(|r| r.status == bmad::state::RunStatus::Waiting)
+            })
+            .map(|r| r.id);
+        id.is_some()
+    });
+    assert!(waited, "no run came to wait for an approval");
+    id.unwrap()
+}
+
+#[test]
+fn a_manual_gate_waits_for_a_person_who_answers_from_another_terminal() {
+    let t = Test::new().file("ws/release.bmad", &release());
+    let dir = t.path().to_path_buf();
+    // Rejected: the deployment fails with the person's reason.
+    let run = start_release(&dir);
+    let id = waiting_run(&dir);
+    Test::at(&dir)
+        .args(&["approve", &id, "--workspace", "ws"])
+        .stdout_contains("prod")
+        .stdout_contains("waiting")
+        .run();
+    Test::at(&dir)
+        .args(&["approve", &id, "prd", "--workspace", "ws"])
+        .status(2)
+        .stderr_contains(&format!(
+            "run {id} waits for no approval `prd` (it waits for: prod)"
+        ))
+        .run();
+    Test::at(&dir)
+        .args(&[
+            "approve",
+            &id,
+            "prod",
+            "--reject",
+            "not on a Friday",
+            "--as",
+            "alice",
+            "--workspace",
+            "ws",
+        ])
+        .stdout_contains("`prod` of run")
+        .stdout_contains("rejected")
+        .run();
+    let out = run.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("the gate of `prod` did not pass: a person rejected it: not on a Friday"),
+        "{stdout}"
+    );
+    // Approved: the run goes on and succeeds; the answer is on record.
+    let run = start_release(&dir);
+    let id = waiting_run(&dir);
+    Test::at(&dir)
+        .args(&["approve", &id, "prod", "--as", "bob", "--workspace", "ws"])
+        .run();
+    let out = run.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    Test::at(&dir)
+        .args(&["approve", &id, "--workspace", "ws"])
+        .stdout_contains("approved by bob")
         .run();
 }
 

@@ -16,6 +16,7 @@ mod common;
 mod harness;
 
 mod adapters;
+mod approvals;
 mod budget;
 mod cli;
 mod crash;

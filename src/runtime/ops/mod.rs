@@ -272,7 +272,7 @@ impl Desk {
 // The job loop and what the scheduler asks of the desk.
 impl Desk {
     /// The wall-clock time of `ms` since the run started (virtual in a simulation).
-    fn wall(&self, ms: u64) -> chrono::DateTime<chrono::Utc> {
+    pub(in crate::runtime) fn wall(&self, ms: u64) -> chrono::DateTime<chrono::Utc> {
         self.epoch.get() + chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
     }
 

@@ -54,6 +54,8 @@ pub enum Item {
     Limits(Limits),
     /// `budget { ... }`
     Budget(crate::model::budget::Budget),
+    /// `notifications { ... }`
+    Notifications(Notifications),
     /// `sync { ... }`
     Sync(Box<Sync>),
     /// `handoffs { ... }`

@@ -1,4 +1,5 @@
-//! Builds `budget { ... }`: its ceilings and its prices.
+//! Builds what a run may spend and whom it tells: `budget { ... }` (ceilings, prices) and
+//! `notifications { ... }`.
 
 use super::kids;
 use crate::model::budget::{Budget, Ceiling, Price, Scope};
@@ -47,6 +48,40 @@ impl Builder<'_> {
             }
         }
         Item::Budget(budget)
+    }
+
+    /// `notifications`.
+    pub(super) fn notifications_item(&mut self, p: P, span: Span) -> Item {
+        let mut n = crate::model::Notifications {
+            to: Vec::new(),
+            on: Vec::new(),
+            span,
+        };
+        for entry in kids(p) {
+            match entry.as_rule() {
+                Rule::notify_to => {
+                    for c in kids(entry) {
+                        let text = if c.as_rule() == Rule::string {
+                            self.text(c)
+                        } else {
+                            let name = self.name(c);
+                            Text {
+                                value: name.name,
+                                span: name.span,
+                            }
+                        };
+                        n.to.push(text);
+                    }
+                }
+                Rule::notify_on => {
+                    for l in kids(entry) {
+                        n.on.extend(self.names(l));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Item::Notifications(n)
     }
 
     /// `run 25 USD, 2000000 tokens` (and `per_story`, `per_agent`).

@@ -43,6 +43,7 @@ impl Builder<'_> {
             Rule::monitor => Some(Item::Monitor(Box::new(self.monitor(p, span)))),
             Rule::limits => Some(self.limits_item(p, span)),
             Rule::budget => Some(self.budget_item(p, span)),
+            Rule::notifications => Some(self.notifications_item(p, span)),
             Rule::sync => Some(self.sync_item(p, span)),
             Rule::handoffs => Some(self.handoffs_item(p, span)),
             Rule::kpi => self.kpi_item(p, span),

@@ -1,0 +1,92 @@
+//! `bmad approve RUN [TARGET] [--reject WHY] [--as NAME]`: answers an approval a run waits
+//! for, from another terminal; without a target, lists what the run waits for.
+
+use super::ApproveArgs;
+use bmad::state::{Answer, Store};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Answers, or lists, the run's approvals.
+pub(super) fn run(args: &ApproveArgs) -> ExitCode {
+    let mut err = std::io::stderr();
+    let path = args.store.state_path();
+    if !path.exists() {
+        let _ = writeln!(err, "error: no state file at `{}`", path.display());
+        return ExitCode::from(2);
+    }
+    let fail = |message: String| {
+        let _ = writeln!(std::io::stderr(), "error: {message}");
+        ExitCode::from(2)
+    };
+    let mut store = match Store::open(&path) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let run = match store.run(&args.run) {
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    let Some(target) = &args.target else {
+        return list(&store, &run.id);
+    };
+    let answer = Answer {
+        approved: args.reject.is_none(),
+        reason: args.reject.clone(),
+        by: args.by.clone().or_else(|| std::env::var("USER").ok()),
+    };
+    match store.answer_approval(&run.id, target, &answer) {
+        Ok(()) => {
+            println!(
+                "`{target}` of run {} {}",
+                run.id,
+                if answer.approved {
+                    "approved"
+                } else {
+                    "rejected"
+                }
+            );
+            if !run.status.live() {
+                println!(
+                    "the run is not going on: `bmad run FILE --resume` continues it with this answer"
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+/// Lists the approvals of run `id`: target, status, who may answer, the question.
+fn list(store: &Store, id: &str) -> ExitCode {
+    match store.approvals(id) {
+        Ok(all) if all.is_empty() => {
+            println!("run {id} asked for no approval");
+            ExitCode::SUCCESS
+        }
+        Ok(all) => {
+            for a in all {
+                let status = match &a.answer {
+                    None => "waiting".to_string(),
+                    Some(x) if x.approved => format!("approved{}", by(x)),
+                    Some(x) => format!(
+                        "rejected{}: {}",
+                        by(x),
+                        x.reason.as_deref().unwrap_or_default()
+                    ),
+                };
+                let who = a.who.map_or(String::new(), |w| format!(" (by {w})"));
+                let prompt = a.prompt.map_or(String::new(), |p| format!(" {p}"));
+                println!("{:<24} {status}{who}{prompt}", a.target);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn by(a: &Answer) -> String {
+    a.by.as_ref().map_or(String::new(), |b| format!(" by {b}"))
+}

@@ -1,0 +1,131 @@
+//! Approvals that wait: a manual gate or an `approve` step asks a person, records the
+//! question in the state store (the run's status becomes `waiting`) and waits, while the
+//! rest of the run goes on, until `bmad approve RUN TARGET [--reject WHY]` answers from
+//! another terminal. `--approve TARGET` answers in advance; a simulation approves.
+
+use super::Runner;
+use super::event::EventKind;
+use super::steps::{Ctx, StepError};
+use crate::model::step::Approve;
+use std::time::Duration;
+
+/// How often a waiting run reads the store for an answer.
+const POLL: Duration = Duration::from_millis(500);
+
+/// What is asked.
+pub(super) struct Ask<'a> {
+    /// What is approved: an environment, or an `approve` step's name (`review@s1`).
+    pub target: &'a str,
+    /// The name `--approve` takes for it (the step's name, without the story).
+    pub name: &'a str,
+    /// What the person is asked.
+    pub prompt: Option<&'a str>,
+    /// Who may answer (anyone when empty).
+    pub who: &'a [String],
+    /// The attempt it is asked for: a rejection asks again at the next one.
+    pub attempt: u64,
+}
+
+/// A person's answer.
+pub(super) enum Answered {
+    /// Approved.
+    Yes,
+    /// Rejected, with why.
+    No(String),
+}
+
+impl Runner {
+    /// An `approve` step: a verdict a person gives. Inside a story its target is
+    /// `NAME@STORY`; a rejection goes back like QA's, with the person's reason.
+    pub(super) async fn approve_step(&self, a: &Approve, ctx: &Ctx<'_>) -> Result<(), StepError> {
+        if let Some(done) = self.replayed(ctx) {
+            ctx.state.verdict(
+                a.name.span,
+                done.ok,
+                done.feedback.clone().unwrap_or_default(),
+            );
+            return Ok(());
+        }
+        let target = match ctx.story {
+            Some(s) => format!("{}@{}", a.name.name, s.id.name),
+            None => a.name.name.to_string(),
+        };
+        let who: Vec<String> = a.by.iter().map(|n| n.name.to_string()).collect();
+        self.step_started(ctx);
+        let ask = Ask {
+            target: &target,
+            name: &a.name.name,
+            prompt: a.prompt.as_ref().map(|p| p.value.as_str()),
+            who: &who,
+            attempt: ctx.state.attempt.get().max(1),
+        };
+        let (ok, said) = match self.approval(&ask).await? {
+            Answered::Yes => (true, String::new()),
+            Answered::No(why) => (false, why),
+        };
+        ctx.state.verdict(a.name.span, ok, said.clone());
+        self.step_finished(ctx, ok, true, (!said.is_empty()).then_some(said.as_str()));
+        Ok(())
+    }
+
+    /// Asks for `ask`'s approval and waits for the answer. Fails when the run is not
+    /// recorded in a store (nobody could answer).
+    pub(super) async fn approval(&self, ask: &Ask<'_>) -> Result<Answered, StepError> {
+        let target = ask.target;
+        if self
+            .options
+            .approve
+            .iter()
+            .any(|a| a == ask.name || a == target)
+        {
+            self.note("approval", format!("`{target}`: approved with --approve"));
+            return Ok(Answered::Yes);
+        }
+        if self.options.simulate {
+            self.note(
+                "approval",
+                format!("`{target}`: a person's approval simulated"),
+            );
+            return Ok(Answered::Yes);
+        }
+        let Some(journal) = self.rec.journal() else {
+            return Err(StepError::NotStarted(format!(
+                "it needs a person's approval (run with --approve {})",
+                ask.name
+            )));
+        };
+        let who = (!ask.who.is_empty()).then(|| ask.who.join(","));
+        journal.ask_approval(target, ask.attempt, ask.prompt, who.as_deref());
+        let answered = |a: &crate::state::Approval| a.attempt == ask.attempt && a.answer.is_some();
+        // Answered before a resume, or at once; else asked, and waited for.
+        let answer = if let Some(a) = journal.approval(target).filter(answered) {
+            a.answer
+        } else {
+            self.record(EventKind::ApprovalAsked {
+                target: target.to_string(),
+                prompt: ask.prompt.map(str::to_string),
+                who: ask.who.to_vec(),
+            });
+            loop {
+                tokio::time::sleep(POLL).await;
+                if let Some(a) = journal.approval(target).filter(answered) {
+                    break a.answer;
+                }
+            }
+        };
+        let Some(answer) = answer else {
+            return Ok(Answered::Yes);
+        };
+        self.record(EventKind::ApprovalAnswered {
+            target: target.to_string(),
+            approved: answer.approved,
+            reason: answer.reason.clone(),
+            by: answer.by.clone(),
+        });
+        Ok(if answer.approved {
+            Answered::Yes
+        } else {
+            Answered::No(answer.reason.unwrap_or_else(|| "rejected".into()))
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! What the scheduler records and tells: every event has its secrets masked, goes to the
+//! recorder (log, listeners, store, report) and, when people hear of it, to the workflow's
+//! notification channels.
+
+use super::Runner;
+use super::event::EventKind;
+use super::notify;
+
+impl Runner {
+    /// Records an event that belongs to no step.
+    pub(super) fn record(&self, kind: EventKind) {
+        self.record_at(kind, None);
+    }
+
+    /// Milliseconds since the run started (before a resume too).
+    pub(super) fn now_ms(&self) -> u64 {
+        self.rec.now_ms()
+    }
+
+    /// Records an event of the step at `step`, if it belongs to one (see
+    /// [`recorder::Recorder::record`]).
+    pub(super) fn record_at(&self, kind: EventKind, step: Option<&str>) {
+        // No secret reaches the log, the listeners, the store, the report or a notice.
+        let kind = self.masked(kind);
+        let notice = notify::notice_of(&kind);
+        self.rec.record(kind, step);
+        if let Some(n) = notice {
+            self.notify(&n);
+        }
+    }
+
+    /// Tells the workflow's notification channels of `notice`, if they hear of its event;
+    /// a channel that cannot be reached is noted.
+    pub(super) fn notify(&self, notice: &notify::Notice) {
+        if !self.notifier.wants(notice.event) {
+            return;
+        }
+        let at = self
+            .ops
+            .wall(self.now_ms())
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let json = serde_json::json!({
+            "at": at,
+            "run": self.run_id(),
+            "workflow": self.program.workflow.as_ref().map(|w| w.name.name.as_str()),
+            "event": notice.event,
+            "message": self.mask(&notice.message),
+        })
+        .to_string();
+        let hosts = &self.scripts.sandbox().hosts;
+        let sent = self
+            .notifier
+            .send(notice, &json, self.options.simulate, &self.workspace, hosts);
+        self.notes_of(sent);
+    }
+
+    /// Notes each notice that could not be delivered.
+    pub(super) fn notes_of(&self, failed: Vec<notify::Sent>) {
+        for s in failed {
+            self.note(
+                "notify",
+                format!(
+                    "the notice to `{}` was not delivered: {}",
+                    s.channel,
+                    s.error.unwrap_or_default()
+                ),
+            );
+        }
+    }
+
+    /// `text` with the values of the workflow's secret environment variables masked.
+    pub(crate) fn mask(&self, text: &str) -> String {
+        self.scripts.sandbox().redact(text)
+    }
+
+    /// `kind` with every secret value in its texts masked (as it is, when the workflow
+    /// declares no secret with a value).
+    pub(super) fn masked(&self, kind: EventKind) -> EventKind {
+        fn mask(v: serde_json::Value, s: &crate::script::Sandbox) -> serde_json::Value {
+            use serde_json::Value;
+            match v {
+                Value::String(t) => Value::String(s.redact(&t)),
+                Value::Array(a) => Value::Array(a.into_iter().map(|x| mask(x, s)).collect()),
+                Value::Object(o) => {
+                    Value::Object(o.into_iter().map(|(k, x)| (k, mask(x, s))).collect())
+                }
+                other => other,
+            }
+        }
+        let sandbox = self.scripts.sandbox();
+        if !sandbox.has_secrets() {
+            return kind;
+        }
+        serde_json::to_value(&kind)
+            .ok()
+            .map(|v| mask(v, sandbox))
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or(kind)
+    }
+
+    /// Records what a step did.
+    pub(super) fn note(&self, step: &str, text: String) {
+        self.record(EventKind::Note {
+            step: step.into(),
+            text,
+        });
+    }
+}

@@ -1,0 +1,123 @@
+//! People in the loop: an `approve` step inside a story's loop waits for a person, who
+//! answers from another terminal (`bmad approve`); a rejection goes back to the dev agent
+//! with the person's reason, as a QA rejection does, and the next attempt asks again.
+
+use crate::common;
+use crate::harness::{DEADLINE, Test, wait_until};
+use std::path::Path;
+
+const FLOW: &str = r#"
+agent dev { backend exec "cat >> prompts.txt" stdin }
+workflow w { start build }
+phase build {
+  for story in stories {
+    repeat max 3 {
+      dev: implement
+      approve review "Does the change read well?" by alice, bob
+    } until approved
+  }
+}
+story "s1" feature { title "one" }
+"#;
+
+/// An approval as the test looks at it: target, attempt, answered.
+type Asked = (String, u64, bool);
+
+/// The approvals of the only run in `dir`'s store, with the run's id.
+fn approvals(dir: &Path) -> Option<(String, Vec<Asked>)> {
+    let store = common::store_once_written(&dir.join(".bmad/state.db"))?;
+    let run = store.runs().ok()?.into_iter().next()?;
+    let all = store.approvals(&run.id).ok()?;
+    Some((
+        run.id,
+        all.into_iter()
+            .map(|a| (a.target, a.attempt, a.answer.is_some()))
+            .collect(),
+    ))
+}
+
+/// Waits until the run asks for `review@s1` at `attempt`; the run's id.
+fn asked(dir: &Path, attempt: u64) -> String {
+    let mut id = String::new();
+    let ok = wait_until(DEADLINE, || match approvals(dir) {
+        Some((run, all)) if all == [("review@s1".to_string(), attempt, false)] => {
+            id = run;
+            true
+        }
+        _ => false,
+    });
+    assert!(ok, "the run never asked for review@s1 at attempt {attempt}");
+    id
+}
+
+#[test]
+fn a_rejected_approval_sends_the_story_back_with_the_reason_and_asks_again() {
+    let t = Test::new().workflow(FLOW);
+    let dir = t.path().to_path_buf();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["run", "flow.bmad", "--workspace", "."])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = asked(&dir, 1);
+    // Only who the step names may answer.
+    Test::at(&dir)
+        .args(&["approve", &id, "review@s1", "--as", "carol"])
+        .status(2)
+        .stderr_contains("`review@s1` may be approved by alice, bob, not by carol")
+        .run();
+    Test::at(&dir)
+        .args(&[
+            "approve",
+            &id,
+            "review@s1",
+            "--reject",
+            "name the new flag in the README",
+            "--as",
+            "alice",
+        ])
+        .run();
+    // The next attempt gets the person's words, and asks again.
+    let id = asked(&dir, 2);
+    let prompts = std::fs::read_to_string(dir.join("prompts.txt")).unwrap();
+    assert!(
+        prompts.contains("name the new flag in the README"),
+        "{prompts}"
+    );
+    Test::at(&dir)
+        .args(&["approve", &id, "review@s1", "--as", "bob"])
+        .run();
+    let out = run.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("1 done, 0 blocked"), "{stdout}");
+}
+
+#[test]
+fn an_approval_given_in_advance_or_simulated_does_not_wait() {
+    Test::new()
+        .workflow(FLOW)
+        .args(&[
+            "run",
+            "flow.bmad",
+            "--workspace",
+            ".",
+            "--approve",
+            "review",
+        ])
+        .stdout_contains("1 done, 0 blocked")
+        .run();
+    Test::new()
+        .workflow(FLOW)
+        .args(&["run", "--simulate", "flow.bmad", "--workspace", "."])
+        .stdout_contains("1 done, 0 blocked")
+        .run();
+    Test::new()
+        .workflow(FLOW)
+        .args(&["check", "flow.bmad"])
+        .stderr_contains("0 errors, 0 warnings")
+        .run();
+}
