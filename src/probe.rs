@@ -9,6 +9,63 @@ use std::time::{Duration, Instant};
 /// At most this many addresses of one name are tried.
 pub const MAX_ADDRESSES: usize = 4;
 
+/// The method of an HTTP probe: a request with no body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpMethod {
+    /// `get`.
+    Get,
+    /// `post`.
+    Post,
+    /// `head`.
+    Head,
+    /// `put`.
+    Put,
+}
+
+impl HttpMethod {
+    /// The method as a workflow writes it: `get`, `post`, `head`, `put`.
+    pub fn word(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "get",
+            HttpMethod::Post => "post",
+            HttpMethod::Head => "head",
+            HttpMethod::Put => "put",
+        }
+    }
+}
+
+impl std::fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
+/// Why a caller of [`tcp`] stops trying.
+pub type GiveUp = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a TCP probe or a webhook got no answer at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// A TCP probe's target is not `host:port`.
+    #[error("`{0}` is not host:port")]
+    NotHostPort(String),
+    /// The host name did not resolve.
+    #[error("cannot resolve `{host}`: {source}")]
+    Resolve {
+        /// The host.
+        host: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The caller gave up (its deadline passed), with its reason.
+    #[error(transparent)]
+    GaveUp(GiveUp),
+    /// The request could not be sent or no status came back.
+    #[error(transparent)]
+    Http(#[from] ureq::Error),
+}
+
 /// What a probe found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probed {
@@ -66,13 +123,13 @@ impl HttpProber {
     }
 
     /// A request (`get`, `post`, `head`, `put`) with no body, timed.
-    pub fn request(&self, method: &str, url: &str) -> Probed {
+    pub fn request(&self, method: HttpMethod, url: &str) -> Probed {
         let start = Instant::now();
         let result = match method {
-            "post" => self.agent.post(url).send_empty(),
-            "put" => self.agent.put(url).send_empty(),
-            "head" => self.agent.head(url).call(),
-            _ => self.agent.get(url).call(),
+            HttpMethod::Post => self.agent.post(url).send_empty(),
+            HttpMethod::Put => self.agent.put(url).send_empty(),
+            HttpMethod::Head => self.agent.head(url).call(),
+            HttpMethod::Get => self.agent.get(url).call(),
         };
         let latency = start.elapsed();
         match result {
@@ -97,7 +154,7 @@ impl HttpProber {
 }
 
 /// One HTTP request (`get`, `post`, `head`, `put`) with no body, on a new connection.
-pub fn http(method: &str, url: &str, timeout: Duration) -> Probed {
+pub fn http(method: HttpMethod, url: &str, timeout: Duration) -> Probed {
     HttpProber::new(timeout).request(method, url)
 }
 
@@ -106,21 +163,24 @@ pub fn http(method: &str, url: &str, timeout: Duration) -> Probed {
 ///
 /// # Errors
 ///
-/// Why no address answered: none resolved, each refused or timed out, or `give_up`
-/// said so.
+/// A [`ProbeError`]: the name did not resolve, or `give_up` said to stop (each address
+/// refused or timed out is an answer of `Ok`, with its error).
 pub fn tcp(
     host: &str,
     port: u16,
     timeout: Duration,
-    mut give_up: impl FnMut() -> Result<(), String>,
-) -> Result<Probed, String> {
+    mut give_up: impl FnMut() -> Result<(), GiveUp>,
+) -> Result<Probed, ProbeError> {
     let start = Instant::now();
     let addrs = (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve `{host}`: {e}"))?;
+        .map_err(|source| ProbeError::Resolve {
+            host: host.to_string(),
+            source,
+        })?;
     let mut error = None;
     for addr in addrs.take(MAX_ADDRESSES) {
-        give_up()?;
+        give_up().map_err(ProbeError::GaveUp)?;
         match TcpStream::connect_timeout(&addr, timeout) {
             Ok(_) => {
                 return Ok(Probed {
@@ -153,14 +213,13 @@ pub fn host_port(target: &str) -> Option<(&str, u16)> {
 ///
 /// # Errors
 ///
-/// Why no status came back: a malformed URL, no connection, a timeout.
-pub fn post_json(url: &str, json: &str, timeout: Duration) -> Result<u16, String> {
+/// [`ProbeError::Http`]: no status came back (a malformed URL, no connection, a timeout).
+pub fn post_json(url: &str, json: &str, timeout: Duration) -> Result<u16, ProbeError> {
     let prober = HttpProber::new(timeout);
-    prober
+    Ok(prober
         .agent
         .post(url)
         .header("content-type", "application/json")
         .send(json)
-        .map(|r| r.status().as_u16())
-        .map_err(|e| e.to_string())
+        .map(|r| r.status().as_u16())?)
 }

@@ -81,7 +81,13 @@ impl<'a> StepLint<'a> for Steps<'a> {
             | StepKind::ForEach { max: Some(m), .. }
             | StepKind::Repeat { max: Some(m), .. }
             | StepKind::Retry { max: Some(m), .. } => at_least_one(m, "`max`", diags),
-            StepKind::Probe(pr) => probe_expect(&pr.method, "probe", pr.expect.as_ref(), diags),
+            StepKind::Probe(pr) => probe_expect(
+                pr.method.word(),
+                pr.method.http().is_some(),
+                "probe",
+                pr.expect.as_ref(),
+                diags,
+            ),
             StepKind::Group { label, .. } => {
                 if let Some((_, found)) = &mut self.heal {
                     *found |= label.starts_with("fix ");
@@ -187,10 +193,17 @@ fn counts(p: &Program, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `expect` is an HTTP status: only HTTP probes have one, and it is 100 to 599.
-fn probe_expect(method: &str, what: &str, expect: Option<&Count>, diags: &mut Vec<Diagnostic>) {
+/// `expect` is an HTTP status: only HTTP probes (`http`) have one, and it is 100 to 599.
+/// `method` is the probe's method as written, or `sh` or `check`.
+fn probe_expect(
+    method: &str,
+    http: bool,
+    what: &str,
+    expect: Option<&Count>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let Some(e) = expect else { return };
-    if !matches!(method, "get" | "post" | "head" | "put") {
+    if !http {
         diags.push(
             Diagnostic::error(
                 Code::UnknownSetting,
@@ -218,12 +231,12 @@ fn probe_expect(method: &str, what: &str, expect: Option<&Count>, diags: &mut Ve
 fn probes(p: &Program, diags: &mut Vec<Diagnostic>) {
     for m in &p.monitors {
         for h in &m.health {
-            let method = match &h.probe {
-                HealthProbe::Probe(pr) => pr.method.clone(),
-                HealthProbe::Sh { .. } => "sh".into(),
-                HealthProbe::Check { .. } => "check".into(),
+            let (method, http) = match &h.probe {
+                HealthProbe::Probe(pr) => (pr.method.word(), pr.method.http().is_some()),
+                HealthProbe::Sh { .. } => ("sh", false),
+                HealthProbe::Check { .. } => ("check", false),
             };
-            probe_expect(&method, "health check", h.expect.as_ref(), diags);
+            probe_expect(method, http, "health check", h.expect.as_ref(), diags);
         }
     }
 }

@@ -151,7 +151,11 @@ fn step(p: &Program, g: &mut Graph, s: &Step, from: Vec<Exit>) -> (Option<NodeId
             node(
                 g,
                 &from,
-                format!("{} {}{expect}", pr.method.to_uppercase(), pr.target.value),
+                format!(
+                    "{} {}{expect}",
+                    pr.method.word().to_uppercase(),
+                    pr.target.value
+                ),
                 Shape::Box,
             )
         }

@@ -298,7 +298,7 @@ fn ops(p: &Program, g: &mut Graph) {
             for h in &m.health {
                 let probe = match &h.probe {
                     HealthProbe::Probe(pr) => {
-                        format!("{} {}", pr.method.to_uppercase(), pr.target.value)
+                        format!("{} {}", pr.method.word().to_uppercase(), pr.target.value)
                     }
                     HealthProbe::Sh { command } => format!("sh {}", command.value),
                     HealthProbe::Check { check } => format!("check {}", check.name),

@@ -3,7 +3,7 @@
 
 use crate::model::step::{Cmp, Count, Name, Quantity, Text};
 use crate::source::Span;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How soon a level must be answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,7 +69,7 @@ pub struct Health {
 }
 
 /// healthy, warning or critical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// All is well.

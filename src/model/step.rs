@@ -2,6 +2,7 @@
 //! protocols and maintenance jobs all lower to, and the one scheduler runs.
 
 use crate::model::literal::Value;
+use crate::probe::HttpMethod;
 use crate::source::Span;
 use compact_str::CompactString;
 use serde::Serialize;
@@ -224,11 +225,66 @@ pub struct Handoff {
     pub notes: Option<Text>,
 }
 
+/// How a probe reaches its target: an HTTP request or a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeMethod {
+    /// `get`.
+    Get,
+    /// `post`.
+    Post,
+    /// `head`.
+    Head,
+    /// `put`.
+    Put,
+    /// `tcp`: a connection to host:port.
+    Tcp,
+}
+
+impl ProbeMethod {
+    /// The method as written: `get`, `post`, `head`, `put` or `tcp`.
+    pub fn word(self) -> &'static str {
+        match self.http() {
+            Some(m) => m.word(),
+            None => "tcp",
+        }
+    }
+
+    /// The HTTP method; `None` for `tcp`.
+    pub fn http(self) -> Option<HttpMethod> {
+        match self {
+            ProbeMethod::Get => Some(HttpMethod::Get),
+            ProbeMethod::Post => Some(HttpMethod::Post),
+            ProbeMethod::Head => Some(HttpMethod::Head),
+            ProbeMethod::Put => Some(HttpMethod::Put),
+            ProbeMethod::Tcp => None,
+        }
+    }
+
+    /// The method of a word as written; `None` for any other word.
+    pub fn from_word(word: &str) -> Option<ProbeMethod> {
+        Some(match word {
+            "get" => ProbeMethod::Get,
+            "post" => ProbeMethod::Post,
+            "head" => ProbeMethod::Head,
+            "put" => ProbeMethod::Put,
+            "tcp" => ProbeMethod::Tcp,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for ProbeMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
 /// An HTTP or TCP probe.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Probe {
     /// `get`, `post`, `head`, `put` or `tcp`.
-    pub method: String,
+    pub method: ProbeMethod,
     /// URL, or host:port for tcp.
     pub target: Text,
     /// Expected HTTP status.

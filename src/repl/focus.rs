@@ -4,6 +4,31 @@
 use crate::ir::{ProcKind, Program};
 use crate::model::step::{CallKind, Name, Step, StepKind};
 
+/// Why a workflow cannot be cut down to one definition.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FocusError {
+    /// No definition of the kind wanted has the name.
+    #[error("nothing named `{name}` {what}{}", did_you_mean.as_ref().map_or(String::new(), |h| format!(" ({h})")))]
+    NotFound {
+        /// The name given.
+        name: String,
+        /// What was wanted (`to draw (a phase, procedure or monitor)`).
+        what: &'static str,
+        /// The name it may mean.
+        did_you_mean: Option<String>,
+    },
+    /// A procedure that a monitor or an incident starts, not `:run`.
+    #[error(
+        "`{name}` is an {kind}: it runs when a monitor or an incident starts it, not with :run"
+    )]
+    NotRunnable {
+        /// The procedure.
+        name: String,
+        /// Its kind's keyword.
+        kind: &'static str,
+    },
+}
+
 /// Everything `p` defines, as (kind, name), in declaration order within each kind.
 pub(super) fn defined(p: &Program) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
@@ -80,7 +105,7 @@ fn drop_spans(v: &mut serde_json::Value) {
 /// `p` with only the definition named `name` to draw: a phase (its flow), a procedure of
 /// any kind, or a monitor (drawn with every procedure and incident level, not only the
 /// ones its rules lead to).
-pub(super) fn for_graph(mut p: Program, name: &str) -> Result<Program, String> {
+pub(super) fn for_graph(mut p: Program, name: &str) -> Result<Program, FocusError> {
     if let Some(i) = p.phases.iter().position(|x| x.name.name == name) {
         let mut phase = p.phases.swap_remove(i);
         phase.after.clear();
@@ -114,7 +139,7 @@ pub(super) fn for_graph(mut p: Program, name: &str) -> Result<Program, String> {
 
 /// `p` cut down to run only the definition named `name`: a phase (without the phases
 /// before it), or a procedure, heal or maintenance job (called from a phase of its own).
-pub(super) fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
+pub(super) fn for_run(mut p: Program, name: &str) -> Result<Program, FocusError> {
     if let Some(w) = p.workflow.as_mut() {
         w.start = None;
     }
@@ -133,10 +158,10 @@ pub(super) fn for_run(mut p: Program, name: &str) -> Result<Program, String> {
         ProcKind::Procedure | ProcKind::Maintenance => CallKind::Call,
         ProcKind::Heal => CallKind::Heal,
         other => {
-            return Err(format!(
-                "`{name}` is an {}: it runs when a monitor or an incident starts it, not with :run",
-                other.keyword()
-            ));
+            return Err(FocusError::NotRunnable {
+                name: name.to_string(),
+                kind: other.keyword(),
+            });
         }
     };
     let span = pr.span;
@@ -185,9 +210,12 @@ fn keep_artifacts(p: &mut Program) {
     p.artifacts.extend(declared);
 }
 
-fn not_found(p: &Program, name: &str, what: &str) -> String {
+fn not_found(p: &Program, name: &str, what: &'static str) -> FocusError {
     let names = defined(p);
-    let hint = crate::diagnostic::did_you_mean(name, names.iter().map(|(_, n)| n.as_str()))
-        .map_or(String::new(), |h| format!(" ({h})"));
-    format!("nothing named `{name}` {what}{hint}")
+    let did_you_mean = crate::diagnostic::did_you_mean(name, names.iter().map(|(_, n)| n.as_str()));
+    FocusError::NotFound {
+        name: name.to_string(),
+        what,
+        did_you_mean,
+    }
 }

@@ -179,7 +179,7 @@ pub enum EventKind {
         /// status).
         check: String,
         /// healthy, warning or critical.
-        status: String,
+        status: crate::model::Status,
         /// What the probe saw.
         detail: String,
     },
@@ -188,7 +188,7 @@ pub enum EventKind {
         /// The monitor and rule (`production/pattern "WebRTC connection failed"`).
         rule: String,
         /// warning or critical.
-        status: String,
+        status: crate::model::Status,
         /// The actions, as written.
         actions: Vec<String>,
     },
@@ -293,7 +293,7 @@ pub enum EventKind {
         /// The job.
         job: String,
         /// started, succeeded, failed, skipped or queued.
-        status: String,
+        status: super::ops::MaintenanceStatus,
         /// Why, for failed and skipped.
         detail: Option<String>,
     },

@@ -7,7 +7,50 @@ use super::Runner;
 use super::event::{EventKind, HandedOver};
 use super::steps::StepError;
 use super::sync::Write;
+use super::workspace::WorkspaceError;
 use crate::model::step::Handoff;
+use std::path::PathBuf;
+
+/// Why a handoff cannot hand its artifacts over; each names the handoff (`from -> to`).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HandoffError {
+    /// An artifact's path cannot be used.
+    #[error("handoff {from} -> {to}: {source}")]
+    Artifact {
+        /// The agent handing off.
+        from: String,
+        /// The agent receiving.
+        to: String,
+        /// Why.
+        #[source]
+        source: WorkspaceError,
+    },
+    /// An artifact is not in the workspace.
+    #[error("handoff {from} -> {to}: {artifact} from `{from}` is not in the workspace ({})", path.display())]
+    Missing {
+        /// The agent handing off.
+        from: String,
+        /// The agent receiving.
+        to: String,
+        /// The artifact, for messages (`` `prd` (docs/prd.md) ``).
+        artifact: String,
+        /// Where it should be.
+        path: PathBuf,
+    },
+    /// An artifact cannot be read (for its sha256).
+    #[error("handoff {from} -> {to}: cannot read {artifact}: {source}")]
+    Unreadable {
+        /// The agent handing off.
+        from: String,
+        /// The agent receiving.
+        to: String,
+        /// The artifact, for messages.
+        artifact: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 impl Runner {
     /// `handoff FROM -> TO { ... }`.
@@ -18,20 +61,27 @@ impl Runner {
             let a = self
                 .workspace
                 .artifact(r)
-                .map_err(|e| StepError::Handoff(format!("handoff {from} -> {to}: {e}")))?;
+                .map_err(|source| HandoffError::Artifact {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    source,
+                })?;
             if !a.exists() {
-                return Err(StepError::Handoff(format!(
-                    "handoff {from} -> {to}: {} from `{from}` is not in the workspace ({})",
-                    a.label(),
-                    a.path.display()
-                )));
+                return Err(HandoffError::Missing {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    artifact: a.label(),
+                    path: a.path,
+                }
+                .into());
             }
-            let sha256 = super::digest::sha256_path(&a.path).map_err(|e| {
-                StepError::Handoff(format!(
-                    "handoff {from} -> {to}: cannot read {}: {e}",
-                    a.label()
-                ))
-            })?;
+            let sha256 =
+                super::digest::sha256_path(&a.path).map_err(|source| HandoffError::Unreadable {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    artifact: a.label(),
+                    source,
+                })?;
             artifacts.push(HandedOver {
                 path: a.written,
                 sha256,

@@ -61,13 +61,27 @@ fn counts(events: &[Event], makespan_ms: u64) -> Counts {
     c
 }
 
+/// Why a run does not measure a metric: the KPI's note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum NotMeasured {
+    /// A rate over a run that took no time.
+    #[error("the run took no time")]
+    NoTime,
+    /// MTTR with no incident resolved.
+    #[error("no incident was resolved")]
+    NoResolution,
+    /// A metric of production (escaped defects, ...).
+    #[error("needs production data a run does not have")]
+    NeedsProduction,
+}
+
 /// The value of `metric` on this run, or why a run does not measure it.
-fn measure(metric: &str, c: &Counts) -> Result<f64, String> {
+fn measure(metric: &str, c: &Counts) -> Result<f64, NotMeasured> {
     let per_hour = |n: usize| {
         if c.hours > 0.0 {
             Ok(n as f64 / c.hours)
         } else {
-            Err("the run took no time".to_string())
+            Err(NotMeasured::NoTime)
         }
     };
     match metric {
@@ -77,11 +91,11 @@ fn measure(metric: &str, c: &Counts) -> Result<f64, String> {
         "deploys_per_day" => per_hour(c.deploys).map(|h| h * 24.0),
         // MTTR: from detection to verified resolution, in ms (a duration target's unit).
         "incident_resolution_time" | "mean_time_to_recovery" => match c.resolutions.len() {
-            0 => Err("no incident was resolved".into()),
+            0 => Err(NotMeasured::NoResolution),
             n => Ok(c.resolutions.iter().sum::<u64>() as f64 / n as f64),
         },
         "open_incidents" => Ok((c.incidents - c.resolutions.len()) as f64),
-        _ => Err("needs production data a run does not have".into()),
+        _ => Err(NotMeasured::NeedsProduction),
     }
 }
 
@@ -98,7 +112,7 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
             );
             let (measured, note) = match measure(&k.metric.name, &c) {
                 Ok(v) => (Some((v * 100.0).round() / 100.0), None),
-                Err(why) => (None, Some(why)),
+                Err(why) => (None, Some(why.to_string())),
             };
             KpiResult {
                 name: k.name.name.to_string(),

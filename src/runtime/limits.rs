@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// What one agent may use: its own `limits`, else `limits { per_agent }`.
@@ -150,8 +150,8 @@ impl Admission {
     ///
     /// # Errors
     ///
-    /// When the pools were closed (the run is stopping).
-    pub async fn admit(&self, limits: &AgentLimits) -> Result<Admitted, String> {
+    /// [`AcquireError`] when the pools were closed (the run is stopping).
+    pub async fn admit(&self, limits: &AgentLimits) -> Result<Admitted, AcquireError> {
         let mut permits = Vec::new();
         let wants = [
             (&self.memory_mib, limits.memory.map(|m| m.div_ceil(MIB))),
@@ -165,10 +165,7 @@ impl Admission {
         for (pool, want) in wants {
             if let (Some((pool, total)), Some(want)) = (pool, want) {
                 let n = u32::try_from(want).unwrap_or(u32::MAX).clamp(1, *total);
-                let permit = Arc::clone(pool)
-                    .acquire_many_owned(n)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let permit = Arc::clone(pool).acquire_many_owned(n).await?;
                 permits.push(permit);
             }
         }

@@ -107,7 +107,7 @@ impl Notifier {
                             match crate::probe::post_json(&url, &body, WEBHOOK_TIMEOUT) {
                                 Ok(status) if (200..300).contains(&status) => None,
                                 Ok(status) => Some(format!("the webhook answered {status}")),
-                                Err(e) => Some(e),
+                                Err(e) => Some(e.to_string()),
                             }
                         });
                     self.sending.borrow_mut().push((channel.clone(), delivery));

@@ -5,6 +5,7 @@
 use super::Runner;
 use super::steps::StepError;
 use crate::model::step::Probe;
+use crate::probe::ProbeError;
 use std::time::Duration;
 
 /// A probe's time limit when it writes none.
@@ -17,21 +18,26 @@ impl Runner {
             .timeout
             .and_then(|q| q.duration())
             .unwrap_or(DEFAULT_PROBE_TIMEOUT);
-        let method = p.method.clone();
+        let method = p.method;
         let target = p.target.value.to_string();
-        let what = format!("{} {target}", method.to_uppercase());
+        let what = format!("{} {target}", method.word().to_uppercase());
         let probed = tokio::task::spawn_blocking(move || {
-            if method == "tcp" {
-                let (host, port) = crate::probe::host_port(&target)
-                    .ok_or_else(|| format!("`{target}` is not host:port"))?;
-                crate::probe::tcp(host, port, timeout, || Ok(()))
-            } else {
-                Ok(crate::probe::http(&method, &target, timeout))
+            if let Some(http) = method.http() {
+                return Ok(crate::probe::http(http, &target, timeout));
             }
+            let (host, port) = crate::probe::host_port(&target)
+                .ok_or_else(|| ProbeError::NotHostPort(target.clone()))?;
+            crate::probe::tcp(host, port, timeout, || Ok(()))
         })
         .await
-        .map_err(|e| StepError::Probe(format!("{what}: the probe's thread failed: {e}")))?
-        .map_err(|e| StepError::Probe(format!("{what}: {e}")))?;
+        .map_err(|source| StepError::ProbeThread {
+            what: what.clone(),
+            source,
+        })?
+        .map_err(|source| StepError::ProbeUnanswered {
+            what: what.clone(),
+            source,
+        })?;
         let took = crate::model::literal::human_duration(probed.latency);
         let passed = probed.passes(p.expect.map(|e| e.value));
         let got = probed.seen();
@@ -42,7 +48,7 @@ impl Runner {
             let want = p.expect.map_or("a 2xx status".to_string(), |e| {
                 format!("status {}", e.value)
             });
-            Err(StepError::Probe(format!("{what}: {got}, expected {want}")))
+            Err(StepError::ProbeMissed { what, got, want })
         }
     }
 }

@@ -57,6 +57,9 @@ pub(crate) enum StepError {
     /// A task was not started (a limit held it back).
     #[error("not started: {0}")]
     NotStarted(String),
+    /// A task was not admitted: the run's memory and CPU pools closed (it is stopping).
+    #[error("not started: {0}")]
+    NotAdmitted(#[source] tokio::sync::AcquireError),
     /// The run pauses (a budget is spent, an agent's service keeps refusing): the step
     /// is neither done nor failed, and runs again on resume.
     #[error("paused: {0}")]
@@ -98,17 +101,51 @@ pub(crate) enum StepError {
     #[error("{0}")]
     Shell(String),
     /// A probe's answer was not the one expected.
-    #[error("{0}")]
-    Probe(String),
+    #[error("{what}: {got}, expected {want}")]
+    ProbeMissed {
+        /// The probe (`GET http://api/health`).
+        what: String,
+        /// What came back (`status 503`, `connection refused`).
+        got: String,
+        /// What was expected (`status 200`, `a 2xx status`).
+        want: String,
+    },
+    /// A probe's blocking thread failed.
+    #[error("{what}: the probe's thread failed: {source}")]
+    ProbeThread {
+        /// The probe.
+        what: String,
+        /// Why.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// A probe got no answer at all: its target is not `host:port`, or does not resolve.
+    #[error("{what}: {source}")]
+    ProbeUnanswered {
+        /// The probe (`TCP db:5432`).
+        what: String,
+        /// Why.
+        #[source]
+        source: crate::probe::ProbeError,
+    },
     /// A deployment or rollback failed.
     #[error("{0}")]
     Deploy(String),
     /// A handoff's artifacts are not there.
-    #[error("{0}")]
-    Handoff(String),
+    #[error(transparent)]
+    Handoff(#[from] super::handoff::HandoffError),
     /// Delivery through git failed: a worktree, a commit, the merge lane.
     #[error("{0}")]
     Delivery(String),
+    /// A heal's verification check failed.
+    #[error("verification `{check}` failed: {source}")]
+    Verification {
+        /// The check.
+        check: String,
+        /// How it failed.
+        #[source]
+        source: Box<StepError>,
+    },
     /// A heal did not heal.
     #[error("{0}")]
     Heal(String),
@@ -131,6 +168,9 @@ pub(crate) enum StepError {
         /// Its branch.
         branch: String,
     },
+    /// The story files cannot be used.
+    #[error(transparent)]
+    Stories(#[from] super::story_files::StoryFileError),
     /// Story files or the git setup cannot be used.
     #[error("{0}")]
     Setup(String),

@@ -21,8 +21,7 @@ impl Runner {
         body: &'a [Step],
         ctx: &'a Ctx<'a>,
     ) -> Result<(), StepError> {
-        let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)
-            .map_err(StepError::Setup)?;
+        let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)?;
         let stories: Vec<&Story> = self
             .program
             .stories

@@ -23,11 +23,68 @@
 //!     - "Peer connection establishes successfully"
 //! ```
 
-use super::workspace::Workspace;
+use super::workspace::{Workspace, WorkspaceError};
 use crate::model::step::{Name, Text};
 use crate::model::{FileChange, NewFile, StoriesFrom, Story};
 use crate::source::Span;
 use serde::Deserialize;
+
+/// Why the story files cannot be used: each names the file (or the pattern).
+#[derive(Debug, thiserror::Error)]
+pub enum StoryFileError {
+    /// A `stories from` pattern is malformed.
+    #[error("stories from `{written}`: {source}")]
+    Pattern {
+        /// The pattern as written.
+        written: String,
+        /// Why.
+        #[source]
+        source: glob::PatternError,
+    },
+    /// A story file leads out of the workspace.
+    #[error(transparent)]
+    Outside(#[from] WorkspaceError),
+    /// A story file cannot be read.
+    #[error("cannot read story file `{file}`: {source}")]
+    Unreadable {
+        /// The file, in the workspace.
+        file: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A story file is not UTF-8.
+    #[error("story file `{file}` is not UTF-8 text: {source}")]
+    NotUtf8 {
+        /// The file, in the workspace.
+        file: String,
+        /// Why.
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+    /// A story file does not parse, at a line and column when known.
+    #[error("{file}{}: {source}", at.map_or(String::new(), |(line, column)| format!(":{line}:{column}")))]
+    Yaml {
+        /// The file, in the workspace.
+        file: String,
+        /// Its line and column.
+        at: Option<(usize, usize)>,
+        /// Why.
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+    /// A story without a `type`.
+    #[error(
+        "{file}: story `{id}` has no `type` (frontend, backend, infrastructure, ...): \
+         the workflow assigns dev agents by type"
+    )]
+    NoType {
+        /// The file, in the workspace.
+        file: String,
+        /// The story.
+        id: String,
+    },
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,18 +155,19 @@ fn text(s: String) -> Text {
 }
 
 /// The story of one file's text; `file` names it in errors.
-fn parse(file: &str, yaml: &str) -> Result<Story, String> {
-    let parsed: StoryFile = serde_yaml_ng::from_str(yaml).map_err(|e| match e.location() {
-        Some(at) => format!("{file}:{}:{}: {e}", at.line(), at.column()),
-        None => format!("{file}: {e}"),
-    })?;
+fn parse(file: &str, yaml: &str) -> Result<Story, StoryFileError> {
+    let parsed: StoryFile =
+        serde_yaml_ng::from_str(yaml).map_err(|source| StoryFileError::Yaml {
+            file: file.to_string(),
+            at: source.location().map(|at| (at.line(), at.column())),
+            source,
+        })?;
     let s = parsed.story;
     let Some(story_type) = s.story_type else {
-        return Err(format!(
-            "{file}: story `{}` has no `type` (frontend, backend, infrastructure, ...): \
-             the workflow assigns dev agents by type",
-            s.id
-        ));
+        return Err(StoryFileError::NoType {
+            file: file.to_string(),
+            id: s.id,
+        });
     };
     Ok(Story {
         id: name(s.id),
@@ -150,7 +208,7 @@ fn parse(file: &str, yaml: &str) -> Result<Story, String> {
 ///
 /// When a pattern is malformed, or a file cannot be read, does not parse or leads out of
 /// the workspace.
-pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, String> {
+pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, StoryFileError> {
     let mut stories = Vec::new();
     for source in sources {
         let written = source.pattern.value.as_str();
@@ -158,7 +216,10 @@ pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, Strin
         let root = glob::Pattern::escape(&ws.root().to_string_lossy());
         let pattern = format!("{root}/{inside}");
         let mut paths: Vec<_> = glob::glob(&pattern)
-            .map_err(|e| format!("stories from `{written}`: {e}"))?
+            .map_err(|source| StoryFileError::Pattern {
+                written: written.to_string(),
+                source,
+            })?
             .filter_map(Result::ok)
             .collect();
         paths.sort();
@@ -169,11 +230,17 @@ pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, Strin
                 .display()
                 .to_string();
             // The same confinement as every artifact: no symlink out of the workspace.
-            let path = ws.resolve(&shown).map_err(|e| e.to_string())?;
-            let bytes = crate::load::read_regular(&path, crate::load::MAX_FILE_BYTES)
-                .map_err(|e| format!("cannot read story file `{shown}`: {e}"))?;
-            let yaml = String::from_utf8(bytes)
-                .map_err(|e| format!("story file `{shown}` is not UTF-8 text: {e}"))?;
+            let path = ws.resolve(&shown)?;
+            let bytes = crate::load::read_regular(&path, crate::load::MAX_FILE_BYTES).map_err(
+                |source| StoryFileError::Unreadable {
+                    file: shown.clone(),
+                    source,
+                },
+            )?;
+            let yaml = String::from_utf8(bytes).map_err(|source| StoryFileError::NotUtf8 {
+                file: shown.clone(),
+                source,
+            })?;
             stories.push(parse(&shown, &yaml)?);
         }
     }
@@ -205,10 +272,13 @@ mod tests {
             "docs/stories/x.yaml",
             "story:\n  id: \"1\"\n  titel: \"typo\"\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("docs/stories/x.yaml:3:"), "{err}");
         assert!(err.contains("titel"), "{err}");
-        let err = parse("y.yaml", "story:\n  id: \"1\"\n").unwrap_err();
+        let err = parse("y.yaml", "story:\n  id: \"1\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("has no `type`"), "{err}");
     }
 }

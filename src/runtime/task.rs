@@ -104,7 +104,7 @@ impl Runner {
             .admission
             .admit(&limits)
             .await
-            .map_err(StepError::NotStarted)?;
+            .map_err(StepError::NotAdmitted)?;
         if let Some(why) = self
             .rec
             .journal()

@@ -13,8 +13,8 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
     /// The path leaves the workspace by `..`.
-    #[error("{0}")]
-    Outside(String),
+    #[error(transparent)]
+    Outside(#[from] crate::script::host::ConfineError),
     /// An existing part of the path is a symlink that leads out of the workspace.
     #[error("`{written}` leads outside the workspace (through `{through}`)")]
     LinkOut {
@@ -181,8 +181,7 @@ impl Workspace {
     ///
     /// When `..` or a symlink leads out of the workspace.
     pub fn resolve(&self, written: &str) -> Result<PathBuf, WorkspaceError> {
-        let full =
-            crate::script::host::confine(&self.root, written).map_err(WorkspaceError::Outside)?;
+        let full = crate::script::host::confine(&self.root, written)?;
         // The deepest part of the path that exists decides where it really is.
         let mut existing = full.as_path();
         loop {
@@ -272,7 +271,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = workspace(dir.path()).resolve("docs/../../x").unwrap_err();
         assert!(
-            matches!(&err, WorkspaceError::Outside(m) if m.contains("outside the workspace")),
+            matches!(
+                &err,
+                WorkspaceError::Outside(crate::script::host::ConfineError::Outside(_))
+            ),
             "{err}"
         );
     }

@@ -38,6 +38,42 @@ pub const HOST_FUNCTIONS: &[&str] = &[
 const MAX_SCAN_BYTES: u64 = 256 * 1024 * 1024;
 /// Longest regex pattern.
 const MAX_PATTERN: usize = 4096;
+
+/// Why a path of the workspace cannot be read: each variant holds the path as written.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfineError {
+    /// `..` leads out of the workspace.
+    #[error("`{0}` is outside the workspace")]
+    Outside(String),
+    /// No such file.
+    #[error("cannot read `{0}`: no such file in the workspace")]
+    NotFound(String),
+    /// The file cannot be opened or its metadata read.
+    #[error("cannot read `{path}`: {source}")]
+    Unreadable {
+        /// The path.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// What was opened cannot be told apart from a link out.
+    #[error("cannot read `{0}`: its real path is unknown")]
+    UnknownRealPath(String),
+    /// What was opened is outside the workspace (a symlink).
+    #[error("`{0}` leads outside the workspace")]
+    LeadsOut(String),
+    /// A directory, a FIFO, a device.
+    #[error("cannot read `{0}`: not a regular file")]
+    NotAFile(String),
+}
+
+impl From<ConfineError> for Box<EvalAltResult> {
+    fn from(e: ConfineError) -> Self {
+        e.to_string().into()
+    }
+}
+
 fn fail<T>(message: String) -> Res<T> {
     Err(message.into())
 }
@@ -77,14 +113,14 @@ pub fn with_root<T>(dir: Option<PathBuf>, f: impl FnOnce() -> T) -> T {
 /// # Errors
 ///
 /// When `..` leads out of the workspace.
-pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
+pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, ConfineError> {
     let mut inside = PathBuf::new();
     for c in Path::new(path).components() {
         match c {
             Component::Normal(part) => inside.push(part),
             Component::ParentDir => {
                 if !inside.pop() {
-                    return Err(format!("`{path}` is outside the workspace"));
+                    return Err(ConfineError::Outside(path.to_string()));
                 }
             }
             Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
@@ -101,7 +137,7 @@ pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
 ///
 /// When the path leads out of the workspace, or the file cannot be opened or is not a
 /// regular file.
-pub fn open_confined(root: &Path, path: &str) -> Result<File, String> {
+pub fn open_confined(root: &Path, path: &str) -> Result<File, ConfineError> {
     let full = confine(root, path)?;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -110,22 +146,22 @@ pub fn open_confined(root: &Path, path: &str) -> Result<File, String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
+    let unreadable = |source| ConfineError::Unreadable {
+        path: path.to_string(),
+        source,
+    };
     let file = options.open(&full).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            format!("cannot read `{path}`: no such file in the workspace")
-        }
-        _ => format!("cannot read `{path}`: {e}"),
+        std::io::ErrorKind::NotFound => ConfineError::NotFound(path.to_string()),
+        _ => unreadable(e),
     })?;
-    let real = real_path(&file, &full)
-        .ok_or_else(|| format!("cannot read `{path}`: its real path is unknown"))?;
+    let real =
+        real_path(&file, &full).ok_or_else(|| ConfineError::UnknownRealPath(path.to_string()))?;
     if !real.starts_with(root) {
-        return Err(format!("`{path}` leads outside the workspace"));
+        return Err(ConfineError::LeadsOut(path.to_string()));
     }
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let meta = file.metadata().map_err(unreadable)?;
     if !meta.is_file() {
-        return Err(format!("cannot read `{path}`: not a regular file"));
+        return Err(ConfineError::NotAFile(path.to_string()));
     }
     Ok(file)
 }
@@ -350,8 +386,9 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
             declared(&s, host)?;
             let port = u16::try_from(port).map_err(|_| format!("{port} is not a port"))?;
             let probed = crate::probe::tcp(host, port, timeout(timeout_ms), || {
-                check_deadline().map_err(|e| e.to_string())
-            })?;
+                check_deadline().map_err(|e| -> crate::probe::GiveUp { e })
+            })
+            .map_err(|e| e.to_string())?;
             Ok(probed.answered)
         },
     );
@@ -360,7 +397,7 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
         check_deadline()?;
         let host = super::host_of(url).ok_or_else(|| format!("`{url}` has no host"))?;
         declared(&s, &host)?;
-        let probed = crate::probe::http("get", url, timeout(timeout_ms));
+        let probed = crate::probe::http(crate::probe::HttpMethod::Get, url, timeout(timeout_ms));
         let mut result = Map::new();
         let status = i64::from(probed.status.unwrap_or(0));
         result.insert("status".into(), Dynamic::from(status));

@@ -3,7 +3,8 @@
 
 use super::grammar::Rule;
 use crate::model::step::{
-    AssignArm, CallKind, Cond, Handoff, MatchArm, Probe, Produced, Quantity, Step, StepKind, Task,
+    AssignArm, CallKind, Cond, Handoff, MatchArm, Probe, ProbeMethod, Produced, Quantity, Step,
+    StepKind, Task,
 };
 use crate::source::Span;
 
@@ -374,7 +375,8 @@ impl Builder<'_> {
     /// A probe from the pairs of `probe_step` (`http_probe` or `tcp_probe`, then options).
     pub(super) fn probe<'i>(&mut self, kids: impl Iterator<Item = P<'i>>) -> Probe {
         let mut probe = Probe {
-            method: String::new(),
+            // Every probe's spec sets it (the grammar has no probe without one).
+            method: ProbeMethod::Get,
             target: missing_text(Span::default()),
             expect: None,
             timeout: None,
@@ -393,14 +395,14 @@ impl Builder<'_> {
         match rule {
             Rule::http_probe => {
                 if let Some(m) = parts.next() {
-                    probe.method = m.as_str().to_string();
+                    probe.method = ProbeMethod::from_word(m.as_str()).unwrap_or(ProbeMethod::Get);
                 }
                 if let Some(t) = parts.next() {
                     probe.target = self.text(t);
                 }
             }
             Rule::tcp_probe => {
-                probe.method = "tcp".into();
+                probe.method = ProbeMethod::Tcp;
                 if let Some(t) = parts.find(|x| x.as_rule() == Rule::string) {
                     probe.target = self.text(t);
                 }

@@ -71,7 +71,7 @@ pub(crate) fn position(events: &[Event], what: impl Fn(&EventKind) -> bool) -> O
 /// Whether `check` went to `status` at or after event `from`.
 fn went(events: &[Event], from: usize, check: &str, to: &str) -> Option<usize> {
     position(&events[from.min(events.len())..], |k| {
-        matches!(k, EventKind::CheckStatus { check: c, status, .. } if c == check && status == to)
+        matches!(k, EventKind::CheckStatus { check: c, status, .. } if c == check && status.word() == to)
     })
     .map(|i| i + from)
 }

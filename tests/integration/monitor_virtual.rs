@@ -6,6 +6,7 @@ use super::monitor::{position, runner, texts};
 use crate::common;
 use crate::harness::{Test, dedent, fill};
 use bmad::runtime::event::{Event, EventKind};
+use bmad::runtime::ops::MaintenanceStatus;
 use bmad::runtime::ops::summary::OpsSummary;
 use std::path::Path;
 use std::time::Duration;
@@ -64,7 +65,7 @@ fn cron_schedules_run_on_the_virtual_clock_with_skip_and_queue() {
             .iter()
             .filter_map(|e| match &e.kind {
                 EventKind::Maintenance { job: j, status, .. }
-                    if j == job && status == "started" =>
+                    if j == job && *status == MaintenanceStatus::Started =>
                 {
                     Some(e.at_ms)
                 }
@@ -93,13 +94,13 @@ fn cron_schedules_run_on_the_virtual_clock_with_skip_and_queue() {
         if let EventKind::Maintenance { job, status, .. } = &e.kind
             && job == "queued"
         {
-            match status.as_str() {
-                "started" => {
+            match status {
+                MaintenanceStatus::Started => {
                     assert!(!running, "two runs of `queued` at once at {}", e.at_ms);
                     running = true;
                 }
-                "succeeded" | "failed" => running = false,
-                _ => {}
+                MaintenanceStatus::Succeeded | MaintenanceStatus::Failed => running = false,
+                MaintenanceStatus::Skipped | MaintenanceStatus::Queued => {}
             }
         }
     }

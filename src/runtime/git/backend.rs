@@ -15,10 +15,62 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::process::Command;
 
 /// The tasks the git backend performs.
 pub const GIT_TASKS: &[&str] = &["create_pr", "merge_to_main"];
+
+/// Why a task of the git agent failed.
+#[derive(Debug, thiserror::Error)]
+enum GitTaskError {
+    /// git itself failed, or the workspace is no repository.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// `create_pr` outside a story.
+    #[error("create_pr commits a story's work: run it inside `for story in stories`")]
+    NotInAStory,
+    /// `create_pr` in a story without a worktree.
+    #[error(
+        "create_pr commits a story's worktree, and this story has none (its workspace is \
+         ignored by its repository)"
+    )]
+    NoWorktree,
+    /// The story's worktree has no change.
+    #[error("story `{0}` has nothing to commit: its worktree has no change")]
+    NothingToCommit(String),
+    /// The `pr` command did not end in time.
+    #[error("{committed}, but the pr command timed out after {after:?}")]
+    PrTimedOut {
+        /// What was committed (`committed a.ts onto `story/1` (abc1234)`).
+        committed: String,
+        /// Its time limit.
+        after: Duration,
+    },
+    /// The `pr` command cannot start.
+    #[error("{committed}, but the pr command `{template}` cannot start: {source}")]
+    PrStart {
+        /// What was committed.
+        committed: String,
+        /// The command as configured.
+        template: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `pr` command failed.
+    #[error("{committed}, but the pr command `{template}` exited with {status}: {said}")]
+    PrFailed {
+        /// What was committed.
+        committed: String,
+        /// The command as configured.
+        template: String,
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// The last lines of what it printed.
+        said: String,
+    },
+}
 
 /// What a run's git agents share with its delivery: each story's description and what
 /// the merge lane did.
@@ -94,23 +146,16 @@ impl GitBackend {
 
     /// `create_pr`: the story's work committed on its branch, then the `pr` command when
     /// one is configured.
-    async fn create_pr(&self, inv: &Invocation) -> Result<String, String> {
+    async fn create_pr(&self, inv: &Invocation) -> Result<String, GitTaskError> {
         let (Some(story), Some(tree)) = (inv.story.as_deref(), inv.tree.as_ref()) else {
             return Err(match (&inv.story, self.repo().await) {
-                (_, Err(e)) => e.to_string(),
-                (None, _) => "create_pr commits a story's work: run it inside `for story in \
-                              stories`"
-                    .into(),
-                (Some(_), Ok(_)) => "create_pr commits a story's worktree, and this story has \
-                                     none (its workspace is ignored by its repository)"
-                    .into(),
+                (_, Err(e)) => e.into(),
+                (None, _) => GitTaskError::NotInAStory,
+                (Some(_), Ok(_)) => GitTaskError::NoWorktree,
             });
         };
-        let repo = self.repo().await.map_err(|e| e.to_string())?;
-        let base = repo
-            .integration(self.base.as_deref())
-            .await
-            .map_err(|e| e.to_string())?;
+        let repo = self.repo().await?;
+        let base = repo.integration(self.base.as_deref()).await?;
         let info = self.run.story(story);
         let done = commit_all(
             &repo,
@@ -119,12 +164,9 @@ impl GitBackend {
             &info,
             &message(&info, inv.attempt, inv.run.as_deref()),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         if done.is_empty() {
-            return Err(format!(
-                "story `{story}` has nothing to commit: its worktree has no change"
-            ));
+            return Err(GitTaskError::NothingToCommit(story.to_string()));
         }
         let branch = tree.branch.clone();
         let short = super::command::short(&done.head);
@@ -150,13 +192,18 @@ impl GitBackend {
             let out = match run_group(cmd, None, None, &self.marks).await {
                 // Nothing watches it: it is never stopped.
                 Ok(Ended::Exited(out) | Ended::Stopped(out, _)) => out,
-                Ok(Ended::TimedOut(t)) => {
-                    return Err(format!("{said}, but the pr command timed out after {t:?}"));
+                Ok(Ended::TimedOut(after)) => {
+                    return Err(GitTaskError::PrTimedOut {
+                        committed: said,
+                        after,
+                    });
                 }
-                Err(e) => {
-                    return Err(format!(
-                        "{said}, but the pr command `{template}` cannot start: {e}"
-                    ));
+                Err(source) => {
+                    return Err(GitTaskError::PrStart {
+                        committed: said,
+                        template: template.clone(),
+                        source,
+                    });
                 }
             };
             if !out.status.success() {
@@ -165,28 +212,27 @@ impl GitBackend {
                     &format!("{}{}", text(&out.stdout), text(&out.stderr)),
                     5,
                 );
-                return Err(format!(
-                    "{said}, but the pr command `{template}` exited with {}: {words}",
-                    out.status
-                ));
+                return Err(GitTaskError::PrFailed {
+                    committed: said,
+                    template: template.clone(),
+                    status: out.status,
+                    said: words,
+                });
             }
         }
         Ok(said)
     }
 
     /// `merge_to_main`: what the merge lane merged into the integration branch.
-    async fn merge_to_main(&self) -> Result<String, String> {
-        let repo = self.repo().await.map_err(|e| e.to_string())?;
-        let base = repo
-            .integration(self.base.as_deref())
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn merge_to_main(&self) -> Result<String, GitTaskError> {
+        let repo = self.repo().await?;
+        let base = repo.integration(self.base.as_deref()).await?;
         let merged = self.run.merged_stories();
         let held = self.run.held.lock().map(|h| h.clone()).unwrap_or_default();
         let mut said = if merged.is_empty() {
             format!("no story was merged into `{base}` in this run")
         } else {
-            let tip = repo.tip(&base).await.map_err(|e| e.to_string())?;
+            let tip = repo.tip(&base).await?;
             format!(
                 "the merge lane merged {} into `{base}` (now {}): {}",
                 if merged.len() == 1 {

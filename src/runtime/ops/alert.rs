@@ -47,7 +47,7 @@ impl Desk {
                     {
                         Ok(Ok(status)) if (200..300).contains(&status) => None,
                         Ok(Ok(status)) => Some(format!("the webhook answered {status}")),
-                        Ok(Err(e)) => Some(e),
+                        Ok(Err(e)) => Some(e.to_string()),
                         Err(e) => Some(e.to_string()),
                     }
                 };

@@ -144,9 +144,12 @@ impl Desk {
             };
         }
         for check in &plan.verify {
-            host.check(&check.name, ctx).await.map_err(|e| {
-                StepError::Check(format!("verification `{}` failed: {e}", check.name))
-            })?;
+            host.check(&check.name, ctx)
+                .await
+                .map_err(|e| StepError::Verification {
+                    check: check.name.to_string(),
+                    source: Box::new(e),
+                })?;
         }
         Ok(())
     }

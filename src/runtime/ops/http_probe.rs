@@ -3,6 +3,7 @@
 //! endpoints every second spends its time in the kernel's loopback, not in thread
 //! handoffs. `https` URLs go through the blocking client instead ([`crate::probe`]).
 
+use crate::probe::HttpMethod;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
@@ -21,6 +22,29 @@ pub(super) struct Answer {
     pub error: Option<String>,
 }
 
+/// Why a request of a health check got no status.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    /// No connection to send it on.
+    #[error("no connection")]
+    NoConnection,
+    /// The TCP connection did not open.
+    #[error("{authority}: {source}")]
+    Connect {
+        /// `host:port`.
+        authority: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The request could not be built.
+    #[error(transparent)]
+    Build(#[from] hyper::http::Error),
+    /// The handshake, the request or the response's body failed.
+    #[error(transparent)]
+    Http(#[from] hyper::Error),
+}
+
 /// A health check's HTTP client: its URL and its open connection.
 pub(super) struct HttpCheck {
     uri: hyper::Uri,
@@ -31,17 +55,17 @@ pub(super) struct HttpCheck {
 
 impl HttpCheck {
     /// A client for `method url`, or `None` when the URL is not plain `http://`.
-    pub(super) fn new(method: &str, url: &str) -> Option<HttpCheck> {
+    pub(super) fn new(method: HttpMethod, url: &str) -> Option<HttpCheck> {
         let uri: hyper::Uri = url.parse().ok()?;
         if uri.scheme_str() != Some("http") {
             return None;
         }
         let authority = uri.authority()?.to_string();
         let method = match method {
-            "post" => hyper::Method::POST,
-            "put" => hyper::Method::PUT,
-            "head" => hyper::Method::HEAD,
-            _ => hyper::Method::GET,
+            HttpMethod::Post => hyper::Method::POST,
+            HttpMethod::Put => hyper::Method::PUT,
+            HttpMethod::Head => hyper::Method::HEAD,
+            HttpMethod::Get => hyper::Method::GET,
         };
         Some(HttpCheck {
             uri,
@@ -67,7 +91,7 @@ impl HttpCheck {
                 Answer {
                     status: None,
                     latency,
-                    error: Some(e),
+                    error: Some(e.to_string()),
                 }
             }
             Err(_) => {
@@ -81,7 +105,7 @@ impl HttpCheck {
         }
     }
 
-    async fn request(&mut self) -> Result<u16, String> {
+    async fn request(&mut self) -> Result<u16, RequestError> {
         let ready = match &mut self.sender {
             Some(s) => s.ready().await.is_ok(),
             None => false,
@@ -90,7 +114,7 @@ impl HttpCheck {
             self.sender = Some(self.connect().await?);
         }
         let Some(sender) = self.sender.as_mut() else {
-            return Err("no connection".into());
+            return Err(RequestError::NoConnection);
         };
         let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
         let request = hyper::Request::builder()
@@ -98,33 +122,27 @@ impl HttpCheck {
             .uri(path)
             .header(hyper::header::HOST, &self.authority)
             .header(hyper::header::USER_AGENT, "bmad-monitor")
-            .body(Empty::new())
-            .map_err(|e| e.to_string())?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
+            .body(Empty::new())?;
+        let response = sender.send_request(request).await?;
         let status = response.status().as_u16();
         // Read the body so that the connection serves the next probe.
-        response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?;
+        response.into_body().collect().await?;
         Ok(status)
     }
 
-    async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, String> {
+    async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, RequestError> {
         let host = self.uri.host().unwrap_or_default();
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = self.uri.port_u16().unwrap_or(80);
         let stream = tokio::net::TcpStream::connect((host, port))
             .await
-            .map_err(|e| format!("{}: {e}", self.authority))?;
+            .map_err(|source| RequestError::Connect {
+                authority: self.authority.clone(),
+                source,
+            })?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         // The connection runs until the check drops its sender.
         tokio::spawn(async move {
             let _ = connection.await;
@@ -139,9 +157,9 @@ mod tests {
 
     #[test]
     fn only_plain_http_urls() {
-        assert!(HttpCheck::new("get", "http://127.0.0.1:8080/health").is_some());
-        assert!(HttpCheck::new("get", "https://example.com/").is_none());
-        assert!(HttpCheck::new("get", "not a url").is_none());
+        assert!(HttpCheck::new(HttpMethod::Get, "http://127.0.0.1:8080/health").is_some());
+        assert!(HttpCheck::new(HttpMethod::Get, "https://example.com/").is_none());
+        assert!(HttpCheck::new(HttpMethod::Get, "not a url").is_none());
     }
 
     #[tokio::test]
@@ -151,7 +169,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let mut c = HttpCheck::new("get", &format!("http://127.0.0.1:{port}/")).unwrap();
+        let mut c = HttpCheck::new(HttpMethod::Get, &format!("http://127.0.0.1:{port}/")).unwrap();
         let a = c.probe(Duration::from_secs(2)).await;
         assert_eq!(a.status, None);
         assert!(a.error.is_some());

@@ -7,19 +7,44 @@
 //! to that moment.
 
 use super::super::event::EventKind;
-use super::super::steps::Ctx;
+use super::super::steps::{Ctx, StepError};
 use super::{Desk, OpsHost, OpsScope, Trigger};
 use crate::ir::ProcKind;
 use crate::model::step::{Step, StepKind};
 use crate::model::{Respond, Status};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How often a resolution's verification looks at the check.
 const VERIFY_POLL: Duration = Duration::from_secs(1);
 /// The shortest time a resolution is given to verify.
 const MIN_VERIFY: Duration = Duration::from_secs(600);
+
+/// Why a stage of an incident's response failed: what its failing step said.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct StageError(Arc<StepError>);
+
+/// Why a resolution did not resolve the incident.
+#[derive(Debug, thiserror::Error)]
+enum ResolutionError {
+    /// The resolution stage failed.
+    #[error("the resolution failed: {0}")]
+    Failed(#[source] StageError),
+    /// The check that set the incident off was not healthy again in time.
+    #[error(
+        "`{check}` was not healthy within {} of the resolution",
+        crate::model::literal::human_duration(*limit)
+    )]
+    NotHealthy {
+        /// The check (`monitor/check`).
+        check: String,
+        /// The time it had.
+        limit: Duration,
+    },
+}
 
 /// One incident, as it goes.
 #[derive(Debug)]
@@ -37,7 +62,7 @@ pub struct Record {
     answered: Cell<bool>,
     resolved_ms: Cell<Option<u64>>,
     timeline: RefCell<Vec<(u64, String)>>,
-    stages: RefCell<Vec<(String, Result<(), String>)>>,
+    stages: RefCell<Vec<(String, Result<(), StageError>)>>,
     notes: RefCell<Vec<String>>,
     files: RefCell<Vec<String>>,
 }
@@ -59,7 +84,7 @@ impl Record {
     }
 
     /// Each stage of the response and how it ended.
-    pub fn stages(&self) -> Vec<(String, Result<(), String>)> {
+    pub fn stages(&self) -> Vec<(String, Result<(), StageError>)> {
         self.stages.borrow().clone()
     }
 
@@ -305,9 +330,9 @@ impl Desk {
                             resolved = true;
                             break;
                         }
-                        Err(e) => e,
+                        Err(e) => e.to_string(),
                     },
-                    Err(e) => format!("the resolution failed: {e}"),
+                    Err(e) => ResolutionError::Failed(e).to_string(),
                 };
                 if !Self::raise(host, rec, ctx, &why) {
                     break;
@@ -335,12 +360,12 @@ impl Desk {
         ctx: &Ctx<'_>,
         label: &str,
         body: &[Step],
-    ) -> Result<(), String> {
+    ) -> Result<(), StageError> {
         rec.log(host.now_ms(), format!("{label} started"));
         let result = host
             .steps(body, &ctx.at(label))
             .await
-            .map_err(|e| e.to_string());
+            .map_err(|e| StageError(Arc::new(e)));
         host.record(EventKind::IncidentStage {
             incident: rec.id.clone(),
             stage: label.to_string(),
@@ -361,7 +386,7 @@ impl Desk {
 
     /// The responders are done: what the incident held paused resumes (the monitors must
     /// see the fix), then the resolution is verified.
-    async fn resolved(&self, host: &dyn OpsHost, rec: &Record) -> Result<(), String> {
+    async fn resolved(&self, host: &dyn OpsHost, rec: &Record) -> Result<(), ResolutionError> {
         if let Some(holds) = &rec.trigger.holds {
             self.lift(host, holds);
         }
@@ -370,7 +395,11 @@ impl Desk {
 
     /// Waits until the check that set the incident off is healthy again (on a virtual
     /// clock, the responders' fix clears the simulated fault first); records MTTR.
-    async fn verify_resolution(&self, host: &dyn OpsHost, rec: &Record) -> Result<(), String> {
+    async fn verify_resolution(
+        &self,
+        host: &dyn OpsHost,
+        rec: &Record,
+    ) -> Result<(), ResolutionError> {
         if let Some(check) = &rec.trigger.check {
             if let Some(world) = &self.sim {
                 world.borrow_mut().resolve(check);
@@ -390,10 +419,10 @@ impl Desk {
             };
             while !healthy() {
                 if tokio::time::Instant::now() >= deadline {
-                    return Err(format!(
-                        "`{check}` was not healthy within {} of the resolution",
-                        crate::model::literal::human_duration(limit)
-                    ));
+                    return Err(ResolutionError::NotHealthy {
+                        check: check.clone(),
+                        limit,
+                    });
                 }
                 tokio::time::sleep(VERIFY_POLL).await;
             }

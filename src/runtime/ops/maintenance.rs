@@ -8,7 +8,44 @@ use super::super::event::EventKind;
 use super::super::steps::Ctx;
 use super::{Desk, OpsHost, OpsScope, Trigger};
 use futures::FutureExt;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// Where a run of a maintenance job is: started, then succeeded or failed; or a trigger
+/// skipped or queued while a run is still going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaintenanceStatus {
+    /// A run started.
+    Started,
+    /// The run's steps all passed.
+    Succeeded,
+    /// A step of the run failed.
+    Failed,
+    /// A trigger came while a run was going, and `overlap skip` dropped it.
+    Skipped,
+    /// A trigger came while a run was going, and `overlap queue` queued it.
+    Queued,
+}
+
+impl MaintenanceStatus {
+    /// The status's word: `started`, `succeeded`, `failed`, `skipped` or `queued`.
+    pub fn word(self) -> &'static str {
+        match self {
+            MaintenanceStatus::Started => "started",
+            MaintenanceStatus::Succeeded => "succeeded",
+            MaintenanceStatus::Failed => "failed",
+            MaintenanceStatus::Skipped => "skipped",
+            MaintenanceStatus::Queued => "queued",
+        }
+    }
+}
+
+impl std::fmt::Display for MaintenanceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
 
 impl Desk {
     /// Runs maintenance job `name` on its schedule until the operations stop.
@@ -79,14 +116,14 @@ impl Desk {
                 Self::maintenance_event(
                     host,
                     name,
-                    "queued",
+                    MaintenanceStatus::Queued,
                     Some("the previous run is still going".into()),
                 );
             } else {
                 Self::maintenance_event(
                     host,
                     name,
-                    "skipped",
+                    MaintenanceStatus::Skipped,
                     Some("the previous run is still going".into()),
                 );
             }
@@ -107,23 +144,33 @@ impl Desk {
         let job = format!("maintenance {name}");
         let scope = OpsScope::new(job.clone(), trigger, None);
         let ctx = Ctx::ops(format!("ops/maintenance:{name}#{}", self.next_seq()), scope);
-        Self::maintenance_event(host, name, "started", Some(kind.to_string()));
+        Self::maintenance_event(
+            host,
+            name,
+            MaintenanceStatus::Started,
+            Some(kind.to_string()),
+        );
         match host.steps(body, &ctx).await {
             Ok(()) => {
                 self.lift(host, &job);
-                Self::maintenance_event(host, name, "succeeded", None);
+                Self::maintenance_event(host, name, MaintenanceStatus::Succeeded, None);
             }
             Err(e) => {
                 self.lift(host, &job);
-                Self::maintenance_event(host, name, "failed", Some(e.to_string()));
+                Self::maintenance_event(host, name, MaintenanceStatus::Failed, Some(e.to_string()));
             }
         }
     }
 
-    fn maintenance_event(host: &dyn OpsHost, job: &str, status: &str, detail: Option<String>) {
+    fn maintenance_event(
+        host: &dyn OpsHost,
+        job: &str,
+        status: MaintenanceStatus,
+        detail: Option<String>,
+    ) {
         host.record(EventKind::Maintenance {
             job: job.to_string(),
-            status: status.to_string(),
+            status,
             detail,
         });
     }

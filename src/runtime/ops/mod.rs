@@ -37,7 +37,8 @@ use std::rc::Rc;
 use tokio::sync::{Notify, watch};
 
 pub(in crate::runtime) use host::OpsHost;
-pub use incident::Record as IncidentRecord;
+pub use incident::{Record as IncidentRecord, StageError};
+pub use maintenance::MaintenanceStatus;
 
 /// At most this much output of an operation's commands is kept (the end is kept).
 const MAX_OUTPUT: usize = 16 << 10;

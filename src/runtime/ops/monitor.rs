@@ -202,7 +202,7 @@ impl Desk {
         if before != Some(status) && !(before.is_none() && status == Status::Healthy) {
             host.record(EventKind::CheckStatus {
                 check: key.to_string(),
-                status: status.word().to_string(),
+                status,
                 detail: detail(),
             });
         }
@@ -236,7 +236,7 @@ impl Desk {
     ) {
         host.record(EventKind::RuleFired {
             rule: key.to_string(),
-            status: status.word().to_string(),
+            status,
             actions: actions.list.iter().map(|a| a.kind.to_string()).collect(),
         });
         let trigger = Trigger {

@@ -4,8 +4,9 @@
 
 use super::super::steps::Ctx;
 use super::OpsHost;
+use crate::model::step::ProbeMethod;
 use crate::model::{Health, HealthProbe};
-use crate::probe::HttpProber;
+use crate::probe::{HttpMethod, HttpProber, ProbeError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,8 +41,8 @@ impl HttpClient {
     /// The client health check `h` needs.
     pub(super) fn for_check(h: &Health, timeout: Duration) -> HttpClient {
         match &h.probe {
-            HealthProbe::Probe(p) if p.method != "tcp" => {
-                match super::http_probe::HttpCheck::new(&p.method, &p.target.value) {
+            HealthProbe::Probe(p) if let Some(method) = p.method.http() => {
+                match super::http_probe::HttpCheck::new(method, &p.target.value) {
                     Some(c) => HttpClient::Async(c),
                     None => HttpClient::Blocking(Arc::new(HttpProber::new(timeout))),
                 }
@@ -76,11 +77,11 @@ pub(super) async fn observe(
 ) -> Observation {
     let start = tokio::time::Instant::now();
     match &h.probe {
-        HealthProbe::Probe(p) if p.method == "tcp" => {
+        HealthProbe::Probe(p) if p.method == ProbeMethod::Tcp => {
             let target = p.target.value.to_string();
             let probed = tokio::task::spawn_blocking(move || {
                 let (host, port) = crate::probe::host_port(&target)
-                    .ok_or_else(|| format!("`{target}` is not host:port"))?;
+                    .ok_or_else(|| ProbeError::NotHostPort(target.clone()))?;
                 crate::probe::tcp(host, port, timeout, || Ok(()))
             })
             .await;
@@ -91,7 +92,7 @@ pub(super) async fn observe(
                     value: None,
                     detail: p.seen(),
                 },
-                Ok(Err(e)) => failed(e, start.elapsed()),
+                Ok(Err(e)) => failed(e.to_string(), start.elapsed()),
                 Err(e) => failed(e.to_string(), start.elapsed()),
             }
         }
@@ -110,11 +111,11 @@ pub(super) async fn observe(
                 HttpClient::Blocking(http) => {
                     let (http, method, url) = (
                         Arc::clone(http),
-                        p.method.clone(),
+                        p.method.http().unwrap_or(HttpMethod::Get),
                         p.target.value.to_string(),
                     );
                     let probed =
-                        tokio::task::spawn_blocking(move || http.request(&method, &url)).await;
+                        tokio::task::spawn_blocking(move || http.request(method, &url)).await;
                     let Ok(probed) = probed else {
                         return failed("the probe's thread failed".into(), start.elapsed());
                     };

@@ -4,7 +4,7 @@
 
 use super::super::event::{Event, EventKind};
 use super::super::kpi::{KpiResult, measure_kpis};
-use super::Desk;
+use super::{Desk, MaintenanceStatus};
 use crate::model::Kpi;
 use crate::model::literal::human_ms;
 use serde::Serialize;
@@ -129,12 +129,12 @@ impl Desk {
                 }),
                 EventKind::Maintenance { job, status, .. } => {
                     let m = s.maintenance.entry(job.clone()).or_default();
-                    match status.as_str() {
-                        "succeeded" => m.succeeded += 1,
-                        "failed" => m.failed += 1,
-                        "skipped" => m.skipped += 1,
-                        "queued" => m.queued += 1,
-                        _ => {}
+                    match status {
+                        MaintenanceStatus::Succeeded => m.succeeded += 1,
+                        MaintenanceStatus::Failed => m.failed += 1,
+                        MaintenanceStatus::Skipped => m.skipped += 1,
+                        MaintenanceStatus::Queued => m.queued += 1,
+                        MaintenanceStatus::Started => {}
                     }
                 }
                 EventKind::Paused { paused: true, .. } => s.pauses += 1,

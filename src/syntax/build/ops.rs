@@ -2,7 +2,7 @@
 //! sync and the handoff protocol.
 
 use super::kids;
-use crate::model::step::{Cmp, Name, Probe};
+use crate::model::step::{Cmp, Name, Probe, ProbeMethod};
 use crate::source::Span;
 use crate::syntax::ast::{
     Action, ActionKind, Actions, Emergency, Fix, HandoffProtocol, Heal, Health, HealthProbe,
@@ -297,7 +297,8 @@ impl Builder<'_> {
         let mut v = kids(e);
         let name = self.next_name(&mut v, span);
         let mut probe = Probe {
-            method: String::new(),
+            // Set by the probe's spec; unused for `sh` and `check`.
+            method: ProbeMethod::Get,
             target: missing_text(span),
             expect: None,
             timeout: None,
