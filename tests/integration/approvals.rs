@@ -18,6 +18,10 @@ phase build {
   }
 }
 story "s1" feature { title "one" }
+notifications {
+  to "events.jsonl"
+  on waiting, finished
+}
 "#;
 
 /// An approval as the test looks at it: target, attempt, answered.
@@ -94,6 +98,13 @@ fn a_rejected_approval_sends_the_story_back_with_the_reason_and_asks_again() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("1 done, 0 blocked"), "{stdout}");
+    // Whoever listens heard each time the run waited for a person, and its end.
+    let events: Vec<String> = std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].to_string())
+        .collect();
+    assert_eq!(events, ["\"waiting\"", "\"waiting\"", "\"finished\""]);
     // The report says whom the run waited for, and how it went.
     assert!(stdout.contains("approvals     2 (waited "), "{stdout}");
     assert!(

@@ -144,8 +144,11 @@ fn a_story_over_its_own_ceiling_is_blocked_and_the_others_go_on() {
     assert!(all[1].ends_with("--max-budget-usd 0.1000"), "{all:?}");
     assert!(ran.stdout.contains("run succeeded"), "{}", ran.stdout);
 
-    // With a third task, each story is blocked before it: the others go on.
-    let src = four_stories("budget {\n  per_story 0.5 USD\n}\n").replace(
+    // With a third task, each story is blocked before it: the others go on, and whoever
+    // listens hears of each.
+    let src = four_stories(
+        "budget {\n  per_story 0.5 USD\n}\nnotifications {\n  to \"blocked.jsonl\"\n  on blocked\n}\n",
+    ).replace(
         "dev: implement",
         "dev: implement\n      dev: review\n      dev: document",
     );
@@ -160,6 +163,12 @@ fn a_story_over_its_own_ceiling_is_blocked_and_the_others_go_on() {
         ran.stdout
     );
     assert!(ran.stdout.contains("4 blocked stories"), "{}", ran.stdout);
+    let blocked = std::fs::read_to_string(dir.join("blocked.jsonl")).unwrap();
+    assert_eq!(blocked.lines().count(), 4, "{blocked}");
+    assert!(
+        blocked.contains("story s1 is blocked: not started: the budget of each story"),
+        "{blocked}"
+    );
 }
 
 #[test]
