@@ -142,3 +142,45 @@ fn an_approval_given_in_advance_or_simulated_does_not_wait() {
         .stderr_contains("0 errors, 0 warnings")
         .run();
 }
+
+#[test]
+fn the_rest_of_the_run_goes_on_while_an_approval_waits() {
+    let t = Test::new().workflow(
+        r#"
+        agent dev { backend exec "cat >> prompts.txt" stdin }
+        workflow w { start build }
+        phase build {
+          parallel {
+            approve ship "Ship it?"
+            dev: implement
+          }
+        }
+        "#,
+    );
+    let dir = t.path().to_path_buf();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["run", "flow.bmad", "--workspace", "."])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The dev's task ends while `ship` is still unanswered.
+    let mut id = String::new();
+    let both = wait_until(DEADLINE, || {
+        let waiting = approvals(&dir).is_some_and(|(run, all)| {
+            id = run;
+            all == [("ship".to_string(), 1, false)]
+        });
+        waiting && dir.join("prompts.txt").exists()
+    });
+    assert!(both, "the dev's task did not run while the approval waited");
+    Test::at(&dir).args(&["approve", &id, "ship"]).run();
+    let out = run.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
