@@ -330,7 +330,12 @@ impl<'a> Collector<'a> {
                 c.actions(&r.actions);
             }
             for r in &m.patterns {
-                if let Some(s) = &r.severity {
+                // A standard severity word needs no level of that name.
+                if let Some(s) = r
+                    .severity
+                    .as_ref()
+                    .filter(|s| !crate::ir::vocab::SEVERITIES.contains(&s.name.as_str()))
+                {
                     c.add(Ns::Level, s);
                 }
                 c.actions(&r.actions);

@@ -77,14 +77,15 @@ pub(super) fn run(args: &MonitorArgs) -> ExitCode {
     let (stopped, summary) = rt.block_on(async {
         let stopped = tokio::select! {
             () = runner.operate(args.for_) => None,
-            Ok(signal) = signalled => Some(format!("stopped ({})", signal.name())),
+            Ok(signal) = signalled => Some(signal),
         };
         (stopped, runner.ops_summary())
     });
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     // Stopped: the operations' futures are gone, and with them every process they ran.
-    if let Some(why) = &stopped {
-        runner.interrupted(why);
+    if let Some(signal) = &stopped {
+        let why = format!("stopped ({})", signal.name());
+        runner.interrupted(&why);
         let _ = writeln!(err, "{why}: running checks and fixes were stopped");
     }
     print!("{}", summary.table());
@@ -95,5 +96,6 @@ pub(super) fn run(args: &MonitorArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    ExitCode::SUCCESS
+    // Stopped by a signal: 130 (Ctrl-C) or 143 (SIGTERM), as `bmad run` exits.
+    stopped.map_or(ExitCode::SUCCESS, |s| ExitCode::from(s.exit_code()))
 }

@@ -45,6 +45,10 @@ pub const NOTIFY_EVENTS: &[&str] = &[
     "finished", "failed", "blocked", "paused", "waiting", "budget",
 ];
 
+/// The severity words a log pattern may give without an incident level of that name
+/// (`low` and `medium` make a warning, the others critical).
+pub const SEVERITIES: &[&str] = &["low", "medium", "high", "critical"];
+
 /// Per-agent limits and the units they take.
 pub const PER_AGENT_LIMITS: &[(&str, &[Kind])] = &[
     ("cpu", &[Kind::Cores, Kind::Count]),
@@ -76,6 +80,7 @@ pub const SETTINGS: &[(&str, Option<&[Kind]>)] = &[
     ("seed", Some(&[Kind::Count])),
     ("transient_retries", Some(&[Kind::Count])),
     ("transient_backoff", Some(&[Kind::Duration])),
+    ("resolution_window", Some(&[Kind::Duration])),
 ];
 
 /// Known metrics and their units, for monitor thresholds and KPI targets.

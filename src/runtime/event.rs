@@ -182,6 +182,10 @@ pub enum EventKind {
         status: crate::model::Status,
         /// What the probe saw.
         detail: String,
+        /// When it was last healthy (ms since the run started), for a change away from
+        /// healthy: the fault began after it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_ok_ms: Option<u64>,
     },
     /// A monitor rule fired its actions.
     RuleFired {
@@ -493,6 +497,7 @@ impl EventKind {
                 check,
                 status,
                 detail,
+                ..
             } => format!("{check} {status}: {detail}"),
             EventKind::RuleFired {
                 rule,
@@ -525,12 +530,24 @@ impl EventKind {
                 heal,
                 round,
                 fix,
-                ok,
+                ok: true,
                 ..
-            } => format!(
-                "heal {heal} round {round} fix {fix} {}",
-                if *ok { "verified" } else { "did not verify" }
-            ),
+            } => format!("heal {heal} round {round} fix {fix} verified"),
+            // Why it failed, with its exit code, and the end of what it printed.
+            EventKind::HealAttempt {
+                heal,
+                round,
+                fix,
+                output,
+                ..
+            } => {
+                let tail = super::verdict::last_lines(output.trim(), 3).replace('\n', " | ");
+                if tail.is_empty() {
+                    format!("heal {heal} round {round} fix {fix} did not verify")
+                } else {
+                    format!("heal {heal} round {round} fix {fix} did not verify: {tail}")
+                }
+            }
             EventKind::HealFinished { heal, ok, attempts } => format!(
                 "heal {heal} {} after {attempts} fix(es)",
                 if *ok { "healed" } else { "failed" }

@@ -37,6 +37,8 @@ struct Counts {
     incidents: usize,
     /// Detection to verified resolution of each resolved incident, in ms.
     resolutions: Vec<u64>,
+    /// Mean detection to recovery over the outages that recovered, in ms.
+    mttr_ms: Option<u64>,
 }
 
 fn counts(events: &[Event], makespan_ms: u64) -> Counts {
@@ -47,6 +49,7 @@ fn counts(events: &[Event], makespan_ms: u64) -> Counts {
         hours: makespan_ms as f64 / 3_600_000.0,
         incidents: 0,
         resolutions: Vec::new(),
+        mttr_ms: super::recovery::mttr_ms(&super::recovery::outages(events)),
     };
     for e in events {
         match &e.kind {
@@ -67,8 +70,8 @@ enum NotMeasured {
     /// A rate over a run that took no time.
     #[error("the run took no time")]
     NoTime,
-    /// MTTR with no incident resolved.
-    #[error("no incident was resolved")]
+    /// MTTR with no outage recovered and no incident resolved.
+    #[error("no outage recovered and no incident was resolved")]
     NoResolution,
     /// A metric of production (escaped defects, ...).
     #[error("needs production data a run does not have")]
@@ -89,10 +92,18 @@ fn measure(metric: &str, c: &Counts) -> Result<f64, NotMeasured> {
         "stories_completed_per_sprint" => Ok(c.stories_done as f64),
         "tasks_completed_per_hour" => per_hour(c.tasks_ok),
         "deploys_per_day" => per_hour(c.deploys).map(|h| h * 24.0),
-        // MTTR: from detection to verified resolution, in ms (a duration target's unit).
-        "incident_resolution_time" | "mean_time_to_recovery" => match c.resolutions.len() {
+        // From an incident's opening to its verified resolution, in ms (a duration
+        // target's unit).
+        "incident_resolution_time" => match c.resolutions.len() {
             0 => Err(NotMeasured::NoResolution),
             n => Ok(c.resolutions.iter().sum::<u64>() as f64 / n as f64),
+        },
+        // MTTR: from detection to healthy again over every outage that recovered, healed
+        // or not; a run with no outage recorded falls back to its incidents.
+        "mean_time_to_recovery" => match (c.mttr_ms, c.resolutions.len()) {
+            (Some(m), _) => Ok(m as f64),
+            (None, 0) => Err(NotMeasured::NoResolution),
+            (None, n) => Ok(c.resolutions.iter().sum::<u64>() as f64 / n as f64),
         },
         "open_incidents" => Ok((c.incidents - c.resolutions.len()) as f64),
         _ => Err(NotMeasured::NeedsProduction),

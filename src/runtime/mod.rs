@@ -37,6 +37,7 @@ pub mod process_sweep;
 mod prompt;
 mod record;
 mod recorder;
+pub mod recovery;
 pub mod report;
 pub mod resume;
 pub mod roster;
@@ -395,6 +396,7 @@ impl Runner {
             () = self.ops.operations(self) => unreachable!("the operations loop never ends"),
         };
         self.stop_leftovers();
+        self.ops.close_open(self);
         self.sync_point("run_end");
         // A paused run is neither done nor failed: it goes on when resumed.
         let paused = self.pause.reason();
@@ -457,6 +459,7 @@ impl Runner {
             () = self.ops.operations(self) => unreachable!("the operations loop never ends"),
         }
         self.stop_leftovers();
+        self.ops.close_open(self);
         self.sync_point("run_end");
         if let Some(j) = self.rec.journal() {
             j.finish(RunStatus::Succeeded, None);
@@ -472,6 +475,7 @@ impl Runner {
     /// Records that the run was interrupted (its future dropped) and returns its report.
     pub fn interrupted(&self, reason: &str) -> Report {
         self.stop_leftovers();
+        self.ops.close_open(self);
         if let Some(j) = self.rec.journal() {
             j.finish(RunStatus::Interrupted, Some(reason));
         }

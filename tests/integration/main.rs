@@ -30,6 +30,7 @@ mod fmt;
 mod git;
 mod grammar_doc;
 mod graph;
+mod incidents;
 mod init;
 mod limits;
 mod monitor;

@@ -165,6 +165,22 @@ fn an_http_check_goes_down_a_real_fix_heals_it_and_alerts_go_out() {
     );
     assert_eq!(summary.heals.len(), 1, "{all}");
     assert!(summary.heals[0].ok);
+    // The kill's recovery is measured: detected within a probe interval of its last
+    // healthy probe, recovered, healed by the heal; MTTR is over it.
+    let outage = summary
+        .outages
+        .iter()
+        .find(|o| o.check == "api/http")
+        .unwrap_or_else(|| panic!("no outage of api/http: {:?}", summary.outages));
+    assert_eq!(outage.healed_by.as_deref(), Some("restart_api"), "{all}");
+    assert!(
+        outage.detect_ms.is_some() && outage.recover_ms.is_some(),
+        "{outage:?}"
+    );
+    assert!(summary.mttr_ms.is_some());
+    let table = summary.table();
+    assert!(table.contains("(healed by restart_api)"), "{table}");
+    assert!(table.contains("recovered outage(s)"), "{table}");
 
     // The webhook got the alert; the file has both alerts (the check and the pool).
     let hooks = server.hooks.lock().unwrap().clone();
@@ -372,7 +388,8 @@ fn sigterm_stops_a_real_monitor_cleanly() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
     );
-    assert!(out.status.success(), "{stderr}");
+    // 128 + SIGTERM, as `bmad run` exits.
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
     assert!(stderr.contains("stopped (SIGTERM)"), "{stderr}");
     let probes: u64 = stdout
         .split_whitespace()

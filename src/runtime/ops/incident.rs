@@ -1,8 +1,9 @@
 //! Incidents: opened at a level, whose agents are paged and must answer (finish a task of
 //! the response) within the level's response time, or the incident climbs to the next
 //! level. The response workflow runs its stages in order: detection, triage, resolution
-//! (retried a level higher when it fails or does not verify), then the post-mortem, whose
-//! Markdown files bmad writes from what it recorded. A resolution is verified when the
+//! (retried a level higher when it fails or does not verify), then the post-mortem stage
+//! (resolved or not), whose Markdown files bmad writes from what it recorded; an incident
+//! still open when the operations stop gets them too. A resolution is verified when the
 //! check that set the incident off is healthy again; MTTR runs from the incident's opening
 //! to that moment.
 
@@ -19,8 +20,9 @@ use std::time::Duration;
 
 /// How often a resolution's verification looks at the check.
 const VERIFY_POLL: Duration = Duration::from_secs(1);
-/// The shortest time a resolution is given to verify.
-const MIN_VERIFY: Duration = Duration::from_secs(600);
+/// How long a resolution is given to verify when the workflow does not say
+/// (`settings { resolution_window ... }`).
+const RESOLUTION_WINDOW: Duration = Duration::from_secs(120);
 
 /// Why a stage of an incident's response failed: what its failing step said.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -211,6 +213,22 @@ impl Desk {
         self.write_postmortem(host, &rec);
     }
 
+    /// Writes the post-mortem of every incident still open when the operations stop (the
+    /// end of `--for`, Ctrl-C, SIGTERM, the end of a run): "not resolved", with what was
+    /// tried so far.
+    pub(in crate::runtime) fn close_open(&self, host: &dyn OpsHost) {
+        for rec in self.incidents() {
+            if !rec.files().is_empty() {
+                continue;
+            }
+            rec.log(
+                host.now_ms(),
+                "the session ended before the incident was resolved".into(),
+            );
+            self.write_postmortem(host, &rec);
+        }
+    }
+
     /// Pages the agents of the incident's level and binds `responders` to its last agent.
     fn page(host: &dyn OpsHost, rec: &Record, ctx: &Ctx<'_>) {
         let (level, agents) = &rec.levels[rec.level.get()];
@@ -345,8 +363,8 @@ impl Desk {
         if !resolved {
             rec.log(host.now_ms(), "not resolved".into());
             host.note("incident", format!("{} is not resolved", rec.id));
-            return;
         }
+        // The post-mortem stages run for an unresolved incident too: it needs one most.
         for (label, body) in stages.iter().filter(|(l, _)| is_postmortem(l)) {
             let _ = self.stage(host, rec, ctx, label, body).await;
         }
@@ -404,12 +422,10 @@ impl Desk {
             if let Some(world) = &self.sim {
                 world.borrow_mut().resolve(check);
             }
-            let respond = respond_within(
-                host.program().incident_levels[rec.level.get()]
-                    .respond
-                    .as_ref(),
-            );
-            let limit = respond.unwrap_or(MIN_VERIFY).max(MIN_VERIFY);
+            let limit = match host.program().setting_value("resolution_window") {
+                Some(crate::model::literal::Value::Duration(ms)) => Duration::from_millis(ms),
+                _ => RESOLUTION_WINDOW,
+            };
             let deadline = tokio::time::Instant::now() + limit;
             let healthy = || {
                 self.status

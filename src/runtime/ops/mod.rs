@@ -156,6 +156,8 @@ pub struct Desk {
     active: RefCell<HashSet<String>>,
     /// The status of every monitored check and rule, by key (`production/api`).
     status: RefCell<BTreeMap<String, Status>>,
+    /// When each check and metric was last seen healthy (ms since the run started).
+    last_ok: RefCell<HashMap<String, u64>>,
     /// For each monitor, how many of its checks and metrics are healthy, warning and
     /// critical: its status without a scan over them at every probe.
     tally: RefCell<HashMap<String, [usize; 3]>>,
@@ -187,6 +189,7 @@ impl Desk {
             wake: Notify::new(),
             active: RefCell::default(),
             status: RefCell::default(),
+            last_ok: RefCell::default(),
             tally: RefCell::default(),
             rules: RefCell::default(),
             pauses: RefCell::default(),

@@ -199,11 +199,24 @@ impl Desk {
         detail: impl FnOnce() -> String,
     ) {
         let before = self.put_status(key, status);
+        let now = host.now_ms();
+        let last_ok = if status == Status::Healthy {
+            // Every healthy probe: no allocation once the key is known.
+            let mut seen = self.last_ok.borrow_mut();
+            match seen.get_mut(key) {
+                Some(at) => Some(std::mem::replace(at, now)),
+                None => seen.insert(key.to_string(), now),
+            }
+        } else {
+            self.last_ok.borrow().get(key).copied()
+        };
         if before != Some(status) && !(before.is_none() && status == Status::Healthy) {
             host.record(EventKind::CheckStatus {
                 check: key.to_string(),
                 status,
                 detail: detail(),
+                // A change away from healthy says when it was healthy last.
+                last_ok_ms: last_ok.filter(|_| before == Some(Status::Healthy)),
             });
         }
     }

@@ -51,8 +51,9 @@ pub fn default_status(actions: &Actions) -> Status {
     }
 }
 
-/// The status a log pattern of `severity` (an incident level) gives: low and medium are
-/// warnings, anything else (high, critical, a level of the workflow's own) is critical.
+/// The status a log pattern of `severity` (a standard severity word or an incident level)
+/// gives: low and medium are warnings, anything else (high, critical, a level of the
+/// workflow's own) is critical.
 pub fn pattern_status(severity: Option<&str>) -> Status {
     match severity {
         Some("low" | "medium" | "info" | "warning") => Status::Warning,

@@ -81,8 +81,13 @@ pub struct OpsSummary {
     pub maintenance: BTreeMap<String, MaintenanceLine>,
     /// Times workflows or monitors were paused.
     pub pauses: usize,
-    /// Mean time to recovery over the resolved incidents, in ms.
+    /// Every outage of a check or metric: detected, how soon, recovered, how.
+    pub outages: Vec<crate::runtime::recovery::Outage>,
+    /// Mean time to recovery over the outages that recovered (healed, resolved by an
+    /// incident's responders, or by themselves), in ms.
     pub mttr_ms: Option<u64>,
+    /// Mean time from an incident's opening to its verified resolution, in ms.
+    pub incident_resolution_ms: Option<u64>,
     /// The workflow's KPIs measured on it.
     pub kpis: Vec<KpiResult>,
 }
@@ -106,7 +111,9 @@ impl Desk {
             incidents: Vec::new(),
             maintenance: BTreeMap::new(),
             pauses: 0,
+            outages: crate::runtime::recovery::outages(events),
             mttr_ms: None,
+            incident_resolution_ms: None,
             kpis: measure_kpis(kpis, events, ran_ms),
         };
         let mut heal_started: BTreeMap<String, u64> = BTreeMap::new();
@@ -158,13 +165,57 @@ impl Desk {
             .iter()
             .filter_map(|i| i.resolved_after_ms)
             .collect();
-        s.mttr_ms =
+        s.incident_resolution_ms =
             (!resolved.is_empty()).then(|| resolved.iter().sum::<u64>() / resolved.len() as u64);
+        s.mttr_ms = crate::runtime::recovery::mttr_ms(&s.outages);
         s
     }
 }
 
 impl OpsSummary {
+    /// Outages with their time to detect and to recover, MTTR over them, and the
+    /// incidents' resolution time.
+    fn recovery_lines(&self, out: &mut String) {
+        let recovered = self
+            .outages
+            .iter()
+            .filter(|o| o.recover_ms.is_some())
+            .count();
+        let _ = writeln!(
+            out,
+            "\noutages: {} ({recovered} recovered)",
+            self.outages.len()
+        );
+        for o in &self.outages {
+            let detect = o.detect_ms.map_or(String::new(), |d| {
+                format!(", within {} of its last healthy probe", human_ms(d))
+            });
+            let recover = match (o.recover_ms, &o.healed_by) {
+                (Some(r), Some(h)) => format!("recovered in {} (healed by {h})", human_ms(r)),
+                (Some(r), None) => format!("recovered in {}", human_ms(r)),
+                (None, _) => "not recovered".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:>10}  {:<32} detected{detect}; {recover}",
+                human_ms(o.detected_ms),
+                o.check
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nMTTR: {}",
+            self.mttr_ms
+                .map_or("no outage recovered".to_string(), |m| format!(
+                    "{} over {recovered} recovered outage(s)",
+                    human_ms(m)
+                ))
+        );
+        if let Some(r) = self.incident_resolution_ms {
+            let _ = writeln!(out, "incident resolution: {} on average", human_ms(r));
+        }
+    }
+
     /// The summary as text.
     pub fn table(&self) -> String {
         let mut out = String::new();
@@ -246,12 +297,7 @@ impl OpsSummary {
                 );
             }
         }
-        let _ = writeln!(
-            out,
-            "\nMTTR: {}",
-            self.mttr_ms
-                .map_or("no incident resolved".to_string(), human_ms)
-        );
+        self.recovery_lines(&mut out);
         if !self.kpis.is_empty() {
             let _ = writeln!(out, "\nkpi                        target      measured");
             for k in &self.kpis {
