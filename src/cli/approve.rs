@@ -1,7 +1,8 @@
 //! `bmad approve RUN [TARGET] [--reject WHY] [--as NAME]`: answers an approval a run waits
-//! for, from another terminal; without a target, lists what the run waits for.
+//! for, from another terminal; without a target, lists what the run waits for. `bmad ack
+//! RUN INCIDENT` acknowledges a page the same way.
 
-use super::ApproveArgs;
+use super::{AckArgs, ApproveArgs};
 use bmad::state::{Answer, Store};
 use std::io::Write;
 use std::process::ExitCode;
@@ -52,6 +53,42 @@ pub(super) fn run(args: &ApproveArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+/// Acknowledges an incident's page.
+pub(super) fn ack(args: &AckArgs) -> ExitCode {
+    let fail = |message: String| {
+        let _ = writeln!(std::io::stderr(), "error: {message}");
+        ExitCode::from(2)
+    };
+    let path = args.store.state_path();
+    if !path.exists() {
+        return fail(format!("no state file at `{}`", path.display()));
+    }
+    let mut store = match Store::open(&path) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let run = match store.run(&args.run) {
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    let answer = Answer {
+        approved: true,
+        reason: None,
+        by: args.by.clone().or_else(|| std::env::var("USER").ok()),
+    };
+    match store.answer_approval(&run.id, &args.incident, &answer) {
+        Ok(()) => {
+            println!("{} of run {} acknowledged", args.incident, run.id);
+            ExitCode::SUCCESS
+        }
+        Err(bmad::state::AnswerRefused::NotAsked { .. }) => fail(format!(
+            "run {} has paged for no incident `{}`",
+            run.id, args.incident
+        )),
         Err(e) => fail(e.to_string()),
     }
 }

@@ -43,6 +43,9 @@ enum Command {
     /// Answer an approval a run waits for (a manual gate, an `approve` step): approve
     /// it, or reject it with --reject.
     Approve(ApproveArgs),
+    /// Acknowledge an incident a run or monitor session has paged for: its level is
+    /// answered and it stops climbing.
+    Ack(AckArgs),
     /// Explain a diagnostic code, with a wrong and a right example (no code: list them).
     Explain(ExplainArgs),
     /// Draw the workflow: the phase flow, the story DAG and the operations, as Mermaid or
@@ -265,6 +268,20 @@ pub(crate) struct ApproveArgs {
     store: StoreArgs,
 }
 
+/// `bmad ack` arguments.
+#[derive(clap::Args)]
+pub(crate) struct AckArgs {
+    /// The run or monitor session (its id or a prefix of it).
+    run: String,
+    /// The incident (`INC-0001`).
+    incident: String,
+    /// Who acknowledges (default: $USER).
+    #[arg(long = "as", value_name = "NAME")]
+    by: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
 /// `bmad run` arguments.
 // Its on/off flags are the command line's own.
 #[allow(clippy::struct_excessive_bools)]
@@ -395,6 +412,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Runs(args) => runs::run(&args),
         Command::Sync(args) => sync::run(&args),
         Command::Approve(args) => approve::run(&args),
+        Command::Ack(args) => approve::ack(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Init(args) => init::run(&args),

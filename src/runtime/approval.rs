@@ -68,6 +68,24 @@ impl Runner {
         Ok(())
     }
 
+    /// Waits until a person acknowledges `incident` from another terminal (`bmad ack`):
+    /// who did. Pends forever in a simulation or a run with no store: nobody can answer.
+    pub(super) async fn acknowledgement(&self, incident: &str, prompt: String) -> Option<String> {
+        let journal = match self.rec.journal() {
+            Some(j) if !self.options.simulate => j,
+            _ => return std::future::pending().await,
+        };
+        journal.ask_approval(incident, 1, Some(&prompt), None);
+        loop {
+            if let Some(a) = journal.approval(incident)
+                && let Some(answer) = a.answer
+            {
+                return answer.by;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Asks for `ask`'s approval and waits for the answer. Fails when the run is not
     /// recorded in a store (nobody could answer).
     pub(super) async fn approval(&self, ask: &Ask<'_>) -> Result<Answered, StepError> {

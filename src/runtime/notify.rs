@@ -1,5 +1,6 @@
 //! Notifications: the run tells people what they need to act on (it finished, it failed, a
-//! story was blocked, it paused, it waits for a person, its budget is 80% or all spent) on
+//! story was blocked, it paused, it waits for a person, its budget is 80% or all spent, an
+//! incident was opened or climbed) on
 //! the channels of the workflow's `notifications` block: stdout, a JSON-lines file of the
 //! workspace, or a webhook (a POST of the JSON) on a host the workflow declares. Secrets are
 //! masked before; a simulation writes files but prints and sends nothing.
@@ -29,6 +30,9 @@ pub fn notice_of(kind: &EventKind) -> Option<Notice> {
         }
         EventKind::RunPaused { reason } => ("paused", format!("the run paused: {reason}")),
         EventKind::ApprovalAsked { .. } => ("waiting", kind.text()),
+        EventKind::IncidentOpened { .. } | EventKind::IncidentEscalated { .. } => {
+            ("incident", kind.text())
+        }
         EventKind::BudgetSpent { percent, what } => (
             "budget",
             format!("{percent}% of the run's budget is spent ({what})"),

@@ -55,6 +55,14 @@ impl OpsHost for Runner {
         self.named_check(name, ctx)
     }
 
+    fn acknowledged<'a>(
+        &'a self,
+        incident: &'a str,
+        prompt: String,
+    ) -> LocalBoxFuture<'a, Option<String>> {
+        self.acknowledgement(incident, prompt).boxed_local()
+    }
+
     fn sh<'a>(&'a self, command: &'a str, timeout: Duration) -> LocalBoxFuture<'a, Shelled> {
         super::process::sh(
             command,

@@ -132,3 +132,119 @@ fn a_patterns_standard_severity_needs_no_level_of_that_name() {
         .stderr_contains("bmad::undefined")
         .run();
 }
+
+/// A monitor of the loopback server at `port` whose failure opens an incident at `high`;
+/// `high` pages `high_agents`, and climbs to `critical` after a second unanswered.
+fn paging_workflow(port: u16, agents: &str, high_agents: &str) -> String {
+    fill(
+        r#"
+        {agents}
+        monitor api {
+          health up get "http://127.0.0.1:{port}/health" every 100ms timeout 1s => escalate high
+        }
+        incidents {
+          level high {
+            agents {high}
+            respond 1s
+          }
+          level critical {
+            agents boss
+            respond immediate
+          }
+        }
+        "#,
+        &[("port", &port), ("agents", &agents), ("high", &high_agents)],
+    )
+}
+
+#[test]
+fn a_page_runs_the_levels_exec_agent_whose_answer_stops_the_climb() {
+    let ws = tempfile::tempdir().unwrap();
+    let server = common::loopback::serve(ws.path().to_path_buf());
+    std::fs::write(ws.path().join("down"), "").unwrap();
+    std::fs::write(
+        ws.path().join("watch.bmad"),
+        paging_workflow(
+            server.port,
+            "agent oncall { backend exec \"cat > page.txt\" stdin }\nagent boss { backend sim }",
+            "oncall",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["monitor", "watch.bmad", "--for", "3s", "--workspace", "."])
+        .current_dir(ws.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The on-call agent got the incident's details...
+    let page = std::fs::read_to_string(ws.path().join("page.txt")).unwrap();
+    assert!(page.contains("Incident INC-0001 at level high"), "{page}");
+    assert!(page.contains("Failing check: api/up"), "{page}");
+    assert!(page.contains("Timeline so far:"), "{page}");
+    // ... and its answer held the incident at its level past the response time.
+    assert!(stdout.contains("level high "), "{stdout}");
+    assert!(!stdout.contains("high -> critical"), "{stdout}");
+}
+
+#[test]
+fn a_person_acknowledges_a_page_from_another_terminal() {
+    let ws = tempfile::tempdir().unwrap();
+    let server = common::loopback::serve(ws.path().to_path_buf());
+    std::fs::write(ws.path().join("down"), "").unwrap();
+    std::fs::write(
+        ws.path().join("watch.bmad"),
+        paging_workflow(server.port, "agent boss { backend sim }", "all_available"),
+    )
+    .unwrap();
+    let child = monitor(ws.path(), "watch.bmad");
+    let db = ws.path().join(".bmad/state.db");
+    let mut id = String::new();
+    let paged = wait_until(DEADLINE, || {
+        common::store_once_written(&db)
+            .and_then(|s| {
+                let run = s.runs().ok()?.into_iter().next()?;
+                id.clone_from(&run.id);
+                s.approvals(&run.id).ok()
+            })
+            .is_some_and(|a| a.iter().any(|x| x.target == "INC-0001"))
+    });
+    assert!(paged, "the incident never asked for an acknowledgement");
+    Test::at(ws.path())
+        .args(&["ack", &id, "INC-0002"])
+        .status(2)
+        .stderr_contains("has paged for no incident `INC-0002`")
+        .run();
+    Test::at(ws.path())
+        .args(&["ack", &id, "INC-0001", "--as", "carol"])
+        .stdout_contains("INC-0001 of run")
+        .run();
+    let acked = wait_until(DEADLINE, || {
+        common::store_once_written(&db)
+            .and_then(|s| s.events(&id).ok())
+            .is_some_and(|e| {
+                e.iter().any(|x| {
+                    x.data
+                        .to_string()
+                        .contains("INC-0001 acknowledged by carol")
+                })
+            })
+    });
+    assert!(acked, "the acknowledgement did not reach the incident");
+    // Past the level's response time (fifteen more probes, 100 ms apart), it did not climb.
+    let probes = server.health.load(std::sync::atomic::Ordering::SeqCst);
+    let waited = wait_until(DEADLINE, || {
+        server.health.load(std::sync::atomic::Ordering::SeqCst) >= probes + 15
+    });
+    assert!(waited, "the monitor stopped probing");
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("high -> critical"), "{stdout}");
+}

@@ -57,4 +57,13 @@ pub(in crate::runtime) trait OpsHost {
     /// Runs `command` in the workspace as the run runs its commands (what it leaves
     /// running is stopped with the run), within `timeout`.
     fn sh<'a>(&'a self, command: &'a str, timeout: Duration) -> LocalBoxFuture<'a, Shelled>;
+
+    /// Waits until a person acknowledges `incident` (`bmad ack RUN INCIDENT`, asked with
+    /// `prompt`); who did. Never ends where nobody can answer (a simulation, a run with
+    /// no state store).
+    fn acknowledged<'a>(
+        &'a self,
+        incident: &'a str,
+        prompt: String,
+    ) -> LocalBoxFuture<'a, Option<String>>;
 }

@@ -147,6 +147,51 @@ impl Record {
     }
 }
 
+/// The `page` task of `agent`, with the incident's `details` in its prompt.
+fn page_step(agent: &crate::model::step::Name, details: &str, span: crate::source::Span) -> Step {
+    Step {
+        span,
+        kind: StepKind::Task(Box::new(crate::model::step::Task {
+            agent: agent.clone(),
+            tasks: vec![crate::model::step::Name {
+                name: "page".into(),
+                span,
+            }],
+            mode: None,
+            needs: Vec::new(),
+            produces: Vec::new(),
+            context: Vec::new(),
+            tests: Vec::new(),
+            prompt: Some(crate::model::step::Text {
+                value: details.into(),
+                span,
+            }),
+            timeout: None,
+            verdict: false,
+        })),
+    }
+}
+
+/// The incident as a page tells it: id, level, what set it off, the failing check and the
+/// timeline so far.
+fn details(rec: &Record) -> String {
+    use std::fmt::Write;
+    let mut text = format!(
+        "Incident {} at level {}: {}",
+        rec.id,
+        rec.level(),
+        rec.trigger.what
+    );
+    if let Some(check) = &rec.trigger.check {
+        let _ = write!(text, "\nFailing check: {check}");
+    }
+    text.push_str("\nTimeline so far:");
+    for (at, what) in rec.timeline() {
+        let _ = write!(text, "\n- [{}] {what}", crate::model::literal::human_ms(at));
+    }
+    text
+}
+
 fn respond_within(r: Option<&Respond>) -> Option<Duration> {
     match r {
         Some(Respond::Immediate { .. }) => Some(Duration::ZERO),
@@ -209,8 +254,63 @@ impl Desk {
             biased;
             () = self.respond(host, &rec, &ctx) => {}
             () = self.response_timer(host, &rec, &ctx) => {}
+            () = self.pager(host, &rec, &ctx) => {}
         }
         self.write_postmortem(host, &rec);
+    }
+
+    /// Reaches the people of each level the incident is at: its real agents (exec and
+    /// script agents; not in a simulation) get a `page` task with the incident's details,
+    /// and a person may acknowledge with `bmad ack RUN ID`. A page task that succeeds, or
+    /// an acknowledgement, answers the level and stops the climb. Never ends.
+    async fn pager(&self, host: &dyn OpsHost, rec: &Record, ctx: &Ctx<'_>) {
+        use futures::StreamExt;
+        let levels = &host.program().incident_levels;
+        // The real agents of each level.
+        let real = |a: &&crate::model::step::Name| {
+            self.sim.is_none()
+                && host.program().agent(&a.name).is_some_and(|x| {
+                    matches!(
+                        x.backend,
+                        Some(
+                            crate::model::Backend::Exec { .. }
+                                | crate::model::Backend::Script { .. }
+                        )
+                    )
+                })
+        };
+        let prompt = format!(
+            "Incident {} ({}): {}. Acknowledge with `bmad ack RUN {}`.",
+            rec.id, rec.opened_level, rec.trigger.what, rec.id
+        );
+        let mut ack = std::pin::pin!(host.acknowledged(&rec.id, prompt));
+        let mut acked = false;
+        let mut paged: Option<usize> = None;
+        let mut running = futures::stream::FuturesUnordered::new();
+        loop {
+            let level = rec.level.get();
+            if paged != Some(level) {
+                paged = Some(level);
+                let details = details(rec);
+                let l = &levels[level];
+                for (i, agent) in l.agents.iter().filter(real).enumerate() {
+                    let at = ctx.at(format!("page/{}/{i}", rec.levels[level].0));
+                    let step = page_step(agent, &details, l.span);
+                    running.push(async move { host.steps(std::slice::from_ref(&step), &at).await });
+                }
+            }
+            tokio::select! {
+                by = &mut ack, if !acked => {
+                    acked = true;
+                    rec.answered.set(true);
+                    let who = by.map_or(String::new(), |b| format!(" by {b}"));
+                    rec.log(host.now_ms(), format!("acknowledged{who}"));
+                    host.note("incident", format!("{} acknowledged{who}", rec.id));
+                }
+                Some(_) = running.next(), if !running.is_empty() => {}
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
     }
 
     /// Writes the post-mortem of every incident still open when the operations stop (the
