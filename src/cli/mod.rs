@@ -10,6 +10,7 @@ mod free;
 mod graph;
 mod init;
 mod monitor;
+mod monitor_view;
 mod progress;
 mod repl;
 mod run;
@@ -61,7 +62,8 @@ enum Command {
     /// operations: monitoring, healing, incidents).
     Init(InitArgs),
     /// Run the workflow's monitors and scheduled maintenance until stopped (Ctrl-C,
-    /// SIGTERM) or for --for; with --simulate, on a virtual clock with simulated probes.
+    /// SIGTERM) or for --for, with a live view of the checks and incidents on a terminal;
+    /// with --simulate, on a virtual clock with simulated probes.
     Monitor(MonitorArgs),
 }
 

@@ -64,8 +64,12 @@ pub(super) fn run(args: &MonitorArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // A simulated week logs only warnings unless asked; a real session logs what happens.
-    super::progress::init_logs(args.log_format, if args.simulate { "warn" } else { "info" });
+    // A simulated week logs only warnings unless asked; a real session logs what happens,
+    // or shows it in a live view on a terminal.
+    let view = super::monitor_view::start(args.log_format, args.simulate).map(|(listener, bar)| {
+        runner.on_event(listener);
+        bar
+    });
     tracing::info!(target: "bmad::run", run = %id, "monitoring (state in {})", state_path.display());
     let rt = match runtime(args.simulate) {
         Ok(rt) => rt,
@@ -82,6 +86,9 @@ pub(super) fn run(args: &MonitorArgs) -> ExitCode {
         (stopped, runner.ops_summary())
     });
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    if let Some(bar) = view {
+        bar.finish_and_clear();
+    }
     // Stopped: the operations' futures are gone, and with them every process they ran.
     if let Some(signal) = &stopped {
         let why = format!("stopped ({})", signal.name());

@@ -248,3 +248,28 @@ fn a_person_acknowledges_a_page_from_another_terminal() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("high -> critical"), "{stdout}");
 }
+
+#[test]
+fn on_a_terminal_bmad_monitor_shows_a_live_view_of_its_checks_and_incidents() {
+    let ws = tempfile::tempdir().unwrap();
+    let server = common::loopback::serve(ws.path().to_path_buf());
+    std::fs::write(ws.path().join("down"), "").unwrap();
+    std::fs::write(
+        ws.path().join("watch.bmad"),
+        paging_workflow(server.port, "agent boss { backend sim }", "all_available"),
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bmad"));
+    command
+        .args(["monitor", "watch.bmad", "--for", "2s", "--workspace", "."])
+        .current_dir(ws.path());
+    let mut term = common::pty::Pty::spawn(command);
+    assert!(term.child.wait().unwrap().success());
+    term.expect(0, "api/up");
+    term.expect(0, "critical");
+    term.expect(0, "incidents open: INC-0001");
+    let shown = term.raw();
+    assert!(shown.contains("\u{1b}[2K"), "redrawn in place: {shown}");
+    // The summary follows the view.
+    term.expect(0, "outages: 1");
+}
