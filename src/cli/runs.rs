@@ -3,13 +3,10 @@
 //! [STEP] [--follow]`: what its tasks printed. `--format json` for all.
 
 use super::{Format, RunsArgs, RunsCommand};
-use bmad::state::{RunInfo, StateError, Store, utc};
+use bmad::state::{RunInfo, StateError, Store, StoryStatus, utc};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
-
-/// The columns of a story board, in the order work moves through them.
-const BOARD: [&str; 5] = ["backlog", "in_progress", "review", "done", "blocked"];
 
 fn when(ms: i64) -> String {
     let (d, t) = utc(ms);
@@ -115,7 +112,8 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
         out.push_str(&usage.lines());
     }
     out.push_str("\nstory board\n");
-    for column in BOARD {
+    // The columns in the order work moves through them.
+    for &column in StoryStatus::ALL {
         let stories: Vec<String> = board
             .iter()
             .filter(|b| b.status == column)
@@ -127,7 +125,7 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
         let _ = writeln!(
             out,
             "  {:<12} {:>4}  {}",
-            column.replace('_', " "),
+            column.label(),
             stories.len(),
             stories.join(", ")
         );

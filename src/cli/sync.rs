@@ -42,7 +42,7 @@ fn sync(path: &std::path::Path, id: Option<&str>) -> Result<String, String> {
     if !run.status.live() {
         let (seq, _) = store.last_event(&run.id).map_err(|e| e.to_string())?;
         let board = store.board(&run.id).map_err(|e| e.to_string())?;
-        let snapshot = bmad::state::snapshot(board.iter().map(|b| b.status.as_str()), seq);
+        let snapshot = bmad::state::snapshot(board.iter().map(|b| b.status), seq);
         store
             .checkpoint(&run.id, seq, "manual_trigger", &snapshot, true)
             .map_err(|e| e.to_string())?;

@@ -7,7 +7,7 @@
 
 use super::event::{Event, EventKind};
 use crate::state::writer::{Op, Writer};
-use crate::state::{FinishedStep, StateError, Store, now_ms};
+use crate::state::{FinishedStep, StateError, Store, StoryStatus, now_ms};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
@@ -26,7 +26,7 @@ pub(super) struct Journal {
     /// Events since the last checkpoint.
     since_checkpoint: Cell<u64>,
     /// Each story's place on the board, for checkpoint snapshots.
-    board: RefCell<HashMap<String, &'static str>>,
+    board: RefCell<HashMap<String, StoryStatus>>,
 }
 
 /// What a resume starts from.
@@ -37,17 +37,6 @@ pub(super) struct Earlier {
     pub finished: Vec<FinishedStep>,
     /// The last sequence number used.
     pub seq: u64,
-}
-
-/// A board status as a static name (the store's column values).
-fn status_name(s: &str) -> &'static str {
-    match s {
-        "in_progress" => "in_progress",
-        "review" => "review",
-        "done" => "done",
-        "blocked" => "blocked",
-        _ => "backlog",
-    }
 }
 
 impl Journal {
@@ -72,7 +61,7 @@ impl Journal {
             board = store
                 .board(&run)?
                 .into_iter()
-                .map(|b| (b.story, status_name(&b.status)))
+                .map(|b| (b.story, b.status))
                 .collect();
         }
         let journal = Journal {
@@ -126,13 +115,23 @@ impl Journal {
                 story: Some(s),
                 validation,
                 ..
-            } => Some((s, if *validation { "review" } else { "in_progress" }, None)),
-            EventKind::StoryDone { story } => Some((story, "done", None)),
-            EventKind::StoryBlocked { story, reason } => Some((story, "blocked", Some(reason))),
+            } => Some((
+                s,
+                if *validation {
+                    StoryStatus::Review
+                } else {
+                    StoryStatus::InProgress
+                },
+                None,
+            )),
+            EventKind::StoryDone { story } => Some((story, StoryStatus::Done, None)),
+            EventKind::StoryBlocked { story, reason } => {
+                Some((story, StoryStatus::Blocked, Some(reason)))
+            }
             _ => None,
         };
         if let Some((s, status, _)) = &story {
-            self.board.borrow_mut().insert((*s).clone(), status);
+            self.board.borrow_mut().insert((*s).clone(), *status);
         }
         let artifacts = match &event.kind {
             EventKind::Handoff { artifacts, .. } => artifacts
@@ -162,7 +161,7 @@ impl Journal {
             .map(str::to_string)
             .collect();
         for id in &new {
-            board.insert(id.clone(), "backlog");
+            board.insert(id.clone(), StoryStatus::Backlog);
         }
         if !new.is_empty() {
             self.writer.send(Op::StoriesKnown(new, self.seq.get()));

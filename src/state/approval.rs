@@ -5,7 +5,7 @@
 // SQLite stores integers as i64: attempts are small and milliseconds fit.
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
-use super::{StateError, Store, now_ms};
+use super::{RunStatus, StateError, Store, now_ms};
 use rusqlite::{OptionalExtension, params};
 
 /// A person's answer.
@@ -142,10 +142,10 @@ impl Store {
         self.conn
             .prepare_cached(
                 "UPDATE runs SET status = CASE WHEN EXISTS (SELECT 1 FROM approvals a \
-                 WHERE a.run_id = ?1 AND a.approved IS NULL) THEN 'waiting' ELSE 'running' END \
-                 WHERE id = ?1 AND status IN ('running', 'waiting')",
+                 WHERE a.run_id = ?1 AND a.approved IS NULL) THEN ?2 ELSE ?3 END \
+                 WHERE id = ?1 AND status IN (?3, ?2)",
             )
-            .and_then(|mut s| s.execute(params![run]))
+            .and_then(|mut s| s.execute(params![run, RunStatus::Waiting, RunStatus::Running]))
             .map(drop)
             .map_err(|e| self.err(e))
     }

@@ -14,7 +14,7 @@ pub use approval::{Answer, AnswerRefused, Approval};
 pub use read::{
     AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent, TranscriptRow,
 };
-pub use status::{RunKind, RunStatus};
+pub use status::{RunKind, RunStatus, StepStatus, StoryStatus};
 pub use write::{EventRow, NewRun};
 
 use rusqlite::Connection;
@@ -109,10 +109,11 @@ pub fn now_ms() -> i64 {
 
 /// A checkpoint's snapshot: how many stories stand in each column of the board, and
 /// how many events the log holds.
-pub fn snapshot<'a>(statuses: impl Iterator<Item = &'a str>, events: u64) -> String {
+pub fn snapshot(statuses: impl Iterator<Item = StoryStatus>, events: u64) -> String {
+    // Keyed by the words, so the columns come in the order of their names.
     let mut board = std::collections::BTreeMap::<&str, u64>::new();
     for s in statuses {
-        *board.entry(s).or_default() += 1;
+        *board.entry(s.as_str()).or_default() += 1;
     }
     serde_json::json!({ "board": board, "events": events }).to_string()
 }

@@ -5,7 +5,7 @@
 // stored by its bits with `as` and read back the same way, a lossless round trip.
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
-use super::{RunKind, RunStatus, StateError, Store};
+use super::{RunKind, RunStatus, StateError, StepStatus, Store, StoryStatus};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -111,8 +111,8 @@ impl FinishedStep {
 pub struct BoardEntry {
     /// The story.
     pub story: String,
-    /// backlog, `in_progress`, review, done or blocked.
-    pub status: String,
+    /// Its column: backlog, `in_progress`, review, done or blocked.
+    pub status: StoryStatus,
     /// Why it is blocked.
     pub reason: Option<String>,
 }
@@ -239,10 +239,10 @@ impl Store {
     pub fn latest_unfinished(&self, workflow: &str) -> Result<Option<RunInfo>, StateError> {
         let runs = self.rows(
             &format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND kind = 'run' AND status != 'succeeded' \
+                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND kind = ?2 AND status != ?3 \
                  ORDER BY started_ms DESC, id DESC LIMIT 1"
             ),
-            params![workflow],
+            params![workflow, RunKind::Run, RunStatus::Succeeded],
             run_info,
         )?;
         Ok(runs.into_iter().next())
@@ -337,8 +337,8 @@ impl Store {
     pub fn finished_steps(&self, run: &str) -> Result<Vec<FinishedStep>, StateError> {
         self.rows(
             "SELECT key, ok, validation, feedback FROM steps WHERE run_id = ?1 \
-             AND status != 'running'",
-            params![run],
+             AND status != ?2",
+            params![run, StepStatus::Running],
             |r| {
                 Ok(FinishedStep {
                     key: r.get("key")?,
@@ -357,8 +357,8 @@ impl Store {
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn steps_in_flight(&self, run: &str) -> Result<Vec<String>, StateError> {
         self.rows(
-            "SELECT key FROM steps WHERE run_id = ?1 AND status = 'running' ORDER BY started_seq",
-            params![run],
+            "SELECT key FROM steps WHERE run_id = ?1 AND status = ?2 ORDER BY started_seq",
+            params![run, StepStatus::Running],
             |r| r.get("key"),
         )
     }

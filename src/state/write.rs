@@ -6,7 +6,7 @@
 // stored by its bits with `as` and read back the same way, a lossless round trip.
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
-use super::{StateError, Store, now_ms, utc};
+use super::{RunStatus, StateError, StepStatus, Store, StoryStatus, now_ms, utc};
 use rusqlite::{OptionalExtension, params};
 
 /// One event of a run's log, as written.
@@ -137,9 +137,9 @@ impl Store {
     pub fn reopen_run(&mut self, run: &str) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
-            "UPDATE runs SET status = 'running', reason = NULL, ended_ms = NULL, pid = ?2, \
+            "UPDATE runs SET status = ?4, reason = NULL, ended_ms = NULL, pid = ?2, \
              updated_ms = ?3, segments = segments + 1 WHERE id = ?1",
-            params![run, std::process::id(), now_ms()],
+            params![run, std::process::id(), now_ms(), RunStatus::Running],
         )?;
         self.commit()
     }
@@ -196,10 +196,10 @@ impl Store {
     pub fn step_started(&mut self, run: &str, key: &str, seq: u64) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
-            "INSERT INTO steps (run_id, key, status, started_seq) VALUES (?1, ?2, 'running', ?3) \
-             ON CONFLICT (run_id, key) DO UPDATE SET status = 'running', ok = NULL, \
+            "INSERT INTO steps (run_id, key, status, started_seq) VALUES (?1, ?2, ?4, ?3) \
+             ON CONFLICT (run_id, key) DO UPDATE SET status = ?4, ok = NULL, \
              feedback = NULL, started_seq = ?3, finished_seq = NULL",
-            params![run, key, seq as i64],
+            params![run, key, seq as i64, StepStatus::Running],
         )?;
         Ok(())
     }
@@ -225,7 +225,7 @@ impl Store {
             params![
                 run,
                 key,
-                if ok { "done" } else { "failed" },
+                StepStatus::ended(ok),
                 ok,
                 validation,
                 feedback,
@@ -244,7 +244,7 @@ impl Store {
         &mut self,
         run: &str,
         story: &str,
-        status: &str,
+        status: StoryStatus,
         seq: u64,
         reason: Option<&str>,
     ) -> Result<(), StateError> {
@@ -266,8 +266,8 @@ impl Store {
         self.begin()?;
         self.exec(
             "INSERT OR IGNORE INTO stories (run_id, story, status, seq) \
-             VALUES (?1, ?2, 'backlog', ?3)",
-            params![run, story, seq as i64],
+             VALUES (?1, ?2, ?4, ?3)",
+            params![run, story, seq as i64, StoryStatus::Backlog],
         )?;
         Ok(())
     }
@@ -340,8 +340,10 @@ impl Store {
             .conn
             .prepare_cached("SELECT value, writer FROM state WHERE run_id = ?1 AND key = ?2")
             .and_then(|mut s| {
-                s.query_row(params![run, key], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
+                s.query_row(params![run, key], |r| {
+                    Ok((r.get("value")?, r.get("writer")?))
+                })
+                .optional()
             })
             .map_err(|e| self.err(e))?;
         if old.as_ref().is_some_and(|(v, w)| v == value && w == writer) {

@@ -34,7 +34,7 @@ pub enum Op {
         /// The event as JSON.
         data: String,
         /// A story's new place on the board, with a reason.
-        story: Option<(String, &'static str, Option<String>)>,
+        story: Option<(String, super::StoryStatus, Option<String>)>,
         /// Artifacts handed over: path and sha256.
         artifacts: Vec<(String, String)>,
     },

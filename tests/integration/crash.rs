@@ -274,7 +274,12 @@ fn a_run_killed_at_two_dozen_moments_resumes_to_the_same_result() {
     );
     let board = store.board(&runs[0].id).unwrap();
     assert_eq!(board.len(), 12);
-    assert!(board.iter().all(|b| b.status == "done"), "{board:?}");
+    assert!(
+        board
+            .iter()
+            .all(|b| b.status == bmad::state::StoryStatus::Done),
+        "{board:?}"
+    );
 }
 
 /// Fifteen stories delivered through git, three at a time, each developed and validated
@@ -514,7 +519,12 @@ fn a_delivered_run_killed_in_the_lane_resumes_with_no_duplicate_merge_or_lost_co
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, bmad::state::RunStatus::Succeeded);
     let board = store.board(&runs[0].id).unwrap();
-    assert!(board.iter().all(|b| b.status == "done"), "{board:?}");
+    assert!(
+        board
+            .iter()
+            .all(|b| b.status == bmad::state::StoryStatus::Done),
+        "{board:?}"
+    );
     // The lane sent stories back, and every one of them merged in the end.
     let returned = store
         .events(&runs[0].id)
