@@ -51,7 +51,10 @@ impl Builder<'_> {
                 for c in kids {
                     match c.as_rule() {
                         Rule::max_clause => max = self.max(c),
-                        _ => branches = c.into_inner().map(|b| self.step(b)).collect(),
+                        Rule::branches => {
+                            branches = c.into_inner().map(|b| self.step(b)).collect();
+                        }
+                        _ => {}
                     }
                 }
                 StepKind::Parallel { max, branches }
@@ -63,7 +66,8 @@ impl Builder<'_> {
                 for c in kids {
                     match c.as_rule() {
                         Rule::max_clause => max = self.max(c),
-                        _ => body = self.block(c),
+                        Rule::block => body = self.block(c),
+                        _ => {}
                     }
                 }
                 StepKind::ForEach {
@@ -84,7 +88,8 @@ impl Builder<'_> {
                                 .find(|x| x.as_rule() == Rule::cond)
                                 .map(|x| self.cond(x));
                         }
-                        _ => body = self.block(c),
+                        Rule::block => body = self.block(c),
+                        _ => {}
                     }
                 }
                 StepKind::Repeat { max, body, until }
@@ -95,7 +100,8 @@ impl Builder<'_> {
                     match c.as_rule() {
                         Rule::max_clause => max = self.max(c),
                         Rule::backoff_clause => backoff = self.first_quantity(c),
-                        _ => body = self.block(c),
+                        Rule::block => body = self.block(c),
+                        _ => {}
                     }
                 }
                 StepKind::Retry { max, backoff, body }
@@ -177,7 +183,8 @@ impl Builder<'_> {
                 for c in kids {
                     match c.as_rule() {
                         Rule::ident => to = Some(self.name(c)),
-                        _ => message = Some(self.text(c)),
+                        Rule::string => message = Some(self.text(c)),
+                        _ => {}
                     }
                 }
                 StepKind::Alert {
@@ -296,7 +303,8 @@ impl Builder<'_> {
                                     for x in decl.into_inner() {
                                         match x.as_rule() {
                                             Rule::ident => name = Some(self.name(x)),
-                                            _ => path = Some(self.text(x)),
+                                            Rule::string => path = Some(self.text(x)),
+                                            _ => {}
                                         }
                                     }
                                     task.produces.push(Produced { name, path, span });
