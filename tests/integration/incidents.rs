@@ -273,3 +273,63 @@ fn on_a_terminal_bmad_monitor_shows_a_live_view_of_its_checks_and_incidents() {
     // The summary follows the view.
     term.expect(0, "outages: 1");
 }
+
+#[test]
+fn a_monitors_agent_and_a_heals_agent_run_where_the_file_names_them() {
+    let ws = tempfile::tempdir().unwrap();
+    let server = common::loopback::serve(ws.path().to_path_buf());
+    std::fs::write(ws.path().join("down"), "").unwrap();
+    std::fs::write(
+        ws.path().join("watch.bmad"),
+        fill(
+            r#"
+            agent watcher { backend exec "cat >> observed.txt" stdin }
+            agent healer { backend exec "cat >> healer.txt" stdin }
+            check api_up {
+              get "http://127.0.0.1:{port}/health" expect 200 timeout 1s
+            }
+            monitor api {
+              agent watcher
+              health up get "http://127.0.0.1:{port}/health" every 100ms timeout 1s => heal restart
+            }
+            heal restart {
+              agent healer
+              attempts 1
+              fix restart_api {
+                sh "rm -f down"
+              }
+              verify api_up
+            }
+            "#,
+            &[("port", &server.port)],
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["monitor", "watch.bmad", "--for", "2s", "--workspace", "."])
+        .current_dir(ws.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let observed = std::fs::read_to_string(ws.path().join("observed.txt")).unwrap();
+    assert!(observed.contains("Monitor api: critical"), "{observed}");
+    assert!(observed.contains("heal restart"), "{observed}");
+    let healer = std::fs::read_to_string(ws.path().join("healer.txt")).unwrap();
+    assert!(
+        healer.contains("Heal restart was set off by: health check api/up"),
+        "{healer}"
+    );
+    assert!(
+        healer.contains("Fixes to try next: restart_api."),
+        "{healer}"
+    );
+    assert!(
+        !ws.path().join("down").exists(),
+        "the fix ran after the agent"
+    );
+}

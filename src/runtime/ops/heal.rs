@@ -58,6 +58,33 @@ impl Desk {
                 detail,
             });
         }
+        // The heal's own agent, when it is a real one, looks first: what it says (or how it
+        // failed) joins the findings; the fixes run either way.
+        if let Some(agent) = proc
+            .agent
+            .as_ref()
+            .filter(|a| self.real_agent(host, &a.name))
+        {
+            let prompt = format!(
+                "Heal {name} was set off by: {}.\n{}\nFixes to try next: {}.",
+                trigger.what,
+                findings.join("\n"),
+                plan.fixes
+                    .iter()
+                    .map(|f| f.name.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let step = super::agent_task(&agent.name, "heal", &prompt, proc.span);
+            let said = match host
+                .steps(std::slice::from_ref(&step), &ctx.at("agent"))
+                .await
+            {
+                Ok(()) => "done".to_string(),
+                Err(e) => format!("failed: {e}"),
+            };
+            findings.push(format!("agent `{}` (heal): {said}", agent.name));
+        }
         // As the language documents: three rounds when `attempts` is not written.
         let rounds = plan.rounds();
         let mut tried = 0;

@@ -147,31 +147,6 @@ impl Record {
     }
 }
 
-/// The `page` task of `agent`, with the incident's `details` in its prompt.
-fn page_step(agent: &crate::model::step::Name, details: &str, span: crate::source::Span) -> Step {
-    Step {
-        span,
-        kind: StepKind::Task(Box::new(crate::model::step::Task {
-            agent: agent.clone(),
-            tasks: vec![crate::model::step::Name {
-                name: "page".into(),
-                span,
-            }],
-            mode: None,
-            needs: Vec::new(),
-            produces: Vec::new(),
-            context: Vec::new(),
-            tests: Vec::new(),
-            prompt: Some(crate::model::step::Text {
-                value: details.into(),
-                span,
-            }),
-            timeout: None,
-            verdict: false,
-        })),
-    }
-}
-
 /// The incident as a page tells it: id, level, what set it off, the failing check and the
 /// timeline so far.
 fn details(rec: &Record) -> String {
@@ -267,18 +242,7 @@ impl Desk {
         use futures::StreamExt;
         let levels = &host.program().incident_levels;
         // The real agents of each level.
-        let real = |a: &&crate::model::step::Name| {
-            self.sim.is_none()
-                && host.program().agent(&a.name).is_some_and(|x| {
-                    matches!(
-                        x.backend,
-                        Some(
-                            crate::model::Backend::Exec { .. }
-                                | crate::model::Backend::Script { .. }
-                        )
-                    )
-                })
-        };
+        let real = |a: &&crate::model::step::Name| self.real_agent(host, &a.name);
         let prompt = format!(
             "Incident {} ({}): {}. Acknowledge with `bmad ack RUN {}`.",
             rec.id, rec.opened_level, rec.trigger.what, rec.id
@@ -295,7 +259,7 @@ impl Desk {
                 let l = &levels[level];
                 for (i, agent) in l.agents.iter().filter(real).enumerate() {
                     let at = ctx.at(format!("page/{}/{i}", rec.levels[level].0));
-                    let step = page_step(agent, &details, l.span);
+                    let step = super::agent_task(&agent.name, "page", &details, l.span);
                     running.push(async move { host.steps(std::slice::from_ref(&step), &at).await });
                 }
             }

@@ -80,6 +80,16 @@ pub enum Job {
     Emergency(String, Trigger),
     /// Open an incident at a level.
     Incident(String, Trigger),
+    /// Give a real agent a task about what operations saw (a monitor's agent when its rule
+    /// fires).
+    Tell {
+        /// The agent.
+        agent: String,
+        /// The task.
+        task: String,
+        /// What it is told.
+        prompt: String,
+    },
 }
 
 impl Job {
@@ -96,6 +106,7 @@ impl Job {
                 "incident for {}",
                 t.check.as_deref().unwrap_or(&t.what)
             )),
+            Job::Tell { .. } => None,
         }
     }
 }
@@ -138,6 +149,39 @@ impl OpsScope {
 
     fn take_output(&self) -> String {
         std::mem::take(&mut *self.output.borrow_mut())
+    }
+}
+
+/// A task for `agent` (`page`, `heal`, `observe`) with `prompt`: how operations give their
+/// real agents what they saw.
+pub(super) fn agent_task(
+    agent: &str,
+    task: &str,
+    prompt: &str,
+    span: crate::source::Span,
+) -> crate::model::step::Step {
+    use crate::model::step::{Name, Step, StepKind, Task, Text};
+    let name = |n: &str| Name {
+        name: n.into(),
+        span,
+    };
+    Step {
+        span,
+        kind: StepKind::Task(Box::new(Task {
+            agent: name(agent),
+            tasks: vec![name(task)],
+            mode: None,
+            needs: Vec::new(),
+            produces: Vec::new(),
+            context: Vec::new(),
+            tests: Vec::new(),
+            prompt: Some(Text {
+                value: prompt.into(),
+                span,
+            }),
+            timeout: None,
+            verdict: false,
+        })),
     }
 }
 
@@ -201,6 +245,18 @@ impl Desk {
             sim: simulate.then(|| RefCell::new(sim::World::new(seed))),
             epoch: Cell::new(epoch),
         }
+    }
+
+    /// Whether `agent` is a real agent operations give tasks to (an exec or script agent,
+    /// not in a simulation).
+    fn real_agent(&self, host: &dyn OpsHost, agent: &str) -> bool {
+        self.sim.is_none()
+            && host.program().agent(agent).is_some_and(|a| {
+                matches!(
+                    a.backend,
+                    Some(crate::model::Backend::Exec { .. } | crate::model::Backend::Script { .. })
+                )
+            })
     }
 
     fn next_seq(&self) -> u64 {
@@ -333,6 +389,18 @@ impl Desk {
             Job::Call(p, trigger) => self.call_operation(host, &p, trigger).await,
             Job::Emergency(e, trigger) => self.emergency(host, &e, trigger).await,
             Job::Incident(level, trigger) => self.incident(host, &level, trigger).await,
+            Job::Tell {
+                agent,
+                task,
+                prompt,
+            } => {
+                let scope = OpsScope::new(format!("{agent}: {task}"), Trigger::default(), None);
+                let ctx = Ctx::ops(format!("ops/{agent}:{task}#{}", self.next_seq()), scope);
+                let step = agent_task(&agent, &task, &prompt, crate::source::Span::default());
+                if let Err(e) = host.steps(std::slice::from_ref(&step), &ctx).await {
+                    host.note("ops", format!("agent `{agent}` ({task}): {e}"));
+                }
+            }
         }
         if let Some(key) = key {
             self.active.borrow_mut().remove(&key);

@@ -257,6 +257,31 @@ impl Desk {
             check: (!check.is_empty()).then(|| check.to_string()),
             ..Trigger::default()
         };
+        // The monitor's own agent, when it is a real one, is told what it saw.
+        let monitor = key.split('/').next().unwrap_or(key);
+        if let Some(agent) = host
+            .program()
+            .monitors
+            .iter()
+            .find(|m| m.name.name == monitor)
+            .and_then(|m| m.agent.as_ref())
+            .filter(|a| self.real_agent(host, &a.name))
+        {
+            self.request(Job::Tell {
+                agent: agent.name.to_string(),
+                task: "observe".into(),
+                prompt: format!(
+                    "Monitor {monitor}: {} ({what}); its rule does: {}",
+                    status.word(),
+                    actions
+                        .list
+                        .iter()
+                        .map(|a| a.kind.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
         for a in &actions.list {
             let t = trigger.clone();
             self.request(match &a.kind {
