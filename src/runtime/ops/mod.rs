@@ -98,7 +98,7 @@ impl Job {
         match self {
             Job::Monitor(m) => Some(format!("monitor {m}")),
             Job::Maintenance(m) => Some(format!("maintenance {m}")),
-            Job::Alert { .. } => None,
+            Job::Alert { .. } | Job::Tell { .. } => None,
             Job::Heal(h, _) => Some(format!("heal {h}")),
             Job::Call(p, _) => Some(format!("call {p}")),
             Job::Emergency(e, _) => Some(format!("emergency {e}")),
@@ -106,7 +106,6 @@ impl Job {
                 "incident for {}",
                 t.check.as_deref().unwrap_or(&t.what)
             )),
-            Job::Tell { .. } => None,
         }
     }
 }
