@@ -7,25 +7,28 @@ use bmad::state::{Answer, Store};
 use std::io::Write;
 use std::process::ExitCode;
 
+/// Prints `message` as an error; exit code 2.
+fn fail(message: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+    ExitCode::from(2)
+}
+
+/// The store at `store`'s path and the run `id` names in it.
+fn open(store: &super::StoreArgs, id: &str) -> Result<(Store, bmad::state::RunInfo), ExitCode> {
+    let path = store.state_path();
+    if !path.exists() {
+        return Err(fail(&format!("no state file at `{}`", path.display())));
+    }
+    let store = Store::open(&path).map_err(|e| fail(&e.to_string()))?;
+    let run = store.run(id).map_err(|e| fail(&e.to_string()))?;
+    Ok((store, run))
+}
+
 /// Answers, or lists, the run's approvals.
 pub(super) fn run(args: &ApproveArgs) -> ExitCode {
-    let mut err = std::io::stderr();
-    let path = args.store.state_path();
-    if !path.exists() {
-        let _ = writeln!(err, "error: no state file at `{}`", path.display());
-        return ExitCode::from(2);
-    }
-    let fail = |message: String| {
-        let _ = writeln!(std::io::stderr(), "error: {message}");
-        ExitCode::from(2)
-    };
-    let mut store = match Store::open(&path) {
-        Ok(s) => s,
-        Err(e) => return fail(e.to_string()),
-    };
-    let run = match store.run(&args.run) {
-        Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
+    let (mut store, run) = match open(&args.store, &args.run) {
+        Ok(opened) => opened,
+        Err(code) => return code,
     };
     let Some(target) = &args.target else {
         return list(&store, &run.id);
@@ -53,27 +56,15 @@ pub(super) fn run(args: &ApproveArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e.to_string()),
+        Err(e) => fail(&e.to_string()),
     }
 }
 
 /// Acknowledges an incident's page.
 pub(super) fn ack(args: &AckArgs) -> ExitCode {
-    let fail = |message: String| {
-        let _ = writeln!(std::io::stderr(), "error: {message}");
-        ExitCode::from(2)
-    };
-    let path = args.store.state_path();
-    if !path.exists() {
-        return fail(format!("no state file at `{}`", path.display()));
-    }
-    let mut store = match Store::open(&path) {
-        Ok(s) => s,
-        Err(e) => return fail(e.to_string()),
-    };
-    let run = match store.run(&args.run) {
-        Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
+    let (mut store, run) = match open(&args.store, &args.run) {
+        Ok(opened) => opened,
+        Err(code) => return code,
     };
     let answer = Answer {
         approved: true,
@@ -85,11 +76,11 @@ pub(super) fn ack(args: &AckArgs) -> ExitCode {
             println!("{} of run {} acknowledged", args.incident, run.id);
             ExitCode::SUCCESS
         }
-        Err(bmad::state::AnswerRefused::NotAsked { .. }) => fail(format!(
+        Err(bmad::state::AnswerRefused::NotAsked { .. }) => fail(&format!(
             "run {} has paged for no incident `{}`",
             run.id, args.incident
         )),
-        Err(e) => fail(e.to_string()),
+        Err(e) => fail(&e.to_string()),
     }
 }
 
@@ -117,10 +108,7 @@ fn list(store: &Store, id: &str) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => fail(&e.to_string()),
     }
 }
 

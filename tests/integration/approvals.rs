@@ -54,18 +54,23 @@ fn asked(dir: &Path, attempt: u64) -> String {
     id
 }
 
-#[test]
-fn a_rejected_approval_sends_the_story_back_with_the_reason_and_asks_again() {
-    let t = Test::new().workflow(FLOW);
-    let dir = t.path().to_path_buf();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+/// `bmad run flow.bmad` in `dir`, in the background.
+fn start(dir: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
         .args(["run", "flow.bmad", "--workspace", "."])
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_rejected_approval_sends_the_story_back_with_the_reason_and_asks_again() {
+    let t = Test::new().workflow(FLOW);
+    let dir = t.path().to_path_buf();
+    let run = start(&dir);
     let id = asked(&dir, 1);
     // Only who the step names may answer.
     Test::at(&dir)
@@ -158,14 +163,7 @@ fn the_rest_of_the_run_goes_on_while_an_approval_waits() {
         "#,
     );
     let dir = t.path().to_path_buf();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
-        .args(["run", "flow.bmad", "--workspace", "."])
-        .current_dir(&dir)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let run = start(&dir);
     // The dev's task ends while `ship` is still unanswered.
     let mut id = String::new();
     let both = wait_until(DEADLINE, || {

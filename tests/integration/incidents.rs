@@ -21,6 +21,32 @@ fn monitor(ws: &std::path::Path, file: &str) -> std::process::Child {
         .unwrap()
 }
 
+/// A workspace with a loopback service that is down, and `workflow` (given the service's
+/// port) as `watch.bmad`.
+fn service_down(workflow: impl Fn(u16) -> String) -> (tempfile::TempDir, common::loopback::Server) {
+    let ws = tempfile::tempdir().unwrap();
+    let server = common::loopback::serve(ws.path().to_path_buf());
+    std::fs::write(ws.path().join("down"), "").unwrap();
+    std::fs::write(ws.path().join("watch.bmad"), workflow(server.port)).unwrap();
+    (ws, server)
+}
+
+/// `bmad monitor watch.bmad --for 2s` in `ws`: its standard output once it succeeded.
+fn monitor_for_2s(ws: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["monitor", "watch.bmad", "--for", "2s", "--workspace", "."])
+        .current_dir(ws)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn sigterm(child: &std::process::Child) {
     // SAFETY: a plain signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -159,30 +185,14 @@ fn paging_workflow(port: u16, agents: &str, high_agents: &str) -> String {
 
 #[test]
 fn a_page_runs_the_levels_exec_agent_whose_answer_stops_the_climb() {
-    let ws = tempfile::tempdir().unwrap();
-    let server = common::loopback::serve(ws.path().to_path_buf());
-    std::fs::write(ws.path().join("down"), "").unwrap();
-    std::fs::write(
-        ws.path().join("watch.bmad"),
+    let (ws, _server) = service_down(|port| {
         paging_workflow(
-            server.port,
+            port,
             "agent oncall { backend exec \"cat > page.txt\" stdin }\nagent boss { backend sim }",
             "oncall",
-        ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
-        .args(["monitor", "watch.bmad", "--for", "3s", "--workspace", "."])
-        .current_dir(ws.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        )
+    });
+    let stdout = monitor_for_2s(ws.path());
     // The on-call agent got the incident's details...
     let page = std::fs::read_to_string(ws.path().join("page.txt")).unwrap();
     assert!(page.contains("Incident INC-0001 at level high"), "{page}");
@@ -195,14 +205,8 @@ fn a_page_runs_the_levels_exec_agent_whose_answer_stops_the_climb() {
 
 #[test]
 fn a_person_acknowledges_a_page_from_another_terminal() {
-    let ws = tempfile::tempdir().unwrap();
-    let server = common::loopback::serve(ws.path().to_path_buf());
-    std::fs::write(ws.path().join("down"), "").unwrap();
-    std::fs::write(
-        ws.path().join("watch.bmad"),
-        paging_workflow(server.port, "agent boss { backend sim }", "all_available"),
-    )
-    .unwrap();
+    let (ws, server) =
+        service_down(|port| paging_workflow(port, "agent boss { backend sim }", "all_available"));
     let child = monitor(ws.path(), "watch.bmad");
     let db = ws.path().join(".bmad/state.db");
     let mut id = String::new();
@@ -251,14 +255,8 @@ fn a_person_acknowledges_a_page_from_another_terminal() {
 
 #[test]
 fn on_a_terminal_bmad_monitor_shows_a_live_view_of_its_checks_and_incidents() {
-    let ws = tempfile::tempdir().unwrap();
-    let server = common::loopback::serve(ws.path().to_path_buf());
-    std::fs::write(ws.path().join("down"), "").unwrap();
-    std::fs::write(
-        ws.path().join("watch.bmad"),
-        paging_workflow(server.port, "agent boss { backend sim }", "all_available"),
-    )
-    .unwrap();
+    let (ws, _server) =
+        service_down(|port| paging_workflow(port, "agent boss { backend sim }", "all_available"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_bmad"));
     command
         .args(["monitor", "watch.bmad", "--for", "2s", "--workspace", "."])
@@ -276,11 +274,7 @@ fn on_a_terminal_bmad_monitor_shows_a_live_view_of_its_checks_and_incidents() {
 
 #[test]
 fn a_monitors_agent_and_a_heals_agent_run_where_the_file_names_them() {
-    let ws = tempfile::tempdir().unwrap();
-    let server = common::loopback::serve(ws.path().to_path_buf());
-    std::fs::write(ws.path().join("down"), "").unwrap();
-    std::fs::write(
-        ws.path().join("watch.bmad"),
+    let (ws, _server) = service_down(|port| {
         fill(
             r#"
             agent watcher { backend exec "cat >> observed.txt" stdin }
@@ -301,21 +295,10 @@ fn a_monitors_agent_and_a_heals_agent_run_where_the_file_names_them() {
               verify api_up
             }
             "#,
-            &[("port", &server.port)],
-        ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
-        .args(["monitor", "watch.bmad", "--for", "2s", "--workspace", "."])
-        .current_dir(ws.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+            &[("port", &port)],
+        )
+    });
+    monitor_for_2s(ws.path());
     let observed = std::fs::read_to_string(ws.path().join("observed.txt")).unwrap();
     assert!(observed.contains("Monitor api: critical"), "{observed}");
     assert!(observed.contains("heal restart"), "{observed}");
