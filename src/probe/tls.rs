@@ -136,7 +136,7 @@ pub fn certificate_problem(e: &std::io::Error, host: &str) -> Option<String> {
             format!("certificate of `{host}` is not valid yet")
         }
         C::Revoked => format!("certificate of `{host}` is revoked"),
-        other => format!("certificate of `{host}` rejected: {other:?}"),
+        _ => format!("certificate of `{host}` rejected: {inner}"),
     })
 }
 
