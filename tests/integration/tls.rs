@@ -156,3 +156,30 @@ monitor api {
     assert!(all.contains("bmad::unknown-setting"), "{all}");
     assert!(all.contains("has no certificate to trust"), "{all}");
 }
+
+#[test]
+fn fmt_keeps_a_ca_file() {
+    let ws = tempfile::tempdir().unwrap();
+    let file = ws.path().join("watch.bmad");
+    std::fs::write(
+        &file,
+        "monitor api {\n    health web get \"https://localhost:8443/health\"  ca_file \"ca.pem\"   expect 200\n}\nphase p { get \"https://localhost:8443/\" ca_file \"ca.pem\" }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["fmt", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let formatted = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        formatted.contains(
+            "  health web get \"https://localhost:8443/health\" ca_file \"ca.pem\" expect 200\n"
+        ),
+        "{formatted}"
+    );
+    assert!(
+        formatted.contains("get \"https://localhost:8443/\" ca_file \"ca.pem\""),
+        "{formatted}"
+    );
+}
