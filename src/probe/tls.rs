@@ -8,7 +8,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::{ClientConfig, RootCertStore};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Why a TLS configuration could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -98,12 +98,34 @@ pub fn ca_certificates(ca_file: &Path) -> Result<Vec<CertificateDer<'static>>, T
     Ok(certs)
 }
 
-/// A client configuration trusting the system's roots and the certificates of `ca_file`.
+/// A client configuration trusting the system's roots and the certificates of `ca_file`,
+/// made once per file and process: a thousand checks naming one CA share one
+/// configuration (and its cache of TLS sessions, which makes a reconnection cheaper). A
+/// file changed while the process runs is read again by the next process.
 ///
 /// # Errors
 ///
 /// A [`TlsError`]: the file cannot be read or holds no certificate rustls accepts.
 pub fn with_ca_file(ca_file: &Path) -> Result<Arc<ClientConfig>, TlsError> {
+    static MADE: Mutex<Vec<(PathBuf, Arc<ClientConfig>)>> = Mutex::new(Vec::new());
+    let made = |m: &[(PathBuf, Arc<ClientConfig>)]| {
+        m.iter()
+            .find(|(p, _)| p == ca_file)
+            .map(|(_, c)| Arc::clone(c))
+    };
+    if let Some(c) = made(&MADE.lock().unwrap_or_else(PoisonError::into_inner)) {
+        return Ok(c);
+    }
+    let config = read_ca_file(ca_file)?;
+    let mut all = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = made(&all) {
+        return Ok(c);
+    }
+    all.push((ca_file.to_path_buf(), Arc::clone(&config)));
+    Ok(config)
+}
+
+fn read_ca_file(ca_file: &Path) -> Result<Arc<ClientConfig>, TlsError> {
     let mut roots = system_roots().clone();
     let (added, _) = roots.add_parsable_certificates(ca_certificates(ca_file)?);
     if added == 0 {
@@ -144,6 +166,19 @@ pub fn certificate_problem(e: &std::io::Error, host: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A self-signed P-256 certificate (`CN=bmad-test-ca`), made once with openssl.
+    const SOME_CA: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBhjCCASugAwIBAgIUf6QWs+F3kKki4/ku5fMX4FB+hHowCgYIKoZIzj0EAwIw\n\
+FzEVMBMGA1UEAwwMYm1hZC10ZXN0LWNhMCAXDTI2MTIwNTIzMTkwNFoYDzIxMjYx\n\
+MTExMjMxOTA0WjAXMRUwEwYDVQQDDAxibWFkLXRlc3QtY2EwWTATBgcqhkjOPQIB\n\
+BggqhkjOPQMBBwNCAATbrrZ/CWtnKhOh1dL0QOsywNpOxXwwWretZQ8fMmkhI7l7\n\
+WkWzRpBpQzR8q3PfFbQs0CVKVH1leRT7hxmzcQ79o1MwUTAdBgNVHQ4EFgQUr9iG\n\
+JFyxhADfQs2+hBq/0ZnMFg0wHwYDVR0jBBgwFoAUr9iGJFyxhADfQs2+hBq/0ZnM\n\
+Fg0wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAmfZyhELmsEUR\n\
+5BfOLG7vcJhOw77tuBNWjLW47dwVtFICIQDEWNYnamzF9FGXww8TJ7Rst9L/SVuy\n\
+zdT6OXwloPzfzg==\n\
+-----END CERTIFICATE-----\n";
+
     #[test]
     fn a_missing_or_empty_ca_file_is_named() {
         let e = with_ca_file(Path::new("/no/such/ca.pem")).unwrap_err();
@@ -153,6 +188,17 @@ mod tests {
         std::fs::write(&empty, "not a certificate").unwrap();
         let e = with_ca_file(&empty).unwrap_err();
         assert!(e.to_string().contains("no usable PEM certificate"), "{e}");
+    }
+
+    #[test]
+    fn a_ca_file_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, SOME_CA).unwrap();
+        let a = with_ca_file(&ca).unwrap();
+        std::fs::remove_file(&ca).unwrap();
+        let b = with_ca_file(&ca).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
     }
 
     #[test]
