@@ -163,6 +163,16 @@ fn finish(loaded: load::Loaded) -> Checked {
         .collect();
     let (mut program, lower_diags) = ir::lower(loaded.modules, files);
     program.lines = std::sync::Arc::new(source::LineIndex::new(&loaded.sources));
+    program.file_dirs = loaded
+        .sources
+        .files()
+        .map(|(_, f)| {
+            f.path
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+        })
+        .collect();
     program.rhai_modules = loaded
         .rhai_modules
         .iter()

@@ -1,6 +1,8 @@
 //! Paths that leave the workspace: an artifact's path, a task's `produces` and `needs`, an
 //! exec agent's `cwd` must stay inside it (`..` past its root is refused by the run; here
-//! it is reported before the run, `bmad::path-outside`).
+//! it is reported before the run, `bmad::path-outside`). And the files a workflow reads
+//! outside the workspace: a probe's or health check's `ca_file` must be readable and hold
+//! a certificate (`bmad::io`).
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
@@ -26,8 +28,29 @@ fn report(t: &Text, what: &str, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Reports every literal path of `p` that leaves the workspace.
+/// A `ca_file` that cannot be read or holds no PEM certificate.
+fn ca_file(p: &Program, t: &Text, diags: &mut Vec<Diagnostic>) {
+    let path = p.path_from_file(t);
+    if let Err(e) = crate::probe::tls::ca_certificates(&path) {
+        diags.push(
+            Diagnostic::error(Code::Io, e.to_string())
+                .at(t.span, "not a readable file of PEM certificates")
+                .help(
+                    "give the path of the CA's certificate (PEM, `BEGIN CERTIFICATE`); a \
+                     relative path is taken from this file's directory",
+                ),
+        );
+    }
+}
+
+/// Reports every literal path of `p` that leaves the workspace, and every `ca_file` that
+/// cannot be read.
 pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
+    for h in p.monitors.iter().flat_map(|m| &m.health) {
+        if let Some(t) = &h.ca_file {
+            ca_file(p, t, diags);
+        }
+    }
     for a in &p.artifacts {
         report(&a.path, "the artifact's path", diags);
     }
@@ -38,6 +61,11 @@ pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     }
     for body in p.bodies() {
         walk(body, &mut |s| {
+            if let StepKind::Probe(probe) = &s.kind
+                && let Some(t) = &probe.ca_file
+            {
+                ca_file(p, t, diags);
+            }
             if let StepKind::Task(t) = &s.kind {
                 for produced in t.produces.iter().filter_map(|p| p.path.as_ref()) {
                     report(produced, "the produced path", diags);

@@ -10,7 +10,7 @@ use super::steps::{Body, StepLint};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::ir::{ProcKind, Program};
 use crate::model::literal::Value;
-use crate::model::step::{Count, Step, StepKind, walk};
+use crate::model::step::{Count, Step, StepKind, Text, walk};
 use crate::model::{HealthProbe, SettingValue, Story};
 use crate::source::Span;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -81,13 +81,11 @@ impl<'a> StepLint<'a> for Steps<'a> {
             | StepKind::ForEach { max: Some(m), .. }
             | StepKind::Repeat { max: Some(m), .. }
             | StepKind::Retry { max: Some(m), .. } => at_least_one(m, "`max`", diags),
-            StepKind::Probe(pr) => probe_expect(
-                pr.method.word(),
-                pr.method.http().is_some(),
-                "probe",
-                pr.expect.as_ref(),
-                diags,
-            ),
+            StepKind::Probe(pr) => {
+                let (method, http) = (pr.method.word(), pr.method.http().is_some());
+                probe_expect(method, http, "probe", pr.expect.as_ref(), diags);
+                probe_ca_file(method, http, "probe", pr.ca_file.as_ref(), diags);
+            }
             StepKind::Group { label, .. } => {
                 if let Some((_, found)) = &mut self.heal {
                     *found |= label.starts_with("fix ");
@@ -227,7 +225,32 @@ fn probe_expect(
     }
 }
 
-/// A health check's `expect` (probes in steps are [`Steps`]'s).
+/// `ca_file` trusts a private CA for an `https` URL: only HTTP probes have one.
+fn probe_ca_file(
+    method: &str,
+    http: bool,
+    what: &str,
+    ca_file: Option<&Text>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Some(ca) = ca_file
+        && !http
+    {
+        diags.push(
+            Diagnostic::error(
+                Code::UnknownSetting,
+                format!(
+                    "{} has no certificate to trust",
+                    article(&format!("{method} {what}"))
+                ),
+            )
+            .at(ca.span, "only HTTP probes take a `ca_file`")
+            .help("remove `ca_file`, or probe an https:// URL with get"),
+        );
+    }
+}
+
+/// A health check's `expect` and `ca_file` (probes in steps are [`Steps`]'s).
 fn probes(p: &Program, diags: &mut Vec<Diagnostic>) {
     for m in &p.monitors {
         for h in &m.health {
@@ -237,6 +260,7 @@ fn probes(p: &Program, diags: &mut Vec<Diagnostic>) {
                 HealthProbe::Check { .. } => ("check", false),
             };
             probe_expect(method, http, "health check", h.expect.as_ref(), diags);
+            probe_ca_file(method, http, "health check", h.ca_file.as_ref(), diags);
         }
     }
 }

@@ -147,6 +147,11 @@ pub struct Program {
     /// Files that are stdlib modules (their definitions are never "unused").
     #[serde(skip)]
     pub stdlib_files: Vec<u32>,
+    /// The directory of each source file read from disk, indexed like `files` (`None` for
+    /// text in memory and stdlib modules): relative paths a file names (`ca_file`) are
+    /// taken from it.
+    #[serde(skip)]
+    pub file_dirs: Vec<Option<std::path::PathBuf>>,
 }
 
 impl Program {
@@ -254,6 +259,16 @@ impl Program {
         let order = phases::order(&after);
         let reached = phases::reached(self, &after, &order);
         (order, reached)
+    }
+
+    /// The file path `t` names, a relative one taken from the directory of the file that
+    /// declares it (from the current directory for text in memory).
+    pub fn path_from_file(&self, t: &crate::model::step::Text) -> std::path::PathBuf {
+        let path = std::path::Path::new(t.value.as_str());
+        match self.file_dirs.get(t.span.file as usize) {
+            Some(Some(dir)) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
     }
 
     /// True when the span is in a stdlib module.

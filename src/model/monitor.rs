@@ -62,6 +62,8 @@ pub struct Health {
     pub timeout: Option<Quantity>,
     /// Interval.
     pub every: Option<Quantity>,
+    /// `ca_file "path"`: PEM certificates trusted beside the system's roots (https only).
+    pub ca_file: Option<Text>,
     /// What to do when it fails.
     pub actions: Option<Actions>,
     /// The whole entry.

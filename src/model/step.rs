@@ -293,6 +293,10 @@ pub struct Probe {
     pub timeout: Option<Quantity>,
     /// Interval (monitors only).
     pub every: Option<Quantity>,
+    /// `ca_file "path"`: PEM certificates trusted beside the system's roots for an
+    /// `https` URL (a private CA); a relative path is taken from the directory of the
+    /// file that declares it.
+    pub ca_file: Option<Text>,
 }
 
 /// What a `call`-like step calls.

@@ -106,14 +106,13 @@ impl Notifier {
                     });
                 } else if !simulate {
                     let (url, body) = (channel.clone(), json.to_string());
-                    let delivery =
-                        tokio::task::spawn_blocking(move || {
-                            match crate::probe::post_json(&url, &body, WEBHOOK_TIMEOUT) {
-                                Ok(status) if (200..300).contains(&status) => None,
-                                Ok(status) => Some(format!("the webhook answered {status}")),
-                                Err(e) => Some(e.to_string()),
-                            }
-                        });
+                    let delivery = tokio::spawn(async move {
+                        match crate::probe::http::post_json(&url, &body, WEBHOOK_TIMEOUT).await {
+                            Ok(status) if (200..300).contains(&status) => None,
+                            Ok(status) => Some(format!("the webhook answered {status}")),
+                            Err(e) => Some(e.to_string()),
+                        }
+                    });
                     self.sending.borrow_mut().push((channel.clone(), delivery));
                 }
             } else {

@@ -1,11 +1,11 @@
-//! Probe steps at run time: a real HTTP request or TCP connection (on a blocking thread),
-//! passing when the expected status (any 2xx when none is written) or the connection
-//! comes back in time. A simulation records probes instead.
+//! Probe steps at run time: a real HTTP(S) request or TCP connection through
+//! [`crate::probe::Prober`], passing when the expected status (any 2xx when none is
+//! written) or the connection comes back in time. A simulation records probes instead.
 
 use super::Runner;
 use super::steps::StepError;
 use crate::model::step::Probe;
-use crate::probe::ProbeError;
+use crate::probe::Prober;
 use std::time::Duration;
 
 /// A probe's time limit when it writes none.
@@ -18,26 +18,18 @@ impl Runner {
             .timeout
             .and_then(|q| q.duration())
             .unwrap_or(DEFAULT_PROBE_TIMEOUT);
-        let method = p.method;
-        let target = p.target.value.to_string();
-        let what = format!("{} {target}", method.word().to_uppercase());
-        let probed = tokio::task::spawn_blocking(move || {
-            if let Some(http) = method.http() {
-                return Ok(crate::probe::http(http, &target, timeout));
-            }
-            let (host, port) = crate::probe::host_port(&target)
-                .ok_or_else(|| ProbeError::NotHostPort(target.clone()))?;
-            crate::probe::tcp(host, port, timeout, || Ok(()))
-        })
-        .await
-        .map_err(|source| StepError::ProbeThread {
+        let target = p.target.value.as_str();
+        let what = format!("{} {target}", p.method.word().to_uppercase());
+        let ca_file = p.ca_file.as_ref().map(|t| self.program().path_from_file(t));
+        let unanswered = |source| StepError::ProbeUnanswered {
             what: what.clone(),
             source,
-        })?
-        .map_err(|source| StepError::ProbeUnanswered {
-            what: what.clone(),
-            source,
-        })?;
+        };
+        let probed = Prober::new(p.method.http(), target, ca_file.as_deref())
+            .map_err(unanswered)?
+            .probe(timeout)
+            .await
+            .map_err(unanswered)?;
         let took = crate::model::literal::human_duration(probed.latency);
         let passed = probed.passes(p.expect.map(|e| e.value));
         let got = probed.seen();

@@ -110,16 +110,8 @@ pub(crate) enum StepError {
         /// What was expected (`status 200`, `a 2xx status`).
         want: String,
     },
-    /// A probe's blocking thread failed.
-    #[error("{what}: the probe's thread failed: {source}")]
-    ProbeThread {
-        /// The probe.
-        what: String,
-        /// Why.
-        #[source]
-        source: tokio::task::JoinError,
-    },
-    /// A probe got no answer at all: its target is not `host:port`, or does not resolve.
+    /// A probe could not be made or got no answer at all: its target is not a URL or not
+    /// `host:port`, does not resolve, or its `ca_file` cannot be read.
     #[error("{what}: {source}")]
     ProbeUnanswered {
         /// The probe (`TCP db:5432`).

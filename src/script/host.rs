@@ -397,7 +397,8 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
         check_deadline()?;
         let host = super::host_of(url).ok_or_else(|| format!("`{url}` has no host"))?;
         declared(&s, &host)?;
-        let probed = crate::probe::http(crate::probe::HttpMethod::Get, url, timeout(timeout_ms));
+        let probed =
+            crate::probe::http_blocking(crate::probe::HttpMethod::Get, url, timeout(timeout_ms));
         let mut result = Map::new();
         let status = i64::from(probed.status.unwrap_or(0));
         result.insert("status".into(), Dynamic::from(status));

@@ -389,6 +389,7 @@ impl Builder<'_> {
             expect: None,
             timeout: None,
             every: None,
+            ca_file: None,
         };
         for c in kids {
             self.probe_part(&mut probe, c);
@@ -424,6 +425,11 @@ impl Builder<'_> {
                 probe.timeout = parts
                     .find(|x| x.as_rule() == Rule::quantity)
                     .map(|x| self.quantity(x));
+            }
+            Rule::probe_ca_file => {
+                probe.ca_file = parts
+                    .find(|x| x.as_rule() == Rule::string)
+                    .map(|x| self.text(x));
             }
             Rule::probe_every => {
                 probe.every = parts

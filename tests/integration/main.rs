@@ -45,5 +45,6 @@ mod script_agents;
 mod script_bounds;
 mod state;
 mod story_files;
+mod tls;
 mod ui;
 mod workspace;

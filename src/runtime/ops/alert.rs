@@ -39,15 +39,9 @@ impl Desk {
                 } else if self.sim.is_some() {
                     None
                 } else {
-                    let (url2, json2) = (url.to_string(), json.clone());
-                    match tokio::task::spawn_blocking(move || {
-                        crate::probe::post_json(&url2, &json2, WEBHOOK_TIMEOUT)
-                    })
-                    .await
-                    {
-                        Ok(Ok(status)) if (200..300).contains(&status) => None,
-                        Ok(Ok(status)) => Some(format!("the webhook answered {status}")),
-                        Ok(Err(e)) => Some(e.to_string()),
+                    match crate::probe::http::post_json(url, &json, WEBHOOK_TIMEOUT).await {
+                        Ok(status) if (200..300).contains(&status) => None,
+                        Ok(status) => Some(format!("the webhook answered {status}")),
                         Err(e) => Some(e.to_string()),
                     }
                 };

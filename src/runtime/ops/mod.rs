@@ -13,7 +13,6 @@ mod alert;
 mod emergency;
 mod heal;
 mod host;
-mod http_probe;
 mod incident;
 pub mod lateness;
 pub mod logtail;

@@ -65,7 +65,7 @@ impl Desk {
         offset: Duration,
     ) {
         let timeout = duration(h.timeout).unwrap_or(DEFAULT_TIMEOUT);
-        let mut client = super::observe::HttpClient::for_check(h, timeout);
+        let mut prober = None;
         let key = format!("{}/{}", m.name.name, h.name.name);
         let scope = OpsScope::new(format!("monitor {}", m.name.name), Trigger::default(), None);
         let ctx = Ctx::ops(format!("ops/{key}"), scope);
@@ -87,7 +87,7 @@ impl Desk {
                         detail: format!("{} (simulated)", if p.ok { "passed" } else { "failed" }),
                     }
                 }
-                None => super::observe::observe(host, h, &mut client, timeout, &ctx).await,
+                None => super::observe::observe(host, h, &mut prober, timeout, &ctx).await,
             };
             self.probes.set(self.probes.get() + 1);
             self.judge_health(host, m, h, &key, &seen);

@@ -1,13 +1,11 @@
-//! What a health check sees: an HTTP or TCP probe (status and latency), a command (exit
-//! code and the first number on its output), or a named check; and the host's own
-//! metrics (memory, CPU, disk usage). Blocking probes run on the blocking pool.
+//! What a health check sees: an HTTP(S) or TCP probe (status and latency, through
+//! [`crate::probe`]), a command (exit code and the first number on its output), or a named
+//! check; and the host's own metrics (memory, CPU, disk usage).
 
 use super::super::steps::Ctx;
 use super::OpsHost;
-use crate::model::step::ProbeMethod;
 use crate::model::{Health, HealthProbe};
-use crate::probe::{HttpMethod, HttpProber, ProbeError};
-use std::sync::Arc;
+use crate::probe::Prober;
 use std::time::Duration;
 
 /// A probe's time limit when the health check writes none.
@@ -26,31 +24,10 @@ pub(super) struct Observation {
     pub detail: String,
 }
 
-/// How a health check reaches its target over HTTP: on the runtime with a kept-alive
-/// connection (plain http), or through the blocking client (https); none for other probes.
-pub(super) enum HttpClient {
-    /// Not an HTTP check.
-    None,
-    /// Plain http, on the runtime.
-    Async(super::http_probe::HttpCheck),
-    /// https, on the blocking pool.
-    Blocking(Arc<HttpProber>),
-}
-
-impl HttpClient {
-    /// The client health check `h` needs.
-    pub(super) fn for_check(h: &Health, timeout: Duration) -> HttpClient {
-        match &h.probe {
-            HealthProbe::Probe(p) if let Some(method) = p.method.http() => {
-                match super::http_probe::HttpCheck::new(method, &p.target.value) {
-                    Some(c) => HttpClient::Async(c),
-                    None => HttpClient::Blocking(Arc::new(HttpProber::new(timeout))),
-                }
-            }
-            _ => HttpClient::None,
-        }
-    }
-}
+/// A health check's prober ([`crate::probe::Prober`]: its HTTP client and kept-alive
+/// connection, or its TCP target), made at the check's first real probe and kept; or why
+/// it could not be made (a bad URL, an unreadable `ca_file`), reported at every probe.
+pub(super) type CheckProber = Option<Result<Prober, String>>;
 
 /// The first number in `text` (`73`, `73.5%`, `pool: 73`).
 pub(super) fn first_number(text: &str) -> Option<f64> {
@@ -67,72 +44,34 @@ pub(super) fn first_number(text: &str) -> Option<f64> {
         .map(|v| if neg { -v } else { v })
 }
 
-/// Probes health check `h` once for real; `client` is its kept-alive client.
+/// Probes health check `h` once for real; `prober` is its kept prober.
 pub(super) async fn observe(
     host: &dyn OpsHost,
     h: &Health,
-    client: &mut HttpClient,
+    prober: &mut CheckProber,
     timeout: Duration,
     ctx: &Ctx<'_>,
 ) -> Observation {
     let start = tokio::time::Instant::now();
     match &h.probe {
-        HealthProbe::Probe(p) if p.method == ProbeMethod::Tcp => {
-            let target = p.target.value.to_string();
-            let probed = tokio::task::spawn_blocking(move || {
-                let (host, port) = crate::probe::host_port(&target)
-                    .ok_or_else(|| ProbeError::NotHostPort(target.clone()))?;
-                crate::probe::tcp(host, port, timeout, || Ok(()))
-            })
-            .await;
-            match probed {
-                Ok(Ok(p)) => Observation {
-                    ok: p.passes(None),
-                    latency: p.latency,
-                    value: None,
-                    detail: p.seen(),
-                },
-                Ok(Err(e)) => failed(e.to_string(), start.elapsed()),
-                Err(e) => failed(e.to_string(), start.elapsed()),
-            }
-        }
         HealthProbe::Probe(p) => {
-            let probed = match client {
-                // Plain http: on the runtime, its connection kept.
-                HttpClient::Async(check) => {
-                    let a = check.probe(timeout).await;
-                    crate::probe::Probed {
-                        status: a.status,
-                        answered: a.status.is_some(),
-                        latency: a.latency,
-                        error: a.error,
-                    }
-                }
-                HttpClient::Blocking(http) => {
-                    let (http, method, url) = (
-                        Arc::clone(http),
-                        p.method.http().unwrap_or(HttpMethod::Get),
-                        p.target.value.to_string(),
-                    );
-                    let probed =
-                        tokio::task::spawn_blocking(move || http.request(method, &url)).await;
-                    let Ok(probed) = probed else {
-                        return failed("the probe's thread failed".into(), start.elapsed());
-                    };
-                    probed
-                }
-                HttpClient::None => crate::probe::Probed {
-                    status: None,
-                    answered: false,
-                    latency: Duration::ZERO,
-                    error: Some("no HTTP client for this check".into()),
-                },
+            let prober = prober.get_or_insert_with(|| {
+                let ca_file = h.ca_file.as_ref().map(|t| host.program().path_from_file(t));
+                Prober::new(p.method.http(), &p.target.value, ca_file.as_deref())
+                    .map_err(|e| e.to_string())
+            });
+            let result = match prober {
+                Ok(prober) => prober.probe(timeout).await,
+                Err(e) => return failed(e.clone(), start.elapsed()),
             };
-            Observation {
-                ok: probed.passes(h.expect.map(|e| e.value)),
-                latency: probed.latency,
-                value: None,
-                detail: probed.seen(),
+            match result {
+                Ok(seen) => Observation {
+                    ok: seen.passes(h.expect.map(|e| e.value)),
+                    latency: seen.latency,
+                    value: None,
+                    detail: seen.seen(),
+                },
+                Err(e) => failed(e.to_string(), start.elapsed()),
             }
         }
         HealthProbe::Sh { command } => {

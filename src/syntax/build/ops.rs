@@ -303,6 +303,7 @@ impl Builder<'_> {
             expect: None,
             timeout: None,
             every: None,
+            ca_file: None,
         };
         let mut health_probe = None;
         let mut actions = None;
@@ -323,12 +324,14 @@ impl Builder<'_> {
             }
         }
         let (expect, timeout, every) = (probe.expect, probe.timeout, probe.every);
+        let ca_file = probe.ca_file.clone();
         Health {
             name,
             probe: health_probe.unwrap_or(HealthProbe::Probe(probe)),
             expect,
             timeout,
             every,
+            ca_file,
             actions,
             span,
         }

@@ -1,10 +1,11 @@
 //! A small HTTP/1.1 server on loopback for the operations tests: `GET /health` answers
 //! 200, or 503 while the file `down` exists in its directory; `POST /hook` keeps the body
 //! (a webhook). Connections are kept alive, as real clients expect. It counts the health
-//! requests, so that a test can wait for probes instead of sleeping.
+//! requests, so that a test can wait for probes instead of sleeping. [`serve_tls`] is the
+//! same server behind TLS, with a self-signed certificate made for the test.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,40 @@ pub struct Server {
 
 /// Starts a server whose health depends on `dir/down`.
 pub fn serve(dir: PathBuf) -> Server {
+    start(dir, None)
+}
+
+/// The TLS server of [`serve_tls`] and the certificate it presents.
+pub struct TlsServer {
+    /// The server (its port, the hooks and the health count).
+    pub server: Server,
+    /// The PEM file of its self-signed certificate (for `ca_file` or `SSL_CERT_FILE`),
+    /// valid for `localhost` and `127.0.0.1`.
+    pub ca: PathBuf,
+}
+
+/// Starts the server of [`serve`] behind TLS, with a certificate made now and written to
+/// `dir/ca.pem`.
+#[allow(deprecated)] // rustls's ring provider: see src/probe/tls.rs.
+pub fn serve_tls(dir: PathBuf) -> TlsServer {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("a self-signed certificate");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, made.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der())
+        .expect("a private key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .expect("a server configuration");
+    let server = start(dir, Some(Arc::new(config)));
+    TlsServer { server, ca }
+}
+
+fn start(dir: PathBuf, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let port = listener.local_addr().unwrap().port();
     let hooks = Arc::new(Mutex::new(Vec::new()));
@@ -29,8 +64,17 @@ pub fn serve(dir: PathBuf) -> Server {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let (dir, hooks, health) = (dir.clone(), Arc::clone(&kept), Arc::clone(&counted));
+            let tls = tls.clone();
             std::thread::spawn(move || {
-                let _ = handle(stream, &dir, &hooks, &health);
+                let _ = match tls {
+                    None => handle(stream, &dir, &hooks, &health),
+                    Some(config) => rustls::ServerConnection::new(config)
+                        .map_err(std::io::Error::other)
+                        .and_then(|conn| {
+                            let tls = rustls::StreamOwned::new(conn, stream);
+                            handle(tls, &dir, &hooks, &health)
+                        }),
+                };
             });
         }
     });
@@ -41,14 +85,13 @@ pub fn serve(dir: PathBuf) -> Server {
     }
 }
 
-fn handle(
-    stream: TcpStream,
+fn handle<S: Read + Write>(
+    stream: S,
     dir: &std::path::Path,
     hooks: &Mutex<Vec<String>>,
     health: &AtomicUsize,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut out = stream;
+    let mut reader = BufReader::new(stream);
     loop {
         let mut request = String::new();
         if reader.read_line(&mut request)? == 0 {
@@ -84,6 +127,7 @@ fn handle(
                 (200, "up")
             }
         };
+        let out = reader.get_mut();
         write!(
             out,
             "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}",
