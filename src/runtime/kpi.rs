@@ -25,6 +25,10 @@ pub struct KpiResult {
     pub met: Option<bool>,
     /// Why it was not measured.
     pub note: Option<String>,
+    /// What the value was measured on (`3 stories done in this run`): said with a miss,
+    /// so that a reader sees why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
 }
 
 /// What the run did, for the metrics.
@@ -110,6 +114,27 @@ fn measure(metric: &str, c: &Counts) -> Result<f64, NotMeasured> {
     }
 }
 
+/// What `metric`'s value on this run was measured on, in words.
+fn basis(metric: &str, c: &Counts) -> Option<String> {
+    let run = crate::model::literal::human_duration(std::time::Duration::from_secs_f64(
+        c.hours * 3_600.0,
+    ));
+    Some(match metric {
+        "stories_completed_per_sprint" => {
+            format!(
+                "{} stories done in this run, taken as one sprint",
+                c.stories_done
+            )
+        }
+        "tasks_completed_per_hour" => format!("{} tasks done in {run}", c.tasks_ok),
+        "deploys_per_day" => format!("{} deployments in {run}", c.deploys),
+        "incident_resolution_time" => format!("over {} resolved incident(s)", c.resolutions.len()),
+        "mean_time_to_recovery" => "detection to recovery, mean over the outages".into(),
+        "open_incidents" => format!("{} opened, {} resolved", c.incidents, c.resolutions.len()),
+        _ => return None,
+    })
+}
+
 /// Measures each KPI on a run's events.
 pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<KpiResult> {
     let c = counts(events, makespan_ms);
@@ -139,6 +164,7 @@ pub fn measure_kpis(kpis: &[Kpi], events: &[Event], makespan_ms: u64) -> Vec<Kpi
                 }),
                 measured,
                 note,
+                basis: basis(&k.metric.name, &c),
             }
         })
         .collect()
@@ -150,7 +176,10 @@ impl KpiResult {
     pub fn shown(&self) -> String {
         match (&self.measured_text, self.met) {
             (Some(v), Some(true)) => format!("{v} (met)"),
-            (Some(v), _) => format!("{v} (MISSED)"),
+            (Some(v), _) => match &self.basis {
+                Some(b) => format!("{v} (MISSED: {b})"),
+                None => format!("{v} (MISSED)"),
+            },
             (None, _) => format!("- ({})", self.note.as_deref().unwrap_or("")),
         }
     }

@@ -174,3 +174,42 @@ fn the_ir_keeps_spans_and_serialises() {
     );
     assert_eq!(&text[start..end], "ideation");
 }
+
+/// `bmad run --simulate examples/seed-product.bmad --seed SEED` in a fresh workspace:
+/// its exit code, the report and the log.
+fn demo(seed: &str) -> (Option<i32>, String, String) {
+    let ws = tempfile::tempdir().unwrap();
+    let out = crate::common::bmad(&[
+        "run",
+        "--simulate",
+        "examples/seed-product.bmad",
+        "--seed",
+        seed,
+        "--workspace",
+        ws.path().to_str().unwrap(),
+    ]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_demo_shows_the_qa_loop_and_seeds_give_different_runs() {
+    // The default seed: QA sends a story back with its feedback, the next attempt passes.
+    let (code, report, log) = demo("1");
+    assert_eq!(code, Some(0), "{report}");
+    assert!(log.contains("story_qa found defects in attempt 1"), "{log}");
+    assert!(log.contains("(attempt 2)"), "{log}");
+    // A miss says why.
+    assert!(
+        report.contains("(MISSED: 3 stories done in this run, taken as one sprint)"),
+        "{report}"
+    );
+    // Another seed: a story blocked after its last attempt, and the one after it.
+    let (code, report, _) = demo("3");
+    assert_eq!(code, Some(3), "{report}");
+    assert!(report.contains("not done after 3 attempts"), "{report}");
+    assert!(report.contains("depends on blocked story"), "{report}");
+}

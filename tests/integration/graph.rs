@@ -104,7 +104,7 @@ fn the_phase_flow_reproduces_the_seed_diagrams() {
     expect(&e, "assign dev by story.type", "ui_dev", "frontend");
     expect(&e, "assign dev by story.type", "backend_dev", "backend");
     expect(&e, "assign dev by story.type", "devops", "infrastructure");
-    expect(&e, "qa: validate", "approved?", "");
+    expect(&e, "story_qa: validate", "approved?", "");
     expect(&e, "approved?", "dev: implement", "no: again, at most 3");
     expect(&e, "approved?", "git_manager: create_pr", "yes");
     // QA of the release: approve, or back to the operations manager.

@@ -233,7 +233,7 @@ kpi quality: defect_escape_rate < 5%
     let table = report.table();
     assert!(table.contains("critical path (2 tasks)"), "{table}");
     assert!(
-        table.contains("efficiency                 >= 5        1 (MISSED)"),
+        table.contains("efficiency                 >= 5        1 (MISSED: 3 tasks done in 3h)"),
         "{table}"
     );
 }
