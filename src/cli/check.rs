@@ -19,6 +19,8 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
         ..RenderOptions::default()
     };
     let (mut errors, mut warnings, mut io_failed) = (0, 0, false);
+    // The code of the first error, for the hint at the end.
+    let mut first_error = None;
     let mut irs = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -29,7 +31,10 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
         io_failed |= checked.io_failed;
         for d in &checked.diagnostics {
             match d.severity {
-                Severity::Error => errors += 1,
+                Severity::Error => {
+                    errors += 1;
+                    first_error.get_or_insert(d.code);
+                }
                 Severity::Warning => warnings += 1,
             }
             match args.format {
@@ -77,6 +82,13 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
             plural(errors, "error"),
             plural(warnings, "warning")
         );
+        if let Some(code) = first_error {
+            let _ = writeln!(
+                err,
+                "run `bmad explain {code}` for what the first error means, with a wrong and a \
+                 right example"
+            );
+        }
     }
     if io_failed {
         ExitCode::from(2)

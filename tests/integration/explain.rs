@@ -67,3 +67,28 @@ fn the_cli_explains_lists_and_refuses_unknown_codes() {
         .stderr_contains("did you mean `bmad::undefined`")
         .run();
 }
+
+#[test]
+fn bmad_check_ends_with_how_to_read_about_the_first_error() {
+    crate::harness::Test::new()
+        .workflow(
+            r#"
+            phase build {
+              ghost: haunt
+            }
+            "#,
+        )
+        .args(&["check", "flow.bmad"])
+        .status(1)
+        .stderr_contains(
+            "run `bmad explain bmad::undefined` for what the first error means, with a wrong \
+             and a right example",
+        )
+        .run();
+    // A clean file has no hint.
+    crate::harness::Test::new()
+        .workflow("workflow w { start build }\nphase build { wait 1s }\n")
+        .args(&["check", "flow.bmad"])
+        .stderr_lacks("bmad explain")
+        .run();
+}
