@@ -41,8 +41,14 @@ impl<'a> StepLint<'a> for Loops {
 /// there is no start) through `after`.
 fn phases(p: &Program, live: &[bool], diags: &mut Vec<Diagnostic>) {
     let start = p.workflow.as_ref().and_then(|w| w.start.as_ref());
+    let defined = |name: &str| p.phases.iter().any(|x| x.name.name == name);
     for (i, ph) in p.phases.iter().enumerate() {
         if live[i] || p.in_stdlib(ph.span) {
+            continue;
+        }
+        // A phase after an undefined one: the undefined name is the error to fix, and it is
+        // reported already; that the phase cannot run follows from it.
+        if ph.after.iter().any(|a| !defined(&a.name)) {
             continue;
         }
         let mut d = Diagnostic::error(

@@ -92,6 +92,67 @@ fn keyword_hint(found: &str, expected: &[String]) -> Option<String> {
     crate::diagnostic::did_you_mean(word, keywords)
 }
 
+/// The units a quantity takes, for the hint that a unit goes right after its number.
+const UNITS: &[&str] = &[
+    "ms", "s", "sec", "m", "min", "h", "d", "w", "B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB",
+    "TiB", "%",
+];
+
+/// Two mistakes whose plain parse error points past them: a task's `mode` written before
+/// its task names (`analyst: mode specification requirements`), and a unit written apart
+/// from its number (`memory 5 MB`). `before` is the chunk up to the error, trimmed.
+fn misplaced(
+    file: FileId,
+    offset: usize,
+    before: &str,
+    found: &str,
+    expected: &[String],
+) -> Option<Diagnostic> {
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = &before[line_start..];
+    let words: Vec<&str> = line.split_whitespace().collect();
+    // `AGENT: mode MODE` then the task names: the parser took `mode` for a task.
+    if expected.iter().any(|e| e == "`:`")
+        && let [agent, "mode", mode] = words.as_slice()
+        && let Some(agent) = agent.strip_suffix(':')
+    {
+        let tasks = found.trim_matches('`');
+        let at = offset + line_start + line.find("mode").unwrap_or(0);
+        let end = offset + before.len() + 1 + tasks.len();
+        return Some(
+            Diagnostic::error(Code::Syntax, "a task's `mode` comes after its task names")
+                .at(Span::new(file, at, end), "`mode` before the task names")
+                .help(format!("write `{agent}: {tasks} mode {mode}`")),
+        );
+    }
+    // `NAME 5 MB`: the unit was read as the next entry's name.
+    if let [.., number, unit] = words.as_slice()
+        && number.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && number
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '_' || c == '.')
+        && UNITS.contains(unit)
+    {
+        let at = offset + line_start + line.rfind(number).unwrap_or(0);
+        let end = offset + before.len();
+        return Some(
+            Diagnostic::error(
+                Code::Syntax,
+                format!("`{unit}` stands apart from its number"),
+            )
+            .at(
+                Span::new(file, at, end),
+                "a space between the number and its unit",
+            )
+            .help(format!(
+                "write the unit right after the number: `{number}{unit}` (only `cores`, \
+                     `USD` and `tokens` may follow a space)"
+            )),
+        );
+    }
+    None
+}
+
 /// Converts a failed parse of the chunk `chunk_range` of the file `text` to a
 /// diagnostic. Re-parses with pest's error detail to list the literal tokens expected.
 /// `unclosed` is the innermost `{` still open at the end of the chunk, if any.
@@ -156,6 +217,9 @@ pub(super) fn syntax_error(
         help = format!("{hint} ({help})");
     }
     let before = chunk[..pos.min(chunk.len())].trim_end();
+    if let Some(d) = misplaced(file, offset, before, &found, &expected) {
+        return d;
+    }
     if found == "`failure`" && before.ends_with("on") {
         let on = before.len() - 2;
         return Diagnostic::error(Code::Syntax, "`on failure` cannot stand here")

@@ -65,6 +65,12 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
     let mut unterminated = None;
     let mut i = 0;
     let mut line_start = true;
+    // The indentation of each open brace's line, of the current line (once it has a
+    // non-blank byte), where the line began; and the first brace whose `}` stands less
+    // indented than its line: a `}` meant for an outer block, the inner one left open.
+    let mut open_indent: Vec<usize> = Vec::new();
+    let (mut line_indent, mut line_begin): (Option<usize>, usize) = (None, 0);
+    let mut mismatched: Option<usize> = None;
     // Whether the current chunk has anything but comments and white space yet.
     let mut has_code = false;
     while i < bytes.len() {
@@ -84,18 +90,24 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
                     start,
                     end: i,
                     too_deep_at: too_deep_at.take(),
-                    unclosed_brace: open.last().copied(),
+                    unclosed_brace: unclosed(&open, mismatched.take()),
                     unterminated: unterminated.take(),
                 });
                 start = i;
                 has_code = false;
                 open.clear();
+                open_indent.clear();
                 chain.clear();
                 chain.push(0);
                 chain_sum = 0;
             }
         }
         line_start = false;
+        // The `}` that starts its line is compared with its brace's line below.
+        let first_on_line = line_indent.is_none() && !b.is_ascii_whitespace();
+        if first_on_line {
+            line_indent = Some(i - line_begin);
+        }
         let is_comment = b == b'/' && matches!(bytes.get(i + 1), Some(b'/' | b'*'));
         if !b.is_ascii_whitespace() && !is_comment {
             has_code = true;
@@ -104,7 +116,10 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
             prev_word_else = false;
         }
         match b {
-            b'\n' => line_start = true,
+            b'\n' => {
+                line_start = true;
+                (line_indent, line_begin) = (None, i + 1);
+            }
             b'"' | b'`' | b'/' => {
                 if let Some(piece) = lex::opaque(&bytes[i..]) {
                     if !piece.closed {
@@ -117,13 +132,19 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
             }
             b'{' => {
                 open.push(i);
+                open_indent.push(line_indent.unwrap_or(0));
                 chain.push(0);
                 if too_deep_at.is_none() && open.len() + chain_sum > MAX_DEPTH {
                     too_deep_at = Some(i);
                 }
             }
             b'}' => {
-                open.pop();
+                if let (Some(brace), Some(indent)) = (open.pop(), open_indent.pop())
+                    && first_on_line
+                    && line_indent.is_some_and(|here| here < indent)
+                {
+                    mismatched.get_or_insert(brace);
+                }
                 if chain.len() > 1 {
                     chain_sum -= chain.pop().unwrap_or(0);
                 }
@@ -157,10 +178,21 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
         start,
         end: text.len(),
         too_deep_at,
-        unclosed_brace: open.last().copied(),
+        unclosed_brace: unclosed(&open, mismatched),
         unterminated,
     });
     chunks
+}
+
+/// The brace to name as never closed when `open` is left at the end of a chunk: the first
+/// one a less indented `}` closed (that `}` was meant for an outer block), else the
+/// innermost still open.
+fn unclosed(open: &[usize], mismatched: Option<usize>) -> Option<usize> {
+    if open.is_empty() {
+        None
+    } else {
+        mismatched.or_else(|| open.last().copied())
+    }
 }
 
 #[cfg(test)]
