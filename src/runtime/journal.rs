@@ -25,8 +25,12 @@ pub(super) struct Journal {
     earlier: RefCell<HashMap<String, usize>>,
     /// Events since the last checkpoint.
     since_checkpoint: Cell<u64>,
-    /// Each story's place on the board, for checkpoint snapshots.
+    /// Each story's place on the board.
     board: RefCell<HashMap<String, StoryStatus>>,
+    /// How many stories stand in each column (in the order of [`StoryStatus::ALL`]), kept
+    /// as the board changes: a checkpoint's snapshot without a scan of the board (a run
+    /// that blocks many stories takes a checkpoint at each).
+    columns: RefCell<[u64; StoryStatus::ALL.len()]>,
 }
 
 /// What a resume starts from.
@@ -64,7 +68,12 @@ impl Journal {
                 .map(|b| (b.story, b.status))
                 .collect();
         }
+        let mut columns = [0; StoryStatus::ALL.len()];
+        for status in board.values() {
+            columns[column(*status)] += 1;
+        }
         let journal = Journal {
+            columns: RefCell::new(columns),
             writer: Writer::start(store, run.clone(), real),
             run,
             seq: Cell::new(seq),
@@ -131,7 +140,8 @@ impl Journal {
             _ => None,
         };
         if let Some((s, status, _)) = &story {
-            self.board.borrow_mut().insert((*s).clone(), *status);
+            let before = self.board.borrow_mut().insert((*s).clone(), *status);
+            self.moved(before, *status);
         }
         let artifacts = match &event.kind {
             EventKind::Handoff { artifacts, .. } => artifacts
@@ -153,6 +163,15 @@ impl Journal {
         true
     }
 
+    /// Counts a story moved from column `before` (none: new on the board) to `now`.
+    fn moved(&self, before: Option<StoryStatus>, now: StoryStatus) {
+        let mut columns = self.columns.borrow_mut();
+        if let Some(b) = before {
+            columns[column(b)] = columns[column(b)].saturating_sub(1);
+        }
+        columns[column(now)] += 1;
+    }
+
     /// Puts stories on the board's backlog (those not on it yet).
     pub(super) fn stories_known<'a>(&self, ids: impl Iterator<Item = &'a str>) {
         let mut board = self.board.borrow_mut();
@@ -162,6 +181,7 @@ impl Journal {
             .collect();
         for id in &new {
             board.insert(id.clone(), StoryStatus::Backlog);
+            self.moved(None, StoryStatus::Backlog);
         }
         if !new.is_empty() {
             self.writer.send(Op::StoriesKnown(new, self.seq.get()));
@@ -235,8 +255,11 @@ impl Journal {
     /// Takes a checkpoint for `reason` (forced to disk in a real run) with a snapshot of
     /// the story board's counts.
     pub(super) fn checkpoint(&self, reason: &str) {
-        let snapshot =
-            crate::state::snapshot(self.board.borrow().values().copied(), self.seq.get());
+        let columns = *self.columns.borrow();
+        let snapshot = crate::state::snapshot_of(
+            StoryStatus::ALL.iter().copied().zip(columns),
+            self.seq.get(),
+        );
         self.writer.send(Op::Checkpoint {
             seq: self.seq.get(),
             reason: reason.to_string(),
@@ -271,4 +294,12 @@ impl Journal {
     pub(super) fn finish(&self, status: crate::state::RunStatus, reason: Option<&str>) {
         self.writer.finish(status, reason);
     }
+}
+
+/// The place of `status` in [`StoryStatus::ALL`].
+fn column(status: StoryStatus) -> usize {
+    StoryStatus::ALL
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or_default()
 }

@@ -110,11 +110,23 @@ pub fn now_ms() -> i64 {
 /// A checkpoint's snapshot: how many stories stand in each column of the board, and
 /// how many events the log holds.
 pub fn snapshot(statuses: impl Iterator<Item = StoryStatus>, events: u64) -> String {
-    // Keyed by the words, so the columns come in the order of their names.
-    let mut board = std::collections::BTreeMap::<&str, u64>::new();
+    let mut counts = [0u64; StoryStatus::ALL.len()];
     for s in statuses {
-        *board.entry(s.as_str()).or_default() += 1;
+        if let Some(i) = StoryStatus::ALL.iter().position(|x| *x == s) {
+            counts[i] += 1;
+        }
     }
+    snapshot_of(StoryStatus::ALL.iter().copied().zip(counts), events)
+}
+
+/// A checkpoint's snapshot from the board's column counts (columns with none left out),
+/// keyed by the words, so the columns come in the order of their names.
+pub fn snapshot_of(columns: impl IntoIterator<Item = (StoryStatus, u64)>, events: u64) -> String {
+    let board: std::collections::BTreeMap<&str, u64> = columns
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| (s.as_str(), n))
+        .collect();
     serde_json::json!({ "board": board, "events": events }).to_string()
 }
 
