@@ -38,6 +38,16 @@ pub(super) fn run(args: &GraphArgs) -> ExitCode {
         GraphFormat::Dot => Format::Dot,
     };
     let graph = build(&checked.program, only);
+    if graph.nodes.is_empty() {
+        let what = match only {
+            Only::Phases => "no phases",
+            Only::Stories => "no stories",
+            Only::Ops => "no operations (monitors, heals, procedures, incidents, maintenance)",
+            Only::All => "nothing",
+        };
+        let _ = writeln!(err, "nothing to draw: `{}` has {what}", args.file.display());
+        return ExitCode::SUCCESS;
+    }
     let text = render(&graph, format);
     // Freed while the text is written, and not waited for.
     let freer = Freer::start();

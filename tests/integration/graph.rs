@@ -275,3 +275,13 @@ fn a_workflow_with_errors_is_not_drawn() {
         .stdout("")
         .run();
 }
+
+#[test]
+fn only_a_part_the_workflow_lacks_says_there_is_nothing_to_draw() {
+    crate::harness::Test::new()
+        .at_root()
+        .args(&["graph", "examples/hello.bmad", "--only", "ops"])
+        .stdout("")
+        .stderr_contains("nothing to draw: `examples/hello.bmad` has no operations")
+        .run();
+}
