@@ -30,16 +30,37 @@ pub fn complete(line: &str, pos: usize, names: &[(&'static str, String)]) -> (us
     if word.is_empty() {
         return (start, Vec::new());
     }
-    // A command's argument (`:run build`) is a name of the workflow, never a keyword.
-    let keywords: &[&str] = if before.trim_start().starts_with(':') {
+    // A command's argument (`:run build`) is a name of the workflow, never a keyword, and
+    // only of the kinds the command takes.
+    let command = before
+        .trim_start()
+        .strip_prefix(':')
+        .and_then(|c| c.split_whitespace().next());
+    let keywords: &[&str] = if command.is_some() {
         &[]
     } else {
         crate::syntax::keywords::all()
     };
+    let takes = |kind: &str| match command {
+        Some("run") => matches!(
+            kind,
+            "phase" | "procedure" | "heal" | "maintenance" | "emergency"
+        ),
+        Some("graph") => matches!(
+            kind,
+            "phase" | "procedure" | "heal" | "monitor" | "maintenance" | "emergency"
+        ),
+        _ => true,
+    };
     let mut found: Vec<String> = keywords
         .iter()
         .copied()
-        .chain(names.iter().map(|(_, n)| n.as_str()))
+        .chain(
+            names
+                .iter()
+                .filter(|(kind, _)| takes(kind))
+                .map(|(_, n)| n.as_str()),
+        )
         .filter(|c| c.starts_with(word) && *c != word)
         .map(str::to_string)
         .collect();
@@ -57,6 +78,7 @@ mod tests {
         let names = vec![
             ("agent", "backend_dev".to_string()),
             ("phase", "build".to_string()),
+            ("kpi", "build_time".to_string()),
         ];
         assert_eq!(complete("ph", 2, &names), (0, vec!["phase".to_string()]));
         assert_eq!(
