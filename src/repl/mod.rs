@@ -170,6 +170,7 @@ impl Session {
                 }
             })
             .collect();
+        let kept = self.typed.clone();
         let mut said = Vec::new();
         let mut added = Vec::new();
         for (i, item) in items.iter().enumerate() {
@@ -201,6 +202,7 @@ impl Session {
         // file's errors). An unused warning is expected of a definition just typed.
         let ranges = self.typed_ranges(&added);
         let mut reply = Reply::out(said.join("\n") + "\n");
+        let mut refused = false;
         for d in &self.checked.diagnostics {
             let here = d.primary.iter().chain(&d.secondary).any(|l| {
                 l.span.file == 0 && ranges.iter().any(|r| r.contains(&(l.span.start as usize)))
@@ -209,10 +211,20 @@ impl Session {
                 && !before.contains(&(d.code, d.message.clone()));
             if (here || elsewhere) && d.code != Code::Unused {
                 reply.failed |= d.is_error();
+                // A phase typed on its own is unreachable until something runs it after
+                // another: that is no reason to refuse it.
+                refused |= d.is_error() && here && d.code != Code::Unreachable;
                 reply
                     .err
                     .push_str(&render(d, &self.checked.sources, self.options()));
             }
+        }
+        // Definitions that bring errors are not kept: the session stays as it was.
+        if refused {
+            self.typed = kept;
+            self.recheck();
+            reply.out.clear();
+            reply.err.push_str("not added\n");
         }
         reply
     }
@@ -233,12 +245,18 @@ impl Session {
         }
     }
 
-    /// The session's source: the loaded file (imported) and every typed definition.
+    /// The session's source: every typed definition, then the loaded file's import (last,
+    /// after a blank line, so that no diagnostic of a definition quotes it).
     fn text(&self) -> String {
-        let mut text = self.import_line();
+        let mut text = String::new();
         for typed in &self.typed {
             text.push_str(&typed.text);
             text.push('\n');
+        }
+        let import = self.import_line();
+        if !import.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(&import);
         }
         text
     }
@@ -255,7 +273,7 @@ impl Session {
 
     /// Where the typed definitions with these keys stand in [`Session::text`].
     fn typed_ranges(&self, keys: &[String]) -> Vec<std::ops::Range<usize>> {
-        let mut offset = self.import_line().len();
+        let mut offset = 0;
         let mut ranges = Vec::new();
         for typed in &self.typed {
             if keys.contains(&typed.key) {
