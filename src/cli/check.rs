@@ -31,7 +31,11 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
         io_failed = true;
     }
     if files.is_empty() && unreadable.is_empty() {
-        let _ = writeln!(err, "error: no `.bmad` file in {}", names(&args.files));
+        let _ = writeln!(
+            err,
+            "error: no `.bmad` file in {} (name a .bmad file, or a directory that holds some)",
+            names(&args.files)
+        );
         return ExitCode::from(2);
     }
     for file in &files {
