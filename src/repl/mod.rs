@@ -233,12 +233,19 @@ impl Session {
         }
     }
 
-    /// The session's source: the loaded file (imported) and every typed definition.
+    /// The session's source: every typed definition, then the loaded file imported, two
+    /// blank lines below them so that no diagnostic of a definition quotes that line, and
+    /// a definition's line numbers are its own.
     fn text(&self) -> String {
-        let mut text = self.import_line();
+        let mut text = String::new();
         for typed in &self.typed {
             text.push_str(&typed.text);
             text.push('\n');
+        }
+        let import = self.import_line();
+        if !import.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(&import);
         }
         text
     }
@@ -255,7 +262,7 @@ impl Session {
 
     /// Where the typed definitions with these keys stand in [`Session::text`].
     fn typed_ranges(&self, keys: &[String]) -> Vec<std::ops::Range<usize>> {
-        let mut offset = self.import_line().len();
+        let mut offset = 0;
         let mut ranges = Vec::new();
         for typed in &self.typed {
             if keys.contains(&typed.key) {
