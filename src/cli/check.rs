@@ -1,4 +1,5 @@
-//! `bmad check`: load, lower, check and report.
+//! `bmad check`: load, lower, check and report; files, directories (their `.bmad`
+//! files) and `-` (stdin).
 
 use super::free::Freer;
 use super::{CheckArgs, Color, Emit, Format};
@@ -26,8 +27,28 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
     let mut out = stdout.lock();
     let mut err = std::io::stderr().lock();
     let freer = Freer::start();
-    for file in &args.files {
-        let checked = bmad::check_path(file);
+    let (files, unreadable) = super::files::expand(&args.files);
+    for e in &unreadable {
+        let _ = writeln!(err, "{e}");
+        io_failed = true;
+    }
+    if files.is_empty() && unreadable.is_empty() {
+        let _ = writeln!(
+            err,
+            "error: no `.bmad` file in {} (name a .bmad file, or a directory that holds some)",
+            names(&args.files)
+        );
+        return ExitCode::from(2);
+    }
+    for file in &files {
+        let checked = match super::files::check(file) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writeln!(err, "{e}");
+                io_failed = true;
+                continue;
+            }
+        };
         io_failed |= checked.io_failed;
         for d in &checked.diagnostics {
             match d.severity {
@@ -73,7 +94,7 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
         }
     }
     if args.format == Format::Human {
-        let files = args.files.len();
+        let files = files.len();
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
         let _ = writeln!(
             err,
@@ -97,4 +118,13 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The paths, quoted, for a message.
+fn names(paths: &[std::path::PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("`{}`", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

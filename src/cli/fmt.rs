@@ -4,8 +4,8 @@
 use super::FmtArgs;
 use bmad::diagnostic::Code;
 use bmad::render::{RenderOptions, render};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// What happened to one file.
@@ -22,21 +22,21 @@ enum Outcome {
 /// is not formatted; 2 when a file cannot be read or written.
 pub(super) fn run(args: &FmtArgs) -> ExitCode {
     let mut err = std::io::stderr().lock();
-    let mut files = Vec::new();
-    let mut failed = false;
-    for path in &args.files {
-        if let Err(e) = collect(path, &mut files) {
-            let _ = writeln!(err, "error: cannot read `{}`: {e}", path.display());
-            failed = true;
-        }
+    let (files, errors) = super::files::expand(&args.files);
+    let mut failed = !errors.is_empty();
+    for e in &errors {
+        let _ = writeln!(err, "{e}");
     }
-    let (mut changed, mut unchanged, mut refused) = (0, 0, 0);
+    let (mut changed, mut unchanged, mut refused, mut unread) = (0, 0, 0, 0);
     for file in &files {
         match one(file, args.check, &mut err) {
             Outcome::Unchanged => unchanged += 1,
             Outcome::Changed => changed += 1,
             Outcome::Refused => refused += 1,
-            Outcome::Failed => failed = true,
+            Outcome::Failed => {
+                failed = true;
+                unread += 1;
+            }
         }
     }
     let plural = |n: usize| if n == 1 { "file" } else { "files" };
@@ -48,10 +48,15 @@ pub(super) fn run(args: &FmtArgs) -> ExitCode {
         };
         let _ = writeln!(
             err,
-            "{verb} {changed} {}, {unchanged} already formatted{}",
+            "{verb} {changed} {}, {unchanged} already formatted{}{}",
             plural(changed),
             if refused > 0 {
                 format!(", {refused} not parsed")
+            } else {
+                String::new()
+            },
+            if unread > 0 {
+                format!(", {unread} not read or written")
             } else {
                 String::new()
             }
@@ -66,44 +71,16 @@ pub(super) fn run(args: &FmtArgs) -> ExitCode {
     }
 }
 
-/// `path` itself, or the `.bmad` files under a directory (sorted).
-fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !path.is_dir() {
-        files.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for entry in entries {
-        let hidden = entry
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        // Links are not followed inside a directory: a link to `..` or `/` would walk
-        // (and rewrite) far more than was asked for.
-        let kind = std::fs::symlink_metadata(&entry)?.file_type();
-        if kind.is_symlink() || hidden {
-            continue;
-        }
-        if kind.is_dir() && entry.file_name().is_some_and(|n| n != "target") {
-            collect(&entry, files)?;
-        } else if kind.is_file() && entry.extension().is_some_and(|e| e == "bmad") {
-            files.push(entry);
-        }
-    }
-    Ok(())
-}
-
 fn one(file: &Path, check: bool, err: &mut impl Write) -> Outcome {
     let stdin = file.as_os_str() == "-";
     let loaded = if stdin {
-        let mut text = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-            let _ = writeln!(err, "error: cannot read stdin: {e}");
-            return Outcome::Failed;
+        match super::files::read_stdin() {
+            Ok(text) => bmad::load::read_text("<stdin>", &text),
+            Err(e) => {
+                let _ = writeln!(err, "{e}");
+                return Outcome::Failed;
+            }
         }
-        bmad::load::read_text("<stdin>", &text)
     } else {
         bmad::load::read_path(file)
     };

@@ -1,5 +1,5 @@
 //! `bmad graph FILE [--format mermaid|dot] [--only phases|stories|ops]`: the workflow as
-//! a flowchart, checked first (a file with errors is not drawn).
+//! a flowchart, checked first (a file with errors is not drawn); `-` reads stdin.
 
 use super::free::Freer;
 use super::{GraphArgs, GraphFormat, GraphOnly};
@@ -11,8 +11,14 @@ use std::process::ExitCode;
 
 /// Prints the graph; exit 1 when the workflow has errors, 2 when it cannot be read.
 pub(super) fn run(args: &GraphArgs) -> ExitCode {
-    let checked = bmad::check_path(&args.file);
     let mut err = std::io::stderr();
+    let checked = match super::files::check(&args.file) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return ExitCode::from(2);
+        }
+    };
     for d in checked.diagnostics.iter().filter(|d| d.is_error()) {
         let _ = write!(
             err,

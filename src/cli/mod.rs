@@ -5,10 +5,13 @@ mod approve;
 mod check;
 mod dry_run;
 mod explain;
+mod files;
 mod fmt;
 mod free;
 mod graph;
+mod help;
 mod init;
+mod man;
 mod monitor;
 mod monitor_view;
 mod progress;
@@ -18,7 +21,7 @@ mod runs;
 mod signals;
 mod sync;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,38 +36,71 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Parse and check workflows; print diagnostics.
+    #[command(after_help = help::CHECK)]
     Check(CheckArgs),
     /// Run a workflow: exec agents as child processes, or every agent simulated on a
     /// virtual clock with --simulate.
+    #[command(after_help = help::RUN)]
     Run(RunArgs),
     /// List the runs in the state store, or show one: status, story board, timeline.
+    #[command(after_help = help::RUNS)]
     Runs(RunsArgs),
     /// Take a checkpoint of a run now (the `manual_trigger` sync point).
+    #[command(after_help = help::SYNC)]
     Sync(SyncArgs),
     /// Answer an approval a run waits for (a manual gate, an `approve` step): approve
     /// it, or reject it with --reject.
+    #[command(after_help = help::APPROVE)]
     Approve(ApproveArgs),
     /// Acknowledge an incident a run or monitor session has paged for: its level is
     /// answered and it stops climbing.
+    #[command(after_help = help::ACK)]
     Ack(AckArgs),
     /// Explain a diagnostic code, with a wrong and a right example (no code: list them).
+    #[command(after_help = help::EXPLAIN)]
     Explain(ExplainArgs),
     /// Draw the workflow: the phase flow, the story DAG and the operations, as Mermaid or
     /// Graphviz DOT.
+    #[command(after_help = help::GRAPH)]
     Graph(GraphArgs),
     /// Rewrite workflows in the canonical layout (files, directories, `-` for stdin);
     /// with --check, only report the files that are not in it.
+    #[command(after_help = help::FMT)]
     Fmt(FmtArgs),
     /// An interactive session: type definitions and rhai, check, draw, inspect the IR
     /// and run phases simulated (lines from a pipe work too).
+    #[command(after_help = help::REPL)]
     Repl(ReplArgs),
     /// Start a new workflow from a template (product: an idea to reviewed stories;
     /// operations: monitoring, healing, incidents).
+    #[command(after_help = help::INIT)]
     Init(InitArgs),
     /// Run the workflow's monitors and scheduled maintenance until stopped (Ctrl-C,
     /// SIGTERM) or for --for, with a live view of the checks and incidents on a terminal;
     /// with --simulate, on a virtual clock with simulated probes.
+    #[command(after_help = help::MONITOR)]
     Monitor(MonitorArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) to stdout.
+    #[command(after_help = help::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout, or write one page per command into --dir.
+    #[command(after_help = help::MAN)]
+    Man(ManArgs),
+}
+
+/// `bmad completions` arguments.
+#[derive(clap::Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+/// `bmad man` arguments.
+#[derive(clap::Args)]
+pub(crate) struct ManArgs {
+    /// Write `bmad.1` and a page per command (`bmad-run.1`, ...) into this directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
 }
 
 /// A duration written as in a workflow (`30s`, `7d`).
@@ -91,7 +127,7 @@ fn parse_amount(text: &str) -> Result<bmad::model::literal::Value, String> {
 /// `bmad graph` arguments.
 #[derive(clap::Args)]
 pub(crate) struct GraphArgs {
-    /// The workflow.
+    /// The workflow (`-` for stdin).
     file: PathBuf,
     /// The output format.
     #[arg(long, value_enum, default_value = "mermaid")]
@@ -184,14 +220,15 @@ pub(crate) struct MonitorArgs {
     log_format: LogFormat,
 }
 
-/// Where the state store is.
+/// Where the state store is. Global: `bmad runs show ID --workspace DIR` takes them after
+/// the subcommand too.
 #[derive(clap::Args)]
 pub(crate) struct StoreArgs {
     /// The state database (default: .bmad/state.db under the workspace).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     state: Option<PathBuf>,
     /// The workspace root (default: the current directory).
-    #[arg(long)]
+    #[arg(long, global = true)]
     workspace: Option<PathBuf>,
 }
 
@@ -216,9 +253,18 @@ pub(crate) struct RunsArgs {
     show: Option<RunsCommand>,
     #[command(flatten)]
     store: StoreArgs,
-    /// Print for people or as JSON.
+    /// Print for people or as JSON (both to stdout).
     #[arg(long, value_enum, default_value = "human", global = true)]
-    format: Format,
+    format: RunsFormat,
+}
+
+/// How `bmad runs` prints (always to stdout).
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum RunsFormat {
+    /// Tables and text for people.
+    Human,
+    /// JSON: one object per line for the list and the log, one document for `show`.
+    Json,
 }
 
 /// `bmad runs show`.
@@ -342,12 +388,12 @@ pub(crate) struct RunArgs {
     dry_run: bool,
 }
 
-/// How diagnostics are printed.
+/// How `bmad check` prints diagnostics.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum Format {
     /// Rendered for people (to stderr).
     Human,
-    /// One JSON object per line (to stdout).
+    /// One JSON object per line (to stdout; to stderr with --emit ir).
     Json,
 }
 
@@ -381,7 +427,8 @@ pub(crate) enum Emit {
 /// `bmad check` arguments.
 #[derive(clap::Args)]
 pub(crate) struct CheckArgs {
-    /// Workflow files to check; each is checked with what it imports.
+    /// Files or directories (their `.bmad` files) to check, `-` for stdin; each is
+    /// checked with what it imports.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Print the IR as JSON to stdout (JSON diagnostics then go to stderr).
@@ -421,5 +468,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Graph(args) => graph::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Repl(args) => repl::run(&args),
+        Command::Completions(args) => man::completions(args.shell, &mut Cli::command()),
+        Command::Man(args) => man::run(args.dir.as_deref(), Cli::command()),
     }
 }

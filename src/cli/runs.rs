@@ -2,7 +2,7 @@
 //! story board, checkpoints, shared state conflicts and timeline; `bmad runs log RUN_ID
 //! [STEP] [--follow]`: what its tasks printed. `--format json` for all.
 
-use super::{Format, RunsArgs, RunsCommand};
+use super::{RunsArgs, RunsCommand, RunsFormat as Format};
 use bmad::state::{RunInfo, StateError, Store, StoryStatus, utc};
 use std::fmt::Write as _;
 use std::io::Write;

@@ -245,8 +245,9 @@ impl Session {
         }
     }
 
-    /// The session's source: every typed definition, then the loaded file's import (last,
-    /// after a blank line, so that no diagnostic of a definition quotes it).
+    /// The session's source: every typed definition, then the loaded file imported, two
+    /// blank lines below them so that no diagnostic of a definition quotes that line, and
+    /// a definition's line numbers are its own.
     fn text(&self) -> String {
         let mut text = String::new();
         for typed in &self.typed {

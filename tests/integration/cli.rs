@@ -95,16 +95,6 @@ fn a_missing_file_is_an_io_error_exit_two() {
 }
 
 #[test]
-fn a_directory_is_an_io_error_exit_two() {
-    Test::new()
-        .at_root()
-        .args(&["check", "examples"])
-        .status(2)
-        .stderr_contains("directory")
-        .run();
-}
-
-#[test]
 fn usage_errors_exit_two() {
     for args in [
         &["check"][..],

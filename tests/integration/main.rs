@@ -19,6 +19,7 @@ mod adapters;
 mod approvals;
 mod budget;
 mod cli;
+mod commands;
 mod crash;
 mod delivery;
 mod deploy;

@@ -352,6 +352,16 @@ fn a_failing_fix_escalates_a_missed_response_time_climbs_and_the_post_mortem_is_
 
 #[test]
 fn sigterm_stops_a_real_monitor_cleanly() {
+    a_signal_stops_a_real_monitor(libc::SIGTERM, 143, "SIGTERM");
+}
+
+/// Ctrl-C stops a monitor with the code it stops `bmad run` with (issue 26 item 3).
+#[test]
+fn ctrl_c_stops_a_real_monitor_with_130_as_a_run() {
+    a_signal_stops_a_real_monitor(libc::SIGINT, 130, "Ctrl-C");
+}
+
+fn a_signal_stops_a_real_monitor(signal: i32, code: i32, name: &str) {
     let ws = tempfile::tempdir().unwrap();
     let server = common::loopback::serve(ws.path().to_path_buf());
     let file = ws.path().join("watch.bmad");
@@ -382,15 +392,15 @@ fn sigterm_stops_a_real_monitor_cleanly() {
     let probed = wait_until(DEADLINE, || server.health.load(Ordering::SeqCst) >= 7);
     assert!(probed, "the monitor did not probe 7 times");
     // SAFETY: a plain signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    unsafe { libc::kill(child.id() as i32, signal) };
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
     );
-    // 128 + SIGTERM, as `bmad run` exits.
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
-    assert!(stderr.contains("stopped (SIGTERM)"), "{stderr}");
+    // 128 + the signal's number, as `bmad run` exits.
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(&format!("stopped ({name})")), "{stderr}");
     let probes: u64 = stdout
         .split_whitespace()
         .zip(stdout.split_whitespace().skip(1))

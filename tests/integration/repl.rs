@@ -266,3 +266,13 @@ fn on_a_terminal_it_completes_highlights_reads_blocks_and_keeps_history() {
     assert!(saved.contains("import std.roles"), "{saved}");
     assert!(saved.contains(":graph build"), "{saved}");
 }
+
+/// The loaded file is imported by a line the session adds: no diagnostic of a typed
+/// definition quotes it, and the definition's lines are numbered from 1 (issue 26 item 5).
+#[test]
+fn diagnostics_of_a_typed_definition_do_not_quote_the_internal_import() {
+    let (_, err) = repl(&["examples/hello.bmad"], "phase x {\n  analyst: y\n}\n");
+    assert!(err.contains("can never run"), "{err}");
+    assert!(err.contains("[<repl>:1:7]"), "{err}");
+    assert!(!err.contains("import \""), "{err}");
+}

@@ -127,7 +127,7 @@ fn a_text_over_the_size_limit_given_in_memory_is_refused_too() {
 }
 
 #[test]
-fn a_file_over_the_size_limit_or_a_directory_is_refused_with_what_to_do() {
+fn a_file_over_the_size_limit_or_a_directory_without_workflows_is_refused_with_what_to_do() {
     // A sparse file: no 64 MiB are written.
     let f = file_with(b"");
     f.as_file().set_len(bmad::load::MAX_FILE_BYTES + 1).unwrap();
@@ -141,7 +141,8 @@ fn a_file_over_the_size_limit_or_a_directory_is_refused_with_what_to_do() {
     let out = bmad_on(&["check", "--color", "never"], dir.path());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("it is a directory"), "{err}");
+    // A directory means its .bmad files (issue 26 item 3): none is an error.
+    assert!(err.contains("no `.bmad` file in"), "{err}");
     assert!(err.contains("name a .bmad file"), "{err}");
 }
 
