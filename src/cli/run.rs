@@ -57,10 +57,13 @@ pub(super) fn prepare(
     );
     let workflow = canonical.display().to_string();
     let workflow_sha256 = checked.workflow_sha256();
-    let workspace = workspace.map_or_else(
-        || std::path::PathBuf::from("."),
-        std::path::Path::to_path_buf,
-    );
+    // `--workspace`, else the workflow's `workspace` setting (from the workflow file's
+    // directory), else the current directory.
+    let workspace = match (workspace, checked.program.setting_name("workspace")) {
+        (Some(w), _) => w.to_path_buf(),
+        (None, Some(w)) => workflow_dir.join(w),
+        (None, None) => std::path::PathBuf::from("."),
+    };
     if let Err(e) = std::fs::create_dir_all(&workspace) {
         let _ = writeln!(
             err,

@@ -399,3 +399,18 @@ fn no_write_goes_through_a_link_out_whoever_writes_and_whenever_the_link_appears
         "the agent's link was written through"
     );
 }
+
+#[test]
+fn the_workspace_setting_is_the_workspace_when_none_is_given() {
+    let ran = crate::harness::Test::new()
+        .file(
+            "flows/flow.bmad",
+            "import std.roles\nsettings {\n  workspace \"../out\"\n}\nworkflow w { start p }\nphase p {\n  analyst: requirements {\n    produces prd = \"/docs/prd.md\"\n  }\n}\n",
+        )
+        .args(&["run", "--simulate", "flows/flow.bmad"])
+        .run();
+    // From the workflow file's directory; the current directory is left alone.
+    assert!(ran.path().join("out/docs/prd.md").is_file());
+    assert!(ran.path().join("out/.bmad/state.db").is_file());
+    assert!(!ran.path().join("docs").exists());
+}
