@@ -116,6 +116,9 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 fn parse_amount(text: &str) -> Result<bmad::model::literal::Value, String> {
     use bmad::model::literal::Value;
     match bmad::model::literal::parse_quantity(text) {
+        Ok(Value::Money(n) | Value::Tokens(n)) if n <= 0.0 => Err(format!(
+            "`{text}` lets no task start: give an amount above zero"
+        )),
         Ok(v @ (Value::Money(_) | Value::Tokens(_))) => Ok(v),
         Ok(_) => Err(format!(
             "`{text}` is not an amount of money or tokens (like 50USD or 3000000tokens)"
