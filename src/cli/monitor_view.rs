@@ -6,8 +6,7 @@ use super::LogFormat;
 use bmad::model::Status;
 use bmad::model::literal::human_ms;
 use bmad::runtime::event::{Event, EventKind, Listener};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::cell::RefCell;
+use indicatif::ProgressBar;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io::IsTerminal;
@@ -90,18 +89,9 @@ pub(super) fn start(format: LogFormat, simulate: bool) -> Option<(Listener, Prog
     if !live {
         return None;
     }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(250));
-    let shown = bar.clone();
-    let seen = RefCell::new(Seen::default());
-    let listener: Listener = Box::new(move |e: &Event| {
-        let mut s = seen.borrow_mut();
-        s.take(e);
-        shown.set_message(s.draw());
-    });
-    Some((listener, bar))
+    let mut seen = Seen::default();
+    Some(super::progress::view("{spinner} {msg}", 250, move |e| {
+        seen.take(e);
+        seen.draw()
+    }))
 }

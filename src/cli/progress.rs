@@ -5,7 +5,6 @@
 use super::LogFormat;
 use bmad::runtime::event::{Event, EventKind, Listener};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
@@ -42,22 +41,36 @@ pub(super) fn start(format: LogFormat) -> Option<(Listener, ProgressBar)> {
     if !(terminal && format == LogFormat::Human) {
         return None;
     }
-    let bar = ProgressBar::new_spinner();
     // `wide_msg`: the line is cut to the terminal's width, never wrapped (a wrapped line
     // would not be redrawn in place).
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let shown = bar.clone();
-    let seen = RefCell::new(Flight::default());
-    let listener: Listener = Box::new(move |e: &Event| {
-        let mut seen = seen.borrow_mut();
+    let mut seen = Flight::default();
+    Some(view("{spinner} {elapsed:>4} {wide_msg}", 120, move |e| {
         seen.take(e);
-        shown.set_message(seen.line());
+        seen.line()
+    }))
+}
+
+/// A spinner drawn with `template`, ticking every `tick_ms`, and the listener that sets
+/// its message to what `draw` makes of each event: the live views of `bmad run` and
+/// `bmad monitor`.
+pub(super) fn view(
+    template: &str,
+    tick_ms: u64,
+    draw: impl FnMut(&Event) -> String + 'static,
+) -> (Listener, ProgressBar) {
+    // A listener is called through a shared reference: the view's state sits in a cell.
+    let draw = std::cell::RefCell::new(draw);
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(tick_ms));
+    let shown = bar.clone();
+    let listener: Listener = Box::new(move |e: &Event| {
+        let text = (draw.borrow_mut())(e);
+        shown.set_message(text);
     });
-    Some((listener, bar))
+    (listener, bar)
 }
 
 /// What the progress line knows of the run: the phase, the tasks in flight (who does
