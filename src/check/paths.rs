@@ -54,6 +54,12 @@ pub(super) fn check(p: &Program, diags: &mut Vec<Diagnostic>) {
     for a in &p.artifacts {
         report(&a.path, "the artifact's path", diags);
     }
+    // A notification file (not stdout, not a webhook) is written in the workspace.
+    for to in p.notifications.iter().flat_map(|n| &n.to) {
+        if to.value != "stdout" && !to.value.contains("://") {
+            report(to, "the notification file", diags);
+        }
+    }
     for a in &p.agents {
         if let Some(Backend::Exec { cwd: Some(cwd), .. }) = &a.backend {
             report(cwd, "the working directory", diags);

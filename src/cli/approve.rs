@@ -76,6 +76,10 @@ pub(super) fn ack(args: &AckArgs) -> ExitCode {
             println!("{} of run {} acknowledged", args.incident, run.id);
             ExitCode::SUCCESS
         }
+        Err(bmad::state::AnswerRefused::Answered { .. }) => fail(&format!(
+            "{} of run {} is already acknowledged",
+            args.incident, run.id
+        )),
         Err(bmad::state::AnswerRefused::NotAsked { .. }) => fail(&format!(
             "run {} has paged for no incident `{}`",
             run.id, args.incident

@@ -77,13 +77,42 @@ pub fn system() -> Result<Arc<ClientConfig>, TlsError> {
     Ok(Arc::clone(SYSTEM.get_or_init(|| c)))
 }
 
+/// The bytes of a CA file: a regular file of at most 1 MiB, opened without blocking (a
+/// device or a FIFO named there would never end; a certificate bundle is far smaller).
+fn read_small_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    const MAX: u64 = 1 << 20;
+    let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string());
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(refuse(
+            "it is not a regular file (a device, a FIFO, a directory)",
+        ));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(refuse(
+            "it is not a regular file (a device, a FIFO, a directory)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX {
+        return Err(refuse("it is larger than 1 MiB"));
+    }
+    Ok(bytes)
+}
+
 /// The certificates of a CA file (PEM: one or more `BEGIN CERTIFICATE` blocks).
 ///
 /// # Errors
 ///
 /// A [`TlsError`]: the file cannot be read or holds no certificate.
 pub fn ca_certificates(ca_file: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = std::fs::read(ca_file).map_err(|source| TlsError::Read {
+    let bytes = read_small_regular(ca_file).map_err(|source| TlsError::Read {
         path: ca_file.to_path_buf(),
         source,
     })?;

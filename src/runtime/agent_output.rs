@@ -200,7 +200,11 @@ fn claude(stdout: &str) -> Read {
                 input_tokens: count(&usage["input_tokens"]) + cached + created,
                 output_tokens: count(&usage["output_tokens"]),
                 cached_tokens: cached,
-                cost_usd: v.get("total_cost_usd").and_then(Value::as_f64),
+                // A cost below zero, or not a number, counts as none (the price table's).
+                cost_usd: v
+                    .get("total_cost_usd")
+                    .and_then(Value::as_f64)
+                    .filter(|c| c.is_finite() && *c >= 0.0),
             },
             ..AgentResult::default()
         }),

@@ -565,6 +565,13 @@ impl Runner {
             &self.program.kpis,
         );
         report.budget = people_report::BudgetReport::of(&self.budget);
+        // The run's own pause decides, not only its event: a resume that pauses again for
+        // the same reason records no second, identical event (the journal keeps an event
+        // of an earlier segment once), and must still say it paused.
+        if let Some(why) = self.pause.reason() {
+            report.paused = Some(self.mask(&why));
+            report.ok = false;
+        }
         report
     }
 }

@@ -45,6 +45,9 @@ pub struct Backoff {
 impl Backoff {
     /// The longest wait between two tries.
     const MOST: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+    /// The most tries after the first: a service still refusing after them pauses the run
+    /// (a setting above it is held to it).
+    pub const MOST_RETRIES: u64 = 100;
 
     /// The back-off `program`'s settings ask for.
     pub fn of(program: &crate::ir::Program) -> Backoff {
@@ -52,7 +55,7 @@ impl Backoff {
         let retries = match program.setting_value("transient_retries") {
             // A count literal is a whole number, not negative.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Some(Value::Count(n)) => n.round() as u64,
+            Some(Value::Count(n)) => (n.round() as u64).min(Self::MOST_RETRIES),
             _ => 3,
         };
         let first = match program.setting_value("transient_backoff") {

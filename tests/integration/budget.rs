@@ -107,6 +107,22 @@ fn a_spent_budget_pauses_the_run_and_a_resume_with_a_larger_one_finishes_it() {
         .stdout_contains("paused")
         .run();
 
+    // A resume with the same budget pauses again at once, saying so (exit 4), and runs
+    // nothing.
+    let again = run(dir, &["--resume"], 4);
+    assert!(
+        again
+            .stdout
+            .contains("run paused: the budget of the run is spent"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(calls(dir).len(), 3);
+    Test::at(dir)
+        .args(&["runs"])
+        .stdout_contains("paused")
+        .run();
+
     // The budget given on resume replaces the workflow's: the last story runs, alone.
     let resumed = run(dir, &["--resume", "--budget", "2USD"], 0);
     let all = calls(dir);

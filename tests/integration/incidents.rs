@@ -229,6 +229,11 @@ fn a_person_acknowledges_a_page_from_another_terminal() {
         .args(&["ack", &id, "INC-0001", "--as", "carol"])
         .stdout_contains("INC-0001 of run")
         .run();
+    Test::at(ws.path())
+        .args(&["ack", &id, "INC-0001"])
+        .status(2)
+        .stderr_contains("is already acknowledged")
+        .run();
     let acked = wait_until(DEADLINE, || {
         common::store_once_written(&db)
             .and_then(|s| s.events(&id).ok())

@@ -183,3 +183,19 @@ fn fmt_keeps_a_ca_file() {
         "{formatted}"
     );
 }
+
+#[test]
+fn a_ca_file_that_is_a_device_is_refused_at_once() {
+    crate::harness::Test::new()
+        .workflow(
+            r#"
+            agent dev { backend exec "true" }
+            workflow w { start build }
+            phase build { get "https://127.0.0.1:1/health" expect 200 ca_file "/dev/zero" }
+            "#,
+        )
+        .args(&["check", "flow.bmad"])
+        .status(1)
+        .stderr_contains("cannot read the CA file `/dev/zero`: it is not a regular file")
+        .run();
+}

@@ -414,3 +414,21 @@ fn the_workspace_setting_is_the_workspace_when_none_is_given() {
     assert!(ran.path().join("out/.bmad/state.db").is_file());
     assert!(!ran.path().join("docs").exists());
 }
+
+#[test]
+fn a_notification_file_outside_the_workspace_is_refused_by_the_checker() {
+    crate::harness::Test::new()
+        .workflow(
+            r#"
+            workflow w { start p }
+            phase p { wait 1s }
+            notifications {
+              to "../escape.jsonl"
+            }
+            "#,
+        )
+        .args(&["check", "flow.bmad"])
+        .status(1)
+        .stderr_contains("the notification file `../escape.jsonl` leads outside the workspace")
+        .run();
+}
