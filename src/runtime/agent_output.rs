@@ -423,4 +423,15 @@ mod tests {
                 .starts_with("Gemini CLI reported an error: Please set an Auth method"),
         );
     }
+
+    #[test]
+    fn a_cost_below_zero_or_not_finite_counts_as_none() {
+        for cost in ["-5", "-0.01", "\"12\""] {
+            let out = format!(
+                "{{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"result\":\"ok\",\"total_cost_usd\":{cost},\"usage\":{{\"input_tokens\":1,\"output_tokens\":1}}}}"
+            );
+            let r = read(OutputFormat::Claude, &out, "");
+            assert_eq!(r.result.unwrap().usage.cost_usd, None, "{cost}");
+        }
+    }
 }
