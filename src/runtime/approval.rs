@@ -96,8 +96,22 @@ impl Runner {
             .iter()
             .any(|a| a == ask.name || a == target)
         {
-            self.note("approval", format!("`{target}`: approved with --approve"));
-            return Ok(Answered::Yes);
+            // Who runs bmad answers in advance, if the step lets them.
+            let user = std::env::var("USER").unwrap_or_default();
+            if ask.who.is_empty() || ask.who.iter().any(|w| *w == user) {
+                self.note(
+                    "approval",
+                    format!("`{target}`: approved with --approve by `{user}`"),
+                );
+                return Ok(Answered::Yes);
+            }
+            self.note(
+                "approval",
+                format!(
+                    "`{target}`: --approve ignored: `{user}` is not among who may approve it ({})",
+                    ask.who.join(", ")
+                ),
+            );
         }
         if self.options.simulate {
             self.note(

@@ -134,6 +134,8 @@ fn an_approval_given_in_advance_or_simulated_does_not_wait() {
             "--approve",
             "review",
         ])
+        // Who runs bmad must be among who may approve (`by alice, bob`).
+        .env("USER", "alice")
         .stdout_contains("1 done, 0 blocked")
         .run();
     Test::new()
@@ -180,5 +182,43 @@ fn the_rest_of_the_run_goes_on_while_an_approval_waits() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn approve_in_advance_counts_only_for_who_may_approve() {
+    let t = Test::new().workflow(FLOW);
+    let dir = t.path().to_path_buf();
+    // mallory is not among `by alice, bob`: her --approve is ignored and the run asks.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args([
+            "run",
+            "flow.bmad",
+            "--workspace",
+            ".",
+            "--approve",
+            "review",
+        ])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env("USER", "mallory")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = asked(&dir, 1);
+    Test::at(&dir)
+        .args(&["approve", &id, "review@s1", "--as", "bob"])
+        .run();
+    let out = run.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("--approve ignored: `mallory` is not among who may approve it (alice, bob)"),
+        "{log}"
     );
 }
