@@ -98,7 +98,7 @@ impl Runner {
         {
             // Who runs bmad answers in advance, if the step lets them.
             let user = std::env::var("USER").unwrap_or_default();
-            if ask.who.is_empty() || ask.who.iter().any(|w| *w == user) {
+            if ask.who.is_empty() || ask.who.contains(&user) {
                 self.note(
                     "approval",
                     format!("`{target}`: approved with --approve by `{user}`"),
