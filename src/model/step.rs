@@ -196,8 +196,7 @@ impl Task {
     }
 }
 
-/// `approve NAME ["prompt"] [by a, b]`: a person approves or rejects, from another
-/// terminal (`bmad approve RUN NAME`); a rejection is a verdict like QA's.
+/// `approve NAME ["prompt"] [by a, b]`: a person's verdict, given with `bmad approve`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Approve {
     /// What is approved (`--approve NAME` approves it in advance).
