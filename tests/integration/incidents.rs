@@ -321,3 +321,23 @@ fn a_monitors_agent_and_a_heals_agent_run_where_the_file_names_them() {
         "the fix ran after the agent"
     );
 }
+
+#[test]
+fn a_climb_pages_the_next_levels_agent() {
+    let (ws, _server) = service_down(|port| {
+        paging_workflow(
+            port,
+            "agent boss { backend exec \"cat > boss.txt\" stdin }",
+            "all_available",
+        )
+    });
+    let stdout = monitor_for_2s(ws.path());
+    // Nobody answered at `high` within its second: the incident climbed, and `critical`'s
+    // agent got the page, at its level.
+    assert!(stdout.contains("high -> critical"), "{stdout}");
+    let page = std::fs::read_to_string(ws.path().join("boss.txt")).unwrap();
+    assert!(
+        page.contains("Incident INC-0001 at level critical"),
+        "{page}"
+    );
+}

@@ -62,6 +62,8 @@ pub struct Record {
     level: Cell<usize>,
     levels: Vec<(String, Vec<String>)>,
     answered: Cell<bool>,
+    /// Told each time the incident climbs a level (its pager pages the new one).
+    climbed: tokio::sync::Notify,
     resolved_ms: Cell<Option<u64>>,
     timeline: RefCell<Vec<(u64, String)>>,
     stages: RefCell<Vec<(String, Result<(), StageError>)>>,
@@ -206,6 +208,7 @@ impl Desk {
                 })
                 .collect(),
             answered: Cell::new(false),
+            climbed: tokio::sync::Notify::new(),
             resolved_ms: Cell::new(None),
             timeline: RefCell::default(),
             stages: RefCell::default(),
@@ -272,7 +275,7 @@ impl Desk {
                     host.note("incident", format!("{} acknowledged{who}", rec.id));
                 }
                 Some(_) = running.next(), if !running.is_empty() => {}
-                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                () = rec.climbed.notified() => {}
             }
         }
     }
@@ -332,6 +335,7 @@ impl Desk {
             return false;
         }
         rec.level.set(from + 1);
+        rec.climbed.notify_one();
         host.record(EventKind::IncidentEscalated {
             incident: rec.id.clone(),
             from: rec.levels[from].0.clone(),
