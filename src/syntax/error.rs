@@ -105,7 +105,7 @@ fn misplaced(
     file: FileId,
     offset: usize,
     before: &str,
-    found: &str,
+    (found, found_end): (&str, usize),
     expected: &[String],
 ) -> Option<Diagnostic> {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -115,10 +115,11 @@ fn misplaced(
     if expected.iter().any(|e| e == "`:`")
         && let [agent, "mode", mode] = words.as_slice()
         && let Some(agent) = agent.strip_suffix(':')
+        && let Some(tasks) = found.strip_prefix('`').and_then(|f| f.strip_suffix('`'))
     {
-        let tasks = found.trim_matches('`');
         let at = offset + line_start + line.find("mode").unwrap_or(0);
-        let end = offset + before.len() + 1 + tasks.len();
+        // Through the task names found where `:` was expected.
+        let end = found_end;
         return Some(
             Diagnostic::error(Code::Syntax, "a task's `mode` comes after its task names")
                 .at(Span::new(file, at, end), "`mode` before the task names")
@@ -217,7 +218,13 @@ pub(super) fn syntax_error(
         help = format!("{hint} ({help})");
     }
     let before = chunk[..pos.min(chunk.len())].trim_end();
-    if let Some(d) = misplaced(file, offset, before, &found, &expected) {
+    if let Some(d) = misplaced(
+        file,
+        offset,
+        before,
+        (&found, offset + pos + len),
+        &expected,
+    ) {
         return d;
     }
     if found == "`failure`" && before.ends_with("on") {
