@@ -106,6 +106,8 @@ pub struct Read {
     /// Its error is the service's (a rate limit, an overload, no credit) rather than the
     /// task's; plain text is never read for it.
     pub transient: Option<super::transient::Transient>,
+    /// It stopped at the budget it was given (Claude Code's `error_max_budget_usd`).
+    pub over_budget: bool,
 }
 
 /// Reads what an agent printed in `format`.
@@ -162,6 +164,7 @@ fn not_json(format: OutputFormat, stdout: &str) -> Read {
         )),
         result: None,
         transient: None,
+        over_budget: false,
     }
 }
 
@@ -210,6 +213,7 @@ fn claude(stdout: &str) -> Read {
         }),
         message,
         transient: None,
+        over_budget: subtype == "error_max_budget_usd",
     }
 }
 
@@ -263,6 +267,7 @@ fn codex(stdout: &str) -> Read {
         error,
         result: Some(result),
         transient: None,
+        over_budget: false,
     }
 }
 
@@ -313,6 +318,7 @@ fn gemini(stdout: &str, stderr: &str) -> Read {
             ..AgentResult::default()
         }),
         transient: None,
+        over_budget: false,
     }
 }
 

@@ -60,6 +60,9 @@ pub struct Outcome {
     /// The agent's service refused the task (rate limited, overloaded, out of credit): no
     /// fault of the task, not one of its attempts.
     pub transient: Option<super::transient::Transient>,
+    /// It was stopped at the budget it was given (Claude Code's `error_max_budget_usd`, a
+    /// streaming CLI stopped past its share): not a failure of its work.
+    pub over_budget: bool,
 }
 
 /// What a task's agent printed on its standard output and error, each kept up to

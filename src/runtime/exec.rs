@@ -227,12 +227,17 @@ impl AgentBackend for ExecBackend {
                 transcript: transcript.clone(),
                 result: result.clone(),
                 transient: read.transient,
+                over_budget: read.over_budget,
             };
             if let Some(limit) = limit_reached(output.status) {
                 return fail(format!("stopped: it used up its {limit}"));
             }
+            // The only watch is the budget's: a stopped CLI passed its share.
             if let Some(why) = stopped {
-                return fail(format!("stopped: {why}"));
+                return Outcome {
+                    over_budget: true,
+                    ..fail(format!("stopped: {why}"))
+                };
             }
             let worked = output.status.success() && read.error.is_none();
             if inv.validation {
@@ -256,6 +261,7 @@ impl AgentBackend for ExecBackend {
                     transcript,
                     result,
                     transient: read.transient.filter(|_| !worked),
+                    over_budget: read.over_budget,
                 };
             }
             if let Some(e) = &read.error {
@@ -284,6 +290,7 @@ impl AgentBackend for ExecBackend {
                 transcript,
                 result,
                 transient: None,
+                over_budget: false,
             }
         })
     }

@@ -49,6 +49,7 @@ mod story_dag;
 pub mod story_files;
 pub mod sync;
 mod task;
+mod task_run;
 pub mod transient;
 pub mod verdict;
 pub use step_error::SetupError;
@@ -101,6 +102,8 @@ pub struct Runner {
     scripts: Arc<Scripts>,
     backends: HashMap<String, Arc<dyn AgentBackend>>,
     global: Arc<Semaphore>,
+    /// How many agents may run at once (`max_concurrent_agents`).
+    agents_at_once: usize,
     admission: limits::Admission,
     agent_limits: HashMap<String, limits::AgentLimits>,
     options: RunOptions,
@@ -297,6 +300,7 @@ impl Runner {
             scripts,
             backends,
             global: Arc::new(Semaphore::new(global)),
+            agents_at_once: global,
             admission,
             agent_limits,
             options,

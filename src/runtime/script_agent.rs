@@ -61,6 +61,7 @@ fn outcome_of(
                 }),
                 result: None,
                 transient: None,
+                over_budget: false,
             },
             text,
         )

@@ -96,6 +96,10 @@ pub(super) struct Ctx<'a> {
     pub(super) ops: Option<Rc<super::ops::OpsScope>>,
     /// The story's git worktree, when its work is delivered through git.
     pub(super) tree: Option<Rc<super::delivery::StoryTree>>,
+    /// How many tasks may run side by side here (the stories a for-each runs at once,
+    /// times the branches of a parallel block, ...): the first tasks split what the
+    /// budget has left by it.
+    pub(super) width: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -110,11 +114,18 @@ impl<'a> Ctx<'a> {
             state: Rc::default(),
             ops: None,
             tree: None,
+            width: 1,
         }
     }
 
-    /// The context of one story of a for-each, with the stories it depends on.
-    pub(super) fn for_story(&self, story: &'a Story, deps: Vec<&'a Story>) -> Ctx<'a> {
+    /// The context of one story of a for-each, with the stories it depends on; `width`
+    /// stories of the for-each may run at once.
+    pub(super) fn for_story(
+        &self,
+        story: &'a Story,
+        deps: Vec<&'a Story>,
+        width: usize,
+    ) -> Ctx<'a> {
         Ctx {
             path: format!("{}/{}", self.path, story.id.name),
             phase: self.phase.clone(),
@@ -124,6 +135,7 @@ impl<'a> Ctx<'a> {
             state: Rc::default(),
             ops: self.ops.clone(),
             tree: None,
+            width: self.width.saturating_mul(width),
         }
     }
 
@@ -217,11 +229,16 @@ impl Runner {
                 StepKind::Task(t) => self.task(t, ctx).await,
                 StepKind::Handoff(h) => self.handoff(h),
                 StepKind::Parallel { branches, .. } => {
-                    let results =
-                        futures::future::join_all(branches.iter().enumerate().map(
-                            |(i, b)| async move { self.step(b, &ctx.at(format!("p{i}"))).await },
-                        ))
-                        .await;
+                    let results = futures::future::join_all(branches.iter().enumerate().map(
+                        |(i, b)| async move {
+                            let ctx = Ctx {
+                                width: ctx.width.saturating_mul(branches.len()),
+                                ..ctx.at(format!("p{i}"))
+                            };
+                            self.step(b, &ctx).await
+                        },
+                    ))
+                    .await;
                     results.into_iter().collect()
                 }
                 StepKind::ForEach { max, body, .. } => {

@@ -79,7 +79,7 @@ impl Runner {
         let contexts: Vec<Ctx<'_>> = stories
             .iter()
             .zip(deps)
-            .map(|(s, d)| ctx.for_story(s, d))
+            .map(|(s, d)| ctx.for_story(s, d, limit.min(stories.len())))
             .collect();
         let contexts = &contexts;
         let mut running = FuturesUnordered::new();

@@ -2,11 +2,8 @@
 //! produces, and one invocation under the phase and global limits, recorded as events.
 
 use super::Runner;
-use super::backend::{Invocation, Outcome};
-use super::budget::dollars;
-use super::event::EventKind;
+use super::backend::Outcome;
 use super::steps::{Ctx, StepError};
-use super::transient::Backoff;
 use super::workspace::Artifact;
 use super::workspace::WorkspaceError;
 use crate::model::step::{Quantity, Task};
@@ -112,26 +109,6 @@ impl Runner {
         {
             return Err(StepError::NotStarted(why.clone()));
         }
-        // A paused run starts nothing; a spent ceiling pauses it (or blocks the story).
-        if let Some(why) = self.pause.reason() {
-            return Err(StepError::Paused(why));
-        }
-        let budget = match self.budget.admit(&call.agent, story.as_deref()) {
-            Ok(left) => left,
-            Err(spent) if spent.pauses_run() => return Err(self.pause_run(spent.to_string())),
-            Err(spent) => return Err(StepError::NotStarted(spent.to_string())),
-        };
-        self.record_at(
-            EventKind::TaskStarted {
-                agent: call.agent.clone(),
-                tasks: call.tasks.clone(),
-                story: story.clone(),
-                attempt,
-                validation: call.validation,
-            },
-            Some(&ctx.path),
-        );
-        self.step_started(ctx);
         let mut prompt = std::mem::take(&mut call.prompt);
         let inbox = self.shared.borrow_mut().take_inbox(&call.agent);
         if !inbox.is_empty() {
@@ -140,87 +117,9 @@ impl Runner {
                 let _ = writeln!(prompt, "- {line}");
             }
         }
-        let inv = Invocation {
-            run: self.run_id().map(str::to_string),
-            step: ctx.path.clone(),
-            agent: call.agent.clone(),
-            tasks: call.tasks.clone(),
-            story: story.clone(),
-            attempt,
-            validation: call.validation,
-            prompt,
-            produces: call.produces.clone(),
-            tree: ctx.tree.as_ref().map(|t| t.tree.clone()),
-            timeout: call.timeout,
-            budget,
-            price: self.budget.price_of(&call.agent).cloned(),
-        };
-        let mut outcome = self.run_refused_again(&call, &inv, story.as_deref()).await;
-        // What the agent said, masked before it goes anywhere (feedback, log, store).
-        outcome.feedback = outcome.feedback.map(|f| self.mask(&f));
-        if let Some(r) = &mut outcome.result {
-            self.budget.charge(&call.agent, story.as_deref(), r);
-        }
-        if let Some(t) = &mut outcome.transcript {
-            t.stdout = self.mask(&t.stdout);
-            t.stderr = self.mask(&t.stderr);
-        }
-        if let (Some(j), Some(t)) = (self.rec.journal(), &outcome.transcript) {
-            j.transcript(
-                &ctx.path,
-                crate::state::TranscriptRow {
-                    seq: 0,
-                    step: String::new(),
-                    agent: call.agent.clone(),
-                    tasks: call.tasks.join(", "),
-                    story: story.clone(),
-                    attempt,
-                    ok: outcome.ok,
-                    stdout: t.stdout.clone(),
-                    stderr: t.stderr.clone(),
-                    wall_ms: 0,
-                },
-            );
-        }
-        self.record_at(
-            EventKind::TaskFinished {
-                agent: call.agent.clone(),
-                tasks: call.tasks.clone(),
-                story: story.clone(),
-                ok: outcome.ok,
-                feedback: outcome.feedback.clone(),
-                result: outcome.result.clone(),
-            },
-            Some(&ctx.path),
-        );
-        self.budget_share();
-        // A task that failed as the run's budget ran out (stopped past it, or Claude Code's
-        // own `--max-budget-usd`) is no failure of its work: the run pauses, and the task
-        // runs again when it is resumed with more.
-        if !outcome.ok
-            && let Err(spent) = self.budget.admit(&call.agent, story.as_deref())
-            && spent.pauses_run()
-        {
-            return Err(self.pause_run(format!(
-                "{spent}; agent `{}` was stopped: {}",
-                call.agent,
-                outcome.feedback.as_deref().unwrap_or("no reason given")
-            )));
-        }
-        // Its service refused it past the retries: no failure of the task, which runs
-        // again when the run is resumed.
-        if let Some(t) = outcome.transient {
-            let tries = if t.retries() {
-                format!(" after {} tries", Backoff::of(&self.program).retries + 1)
-            } else {
-                String::new()
-            };
-            return Err(self.pause_run(format!(
-                "agent `{}`'s service is {t}{tries}: {}",
-                call.agent,
-                outcome.feedback.as_deref().unwrap_or("no reason given")
-            )));
-        }
+        let outcome = self
+            .run_task(&call, &prompt, story.as_deref(), attempt, ctx)
+            .await?;
         if let Some(incident) = ctx.ops.as_ref().and_then(|o| o.incident.as_ref()) {
             incident.task_done(
                 self.now_ms(),
@@ -244,99 +143,6 @@ impl Runner {
         };
         self.task_ended(&call, ctx, &result);
         result
-    }
-
-    /// Runs `inv` on its agent's backend; while the agent's service refuses it (rate
-    /// limited, overloaded), waits and tries again with the workflow's back-off. What
-    /// each refused try spent is counted.
-    async fn run_refused_again(
-        &self,
-        call: &Call,
-        inv: &Invocation,
-        story: Option<&str>,
-    ) -> Outcome {
-        let backoff = Backoff::of(&self.program);
-        let mut tried = 0;
-        loop {
-            let mut outcome = self.run_once(call, inv.clone()).await;
-            match outcome.transient {
-                Some(t) if t.retries() && tried < backoff.retries => {
-                    if let Some(r) = &mut outcome.result {
-                        self.budget.charge(&call.agent, story, r);
-                    }
-                    let wait = backoff.wait(tried);
-                    tried += 1;
-                    self.note(
-                        "agent",
-                        format!(
-                            "agent `{}`'s service is {t}: trying again in {} (retry {tried} of \
-                             {}, not an attempt of the task): {}",
-                            call.agent,
-                            crate::model::literal::human_duration(wait),
-                            backoff.retries,
-                            self.mask(outcome.feedback.as_deref().unwrap_or_default())
-                        ),
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                _ => return outcome,
-            }
-        }
-    }
-
-    /// Runs `inv` once. Past the task's timeout its future is dropped: an exec agent's
-    /// processes are killed, a script agent's evaluation stopped.
-    async fn run_once(&self, call: &Call, inv: Invocation) -> Outcome {
-        let running = self.backend(&call.agent).run(inv);
-        match call.timeout {
-            Some(limit) => match tokio::time::timeout(limit, running).await {
-                Ok(outcome) => outcome,
-                Err(_) => Outcome {
-                    ok: false,
-                    feedback: Some(format!(
-                        "stopped at the task's timeout of {} (limit `timeout`)",
-                        crate::model::literal::human_duration(limit)
-                    )),
-                    ..Outcome::default()
-                },
-            },
-            None => running.await,
-        }
-    }
-
-    /// Pauses the run for `reason` (recorded once); the error that stops the step.
-    pub(super) fn pause_run(&self, reason: String) -> StepError {
-        if self.pause.reason().is_none() {
-            self.pause.set(reason.clone());
-            self.record(EventKind::RunPaused {
-                reason: reason.clone(),
-            });
-        }
-        StepError::Paused(self.pause.reason().unwrap_or(reason))
-    }
-
-    /// Records when the run has spent 80%, then all, of its budget (once each).
-    fn budget_share(&self) {
-        let Some(share) = self.budget.run_share() else {
-            return;
-        };
-        for percent in [80u32, 100] {
-            if share * 100.0 >= f64::from(percent) && self.budget.mark_reported(percent) {
-                let spent = self.budget.spent();
-                let limit = self.budget.run_limit();
-                let mut what = Vec::new();
-                if let Some(u) = limit.usd {
-                    what.push(format!("{} of {}", dollars(spent.usd), dollars(u)));
-                }
-                if let Some(t) = limit.tokens {
-                    what.push(format!("{:.0} of {t:.0} tokens", spent.tokens));
-                }
-                self.record(EventKind::BudgetSpent {
-                    percent,
-                    what: what.join(", "),
-                });
-            }
-        }
     }
 
     /// Records the artifacts a task wrote (with their sha256) and how it ended; a failure

@@ -10,6 +10,11 @@ use std::path::Path;
 
 /// Four stories, one at a time, each one task of an agent whose calls cost $0.40.
 fn four_stories(budget: &str) -> String {
+    stories(4, 1, budget)
+}
+
+/// `count` stories, `at_once` at a time, each one task of the fixture agent.
+fn stories(count: usize, at_once: usize, budget: &str) -> String {
     let agent = common::fixture("spend.sh");
     let mut src = fill(
         r#"
@@ -20,17 +25,17 @@ fn four_stories(budget: &str) -> String {
           transient_retries 2
         }
         phase build {
-          for story in stories max 1 {
+          for story in stories max {at_once} {
             repeat max 1 {
               dev: implement
             }
           }
         }
         "#,
-        &[("agent", &agent)],
+        &[("agent", &agent), ("at_once", &at_once.to_string())],
     );
     src.push_str(budget);
-    for s in 1..=4 {
+    for s in 1..=count {
         src.push_str(&format!(
             "story \"s{s}\" feature {{ title \"story {s}\" }}\n"
         ));
@@ -331,6 +336,108 @@ fn a_streaming_cli_is_stopped_when_its_spend_passes_the_budget_left() {
         ran.stdout.contains(
             "run paused: the budget of the run is spent ($0.65 of $0.50); agent `dev` was \
              stopped: stopped: its cost passed the budget left ($0.65 of $0.50)"
+        ),
+        "{}",
+        ran.stdout
+    );
+}
+
+/// The `--max-budget-usd` each call was given, from the fixture's log, in dollars.
+fn shares(calls: &[String]) -> Vec<f64> {
+    calls
+        .iter()
+        .filter_map(|c| c.rsplit(' ').next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn stories_side_by_side_hold_shares_that_never_overshoot_the_run_ceiling() {
+    // Three at once under $1.25, each task $0.25 as Claude Code stops at its limit: the
+    // shares of tasks in flight never sum past what is left, so five stories are done for
+    // exactly the ceiling and the sixth waits for a resume (each would once have been
+    // given the whole remainder: six stories for $1.50).
+    let tmp = project(&stories(6, 3, "budget {\n  run 1.25 USD\n}\n"));
+    let dir = tmp.path();
+    let ran = Test::at(dir)
+        .args(&["run", "flow.bmad", "--workspace", "."])
+        .env("SPEND_DIR", &dir.display().to_string())
+        .env("SPEND_COST", "0.25")
+        .env("SPEND_CAP", "1")
+        .env("SPEND_SLEEP", "0.3")
+        .status(4)
+        .run();
+    assert!(ran.stdout.contains("5 done, 0 blocked"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("budget        $1.25 spent of $1.25"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains("was stopped"), "{}", ran.stdout);
+    let given = shares(&calls(dir));
+    assert_eq!(given.len(), 5, "{given:?}");
+    // The first three split the ceiling: none was given all of it.
+    for share in &given[..3] {
+        assert!((share - 1.25 / 3.0).abs() < 1e-3, "{given:?}");
+    }
+}
+
+#[test]
+fn a_task_stopped_at_its_share_runs_again_with_a_larger_one_not_as_an_attempt() {
+    // Three at once under $3: $1.00 each; s1 costs $1.20, is stopped at its share, and
+    // runs again with what the others left, in the same attempt (`repeat max 1`).
+    let tmp = project(&stories(3, 3, "budget {\n  run 3 USD\n}\n"));
+    let dir = tmp.path();
+    let ran = Test::at(dir)
+        .args(&["run", "flow.bmad", "--workspace", "."])
+        .env("SPEND_DIR", &dir.display().to_string())
+        .env("SPEND_COST", "0.20")
+        .env("SPEND_COST_s1", "1.20")
+        .env("SPEND_CAP", "1")
+        .env("SPEND_SLEEP", "0.2")
+        .status(0)
+        .run();
+    assert!(
+        ran.stderr.contains(
+            "agent `dev` was stopped at its share of the budget ($1.00): it runs again with a \
+             larger share (not an attempt of the task)"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stdout.contains("3 done, 0 blocked"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("budget        $2.60 spent of $3.00"),
+        "{}",
+        ran.stdout
+    );
+    let s1: Vec<f64> = shares(
+        &calls(dir)
+            .into_iter()
+            .filter(|c| c.contains("/s1"))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(s1.len(), 2, "{s1:?}");
+    assert!(
+        (s1[0] - 1.0).abs() < 1e-9 && (s1[1] - 1.6).abs() < 1e-9,
+        "{s1:?}"
+    );
+
+    // Too little left for what it was stopped at: the run pauses and says why.
+    let tmp = project(&stories(2, 2, "budget {\n  run 2 USD\n}\n"));
+    let dir = tmp.path();
+    let ran = Test::at(dir)
+        .args(&["run", "flow.bmad", "--workspace", "."])
+        .env("SPEND_DIR", &dir.display().to_string())
+        .env("SPEND_COST", "0.20")
+        .env("SPEND_COST_s1", "1.20")
+        .env("SPEND_CAP", "1")
+        .env("SPEND_SLEEP", "0.2")
+        .status(4)
+        .run();
+    assert!(
+        ran.stdout.contains(
+            "run paused: the budget left ($0.80) is no more than the share agent `dev` was \
+             stopped at ($1.00): its task cannot get further"
         ),
         "{}",
         ran.stdout

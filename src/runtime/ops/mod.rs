@@ -577,6 +577,7 @@ impl<'a> Ctx<'a> {
             state: Rc::default(),
             ops: Some(scope),
             tree: None,
+            width: 1,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! agent and of named agents, in US dollars and tokens; what each task cost (the CLI's own
 //! cost, or its tokens at the price table's prices); whether the next task may start, and
 //! with how much money left. A spent run or agent ceiling pauses the run; a spent story
-//! ceiling blocks the story.
+//! ceiling blocks the story. Tasks in flight hold shares of what is left ([`share`]).
 
 use super::agent_output::{AgentResult, Usage};
 use super::event::{Event, EventKind};
@@ -11,6 +11,8 @@ use crate::model::budget::{Price, Scope};
 use crate::model::literal::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+
+pub mod share;
 
 /// Cache reads count this much of a token against a token ceiling (as bmad-loop counts
 /// them): a cached prompt costs a tenth of a fresh one.
@@ -122,6 +124,16 @@ impl Spent {
     }
 }
 
+/// One ceiling that applies to a task: what it allows, what was spent under it, what
+/// tasks in flight hold of it.
+#[derive(Debug, Clone)]
+struct Bound {
+    scope: Scope,
+    limit: Limit,
+    spent: Amount,
+    held: Amount,
+}
+
 /// What a run has spent so far.
 #[derive(Debug, Default)]
 struct Totals {
@@ -130,6 +142,9 @@ struct Totals {
     agents: BTreeMap<String, Amount>,
     /// Agents that used tokens whose cost nothing reported or priced.
     unpriced: BTreeMap<String, f64>,
+    /// The most one task of each agent cost, money and tokens apart: what the next one
+    /// is expected to need.
+    largest: HashMap<String, Amount>,
 }
 
 /// The run's budget and what it spent: one per run.
@@ -146,6 +161,10 @@ pub struct Ledger {
     totals: RefCell<Totals>,
     /// The shares of the run's ceiling (80, 100) already reported.
     reported: RefCell<Vec<u32>>,
+    /// What the tasks in flight hold of what is left.
+    holds: RefCell<share::Holds>,
+    /// Wakes the tasks waiting for a share when one in flight ends.
+    released: tokio::sync::Notify,
 }
 
 impl Ledger {
@@ -198,53 +217,61 @@ impl Ledger {
             || self.agents.values().any(|l| l.is_set())
     }
 
-    /// Whether a task of `agent` (for `story`) may start: what it may still spend (the
-    /// least left under the ceilings that apply), or the ceiling that is spent.
-    ///
-    /// # Errors
-    ///
-    /// [`Spent`] when a ceiling that applies is used up.
-    pub fn admit(&self, agent: &str, story: Option<&str>) -> Result<Left, Spent> {
-        // Every task asks: a run without a budget answers at once.
-        if !self.bounded() {
-            return Ok(Left::default());
-        }
+    /// The ceilings that apply to a task of `agent` (for `story`), each with what was
+    /// spent and what tasks in flight hold under it.
+    fn scopes(&self, agent: &str, story: Option<&str>) -> Vec<Bound> {
         let t = self.totals.borrow();
+        let h = self.holds.borrow();
         let agent_spent = t.agents.get(agent).copied().unwrap_or_default();
-        let mut checks = vec![
-            (Scope::Run, self.run, t.run),
-            (Scope::PerAgent, self.per_agent, agent_spent),
+        let agent_held = h.agent(agent);
+        let mut scopes = vec![
+            Bound {
+                scope: Scope::Run,
+                limit: self.run,
+                spent: t.run,
+                held: h.run(),
+            },
+            Bound {
+                scope: Scope::PerAgent,
+                limit: self.per_agent,
+                spent: agent_spent,
+                held: agent_held,
+            },
         ];
         if let Some(l) = self.agents.get(agent) {
-            checks.push((
-                Scope::Agent(crate::model::step::Name {
+            scopes.push(Bound {
+                scope: Scope::Agent(crate::model::step::Name {
                     name: agent.into(),
                     span: crate::source::Span::default(),
                 }),
-                *l,
-                agent_spent,
-            ));
+                limit: *l,
+                spent: agent_spent,
+                held: agent_held,
+            });
         }
         if let Some(s) = story {
-            let spent = t.stories.get(s).copied().unwrap_or_default();
-            checks.push((Scope::PerStory, self.per_story, spent));
+            scopes.push(Bound {
+                scope: Scope::PerStory,
+                limit: self.per_story,
+                spent: t.stories.get(s).copied().unwrap_or_default(),
+                held: h.story(s),
+            });
         }
-        let mut left = Left::default();
-        let least = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        for (scope, limit, spent) in checks {
-            if let Some(what) = limit.spent_by(spent) {
-                return Err(Spent { scope, what });
-            }
-            left.usd = least(left.usd, limit.usd.map(|u| (u - spent.usd).max(0.0)));
-            left.tokens = least(
-                left.tokens,
-                limit.tokens.map(|t| (t - spent.tokens).max(0.0)),
-            );
+        scopes
+    }
+
+    /// The ceiling that applies to a task of `agent` (for `story`) and is used up, if one
+    /// is: a run or agent ceiling pauses the run, a story's blocks the story.
+    pub fn spent_ceiling(&self, agent: &str, story: Option<&str>) -> Option<Spent> {
+        if !self.bounded() {
+            return None;
         }
-        Ok(left)
+        self.scopes(agent, story).into_iter().find_map(|b| {
+            b.limit.spent_by(b.spent).map(|what| Spent {
+                scope: b.scope,
+                what,
+            })
+        })
     }
 
     /// The price of `agent`'s model, when the table has one.
@@ -283,6 +310,9 @@ impl Ledger {
         if usage.cost_usd.is_none() && tokens > 0.0 {
             *t.unpriced.entry(agent.to_string()).or_default() += tokens;
         }
+        let largest = t.largest.entry(agent.to_string()).or_default();
+        largest.usd = largest.usd.max(cost.usd);
+        largest.tokens = largest.tokens.max(cost.tokens);
         cost
     }
 
@@ -360,6 +390,15 @@ impl Ledger {
 mod tests {
     use super::*;
 
+    /// What a task may spend, asked alone (the share given back at once).
+    fn admit(l: &Ledger, agent: &str, story: Option<&str>) -> Result<Left, Spent> {
+        match l.ask(agent, story, 1, None) {
+            share::Asked::Granted(s) => Ok(s.left),
+            share::Asked::Spent(s) => Err(s),
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn program(src: &str) -> Program {
         let checked = crate::check_text("t.bmad", src);
         checked.program
@@ -389,7 +428,7 @@ mod tests {
             Some(if a == "dev" { "codex" } else { "claude" }.into())
         });
         assert_eq!(
-            ledger.admit("dev", Some("s1")).map(|l| l.usd),
+            admit(&ledger, "dev", Some("s1")).map(|l| l.usd),
             Ok(Some(0.5))
         );
         // 100k input at $1/M and 10k output at $10/M: $0.20.
@@ -398,16 +437,14 @@ mod tests {
         assert!((cost.usd - 0.2).abs() < 1e-9, "{cost:?}");
         assert!(r.priced);
         assert_eq!(
-            ledger
-                .admit("dev", Some("s1"))
-                .map(|l| l.usd.map(|x| (x * 100.0).round())),
+            admit(&ledger, "dev", Some("s1")).map(|l| l.usd.map(|x| (x * 100.0).round())),
             Ok(Some(30.0))
         );
         // The run's token ceiling (120k) is spent: 130k tokens, cache reads at a tenth.
         let mut r = usage(100_000, 10_000, None);
         r.usage.cached_tokens = 100_000;
         ledger.charge("dev", Some("s2"), &mut r);
-        let spent = ledger.admit("dev", Some("s3")).unwrap_err();
+        let spent = admit(&ledger, "dev", Some("s3")).unwrap_err();
         assert_eq!(spent.scope, Scope::Run);
         assert!(spent.pauses_run());
         assert_eq!(
@@ -423,17 +460,17 @@ mod tests {
         let mut r = usage(10, 10, Some(0.25));
         ledger.charge("qa", Some("s1"), &mut r);
         assert!(!r.priced);
-        let spent = ledger.admit("qa", Some("s2")).unwrap_err();
+        let spent = admit(&ledger, "qa", Some("s2")).unwrap_err();
         assert_eq!(
             spent.to_string(),
             "the budget of agent `qa` is spent ($0.25 of $0.20)"
         );
         ledger.charge("dev", Some("s1"), &mut usage(10, 10, Some(0.25)));
-        let spent = ledger.admit("dev", Some("s1")).unwrap_err();
+        let spent = admit(&ledger, "dev", Some("s1")).unwrap_err();
         assert_eq!(spent.scope, Scope::PerStory);
         assert!(!spent.pauses_run());
         assert_eq!(
-            ledger.admit("dev", Some("s3")).map(|l| l.usd),
+            admit(&ledger, "dev", Some("s3")).map(|l| l.usd),
             Ok(Some(0.5))
         );
     }
@@ -456,7 +493,7 @@ mod tests {
         }];
         ledger.restore(&earlier);
         assert!((ledger.spent().usd - 4.0).abs() < 1e-9);
-        assert_eq!(ledger.admit("dev", None).map(|l| l.usd), Ok(Some(1.0)));
+        assert_eq!(admit(&ledger, "dev", None).map(|l| l.usd), Ok(Some(1.0)));
         assert_eq!(ledger.run_share(), Some(0.8));
     }
 }
