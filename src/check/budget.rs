@@ -36,6 +36,10 @@ fn notifications(p: &Program, diags: &mut Vec<Diagnostic>) {
                 .then(|| format!("`{scheme}` is not http or https"))
         } else if v.is_empty() || (!v.contains(['/', '.']) && v != "stdout") {
             Some(format!("`{v}` is neither `stdout`, a file path nor a URL"))
+        } else if v.ends_with('/') || v.ends_with("/.") || v == "." {
+            Some(format!(
+                "`{v}` is a directory, not a file to write notices in"
+            ))
         } else {
             None
         };

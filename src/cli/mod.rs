@@ -119,11 +119,26 @@ fn parse_amount(text: &str) -> Result<bmad::model::literal::Value, String> {
         Ok(Value::Money(n) | Value::Tokens(n)) if n <= 0.0 => Err(format!(
             "`{text}` lets no task start: give an amount above zero"
         )),
+        Ok(Value::Money(n)) if n < 0.01 => Err(format!(
+            "`{text}` lets no task start: give at least a cent (0.01USD)"
+        )),
+        Ok(Value::Tokens(_)) if text.contains('.') => Err(format!(
+            "`{text}`: tokens are counted whole (like 3000000tokens)"
+        )),
         Ok(v @ (Value::Money(_) | Value::Tokens(_))) => Ok(v),
         Ok(_) => Err(format!(
             "`{text}` is not an amount of money or tokens (like 50USD or 3000000tokens)"
         )),
         Err(e) => Err(format!("{} ({})", e.message, e.help)),
+    }
+}
+
+/// A rejection's reason: some words (they go back to the agent, as QA's would).
+fn parse_reason(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("say why it is rejected: the words go back to the agent".into())
+    } else {
+        Ok(text.to_string())
     }
 }
 
@@ -310,7 +325,7 @@ pub(crate) struct ApproveArgs {
     /// a story). Without it, the approvals the run waits for are listed.
     target: Option<String>,
     /// Reject it, saying why (the answer goes back like a QA rejection).
-    #[arg(long, value_name = "WHY")]
+    #[arg(long, value_name = "WHY", value_parser = parse_reason)]
     reject: Option<String>,
     /// Who answers (default: $USER); an approval that names who may answer refuses others.
     #[arg(long = "as", value_name = "NAME")]

@@ -42,7 +42,7 @@ pub const FOR_EACH_SOURCES: &[&str] = &["stories"];
 /// failed, a story was blocked, the run paused, it waits for a person, its budget is 80%
 /// or all spent.
 pub const NOTIFY_EVENTS: &[&str] = &[
-    "finished", "failed", "blocked", "paused", "waiting", "budget",
+    "finished", "failed", "blocked", "paused", "waiting", "budget", "incident",
 ];
 
 /// The severity words a log pattern may give without an incident level of that name

@@ -4,13 +4,55 @@
 //! another terminal. `--approve TARGET` answers in advance; a simulation approves.
 
 use super::Runner;
+use super::SetupError;
 use super::event::EventKind;
 use super::steps::{Ctx, StepError};
+use crate::ir::Program;
 use crate::model::step::Approve;
 use std::time::Duration;
 
 /// How often a waiting run reads the store for an answer.
 const POLL: Duration = Duration::from_millis(500);
+
+/// Checks what `--approve` names: an environment, an `approve` step, or an `approve` step
+/// of one story (`review@s1`; any story when the stories come from files, read later).
+///
+/// # Errors
+///
+/// [`SetupError::UnknownApproval`] for a name that is none of these, with the nearest.
+pub(super) fn check_approvals(program: &Program, approve: &[String]) -> Result<(), SetupError> {
+    let mut steps = Vec::new();
+    for body in program.bodies() {
+        crate::model::step::walk(body, &mut |s| {
+            if let crate::model::step::StepKind::Approve(a) = &s.kind {
+                steps.push(a.name.name.to_string());
+            }
+        });
+    }
+    let stories: Vec<&str> = program.stories.iter().map(|s| s.id.name.as_str()).collect();
+    let any_story = !program.story_sources.is_empty();
+    let environments = program.environments.iter().map(|e| e.name.name.to_string());
+    let mut names: Vec<String> = environments.chain(steps.iter().cloned()).collect();
+    for step in &steps {
+        names.extend(stories.iter().map(|s| format!("{step}@{s}")));
+    }
+    for name in approve {
+        let known = names.contains(name)
+            || name
+                .split_once('@')
+                .is_some_and(|(step, _)| any_story && steps.iter().any(|s| s == step));
+        if !known {
+            return Err(SetupError::UnknownApproval {
+                name: name.clone(),
+                did_you_mean: crate::diagnostic::did_you_mean(
+                    name,
+                    names.iter().map(String::as_str),
+                ),
+            });
+        }
+    }
+    Ok(())
+}
 
 /// What is asked.
 pub(super) struct Ask<'a> {

@@ -162,24 +162,7 @@ impl Runner {
     /// directory leads out of the workspace, or `--approve` names no environment.
     pub fn new(program: Program, options: RunOptions) -> Result<Runner, SetupError> {
         use crate::model::Backend;
-        let mut steps = Vec::new();
-        for body in program.bodies() {
-            crate::model::step::walk(body, &mut |s| {
-                if let crate::model::step::StepKind::Approve(a) = &s.kind {
-                    steps.push(a.name.name.as_str());
-                }
-            });
-        }
-        for name in &options.approve {
-            let environments = program.environments.iter().map(|e| e.name.name.as_str());
-            let names = || environments.clone().chain(steps.iter().copied());
-            if !names().any(|e| e == name) {
-                return Err(SetupError::UnknownApproval {
-                    name: name.clone(),
-                    did_you_mean: crate::diagnostic::did_you_mean(name, names()),
-                });
-            }
-        }
+        approval::check_approvals(&program, &options.approve)?;
         let (scripts, _) = Scripts::new(&program, options.workspace.clone());
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();

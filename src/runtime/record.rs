@@ -42,7 +42,7 @@ impl Runner {
         let json = serde_json::json!({
             "at": at,
             "run": self.run_id(),
-            "workflow": self.program.workflow.as_ref().map(|w| w.name.name.as_str()),
+            "workflow": self.workflow_name(),
             "event": notice.event,
             "message": self.mask(&notice.message),
         })
@@ -52,6 +52,17 @@ impl Runner {
             .notifier
             .send(notice, &json, self.options.simulate, &self.workspace, hosts);
         self.notes_of(sent);
+    }
+
+    /// The workflow's name; for a file without a `workflow` (operations only), its file's
+    /// name without `.bmad`.
+    fn workflow_name(&self) -> Option<String> {
+        if let Some(w) = &self.program.workflow {
+            return Some(w.name.name.to_string());
+        }
+        let file = self.program.files.first()?;
+        let stem = std::path::Path::new(file).file_stem()?;
+        Some(stem.to_string_lossy().into_owned())
     }
 
     /// Notes each notice that could not be delivered.

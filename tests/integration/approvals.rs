@@ -138,6 +138,33 @@ fn an_approval_given_in_advance_or_simulated_does_not_wait() {
         .env("USER", "alice")
         .stdout_contains("1 done, 0 blocked")
         .run();
+    // One story's step by its target; a story the workflow lacks is refused.
+    Test::new()
+        .workflow(FLOW)
+        .args(&[
+            "run",
+            "flow.bmad",
+            "--workspace",
+            ".",
+            "--approve",
+            "review@s1",
+        ])
+        .env("USER", "bob")
+        .stdout_contains("1 done, 0 blocked")
+        .run();
+    Test::new()
+        .workflow(FLOW)
+        .args(&[
+            "run",
+            "flow.bmad",
+            "--workspace",
+            ".",
+            "--approve",
+            "review@s2",
+        ])
+        .status(2)
+        .stderr_contains("no environment or approve step `review@s2` (did you mean `review@s1`?)")
+        .run();
     Test::new()
         .workflow(FLOW)
         .args(&["run", "--simulate", "flow.bmad", "--workspace", "."])

@@ -443,3 +443,25 @@ fn a_task_stopped_at_its_share_runs_again_with_a_larger_one_not_as_an_attempt() 
         ran.stdout
     );
 }
+
+#[test]
+fn budgets_that_let_no_task_start_and_empty_rejections_are_refused_on_the_command_line() {
+    let tmp = project(&four_stories(""));
+    let dir = tmp.path();
+    for (amount, says) in [
+        ("1.5tokens", "tokens are counted whole"),
+        ("0.000000001USD", "give at least a cent"),
+        ("0USD", "give an amount above zero"),
+    ] {
+        Test::at(dir)
+            .args(&["run", "flow.bmad", "--budget", amount])
+            .status(2)
+            .stderr_contains(says)
+            .run();
+    }
+    Test::at(dir)
+        .args(&["approve", "some-run", "prod", "--reject", "  "])
+        .status(2)
+        .stderr_contains("say why it is rejected")
+        .run();
+}

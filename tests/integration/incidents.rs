@@ -188,7 +188,8 @@ fn a_page_runs_the_levels_exec_agent_whose_answer_stops_the_climb() {
     let (ws, _server) = service_down(|port| {
         paging_workflow(
             port,
-            "agent oncall { backend exec \"cat > page.txt\" stdin }\nagent boss { backend sim }",
+            "agent oncall { backend exec \"cat > page.txt\" stdin }\nagent boss { backend sim }\n\
+             notifications {\n  to \"events.jsonl\"\n  on incident\n}",
             "oncall",
         )
     });
@@ -201,6 +202,11 @@ fn a_page_runs_the_levels_exec_agent_whose_answer_stops_the_climb() {
     // ... and its answer held the incident at its level past the response time.
     assert!(stdout.contains("level high "), "{stdout}");
     assert!(!stdout.contains("high -> critical"), "{stdout}");
+    // People heard of it, named by the file (it has no `workflow`).
+    let events = std::fs::read_to_string(ws.path().join("events.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert_eq!(first["event"], "incident", "{events}");
+    assert_eq!(first["workflow"], "watch", "{events}");
 }
 
 #[test]
