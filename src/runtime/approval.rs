@@ -172,8 +172,8 @@ impl Runner {
         journal.ask_approval(target, ask.attempt, ask.prompt, who.as_deref());
         let answered = |a: &crate::state::Approval| a.attempt == ask.attempt && a.answer.is_some();
         // Answered before a resume, or at once; else asked, and waited for.
-        let answer = if let Some(a) = journal.approval(target).filter(answered) {
-            a.answer
+        let approval = if let Some(a) = journal.approval(target).filter(answered) {
+            a
         } else {
             self.record(EventKind::ApprovalAsked {
                 target: target.to_string(),
@@ -183,11 +183,14 @@ impl Runner {
             loop {
                 tokio::time::sleep(POLL).await;
                 if let Some(a) = journal.approval(target).filter(answered) {
-                    break a.answer;
+                    break a;
                 }
             }
         };
-        let Some(answer) = answer else {
+        let waited_ms = approval
+            .answered_ms
+            .and_then(|at| u64::try_from(at.saturating_sub(approval.asked_ms)).ok());
+        let Some(answer) = approval.answer else {
             return Ok(Answered::Yes);
         };
         self.record(EventKind::ApprovalAnswered {
@@ -195,6 +198,7 @@ impl Runner {
             approved: answer.approved,
             reason: answer.reason.clone(),
             by: answer.by.clone(),
+            waited_ms,
         });
         Ok(if answer.approved {
             Answered::Yes

@@ -70,6 +70,10 @@ pub enum EventKind {
         /// Who answered.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
+        /// How long it waited for the answer, by the wall clock (across a resume), when
+        /// the store says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waited_ms: Option<u64>,
     },
     /// A phase began.
     PhaseStarted {
@@ -396,6 +400,7 @@ impl EventKind {
                 approved,
                 reason,
                 by,
+                ..
             } => format!(
                 "`{target}` {}{}{}",
                 if *approved { "approved" } else { "rejected" },

@@ -104,6 +104,7 @@ impl PeopleReport {
                     target,
                     approved,
                     by,
+                    waited_ms,
                     ..
                 } => {
                     if let Some(k) = open
@@ -112,7 +113,8 @@ impl PeopleReport {
                     {
                         let (i, asked) = open.remove(k);
                         let w = &mut r.approvals[i];
-                        w.waited_ms = e.at_ms.saturating_sub(asked);
+                        // The store's wall clock, across a resume; else the run's own.
+                        w.waited_ms = waited_ms.unwrap_or(e.at_ms.saturating_sub(asked));
                         w.approved = Some(*approved);
                         w.by.clone_from(by);
                     }

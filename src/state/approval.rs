@@ -35,6 +35,8 @@ pub struct Approval {
     pub asked_ms: i64,
     /// The answer, once given.
     pub answer: Option<Answer>,
+    /// When it was answered, in Unix milliseconds.
+    pub answered_ms: Option<i64>,
 }
 
 /// Why an answer was not recorded.
@@ -91,6 +93,7 @@ fn approval(r: &rusqlite::Row) -> rusqlite::Result<Approval> {
         prompt: r.get("prompt")?,
         who: r.get("who")?,
         asked_ms: r.get("asked_ms")?,
+        answered_ms: r.get("answered_ms")?,
         answer: match approved {
             Some(approved) => Some(Answer {
                 approved,

@@ -249,3 +249,40 @@ fn approve_in_advance_counts_only_for_who_may_approve() {
         "{log}"
     );
 }
+
+#[test]
+fn a_wait_across_a_kill_and_a_resume_is_timed_by_the_stores_clock() {
+    let t = Test::new().workflow(FLOW);
+    let dir = t.path().to_path_buf();
+    let mut run = start(&dir);
+    let id = asked(&dir, 1);
+    run.kill().unwrap();
+    run.wait().unwrap();
+    // Answered over a second after it was asked, while no bmad ran.
+    let store = common::store_once_written(&dir.join(".bmad/state.db")).unwrap();
+    let asked_ms = store.approvals(&id).unwrap()[0].asked_ms;
+    let now = || {
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap()
+    };
+    assert!(wait_until(DEADLINE, || now() >= asked_ms + 1_100));
+    Test::at(&dir)
+        .args(&["approve", &id, "review@s1", "--as", "alice"])
+        .run();
+    let resumed = Test::at(&dir)
+        .args(&["run", "flow.bmad", "--workspace", ".", "--resume"])
+        .stdout_contains("1 done, 0 blocked")
+        .run();
+    let line = resumed
+        .stdout
+        .lines()
+        .find(|l| l.contains("review@s1            approved by alice after "))
+        .unwrap_or_else(|| panic!("{}", resumed.stdout));
+    // The segments' own clocks would say a few milliseconds.
+    assert!(!line.ends_with("ms"), "{line}");
+}
