@@ -42,8 +42,9 @@ pub fn notice_of(kind: &EventKind) -> Option<Notice> {
     Some(Notice { event, message })
 }
 
-/// A delivery in flight to a webhook: the channel and, once done, why it failed.
-type Delivery = tokio::task::JoinHandle<Option<String>>;
+/// The deliveries in flight to one webhook, one after the other: once done, why each that
+/// failed did.
+type Delivery = tokio::task::JoinHandle<Vec<String>>;
 
 /// Where the run's notices go.
 #[derive(Debug, Default)]
@@ -106,14 +107,25 @@ impl Notifier {
                     });
                 } else if !simulate {
                     let (url, body) = (channel.clone(), json.to_string());
+                    // In order: after the notices sent to this webhook before.
+                    let mut sending = self.sending.borrow_mut();
+                    let before = sending
+                        .iter()
+                        .position(|(c, _)| c == channel)
+                        .map(|i| sending.remove(i).1);
                     let delivery = tokio::spawn(async move {
+                        let mut failed = match before {
+                            Some(before) => before.await.unwrap_or_else(|e| vec![e.to_string()]),
+                            None => Vec::new(),
+                        };
                         match crate::probe::http::post_json(&url, &body, WEBHOOK_TIMEOUT).await {
-                            Ok(status) if (200..300).contains(&status) => None,
-                            Ok(status) => Some(format!("the webhook answered {status}")),
-                            Err(e) => Some(e.to_string()),
+                            Ok(status) if (200..300).contains(&status) => {}
+                            Ok(status) => failed.push(format!("the webhook answered {status}")),
+                            Err(e) => failed.push(e.to_string()),
                         }
+                        failed
                     });
-                    self.sending.borrow_mut().push((channel.clone(), delivery));
+                    sending.push((channel.clone(), delivery));
                 }
             } else {
                 let line = format!("{json}\n");
@@ -134,13 +146,11 @@ impl Notifier {
         let sending = std::mem::take(&mut *self.sending.borrow_mut());
         let mut failed = Vec::new();
         for (channel, delivery) in sending {
-            let error = match delivery.await {
-                Ok(error) => error,
-                Err(e) => Some(e.to_string()),
-            };
-            if error.is_some() {
-                failed.push(Sent { channel, error });
-            }
+            let errors = delivery.await.unwrap_or_else(|e| vec![e.to_string()]);
+            failed.extend(errors.into_iter().map(|e| Sent {
+                channel: channel.clone(),
+                error: Some(e),
+            }));
         }
         failed
     }

@@ -11,6 +11,7 @@ use super::event::EventKind;
 use super::steps::{Ctx, StepError};
 use super::task::Call;
 use super::transient::Backoff;
+use crate::model::budget::Scope;
 
 impl Runner {
     /// Runs `call` with `prompt` until it ends with an outcome of its work: asks for its
@@ -132,13 +133,18 @@ impl Runner {
                     return Err(self.pause_run(spent.to_string()));
                 }
                 Asked::Spent(spent) => return Err(StepError::NotStarted(spent.to_string())),
-                Asked::TooLittle(left) => {
-                    return Err(self.pause_run(format!(
-                        "the budget left ({}) is no more than the share agent `{agent}` was \
-                         stopped at ({}): its task cannot get further",
+                Asked::TooLittle { left, scope } => {
+                    let why = format!(
+                        "the budget{} left ({}) is no more than the share agent `{agent}` \
+                         was stopped at ({}): its task cannot get further",
+                        scope_words(&scope),
                         share_words(&left),
                         stopped_at.map_or_else(String::new, share_words)
-                    )));
+                    );
+                    return Err(match scope {
+                        Scope::PerStory => StepError::NotStarted(why),
+                        _ => self.pause_run(why),
+                    });
                 }
                 Asked::Wait => self.budget.released().await,
             }
@@ -288,6 +294,14 @@ impl Runner {
                 });
             }
         }
+    }
+}
+
+/// Whose budget, in words: nothing for the run's, " of each story", " of agent `dev`".
+fn scope_words(scope: &Scope) -> String {
+    match scope {
+        Scope::Run => String::new(),
+        other => format!(" of {other}"),
     }
 }
 

@@ -101,8 +101,13 @@ pub enum Asked<'a> {
     /// ([`Ledger::released`]).
     Wait,
     /// Less is left than the share it was stopped at, and no other task holds any: it
-    /// cannot get further. What is left.
-    TooLittle(Left),
+    /// cannot get further.
+    TooLittle {
+        /// What is left.
+        left: Left,
+        /// Whose ceiling: a story's blocks the story, a run's or an agent's pauses the run.
+        scope: Scope,
+    },
 }
 
 /// One of money and tokens, for a share.
@@ -133,6 +138,13 @@ impl Measure {
         }
     }
 
+    fn nothing_left(&self) -> &'static str {
+        match self {
+            Measure::Money => "less than a hundredth of a cent left",
+            Measure::Tokens => "less than a token left",
+        }
+    }
+
     fn nothing(&self) -> f64 {
         match self {
             Measure::Money => NO_MONEY,
@@ -148,52 +160,66 @@ enum Offer {
     Unbounded,
     /// This much.
     Share(f64),
-    /// Nothing is free.
-    Nothing,
-    /// Less is free than a task of its agent has cost, while tasks in flight hold some:
-    /// it waits for them rather than start on a share it would likely be stopped at.
-    Short,
-    /// No more is free than the share it was stopped at; what is.
-    NoFurther(f64),
+    /// Wait for a task in flight that holds some of the ceiling that binds: nothing of it
+    /// is free, or less than a task of its agent has cost, or no more than the share the
+    /// task was stopped at.
+    Wait,
+    /// Less than nothing is left of this ceiling, and no task holds any of it.
+    Spent(Scope),
+    /// No more is free of this ceiling than the share the task was stopped at, and no
+    /// task holds any of it; what is free.
+    NoFurther(Scope, f64),
 }
 
 /// What a task gets of one measure, given the ceilings that apply (`bounds`), the most a
-/// task of its agent cost (`largest`), the share it was stopped at, if it was, how many
-/// more tasks may start beside those in flight (`open_slots`) and whether any is.
+/// task of its agent cost (`largest`), the share it was stopped at, if it was, and how
+/// many more tasks may start beside those in flight (`open_slots`).
 fn offer(
     m: &Measure,
     bounds: &[Bound],
     largest: &Amount,
     stopped_at: Option<&Left>,
-    (open_slots, others_hold): (usize, bool),
+    open_slots: usize,
 ) -> Offer {
-    // The least free under every ceiling; and under those tasks side by side share (the
-    // run's, the agent's), which the first tasks split between them.
-    let mut free: Option<f64> = None;
+    // The ceiling with the least free binds; tasks side by side share the run's and the
+    // agent's, which the first tasks split between them.
+    let mut binding: Option<(&Bound, f64)> = None;
     let mut shared: Option<f64> = None;
     for b in bounds {
         let Some(limit) = m.of_limit(&b.limit) else {
             continue;
         };
         let f = (limit - m.of_amount(&b.spent) - m.of_amount(&b.held)).max(0.0);
-        free = Some(free.map_or(f, |x| x.min(f)));
+        if binding.is_none_or(|(_, least)| f < least) {
+            binding = Some((b, f));
+        }
         if !matches!(b.scope, Scope::PerStory) {
             shared = Some(shared.map_or(f, |x| x.min(f)));
         }
     }
-    let Some(free) = free else {
+    let Some((bound, free)) = binding else {
         return Offer::Unbounded;
     };
+    // Whether tasks in flight hold some of the binding ceiling: they may give it back.
+    let held = m.of_amount(&bound.held) >= m.nothing();
     if free < m.nothing() {
-        return Offer::Nothing;
+        return if held {
+            Offer::Wait
+        } else {
+            Offer::Spent(bound.scope.clone())
+        };
     }
     let stopped = stopped_at.and_then(|s| m.of_left(s));
     if stopped.is_some_and(|s| free <= s) {
-        return Offer::NoFurther(free);
+        return if held {
+            Offer::Wait
+        } else {
+            Offer::NoFurther(bound.scope.clone(), free)
+        };
     }
     let largest = m.of_amount(largest);
-    if others_hold && largest >= m.nothing() && free < largest {
-        return Offer::Short;
+    if held && largest >= m.nothing() && free < largest {
+        return Offer::Wait;
     }
     #[allow(clippy::cast_precision_loss)] // a handful of slots
     let mut want = if largest >= m.nothing() {
@@ -240,33 +266,29 @@ impl Ledger {
             .get(agent)
             .copied()
             .unwrap_or_default();
-        let holding = self.holds.borrow().tasks;
-        let others = holding > 0;
-        let open_slots = slots.saturating_sub(holding);
-        let offers = [Measure::Money, Measure::Tokens]
-            .map(|m| offer(&m, &bounds, &largest, stopped_at, (open_slots, others)));
+        let open_slots = slots.saturating_sub(self.holds.borrow().tasks);
+        let measures = [Measure::Money, Measure::Tokens];
         let mut left = Left::default();
-        for (offer, slot) in offers.iter().zip([&mut left.usd, &mut left.tokens]) {
-            match offer {
+        let mut no_further = None;
+        for (m, slot) in measures.iter().zip([&mut left.usd, &mut left.tokens]) {
+            match offer(m, &bounds, &largest, stopped_at, open_slots) {
                 Offer::Unbounded => {}
-                Offer::Share(x) => *slot = Some(*x),
-                // Short only while others hold.
-                Offer::Short => return Asked::Wait,
-                Offer::Nothing | Offer::NoFurther(_) if others => return Asked::Wait,
-                Offer::Nothing => {
-                    // Less than nothing left and none held: the ceiling is as good as
-                    // spent.
-                    let b = bounds.iter().find(|b| b.limit.is_set());
+                Offer::Share(x) => *slot = Some(x),
+                Offer::Wait => return Asked::Wait,
+                Offer::Spent(scope) => {
                     return Asked::Spent(Spent {
-                        scope: b.map_or(Scope::Run, |b| b.scope.clone()),
-                        what: "less than a hundredth of a cent left".into(),
+                        scope,
+                        what: m.nothing_left().into(),
                     });
                 }
-                Offer::NoFurther(free) => *slot = Some(*free),
+                Offer::NoFurther(scope, free) => {
+                    *slot = Some(free);
+                    no_further = Some(scope);
+                }
             }
         }
-        if offers.iter().any(|o| matches!(o, Offer::NoFurther(_))) {
-            return Asked::TooLittle(left);
+        if let Some(scope) = no_further {
+            return Asked::TooLittle { left, scope };
         }
         share.held = Amount {
             usd: left.usd.unwrap_or(0.0),
@@ -357,7 +379,10 @@ mod tests {
         drop(again);
         // $0.25 left, stopped at $0.50: no further.
         match l.ask("dev", None, 4, Some(&stopped)) {
-            Asked::TooLittle(left) => assert_eq!(left.usd, Some(0.25)),
+            Asked::TooLittle { left, scope } => {
+                assert_eq!(left.usd, Some(0.25));
+                assert_eq!(scope, Scope::Run);
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -399,6 +424,24 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_story_short_of_its_own_ceiling_waits_for_nobody_else_and_is_refused_alone() {
+        let l = ledger("per_story 0.5 USD");
+        cost(&l, "dev", Some("s1"), 0.3);
+        // Another story's task holds its own share: s1 does not wait for it.
+        let other = granted(l.ask("dev", Some("s2"), 8, None));
+        let s1 = granted(l.ask("dev", Some("s1"), 8, None));
+        assert_eq!(s1.left.usd.map(|u| (u * 100.0).round()), Some(20.0));
+        let stopped = s1.left;
+        cost(&l, "dev", Some("s1"), 0.15);
+        drop(s1);
+        match l.ask("dev", Some("s1"), 8, Some(&stopped)) {
+            Asked::TooLittle { scope, .. } => assert_eq!(scope, Scope::PerStory),
+            other => panic!("{other:?}"),
+        }
+        drop(other);
     }
 
     #[test]
