@@ -1,0 +1,486 @@
+//! A drawing split into pages that each fit a screen. Each section of the workflow (the
+//! phase flow, the stories, monitors, heals, incidents, emergencies, procedures,
+//! maintenance) is drawn on a page of its own, cut into numbered pages (`heals-1`,
+//! `heals-2`) when its definitions would not fit one. On a page the definitions (its
+//! top-level clusters) are stacked in lanes, as columns of a newspaper, rather than all
+//! laid side by side: invisible edges stack them, and an edge from one lane to another
+//! does not rank its ends. An edge to or from a node of another page is drawn to a dashed
+//! stand-in for it that names that page.
+
+use super::estimate::{self, Definition, Extent, Link, Place};
+use super::{Direction, Graph, NodeId, Section};
+use rustc_hash::FxHashMap as HashMap;
+
+/// The widest a page is cut to be, in Graphviz points by the estimate: about a screen's
+/// width when drawn at full size (an estimate; rendered pages stay under 2,000 points).
+pub const PAGE_WIDTH: f64 = 1500.0;
+/// The tallest a page is cut to be, in estimated points.
+pub const PAGE_HEIGHT: f64 = 1500.0;
+/// The shape a page's lanes are balanced towards: a screen's width to height.
+const ASPECT: f64 = 4.0 / 3.0;
+/// The space between two definitions stacked in a lane (one rank with a label).
+const STACK_GAP: f64 = 60.0;
+/// The space between two lanes side by side.
+const LANE_GAP: f64 = 24.0;
+/// The most characters of a stand-in's text before the page it names.
+const STUB_TEXT: usize = 60;
+
+/// One page: some definitions of one section, with stand-ins for what they lead to or
+/// come from elsewhere.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Its name (`heals`, `heals-2`), for `--page` and file names.
+    pub name: String,
+    /// What it shows (`self-healing procedures (2 of 3)`).
+    pub title: String,
+    /// The section it draws.
+    pub section: Section,
+    /// Which way its flow runs.
+    pub direction: Direction,
+    /// Its top-level clusters, each drawn with everything in it.
+    pub clusters: Vec<usize>,
+    /// Its nodes outside any cluster.
+    pub loose: Vec<NodeId>,
+    /// Stand-ins for nodes of other pages.
+    pub stubs: Vec<Stub>,
+    /// Its edges.
+    pub edges: Vec<PageEdge>,
+}
+
+impl Page {
+    /// How many definitions (top-level clusters and nodes outside them) it draws.
+    pub fn definitions(&self) -> usize {
+        self.clusters.len() + self.loose.len()
+    }
+}
+
+/// A node of another page, drawn on this one where an edge leads there or comes from
+/// there.
+#[derive(Debug, Clone)]
+pub struct Stub {
+    /// Its id on the page: after every node of the graph, unique over all the pages.
+    pub id: usize,
+    /// The node it stands for.
+    pub node: NodeId,
+    /// Its text: what the node is and the page it is on.
+    pub label: String,
+}
+
+/// How an edge of a page takes part in its layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tie {
+    /// An edge of the flow: its head is drawn after its tail.
+    Flow,
+    /// An edge between two lanes: drawn, but not ranking its ends (DOT `constraint=false`).
+    Across,
+    /// No edge of the workflow: an invisible one that stacks a definition below the one
+    /// before it in a lane.
+    Stack,
+}
+
+/// An edge of a page, between ids of nodes or stand-ins.
+#[derive(Debug, Clone, Copy)]
+pub struct PageEdge {
+    /// From.
+    pub from: usize,
+    /// To.
+    pub to: usize,
+    /// The graph's edge it draws (for its label); none for a [`Tie::Stack`].
+    pub edge: Option<usize>,
+    /// How it takes part in the layout.
+    pub tie: Tie,
+}
+
+/// A page asked for by a name that no page has.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("no page `{name}`: the pages are {}", known.join(", "))]
+pub struct UnknownPage {
+    /// The name asked for.
+    pub name: String,
+    /// The pages there are.
+    pub known: Vec<String>,
+}
+
+/// The page named `name`.
+pub fn find<'a>(pages: &'a [Page], name: &str) -> Result<&'a Page, UnknownPage> {
+    pages
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| UnknownPage {
+            name: name.to_string(),
+            known: pages.iter().map(|p| p.name.clone()).collect(),
+        })
+}
+
+/// A definition: a top-level cluster with everything in it, or a node outside clusters.
+#[derive(Debug)]
+struct Item {
+    section: Section,
+    cluster: Option<usize>,
+    nodes: Vec<NodeId>,
+    /// How deep its clusters nest (0 for a loose node).
+    depth: usize,
+}
+
+/// Where a definition is drawn.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spot {
+    page: usize,
+    lane: usize,
+}
+
+/// `g` in pages, in the order of [`Section::ALL`].
+pub fn split(g: &Graph) -> Vec<Page> {
+    let (items, item_of) = items(g);
+    let layouts = layouts(g, &items, &item_of);
+    let mut spots = vec![Spot::default(); items.len()];
+    let mut pages = Vec::new();
+    // The lanes of every page, as lists of definitions.
+    let mut lanes_of: Vec<Vec<Vec<usize>>> = Vec::new();
+    for section in Section::ALL {
+        let mine: Vec<usize> = (0..items.len())
+            .filter(|&i| items[i].section == section)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let direction = section.direction();
+        let extents: Vec<Extent> = mine.iter().map(|&i| layouts[i].extent).collect();
+        let packed = pack(&extents, direction);
+        let count = packed.len();
+        for (number, lanes) in packed.into_iter().enumerate() {
+            let (name, title) = if count == 1 {
+                (
+                    section.name().to_string(),
+                    section.description().to_string(),
+                )
+            } else {
+                (
+                    format!("{}-{}", section.name(), number + 1),
+                    format!("{} ({} of {count})", section.description(), number + 1),
+                )
+            };
+            let lanes: Vec<Vec<usize>> = lanes
+                .into_iter()
+                .map(|lane| lane.into_iter().map(|k| mine[k]).collect())
+                .collect();
+            for (l, lane) in lanes.iter().enumerate() {
+                for &i in lane {
+                    spots[i] = Spot {
+                        page: pages.len(),
+                        lane: l,
+                    };
+                }
+            }
+            let mut page = Page {
+                name,
+                title,
+                section,
+                direction,
+                clusters: Vec::new(),
+                loose: Vec::new(),
+                stubs: Vec::new(),
+                edges: Vec::new(),
+            };
+            for &i in lanes.iter().flatten() {
+                match items[i].cluster {
+                    Some(c) => page.clusters.push(c),
+                    None => page.loose.extend(&items[i].nodes),
+                }
+            }
+            pages.push(page);
+            lanes_of.push(lanes);
+        }
+    }
+    edges(g, &items, &item_of, &spots, &mut pages);
+    // Each definition of a lane below the one before it: from where that one's flow ends
+    // to where this one's starts.
+    for (page, lanes) in pages.iter_mut().zip(&lanes_of) {
+        for lane in lanes {
+            for pair in lane.windows(2) {
+                let above = &items[pair[0]];
+                page.edges.push(PageEdge {
+                    from: above.nodes[layouts[pair[0]].last],
+                    to: items[pair[1]].nodes[0],
+                    edge: None,
+                    tie: Tie::Stack,
+                });
+            }
+        }
+    }
+    pages
+}
+
+/// The definitions of `g`, in the order their first nodes were drawn, and the definition
+/// of each node.
+fn items(g: &Graph) -> (Vec<Item>, Vec<usize>) {
+    // The top-level cluster of each cluster and how deep it is (a parent comes first).
+    let mut top: Vec<(usize, usize)> = Vec::with_capacity(g.clusters.len());
+    for (i, c) in g.clusters.iter().enumerate() {
+        let t = c.parent.map_or((i, 1), |p| (top[p].0, top[p].1 + 1));
+        top.push(t);
+    }
+    let mut items: Vec<Item> = Vec::new();
+    let mut of_cluster: Vec<Option<usize>> = vec![None; g.clusters.len()];
+    let mut item_of = Vec::with_capacity(g.nodes.len());
+    for (id, (node, cluster)) in g.nodes.iter().enumerate() {
+        let (item, depth) = match *cluster {
+            Some(c) => {
+                let (t, depth) = top[c];
+                let item = match of_cluster[t] {
+                    Some(item) => item,
+                    None => {
+                        items.push(Item {
+                            section: node.section,
+                            cluster: Some(t),
+                            nodes: Vec::new(),
+                            depth: 0,
+                        });
+                        of_cluster[t] = Some(items.len() - 1);
+                        items.len() - 1
+                    }
+                };
+                (item, depth)
+            }
+            None => {
+                items.push(Item {
+                    section: node.section,
+                    cluster: None,
+                    nodes: Vec::new(),
+                    depth: 0,
+                });
+                (items.len() - 1, 0)
+            }
+        };
+        items[item].nodes.push(id);
+        items[item].depth = items[item].depth.max(depth);
+        item_of.push(item);
+    }
+    (items, item_of)
+}
+
+/// Each definition's estimated layout, with a stand-in beside it for each node of
+/// another section it has an edge with (a definition of its own section is most likely
+/// on its page, drawn apart).
+fn layouts(g: &Graph, items: &[Item], item_of: &[usize]) -> Vec<estimate::Layout> {
+    // Each node's place in its definition.
+    let mut local = vec![0usize; g.nodes.len()];
+    for item in items {
+        for (k, &n) in item.nodes.iter().enumerate() {
+            local[n] = k;
+        }
+    }
+    let mut links: Vec<Vec<Link>> = items.iter().map(|_| Vec::new()).collect();
+    let mut outside: Vec<Vec<(NodeId, NodeId, usize)>> = items.iter().map(|_| Vec::new()).collect();
+    for e in &g.edges {
+        let label = e.label.as_ref().map_or(0, |l| l.chars().count());
+        let (a, b) = (item_of[e.from], item_of[e.to]);
+        if a == b {
+            links[a].push(Link {
+                from: local[e.from],
+                to: local[e.to],
+                label,
+            });
+        } else if items[a].section != items[b].section {
+            outside[a].push((e.from, e.to, label));
+            outside[b].push((e.to, e.from, label));
+        }
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut places: Vec<Place> = item
+                .nodes
+                .iter()
+                .map(|&n| Place {
+                    chars: g.nodes[n].0.label.chars().count(),
+                    shape: g.nodes[n].0.shape,
+                })
+                .collect();
+            let mut stand_ins: HashMap<NodeId, usize> = HashMap::default();
+            let mut item_links = std::mem::take(&mut links[i]);
+            for &(inside, other, label) in &outside[i] {
+                let at = *stand_ins.entry(other).or_insert_with(|| {
+                    places.push(Place {
+                        chars: g.nodes[other].0.label.chars().count().min(STUB_TEXT) + 16,
+                        shape: super::Shape::Round,
+                    });
+                    places.len() - 1
+                });
+                item_links.push(Link {
+                    from: local[inside],
+                    to: at,
+                    label,
+                });
+            }
+            let definition = Definition {
+                places: &places,
+                own: item.nodes.len(),
+                links: &item_links,
+                depth: item.depth,
+                title: item
+                    .cluster
+                    .map_or(0, |c| g.clusters[c].label.chars().count()),
+            };
+            estimate::layout(definition, item.section.direction())
+        })
+        .collect()
+}
+
+/// Definitions of the sizes `extents`, in order, cut into pages of lanes (by their
+/// places in `extents`): lanes about as long as makes each page the shape of a screen,
+/// and as few pages as fit.
+fn pack(extents: &[Extent], direction: Direction) -> Vec<Vec<Vec<usize>>> {
+    let limit = Extent::of_size(PAGE_WIDTH, PAGE_HEIGHT, direction);
+    let longest = extents.iter().map(|e| e.along).fold(0.0, f64::max);
+    // Lane lengths to try, from the longest definition's to a page's.
+    let tries: Vec<f64> = if longest >= limit.along {
+        vec![longest]
+    } else {
+        (0..=8)
+            .map(|k| longest + (limit.along - longest) * f64::from(k) / 8.0)
+            .collect()
+    };
+    let mut best: Option<(usize, f64, Vec<Vec<Vec<usize>>>)> = None;
+    for lane_length in tries {
+        let pages = pack_in(extents, lane_length, limit.across);
+        let misfit: f64 = pages
+            .iter()
+            .map(|lanes| {
+                let e = page_extent(extents, lanes);
+                let (w, h) = e.size(direction);
+                ((w / h.max(1.0)) / ASPECT).ln().abs()
+            })
+            .sum();
+        let better = match &best {
+            None => true,
+            Some((count, fit, _)) => {
+                pages.len() < *count || (pages.len() == *count && misfit < *fit - 1e-9)
+            }
+        };
+        if better {
+            best = Some((pages.len(), misfit, pages));
+        }
+    }
+    best.map(|(_, _, p)| p).unwrap_or_default()
+}
+
+/// The extent of a page of `lanes`.
+fn page_extent(extents: &[Extent], lanes: &[Vec<usize>]) -> Extent {
+    let mut page = Extent::default();
+    for (l, lane) in lanes.iter().enumerate() {
+        let along: f64 = lane.iter().map(|&i| extents[i].along).sum::<f64>()
+            + STACK_GAP * lane.len().saturating_sub(1) as f64;
+        let across = lane.iter().map(|&i| extents[i].across).fold(0.0, f64::max);
+        page.along = page.along.max(along);
+        page.across += across + if l > 0 { LANE_GAP } else { 0.0 };
+    }
+    page
+}
+
+/// Definitions stacked into lanes no longer than `lane_length` (but for one alone that
+/// is longer), and lanes side by side into pages no wider than `across` (but for one lane
+/// alone that is wider).
+fn pack_in(extents: &[Extent], lane_length: f64, across: f64) -> Vec<Vec<Vec<usize>>> {
+    let mut pages: Vec<Vec<Vec<usize>>> = Vec::new();
+    let mut page: Vec<Vec<usize>> = Vec::new();
+    let mut page_across = 0.0;
+    let mut lane: Vec<usize> = Vec::new();
+    let mut lane_along = 0.0;
+    let mut lane_across: f64 = 0.0;
+    let mut close_lane = |lane: &mut Vec<usize>, lane_across: f64, page: &mut Vec<Vec<usize>>| {
+        if !page.is_empty() && page_across + LANE_GAP + lane_across > across {
+            pages.push(std::mem::take(page));
+            page_across = 0.0;
+        }
+        page_across += lane_across + if page.is_empty() { 0.0 } else { LANE_GAP };
+        page.push(std::mem::take(lane));
+    };
+    for (i, e) in extents.iter().enumerate() {
+        if !lane.is_empty() && lane_along + STACK_GAP + e.along > lane_length {
+            close_lane(&mut lane, lane_across, &mut page);
+            lane_along = 0.0;
+            lane_across = 0.0;
+        }
+        lane_along += e.along + if lane.is_empty() { 0.0 } else { STACK_GAP };
+        lane_across = lane_across.max(e.across);
+        lane.push(i);
+    }
+    if !lane.is_empty() {
+        close_lane(&mut lane, lane_across, &mut page);
+    }
+    if !page.is_empty() {
+        pages.push(page);
+    }
+    pages
+}
+
+/// Every edge of `g` on the pages: between two definitions of a page as it is (across
+/// lanes, not ranking its ends), and between pages as two edges, each to or from a
+/// stand-in on the other's page.
+fn edges(g: &Graph, items: &[Item], item_of: &[usize], spots: &[Spot], pages: &mut [Page]) {
+    let mut stubs: Vec<HashMap<NodeId, usize>> = pages.iter().map(|_| HashMap::default()).collect();
+    let mut next_id = g.nodes.len();
+    let names: Vec<String> = pages.iter().map(|p| p.name.clone()).collect();
+    for (index, e) in g.edges.iter().enumerate() {
+        let (a, b) = (spots[item_of[e.from]], spots[item_of[e.to]]);
+        if a.page == b.page {
+            pages[a.page].edges.push(PageEdge {
+                from: e.from,
+                to: e.to,
+                edge: Some(index),
+                tie: if a.lane == b.lane {
+                    Tie::Flow
+                } else {
+                    Tie::Across
+                },
+            });
+            continue;
+        }
+        let mut stub = |page: usize, node: NodeId, pages: &mut [Page]| {
+            *stubs[page].entry(node).or_insert_with(|| {
+                let id = next_id;
+                next_id += 1;
+                let label = stub_label(g, items, item_of, node, &names[spots[item_of[node]].page]);
+                pages[page].stubs.push(Stub { id, node, label });
+                id
+            })
+        };
+        let to = stub(a.page, e.to, pages);
+        pages[a.page].edges.push(PageEdge {
+            from: e.from,
+            to,
+            edge: Some(index),
+            tie: Tie::Flow,
+        });
+        let from = stub(b.page, e.from, pages);
+        pages[b.page].edges.push(PageEdge {
+            from,
+            to: e.to,
+            edge: Some(index),
+            tie: Tie::Flow,
+        });
+    }
+}
+
+/// A stand-in's text: the definition's title for its entry (`heal restart_api`), else the
+/// title and the node's own text; then the page it is on.
+fn stub_label(g: &Graph, items: &[Item], item_of: &[usize], node: NodeId, page: &str) -> String {
+    let item = &items[item_of[node]];
+    let own = &g.nodes[node].0.label;
+    let text = match item.cluster {
+        Some(c) if g.clusters[c].entry == Some(node) => g.clusters[c].label.clone(),
+        Some(c) => format!("{}: {own}", g.clusters[c].label),
+        None => own.clone(),
+    };
+    let text = if text.chars().count() > STUB_TEXT {
+        format!(
+            "{}...",
+            text.chars().take(STUB_TEXT - 3).collect::<String>()
+        )
+    } else {
+        text
+    };
+    format!("{text} (on page {page})")
+}
