@@ -8,6 +8,7 @@ use bmad::graph::page::{Page, find, split};
 use bmad::graph::render::{Format, Renderer};
 use bmad::graph::{Graph, Only, build};
 use bmad::render::{RenderOptions, render as render_diagnostic};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -81,8 +82,8 @@ pub(super) fn run(args: &GraphArgs) -> ExitCode {
             }
         },
     };
-    let code = match &args.out {
-        Some(dir) => match write_pages(&graph, chosen, format, dir) {
+    let code = if let Some(dir) = &args.out {
+        match write_pages(&graph, chosen, format, dir) {
             Ok(paths) => {
                 for p in paths {
                     println!("{}", p.display());
@@ -93,19 +94,16 @@ pub(super) fn run(args: &GraphArgs) -> ExitCode {
                 let _ = writeln!(err, "error: {e}");
                 ExitCode::from(2)
             }
-        },
-        None => {
-            let renderer = Renderer::new(&graph);
-            let text = match &args.page {
-                Some(_) => chosen
-                    .iter()
-                    .map(|p| renderer.page(p, format))
-                    .collect::<String>(),
-                None => renderer.pages(chosen, format),
-            };
-            print!("{text}");
-            ExitCode::SUCCESS
         }
+    } else {
+        let renderer = Renderer::new(&graph);
+        let text = if args.page.is_some() {
+            chosen.iter().map(|p| renderer.page(p, format)).collect()
+        } else {
+            renderer.pages(chosen, format)
+        };
+        print!("{text}");
+        ExitCode::SUCCESS
     };
     // Freed while the process ends, and not waited for.
     let freer = Freer::start();
@@ -118,18 +116,17 @@ pub(super) fn run(args: &GraphArgs) -> ExitCode {
 /// One line a page: its name and what it shows.
 fn listing(pages: &[Page]) -> String {
     let width = pages.iter().map(|p| p.name.len()).max().unwrap_or(0);
-    pages
-        .iter()
-        .map(|p| {
-            let count = p.definitions();
-            let drawn = if count == 1 {
-                "1 definition".to_string()
-            } else {
-                format!("{count} definitions")
-            };
-            format!("{:width$}  {} ({drawn})\n", p.name, p.title)
-        })
-        .collect()
+    let mut out = String::new();
+    for p in pages {
+        let count = p.definitions();
+        let plural = if count == 1 { "" } else { "s" };
+        let _ = writeln!(
+            out,
+            "{:width$}  {} ({count} definition{plural})",
+            p.name, p.title
+        );
+    }
+    out
 }
 
 /// Writes each of `pages` to `dir` (created if missing) as `NAME.mmd` or `NAME.dot`; the

@@ -102,6 +102,10 @@ pub struct UnknownPage {
 }
 
 /// The page named `name`.
+///
+/// # Errors
+///
+/// [`UnknownPage`], naming the pages there are, when none is named `name`.
 pub fn find<'a>(pages: &'a [Page], name: &str) -> Result<&'a Page, UnknownPage> {
     pages
         .iter()
@@ -111,6 +115,9 @@ pub fn find<'a>(pages: &'a [Page], name: &str) -> Result<&'a Page, UnknownPage> 
             known: pages.iter().map(|p| p.name.clone()).collect(),
         })
 }
+
+/// The definitions on a page, in lanes side by side, by their places in a list.
+type Lanes = Vec<Vec<usize>>;
 
 /// A definition: a top-level cluster with everything in it, or a node outside clusters.
 #[derive(Debug)]
@@ -136,7 +143,7 @@ pub fn split(g: &Graph) -> Vec<Page> {
     let mut spots = vec![Spot::default(); items.len()];
     let mut pages = Vec::new();
     // The lanes of every page, as lists of definitions.
-    let mut lanes_of: Vec<Vec<Vec<usize>>> = Vec::new();
+    let mut lanes_of: Vec<Lanes> = Vec::new();
     for section in Section::ALL {
         let mine: Vec<usize> = (0..items.len())
             .filter(|&i| items[i].section == section)
@@ -160,7 +167,7 @@ pub fn split(g: &Graph) -> Vec<Page> {
                     format!("{} ({} of {count})", section.description(), number + 1),
                 )
             };
-            let lanes: Vec<Vec<usize>> = lanes
+            let lanes: Lanes = lanes
                 .into_iter()
                 .map(|lane| lane.into_iter().map(|k| mine[k]).collect())
                 .collect();
@@ -224,34 +231,20 @@ fn items(g: &Graph) -> (Vec<Item>, Vec<usize>) {
     let mut of_cluster: Vec<Option<usize>> = vec![None; g.clusters.len()];
     let mut item_of = Vec::with_capacity(g.nodes.len());
     for (id, (node, cluster)) in g.nodes.iter().enumerate() {
-        let (item, depth) = match *cluster {
-            Some(c) => {
-                let (t, depth) = top[c];
-                let item = match of_cluster[t] {
-                    Some(item) => item,
-                    None => {
-                        items.push(Item {
-                            section: node.section,
-                            cluster: Some(t),
-                            nodes: Vec::new(),
-                            depth: 0,
-                        });
-                        of_cluster[t] = Some(items.len() - 1);
-                        items.len() - 1
-                    }
-                };
-                (item, depth)
+        let (top_cluster, depth) = cluster.map_or((None, 0), |c| (Some(top[c].0), top[c].1));
+        let known = top_cluster.and_then(|t| of_cluster[t]);
+        let item = known.unwrap_or_else(|| {
+            items.push(Item {
+                section: node.section,
+                cluster: top_cluster,
+                nodes: Vec::new(),
+                depth: 0,
+            });
+            if let Some(t) = top_cluster {
+                of_cluster[t] = Some(items.len() - 1);
             }
-            None => {
-                items.push(Item {
-                    section: node.section,
-                    cluster: None,
-                    nodes: Vec::new(),
-                    depth: 0,
-                });
-                (items.len() - 1, 0)
-            }
-        };
+            items.len() - 1
+        });
         items[item].nodes.push(id);
         items[item].depth = items[item].depth.max(depth);
         item_of.push(item);
@@ -331,7 +324,7 @@ fn layouts(g: &Graph, items: &[Item], item_of: &[usize]) -> Vec<estimate::Layout
 /// Definitions of the sizes `extents`, in order, cut into pages of lanes (by their
 /// places in `extents`): lanes about as long as makes each page the shape of a screen,
 /// and as few pages as fit.
-fn pack(extents: &[Extent], direction: Direction) -> Vec<Vec<Vec<usize>>> {
+fn pack(extents: &[Extent], direction: Direction) -> Vec<Lanes> {
     let limit = Extent::of_size(PAGE_WIDTH, PAGE_HEIGHT, direction);
     let longest = extents.iter().map(|e| e.along).fold(0.0, f64::max);
     // Lane lengths to try, from the longest definition's to a page's.
@@ -342,7 +335,7 @@ fn pack(extents: &[Extent], direction: Direction) -> Vec<Vec<Vec<usize>>> {
             .map(|k| longest + (limit.along - longest) * f64::from(k) / 8.0)
             .collect()
     };
-    let mut best: Option<(usize, f64, Vec<Vec<Vec<usize>>>)> = None;
+    let mut best: Option<(usize, f64, Vec<Lanes>)> = None;
     for lane_length in tries {
         let pages = pack_in(extents, lane_length, limit.across);
         let misfit: f64 = pages
@@ -367,7 +360,7 @@ fn pack(extents: &[Extent], direction: Direction) -> Vec<Vec<Vec<usize>>> {
 }
 
 /// The extent of a page of `lanes`.
-fn page_extent(extents: &[Extent], lanes: &[Vec<usize>]) -> Extent {
+fn page_extent(extents: &[Extent], lanes: &Lanes) -> Extent {
     let mut page = Extent::default();
     for (l, lane) in lanes.iter().enumerate() {
         let along: f64 = lane.iter().map(|&i| extents[i].along).sum::<f64>()
@@ -382,9 +375,9 @@ fn page_extent(extents: &[Extent], lanes: &[Vec<usize>]) -> Extent {
 /// Definitions stacked into lanes no longer than `lane_length` (but for one alone that
 /// is longer), and lanes side by side into pages no wider than `across` (but for one lane
 /// alone that is wider).
-fn pack_in(extents: &[Extent], lane_length: f64, across: f64) -> Vec<Vec<Vec<usize>>> {
-    let mut pages: Vec<Vec<Vec<usize>>> = Vec::new();
-    let mut page: Vec<Vec<usize>> = Vec::new();
+fn pack_in(extents: &[Extent], lane_length: f64, across: f64) -> Vec<Lanes> {
+    let mut pages: Vec<Lanes> = Vec::new();
+    let mut page: Lanes = Vec::new();
     let mut page_across = 0.0;
     let mut lane: Vec<usize> = Vec::new();
     let mut lane_along = 0.0;
@@ -483,4 +476,93 @@ fn stub_label(g: &Graph, items: &[Item], item_of: &[usize], node: NodeId, page: 
         text
     };
     format!("{text} (on page {page})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Shape;
+
+    /// A procedure of `steps` steps in a cluster of its own; its first node.
+    fn procedure(g: &mut Graph, name: &str, steps: usize) -> NodeId {
+        g.cluster(format!("procedure {name}"), |g| {
+            let first = g.node(format!("{name}: start"), Shape::Round);
+            let mut at = first;
+            for i in 0..steps {
+                let next = g.node(format!("devops: step_{i}_of_{name}"), Shape::Box);
+                g.edge(at, next, None);
+                at = next;
+            }
+            g.set_entry(first);
+            first
+        })
+    }
+
+    #[test]
+    fn an_edge_between_pages_ends_at_a_stand_in_on_each() {
+        let mut g = Graph::default();
+        g.set_section(Section::Monitors);
+        let rule = g.cluster("monitor api", |g| {
+            g.node("pattern \"panic\"", Shape::Diamond)
+        });
+        g.set_section(Section::Heals);
+        let heal = procedure(&mut g, "restart", 2);
+        g.edge(rule, heal, Some("matches: heal restart".into()));
+        let pages = split(&g);
+        let names: Vec<&str> = pages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["monitors", "heals"]);
+        let (monitors, heals) = (&pages[0], &pages[1]);
+        assert_eq!(monitors.stubs.len(), 1);
+        assert_eq!(monitors.stubs[0].label, "procedure restart (on page heals)");
+        assert_eq!(
+            heals.stubs[0].label,
+            "monitor api: pattern \"panic\" (on page monitors)"
+        );
+        // Stand-ins have ids of their own, after the graph's nodes.
+        assert!(monitors.stubs[0].id >= g.nodes.len());
+        assert_ne!(monitors.stubs[0].id, heals.stubs[0].id);
+        let to_stub = monitors.edges.iter().find(|e| e.from == rule).unwrap();
+        assert_eq!(to_stub.to, monitors.stubs[0].id);
+        assert!(
+            heals
+                .edges
+                .iter()
+                .any(|e| e.to == heal && e.from == heals.stubs[0].id)
+        );
+    }
+
+    #[test]
+    fn many_definitions_are_stacked_in_lanes_on_numbered_pages() {
+        let mut g = Graph::default();
+        g.set_section(Section::Procedures);
+        for i in 0..60 {
+            procedure(&mut g, &format!("p{i}"), 4);
+        }
+        let pages = split(&g);
+        assert!(pages.len() > 1, "{}", pages.len());
+        assert_eq!(pages[0].name, "procedures-1");
+        assert_eq!(pages[0].title, format!("procedures (1 of {})", pages.len()));
+        // Every procedure once, in order.
+        let drawn: Vec<usize> = pages.iter().flat_map(|p| p.clusters.clone()).collect();
+        assert_eq!(drawn, (0..60).collect::<Vec<_>>());
+        // Stacked: a page of several lanes has invisible edges between definitions.
+        assert!(
+            pages[0].edges.iter().any(|e| e.tie == Tie::Stack),
+            "{:?}",
+            pages[0].edges
+        );
+        assert!(pages.iter().all(|p| p.stubs.is_empty()));
+    }
+
+    #[test]
+    fn a_page_is_found_by_name_or_the_pages_are_named() {
+        let mut g = Graph::default();
+        procedure(&mut g, "only", 1);
+        let pages = split(&g);
+        assert!(find(&pages, "phases").is_ok());
+        assert_eq!(
+            find(&pages, "heals").unwrap_err().to_string(),
+            "no page `heals`: the pages are phases"
+        );
+    }
 }

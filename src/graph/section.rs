@@ -1,8 +1,6 @@
 //! The parts of a workflow's drawing, each drawn on its own page or pages, in a fixed
 //! order: the phase flow, the story DAG, then the operations split by kind.
 
-use super::Only;
-
 /// Which way a page's flow runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -83,16 +81,6 @@ impl Section {
         match self {
             Section::Monitors => Direction::LeftRight,
             _ => Direction::TopDown,
-        }
-    }
-
-    /// Whether `--only` with `only` draws it.
-    pub fn is_in(self, only: Only) -> bool {
-        match only {
-            Only::All => true,
-            Only::Phases => self == Section::Phases,
-            Only::Stories => self == Section::Stories,
-            Only::Ops => !matches!(self, Section::Phases | Section::Stories),
         }
     }
 }
