@@ -6,6 +6,7 @@
 mod estimate;
 mod flow;
 mod ops;
+mod pack;
 pub mod page;
 pub mod render;
 mod section;

@@ -102,14 +102,19 @@ impl<'g> Renderer<'g> {
         let g = self.graph;
         syntax.start(page, out);
         for &i in &page.loose {
-            let (n, _) = &g.nodes[i];
-            syntax.node(out, i, &n.label, n.shape, false, 1);
+            syntax.node(out, self.drawn(i), 1);
         }
         for &c in &page.clusters {
             self.cluster(syntax, c, 1, out);
         }
         for s in &page.stubs {
-            syntax.node(out, s.id, &s.label, Shape::Round, true, 1);
+            let drawn = Drawn {
+                id: s.id,
+                label: &s.label,
+                shape: Shape::Round,
+                stub: true,
+            };
+            syntax.node(out, drawn, 1);
         }
         for e in &page.edges {
             let label = e.edge.and_then(|i| g.edges[i].label.as_deref());
@@ -118,13 +123,23 @@ impl<'g> Renderer<'g> {
         syntax.end(page, out);
     }
 
+    /// Node `i` as it is written.
+    fn drawn(&self, i: usize) -> Drawn<'g> {
+        let (n, _) = &self.graph.nodes[i];
+        Drawn {
+            id: i,
+            label: &n.label,
+            shape: n.shape,
+            stub: false,
+        }
+    }
+
     /// Cluster `c` with its nodes and the clusters in it.
     fn cluster(&self, syntax: &dyn Syntax, c: usize, depth: usize, out: &mut String) {
         let g = self.graph;
         syntax.open(out, c, &g.clusters[c].label, depth);
         for &i in self.nodes.of(c + 1) {
-            let (n, _) = &g.nodes[i];
-            syntax.node(out, i, &n.label, n.shape, false, depth + 1);
+            syntax.node(out, self.drawn(i), depth + 1);
         }
         for &child in self.children.of(c + 1) {
             self.cluster(syntax, child, depth + 1, out);
@@ -133,24 +148,32 @@ impl<'g> Renderer<'g> {
     }
 }
 
+/// A node as it is written: its id, text and shape, and whether it stands in for a node
+/// of another page.
+#[derive(Debug, Clone, Copy)]
+struct Drawn<'a> {
+    id: usize,
+    label: &'a str,
+    shape: Shape,
+    stub: bool,
+}
+
 /// How a format writes a page.
 trait Syntax {
     /// The start of the page's graph.
     fn start(&self, page: &Page, out: &mut String);
-    /// A node (`stub`: a stand-in for another page's node) in `depth` clusters.
-    fn node(
-        &self,
-        out: &mut String,
-        id: usize,
-        label: &str,
-        shape: Shape,
-        stub: bool,
-        depth: usize,
-    );
+    /// A node, in `depth` clusters.
+    fn node(&self, out: &mut String, node: Drawn<'_>, depth: usize);
     /// The start of cluster `id`.
     fn open(&self, out: &mut String, id: usize, label: &str, depth: usize);
+    /// What ends a cluster (`end`, `}`).
+    fn cluster_end(&self) -> &'static str;
     /// The end of a cluster.
-    fn close(&self, out: &mut String, depth: usize);
+    fn close(&self, out: &mut String, depth: usize) {
+        indent(out, depth);
+        out.push_str(self.cluster_end());
+        out.push('\n');
+    }
     /// An edge with its label.
     fn edge(&self, out: &mut String, edge: &PageEdge, label: Option<&str>);
     /// The end of the page's graph.
@@ -168,25 +191,17 @@ impl Syntax for Mermaid {
         });
     }
 
-    fn node(
-        &self,
-        out: &mut String,
-        id: usize,
-        label: &str,
-        shape: Shape,
-        stub: bool,
-        depth: usize,
-    ) {
+    fn node(&self, out: &mut String, node: Drawn<'_>, depth: usize) {
         indent(out, depth);
-        let (open, close) = match shape {
+        let (open, close) = match node.shape {
             Shape::Box => ("[\"", "\"]"),
             Shape::Diamond => ("{\"", "\"}"),
             Shape::Round => ("([\"", "\"])"),
         };
-        let _ = write!(out, "n{id}{open}");
-        push_mermaid(out, label);
+        let _ = write!(out, "n{}{open}", node.id);
+        push_mermaid(out, node.label);
         out.push_str(close);
-        if stub {
+        if node.stub {
             out.push_str(":::offpage");
         }
         out.push('\n');
@@ -199,9 +214,8 @@ impl Syntax for Mermaid {
         out.push_str("\"]\n");
     }
 
-    fn close(&self, out: &mut String, depth: usize) {
-        indent(out, depth);
-        out.push_str("end\n");
+    fn cluster_end(&self) -> &'static str {
+        "end"
     }
 
     fn edge(&self, out: &mut String, e: &PageEdge, label: Option<&str>) {
@@ -244,24 +258,16 @@ impl Syntax for Dot {
         );
     }
 
-    fn node(
-        &self,
-        out: &mut String,
-        id: usize,
-        label: &str,
-        shape: Shape,
-        stub: bool,
-        depth: usize,
-    ) {
-        let shape = match shape {
+    fn node(&self, out: &mut String, node: Drawn<'_>, depth: usize) {
+        let shape = match node.shape {
             Shape::Box => "box",
             Shape::Diamond => "diamond",
             Shape::Round => "ellipse",
         };
         indent(out, depth);
-        let _ = write!(out, "n{id} [label=\"");
-        push_dot(out, label);
-        let style = if stub { ", style=dashed" } else { "" };
+        let _ = write!(out, "n{} [label=\"", node.id);
+        push_dot(out, node.label);
+        let style = if node.stub { ", style=dashed" } else { "" };
         let _ = writeln!(out, "\", shape={shape}{style}];");
     }
 
@@ -274,9 +280,8 @@ impl Syntax for Dot {
         out.push_str("\";\n");
     }
 
-    fn close(&self, out: &mut String, depth: usize) {
-        indent(out, depth);
-        out.push_str("}\n");
+    fn cluster_end(&self) -> &'static str {
+        "}"
     }
 
     fn edge(&self, out: &mut String, e: &PageEdge, label: Option<&str>) {
