@@ -1,15 +1,28 @@
-//! `bmad graph FILE [--format mermaid|dot] [--only phases|stories|ops]`: the workflow as
-//! a flowchart, checked first (a file with errors is not drawn); `-` reads stdin.
+//! `bmad graph FILE [--format mermaid|dot] [--only phases|stories|ops] [--page NAME]
+//! [--pages] [--out DIR]`: the workflow as flowcharts, a page for each part (see
+//! `bmad::graph::page`), checked first (a file with errors is not drawn); `-` reads stdin.
 
 use super::free::Freer;
 use super::{GraphArgs, GraphFormat, GraphOnly};
-use bmad::graph::render::{Format, render};
-use bmad::graph::{Only, build};
+use bmad::graph::page::{Page, find, split};
+use bmad::graph::render::{Format, Renderer};
+use bmad::graph::{Graph, Only, build};
 use bmad::render::{RenderOptions, render as render_diagnostic};
+use std::fmt::Write as _;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Prints the graph; exit 1 when the workflow has errors, 2 when it cannot be read.
+/// A page that could not be written to `--out`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write `{}`: {source}", path.display())]
+struct WriteError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// Prints the pages; exit 1 when the workflow has errors, 2 when it cannot be read, a
+/// page asked for does not exist or a page cannot be written.
 pub(super) fn run(args: &GraphArgs) -> ExitCode {
     let mut err = std::io::stderr();
     let checked = match super::files::check(&args.file) {
@@ -54,11 +67,88 @@ pub(super) fn run(args: &GraphArgs) -> ExitCode {
         let _ = writeln!(err, "nothing to draw: `{}` has {what}", args.file.display());
         return ExitCode::SUCCESS;
     }
-    let text = render(&graph, format);
-    // Freed while the text is written, and not waited for.
+    let pages = split(&graph);
+    if args.pages {
+        print!("{}", listing(&pages));
+        return ExitCode::SUCCESS;
+    }
+    let chosen: &[Page] = match &args.page {
+        None => &pages,
+        Some(name) => match find(&pages, name) {
+            Ok(page) => std::slice::from_ref(page),
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let code = if let Some(dir) = &args.out {
+        match write_pages(&graph, chosen, format, dir) {
+            Ok(paths) => {
+                for p in paths {
+                    println!("{}", p.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                ExitCode::from(2)
+            }
+        }
+    } else {
+        let renderer = Renderer::new(&graph);
+        let text = if args.page.is_some() {
+            chosen.iter().map(|p| renderer.page(p, format)).collect()
+        } else {
+            renderer.pages(chosen, format)
+        };
+        print!("{text}");
+        ExitCode::SUCCESS
+    };
+    // Freed while the process ends, and not waited for.
     let freer = Freer::start();
+    freer.free(pages);
     freer.free(graph);
     freer.free(checked);
-    print!("{text}");
-    ExitCode::SUCCESS
+    code
+}
+
+/// One line a page: its name and what it shows.
+fn listing(pages: &[Page]) -> String {
+    let width = pages.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for p in pages {
+        let count = p.definitions();
+        let plural = if count == 1 { "" } else { "s" };
+        let _ = writeln!(
+            out,
+            "{:width$}  {} ({count} definition{plural})",
+            p.name, p.title
+        );
+    }
+    out
+}
+
+/// Writes each of `pages` to `dir` (created if missing) as `NAME.mmd` or `NAME.dot`; the
+/// files written.
+fn write_pages(
+    graph: &Graph,
+    pages: &[Page],
+    format: Format,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let renderer = Renderer::new(graph);
+    pages
+        .iter()
+        .map(|page| {
+            let path = dir.join(format!("{}.{}", page.name, format.extension()));
+            std::fs::write(&path, renderer.page(page, format))
+                .map(|()| path.clone())
+                .map_err(|source| WriteError { path, source })
+        })
+        .collect()
 }

@@ -55,9 +55,18 @@ Examples:
 
 /// `bmad graph`.
 pub(super) const GRAPH: &str = "\
+Every part of the workflow is drawn on a page of its own: phases, stories, monitors,
+heals, incidents, emergencies, procedures, maintenance (a part too big for one page takes
+several: heals-1, heals-2). An edge to another page ends at a dashed node naming it.
+Mermaid prints Markdown, a heading and a ```mermaid block a page; DOT prints one digraph
+a page (`dot -Tsvg -O` renders each to a file of its own). --page prints one page alone.
+
 Examples:
-  bmad graph examples/seed-product.bmad --only phases
-  bmad graph flow.bmad --format dot | dot -Tsvg > flow.svg
+  bmad graph flow.bmad > flow.md                 every page, for a Markdown viewer
+  bmad graph flow.bmad --pages                   list the pages
+  bmad graph flow.bmad --page heals --format dot | dot -Tsvg > heals.svg
+  bmad graph flow.bmad --format dot --out graphs && dot -Tsvg -O graphs/*.dot
+  bmad graph examples/seed-product.bmad --only ops --format dot | dot -Tsvg -O
   cat flow.bmad | bmad graph - --only stories";
 
 /// `bmad fmt`.

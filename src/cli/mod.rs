@@ -60,7 +60,7 @@ enum Command {
     #[command(after_help = help::EXPLAIN)]
     Explain(ExplainArgs),
     /// Draw the workflow: the phase flow, the story DAG and the operations, as Mermaid or
-    /// Graphviz DOT.
+    /// Graphviz DOT, in pages that each fit a screen (list them with --pages).
     #[command(after_help = help::GRAPH)]
     Graph(GraphArgs),
     /// Rewrite workflows in the canonical layout (files, directories, `-` for stdin);
@@ -153,6 +153,18 @@ pub(crate) struct GraphArgs {
     /// Draw only one part (default: all of them).
     #[arg(long, value_enum)]
     only: Option<GraphOnly>,
+    /// Draw only the page NAME (as --pages lists them: phases, stories, monitors, heals,
+    /// incidents, emergencies, procedures, maintenance; `heals-2` when a part takes
+    /// several pages), as one graph.
+    #[arg(long, value_name = "NAME")]
+    page: Option<String>,
+    /// List the pages (name, what each shows) instead of drawing them.
+    #[arg(long, conflicts_with_all = ["page", "out"])]
+    pages: bool,
+    /// Write each page to its own file in DIR (`NAME.mmd` or `NAME.dot`, created or
+    /// replaced) and list the files, instead of printing the pages.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 /// `bmad graph --format`.

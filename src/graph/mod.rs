@@ -1,15 +1,19 @@
 //! Graph export (`bmad graph`): the workflow as a flowchart. The phase flow with parallel
 //! agents, decisions and handoffs; the story DAG; the operations: monitor -> rule ->
 //! heal / escalate -> incident levels, and each procedure's own flow. One model, rendered
-//! as Mermaid or Graphviz DOT.
+//! as Mermaid or Graphviz DOT, split into pages that each fit a screen ([`page`]).
 
+mod estimate;
 mod flow;
+mod ops;
+mod pack;
+pub mod page;
 pub mod render;
+mod section;
 
-use crate::ir::{ProcKind, Program};
-use crate::model::literal::value_text;
-use crate::model::{ActionKind, Actions, HealthProbe, Respond};
+use crate::ir::Program;
 use rustc_hash::FxHashMap as HashMap;
+pub use section::{Direction, Section};
 
 /// How a node is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +36,8 @@ pub struct Node {
     pub label: String,
     /// How it is drawn.
     pub shape: Shape,
+    /// The part of the workflow it draws, which decides its page.
+    pub section: Section,
 }
 
 /// An edge, with an optional label.
@@ -53,6 +59,9 @@ pub struct Cluster {
     pub label: String,
     /// The cluster it is in.
     pub parent: Option<usize>,
+    /// The node that stands for all of it where other parts lead to it: a procedure's
+    /// start, a monitor.
+    pub entry: Option<NodeId>,
 }
 
 /// A flowchart.
@@ -66,6 +75,8 @@ pub struct Graph {
     pub clusters: Vec<Cluster>,
     /// The cluster new nodes go in.
     current: Option<usize>,
+    /// The section new nodes are in.
+    section: Section,
     /// Steps that name a procedure or an incident level (`call`, `heal`, `escalate`,
     /// `watch`), linked to it once everything is drawn.
     links: Vec<(NodeId, String)>,
@@ -92,6 +103,7 @@ impl Graph {
             Node {
                 label: label.into(),
                 shape,
+                section: self.section,
             },
             self.current,
         ));
@@ -109,6 +121,7 @@ impl Graph {
         self.clusters.push(Cluster {
             label: label.into(),
             parent: self.current,
+            entry: None,
         });
         let outer = self.current.replace(index);
         let out = f(self);
@@ -118,6 +131,22 @@ impl Graph {
 }
 
 impl Graph {
+    /// Makes `node` the entry of the outermost cluster it is in (see [`Cluster::entry`]).
+    pub(crate) fn set_entry(&mut self, node: NodeId) {
+        let Some(mut c) = self.nodes.get(node).and_then(|(_, c)| *c) else {
+            return;
+        };
+        while let Some(parent) = self.clusters[c].parent {
+            c = parent;
+        }
+        self.clusters[c].entry = Some(node);
+    }
+
+    /// Puts the nodes added from now on in `section`.
+    pub(crate) fn set_section(&mut self, section: Section) {
+        self.section = section;
+    }
+
     /// Remembers that node `id` leads to the procedure, level or monitor `target`.
     pub(crate) fn link_later(&mut self, id: NodeId, target: &str) {
         self.links.push((id, target.to_string()));
@@ -134,13 +163,14 @@ pub fn build(p: &Program, only: Only) -> Graph {
         stories(p, &mut g);
     }
     if matches!(only, Only::All | Only::Ops) {
-        ops(p, &mut g);
+        ops::ops(p, &mut g);
     }
     g
 }
 
 /// Each phase a cluster of its step flow; a phase after another starts where it ends.
 fn phases(p: &Program, g: &mut Graph) {
+    g.set_section(Section::Phases);
     // Looked up by name: a list searched for each phase was quadratic in long workflows.
     let mut ends: HashMap<&str, Vec<flow::Exit>> = HashMap::default();
     for i in p.phase_order() {
@@ -167,6 +197,7 @@ fn stories(p: &Program, g: &mut Graph) {
     if p.stories.is_empty() {
         return;
     }
+    g.set_section(Section::Stories);
     let ids: Vec<(&str, NodeId)> = g.cluster("stories", |g| {
         p.stories
             .iter()
@@ -194,255 +225,4 @@ fn stories(p: &Program, g: &mut Graph) {
             }
         }
     }
-}
-
-/// Monitors and their rules, the incident levels, and each procedure's flow.
-fn ops(p: &Program, g: &mut Graph) {
-    // Each procedure (heal, maintenance, emergency, incident response, plain) in a
-    // cluster; its entry is what rules and levels point at.
-    let mut entries: Vec<(&str, NodeId)> = Vec::new();
-    for pr in &p.procedures {
-        let title = match (&pr.kind, &pr.schedule) {
-            (ProcKind::Maintenance, Some(s)) => format!(
-                "maintenance {} (cron \"{}\"{})",
-                pr.name.name,
-                s.cron.value,
-                s.kind
-                    .as_ref()
-                    .map_or(String::new(), |k| format!(", {}", k.name))
-            ),
-            (ProcKind::Incident, _) => "incident response".to_string(),
-            (kind, _) => format!("{} {}", kind.keyword(), pr.name.name),
-        };
-        let entry = g.cluster(title, |g| {
-            let start = match (&pr.kind, &pr.agent) {
-                (ProcKind::Maintenance, agent) => Some(g.node(
-                    match agent {
-                        Some(a) => format!("cron trigger: {}", a.name),
-                        None => "cron trigger".to_string(),
-                    },
-                    Shape::Round,
-                )),
-                (ProcKind::Emergency, _) if !pr.team.is_empty() => Some(g.node(
-                    format!(
-                        "team: {}",
-                        pr.team.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                    Shape::Round,
-                )),
-                (_, Some(agent)) => Some(g.node(format!("agent {}", agent.name), Shape::Round)),
-                _ => None,
-            };
-            let from = start
-                .map(|s| {
-                    vec![flow::Exit {
-                        node: s,
-                        label: None,
-                    }]
-                })
-                .unwrap_or_default();
-            let first = match &pr.heal {
-                Some(h) => heal(p, g, h, from),
-                None => flow::steps(p, g, &pr.body, from).0,
-            };
-            start.or(first)
-        });
-        if let Some(e) = entry {
-            entries.push((pr.name.name.as_str(), e));
-        }
-    }
-    // Incident levels, lowest first: an unanswered level escalates to the next.
-    let mut levels: Vec<(&str, NodeId)> = Vec::new();
-    let mut monitors: Vec<(&str, NodeId)> = Vec::new();
-    if !p.incident_levels.is_empty() {
-        g.cluster("incident levels", |g| {
-            for l in &p.incident_levels {
-                let respond = match &l.respond {
-                    Some(Respond::Immediate { .. }) => ", respond immediate".to_string(),
-                    Some(Respond::Within(q)) => {
-                        format!(", respond {}", value_text(q.value))
-                    }
-                    None => String::new(),
-                };
-                let agents: Vec<&str> = l.agents.iter().map(|a| a.name.as_str()).collect();
-                let id = g.node(
-                    format!("level {}: {}{respond}", l.name.name, agents.join(", ")),
-                    Shape::Round,
-                );
-                if let Some(&(_, before)) = levels.last() {
-                    g.edge(before, id, Some("unanswered".into()));
-                }
-                levels.push((l.name.name.as_str(), id));
-            }
-        });
-        if let (Some(&(_, first)), Some(&(_, flow))) = (
-            levels.first(),
-            entries.iter().find(|(n, _)| *n == "incident_response"),
-        ) {
-            g.edge(first, flow, Some("response".into()));
-        }
-    }
-    // Looked up by name, the first of a name written twice.
-    let entries: HashMap<&str, NodeId> = entries.into_iter().rev().collect();
-    let levels_by_name: HashMap<&str, NodeId> = levels.iter().rev().copied().collect();
-    for m in &p.monitors {
-        g.cluster(format!("monitor {}", m.name.name), |g| {
-            let mon = g.node(
-                match &m.agent {
-                    Some(a) => format!("monitor {} ({})", m.name.name, a.name),
-                    None => format!("monitor {}", m.name.name),
-                },
-                Shape::Round,
-            );
-            monitors.push((m.name.name.as_str(), mon));
-            for h in &m.health {
-                let probe = match &h.probe {
-                    HealthProbe::Probe(pr) => {
-                        format!("{} {}", pr.method.word().to_uppercase(), pr.target.value)
-                    }
-                    HealthProbe::Sh { command } => format!("sh {}", command.value),
-                    HealthProbe::Check { check } => format!("check {}", check.name),
-                };
-                let id = g.node(format!("health {}: {probe}", h.name.name), Shape::Box);
-                g.edge(mon, id, Some("health".into()));
-                if let Some(a) = &h.actions {
-                    actions(g, id, "fails", a, &entries, &levels_by_name);
-                }
-            }
-            for r in &m.metrics {
-                let of =
-                    r.of.as_ref()
-                        .map_or(String::new(), |o| format!(" of {}", o.name));
-                let id = g.node(
-                    format!(
-                        "metric {}{of} {} {}",
-                        r.metric.name,
-                        r.op.symbol(),
-                        value_text(r.threshold.value)
-                    ),
-                    Shape::Diamond,
-                );
-                g.edge(mon, id, Some("performance".into()));
-                actions(g, id, "breached", &r.actions, &entries, &levels_by_name);
-            }
-            for r in &m.patterns {
-                let sev = r
-                    .severity
-                    .as_ref()
-                    .map_or(String::new(), |s| format!(" ({})", s.name));
-                let id = g.node(
-                    format!("pattern \"{}\"{sev}", r.pattern.value),
-                    Shape::Diamond,
-                );
-                g.edge(mon, id, Some("errors".into()));
-                actions(g, id, "matches", &r.actions, &entries, &levels_by_name);
-            }
-            for r in &m.on_status {
-                let id = g.node(format!("status {}", r.status), Shape::Diamond);
-                g.edge(mon, id, Some("status".into()));
-                actions(g, id, "is", &r.actions, &entries, &levels_by_name);
-            }
-        });
-    }
-    // Steps that call a procedure, open an incident or start a monitor, to what they name.
-    let monitors: HashMap<&str, NodeId> = monitors.into_iter().rev().collect();
-    for (from, target) in std::mem::take(&mut g.links) {
-        let target = target.as_str();
-        let to = entries
-            .get(target)
-            .or_else(|| levels_by_name.get(target))
-            .or_else(|| monitors.get(target))
-            .copied();
-        if let Some(to) = to {
-            g.edge(from, to, None);
-        }
-    }
-}
-
-/// Edges from a rule to what its actions start.
-fn actions(
-    g: &mut Graph,
-    from: NodeId,
-    why: &str,
-    a: &Actions,
-    entries: &HashMap<&str, NodeId>,
-    levels: &HashMap<&str, NodeId>,
-) {
-    let label = match &a.cooldown {
-        Some(c) => format!("{why} (cooldown {})", value_text(c.value)),
-        None => why.to_string(),
-    };
-    for act in &a.list {
-        let target = match &act.kind {
-            ActionKind::Heal { target }
-            | ActionKind::Scale { target }
-            | ActionKind::Call { target }
-            | ActionKind::Emergency { target } => entries.get(target.name.as_str()).copied(),
-            ActionKind::Escalate { level } => levels.get(level.name.as_str()).copied(),
-            ActionKind::Alert { .. } => None,
-        };
-        let target = target.unwrap_or_else(|| g.node(act.kind.to_string(), Shape::Round));
-        g.edge(from, target, Some(format!("{label}: {}", act.kind)));
-    }
-}
-
-/// A heal as it runs: the diagnosis, then each fix followed by the verification; a fix
-/// that verifies heals, one that does not leads to the next; after the last, `otherwise`.
-fn heal(
-    p: &Program,
-    g: &mut Graph,
-    h: &crate::ir::heal::HealPlan,
-    from: Vec<flow::Exit>,
-) -> Option<NodeId> {
-    let mut at = from;
-    let mut first = None;
-    if !h.diagnose.is_empty() {
-        let names: Vec<&str> = h.diagnose.iter().map(|n| n.name.as_str()).collect();
-        let diagnose = g.node(format!("diagnose {}", names.join(", ")), Shape::Box);
-        for e in &at {
-            g.edge(e.node, diagnose, e.label.clone());
-        }
-        first = Some(diagnose);
-        at = vec![flow::Exit {
-            node: diagnose,
-            label: None,
-        }];
-    }
-    let verify: Vec<&str> = h.verify.iter().map(|n| n.name.as_str()).collect();
-    let healed = g.node("healed", Shape::Round);
-    for fix in &h.fixes {
-        let (entry, exits) = g.cluster(format!("fix {}", fix.name.name), |g| {
-            flow::steps(p, g, &fix.body, at.clone())
-        });
-        first = first.or(entry);
-        let verified = g.node(format!("verify {}?", verify.join(", ")), Shape::Diamond);
-        for e in &exits {
-            g.edge(e.node, verified, e.label.clone());
-        }
-        g.edge(verified, healed, Some("yes".into()));
-        at = vec![flow::Exit {
-            node: verified,
-            label: Some("no".into()),
-        }];
-    }
-    let rounds = h.rounds();
-    let none = g.node(
-        format!("no fix verified ({rounds} round(s) at most)"),
-        Shape::Round,
-    );
-    for e in &at {
-        g.edge(e.node, none, e.label.clone());
-    }
-    if let Some(o) = &h.otherwise {
-        flow::steps(
-            p,
-            g,
-            std::slice::from_ref(o),
-            vec![flow::Exit {
-                node: none,
-                label: Some("otherwise".into()),
-            }],
-        );
-    }
-    first
 }

@@ -21,7 +21,7 @@ pub(super) const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "graph",
         "[NAME] [--format dot]",
-        "draw a phase, procedure or monitor (or everything) as Mermaid or DOT",
+        "draw a phase, procedure or monitor (or everything, a page a part) as Mermaid or DOT",
     ),
     (
         "run",

@@ -139,15 +139,29 @@ fn the_operations_reproduce_monitoring_healing_maintenance_and_critical_failure(
         "alert operations_manager",
         "breached",
     );
+    // What a rule starts is on another page: the edge ends at a stand-in naming it, and
+    // that page has one for the rule.
     expect(
         &e,
         "pattern \"WebRTC connection failed\"",
+        "heal webrtc_connection_failure (on page heals)",
+        "matches: heal webrtc_connection_failure",
+    );
+    expect(
+        &e,
+        "monitor production: pattern \"WebRTC connection failed\"",
         "agent self_healer",
         "matches: heal webrtc_connection_failure",
     );
     expect(
         &e,
         "status critical",
+        "procedure critical_failure (on page procedures)",
+        "is: call critical_failure",
+    );
+    expect(
+        &e,
+        "monitor production: status critical",
         "operations_manager: assemble_response_team",
         "is: call critical_failure",
     );
@@ -166,7 +180,13 @@ fn the_operations_reproduce_monitoring_healing_maintenance_and_critical_failure(
         "no",
     );
     expect(&e, "no fix verified", "escalate high", "otherwise");
-    expect(&e, "escalate high", "level high", "");
+    expect(&e, "escalate high", "incident levels: level high", "");
+    expect(
+        &e,
+        "heal webrtc_connection_failure: escalate high",
+        "level high",
+        "",
+    );
     expect(&e, "level high", "level critical", "unanswered");
     // Scheduled maintenance: cron trigger, the work, verify, report.
     expect(
