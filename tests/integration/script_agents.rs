@@ -83,7 +83,10 @@ fn a_script_agent_that_fails_at_run_time_is_placed_in_the_bmad_file() {
 
 #[test]
 fn a_script_stopped_by_a_limit_fails_its_step_or_goes_on_as_the_workflow_says() {
-    let looping = "agent spinner {\n  backend script `loop { }`\n}\n";
+    // The deadline far away (a loaded machine's debug build may pass the default second):
+    // the limit tested is the operation count.
+    let looping =
+        "settings {\n  script_timeout 10m\n}\nagent spinner {\n  backend script `loop { }`\n}\n";
     let (report, _ws) = run_agents(&format!("{looping}phase p {{\n  spinner: spin\n}}\n"));
     let failed = report.failed.expect("the limit fails the run");
     assert!(failed.contains("script_max_operations"), "{failed}");
