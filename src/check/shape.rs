@@ -329,6 +329,37 @@ fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
                 )),
             );
         }
+        if s.name.name == "workspace"
+            && let SettingValue::Text(t) = &s.value
+        {
+            workspace_setting(t, diags);
+        }
+    }
+}
+
+/// The `workspace` setting names a directory from the workflow file's: not an empty one
+/// (leave the setting out), not one from `~` (no shell expands it).
+fn workspace_setting(t: &crate::model::step::Text, diags: &mut Vec<Diagnostic>) {
+    let v = t.value.as_str();
+    let wrong = if v.trim().is_empty() {
+        Some((
+            "the workspace is empty",
+            "leave the setting out to work in the current directory, or write \".\" for the workflow file's",
+        ))
+    } else if v.starts_with('~') {
+        Some((
+            "`~` is not expanded in the workspace",
+            "write the directory from the workflow file's (\"../target/demo\") or in full",
+        ))
+    } else {
+        None
+    };
+    if let Some((message, help)) = wrong {
+        diags.push(
+            Diagnostic::error(Code::InvalidLiteral, message)
+                .at(t.span, "not a directory bmad can use")
+                .help(help),
+        );
     }
 }
 
