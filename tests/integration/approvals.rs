@@ -124,34 +124,16 @@ fn a_rejected_approval_sends_the_story_back_with_the_reason_and_asks_again() {
 
 #[test]
 fn an_approval_given_in_advance_or_simulated_does_not_wait() {
-    Test::new()
-        .workflow(FLOW)
-        .args(&[
-            "run",
-            "flow.bmad",
-            "--workspace",
-            ".",
-            "--approve",
-            "review",
-        ])
-        // Who runs bmad must be among who may approve (`by alice, bob`).
-        .env("USER", "alice")
-        .stdout_contains("1 done, 0 blocked")
-        .run();
-    // One story's step by its target; a story the workflow lacks is refused.
-    Test::new()
-        .workflow(FLOW)
-        .args(&[
-            "run",
-            "flow.bmad",
-            "--workspace",
-            ".",
-            "--approve",
-            "review@s1",
-        ])
-        .env("USER", "bob")
-        .stdout_contains("1 done, 0 blocked")
-        .run();
+    // The step by its name, or one story's step by its target (who runs bmad must be
+    // among who may approve: `by alice, bob`); a story the workflow lacks is refused.
+    for (target, user) in [("review", "alice"), ("review@s1", "bob")] {
+        Test::new()
+            .workflow(FLOW)
+            .args(&["run", "flow.bmad", "--workspace", ".", "--approve", target])
+            .env("USER", user)
+            .stdout_contains("1 done, 0 blocked")
+            .run();
+    }
     Test::new()
         .workflow(FLOW)
         .args(&[

@@ -342,6 +342,21 @@ fn a_streaming_cli_is_stopped_when_its_spend_passes_the_budget_left() {
     );
 }
 
+/// `bmad run flow.bmad` in `dir` with the fixture playing Claude Code's own limit, each
+/// call $`cost` (`s1`'s `s1_cost` when given) and taking a while, so that tasks overlap.
+fn run_capped(dir: &Path, cost: &str, s1_cost: Option<&str>, status: i32) -> crate::harness::Ran {
+    let mut t = Test::at(dir)
+        .args(&["run", "flow.bmad", "--workspace", "."])
+        .env("SPEND_DIR", &dir.display().to_string())
+        .env("SPEND_COST", cost)
+        .env("SPEND_CAP", "1")
+        .env("SPEND_SLEEP", "0.2");
+    if let Some(c) = s1_cost {
+        t = t.env("SPEND_COST_s1", c);
+    }
+    t.status(status).run()
+}
+
 /// The `--max-budget-usd` each call was given, from the fixture's log, in dollars.
 fn shares(calls: &[String]) -> Vec<f64> {
     calls
@@ -358,14 +373,7 @@ fn stories_side_by_side_hold_shares_that_never_overshoot_the_run_ceiling() {
     // given the whole remainder: six stories for $1.50).
     let tmp = project(&stories(6, 3, "budget {\n  run 1.25 USD\n}\n"));
     let dir = tmp.path();
-    let ran = Test::at(dir)
-        .args(&["run", "flow.bmad", "--workspace", "."])
-        .env("SPEND_DIR", &dir.display().to_string())
-        .env("SPEND_COST", "0.25")
-        .env("SPEND_CAP", "1")
-        .env("SPEND_SLEEP", "0.3")
-        .status(4)
-        .run();
+    let ran = run_capped(dir, "0.25", None, 4);
     assert!(ran.stdout.contains("5 done, 0 blocked"), "{}", ran.stdout);
     assert!(
         ran.stdout.contains("budget        $1.25 spent of $1.25"),
@@ -387,15 +395,7 @@ fn a_task_stopped_at_its_share_runs_again_with_a_larger_one_not_as_an_attempt() 
     // runs again with what the others left, in the same attempt (`repeat max 1`).
     let tmp = project(&stories(3, 3, "budget {\n  run 3 USD\n}\n"));
     let dir = tmp.path();
-    let ran = Test::at(dir)
-        .args(&["run", "flow.bmad", "--workspace", "."])
-        .env("SPEND_DIR", &dir.display().to_string())
-        .env("SPEND_COST", "0.20")
-        .env("SPEND_COST_s1", "1.20")
-        .env("SPEND_CAP", "1")
-        .env("SPEND_SLEEP", "0.2")
-        .status(0)
-        .run();
+    let ran = run_capped(dir, "0.20", Some("1.20"), 0);
     assert!(
         ran.stderr.contains(
             "agent `dev` was stopped at its share of the budget ($1.00): it runs again with a \
@@ -425,15 +425,7 @@ fn a_task_stopped_at_its_share_runs_again_with_a_larger_one_not_as_an_attempt() 
     // Too little left for what it was stopped at: the run pauses and says why.
     let tmp = project(&stories(2, 2, "budget {\n  run 2 USD\n}\n"));
     let dir = tmp.path();
-    let ran = Test::at(dir)
-        .args(&["run", "flow.bmad", "--workspace", "."])
-        .env("SPEND_DIR", &dir.display().to_string())
-        .env("SPEND_COST", "0.20")
-        .env("SPEND_COST_s1", "1.20")
-        .env("SPEND_CAP", "1")
-        .env("SPEND_SLEEP", "0.2")
-        .status(4)
-        .run();
+    let ran = run_capped(dir, "0.20", Some("1.20"), 4);
     assert!(
         ran.stdout.contains(
             "run paused: the budget left ($0.80) is no more than the share agent `dev` was \
