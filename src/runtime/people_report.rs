@@ -107,17 +107,26 @@ impl PeopleReport {
                     waited_ms,
                     ..
                 } => {
-                    if let Some(k) = open
+                    let asked = open
                         .iter()
                         .position(|(i, _)| r.approvals[*i].target == *target)
-                    {
-                        let (i, asked) = open.remove(k);
-                        let w = &mut r.approvals[i];
-                        // The store's wall clock, across a resume; else the run's own.
-                        w.waited_ms = waited_ms.unwrap_or(e.at_ms.saturating_sub(asked));
-                        w.approved = Some(*approved);
-                        w.by.clone_from(by);
-                    }
+                        .map(|k| open.remove(k));
+                    // Asked in a segment killed before its question reached the log: the
+                    // answer alone says it waited.
+                    let (i, asked_ms) = asked.unwrap_or_else(|| {
+                        r.approvals.push(Waited {
+                            target: target.clone(),
+                            waited_ms: 0,
+                            approved: None,
+                            by: None,
+                        });
+                        (r.approvals.len() - 1, e.at_ms)
+                    });
+                    let w = &mut r.approvals[i];
+                    // The store's wall clock, across a resume; else the run's own.
+                    w.waited_ms = waited_ms.unwrap_or(e.at_ms.saturating_sub(asked_ms));
+                    w.approved = Some(*approved);
+                    w.by.clone_from(by);
                 }
                 EventKind::RunPaused { reason } => r.pauses.push(reason.clone()),
                 _ => {}
