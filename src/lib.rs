@@ -111,6 +111,7 @@ pub mod ir;
 pub mod load;
 pub mod model;
 pub mod probe;
+pub mod project;
 pub mod render;
 pub mod repl;
 pub mod runtime;

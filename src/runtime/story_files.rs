@@ -196,6 +196,8 @@ fn parse(file: &str, yaml: &str) -> Result<Story, StoryFileError> {
             })
             .collect(),
         accept: s.acceptance_criteria.into_iter().map(text).collect(),
+        description: None,
+        file: Some(text(file.to_string())),
         span: Span::default(),
     })
 }
