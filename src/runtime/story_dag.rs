@@ -2,12 +2,15 @@
 //! dependency order (petgraph-free: a ready queue over the DAG), independent stories side
 //! by side, at most `max` at once. A story that fails is escalated as blocked, and so is
 //! every story that depends on it; the others go on. A story that depends on an unknown
-//! story, or waits in a cycle, is blocked saying so.
+//! story, or waits in a cycle, is blocked saying so. A BMAD project's story goes where its
+//! files say: done is not run again, in review lets its dependents start (but not those
+//! gated on its whole epic), dropped blocks what depends on it.
 
 use super::Runner;
 use super::event::EventKind;
 use super::steps::{Ctx, StepError};
 use crate::model::Story;
+use crate::project::Progress;
 use crate::model::step::Step;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -22,13 +25,15 @@ impl Runner {
         ctx: &'a Ctx<'a>,
     ) -> Result<(), StepError> {
         let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)?;
+        self.statuses.track(loaded.places.iter().cloned());
         let stories: Vec<&Story> = self
             .program
             .stories
             .iter()
             .map(|s| &**s)
-            .chain(&loaded)
+            .chain(&loaded.stories)
             .collect();
+        let progress = |s: &Story| loaded.progress.get(s.id.name.as_str()).copied();
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(stories.len());
         for (i, s) in stories.iter().enumerate() {
             if index.insert(s.id.name.as_str(), i).is_some() {
@@ -46,12 +51,21 @@ impl Runner {
         let mut unknown = Vec::new();
         let mut deps: Vec<Vec<&Story>> = vec![Vec::new(); stories.len()];
         for (i, s) in stories.iter().enumerate() {
+            let gates = loaded.gates.get(s.id.name.as_str());
             for a in &s.after {
                 match index.get(a.name.as_str()) {
                     Some(&j) => {
-                        waiting[i] += 1;
-                        dependents[j].push(i);
                         deps[i].push(stories[j]);
+                        let gate = gates.is_some_and(|g| g.iter().any(|x| *x == a.name));
+                        let satisfied = match progress(stories[j]) {
+                            Some(Progress::Done) => true,
+                            Some(Progress::Review) => !gate,
+                            _ => false,
+                        };
+                        if !satisfied {
+                            waiting[i] += 1;
+                            dependents[j].push(i);
+                        }
                     }
                     None => unknown.push((i, a.name.to_string())),
                 }
@@ -59,6 +73,25 @@ impl Runner {
         }
         let mut blocked = vec![false; stories.len()];
         let mut done = vec![false; stories.len()];
+        for (i, s) in stories.iter().enumerate() {
+            match progress(s) {
+                Some(Progress::Done) => {
+                    done[i] = true;
+                    self.note(
+                        "stories",
+                        format!("story {} is done in its BMAD project: not run again", s.id.name),
+                    );
+                }
+                Some(Progress::Dropped) => self.block(
+                    &stories,
+                    &dependents,
+                    &mut blocked,
+                    i,
+                    "dropped in its BMAD plan".into(),
+                ),
+                _ => {}
+            }
+        }
         for (i, dep) in unknown {
             self.block(
                 &stories,
@@ -69,7 +102,7 @@ impl Runner {
             );
         }
         let mut ready: VecDeque<usize> = (0..stories.len())
-            .filter(|i| waiting[*i] == 0 && !blocked[*i])
+            .filter(|i| waiting[*i] == 0 && !blocked[*i] && !done[*i])
             .collect();
         // In a git workspace each story works in a worktree of its own and merges through
         // the lane; otherwise stories share the workspace.
