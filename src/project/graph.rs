@@ -58,7 +58,11 @@ pub(super) fn check(out: &mut Vec<Diagnostic>, stories: &[ProjectStory]) {
             let at = s.after_at.get(*k).copied().unwrap_or(s.id_at);
             let next = names[(n + 1) % names.len()];
             let label = format!("`{}` waits for `{next}`", s.story.id.name);
-            d = if n == 0 { d.at(at, label) } else { d.also(at, label) };
+            d = if n == 0 {
+                d.at(at, label)
+            } else {
+                d.also(at, label)
+            };
         }
         out.push(d);
     }

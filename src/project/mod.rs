@@ -208,7 +208,12 @@ pub(crate) fn story(id: &str, story_type: &str, title: Option<String>) -> Story 
 /// The initiative folder of a v7 project under `base`: `base` itself when it holds a
 /// `tickets.toml`, else its one `initiative-*` folder that does (or the active one).
 fn ticket_tree(r: &mut Reader, base: &str, active: Option<&str>) -> Option<String> {
-    if r.files.read(&join(base, "tickets.toml")).ok().flatten().is_some() {
+    if r.files
+        .read(&join(base, "tickets.toml"))
+        .ok()
+        .flatten()
+        .is_some()
+    {
         return Some(base.to_string());
     }
     let mut trees: Vec<String> = r
@@ -217,7 +222,13 @@ fn ticket_tree(r: &mut Reader, base: &str, active: Option<&str>) -> Option<Strin
         .into_iter()
         .filter(|n| n.starts_with("initiative-"))
         .map(|n| join(base, &n))
-        .filter(|d| r.files.read(&join(d, "tickets.toml")).ok().flatten().is_some())
+        .filter(|d| {
+            r.files
+                .read(&join(d, "tickets.toml"))
+                .ok()
+                .flatten()
+                .is_some()
+        })
         .collect();
     if let Some(a) = active {
         trees.retain(|d| d.ends_with(&format!("/{a}")) || d.ends_with(&format!("-{a}")));
@@ -258,7 +269,10 @@ pub fn read(
     dir: &str,
     sources: &mut SourceMap,
 ) -> Result<Project, Vec<Diagnostic>> {
-    let root = dir.trim_matches('/');
+    let root = match dir.trim_matches('/') {
+        "." => "",
+        d => d.trim_start_matches("./"),
+    };
     let mut r = Reader {
         files,
         sources,

@@ -53,7 +53,9 @@ fn entry(start: usize, line: &str) -> Option<LineEntry> {
     if body.starts_with('#') || body.starts_with("- ") {
         return None;
     }
-    let colon = body.find(": ").or_else(|| body.strip_suffix(':').map(str::len))?;
+    let colon = body
+        .find(": ")
+        .or_else(|| body.strip_suffix(':').map(str::len))?;
     let raw_key = &body[..colon];
     let key = raw_key.trim_matches(['\'', '"']).to_string();
     let after = colon + 1;
@@ -246,7 +248,10 @@ mod tests {
         assert_eq!(&SPRINT[e[1].value_at.clone()], "'done'");
         assert_eq!(e[1].value, "done");
         let changed = replace_value(SPRINT, &e[0].value_at, "in-progress");
-        assert!(changed.contains("  epic-1: in-progress   # epic\n"), "{changed}");
+        assert!(
+            changed.contains("  epic-1: in-progress   # epic\n"),
+            "{changed}"
+        );
         assert_eq!(top_entry(SPRINT, "project").unwrap().value, "X");
     }
 
@@ -255,10 +260,16 @@ mod tests {
         let plan = "---\ntitle: 'A'\nstatus: 'draft'\n---\n\n# Body\nstatus: not this\n";
         assert_eq!(field(plan, "status").unwrap().value, "draft");
         let set = set_field(plan, "status", "in-progress").unwrap();
-        assert!(set.starts_with("---\ntitle: 'A'\nstatus: 'in-progress'\n---\n"), "{set}");
+        assert!(
+            set.starts_with("---\ntitle: 'A'\nstatus: 'in-progress'\n---\n"),
+            "{set}"
+        );
         assert!(set.ends_with("status: not this\n"));
         let added = set_field(plan, "blocked_reason", "it's stuck").unwrap();
-        assert!(added.contains("blocked_reason: 'it''s stuck'\n---\n"), "{added}");
+        assert!(
+            added.contains("blocked_reason: 'it''s stuck'\n---\n"),
+            "{added}"
+        );
         assert!(set_field("# no frontmatter\n", "status", "done").is_none());
     }
 
@@ -268,7 +279,11 @@ mod tests {
         assert_eq!(title(md).unwrap(), "Story 1.2: Accounts");
         let ac = section_items(md, |h| h.contains("Acceptance Criteria"));
         assert_eq!(ac, ["Users sign up", "Users sign in"]);
-        let bold = "### Story 1.1: X\n\n**Acceptance Criteria:**\n\n- A\n- B\n\n### Story 1.2: Y\n- C\n";
-        assert_eq!(section_items(bold, |h| h.contains("Acceptance Criteria")), ["A", "B"]);
+        let bold =
+            "### Story 1.1: X\n\n**Acceptance Criteria:**\n\n- A\n- B\n\n### Story 1.2: Y\n- C\n";
+        assert_eq!(
+            section_items(bold, |h| h.contains("Acceptance Criteria")),
+            ["A", "B"]
+        );
     }
 }

@@ -136,7 +136,12 @@ fn read_story_file(r: &mut Reader, path: &str) -> Option<FileFacts> {
 }
 
 /// The progress an entry's value says, or a diagnostic at it.
-fn status_of(r: &mut Reader, file: FileId, e: &LineEntry, vocabulary: Vocabulary) -> Option<Progress> {
+fn status_of(
+    r: &mut Reader,
+    file: FileId,
+    e: &LineEntry,
+    vocabulary: Vocabulary,
+) -> Option<Progress> {
     let p = vocabulary.parse(&e.value);
     if p.is_none() {
         r.report(
@@ -145,7 +150,10 @@ fn status_of(r: &mut Reader, file: FileId, e: &LineEntry, vocabulary: Vocabulary
             e.value_at.clone(),
             format!("`{}` is not a status of `{}`", e.value, e.key),
             "unknown status",
-            Some(format!("the format's statuses: {}", vocabulary.words().join(", "))),
+            Some(format!(
+                "the format's statuses: {}",
+                vocabulary.words().join(", ")
+            )),
         );
     }
     p
@@ -167,7 +175,10 @@ pub(super) fn read(r: &mut Reader, status: &str, root: &str) -> Vec<ProjectStory
                 format!("`{}` is in `development_status` twice", e.key),
             )
             .at(Span::new(file, e.key_at.start, e.key_at.end), "again here")
-            .also(Span::new(file, first.key_at.start, first.key_at.end), "first here")
+            .also(
+                Span::new(file, first.key_at.start, first.key_at.end),
+                "first here",
+            )
             .help("keep one line per key");
             r.diagnostics.push(d);
         }
@@ -272,7 +283,10 @@ pub(super) fn read(r: &mut Reader, status: &str, root: &str) -> Vec<ProjectStory
                         file: status.to_string(),
                         kind: PlaceKind::SprintKey {
                             key: e.key.clone(),
-                            epic: entries.iter().any(|x| x.key == epic_key).then_some(epic_key),
+                            epic: entries
+                                .iter()
+                                .any(|x| x.key == epic_key)
+                                .then_some(epic_key),
                         },
                     }),
                     id_at,
@@ -311,9 +325,15 @@ mod tests {
         assert_eq!(story_numbers("epic-1"), None);
         assert_eq!(story_numbers("1-2"), None);
         assert!(matches!(classify("epic-1"), Key::Epic));
-        assert!(matches!(classify("epic-1-retrospective"), Key::Retrospective));
+        assert!(matches!(
+            classify("epic-1-retrospective"),
+            Key::Retrospective
+        ));
         assert!(matches!(classify("epic-1-retro-item-2-x"), Key::Other));
-        assert_eq!(normalize("a/impl/../planning/epics.md"), "a/planning/epics.md");
+        assert_eq!(
+            normalize("a/impl/../planning/epics.md"),
+            "a/planning/epics.md"
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub(super) fn read(r: &mut Reader, dir: &str) -> Vec<ProjectStory> {
                 at..at,
                 format!("`{path}` is not a list of stories: {e}"),
                 "here",
-                Some("stories.yaml is a top-level list of `- id: \"1\"` entries with a `title`".into()),
+                Some(
+                    "stories.yaml is a top-level list of `- id: \"1\"` entries with a `title`"
+                        .into(),
+                ),
             );
             return Vec::new();
         }
@@ -66,7 +69,9 @@ pub(super) fn read(r: &mut Reader, dir: &str) -> Vec<ProjectStory> {
                 id_range,
                 format!("story {} of `{path}` has no `id`", i + 1),
                 "this story",
-                Some("each story has an `id` (a quoted string), pinned once its file exists".into()),
+                Some(
+                    "each story has an `id` (a quoted string), pinned once its file exists".into(),
+                ),
             );
             continue;
         };
@@ -94,7 +99,10 @@ pub(super) fn read(r: &mut Reader, dir: &str) -> Vec<ProjectStory> {
                             s.value_at.clone(),
                             format!("`{}` is not a story status", s.value),
                             "unknown status",
-                            Some(format!("the statuses: {}", Vocabulary::Spec.words().join(", "))),
+                            Some(format!(
+                                "the statuses: {}",
+                                Vocabulary::Spec.words().join(", ")
+                            )),
                         ),
                     }
                 }

@@ -113,7 +113,10 @@ fn afters(r: &mut Reader, file: FileId, t: &Table, epic: Option<&str>) -> Vec<Af
             }
             (Value::String(s), Some(e)) => Some(Target::Ticket(format!("{e}.{}", s.value()))),
             (Value::String(s), None) => Some(Target::Epic(s.value().clone())),
-            (Value::InlineTable(it), _) => it.get("epic").and_then(id_of).map(|(id, _)| Target::Epic(id)),
+            (Value::InlineTable(it), _) => it
+                .get("epic")
+                .and_then(id_of)
+                .map(|(id, _)| Target::Epic(id)),
             _ => None,
         };
         match target {
@@ -151,7 +154,10 @@ fn entries(r: &mut Reader, path: &str, epic: &str) -> Vec<Entry> {
                 at.start as usize..at.end as usize,
                 format!("an entry of `{path}` has no `id`"),
                 "this entry",
-                Some("each `[[entry]]` has an `id`: an integer (or alphanumeric, `6a`) never reused".into()),
+                Some(
+                    "each `[[entry]]` has an `id`: an integer (or alphanumeric, `6a`) never reused"
+                        .into(),
+                ),
             );
             continue;
         };
@@ -202,7 +208,10 @@ fn files(r: &mut Reader, dir: &str) -> Files {
                         s.value_at.clone(),
                         format!("`{}` is not a plan status", s.value),
                         "unknown status",
-                        Some(format!("a plan's statuses: {}", Vocabulary::Plan.words().join(", "))),
+                        Some(format!(
+                            "a plan's statuses: {}",
+                            Vocabulary::Plan.words().join(", ")
+                        )),
                     );
                     Progress::Backlog
                 }),
@@ -223,7 +232,10 @@ fn slug(title: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+    s.split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// The stories of the initiative folder `tree`.
@@ -262,7 +274,10 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
         let folder = join(tree, &slug);
         let list = join(&folder, "tickets.toml");
         if r.files.read(&list).ok().flatten().is_none() {
-            let at = t.get("slug").and_then(toml_edit::Item::span).unwrap_or(0..0);
+            let at = t
+                .get("slug")
+                .and_then(toml_edit::Item::span)
+                .unwrap_or(0..0);
             r.report(
                 Code::ProjectFormat,
                 file,
@@ -283,7 +298,11 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
     // Every ticket of each epic, by the epic's id and slug.
     let mut members: HashMap<String, Vec<String>> = HashMap::new();
     for e in &epics {
-        let refs: Vec<String> = e.entries.iter().map(|x| format!("{}.{}", e.id, x.id)).collect();
+        let refs: Vec<String> = e
+            .entries
+            .iter()
+            .map(|x| format!("{}.{}", e.id, x.id))
+            .collect();
         members.insert(e.id.clone(), refs.clone());
         members.insert(e.slug.clone(), refs);
     }
@@ -330,7 +349,13 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
                 None => {
                     let stem = leaf.map_or_else(
                         || format!("{}-{}", x.kind, slug(x.title.as_deref().unwrap_or(&id))),
-                        |(p, _)| p.rsplit('/').next().unwrap_or(p).trim_end_matches(".md").to_string(),
+                        |(p, _)| {
+                            p.rsplit('/')
+                                .next()
+                                .unwrap_or(p)
+                                .trim_end_matches(".md")
+                                .to_string()
+                        },
                     );
                     (join(&folder, &format!("{stem}-plan.md")), Progress::Backlog)
                 }
@@ -338,6 +363,7 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
             let new_plan = Some(NewPlan {
                 title: x.title.clone().unwrap_or_else(|| id.clone()),
                 ticket: x.raw_id.clone(),
+                plan_type: if x.kind == "bug" { "bugfix" } else { "feature" },
             });
             stories.push(ProjectStory {
                 story: s,
@@ -364,6 +390,9 @@ mod tests {
 
     #[test]
     fn titles_make_file_slugs() {
-        assert_eq!(slug("Apply and refuse discount codes!"), "apply-and-refuse-discount-codes");
+        assert_eq!(
+            slug("Apply and refuse discount codes!"),
+            "apply-and-refuse-discount-codes"
+        );
     }
 }

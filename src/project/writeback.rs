@@ -44,6 +44,8 @@ pub struct NewPlan {
     pub title: String,
     /// The ticket's id, as TOML wrote it (`4`, or a quoted alphanumeric id).
     pub ticket: String,
+    /// The plan's `type`: `bugfix` for a bug, else `feature`.
+    pub plan_type: &'static str,
 }
 
 /// A move to write: where to, why (for `blocked`), and the time in the two forms the
@@ -123,8 +125,9 @@ pub fn advance(
             (Some(text), _) => frontmatter(text, &place.file, *vocabulary, mv),
             (None, Some(plan)) => Ok(vocabulary.word(mv.to).map(|word| {
                 let mut text = format!(
-                    "---\ntitle: {}\ntype: 'feature'\nticket: {}\nstatus: '{word}'\n---\n",
+                    "---\ntitle: {}\ntype: '{}'\nticket: {}\nstatus: '{word}'\n---\n",
                     single_quoted(&plan.title),
+                    plan.plan_type,
                     plan.ticket
                 );
                 if mv.to == Progress::Blocked {
@@ -279,10 +282,22 @@ mod tests {
         let started = advance(&place, Some(SPRINT), &mv(Progress::InProgress))
             .unwrap()
             .unwrap();
-        assert!(started.contains("  1-2-acct: in-progress   # mine\n"), "{started}");
-        assert!(started.contains("  epic-1: in-progress # epic\n"), "{started}");
-        assert!(started.contains("last_updated: 12-01-2026 10:00\n"), "{started}");
-        assert!(started.contains("generated: 05-06-2025 21:30\n"), "{started}");
+        assert!(
+            started.contains("  1-2-acct: in-progress   # mine\n"),
+            "{started}"
+        );
+        assert!(
+            started.contains("  epic-1: in-progress # epic\n"),
+            "{started}"
+        );
+        assert!(
+            started.contains("last_updated: 12-01-2026 10:00\n"),
+            "{started}"
+        );
+        assert!(
+            started.contains("generated: 05-06-2025 21:30\n"),
+            "{started}"
+        );
         assert!(started.starts_with("# STATUS DEFINITIONS kept\n"));
         // Never backwards.
         let review = advance(&place, Some(&started), &mv(Progress::Review))
@@ -293,7 +308,10 @@ mod tests {
             None
         );
         // v6 has no blocked.
-        assert_eq!(advance(&place, Some(&review), &mv(Progress::Blocked)).unwrap(), None);
+        assert_eq!(
+            advance(&place, Some(&review), &mv(Progress::Blocked)).unwrap(),
+            None
+        );
         let done = advance(&place, Some(&review), &mv(Progress::Done))
             .unwrap()
             .unwrap();
@@ -323,6 +341,7 @@ mod tests {
                 new_plan: Some(NewPlan {
                     title: "Cart's scaffold".into(),
                     ticket: "4".into(),
+                    plan_type: "feature",
                 }),
             },
         };
@@ -337,8 +356,14 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(blocked.contains("status: 'blocked'\n"), "{blocked}");
-        assert!(blocked.contains("blocked_reason: 'the tests fail'\n"), "{blocked}");
-        assert!(blocked.contains("blocked_at: '2026-12-01T10:00:00Z'\n"), "{blocked}");
+        assert!(
+            blocked.contains("blocked_reason: 'the tests fail'\n"),
+            "{blocked}"
+        );
+        assert!(
+            blocked.contains("blocked_at: '2026-12-01T10:00:00Z'\n"),
+            "{blocked}"
+        );
         let again = advance(&place, Some(&blocked), &mv(Progress::InProgress))
             .unwrap()
             .unwrap();
@@ -347,6 +372,9 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(done.contains("status: 'done'\n"), "{done}");
-        assert_eq!(advance(&place, Some(&done), &mv(Progress::Review)).unwrap(), None);
+        assert_eq!(
+            advance(&place, Some(&done), &mv(Progress::Review)).unwrap(),
+            None
+        );
     }
 }

@@ -300,11 +300,7 @@ mod replace {
         let Some(bytes) = change(current.as_deref()) else {
             return Ok(false);
         };
-        let temp = PathBuf::from(format!(
-            ".{}.bmad-{}",
-            name.display(),
-            std::process::id()
-        ));
+        let temp = PathBuf::from(format!(".{}.bmad-{}", name.display(), std::process::id()));
         let write = || -> Result<(), ConfinedError> {
             let create = OFlags::WRONLY
                 | OFlags::CREATE
@@ -325,11 +321,11 @@ mod replace {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
+use imp as platform;
 /// Where [`update`] is done: a locked atomic replace on Linux, a checked write elsewhere.
 #[cfg(target_os = "linux")]
 use replace as platform;
-#[cfg(not(target_os = "linux"))]
-use imp as platform;
 
 #[cfg(not(target_os = "linux"))]
 mod imp {

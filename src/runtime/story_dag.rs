@@ -10,8 +10,8 @@ use super::Runner;
 use super::event::EventKind;
 use super::steps::{Ctx, StepError};
 use crate::model::Story;
-use crate::project::Progress;
 use crate::model::step::Step;
+use crate::project::Progress;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, VecDeque};
@@ -79,7 +79,10 @@ impl Runner {
                     done[i] = true;
                     self.note(
                         "stories",
-                        format!("story {} is done in its BMAD project: not run again", s.id.name),
+                        format!(
+                            "story {} is done in its BMAD project: not run again",
+                            s.id.name
+                        ),
                     );
                 }
                 Some(Progress::Dropped) => self.block(

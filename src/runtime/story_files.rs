@@ -27,9 +27,9 @@ use super::workspace::{Workspace, WorkspaceError};
 use crate::model::step::{Name, Text};
 use crate::model::{FileChange, NewFile, StoriesFrom, Story, StoryFormat};
 use crate::project::{Progress, StatusPlace};
-use std::collections::HashMap;
 use crate::source::Span;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Why the story files cannot be used: each names the file (or the pattern).
 #[derive(Debug, thiserror::Error)]

@@ -8,9 +8,9 @@ mod ops;
 mod stories;
 
 use super::ast::{Item, StoriesFrom};
-use crate::model::StoryFormat;
 use super::builder::{Builder, P, is_keyword};
 use super::grammar::Rule;
+use crate::model::StoryFormat;
 
 /// The children of a pair that carry data (keywords dropped).
 fn kids(p: P) -> impl Iterator<Item = P> {
