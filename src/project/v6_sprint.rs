@@ -240,6 +240,8 @@ pub(super) fn read(r: &mut Reader, status: &str, root: &str) -> Vec<ProjectStory
                     Some("a retrospective is `optional` or `done`".into()),
                 );
             }
+            // A key listed twice is reported above, once.
+            Key::Story { .. } if stories.iter().any(|s| s.story.id.name == e.key) => {}
             Key::Story { epic, number } => {
                 let sprint = status_of(r, file, e, Vocabulary::Sprint).unwrap_or(Progress::Backlog);
                 let numbers = format!("{epic}-{number}");

@@ -207,7 +207,7 @@ fn parse(file: &str, yaml: &str) -> Result<Story, StoryFileError> {
             .collect(),
         accept: s.acceptance_criteria.into_iter().map(text).collect(),
         description: None,
-        file: Some(text(file.to_string())),
+        file: None,
         span: Span::default(),
     })
 }

@@ -17,6 +17,7 @@ mod harness;
 
 mod adapters;
 mod approvals;
+mod bmad_projects;
 mod budget;
 mod cli;
 mod commands;
