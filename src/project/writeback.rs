@@ -179,10 +179,14 @@ fn sprint(
     epic: Option<&str>,
     mv: &Move,
 ) -> Result<Option<String>, WriteBackError> {
-    let Some(mut out) = sprint_key(text, file, key, Vocabulary::Sprint, mv.to)? else {
-        return Ok(None);
-    };
-    if let Some(epic) = epic {
+    let story = sprint_key(text, file, key, Vocabulary::Sprint, mv.to)?;
+    let mut out = story.clone().unwrap_or_else(|| text.to_string());
+    // The epic follows its stories even when this one was moved already (by a person).
+    let moves_epic = matches!(
+        mv.to,
+        Progress::InProgress | Progress::Review | Progress::Done
+    );
+    if let Some(epic) = epic.filter(|_| moves_epic) {
         let number = epic.trim_start_matches("epic-");
         let prefix = format!("{number}-");
         let all_done = block_entries(&out, "development_status")
@@ -198,6 +202,9 @@ fn sprint(
         if let Ok(Some(moved)) = sprint_key(&out, file, epic, Vocabulary::SprintEpic, epic_to) {
             out = moved;
         }
+    }
+    if story.is_none() && out == text {
+        return Ok(None);
     }
     if let Some(e) = top_entry(&out, "last_updated") {
         out = replace_value(&out, &e.value_at, mv.sprint_time);

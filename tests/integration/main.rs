@@ -18,6 +18,7 @@ mod harness;
 mod adapters;
 mod approvals;
 mod bmad_projects;
+mod bmad_resume;
 mod budget;
 mod cli;
 mod commands;
