@@ -186,13 +186,20 @@ pub(crate) fn text_of(s: &str) -> Text {
     }
 }
 
+/// Whether a file name is a markdown file's (`.md`, any case).
+pub(crate) fn is_markdown(name: &str) -> bool {
+    std::path::Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("md"))
+}
+
 /// A story with the fields every format has; the readers fill in the rest.
-pub(crate) fn story(id: &str, story_type: &str, title: Option<String>) -> Story {
+pub(crate) fn story(id: &str, story_type: &str, title: Option<&str>) -> Story {
     Story {
         id: name(id),
         story_type: name(story_type),
         epic: None,
-        title: title.as_deref().map(text_of),
+        title: title.map(text_of),
         from_prd: None,
         from_arch: None,
         after: Vec::new(),

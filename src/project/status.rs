@@ -86,8 +86,8 @@ impl Vocabulary {
     /// The progress a word means; `None` for a word the vocabulary does not have.
     pub fn parse(self, word: &str) -> Option<Progress> {
         let p = match (self, word.trim()) {
-            (Vocabulary::Sprint | Vocabulary::SprintEpic, "backlog") => Progress::Backlog,
-            (Vocabulary::Spec | Vocabulary::Plan, "draft" | "") => Progress::Backlog,
+            (Vocabulary::Sprint | Vocabulary::SprintEpic, "backlog")
+            | (Vocabulary::Spec | Vocabulary::Plan, "draft" | "") => Progress::Backlog,
             (Vocabulary::Sprint, "ready-for-dev" | "drafted")
             | (Vocabulary::Spec | Vocabulary::Plan, "ready-for-dev") => Progress::Ready,
             (Vocabulary::Sprint | Vocabulary::SprintEpic, "in-progress" | "contexted")

@@ -255,7 +255,7 @@ pub(super) fn read(r: &mut Reader, status: &str, root: &str) -> Vec<ProjectStory
                     .and_then(|f| f.title.clone())
                     .or((!planned_title.is_empty()).then_some(planned_title))
                     .unwrap_or(slug);
-                let mut s = story(&e.key, "story", Some(title));
+                let mut s = story(&e.key, "story", Some(&title));
                 s.epic = Some(name(epic));
                 let accept = facts
                     .as_ref()

@@ -78,7 +78,7 @@ pub(super) fn read(r: &mut Reader, dir: &str) -> Vec<ProjectStory> {
         let prefix = format!("{id}-");
         let found = names
             .iter()
-            .find(|n| n.starts_with(&prefix) && n.ends_with(".md"))
+            .find(|n| n.starts_with(&prefix) && super::is_markdown(n))
             .map(|n| join(&story_dir, n));
         let mut progress = Progress::Backlog;
         let mut place = None;
@@ -115,7 +115,7 @@ pub(super) fn read(r: &mut Reader, dir: &str) -> Vec<ProjectStory> {
                 });
             }
         }
-        let mut s = story(&id, "story", title);
+        let mut s = story(&id, "story", title.as_deref());
         s.description = e.description.as_deref().map(text_of);
         s.accept = accept.iter().map(|a| text_of(a)).collect();
         s.file = found.as_deref().map(text_of);

@@ -188,7 +188,7 @@ fn files(r: &mut Reader, dir: &str) -> Files {
         plans: HashMap::new(),
     };
     for n in r.files.list(dir) {
-        if !n.ends_with(".md") || n.starts_with("epic-") {
+        if !super::is_markdown(&n) || n.starts_with("epic-") {
             continue;
         }
         let path = join(dir, &n);
@@ -312,7 +312,7 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
         let found = files(r, &folder);
         for x in &e.entries {
             let id = format!("{}.{}", e.id, x.id);
-            let mut s = story(&id, &x.kind, x.title.clone());
+            let mut s = story(&id, &x.kind, x.title.as_deref());
             s.epic = Some(name(&e.id));
             s.description = x.description.as_deref().map(text_of);
             let leaf = found.leaves.get(&x.id);
@@ -329,36 +329,31 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
                         s.after.push(name(t));
                         after_at.push(a.at);
                     }
-                    Target::Epic(ep) => match members.get(ep) {
-                        Some(refs) => {
+                    Target::Epic(ep) => {
+                        if let Some(refs) = members.get(ep) {
                             for m in refs.iter().filter(|m| **m != id) {
                                 s.after.push(name(m));
                                 after_at.push(a.at);
                                 gates.push(m.clone());
                             }
-                        }
-                        None => {
+                        } else {
                             s.after.push(name(ep));
                             after_at.push(a.at);
                         }
-                    },
+                    }
                 }
             }
-            let (plan, progress) = match found.plans.get(&x.id) {
-                Some((p, progress)) => (p.clone(), *progress),
-                None => {
-                    let stem = leaf.map_or_else(
-                        || format!("{}-{}", x.kind, slug(x.title.as_deref().unwrap_or(&id))),
-                        |(p, _)| {
-                            p.rsplit('/')
-                                .next()
-                                .unwrap_or(p)
-                                .trim_end_matches(".md")
-                                .to_string()
-                        },
-                    );
-                    (join(&folder, &format!("{stem}-plan.md")), Progress::Backlog)
-                }
+            let (plan, progress) = if let Some((p, progress)) = found.plans.get(&x.id) {
+                (p.clone(), *progress)
+            } else {
+                let stem = leaf.map_or_else(
+                    || format!("{}-{}", x.kind, slug(x.title.as_deref().unwrap_or(&id))),
+                    |(p, _)| {
+                        let file = p.rsplit('/').next().unwrap_or(p);
+                        file.trim_end_matches(".md").to_string()
+                    },
+                );
+                (join(&folder, &format!("{stem}-plan.md")), Progress::Backlog)
             };
             let new_plan = Some(NewPlan {
                 title: x.title.clone().unwrap_or_else(|| id.clone()),
