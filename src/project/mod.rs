@@ -293,6 +293,7 @@ pub fn read(
         Some((Layout::TicketTree, v7_tickets::read(&mut r, &tree)))
     } else if let Some(status) = [
         join(&output, "implementation-artifacts/sprint-status.yaml"),
+        join(root, "implementation-artifacts/sprint-status.yaml"),
         join(root, "sprint-status.yaml"),
     ]
     .into_iter()
