@@ -140,6 +140,20 @@ pub fn advance(
     }
 }
 
+/// How far the story at `place` has come as `text` (its file now) says; `None` when the
+/// file does not say (the key or the status is gone, or it is a word the format lacks).
+pub fn progress_in(place: &StatusPlace, text: &str) -> Option<Progress> {
+    match &place.kind {
+        PlaceKind::SprintKey { key, .. } => block_entries(text, "development_status")
+            .into_iter()
+            .find(|e| e.key == *key)
+            .and_then(|e| Vocabulary::Sprint.parse(&e.value)),
+        PlaceKind::Frontmatter { vocabulary, .. } => {
+            field(text, "status").and_then(|e| vocabulary.parse(&e.value))
+        }
+    }
+}
+
 /// `text` with `key` of `development_status` moved to `word` if that is forward.
 fn sprint_key(
     text: &str,
@@ -324,6 +338,13 @@ mod tests {
             .unwrap();
         assert!(done.contains("  epic-1: done # epic\n"), "{done}");
         assert!(done.contains("  epic-2: backlog\n"), "{done}");
+    }
+
+    #[test]
+    fn the_progress_a_file_says_now_is_read() {
+        let place = sprint_place("1-1-auth", "epic-1");
+        assert_eq!(progress_in(&place, SPRINT), Some(Progress::Done));
+        assert_eq!(progress_in(&sprint_place("9-9-x", "epic-9"), SPRINT), None);
     }
 
     #[test]

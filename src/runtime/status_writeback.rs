@@ -8,7 +8,7 @@
 
 use super::confined::ConfinedError;
 use super::event::EventKind;
-use crate::project::writeback::{Move, WriteBackError, advance};
+use crate::project::writeback::{Move, WriteBackError, advance, progress_in};
 use crate::project::{Progress, StatusPlace};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -70,6 +70,19 @@ impl StatusWriteBack {
     /// Whether any story's status is written back.
     pub(super) fn is_empty(&self) -> bool {
         self.places.borrow().is_empty()
+    }
+
+    /// How far `story` has come as its project's file says now (a person may have moved
+    /// it during the run); `None` when it is no project's story or the file does not say.
+    pub(super) fn progress_now(
+        &self,
+        ws: &super::workspace::Workspace,
+        story: &str,
+    ) -> Option<Progress> {
+        let place = self.places.borrow().get(story).cloned()?;
+        let full = ws.resolve(&place.file).ok()?;
+        let bytes = crate::load::read_regular(&full, crate::load::MAX_FILE_BYTES).ok()?;
+        progress_in(&place, std::str::from_utf8(&bytes).ok()?)
     }
 
     /// Moves `story` to `to` in its project's file under the workspace `root`; the file

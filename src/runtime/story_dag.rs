@@ -124,6 +124,19 @@ impl Runner {
         loop {
             while running.len() < limit && paused.is_none() {
                 let Some(i) = ready.pop_front() else { break };
+                // A person may have finished it by hand since the run read the project.
+                let id = stories[i].id.name.as_str();
+                if self.statuses.progress_now(&self.workspace, id) == Some(Progress::Done) {
+                    done[i] = true;
+                    self.note(
+                        "stories",
+                        format!(
+                            "story {id} was marked done in its BMAD project during the run: not run"
+                        ),
+                    );
+                    release(&dependents[i], &mut waiting, &blocked, &mut ready);
+                    continue;
+                }
                 running.push(
                     async move {
                         let ctx = &contexts[i];
@@ -150,12 +163,7 @@ impl Runner {
                     self.record(EventKind::StoryDone {
                         story: stories[i].id.name.to_string(),
                     });
-                    for &d in &dependents[i] {
-                        waiting[d] -= 1;
-                        if waiting[d] == 0 && !blocked[d] {
-                            ready.push_back(d);
-                        }
-                    }
+                    release(&dependents[i], &mut waiting, &blocked, &mut ready);
                 }
                 // Neither done nor blocked: it goes on when the run is resumed.
                 Err(e @ StepError::Paused(_)) => paused = Some(e),
@@ -214,5 +222,21 @@ impl Runner {
             });
         }
         self.sync_point("error_occurrence");
+    }
+}
+
+/// One dependency of each of `dependents` is done: those that wait for nothing more (and
+/// are not blocked) are ready.
+fn release(
+    dependents: &[usize],
+    waiting: &mut [usize],
+    blocked: &[bool],
+    ready: &mut VecDeque<usize>,
+) {
+    for &d in dependents {
+        waiting[d] -= 1;
+        if waiting[d] == 0 && !blocked[d] {
+            ready.push_back(d);
+        }
     }
 }

@@ -106,13 +106,23 @@ fn a_person_s_edit_to_the_status_file_during_the_run_is_kept() {
     let after = read(ws.path(), SPRINT);
     assert!(after.contains("\nproject: Renamed By Hand\n"), "{after}");
     assert!(after.ends_with("# Sam: reviewed the plan\n"), "{after}");
-    // Their `done` is never taken back, though the run had 2-1 to build.
+    // Their `done` is kept, and 2-1, done by hand before its turn, is not built (the run
+    // does not touch its epic either).
     assert!(
         after.contains("  2-1-personality-system: done  # by Sam\n"),
         "{after}"
     );
     assert!(after.contains("  1-3-password-reset: done\n"), "{after}");
-    assert!(after.contains("  epic-2: done\n"), "{after}");
+    assert!(after.contains("  epic-1: done\n"), "{after}");
+    assert!(after.contains("  epic-2: backlog\n"), "{after}");
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("ledger.txt")).unwrap(),
+        "1-2-account-management\n1-3-password-reset\n"
+    );
+    assert_eq!(
+        report.stories_done,
+        ["1-2-account-management", "1-3-password-reset"]
+    );
 }
 
 #[test]
