@@ -346,3 +346,6 @@ pub fn summary(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests;

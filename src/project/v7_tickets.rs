@@ -325,6 +325,7 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
             let mut after_at = Vec::new();
             for a in x.after.iter().chain(&e.after) {
                 match &a.target {
+                    Target::Ticket(t) if s.after.iter().any(|x| x.name == *t) => {}
                     Target::Ticket(t) => {
                         s.after.push(name(t));
                         after_at.push(a.at);
@@ -332,8 +333,10 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
                     Target::Epic(ep) => {
                         if let Some(refs) = members.get(ep) {
                             for m in refs.iter().filter(|m| **m != id) {
-                                s.after.push(name(m));
-                                after_at.push(a.at);
+                                if !s.after.iter().any(|x| x.name == *m) {
+                                    s.after.push(name(m));
+                                    after_at.push(a.at);
+                                }
                                 gates.push(m.clone());
                             }
                         } else {
