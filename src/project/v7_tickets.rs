@@ -316,7 +316,11 @@ pub(super) fn read(r: &mut Reader, tree: &str) -> Vec<ProjectStory> {
             s.epic = Some(name(&e.id));
             s.description = x.description.as_deref().map(text_of);
             let leaf = found.leaves.get(&x.id);
-            s.file = leaf.map(|(p, _)| text_of(p));
+            // The leaf, or else the plan, is what the agent reads.
+            s.file = leaf
+                .map(|(p, _)| p)
+                .or(found.plans.get(&x.id).map(|(p, _)| p))
+                .map(|p| text_of(p));
             s.accept = x.verify.iter().map(|v| text_of(v)).collect();
             if let Some((_, accept)) = leaf {
                 s.accept.extend(accept.iter().map(|a| text_of(a)));
