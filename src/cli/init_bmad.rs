@@ -42,8 +42,8 @@ fn workflow(project: &Project) -> String {
     format!(
         r#"// This BMAD-METHOD project, run by bmad as it is ({about}).
 // Written by `bmad init --from-bmad`. bmad reads the stories when development starts
-// (stories already done are not run again) and writes each story's status back as it
-// moves, {statuses} (never backwards).
+// (stories already done are not run again) and a real run writes each story's status
+// back as it moves, {statuses} (never backwards; a simulation writes none).
 //
 //   bmad check {FILE}
 //   bmad run --simulate {FILE} --workspace .

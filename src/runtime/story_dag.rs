@@ -25,7 +25,15 @@ impl Runner {
         ctx: &'a Ctx<'a>,
     ) -> Result<(), StepError> {
         let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)?;
-        self.statuses.track(loaded.places.iter().cloned());
+        // A simulation must not mark a real project's stories done.
+        if !self.options.simulate {
+            self.statuses.track(loaded.places.iter().cloned());
+        } else if !loaded.places.is_empty() {
+            self.note(
+                "stories",
+                "a simulated run writes no status back into the BMAD project".into(),
+            );
+        }
         let stories: Vec<&Story> = self
             .program
             .stories

@@ -152,6 +152,25 @@ fn init_from_bmad_writes_a_workflow_that_checks_and_runs_each_format() {
         assert_eq!(check.status.code(), Some(0), "{name}: {}", out(&check));
         let run = bmad(&["run", "--simulate", f, "--workspace", w]);
         assert_eq!(run.status.code(), Some(0), "{name}: {}", out(&run));
+        // A simulation writes no status into the real project.
+        assert!(
+            out(&run).contains("a simulated run writes no status back"),
+            "{name}: {}",
+            out(&run)
+        );
+        for file in [
+            "_bmad-output/implementation-artifacts/sprint-status.yaml",
+            "stories/2-digest-rendering.md",
+            "_bmad-output/initiative-cart/epic-cart-core/story-cart-totals-plan.md",
+        ] {
+            if ws.path().join(file).exists() {
+                assert_eq!(
+                    read(ws.path(), file),
+                    original(name, file),
+                    "{name}: {file}"
+                );
+            }
+        }
         // Never over an existing file.
         let again = bmad(&["init", "--from-bmad", w]);
         assert_eq!(again.status.code(), Some(2), "{name}: {}", out(&again));
