@@ -368,12 +368,12 @@ mod imp {
         name: &Path,
         change: impl FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
     ) -> Result<bool, ConfinedError> {
+        use std::io::Write;
         let full = root.join(dirs.iter().collect::<PathBuf>()).join(name);
         let current = std::fs::read(&full).ok();
         let Some(bytes) = change(current.as_deref()) else {
             return Ok(false);
         };
-        use std::io::Write;
         let mut file = open_file(root, dirs, name, Mode::Replace)?;
         file.write_all(&bytes).map_err(|source| ConfinedError::Io {
             path: full.display().to_string(),
