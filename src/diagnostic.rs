@@ -58,11 +58,17 @@ pub enum Code {
     Unused,
     /// A path leads outside the workspace.
     PathOutside,
+    /// A BMAD-METHOD project's file is not in its format (YAML or TOML that does not
+    /// parse, a missing id), or the directory holds no BMAD project.
+    ProjectFormat,
+    /// A BMAD-METHOD project's file gives a story or epic a status its format does not
+    /// have.
+    UnknownStatus,
 }
 
 impl Code {
     /// Every code, in a stable order.
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 26] = [
         Code::Io,
         Code::Encoding,
         Code::EmptyFile,
@@ -87,6 +93,8 @@ impl Code {
         Code::ScriptUndefined,
         Code::Unused,
         Code::PathOutside,
+        Code::ProjectFormat,
+        Code::UnknownStatus,
     ];
 
     /// The stable name, e.g. `bmad::undefined`.
@@ -116,6 +124,8 @@ impl Code {
             Code::ScriptUndefined => "bmad::script-undefined",
             Code::Unused => "bmad::unused",
             Code::PathOutside => "bmad::path-outside",
+            Code::ProjectFormat => "bmad::project-format",
+            Code::UnknownStatus => "bmad::unknown-status",
         }
     }
 }

@@ -32,6 +32,8 @@ pub fn explanation(code: Code) -> &'static str {
         Code::ScriptUndefined => include_str!("../docs/codes/script-undefined.md"),
         Code::Unused => include_str!("../docs/codes/unused.md"),
         Code::PathOutside => include_str!("../docs/codes/path-outside.md"),
+        Code::ProjectFormat => include_str!("../docs/codes/project-format.md"),
+        Code::UnknownStatus => include_str!("../docs/codes/unknown-status.md"),
     }
 }
 

@@ -18,6 +18,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("format", 3),
     ("load", 3),
     ("ir", 4),
+    // BMAD-METHOD projects read as stories: the checker and the runtime both read them.
+    ("project", 4),
     ("script", 5),
     ("check", 6),
     ("graph", 7),

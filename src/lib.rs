@@ -111,6 +111,7 @@ pub mod ir;
 pub mod load;
 pub mod model;
 pub mod probe;
+pub mod project;
 pub mod render;
 pub mod repl;
 pub mod runtime;
@@ -185,6 +186,7 @@ fn finish(loaded: load::Loaded) -> Checked {
         })
         .collect();
     let mut diagnostics = loaded.diagnostics;
+    let mut sources = loaded.sources;
     // A file that does not parse, or an import that is not found, leaves items out:
     // checking the rest would report their absence (undefined names, unreachable phases)
     // as if it were the problem.
@@ -197,6 +199,7 @@ fn finish(loaded: load::Loaded) -> Checked {
     if !unparsed {
         diagnostics.extend(lower_diags);
         diagnostics.extend(check::check(&program));
+        check_projects(&program, &mut sources, &mut diagnostics);
     }
     // Unused-definition warnings are noise while there are errors: a typo in a reference
     // also makes the intended definition look unused.
@@ -205,10 +208,58 @@ fn finish(loaded: load::Loaded) -> Checked {
     }
     diagnostics.sort_by_key(|d| d.primary.as_ref().map(|l| (l.span.file, l.span.start)));
     Checked {
-        sources: loaded.sources,
+        sources,
         program,
         diagnostics,
         io_failed: loaded.io_failed,
+    }
+}
+
+/// Reads the BMAD projects the workflow names (`stories from bmad "DIR"`) beside its file,
+/// when they are there (a run reads them from its workspace; one made during the run is
+/// not there yet), and adds their problems to `diagnostics`. Only the files of a project
+/// with problems join `sources`: the workflow's digest, which a resume compares, must not
+/// change when a run writes a status.
+fn check_projects(
+    program: &ir::Program,
+    sources: &mut SourceMap,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for s in &program.story_sources {
+        if s.format != model::StoryFormat::Bmad {
+            continue;
+        }
+        let Some(Some(dir)) = program.file_dirs.get(s.span.file as usize) else {
+            continue;
+        };
+        let inside = s.pattern.value.trim_start_matches('/');
+        if !dir.join(inside).is_dir() {
+            continue;
+        }
+        let mut own = SourceMap::new();
+        let files = project::DiskFiles { root: dir.clone() };
+        let Err(found) = project::read(&files, inside, &mut own) else {
+            continue;
+        };
+        // The files by the name the workflow's own file is shown with.
+        let shown_dir = Path::new(&sources.get(s.span.file).name)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let base = u32::try_from(sources.files().count()).unwrap_or(u32::MAX);
+        for (_, f) in own.files() {
+            let name = shown_dir.join(&f.name).display().to_string();
+            sources.add(name, None, f.text.clone());
+        }
+        for mut d in found {
+            for label in d.primary.iter_mut().chain(d.secondary.iter_mut()) {
+                label.span.file += base;
+            }
+            if d.primary.is_none() {
+                d = d.at(s.pattern.span, "this BMAD project");
+            }
+            diagnostics.push(d);
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! `bmad run --dry-run`: every prompt the run would send, in order, and nothing run. The
 //! workflow is simulated on a virtual clock in a scratch workspace seeded with what it
-//! takes from outside (its `provided` artifacts and its story files), so the workspace is
+//! takes from outside (its `provided` artifacts, its story files and BMAD projects), so the workspace is
 //! not touched and no run is recorded; each agent prints the prompt it is given.
 
 use super::RunArgs;
@@ -59,6 +59,14 @@ fn seed(program: &bmad::ir::Program, from: &Path, to: &Path) -> std::io::Result<
         .collect();
     for source in &program.story_sources {
         let inside = source.pattern.value.trim_start_matches('/');
+        if source.format == bmad::model::StoryFormat::Bmad {
+            // A BMAD project: every file under its directory.
+            let root = glob::Pattern::escape(&real.root().join(inside).to_string_lossy());
+            if let Ok(paths) = glob::glob(&format!("{root}/**/*")) {
+                inputs.extend(paths.filter_map(Result::ok));
+            }
+            continue;
+        }
         let root = glob::Pattern::escape(&real.root().to_string_lossy());
         if let Ok(paths) = glob::glob(&format!("{root}/{inside}")) {
             inputs.extend(paths.filter_map(Result::ok));

@@ -87,7 +87,8 @@ Examples:
 pub(super) const INIT: &str = "\
 Examples:
   bmad init my-product
-  bmad init ops --template operations";
+  bmad init ops --template operations
+  bmad init --from-bmad ~/src/my-bmad-project     a workflow that runs its stories as they are";
 
 /// `bmad monitor`.
 pub(super) const MONITOR: &str = "\

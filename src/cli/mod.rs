@@ -11,6 +11,7 @@ mod free;
 mod graph;
 mod help;
 mod init;
+mod init_bmad;
 mod man;
 mod monitor;
 mod monitor_view;
@@ -217,6 +218,11 @@ pub(crate) struct InitArgs {
     /// The template: product or operations.
     #[arg(long, default_value = "product")]
     template: String,
+    /// Write a workflow into this BMAD-METHOD project's directory that runs its stories
+    /// as they are (v6 sprint status, v6 stories.yaml or v7 ticket tree) with the BMAD
+    /// roles, writing their statuses back.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["dir", "template"])]
+    from_bmad: Option<PathBuf>,
 }
 
 /// `bmad explain` arguments.
@@ -494,7 +500,10 @@ pub(crate) fn main() -> ExitCode {
         Command::Ack(args) => approve::ack(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::Explain(args) => explain::run(&args),
-        Command::Init(args) => init::run(&args),
+        Command::Init(args) => match &args.from_bmad {
+            Some(dir) => init_bmad::run(dir),
+            None => init::run(&args),
+        },
         Command::Graph(args) => graph::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Repl(args) => repl::run(&args),

@@ -45,15 +45,36 @@ pub struct Story {
     pub create: Vec<NewFile>,
     /// Acceptance criteria.
     pub accept: Vec<Text>,
+    /// What the story is about, in a sentence or two (a BMAD ticket's `description`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+    /// The file the story is written in, under the workspace (a BMAD story, spec or leaf
+    /// file), for the agent to read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<Text>,
     /// The whole item.
     pub span: Span,
 }
 
-/// `stories from "glob"`: story files loaded at run time.
+/// What a `stories from` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum StoryFormat {
+    /// bmad's own YAML story files, by path or glob.
+    #[default]
+    Yaml,
+    /// A BMAD-METHOD project's directory as it is (`stories from bmad "DIR"`): its sprint
+    /// status and story files, its `stories.yaml`, or its ticket tree.
+    Bmad,
+}
+
+/// `stories from "glob"` (story files) or `stories from bmad "DIR"` (a BMAD-METHOD
+/// project): stories loaded at run time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoriesFrom {
-    /// A path or glob under the workspace.
+    /// A path or glob under the workspace (a directory, for a BMAD project).
     pub pattern: Text,
+    /// What the files are.
+    pub format: StoryFormat,
     /// The whole item.
     pub span: Span,
 }

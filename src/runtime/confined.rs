@@ -90,6 +90,31 @@ pub fn write(root: &Path, full: &Path, bytes: &[u8], mode: Mode) -> Result<(), C
     })
 }
 
+/// Rewrites the file `full` (inside `root`) under an exclusive lock on its directory
+/// (`flock`, which every bmad writing there waits for): `change` is given the file's
+/// bytes now (`None` when there is no file) and returns the new bytes, or `None` to leave
+/// it as it is. The new bytes go to a temporary file beside it, synced, then renamed over
+/// it, so a reader sees the old file or the new one, never half of one. A symbolic link
+/// there is not written through. True when the file was written.
+///
+/// # Errors
+///
+/// When a part of the path leads out of `root`, the file is no regular file, or it
+/// cannot be read, locked or written.
+pub fn update(
+    root: &Path,
+    full: &Path,
+    change: impl FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
+) -> Result<bool, ConfinedError> {
+    let parts = inside(root, full)?;
+    let Some((name, dirs)) = parts.split_last() else {
+        return Err(ConfinedError::NotAFile {
+            path: full.display().to_string(),
+        });
+    };
+    platform::update(root, dirs, name, change)
+}
+
 /// Makes the directory `full` (inside `root`) and its parents.
 ///
 /// # Errors
@@ -221,6 +246,87 @@ mod imp {
     }
 }
 
+#[cfg(target_os = "linux")]
+mod replace {
+    use super::ConfinedError;
+    use rustix::fs::{AtFlags, FlockOperation, Mode as Perm, OFlags, flock, fstat, openat};
+    use rustix::io::Errno;
+    use std::io::{Read, Write};
+    use std::path::{Path, PathBuf};
+
+    fn io(path: &Path, e: impl Into<std::io::Error>) -> ConfinedError {
+        ConfinedError::Io {
+            path: path.display().to_string(),
+            source: e.into(),
+        }
+    }
+
+    /// See [`super::update`].
+    pub(super) fn update(
+        root: &Path,
+        dirs: &[PathBuf],
+        name: &Path,
+        change: impl FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
+    ) -> Result<bool, ConfinedError> {
+        let dir = super::imp::open_dirs(root, dirs)?;
+        let at: PathBuf = dirs.iter().collect::<PathBuf>().join(name);
+        // Held until `dir` is closed, when this returns.
+        flock(&dir, FlockOperation::LockExclusive).map_err(|e| io(&at, e))?;
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+        let current = match openat(&dir, name, flags, Perm::empty()) {
+            Ok(fd) => {
+                let stat = fstat(&fd).map_err(|e| io(&at, e))?;
+                if rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                    != rustix::fs::FileType::RegularFile
+                {
+                    return Err(ConfinedError::NotAFile {
+                        path: at.display().to_string(),
+                    });
+                }
+                let mut bytes = Vec::new();
+                std::fs::File::from(fd)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| io(&at, e))?;
+                Some(bytes)
+            }
+            Err(Errno::NOENT) => None,
+            Err(Errno::LOOP) => {
+                return Err(ConfinedError::NotAFile {
+                    path: at.display().to_string(),
+                });
+            }
+            Err(e) => return Err(io(&at, e)),
+        };
+        let Some(bytes) = change(current.as_deref()) else {
+            return Ok(false);
+        };
+        let temp = PathBuf::from(format!(".{}.bmad-{}", name.display(), std::process::id()));
+        let write = || -> Result<(), ConfinedError> {
+            let create = OFlags::WRONLY
+                | OFlags::CREATE
+                | OFlags::TRUNC
+                | OFlags::NOFOLLOW
+                | OFlags::CLOEXEC;
+            let fd = openat(&dir, &temp, create, Perm::from_bits_truncate(0o666))
+                .map_err(|e| io(&at, e))?;
+            let mut file = std::fs::File::from(fd);
+            file.write_all(&bytes).map_err(|e| io(&at, e))?;
+            file.sync_all().map_err(|e| io(&at, e))?;
+            rustix::fs::renameat(&dir, &temp, &dir, name).map_err(|e| io(&at, e))
+        };
+        write().inspect_err(|_| {
+            let _ = rustix::fs::unlinkat(&dir, &temp, AtFlags::empty());
+        })?;
+        Ok(true)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+use imp as platform;
+/// Where [`update`] is done: a locked atomic replace on Linux, a checked write elsewhere.
+#[cfg(target_os = "linux")]
+use replace as platform;
+
 #[cfg(not(target_os = "linux"))]
 mod imp {
     use super::{ConfinedError, Mode};
@@ -253,6 +359,27 @@ mod imp {
             path: full.display().to_string(),
             source,
         })
+    }
+
+    /// See [`super::update`]: checked before writing, with no lock.
+    pub fn update(
+        root: &Path,
+        dirs: &[PathBuf],
+        name: &Path,
+        change: impl FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
+    ) -> Result<bool, ConfinedError> {
+        use std::io::Write;
+        let full = root.join(dirs.iter().collect::<PathBuf>()).join(name);
+        let current = std::fs::read(&full).ok();
+        let Some(bytes) = change(current.as_deref()) else {
+            return Ok(false);
+        };
+        let mut file = open_file(root, dirs, name, Mode::Replace)?;
+        file.write_all(&bytes).map_err(|source| ConfinedError::Io {
+            path: full.display().to_string(),
+            source,
+        })?;
+        Ok(true)
     }
 
     pub fn open_file(
@@ -327,6 +454,30 @@ mod tests {
         assert_eq!(std::fs::read(root.join("real/f.md")).unwrap(), b"in");
         // `..` out of the root.
         let err = write(&root, &root.join("a/../../x"), b"x", Mode::Replace).unwrap_err();
+        assert!(matches!(err, ConfinedError::Outside { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_update_reads_then_replaces_and_may_leave_the_file() {
+        let (_d, root) = root();
+        let file = root.join("a/status.yaml");
+        let wrote = update(&root, &file, |now| {
+            assert!(now.is_none());
+            Some(b"one\n".to_vec())
+        })
+        .unwrap();
+        assert!(wrote);
+        let wrote = update(&root, &file, |now| {
+            assert_eq!(now, Some(&b"one\n"[..]));
+            None
+        })
+        .unwrap();
+        assert!(!wrote);
+        update(&root, &file, |now| Some([now.unwrap(), b"two\n"].concat())).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"one\ntwo\n");
+        // No temporary file is left beside it.
+        assert_eq!(std::fs::read_dir(root.join("a")).unwrap().count(), 1);
+        let err = update(&root, &root.join("../x"), |_| None).unwrap_err();
         assert!(matches!(err, ConfinedError::Outside { .. }), "{err}");
     }
 

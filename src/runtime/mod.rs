@@ -11,6 +11,7 @@
 pub mod agent_output;
 mod approval;
 pub mod backend;
+mod bmad_stories;
 pub mod budget;
 mod budget_watch;
 pub mod confined;
@@ -43,6 +44,7 @@ pub mod resume;
 pub mod roster;
 pub mod script_agent;
 mod shell;
+mod status_writeback;
 mod step_error;
 mod steps;
 mod story_dag;
@@ -133,6 +135,8 @@ pub struct Runner {
     pause: pause::Pause,
     /// Who hears of the run.
     notifier: notify::Notifier,
+    /// Where the stories of a BMAD project keep their statuses, written as they move.
+    statuses: status_writeback::StatusWriteBack,
 }
 
 /// Agents at once when the workflow sets no `max_concurrent_agents`.
@@ -266,6 +270,7 @@ impl Runner {
             budget,
             pause: pause::Pause::default(),
             notifier: notify::Notifier::of(&program),
+            statuses: status_writeback::StatusWriteBack::default(),
             git,
             marks,
             ops: ops::Desk::new(options.simulate, options.seed),

@@ -27,6 +27,12 @@ fn story_block(out: &mut String, s: &Story) {
     if let Some(e) = &s.epic {
         let _ = writeln!(out, "Epic: {}", e.name);
     }
+    if let Some(d) = &s.description {
+        let _ = writeln!(out, "Description: {}", d.value);
+    }
+    if let Some(f) = &s.file {
+        let _ = writeln!(out, "Story file (read it first): {}", f.value);
+    }
     if let Some(t) = &s.from_prd {
         let _ = writeln!(out, "From the PRD: {}", t.value);
     }

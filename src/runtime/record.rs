@@ -5,6 +5,7 @@
 use super::Runner;
 use super::event::EventKind;
 use super::notify;
+use super::status_writeback;
 
 impl Runner {
     /// Records an event that belongs to no step.
@@ -23,9 +24,32 @@ impl Runner {
         // No secret reaches the log, the listeners, the store, the report or a notice.
         let kind = self.masked(kind);
         let notice = notify::notice_of(&kind);
+        let moved = (!self.statuses.is_empty())
+            .then(|| status_writeback::moved_by(&kind))
+            .flatten()
+            .map(|(s, to, why)| (s.to_string(), to, why.map(str::to_string)));
         self.rec.record(kind, step);
+        if let Some((story, to, why)) = moved {
+            self.write_status(&story, to, why.as_deref());
+        }
         if let Some(n) = notice {
             self.notify(&n);
+        }
+    }
+
+    /// Writes `story`'s new status back into its BMAD project (when it is a project's);
+    /// a status that cannot be written is noted, and the run goes on.
+    fn write_status(&self, story: &str, to: crate::project::Progress, why: Option<&str>) {
+        let root = self.workspace.root();
+        match self.statuses.write(root, story, to, why) {
+            Ok(Some(file)) => {
+                tracing::debug!(target: "bmad::run", "story {story}: {to:?} written to {file}");
+            }
+            Ok(None) => {}
+            Err(e) => self.note(
+                "stories",
+                format!("the status of story {story} was not written back: {e}"),
+            ),
         }
     }
 

@@ -2,13 +2,16 @@
 //! dependency order (petgraph-free: a ready queue over the DAG), independent stories side
 //! by side, at most `max` at once. A story that fails is escalated as blocked, and so is
 //! every story that depends on it; the others go on. A story that depends on an unknown
-//! story, or waits in a cycle, is blocked saying so.
+//! story, or waits in a cycle, is blocked saying so. A BMAD project's story goes where its
+//! files say: done is not run again, in review lets its dependents start (but not those
+//! gated on its whole epic), dropped blocks what depends on it.
 
 use super::Runner;
 use super::event::EventKind;
 use super::steps::{Ctx, StepError};
 use crate::model::Story;
 use crate::model::step::Step;
+use crate::project::Progress;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, VecDeque};
@@ -22,13 +25,23 @@ impl Runner {
         ctx: &'a Ctx<'a>,
     ) -> Result<(), StepError> {
         let loaded = super::story_files::load(&self.workspace, &self.program.story_sources)?;
+        // A simulation must not mark a real project's stories done.
+        if !self.options.simulate {
+            self.statuses.track(loaded.places.iter().cloned());
+        } else if !loaded.places.is_empty() {
+            self.note(
+                "stories",
+                "a simulated run writes no status back into the BMAD project".into(),
+            );
+        }
         let stories: Vec<&Story> = self
             .program
             .stories
             .iter()
             .map(|s| &**s)
-            .chain(&loaded)
+            .chain(&loaded.stories)
             .collect();
+        let progress = |s: &Story| loaded.progress.get(s.id.name.as_str()).copied();
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(stories.len());
         for (i, s) in stories.iter().enumerate() {
             if index.insert(s.id.name.as_str(), i).is_some() {
@@ -46,12 +59,21 @@ impl Runner {
         let mut unknown = Vec::new();
         let mut deps: Vec<Vec<&Story>> = vec![Vec::new(); stories.len()];
         for (i, s) in stories.iter().enumerate() {
+            let gates = loaded.gates.get(s.id.name.as_str());
             for a in &s.after {
                 match index.get(a.name.as_str()) {
                     Some(&j) => {
-                        waiting[i] += 1;
-                        dependents[j].push(i);
                         deps[i].push(stories[j]);
+                        let gate = gates.is_some_and(|g| g.iter().any(|x| *x == a.name));
+                        let satisfied = match progress(stories[j]) {
+                            Some(Progress::Done) => true,
+                            Some(Progress::Review) => !gate,
+                            _ => false,
+                        };
+                        if !satisfied {
+                            waiting[i] += 1;
+                            dependents[j].push(i);
+                        }
                     }
                     None => unknown.push((i, a.name.to_string())),
                 }
@@ -59,6 +81,28 @@ impl Runner {
         }
         let mut blocked = vec![false; stories.len()];
         let mut done = vec![false; stories.len()];
+        for (i, s) in stories.iter().enumerate() {
+            match progress(s) {
+                Some(Progress::Done) => {
+                    done[i] = true;
+                    self.note(
+                        "stories",
+                        format!(
+                            "story {} is done in its BMAD project: not run again",
+                            s.id.name
+                        ),
+                    );
+                }
+                Some(Progress::Dropped) => self.block(
+                    &stories,
+                    &dependents,
+                    &mut blocked,
+                    i,
+                    "dropped in its BMAD plan".into(),
+                ),
+                _ => {}
+            }
+        }
         for (i, dep) in unknown {
             self.block(
                 &stories,
@@ -69,7 +113,7 @@ impl Runner {
             );
         }
         let mut ready: VecDeque<usize> = (0..stories.len())
-            .filter(|i| waiting[*i] == 0 && !blocked[*i])
+            .filter(|i| waiting[*i] == 0 && !blocked[*i] && !done[*i])
             .collect();
         // In a git workspace each story works in a worktree of its own and merges through
         // the lane; otherwise stories share the workspace.
@@ -88,6 +132,19 @@ impl Runner {
         loop {
             while running.len() < limit && paused.is_none() {
                 let Some(i) = ready.pop_front() else { break };
+                // A person may have finished it by hand since the run read the project.
+                let id = stories[i].id.name.as_str();
+                if self.statuses.progress_now(&self.workspace, id) == Some(Progress::Done) {
+                    done[i] = true;
+                    self.note(
+                        "stories",
+                        format!(
+                            "story {id} was marked done in its BMAD project during the run: not run"
+                        ),
+                    );
+                    release(&dependents[i], &mut waiting, &blocked, &mut ready);
+                    continue;
+                }
                 running.push(
                     async move {
                         let ctx = &contexts[i];
@@ -114,12 +171,7 @@ impl Runner {
                     self.record(EventKind::StoryDone {
                         story: stories[i].id.name.to_string(),
                     });
-                    for &d in &dependents[i] {
-                        waiting[d] -= 1;
-                        if waiting[d] == 0 && !blocked[d] {
-                            ready.push_back(d);
-                        }
-                    }
+                    release(&dependents[i], &mut waiting, &blocked, &mut ready);
                 }
                 // Neither done nor blocked: it goes on when the run is resumed.
                 Err(e @ StepError::Paused(_)) => paused = Some(e),
@@ -178,5 +230,21 @@ impl Runner {
             });
         }
         self.sync_point("error_occurrence");
+    }
+}
+
+/// One dependency of each of `dependents` is done: those that wait for nothing more (and
+/// are not blocked) are ready.
+fn release(
+    dependents: &[usize],
+    waiting: &mut [usize],
+    blocked: &[bool],
+    ready: &mut VecDeque<usize>,
+) {
+    for &d in dependents {
+        waiting[d] -= 1;
+        if waiting[d] == 0 && !blocked[d] {
+            ready.push_back(d);
+        }
     }
 }

@@ -25,9 +25,11 @@
 
 use super::workspace::{Workspace, WorkspaceError};
 use crate::model::step::{Name, Text};
-use crate::model::{FileChange, NewFile, StoriesFrom, Story};
+use crate::model::{FileChange, NewFile, StoriesFrom, Story, StoryFormat};
+use crate::project::{Progress, StatusPlace};
 use crate::source::Span;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Why the story files cannot be used: each names the file (or the pattern).
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,14 @@ pub enum StoryFileError {
         /// Why.
         #[source]
         source: serde_yaml_ng::Error,
+    },
+    /// A BMAD-METHOD project that cannot be used.
+    #[error("the BMAD project at `{dir}` cannot be used:\n{problems}")]
+    Bmad {
+        /// The project's directory, as written.
+        dir: String,
+        /// Every problem, one per line, at its file, line and column.
+        problems: String,
     },
     /// A story without a `type`.
     #[error(
@@ -196,22 +206,55 @@ fn parse(file: &str, yaml: &str) -> Result<Story, StoryFileError> {
             })
             .collect(),
         accept: s.acceptance_criteria.into_iter().map(text).collect(),
+        description: None,
+        file: None,
         span: Span::default(),
     })
 }
 
-/// Every story of the files `sources` name, in path order. A pattern that matches
-/// nothing gives no stories; a file that does not parse, or that leads out of the
-/// workspace, is an error naming it.
+/// The stories of a workflow's `stories from`, with what BMAD projects say of theirs.
+#[derive(Debug, Default)]
+pub struct LoadedStories {
+    /// Every story, in order.
+    pub stories: Vec<Story>,
+    /// How far each BMAD project's story has come, by id.
+    pub progress: HashMap<String, Progress>,
+    /// The dependencies of each BMAD story that must be done, not only in review (v7
+    /// epic gates), by id.
+    pub gates: HashMap<String, Vec<String>>,
+    /// Where each BMAD story's status is written back.
+    pub places: Vec<(String, StatusPlace)>,
+}
+
+/// Every story of the files `sources` name, in path order, and of the BMAD projects
+/// they name. A pattern that matches nothing gives no stories; a file that does not
+/// parse, or that leads out of the workspace, is an error naming it, and so is a BMAD
+/// project with a problem.
 ///
 /// # Errors
 ///
 /// When a pattern is malformed, or a file cannot be read, does not parse or leads out of
-/// the workspace.
-pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, StoryFileError> {
-    let mut stories = Vec::new();
+/// the workspace, or a BMAD project cannot be used.
+pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<LoadedStories, StoryFileError> {
+    let mut loaded = LoadedStories::default();
+    let stories = &mut loaded.stories;
     for source in sources {
         let written = source.pattern.value.as_str();
+        if source.format == StoryFormat::Bmad {
+            let project = super::bmad_stories::load(ws, written)?;
+            for s in project.stories {
+                let id = s.story.id.name.to_string();
+                loaded.progress.insert(id.clone(), s.progress);
+                if !s.gates.is_empty() {
+                    loaded.gates.insert(id.clone(), s.gates);
+                }
+                if let Some(place) = s.place {
+                    loaded.places.push((id, place));
+                }
+                stories.push(s.story);
+            }
+            continue;
+        }
         let inside = written.trim_start_matches('/');
         let root = glob::Pattern::escape(&ws.root().to_string_lossy());
         let pattern = format!("{root}/{inside}");
@@ -244,7 +287,7 @@ pub fn load(ws: &Workspace, sources: &[StoriesFrom]) -> Result<Vec<Story>, Story
             stories.push(parse(&shown, &yaml)?);
         }
     }
-    Ok(stories)
+    Ok(loaded)
 }
 
 #[cfg(test)]

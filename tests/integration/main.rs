@@ -17,6 +17,8 @@ mod harness;
 
 mod adapters;
 mod approvals;
+mod bmad_projects;
+mod bmad_resume;
 mod budget;
 mod cli;
 mod commands;

@@ -10,6 +10,7 @@ mod stories;
 use super::ast::{Item, StoriesFrom};
 use super::builder::{Builder, P, is_keyword};
 use super::grammar::Rule;
+use crate::model::StoryFormat;
 
 /// The children of a pair that carry data (keywords dropped).
 fn kids(p: P) -> impl Iterator<Item = P> {
@@ -28,10 +29,18 @@ impl Builder<'_> {
             Rule::phase => Some(self.phase_item(p, span)),
             Rule::epic => self.epic_item(p, span),
             Rule::story => Some(Item::Story(Box::new(self.story(p, span)?))),
-            Rule::stories_from => Some(Item::StoriesFrom(StoriesFrom {
-                pattern: kids(p).next().map(|c| self.text(c))?,
-                span,
-            })),
+            Rule::stories_from => {
+                let format = if p.clone().into_inner().any(|c| c.as_rule() == Rule::kw_bmad) {
+                    StoryFormat::Bmad
+                } else {
+                    StoryFormat::Yaml
+                };
+                Some(Item::StoriesFrom(StoriesFrom {
+                    pattern: kids(p).next().map(|c| self.text(c))?,
+                    format,
+                    span,
+                }))
+            }
             Rule::environment => Some(self.environment_item(p, span)),
             Rule::env_var => Some(self.env_var_item(p, span)),
             Rule::check_def => Some(self.check_def_item(p, span)),

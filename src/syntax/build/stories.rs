@@ -22,6 +22,8 @@ impl Builder<'_> {
             modify: Vec::new(),
             create: Vec::new(),
             accept: Vec::new(),
+            description: None,
+            file: None,
             span,
         };
         for e in k {
