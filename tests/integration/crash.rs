@@ -266,11 +266,12 @@ fn a_run_killed_at_two_dozen_moments_resumes_to_the_same_result() {
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, bmad::state::RunStatus::Succeeded);
-    // Resumed once per kill, but for kills that came before a resume reopened the run.
+    // Resumed at most once per kill (a kill may come before a resume reopened the run: on
+    // a loaded machine most of them can), and at least once.
     let segments = runs[0].segments as usize;
     assert!(
-        segments > kills / 2 && segments <= kills + 1,
-        "{segments} segments"
+        segments >= 2 && segments <= kills + 1,
+        "{segments} segments for {kills} kills"
     );
     let board = store.board(&runs[0].id).unwrap();
     assert_eq!(board.len(), 12);
