@@ -4,8 +4,10 @@
 //! time, opening each without following a symlink; a symlink met on the way is followed
 //! only when what it leads to, looked at through the opened handle, is inside the root, and
 //! never to create a file. So a link planted before the run or by an agent during its task
-//! cannot carry a write outside, however it is swapped. Elsewhere the path is checked
-//! before writing (no such guarantee against a concurrent swap).
+//! cannot carry a write outside, however it is swapped. A file is truncated only after it
+//! was looked at through the opened handle, and a file with another hard link (which may
+//! be a file outside the workspace) is not written. Elsewhere the path is checked before
+//! writing (no such guarantee against a concurrent swap).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -29,6 +31,16 @@ pub enum ConfinedError {
     NotAFile {
         /// The path inside the root.
         path: String,
+    },
+    /// The file has other hard links: it may be a file outside the workspace.
+    #[error(
+        "`{path}` has {links} hard links (one may be a file outside the workspace): not written through"
+    )]
+    HardLink {
+        /// The path inside the root.
+        path: String,
+        /// How many names the file has.
+        links: u64,
     },
     /// The system refused.
     #[error("cannot write `{path}`: {source}")]
@@ -98,6 +110,57 @@ pub fn write(root: &Path, full: &Path, bytes: &[u8], mode: Mode) -> Result<(), C
 pub fn create_dir_all(root: &Path, full: &Path) -> Result<(), ConfinedError> {
     let parts = inside(root, full)?;
     imp::open_dirs(root, &parts).map(|_| ())
+}
+
+/// Checks, writing nothing, that no existing part of `full` (inside `root`) is a symbolic
+/// link that leads outside `root` or nowhere: for a file another program opens by its path
+/// (the state database), looked at just before it is opened.
+///
+/// # Errors
+///
+/// When `..` or a symbolic link leads out of `root`.
+pub fn check_inside(root: &Path, full: &Path) -> Result<(), ConfinedError> {
+    let mut at = root.to_path_buf();
+    let mut shown = PathBuf::new();
+    for part in inside(root, full)? {
+        at.push(&part);
+        shown.push(&part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => match at.canonicalize() {
+                Ok(real) if real.starts_with(root) => {}
+                _ => {
+                    return Err(ConfinedError::LinkOut {
+                        link: shown.display().to_string(),
+                    });
+                }
+            },
+            Ok(_) => {}
+            // Nothing there: nothing further down to follow.
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// The state database bmad keeps in `workspace` (`.bmad/state.db`), refused when `.bmad`,
+/// the database or its journal files are symbolic links that lead out of the workspace (a
+/// planted link would have the store, and its `.gitignore`, written elsewhere). Looked at
+/// just before the store opens it (`SQLite` opens it by its path).
+///
+/// # Errors
+///
+/// When a part of the path leads out of the workspace.
+pub fn state_path(workspace: &Path) -> Result<PathBuf, ConfinedError> {
+    let root = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.to_path_buf());
+    let path = root.join(crate::state::DEFAULT_STATE_PATH);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.clone().into_os_string();
+        file.push(suffix);
+        check_inside(&root, Path::new(&file))?;
+    }
+    Ok(path)
 }
 
 #[cfg(target_os = "linux")]
@@ -186,12 +249,13 @@ mod imp {
     ) -> Result<std::fs::File, ConfinedError> {
         let dir = open_dirs(root, dirs)?;
         let at: PathBuf = dirs.iter().collect::<PathBuf>().join(name);
-        let how = match mode {
-            Mode::Replace => OFlags::TRUNC,
-            Mode::Append => OFlags::APPEND,
+        // Never blocking on a FIFO; never creating through a link; truncated only once
+        // what was opened is known to be a file of the workspace's own.
+        let flags = OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let flags = match mode {
+            Mode::Replace => flags,
+            Mode::Append => flags | OFlags::APPEND,
         };
-        // Never blocking on a FIFO; never creating through a link.
-        let flags = OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | how;
         let fd = match openat(
             &dir,
             name,
@@ -212,6 +276,17 @@ mod imp {
             return Err(ConfinedError::NotAFile {
                 path: at.display().to_string(),
             });
+        }
+        #[allow(clippy::useless_conversion)] // nlink_t is u32 on some targets
+        let links = u64::from(stat.st_nlink);
+        if links > 1 {
+            return Err(ConfinedError::HardLink {
+                path: at.display().to_string(),
+                links,
+            });
+        }
+        if mode == Mode::Replace {
+            rustix::fs::ftruncate(&fd, 0).map_err(|e| io(&at, e))?;
         }
         let file = std::fs::File::from(fd);
         // Writes block as usual from here.
@@ -328,6 +403,56 @@ mod tests {
         // `..` out of the root.
         let err = write(&root, &root.join("a/../../x"), b"x", Mode::Replace).unwrap_err();
         assert!(matches!(err, ConfinedError::Outside { .. }), "{err}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_outside_is_neither_truncated_through_a_link_nor_written_through_a_hard_link() {
+        use std::os::unix::fs::symlink;
+        let (_d, root) = root();
+        let (_o, outside) = self::root();
+        let victim = outside.join("victim.txt");
+        std::fs::write(&victim, b"keep me").unwrap();
+        symlink(&victim, root.join("link.md")).unwrap();
+        let err = write(&root, &root.join("link.md"), b"x", Mode::Replace).unwrap_err();
+        assert!(matches!(err, ConfinedError::LinkOut { .. }), "{err}");
+        std::fs::hard_link(&victim, root.join("hard.md")).unwrap();
+        for mode in [Mode::Replace, Mode::Append] {
+            let err = write(&root, &root.join("hard.md"), b"x", mode).unwrap_err();
+            assert!(
+                matches!(err, ConfinedError::HardLink { links: 2, .. }),
+                "{err}"
+            );
+        }
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+        // A file of the workspace's own is replaced as before.
+        std::fs::write(root.join("own.md"), b"old text").unwrap();
+        write(&root, &root.join("own.md"), b"new", Mode::Replace).unwrap();
+        assert_eq!(std::fs::read(root.join("own.md")).unwrap(), b"new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_state_path_follows_no_link_out() {
+        use std::os::unix::fs::symlink;
+        let (_d, root) = root();
+        let (_o, outside) = self::root();
+        assert_eq!(state_path(&root).unwrap(), root.join(".bmad/state.db"));
+        std::fs::create_dir(root.join(".bmad")).unwrap();
+        symlink(outside.join("x.db"), root.join(".bmad/state.db-wal")).unwrap();
+        let err = state_path(&root).unwrap_err();
+        assert!(
+            matches!(&err, ConfinedError::LinkOut { link } if link == ".bmad/state.db-wal"),
+            "{err}"
+        );
+        let (_e, other) = self::root();
+        symlink(&outside, other.join(".bmad")).unwrap();
+        let err = state_path(&other).unwrap_err();
+        assert!(
+            matches!(&err, ConfinedError::LinkOut { link } if link == ".bmad"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     }
 
     #[cfg(unix)]
