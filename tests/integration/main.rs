@@ -31,6 +31,7 @@ mod fmt;
 mod git;
 mod grammar_doc;
 mod graph;
+mod hardening;
 mod incidents;
 mod init;
 mod limits;

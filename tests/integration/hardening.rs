@@ -1,0 +1,104 @@
+//! Hostile cases of issue 25 found by its adversarial verification: a `.bmad` directory
+//! planted as a link out of the workspace, an artifact an agent turns into a FIFO, a
+//! foreign SQLite database that carries a schema version, an endless stdin.
+
+use crate::harness::Test;
+
+/// A run with one exec agent whose command is `command`, producing `docs/x.md`, and one
+/// that needs it.
+const FLOW: &str = r#"
+    agent w {
+      backend exec "mkdir -p docs && {command}"
+    }
+    agent r {
+      backend exec "echo read"
+    }
+    phase p {
+      w: write {
+        produces x = "docs/x.md"
+      }
+      r: read {
+        needs x
+      }
+    }
+    "#;
+
+#[cfg(unix)]
+#[test]
+fn a_bmad_directory_linked_out_of_the_workspace_is_refused_and_nothing_written_there() {
+    let outside = tempfile::tempdir().unwrap();
+    let test = Test::new().workflow(&FLOW.replace("{command}", "echo x > docs/x.md"));
+    std::fs::create_dir(test.path().join("ws")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), test.path().join("ws/.bmad")).unwrap();
+    let ran = test
+        .args(&["run", "flow.bmad", "--workspace", "ws"])
+        .status(2)
+        .stderr_contains("`.bmad` is a symbolic link that leads outside the workspace")
+        .run();
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    // The commands that open the store refuse it too.
+    Test::at(ran.path())
+        .args(&["runs", "--workspace", "ws"])
+        .status(2)
+        .stderr_contains("`.bmad` is a symbolic link that leads outside the workspace")
+        .run();
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_artifact_turned_into_a_fifo_is_not_waited_on() {
+    // Hashing the artifact, or inlining it in the next prompt, opened the FIFO and waited
+    // for a writer for ever: the run hung, and SIGTERM could not stop it.
+    Test::new()
+        .workflow(&FLOW.replace("{command}", "mkfifo docs/x.md"))
+        .args(&["run", "flow.bmad", "--workspace", "ws"])
+        .stderr_contains("r: read ok")
+        .run();
+}
+
+#[test]
+fn a_foreign_database_with_a_schema_version_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA user_version = 1; CREATE TABLE notes (x)")
+        .unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+    let err = bmad::state::Store::open(&path).err().expect("refused");
+    let message = err.to_string();
+    assert!(message.contains("app.db"), "{message}");
+    assert!(
+        message.contains("schema version 1 but no table `runs`"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before, "not modified");
+    assert!(!dir.path().join("app.db-wal").exists());
+    // With no table at all (a version only).
+    let bare = dir.path().join("bare.db");
+    let conn = rusqlite::Connection::open(&bare).unwrap();
+    conn.execute_batch("PRAGMA user_version = 3").unwrap();
+    drop(conn);
+    let before = std::fs::read(&bare).unwrap();
+    assert!(bmad::state::Store::open(&bare).is_err());
+    assert_eq!(std::fs::read(&bare).unwrap(), before, "not modified");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_stdin_is_refused_at_the_size_limit() {
+    // /dev/zero never ends: it was read whole (for ever, memory growing) before the size
+    // was looked at.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["check", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot read stdin: it is larger than 64 MiB"),
+        "{stderr}"
+    );
+}
