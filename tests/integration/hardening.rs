@@ -102,3 +102,26 @@ fn an_endless_stdin_is_refused_at_the_size_limit() {
         "{stderr}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn an_agent_whose_background_job_holds_its_output_open_ends_when_it_exits() {
+    // The job inherits the agent's standard output and holds it open: the task waited for
+    // its end for ever. Now it ends shortly after the agent, and the job is stopped with
+    // the run.
+    Test::new()
+        .workflow(
+            r#"
+            agent d {
+              backend exec "sleep 1000 & echo started"
+            }
+            phase p {
+              d: go
+            }
+            "#,
+        )
+        .args(&["run", "flow.bmad", "--workspace", "ws"])
+        .stdout_contains("run succeeded")
+        .stderr_contains("its agents or commands left running were killed")
+        .run();
+}
