@@ -125,3 +125,31 @@ fn an_agent_whose_background_job_holds_its_output_open_ends_when_it_exits() {
         .stderr_contains("its agents or commands left running were killed")
         .run();
 }
+
+#[test]
+fn http_get_works_in_a_check_evaluated_on_the_run_s_own_thread() {
+    // A condition runs on the run's thread, inside its runtime, where `http_get` started
+    // a runtime of its own: tokio refused with a panic, and every such check failed with
+    // "Cannot start a runtime from within a runtime".
+    let test = Test::new();
+    let server = crate::common::loopback::serve(test.path().to_path_buf());
+    let flow = r#"
+        settings {
+          hosts "127.0.0.1"
+        }
+        agent a {
+          backend exec "true"
+        }
+        check up = `http_get("http://127.0.0.1:{port}/health", 5000).ok`
+        phase p {
+          a: go
+          check up
+        }
+        "#
+    .replace("{port}", &server.port.to_string());
+    test.workflow(&flow)
+        .args(&["run", "flow.bmad", "--workspace", "ws"])
+        .stdout_contains("run succeeded")
+        .stderr_lacks("runtime from within a runtime")
+        .run();
+}
