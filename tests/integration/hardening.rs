@@ -153,3 +153,20 @@ fn http_get_works_in_a_check_evaluated_on_the_run_s_own_thread() {
         .stderr_lacks("runtime from within a runtime")
         .run();
 }
+
+#[cfg(unix)]
+#[test]
+fn the_repl_reading_an_endless_line_from_a_pipe_stops_at_the_size_limit() {
+    // /dev/zero has no newline: the line was held as it grew, gigabytes in seconds.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .arg("repl")
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("line 1 makes an input longer than 64 MiB"),
+        "{stderr}"
+    );
+}
