@@ -172,6 +172,28 @@ fn read(path: &Path) -> std::io::Result<Vec<u8>> {
 /// bytes.
 pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    let (file, len) = open_regular(path)?;
+    within_limit(len.min(max.saturating_add(1)))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len.min(max)).unwrap_or(0));
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("it is larger than {} MiB", max / 1024 / 1024),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Opens the regular file at `path` for reading, with its length: anything else (a
+/// directory, a FIFO, a device, a socket) is refused at once, never waited on. The file
+/// is opened without blocking (a FIFO put there since a look at the path) and looked at
+/// again through the handle.
+///
+/// # Errors
+///
+/// When `path` cannot be opened or is not a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
     let not_regular = |t: std::fs::FileType| {
         #[cfg(unix)]
         use std::os::unix::fs::FileTypeExt;
@@ -192,9 +214,6 @@ pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(not_regular(meta.file_type()));
     }
-    within_limit(meta.len().min(max.saturating_add(1)))?;
-    // Opened without blocking (a FIFO put there since the look above), then looked at
-    // again through the handle.
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -204,15 +223,7 @@ pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(not_regular(meta.file_type()));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(max)).unwrap_or(0));
-    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::FileTooLarge,
-            format!("it is larger than {} MiB", max / 1024 / 1024),
-        ));
-    }
-    Ok(bytes)
+    Ok((file, meta.len()))
 }
 
 impl Loader {

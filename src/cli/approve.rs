@@ -15,7 +15,10 @@ fn fail(message: &str) -> ExitCode {
 
 /// The store at `store`'s path and the run `id` names in it.
 fn open(store: &super::StoreArgs, id: &str) -> Result<(Store, bmad::state::RunInfo), ExitCode> {
-    let path = store.state_path();
+    let path = store.state_path().map_err(|e| {
+        let _ = writeln!(std::io::stderr(), "{e}");
+        ExitCode::from(2)
+    })?;
     if !path.exists() {
         return Err(fail(&format!("no state file at `{}`", path.display())));
     }

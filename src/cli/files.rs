@@ -21,13 +21,24 @@ pub(super) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// Reads stdin whole; the error names it.
+/// Reads stdin whole, up to the size limit of a workflow file (bounded as it reads: an
+/// endless stream is refused, not held); the error names it.
 pub(super) fn read_stdin() -> Result<String, String> {
-    let mut text = String::new();
+    let max = bmad::load::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    let fail = |e: &dyn std::fmt::Display| format!("error: cannot read stdin: {e}");
     std::io::stdin()
-        .read_to_string(&mut text)
-        .map(|_| text)
-        .map_err(|e| format!("error: cannot read stdin: {e}"))
+        .lock()
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(&e))?;
+    if u64::try_from(bytes.len()).map_or(true, |n| n > max) {
+        return Err(fail(&format_args!(
+            "it is larger than {} MiB",
+            max / 1024 / 1024
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| fail(&e))
 }
 
 /// Checks the workflow at `path`, or the one on stdin for `-` (its relative imports

@@ -274,11 +274,14 @@ impl StoreArgs {
         self.workspace.clone().unwrap_or_else(|| PathBuf::from("."))
     }
 
-    /// The state database's path.
-    fn state_path(&self) -> PathBuf {
-        self.state
-            .clone()
-            .unwrap_or_else(|| self.workspace().join(bmad::state::DEFAULT_STATE_PATH))
+    /// The state database's path: `--state`, or the workspace's, which no symbolic link
+    /// may carry out of it.
+    fn state_path(&self) -> Result<PathBuf, String> {
+        match &self.state {
+            Some(path) => Ok(path.clone()),
+            None => bmad::runtime::confined::state_path(&self.workspace())
+                .map_err(|e| format!("error: the state file: {e}")),
+        }
     }
 }
 

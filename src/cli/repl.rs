@@ -55,8 +55,29 @@ fn piped(mut session: Session, mut failed: bool) -> ExitCode {
         *failed |= reply.failed;
         reply.quit
     };
-    for (number, line) in std::io::stdin().lock().split(b'\n').enumerate() {
-        let Ok(bytes) = line else { break };
+    let max = bmad::load::MAX_FILE_BYTES;
+    let mut stdin = std::io::stdin().lock();
+    for number in 0.. {
+        // A line, and the input held with it, are bounded as they are read (an endless
+        // stream, /dev/zero, is not held whole).
+        let mut bytes = Vec::new();
+        match std::io::Read::take(&mut stdin, max.saturating_add(1)).read_until(b'\n', &mut bytes) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if bytes.last() == Some(&b'\n') {
+            bytes.pop();
+        }
+        if (bytes.len() + buffer.len()) as u64 > max {
+            eprintln!(
+                "error: line {} makes an input longer than {} MiB: the rest is not read",
+                number + 1,
+                max / 1024 / 1024
+            );
+            failed = true;
+            buffer.clear();
+            break;
+        }
         let line = match String::from_utf8(bytes) {
             Ok(line) => line,
             Err(e) => {

@@ -73,10 +73,14 @@ pub(super) fn prepare(
         return Err(ExitCode::from(2));
     }
     let workspace = workspace.canonicalize().unwrap_or(workspace);
-    let state_path = state.map_or_else(
-        || workspace.join(bmad::state::DEFAULT_STATE_PATH),
-        std::path::Path::to_path_buf,
-    );
+    // The default store is the workspace's: no link may carry it elsewhere.
+    let state_path = match state {
+        Some(path) => path.to_path_buf(),
+        None => bmad::runtime::confined::state_path(&workspace).map_err(|e| {
+            let _ = writeln!(err, "error: the state file: {e}");
+            ExitCode::from(2)
+        })?,
+    };
     Ok(Prepared {
         program: checked.program,
         workflow,

@@ -15,7 +15,13 @@ fn when(ms: i64) -> String {
 
 /// Lists the runs or shows one.
 pub(super) fn run(args: &RunsArgs) -> ExitCode {
-    let path = args.store.state_path();
+    let path = match args.store.state_path() {
+        Ok(path) => path,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "{e}");
+            return ExitCode::from(2);
+        }
+    };
     if !path.exists() {
         let _ = writeln!(
             std::io::stderr(),

@@ -11,7 +11,13 @@ use std::time::{Duration, Instant};
 /// Takes a checkpoint of the run.
 pub(super) fn run(args: &SyncArgs) -> ExitCode {
     let mut err = std::io::stderr();
-    let path = args.store.state_path();
+    let path = match args.store.state_path() {
+        Ok(path) => path,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return ExitCode::from(2);
+        }
+    };
     if !path.exists() {
         let _ = writeln!(err, "error: no state file at `{}`", path.display());
         return ExitCode::from(2);

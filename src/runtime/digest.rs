@@ -29,8 +29,12 @@ pub fn sha256_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
     hex(&h.finalize())
 }
 
+/// Feeds the regular file at `path`, as long as it was when opened (a FIFO or a device is
+/// refused at once, never waited on or read without end; a file that grows while it is
+/// read is hashed as it was).
 fn feed_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
-    let mut f = std::fs::File::open(path)?;
+    let (f, len) = crate::load::open_regular(path)?;
+    let mut f = f.take(len);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = f.read(&mut buf)?;

@@ -124,16 +124,8 @@ pub async fn run_watched(
     };
     let leader = child.id();
     let both = async {
-        match watch {
-            None => {
-                let ((), out) = tokio::join!(feed, child.wait_with_output());
-                out.map(|o| (o, None))
-            }
-            Some(watch) => {
-                let ((), out) = tokio::join!(feed, watched(&mut child, watch, leader));
-                out
-            }
-        }
+        let ((), out) = tokio::join!(feed, collect(&mut child, watch, leader));
+        out
     };
     let (output, stopped) = match timeout {
         Some(t) => {
@@ -155,45 +147,70 @@ pub async fn run_watched(
     Ok(Ended::Exited(output))
 }
 
-/// Reads `child`'s output to its end, `watch` seeing each line of standard output as it
-/// comes; when it gives a reason, the group of `leader` is killed (and the rest read).
-async fn watched(
+/// How long the output of a child that has exited is still read: what it left running (a
+/// daemon, a background job) may hold its standard output open for ever, and the task must
+/// not wait for that. What it left is stopped with the run.
+pub const READ_AFTER_EXIT: Duration = Duration::from_secs(2);
+
+/// Reads `child`'s output to its end (or until [`READ_AFTER_EXIT`] after it exited), with
+/// `watch`, when given, seeing each line of standard output as it comes; when it gives a
+/// reason, the group of `leader` is killed (and the rest read).
+async fn collect(
     child: &mut tokio::process::Child,
-    mut watch: Watch,
+    mut watch: Option<Watch>,
     leader: Option<u32>,
 ) -> std::io::Result<(Output, Option<String>)> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt};
     let (Some(out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(std::io::Error::other("the child's output is not piped"));
     };
+    let (mut stdout, mut stderr, mut stopped) = (Vec::new(), Vec::new(), None);
     let read_out = async {
         let mut out = tokio::io::BufReader::new(out);
-        let (mut all, mut line, mut stopped) = (Vec::new(), Vec::new(), None);
+        let mut line = Vec::new();
         loop {
             line.clear();
             if out.read_until(b'\n', &mut line).await? == 0 {
-                break;
+                return Ok::<_, std::io::Error>(());
             }
-            all.extend_from_slice(&line);
+            stdout.extend_from_slice(&line);
             if stopped.is_none()
-                && let Some(why) = watch(&line)
+                && let Some(why) = watch.as_mut().and_then(|w| w(&line))
             {
                 stopped = Some(why);
                 kill_group(leader);
             }
         }
-        Ok::<_, std::io::Error>((all, stopped))
     };
-    let read_err = async {
-        let mut all = Vec::new();
-        err.read_to_end(&mut all).await.map(|_| all)
+    let read_err = err.read_to_end(&mut stderr);
+    let (exited, mut exited_rx) = tokio::sync::watch::channel(false);
+    let wait = async {
+        let status = child.wait().await;
+        let _ = exited.send(true);
+        status
     };
-    let (out, err) = tokio::join!(read_out, read_err);
-    let ((stdout, stopped), stderr) = (out?, err?);
-    let status = child.wait().await?;
+    let reads = async {
+        let both = async {
+            let (out, err) = tokio::join!(read_out, read_err);
+            out.and(err.map(|_| ()))
+        };
+        let after_exit = async {
+            let _ = exited_rx.wait_for(|e| *e).await;
+            tokio::time::sleep(READ_AFTER_EXIT).await;
+        };
+        tokio::select! {
+            read = both => read,
+            () = after_exit => {
+                tracing::debug!(target: "bmad::run", "a process it left holds the output open: not read further");
+                Ok(())
+            }
+        }
+    };
+    let (status, read) = tokio::join!(wait, reads);
+    read?;
     Ok((
         Output {
-            status,
+            status: status?,
             stdout,
             stderr,
         },

@@ -190,8 +190,9 @@ fn inline(out: &mut String, what: &str, a: &Artifact) {
         return;
     }
     let mut text = String::new();
-    let read = std::fs::File::open(&a.path)
-        .and_then(|f| f.take(MAX_CONTEXT_BYTES).read_to_string(&mut text));
+    // Only a regular file: a FIFO or a device put at the artifact's path is not waited on.
+    let read = crate::load::open_regular(&a.path)
+        .and_then(|(f, _)| f.take(MAX_CONTEXT_BYTES).read_to_string(&mut text));
     match read {
         Ok(_) => {
             out.push_str(&text);

@@ -397,8 +397,7 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
         check_deadline()?;
         let host = super::host_of(url).ok_or_else(|| format!("`{url}` has no host"))?;
         declared(&s, &host)?;
-        let probed =
-            crate::probe::http_blocking(crate::probe::HttpMethod::Get, url, timeout(timeout_ms));
+        let probed = http_get_stoppable(url, timeout(timeout_ms))?;
         let mut result = Map::new();
         let status = i64::from(probed.status.unwrap_or(0));
         result.insert("status".into(), Dynamic::from(status));
@@ -412,6 +411,32 @@ fn register_network(engine: &mut Engine, sandbox: Arc<Sandbox>) {
         );
         Ok(result)
     });
+}
+
+/// `GET url` on a thread of its own (its own runtime: the evaluating thread may be inside
+/// the run's, where tokio refuses to start another), waited for in slices so that the
+/// evaluation's deadline and cancellation (Ctrl-C, SIGTERM) stop the wait at once; the
+/// request then ends by itself within `timeout`.
+fn http_get_stoppable(url: &str, timeout: Duration) -> Res<crate::probe::Probed> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = url.to_string();
+    std::thread::Builder::new()
+        .name("bmad-http-get".into())
+        .spawn(move || {
+            let probed = crate::probe::http_blocking(crate::probe::HttpMethod::Get, &url, timeout);
+            let _ = tx.send(probed);
+        })
+        .map_err(|e| format!("cannot start the request: {e}"))?;
+    loop {
+        check_deadline()?;
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(probed) => return Ok(probed),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return fail("the request's thread ended without an answer".to_string());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -258,23 +258,46 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Refuses a database that is not a bmad state database (no schema version, but
-    /// tables), before anything is written to it.
+    /// Refuses a database that is not a bmad state database, before anything is written
+    /// to it: tables but no schema version, or a schema version without the tables bmad
+    /// made at that version (another program's `user_version`, or tables dropped).
     fn ours(&self) -> Result<(), StateError> {
-        if self.version()? > 0 {
-            return Ok(());
-        }
-        let tables: i64 = self
+        let version = self.version()?;
+        let mut names = self
             .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
             .map_err(|e| self.err(e))?;
-        if tables > 0 {
-            return Err(StateError::Corrupt {
-                path: self.path.clone(),
-                message: "an SQLite database of another program".into(),
-            });
+        let tables: Vec<String> = names
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        let foreign = |message: String| StateError::Corrupt {
+            path: self.path.clone(),
+            message,
+        };
+        if version < 0 {
+            return Err(foreign(format!(
+                "schema version {version}: an SQLite database of another program"
+            )));
         }
-        Ok(())
+        if version == 0 {
+            return if tables.is_empty() {
+                Ok(())
+            } else {
+                Err(foreign("an SQLite database of another program".into()))
+            };
+        }
+        let version = usize::try_from(version).unwrap_or(usize::MAX);
+        match schema::tables_of(version)
+            .into_iter()
+            .find(|t| !tables.iter().any(|have| have == t))
+        {
+            Some(missing) => Err(foreign(format!(
+                "schema version {version} but no table `{missing}`: an SQLite database of \
+                 another program, or a damaged one"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn version(&self) -> Result<i64, StateError> {

@@ -130,3 +130,31 @@ CREATE TABLE approvals (
 ) WITHOUT ROWID;
 ",
 ];
+
+/// The tables the first `version` migrations create: a file claiming that version has
+/// them all, or it is not (or no longer) a bmad state database.
+pub(super) fn tables_of(version: usize) -> Vec<&'static str> {
+    MIGRATIONS
+        .iter()
+        .take(version)
+        .flat_map(|sql| sql.split("CREATE TABLE ").skip(1))
+        .filter_map(|rest| rest.split([' ', '(', '\n']).next())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_tables_of_each_version_are_the_ones_its_migrations_create() {
+        assert_eq!(super::tables_of(0), Vec::<&str>::new());
+        let first = super::tables_of(1);
+        assert_eq!(first.first(), Some(&"runs"));
+        assert!(first.contains(&"sync_requests"), "{first:?}");
+        let all = super::tables_of(super::MIGRATIONS.len());
+        assert!(
+            all.contains(&"transcripts") && all.contains(&"approvals"),
+            "{all:?}"
+        );
+    }
+}

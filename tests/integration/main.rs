@@ -34,6 +34,7 @@ mod git;
 mod grammar_doc;
 mod graph;
 mod graph_pages;
+mod hardening;
 mod incidents;
 mod init;
 mod limits;

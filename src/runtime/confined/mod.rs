@@ -4,8 +4,10 @@
 //! time, opening each without following a symlink; a symlink met on the way is followed
 //! only when what it leads to, looked at through the opened handle, is inside the root, and
 //! never to create a file. So a link planted before the run or by an agent during its task
-//! cannot carry a write outside, however it is swapped. Elsewhere the path is checked
-//! before writing (no such guarantee against a concurrent swap).
+//! cannot carry a write outside, however it is swapped. A file is truncated only after it
+//! was looked at through the opened handle, and a file with another hard link (which may
+//! be a file outside the workspace) is not written. Elsewhere the path is checked before
+//! writing (no such guarantee against a concurrent swap).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -29,6 +31,16 @@ pub enum ConfinedError {
     NotAFile {
         /// The path inside the root.
         path: String,
+    },
+    /// The file has other hard links: it may be a file outside the workspace.
+    #[error(
+        "`{path}` has {links} hard links (one may be a file outside the workspace): not written through"
+    )]
+    HardLink {
+        /// The path inside the root.
+        path: String,
+        /// How many names the file has.
+        links: u64,
     },
     /// The system refused.
     #[error("cannot write `{path}`: {source}")]
@@ -125,6 +137,57 @@ pub fn create_dir_all(root: &Path, full: &Path) -> Result<(), ConfinedError> {
     imp::open_dirs(root, &parts).map(|_| ())
 }
 
+/// Checks, writing nothing, that no existing part of `full` (inside `root`) is a symbolic
+/// link that leads outside `root` or nowhere: for a file another program opens by its path
+/// (the state database), looked at just before it is opened.
+///
+/// # Errors
+///
+/// When `..` or a symbolic link leads out of `root`.
+pub fn check_inside(root: &Path, full: &Path) -> Result<(), ConfinedError> {
+    let mut at = root.to_path_buf();
+    let mut shown = PathBuf::new();
+    for part in inside(root, full)? {
+        at.push(&part);
+        shown.push(&part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => match at.canonicalize() {
+                Ok(real) if real.starts_with(root) => {}
+                _ => {
+                    return Err(ConfinedError::LinkOut {
+                        link: shown.display().to_string(),
+                    });
+                }
+            },
+            Ok(_) => {}
+            // Nothing there: nothing further down to follow.
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// The state database bmad keeps in `workspace` (`.bmad/state.db`), refused when `.bmad`,
+/// the database or its journal files are symbolic links that lead out of the workspace (a
+/// planted link would have the store, and its `.gitignore`, written elsewhere). Looked at
+/// just before the store opens it (`SQLite` opens it by its path).
+///
+/// # Errors
+///
+/// When a part of the path leads out of the workspace.
+pub fn state_path(workspace: &Path) -> Result<PathBuf, ConfinedError> {
+    let root = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.to_path_buf());
+    let path = root.join(crate::state::DEFAULT_STATE_PATH);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.clone().into_os_string();
+        file.push(suffix);
+        check_inside(&root, Path::new(&file))?;
+    }
+    Ok(path)
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     use super::{ConfinedError, Mode};
@@ -211,12 +274,13 @@ mod imp {
     ) -> Result<std::fs::File, ConfinedError> {
         let dir = open_dirs(root, dirs)?;
         let at: PathBuf = dirs.iter().collect::<PathBuf>().join(name);
-        let how = match mode {
-            Mode::Replace => OFlags::TRUNC,
-            Mode::Append => OFlags::APPEND,
+        // Never blocking on a FIFO; never creating through a link; truncated only once
+        // what was opened is known to be a file of the workspace's own.
+        let flags = OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let flags = match mode {
+            Mode::Replace => flags,
+            Mode::Append => flags | OFlags::APPEND,
         };
-        // Never blocking on a FIFO; never creating through a link.
-        let flags = OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | how;
         let fd = match openat(
             &dir,
             name,
@@ -237,6 +301,17 @@ mod imp {
             return Err(ConfinedError::NotAFile {
                 path: at.display().to_string(),
             });
+        }
+        #[allow(clippy::useless_conversion)] // nlink_t is u32 on some targets
+        let links = u64::from(stat.st_nlink);
+        if links > 1 {
+            return Err(ConfinedError::HardLink {
+                path: at.display().to_string(),
+                links,
+            });
+        }
+        if mode == Mode::Replace {
+            rustix::fs::ftruncate(&fd, 0).map_err(|e| io(&at, e))?;
         }
         let file = std::fs::File::from(fd);
         // Writes block as usual from here.
@@ -409,87 +484,4 @@ mod imp {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn root() -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        (dir, root)
-    }
-
-    #[test]
-    fn files_and_directories_are_made_inside() {
-        let (_d, root) = root();
-        write(&root, &root.join("a/b/c.md"), b"x", Mode::Replace).unwrap();
-        write(&root, &root.join("a/b/c.md"), b"y", Mode::Append).unwrap();
-        assert_eq!(std::fs::read(root.join("a/b/c.md")).unwrap(), b"xy");
-        create_dir_all(&root, &root.join("d/e")).unwrap();
-        assert!(root.join("d/e").is_dir());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn links_out_are_refused_and_links_inside_followed() {
-        use std::os::unix::fs::symlink;
-        let (_d, root) = root();
-        let (_o, outside) = self::root();
-        // A dangling link to a file outside, a link to a directory outside.
-        symlink(outside.join("new.md"), root.join("dangling.md")).unwrap();
-        symlink(&outside, root.join("out")).unwrap();
-        for (path, link) in [("dangling.md", "dangling.md"), ("out/x/y.md", "out")] {
-            let err = write(&root, &root.join(path), b"x", Mode::Replace).unwrap_err();
-            assert!(
-                matches!(&err, ConfinedError::LinkOut { link: l } if l == link),
-                "{err}"
-            );
-        }
-        let err = create_dir_all(&root, &root.join("out/made")).unwrap_err();
-        assert!(matches!(err, ConfinedError::LinkOut { .. }), "{err}");
-        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
-        // A link that stays inside is followed.
-        std::fs::create_dir(root.join("real")).unwrap();
-        symlink(root.join("real"), root.join("alias")).unwrap();
-        write(&root, &root.join("alias/f.md"), b"in", Mode::Replace).unwrap();
-        assert_eq!(std::fs::read(root.join("real/f.md")).unwrap(), b"in");
-        // `..` out of the root.
-        let err = write(&root, &root.join("a/../../x"), b"x", Mode::Replace).unwrap_err();
-        assert!(matches!(err, ConfinedError::Outside { .. }), "{err}");
-    }
-
-    #[test]
-    fn an_update_reads_then_replaces_and_may_leave_the_file() {
-        let (_d, root) = root();
-        let file = root.join("a/status.yaml");
-        let wrote = update(&root, &file, |now| {
-            assert!(now.is_none());
-            Some(b"one\n".to_vec())
-        })
-        .unwrap();
-        assert!(wrote);
-        let wrote = update(&root, &file, |now| {
-            assert_eq!(now, Some(&b"one\n"[..]));
-            None
-        })
-        .unwrap();
-        assert!(!wrote);
-        update(&root, &file, |now| Some([now.unwrap(), b"two\n"].concat())).unwrap();
-        assert_eq!(std::fs::read(&file).unwrap(), b"one\ntwo\n");
-        // No temporary file is left beside it.
-        assert_eq!(std::fs::read_dir(root.join("a")).unwrap().count(), 1);
-        let err = update(&root, &root.join("../x"), |_| None).unwrap_err();
-        assert!(matches!(err, ConfinedError::Outside { .. }), "{err}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_fifo_is_not_written_and_does_not_block() {
-        let (_d, root) = root();
-        let fifo = root.join("pipe");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo with a valid C string.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-        let err = write(&root, &fifo, b"x", Mode::Replace).unwrap_err();
-        assert!(matches!(err, ConfinedError::NotAFile { .. }), "{err}");
-    }
-}
+mod tests;
