@@ -155,6 +155,35 @@ pub fn utc(ms: i64) -> (String, String) {
     )
 }
 
+/// Makes a new state database at `path` with the current schema: written in a file of its
+/// own beside it (no journal left), then linked in place; when another bmad put one there
+/// first, theirs stands.
+fn create_whole(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let name = path.file_name().map_or_else(
+        || std::ffi::OsString::from("state.db"),
+        std::ffi::OsStr::to_os_string,
+    );
+    let mut making = name.clone();
+    making.push(format!(".making-{}", std::process::id()));
+    let making = path.with_file_name(making);
+    let _ = std::fs::remove_file(&making);
+    {
+        let conn = Connection::open(&making)?;
+        let mut store = Store {
+            conn,
+            path: making.clone(),
+            in_tx: false,
+        };
+        store.migrate()?;
+    }
+    let linked = std::fs::hard_link(&making, path);
+    std::fs::remove_file(&making)?;
+    match linked {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 impl Store {
     /// Opens (or creates) the state database at `path`, in WAL mode, migrated to the
     /// current schema. A file that is not a state database, or is damaged, is an error.
@@ -202,7 +231,12 @@ impl Store {
                 });
             }
             Ok(_) => true,
-            Err(_) => false,
+            Err(_) => {
+                // Made whole beside it and then put in place: a bmad killed while making
+                // it leaves no empty file that the next one would refuse.
+                create_whole(path).map_err(|e| open_err(e.to_string()))?;
+                true
+            }
         };
         let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         let mut store = Store {
@@ -383,7 +417,27 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{keep_out_of_git, utc};
+    use super::{Store, create_whole, keep_out_of_git, utc};
+
+    #[test]
+    fn a_new_store_is_put_in_place_whole_and_one_there_first_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".bmad/state.db");
+        let store = Store::open(&path).unwrap();
+        assert!(store.runs().unwrap().is_empty());
+        drop(store);
+        // Only the store (and SQLite's own files) beside it: nothing half made.
+        let names: Vec<String> = std::fs::read_dir(dir.path().join(".bmad"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("making"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
+        // Another bmad's, put there first, is not replaced.
+        let before = std::fs::read(&path).unwrap();
+        create_whole(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
 
     #[cfg(unix)]
     #[test]
