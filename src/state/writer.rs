@@ -3,7 +3,7 @@
 //! both: every 1,024 records), so the scheduler never waits for the disk.
 //! What is recorded is durable in order: after a crash, the store holds a prefix of it.
 
-use super::{StateError, Store};
+use super::{RunKey, StateError, Store};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -33,21 +33,19 @@ pub enum Op {
         step: Option<String>,
         /// The event as JSON.
         data: String,
-        /// A story's new place on the board, with a reason.
-        story: Option<(String, super::StoryStatus, Option<String>)>,
+        /// The story it moves on the board (its number there) and the column it moves to.
+        story: Option<(u64, super::StoryStatus)>,
         /// Artifacts handed over: path and sha256.
         artifacts: Vec<(String, String)>,
     },
-    /// Stories that join the board's backlog.
-    StoriesKnown(Vec<String>, u64),
-    /// A step started.
-    StepStarted(String, u64),
+    /// Stories that join the board's backlog, with their numbers there.
+    StoriesKnown(Vec<(u64, String)>),
+    /// A step started: the number of this start, and the step's key.
+    StepStarted(u64, String),
     /// A step ended.
     StepFinished {
-        /// The step.
-        key: String,
-        /// Where in the log.
-        seq: u64,
+        /// The number of the start it ends.
+        n: u64,
         /// Whether it succeeded.
         ok: bool,
         /// Whether it was a validation.
@@ -121,15 +119,15 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread that writes run `run`'s records into `store`; `real` commits as
-    /// soon as the records stop coming, a simulation in batches.
-    pub fn start(store: Store, run: String, real: bool) -> Writer {
+    /// Starts the thread that writes the records of run `run` (whose key is `key`) into
+    /// `store`; `real` commits as soon as the records stop coming, a simulation in batches.
+    pub fn start(store: Store, run: String, key: RunKey, real: bool) -> Writer {
         let (tx, rx) = channel();
         let error = Arc::new(Mutex::new(None));
         let kept = Arc::clone(&error);
         let thread = std::thread::Builder::new()
             .name("bmad-state".into())
-            .spawn(move || write_all(store, &run, real, &rx, &kept))
+            .spawn(move || write_all(store, (&run, key), real, &rx, &kept))
             .ok();
         Writer {
             tx: Some(tx),
@@ -223,7 +221,7 @@ impl Drop for Writer {
 
 fn write_all(
     mut store: Store,
-    run: &str,
+    (run, key): (&str, RunKey),
     real: bool,
     rx: &Receiver<Op>,
     error: &Mutex<Option<StateError>>,
@@ -297,7 +295,7 @@ fn write_all(
                 let _ = done.send(());
                 continue;
             }
-            op => keep(apply(&mut store, run, op)),
+            op => keep(apply(&mut store, (run, key), op)),
         }
         if uncommitted >= SIM_COMMIT_EVERY {
             keep(store.commit());
@@ -309,7 +307,7 @@ fn write_all(
     keep(store.commit());
 }
 
-fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
+fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), StateError> {
     match op {
         Op::Event {
             seq,
@@ -322,7 +320,7 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
             artifacts,
         } => {
             store.append_event(
-                run,
+                key,
                 &super::EventRow {
                     seq,
                     at_ms,
@@ -330,30 +328,27 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
                     kind,
                     step: step.as_deref(),
                     data: &data,
+                    moved: story,
                 },
             )?;
-            if let Some((s, status, reason)) = story {
-                store.story_status(run, &s, status, seq, reason.as_deref())?;
-            }
             for (path, sha) in artifacts {
                 store.artifact(run, &path, &sha, seq)?;
             }
             Ok(())
         }
-        Op::StoriesKnown(ids, seq) => {
-            for id in ids {
-                store.story_known(run, &id, seq)?;
+        Op::StoriesKnown(stories) => {
+            for (n, story) in stories {
+                store.story_known(key, n, &story)?;
             }
             Ok(())
         }
-        Op::StepStarted(key, seq) => store.step_started(run, &key, seq),
+        Op::StepStarted(n, step) => store.step_started(key, n, &step),
         Op::StepFinished {
-            key,
-            seq,
+            n,
             ok,
             validation,
             feedback,
-        } => store.step_finished(run, &key, seq, ok, validation, feedback.as_deref()),
+        } => store.step_finished(key, n, ok, validation, feedback.as_deref()),
         Op::Artifact(path, sha, seq) => store.artifact(run, &path, &sha, seq),
         Op::Transcript(t) => store.transcript(run, &t),
         Op::State {
