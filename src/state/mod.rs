@@ -335,7 +335,12 @@ impl Store {
                     let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
                     self.conn.pragma_update(None, "user_version", version)
                 })
-                .map_err(|e| StateError::Io(format!("migration {}: {e}", i + 1)))?;
+                .map_err(|e| match self.err(e) {
+                    StateError::Io(message) => {
+                        StateError::Io(format!("migration {} of {message}", i + 1))
+                    }
+                    damaged => damaged,
+                })?;
         }
         Ok(())
     }
