@@ -32,7 +32,7 @@ pub(crate) fn seeded(i: usize) -> Vec<usize> {
     }
     let h = mix(i as u64 ^ 0x5eed);
     let mut after: Vec<usize> = (0..h % 3)
-        .map(|k| (mix(h.wrapping_add(k)) % i as u64) as usize)
+        .map(|k| usize::try_from(mix(h.wrapping_add(k)) % i as u64).unwrap_or(0))
         .collect();
     after.dedup();
     after
