@@ -31,6 +31,8 @@ pub(super) struct Journal {
     running: RefCell<HashMap<String, u64>>,
     /// Starts of steps recorded so far (earlier segments too): the next is one more.
     starts: Cell<u64>,
+    /// The highest number of a story on the board: the next story to join is one more.
+    stories: Cell<u64>,
     /// How many stories stand in each column (in the order of [`StoryStatus::ALL`]), kept
     /// as the board changes: a checkpoint's snapshot without a scan of the board (a run
     /// that blocks many stories takes a checkpoint at each).
@@ -74,6 +76,7 @@ impl Journal {
                 .collect();
             starts = store.steps_started(key)?;
         }
+        let stories = board.values().map(|(n, _)| *n).max().unwrap_or(0);
         let mut columns = [0; StoryStatus::ALL.len()];
         for (_, status) in board.values() {
             columns[column(*status)] += 1;
@@ -90,6 +93,7 @@ impl Journal {
             board: RefCell::new(board),
             running: RefCell::new(HashMap::new()),
             starts: Cell::new(starts),
+            stories: Cell::new(stories),
         };
         Ok(journal)
     }
@@ -176,7 +180,8 @@ impl Journal {
             self.moved(Some(before), status);
             return *n;
         }
-        let n = board.len() as u64 + 1;
+        let n = self.stories.get() + 1;
+        self.stories.set(n);
         board.insert(s.to_string(), (n, status));
         self.moved(None, status);
         self.writer.send(Op::StoriesKnown(vec![(n, s.to_string())]));
@@ -198,7 +203,8 @@ impl Journal {
         let mut new = Vec::new();
         for id in ids {
             if !board.contains_key(id) {
-                let n = board.len() as u64 + 1;
+                let n = self.stories.get() + 1;
+                self.stories.set(n);
                 board.insert(id.to_string(), (n, StoryStatus::Backlog));
                 self.moved(None, StoryStatus::Backlog);
                 new.push((n, id.to_string()));

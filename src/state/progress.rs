@@ -188,3 +188,109 @@ fn reason_of(data: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(data).ok()?;
     v.get("reason")?.as_str().map(str::to_string)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::state::{EventRow, NewRun, RunKind, Store, StoryStatus};
+
+    fn store_with_run() -> (tempfile::TempDir, Store, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
+        let id = store
+            .begin_run(&NewRun {
+                workflow: "w.bmad".into(),
+                workflow_sha256: String::new(),
+                workspace: String::new(),
+                simulate: true,
+                seed: 1,
+                kind: RunKind::Run,
+            })
+            .unwrap();
+        (dir, store, id)
+    }
+
+    #[test]
+    fn the_newest_start_of_a_step_says_how_it_stands() {
+        let (_dir, mut store, id) = store_with_run();
+        let run = store.run_key(&id).unwrap();
+        // a: failed, then started again and in flight; b: ended well; c: ended well, then
+        // started again (a resume of a later attempt) and in flight; d: started only.
+        store.step_started(run, 1, "a").unwrap();
+        store.step_started(run, 2, "b").unwrap();
+        store
+            .step_finished(run, 1, false, false, Some("no"))
+            .unwrap();
+        store.step_started(run, 3, "c").unwrap();
+        store.step_finished(run, 2, true, false, None).unwrap();
+        store.step_started(run, 4, "a").unwrap();
+        store.step_finished(run, 3, true, true, Some("ok")).unwrap();
+        store.step_started(run, 5, "c").unwrap();
+        store.step_started(run, 6, "d").unwrap();
+        store.commit().unwrap();
+        let ended: Vec<(String, bool)> = store
+            .finished_steps(&id)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.key, s.ok))
+            .collect();
+        assert_eq!(ended, [("b".to_string(), true)]);
+        assert_eq!(store.steps_in_flight(&id).unwrap(), ["a", "c", "d"]);
+        assert_eq!(store.steps_started(run).unwrap(), 6);
+        assert!(store.finished_steps("no-such-run").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_board_is_each_story_as_the_last_event_that_moved_it_left_it() {
+        let (_dir, mut store, id) = store_with_run();
+        let run = store.run_key(&id).unwrap();
+        for (n, s) in [(1, "s1"), (2, "s2"), (3, "s3")] {
+            store.story_known(run, n, s).unwrap();
+        }
+        let moves = [
+            (1, Some((2, StoryStatus::InProgress)), "{}"),
+            (2, None, "{}"),
+            (3, Some((1, StoryStatus::InProgress)), "{}"),
+            (
+                4,
+                Some((2, StoryStatus::Blocked)),
+                r#"{"event":"story_blocked","story":"s2","reason":"not done after 3 attempts"}"#,
+            ),
+            (5, Some((1, StoryStatus::Done)), "{}"),
+        ];
+        for (seq, moved, data) in moves {
+            store
+                .append_event(
+                    run,
+                    &EventRow {
+                        seq,
+                        at_ms: seq,
+                        wall_ms: 0,
+                        kind: "note",
+                        step: None,
+                        data,
+                        moved,
+                    },
+                )
+                .unwrap();
+        }
+        store.commit().unwrap();
+        let board: Vec<(String, StoryStatus, Option<String>)> = store
+            .board(&id)
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.story, b.status, b.reason))
+            .collect();
+        assert_eq!(
+            board,
+            [
+                ("s1".to_string(), StoryStatus::Done, None),
+                (
+                    "s2".to_string(),
+                    StoryStatus::Blocked,
+                    Some("not done after 3 attempts".to_string())
+                ),
+                ("s3".to_string(), StoryStatus::Backlog, None),
+            ]
+        );
+    }
+}
