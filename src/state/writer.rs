@@ -1,6 +1,8 @@
 //! The store's writer thread: a run sends what it records down a channel and goes on; the
 //! thread writes it in order and commits in groups (a real run: within 20 ms of a record;
-//! both: every 1,024 records), so the scheduler never waits for the disk.
+//! both: every 1,024 records), so the scheduler never waits for the disk. A simulation hands
+//! its records over in batches of 128 (one wakeup of the thread per batch); what waits for
+//! an answer (a flush, an approval, the end) hands over the batch first.
 //! What is recorded is durable in order: after a crash, the store holds a prefix of it.
 
 use super::{RunKey, StateError, Store};
@@ -11,6 +13,10 @@ use std::time::{Duration, Instant};
 
 /// Records written between two commits at most.
 const SIM_COMMIT_EVERY: usize = 1024;
+
+/// Records a simulation hands the thread at once: one wakeup of the thread per batch, not
+/// one per record (a real run hands each record over at once, to commit it in time).
+const SIM_BATCH: usize = 128;
 
 /// The longest a real run's record waits for its commit: records that come together are
 /// committed together, a few dozen commits a second at most.
@@ -96,6 +102,8 @@ pub enum Op {
     },
     /// The approval of a target as the store has it now (the answer goes back).
     Approval(String, Sender<Option<super::Approval>>),
+    /// Records handed over together (a simulation's batch), written in order.
+    Batch(Vec<Op>),
     /// Commit what was sent before, then answer.
     Flush(Sender<()>),
     /// What a task's agent printed.
@@ -116,6 +124,10 @@ pub struct Writer {
     tx: Option<Sender<Op>>,
     thread: Option<JoinHandle<()>>,
     error: Arc<Mutex<Option<StateError>>>,
+    /// Records not handed over yet (a simulation's batch being filled).
+    queued: std::cell::RefCell<Vec<Op>>,
+    /// How many records go in a batch (1: each at once).
+    batch: usize,
 }
 
 impl Writer {
@@ -129,15 +141,41 @@ impl Writer {
             .name("bmad-state".into())
             .spawn(move || write_all(store, (&run, key), real, &rx, &kept))
             .ok();
+        let batch = if real { 1 } else { SIM_BATCH };
         Writer {
             tx: Some(tx),
             thread,
             error,
+            queued: std::cell::RefCell::new(Vec::with_capacity(batch)),
+            batch,
         }
     }
 
     /// Sends a record to be written.
     pub fn send(&self, op: Op) {
+        if self.batch > 1 {
+            let mut queued = self.queued.borrow_mut();
+            queued.push(op);
+            if queued.len() < self.batch {
+                return;
+            }
+            let batch = std::mem::replace(&mut *queued, Vec::with_capacity(self.batch));
+            drop(queued);
+            return self.hand_over(Op::Batch(batch));
+        }
+        self.hand_over(op);
+    }
+
+    /// Hands the records queued so far to the thread.
+    fn hand_over_queued(&self) {
+        let batch = std::mem::take(&mut *self.queued.borrow_mut());
+        if !batch.is_empty() {
+            self.hand_over(Op::Batch(batch));
+        }
+    }
+
+    /// Hands `op` to the thread, after what was queued before it.
+    fn hand_over(&self, op: Op) {
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(op).is_ok());
         if !sent {
             self.fail(StateError::Io("the state writer stopped".into()));
@@ -158,7 +196,8 @@ impl Writer {
     /// Asks whether a `bmad sync` is waiting (false when the writer cannot tell).
     pub fn sync_requested(&self) -> bool {
         let (tx, rx) = channel();
-        self.send(Op::SyncRequested(tx));
+        self.hand_over_queued();
+        self.hand_over(Op::SyncRequested(tx));
         rx.recv().unwrap_or(false)
     }
 
@@ -171,7 +210,8 @@ impl Writer {
         who: Option<&str>,
     ) {
         let (tx, rx) = channel();
-        self.send(Op::AskApproval {
+        self.hand_over_queued();
+        self.hand_over(Op::AskApproval {
             target: target.to_string(),
             attempt,
             prompt: prompt.map(str::to_string),
@@ -184,7 +224,8 @@ impl Writer {
     /// The approval of `target` as the store has it now (`None` when it cannot tell).
     pub fn approval(&self, target: &str) -> Option<super::Approval> {
         let (tx, rx) = channel();
-        self.send(Op::Approval(target.to_string(), tx));
+        self.hand_over_queued();
+        self.hand_over(Op::Approval(target.to_string(), tx));
         rx.recv().ok().flatten()
     }
 
@@ -193,14 +234,16 @@ impl Writer {
     /// it follows, so that a crash cannot keep the effect and lose the decision.
     pub fn flush(&self) {
         let (tx, rx) = channel();
-        self.send(Op::Flush(tx));
+        self.hand_over_queued();
+        self.hand_over(Op::Flush(tx));
         let _ = rx.recv();
     }
 
     /// Records how the run ended and waits until it is on disk.
     pub fn finish(&self, status: super::RunStatus, reason: Option<&str>) {
         let (tx, rx) = channel();
-        self.send(Op::Finish {
+        self.hand_over_queued();
+        self.hand_over(Op::Finish {
             status,
             reason: reason.map(str::to_string),
             done: tx,
@@ -212,6 +255,7 @@ impl Writer {
 impl Drop for Writer {
     /// Everything sent is written and committed before the writer goes.
     fn drop(&mut self) {
+        self.hand_over_queued();
         drop(self.tx.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -251,7 +295,10 @@ fn write_all(
                 Err(_) => break,
             },
         };
-        uncommitted += 1;
+        uncommitted += match &op {
+            Op::Batch(ops) => ops.len(),
+            _ => 1,
+        };
         match op {
             Op::Finish {
                 status,
@@ -366,6 +413,9 @@ fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), St
             snapshot,
             durable,
         } => store.checkpoint(run, seq, &reason, &snapshot, durable),
+        Op::Batch(ops) => ops
+            .into_iter()
+            .try_for_each(|op| apply(store, (run, key), op)),
         Op::SyncRequested(_)
         | Op::Flush(_)
         | Op::Finish { .. }
