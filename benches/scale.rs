@@ -14,7 +14,8 @@
 //!    most 2 at once, and `ninja -j2` on the same DAG, one after the other in turns (so
 //!    both see the same machine): CPU and wall of each, medians.
 //!
-//! `cargo bench --bench scale [-- dag|step|exec]`. BENCHMARKS.md records the figures.
+//! `cargo bench --bench scale [-- dag|step|exec] [store-only]` (`store-only`: no run with
+//! `--state none`, for a bmad that has none; `BMAD_BIN=path` measures another bmad). BENCHMARKS.md records the figures.
 
 // The seeded DAG's draws and the block counts are small numbers turned into others.
 #![allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
@@ -113,13 +114,16 @@ fn simulate(file: &Path, dir: &Path, keep: bool) -> (Run, u64) {
 }
 
 /// The tasks a simulated run of `file` runs (from its report).
-fn tasks_of(file: &Path, dir: &Path) -> u64 {
+fn tasks_of(file: &Path, dir: &Path, store_only: bool) -> u64 {
     let report = dir.join("report.json");
     let ws = dir.join("ws");
     std::fs::create_dir_all(&ws).expect("made");
     let mut cmd = Command::new(bmad_bin());
-    cmd.args(["run", "--simulate", "--state", "none"])
-        .arg(file)
+    cmd.args(["run", "--simulate"]);
+    if !store_only {
+        cmd.args(["--state", "none"]);
+    }
+    cmd.arg(file)
         .arg("--workspace")
         .arg(&ws)
         .arg("--report")
@@ -133,13 +137,19 @@ fn tasks_of(file: &Path, dir: &Path) -> u64 {
 
 const MB: f64 = 1024.0 * 1024.0;
 
-fn dag(dir: &Path, runs: usize) {
+/// Whether to measure the runs with `--state none` too (a bmad from before issue 21 has
+/// no such setting: `store-only` leaves them out).
+fn modes(store_only: bool) -> &'static [bool] {
+    if store_only { &[true] } else { &[true, false] }
+}
+
+fn dag(dir: &Path, runs: usize, store_only: bool) {
     let mut at = Vec::new();
     for n in [10_000, 100_000] {
         let file = dir.join(format!("dag-{n}.bmad"));
         std::fs::write(&file, dags::simulated_workflow(n, dags::seeded)).expect("written");
-        let tasks = tasks_of(&file, dir);
-        for keep in [true, false] {
+        let tasks = tasks_of(&file, dir, store_only);
+        for &keep in modes(store_only) {
             let measured: Vec<(Run, u64)> = (0..runs).map(|_| simulate(&file, dir, keep)).collect();
             let m = median(&measured.iter().map(|(r, _)| *r).collect::<Vec<_>>());
             let size = measured.iter().map(|(_, s)| *s).max().unwrap_or(0);
@@ -154,7 +164,7 @@ fn dag(dir: &Path, runs: usize) {
             at.push((n, keep, m, size));
         }
     }
-    for keep in [true, false] {
+    for &keep in modes(store_only) {
         let of = |n| {
             at.iter()
                 .find(|(m, k, _, _)| *m == n && *k == keep)
@@ -179,13 +189,13 @@ fn dag(dir: &Path, runs: usize) {
     }
 }
 
-fn step(dir: &Path, runs: usize) {
+fn step(dir: &Path, runs: usize, store_only: bool) {
     let mut at = Vec::new();
     for n in [10_000, 100_000] {
         let file = dir.join(format!("step-{n}.bmad"));
         std::fs::write(&file, dags::one_step_workflow(n, dags::seeded)).expect("written");
-        let tasks = tasks_of(&file, dir);
-        for keep in [true, false] {
+        let tasks = tasks_of(&file, dir, store_only);
+        for &keep in modes(store_only) {
             let measured: Vec<Run> = (0..runs).map(|_| simulate(&file, dir, keep).0).collect();
             let m = median(&measured);
             println!(
@@ -197,7 +207,7 @@ fn step(dir: &Path, runs: usize) {
             at.push((tasks, keep, m));
         }
     }
-    for keep in [true, false] {
+    for &keep in modes(store_only) {
         let mut of = at.iter().filter(|(_, k, _)| *k == keep);
         if let (Some((t0, _, small)), Some((t1, _, large))) = (of.next(), of.next()) {
             let us = (large.cpu.as_secs_f64() - small.cpu.as_secs_f64()) * 1e6 / (t1 - t0) as f64;
@@ -209,7 +219,7 @@ fn step(dir: &Path, runs: usize) {
     }
 }
 
-fn exec(dir: &Path, runs: usize) {
+fn exec(dir: &Path, runs: usize, store_only: bool) {
     let n = 2_000;
     let file = dir.join("exec.bmad");
     std::fs::write(&file, dags::exec_workflow(n, dags::chains)).expect("written");
@@ -224,17 +234,27 @@ fn exec(dir: &Path, runs: usize) {
         println!("ninja not installed: exec comparison skipped (apt-get install ninja-build)");
         return;
     }
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut unrecorded) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        let ws = dir.join("exec-ws");
-        let _ = std::fs::remove_dir_all(&ws);
-        let mut cmd = Command::new(bmad_bin());
-        cmd.arg("run")
-            .arg(&file)
-            .arg("--workspace")
-            .arg(&ws)
-            .env("BMAD_LOG", "off");
-        ours.push(measure(&mut cmd, &[0]));
+        for &keep in modes(store_only) {
+            let ws = dir.join("exec-ws");
+            let _ = std::fs::remove_dir_all(&ws);
+            let mut cmd = Command::new(bmad_bin());
+            cmd.arg("run")
+                .arg(&file)
+                .arg("--workspace")
+                .arg(&ws)
+                .env("BMAD_LOG", "off");
+            if !keep {
+                cmd.args(["--state", "none"]);
+            }
+            let run = measure(&mut cmd, &[0]);
+            if keep {
+                ours.push(run);
+            } else {
+                unrecorded.push(run);
+            }
+        }
         let _ = std::fs::remove_file(ninja_dir.join(".ninja_log"));
         let _ = std::fs::remove_file(ninja_dir.join(".ninja_deps"));
         let mut cmd = Command::new("ninja");
@@ -257,6 +277,15 @@ fn exec(dir: &Path, runs: usize) {
         .map(|(b, j)| format!("{:.2}", b.cpu.as_secs_f64() / j.cpu.as_secs_f64()))
         .collect();
     println!("  cpu ratio of each turn: {}", ratios.join(", "));
+    if !unrecorded.is_empty() {
+        let u = median(&unrecorded);
+        println!(
+            "  bmad --state none in the same turns: cpu {:.3} s wall {:.3} s; / ninja: cpu {:.2}",
+            u.cpu.as_secs_f64(),
+            u.wall.as_secs_f64(),
+            u.cpu.as_secs_f64() / j.cpu.as_secs_f64()
+        );
+    }
 }
 
 fn main() {
@@ -265,15 +294,16 @@ fn main() {
         .filter(|a| ["dag", "step", "exec"].contains(&a.as_str()))
         .collect();
     let wants = |what: &str| only.is_empty() || only.iter().any(|o| o == what);
+    let store_only = std::env::args().any(|a| a == "store-only");
     let dir = tempfile::tempdir().expect("a temporary directory");
     println!("bmad: {}", bmad_bin().display());
     if wants("dag") {
-        dag(dir.path(), 3);
+        dag(dir.path(), 3, store_only);
     }
     if wants("step") {
-        step(dir.path(), 3);
+        step(dir.path(), 3, store_only);
     }
     if wants("exec") {
-        exec(dir.path(), 7);
+        exec(dir.path(), 7, store_only);
     }
 }
