@@ -6,75 +6,17 @@
 //!
 //! `cargo bench --bench run`. Prints medians of repeated runs; BENCHMARKS.md records them.
 
-use std::fmt::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+// The seeded DAG and the one-step workflow are scale.rs's.
+#[allow(dead_code)]
+mod dags;
+
+use dags::chains;
+
 const RUNS: usize = 5;
-
-/// Stories come in epics of ten, each story after the one before it in its epic: a DAG
-/// of 1,000 independent chains (as wide as any limit) for 10,000 stories.
-fn deps(i: usize) -> Vec<usize> {
-    if i.is_multiple_of(10) {
-        Vec::new()
-    } else {
-        vec![i - 1]
-    }
-}
-
-fn stories(out: &mut String, n: usize) {
-    for i in 0..n {
-        let kind = if i % 2 == 0 { "frontend" } else { "backend" };
-        let _ = write!(out, "story \"s{i}\" {kind} {{\n  title \"Story {i}\"\n");
-        let after: Vec<String> = deps(i).iter().map(|d| format!("\"s{d}\"")).collect();
-        if !after.is_empty() {
-            let _ = writeln!(out, "  after {}", after.join(", "));
-        }
-        out.push_str("}\n");
-    }
-}
-
-/// 10,000 stories; each: dev implements, QA validates (30% rejected), at most 3 times.
-fn simulated_workflow(n: usize) -> String {
-    let mut s = String::from(
-        "agent ui_dev { backend sim duration 45m }\n\
-         agent backend_dev { backend sim duration 1h }\n\
-         agent qa { backend sim duration 15m fail 20% }\n\
-         limits {\n  global {\n    max_concurrent_agents 8\n  }\n}\n\
-         phase development max 8 {\n  for story in stories max 8 {\n\
-         \x20   assign dev by story.type {\n      frontend => ui_dev\n      backend => backend_dev\n    }\n\
-         \x20   repeat max 3 {\n      dev: implement {\n        context story, dependencies\n      }\n\
-         \x20     qa: validate {\n        tests unit, e2e\n      }\n    } until approved\n  }\n}\n",
-    );
-    stories(&mut s, n);
-    s
-}
-
-/// `n` stories, each one `true` run by an exec agent, at most 2 at once.
-fn exec_workflow(n: usize) -> String {
-    let mut s = String::from(
-        "agent runner { backend exec \"true\" }\n\
-         limits {\n  global {\n    max_concurrent_agents 2\n  }\n}\n\
-         phase build {\n  for story in stories {\n    runner: run\n  }\n}\n",
-    );
-    stories(&mut s, n);
-    s
-}
-
-/// The same DAG for ninja: one `true` edge per story, after its dependencies.
-fn ninja_file(n: usize) -> String {
-    let mut s = String::from("rule t\n  command = true\n");
-    for i in 0..n {
-        let after: Vec<String> = deps(i).iter().map(|d| format!("s{d}")).collect();
-        if after.is_empty() {
-            let _ = writeln!(s, "build s{i}: t");
-        } else {
-            let _ = writeln!(s, "build s{i}: t | {}", after.join(" "));
-        }
-    }
-    s
-}
 
 /// Peak resident memory of any child waited for so far, in MB.
 fn children_peak_mb() -> f64 {
@@ -128,7 +70,7 @@ fn main() {
     let ws = dir.path();
 
     let sim = ws.join("sim.bmad");
-    std::fs::write(&sim, simulated_workflow(10_000)).expect("written");
+    std::fs::write(&sim, dags::simulated_workflow(10_000, chains)).expect("written");
     let report = ws.join("report.json");
     let out = bmad(&sim, ws, true)
         .arg("--report")
@@ -155,7 +97,7 @@ fn main() {
 
     let n = 2_000;
     let exec = ws.join("exec.bmad");
-    std::fs::write(&exec, exec_workflow(n)).expect("written");
+    std::fs::write(&exec, dags::exec_workflow(n, chains)).expect("written");
     let bmad_time = median(|| bmad(&exec, ws, false));
     println!(
         "2,000 `true` commands, at most 2 at once: bmad {:.3} s",
@@ -163,7 +105,7 @@ fn main() {
     );
     let ninja_dir = ws.join("ninja");
     std::fs::create_dir_all(&ninja_dir).expect("made");
-    std::fs::write(ninja_dir.join("build.ninja"), ninja_file(n)).expect("written");
+    std::fs::write(ninja_dir.join("build.ninja"), dags::ninja_file(n, chains)).expect("written");
     if Command::new("ninja").arg("--version").output().is_err() {
         println!("ninja not installed: comparison skipped (apt-get install ninja-build)");
         return;

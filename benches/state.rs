@@ -40,11 +40,12 @@ fn record(n: u64, commit_every: u64) -> Duration {
             seed: 1,
         })
         .expect("a run");
+    let key = store.run_key(&run).expect("its key");
     for i in 1..=n {
         let step = format!("development/0/s{i}/0");
         store
             .append_event(
-                &run,
+                key,
                 &bmad::state::EventRow {
                     seq: i,
                     at_ms: i * 1000,
@@ -52,6 +53,7 @@ fn record(n: u64, commit_every: u64) -> Duration {
                     kind: "task_finished",
                     step: Some(&step),
                     data: &event_json(i),
+                    moved: None,
                 },
             )
             .expect("recorded");

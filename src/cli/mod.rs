@@ -388,7 +388,9 @@ pub(crate) struct RunArgs {
     /// The workspace root (default: the current directory).
     #[arg(long)]
     workspace: Option<PathBuf>,
-    /// The state database (default: .bmad/state.db under the workspace).
+    /// The state database (default: .bmad/state.db under the workspace); `none` records
+    /// nothing: a throwaway run writes no state file and cannot be resumed (a file named
+    /// `none`: `./none`).
     #[arg(long, value_name = "PATH")]
     state: Option<PathBuf>,
     /// Continue a run that stopped (default: the newest unfinished run of this workflow):

@@ -128,6 +128,21 @@ pub(super) fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if no_state(args.state.as_deref()) {
+        if args.resume.is_some() {
+            let _ = writeln!(
+                err,
+                "error: --resume continues a run from its state file, and --state none keeps \
+                 none: name the state file the run was recorded in (--state PATH), or leave \
+                 --state out for the workspace's"
+            );
+            return ExitCode::from(2);
+        }
+        let note = "run not recorded (--state none): no state file is written, and the run \
+                    cannot be resumed"
+            .to_string();
+        return execute(runner, args, None, &[note]);
+    }
     let store = match Store::open(&state_path) {
         Ok(s) => s,
         Err(e) => {
@@ -153,7 +168,13 @@ pub(super) fn run(args: &RunArgs) -> ExitCode {
         0,
         format!("run {run_id} (state in {})", state_path.display()),
     );
-    execute(runner, args, &run_id, &notes)
+    execute(runner, args, Some(&run_id), &notes)
+}
+
+/// Whether `--state` says `none`: a throwaway run that records nothing (a file of that
+/// name is `./none`).
+fn no_state(state: Option<&std::path::Path>) -> bool {
+    state == Some(std::path::Path::new("none"))
 }
 
 /// A real run whose steps give tasks to simulated agents is refused (exit 2), unless an
@@ -241,7 +262,7 @@ fn resume(
 
 /// Runs `runner` to its end or Ctrl-C; prints `notes` (what the run is, what a resume
 /// found) as the log starts, then the report.
-fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -> ExitCode {
+fn execute(mut runner: Runner, args: &RunArgs, run_id: Option<&str>, notes: &[String]) -> ExitCode {
     let mut err = std::io::stderr();
     let progress = super::progress::start(args.log_format).map(|(listener, bar)| {
         runner.on_event(listener);
@@ -306,10 +327,11 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: &str, notes: &[String]) -
         }
     }
     if interrupted {
-        let _ = writeln!(
-            err,
-            "run interrupted: running agents were stopped (continue with --resume {run_id})"
+        let then = run_id.map_or_else(
+            || "not recorded (--state none): it cannot be resumed".to_string(),
+            |id| format!("continue with --resume {id}"),
         );
+        let _ = writeln!(err, "run interrupted: running agents were stopped ({then})");
         return ExitCode::from(signal.map_or(130, super::signals::Signal::exit_code));
     }
     ExitCode::from(report.exit_code())

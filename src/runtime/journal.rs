@@ -25,8 +25,14 @@ pub(super) struct Journal {
     earlier: RefCell<HashMap<String, usize>>,
     /// Events since the last checkpoint.
     since_checkpoint: Cell<u64>,
-    /// Each story's place on the board.
-    board: RefCell<HashMap<String, StoryStatus>>,
+    /// Each story's number on the board and its place there.
+    board: RefCell<HashMap<String, (u64, StoryStatus)>>,
+    /// The steps started and not ended yet, with the number of their start.
+    running: RefCell<HashMap<String, u64>>,
+    /// Starts of steps recorded so far (earlier segments too): the next is one more.
+    starts: Cell<u64>,
+    /// The highest number of a story on the board: the next story to join is one more.
+    stories: Cell<u64>,
     /// How many stories stand in each column (in the order of [`StoryStatus::ALL`]), kept
     /// as the board changes: a checkpoint's snapshot without a scan of the board (a run
     /// that blocks many stories takes a checkpoint at each).
@@ -51,8 +57,9 @@ impl Journal {
         real: bool,
         earlier: Option<&Earlier>,
     ) -> Result<Journal, StateError> {
-        let (mut seq, mut multiset, mut replay, mut board) =
-            (0, HashMap::new(), HashMap::new(), HashMap::new());
+        let key = store.run_key(&run)?;
+        let (mut seq, mut multiset, mut replay, mut board, mut starts) =
+            (0, HashMap::new(), HashMap::new(), HashMap::new(), 0);
         if let Some(e) = earlier {
             seq = e.seq;
             for ev in &e.events {
@@ -63,18 +70,20 @@ impl Journal {
                 replay.insert(s.key.clone(), s.clone());
             }
             board = store
-                .board(&run)?
+                .numbered_board(key)?
                 .into_iter()
-                .map(|b| (b.story, b.status))
+                .map(|(n, b)| (b.story, (n, b.status)))
                 .collect();
+            starts = store.steps_started(key)?;
         }
+        let stories = board.values().map(|(n, _)| *n).max().unwrap_or(0);
         let mut columns = [0; StoryStatus::ALL.len()];
-        for status in board.values() {
+        for (_, status) in board.values() {
             columns[column(*status)] += 1;
         }
         let journal = Journal {
             columns: RefCell::new(columns),
-            writer: Writer::start(store, run.clone(), real),
+            writer: Writer::start(store, run.clone(), key, real),
             run,
             seq: Cell::new(seq),
             real,
@@ -82,6 +91,9 @@ impl Journal {
             earlier: RefCell::new(multiset),
             since_checkpoint: Cell::new(0),
             board: RefCell::new(board),
+            running: RefCell::new(HashMap::new()),
+            starts: Cell::new(starts),
+            stories: Cell::new(stories),
         };
         Ok(journal)
     }
@@ -119,6 +131,8 @@ impl Journal {
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
         self.since_checkpoint.set(self.since_checkpoint.get() + 1);
+        // A story's move is written with the event that makes it (the reason of a block
+        // is the event's own).
         let story = match &event.kind {
             EventKind::TaskStarted {
                 story: Some(s),
@@ -131,18 +145,12 @@ impl Journal {
                 } else {
                     StoryStatus::InProgress
                 },
-                None,
             )),
-            EventKind::StoryDone { story } => Some((story, StoryStatus::Done, None)),
-            EventKind::StoryBlocked { story, reason } => {
-                Some((story, StoryStatus::Blocked, Some(reason)))
-            }
+            EventKind::StoryDone { story } => Some((story, StoryStatus::Done)),
+            EventKind::StoryBlocked { story, .. } => Some((story, StoryStatus::Blocked)),
             _ => None,
-        };
-        if let Some((s, status, _)) = &story {
-            let before = self.board.borrow_mut().insert((*s).clone(), *status);
-            self.moved(before, *status);
         }
+        .map(|(s, status)| (self.move_story(s, status), status));
         let artifacts = match &event.kind {
             EventKind::Handoff { artifacts, .. } => artifacts
                 .iter()
@@ -157,10 +165,27 @@ impl Journal {
             kind: event.kind.name(),
             step: step.map(str::to_string),
             data: json,
-            story: story.map(|(s, status, why)| (s.clone(), status, why.cloned())),
+            story,
             artifacts,
         });
         true
+    }
+
+    /// Moves story `s` to column `status` on the board (putting it there first when it is
+    /// not on it yet); its number on the board.
+    fn move_story(&self, s: &str, status: StoryStatus) -> u64 {
+        let mut board = self.board.borrow_mut();
+        if let Some((n, place)) = board.get_mut(s) {
+            let before = std::mem::replace(place, status);
+            self.moved(Some(before), status);
+            return *n;
+        }
+        let n = self.stories.get() + 1;
+        self.stories.set(n);
+        board.insert(s.to_string(), (n, status));
+        self.moved(None, status);
+        self.writer.send(Op::StoriesKnown(vec![(n, s.to_string())]));
+        n
     }
 
     /// Counts a story moved from column `before` (none: new on the board) to `now`.
@@ -175,23 +200,27 @@ impl Journal {
     /// Puts stories on the board's backlog (those not on it yet).
     pub(super) fn stories_known<'a>(&self, ids: impl Iterator<Item = &'a str>) {
         let mut board = self.board.borrow_mut();
-        let new: Vec<String> = ids
-            .filter(|id| !board.contains_key(*id))
-            .map(str::to_string)
-            .collect();
-        for id in &new {
-            board.insert(id.clone(), StoryStatus::Backlog);
-            self.moved(None, StoryStatus::Backlog);
+        let mut new = Vec::new();
+        for id in ids {
+            if !board.contains_key(id) {
+                let n = self.stories.get() + 1;
+                self.stories.set(n);
+                board.insert(id.to_string(), (n, StoryStatus::Backlog));
+                self.moved(None, StoryStatus::Backlog);
+                new.push((n, id.to_string()));
+            }
         }
         if !new.is_empty() {
-            self.writer.send(Op::StoriesKnown(new, self.seq.get()));
+            self.writer.send(Op::StoriesKnown(new));
         }
     }
 
-    /// Records that step `key` started.
+    /// Records that step `key` started: a new start, numbered.
     pub(super) fn step_started(&self, key: &str) {
-        self.writer
-            .send(Op::StepStarted(key.to_string(), self.seq.get()));
+        let n = self.starts.get() + 1;
+        self.starts.set(n);
+        self.running.borrow_mut().insert(key.to_string(), n);
+        self.writer.send(Op::StepStarted(n, key.to_string()));
     }
 
     /// Records how step `key` ended: a step recorded as ended is never run again.
@@ -202,9 +231,12 @@ impl Journal {
         validation: bool,
         feedback: Option<&str>,
     ) {
+        // A step that never started (its task was refused before it began) has no record.
+        let Some(n) = self.running.borrow_mut().remove(key) else {
+            return;
+        };
         self.writer.send(Op::StepFinished {
-            key: key.to_string(),
-            seq: self.seq.get(),
+            n,
             ok,
             validation,
             feedback: feedback.map(str::to_string),

@@ -1,9 +1,12 @@
 //! The run state store: one `SQLite` database (WAL mode, schema versioned by migrations) that
 //! holds every run's append-only event log, its steps (what a resume skips), the story
 //! board, artifact hashes, the shared state with its audit trail, and checkpoints.
-//! `.bmad/state.db` under the workspace by default.
+//! `.bmad/state.db` under the workspace by default. The rows a run writes per task (its
+//! events, which carry the board's moves, and its steps) are keyed by integers in the
+//! order they come, so they are appended (issue 21).
 
 mod approval;
+mod progress;
 mod read;
 mod schema;
 mod status;
@@ -15,7 +18,7 @@ pub use read::{
     AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent, TranscriptRow,
 };
 pub use status::{RunKind, RunStatus, StepStatus, StoryStatus};
-pub use write::{EventRow, NewRun};
+pub use write::{EventRow, NewRun, RunKey};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -389,7 +392,12 @@ impl Store {
                     let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
                     self.conn.pragma_update(None, "user_version", version)
                 })
-                .map_err(|e| StateError::Io(format!("migration {}: {e}", i + 1)))?;
+                .map_err(|e| match self.err(e) {
+                    StateError::Io(message) => {
+                        StateError::Io(format!("migration {} of {message}", i + 1))
+                    }
+                    damaged => damaged,
+                })?;
         }
         Ok(())
     }

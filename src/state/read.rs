@@ -5,7 +5,7 @@
 // stored by its bits with `as` and read back the same way, a lossless round trip.
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
-use super::{RunKind, RunStatus, StateError, StepStatus, Store, StoryStatus};
+use super::{RunKind, RunStatus, StateError, Store, StoryStatus};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -147,7 +147,7 @@ pub struct Checkpoint {
 
 const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, seed, status, \
      reason, started_ms, updated_ms, ended_ms, segments, pid, \
-     (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run_id = runs.id) AS events, kind";
+     (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run = runs.rid) AS events, kind";
 
 /// Whether process `pid` is alive.
 fn alive(pid: i64) -> bool {
@@ -180,7 +180,7 @@ fn run_info(r: &Row) -> rusqlite::Result<RunInfo> {
 }
 
 impl Store {
-    fn rows<T>(
+    pub(super) fn rows<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -255,8 +255,8 @@ impl Store {
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StateError> {
         self.rows(
-            "SELECT seq, at_ms, wall_ms, kind, step, data FROM events WHERE run_id = ?1 \
-             ORDER BY seq",
+            "SELECT seq, at_ms, wall_ms, kind, step, data FROM events \
+             WHERE run = (SELECT rid FROM runs WHERE id = ?1) ORDER BY seq",
             params![run],
             |r| {
                 let data: String = r.get("data")?;
@@ -314,7 +314,8 @@ impl Store {
     pub fn last_event(&self, run: &str) -> Result<(u64, u64), StateError> {
         self.conn
             .prepare_cached(
-                "SELECT seq, at_ms FROM events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, at_ms FROM events WHERE run = (SELECT rid FROM runs WHERE id = ?1) \
+                 ORDER BY seq DESC LIMIT 1",
             )
             .and_then(|mut s| {
                 s.query_row(params![run], |r| {
@@ -327,59 +328,6 @@ impl Store {
             })
             .map(Option::unwrap_or_default)
             .map_err(|e| self.err(e))
-    }
-
-    /// The steps of a run that ended.
-    ///
-    /// # Errors
-    ///
-    /// A [`StateError`] when the database cannot be read or a row is damaged.
-    pub fn finished_steps(&self, run: &str) -> Result<Vec<FinishedStep>, StateError> {
-        self.rows(
-            "SELECT key, ok, validation, feedback FROM steps WHERE run_id = ?1 \
-             AND status != ?2",
-            params![run, StepStatus::Running],
-            |r| {
-                Ok(FinishedStep {
-                    key: r.get("key")?,
-                    ok: r.get("ok")?,
-                    validation: r.get("validation")?,
-                    feedback: r.get("feedback")?,
-                })
-            },
-        )
-    }
-
-    /// The steps of a run that were started and never ended (in flight at a crash).
-    ///
-    /// # Errors
-    ///
-    /// A [`StateError`] when the database cannot be read or a row is damaged.
-    pub fn steps_in_flight(&self, run: &str) -> Result<Vec<String>, StateError> {
-        self.rows(
-            "SELECT key FROM steps WHERE run_id = ?1 AND status = ?2 ORDER BY started_seq",
-            params![run, StepStatus::Running],
-            |r| r.get("key"),
-        )
-    }
-
-    /// A run's story board, in the order the stories joined it.
-    ///
-    /// # Errors
-    ///
-    /// A [`StateError`] when the database cannot be read or a row is damaged.
-    pub fn board(&self, run: &str) -> Result<Vec<BoardEntry>, StateError> {
-        self.rows(
-            "SELECT story, status, reason FROM stories WHERE run_id = ?1 ORDER BY rowid",
-            params![run],
-            |r| {
-                Ok(BoardEntry {
-                    story: r.get("story")?,
-                    status: r.get("status")?,
-                    reason: r.get("reason")?,
-                })
-            },
-        )
     }
 
     /// The artifacts a run recorded, with their last sha256.

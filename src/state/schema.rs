@@ -1,5 +1,8 @@
 //! The state database's schema: an ordered list of migrations; `PRAGMA user_version` holds
-//! how many have been applied.
+//! how many have been applied. Migration 5 (issue 21) is the write path sized for the
+//! scheduler: a run's rows carry its integer key (`runs.rid`), not its text id; steps and
+//! stories are numbered in the order they start or join, so every insert lands at the end
+//! of its table; the board moves ride on the events that move them (no row of their own).
 
 /// Each migration brings the schema from version `i` to `i + 1`. Append only: a released
 /// migration never changes.
@@ -128,6 +131,93 @@ CREATE TABLE approvals (
   answered_ms INTEGER,
   PRIMARY KEY (run_id, target)
 ) WITHOUT ROWID;
+",
+    // 5: integer keys, appends. Runs get an integer key `rid`. The log (`events`) is keyed
+    // (rid, seq) and carries the board: the story an event moves (`story`: its number on
+    // the board) and the column it moves it to (`moved`). `stories` only names the board's
+    // stories, numbered as they joined; a story's column is the last event that moved it
+    // (backlog before any). `steps` holds one row per start of a step, numbered (`n`) in
+    // the order they started and updated in place when the step ends: `ok` NULL while it
+    // runs; the newest row of a key is how that step stands. Earlier files are copied over:
+    // each story's last move is marked on the event that made it, steps are numbered by
+    // when they started.
+    r"
+ALTER TABLE runs RENAME TO runs_v4;
+CREATE TABLE runs (
+  rid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  workflow TEXT NOT NULL,
+  workflow_sha256 TEXT NOT NULL,
+  workspace TEXT NOT NULL,
+  simulate INTEGER NOT NULL,
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT,
+  started_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  ended_ms INTEGER,
+  pid INTEGER,
+  segments INTEGER NOT NULL DEFAULT 1,
+  kind TEXT NOT NULL DEFAULT 'run'
+);
+INSERT INTO runs (id, workflow, workflow_sha256, workspace, simulate, seed, status, reason,
+  started_ms, updated_ms, ended_ms, pid, segments, kind)
+  SELECT id, workflow, workflow_sha256, workspace, simulate, seed, status, reason,
+  started_ms, updated_ms, ended_ms, pid, segments, kind FROM runs_v4 ORDER BY started_ms, id;
+DROP TABLE runs_v4;
+
+ALTER TABLE stories RENAME TO stories_v4;
+CREATE TABLE stories (
+  run INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  story TEXT NOT NULL,
+  PRIMARY KEY (run, n)
+) WITHOUT ROWID;
+CREATE TABLE stories_numbered_v4 AS SELECT r.rid AS run, s.run_id, s.story, s.status, s.seq,
+  row_number() OVER (PARTITION BY s.run_id ORDER BY s.rowid) AS n
+  FROM stories_v4 s JOIN runs r ON r.id = s.run_id;
+INSERT INTO stories (run, n, story) SELECT run, n, story FROM stories_numbered_v4 ORDER BY run, n;
+CREATE INDEX stories_numbered_v4_moved ON stories_numbered_v4 (run_id, seq);
+
+ALTER TABLE events RENAME TO events_v4;
+CREATE TABLE events (
+  run INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  step TEXT,
+  story INTEGER,
+  moved TEXT,
+  data TEXT NOT NULL,
+  PRIMARY KEY (run, seq)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO events (run, seq, at_ms, wall_ms, kind, step, story, moved, data)
+  SELECT r.rid, e.seq, e.at_ms, e.wall_ms, e.kind, e.step, m.n, m.status, e.data
+  FROM events_v4 e JOIN runs r ON r.id = e.run_id
+  LEFT JOIN stories_numbered_v4 m
+    ON m.run_id = e.run_id AND m.seq = e.seq AND m.status != 'backlog'
+  ORDER BY r.rid, e.seq;
+DROP TABLE events_v4;
+DROP TABLE stories_numbered_v4;
+DROP TABLE stories_v4;
+
+ALTER TABLE steps RENAME TO steps_v4;
+CREATE TABLE steps (
+  run INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  ok INTEGER,
+  validation INTEGER NOT NULL DEFAULT 0,
+  feedback TEXT,
+  PRIMARY KEY (run, n)
+) WITHOUT ROWID;
+INSERT INTO steps (run, n, key, ok, validation, feedback)
+  SELECT r.rid,
+  row_number() OVER (PARTITION BY s.run_id ORDER BY s.started_seq, s.key),
+  s.key, CASE WHEN s.status = 'running' THEN NULL ELSE s.ok END, s.validation, s.feedback
+  FROM steps_v4 s JOIN runs r ON r.id = s.run_id ORDER BY r.rid;
+DROP TABLE steps_v4;
 ",
 ];
 

@@ -6,7 +6,7 @@
 // stored by its bits with `as` and read back the same way, a lossless round trip.
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
-use super::{RunStatus, StateError, StepStatus, Store, StoryStatus, now_ms, utc};
+use super::{RunStatus, StateError, Store, StoryStatus, now_ms, utc};
 use rusqlite::{OptionalExtension, params};
 
 /// One event of a run's log, as written.
@@ -24,7 +24,14 @@ pub struct EventRow<'a> {
     pub step: Option<&'a str>,
     /// The event as JSON.
     pub data: &'a str,
+    /// The story it moves on the board (its number there) and the column it moves it to.
+    pub moved: Option<(u64, StoryStatus)>,
 }
+
+/// A run's integer key in the store (`runs.rid`): what the rows of its log, its steps and
+/// its board carry instead of its text id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunKey(pub(super) i64);
 
 /// What is known of a run when it starts.
 #[derive(Debug, Clone)]
@@ -165,109 +172,98 @@ impl Store {
         self.commit_durable()
     }
 
-    /// Appends an event to a run's log.
+    /// The integer key of run `id` (exactly that id), which its rows in the log, the
+    /// steps and the board carry.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::NoRun`] when there is no such run; a [`StateError`] when the database
+    /// cannot be read.
+    pub fn run_key(&self, id: &str) -> Result<RunKey, StateError> {
+        self.conn
+            .prepare_cached("SELECT rid FROM runs WHERE id = ?1")
+            .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?
+            .map(RunKey)
+            .ok_or_else(|| StateError::NoRun(id.to_string()))
+    }
+
+    /// Appends an event to a run's log, with the board move it makes, if any.
     ///
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
-    pub fn append_event(&mut self, run: &str, e: &EventRow) -> Result<(), StateError> {
+    pub fn append_event(&mut self, run: RunKey, e: &EventRow) -> Result<(), StateError> {
         self.begin()?;
+        let (story, moved) = e
+            .moved
+            .map_or((None, None), |(n, s)| (Some(n as i64), Some(s)));
         self.exec(
-            "INSERT INTO events (run_id, seq, at_ms, wall_ms, kind, step, data) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (run, seq, at_ms, wall_ms, kind, step, story, moved, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
-                run,
+                run.0,
                 e.seq as i64,
                 e.at_ms as i64,
                 e.wall_ms,
                 e.kind,
                 e.step,
+                story,
+                moved,
                 e.data
             ],
         )?;
         Ok(())
     }
 
-    /// Records that a step started (again, when it was in flight before a crash).
+    /// Records that a step started (again, when it was in flight before a crash, or ran
+    /// and failed): a new row `n`, numbered in the order steps start, so it is appended.
     ///
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
-    pub fn step_started(&mut self, run: &str, key: &str, seq: u64) -> Result<(), StateError> {
+    pub fn step_started(&mut self, run: RunKey, n: u64, key: &str) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
-            "INSERT INTO steps (run_id, key, status, started_seq) VALUES (?1, ?2, ?4, ?3) \
-             ON CONFLICT (run_id, key) DO UPDATE SET status = ?4, ok = NULL, \
-             feedback = NULL, started_seq = ?3, finished_seq = NULL",
-            params![run, key, seq as i64, StepStatus::Running],
+            "INSERT INTO steps (run, n, key) VALUES (?1, ?2, ?3)",
+            params![run.0, n as i64, key],
         )?;
         Ok(())
     }
 
-    /// Records how a step ended.
+    /// Records how the step that started as row `n` ended (a row near the end of the
+    /// table: steps end soon after they start, in the order of the scheduler).
     ///
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn step_finished(
         &mut self,
-        run: &str,
-        key: &str,
-        seq: u64,
+        run: RunKey,
+        n: u64,
         ok: bool,
         validation: bool,
         feedback: Option<&str>,
     ) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
-            "UPDATE steps SET status = ?3, ok = ?4, validation = ?5, feedback = ?6, \
-             finished_seq = ?7 WHERE run_id = ?1 AND key = ?2",
-            params![
-                run,
-                key,
-                StepStatus::ended(ok),
-                ok,
-                validation,
-                feedback,
-                seq as i64
-            ],
+            "UPDATE steps SET ok = ?3, validation = ?4, feedback = ?5 WHERE run = ?1 AND n = ?2",
+            params![run.0, n as i64, ok, validation, feedback],
         )?;
         Ok(())
     }
 
-    /// Sets a story's place on the board: backlog, `in_progress`, review, done or blocked.
+    /// Puts story `story` on the board's backlog as its story number `n` (numbered in the
+    /// order stories join the board).
     ///
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
-    pub fn story_status(
-        &mut self,
-        run: &str,
-        story: &str,
-        status: StoryStatus,
-        seq: u64,
-        reason: Option<&str>,
-    ) -> Result<(), StateError> {
+    pub fn story_known(&mut self, run: RunKey, n: u64, story: &str) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
-            "INSERT INTO stories (run_id, story, status, seq, reason) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (run_id, story) DO UPDATE SET status = ?3, seq = ?4, reason = ?5",
-            params![run, story, status, seq as i64, reason],
-        )?;
-        Ok(())
-    }
-
-    /// Adds a story to the board's backlog unless it is on the board already.
-    ///
-    /// # Errors
-    ///
-    /// A [`StateError`] when the database cannot be written.
-    pub fn story_known(&mut self, run: &str, story: &str, seq: u64) -> Result<(), StateError> {
-        self.begin()?;
-        self.exec(
-            "INSERT OR IGNORE INTO stories (run_id, story, status, seq) \
-             VALUES (?1, ?2, ?4, ?3)",
-            params![run, story, seq as i64, StoryStatus::Backlog],
+            "INSERT INTO stories (run, n, story) VALUES (?1, ?2, ?3)",
+            params![run.0, n as i64, story],
         )?;
         Ok(())
     }
@@ -365,7 +361,8 @@ impl Store {
     }
 
     /// Records a checkpoint (`reason`: the sync point or `frequency`) with a snapshot of the
-    /// run's state and commits; `durable` forces everything so far to disk.
+    /// run's state; `durable` commits and forces everything so far to disk, otherwise it
+    /// is committed with what comes next (a simulation's checkpoints go with its batches).
     ///
     /// # Errors
     ///
@@ -391,7 +388,7 @@ impl Store {
         if durable {
             self.commit_durable()
         } else {
-            self.commit()
+            Ok(())
         }
     }
 

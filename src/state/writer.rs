@@ -1,9 +1,11 @@
 //! The store's writer thread: a run sends what it records down a channel and goes on; the
 //! thread writes it in order and commits in groups (a real run: within 20 ms of a record;
-//! both: every 1,024 records), so the scheduler never waits for the disk.
+//! both: every 1,024 records), so the scheduler never waits for the disk. A simulation hands
+//! its records over in batches of 128 (one wakeup of the thread per batch); what waits for
+//! an answer (a flush, an approval, the end) hands over the batch first.
 //! What is recorded is durable in order: after a crash, the store holds a prefix of it.
 
-use super::{StateError, Store};
+use super::{RunKey, StateError, Store};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -11,6 +13,10 @@ use std::time::{Duration, Instant};
 
 /// Records written between two commits at most.
 const SIM_COMMIT_EVERY: usize = 1024;
+
+/// Records a simulation hands the thread at once: one wakeup of the thread per batch, not
+/// one per record (a real run hands each record over at once, to commit it in time).
+const SIM_BATCH: usize = 128;
 
 /// The longest a real run's record waits for its commit: records that come together are
 /// committed together, a few dozen commits a second at most.
@@ -33,21 +39,19 @@ pub enum Op {
         step: Option<String>,
         /// The event as JSON.
         data: String,
-        /// A story's new place on the board, with a reason.
-        story: Option<(String, super::StoryStatus, Option<String>)>,
+        /// The story it moves on the board (its number there) and the column it moves to.
+        story: Option<(u64, super::StoryStatus)>,
         /// Artifacts handed over: path and sha256.
         artifacts: Vec<(String, String)>,
     },
-    /// Stories that join the board's backlog.
-    StoriesKnown(Vec<String>, u64),
-    /// A step started.
-    StepStarted(String, u64),
+    /// Stories that join the board's backlog, with their numbers there.
+    StoriesKnown(Vec<(u64, String)>),
+    /// A step started: the number of this start, and the step's key.
+    StepStarted(u64, String),
     /// A step ended.
     StepFinished {
-        /// The step.
-        key: String,
-        /// Where in the log.
-        seq: u64,
+        /// The number of the start it ends.
+        n: u64,
         /// Whether it succeeded.
         ok: bool,
         /// Whether it was a validation.
@@ -98,6 +102,8 @@ pub enum Op {
     },
     /// The approval of a target as the store has it now (the answer goes back).
     Approval(String, Sender<Option<super::Approval>>),
+    /// Records handed over together (a simulation's batch), written in order.
+    Batch(Vec<Op>),
     /// Commit what was sent before, then answer.
     Flush(Sender<()>),
     /// What a task's agent printed.
@@ -118,28 +124,58 @@ pub struct Writer {
     tx: Option<Sender<Op>>,
     thread: Option<JoinHandle<()>>,
     error: Arc<Mutex<Option<StateError>>>,
+    /// Records not handed over yet (a simulation's batch being filled).
+    queued: std::cell::RefCell<Vec<Op>>,
+    /// How many records go in a batch (1: each at once).
+    batch: usize,
 }
 
 impl Writer {
-    /// Starts the thread that writes run `run`'s records into `store`; `real` commits as
-    /// soon as the records stop coming, a simulation in batches.
-    pub fn start(store: Store, run: String, real: bool) -> Writer {
+    /// Starts the thread that writes the records of run `run` (whose key is `key`) into
+    /// `store`; `real` commits as soon as the records stop coming, a simulation in batches.
+    pub fn start(store: Store, run: String, key: RunKey, real: bool) -> Writer {
         let (tx, rx) = channel();
         let error = Arc::new(Mutex::new(None));
         let kept = Arc::clone(&error);
         let thread = std::thread::Builder::new()
             .name("bmad-state".into())
-            .spawn(move || write_all(store, &run, real, &rx, &kept))
+            .spawn(move || write_all(store, (&run, key), real, &rx, &kept))
             .ok();
+        let batch = if real { 1 } else { SIM_BATCH };
         Writer {
             tx: Some(tx),
             thread,
             error,
+            queued: std::cell::RefCell::new(Vec::with_capacity(batch)),
+            batch,
         }
     }
 
     /// Sends a record to be written.
     pub fn send(&self, op: Op) {
+        if self.batch > 1 {
+            let mut queued = self.queued.borrow_mut();
+            queued.push(op);
+            if queued.len() < self.batch {
+                return;
+            }
+            let batch = std::mem::replace(&mut *queued, Vec::with_capacity(self.batch));
+            drop(queued);
+            return self.hand_over(Op::Batch(batch));
+        }
+        self.hand_over(op);
+    }
+
+    /// Hands the records queued so far to the thread.
+    fn hand_over_queued(&self) {
+        let batch = std::mem::take(&mut *self.queued.borrow_mut());
+        if !batch.is_empty() {
+            self.hand_over(Op::Batch(batch));
+        }
+    }
+
+    /// Hands `op` to the thread, after what was queued before it.
+    fn hand_over(&self, op: Op) {
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(op).is_ok());
         if !sent {
             self.fail(StateError::Io("the state writer stopped".into()));
@@ -160,7 +196,8 @@ impl Writer {
     /// Asks whether a `bmad sync` is waiting (false when the writer cannot tell).
     pub fn sync_requested(&self) -> bool {
         let (tx, rx) = channel();
-        self.send(Op::SyncRequested(tx));
+        self.hand_over_queued();
+        self.hand_over(Op::SyncRequested(tx));
         rx.recv().unwrap_or(false)
     }
 
@@ -173,7 +210,8 @@ impl Writer {
         who: Option<&str>,
     ) {
         let (tx, rx) = channel();
-        self.send(Op::AskApproval {
+        self.hand_over_queued();
+        self.hand_over(Op::AskApproval {
             target: target.to_string(),
             attempt,
             prompt: prompt.map(str::to_string),
@@ -186,7 +224,8 @@ impl Writer {
     /// The approval of `target` as the store has it now (`None` when it cannot tell).
     pub fn approval(&self, target: &str) -> Option<super::Approval> {
         let (tx, rx) = channel();
-        self.send(Op::Approval(target.to_string(), tx));
+        self.hand_over_queued();
+        self.hand_over(Op::Approval(target.to_string(), tx));
         rx.recv().ok().flatten()
     }
 
@@ -195,14 +234,16 @@ impl Writer {
     /// it follows, so that a crash cannot keep the effect and lose the decision.
     pub fn flush(&self) {
         let (tx, rx) = channel();
-        self.send(Op::Flush(tx));
+        self.hand_over_queued();
+        self.hand_over(Op::Flush(tx));
         let _ = rx.recv();
     }
 
     /// Records how the run ended and waits until it is on disk.
     pub fn finish(&self, status: super::RunStatus, reason: Option<&str>) {
         let (tx, rx) = channel();
-        self.send(Op::Finish {
+        self.hand_over_queued();
+        self.hand_over(Op::Finish {
             status,
             reason: reason.map(str::to_string),
             done: tx,
@@ -214,6 +255,7 @@ impl Writer {
 impl Drop for Writer {
     /// Everything sent is written and committed before the writer goes.
     fn drop(&mut self) {
+        self.hand_over_queued();
         drop(self.tx.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -223,7 +265,7 @@ impl Drop for Writer {
 
 fn write_all(
     mut store: Store,
-    run: &str,
+    (run, key): (&str, RunKey),
     real: bool,
     rx: &Receiver<Op>,
     error: &Mutex<Option<StateError>>,
@@ -253,7 +295,10 @@ fn write_all(
                 Err(_) => break,
             },
         };
-        uncommitted += 1;
+        uncommitted += match &op {
+            Op::Batch(ops) => ops.len(),
+            _ => 1,
+        };
         match op {
             Op::Finish {
                 status,
@@ -297,7 +342,7 @@ fn write_all(
                 let _ = done.send(());
                 continue;
             }
-            op => keep(apply(&mut store, run, op)),
+            op => keep(apply(&mut store, (run, key), op)),
         }
         if uncommitted >= SIM_COMMIT_EVERY {
             keep(store.commit());
@@ -309,7 +354,7 @@ fn write_all(
     keep(store.commit());
 }
 
-fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
+fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), StateError> {
     match op {
         Op::Event {
             seq,
@@ -322,7 +367,7 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
             artifacts,
         } => {
             store.append_event(
-                run,
+                key,
                 &super::EventRow {
                     seq,
                     at_ms,
@@ -330,30 +375,27 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
                     kind,
                     step: step.as_deref(),
                     data: &data,
+                    moved: story,
                 },
             )?;
-            if let Some((s, status, reason)) = story {
-                store.story_status(run, &s, status, seq, reason.as_deref())?;
-            }
             for (path, sha) in artifacts {
                 store.artifact(run, &path, &sha, seq)?;
             }
             Ok(())
         }
-        Op::StoriesKnown(ids, seq) => {
-            for id in ids {
-                store.story_known(run, &id, seq)?;
+        Op::StoriesKnown(stories) => {
+            for (n, story) in stories {
+                store.story_known(key, n, &story)?;
             }
             Ok(())
         }
-        Op::StepStarted(key, seq) => store.step_started(run, &key, seq),
+        Op::StepStarted(n, step) => store.step_started(key, n, &step),
         Op::StepFinished {
-            key,
-            seq,
+            n,
             ok,
             validation,
             feedback,
-        } => store.step_finished(run, &key, seq, ok, validation, feedback.as_deref()),
+        } => store.step_finished(key, n, ok, validation, feedback.as_deref()),
         Op::Artifact(path, sha, seq) => store.artifact(run, &path, &sha, seq),
         Op::Transcript(t) => store.transcript(run, &t),
         Op::State {
@@ -371,6 +413,9 @@ fn apply(store: &mut Store, run: &str, op: Op) -> Result<(), StateError> {
             snapshot,
             durable,
         } => store.checkpoint(run, seq, &reason, &snapshot, durable),
+        Op::Batch(ops) => ops
+            .into_iter()
+            .try_for_each(|op| apply(store, (run, key), op)),
         Op::SyncRequested(_)
         | Op::Flush(_)
         | Op::Finish { .. }

@@ -1,0 +1,309 @@
+//! The state store at the scheduler's speed (issue 21), through the release `bmad` binary
+//! (or the one `BMAD_BIN` names, to compare releases), each run a new process measured by
+//! `wait4`: wall time, CPU (user + system, its children included), bytes it wrote to
+//! the disk (`ru_oublock`, 512-byte blocks) and the state file it left.
+//!
+//! 1. `dag`: a simulated seeded DAG (each story after up to two earlier ones; dev -> QA,
+//!    20% rejected, at most 3 times) of 10,000 and of 100,000 stories, with the store and
+//!    with `--state none`: how wall time and CPU grow, and the bytes written against the
+//!    state file.
+//! 2. `step`: the same DAG with one simulated step per story, 10,000 and 100,000 stories:
+//!    the marginal CPU of a step (the difference of CPU over the difference of tasks),
+//!    with the store and without.
+//! 3. `exec`: 2,000 `true` commands (epics of ten chained stories) run by an exec agent at
+//!    most 2 at once, and `ninja -j2` on the same DAG, one after the other in turns (so
+//!    both see the same machine): CPU and wall of each, medians.
+//!
+//! `cargo bench --bench scale [-- dag|step|exec] [store-only]` (`store-only`: no run with
+//! `--state none`, for a bmad that has none; `BMAD_BIN=path` measures another bmad). BENCHMARKS.md records the figures.
+
+// The seeded DAG's draws and the block counts are small numbers turned into others.
+#![allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+
+mod dags;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One run of a process, as `wait4` saw it.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: Duration,
+    cpu: Duration,
+    /// Bytes written to the disk (`ru_oublock` * 512).
+    written: u64,
+}
+
+fn bmad_bin() -> PathBuf {
+    std::env::var_os("BMAD_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bmad")), PathBuf::from)
+}
+
+/// Runs `cmd` to its end; its exit code must be one of `codes`.
+// The child is reaped by wait4 below, which clippy does not see.
+#[allow(clippy::zombie_processes)]
+fn measure(cmd: &mut Command, codes: &[i32]) -> Run {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("it starts");
+    let mut status = 0;
+    // SAFETY: wait4 fills the zeroed struct it is given, for the child just spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let child_pid = libc::pid_t::try_from(child.id()).expect("a pid fits a pid_t");
+    // SAFETY: both pointers are to locals that outlive the call; the pid is our own child's.
+    let pid = unsafe { libc::wait4(child_pid, &raw mut status, 0, &raw mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(pid, child_pid, "the child is waited for");
+    assert!(
+        libc::WIFEXITED(status) && codes.contains(&libc::WEXITSTATUS(status)),
+        "{cmd:?}: status {status}"
+    );
+    let t = |tv: libc::timeval| {
+        let micros = u32::try_from(tv.tv_usec).expect("microseconds under a second");
+        Duration::new(u64::try_from(tv.tv_sec).expect("a CPU time"), micros * 1000)
+    };
+    Run {
+        wall,
+        cpu: t(usage.ru_utime) + t(usage.ru_stime),
+        written: u64::try_from(usage.ru_oublock).unwrap_or(0) * 512,
+    }
+}
+
+/// The median of `runs` by each measure on its own.
+fn median(runs: &[Run]) -> Run {
+    let mid = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut written: Vec<u64> = runs.iter().map(|r| r.written).collect();
+    written.sort_unstable();
+    Run {
+        wall: mid(runs.iter().map(|r| r.wall).collect()),
+        cpu: mid(runs.iter().map(|r| r.cpu).collect()),
+        written: written[written.len() / 2],
+    }
+}
+
+/// A simulated run of `file` in a new workspace under `dir`, recorded in its state file or
+/// (`keep` false) not at all; with the size of the state file it left.
+fn simulate(file: &Path, dir: &Path, keep: bool) -> (Run, u64) {
+    let ws = dir.join("ws");
+    let _ = std::fs::remove_dir_all(&ws);
+    std::fs::create_dir_all(&ws).expect("made");
+    let mut cmd = Command::new(bmad_bin());
+    cmd.args(["run", "--simulate"])
+        .arg(file)
+        .arg("--workspace")
+        .arg(&ws)
+        .env("BMAD_LOG", "off");
+    if !keep {
+        cmd.args(["--state", "none"]);
+    }
+    // 3: stories blocked (QA rejected them three times).
+    let run = measure(&mut cmd, &[0, 3]);
+    let size = ["state.db", "state.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(ws.join(".bmad").join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    (run, size)
+}
+
+/// The tasks a simulated run of `file` runs (from its report).
+fn tasks_of(file: &Path, dir: &Path, store_only: bool) -> u64 {
+    let report = dir.join("report.json");
+    let ws = dir.join("ws");
+    std::fs::create_dir_all(&ws).expect("made");
+    let mut cmd = Command::new(bmad_bin());
+    cmd.args(["run", "--simulate"]);
+    if !store_only {
+        cmd.args(["--state", "none"]);
+    }
+    cmd.arg(file)
+        .arg("--workspace")
+        .arg(&ws)
+        .arg("--report")
+        .arg(&report)
+        .env("BMAD_LOG", "off");
+    measure(&mut cmd, &[0, 3]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("a report")).expect("json");
+    json["tasks"].as_u64().expect("a task count")
+}
+
+const MB: f64 = 1024.0 * 1024.0;
+
+/// Whether to measure the runs with `--state none` too (a bmad from before issue 21 has
+/// no such setting: `store-only` leaves them out).
+fn modes(store_only: bool) -> &'static [bool] {
+    if store_only { &[true] } else { &[true, false] }
+}
+
+fn dag(dir: &Path, runs: usize, store_only: bool) {
+    let mut at = Vec::new();
+    for n in [10_000, 100_000] {
+        let file = dir.join(format!("dag-{n}.bmad"));
+        std::fs::write(&file, dags::simulated_workflow(n, dags::seeded)).expect("written");
+        let tasks = tasks_of(&file, dir, store_only);
+        for &keep in modes(store_only) {
+            let measured: Vec<(Run, u64)> = (0..runs).map(|_| simulate(&file, dir, keep)).collect();
+            let m = median(&measured.iter().map(|(r, _)| *r).collect::<Vec<_>>());
+            let size = measured.iter().map(|(_, s)| *s).max().unwrap_or(0);
+            println!(
+                "seeded DAG, {n} stories ({tasks} tasks), {}: wall {:.3} s, cpu {:.3} s, written {:.1} MB, state file {:.1} MB (medians of {runs})",
+                if keep { "store" } else { "--state none" },
+                m.wall.as_secs_f64(),
+                m.cpu.as_secs_f64(),
+                m.written as f64 / MB,
+                size as f64 / MB,
+            );
+            at.push((n, keep, m, size));
+        }
+    }
+    for &keep in modes(store_only) {
+        let of = |n| {
+            at.iter()
+                .find(|(m, k, _, _)| *m == n && *k == keep)
+                .map(|(_, _, r, s)| (*r, *s))
+        };
+        if let (Some((small, _)), Some((large, size))) = (of(10_000), of(100_000)) {
+            println!(
+                "  10k -> 100k, {}: wall x{:.1}, cpu x{:.1}{}",
+                if keep { "store" } else { "--state none" },
+                large.wall.as_secs_f64() / small.wall.as_secs_f64(),
+                large.cpu.as_secs_f64() / small.cpu.as_secs_f64(),
+                if keep {
+                    format!(
+                        "; bytes written at 100k / state file = {:.2}",
+                        large.written as f64 / size.max(1) as f64
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+}
+
+fn step(dir: &Path, runs: usize, store_only: bool) {
+    let mut at = Vec::new();
+    for n in [10_000, 100_000] {
+        let file = dir.join(format!("step-{n}.bmad"));
+        std::fs::write(&file, dags::one_step_workflow(n, dags::seeded)).expect("written");
+        let tasks = tasks_of(&file, dir, store_only);
+        for &keep in modes(store_only) {
+            let measured: Vec<Run> = (0..runs).map(|_| simulate(&file, dir, keep).0).collect();
+            let m = median(&measured);
+            println!(
+                "one step per story, {n} stories ({tasks} tasks), {}: wall {:.3} s, cpu {:.3} s (medians of {runs})",
+                if keep { "store" } else { "--state none" },
+                m.wall.as_secs_f64(),
+                m.cpu.as_secs_f64(),
+            );
+            at.push((tasks, keep, m));
+        }
+    }
+    for &keep in modes(store_only) {
+        let mut of = at.iter().filter(|(_, k, _)| *k == keep);
+        if let (Some((t0, _, small)), Some((t1, _, large))) = (of.next(), of.next()) {
+            let us = (large.cpu.as_secs_f64() - small.cpu.as_secs_f64()) * 1e6 / (t1 - t0) as f64;
+            println!(
+                "  marginal CPU per simulated step, {}: {us:.1} us",
+                if keep { "store" } else { "--state none" }
+            );
+        }
+    }
+}
+
+fn exec(dir: &Path, runs: usize, store_only: bool) {
+    let n = 2_000;
+    let file = dir.join("exec.bmad");
+    std::fs::write(&file, dags::exec_workflow(n, dags::chains)).expect("written");
+    let ninja_dir = dir.join("ninja");
+    std::fs::create_dir_all(&ninja_dir).expect("made");
+    std::fs::write(
+        ninja_dir.join("build.ninja"),
+        dags::ninja_file(n, dags::chains),
+    )
+    .expect("written");
+    if Command::new("ninja").arg("--version").output().is_err() {
+        println!("ninja not installed: exec comparison skipped (apt-get install ninja-build)");
+        return;
+    }
+    let (mut ours, mut theirs, mut unrecorded) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        for &keep in modes(store_only) {
+            let ws = dir.join("exec-ws");
+            let _ = std::fs::remove_dir_all(&ws);
+            let mut cmd = Command::new(bmad_bin());
+            cmd.arg("run")
+                .arg(&file)
+                .arg("--workspace")
+                .arg(&ws)
+                .env("BMAD_LOG", "off");
+            if !keep {
+                cmd.args(["--state", "none"]);
+            }
+            let run = measure(&mut cmd, &[0]);
+            if keep {
+                ours.push(run);
+            } else {
+                unrecorded.push(run);
+            }
+        }
+        let _ = std::fs::remove_file(ninja_dir.join(".ninja_log"));
+        let _ = std::fs::remove_file(ninja_dir.join(".ninja_deps"));
+        let mut cmd = Command::new("ninja");
+        cmd.args(["-j2", "--quiet"]).current_dir(&ninja_dir);
+        theirs.push(measure(&mut cmd, &[0]));
+    }
+    let (b, j) = (median(&ours), median(&theirs));
+    println!(
+        "2,000 `true`, at most 2 at once (interleaved, medians of {runs}): bmad cpu {:.3} s wall {:.3} s; ninja -j2 cpu {:.3} s wall {:.3} s; bmad / ninja: cpu {:.2}, wall {:.2}",
+        b.cpu.as_secs_f64(),
+        b.wall.as_secs_f64(),
+        j.cpu.as_secs_f64(),
+        j.wall.as_secs_f64(),
+        b.cpu.as_secs_f64() / j.cpu.as_secs_f64(),
+        b.wall.as_secs_f64() / j.wall.as_secs_f64(),
+    );
+    let ratios: Vec<String> = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(b, j)| format!("{:.2}", b.cpu.as_secs_f64() / j.cpu.as_secs_f64()))
+        .collect();
+    println!("  cpu ratio of each turn: {}", ratios.join(", "));
+    if !unrecorded.is_empty() {
+        let u = median(&unrecorded);
+        println!(
+            "  bmad --state none in the same turns: cpu {:.3} s wall {:.3} s; / ninja: cpu {:.2}",
+            u.cpu.as_secs_f64(),
+            u.wall.as_secs_f64(),
+            u.cpu.as_secs_f64() / j.cpu.as_secs_f64()
+        );
+    }
+}
+
+fn main() {
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| ["dag", "step", "exec"].contains(&a.as_str()))
+        .collect();
+    let wants = |what: &str| only.is_empty() || only.iter().any(|o| o == what);
+    let store_only = std::env::args().any(|a| a == "store-only");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    println!("bmad: {}", bmad_bin().display());
+    if wants("dag") {
+        dag(dir.path(), 3, store_only);
+    }
+    if wants("step") {
+        step(dir.path(), 3, store_only);
+    }
+    if wants("exec") {
+        exec(dir.path(), 7, store_only);
+    }
+}

@@ -1,0 +1,296 @@
+//! Reading how a run's work stands: each step as the newest start of its key left it
+//! (ended: replayed by a resume; started and never ended: in flight at a crash), and each
+//! story's column on the board (the last event that moved it; backlog before any).
+
+// SQLite stores integers as i64: a u64 (numbers of steps and stories) is stored by its
+// bits with `as` and read back the same way, a lossless round trip.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+
+use super::{BoardEntry, FinishedStep, RunKey, StateError, Store, StoryStatus};
+use rusqlite::params;
+use std::collections::{BTreeMap, HashMap};
+
+/// One start of a step, as its row stands.
+struct StepRow {
+    key: String,
+    /// `None` while it runs.
+    ok: Option<bool>,
+    validation: bool,
+    feedback: Option<String>,
+}
+
+impl Store {
+    /// Run `id`'s key, `None` when there is no such run.
+    fn key_of(&self, id: &str) -> Result<Option<RunKey>, StateError> {
+        match self.run_key(id) {
+            Ok(k) => Ok(Some(k)),
+            Err(StateError::NoRun(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Each step of run `id` that was started, as its newest start stands, in the order
+    /// those starts came.
+    fn newest_starts(&self, id: &str) -> Result<Vec<StepRow>, StateError> {
+        let Some(run) = self.key_of(id)? else {
+            return Ok(Vec::new());
+        };
+        let rows = self.rows(
+            "SELECT key, ok, validation, feedback FROM steps WHERE run = ?1 ORDER BY n",
+            params![run.0],
+            |r| {
+                Ok(StepRow {
+                    key: r.get("key")?,
+                    ok: r.get("ok")?,
+                    validation: r.get("validation")?,
+                    feedback: r.get("feedback")?,
+                })
+            },
+        )?;
+        let mut newest: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            newest.insert(&row.key, i);
+        }
+        let mut keep = vec![false; rows.len()];
+        for i in newest.into_values() {
+            keep[i] = true;
+        }
+        Ok(rows
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(row, kept)| kept.then_some(row))
+            .collect())
+    }
+
+    /// The steps of a run that ended, in the order of their keys.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
+    pub fn finished_steps(&self, run: &str) -> Result<Vec<FinishedStep>, StateError> {
+        let ended: BTreeMap<String, FinishedStep> = self
+            .newest_starts(run)?
+            .into_iter()
+            .filter_map(|row| {
+                let ok = row.ok?;
+                Some((
+                    row.key.clone(),
+                    FinishedStep {
+                        key: row.key,
+                        ok,
+                        validation: row.validation,
+                        feedback: row.feedback,
+                    },
+                ))
+            })
+            .collect();
+        Ok(ended.into_values().collect())
+    }
+
+    /// The steps of a run that were started and never ended (in flight at a crash), in the
+    /// order they started.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
+    pub fn steps_in_flight(&self, run: &str) -> Result<Vec<String>, StateError> {
+        Ok(self
+            .newest_starts(run)?
+            .into_iter()
+            .filter(|row| row.ok.is_none())
+            .map(|row| row.key)
+            .collect())
+    }
+
+    /// How many starts of steps run `run` recorded: the next start is numbered one more.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read.
+    pub fn steps_started(&self, run: RunKey) -> Result<u64, StateError> {
+        self.conn
+            .prepare_cached("SELECT coalesce(max(n), 0) FROM steps WHERE run = ?1")
+            .and_then(|mut s| s.query_row(params![run.0], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// A run's story board, in the order the stories joined it.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
+    pub fn board(&self, run: &str) -> Result<Vec<BoardEntry>, StateError> {
+        let Some(key) = self.key_of(run)? else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .numbered_board(key)?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+
+    /// A run's story board with each story's number on it, in that order.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
+    pub fn numbered_board(&self, run: RunKey) -> Result<Vec<(u64, BoardEntry)>, StateError> {
+        let mut board = self.rows(
+            "SELECT n, story FROM stories WHERE run = ?1 ORDER BY n",
+            params![run.0],
+            |r| {
+                Ok((
+                    r.get::<_, i64>("n")? as u64,
+                    BoardEntry {
+                        story: r.get("story")?,
+                        status: StoryStatus::Backlog,
+                        reason: None,
+                    },
+                ))
+            },
+        )?;
+        let place: HashMap<u64, usize> = board
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (*n, i))
+            .collect();
+        // The log holds the moves; only a block's reason is read from its event.
+        let moves = self.rows(
+            "SELECT story, moved, CASE WHEN moved = ?2 THEN data END AS data FROM events \
+             WHERE run = ?1 AND story IS NOT NULL ORDER BY seq",
+            params![run.0, StoryStatus::Blocked],
+            |r| {
+                Ok((
+                    r.get::<_, i64>("story")? as u64,
+                    r.get::<_, StoryStatus>("moved")?,
+                    r.get::<_, Option<String>>("data")?,
+                ))
+            },
+        )?;
+        for (n, status, data) in moves {
+            let Some(entry) = place.get(&n).and_then(|i| board.get_mut(*i)) else {
+                return Err(StateError::Corrupt {
+                    path: self.path.clone(),
+                    message: format!("an event moves story number {n}, which is not on the board"),
+                });
+            };
+            entry.1.status = status;
+            entry.1.reason = data.as_deref().and_then(reason_of);
+        }
+        Ok(board)
+    }
+}
+
+/// The reason a `story_blocked` event gives (its JSON's `reason`).
+fn reason_of(data: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(data).ok()?;
+    v.get("reason")?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::state::{EventRow, NewRun, RunKind, Store, StoryStatus};
+
+    fn store_with_run() -> (tempfile::TempDir, Store, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
+        let id = store
+            .begin_run(&NewRun {
+                workflow: "w.bmad".into(),
+                workflow_sha256: String::new(),
+                workspace: String::new(),
+                simulate: true,
+                seed: 1,
+                kind: RunKind::Run,
+            })
+            .unwrap();
+        (dir, store, id)
+    }
+
+    #[test]
+    fn the_newest_start_of_a_step_says_how_it_stands() {
+        let (_dir, mut store, id) = store_with_run();
+        let run = store.run_key(&id).unwrap();
+        // a: failed, then started again and in flight; b: ended well; c: ended well, then
+        // started again (a resume of a later attempt) and in flight; d: started only.
+        store.step_started(run, 1, "a").unwrap();
+        store.step_started(run, 2, "b").unwrap();
+        store
+            .step_finished(run, 1, false, false, Some("no"))
+            .unwrap();
+        store.step_started(run, 3, "c").unwrap();
+        store.step_finished(run, 2, true, false, None).unwrap();
+        store.step_started(run, 4, "a").unwrap();
+        store.step_finished(run, 3, true, true, Some("ok")).unwrap();
+        store.step_started(run, 5, "c").unwrap();
+        store.step_started(run, 6, "d").unwrap();
+        store.commit().unwrap();
+        let ended: Vec<(String, bool)> = store
+            .finished_steps(&id)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.key, s.ok))
+            .collect();
+        assert_eq!(ended, [("b".to_string(), true)]);
+        assert_eq!(store.steps_in_flight(&id).unwrap(), ["a", "c", "d"]);
+        assert_eq!(store.steps_started(run).unwrap(), 6);
+        assert!(store.finished_steps("no-such-run").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_board_is_each_story_as_the_last_event_that_moved_it_left_it() {
+        let (_dir, mut store, id) = store_with_run();
+        let run = store.run_key(&id).unwrap();
+        for (n, s) in [(1, "s1"), (2, "s2"), (3, "s3")] {
+            store.story_known(run, n, s).unwrap();
+        }
+        let moves = [
+            (1, Some((2, StoryStatus::InProgress)), "{}"),
+            (2, None, "{}"),
+            (3, Some((1, StoryStatus::InProgress)), "{}"),
+            (
+                4,
+                Some((2, StoryStatus::Blocked)),
+                r#"{"event":"story_blocked","story":"s2","reason":"not done after 3 attempts"}"#,
+            ),
+            (5, Some((1, StoryStatus::Done)), "{}"),
+        ];
+        for (seq, moved, data) in moves {
+            store
+                .append_event(
+                    run,
+                    &EventRow {
+                        seq,
+                        at_ms: seq,
+                        wall_ms: 0,
+                        kind: "note",
+                        step: None,
+                        data,
+                        moved,
+                    },
+                )
+                .unwrap();
+        }
+        store.commit().unwrap();
+        let board: Vec<(String, StoryStatus, Option<String>)> = store
+            .board(&id)
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.story, b.status, b.reason))
+            .collect();
+        assert_eq!(
+            board,
+            [
+                ("s1".to_string(), StoryStatus::Done, None),
+                (
+                    "s2".to_string(),
+                    StoryStatus::Blocked,
+                    Some("not done after 3 attempts".to_string())
+                ),
+                ("s3".to_string(), StoryStatus::Backlog, None),
+            ]
+        );
+    }
+}
