@@ -221,16 +221,38 @@ DROP TABLE steps_v4;
 ",
 ];
 
-/// The tables the first `version` migrations create: a file claiming that version has
-/// them all, or it is not (or no longer) a bmad state database.
+/// The tables the first `version` migrations leave (made, renamed, not dropped): a file
+/// claiming that version has them all, or it is not (or no longer) a bmad state database.
 pub(super) fn tables_of(version: usize) -> Vec<&'static str> {
-    MIGRATIONS
+    let mut tables: Vec<&'static str> = Vec::new();
+    let word = |text: &'static str| {
+        text.split([' ', '(', '\n', ';'])
+            .find(|w| !w.is_empty())
+            .unwrap_or("")
+    };
+    for statement in MIGRATIONS
         .iter()
         .take(version)
-        .flat_map(|sql| sql.split("CREATE TABLE ").skip(1))
-        .filter_map(|rest| rest.split([' ', '(', '\n']).next())
-        .filter(|name| !name.is_empty())
-        .collect()
+        .flat_map(|sql| sql.split(';'))
+    {
+        let statement = statement.trim();
+        if let Some(rest) = statement.strip_prefix("CREATE TABLE ") {
+            tables.push(word(rest));
+        } else if let Some(rest) = statement.strip_prefix("DROP TABLE ") {
+            let gone = word(rest);
+            tables.retain(|t| *t != gone);
+        } else if let Some(rest) = statement.strip_prefix("ALTER TABLE ")
+            && let Some((from, to)) = rest.split_once(" RENAME TO ")
+        {
+            let (from, to) = (word(from), word(to));
+            for t in &mut tables {
+                if *t == from {
+                    *t = to;
+                }
+            }
+        }
+    }
+    tables
 }
 
 #[cfg(test)]
@@ -246,5 +268,7 @@ mod tests {
             all.contains(&"transcripts") && all.contains(&"approvals"),
             "{all:?}"
         );
+        // Tables a migration renames, copies over and drops are not looked for.
+        assert!(!all.iter().any(|t| t.ends_with("_v4")), "{all:?}");
     }
 }
