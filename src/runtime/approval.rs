@@ -169,23 +169,27 @@ impl Runner {
             )));
         };
         let who = (!ask.who.is_empty()).then(|| ask.who.join(","));
-        journal.ask_approval(target, ask.attempt, ask.prompt, who.as_deref());
         let answered = |a: &crate::state::Approval| a.attempt == ask.attempt && a.answer.is_some();
-        // Answered before a resume, or at once; else asked, and waited for.
-        let approval = if let Some(a) = journal.approval(target).filter(answered) {
-            a
-        } else {
+        // Answered before a resume: the question stands answered. Otherwise the question
+        // is recorded before it is put, so that putting it (a durable commit) holds it
+        // too: a run killed while it waits has it in its log when it resumes.
+        let before = journal.approval(target).filter(answered);
+        if before.is_none() {
             self.record(EventKind::ApprovalAsked {
                 target: target.to_string(),
                 prompt: ask.prompt.map(str::to_string),
                 who: ask.who.to_vec(),
             });
-            loop {
-                tokio::time::sleep(POLL).await;
+        }
+        journal.ask_approval(target, ask.attempt, ask.prompt, who.as_deref());
+        let approval = match before {
+            Some(a) => a,
+            None => loop {
                 if let Some(a) = journal.approval(target).filter(answered) {
                     break a;
                 }
-            }
+                tokio::time::sleep(POLL).await;
+            },
         };
         let waited_ms = approval
             .answered_ms
