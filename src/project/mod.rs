@@ -86,28 +86,42 @@ pub struct DiskFiles {
 
 impl ProjectFiles for DiskFiles {
     fn read(&self, path: &str) -> Result<Option<String>, String> {
-        let full = self.root.join(path);
-        if !full.is_file() {
-            return Ok(None);
-        }
-        let bytes = crate::load::read_regular(&full, crate::load::MAX_FILE_BYTES)
-            .map_err(|e| e.to_string())?;
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| format!("not UTF-8 text: {e}"))
+        read_text(&self.root.join(path))
     }
 
     fn list(&self, path: &str) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.root.join(path))
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+        list_names(&self.root.join(path))
     }
+}
+
+/// The text of the regular file at `full` (bounded as it is read); `None` when there is
+/// no such file.
+///
+/// # Errors
+///
+/// When it cannot be read or is not UTF-8 text, saying why.
+pub fn read_text(full: &std::path::Path) -> Result<Option<String>, String> {
+    if !full.is_file() {
+        return Ok(None);
+    }
+    let bytes =
+        crate::load::read_regular(full, crate::load::MAX_FILE_BYTES).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| format!("not UTF-8 text: {e}"))
+}
+
+/// The names in the directory at `full`, sorted; none when it is no directory.
+pub fn list_names(full: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(full)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// `dir/name`, for paths where `""` is the root.

@@ -13,29 +13,14 @@ struct WorkspaceFiles<'a>(&'a Workspace);
 impl ProjectFiles for WorkspaceFiles<'_> {
     fn read(&self, path: &str) -> Result<Option<String>, String> {
         let full = self.0.resolve(path).map_err(|e| e.to_string())?;
-        if !full.is_file() {
-            return Ok(None);
-        }
-        let bytes = crate::load::read_regular(&full, crate::load::MAX_FILE_BYTES)
-            .map_err(|e| e.to_string())?;
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| format!("not UTF-8 text: {e}"))
+        crate::project::read_text(&full)
     }
 
     fn list(&self, path: &str) -> Vec<String> {
-        let Ok(full) = self.0.resolve(path) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = std::fs::read_dir(full)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+        self.0
+            .resolve(path)
+            .map(|full| crate::project::list_names(&full))
+            .unwrap_or_default()
     }
 }
 
