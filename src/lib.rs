@@ -157,6 +157,18 @@ impl Checked {
 }
 
 fn finish(loaded: load::Loaded) -> Checked {
+    finish_indexed(loaded, false).0
+}
+
+/// Lowers and checks a loaded workflow, as [`check_path`] does, and indexes its names
+/// (every definition and use, [`check::Index`]). The names are indexed even when a file
+/// does not parse (its checks are then left out): what parsed can still be followed.
+pub fn check_loaded_indexed(loaded: load::Loaded) -> (Checked, check::Index) {
+    let (checked, index) = finish_indexed(loaded, true);
+    (checked, index.unwrap_or_default())
+}
+
+fn finish_indexed(loaded: load::Loaded, with_index: bool) -> (Checked, Option<check::Index>) {
     let files = loaded
         .sources
         .files()
@@ -196,9 +208,19 @@ fn finish(loaded: load::Loaded) -> Checked {
             Code::Syntax | Code::TooDeep | Code::Encoding | Code::ImportNotFound
         )
     });
-    if !unparsed {
+    let index;
+    if unparsed {
+        index = with_index.then(|| check::check_indexed(&program).1);
+    } else {
         diagnostics.extend(lower_diags);
-        diagnostics.extend(check::check(&program));
+        let (found, names) = if with_index {
+            let (found, names) = check::check_indexed(&program);
+            (found, Some(names))
+        } else {
+            (check::check(&program), None)
+        };
+        index = names;
+        diagnostics.extend(found);
         check_projects(&program, &mut sources, &mut diagnostics);
     }
     // Unused-definition warnings are noise while there are errors: a typo in a reference
@@ -207,12 +229,13 @@ fn finish(loaded: load::Loaded) -> Checked {
         diagnostics.retain(|d| d.code != Code::Unused);
     }
     diagnostics.sort_by_key(|d| d.primary.as_ref().map(|l| (l.span.file, l.span.start)));
-    Checked {
+    let checked = Checked {
         sources,
         program,
         diagnostics,
         io_failed: loaded.io_failed,
-    }
+    };
+    (checked, index)
 }
 
 /// Reads the BMAD projects the workflow names (`stories from bmad "DIR"`) beside its file,

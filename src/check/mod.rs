@@ -5,6 +5,7 @@ mod artifacts;
 mod budget;
 mod cycles;
 mod defs;
+mod index;
 mod limits;
 mod names;
 mod paths;
@@ -22,8 +23,21 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Program;
 use crate::model::literal::check_cron;
 
+pub use index::{Index, Symbol, Use};
+
 /// Every finding of the checker on `p`, in a stable order.
 pub fn check(p: &Program) -> Vec<Diagnostic> {
+    run(p, false).0
+}
+
+/// Every finding of the checker on `p` and the index of its names (what tools such as
+/// the language server follow).
+pub fn check_indexed(p: &Program) -> (Vec<Diagnostic>, Index) {
+    let (diags, index) = run(p, true);
+    (diags, index.unwrap_or_default())
+}
+
+fn run(p: &Program, with_index: bool) -> (Vec<Diagnostic>, Option<Index>) {
     let mut diags = Vec::new();
     // The lints that look at one step at a time share one walk over every step.
     let mut produced = defs::Produced::default();
@@ -60,6 +74,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     }
     let (refs, afters) = refs.finish();
     let names = names::check(&defs, &refs, &vars, &mut diags);
+    let index = with_index.then(|| index::build(&defs, &names, &afters));
     vocab::check(p, &mut diags);
     units::check(p, &mut diags);
     crons(p, &mut diags);
@@ -75,7 +90,7 @@ pub fn check(p: &Program) -> Vec<Diagnostic> {
     verdicts::top_level(p, &mut diags);
     unused::check(p, &defs, &mut diags);
     diags.extend(crate::script::check_scripts(p, scripts));
-    diags
+    (diags, index)
 }
 
 fn crons(p: &Program, diags: &mut Vec<Diagnostic>) {

@@ -95,6 +95,11 @@ impl<'d, 'a> Resolution<'d, 'a> {
         self.defs.entry(i as usize)
     }
 
+    /// Per reference, the position in [`Defs::entries`] of its definition.
+    pub(super) fn targets(&self) -> &[Option<u32>] {
+        &self.targets
+    }
+
     /// Each reference with its definition, in the order of the references.
     pub(super) fn uses(&self) -> impl Iterator<Item = (&'d Ref<'a>, Option<&'d Entry<'a>>)> + '_ {
         let defs = self.defs;
