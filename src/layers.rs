@@ -28,6 +28,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("<root>", 8),
     ("engine", 9),
     ("repl", 9),
+    // The language server: a front over the checker, the formatter and the parser.
+    ("lsp", 10),
 ];
 
 /// Paths that modules above the IR must not use: they work on the IR, not the AST.

@@ -109,6 +109,8 @@ pub mod format;
 pub mod graph;
 pub mod ir;
 pub mod load;
+#[cfg(feature = "lsp")]
+pub mod lsp;
 pub mod model;
 pub mod probe;
 pub mod project;
@@ -160,15 +162,35 @@ fn finish(loaded: load::Loaded) -> Checked {
     finish_indexed(loaded, false).0
 }
 
-/// Lowers and checks a loaded workflow, as [`check_path`] does, and indexes its names
-/// (every definition and use, [`check::Index`]). The names are indexed even when a file
-/// does not parse (its checks are then left out): what parsed can still be followed.
-pub fn check_loaded_indexed(loaded: load::Loaded) -> (Checked, check::Index) {
-    let (checked, index) = finish_indexed(loaded, true);
-    (checked, index.unwrap_or_default())
+/// A workflow checked for a tool: see [`check_loaded_indexed`].
+#[derive(Debug)]
+pub struct Indexed {
+    /// The workflow, checked as [`check_path`] checks it.
+    pub checked: Checked,
+    /// Every definition and use of its names.
+    pub index: check::Index,
+    /// When a file does not parse: the checker's findings on what did parse, which
+    /// [`Checked::diagnostics`] leaves out (the items that did not parse are missing, so
+    /// some of them are only their absence).
+    pub held_back: Vec<Diagnostic>,
 }
 
-fn finish_indexed(loaded: load::Loaded, with_index: bool) -> (Checked, Option<check::Index>) {
+/// Lowers and checks a loaded workflow, as [`check_path`] does, and indexes its names
+/// (every definition and use, [`check::Index`]). The names are indexed even when a file
+/// does not parse: what parsed can still be followed.
+pub fn check_loaded_indexed(loaded: load::Loaded) -> Indexed {
+    let (checked, index, held_back) = finish_indexed(loaded, true);
+    Indexed {
+        checked,
+        index: index.unwrap_or_default(),
+        held_back,
+    }
+}
+
+fn finish_indexed(
+    loaded: load::Loaded,
+    with_index: bool,
+) -> (Checked, Option<check::Index>, Vec<Diagnostic>) {
     let files = loaded
         .sources
         .files()
@@ -209,8 +231,13 @@ fn finish_indexed(loaded: load::Loaded, with_index: bool) -> (Checked, Option<ch
         )
     });
     let index;
+    let mut held_back = Vec::new();
     if unparsed {
-        index = with_index.then(|| check::check_indexed(&program).1);
+        index = with_index.then(|| {
+            let (found, index) = check::check_indexed(&program);
+            held_back = found;
+            index
+        });
     } else {
         diagnostics.extend(lower_diags);
         let (found, names) = if with_index {
@@ -235,7 +262,7 @@ fn finish_indexed(loaded: load::Loaded, with_index: bool) -> (Checked, Option<ch
         diagnostics,
         io_failed: loaded.io_failed,
     };
-    (checked, index)
+    (checked, index, held_back)
 }
 
 /// Reads the BMAD projects the workflow names (`stories from bmad "DIR"`) beside its file,

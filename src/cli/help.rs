@@ -83,6 +83,13 @@ Examples:
   bmad repl examples/hello.bmad --workspace target/scratch
   printf ':load examples/hello.bmad\\n:check\\n' | bmad repl";
 
+/// `bmad lsp`.
+pub(super) const LSP: &str = "\
+Started by an editor, not by hand: it speaks the Language Server Protocol on stdin and
+stdout (see README.md, Editor support, for VS Code and Neovim).
+Example (Neovim):
+  vim.lsp.start({ name = 'bmad', cmd = { 'bmad', 'lsp' } })";
+
 /// `bmad init`.
 pub(super) const INIT: &str = "\
 Examples:

@@ -72,6 +72,10 @@ enum Command {
     /// and run phases simulated (lines from a pipe work too).
     #[command(after_help = help::REPL)]
     Repl(ReplArgs),
+    /// The language server for editors, over stdin and stdout: diagnostics as you type,
+    /// hover, go to definition, references, rename, completion, formatting, symbols.
+    #[command(after_help = help::LSP)]
+    Lsp(LspArgs),
     /// Start a new workflow from a template (product: an idea to reviewed stories;
     /// operations: monitoring, healing, incidents).
     #[command(after_help = help::INIT)]
@@ -208,6 +212,15 @@ pub(crate) struct ReplArgs {
     /// the current directory).
     #[arg(long)]
     workspace: Option<PathBuf>,
+}
+
+/// `bmad lsp` arguments.
+#[derive(clap::Args)]
+pub(crate) struct LspArgs {
+    /// Serve over stdin and stdout (the only transport, and the default; accepted
+    /// because editors' clients pass it).
+    #[arg(long)]
+    stdio: bool,
 }
 
 /// `bmad init` arguments.
@@ -512,6 +525,13 @@ pub(crate) fn main() -> ExitCode {
         Command::Graph(args) => graph::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Repl(args) => repl::run(&args),
+        Command::Lsp(_) => match bmad::lsp::serve_stdio() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Completions(args) => man::completions(args.shell, &mut Cli::command()),
         Command::Man(args) => man::run(args.dir.as_deref(), Cli::command()),
     }

@@ -2,7 +2,7 @@
 //! code, numbers with units, comments and `:` commands, in ANSI colours. The coloured
 //! text has the same width as the input (the line editor requires it).
 
-use crate::syntax::{keywords, lex};
+use crate::syntax::tokens::{self, Kind};
 
 const KEYWORD: &str = "\x1b[1;34m";
 const STRING: &str = "\x1b[32m";
@@ -24,40 +24,20 @@ pub fn highlight(line: &str) -> String {
         out.push_str(&trimmed[end..]);
         return out;
     }
-    let mut rest = line;
-    while let Some(c) = rest.chars().next() {
-        let (len, colour) = if let Some(piece) = lex::opaque(rest.as_bytes()) {
-            let colour = match piece.kind {
-                lex::Opaque::LineComment | lex::Opaque::BlockComment => COMMENT,
-                lex::Opaque::String | lex::Opaque::TextBlock => STRING,
-                lex::Opaque::RhaiCode | lex::Opaque::RhaiBlock => RHAI,
-            };
-            (piece.len, Some(colour))
-        } else if c.is_ascii_digit() {
-            let n = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '/')))
-                .unwrap_or(rest.len());
-            (n, Some(NUMBER))
-        } else if c.is_ascii_alphabetic() || c == '_' {
-            let n = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            let word = &rest[..n];
-            (
-                n,
-                keywords::all()
-                    .binary_search(&word)
-                    .is_ok()
-                    .then_some(KEYWORD),
-            )
-        } else {
-            (c.len_utf8(), None)
+    for t in tokens::tokens(line) {
+        let piece = &line[t.start..t.start + t.len];
+        let colour = match t.kind {
+            Kind::Keyword => KEYWORD,
+            Kind::String => STRING,
+            Kind::Rhai => RHAI,
+            Kind::Number => NUMBER,
+            Kind::Comment => COMMENT,
+            Kind::Name | Kind::Other => {
+                out.push_str(piece);
+                continue;
+            }
         };
-        match colour {
-            Some(colour) => paint(&mut out, colour, &rest[..len]),
-            None => out.push_str(&rest[..len]),
-        }
-        rest = &rest[len..];
+        paint(&mut out, colour, piece);
     }
     out
 }

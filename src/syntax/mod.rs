@@ -6,10 +6,12 @@ mod build;
 mod build_steps;
 mod builder;
 mod error;
+pub mod expect;
 pub mod grammar;
 pub mod keywords;
 pub mod lex;
 pub mod split;
+pub mod tokens;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, Span};
