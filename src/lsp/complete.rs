@@ -16,7 +16,7 @@ pub(crate) fn at(doc: &Document, offset: usize) -> CompletionList {
     let word_start = doc.word_at(offset).map_or(offset, |(s, _)| s.min(offset));
     let typed = &text[word_start..offset];
     // The item the cursor is in: the last that starts before the word.
-    let item_start = split::split_balanced(text)
+    let item_start = split::split(text)
         .iter()
         .map(|c| c.start)
         .take_while(|&s| s <= word_start)

@@ -166,7 +166,7 @@ fn beside_syntax_errors(
     if held_back.is_empty() || found.iter().any(|d| d.code != Code::Syntax || !in_root(d)) {
         return Vec::new();
     }
-    let broken: HashSet<&str> = split::split_balanced(text)
+    let broken: HashSet<&str> = split::split(text)
         .iter()
         .filter(|c| {
             found.iter().any(|d| {

@@ -21,7 +21,7 @@ pub(crate) fn outline(doc: &Document) -> Vec<DocumentSymbol> {
     own.sort_by_key(|s| s.span.start);
     let mut names = own.into_iter().peekable();
     let mut out = Vec::new();
-    for chunk in split::split_balanced(&doc.text) {
+    for chunk in split::split(&doc.text) {
         let body = doc.text[chunk.start..chunk.end].trim_end();
         let end = chunk.start + body.len();
         let keyword: String = body

@@ -39,6 +39,7 @@ mod hardening;
 mod incidents;
 mod init;
 mod limits;
+mod lsp;
 mod monitor;
 mod monitor_virtual;
 mod processes;

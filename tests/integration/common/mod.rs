@@ -4,6 +4,8 @@
 pub mod git;
 /// A small HTTP server on loopback.
 pub mod loopback;
+/// A JSON-RPC client for `bmad lsp`.
+pub mod lsp;
 /// A pseudo-terminal.
 pub mod pty;
 
