@@ -40,6 +40,7 @@ mod incidents;
 mod init;
 mod limits;
 mod lsp;
+mod lsp_nvim;
 mod monitor;
 mod monitor_virtual;
 mod processes;
