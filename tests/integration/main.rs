@@ -26,6 +26,7 @@ mod crash;
 mod crash_sim;
 mod delivery;
 mod deploy;
+mod editors;
 mod engine;
 mod examples;
 mod exec;

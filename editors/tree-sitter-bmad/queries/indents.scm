@@ -1,0 +1,3 @@
+; Neovim's nvim-treesitter and Helix indent a block's lines one level.
+(block) @indent
+"}" @outdent
