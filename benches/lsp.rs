@@ -7,7 +7,8 @@
 //! `cargo bench --bench lsp`.
 
 #[path = "../tests/integration/common/lsp.rs"]
-#[allow(dead_code, unreachable_pub)]
+// The tests' client, under the tests' lints (pedantic style is theirs to leave).
+#[allow(dead_code, unreachable_pub, clippy::pedantic)]
 mod client;
 mod workload;
 
@@ -34,7 +35,14 @@ fn rss_mib(pid: u32) -> f64 {
 
 /// Replaces the word at the `nth` occurrence of `old` in `text` with `new`, as an edit of
 /// version `version`, and waits for that version's diagnostics: the time it took.
-fn edit(client: &mut Client, uri: &str, text: &str, old: &str, new: &str, version: i64) -> Duration {
+fn edit(
+    client: &mut Client,
+    uri: &str,
+    text: &str,
+    old: &str,
+    new: &str,
+    version: i64,
+) -> Duration {
     let start = pos(text, old, 0, 0);
     let end = pos(text, old, 0, old.len());
     let sent = Instant::now();
@@ -47,7 +55,10 @@ fn edit(client: &mut Client, uri: &str, text: &str, old: &str, new: &str, versio
     );
     let diags = client.diagnostics(uri);
     let took = sent.elapsed();
-    assert!(diags.len() <= 1, "the workflow stays clean but for the edit");
+    assert!(
+        diags.len() <= 1,
+        "the workflow stays clean but for the edit"
+    );
     took
 }
 
@@ -102,7 +113,9 @@ fn main() {
         t.sort();
         t[t.len() * 95 / 100].as_secs_f64() * 1000.0
     };
-    println!("edit to its diagnostics, 1,000 edits: median {median:.1} ms, p95 {p95:.1} ms, max {max:.1} ms");
+    println!(
+        "edit to its diagnostics, 1,000 edits: median {median:.1} ms, p95 {p95:.1} ms, max {max:.1} ms"
+    );
     let line: Vec<String> = memory
         .iter()
         .map(|(n, mib)| format!("after {n}: {mib:.1} MiB"))

@@ -6,6 +6,9 @@ use lsp_types::{CodeAction, CodeActionKind, CodeActionOrCommand, TextEdit, Works
 use std::collections::HashMap;
 
 /// The quick fixes for the diagnostics the editor sends back.
+// lsp-types keys a WorkspaceEdit by Uri, whose inner cell caches a parse and never changes
+// its hash.
+#[allow(clippy::mutable_key_type)]
 pub(crate) fn fixes(
     doc: &Document,
     diagnostics: &[lsp_types::Diagnostic],

@@ -4,10 +4,12 @@
 
 use super::document::{Analysis, Document, ROOT};
 use super::uri;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use lsp_types::{
-    CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, NumberOrString, Range,
+    CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, NumberOrString, Range, Uri,
 };
+use std::collections::HashMap;
+use std::fmt::Write;
 
 /// The replacement a diagnostic's help suggests (`did you mean `x`?`), if any.
 pub(crate) fn suggestion(help: &str) -> Option<&str> {
@@ -18,20 +20,33 @@ pub(crate) fn suggestion(help: &str) -> Option<&str> {
 /// The diagnostics of a document: those of its own text where they are, those of the
 /// files it imports at the import that brings them in (or its first line).
 pub(crate) fn of(doc: &Document, analysis: &Analysis) -> Vec<lsp_types::Diagnostic> {
+    // Each code's explanation is looked up (and written) once.
+    let mut links: HashMap<Code, Option<Uri>> = HashMap::new();
     analysis
         .checked
         .diagnostics
         .iter()
-        .map(|d| convert(doc, analysis, d))
+        .map(|d| {
+            let link = links
+                .entry(d.code)
+                .or_insert_with(|| uri::explain_file(d.code))
+                .clone();
+            convert(doc, analysis, d, link)
+        })
         .collect()
 }
 
-fn convert(doc: &Document, analysis: &Analysis, d: &Diagnostic) -> lsp_types::Diagnostic {
+fn convert(
+    doc: &Document,
+    analysis: &Analysis,
+    d: &Diagnostic,
+    link: Option<Uri>,
+) -> lsp_types::Diagnostic {
     let mut message = d.message.clone();
     let range = match &d.primary {
         Some(label) if label.span.file == ROOT => {
             if !label.text.is_empty() && !message.contains(&label.text) {
-                message.push_str(&format!(": {}", label.text));
+                let _ = write!(message, ": {}", label.text);
             }
             doc.range(label.span.start as usize, label.span.end as usize)
         }
@@ -44,10 +59,10 @@ fn convert(doc: &Document, analysis: &Analysis, d: &Diagnostic) -> lsp_types::Di
         }
     };
     if let Some(help) = &d.help {
-        message.push_str(&format!("\nhelp: {help}"));
+        let _ = write!(message, "\nhelp: {help}");
     }
     let short = d.code.as_str().trim_start_matches("bmad::");
-    message.push_str(&format!("\n(bmad explain {short})"));
+    let _ = write!(message, "\n(bmad explain {short})");
     let related: Vec<DiagnosticRelatedInformation> = d
         .secondary
         .iter()
@@ -72,7 +87,7 @@ fn convert(doc: &Document, analysis: &Analysis, d: &Diagnostic) -> lsp_types::Di
             Severity::Warning => DiagnosticSeverity::WARNING,
         }),
         code: Some(NumberOrString::String(d.code.as_str().to_string())),
-        code_description: uri::explain_file(d.code).map(|href| CodeDescription { href }),
+        code_description: link.map(|href| CodeDescription { href }),
         source: Some("bmad".to_string()),
         message,
         related_information: (!related.is_empty()).then_some(related),

@@ -100,8 +100,10 @@ impl Document {
         let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
         let offset = offset.min(self.text.len());
         let start = self.text[..offset]
-            .rfind(|c: char| !is_word(c))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !is_word(*c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let end = self.text[offset..]
             .find(|c: char| !is_word(c))
             .map_or(self.text.len(), |i| offset + i);
@@ -240,5 +242,20 @@ impl Analysis {
                         .is_some_and(|p| p.ends_with(wanted.trim_start_matches("./")))
             })
             .map(|(id, _)| id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Document;
+    use std::str::FromStr;
+
+    #[test]
+    fn words_after_characters_of_several_bytes() {
+        let uri = lsp_types::Uri::from_str("file:///nowhere/x.bmad").expect("a uri");
+        let doc = Document::new(uri, 1, "// \u{e9}phase x\n".to_string());
+        let at = doc.text.find("phase").expect("phase") + 2;
+        assert_eq!(doc.word_at(at), Some((at - 2, at + 3)));
+        assert_eq!(doc.word_at(0), None);
     }
 }

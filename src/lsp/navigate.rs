@@ -71,6 +71,9 @@ pub(crate) fn prepare(doc: &Document, offset: usize) -> Result<Range, RenameErro
 }
 
 /// The edits that rename what is at byte `offset` to `new_name` everywhere it is.
+// lsp-types keys a WorkspaceEdit by Uri, whose inner cell caches a parse and never changes
+// its hash.
+#[allow(clippy::mutable_key_type)]
 pub(crate) fn rename(
     doc: &Document,
     offset: usize,

@@ -204,12 +204,12 @@ impl Server {
             PrepareRenameRequest::METHOD => {
                 let p: TextDocumentPositionParams = params(p)?;
                 let (doc, at) = self.at(&p)?;
-                json(navigate::prepare(doc, at).map_err(refused)?)
+                json(navigate::prepare(doc, at).map_err(|e| refused(&e))?)
             }
             Rename::METHOD => {
                 let p: lsp_types::RenameParams = params(p)?;
                 let (doc, at) = self.at(&p.text_document_position)?;
-                json(navigate::rename(doc, at, &p.new_name).map_err(refused)?)
+                json(navigate::rename(doc, at, &p.new_name).map_err(|e| refused(&e))?)
             }
             Completion::METHOD => {
                 let p: lsp_types::CompletionParams = params(p)?;
@@ -246,6 +246,6 @@ impl Server {
 }
 
 /// A refused rename, as the protocol's error.
-fn refused(e: RenameError) -> Failure {
+fn refused(e: &RenameError) -> Failure {
     (ErrorCode::RequestFailed, e.to_string())
 }

@@ -4,6 +4,7 @@
 //! into `std.roles`, a diagnostic's code as a link).
 
 use lsp_types::Uri;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -29,7 +30,7 @@ pub(crate) fn from_path(path: &Path) -> Option<Uri> {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
             uri.push(char::from(b));
         } else {
-            uri.push_str(&format!("%{b:02X}"));
+            let _ = write!(uri, "%{b:02X}");
         }
     }
     Uri::from_str(&uri).ok()

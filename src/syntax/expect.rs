@@ -30,17 +30,14 @@ fn words_of(rule: Rule) -> &'static [&'static str] {
 /// several) up to a place: `None` when the text goes wrong before its end (what follows
 /// is then anyone's guess).
 pub fn after(before: &str) -> Option<Expected> {
-    let error = match BmadParser::parse(Rule::file, before) {
+    let Err(error) = BmadParser::parse(Rule::file, before) else {
         // Whole items: another item may start.
-        Ok(_) => {
-            let mut keywords = keywords::ITEM.to_vec();
-            keywords.sort_unstable();
-            return Some(Expected {
-                keywords,
-                name: false,
-            });
-        }
-        Err(e) => e,
+        let mut keywords = keywords::ITEM.to_vec();
+        keywords.sort_unstable();
+        return Some(Expected {
+            keywords,
+            name: false,
+        });
     };
     let pos = match error.location {
         InputLocation::Pos(p) => p,

@@ -27,7 +27,9 @@ fn words(text: &str, start: &str, end: &str, sep: &[char]) -> Vec<String> {
 fn the_textmate_grammar_has_every_keyword() {
     let grammar: serde_json::Value =
         serde_json::from_str(&read("editors/vscode/syntaxes/bmad.tmLanguage.json")).expect("json");
-    let pattern = grammar["repository"]["keywords"]["match"].as_str().expect("a pattern");
+    let pattern = grammar["repository"]["keywords"]["match"]
+        .as_str()
+        .expect("a pattern");
     let found = words(pattern, "\\b(?:", ")\\b", &['|']);
     assert_eq!(found, keywords::all());
 }
@@ -62,7 +64,10 @@ fn the_vs_code_extension_declares_what_it_ships() {
         read(&format!("editors/vscode/{}", file.trim_start_matches("./")));
     }
     let client = read("editors/vscode/extension.js");
-    assert!(client.contains("args: ['lsp']"), "the client starts `bmad lsp`");
+    assert!(
+        client.contains("args: ['lsp']"),
+        "the client starts `bmad lsp`"
+    );
     serde_json::from_str::<serde_json::Value>(&read("editors/vscode/language-configuration.json"))
         .expect("the language configuration is JSON");
 }
