@@ -107,6 +107,10 @@ fn main() {
             memory.push((n, rss_mib(client.pid())));
         }
     }
+    let slow = times
+        .iter()
+        .filter(|t| *t > &Duration::from_millis(150))
+        .count();
     let (median, max) = summary(times.clone());
     let p95 = {
         let mut t = times;
