@@ -3,6 +3,7 @@
 //! workflow defines (its imports' too).
 
 use super::document::Document;
+use super::symbols;
 use crate::syntax::{expect, keywords, split};
 use lsp_types::{CompletionItem, CompletionItemKind, CompletionList};
 
@@ -53,7 +54,7 @@ pub(crate) fn at(doc: &Document, offset: usize) -> CompletionList {
             }
             items.push(CompletionItem {
                 label: s.name.to_string(),
-                kind: Some(kind_of(s.kind)),
+                kind: Some(symbols::kinds(s.kind).1),
                 detail: Some(s.kind.to_string()),
                 ..CompletionItem::default()
             });
@@ -62,18 +63,5 @@ pub(crate) fn at(doc: &Document, offset: usize) -> CompletionList {
     CompletionList {
         is_incomplete: incomplete,
         items,
-    }
-}
-
-/// The completion kind shown for a definition of `kind`.
-fn kind_of(kind: &str) -> CompletionItemKind {
-    match kind {
-        "agent" => CompletionItemKind::CLASS,
-        "phase" | "environment" => CompletionItemKind::MODULE,
-        "story" | "epic" => CompletionItemKind::ENUM_MEMBER,
-        "artifact" => CompletionItemKind::FILE,
-        "level" => CompletionItemKind::CONSTANT,
-        "monitor" => CompletionItemKind::EVENT,
-        _ => CompletionItemKind::FUNCTION,
     }
 }

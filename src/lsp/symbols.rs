@@ -6,7 +6,7 @@
 use super::document::{Document, ROOT};
 use crate::syntax::split;
 use crate::syntax::tokens::{self, Kind};
-use lsp_types::{DocumentSymbol, FoldingRange, FoldingRangeKind, SymbolKind};
+use lsp_types::{CompletionItemKind, DocumentSymbol, FoldingRange, FoldingRangeKind, SymbolKind};
 
 /// The outline of `doc`.
 // `deprecated` is a field the protocol deprecated; the struct still has it.
@@ -57,7 +57,7 @@ pub(crate) fn outline(doc: &Document) -> Vec<DocumentSymbol> {
         let mut item = match inside.first() {
             Some(own) if own.kind != "artifact" || keyword == "artifact" => {
                 let sel = doc.range(own.span.start as usize, own.span.end as usize);
-                symbol(own.name.to_string(), own.kind, kind_of(own.kind), sel)
+                symbol(own.name.to_string(), own.kind, kinds(own.kind).0, sel)
             }
             _ => {
                 let name = first_line.trim_end_matches('{').trim().to_string();
@@ -73,7 +73,7 @@ pub(crate) fn outline(doc: &Document) -> Vec<DocumentSymbol> {
                 let sel = doc.range(s.span.start as usize, s.span.end as usize);
                 DocumentSymbol {
                     range: sel,
-                    ..symbol(s.name.to_string(), s.kind, kind_of(s.kind), sel)
+                    ..symbol(s.name.to_string(), s.kind, kinds(s.kind).0, sel)
                 }
             })
             .collect();
@@ -85,16 +85,16 @@ pub(crate) fn outline(doc: &Document) -> Vec<DocumentSymbol> {
     out
 }
 
-/// The symbol kind shown for a definition of `kind`.
-fn kind_of(kind: &str) -> SymbolKind {
+/// The symbol and completion kinds shown for a definition of `kind`.
+pub(crate) fn kinds(kind: &str) -> (SymbolKind, CompletionItemKind) {
     match kind {
-        "agent" => SymbolKind::CLASS,
-        "phase" | "environment" => SymbolKind::MODULE,
-        "story" | "epic" => SymbolKind::ENUM_MEMBER,
-        "artifact" => SymbolKind::FILE,
-        "level" => SymbolKind::CONSTANT,
-        "monitor" => SymbolKind::EVENT,
-        _ => SymbolKind::FUNCTION,
+        "agent" => (SymbolKind::CLASS, CompletionItemKind::CLASS),
+        "phase" | "environment" => (SymbolKind::MODULE, CompletionItemKind::MODULE),
+        "story" | "epic" => (SymbolKind::ENUM_MEMBER, CompletionItemKind::ENUM_MEMBER),
+        "artifact" => (SymbolKind::FILE, CompletionItemKind::FILE),
+        "level" => (SymbolKind::CONSTANT, CompletionItemKind::CONSTANT),
+        "monitor" => (SymbolKind::EVENT, CompletionItemKind::EVENT),
+        _ => (SymbolKind::FUNCTION, CompletionItemKind::FUNCTION),
     }
 }
 

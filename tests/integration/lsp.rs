@@ -140,6 +140,18 @@ fn diagnostics_on_open_and_change_carry_their_code_and_its_explanation() {
     assert_eq!(client.diagnostics(&main), Vec::<Value>::new());
 }
 
+/// The references of what is at `position`, its definition included.
+fn references(client: &mut Client, main: &str, position: Value) -> Value {
+    client.request(
+        "textDocument/references",
+        json!({
+            "textDocument": { "uri": main },
+            "position": position,
+            "context": { "includeDeclaration": true }
+        }),
+    )
+}
+
 #[test]
 fn definition_and_references_for_every_kind_of_name_and_import() {
     let (dir, mut client, main) = opened();
@@ -181,14 +193,7 @@ fn definition_and_references_for_every_kind_of_name_and_import() {
     let found = def(&mut client, "std.roles", 0);
     assert_eq!(path(&found["uri"]), roles);
     // References: the definition and both uses of the phase.
-    let refs = client.request(
-        "textDocument/references",
-        json!({
-            "textDocument": { "uri": main },
-            "position": here("design", 0),
-            "context": { "includeDeclaration": true }
-        }),
-    );
+    let refs = references(&mut client, &main, here("design", 0));
     let mut starts: Vec<Value> = refs
         .as_array()
         .unwrap()
@@ -203,14 +208,7 @@ fn definition_and_references_for_every_kind_of_name_and_import() {
         })
     );
     // The agent's references reach into the stdlib file.
-    let refs = client.request(
-        "textDocument/references",
-        json!({
-            "textDocument": { "uri": main },
-            "position": here("analyst", 0),
-            "context": { "includeDeclaration": true }
-        }),
-    );
+    let refs = references(&mut client, &main, here("analyst", 0));
     let files: Vec<PathBuf> = refs
         .as_array()
         .unwrap()
@@ -362,17 +360,22 @@ fn rename_edits_every_place_and_refuses_the_stdlib() {
     );
 }
 
+/// The names of the top-level document symbols.
+fn names(symbols: &Value) -> Vec<&str> {
+    symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn symbols_folding_and_semantic_tokens() {
     let (_dir, mut client, main) = opened();
     let doc = json!({ "textDocument": { "uri": main } });
     let symbols = client.request("textDocument/documentSymbol", doc.clone());
-    let names: Vec<&str> = symbols
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names = names(&symbols);
     for want in ["design", "build", "s1", "s2", "restart", "brief"] {
         assert!(names.contains(&want), "{want} in {names:?}");
     }
@@ -485,12 +488,7 @@ fn a_file_with_a_syntax_error_keeps_its_other_diagnostics_and_features() {
         "textDocument/documentSymbol",
         json!({ "textDocument": { "uri": main } }),
     );
-    let names: Vec<&str> = symbols
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names = names(&symbols);
     assert!(
         names.contains(&"s2") && names.contains(&"restart"),
         "{names:?}"
