@@ -1,6 +1,6 @@
 // A tree-sitter grammar for .bmad workflows, for editors that highlight, fold and indent
 // with tree-sitter (Neovim, Helix, Zed). It is structural, not the language's full grammar:
-// a file is a list of items, each an item keyword, maybe a name, and the tokens and braced
+// a file is a list of items, each an item keyword and the tokens (its name first) and braced
 // blocks that follow it up to the next item keyword. The full grammar is grammar/bmad.pest
 // and checking is `bmad lsp`'s (its diagnostics and semantic tokens); this one only has to
 // cut a file into items, blocks and tokens, so it never drifts from the language and a
@@ -44,10 +44,10 @@ module.exports = grammar({
   rules: {
     source_file: $ => repeat($.item),
 
-    // `phase build after design { ... }`: the kind, its name, and the rest.
+    // `phase build after design { ... }`: the kind, then everything up to the next item
+    // keyword (queries/highlights.scm takes the word right after the kind for its name).
     item: $ => prec.right(seq(
       field('kind', alias(choice(...ITEM_KEYWORDS), $.item_keyword)),
-      optional(field('name', choice($.identifier, $.string, $.dotted_name))),
       repeat($._element),
     )),
 
@@ -68,8 +68,6 @@ module.exports = grammar({
     block: $ => seq('{', repeat(choice($._element, alias(choice(...ITEM_KEYWORDS), $.keyword))), '}'),
 
     keyword: _ => choice(...KEYWORDS),
-
-    dotted_name: $ => seq($.identifier, repeat1(seq('.', $.identifier))),
 
     identifier: _ => /[A-Za-z_][A-Za-z0-9_]*/,
 

@@ -85,10 +85,12 @@ Examples:
 
 /// `bmad lsp`.
 pub(super) const LSP: &str = "\
-Started by an editor, not by hand: it speaks the Language Server Protocol on stdin and
-stdout (see README.md, Editor support, for VS Code and Neovim).
-Example (Neovim):
-  vim.lsp.start({ name = 'bmad', cmd = { 'bmad', 'lsp' } })";
+Started by an editor, which speaks the Language Server Protocol with it on stdin and
+stdout (README.md, Editor support: VS Code, Neovim, and editors/README.md).
+
+Examples:
+  bmad lsp             what an editor's client runs
+  bmad lsp --stdio     the same (some clients add --stdio)";
 
 /// `bmad init`.
 pub(super) const INIT: &str = "\

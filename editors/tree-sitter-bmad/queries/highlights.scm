@@ -10,12 +10,15 @@
 (item_keyword) @keyword
 (keyword) @keyword
 
+; The name an item defines: the word right after its keyword.
 (item
-  name: (identifier) @type)
+  (item_keyword)
+  .
+  (identifier) @type)
 (item
-  name: (string) @type)
-(item
-  name: (dotted_name) @module)
+  (item_keyword)
+  .
+  (string) @type)
 
 (operator) @operator
 (punctuation) @punctuation.delimiter
