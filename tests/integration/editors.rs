@@ -48,6 +48,19 @@ fn the_tree_sitter_grammar_has_every_keyword() {
 }
 
 #[test]
+fn the_generated_tree_sitter_parser_is_of_that_grammar() {
+    // src/ is generated from grammar.js (`tree-sitter generate`) and committed for the
+    // editors that build the parser from it: it holds every keyword too.
+    let generated = read("editors/tree-sitter-bmad/src/grammar.json");
+    for keyword in keywords::all() {
+        assert!(
+            generated.contains(&format!("\"value\": \"{keyword}\"")),
+            "`{keyword}` is not in src/grammar.json: run `tree-sitter generate`"
+        );
+    }
+}
+
+#[test]
 fn the_vs_code_extension_declares_what_it_ships() {
     let package: serde_json::Value =
         serde_json::from_str(&read("editors/vscode/package.json")).expect("json");
