@@ -122,7 +122,7 @@ fn main() {
             memory.push((n, rss_mib(client.pid())));
         }
     }
-    let cpu_each = (cpu(client.pid()) - cpu_before).as_secs_f64() * 1000.0 / 1000.0;
+    let cpu_each = cpu(client.pid()).saturating_sub(cpu_before).as_secs_f64() * 1000.0 / 1000.0;
     let slow = times
         .iter()
         .filter(|t| *t > &Duration::from_millis(150))
