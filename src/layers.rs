@@ -28,6 +28,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("<root>", 8),
     ("engine", 9),
     ("repl", 9),
+    // Agent tasks on Temporal workers: above the runtime and the crate root's checker.
+    ("temporal", 9),
 ];
 
 /// Paths that modules above the IR must not use: they work on the IR, not the AST.
