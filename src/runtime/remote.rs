@@ -202,6 +202,7 @@ impl Runner {
                 usd: task.budget_usd,
                 tokens: task.budget_tokens,
             },
+            remote: true,
         };
         let running = self.backend(&inv.agent).run(inv);
         Ok(Box::pin(async move {

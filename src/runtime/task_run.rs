@@ -61,6 +61,7 @@ impl Runner {
                 timeout: call.timeout,
                 budget: share.left,
                 price: self.budget.price_of(&call.agent).cloned(),
+                remote: false,
             };
             let mut outcome = self.run_refused_again(call, &inv, story).await;
             let cost = self.record_try(call, story, attempt, ctx, &mut outcome);

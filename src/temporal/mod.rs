@@ -129,7 +129,7 @@ impl Settings {
             .build();
         let connection = Connection::connect(options)
             .await
-            .map_err(|e| connect_error(error_chain(&e)))?;
+            .map_err(|e| connect_error(root_cause(&e)))?;
         Client::new(
             connection,
             ClientOptions::new(self.namespace.clone()).build(),
@@ -151,6 +151,16 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         next = s.source();
     }
     words
+}
+
+/// The innermost source of an error (what a refused connection says: `Connection
+/// refused (os error 111)`), not the transport's wrappers around it.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    last.to_string()
 }
 
 /// `name@host:pid`: who a client or worker is, as the Temporal UI shows it.

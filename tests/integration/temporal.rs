@@ -304,3 +304,54 @@ fn a_task_of_a_killed_worker_completes_on_the_other() {
     );
     assert!(ws.join("out/implement-s3.txt").exists());
 }
+
+#[test]
+fn a_killed_coordinator_resumes_and_attaches_to_its_executions() {
+    let Some(server) = dev_server() else { return };
+    let (_dir, file, local_ws) = setup("local");
+    let (ok, text) = finished(start_run(&file, &local_ws, &[]));
+    assert!(ok, "{text}");
+    let slow = [("AGENT_WORK", "1")];
+    let _w1 = worker(&server, "q3", "w1", &slow);
+    let _w2 = worker(&server, "q3", "w2", &slow);
+    let ws = local_ws.with_file_name("remote");
+    let executor = format!("temporal://{}", server.address);
+    let args = ["--executor", executor.as_str(), "--task-queue", "q3"];
+    let mut run = start_run(&file, &ws, &args);
+    // Killed with tasks in flight on the workers.
+    assert!(
+        wait_until(Duration::from_secs(60), || ledger(&ws).len() >= 3),
+        "tasks started: {:?}",
+        ledger(&ws)
+    );
+    run.kill().expect("SIGKILL");
+    let _ = run.wait();
+    let mut resumed = args.to_vec();
+    resumed.push("--resume");
+    let (ok, text) = finished(start_run(&file, &ws, &resumed));
+    assert!(ok, "{text}");
+    assert!(text.contains("resuming run"), "{text}");
+    // Every task ran once: the resumed run attached to the executions in flight and took
+    // the results of those that ended while it was down.
+    assert_eq!(invocations(&ws), invocations(&local_ws));
+    assert_eq!(artifacts(&ws), artifacts(&local_ws));
+}
+
+#[test]
+fn an_unreachable_server_pauses_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("remote.bmad");
+    let src = workflow().replace(
+        "workflow remote",
+        "settings {\n  transient_retries 1\n  transient_backoff 1s\n}\nworkflow remote",
+    );
+    std::fs::write(&file, src).unwrap();
+    let closed = format!("temporal://127.0.0.1:{}", free_port());
+    let out = start_run(&file, &dir.path().join("ws"), &["--executor", &closed])
+        .wait_with_output()
+        .expect("bmad ends");
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(4), "paused: {text}");
+    assert!(text.contains("run paused: agent `dev`'s service is unreachable after 2 tries: cannot reach the Temporal server at 127.0.0.1:"), "{text}");
+    assert!(!text.contains("blocked"), "{text}");
+}
