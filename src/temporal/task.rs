@@ -48,6 +48,11 @@ pub struct AgentTask;
 #[workflow_methods]
 impl AgentTask {
     /// Runs the task's activity and gives back its outcome.
+    ///
+    /// # Errors
+    ///
+    /// When the activity fails past its retries (its workflow cannot run on the workers,
+    /// or they keep losing it).
     #[run(name = "bmad.agent_task")]
     pub async fn run(
         ctx: &mut WorkflowContext<Self>,

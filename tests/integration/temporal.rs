@@ -97,6 +97,19 @@ fn dev_server() -> Option<DevServer> {
     Some(server)
 }
 
+/// How many workflow executions the server has seen (one per agent task).
+fn executions(server: &DevServer) -> usize {
+    let out = Command::new("temporal")
+        .args(["workflow", "count", "--address", &server.address])
+        .output()
+        .expect("temporal workflow count");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .strip_prefix("Total: ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a count: {text}"))
+}
+
 /// A `bmad worker` named `name` (its agents see it as `$WORKER`), killed when dropped.
 struct Worker(Child);
 
@@ -335,6 +348,8 @@ fn a_killed_coordinator_resumes_and_attaches_to_its_executions() {
     // the results of those that ended while it was down.
     assert_eq!(invocations(&ws), invocations(&local_ws));
     assert_eq!(artifacts(&ws), artifacts(&local_ws));
+    // One execution per task: the exec agents' (in the ledger) and the scribe's.
+    assert_eq!(executions(&server), ledger(&ws).len() + 1);
 }
 
 #[test]
