@@ -7,6 +7,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// Where the run's workflow and workspace are, for the workers.
+// Read only by the Temporal executor, which a build without the feature lacks.
+#[cfg_attr(not(feature = "temporal"), allow(dead_code))]
 pub(super) struct Where<'a> {
     /// The workflow file, canonical.
     pub workflow: &'a str,

@@ -3,8 +3,9 @@
 //! the run's, the step's and the attempt's (and the try's, for a task tried again in the
 //! same attempt), so a coordinator resumed after a crash starts no task twice: starting
 //! an id that is running attaches to it, and one that has ended gives back its result.
-//! A server that cannot be reached is the executor's refusal, not the task's failure: the
-//! run waits and tries again, then pauses with the reason.
+//! A server that cannot be reached, or workers that cannot run the task, are the
+//! executor's refusal, not the task's failure: the run waits and tries again, then pauses
+//! with the reason.
 
 use super::task::{AgentTask, Envelope};
 use super::{Settings, TemporalError};
@@ -154,14 +155,12 @@ impl Link {
         };
         match result {
             Ok(remote) => remote.into(),
-            Err(WorkflowGetResultError::Failed(f)) => Outcome {
-                ok: false,
-                feedback: Some(format!(
-                    "Temporal execution `{id}` failed on its workers: {}",
-                    super::error_chain(&*f)
-                )),
-                ..Outcome::default()
-            },
+            // The workers could not run it (another version of the workflow, workers
+            // lost past the retries): no failure of the task either.
+            Err(WorkflowGetResultError::Failed(f)) => unreachable_outcome(&format!(
+                "Temporal execution `{id}` failed on its workers: {}",
+                super::error_chain(&*f)
+            )),
             Err(e) => unreachable_outcome(&format!(
                 "Temporal execution `{id}` at {} ended without a result: {}",
                 self.settings.address,
@@ -171,7 +170,7 @@ impl Link {
     }
 }
 
-/// The outcome of a task whose executor could not be reached.
+/// The outcome of a task whose executor could not be reached or could not run it.
 fn unreachable_outcome(why: &str) -> Outcome {
     Outcome {
         ok: false,

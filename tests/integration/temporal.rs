@@ -257,12 +257,25 @@ fn a_workflow_on_two_workers_ends_as_it_ends_locally() {
     let _w2 = worker(&server, "q1", "w2", &[]);
     let remote_ws = local_ws.with_file_name("remote");
     let executor = format!("temporal://{}", server.address);
+    let report = remote_ws.with_file_name("report.json");
     let (ok, text) = finished(start_run(
         &file,
         &remote_ws,
-        &["--executor", &executor, "--task-queue", "q1"],
+        &[
+            "--executor",
+            &executor,
+            "--task-queue",
+            "q1",
+            "--report",
+            report.to_str().unwrap(),
+        ],
     ));
     assert!(ok, "{text}");
+    // The coordinator's limits hold across the workers (`phase build max 3`).
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let at_once = report["max_concurrent"].as_u64().unwrap();
+    assert!((2..=3).contains(&at_once), "{at_once}");
     assert!(text.contains("agent tasks run on Temporal"), "{text}");
     assert_eq!(artifacts(&remote_ws), artifacts(&local_ws));
     assert_eq!(invocations(&remote_ws), invocations(&local_ws));
