@@ -11,8 +11,8 @@
 //! tasks). BENCHMARKS.md records the figures.
 
 use serde_json::Value;
-use std::fmt::Write as _;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -76,7 +76,7 @@ fn worker(address: &str, queue: &str, concurrency: usize) -> Killed {
 /// `n` stories, `at_once` at a time, each one task of a script agent.
 fn workflow(n: usize, at_once: usize) -> String {
     let mut src = format!(
-        "settings {{\n  max_concurrent_agents {at_once}\n}}\n\
+        "limits {{\n  global {{\n    max_concurrent_agents {at_once}\n  }}\n}}\n\
          agent quick {{ backend script `\"done \" + task.name` }}\n\
          workflow bench {{ start work }}\n\
          phase work max {at_once} {{\n  for story in stories max {at_once} {{\n    quick: touch\n  }}\n}}\n"

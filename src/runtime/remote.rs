@@ -6,10 +6,14 @@
 
 use super::Runner;
 use super::agent_output::AgentResult;
-use super::backend::{Invocation, Outcome, Transcript};
+use super::backend::{AgentBackend, Invocation, Outcome, Transcript};
 use super::transient::Transient;
+use super::workspace::{Artifact, Workspace};
+use crate::model::budget::Price;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One agent task as data: what [`Invocation`] holds, less what the worker's own copy of
 /// the workflow gives back (the artifacts' places on disk, the agent's price).
@@ -134,6 +138,16 @@ pub enum RemoteError {
     },
 }
 
+/// The agents of a workflow whose tasks travel, ready to run tasks that came from
+/// elsewhere: made once from a [`Runner`] and kept by a worker for every task of that
+/// workflow (checking and setting up a large workflow for each task would cost more than
+/// the task's dispatch).
+pub struct Local {
+    backends: HashMap<String, Arc<dyn AgentBackend>>,
+    workspace: Workspace,
+    prices: HashMap<String, Price>,
+}
+
 impl Runner {
     /// Whether `agent`'s tasks may run elsewhere: an exec or script agent in a real run
     /// (simulated, git and host agents run here).
@@ -153,6 +167,26 @@ impl Runner {
         self.portable.get(agent).copied().flatten()
     }
 
+    /// The runner's agents whose tasks travel, with their own backends, to run tasks that
+    /// came from elsewhere.
+    pub fn into_local(self) -> Local {
+        let mut backends = HashMap::new();
+        let mut prices = HashMap::new();
+        for agent in self.portable.keys() {
+            backends.insert(agent.clone(), self.backend(agent));
+            if let Some(p) = self.budget.price_of(agent) {
+                prices.insert(agent.clone(), p.clone());
+            }
+        }
+        Local {
+            backends,
+            workspace: self.workspace.clone(),
+            prices,
+        }
+    }
+}
+
+impl Local {
     /// Runs `task`, which came from elsewhere, on its agent's own backend here, as a
     /// local run would: the task's timeout stops it (its processes killed) with the same
     /// failure a local run records.
@@ -161,23 +195,20 @@ impl Runner {
     ///
     /// When the agent is not one whose tasks travel, or an artifact leads out of the
     /// workspace.
-    pub fn run_remote(&self, task: RemoteTask) -> Result<BoxFuture<'static, Outcome>, RemoteError> {
-        if !self.travels(&task.agent) {
+    pub fn run(&self, task: RemoteTask) -> Result<BoxFuture<'static, Outcome>, RemoteError> {
+        let Some(backend) = self.backends.get(&task.agent) else {
             return Err(RemoteError::NotPortable(task.agent));
-        }
+        };
         let mut produces = Vec::with_capacity(task.produces.len());
         for (name, written) in &task.produces {
             let found = match name {
                 Some(n) => self.workspace.named_artifact(n),
-                None => self
-                    .workspace
-                    .resolve(written)
-                    .map(|path| super::workspace::Artifact {
-                        name: None,
-                        written: written.clone(),
-                        path,
-                        root: self.workspace.root().to_path_buf(),
-                    }),
+                None => self.workspace.resolve(written).map(|path| Artifact {
+                    name: None,
+                    written: written.clone(),
+                    path,
+                    root: self.workspace.root().to_path_buf(),
+                }),
             };
             produces.push(found.map_err(|e| RemoteError::Artifact {
                 written: written.clone(),
@@ -188,7 +219,7 @@ impl Runner {
         let inv = Invocation {
             run: task.run,
             step: task.step,
-            price: self.budget.price_of(&task.agent).cloned(),
+            price: self.prices.get(&task.agent).cloned(),
             agent: task.agent,
             tasks: task.tasks,
             story: task.story,
@@ -204,7 +235,7 @@ impl Runner {
             },
             remote: true,
         };
-        let running = self.backend(&inv.agent).run(inv);
+        let running = backend.run(inv);
         Ok(Box::pin(async move {
             match timeout {
                 Some(limit) => tokio::time::timeout(limit, running)

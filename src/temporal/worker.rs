@@ -1,28 +1,38 @@
 //! `bmad worker`: polls a Temporal task queue and runs each agent task it is given as a
 //! local run would: the workflow file is checked here (it must be the coordinator's
-//! version), a runner is made over the shared workspace, and the task runs on its agent's
-//! own backend ([`Runner::run_remote`]: limits, timeout, transcript, structured result),
-//! heartbeating while it runs. A task whose workflow cannot run here fails without retry;
+//! version) on its first task, its agents made over the shared workspace, and the task
+//! runs on its agent's own backend ([`Local::run`]: limits, timeout, transcript,
+//! structured result), heartbeating while it runs. A task whose workflow cannot run here fails without retry;
 //! a worker that dies mid-task stops heartbeating, and Temporal gives the task to another.
 // The `#[activities]` macro makes an undocumented public constant for each activity.
 #![allow(missing_docs)]
 
 use super::task::{AgentTask, Envelope};
 use super::{Settings, TemporalError};
-use crate::runtime::backend::Outcome;
-use crate::runtime::remote::RemoteOutcome;
+use crate::runtime::remote::{Local, RemoteOutcome};
 use crate::runtime::{RunOptions, Runner};
-use futures::future::BoxFuture;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{ApplicationFailure, Runtime, Worker, WorkerOptions};
 
-/// The worker's activities: the agent task.
-#[derive(Debug, Default)]
-pub struct TaskActivities;
+/// The worker's activities: the agent task. Keeps the agents of the workflows it has
+/// run tasks of, by workflow, version, workspace and adapter.
+#[derive(Default)]
+pub struct TaskActivities {
+    prepared: Mutex<HashMap<Key, Arc<Local>>>,
+}
+
+/// What a prepared workflow is kept by: its file, its sha256, the workspace, the
+/// directory of the workflow and the adapter.
+type Key = (String, String, String, String, Option<String>);
+
+/// The most workflows a worker keeps prepared (then it forgets them all).
+const KEPT: usize = 16;
 
 #[activities]
 impl TaskActivities {
@@ -34,12 +44,18 @@ impl TaskActivities {
     /// found, changed, erroneous, or the agent is not one whose tasks travel).
     #[activity(name = "bmad.run_task")]
     pub async fn run_task(
+        self: Arc<Self>,
         ctx: ActivityContext,
         input: Envelope,
     ) -> Result<RemoteOutcome, ActivityError> {
-        let running = prepare(&input).map_err(|why| {
-            ActivityError::application(ApplicationFailure::non_retryable(anyhow_free(why)))
-        })?;
+        let refused = |why: String| {
+            let why: Box<dyn std::error::Error + Send + Sync> = why.into();
+            ActivityError::application(ApplicationFailure::non_retryable(why))
+        };
+        let local = self.local(&input).map_err(refused)?;
+        let running = local
+            .run(input.task.clone())
+            .map_err(|e| refused(e.to_string()))?;
         let beat = Duration::from_millis(input.heartbeat_ms / 3).max(Duration::from_millis(100));
         let mut running = std::pin::pin!(running);
         loop {
@@ -55,14 +71,37 @@ impl TaskActivities {
     }
 }
 
-/// A message as an error for an application failure.
-fn anyhow_free(why: String) -> Box<dyn std::error::Error + Send + Sync> {
-    why.into()
+impl TaskActivities {
+    /// The agents of `input`'s workflow, prepared on its first task.
+    fn local(&self, input: &Envelope) -> Result<Arc<Local>, String> {
+        let key = (
+            input.workflow.clone(),
+            input.workflow_sha256.clone(),
+            input.workspace.clone(),
+            input.workflow_dir.clone(),
+            input.agents.clone(),
+        );
+        let lock = || {
+            self.prepared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(local) = lock().get(&key) {
+            return Ok(Arc::clone(local));
+        }
+        let local = Arc::new(prepare(input)?);
+        let mut kept = lock();
+        if kept.len() >= KEPT {
+            kept.clear();
+        }
+        kept.insert(key, Arc::clone(&local));
+        Ok(local)
+    }
 }
 
-/// The task of `input`, ready to run on this machine: its workflow checked (the same
-/// version as the coordinator's) and its agent's backend made over the shared workspace.
-fn prepare(input: &Envelope) -> Result<BoxFuture<'static, Outcome>, String> {
+/// The agents of `input`'s workflow on this machine: the workflow checked (the same
+/// version as the coordinator's) and its agents' backends made over the shared workspace.
+fn prepare(input: &Envelope) -> Result<Local, String> {
     let file = Path::new(&input.workflow);
     let checked = crate::check_path(file);
     if checked.io_failed || checked.has_errors() {
@@ -87,9 +126,7 @@ fn prepare(input: &Envelope) -> Result<BoxFuture<'static, Outcome>, String> {
         ..RunOptions::default()
     };
     let runner = Runner::new(checked.program, options).map_err(|e| e.to_string())?;
-    runner
-        .run_remote(input.task.clone())
-        .map_err(|e| e.to_string())
+    Ok(runner.into_local())
 }
 
 /// Runs a worker on `settings`' task queue until it stops: at most `concurrency` agent
@@ -113,7 +150,7 @@ pub async fn run(settings: &Settings, concurrency: usize) -> Result<(), Temporal
     let options = WorkerOptions::new(settings.task_queue.clone())
         .register_workflow::<AgentTask>()
         .map_err(|e| worker_error(&e))?
-        .register_activities(TaskActivities)
+        .register_activities(TaskActivities::default())
         .tuner(tuner)
         .build();
     let mut worker = Worker::new(&runtime, client, options).map_err(|e| worker_error(&e))?;
