@@ -102,9 +102,12 @@ pub(crate) struct WorkerArgs {
     /// The Temporal server, `HOST:PORT` (an API key is read from `TEMPORAL_API_KEY`).
     #[arg(long, value_name = "HOST:PORT")]
     temporal: String,
-    /// Speak TLS to the server (on by itself when an API key is given).
+    /// Speak TLS to the server (on by itself when an API key or a CA file is given).
     #[arg(long)]
     tls: bool,
+    /// Check the server's certificate against this certificate authority (PEM).
+    #[arg(long, value_name = "FILE")]
+    temporal_ca: Option<PathBuf>,
     /// The namespace.
     #[arg(long, default_value = "default")]
     namespace: String,
@@ -469,6 +472,10 @@ pub(crate) struct RunArgs {
     /// another worker.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     heartbeat_timeout: std::time::Duration,
+    /// Check the Temporal server's certificate against this certificate authority (PEM;
+    /// turns TLS on).
+    #[arg(long, value_name = "FILE")]
+    temporal_ca: Option<PathBuf>,
 }
 
 /// How `bmad check` prints diagnostics.

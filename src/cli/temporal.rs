@@ -44,6 +44,7 @@ pub(super) fn use_executor(
         namespace: args.namespace.clone(),
         task_queue: args.task_queue.clone(),
         heartbeat: args.heartbeat_timeout,
+        ca_file: args.temporal_ca.clone(),
         ..settings
     };
     let note = format!(
@@ -96,6 +97,7 @@ pub(super) fn worker(args: &super::WorkerArgs) -> ExitCode {
     let settings = Settings {
         namespace: args.namespace.clone(),
         task_queue: args.task_queue.clone(),
+        ca_file: args.temporal_ca.clone(),
         ..Settings::at(&args.temporal, args.tls)
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -32,6 +32,9 @@ pub struct Settings {
     /// How often a worker must report a task alive before Temporal gives the task to
     /// another worker.
     pub heartbeat: Duration,
+    /// A PEM file of the certificate authority the server's certificate is checked
+    /// against (a private CA); the system's roots otherwise. Turns TLS on.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The default task queue.
@@ -99,6 +102,7 @@ impl Settings {
             task_queue: DEFAULT_TASK_QUEUE.to_string(),
             tls,
             heartbeat: DEFAULT_HEARTBEAT,
+            ca_file: None,
         }
     }
 
@@ -113,7 +117,14 @@ impl Settings {
     ) -> Result<temporalio_client::Client, TemporalError> {
         use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, TlsOptions};
         let api_key = std::env::var(API_KEY_VAR).ok().filter(|k| !k.is_empty());
-        let tls = self.tls || api_key.is_some();
+        let ca = match &self.ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| TemporalError::Connect {
+                address: self.address.clone(),
+                reason: format!("cannot read the CA file `{}`: {e}", path.display()),
+            })?),
+            None => None,
+        };
+        let tls = self.tls || api_key.is_some() || ca.is_some();
         let scheme = if tls { "https" } else { "http" };
         let url = temporalio_client::Url::parse(&format!("{scheme}://{}", self.address))
             .map_err(|_| TemporalError::Address(self.address.clone()))?;
@@ -125,7 +136,9 @@ impl Settings {
             .identity(identity.to_string())
             .connect_timeout(Duration::from_secs(5))
             .maybe_api_key(api_key)
-            .maybe_tls_options(tls.then(TlsOptions::default))
+            .maybe_tls_options(
+                tls.then(|| TlsOptions::builder().maybe_server_root_ca_cert(ca).build()),
+            )
             .build();
         let connection = Connection::connect(options)
             .await

@@ -163,19 +163,14 @@ fn workflow() -> String {
         "#,
         &[("agent", &agent)],
     );
-    for (id, after) in [
+    src.push_str(&common::stories(&[
         ("s1", None),
         ("s2", Some("s1")),
         ("s3", None),
         ("s4", Some("s3")),
         ("s5", None),
         ("s6", None),
-    ] {
-        let after = after.map_or(String::new(), |a| format!("  after \"{a}\"\n"));
-        src.push_str(&format!(
-            "story \"{id}\" backend {{\n  title \"story {id}\"\n{after}}}\n"
-        ));
-    }
+    ]));
     src
 }
 
@@ -382,4 +377,94 @@ fn an_unreachable_server_pauses_the_run() {
     assert_eq!(out.status.code(), Some(4), "paused: {text}");
     assert!(text.contains("run paused: agent `dev`'s service is unreachable after 2 tries: cannot reach the Temporal server at 127.0.0.1:"), "{text}");
     assert!(!text.contains("blocked"), "{text}");
+}
+
+/// A TLS front of `upstream` on a free loopback port (ALPN h2, a self-signed certificate
+/// for `localhost` and `127.0.0.1` written to `dir/ca.pem`): Temporal Cloud's shape on
+/// loopback. Its port.
+#[allow(deprecated)] // rustls's ring provider: see src/probe/tls.rs.
+fn tls_front(upstream: String, dir: &Path) -> u16 {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("a self-signed certificate");
+    std::fs::write(dir.join("ca.pem"), made.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der())
+        .expect("a private key");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .expect("a server configuration");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+    });
+    port
+}
+
+#[test]
+fn tasks_travel_over_tls_with_an_api_key() {
+    let Some(server) = dev_server() else { return };
+    let (dir, file, ws) = setup("ws");
+    let port = tls_front(server.address.clone(), dir.path());
+    let ca = dir.path().join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let address = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bmad"));
+    cmd.args([
+        "worker",
+        "--temporal",
+        &address,
+        "--task-queue",
+        "q5",
+        "--temporal-ca",
+        ca,
+    ])
+    .env("WORKER", "w1")
+    .env("TEMPORAL_API_KEY", "a-test-key")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let _w1 = Worker(cmd.spawn().expect("bmad worker starts"));
+    let executor = format!("temporal+tls://{address}");
+    let (ok, text) = finished(start_run(
+        &file,
+        &ws,
+        &[
+            "--executor",
+            &executor,
+            "--task-queue",
+            "q5",
+            "--temporal-ca",
+            ca,
+        ],
+    ));
+    assert!(ok, "{text}");
+    assert!(
+        ledger(&ws).iter().all(|l| l.ends_with(" w1")),
+        "{:?}",
+        ledger(&ws)
+    );
 }
