@@ -30,6 +30,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("repl", 9),
     // The language server: a front over the checker, the formatter and the parser.
     ("lsp", 10),
+    // Agent tasks on Temporal workers: above the runtime and the crate root's checker.
+    ("temporal", 9),
 ];
 
 /// Paths that modules above the IR must not use: they work on the IR, not the AST.

@@ -122,6 +122,8 @@ pub mod source;
 pub mod state;
 pub mod stdlib;
 pub mod syntax;
+#[cfg(feature = "temporal")]
+pub mod temporal;
 
 #[cfg(test)]
 mod layers;

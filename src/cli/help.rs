@@ -17,7 +17,15 @@ Examples:
   bmad run --agents claude_code flow.bmad  real coding agents for the simulated roles
   bmad run --dry-run flow.bmad             print every prompt, run nothing
   bmad run --resume flow.bmad              continue the newest unfinished run
-  bmad run --log-format json flow.bmad 2> run.log";
+  bmad run --log-format json flow.bmad 2> run.log
+  bmad run --executor temporal://10.0.0.5:7233 flow.bmad   tasks on Temporal workers";
+
+/// `bmad worker`.
+#[cfg(feature = "temporal")]
+pub(super) const WORKER: &str = "\
+Examples:
+  bmad worker --temporal 10.0.0.5:7233 --task-queue bmad --concurrency 4
+  TEMPORAL_API_KEY=... bmad worker --temporal ns.acct.tmprl.cloud:7233 --namespace ns.acct";
 
 /// `bmad runs`.
 pub(super) const RUNS: &str = "\

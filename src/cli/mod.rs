@@ -21,6 +21,7 @@ mod run;
 mod runs;
 mod signals;
 mod sync;
+mod temporal;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -91,6 +92,35 @@ enum Command {
     /// Print the manual page (roff) to stdout, or write one page per command into --dir.
     #[command(after_help = help::MAN)]
     Man(ManArgs),
+    /// Run agent tasks for coordinators on other machines: poll a Temporal task queue and
+    /// run each task given as a local run would (`bmad run --executor temporal://...`).
+    #[cfg(feature = "temporal")]
+    #[command(after_help = help::WORKER)]
+    Worker(WorkerArgs),
+}
+
+/// `bmad worker` arguments.
+#[cfg(feature = "temporal")]
+#[derive(clap::Args)]
+pub(crate) struct WorkerArgs {
+    /// The Temporal server, `HOST:PORT` (an API key is read from `TEMPORAL_API_KEY`).
+    #[arg(long, value_name = "HOST:PORT")]
+    temporal: String,
+    /// Speak TLS to the server (on by itself when an API key or a CA file is given).
+    #[arg(long)]
+    tls: bool,
+    /// Check the server's certificate against this certificate authority (PEM).
+    #[arg(long, value_name = "FILE")]
+    temporal_ca: Option<PathBuf>,
+    /// The namespace.
+    #[arg(long, default_value = "default")]
+    namespace: String,
+    /// The task queue to poll (the coordinator's `--task-queue`).
+    #[arg(long, default_value = "bmad")]
+    task_queue: String,
+    /// How many agent tasks this worker runs at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
 }
 
 /// `bmad completions` arguments.
@@ -440,6 +470,25 @@ pub(crate) struct RunArgs {
     /// simulated in a scratch copy of its inputs; the workspace is not touched.
     #[arg(long, conflicts_with_all = ["resume", "simulate", "agents", "allow_sim"])]
     dry_run: bool,
+    /// Where the tasks of exec and script agents run: `local` (here), or on the workers
+    /// of a Temporal server, `temporal://HOST:PORT` (`temporal+tls://` for TLS; an API key
+    /// is read from `TEMPORAL_API_KEY`). Needs a bmad built with the `temporal` feature.
+    #[arg(long, value_name = "EXECUTOR", default_value = "local", conflicts_with_all = ["simulate", "dry_run"])]
+    executor: String,
+    /// The Temporal namespace (with --executor temporal://...).
+    #[arg(long, default_value = "default")]
+    namespace: String,
+    /// The Temporal task queue the workers poll (with --executor temporal://...).
+    #[arg(long, value_name = "QUEUE", default_value = "bmad")]
+    task_queue: String,
+    /// How long a task on a Temporal worker may go without a heartbeat before it runs on
+    /// another worker.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    heartbeat_timeout: std::time::Duration,
+    /// Check the Temporal server's certificate against this certificate authority (PEM;
+    /// turns TLS on).
+    #[arg(long, value_name = "FILE")]
+    temporal_ca: Option<PathBuf>,
 }
 
 /// How `bmad check` prints diagnostics.
@@ -534,5 +583,7 @@ pub(crate) fn main() -> ExitCode {
         },
         Command::Completions(args) => man::completions(args.shell, &mut Cli::command()),
         Command::Man(args) => man::run(args.dir.as_deref(), Cli::command()),
+        #[cfg(feature = "temporal")]
+        Command::Worker(args) => temporal::worker(&args),
     }
 }

@@ -111,6 +111,8 @@ pub(super) fn run(args: &RunArgs) -> ExitCode {
     if let Err(code) = no_silent_simulation(&program, args) {
         return code;
     }
+    let workspace_dir = workspace.clone();
+    let workflow_dir_at = workflow_dir.clone();
     let options = RunOptions {
         seed: args.seed,
         workspace,
@@ -128,6 +130,16 @@ pub(super) fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let at = super::temporal::Where {
+        workflow: &workflow,
+        workflow_sha256: &workflow_sha256,
+        workspace: &workspace_dir,
+        workflow_dir: &workflow_dir_at,
+    };
+    let executor_note = match super::temporal::use_executor(&mut runner, args, &at) {
+        Ok(note) => note,
+        Err(code) => return code,
+    };
     if no_state(args.state.as_deref()) {
         if args.resume.is_some() {
             let _ = writeln!(
@@ -141,7 +153,8 @@ pub(super) fn run(args: &RunArgs) -> ExitCode {
         let note = "run not recorded (--state none): no state file is written, and the run \
                     cannot be resumed"
             .to_string();
-        return execute(runner, args, None, &[note]);
+        let notes: Vec<String> = std::iter::once(note).chain(executor_note).collect();
+        return execute(runner, args, None, &notes);
     }
     let store = match Store::open(&state_path) {
         Ok(s) => s,
@@ -168,6 +181,7 @@ pub(super) fn run(args: &RunArgs) -> ExitCode {
         0,
         format!("run {run_id} (state in {})", state_path.display()),
     );
+    notes.extend(executor_note);
     execute(runner, args, Some(&run_id), &notes)
 }
 

@@ -43,6 +43,10 @@ pub struct Invocation {
     pub budget: super::budget::Left,
     /// The price of the agent's model, for a CLI that reports tokens but no cost.
     pub price: Option<crate::model::budget::Price>,
+    /// The task came from a coordinator elsewhere ([`super::remote`]): its processes are
+    /// this worker's (`BMAD_REMOTE=1`), and a resumed coordinator on the same machine does
+    /// not stop them as its crashed run's.
+    pub remote: bool,
 }
 
 /// How a task ended.
@@ -268,6 +272,7 @@ mod tests {
                     timeout: None,
                     budget: crate::runtime::budget::Left::default(),
                     price: None,
+                    remote: false,
                 };
                 !rt.block_on(sim.run(inv)).ok
             });
@@ -304,6 +309,7 @@ mod tests {
             timeout: None,
             budget: crate::runtime::budget::Left::default(),
             price: None,
+            remote: false,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()

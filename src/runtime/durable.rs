@@ -56,10 +56,16 @@ pub fn changed_artifacts(
     Ok(changed)
 }
 
+/// Set (to `1`) in the environment of an agent a worker runs for a coordinator elsewhere.
+pub const REMOTE_VAR: &str = "BMAD_REMOTE";
+
 /// Stops the process groups of agents that a crashed run left running: processes whose
-/// environment says `BMAD_RUN_ID=<run>`. Returns how many groups were stopped.
+/// environment says `BMAD_RUN_ID=<run>`, less those a worker runs for it (`BMAD_REMOTE=1`:
+/// their tasks go on, and the resumed run attaches to them). Returns how many groups were
+/// stopped.
 pub fn stop_orphans(run: &str) -> usize {
     let marker = format!("BMAD_RUN_ID={run}");
+    let remote = format!("{REMOTE_VAR}=1");
     // A pid fits a pid_t: Linux keeps them under 2^22.
     #[allow(clippy::cast_possible_wrap)]
     let me = std::process::id() as i32;
@@ -77,7 +83,9 @@ pub fn stop_orphans(run: &str) -> usize {
         let Ok(env) = std::fs::read(p.path().join("environ")) else {
             continue;
         };
-        if env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
+        let mut vars = env.split(|b| *b == 0);
+        if vars.clone().any(|kv| kv == marker.as_bytes()) && !vars.any(|kv| kv == remote.as_bytes())
+        {
             // SAFETY: getpgid only reads the process table.
             let group = unsafe { libc::getpgid(pid) };
             // SAFETY: the same, for our own process group.

@@ -183,6 +183,9 @@ impl AgentBackend for ExecBackend {
             if let Some(run) = &inv.run {
                 cmd.env("BMAD_RUN_ID", run);
             }
+            if inv.remote {
+                cmd.env(super::durable::REMOTE_VAR, "1");
+            }
             if let Some(t) = &inv.tree {
                 cmd.env("BMAD_WORKTREE", &t.root);
             }

@@ -39,6 +39,7 @@ mod prompt;
 mod record;
 mod recorder;
 pub mod recovery;
+pub mod remote;
 pub mod report;
 pub mod resume;
 pub mod roster;
@@ -108,6 +109,8 @@ pub struct Runner {
     agents_at_once: usize,
     admission: limits::Admission,
     agent_limits: HashMap<String, limits::AgentLimits>,
+    /// The agents whose tasks may run elsewhere ([`remote`]), with their own timeouts.
+    portable: HashMap<String, Option<std::time::Duration>>,
     options: RunOptions,
     workspace: workspace::Workspace,
     /// The clock, the log of events, the listeners and the journal.
@@ -174,6 +177,7 @@ impl Runner {
         let git = delivery::GitSetup::of(&program)?;
         let workspace = workspace::Workspace::new(&options.workspace, &program);
         let mut agent_limits = HashMap::new();
+        let mut portable = HashMap::new();
         let marks = Arc::new(process_mark::RunMarks::default());
         // The price of each exec agent: its model's, else its CLI's.
         let mut price_keys = HashMap::new();
@@ -190,6 +194,11 @@ impl Runner {
                 _ => None,
             };
             let limits = limits::AgentLimits::of(&program, &name, timeout);
+            if !options.simulate
+                && matches!(own, Some(Backend::Exec { .. } | Backend::Script { .. }))
+            {
+                portable.insert(name.clone(), timeout);
+            }
             agent_limits.insert(name.clone(), limits);
             let backend: Arc<dyn AgentBackend> = match own {
                 Some(Backend::Exec {
@@ -291,6 +300,7 @@ impl Runner {
             agents_at_once: global,
             admission,
             agent_limits,
+            portable,
             options,
             deployed: RefCell::default(),
         })
@@ -313,6 +323,11 @@ impl Runner {
     /// Uses `backend` for `agent` (a host program's own agent).
     pub fn set_backend(&mut self, agent: &str, backend: Arc<dyn AgentBackend>) {
         self.backends.insert(agent.to_string(), backend);
+    }
+
+    /// The backend `agent`'s tasks run on.
+    pub fn agent_backend(&self, agent: &str) -> Arc<dyn AgentBackend> {
+        self.backend(agent)
     }
 
     /// Calls `listener` with every event, as it happens.

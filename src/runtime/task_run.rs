@@ -61,6 +61,7 @@ impl Runner {
                 timeout: call.timeout,
                 budget: share.left,
                 price: self.budget.price_of(&call.agent).cloned(),
+                remote: false,
             };
             let mut outcome = self.run_refused_again(call, &inv, story).await;
             let cost = self.record_try(call, story, attempt, ctx, &mut outcome);
@@ -246,17 +247,9 @@ impl Runner {
     async fn run_once(&self, call: &Call, inv: Invocation) -> Outcome {
         let running = self.backend(&call.agent).run(inv);
         match call.timeout {
-            Some(limit) => match tokio::time::timeout(limit, running).await {
-                Ok(outcome) => outcome,
-                Err(_) => Outcome {
-                    ok: false,
-                    feedback: Some(format!(
-                        "stopped at the task's timeout of {} (limit `timeout`)",
-                        crate::model::literal::human_duration(limit)
-                    )),
-                    ..Outcome::default()
-                },
-            },
+            Some(limit) => tokio::time::timeout(limit, running)
+                .await
+                .unwrap_or_else(|_| timed_out(limit)),
             None => running.await,
         }
     }
@@ -294,6 +287,18 @@ impl Runner {
                 });
             }
         }
+    }
+}
+
+/// The outcome of a task stopped at its own `timeout` of `limit`.
+pub(super) fn timed_out(limit: std::time::Duration) -> Outcome {
+    Outcome {
+        ok: false,
+        feedback: Some(format!(
+            "stopped at the task's timeout of {} (limit `timeout`)",
+            crate::model::literal::human_duration(limit)
+        )),
+        ..Outcome::default()
     }
 }
 

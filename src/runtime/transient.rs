@@ -12,6 +12,9 @@ pub enum Transient {
     Overloaded,
     /// The account has no credit or quota left: retrying cannot help.
     OutOfCredit,
+    /// What runs the agent elsewhere cannot be reached (a Temporal server down): no fault
+    /// of the task, which waits and tries again, then pauses the run.
+    Unreachable,
 }
 
 impl Transient {
@@ -27,7 +30,22 @@ impl std::fmt::Display for Transient {
             Transient::RateLimited => "rate limited",
             Transient::Overloaded => "overloaded",
             Transient::OutOfCredit => "out of credit",
+            Transient::Unreachable => "unreachable",
         })
+    }
+}
+
+impl Transient {
+    /// The refusal shown as `name` (as [`Display`](std::fmt::Display) shows it).
+    pub fn named(name: &str) -> Option<Transient> {
+        [
+            Transient::RateLimited,
+            Transient::Overloaded,
+            Transient::OutOfCredit,
+            Transient::Unreachable,
+        ]
+        .into_iter()
+        .find(|t| t.to_string() == name)
     }
 }
 

@@ -54,7 +54,7 @@ fn workflow() -> String {
         "#,
         &[("agent", &agent)],
     );
-    for (id, after) in [
+    src.push_str(&common::stories(&[
         ("s1", None),
         ("s2", Some("s1")),
         ("s3", None),
@@ -67,12 +67,7 @@ fn workflow() -> String {
         ("s10", None),
         ("s11", Some("s4")),
         ("s12", Some("s10")),
-    ] {
-        let after = after.map_or(String::new(), |a| format!("  after \"{a}\"\n"));
-        src.push_str(&format!(
-            "story \"{id}\" backend {{\n  title \"story {id}\"\n{after}}}\n"
-        ));
-    }
+    ]));
     src
 }
 

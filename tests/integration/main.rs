@@ -55,6 +55,8 @@ mod script_bounds;
 mod state;
 mod state_files;
 mod story_files;
+#[cfg(feature = "temporal")]
+mod temporal;
 mod tls;
 mod ui;
 mod workspace;

