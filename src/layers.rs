@@ -28,6 +28,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("<root>", 8),
     ("engine", 9),
     ("repl", 9),
+    // `bmad serve`, the web view: a front over the store, the runtime's events and the graph.
+    ("serve", 10),
 ];
 
 /// Paths that modules above the IR must not use: they work on the IR, not the AST.

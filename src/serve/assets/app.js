@@ -1,0 +1,99 @@
+// bmad serve: the live view of a run. The page says which run it shows and the last event
+// it was drawn with; new events come as server-sent events: each is added to the latest
+// events, and one that moves a story moves its card to its new column.
+"use strict";
+(function () {
+  const run = document.getElementById("run");
+  if (!run || !window.EventSource) {
+    return;
+  }
+  const id = run.dataset.run;
+  const url = "/runs/" + encodeURIComponent(id) + "/events?after=" + run.dataset.after;
+  const source = new EventSource(url);
+
+  function counts() {
+    for (const column of document.querySelectorAll("#board .column")) {
+      const count = column.querySelector(".count");
+      if (count) {
+        count.textContent = column.querySelectorAll(".card").length;
+      }
+    }
+  }
+
+  function move(story, to) {
+    const column = document.querySelector('#board .column[data-column="' + CSS.escape(to) + '"]');
+    if (!column) {
+      return;
+    }
+    let card = document.querySelector('#board .card[data-story="' + CSS.escape(story) + '"]');
+    if (!card) {
+      card = document.createElement("div");
+      card.className = "card";
+      card.dataset.story = story;
+      const name = document.createElement("strong");
+      name.textContent = story;
+      card.appendChild(name);
+    }
+    column.appendChild(card);
+    card.classList.add("moved");
+    setTimeout(function () { card.classList.remove("moved"); }, 1500);
+    counts();
+  }
+
+  function log(e) {
+    const list = document.getElementById("log");
+    if (!list) {
+      return;
+    }
+    const item = document.createElement("li");
+    item.dataset.seq = e.seq;
+    const at = document.createElement("span");
+    at.className = "at";
+    at.textContent = "[" + e.at + "]";
+    item.appendChild(at);
+    item.appendChild(document.createTextNode(" " + e.text));
+    list.insertBefore(item, list.firstChild);
+    while (list.children.length > 200) {
+      list.removeChild(list.lastChild);
+    }
+    if (e.kind === "approval_asked") {
+      const note = document.getElementById("reload") || document.createElement("p");
+      note.id = "reload";
+      note.className = "note";
+      note.innerHTML = "";
+      const link = document.createElement("a");
+      link.href = window.location.pathname;
+      link.textContent = "An approval is asked: reload to answer it.";
+      note.appendChild(link);
+      run.insertBefore(note, run.children[1] || null);
+    }
+  }
+
+  source.addEventListener("log", function (m) {
+    const e = JSON.parse(m.data);
+    run.dataset.after = e.seq;
+    log(e);
+    if (e.story && e.moved) {
+      move(e.story, e.moved);
+    }
+  });
+  source.addEventListener("run", function (m) {
+    const r = JSON.parse(m.data);
+    const status = document.getElementById("run-status");
+    if (status) {
+      status.textContent = r.status;
+      status.className = "status " + r.status;
+    }
+    const events = document.getElementById("events");
+    if (events) {
+      events.textContent = r.events;
+    }
+    run.dataset.live = r.live;
+  });
+  source.addEventListener("end", function () {
+    source.close();
+  });
+  source.addEventListener("failed", function () {
+    source.close();
+  });
+})();
