@@ -89,7 +89,7 @@ pub(super) async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    let mut response = admit(token, request, next).await;
+    let mut response = as_page(admit(token, request, next).await).await;
     let h = response.headers_mut();
     for (name, value) in [
         (
@@ -105,12 +105,25 @@ pub(super) async fn guard(
     response
 }
 
+/// An error in plain text (axum's own, for an address it cannot read) as an error page.
+async fn as_page(response: Response) -> Response {
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 16 * 1024)
+        .await
+        .unwrap_or_default();
+    refused(status, &String::from_utf8_lossy(&body))
+}
+
 /// Lets a request through, or answers it with why not.
-async fn admit(
-    State(token): State<Arc<Option<String>>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn admit(State(token): State<Arc<Option<String>>>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let writes = request.method() != Method::GET && request.method() != Method::HEAD;
     let Some(token) = token.as_deref() else {
@@ -184,10 +197,16 @@ mod tests {
     #[test]
     fn only_loopback_hosts_and_same_origin_requests_pass() {
         for ok in ["127.0.0.1:8080", "localhost:1", "[::1]:80", "localhost"] {
-            assert!(super::loopback_host(&headers(&[(header::HOST, ok)])), "{ok}");
+            assert!(
+                super::loopback_host(&headers(&[(header::HOST, ok)])),
+                "{ok}"
+            );
         }
         for bad in ["evil.example:80", "10.0.0.1:80", ""] {
-            assert!(!super::loopback_host(&headers(&[(header::HOST, bad)])), "{bad}");
+            assert!(
+                !super::loopback_host(&headers(&[(header::HOST, bad)])),
+                "{bad}"
+            );
         }
         let h = headers(&[(header::HOST, "h:1"), (header::ORIGIN, "http://h:1")]);
         assert!(super::same_origin(&h));

@@ -142,7 +142,12 @@ mod tests {
 
     #[test]
     fn the_critical_path_walks_back_through_what_each_task_waited_for() {
-        let tasks = [task("x", 0, 10), task("y", 0, 5), task("x", 10, 30), task("y", 5, 8)];
+        let tasks = [
+            task("x", 0, 10),
+            task("y", 0, 5),
+            task("x", 10, 30),
+            task("y", 5, 8),
+        ];
         assert_eq!(super::critical_path(&tasks), vec![0, 2]);
         assert!(super::critical_path(&[]).is_empty());
         assert_eq!(super::escape("dev/0/#1 a"), "dev/0/%231%20a");

@@ -151,7 +151,8 @@ pub(super) fn ops(log: &[LogEntry], kinds: &[Option<EventKind>], workspace: &Pat
                     .iter_mut()
                     .rfind(|i| text.starts_with(&format!("{}:", i.id)))
                 {
-                    i.timeline.push((at, format!("post-mortem written: {text}")));
+                    i.timeline
+                        .push((at, format!("post-mortem written: {text}")));
                 }
             }
             EventKind::Alert { .. }

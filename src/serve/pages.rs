@@ -56,9 +56,13 @@ pub(super) fn when(ms: i64) -> String {
 
 /// How long a run has taken by the wall clock (so far, while it goes on).
 fn duration(r: &RunInfo) -> String {
-    let end = r
-        .ended_ms
-        .unwrap_or_else(|| if r.status.live() { now_ms() } else { r.updated_ms });
+    let end = r.ended_ms.unwrap_or_else(|| {
+        if r.status.live() {
+            now_ms()
+        } else {
+            r.updated_ms
+        }
+    });
     human_ms(u64::try_from(end - r.started_ms).unwrap_or(0))
 }
 

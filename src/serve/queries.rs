@@ -233,14 +233,32 @@ mod tests {
     #[test]
     fn a_task_is_its_start_and_the_end_of_the_same_step() {
         let log = [
-            entry(1, "a", r#"{"event":"task_started","agent":"dev","tasks":["x"],"story":"s","attempt":2,"validation":false}"#),
-            entry(2, "b", r#"{"event":"task_started","agent":"qa","tasks":["y"],"story":null,"attempt":1,"validation":true}"#),
-            entry(3, "a", r#"{"event":"task_finished","agent":"dev","tasks":["x"],"story":"s","ok":false,"feedback":"no"}"#),
+            entry(
+                1,
+                "a",
+                r#"{"event":"task_started","agent":"dev","tasks":["x"],"story":"s","attempt":2,"validation":false}"#,
+            ),
+            entry(
+                2,
+                "b",
+                r#"{"event":"task_started","agent":"qa","tasks":["y"],"story":null,"attempt":1,"validation":true}"#,
+            ),
+            entry(
+                3,
+                "a",
+                r#"{"event":"task_finished","agent":"dev","tasks":["x"],"story":"s","ok":false,"feedback":"no"}"#,
+            ),
         ];
-        let kinds: Vec<_> = log.iter().map(|e| serde_json::from_str(&e.data).ok()).collect();
+        let kinds: Vec<_> = log
+            .iter()
+            .map(|e| serde_json::from_str(&e.data).ok())
+            .collect();
         let tasks = super::tasks(&log, &kinds);
         assert_eq!(tasks.len(), 2);
-        assert_eq!((tasks[0].start, tasks[0].end, tasks[0].ok), (10, Some(30), Some(false)));
+        assert_eq!(
+            (tasks[0].start, tasks[0].end, tasks[0].ok),
+            (10, Some(30), Some(false))
+        );
         assert_eq!(tasks[0].feedback.as_deref(), Some("no"));
         assert_eq!(tasks[1].end, None);
     }

@@ -126,7 +126,12 @@ async fn step(
                 format!("run {} has no step `{key}`", v.info.id),
             ));
         }
-        Ok(page(pages_detail::step_page(&v, &key, &starts, &transcripts)))
+        Ok(page(pages_detail::step_page(
+            &v,
+            &key,
+            &starts,
+            &transcripts,
+        )))
     })
     .await
 }

@@ -171,6 +171,9 @@ mod tests {
         Store::open(&path).unwrap();
         let store = Store::open_read_only(&path).unwrap();
         assert!(store.runs().unwrap().is_empty());
-        assert!(matches!(store.log_after("nope", 0, 10), Err(StateError::NoRun(_))));
+        assert!(matches!(
+            store.log_after("nope", 0, 10),
+            Err(StateError::NoRun(_))
+        ));
     }
 }

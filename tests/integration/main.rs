@@ -49,6 +49,7 @@ mod run;
 mod script;
 mod script_agents;
 mod script_bounds;
+mod serve;
 mod state;
 mod state_files;
 mod story_files;

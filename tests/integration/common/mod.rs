@@ -6,6 +6,8 @@ pub mod git;
 pub mod loopback;
 /// A pseudo-terminal.
 pub mod pty;
+/// `bmad serve` and an HTTP client for it.
+pub mod web;
 
 use std::path::Path;
 use std::process::{Command, Output};
