@@ -50,6 +50,7 @@ mod script;
 mod script_agents;
 mod script_bounds;
 mod serve;
+mod serve_browser;
 mod state;
 mod state_files;
 mod story_files;
