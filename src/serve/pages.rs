@@ -104,8 +104,9 @@ pub(super) fn run_list(runs: &[RunRow]) -> Markup {
     frame("runs", &body)
 }
 
-/// The head of a run's pages: what it is and how it stands.
-pub(super) fn run_header(r: &RunInfo) -> Markup {
+/// The head of a run's pages: what it is and how it stands (`span_ms`: its length by its
+/// own clock, virtual in a simulation).
+pub(super) fn run_header(r: &RunInfo, span_ms: u64) -> Markup {
     html! {
         h1 { "Run " (r.id) }
         p.meta {
@@ -114,6 +115,7 @@ pub(super) fn run_header(r: &RunInfo) -> Markup {
             " · " (r.kind) " of " code { (r.workflow) }
             @if r.simulate { " (simulated, seed " (r.seed) ")" }
             " · started " (when(r.started_ms)) " UTC · " (duration(r))
+            @if r.simulate { " (" (human_ms(span_ms)) " of virtual time)" }
             " · " span #events { (r.events) } " events"
         }
         nav.tabs {
@@ -130,7 +132,7 @@ pub(super) fn run_page(v: &RunView, can_answer: bool) -> Markup {
     let last = v.log.last().map_or(0, |e| e.seq);
     let body = html! {
         div #run data-run=(id) data-after=(last) data-live=(v.info.status.live()) {
-            (run_header(&v.info))
+            (run_header(&v.info, v.span_ms))
             (approvals(v, can_answer))
             section.kpis {
                 h2 { "KPIs" }

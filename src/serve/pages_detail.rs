@@ -26,7 +26,7 @@ pub(super) fn step_page(
         .filter(|(e, _)| e.step.as_deref() == Some(key))
         .collect();
     let body = html! {
-        (run_header(&v.info))
+        (run_header(&v.info, v.span_ms))
         h2 { "Step " code { (key) } }
         section.starts {
             h3 { "Attempts" }
@@ -88,7 +88,7 @@ pub(super) fn step_page(
 /// A run's operations page.
 pub(super) fn ops_page(v: &RunView, o: &Ops) -> Markup {
     let body = html! {
-        (run_header(&v.info))
+        (run_header(&v.info, v.span_ms))
         section.checks {
             h2 { "Checks" }
             @if o.checks.is_empty() { p.note { "No check changed status in this run." } }
