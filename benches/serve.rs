@@ -108,7 +108,10 @@ fn main() {
     let sent = replay.body.matches("event: log").count();
     let took = start.elapsed().as_secs_f64();
     assert_eq!(sent as u64, run.events, "the replay lost events");
-    println!("replay: {sent} events in {took:.2} s ({:.0} events/s)", sent as f64 / took);
+    println!(
+        "replay: {sent} events in {took:.2} s ({:.0} events/s)",
+        sent as f64 / took
+    );
 
     // Live: a client follows the run from its first event while it is recorded.
     let before: Vec<String> = runs(&state).into_iter().map(|r| r.id).collect();
@@ -123,7 +126,7 @@ fn main() {
         .stderr(Stdio::null())
         .spawn()
         .expect("bmad runs");
-    let live = loop {
+    let followed = loop {
         if let Some(r) = runs(&state).into_iter().find(|r| !before.contains(&r.id)) {
             break r.id;
         }
@@ -138,13 +141,13 @@ fn main() {
     let mut stream = std::net::TcpStream::connect(&served.addr).expect("connects");
     let _ = write!(
         stream,
-        "GET /runs/{live}/events?after=0 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        "GET /runs/{followed}/events?after=0 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
         served.addr
     );
     let mut events = 0u64;
-    let mut lines = BufReader::new(stream);
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
-    while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
         if line.contains("event: log") {
             events += 1;
         }

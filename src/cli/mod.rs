@@ -342,7 +342,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:7878")]
     addr: std::net::SocketAddr,
     /// The token every request must carry (needed to listen on another address than
-    /// loopback, and to answer approvals from the page); default: $BMAD_SERVE_TOKEN. Open
+    /// loopback, and to answer approvals from the page); default: `BMAD_SERVE_TOKEN`. Open
     /// the printed address with `?token=...` once.
     #[arg(long)]
     token: Option<String>,

@@ -17,7 +17,7 @@ pub(super) struct Check {
 
 /// One healing procedure as it ran.
 pub(super) struct Heal {
-    pub(super) heal: String,
+    pub(super) name: String,
     pub(super) trigger: String,
     pub(super) at_ms: u64,
     /// (check, passed, what it said).
@@ -83,7 +83,7 @@ pub(super) fn ops(log: &[LogEntry], kinds: &[Option<EventKind>], workspace: &Pat
                 }
             }
             EventKind::HealStarted { heal, trigger } => o.heals.push(Heal {
-                heal: heal.clone(),
+                name: heal.clone(),
                 trigger: trigger.clone(),
                 at_ms: at,
                 diagnoses: Vec::new(),
@@ -172,7 +172,7 @@ pub(super) fn ops(log: &[LogEntry], kinds: &[Option<EventKind>], workspace: &Pat
 
 /// The heal of that name that is still going on (the newest).
 fn open_heal<'h>(heals: &'h mut [Heal], name: &str) -> Option<&'h mut Heal> {
-    heals.iter_mut().rfind(|h| h.heal == name)
+    heals.iter_mut().rfind(|h| h.name == name)
 }
 
 /// The post-mortem files of incident `id` in `workspace`, those there; nothing for an id

@@ -104,7 +104,7 @@ pub(super) fn ops_page(v: &RunView, o: &Ops) -> Markup {
             @if o.heals.is_empty() { p.note { "No heal ran." } }
             @for h in &o.heals {
                 article.heal {
-                    h3 { (h.heal) " " span class=(state_class(h.ok)) { (match h.ok { Some(true) => "fixed", Some(false) => "not fixed", None => "going on" }) } }
+                    h3 { (h.name) " " span class=(state_class(h.ok)) { (match h.ok { Some(true) => "fixed", Some(false) => "not fixed", None => "going on" }) } }
                     p { "at " (human_ms(h.at_ms)) ", set off by " (h.trigger) }
                     @for (check, ok, detail) in &h.diagnoses { p class=(state_class(Some(*ok))) { "diagnosis " (check) ": " (detail) } }
                     @for (round, fix, ok, output) in &h.fixes {

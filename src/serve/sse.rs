@@ -11,7 +11,7 @@ use crate::state::{LogEntry, RunInfo};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -97,7 +97,6 @@ pub(super) async fn events(
             tokio::time::sleep(POLL).await;
         }
     });
-    use futures::StreamExt;
     let flat = stream.flat_map(|batch| futures::stream::iter(batch.into_iter().map(Ok)));
     Ok(Sse::new(flat).keep_alive(KeepAlive::default()))
 }

@@ -81,7 +81,9 @@ impl Served {
             body.len()
         );
         if !headers.iter().any(|h| h.starts_with("Host:")) {
-            head.push_str(&format!("Host: {}\r\n", self.addr));
+            for part in ["Host: ", self.addr.as_str(), "\r\n"] {
+                head.push_str(part);
+            }
         }
         if !body.is_empty() {
             head.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
