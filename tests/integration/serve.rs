@@ -351,3 +351,50 @@ fn the_operations_page_shows_checks_heals_and_incidents_with_their_post_mortem()
     }
     assert!(ok(&s, "/").contains("monitor"));
 }
+
+#[test]
+fn a_declared_secret_shows_on_no_page_masked_in_transcripts_and_events() {
+    let ws = tempfile::tempdir().unwrap();
+    let flow = r#"env DEPLOY_TOKEN secret
+agent printer {
+  backend exec "echo token is $DEPLOY_TOKEN"
+}
+agent leaky {
+  backend script `#{ ok: false, feedback: "auth failed with " + env("DEPLOY_TOKEN") }`
+}
+phase p {
+  printer: show
+  repeat max 1 {
+    leaky: validate
+  } until approved
+}
+"#;
+    std::fs::write(ws.path().join("flow.bmad"), flow).unwrap();
+    let secret = "s3cr3t-t0ken-value";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .args(["run", "flow.bmad", "--workspace", "."])
+        .current_dir(ws.path())
+        .env("DEPLOY_TOKEN", secret)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the leaky validation fails the run");
+    let path = state(ws.path());
+    let id = run_id(&path);
+    let store = bmad::state::Store::open_read_only(&path).unwrap();
+    let mut pages = vec![
+        "/".to_string(),
+        format!("/runs/{id}"),
+        format!("/runs/{id}/ops"),
+        format!("/runs/{id}/events"),
+    ];
+    for step in store.step_starts(&id).unwrap() {
+        pages.push(format!("/runs/{id}/steps/{}", step.key.replace('#', "%23")));
+    }
+    let s = serve(&path, &[]);
+    let mut all = String::new();
+    for page in &pages {
+        all.push_str(&ok(&s, page));
+    }
+    assert!(!all.contains(secret), "a page shows the secret");
+    assert!(all.contains("token is ***") && all.contains("auth failed with ***"), "{all}");
+}

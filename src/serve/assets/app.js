@@ -56,14 +56,16 @@
     while (list.children.length > 200) {
       list.removeChild(list.lastChild);
     }
-    if (e.kind === "approval_asked") {
+    if (e.kind === "approval_asked" || e.kind === "approval_answered") {
       const note = document.getElementById("reload") || document.createElement("p");
       note.id = "reload";
       note.className = "note";
       note.innerHTML = "";
       const link = document.createElement("a");
       link.href = window.location.pathname;
-      link.textContent = "An approval is asked: reload to answer it.";
+      link.textContent = e.kind === "approval_asked"
+        ? "An approval is asked: reload to answer it."
+        : "An approval was answered: reload to see it.";
       note.appendChild(link);
       run.insertBefore(note, run.children[1] || null);
     }
