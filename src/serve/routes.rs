@@ -119,7 +119,13 @@ async fn step(
             .into_iter()
             .filter(|st| st.key == key)
             .collect();
-        let transcripts = s.transcripts(&v.info.id, Some(&key), 0)?;
+        // Its own and those of the steps inside it (a loop's attempts, a for-each's stories).
+        let inside = format!("{key}/");
+        let transcripts: Vec<_> = s
+            .transcripts(&v.info.id, Some(&key), 0)?
+            .into_iter()
+            .filter(|t| t.step == key || t.step.starts_with(&inside))
+            .collect();
         if starts.is_empty() && !v.tasks.iter().any(|t| t.step == key) && transcripts.is_empty() {
             return Err(PageError(
                 StatusCode::NOT_FOUND,

@@ -157,7 +157,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::state::{StateError, Store};
+    use crate::state::{NewRun, RunKind, StateError, Store, TranscriptRow};
 
     #[test]
     fn a_missing_file_is_not_created_by_a_reader() {
@@ -175,5 +175,41 @@ mod tests {
             store.log_after("nope", 0, 10),
             Err(StateError::NoRun(_))
         ));
+    }
+
+    #[test]
+    fn the_transcripts_of_a_step_are_found_by_its_place_underscores_and_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
+        let id = store
+            .begin_run(&NewRun {
+                workflow: "w.bmad".into(),
+                workflow_sha256: String::new(),
+                workspace: String::new(),
+                simulate: false,
+                seed: 1,
+                kind: RunKind::Run,
+            })
+            .unwrap();
+        for (seq, step) in [(1, "sprint_planning/0"), (2, "sprintxplanning/0")] {
+            let row = TranscriptRow {
+                seq,
+                step: step.into(),
+                agent: "sm".into(),
+                tasks: "plan".into(),
+                story: None,
+                attempt: 1,
+                ok: true,
+                stdout: "planned".into(),
+                stderr: String::new(),
+                wall_ms: 0,
+            };
+            store.transcript(&id, &row).unwrap();
+        }
+        let found = store
+            .transcripts(&id, Some("sprint_planning/0"), 0)
+            .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].step, "sprint_planning/0");
     }
 }

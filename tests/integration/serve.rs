@@ -396,5 +396,8 @@ phase p {
         all.push_str(&ok(&s, page));
     }
     assert!(!all.contains(secret), "a page shows the secret");
-    assert!(all.contains("token is ***") && all.contains("auth failed with ***"), "{all}");
+    assert!(
+        all.contains("token is ***") && all.contains("auth failed with ***"),
+        "{all}"
+    );
 }
