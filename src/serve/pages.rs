@@ -128,7 +128,6 @@ pub(super) fn run_header(r: &RunInfo, span_ms: u64) -> Markup {
 /// A run's page.
 pub(super) fn run_page(v: &RunView, can_answer: bool) -> Markup {
     let id = &v.info.id;
-    let critical = gantt::critical_path(&v.tasks);
     let last = v.log.last().map_or(0, |e| e.seq);
     let body = html! {
         div #run data-run=(id) data-after=(last) data-live=(v.info.status.live()) {
@@ -173,20 +172,10 @@ pub(super) fn run_page(v: &RunView, can_answer: bool) -> Markup {
             }
             section.graph {
                 h2 { "Workflow" }
-                @match &v.program { Some(p) => (super::flow::chart(p, &v.tasks)), None => p.note { "The workflow's file is not the one the run ran: not drawn." } }
+                div #part-flow { (flow_part(v)) }
             }
             section.timeline {
-                h2 { "Tasks per agent" }
-                @if v.tasks.is_empty() { p.note { "No tasks yet." } } @else { (gantt::chart(&v.tasks, &critical, v.span_ms, id)) }
-                h3 { "Critical path" }
-                ol.critical {
-                    @for i in &critical {
-                        @let t = &v.tasks[*i];
-                        li { a href=(step_href(id, &t.step)) { (t.agent) ": " (t.tasks) }
-                            @if let Some(s) = &t.story { " [" (s) "]" }
-                            " " (human_ms(t.start)) "–" (human_ms(t.end.unwrap_or(t.start))) }
-                    }
-                }
+                div #part-timeline { (timeline_part(v)) }
             }
             section.events {
                 h2 { "Latest events" }
@@ -199,6 +188,35 @@ pub(super) fn run_page(v: &RunView, can_answer: bool) -> Markup {
         }
     };
     frame(&format!("run {id}"), &body)
+}
+
+/// The workflow's graph, coloured by how the run's steps stand (redrawn as the run goes on).
+pub(super) fn flow_part(v: &RunView) -> Markup {
+    html! {
+        @match &v.program {
+            Some(p) => (super::flow::chart(p, &v.tasks)),
+            None => p.note { "The workflow's file is not the one the run ran: not drawn." },
+        }
+    }
+}
+
+/// The timeline of tasks per agent and the critical path (redrawn as the run goes on).
+pub(super) fn timeline_part(v: &RunView) -> Markup {
+    let id = &v.info.id;
+    let critical = gantt::critical_path(&v.tasks);
+    html! {
+        h2 { "Tasks per agent" }
+        @if v.tasks.is_empty() { p.note { "No tasks yet." } } @else { (gantt::chart(&v.tasks, &critical, v.span_ms, id)) }
+        h3 { "Critical path" }
+        ol.critical {
+            @for i in &critical {
+                @let t = &v.tasks[*i];
+                li { a href=(step_href(id, &t.step)) { (t.agent) ": " (t.tasks) }
+                    @if let Some(s) = &t.story { " [" (s) "]" }
+                    " " (human_ms(t.start)) "–" (human_ms(t.end.unwrap_or(t.start))) }
+            }
+        }
+    }
 }
 
 /// The approvals a run asked for, with buttons to answer those still open (with a token).

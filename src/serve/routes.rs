@@ -73,6 +73,7 @@ pub(super) fn router(config: Config) -> Router {
         .route("/", get(list))
         .route("/runs/{id}", get(run))
         .route("/runs/{id}/ops", get(ops))
+        .route("/runs/{id}/parts/{part}", get(part))
         .route("/runs/{id}/steps/{*key}", get(step))
         .route("/runs/{id}/events", get(sse::events))
         .route("/runs/{id}/approvals/{*target}", post(answer))
@@ -97,6 +98,24 @@ async fn run(State(app): State<App>, Path(id): Path<String>) -> Result<Html<Stri
         Ok(page(pages::run_page(&queries::run(s, &id)?, can_answer)))
     })
     .await
+}
+
+/// A part of a run's page, redrawn: `flow` (the workflow's graph) or `timeline`.
+async fn part(
+    State(app): State<App>,
+    Path((id, part)): Path<(String, String)>,
+) -> Result<Html<String>, PageError> {
+    let draw = match part.as_str() {
+        "flow" => pages::flow_part,
+        "timeline" => pages::timeline_part,
+        _ => {
+            return Err(PageError(
+                StatusCode::NOT_FOUND,
+                format!("no part `{part}`"),
+            ));
+        }
+    };
+    read(&app, move |s| Ok(page(draw(&queries::run(s, &id)?)))).await
 }
 
 async fn ops(State(app): State<App>, Path(id): Path<String>) -> Result<Html<String>, PageError> {

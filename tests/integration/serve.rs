@@ -126,6 +126,18 @@ fn every_page_of_a_simulated_run_answers_and_the_stream_replays_its_log() {
         "{handoff}"
     );
     assert!(ok(&s, &format!("/runs/{id}/ops")).contains("No incident was opened"));
+    // The parts the live page redraws as tasks start and end.
+    let flow = ok(&s, &format!("/runs/{id}/parts/flow"));
+    assert!(
+        flow.starts_with(r#"<svg class="flow""#) && flow.contains("node box ok"),
+        "{flow}"
+    );
+    let timeline = ok(&s, &format!("/runs/{id}/parts/timeline"));
+    assert!(
+        timeline.contains("Critical path") && !timeline.contains("<html"),
+        "{timeline}"
+    );
+    assert_eq!(s.get(&format!("/runs/{id}/parts/nope"), &[]).status, 404);
     let stream = s.get(&format!("/runs/{id}/events?after=0"), &[]);
     assert_eq!(stream.status, 200);
     assert_eq!(stream.header("content-type"), Some("text/event-stream"));

@@ -40,6 +40,32 @@
     counts();
   }
 
+  // The workflow's graph and the timeline, redrawn by the server at most every 2 s while
+  // tasks start and end.
+  let redraw = null;
+  function parts() {
+    redraw = null;
+    for (const name of ["flow", "timeline"]) {
+      const part = document.getElementById("part-" + name);
+      if (!part) {
+        continue;
+      }
+      fetch("/runs/" + encodeURIComponent(id) + "/parts/" + name, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html !== null) {
+            part.innerHTML = html;
+          }
+        })
+        .catch(function () {});
+    }
+  }
+  function soon() {
+    if (redraw === null) {
+      redraw = setTimeout(parts, 2000);
+    }
+  }
+
   function log(e) {
     const list = document.getElementById("log");
     if (!list) {
@@ -78,6 +104,9 @@
     if (e.story && e.moved) {
       move(e.story, e.moved);
     }
+    if (e.kind === "task_started" || e.kind === "task_finished") {
+      soon();
+    }
   });
   source.addEventListener("run", function (m) {
     const r = JSON.parse(m.data);
@@ -94,6 +123,10 @@
   });
   source.addEventListener("end", function () {
     source.close();
+    if (redraw !== null) {
+      clearTimeout(redraw);
+      parts();
+    }
   });
   source.addEventListener("failed", function () {
     source.close();
