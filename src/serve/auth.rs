@@ -41,11 +41,39 @@ fn query_token(query: &str) -> (Option<String>, String) {
     let mut rest = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.strip_prefix("token=") {
-            Some(t) => token = Some(t.to_string()),
+            Some(t) => token = Some(decoded(t)),
             None => rest.push(pair),
         }
     }
     (token, rest.join("&"))
+}
+
+/// A query value with its `%XX` escapes (and `+` for a space) decoded.
+fn decoded(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether a `Host` header names this machine's loopback.
@@ -192,6 +220,7 @@ mod tests {
             super::query_token("a=1&token=t&b=2"),
             (Some("t".into()), "a=1&b=2".into())
         );
+        assert_eq!(super::decoded("a%2Fb+c%zz%"), "a/b c%zz%");
     }
 
     #[test]
