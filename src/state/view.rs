@@ -157,7 +157,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::state::{NewRun, RunKind, StateError, Store, TranscriptRow};
+    use crate::state::{StateError, Store, TranscriptRow};
 
     #[test]
     fn a_missing_file_is_not_created_by_a_reader() {
@@ -179,18 +179,7 @@ mod tests {
 
     #[test]
     fn the_transcripts_of_a_step_are_found_by_its_place_underscores_and_all() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
-        let id = store
-            .begin_run(&NewRun {
-                workflow: "w.bmad".into(),
-                workflow_sha256: String::new(),
-                workspace: String::new(),
-                simulate: false,
-                seed: 1,
-                kind: RunKind::Run,
-            })
-            .unwrap();
+        let (_dir, mut store, id) = crate::state::progress::tests::store_with_run();
         for (seq, step) in [(1, "sprint_planning/0"), (2, "sprintxplanning/0")] {
             let row = TranscriptRow {
                 seq,
