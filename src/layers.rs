@@ -32,6 +32,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("lsp", 10),
     // Agent tasks on Temporal workers: above the runtime and the crate root's checker.
     ("temporal", 9),
+    // `bmad serve`, the web view: a front over the store, the runtime's events and the graph.
+    ("serve", 10),
 ];
 
 /// Paths that modules above the IR must not use: they work on the IR, not the AST.

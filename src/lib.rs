@@ -118,6 +118,8 @@ pub mod render;
 pub mod repl;
 pub mod runtime;
 pub mod script;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod source;
 pub mod state;
 pub mod stdlib;

@@ -35,6 +35,13 @@ Examples:
   bmad runs show RUN --format json         one JSON document
   bmad runs log RUN development/0 --follow";
 
+/// `bmad serve`.
+pub(super) const SERVE: &str = "\
+Examples:
+  bmad serve --workspace target/demo/seed-product   then open http://127.0.0.1:7878/
+  bmad serve --addr 127.0.0.1:0                      any free port (printed)
+  BMAD_SERVE_TOKEN=... bmad serve --addr 0.0.0.0:7878   other machines: a token is required";
+
 /// `bmad sync`.
 pub(super) const SYNC: &str = "\
 Examples:

@@ -19,6 +19,7 @@ mod progress;
 mod repl;
 mod run;
 mod runs;
+mod serve;
 mod signals;
 mod sync;
 mod temporal;
@@ -47,6 +48,10 @@ enum Command {
     /// List the runs in the state store, or show one: status, story board, timeline.
     #[command(after_help = help::RUNS)]
     Runs(RunsArgs),
+    /// Serve a web view of the runs in the state store, live while they go on: the run
+    /// list, a run's board, workflow graph, timeline and KPIs, steps, operations.
+    #[command(after_help = help::SERVE)]
+    Serve(ServeArgs),
     /// Take a checkpoint of a run now (the `manual_trigger` sync point).
     #[command(after_help = help::SYNC)]
     Sync(SyncArgs),
@@ -371,6 +376,21 @@ pub(crate) enum RunsCommand {
     },
 }
 
+/// `bmad serve` arguments.
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Where to listen (a loopback address unless --token is given; port 0: any free one).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    addr: std::net::SocketAddr,
+    /// The token every request must carry (needed to listen on another address than
+    /// loopback, and to answer approvals from the page); default: `BMAD_SERVE_TOKEN`. Open
+    /// the printed address with `?token=...` once.
+    #[arg(long)]
+    token: Option<String>,
+}
+
 /// `bmad sync` arguments.
 #[derive(clap::Args)]
 pub(crate) struct SyncArgs {
@@ -562,6 +582,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Runs(args) => runs::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Sync(args) => sync::run(&args),
         Command::Approve(args) => approve::run(&args),
         Command::Ack(args) => approve::ack(&args),

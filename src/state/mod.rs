@@ -10,6 +10,7 @@ mod progress;
 mod read;
 mod schema;
 mod status;
+mod view;
 mod write;
 pub mod writer;
 
@@ -18,6 +19,7 @@ pub use read::{
     AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent, TranscriptRow,
 };
 pub use status::{RunKind, RunStatus, StepStatus, StoryStatus};
+pub use view::{LogEntry, StepStart};
 pub use write::{EventRow, NewRun, RunKey};
 
 use rusqlite::Connection;

@@ -190,10 +190,11 @@ fn reason_of(data: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::state::{EventRow, NewRun, RunKind, Store, StoryStatus};
 
-    fn store_with_run() -> (tempfile::TempDir, Store, String) {
+    /// A new store with one run in it (also for the other modules' tests).
+    pub(in crate::state) fn store_with_run() -> (tempfile::TempDir, Store, String) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("state.db")).unwrap();
         let id = store

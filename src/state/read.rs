@@ -284,10 +284,21 @@ impl Store {
         step: Option<&str>,
         after_seq: u64,
     ) -> Result<Vec<TranscriptRow>, StateError> {
-        let like = format!("{}%", step.unwrap_or("").replace(['%', '_'], ""));
+        // The place as a prefix: its `%`, `_` and `\` taken as themselves (a phase named
+        // `sprint_planning`).
+        let escaped: String = step
+            .unwrap_or("")
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let like = format!("{escaped}%");
         self.rows(
             "SELECT seq, step, agent, tasks, story, attempt, ok, stdout, stderr, wall_ms \
-             FROM transcripts WHERE run_id = ?1 AND seq > ?2 AND step LIKE ?3 ORDER BY seq",
+             FROM transcripts WHERE run_id = ?1 AND seq > ?2 AND step LIKE ?3 ESCAPE '\\' \
+             ORDER BY seq",
             params![run, after_seq as i64, like],
             |r| {
                 Ok(TranscriptRow {

@@ -52,6 +52,8 @@ mod run;
 mod script;
 mod script_agents;
 mod script_bounds;
+mod serve;
+mod serve_browser;
 mod state;
 mod state_files;
 mod story_files;

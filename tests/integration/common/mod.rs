@@ -8,6 +8,8 @@ pub mod loopback;
 pub mod lsp;
 /// A pseudo-terminal.
 pub mod pty;
+/// `bmad serve` and an HTTP client for it.
+pub mod web;
 
 use std::path::Path;
 use std::process::{Command, Output};

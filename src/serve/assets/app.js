@@ -1,0 +1,134 @@
+// bmad serve: the live view of a run. The page says which run it shows and the last event
+// it was drawn with; new events come as server-sent events: each is added to the latest
+// events, and one that moves a story moves its card to its new column.
+"use strict";
+(function () {
+  const run = document.getElementById("run");
+  if (!run || !window.EventSource) {
+    return;
+  }
+  const id = run.dataset.run;
+  const url = "/runs/" + encodeURIComponent(id) + "/events?after=" + run.dataset.after;
+  const source = new EventSource(url);
+
+  function counts() {
+    for (const column of document.querySelectorAll("#board .column")) {
+      const count = column.querySelector(".count");
+      if (count) {
+        count.textContent = column.querySelectorAll(".card").length;
+      }
+    }
+  }
+
+  function move(story, to) {
+    const column = document.querySelector('#board .column[data-column="' + CSS.escape(to) + '"]');
+    if (!column) {
+      return;
+    }
+    let card = document.querySelector('#board .card[data-story="' + CSS.escape(story) + '"]');
+    if (!card) {
+      card = document.createElement("div");
+      card.className = "card";
+      card.dataset.story = story;
+      const name = document.createElement("strong");
+      name.textContent = story;
+      card.appendChild(name);
+    }
+    column.appendChild(card);
+    card.classList.add("moved");
+    setTimeout(function () { card.classList.remove("moved"); }, 1500);
+    counts();
+  }
+
+  // The workflow's graph and the timeline, redrawn by the server at most every 2 s while
+  // tasks start and end.
+  let redraw = null;
+  function parts() {
+    redraw = null;
+    for (const name of ["flow", "timeline"]) {
+      const part = document.getElementById("part-" + name);
+      if (!part) {
+        continue;
+      }
+      fetch("/runs/" + encodeURIComponent(id) + "/parts/" + name, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html !== null) {
+            part.innerHTML = html;
+          }
+        })
+        .catch(function () {});
+    }
+  }
+  function soon() {
+    if (redraw === null) {
+      redraw = setTimeout(parts, 2000);
+    }
+  }
+
+  function log(e) {
+    const list = document.getElementById("log");
+    if (!list) {
+      return;
+    }
+    const item = document.createElement("li");
+    item.dataset.seq = e.seq;
+    const at = document.createElement("span");
+    at.className = "at";
+    at.textContent = "[" + e.at + "]";
+    item.appendChild(at);
+    item.appendChild(document.createTextNode(" " + e.text));
+    list.insertBefore(item, list.firstChild);
+    while (list.children.length > 200) {
+      list.removeChild(list.lastChild);
+    }
+    if (e.kind === "approval_asked" || e.kind === "approval_answered") {
+      const note = document.getElementById("reload") || document.createElement("p");
+      note.id = "reload";
+      note.className = "note";
+      note.innerHTML = "";
+      const link = document.createElement("a");
+      link.href = window.location.pathname;
+      link.textContent = e.kind === "approval_asked"
+        ? "An approval is asked: reload to answer it."
+        : "An approval was answered: reload to see it.";
+      note.appendChild(link);
+      run.insertBefore(note, run.children[1] || null);
+    }
+  }
+
+  source.addEventListener("log", function (m) {
+    const e = JSON.parse(m.data);
+    run.dataset.after = e.seq;
+    log(e);
+    if (e.story && e.moved) {
+      move(e.story, e.moved);
+    }
+    if (e.kind === "task_started" || e.kind === "task_finished") {
+      soon();
+    }
+  });
+  source.addEventListener("run", function (m) {
+    const r = JSON.parse(m.data);
+    const status = document.getElementById("run-status");
+    if (status) {
+      status.textContent = r.status;
+      status.className = "status " + r.status;
+    }
+    const events = document.getElementById("events");
+    if (events) {
+      events.textContent = r.events;
+    }
+    run.dataset.live = r.live;
+  });
+  source.addEventListener("end", function () {
+    source.close();
+    if (redraw !== null) {
+      clearTimeout(redraw);
+      parts();
+    }
+  });
+  source.addEventListener("failed", function () {
+    source.close();
+  });
+})();

@@ -1,0 +1,204 @@
+//! Reading the store for a viewer (`bmad serve`): opened read-only, never migrated or
+//! created; a run's log from a place on, with the story each event moves named; every
+//! start of a run's steps.
+
+// SQLite stores integers as i64: a u64 (sequence numbers) is stored by its bits with `as`
+// and read back the same way, a lossless round trip.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+
+use super::{StateError, Store, StoryStatus, schema};
+use rusqlite::{Connection, OpenFlags, params};
+use serde::Serialize;
+use std::path::Path;
+
+/// One event of a run's log as a viewer shows it: with the board move it makes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogEntry {
+    /// Its place in the run's log, from 1.
+    pub seq: u64,
+    /// Milliseconds since the run started (virtual in simulations).
+    pub at_ms: u64,
+    /// Wall-clock time it was recorded, in Unix milliseconds.
+    pub wall_ms: i64,
+    /// The event's name.
+    pub kind: String,
+    /// The step it belongs to, if any.
+    pub step: Option<String>,
+    /// The story it moves on the board, if it moves one.
+    pub story: Option<String>,
+    /// The column it moves that story to.
+    pub moved: Option<StoryStatus>,
+    /// The event as JSON text.
+    pub data: String,
+}
+
+/// One start of a step, as its row stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepStart {
+    /// The step's place in the workflow.
+    pub key: String,
+    /// Whether it succeeded; `None` while it runs (or when it was cut by a crash).
+    pub ok: Option<bool>,
+    /// Whether it is a QA validation.
+    pub validation: bool,
+    /// Feedback or failure reason.
+    pub feedback: Option<String>,
+}
+
+impl Store {
+    /// Opens the state database at `path` to read only: nothing is created, migrated or
+    /// written; a file that is missing, another program's, damaged, or of another schema
+    /// version is an error.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the file cannot be opened, is not a bmad state database of
+    /// this version, or is damaged.
+    pub fn open_read_only(path: &Path) -> Result<Store, StateError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StateError::Open {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+            in_tx: false,
+        };
+        store
+            .conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| store.err(e))?;
+        store.ours()?;
+        let known = i64::try_from(schema::MIGRATIONS.len()).unwrap_or(i64::MAX);
+        match store.version()? {
+            v if v == known => Ok(store),
+            v if v > known => Err(StateError::TooNew {
+                path: path.to_path_buf(),
+                found: v,
+                known,
+            }),
+            v => Err(StateError::Io(format!(
+                "`{}` has schema version {v}, older than this bmad's ({known}): any other \
+                 bmad command on it brings it up to date",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Up to `limit` events of run `id`'s log after `after` (0: from the start), in order.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
+    pub fn log_after(&self, id: &str, after: u64, limit: u64) -> Result<Vec<LogEntry>, StateError> {
+        let run = self.run_key(id)?;
+        self.rows(
+            "SELECT e.seq, e.at_ms, e.wall_ms, e.kind, e.step, s.story, e.moved, e.data \
+             FROM events e LEFT JOIN stories s ON s.run = e.run AND s.n = e.story \
+             WHERE e.run = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
+            params![run.0, after as i64, limit.min(i64::MAX as u64) as i64],
+            |r| {
+                Ok(LogEntry {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    at_ms: r.get::<_, i64>(1)? as u64,
+                    wall_ms: r.get(2)?,
+                    kind: r.get(3)?,
+                    step: r.get(4)?,
+                    story: r.get(5)?,
+                    moved: r.get(6)?,
+                    data: r.get(7)?,
+                })
+            },
+        )
+    }
+
+    /// What run `id`'s tasks cost, added up from what their CLIs reported; `None` when no
+    /// task reported a cost.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read.
+    pub fn spend(&self, id: &str) -> Result<Option<f64>, StateError> {
+        let run = self.run_key(id)?;
+        self.rows(
+            "SELECT sum(json_extract(data, '$.result.usage.cost_usd')) FROM events \
+             WHERE run = ?1 AND kind = 'task_finished'",
+            params![run.0],
+            |r| r.get::<_, Option<f64>>(0),
+        )
+        .map(|v| v.into_iter().next().flatten())
+    }
+
+    /// Every start of run `id`'s steps, in the order they started.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or a row is damaged.
+    pub fn step_starts(&self, id: &str) -> Result<Vec<StepStart>, StateError> {
+        let run = self.run_key(id)?;
+        self.rows(
+            "SELECT key, ok, validation, feedback FROM steps WHERE run = ?1 ORDER BY n",
+            params![run.0],
+            |r| {
+                Ok(StepStart {
+                    key: r.get(0)?,
+                    ok: r.get(1)?,
+                    validation: r.get(2)?,
+                    feedback: r.get(3)?,
+                })
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::state::{StateError, Store, TranscriptRow};
+
+    #[test]
+    fn a_missing_file_is_not_created_by_a_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        assert!(matches!(
+            Store::open_read_only(&path),
+            Err(StateError::Open { .. })
+        ));
+        assert!(!path.exists());
+        Store::open(&path).unwrap();
+        let store = Store::open_read_only(&path).unwrap();
+        assert!(store.runs().unwrap().is_empty());
+        assert!(matches!(
+            store.log_after("nope", 0, 10),
+            Err(StateError::NoRun(_))
+        ));
+    }
+
+    #[test]
+    fn the_transcripts_of_a_step_are_found_by_its_place_underscores_and_all() {
+        let (_dir, mut store, id) = crate::state::progress::tests::store_with_run();
+        for (seq, step) in [(1, "sprint_planning/0"), (2, "sprintxplanning/0")] {
+            let row = TranscriptRow {
+                seq,
+                step: step.into(),
+                agent: "sm".into(),
+                tasks: "plan".into(),
+                story: None,
+                attempt: 1,
+                ok: true,
+                stdout: "planned".into(),
+                stderr: String::new(),
+                wall_ms: 0,
+            };
+            store.transcript(&id, &row).unwrap();
+        }
+        let found = store
+            .transcripts(&id, Some("sprint_planning/0"), 0)
+            .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].step, "sprint_planning/0");
+    }
+}
