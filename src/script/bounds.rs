@@ -65,6 +65,8 @@ pub struct Bounds {
     pub max_memory: usize,
     /// Flags set from elsewhere to stop it (the run's, the task's).
     pub cancel: Vec<Arc<AtomicBool>>,
+    /// Stack kept free below the engine's recursion for native recursion over values.
+    pub stack_reserve: usize,
 }
 
 thread_local! {
@@ -120,16 +122,27 @@ fn query_stack_low() -> Option<usize> {
     None
 }
 
-/// The lowest address an evaluation starting here may use: half of what is left (at least
-/// 256 KiB) stays free for unwinding and for copying, measuring and dropping deep values,
-/// which recurse natively without passing through the progress callback. Where the
-/// stack's end is unknown, 1 MiB below here.
-fn stack_floor() -> usize {
+/// The stack left below here on this thread, when the system says where it ends.
+pub fn stack_left() -> Option<usize> {
+    let here = stack_now();
+    stack_low().filter(|low| *low < here).map(|low| here - low)
+}
+
+/// The lowest address an evaluation starting here may use: at most
+/// [`super::stack::ENGINE_STACK`] below here, and `reserve` bytes (at least 256 KiB, and
+/// at least half of what is left) stay free for unwinding and for copying,
+/// measuring and dropping deep values, which recurse natively without passing through the
+/// progress callback (see [`super::stack`]). Where the stack's end is unknown, 1 MiB
+/// below here.
+fn stack_floor(reserve: usize) -> usize {
     let here = stack_now();
     match stack_low() {
         Some(low) if low < here => {
             let left = here - low;
-            low + (left / 2).max(256 * 1024).min(left)
+            let floor = low + (left / 2).max(reserve).max(256 * 1024).min(left);
+            // The engine's recursion never takes more than its share, however large the
+            // stack (a value nested in itself would otherwise touch all of it).
+            floor.max(here.saturating_sub(super::stack::ENGINE_STACK))
         }
         _ => here.saturating_sub(1 << 20),
     }
@@ -146,7 +159,7 @@ pub fn enter(bounds: &Bounds) -> Entered {
     };
     Entered {
         deadline: DEADLINE.with(|d| d.replace(Some(Instant::now() + bounds.timeout))),
-        floor: STACK_FLOOR.with(|f| f.replace(stack_floor())),
+        floor: STACK_FLOOR.with(|f| f.replace(stack_floor(bounds.stack_reserve))),
         ceiling: MEMORY_CEILING.with(|m| m.replace(ceiling)),
         cancel: CANCEL.with(|c| c.replace(bounds.cancel.clone())),
     }
