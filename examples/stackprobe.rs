@@ -1,6 +1,11 @@
 //! Measures stack per nesting level for native recursion over deep script values.
 //! Run: `cargo run --example stackprobe -- DEPTH [SHAPE]` (see `bmad::script::stack`).
-#![allow(clippy::all, clippy::pedantic, clippy::undocumented_unsafe_blocks, clippy::borrow_as_ptr)]
+#![allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::undocumented_unsafe_blocks,
+    clippy::borrow_as_ptr
+)]
 #[global_allocator]
 static A: bmad::script::CountingAllocator = bmad::script::CountingAllocator;
 

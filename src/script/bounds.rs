@@ -12,9 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The stack a thread that evaluates scripts should have (the `bmad` binary's threads
-/// do): deep values are copied, compared and dropped by recursion, and the deeper the
-/// stack, the deeper the values a script may build.
-pub const SCRIPT_STACK: usize = 64 * 1024 * 1024;
+/// do): what an evaluation under the default limits needs ([`super::stack::needed`]), so
+/// that it runs in place rather than on a thread of its own (a thread's start costs more
+/// than most conditions). Reserved address space, not memory.
+pub const SCRIPT_STACK: usize = super::stack::ENGINE_STACK
+    + super::stack::KEPT_STACK
+    + 256_000_000 * super::stack::STACK_PER_BYTE;
 
 /// Why an evaluation was stopped from outside the script's own errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,17 +28,16 @@ pub const STACK_PER_BYTE: usize = 40;
 /// reserve for values.
 pub const ENGINE_STACK: usize = 32 * 1024 * 1024;
 
-/// Stack per level of a value kept from before the evaluation (at most
-/// [`super::values::MAX_KEPT_DEPTH`] of them).
-const STACK_PER_KEPT_LEVEL: usize = 4 * 1024;
+/// Stack for the levels a value kept from before the evaluation may add (at most
+/// [`super::values::MAX_KEPT_DEPTH`], 4 KiB each).
+pub const KEPT_STACK: usize = super::values::MAX_KEPT_DEPTH * 4 * 1024;
 
 /// The stack kept below the engine's recursion for native recursion over values.
 pub fn values_reserve(limits: &Limits) -> usize {
-    let kept = super::values::MAX_KEPT_DEPTH * STACK_PER_KEPT_LEVEL;
     limits
         .max_memory
         .saturating_mul(STACK_PER_BYTE)
-        .saturating_add(kept)
+        .saturating_add(KEPT_STACK)
 }
 
 /// The stack an evaluation under `limits` needs.
