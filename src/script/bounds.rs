@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 /// The stack a thread that evaluates scripts should have (the `bmad` binary's threads
 /// do): what an evaluation under the default limits needs ([`super::stack::needed`]), so
 /// that it runs in place rather than on a thread of its own (a thread's start costs more
-/// than most conditions). Reserved address space, not memory.
+/// than most conditions), and 16 MiB for the caller's own frames. Reserved address space,
+/// not memory.
 pub const SCRIPT_STACK: usize = super::stack::ENGINE_STACK
     + super::stack::KEPT_STACK
-    + 256_000_000 * super::stack::STACK_PER_BYTE;
+    + 256_000_000 * super::stack::STACK_PER_BYTE
+    + 16 * 1024 * 1024;
 
 /// Why an evaluation was stopped from outside the script's own errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

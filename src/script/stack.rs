@@ -66,3 +66,22 @@ pub fn with_stack<T: Send>(needed: usize, f: impl FnOnce() -> T + Send) -> std::
             .map_err(|_| std::io::Error::other("the script's thread panicked"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_thread_evaluates_under_the_default_limits_in_place() {
+        let needed = needed(&Limits::default());
+        assert!(super::super::bounds::SCRIPT_STACK >= needed + (8 << 20));
+        let on = std::thread::Builder::new()
+            .stack_size(super::super::bounds::SCRIPT_STACK)
+            .spawn(move || {
+                let here = std::thread::current().id();
+                with_stack(needed, move || std::thread::current().id() == here).unwrap()
+            })
+            .unwrap();
+        assert!(on.join().unwrap(), "evaluated on another thread");
+    }
+}
