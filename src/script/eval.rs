@@ -116,7 +116,40 @@ pub fn evaluate(
 ) -> Result<Dynamic, EvalError> {
     let stack_reserve = super::stack::values_reserve(limits);
     let on_stack = || {
-        let result = evaluate_here(engine, ast, scope, limits, time, cancel, stack_reserve);
+        let result = (|| {
+            let entered = bounds::enter(&Bounds {
+                timeout: time.timeout,
+                max_memory: limits.max_memory,
+                cancel,
+                stack_reserve,
+            });
+            let run =
+                std::panic::AssertUnwindSafe(|| engine.eval_ast_with_scope::<Dynamic>(scope, ast));
+            let result = std::panic::catch_unwind(run);
+            drop(entered);
+            let result = result.map_err(|panic| EvalError {
+                message: format!(
+                    "the script stopped with an internal error: {}",
+                    panic_text(&panic)
+                ),
+                limit: None,
+                position: None,
+                span: None,
+            })?;
+            result.map_err(|e| {
+                let (message, limit) = explain(&e, limits, time);
+                let message = match limit {
+                    Some(setting) => format!("{message} (limit `{setting}`)"),
+                    None => message,
+                };
+                EvalError {
+                    message,
+                    limit,
+                    position: position(e.position()),
+                    span: None,
+                }
+            })
+        })();
         super::values::keep_shallow(scope);
         result.and_then(|value| {
             if super::values::nests_deeper_than(&value, super::values::MAX_KEPT_DEPTH) {
@@ -144,50 +177,6 @@ pub fn evaluate(
             position: None,
             span: None,
         })
-    })
-}
-
-/// [`evaluate`] on this thread's stack, with `stack_reserve` bytes kept below the engine's
-/// recursion.
-fn evaluate_here(
-    engine: &Engine,
-    ast: &AST,
-    scope: &mut Scope,
-    limits: &Limits,
-    time: TimeLimit,
-    cancel: Vec<Arc<AtomicBool>>,
-    stack_reserve: usize,
-) -> Result<Dynamic, EvalError> {
-    let entered = bounds::enter(&Bounds {
-        timeout: time.timeout,
-        max_memory: limits.max_memory,
-        cancel,
-        stack_reserve,
-    });
-    let run = std::panic::AssertUnwindSafe(|| engine.eval_ast_with_scope::<Dynamic>(scope, ast));
-    let result = std::panic::catch_unwind(run);
-    drop(entered);
-    let result = result.map_err(|panic| EvalError {
-        message: format!(
-            "the script stopped with an internal error: {}",
-            panic_text(&panic)
-        ),
-        limit: None,
-        position: None,
-        span: None,
-    })?;
-    result.map_err(|e| {
-        let (message, limit) = explain(&e, limits, time);
-        let message = match limit {
-            Some(setting) => format!("{message} (limit `{setting}`)"),
-            None => message,
-        };
-        EvalError {
-            message,
-            limit,
-            position: position(e.position()),
-            span: None,
-        }
     })
 }
 
