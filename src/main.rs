@@ -8,13 +8,17 @@ static ALLOCATOR: bmad::script::CountingAllocator = bmad::script::CountingAlloca
 
 fn main() -> std::process::ExitCode {
     bmad::script::CountingAllocator::installed();
-    // The command runs on a thread with the stack scripts are given (conditions are
-    // evaluated on the run's own thread): their bounds stop deep recursion long before
-    // its end. Reserved, not used: pages are taken only as the stack grows.
-    let work = std::thread::Builder::new()
-        .name("bmad".into())
-        .stack_size(bmad::script::bounds::SCRIPT_STACK)
-        .spawn(cli::main);
+    // The command runs on a thread with the stack scripts need under the default limits
+    // (conditions are evaluated on the run's own thread). Reserved, not used: pages are
+    // taken only as the stack grows. Where the system refuses that much address space,
+    // 64 MiB (scripts then run on threads of their own, or fail naming the limit).
+    let spawn = |stack| {
+        std::thread::Builder::new()
+            .name("bmad".into())
+            .stack_size(stack)
+            .spawn(cli::main)
+    };
+    let work = spawn(bmad::script::bounds::SCRIPT_STACK).or_else(|_| spawn(64 << 20));
     match work.map(std::thread::JoinHandle::join) {
         Ok(Ok(code)) => code,
         // A thread that cannot start, or a panic (already reported by the panic hook).

@@ -12,9 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The stack a thread that evaluates scripts should have (the `bmad` binary's threads
-/// do): deep values are copied, compared and dropped by recursion, and the deeper the
-/// stack, the deeper the values a script may build.
-pub const SCRIPT_STACK: usize = 64 * 1024 * 1024;
+/// do): what an evaluation under the default limits needs ([`super::stack::needed`]), so
+/// that it runs in place rather than on a thread of its own (a thread's start costs more
+/// than most conditions), and 16 MiB for the caller's own frames. Reserved address space,
+/// not memory.
+pub const SCRIPT_STACK: usize = super::stack::ENGINE_STACK
+    + super::stack::KEPT_STACK
+    + 256_000_000 * super::stack::STACK_PER_BYTE
+    + 16 * 1024 * 1024;
 
 /// Why an evaluation was stopped from outside the script's own errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +70,8 @@ pub struct Bounds {
     pub max_memory: usize,
     /// Flags set from elsewhere to stop it (the run's, the task's).
     pub cancel: Vec<Arc<AtomicBool>>,
+    /// Stack kept free below the engine's recursion for native recursion over values.
+    pub stack_reserve: usize,
 }
 
 thread_local! {
@@ -120,16 +127,27 @@ fn query_stack_low() -> Option<usize> {
     None
 }
 
-/// The lowest address an evaluation starting here may use: half of what is left (at least
-/// 256 KiB) stays free for unwinding and for copying, measuring and dropping deep values,
-/// which recurse natively without passing through the progress callback. Where the
-/// stack's end is unknown, 1 MiB below here.
-fn stack_floor() -> usize {
+/// The stack left below here on this thread, when the system says where it ends.
+pub fn stack_left() -> Option<usize> {
+    let here = stack_now();
+    stack_low().filter(|low| *low < here).map(|low| here - low)
+}
+
+/// The lowest address an evaluation starting here may use: at most
+/// [`super::stack::ENGINE_STACK`] below here, and `reserve` bytes (at least 256 KiB, and
+/// at least half of what is left) stay free for unwinding and for copying,
+/// measuring and dropping deep values, which recurse natively without passing through the
+/// progress callback (see [`super::stack`]). Where the stack's end is unknown, 1 MiB
+/// below here.
+fn stack_floor(reserve: usize) -> usize {
     let here = stack_now();
     match stack_low() {
         Some(low) if low < here => {
             let left = here - low;
-            low + (left / 2).max(256 * 1024).min(left)
+            let floor = low + (left / 2).max(reserve).max(256 * 1024).min(left);
+            // The engine's recursion never takes more than its share, however large the
+            // stack (a value nested in itself would otherwise touch all of it).
+            floor.max(here.saturating_sub(super::stack::ENGINE_STACK))
         }
         _ => here.saturating_sub(1 << 20),
     }
@@ -146,7 +164,7 @@ pub fn enter(bounds: &Bounds) -> Entered {
     };
     Entered {
         deadline: DEADLINE.with(|d| d.replace(Some(Instant::now() + bounds.timeout))),
-        floor: STACK_FLOOR.with(|f| f.replace(stack_floor())),
+        floor: STACK_FLOOR.with(|f| f.replace(stack_floor(bounds.stack_reserve))),
         ceiling: MEMORY_CEILING.with(|m| m.replace(ceiling)),
         cancel: CANCEL.with(|c| c.replace(bounds.cancel.clone())),
     }

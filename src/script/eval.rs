@@ -93,14 +93,19 @@ fn explain(e: &EvalAltResult, limits: &Limits, time: TimeLimit) -> (String, Opti
 }
 
 /// Evaluates `ast` with `scope` under `limits` (the engine must have been built with the
-/// same limits by [`super::engine`]), stopped at `time` or when one of the `cancel` flags is set. A panic
-/// inside the engine or a host function is caught here and reported as the evaluation's
-/// failure: it never reaches the caller's thread.
+/// same limits by [`super::engine`]), stopped at `time` or when one of the `cancel` flags
+/// is set. It runs where the stack has room for every value the limits let it build (on a
+/// thread of its own when the caller's stack is too small, see [`super::stack`]), and the
+/// values it leaves (its result, the scope's variables) nest at most
+/// [`super::values::MAX_KEPT_DEPTH`] levels: deeper ones are dropped there (a variable
+/// becomes `()`, a result is an error). A panic inside the engine or a host function is
+/// caught and reported as the evaluation's failure: it never reaches the caller's thread.
 ///
 /// # Errors
 ///
 /// An [`EvalError`] when the script fails, passes a limit, runs out of time, is
-/// cancelled or panics.
+/// cancelled, panics or gives a value nested too deeply, or when no thread with the stack
+/// it needs can be started.
 pub fn evaluate(
     engine: &Engine,
     ast: &AST,
@@ -109,35 +114,69 @@ pub fn evaluate(
     time: TimeLimit,
     cancel: Vec<Arc<AtomicBool>>,
 ) -> Result<Dynamic, EvalError> {
-    let entered = bounds::enter(&Bounds {
-        timeout: time.timeout,
-        max_memory: limits.max_memory,
-        cancel,
-    });
-    let run = std::panic::AssertUnwindSafe(|| engine.eval_ast_with_scope::<Dynamic>(scope, ast));
-    let result = std::panic::catch_unwind(run);
-    drop(entered);
-    let result = result.map_err(|panic| EvalError {
-        message: format!(
-            "the script stopped with an internal error: {}",
-            panic_text(&panic)
-        ),
-        limit: None,
-        position: None,
-        span: None,
-    })?;
-    result.map_err(|e| {
-        let (message, limit) = explain(&e, limits, time);
-        let message = match limit {
-            Some(setting) => format!("{message} (limit `{setting}`)"),
-            None => message,
-        };
-        EvalError {
-            message,
-            limit,
-            position: position(e.position()),
+    let stack_reserve = super::stack::values_reserve(limits);
+    let on_stack = || {
+        let result = (|| {
+            let entered = bounds::enter(&Bounds {
+                timeout: time.timeout,
+                max_memory: limits.max_memory,
+                cancel,
+                stack_reserve,
+            });
+            let run =
+                std::panic::AssertUnwindSafe(|| engine.eval_ast_with_scope::<Dynamic>(scope, ast));
+            let result = std::panic::catch_unwind(run);
+            drop(entered);
+            let result = result.map_err(|panic| EvalError {
+                message: format!(
+                    "the script stopped with an internal error: {}",
+                    panic_text(&panic)
+                ),
+                limit: None,
+                position: None,
+                span: None,
+            })?;
+            result.map_err(|e| {
+                let (message, limit) = explain(&e, limits, time);
+                let message = match limit {
+                    Some(setting) => format!("{message} (limit `{setting}`)"),
+                    None => message,
+                };
+                EvalError {
+                    message,
+                    limit,
+                    position: position(e.position()),
+                    span: None,
+                }
+            })
+        })();
+        super::values::keep_shallow(scope);
+        result.and_then(|value| {
+            if super::values::nests_deeper_than(&value, super::values::MAX_KEPT_DEPTH) {
+                return Err(EvalError {
+                    message: format!(
+                        "its value nests more than {} levels deep",
+                        super::values::MAX_KEPT_DEPTH
+                    ),
+                    limit: None,
+                    position: None,
+                    span: None,
+                });
+            }
+            Ok(value)
+        })
+    };
+    super::stack::with_stack(super::stack::needed(limits), on_stack).unwrap_or_else(|e| {
+        Err(EvalError {
+            message: format!(
+                "no thread with the stack its limits need ({} for {} of values) could be started: {e}",
+                crate::model::literal::human_size(super::stack::needed(limits) as u64),
+                crate::model::literal::human_size(limits.max_memory as u64),
+            ),
+            limit: Some("script_max_memory"),
+            position: None,
             span: None,
-        }
+        })
     })
 }
 

@@ -91,6 +91,11 @@ fn root(workspace: &Path) -> PathBuf {
         .unwrap_or_else(|| workspace.to_path_buf())
 }
 
+/// The directory [`with_root`] set on this thread, if any.
+pub fn current_root() -> Option<PathBuf> {
+    ROOT.with(|r| r.borrow().clone())
+}
+
 /// Runs `f` with file functions reading from `dir` instead of the workspace (`None`: the
 /// workspace), on this thread.
 pub fn with_root<T>(dir: Option<PathBuf>, f: impl FnOnce() -> T) -> T {

@@ -9,6 +9,7 @@ pub mod host;
 pub mod limits;
 pub mod memory;
 mod scope;
+pub mod stack;
 mod values;
 
 pub use check::{Compiled, InSteps, agent_script, check_scripts, compile_program, span_at};

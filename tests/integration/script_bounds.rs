@@ -88,15 +88,10 @@ fn comparing_or_printing_a_value_nested_in_itself_stops_at_the_stack_bound() {
         })
         .unwrap();
     let said = worker.join().expect("the thread survives");
-    // The comparison recurses through the engine: stopped at the bound. Printing may
-    // recurse natively, within the stack kept free for it: it stops or it succeeds.
-    let compared = said[0].as_ref().expect_err("the comparison is stopped");
-    assert!(
-        compared.message.contains("nested too deeply"),
-        "{}",
-        compared.message
-    );
-    for result in &said[1..] {
+    // The evaluation runs on a stack sized from its limits: the comparison, which
+    // recurses through the engine, stops at the engine's share of it or succeeds; printing
+    // recurses natively, within the stack kept free for it.
+    for result in &said {
         if let Err(e) = result {
             assert!(e.message.contains("nested too deeply"), "{}", e.message);
         }
@@ -162,7 +157,7 @@ phase p {
 "#;
     let (out, code, report) = run(flow);
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("too deep to print"), "{out}");
+    assert!(out.contains("nests more than 256 levels deep"), "{out}");
     assert!(
         out.contains("more than 64MB (limit `script_max_memory`)"),
         "{out}"
@@ -233,4 +228,89 @@ fn sigterm_and_ctrl_c_stop_a_run_whose_scripts_block() {
         assert_eq!(got, Some(code), "{out}");
         assert!(out.contains("run interrupted"), "{out}");
     }
+}
+
+/// Scripts that build a chain `depth` levels deep of closures, each capturing the one
+/// before, in various shapes, each giving `true`.
+fn chains(depth: usize) -> Vec<String> {
+    [
+        "let f = || 1; for i in 0..D { let g = f; f = || g.call(); } true",
+        "fn k(a, b) { a } let f = Fn(\"k\"); for i in 0..D { let g = f; f = Fn(\"k\").curry(|| g); } true",
+        "let a = []; for i in 0..D { let b = a; a = [|| b]; } true",
+        "let m = #{}; for i in 0..D { let b = m; m = #{ f: || b }; } true",
+    ]
+    .iter()
+    .map(|s| s.replace('D', &depth.to_string()))
+    .collect()
+}
+
+#[test]
+fn deep_closure_chains_end_their_task_never_the_process() {
+    // 150,000 levels take more stack to drop than a 64 MiB thread has (a debug build
+    // aborted with a stack overflow before the stack was sized from the limits).
+    let raised = "  script_timeout 60s\n  script_max_operations 100_000_000";
+    for code in chains(150_000) {
+        let flow = format!(
+            "settings {{\n{raised}\n}}\nagent a {{\n  backend script `{code}`\n}}\nphase p {{\n  a: go\n}}\n"
+        );
+        let (out, code_, _) = run(&flow);
+        assert_eq!(code_, Some(0), "{code}: {out}");
+    }
+    // Given back, such a chain is refused, and dropped where it was built.
+    let flow = format!(
+        "settings {{\n{raised}\n}}\nagent a {{\n  backend script `let f = || 1; for i in 0..150000 {{ let g = f; f = || g.call(); }} f`\n}}\nphase p {{\n  a: go\n}}\n"
+    );
+    let (out, code, _) = run(&flow);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("nests more than 256 levels deep"), "{out}");
+    // With the default limits, the operations end it.
+    let flow = "agent a {\n  backend script `let f = || 1; for i in 0..100000000 { let g = f; f = || g.call(); } true`\n}\nphase p {\n  a: go\n}\n";
+    let (out, code, _) = run(flow);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("limit `script_max_operations`"), "{out}");
+}
+
+#[test]
+fn a_condition_on_a_small_stack_builds_and_drops_a_deep_chain() {
+    // Evaluated from a thread of 2 MiB: the evaluation moves to a thread with the stack
+    // its limits need, and what it leaves behind is shallow.
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let settings = "  script_timeout 60s\n  script_max_operations 100_000_000";
+            let mut said = Vec::new();
+            for code in chains(100_000) {
+                said.push(eval(settings, &code).map(|v| v.as_bool()));
+            }
+            said.push(
+                eval(
+                    settings,
+                    "let a = []; for i in 0..100000 { let b = a; a = [|| b]; } a",
+                )
+                .map(|_| Ok(true)),
+            );
+            said
+        })
+        .unwrap();
+    let said = worker.join().expect("the thread survives");
+    for result in &said[..4] {
+        assert_eq!(result.as_ref().ok(), Some(&Ok(true)), "{result:?}");
+    }
+    let e = said[4]
+        .as_ref()
+        .expect_err("a deep value is not given back");
+    assert!(e.message.contains("nests more than 256"), "{}", e.message);
+}
+
+#[test]
+fn the_repl_keeps_no_variable_too_deep_to_drop() {
+    let input = "settings {\n  script_max_operations 100_000_000\n  script_timeout 60s\n}\nlet f = || 1; for i in 0..150000 { let g = f; f = || g.call(); }\ntype_of(f)\n1 + 1\n";
+    let out = crate::common::run_with_stdin_bytes(
+        env!("CARGO_BIN_EXE_bmad"),
+        &["repl"],
+        input.as_bytes(),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("\"()\"\n2\n"), "{text}");
 }
