@@ -11,14 +11,15 @@ fn main() -> std::process::ExitCode {
     // The command runs on a thread with the stack scripts need under the default limits
     // (conditions are evaluated on the run's own thread). Reserved, not used: pages are
     // taken only as the stack grows. Where the system refuses that much address space,
-    // 64 MiB (scripts then run on threads of their own, or fail naming the limit).
+    // a smaller stack (scripts then run on threads of their own, or fail naming the limit).
     let spawn = |stack| {
         std::thread::Builder::new()
             .name("bmad".into())
             .stack_size(stack)
             .spawn(cli::main)
     };
-    let work = spawn(bmad::script::bounds::SCRIPT_STACK).or_else(|_| spawn(64 << 20));
+    let work = spawn(bmad::script::bounds::thread_stack())
+        .or_else(|_| spawn(bmad::script::bounds::FALLBACK_STACK));
     match work.map(std::thread::JoinHandle::join) {
         Ok(Ok(code)) => code,
         // A thread that cannot start, or a panic (already reported by the panic hook).

@@ -356,7 +356,7 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: Option<&str>, notes: &[St
 pub(super) fn runtime(simulate: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .thread_stack_size(bmad::script::bounds::SCRIPT_STACK)
+        .thread_stack_size(bmad::script::bounds::thread_stack())
         .start_paused(simulate)
         .build()
         .map_err(|e| {

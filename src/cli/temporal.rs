@@ -102,7 +102,7 @@ pub(super) fn worker(args: &super::WorkerArgs) -> ExitCode {
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_stack_size(bmad::script::bounds::SCRIPT_STACK)
+        .thread_stack_size(bmad::script::bounds::thread_stack())
         .build()
     {
         Ok(rt) => rt,

@@ -21,6 +21,29 @@ pub const SCRIPT_STACK: usize = super::stack::ENGINE_STACK
     + 256_000_000 * super::stack::STACK_PER_BYTE
     + 16 * 1024 * 1024;
 
+/// The stack a thread gets where the system refuses to reserve [`SCRIPT_STACK`] (strict
+/// overcommit, a small `ulimit -v`, less memory and swap than that): evaluations then run
+/// on threads of their own sized from their limits, or fail naming `script_max_memory`.
+pub const FALLBACK_STACK: usize = 64 * 1024 * 1024;
+
+/// The stack to give the threads that evaluate scripts (the command's thread, the
+/// runtime's): [`SCRIPT_STACK`] where the system reserves it (tried once), else
+/// [`FALLBACK_STACK`], so that no thread fails to start (tokio panics when it cannot start
+/// a thread of its blocking pool) on a machine that refuses the larger reservation.
+pub fn thread_stack() -> usize {
+    static STACK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *STACK.get_or_init(|| {
+        let probe = std::thread::Builder::new()
+            .name("bmad-stack-probe".into())
+            .stack_size(SCRIPT_STACK)
+            .spawn(|| ());
+        match probe.map(std::thread::JoinHandle::join) {
+            Ok(Ok(())) => SCRIPT_STACK,
+            _ => FALLBACK_STACK,
+        }
+    })
+}
+
 /// Why an evaluation was stopped from outside the script's own errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {

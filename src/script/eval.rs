@@ -114,8 +114,8 @@ pub fn evaluate(
     time: TimeLimit,
     cancel: Vec<Arc<AtomicBool>>,
 ) -> Result<Dynamic, EvalError> {
-    let stack_reserve = super::stack::values_reserve(limits);
-    let on_stack = || {
+    let on_stack = |limits: &Limits| {
+        let stack_reserve = super::stack::values_reserve(limits);
         let result = (|| {
             let entered = bounds::enter(&Bounds {
                 timeout: time.timeout,
@@ -166,7 +166,7 @@ pub fn evaluate(
             Ok(value)
         })
     };
-    super::stack::with_stack(super::stack::needed(limits), on_stack).unwrap_or_else(|e| {
+    super::stack::with_stack(limits, on_stack).unwrap_or_else(|e| {
         Err(EvalError {
             message: format!(
                 "no thread with the stack its limits need ({} for {} of values) could be started: {e}",

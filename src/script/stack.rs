@@ -45,26 +45,68 @@ pub fn needed(limits: &Limits) -> usize {
     values_reserve(limits).saturating_add(ENGINE_STACK)
 }
 
-/// Runs `f` where the stack has `needed` bytes free: on this thread when it has them, else
-/// on a thread of its own with that stack (its file root is this thread's).
+/// `limits` with `script_max_memory` lowered, where needed, to what a stack of `stack` bytes
+/// holds under the invariant above.
+pub fn fitted(limits: &Limits, stack: usize) -> Limits {
+    let room = stack.saturating_sub(ENGINE_STACK + KEPT_STACK) / STACK_PER_BYTE;
+    Limits {
+        max_memory: limits.max_memory.min(room),
+        ..limits.clone()
+    }
+}
+
+/// Runs `f` where the stack has what `limits` need free: on this thread when it has it,
+/// else on a thread of its own with that stack (its file root is this thread's). Where the
+/// system will not reserve that much (strict overcommit, a `ulimit -v`, less memory than
+/// the reservation), on the largest stack it gives, an eighth at a time down to
+/// [`super::bounds::FALLBACK_STACK`], with `script_max_memory` lowered to what that stack
+/// holds ([`fitted`]): the script still runs, bounded, and the invariant stands. `f` gets
+/// the limits it runs under.
 ///
 /// # Errors
 ///
-/// The system's error when it cannot give a thread that stack.
-pub fn with_stack<T: Send>(needed: usize, f: impl FnOnce() -> T + Send) -> std::io::Result<T> {
-    if super::bounds::stack_left().is_some_and(|left| left >= needed) {
-        return Ok(f());
-    }
+/// The system's error when not even the smallest of those stacks can be had.
+pub fn with_stack<T: Send>(
+    limits: &Limits,
+    f: impl FnOnce(&Limits) -> T + Send,
+) -> std::io::Result<T> {
+    let left = super::bounds::stack_left().unwrap_or(0);
     let root = super::host::current_root();
-    std::thread::scope(|s| {
-        let worker = std::thread::Builder::new()
-            .name("bmad-script".into())
-            .stack_size(needed)
-            .spawn_scoped(s, move || super::host::with_root(root, f))?;
-        worker
-            .join()
-            .map_err(|_| std::io::Error::other("the script's thread panicked"))
-    })
+    let mut job = Some(f);
+    let mut size = needed(limits);
+    loop {
+        let under = fitted(limits, size);
+        if left >= size {
+            return job.take().map(|f| f(&under)).ok_or_else(gone);
+        }
+        let root = root.clone();
+        let tried = std::thread::scope(|s| {
+            let job = &mut job;
+            let under = &under;
+            let worker = std::thread::Builder::new()
+                .name("bmad-script".into())
+                .stack_size(size)
+                .spawn_scoped(s, move || {
+                    job.take()
+                        .map(|f| super::host::with_root(root, || f(under)))
+                })?;
+            worker
+                .join()
+                .map_err(|_| std::io::Error::other("the script's thread panicked"))
+        });
+        match tried {
+            Ok(done) => return done.ok_or_else(gone),
+            Err(e) if size <= super::bounds::FALLBACK_STACK || job.is_none() => return Err(e),
+            // An eighth, not a half: where address space or commit is what ran out, a stack
+            // just under the limit would leave the heap nothing to grow into.
+            Err(_) => size = (size / 8).max(super::bounds::FALLBACK_STACK),
+        }
+    }
+}
+
+/// The error of an evaluation whose work was already taken (never: each path runs it once).
+fn gone() -> std::io::Error {
+    std::io::Error::other("the script's work was already run")
 }
 
 #[cfg(test)]
@@ -79,7 +121,10 @@ mod tests {
             .stack_size(super::super::bounds::SCRIPT_STACK)
             .spawn(move || {
                 let here = std::thread::current().id();
-                with_stack(needed, move || std::thread::current().id() == here).unwrap()
+                with_stack(&Limits::default(), move |_| {
+                    std::thread::current().id() == here
+                })
+                .unwrap()
             })
             .unwrap();
         assert!(on.join().unwrap(), "evaluated on another thread");

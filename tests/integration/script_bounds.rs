@@ -314,3 +314,36 @@ fn the_repl_keeps_no_variable_too_deep_to_drop() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("\"()\"\n2\n"), "{text}");
 }
+
+#[test]
+fn a_machine_that_refuses_the_large_stack_still_runs_scripts_bounded() {
+    // Under a 3 GB address-space limit the stack the default limits want (about 10 GB) is
+    // refused: the command's threads start on a smaller one, and an evaluation runs on the
+    // largest stack the system gives with `script_max_memory` lowered to fit it.
+    let dir = tempfile::tempdir().unwrap();
+    let raised = "  script_timeout 60s\n  script_max_operations 100_000_000";
+    for (name, code) in [
+        (
+            "small",
+            "let a = []; for i in 0..1000 { a.push(i); } a.len() > 10".to_string(),
+        ),
+        ("deep", chains(150_000).remove(0)),
+    ] {
+        let file = dir.path().join(format!("{name}.bmad"));
+        let flow = format!(
+            "settings {{\n{raised}\n}}\nagent a {{\n  backend script `{code}`\n}}\nphase p {{\n  a: go\n}}\n"
+        );
+        std::fs::write(&file, flow).unwrap();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v 3000000 && exec \"$0\" run --state none \"$1\"")
+            .arg(env!("CARGO_BIN_EXE_bmad"))
+            .arg(&file)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + String::from_utf8_lossy(&out.stdout).as_ref();
+        assert_eq!(out.status.code(), Some(0), "{name}: {text}");
+    }
+}
