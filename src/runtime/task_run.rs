@@ -64,7 +64,7 @@ impl Runner {
                 remote: false,
             };
             let mut outcome = self.run_refused_again(call, &inv, story).await;
-            let cost = self.record_try(call, story, attempt, ctx, &mut outcome);
+            let cost = self.record_try(call, prompt, story, attempt, ctx, &mut outcome);
             let stopped = !outcome.ok && (outcome.over_budget || share.used_up_by(cost));
             let held = share.left;
             // Given back once its cost is counted: a task waiting for a share sees both.
@@ -152,11 +152,12 @@ impl Runner {
         }
     }
 
-    /// Masks and records what one try of `call` said and printed, counts what it cost (its
+    /// Masks and records what one try of `call` (given `prompt`) said and printed, counts what it cost (its
     /// cost is returned) and reports the run's budget share when it passes 80% or all.
     fn record_try(
         &self,
         call: &Call,
+        prompt: &str,
         story: Option<&str>,
         attempt: u64,
         ctx: &Ctx<'_>,
@@ -186,6 +187,9 @@ impl Runner {
                     stdout: t.stdout.clone(),
                     stderr: t.stderr.clone(),
                     wall_ms: 0,
+                    prompt: Some(super::backend::Transcript::kept(
+                        self.mask(prompt).as_bytes(),
+                    )),
                 },
             );
         }

@@ -52,7 +52,14 @@ pub(super) fn step_page(
         }
         section.prompt {
             h3 { "Prompt" }
-            p.note { "The store does not keep prompts; an agent that prints what it was asked shows it in its transcript below." }
+            @let prompts: Vec<_> = transcripts.iter().filter_map(|t| t.prompt.as_ref().map(|p| (t, p))).collect();
+            @if prompts.is_empty() { p.note { "No prompt was kept for this step (the prompts of simulated agents are not kept, nor any in a store from before schema 6)." } }
+            @for (t, p) in prompts {
+                article.prompt {
+                    h4 { (t.agent) ": " (t.tasks) @if let Some(s) = &t.story { " [" (s) "]" } ", attempt " (t.attempt) }
+                    pre.prompt { (p) }
+                }
+            }
         }
         section.transcripts {
             h3 { "Transcript" }

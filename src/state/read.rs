@@ -83,6 +83,10 @@ pub struct TranscriptRow {
     pub stderr: String,
     /// When it was kept, in Unix milliseconds.
     pub wall_ms: i64,
+    /// The prompt the task was given (masked and capped like the streams); none in a store
+    /// from before schema 6 (and then left out of the JSON `bmad runs log` prints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
 }
 
 /// A step that ended, as a resume replays it.
@@ -296,7 +300,7 @@ impl Store {
             .collect();
         let like = format!("{escaped}%");
         self.rows(
-            "SELECT seq, step, agent, tasks, story, attempt, ok, stdout, stderr, wall_ms \
+            "SELECT seq, step, agent, tasks, story, attempt, ok, stdout, stderr, wall_ms, prompt \
              FROM transcripts WHERE run_id = ?1 AND seq > ?2 AND step LIKE ?3 ESCAPE '\\' \
              ORDER BY seq",
             params![run, after_seq as i64, like],
@@ -312,6 +316,7 @@ impl Store {
                     stdout: r.get("stdout")?,
                     stderr: r.get("stderr")?,
                     wall_ms: r.get("wall_ms")?,
+                    prompt: r.get("prompt")?,
                 })
             },
         )

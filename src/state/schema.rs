@@ -219,6 +219,11 @@ INSERT INTO steps (run, n, key, ok, validation, feedback)
   FROM steps_v4 s JOIN runs r ON r.id = s.run_id ORDER BY r.rid;
 DROP TABLE steps_v4;
 ",
+    // 6: the prompt each task was given, beside what its agent printed (masked and capped
+    // like the transcript), for a step's page in `bmad serve`.
+    r"
+ALTER TABLE transcripts ADD COLUMN prompt TEXT;
+",
 ];
 
 /// The tables the first `version` migrations leave (made, renamed, not dropped): a file

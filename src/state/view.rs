@@ -192,6 +192,7 @@ mod tests {
                 stdout: "planned".into(),
                 stderr: String::new(),
                 wall_ms: 0,
+                prompt: Some(format!("plan {step}")),
             };
             store.transcript(&id, &row).unwrap();
         }
@@ -200,5 +201,6 @@ mod tests {
             .unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].step, "sprint_planning/0");
+        assert_eq!(found[0].prompt.as_deref(), Some("plan sprint_planning/0"));
     }
 }

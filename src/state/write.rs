@@ -277,7 +277,8 @@ impl Store {
         self.begin()?;
         self.exec(
             "INSERT INTO transcripts (run_id, seq, step, agent, tasks, story, attempt, ok, \
-             stdout, stderr, wall_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             stdout, stderr, wall_ms, prompt) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 run,
                 t.seq as i64,
@@ -289,7 +290,8 @@ impl Store {
                 t.ok,
                 t.stdout,
                 t.stderr,
-                t.wall_ms
+                t.wall_ms,
+                t.prompt
             ],
         )?;
         Ok(())

@@ -38,7 +38,7 @@ pub fn run_id(state: &Path) -> String {
 }
 
 /// A workflow whose one story waits for a person's approval; its agent prints what it
-/// was asked (so its transcript holds the prompt).
+/// was asked (so its transcript holds the prompt too).
 pub const WAITING: &str = r#"
 agent dev { backend exec "cat" stdin }
 workflow w { start build }
@@ -306,6 +306,17 @@ fn with_the_token_an_approval_is_answered_from_the_page_and_the_run_goes_on() {
         transcript.body.contains("Transcript") && transcript.body.contains("implement"),
         "{}",
         transcript.body
+    );
+    // The prompt the task was given, kept beside its transcript.
+    let prompt = transcript
+        .body
+        .split(r#"<pre class="prompt">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no prompt: {}", transcript.body));
+    assert!(
+        prompt.contains("implement") && prompt.contains("the one story"),
+        "{prompt}"
     );
     let form = "decision=maybe";
     let target = "/approvals/review%40s1";
