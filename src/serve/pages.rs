@@ -70,10 +70,10 @@ fn run_href(id: &str) -> String {
     format!("/runs/{}", escape(id))
 }
 
-/// The list of runs.
-pub(super) fn run_list(runs: &[RunRow]) -> Markup {
-    let body = html! {
-        h1 { "Runs" }
+/// The table of runs (or the word that there are none): the run list's part that
+/// `/parts/runs` redraws.
+pub(super) fn runs_table(runs: &[RunRow]) -> Markup {
+    html! {
         @if runs.is_empty() {
             p { "No runs yet: `bmad run FILE` records one." }
         } @else {
@@ -99,7 +99,16 @@ pub(super) fn run_list(runs: &[RunRow]) -> Markup {
                     }
                 }
             }
-        }
+    }
+    }
+}
+
+/// The list of runs.
+pub(super) fn run_list(runs: &[RunRow]) -> Markup {
+    let body = html! {
+        h1 { "Runs" }
+        // Redrawn every 2 s from `/parts/runs` while the page is shown (assets/app.js).
+        div #runs { (runs_table(runs)) }
     };
     frame("runs", &body)
 }

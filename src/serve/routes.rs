@@ -71,6 +71,7 @@ pub(super) fn router(config: Config) -> Router {
     };
     Router::new()
         .route("/", get(list))
+        .route("/parts/runs", get(runs_part))
         .route("/runs/{id}", get(run))
         .route("/runs/{id}/ops", get(ops))
         .route("/runs/{id}/parts/{part}", get(part))
@@ -90,6 +91,12 @@ pub(super) fn router(config: Config) -> Router {
 async fn list(State(app): State<App>) -> Result<Html<String>, PageError> {
     let runs = read(&app, |s| Ok(queries::runs(s)?)).await?;
     Ok(page(pages::run_list(&runs)))
+}
+
+/// The run list's table, redrawn by the list page while it is shown.
+async fn runs_part(State(app): State<App>) -> Result<Html<String>, PageError> {
+    let runs = read(&app, |s| Ok(queries::runs(s)?)).await?;
+    Ok(page(pages::runs_table(&runs)))
 }
 
 async fn run(State(app): State<App>, Path(id): Path<String>) -> Result<Html<String>, PageError> {

@@ -126,6 +126,12 @@ fn every_page_of_a_simulated_run_answers_and_the_stream_replays_its_log() {
         "{handoff}"
     );
     assert!(ok(&s, &format!("/runs/{id}/ops")).contains("No incident was opened"));
+    // The run list's table, which the list page redraws.
+    let runs = ok(&s, "/parts/runs");
+    assert!(
+        runs.starts_with(r#"<table class="runs""#) && runs.contains(&id) && !runs.contains("<html"),
+        "{runs}"
+    );
     // The parts the live page redraws as tasks start and end.
     let flow = ok(&s, &format!("/runs/{id}/parts/flow"));
     assert!(

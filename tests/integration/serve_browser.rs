@@ -159,6 +159,24 @@ fn the_pages_in_a_real_browser_list_runs_move_cards_live_show_transcripts_and_in
             "{list}"
         );
         shot(&c, "run-list.png").await;
+        // A run recorded while the list is shown appears in it without a reload.
+        c.execute("window.notReloaded = true;", vec![])
+            .await
+            .unwrap();
+        let later = add_simulated(&state, &ws.path().join("later"), &["run"], "hello.bmad");
+        c.wait()
+            .at_most(DEADLINE)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(&format!(
+                r#"table.runs tr.run[data-run="{later}"]"#
+            )))
+            .await
+            .expect("the new run appears in the list");
+        let still = c
+            .execute("return window.notReloaded === true;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(still, serde_json::json!(true), "the list was reloaded");
 
         // A run's board while it goes on: its story waits for its approval; once approved (from
         // another terminal) its card moves to done without a reload.

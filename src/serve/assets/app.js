@@ -1,7 +1,31 @@
-// bmad serve: the live view of a run. The page says which run it shows and the last event
-// it was drawn with; new events come as server-sent events: each is added to the latest
-// events, and one that moves a story moves its card to its new column.
+// bmad serve: the live views. The run list redraws its table; a run's page says which run
+// it shows and the last event it was drawn with, and new events come as server-sent events:
+// each is added to the latest events, and one that moves a story moves its card to its new
+// column.
 "use strict";
+// The run list: its table redrawn every 2 s while the page is shown, so new runs appear
+// and statuses change without a reload.
+(function () {
+  const runs = document.getElementById("runs");
+  if (!runs || !window.fetch) {
+    return;
+  }
+  let last = runs.innerHTML;
+  setInterval(function () {
+    if (document.hidden) {
+      return;
+    }
+    fetch("/parts/runs", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html !== null && html !== last) {
+          last = html;
+          runs.innerHTML = html;
+        }
+      })
+      .catch(function () {});
+  }, 2000);
+})();
 (function () {
   const run = document.getElementById("run");
   if (!run || !window.EventSource) {
