@@ -3,11 +3,11 @@
 //! `bmad::graph::page`), checked first (a file with errors is not drawn); `-` reads stdin.
 
 use super::free::Freer;
-use super::{GraphArgs, GraphFormat, GraphOnly};
 use bmad::graph::page::{Page, find, split};
 use bmad::graph::render::{Format, Renderer};
 use bmad::graph::{Graph, Only, build};
 use bmad::render::{RenderOptions, render as render_diagnostic};
+use clap::ValueEnum;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -151,4 +151,49 @@ fn write_pages(
                 .map_err(|source| WriteError { path, source })
         })
         .collect()
+}
+
+/// `bmad graph` arguments.
+#[derive(clap::Args)]
+pub(crate) struct GraphArgs {
+    /// The workflow (`-` for stdin).
+    file: PathBuf,
+    /// The output format.
+    #[arg(long, value_enum, default_value = "mermaid")]
+    format: GraphFormat,
+    /// Draw only one part (default: all of them).
+    #[arg(long, value_enum)]
+    only: Option<GraphOnly>,
+    /// Draw only the page NAME (as --pages lists them: phases, stories, monitors, heals,
+    /// incidents, emergencies, procedures, maintenance; `heals-2` when a part takes
+    /// several pages), as one graph.
+    #[arg(long, value_name = "NAME")]
+    page: Option<String>,
+    /// List the pages (name, what each shows) instead of drawing them.
+    #[arg(long, conflicts_with_all = ["page", "out"])]
+    pages: bool,
+    /// Write each page to its own file in DIR (`NAME.mmd` or `NAME.dot`, created or
+    /// replaced) and list the files, instead of printing the pages.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// `bmad graph --format`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum GraphFormat {
+    /// Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
+/// `bmad graph --only`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum GraphOnly {
+    /// The phases: steps, parallel agents, decisions and handoffs.
+    Phases,
+    /// The story DAG.
+    Stories,
+    /// Monitors, rules, heals, incidents, emergencies, maintenance and procedures.
+    Ops,
 }

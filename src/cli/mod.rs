@@ -69,7 +69,7 @@ enum Command {
     /// Draw the workflow: the phase flow, the story DAG and the operations, as Mermaid or
     /// Graphviz DOT, in pages that each fit a screen (list them with --pages).
     #[command(after_help = help::GRAPH)]
-    Graph(GraphArgs),
+    Graph(graph::GraphArgs),
     /// Rewrite workflows in the canonical layout (files, directories, `-` for stdin);
     /// with --check, only report the files that are not in it.
     #[command(after_help = help::FMT)]
@@ -180,51 +180,6 @@ fn parse_reason(text: &str) -> Result<String, String> {
     } else {
         Ok(text.to_string())
     }
-}
-
-/// `bmad graph` arguments.
-#[derive(clap::Args)]
-pub(crate) struct GraphArgs {
-    /// The workflow (`-` for stdin).
-    file: PathBuf,
-    /// The output format.
-    #[arg(long, value_enum, default_value = "mermaid")]
-    format: GraphFormat,
-    /// Draw only one part (default: all of them).
-    #[arg(long, value_enum)]
-    only: Option<GraphOnly>,
-    /// Draw only the page NAME (as --pages lists them: phases, stories, monitors, heals,
-    /// incidents, emergencies, procedures, maintenance; `heals-2` when a part takes
-    /// several pages), as one graph.
-    #[arg(long, value_name = "NAME")]
-    page: Option<String>,
-    /// List the pages (name, what each shows) instead of drawing them.
-    #[arg(long, conflicts_with_all = ["page", "out"])]
-    pages: bool,
-    /// Write each page to its own file in DIR (`NAME.mmd` or `NAME.dot`, created or
-    /// replaced) and list the files, instead of printing the pages.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-}
-
-/// `bmad graph --format`.
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub(crate) enum GraphFormat {
-    /// Mermaid flowchart.
-    Mermaid,
-    /// Graphviz DOT.
-    Dot,
-}
-
-/// `bmad graph --only`.
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub(crate) enum GraphOnly {
-    /// The phases: steps, parallel agents, decisions and handoffs.
-    Phases,
-    /// The story DAG.
-    Stories,
-    /// Monitors, rules, heals, incidents, emergencies, maintenance and procedures.
-    Ops,
 }
 
 /// `bmad fmt` arguments.
