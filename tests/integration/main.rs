@@ -54,6 +54,7 @@ mod script_agents;
 mod script_bounds;
 mod serve;
 mod serve_browser;
+mod source_shape;
 mod state;
 mod state_files;
 mod story_files;
