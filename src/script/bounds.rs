@@ -101,8 +101,9 @@ thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
     /// The lowest stack address the evaluation may reach (0: no evaluation).
     static STACK_FLOOR: Cell<usize> = const { Cell::new(0) };
-    /// The thread's allocation count at which the evaluation stops.
-    static MEMORY_CEILING: Cell<isize> = const { Cell::new(isize::MAX) };
+    /// The bytes the evaluation may hold beyond its lowest count (`isize::MAX`: not
+    /// counted).
+    static MEMORY_ALLOWANCE: Cell<isize> = const { Cell::new(isize::MAX) };
     static CANCEL: RefCell<Vec<Arc<AtomicBool>>> = const { RefCell::new(Vec::new()) };
     /// The lowest address of this thread's stack, once known (0: not looked up yet).
     static STACK_LOW: Cell<usize> = const { Cell::new(0) };
@@ -179,16 +180,16 @@ fn stack_floor(reserve: usize) -> usize {
 /// Sets this thread's bounds until the guard is dropped (the previous ones come back,
 /// even when the evaluation panics).
 pub fn enter(bounds: &Bounds) -> Entered {
-    let ceiling = if memory::counting() {
-        memory::allocated_here()
-            .saturating_add(isize::try_from(bounds.max_memory).unwrap_or(isize::MAX))
+    let allowance = if memory::counting() {
+        isize::try_from(bounds.max_memory).unwrap_or(isize::MAX)
     } else {
         isize::MAX
     };
     Entered {
+        low: memory::mark_low(),
         deadline: DEADLINE.with(|d| d.replace(Some(Instant::now() + bounds.timeout))),
         floor: STACK_FLOOR.with(|f| f.replace(stack_floor(bounds.stack_reserve))),
-        ceiling: MEMORY_CEILING.with(|m| m.replace(ceiling)),
+        allowance: MEMORY_ALLOWANCE.with(|m| m.replace(allowance)),
         cancel: CANCEL.with(|c| c.replace(bounds.cancel.clone())),
     }
 }
@@ -197,7 +198,8 @@ pub fn enter(bounds: &Bounds) -> Entered {
 pub struct Entered {
     deadline: Option<Instant>,
     floor: usize,
-    ceiling: isize,
+    allowance: isize,
+    low: isize,
     cancel: Vec<Arc<AtomicBool>>,
 }
 
@@ -205,7 +207,8 @@ impl Drop for Entered {
     fn drop(&mut self) {
         DEADLINE.with(|d| d.set(self.deadline));
         STACK_FLOOR.with(|f| f.set(self.floor));
-        MEMORY_CEILING.with(|m| m.set(self.ceiling));
+        MEMORY_ALLOWANCE.with(|m| m.set(self.allowance));
+        memory::restore_low(self.low);
         let cancel = std::mem::take(&mut self.cancel);
         CANCEL.with(|c| *c.borrow_mut() = cancel);
     }
@@ -256,7 +259,7 @@ pub fn install(engine: &mut Engine) {
         if floor != 0 && stack_now() < floor {
             return Some(Dynamic::from(Stop::Stack.token()));
         }
-        if memory::allocated_here() > MEMORY_CEILING.with(Cell::get) {
+        if memory::held_since_low() > MEMORY_ALLOWANCE.with(Cell::get) {
             return Some(Dynamic::from(Stop::Memory.token()));
         }
         if ops % 256 != 0 {

@@ -10,10 +10,18 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-thread_local! {
+/// What is counted on one thread.
+#[derive(Clone, Copy)]
+struct Count {
     /// Bytes allocated minus bytes freed on this thread (frees of memory allocated
-    /// elsewhere make it smaller: only differences over one evaluation are used).
-    static NET: Cell<isize> = const { Cell::new(0) };
+    /// elsewhere make it smaller: only differences are used).
+    net: isize,
+    /// The lowest `net` since the last [`mark_low`].
+    low: isize,
+}
+
+thread_local! {
+    static COUNT: Cell<Count> = const { Cell::new(Count { net: 0, low: 0 }) };
 }
 
 /// Whether [`CountingAllocator`] serves this process's allocations.
@@ -25,7 +33,12 @@ pub struct CountingAllocator;
 
 fn add(bytes: isize) {
     // A thread being torn down may still allocate: then nothing is counted.
-    let _ = NET.try_with(|n| n.set(n.get().wrapping_add(bytes)));
+    let _ = COUNT.try_with(|c| {
+        let mut count = c.get();
+        count.net = count.net.wrapping_add(bytes);
+        count.low = count.low.min(count.net);
+        c.set(count);
+    });
 }
 
 // SAFETY: every call is forwarded to the system allocator unchanged; counting only reads
@@ -78,7 +91,39 @@ pub fn counting() -> bool {
     INSTALLED.load(Ordering::Relaxed)
 }
 
-/// The net bytes allocated on this thread so far.
-pub fn allocated_here() -> isize {
-    NET.try_with(Cell::get).unwrap_or(0)
+/// The bytes this thread holds beyond the lowest count since [`mark_low`]: what an
+/// evaluation built and still holds. Freeing what was allocated before the mark (a REPL
+/// line dropping an earlier line's value) gives no credit: the count starts again from
+/// its lowest point.
+pub fn held_since_low() -> isize {
+    COUNT
+        .try_with(|c| {
+            let count = c.get();
+            count.net.wrapping_sub(count.low)
+        })
+        .unwrap_or(0)
+}
+
+/// Starts [`held_since_low`] from what this thread holds now; gives the previous lowest
+/// count, for [`restore_low`].
+pub fn mark_low() -> isize {
+    COUNT
+        .try_with(|c| {
+            let mut count = c.get();
+            let previous = count.low;
+            count.low = count.net;
+            c.set(count);
+            previous
+        })
+        .unwrap_or(0)
+}
+
+/// Ends a [`mark_low`]: the lowest count is the one from before it, or lower if the
+/// count went lower since (an enclosing evaluation keeps counting from its own mark).
+pub fn restore_low(previous: isize) {
+    let _ = COUNT.try_with(|c| {
+        let mut count = c.get();
+        count.low = count.low.min(previous);
+        c.set(count);
+    });
 }

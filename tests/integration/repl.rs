@@ -276,3 +276,30 @@ fn diagnostics_of_a_typed_definition_do_not_quote_the_internal_import() {
     assert!(err.contains("[<repl>:1:7]"), "{err}");
     assert!(!err.contains("import \""), "{err}");
 }
+
+#[test]
+fn a_line_that_drops_an_earlier_value_gets_no_credit_for_it_against_the_memory_limit() {
+    // Each `s + i` is a string of about 1 MB. 40 of them fit in 64 MB; 76 do not, even on
+    // a line that first drops the 40 an earlier line built.
+    let settings = "settings {\n  script_max_memory 64MB\n  script_max_string 200MB\n  \
+                    script_max_operations 100_000_000\n  script_timeout 30s\n}\n";
+    let build = |name: &str, n: u32| {
+        format!(
+            "let {name} = #{{}}; for i in 0..{n} {{ {name}[\"k\" + i] = s + i; }}; {name}.len()\n"
+        )
+    };
+    let input = format!(
+        "{settings}let s = \"x\"; s.pad(1000000, \"y\");\n{}m = (); {}{}",
+        build("m", 40),
+        build("p", 76),
+        build("q", 40)
+    );
+    let (out, err) = repl(&[], &input);
+    assert_eq!(out, "defined settings\n40\n40\n", "{out}\n{err}");
+    assert_eq!(
+        err.matches("took more than 64MB (limit `script_max_memory`)")
+            .count(),
+        1,
+        "{err}"
+    );
+}

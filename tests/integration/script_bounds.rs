@@ -263,8 +263,9 @@ fn deep_closure_chains_end_their_task_never_the_process() {
     let (out, code, _) = run(&flow);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("nests more than 256 levels deep"), "{out}");
-    // With the default limits, the operations end it.
-    let flow = "agent a {\n  backend script `let f = || 1; for i in 0..100000000 { let g = f; f = || g.call(); } true`\n}\nphase p {\n  a: go\n}\n";
+    // With the default operations limit, the operations end it (the time raised so that a
+    // busy machine cannot end it first).
+    let flow = "settings {\n  script_timeout 60s\n}\nagent a {\n  backend script `let f = || 1; for i in 0..100000000 { let g = f; f = || g.call(); } true`\n}\nphase p {\n  a: go\n}\n";
     let (out, code, _) = run(flow);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("limit `script_max_operations`"), "{out}");
