@@ -91,6 +91,11 @@ pub fn counting() -> bool {
     INSTALLED.load(Ordering::Relaxed)
 }
 
+/// The net bytes allocated on this thread so far.
+pub fn allocated_here() -> isize {
+    COUNT.try_with(|c| c.get().net).unwrap_or(0)
+}
+
 /// The bytes this thread holds beyond the lowest count since [`mark_low`]: what an
 /// evaluation built and still holds. Freeing what was allocated before the mark (a REPL
 /// line dropping an earlier line's value) gives no credit: the count starts again from
