@@ -141,7 +141,7 @@ pub(super) fn run_page(v: &RunView, can_answer: bool) -> Markup {
     let body = html! {
         div #run data-run=(id) data-after=(last) data-live=(v.info.status.live()) {
             (run_header(&v.info, v.span_ms))
-            (approvals(v, can_answer))
+            div #part-approvals { (approvals_part(v, can_answer)) }
             section.kpis {
                 h2 { "KPIs" }
                 @match &v.kpis {
@@ -228,8 +228,9 @@ pub(super) fn timeline_part(v: &RunView) -> Markup {
     }
 }
 
-/// The approvals a run asked for, with buttons to answer those still open (with a token).
-fn approvals(v: &RunView, can_answer: bool) -> Markup {
+/// The approvals a run asked for, with buttons to answer those still open (with a token):
+/// a part of the run's page, redrawn when an approval is asked or answered.
+pub(super) fn approvals_part(v: &RunView, can_answer: bool) -> Markup {
     if v.approvals.is_empty() {
         return html! {};
     }

@@ -107,11 +107,22 @@ async fn run(State(app): State<App>, Path(id): Path<String>) -> Result<Html<Stri
     .await
 }
 
-/// A part of a run's page, redrawn: `flow` (the workflow's graph) or `timeline`.
+/// A part of a run's page, redrawn: `flow` (the workflow's graph), `timeline` or
+/// `approvals`.
 async fn part(
     State(app): State<App>,
     Path((id, part)): Path<(String, String)>,
 ) -> Result<Html<String>, PageError> {
+    if part == "approvals" {
+        let can_answer = app.can_answer;
+        return read(&app, move |s| {
+            Ok(page(pages::approvals_part(
+                &queries::run(s, &id)?,
+                can_answer,
+            )))
+        })
+        .await;
+    }
     let draw = match part.as_str() {
         "flow" => pages::flow_part,
         "timeline" => pages::timeline_part,

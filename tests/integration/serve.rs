@@ -307,6 +307,13 @@ fn with_the_token_an_approval_is_answered_from_the_page_and_the_run_goes_on() {
         page.body
     );
     assert!(page.body.contains(r#"data-column="review""#));
+    // The approvals alone, as the page redraws them when one is asked or answered.
+    let part = s.get(&format!("/runs/{id}/parts/approvals"), &[&auth]);
+    assert!(
+        part.body.contains("review@s1") && part.body.contains(r#"<form class="answer""#),
+        "{}",
+        part.body
+    );
     let transcript = s.get(&format!("/runs/{id}/steps/build/0/s1/0/%231/0"), &[&auth]);
     assert!(
         transcript.body.contains("Transcript") && transcript.body.contains("implement"),

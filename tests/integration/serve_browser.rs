@@ -1,6 +1,6 @@
 //! `bmad serve` in a real browser: headless Chromium driven over WebDriver (chromedriver,
 //! one browser session for every page): the run list, a run's board moving a card while
-//! the run goes on (without a reload), a step's transcript, an incident. A screenshot of
+//! the run goes on and its approval shown answered (without a reload), a step's transcript, an incident. A screenshot of
 //! each is saved under target/screenshots/. Chromium and chromedriver are Debian's
 //! (`.ci/run` installs them); without them this test fails, unless
 //! `BMAD_BROWSER_TESTS=skip` says they could not be installed (`.ci/run` sets it then,
@@ -186,6 +186,8 @@ fn the_pages_in_a_real_browser_list_runs_move_cards_live_show_transcripts_and_in
         c.execute("window.notReloaded = true;", vec![])
             .await
             .unwrap();
+        let waiting_for = text_of(&c, "#part-approvals .approval").await;
+        assert!(waiting_for.contains("waiting"), "{waiting_for}");
         shot(&c, "run-board-before.png").await;
         let out = common::bmad(&[
             "approve",
@@ -212,6 +214,13 @@ fn the_pages_in_a_real_browser_list_runs_move_cards_live_show_transcripts_and_in
             .for_element(Locator::Css("#run-status.succeeded"))
             .await
             .expect("the run's status turns to succeeded");
+        // The approval, answered, is shown as such.
+        c.wait()
+            .at_most(DEADLINE)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css("#part-approvals .approval span.ok"))
+            .await
+            .expect("the approval is shown approved");
         let still = c
             .execute("return window.notReloaded === true;", vec![])
             .await

@@ -1,7 +1,7 @@
 // bmad serve: the live views. The run list redraws its table; a run's page says which run
 // it shows and the last event it was drawn with, and new events come as server-sent events:
 // each is added to the latest events, and one that moves a story moves its card to its new
-// column.
+// column; an approval asked or answered redraws the approvals.
 "use strict";
 // The run list: its table redrawn every 2 s while the page is shown, so new runs appear
 // and statuses change without a reload.
@@ -106,19 +106,23 @@
     while (list.children.length > 200) {
       list.removeChild(list.lastChild);
     }
-    if (e.kind === "approval_asked" || e.kind === "approval_answered") {
-      const note = document.getElementById("reload") || document.createElement("p");
-      note.id = "reload";
-      note.className = "note";
-      note.innerHTML = "";
-      const link = document.createElement("a");
-      link.href = window.location.pathname;
-      link.textContent = e.kind === "approval_asked"
-        ? "An approval is asked: reload to answer it."
-        : "An approval was answered: reload to see it.";
-      note.appendChild(link);
-      run.insertBefore(note, run.children[1] || null);
+  }
+
+  // The approvals, redrawn by the server as soon as one is asked or answered (with their
+  // forms, when the view has a token).
+  function approvals() {
+    const part = document.getElementById("part-approvals");
+    if (!part) {
+      return;
     }
+    fetch("/runs/" + encodeURIComponent(id) + "/parts/approvals", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html !== null) {
+          part.innerHTML = html;
+        }
+      })
+      .catch(function () {});
   }
 
   source.addEventListener("log", function (m) {
@@ -130,6 +134,9 @@
     }
     if (e.kind === "task_started" || e.kind === "task_finished") {
       soon();
+    }
+    if (e.kind === "approval_asked" || e.kind === "approval_answered") {
+      approvals();
     }
   });
   source.addEventListener("run", function (m) {
