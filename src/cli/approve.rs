@@ -3,7 +3,7 @@
 //! RUN INCIDENT` acknowledges a page the same way.
 
 use super::{AckArgs, ApproveArgs};
-use bmad::state::{Answer, Store};
+use bmad::state::{Answer, Approval, Store};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -99,23 +99,34 @@ fn list(store: &Store, id: &str) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(all) => {
-            for a in all {
-                let status = match &a.answer {
-                    None => "waiting".to_string(),
-                    Some(x) if x.approved => format!("approved{}", by(x)),
-                    Some(x) => format!(
-                        "rejected{}: {}",
-                        by(x),
-                        x.reason.as_deref().unwrap_or_default()
-                    ),
-                };
-                let who = a.who.map_or(String::new(), |w| format!(" (by {w})"));
-                let prompt = a.prompt.map_or(String::new(), |p| format!(" {p}"));
-                println!("{:<24} {status}{who}{prompt}", a.target);
+            for a in &all {
+                println!("{}", approval_line(a));
             }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// An approval on one line: target, status, who may answer, the question.
+pub(super) fn approval_line(a: &Approval) -> String {
+    let who = a.who.as_ref().map_or(String::new(), |w| {
+        format!(" (by {})", w.split(',').collect::<Vec<_>>().join(", "))
+    });
+    let prompt = a.prompt.as_ref().map_or(String::new(), |p| format!(" {p}"));
+    format!("{:<24} {}{who}{prompt}", a.target, approval_status(a))
+}
+
+/// `waiting`, `approved by X` or `rejected by X: why`.
+pub(super) fn approval_status(a: &Approval) -> String {
+    match &a.answer {
+        None => "waiting".to_string(),
+        Some(x) if x.approved => format!("approved{}", by(x)),
+        Some(x) => format!(
+            "rejected{}: {}",
+            by(x),
+            x.reason.as_deref().unwrap_or_default()
+        ),
     }
 }
 

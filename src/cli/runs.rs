@@ -90,6 +90,7 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
     let checkpoints = store.checkpoints(&run.id)?;
     let audit = store.audit(&run.id)?;
     let state = store.state(&run.id)?;
+    let approvals = store.approvals(&run.id)?;
     if format == Format::Json {
         let json = serde_json::json!({
             "run": run,
@@ -97,6 +98,15 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
             "checkpoints": checkpoints,
             "state": state.iter().map(|(k, v, w)| serde_json::json!({"key": k, "value": v, "writer": w})).collect::<Vec<_>>(),
             "audit": audit,
+            "approvals": approvals.iter().map(|a| serde_json::json!({
+                "target": a.target,
+                "attempt": a.attempt,
+                "prompt": a.prompt,
+                "who": a.who,
+                "asked_ms": a.asked_ms,
+                "status": super::approve::approval_status(a),
+                "answered_ms": a.answered_ms,
+            })).collect::<Vec<_>>(),
             "usage": bmad::runtime::report::UsageReport::of(
                 &events
                     .iter()
@@ -116,6 +126,19 @@ fn show(store: &Store, id: &str, format: Format) -> Result<String, StateError> {
     if usage.tasks > 0 {
         out.push('\n');
         out.push_str(&usage.lines());
+    }
+    if !approvals.is_empty() {
+        out.push_str("\napprovals\n");
+        for a in &approvals {
+            let _ = writeln!(out, "  {}", super::approve::approval_line(a));
+        }
+        if approvals.iter().any(|a| a.answer.is_none()) {
+            let _ = writeln!(
+                out,
+                "  answer with `bmad approve {} TARGET` (or `--reject WHY`)",
+                run.id
+            );
+        }
     }
     out.push_str("\nstory board\n");
     // The columns in the order work moves through them.

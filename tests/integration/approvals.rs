@@ -72,6 +72,14 @@ fn a_rejected_approval_sends_the_story_back_with_the_reason_and_asks_again() {
     let dir = t.path().to_path_buf();
     let run = start(&dir);
     let id = asked(&dir, 1);
+    // `bmad runs show` says what the run waits for, and how to answer.
+    Test::at(&dir)
+        .args(&["runs", "show", &id])
+        .stdout_contains(
+            "review@s1                waiting (by alice, bob) Does the change read well?",
+        )
+        .stdout_contains(&format!("answer with `bmad approve {id} TARGET`"))
+        .run();
     // Only who the step names may answer.
     Test::at(&dir)
         .args(&["approve", &id, "review@s1", "--as", "carol"])
