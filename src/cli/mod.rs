@@ -328,6 +328,10 @@ pub(crate) enum RunsCommand {
         /// Keep printing what tasks print as they end, until the run stops.
         #[arg(long)]
         follow: bool,
+        /// Print the prompt each task was given before what it printed (as recorded:
+        /// secrets masked, capped).
+        #[arg(long)]
+        prompt: bool,
     },
 }
 

@@ -34,8 +34,13 @@ pub(super) fn run(args: &RunsArgs) -> ExitCode {
     let out = Store::open(&path).and_then(|store| match &args.show {
         None => list(&store, args.format),
         Some(RunsCommand::Show { run }) => show(&store, run, args.format),
-        Some(RunsCommand::Log { run, step, follow }) => {
-            log(&store, run, step.as_deref(), *follow, args.format).map(|()| String::new())
+        Some(RunsCommand::Log {
+            run,
+            step,
+            follow,
+            prompt,
+        }) => {
+            log(&store, run, step.as_deref(), *follow, *prompt, args.format).map(|()| String::new())
         }
     });
     match out {
@@ -236,6 +241,7 @@ fn log(
     id: &str,
     step: Option<&str>,
     follow: bool,
+    prompt: bool,
     format: Format,
 ) -> Result<(), StateError> {
     let run = store.run(id)?.id;
@@ -247,7 +253,7 @@ fn log(
         let mut out = std::io::stdout().lock();
         for t in store.transcripts(&run, step, seen)? {
             seen = seen.max(t.seq);
-            let _ = out.write_all(transcript(&t, format).as_bytes());
+            let _ = out.write_all(transcript(&t, prompt, format).as_bytes());
         }
         let _ = out.flush();
         if !running {
@@ -258,8 +264,9 @@ fn log(
     }
 }
 
-/// One task's transcript, for people or as a JSON line.
-fn transcript(t: &bmad::state::TranscriptRow, format: Format) -> String {
+/// One task's transcript, for people (with its prompt when asked) or as a JSON line (the
+/// prompt in it when one was recorded).
+fn transcript(t: &bmad::state::TranscriptRow, prompt: bool, format: Format) -> String {
     if format == Format::Json {
         return serde_json::to_string(t).unwrap_or_default() + "\n";
     }
@@ -276,6 +283,19 @@ fn transcript(t: &bmad::state::TranscriptRow, format: Format) -> String {
         if t.ok { "ok" } else { "failed" },
         utc(t.wall_ms).1
     );
+    if prompt {
+        match &t.prompt {
+            Some(p) => {
+                out.push_str("── prompt ──\n");
+                out.push_str(p);
+                if !p.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str("── output ──\n");
+            }
+            None => out.push_str("(no prompt recorded)\n"),
+        }
+    }
     for (name, text) in [("stdout", &t.stdout), ("stderr", &t.stderr)] {
         if text.is_empty() {
             continue;

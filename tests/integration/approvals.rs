@@ -128,6 +128,12 @@ fn a_rejected_approval_sends_the_story_back_with_the_reason_and_asks_again() {
         stdout.contains("  review@s1            approved by bob after "),
         "{stdout}"
     );
+    // Each task's prompt is kept: the second one carries the person's words.
+    Test::at(&dir)
+        .args(&["runs", "log", &id, "--prompt"])
+        .stdout_contains("── prompt ──\n")
+        .stdout_contains("name the new flag in the README")
+        .run();
 }
 
 #[test]
