@@ -30,13 +30,13 @@ fn workflow(remote: &Path) -> String {
           git_remote "{remote}"
         }
         limits {
-          max_concurrent_agents 3
+          global { max_concurrent_agents 3 }
         }
         agent dev { backend exec "sh {agent}" timeout 120s }
         agent qa { backend exec "sh {agent}" timeout 120s }
         workflow stories { start build }
-        phase build max 4 {
-          for story in stories max 4 {
+        phase build max 3 {
+          for story in stories max 3 {
             repeat max 3 {
               dev: implement
               qa: validate
@@ -78,7 +78,7 @@ fn worker(server: &DevServer, home: &Path, name: &str, env: &[(&str, &str)]) -> 
         .env("AFTER_s02", "s01")
         .env("AFTER_s12", "s11")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(home.join(format!("{name}.log"))).unwrap());
     Worker(cmd.spawn().expect("bmad worker starts"))
 }
 
@@ -204,10 +204,16 @@ fn twenty_stories_travel_through_a_git_remote_on_two_workers() {
         .spawn()
         .expect("bmad starts");
     let pid_file = PathBuf::from(format!("{ledger_text}.pid"));
-    assert!(
-        wait_until(Duration::from_secs(120), || pid_file.exists()),
-        "the stalled task started on w1"
-    );
+    if !wait_until(Duration::from_secs(60), || pid_file.exists()) {
+        let mut run = run;
+        let _ = run.kill();
+        let (_, text) = finished(run);
+        panic!(
+            "the stalled task never started on w1: {text}\nledger: {}\nw1: {}",
+            std::fs::read_to_string(&ledger_file).unwrap_or_default(),
+            std::fs::read_to_string(dir.path().join("w1/w1.log")).unwrap_or_default()
+        );
+    }
     let _w2 = worker(
         &server,
         &dir.path().join("w2"),
