@@ -127,7 +127,8 @@ pub(crate) struct WorkerArgs {
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
     /// Where the worker keeps its clones of git remotes (story work through git), one
-    /// worker per directory [default: $XDG_CACHE_HOME/bmad/worker, or ~/.cache/bmad/worker].
+    /// worker per directory; by default `$XDG_CACHE_HOME/bmad/worker` or
+    /// `~/.cache/bmad/worker`.
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
 }
