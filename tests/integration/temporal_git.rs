@@ -262,11 +262,14 @@ fn twenty_stories_travel_through_a_git_remote_on_two_workers() {
     // s07's second attempt started from its first one's pushed work.
     let s07 = bare_git(&["show", "main:stories/s07.txt"]);
     assert_eq!(s07.lines().count(), 2, "{s07}");
-    // The coordinator's main is the bare repository's.
+    // The coordinator's main is the bare repository's, and its checkout holds nothing
+    // else: the agents worked in the workers' own worktrees.
     assert_eq!(
         git(&ws, &["rev-parse", "main"]),
         bare_git(&["rev-parse", "main"])
     );
+    assert_eq!(git(&ws, &["status", "--porcelain"]), "");
+    assert!(ws.join("stories/s20.txt").is_file());
 
     let ran = ledger(&ledger_file);
     let stalled: Vec<&Ran> = ran.iter().filter(|r| r.step == stall_step).collect();
