@@ -107,11 +107,13 @@ impl Clones {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(clone.clone());
         if first {
-            // What a killed worker left: its task worktrees are no one's now.
+            // What a killed worker left: its task worktrees and the locks of a git it was
+            // running are no one's now.
             if trees.exists() {
                 std::fs::remove_dir_all(&trees)
                     .map_err(io(format!("remove `{}`", trees.display())))?;
             }
+            remove_locks(&clone);
             git.run(["worktree", "prune"]).await?;
         }
         git.run([
@@ -226,5 +228,92 @@ impl TaskTree {
         if self.tree.root.exists() {
             let _ = std::fs::remove_dir_all(&self.tree.root);
         }
+    }
+}
+
+/// Removes the lock files a git killed mid-command left in `clone` (its own files and its
+/// refs').
+fn remove_locks(clone: &Path) {
+    let mut dirs = vec![clone.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && (dir == clone && e.file_name() == "refs" || dir != clone) {
+                dirs.push(path);
+            } else if !is_dir && path.extension().is_some_and(|x| x == "lock") {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    #[tokio::test]
+    async fn a_task_works_in_a_clean_worktree_of_its_base_and_pushes_the_story_branch() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("bare.git");
+        git(
+            dir.path(),
+            &["init", "-q", "--bare", bare.to_str().unwrap()],
+        );
+        let seed = dir.path().join("seed");
+        std::fs::create_dir_all(&seed).unwrap();
+        std::fs::write(seed.join("README"), "x\n").unwrap();
+        git(&seed, &["init", "-q"]);
+        git(&seed, &["add", "-A"]);
+        git(&seed, &["commit", "-q", "-m", "first"]);
+        let base = git(&seed, &["rev-parse", "HEAD"]);
+        let remote = bare.display().to_string();
+        git(&seed, &["push", "-q", &remote, "HEAD:refs/bmad/base/s1"]);
+        let work = GitWork {
+            remote: remote.clone(),
+            base: base.clone(),
+            base_ref: "refs/bmad/base/s1".into(),
+            branch: Some("bmad/story-s1".into()),
+            sub: String::new(),
+            message: "Story s1: dev: implement\n".into(),
+        };
+        let clones = Clones::new(dir.path().join("cache"));
+        // A try whose worker was lost leaves a file; the next try does not see it.
+        let lost = clones.checkout(&work, "s1").await.unwrap();
+        std::fs::write(lost.tree.dir.join("half.txt"), "half").unwrap();
+        let again = clones.checkout(&work, "s1").await.unwrap();
+        assert!(!again.tree.dir.join("half.txt").exists());
+        std::fs::write(again.tree.dir.join("done.txt"), "done").unwrap();
+        let pushed = again.finish().await.unwrap().unwrap();
+        assert_eq!(
+            git(&bare, &["rev-parse", "refs/heads/bmad/story-s1"]),
+            pushed
+        );
+        let files = git(&bare, &["ls-tree", "--name-only", &pushed]);
+        assert_eq!(files, "README\ndone.txt");
+        // A worker starting on this cache sweeps what the lost try left.
+        let clone = clones.clone_of(&remote);
+        std::fs::write(clone.join("refs/heads/x.lock"), "").unwrap();
+        let restarted = Clones::new(dir.path().join("cache"));
+        let t = restarted.checkout(&work, "s1").await.unwrap();
+        assert!(!lost.tree.root.exists());
+        assert!(!clone.join("refs/heads/x.lock").exists());
+        assert_eq!(t.finish().await.unwrap(), Some(base));
     }
 }
