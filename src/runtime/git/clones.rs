@@ -242,7 +242,7 @@ fn remove_locks(clone: &Path) {
         for e in entries.flatten() {
             let path = e.path();
             let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir && (dir == clone && e.file_name() == "refs" || dir != clone) {
+            if is_dir && (dir != clone || e.file_name() == "refs") {
                 dirs.push(path);
             } else if !is_dir && path.extension().is_some_and(|x| x == "lock") {
                 let _ = std::fs::remove_file(&path);
@@ -282,12 +282,12 @@ mod tests {
         git(&seed, &["init", "-q"]);
         git(&seed, &["add", "-A"]);
         git(&seed, &["commit", "-q", "-m", "first"]);
-        let base = git(&seed, &["rev-parse", "HEAD"]);
+        let first = git(&seed, &["rev-parse", "HEAD"]);
         let remote = bare.display().to_string();
         git(&seed, &["push", "-q", &remote, "HEAD:refs/bmad/base/s1"]);
         let work = GitWork {
             remote: remote.clone(),
-            base: base.clone(),
+            base: first.clone(),
             base_ref: "refs/bmad/base/s1".into(),
             branch: Some("bmad/story-s1".into()),
             sub: String::new(),
@@ -314,6 +314,6 @@ mod tests {
         let t = restarted.checkout(&work, "s1").await.unwrap();
         assert!(!lost.tree.root.exists());
         assert!(!clone.join("refs/heads/x.lock").exists());
-        assert_eq!(t.finish().await.unwrap(), Some(base));
+        assert_eq!(t.finish().await.unwrap(), Some(first));
     }
 }
