@@ -6,6 +6,12 @@
 //!    `task_finished` event, p50 and p99.
 //! 2. Throughput: 1,000 such tasks, 16 at once, over two workers of concurrency 8: wall
 //!    time of the run and tasks per second.
+//! 3. Story work through a git remote: 40 stories delivered through git, 4 at once, each
+//!    one task of an exec agent writing one file, locally and through Temporal with
+//!    `git_remote` (a bare repository on disk) on one worker of concurrency 4: each task's
+//!    time (for the remote run it holds the coordinator's commit and push of the base,
+//!    the worker's fetch, worktree, commit and push, and the coordinator's fetch), and
+//!    the run's wall time (which holds the lane's merges).
 //!
 //! `cargo bench --features temporal --bench temporal` (`BMAD_BENCH_TASKS=N` for fewer
 //! tasks). BENCHMARKS.md records the figures.
@@ -99,6 +105,7 @@ fn run(file: &Path, dir: &Path, args: &[&str]) -> (Duration, Vec<u64>) {
         .args(["--state", "none", "--log-format", "json", "--report"])
         .arg(&report)
         .args(args)
+        .envs(GIT_ENV)
         .output()
         .expect("bmad run");
     let wall = began.elapsed();
@@ -132,6 +139,93 @@ fn run(file: &Path, dir: &Path, args: &[&str]) -> (Duration, Vec<u64>) {
 
 fn percentile(sorted: &[u64], p: usize) -> u64 {
     sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+/// The tests' git environment: no user or system configuration, a fixed identity.
+const GIT_ENV: [(&str, &str); 6] = [
+    ("GIT_CONFIG_GLOBAL", "/dev/null"),
+    ("GIT_CONFIG_NOSYSTEM", "1"),
+    ("GIT_AUTHOR_NAME", "Bench"),
+    ("GIT_AUTHOR_EMAIL", "bench@example.com"),
+    ("GIT_COMMITTER_NAME", "Bench"),
+    ("GIT_COMMITTER_EMAIL", "bench@example.com"),
+];
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .envs(GIT_ENV)
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "git {args:?}");
+}
+
+/// Part 3: a bare repository with a first commit on `main` and a clone of it per run.
+fn story_work(dir: &Path, address: &str) {
+    std::fs::create_dir_all(dir).expect("a directory");
+    let bare = dir.join("bare.git");
+    git(
+        dir,
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    let seed = dir.join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    std::fs::write(seed.join("README"), "bench\n").unwrap();
+    git(&seed, &["init", "-q", "-b", "main"]);
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "first"]);
+    git(&seed, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    let mut src = format!(
+        "settings {{\n  git_remote \"{}\"\n}}\n\
+         agent dev {{ backend exec \"mkdir -p stories && echo {{story}} > stories/{{story}}.txt\" }}\n\
+         workflow bench {{ start work }}\n\
+         phase work max 4 {{\n  for story in stories max 4 {{\n    dev: implement\n  }}\n}}\n",
+        bare.display()
+    );
+    for i in 0..40 {
+        let _ = writeln!(src, "story \"s{i}\" backend {{ title \"story {i}\" }}");
+    }
+    let file = dir.join("stories.bmad");
+    std::fs::write(&file, src).expect("written");
+    let cache = dir.join("cache");
+    let _w = Killed(
+        Command::new(env!("CARGO_BIN_EXE_bmad"))
+            .args(["worker", "--temporal", address, "--task-queue", "git"])
+            .args(["--concurrency", "4", "--cache"])
+            .arg(&cache)
+            .envs(GIT_ENV)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bmad worker"),
+    );
+    let executor = format!("temporal://{address}");
+    for (name, args) in [
+        ("local", vec![]),
+        (
+            "through git on a worker",
+            vec!["--executor", executor.as_str(), "--task-queue", "git"],
+        ),
+    ] {
+        let runs = dir.join(name.replace(' ', "-"));
+        std::fs::create_dir_all(&runs).unwrap();
+        let ws = runs.join("ws");
+        git(
+            &runs,
+            &["clone", "-q", bare.to_str().unwrap(), ws.to_str().unwrap()],
+        );
+        let (wall, times) = run(&file, &runs, &args);
+        println!(
+            "story work, {} tasks 4 at once, {name}: {:.1} s wall; per task p50 {} ms p99 {} ms",
+            times.len(),
+            wall.as_secs_f64(),
+            percentile(&times, 50),
+            percentile(&times, 99)
+        );
+    }
 }
 
 fn main() {
@@ -179,4 +273,5 @@ fn main() {
         percentile(&times, 50),
         percentile(&times, 99)
     );
+    story_work(&dir.path().join("git"), &address);
 }

@@ -64,11 +64,13 @@ pub enum Code {
     /// A BMAD-METHOD project's file gives a story or epic a status its format does not
     /// have.
     UnknownStatus,
+    /// The `git_remote` setting names no repository every machine can reach the same way.
+    GitRemote,
 }
 
 impl Code {
     /// Every code, in a stable order.
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 27] = [
         Code::Io,
         Code::Encoding,
         Code::EmptyFile,
@@ -95,6 +97,7 @@ impl Code {
         Code::PathOutside,
         Code::ProjectFormat,
         Code::UnknownStatus,
+        Code::GitRemote,
     ];
 
     /// The stable name, e.g. `bmad::undefined`.
@@ -126,6 +129,7 @@ impl Code {
             Code::PathOutside => "bmad::path-outside",
             Code::ProjectFormat => "bmad::project-format",
             Code::UnknownStatus => "bmad::unknown-status",
+            Code::GitRemote => "bmad::git-remote",
         }
     }
 }

@@ -34,6 +34,7 @@ pub fn explanation(code: Code) -> &'static str {
         Code::PathOutside => include_str!("../docs/codes/path-outside.md"),
         Code::ProjectFormat => include_str!("../docs/codes/project-format.md"),
         Code::UnknownStatus => include_str!("../docs/codes/unknown-status.md"),
+        Code::GitRemote => include_str!("../docs/codes/git-remote.md"),
     }
 }
 

@@ -11,6 +11,7 @@ mod names;
 mod paths;
 mod reach;
 mod refs;
+mod remote;
 mod scc;
 mod shape;
 mod steps;

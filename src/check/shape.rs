@@ -299,7 +299,10 @@ fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
         }
     }
     for s in &p.settings {
-        let wants_text = matches!(s.name.name.as_str(), "workspace" | "hosts" | "agents");
+        let wants_text = matches!(
+            s.name.name.as_str(),
+            "workspace" | "hosts" | "agents" | "git_remote"
+        );
         let ok = match &s.value {
             SettingValue::Quantity(_) => !wants_text,
             SettingValue::Text(_) => wants_text,
@@ -333,6 +336,11 @@ fn settings(p: &Program, diags: &mut Vec<Diagnostic>) {
             && let SettingValue::Text(t) = &s.value
         {
             workspace_setting(t, diags);
+        }
+        if s.name.name == "git_remote"
+            && let SettingValue::Text(t) = &s.value
+        {
+            super::remote::git_remote(t, diags);
         }
     }
 }

@@ -126,6 +126,11 @@ pub(crate) struct WorkerArgs {
     /// How many agent tasks this worker runs at once.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
+    /// Where the worker keeps its clones of git remotes (story work through git), one
+    /// worker per directory; by default `$XDG_CACHE_HOME/bmad/worker` or
+    /// `~/.cache/bmad/worker`.
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
 }
 
 /// `bmad completions` arguments.

@@ -116,10 +116,17 @@ pub(super) fn worker(args: &super::WorkerArgs) -> ExitCode {
         "bmad worker: polling task queue {} of namespace {} at {} ({} task(s) at once)",
         settings.task_queue, settings.namespace, settings.address, args.concurrency
     );
+    let Some(cache) = args.cache.clone().or_else(default_cache) else {
+        let _ = writeln!(
+            err,
+            "error: no cache directory for the worker's clones: give --cache DIR (or set HOME)"
+        );
+        return ExitCode::from(2);
+    };
     let signalled = super::signals::watch(|_| {});
     let ended = rt.block_on(async {
         tokio::select! {
-            ended = worker::run(&settings, args.concurrency) => Some(ended),
+            ended = worker::run(&settings, args.concurrency, cache) => Some(ended),
             Ok(_) = signalled => None,
         }
     });
@@ -131,4 +138,19 @@ pub(super) fn worker(args: &super::WorkerArgs) -> ExitCode {
         }
         Some(Ok(())) | None => ExitCode::SUCCESS,
     }
+}
+
+/// The worker's cache directory when `--cache` is not given: `$XDG_CACHE_HOME/bmad/worker`,
+/// or `~/.cache/bmad/worker`.
+#[cfg(feature = "temporal")]
+fn default_cache() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| std::path::PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join("bmad").join("worker"))
 }

@@ -70,6 +70,7 @@ pub const SETTINGS: &[(&str, Option<&[Kind]>)] = &[
     ("workspace", None),
     ("hosts", None),
     ("agents", None),
+    ("git_remote", None),
     ("agent_timeout", Some(&[Kind::Duration])),
     ("script_timeout", Some(&[Kind::Duration])),
     ("script_max_operations", Some(&[Kind::Count])),

@@ -10,75 +10,22 @@
 //! neither merges twice nor loses a commit, and leaves no worktree behind.
 
 use super::Runner;
+use super::delivery_setup::story_info;
 use super::event::EventKind;
-use super::git::commit::{StoryInfo, commit_all, message, untouched_now};
+use super::git::commit::{commit_all, message, untouched_now};
 use super::git::lane::{Advanced, Lane, Merge};
 use super::git::repo::Repo;
 use super::git::worktree::{Tree, Trees};
-use super::git::{GitError, GitRun, short};
+use super::git::{GitError, short};
 use super::steps::{Ctx, LoopState, StepError};
 use super::workspace::Workspace;
-use crate::ir::Program;
+use crate::model::Story;
 use crate::model::step::{Step, StepKind, Task, holds_verdict, walk};
-use crate::model::{Backend, Story};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
-
-/// What delivery needs from the workflow: the integration branch its git agents name, and
-/// the state it shares with them.
-#[derive(Debug)]
-pub(super) struct GitSetup {
-    /// The `base` of the workflow's git agents: the integration branch (the branch checked
-    /// out in the workspace when none names one).
-    pub base: Option<String>,
-    /// Shared with the git agents: the stories' descriptions, what the lane merged.
-    pub run: Arc<GitRun>,
-}
-
-impl GitSetup {
-    /// The setup of `program`'s git agents; an error when two name different branches.
-    pub(super) fn of(program: &Program) -> Result<GitSetup, GitError> {
-        let mut base: Option<String> = None;
-        for a in &program.agents {
-            if let Some(Backend::Git { base: Some(b), .. }) = &a.backend {
-                match &base {
-                    Some(other) if other.as_str() != b.value.as_str() => {
-                        return Err(GitError::TwoBases(other.clone(), b.value.to_string()));
-                    }
-                    _ => base = Some(b.value.to_string()),
-                }
-            }
-        }
-        let run = GitRun::default();
-        run.know(program.stories.iter().map(|s| story_info(s)));
-        Ok(GitSetup {
-            base,
-            run: Arc::new(run),
-        })
-    }
-}
-
-/// What a story says about itself, for its commit.
-fn story_info(s: &Story) -> StoryInfo {
-    StoryInfo {
-        id: s.id.name.to_string(),
-        title: s
-            .title
-            .as_ref()
-            .map_or(String::new(), |t| t.value.to_string()),
-        accept: s.accept.iter().map(|a| a.value.to_string()).collect(),
-        declared: s
-            .create
-            .iter()
-            .map(|c| c.path.value.to_string())
-            .chain(s.modify.iter().map(|m| m.path.value.to_string()))
-            .collect(),
-    }
-}
 
 /// A story's worktree as its steps see it.
 pub(super) struct StoryTree {
@@ -177,8 +124,19 @@ impl Runner {
         }))
     }
 
-    /// Removes the delivery's worktrees, except those of blocked stories.
+    /// Removes the delivery's worktrees, except those of blocked stories; pushes the
+    /// integration branch to the remote story work travelled through.
     pub(super) async fn end_delivery(&self, d: &Delivery) {
+        if let Some(remote) = self.git.publish.get() {
+            let branch = d.lane.branch.as_str();
+            let said = match super::git::remote::publish(&d.repo, remote, branch).await {
+                Ok(()) => format!("pushed `{branch}` to the git remote `{remote}`"),
+                Err(e) => {
+                    format!("`{branch}` could not be pushed to the git remote `{remote}`: {e}")
+                }
+            };
+            self.note("delivery", said);
+        }
         let kept = d.kept.borrow().clone();
         if let Err(e) = d.trees.finish(&kept).await {
             self.note(

@@ -14,8 +14,10 @@ pub mod backend;
 mod bmad_stories;
 pub mod budget;
 mod budget_watch;
+pub mod carried;
 pub mod confined;
 mod delivery;
+mod delivery_setup;
 mod deploy;
 pub mod digest;
 pub mod durable;
@@ -128,7 +130,7 @@ pub struct Runner {
     ops: ops::Desk,
     /// What delivery through git needs: the stories' descriptions, what the merge lane
     /// did (shared with the git agents), the integration branch the git agents name.
-    git: delivery::GitSetup,
+    git: delivery_setup::GitSetup,
     /// The marks of the processes the run starts: what they leave running is stopped when
     /// the run ends.
     marks: Arc<process_mark::RunMarks>,
@@ -174,7 +176,7 @@ impl Runner {
         let scripts = Arc::new(scripts);
         let mut backends: HashMap<String, Arc<dyn AgentBackend>> = HashMap::new();
         // What the git agents share with delivery: the stories, what the lane merged.
-        let git = delivery::GitSetup::of(&program)?;
+        let git = delivery_setup::GitSetup::of(&program)?;
         let workspace = workspace::Workspace::new(&options.workspace, &program);
         let mut agent_limits = HashMap::new();
         let mut portable = HashMap::new();

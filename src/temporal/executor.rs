@@ -5,13 +5,16 @@
 //! an id that is running attaches to it, and one that has ended gives back its result.
 //! A server that cannot be reached, or workers that cannot run the task, are the
 //! executor's refusal, not the task's failure: the run waits and tries again, then pauses
-//! with the reason.
+//! with the reason. Story work in a git worktree travels through the workflow's
+//! `git_remote` ([`crate::runtime::git::remote`]); without one it runs here. Artifacts
+//! outside git come back in the outcome ([`crate::runtime::carried`]).
 
 use super::task::{AgentTask, Envelope};
 use super::{Settings, TemporalError};
 use crate::runtime::Runner;
 use crate::runtime::backend::{AgentBackend, Invocation, Outcome};
-use crate::runtime::remote::RemoteTask;
+use crate::runtime::git::remote as git_remote;
+use crate::runtime::remote::{RemoteOutcome, RemoteTask};
 use crate::runtime::transient::Transient;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
@@ -48,6 +51,8 @@ struct Link {
     /// Stands for the run's id when the run is not recorded (its executions cannot be
     /// attached to again).
     unrecorded: String,
+    /// The git remote story work travels through (`settings { git_remote }`).
+    git_remote: Option<String>,
 }
 
 /// An agent whose tasks run on Temporal workers.
@@ -55,8 +60,8 @@ pub struct TemporalBackend {
     link: Arc<Link>,
     /// The agent's own timeout.
     timeout: Option<Duration>,
-    /// The agent's local backend, for story work in a git worktree (it does not travel
-    /// yet).
+    /// The agent's local backend, for story work in a git worktree when the workflow
+    /// names no git remote.
     local: Arc<dyn AgentBackend>,
 }
 
@@ -68,6 +73,13 @@ const REPORT_MARGIN: Duration = Duration::from_secs(60);
 /// Gives every exec and script agent of `runner` a Temporal backend on `settings`;
 /// returns their names.
 pub fn install(runner: &mut Runner, settings: Settings, origin: Origin) -> Vec<String> {
+    let git_remote = runner
+        .program()
+        .setting_name("git_remote")
+        .map(str::to_string);
+    if let Some(remote) = &git_remote {
+        runner.publish_to(remote);
+    }
     let began = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
@@ -77,6 +89,7 @@ pub fn install(runner: &mut Runner, settings: Settings, origin: Origin) -> Vec<S
         client: tokio::sync::Mutex::new(None),
         tries: Mutex::new(HashMap::new()),
         unrecorded: format!("unrecorded-{:x}-{began:x}", std::process::id()),
+        git_remote,
     });
     let agents = runner.portable_agents();
     for agent in &agents {
@@ -117,11 +130,11 @@ impl Link {
     }
 
     /// Starts (or attaches to) the execution of `envelope` as `id` and waits for its
-    /// outcome.
-    async fn execute(&self, id: String, envelope: Envelope) -> Outcome {
+    /// outcome; the outcome of a refusal when it could not run.
+    async fn execute(&self, id: String, envelope: Envelope) -> Result<RemoteOutcome, Outcome> {
         let client = match self.client().await {
             Ok(c) => c,
-            Err(e) => return unreachable_outcome(&e.to_string()),
+            Err(e) => return Err(unreachable_outcome(&e.to_string())),
         };
         let options = WorkflowStartOptions::new(self.settings.task_queue.clone(), id.clone())
             .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
@@ -146,26 +159,26 @@ impl Link {
             }
             Err(e) => {
                 *self.client.lock().await = None;
-                return unreachable_outcome(&format!(
+                return Err(unreachable_outcome(&format!(
                     "cannot start Temporal execution `{id}` at {}: {}",
                     self.settings.address,
                     super::error_chain(&e)
-                ));
+                )));
             }
         };
         match result {
-            Ok(remote) => remote.into(),
+            Ok(remote) => Ok(remote),
             // The workers could not run it (another version of the workflow, workers
             // lost past the retries): no failure of the task either.
-            Err(WorkflowGetResultError::Failed(f)) => unreachable_outcome(&format!(
+            Err(WorkflowGetResultError::Failed(f)) => Err(unreachable_outcome(&format!(
                 "Temporal execution `{id}` failed on its workers: {}",
                 super::error_chain(&*f)
-            )),
-            Err(e) => unreachable_outcome(&format!(
+            ))),
+            Err(e) => Err(unreachable_outcome(&format!(
                 "Temporal execution `{id}` at {} ended without a result: {}",
                 self.settings.address,
                 super::error_chain(&e)
-            )),
+            ))),
         }
     }
 }
@@ -182,10 +195,12 @@ fn unreachable_outcome(why: &str) -> Outcome {
 
 impl AgentBackend for TemporalBackend {
     fn run(&self, inv: Invocation) -> BoxFuture<'static, Outcome> {
-        let Some(task) = RemoteTask::of(&inv) else {
-            return self.local.run(inv);
-        };
         let link = Arc::clone(&self.link);
+        // Story work in a git worktree travels only through a git remote.
+        if inv.tree.is_some() && link.git_remote.is_none() {
+            return self.local.run(inv);
+        }
+        let mut task = RemoteTask::of(&inv);
         let run = inv.run.clone().unwrap_or_else(|| link.unrecorded.clone());
         let base = execution_id(&run, &inv.step, inv.attempt, 1);
         let tried = {
@@ -199,18 +214,56 @@ impl AgentBackend for TemporalBackend {
         };
         let id = execution_id(&run, &inv.step, inv.attempt, tried);
         let limit = inv.timeout.or(self.timeout).unwrap_or(NO_TIMEOUT) + REPORT_MARGIN;
-        let envelope = Envelope {
-            workflow: link.origin.workflow.clone(),
-            workflow_sha256: link.origin.workflow_sha256.clone(),
-            workspace: link.origin.workspace.clone(),
-            workflow_dir: link.origin.workflow_dir.clone(),
-            agents: link.origin.agents.clone(),
-            task,
-            start_to_close_ms: millis(limit),
-            heartbeat_ms: millis(link.settings.heartbeat),
-        };
-        Box::pin(async move { link.execute(id, envelope).await })
+        let start_to_close_ms = millis(limit);
+        let heartbeat_ms = millis(link.settings.heartbeat);
+        Box::pin(async move {
+            let story = inv.story.clone().unwrap_or_default();
+            let what = format!("{}: {}", inv.agent, inv.tasks.join(", "));
+            let work = match (&inv.tree, &link.git_remote) {
+                (Some(tree), Some(remote)) => {
+                    match git_remote::send(tree, remote, &story, &what).await {
+                        Ok(w) => Some(w),
+                        Err(e) => return unreachable_git(remote, &e.to_string()),
+                    }
+                }
+                _ => None,
+            };
+            task.git.clone_from(&work);
+            let envelope = Envelope {
+                workflow: link.origin.workflow.clone(),
+                workflow_sha256: link.origin.workflow_sha256.clone(),
+                workspace: link.origin.workspace.clone(),
+                workflow_dir: link.origin.workflow_dir.clone(),
+                agents: link.origin.agents.clone(),
+                task,
+                start_to_close_ms,
+                heartbeat_ms,
+            };
+            let remote = match link.execute(id, envelope).await {
+                Ok(r) => r,
+                Err(refused) => return refused,
+            };
+            let (pushed, carried) = (remote.pushed.clone(), remote.carried.clone());
+            let mut outcome: Outcome = remote.into();
+            match (&inv.tree, &work) {
+                (Some(tree), Some(work)) => {
+                    if let (Some(pushed), Some(_)) = (&pushed, &work.branch)
+                        && let Err(e) = git_remote::receive(tree, &story, work, pushed).await
+                    {
+                        return unreachable_git(&work.remote, &e.to_string());
+                    }
+                }
+                _ => crate::runtime::carried::settle(&carried, &inv.produces, &mut outcome),
+            }
+            outcome
+        })
     }
+}
+
+/// The outcome of a story's task whose work could not travel through the git remote:
+/// no fault of the task (the run waits and tries again, then pauses with the reason).
+fn unreachable_git(remote: &str, why: &str) -> Outcome {
+    unreachable_outcome(&format!("the git remote `{remote}`: {why}"))
 }
 
 /// `d` in whole milliseconds.

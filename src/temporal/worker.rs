@@ -2,13 +2,16 @@
 //! local run would: the workflow file is checked here (it must be the coordinator's
 //! version) on its first task, its agents made over the shared workspace, and the task
 //! runs on its agent's own backend ([`Local::run`]: limits, timeout, transcript,
-//! structured result), heartbeating while it runs. A task whose workflow cannot run here fails without retry;
-//! a worker that dies mid-task stops heartbeating, and Temporal gives the task to another.
+//! structured result), heartbeating while it runs. A task whose workflow cannot run here
+//! fails without retry; a worker that dies mid-task stops heartbeating, and Temporal gives
+//! the task to another. Story work through git runs in the worker's clones of the remote,
+//! kept in its cache directory ([`crate::runtime::git::clones`]).
 // The `#[activities]` macro makes an undocumented public constant for each activity.
 #![allow(missing_docs)]
 
 use super::task::{AgentTask, Envelope};
 use super::{Settings, TemporalError};
+use crate::runtime::git::clones::Clones;
 use crate::runtime::remote::{Local, RemoteOutcome};
 use crate::runtime::{RunOptions, Runner};
 use std::collections::HashMap;
@@ -21,10 +24,11 @@ use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{ApplicationFailure, Runtime, Worker, WorkerOptions};
 
 /// The worker's activities: the agent task. Keeps the agents of the workflows it has
-/// run tasks of, by workflow, version, workspace and adapter.
-#[derive(Default)]
+/// run tasks of, by workflow, version, workspace and adapter, and its clones of git
+/// remotes.
 pub struct TaskActivities {
     prepared: Mutex<HashMap<Key, Arc<Local>>>,
+    clones: Arc<Clones>,
 }
 
 /// What a prepared workflow is kept by: its file, its sha256, the workspace, the
@@ -60,7 +64,7 @@ impl TaskActivities {
         let mut running = std::pin::pin!(running);
         loop {
             tokio::select! {
-                outcome = &mut running => return Ok(outcome.into()),
+                outcome = &mut running => return Ok(outcome),
                 () = ctx.cancelled() => return Err(ActivityError::cancelled()),
                 () = tokio::time::sleep(beat) => {
                     // A heartbeat that cannot be sent is missed: the server decides.
@@ -89,7 +93,7 @@ impl TaskActivities {
         if let Some(local) = lock().get(&key) {
             return Ok(Arc::clone(local));
         }
-        let local = Arc::new(prepare(input)?);
+        let local = Arc::new(prepare(input, &self.clones)?);
         let mut kept = lock();
         if kept.len() >= KEPT {
             kept.clear();
@@ -101,7 +105,7 @@ impl TaskActivities {
 
 /// The agents of `input`'s workflow on this machine: the workflow checked (the same
 /// version as the coordinator's) and its agents' backends made over the shared workspace.
-fn prepare(input: &Envelope) -> Result<Local, String> {
+fn prepare(input: &Envelope, clones: &Arc<Clones>) -> Result<Local, String> {
     let file = Path::new(&input.workflow);
     let checked = crate::check_path(file);
     if checked.io_failed || checked.has_errors() {
@@ -126,16 +130,21 @@ fn prepare(input: &Envelope) -> Result<Local, String> {
         ..RunOptions::default()
     };
     let runner = Runner::new(checked.program, options).map_err(|e| e.to_string())?;
-    Ok(runner.into_local())
+    Ok(runner.into_local(Some(Arc::clone(clones))))
 }
 
 /// Runs a worker on `settings`' task queue until it stops: at most `concurrency` agent
-/// tasks at once. Must be called inside a multi-threaded tokio runtime.
+/// tasks at once, story work through git in clones kept under `cache`. Must be called
+/// inside a multi-threaded tokio runtime.
 ///
 /// # Errors
 ///
 /// When the server cannot be reached or the worker fails.
-pub async fn run(settings: &Settings, concurrency: usize) -> Result<(), TemporalError> {
+pub async fn run(
+    settings: &Settings,
+    concurrency: usize,
+    cache: PathBuf,
+) -> Result<(), TemporalError> {
     let worker_error = |e: &dyn std::fmt::Display| TemporalError::Worker(e.to_string());
     let runtime = Runtime::from_current_tokio(temporalio_sdk::runtime::RuntimeOptions::default())
         .map_err(|e| worker_error(&e))?;
@@ -150,7 +159,10 @@ pub async fn run(settings: &Settings, concurrency: usize) -> Result<(), Temporal
     let options = WorkerOptions::new(settings.task_queue.clone())
         .register_workflow::<AgentTask>()
         .map_err(|e| worker_error(&e))?
-        .register_activities(TaskActivities::default())
+        .register_activities(TaskActivities {
+            prepared: Mutex::new(HashMap::new()),
+            clones: Arc::new(Clones::new(cache)),
+        })
         .tuner(tuner)
         .build();
     let mut worker = Worker::new(&runtime, client, options).map_err(|e| worker_error(&e))?;

@@ -60,6 +60,8 @@ mod state_files;
 mod story_files;
 #[cfg(feature = "temporal")]
 mod temporal;
+#[cfg(feature = "temporal")]
+mod temporal_git;
 mod tls;
 mod ui;
 mod workspace;

@@ -15,9 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A dev server on a free loopback port, stopped when dropped.
-struct DevServer {
+pub(crate) struct DevServer {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Drop for DevServer {
@@ -35,7 +35,7 @@ fn free_port() -> u16 {
 
 /// A dev server, ready; `None` (said on stderr) when there is no `temporal` CLI and the
 /// tests are not required.
-fn dev_server() -> Option<DevServer> {
+pub(crate) fn dev_server() -> Option<DevServer> {
     let found = Command::new("temporal")
         .arg("--version")
         .stdout(Stdio::null())
@@ -111,7 +111,7 @@ fn executions(server: &DevServer) -> usize {
 }
 
 /// A `bmad worker` named `name` (its agents see it as `$WORKER`), killed when dropped.
-struct Worker(Child);
+pub(crate) struct Worker(pub(crate) Child);
 
 impl Drop for Worker {
     fn drop(&mut self) {

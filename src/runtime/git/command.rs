@@ -80,6 +80,29 @@ pub enum GitError {
     /// git is older than 2.38, which merges without a checkout (`merge-tree --write-tree`).
     #[error("the merge lane needs git 2.38 or later (`git merge-tree --write-tree`): update git")]
     TooOld,
+    /// The remote's story branch is not at the commit the worker said it pushed.
+    #[error(
+        "the remote's branch `{branch}` is at {found}, not at {pushed} which the worker \
+         pushed: another push overwrote it"
+    )]
+    RemoteMoved {
+        /// The story's branch.
+        branch: String,
+        /// What the worker pushed.
+        pushed: String,
+        /// What the remote has.
+        found: String,
+    },
+    /// The commit a task starts from is not in the remote.
+    #[error("the commit {commit} the task starts from is not in the remote `{remote}` ({at})")]
+    BaseMissing {
+        /// The commit.
+        commit: String,
+        /// The remote.
+        remote: String,
+        /// The ref it was pushed to.
+        at: String,
+    },
     /// A file operation around git failed.
     #[error("cannot {what}: {source}")]
     Io {
