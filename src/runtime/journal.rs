@@ -237,9 +237,11 @@ impl Journal {
         };
         self.writer.send(Op::StepFinished {
             n,
-            ok,
-            validation,
-            feedback: feedback.map(str::to_string),
+            end: crate::state::StepEnd {
+                ok,
+                validation,
+                feedback: feedback.map(str::to_string),
+            },
         });
     }
 

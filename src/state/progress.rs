@@ -191,7 +191,7 @@ fn reason_of(data: &str) -> Option<String> {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::state::{EventRow, NewRun, RunKind, Store, StoryStatus};
+    use crate::state::{EventRow, NewRun, RunKind, StepEnd, Store, StoryStatus};
 
     /// A new store with one run in it (also for the other modules' tests).
     pub(in crate::state) fn store_with_run() -> (tempfile::TempDir, Store, String) {
@@ -215,18 +215,31 @@ pub(super) mod tests {
         let (_dir, mut store, id) = store_with_run();
         let run = store.run_key(&id).unwrap();
         // a: failed, then started again and in flight; b: ended well; c: ended well, then
-        // started again (a resume of a later attempt) and in flight; d: started only.
-        store.step_started(run, 1, "a").unwrap();
-        store.step_started(run, 2, "b").unwrap();
+        // started again (a resume of a later attempt) and in flight; d: started only; e:
+        // started and ended in one row.
+        let end = |ok, validation, feedback: Option<&str>| StepEnd {
+            ok,
+            validation,
+            feedback: feedback.map(str::to_string),
+        };
+        store.step_started(run, 1, "a", None).unwrap();
+        store.step_started(run, 2, "b", None).unwrap();
         store
-            .step_finished(run, 1, false, false, Some("no"))
+            .step_finished(run, 1, &end(false, false, Some("no")))
             .unwrap();
-        store.step_started(run, 3, "c").unwrap();
-        store.step_finished(run, 2, true, false, None).unwrap();
-        store.step_started(run, 4, "a").unwrap();
-        store.step_finished(run, 3, true, true, Some("ok")).unwrap();
-        store.step_started(run, 5, "c").unwrap();
-        store.step_started(run, 6, "d").unwrap();
+        store.step_started(run, 3, "c", None).unwrap();
+        store
+            .step_finished(run, 2, &end(true, false, None))
+            .unwrap();
+        store.step_started(run, 4, "a", None).unwrap();
+        store
+            .step_finished(run, 3, &end(true, true, Some("ok")))
+            .unwrap();
+        store.step_started(run, 5, "c", None).unwrap();
+        store.step_started(run, 6, "d", None).unwrap();
+        store
+            .step_started(run, 7, "e", Some(&end(true, false, None)))
+            .unwrap();
         store.commit().unwrap();
         let ended: Vec<(String, bool)> = store
             .finished_steps(&id)
@@ -234,9 +247,9 @@ pub(super) mod tests {
             .into_iter()
             .map(|s| (s.key, s.ok))
             .collect();
-        assert_eq!(ended, [("b".to_string(), true)]);
+        assert_eq!(ended, [("b".to_string(), true), ("e".to_string(), true)]);
         assert_eq!(store.steps_in_flight(&id).unwrap(), ["a", "c", "d"]);
-        assert_eq!(store.steps_started(run).unwrap(), 6);
+        assert_eq!(store.steps_started(run).unwrap(), 7);
         assert!(store.finished_steps("no-such-run").unwrap().is_empty());
     }
 

@@ -28,6 +28,17 @@ pub struct EventRow<'a> {
     pub moved: Option<(u64, StoryStatus)>,
 }
 
+/// How a step ended, as its row keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepEnd {
+    /// Whether it succeeded (a validation: whether it approved).
+    pub ok: bool,
+    /// Whether it was a QA validation.
+    pub validation: bool,
+    /// Feedback or failure reason.
+    pub feedback: Option<String>,
+}
+
 /// A run's integer key in the store (`runs.rid`): what the rows of its log, its steps and
 /// its board carry instead of its text id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,16 +229,30 @@ impl Store {
 
     /// Records that a step started (again, when it was in flight before a crash, or ran
     /// and failed): a new row `n`, numbered in the order steps start, so it is appended.
+    /// With `ended`, how it ended too (a start and end written in one transaction).
     ///
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
-    pub fn step_started(&mut self, run: RunKey, n: u64, key: &str) -> Result<(), StateError> {
+    pub fn step_started(
+        &mut self,
+        run: RunKey,
+        n: u64,
+        key: &str,
+        ended: Option<&StepEnd>,
+    ) -> Result<(), StateError> {
         self.begin()?;
-        self.exec(
-            "INSERT INTO steps (run, n, key) VALUES (?1, ?2, ?3)",
-            params![run.0, n as i64, key],
-        )?;
+        match ended {
+            None => self.exec(
+                "INSERT INTO steps (run, n, key) VALUES (?1, ?2, ?3)",
+                params![run.0, n as i64, key],
+            )?,
+            Some(e) => self.exec(
+                "INSERT INTO steps (run, n, key, ok, validation, feedback) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![run.0, n as i64, key, e.ok, e.validation, e.feedback],
+            )?,
+        };
         Ok(())
     }
 
@@ -237,18 +262,11 @@ impl Store {
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
-    pub fn step_finished(
-        &mut self,
-        run: RunKey,
-        n: u64,
-        ok: bool,
-        validation: bool,
-        feedback: Option<&str>,
-    ) -> Result<(), StateError> {
+    pub fn step_finished(&mut self, run: RunKey, n: u64, end: &StepEnd) -> Result<(), StateError> {
         self.begin()?;
         self.exec(
             "UPDATE steps SET ok = ?3, validation = ?4, feedback = ?5 WHERE run = ?1 AND n = ?2",
-            params![run.0, n as i64, ok, validation, feedback],
+            params![run.0, n as i64, end.ok, end.validation, end.feedback],
         )?;
         Ok(())
     }

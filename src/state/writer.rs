@@ -52,12 +52,8 @@ pub enum Op {
     StepFinished {
         /// The number of the start it ends.
         n: u64,
-        /// Whether it succeeded.
-        ok: bool,
-        /// Whether it was a validation.
-        validation: bool,
-        /// Feedback or failure.
-        feedback: Option<String>,
+        /// How it ended.
+        end: super::StepEnd,
     },
     /// An artifact a step wrote: path and sha256.
     Artifact(String, String, u64),
@@ -389,13 +385,8 @@ fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), St
             }
             Ok(())
         }
-        Op::StepStarted(n, step) => store.step_started(key, n, &step),
-        Op::StepFinished {
-            n,
-            ok,
-            validation,
-            feedback,
-        } => store.step_finished(key, n, ok, validation, feedback.as_deref()),
+        Op::StepStarted(n, step) => store.step_started(key, n, &step, None),
+        Op::StepFinished { n, end } => store.step_finished(key, n, &end),
         Op::Artifact(path, sha, seq) => store.artifact(run, &path, &sha, seq),
         Op::Transcript(t) => store.transcript(run, &t),
         Op::State {
@@ -413,13 +404,55 @@ fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), St
             snapshot,
             durable,
         } => store.checkpoint(run, seq, &reason, &snapshot, durable),
-        Op::Batch(ops) => ops
-            .into_iter()
-            .try_for_each(|op| apply(store, (run, key), op)),
+        Op::Batch(ops) => write_batch(store, (run, key), ops),
         Op::SyncRequested(_)
         | Op::Flush(_)
         | Op::Finish { .. }
         | Op::AskApproval { .. }
         | Op::Approval(..) => Ok(()),
     }
+}
+
+/// Writes the records of a batch in order. A step that starts and ends within the batch is
+/// written as one row, its end with its start (one statement fewer, and no row updated):
+/// the batch is committed whole, so no reader or crash sees the difference. A durable
+/// checkpoint commits in the middle of a batch: no step is joined across one.
+fn write_batch(
+    store: &mut Store,
+    (run, key): (&str, RunKey),
+    ops: Vec<Op>,
+) -> Result<(), StateError> {
+    let mut ops: Vec<Option<Op>> = ops.into_iter().map(Some).collect();
+    // The starts not ended yet in this batch: their number and place.
+    let mut open: Vec<(u64, usize)> = Vec::new();
+    let mut ends: Vec<Option<super::StepEnd>> = Vec::new();
+    for i in 0..ops.len() {
+        match &ops[i] {
+            Some(Op::StepStarted(n, _)) => open.push((*n, i)),
+            Some(Op::StepFinished { n, .. }) => {
+                if let Some(k) = open.iter().rposition(|(m, _)| m == n) {
+                    let (_, at) = open.swap_remove(k);
+                    if let Some(Op::StepFinished { end, .. }) = ops[i].take() {
+                        if ends.len() <= at {
+                            ends.resize_with(at + 1, || None);
+                        }
+                        ends[at] = Some(end);
+                    }
+                }
+            }
+            Some(Op::Checkpoint { durable: true, .. }) => open.clear(),
+            _ => {}
+        }
+    }
+    ends.resize_with(ops.len(), || None);
+    for (op, end) in ops.into_iter().zip(ends) {
+        match (op, end) {
+            (Some(Op::StepStarted(n, step)), Some(end)) => {
+                store.step_started(key, n, &step, Some(&end))?;
+            }
+            (Some(op), _) => apply(store, (run, key), op)?,
+            (None, _) => {}
+        }
+    }
+    Ok(())
 }
