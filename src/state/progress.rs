@@ -21,7 +21,7 @@ struct StepRow {
 
 impl Store {
     /// Run `id`'s key, `None` when there is no such run.
-    fn key_of(&self, id: &str) -> Result<Option<RunKey>, StateError> {
+    pub(super) fn key_of(&self, id: &str) -> Result<Option<RunKey>, StateError> {
         match self.run_key(id) {
             Ok(k) => Ok(Some(k)),
             Err(StateError::NoRun(_)) => Ok(None),
@@ -35,9 +35,11 @@ impl Store {
         let Some(run) = self.key_of(id)? else {
             return Ok(Vec::new());
         };
+        let (first, last) = run.span();
         let rows = self.rows(
-            "SELECT key, ok, validation, feedback FROM steps WHERE run = ?1 ORDER BY n",
-            params![run.0],
+            "SELECT key, ok, validation, feedback FROM steps WHERE id > ?1 AND id <= ?2 \
+             ORDER BY id",
+            params![first, last],
             |r| {
                 Ok(StepRow {
                     key: r.get("key")?,
@@ -109,8 +111,13 @@ impl Store {
     /// A [`StateError`] when the database cannot be read.
     pub fn steps_started(&self, run: RunKey) -> Result<u64, StateError> {
         self.conn
-            .prepare_cached("SELECT coalesce(max(n), 0) FROM steps WHERE run = ?1")
-            .and_then(|mut s| s.query_row(params![run.0], |r| r.get::<_, i64>(0)))
+            .prepare_cached(
+                "SELECT coalesce(max(id) - ?1, 0) FROM steps WHERE id > ?1 AND id <= ?2",
+            )
+            .and_then(|mut s| {
+                let (first, last) = run.span();
+                s.query_row(params![first, last], |r| r.get::<_, i64>(0))
+            })
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }
@@ -137,9 +144,10 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn numbered_board(&self, run: RunKey) -> Result<Vec<(u64, BoardEntry)>, StateError> {
+        let (first, last) = run.span();
         let mut board = self.rows(
-            "SELECT n, story FROM stories WHERE run = ?1 ORDER BY n",
-            params![run.0],
+            "SELECT id - ?1 AS n, story FROM stories WHERE id > ?1 AND id <= ?2 ORDER BY id",
+            params![first, last],
             |r| {
                 Ok((
                     r.get::<_, i64>("n")? as u64,
@@ -158,9 +166,9 @@ impl Store {
             .collect();
         // The log holds the moves; only a block's reason is read from its event.
         let moves = self.rows(
-            "SELECT story, moved, CASE WHEN moved = ?2 THEN data END AS data FROM events \
-             WHERE run = ?1 AND story IS NOT NULL ORDER BY seq",
-            params![run.0, StoryStatus::Blocked],
+            "SELECT story, moved, CASE WHEN moved = ?3 THEN data END AS data FROM events \
+             WHERE id > ?1 AND id <= ?2 AND story IS NOT NULL ORDER BY id",
+            params![first, last, StoryStatus::Blocked],
             |r| {
                 Ok((
                     r.get::<_, i64>("story")? as u64,

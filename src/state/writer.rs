@@ -453,7 +453,7 @@ fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), St
         Op::StepStarted(n, step) => store.step_started(key, n, &step, None),
         Op::StepFinished { n, end } => store.step_finished(key, n, &end),
         Op::Artifact(path, sha, seq) => store.artifact(run, &path, &sha, seq),
-        Op::Transcript(t) => store.transcript(run, &t),
+        Op::Transcript(t) => store.transcript(key, &t),
         Op::State {
             key,
             value,
@@ -520,4 +520,54 @@ fn write_batch(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Op, write_batch};
+    use crate::state::{RunKey, StepEnd};
+
+    #[test]
+    fn a_step_started_and_ended_in_one_batch_is_one_row_written_once() {
+        let (_dir, mut store, id) = crate::state::progress::tests::store_with_run();
+        let key: RunKey = store.run_key(&id).unwrap();
+        let end = |ok| Op::StepFinished {
+            n: 1,
+            end: StepEnd {
+                ok,
+                validation: false,
+                feedback: None,
+            },
+        };
+        // a ends in its batch; b starts in it and ends in the next.
+        let before = store.conn.total_changes();
+        let first = vec![
+            Op::StepStarted(1, "a".into()),
+            end(true),
+            Op::StepStarted(2, "b".into()),
+        ];
+        write_batch(&mut store, (&id, key), first).unwrap();
+        assert_eq!(
+            store.conn.total_changes() - before,
+            2,
+            "two inserts, no update"
+        );
+        let second = vec![Op::StepFinished {
+            n: 2,
+            end: StepEnd {
+                ok: false,
+                validation: false,
+                feedback: Some("no".into()),
+            },
+        }];
+        write_batch(&mut store, (&id, key), second).unwrap();
+        store.commit().unwrap();
+        let steps: Vec<(String, Option<bool>)> = store
+            .step_starts(&id)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.key, s.ok))
+            .collect();
+        assert_eq!(steps, [("a".into(), Some(true)), ("b".into(), Some(false))]);
+    }
 }
