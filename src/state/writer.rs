@@ -491,18 +491,19 @@ fn write_batch(
     // The starts not ended yet in this batch: their number and place.
     let mut open: Vec<(u64, usize)> = Vec::new();
     let mut ends: Vec<Option<super::StepEnd>> = Vec::new();
-    for i in 0..ops.len() {
-        match &ops[i] {
+    for (i, slot) in ops.iter_mut().enumerate() {
+        match slot {
             Some(Op::StepStarted(n, _)) => open.push((*n, i)),
             Some(Op::StepFinished { n, .. }) => {
-                if let Some(k) = open.iter().rposition(|(m, _)| m == n) {
+                let n = *n;
+                if let Some(k) = open.iter().rposition(|(m, _)| *m == n)
+                    && let Some(Op::StepFinished { end, .. }) = slot.take()
+                {
                     let (_, at) = open.swap_remove(k);
-                    if let Some(Op::StepFinished { end, .. }) = ops[i].take() {
-                        if ends.len() <= at {
-                            ends.resize_with(at + 1, || None);
-                        }
-                        ends[at] = Some(end);
+                    if ends.len() <= at {
+                        ends.resize_with(at + 1, || None);
                     }
+                    ends[at] = Some(end);
                 }
             }
             Some(Op::Checkpoint { durable: true, .. }) => open.clear(),
