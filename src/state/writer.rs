@@ -3,8 +3,8 @@
 //! disk. A real run hands each record over as it comes; records do not wake the thread
 //! while it has some waiting, and it writes and commits together what came within 20 ms of
 //! the first of them (one wakeup and one commit per group, each record committed within
-//! 20 ms). A simulation hands its records over in batches of 128 (one wakeup per batch),
-//! committed every 1,024 records. What waits for an answer (a flush, an approval, the end)
+//! 20 ms). A simulation hands its records over in batches of 1,024 (one wakeup and one
+//! commit per batch). What waits for an answer (a flush, an approval, the end)
 //! hands over what is queued first and wakes the thread. What is recorded is durable in
 //! order: after a crash, the store holds a prefix of it.
 
@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 const SIM_COMMIT_EVERY: usize = 1024;
 
 /// Records a simulation hands the thread at once: one wakeup of the thread per batch, not
-/// one per record (a real run hands each record over at once, to commit it in time).
-const SIM_BATCH: usize = 128;
+/// one per record (a real run hands each record over at once, to commit it in time), and
+/// one commit: the steps that start and end within a batch are one row each.
+const SIM_BATCH: usize = SIM_COMMIT_EVERY;
 
 /// The longest a real run's record waits for its commit: records that come within it of
 /// the first one are written and committed together, 50 commits a second at most.
