@@ -20,7 +20,7 @@ pub use read::{
 };
 pub use status::{RunKind, RunStatus, StepStatus, StoryStatus};
 pub use view::{LogEntry, StepStart};
-pub use write::{EventRow, NewRun, RunKey};
+pub use write::{EventRow, NewRun, RunKey, StepEnd};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -21,7 +21,7 @@ struct StepRow {
 
 impl Store {
     /// Run `id`'s key, `None` when there is no such run.
-    fn key_of(&self, id: &str) -> Result<Option<RunKey>, StateError> {
+    pub(super) fn key_of(&self, id: &str) -> Result<Option<RunKey>, StateError> {
         match self.run_key(id) {
             Ok(k) => Ok(Some(k)),
             Err(StateError::NoRun(_)) => Ok(None),
@@ -35,9 +35,11 @@ impl Store {
         let Some(run) = self.key_of(id)? else {
             return Ok(Vec::new());
         };
+        let (first, last) = run.span();
         let rows = self.rows(
-            "SELECT key, ok, validation, feedback FROM steps WHERE run = ?1 ORDER BY n",
-            params![run.0],
+            "SELECT key, ok, validation, feedback FROM steps WHERE id > ?1 AND id <= ?2 \
+             ORDER BY id",
+            params![first, last],
             |r| {
                 Ok(StepRow {
                     key: r.get("key")?,
@@ -109,8 +111,13 @@ impl Store {
     /// A [`StateError`] when the database cannot be read.
     pub fn steps_started(&self, run: RunKey) -> Result<u64, StateError> {
         self.conn
-            .prepare_cached("SELECT coalesce(max(n), 0) FROM steps WHERE run = ?1")
-            .and_then(|mut s| s.query_row(params![run.0], |r| r.get::<_, i64>(0)))
+            .prepare_cached(
+                "SELECT coalesce(max(id) - ?1, 0) FROM steps WHERE id > ?1 AND id <= ?2",
+            )
+            .and_then(|mut s| {
+                let (first, last) = run.span();
+                s.query_row(params![first, last], |r| r.get::<_, i64>(0))
+            })
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }
@@ -137,9 +144,10 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn numbered_board(&self, run: RunKey) -> Result<Vec<(u64, BoardEntry)>, StateError> {
+        let (first, last) = run.span();
         let mut board = self.rows(
-            "SELECT n, story FROM stories WHERE run = ?1 ORDER BY n",
-            params![run.0],
+            "SELECT id - ?1 AS n, story FROM stories WHERE id > ?1 AND id <= ?2 ORDER BY id",
+            params![first, last],
             |r| {
                 Ok((
                     r.get::<_, i64>("n")? as u64,
@@ -158,9 +166,9 @@ impl Store {
             .collect();
         // The log holds the moves; only a block's reason is read from its event.
         let moves = self.rows(
-            "SELECT story, moved, CASE WHEN moved = ?2 THEN data END AS data FROM events \
-             WHERE run = ?1 AND story IS NOT NULL ORDER BY seq",
-            params![run.0, StoryStatus::Blocked],
+            "SELECT story, moved, CASE WHEN moved = ?3 THEN data END AS data FROM events \
+             WHERE id > ?1 AND id <= ?2 AND story IS NOT NULL ORDER BY id",
+            params![first, last, StoryStatus::Blocked],
             |r| {
                 Ok((
                     r.get::<_, i64>("story")? as u64,
@@ -191,7 +199,7 @@ fn reason_of(data: &str) -> Option<String> {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::state::{EventRow, NewRun, RunKind, Store, StoryStatus};
+    use crate::state::{EventRow, NewRun, RunKind, StepEnd, Store, StoryStatus};
 
     /// A new store with one run in it (also for the other modules' tests).
     pub(in crate::state) fn store_with_run() -> (tempfile::TempDir, Store, String) {
@@ -215,18 +223,31 @@ pub(super) mod tests {
         let (_dir, mut store, id) = store_with_run();
         let run = store.run_key(&id).unwrap();
         // a: failed, then started again and in flight; b: ended well; c: ended well, then
-        // started again (a resume of a later attempt) and in flight; d: started only.
-        store.step_started(run, 1, "a").unwrap();
-        store.step_started(run, 2, "b").unwrap();
+        // started again (a resume of a later attempt) and in flight; d: started only; e:
+        // started and ended in one row.
+        let end = |ok, validation, feedback: Option<&str>| StepEnd {
+            ok,
+            validation,
+            feedback: feedback.map(str::to_string),
+        };
+        store.step_started(run, 1, "a", None).unwrap();
+        store.step_started(run, 2, "b", None).unwrap();
         store
-            .step_finished(run, 1, false, false, Some("no"))
+            .step_finished(run, 1, &end(false, false, Some("no")))
             .unwrap();
-        store.step_started(run, 3, "c").unwrap();
-        store.step_finished(run, 2, true, false, None).unwrap();
-        store.step_started(run, 4, "a").unwrap();
-        store.step_finished(run, 3, true, true, Some("ok")).unwrap();
-        store.step_started(run, 5, "c").unwrap();
-        store.step_started(run, 6, "d").unwrap();
+        store.step_started(run, 3, "c", None).unwrap();
+        store
+            .step_finished(run, 2, &end(true, false, None))
+            .unwrap();
+        store.step_started(run, 4, "a", None).unwrap();
+        store
+            .step_finished(run, 3, &end(true, true, Some("ok")))
+            .unwrap();
+        store.step_started(run, 5, "c", None).unwrap();
+        store.step_started(run, 6, "d", None).unwrap();
+        store
+            .step_started(run, 7, "e", Some(&end(true, false, None)))
+            .unwrap();
         store.commit().unwrap();
         let ended: Vec<(String, bool)> = store
             .finished_steps(&id)
@@ -234,9 +255,9 @@ pub(super) mod tests {
             .into_iter()
             .map(|s| (s.key, s.ok))
             .collect();
-        assert_eq!(ended, [("b".to_string(), true)]);
+        assert_eq!(ended, [("b".to_string(), true), ("e".to_string(), true)]);
         assert_eq!(store.steps_in_flight(&id).unwrap(), ["a", "c", "d"]);
-        assert_eq!(store.steps_started(run).unwrap(), 6);
+        assert_eq!(store.steps_started(run).unwrap(), 7);
         assert!(store.finished_steps("no-such-run").unwrap().is_empty());
     }
 

@@ -151,7 +151,8 @@ pub struct Checkpoint {
 
 const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, seed, status, \
      reason, started_ms, updated_ms, ended_ms, segments, pid, \
-     (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run = runs.rid) AS events, kind";
+     (SELECT coalesce(max(id) - (runs.rid << 40), 0) FROM events \
+     WHERE id > runs.rid << 40 AND id <= (runs.rid << 40) + 1099511627775) AS events, kind";
 
 /// Whether process `pid` is alive.
 fn alive(pid: i64) -> bool {
@@ -258,10 +259,14 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StateError> {
+        let Some(key) = self.key_of(run)? else {
+            return Ok(Vec::new());
+        };
+        let (first, last) = key.span();
         self.rows(
-            "SELECT seq, at_ms, wall_ms, kind, step, data FROM events \
-             WHERE run = (SELECT rid FROM runs WHERE id = ?1) ORDER BY seq",
-            params![run],
+            "SELECT id - ?1 AS seq, at_ms, wall_ms, kind, step, data FROM events \
+             WHERE id > ?1 AND id <= ?2 ORDER BY id",
+            params![first, last],
             |r| {
                 let data: String = r.get("data")?;
                 Ok(StoredEvent {
@@ -299,11 +304,16 @@ impl Store {
             })
             .collect();
         let like = format!("{escaped}%");
+        let Some(key) = self.key_of(run)? else {
+            return Ok(Vec::new());
+        };
+        let (first, last) = key.span();
+        // Kept in the order of their seq: the run's range, in order, from the first after.
         self.rows(
             "SELECT seq, step, agent, tasks, story, attempt, ok, stdout, stderr, wall_ms, prompt \
-             FROM transcripts WHERE run_id = ?1 AND seq > ?2 AND step LIKE ?3 ESCAPE '\\' \
-             ORDER BY seq",
-            params![run, after_seq as i64, like],
+             FROM transcripts WHERE id > ?1 AND id <= ?2 AND seq > ?3 \
+             AND step LIKE ?4 ESCAPE '\\' ORDER BY id",
+            params![first, last, after_seq as i64, like],
             |r| {
                 Ok(TranscriptRow {
                     seq: r.get::<_, i64>("seq")? as u64,
@@ -328,13 +338,17 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn last_event(&self, run: &str) -> Result<(u64, u64), StateError> {
+        let Some(key) = self.key_of(run)? else {
+            return Ok((0, 0));
+        };
+        let (first, last) = key.span();
         self.conn
             .prepare_cached(
-                "SELECT seq, at_ms FROM events WHERE run = (SELECT rid FROM runs WHERE id = ?1) \
-                 ORDER BY seq DESC LIMIT 1",
+                "SELECT id - ?1 AS seq, at_ms FROM events WHERE id > ?1 AND id <= ?2 \
+                 ORDER BY id DESC LIMIT 1",
             )
             .and_then(|mut s| {
-                s.query_row(params![run], |r| {
+                s.query_row(params![first, last], |r| {
                     Ok((
                         r.get::<_, i64>("seq")? as u64,
                         r.get::<_, i64>("at_ms")? as u64,

@@ -3,6 +3,8 @@
 //! scheduler: a run's rows carry its integer key (`runs.rid`), not its text id; steps and
 //! stories are numbered in the order they start or join, so every insert lands at the end
 //! of its table; the board moves ride on the events that move them (no row of their own).
+//! Migration 7 keys those rows by one integer each (the run's key and the row's number in
+//! the run), so that they go into rowid tables.
 
 /// Each migration brings the schema from version `i` to `i + 1`. Append only: a released
 /// migration never changes.
@@ -223,6 +225,70 @@ DROP TABLE steps_v4;
     // like the transcript), for a step's page in `bmad serve`.
     r"
 ALTER TABLE transcripts ADD COLUMN prompt TEXT;
+",
+    // 7: one integer key for each row a run writes per task: `id` = (the run's rid << 40)
+    // + its number in the run (an event's seq, a step's or a story's number, a
+    // transcript's in the order they were kept). A rowid table's append is cheaper than a
+    // composite key's, and a run's rows are one range of ids.
+    r"
+ALTER TABLE events RENAME TO events_v6;
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  step TEXT,
+  story INTEGER,
+  moved TEXT,
+  data TEXT NOT NULL
+);
+INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, data)
+  SELECT (run << 40) + seq, at_ms, wall_ms, kind, step, story, moved, data FROM events_v6
+  ORDER BY run, seq;
+DROP TABLE events_v6;
+
+ALTER TABLE steps RENAME TO steps_v6;
+CREATE TABLE steps (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  ok INTEGER,
+  validation INTEGER NOT NULL DEFAULT 0,
+  feedback TEXT
+);
+INSERT INTO steps (id, key, ok, validation, feedback)
+  SELECT (run << 40) + n, key, ok, validation, feedback FROM steps_v6 ORDER BY run, n;
+DROP TABLE steps_v6;
+
+ALTER TABLE stories RENAME TO stories_v6;
+CREATE TABLE stories (
+  id INTEGER PRIMARY KEY,
+  story TEXT NOT NULL
+);
+INSERT INTO stories (id, story) SELECT (run << 40) + n, story FROM stories_v6 ORDER BY run, n;
+DROP TABLE stories_v6;
+
+ALTER TABLE transcripts RENAME TO transcripts_v6;
+CREATE TABLE transcripts (
+  id INTEGER PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  step TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  tasks TEXT NOT NULL,
+  story TEXT,
+  attempt INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  stdout TEXT NOT NULL,
+  stderr TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  prompt TEXT
+);
+INSERT INTO transcripts (id, seq, step, agent, tasks, story, attempt, ok, stdout, stderr,
+  wall_ms, prompt)
+  SELECT (r.rid << 40) + row_number() OVER (PARTITION BY t.run_id ORDER BY t.seq, t.rowid),
+  t.seq, t.step, t.agent, t.tasks, t.story, t.attempt, t.ok, t.stdout, t.stderr, t.wall_ms,
+  t.prompt
+  FROM transcripts_v6 t JOIN runs r ON r.id = t.run_id ORDER BY r.rid, t.seq, t.rowid;
+DROP TABLE transcripts_v6;
 ",
 ];
 

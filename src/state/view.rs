@@ -96,11 +96,17 @@ impl Store {
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn log_after(&self, id: &str, after: u64, limit: u64) -> Result<Vec<LogEntry>, StateError> {
         let run = self.run_key(id)?;
+        let (first, last) = run.span();
         self.rows(
-            "SELECT e.seq, e.at_ms, e.wall_ms, e.kind, e.step, s.story, e.moved, e.data \
-             FROM events e LEFT JOIN stories s ON s.run = e.run AND s.n = e.story \
-             WHERE e.run = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
-            params![run.0, after as i64, limit.min(i64::MAX as u64) as i64],
+            "SELECT e.id - ?1, e.at_ms, e.wall_ms, e.kind, e.step, s.story, e.moved, e.data \
+             FROM events e LEFT JOIN stories s ON s.id = ?1 + e.story \
+             WHERE e.id > ?2 AND e.id <= ?3 ORDER BY e.id LIMIT ?4",
+            params![
+                first,
+                run.after(after),
+                last,
+                limit.min(i64::MAX as u64) as i64
+            ],
             |r| {
                 Ok(LogEntry {
                     seq: r.get::<_, i64>(0)? as u64,
@@ -123,11 +129,11 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read.
     pub fn spend(&self, id: &str) -> Result<Option<f64>, StateError> {
-        let run = self.run_key(id)?;
+        let (first, last) = self.run_key(id)?.span();
         self.rows(
             "SELECT sum(json_extract(data, '$.result.usage.cost_usd')) FROM events \
-             WHERE run = ?1 AND kind = 'task_finished'",
-            params![run.0],
+             WHERE id > ?1 AND id <= ?2 AND kind = 'task_finished'",
+            params![first, last],
             |r| r.get::<_, Option<f64>>(0),
         )
         .map(|v| v.into_iter().next().flatten())
@@ -139,10 +145,11 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn step_starts(&self, id: &str) -> Result<Vec<StepStart>, StateError> {
-        let run = self.run_key(id)?;
+        let (first, last) = self.run_key(id)?.span();
         self.rows(
-            "SELECT key, ok, validation, feedback FROM steps WHERE run = ?1 ORDER BY n",
-            params![run.0],
+            "SELECT key, ok, validation, feedback FROM steps WHERE id > ?1 AND id <= ?2 \
+             ORDER BY id",
+            params![first, last],
             |r| {
                 Ok(StepStart {
                     key: r.get(0)?,
@@ -194,7 +201,8 @@ mod tests {
                 wall_ms: 0,
                 prompt: Some(format!("plan {step}")),
             };
-            store.transcript(&id, &row).unwrap();
+            let run = store.run_key(&id).unwrap();
+            store.transcript(run, &row).unwrap();
         }
         let found = store
             .transcripts(&id, Some("sprint_planning/0"), 0)

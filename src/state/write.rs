@@ -28,10 +28,59 @@ pub struct EventRow<'a> {
     pub moved: Option<(u64, StoryStatus)>,
 }
 
-/// A run's integer key in the store (`runs.rid`): what the rows of its log, its steps and
-/// its board carry instead of its text id.
+/// How a step ended, as its row keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepEnd {
+    /// Whether it succeeded (a validation: whether it approved).
+    pub ok: bool,
+    /// Whether it was a QA validation.
+    pub validation: bool,
+    /// Feedback or failure reason.
+    pub feedback: Option<String>,
+}
+
+/// A run's integer key in the store (`runs.rid`): the ids of the rows of its log, its
+/// steps, its board and its transcripts are `rid << 40` + the row's number in the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunKey(pub(super) i64);
+
+/// The bits of a row's id that number it within its run.
+const ROW_BITS: u32 = 40;
+
+/// The highest number of a row within a run (and of a run's key: the id's other bits).
+const MAX_ROW: u64 = (1 << ROW_BITS) - 1;
+
+impl RunKey {
+    /// The key of run `rid`, when its rows' ids can hold it (some 8 million runs).
+    pub(super) fn of(rid: i64) -> Option<RunKey> {
+        (0..1 << (63 - ROW_BITS))
+            .contains(&rid)
+            .then_some(RunKey(rid))
+    }
+
+    /// The ids of the run's rows lie between these two (exclusive, inclusive): row `n` is
+    /// the first plus `n`.
+    pub(super) fn span(self) -> (i64, i64) {
+        let first = self.0 << ROW_BITS;
+        (first, first + MAX_ROW as i64)
+    }
+
+    /// The id of the run's row number `n` (from 1).
+    pub(super) fn row(self, n: u64, store: &Store) -> Result<i64, StateError> {
+        if n > MAX_ROW {
+            return Err(StateError::Io(format!(
+                "`{}`: a run numbers at most {MAX_ROW} rows of a kind",
+                store.path.display()
+            )));
+        }
+        Ok(self.span().0 + n as i64)
+    }
+
+    /// The id after `after` rows of the run (`after` beyond them all: its last).
+    pub(super) fn after(self, after: u64) -> i64 {
+        self.span().0 + after.min(MAX_ROW) as i64
+    }
+}
 
 /// What is known of a run when it starts.
 #[derive(Debug, Clone)]
@@ -180,12 +229,19 @@ impl Store {
     /// [`StateError::NoRun`] when there is no such run; a [`StateError`] when the database
     /// cannot be read.
     pub fn run_key(&self, id: &str) -> Result<RunKey, StateError> {
-        self.conn
+        let rid: i64 = self
+            .conn
             .prepare_cached("SELECT rid FROM runs WHERE id = ?1")
             .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))?
-            .map(RunKey)
-            .ok_or_else(|| StateError::NoRun(id.to_string()))
+            .ok_or_else(|| StateError::NoRun(id.to_string()))?;
+        RunKey::of(rid).ok_or_else(|| {
+            StateError::Io(format!(
+                "`{}`: run `{id}` is number {rid}, more runs than a state file keeps; move \
+                 the file away to start afresh",
+                self.path.display()
+            ))
+        })
     }
 
     /// Appends an event to a run's log, with the board move it makes, if any.
@@ -198,12 +254,12 @@ impl Store {
         let (story, moved) = e
             .moved
             .map_or((None, None), |(n, s)| (Some(n as i64), Some(s)));
+        let id = run.row(e.seq, self)?;
         self.exec(
-            "INSERT INTO events (run, seq, at_ms, wall_ms, kind, step, story, moved, data) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
-                run.0,
-                e.seq as i64,
+                id,
                 e.at_ms as i64,
                 e.wall_ms,
                 e.kind,
@@ -218,16 +274,31 @@ impl Store {
 
     /// Records that a step started (again, when it was in flight before a crash, or ran
     /// and failed): a new row `n`, numbered in the order steps start, so it is appended.
+    /// With `ended`, how it ended too (a start and end written in one transaction).
     ///
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
-    pub fn step_started(&mut self, run: RunKey, n: u64, key: &str) -> Result<(), StateError> {
+    pub fn step_started(
+        &mut self,
+        run: RunKey,
+        n: u64,
+        key: &str,
+        ended: Option<&StepEnd>,
+    ) -> Result<(), StateError> {
         self.begin()?;
-        self.exec(
-            "INSERT INTO steps (run, n, key) VALUES (?1, ?2, ?3)",
-            params![run.0, n as i64, key],
-        )?;
+        let id = run.row(n, self)?;
+        match ended {
+            None => self.exec(
+                "INSERT INTO steps (id, key) VALUES (?1, ?2)",
+                params![id, key],
+            )?,
+            Some(e) => self.exec(
+                "INSERT INTO steps (id, key, ok, validation, feedback) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, key, e.ok, e.validation, e.feedback],
+            )?,
+        };
         Ok(())
     }
 
@@ -237,18 +308,12 @@ impl Store {
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
-    pub fn step_finished(
-        &mut self,
-        run: RunKey,
-        n: u64,
-        ok: bool,
-        validation: bool,
-        feedback: Option<&str>,
-    ) -> Result<(), StateError> {
+    pub fn step_finished(&mut self, run: RunKey, n: u64, end: &StepEnd) -> Result<(), StateError> {
         self.begin()?;
+        let id = run.row(n, self)?;
         self.exec(
-            "UPDATE steps SET ok = ?3, validation = ?4, feedback = ?5 WHERE run = ?1 AND n = ?2",
-            params![run.0, n as i64, ok, validation, feedback],
+            "UPDATE steps SET ok = ?2, validation = ?3, feedback = ?4 WHERE id = ?1",
+            params![id, end.ok, end.validation, end.feedback],
         )?;
         Ok(())
     }
@@ -261,26 +326,29 @@ impl Store {
     /// A [`StateError`] when the database cannot be written.
     pub fn story_known(&mut self, run: RunKey, n: u64, story: &str) -> Result<(), StateError> {
         self.begin()?;
+        let id = run.row(n, self)?;
         self.exec(
-            "INSERT INTO stories (run, n, story) VALUES (?1, ?2, ?3)",
-            params![run.0, n as i64, story],
+            "INSERT INTO stories (id, story) VALUES (?1, ?2)",
+            params![id, story],
         )?;
         Ok(())
     }
 
-    /// Keeps what a task's agent printed.
+    /// Keeps what a task's agent printed, numbered after the run's transcripts before it.
     ///
     /// # Errors
     ///
     /// A [`StateError`] when the database cannot be written.
-    pub fn transcript(&mut self, run: &str, t: &super::TranscriptRow) -> Result<(), StateError> {
+    pub fn transcript(&mut self, run: RunKey, t: &super::TranscriptRow) -> Result<(), StateError> {
         self.begin()?;
+        let (first, last) = run.span();
         self.exec(
-            "INSERT INTO transcripts (run_id, seq, step, agent, tasks, story, attempt, ok, \
+            "INSERT INTO transcripts (id, seq, step, agent, tasks, story, attempt, ok, \
              stdout, stderr, wall_ms, prompt) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             VALUES ((SELECT coalesce(max(id), ?1) + 1 FROM transcripts \
+             WHERE id > ?1 AND id <= ?13), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
-                run,
+                first,
                 t.seq as i64,
                 t.step,
                 t.agent,
@@ -291,7 +359,8 @@ impl Store {
                 t.stdout,
                 t.stderr,
                 t.wall_ms,
-                t.prompt
+                t.prompt,
+                last
             ],
         )?;
         Ok(())

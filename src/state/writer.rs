@@ -1,12 +1,15 @@
 //! The store's writer thread: a run sends what it records down a channel and goes on; the
-//! thread writes it in order and commits in groups (a real run: within 20 ms of a record;
-//! both: every 1,024 records), so the scheduler never waits for the disk. A simulation hands
-//! its records over in batches of 128 (one wakeup of the thread per batch); what waits for
-//! an answer (a flush, an approval, the end) hands over the batch first.
-//! What is recorded is durable in order: after a crash, the store holds a prefix of it.
+//! thread writes it in order and commits in groups, so the scheduler never waits for the
+//! disk. A real run hands each record over as it comes; records do not wake the thread
+//! while it has some waiting, and it writes and commits together what came within 20 ms of
+//! the first of them (one wakeup and one commit per group, each record committed within
+//! 20 ms). A simulation hands its records over in batches of 1,024 (one wakeup and one
+//! commit per batch). What waits for an answer (a flush, an approval, the end)
+//! hands over what is queued first and wakes the thread. What is recorded is durable in
+//! order: after a crash, the store holds a prefix of it.
 
 use super::{RunKey, StateError, Store};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,11 +18,12 @@ use std::time::{Duration, Instant};
 const SIM_COMMIT_EVERY: usize = 1024;
 
 /// Records a simulation hands the thread at once: one wakeup of the thread per batch, not
-/// one per record (a real run hands each record over at once, to commit it in time).
-const SIM_BATCH: usize = 128;
+/// one per record (a real run hands each record over at once, to commit it in time), and
+/// one commit: the steps that start and end within a batch are one row each.
+const SIM_BATCH: usize = SIM_COMMIT_EVERY;
 
-/// The longest a real run's record waits for its commit: records that come together are
-/// committed together, a few dozen commits a second at most.
+/// The longest a real run's record waits for its commit: records that come within it of
+/// the first one are written and committed together, 50 commits a second at most.
 const REAL_COMMIT_WINDOW: Duration = Duration::from_millis(20);
 
 /// One thing to write.
@@ -52,12 +56,8 @@ pub enum Op {
     StepFinished {
         /// The number of the start it ends.
         n: u64,
-        /// Whether it succeeded.
-        ok: bool,
-        /// Whether it was a validation.
-        validation: bool,
-        /// Feedback or failure.
-        feedback: Option<String>,
+        /// How it ended.
+        end: super::StepEnd,
     },
     /// An artifact a step wrote: path and sha256.
     Artifact(String, String, u64),
@@ -132,14 +132,14 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the thread that writes the records of run `run` (whose key is `key`) into
-    /// `store`; `real` commits as soon as the records stop coming, a simulation in batches.
+    /// `store`; `real` hands each record over as it comes, a simulation in batches.
     pub fn start(store: Store, run: String, key: RunKey, real: bool) -> Writer {
         let (tx, rx) = channel();
         let error = Arc::new(Mutex::new(None));
         let kept = Arc::clone(&error);
         let thread = std::thread::Builder::new()
             .name("bmad-state".into())
-            .spawn(move || write_all(store, (&run, key), real, &rx, &kept))
+            .spawn(move || write_all(store, (&run, key), &rx, &kept))
             .ok();
         let batch = if real { 1 } else { SIM_BATCH };
         Writer {
@@ -174,6 +174,22 @@ impl Writer {
         }
     }
 
+    /// Hands over the records queued so far and then `op`, which waits for an answer, and
+    /// wakes the thread for it (records come in without waking it while it waits for
+    /// their window to close).
+    fn ask(&self, op: Op) {
+        self.hand_over_queued();
+        self.hand_over(op);
+        self.wake();
+    }
+
+    /// Wakes the thread when it sleeps with records to commit.
+    fn wake(&self) {
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
+    }
+
     /// Hands `op` to the thread, after what was queued before it.
     fn hand_over(&self, op: Op) {
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(op).is_ok());
@@ -196,8 +212,7 @@ impl Writer {
     /// Asks whether a `bmad sync` is waiting (false when the writer cannot tell).
     pub fn sync_requested(&self) -> bool {
         let (tx, rx) = channel();
-        self.hand_over_queued();
-        self.hand_over(Op::SyncRequested(tx));
+        self.ask(Op::SyncRequested(tx));
         rx.recv().unwrap_or(false)
     }
 
@@ -210,8 +225,7 @@ impl Writer {
         who: Option<&str>,
     ) {
         let (tx, rx) = channel();
-        self.hand_over_queued();
-        self.hand_over(Op::AskApproval {
+        self.ask(Op::AskApproval {
             target: target.to_string(),
             attempt,
             prompt: prompt.map(str::to_string),
@@ -224,8 +238,7 @@ impl Writer {
     /// The approval of `target` as the store has it now (`None` when it cannot tell).
     pub fn approval(&self, target: &str) -> Option<super::Approval> {
         let (tx, rx) = channel();
-        self.hand_over_queued();
-        self.hand_over(Op::Approval(target.to_string(), tx));
+        self.ask(Op::Approval(target.to_string(), tx));
         rx.recv().ok().flatten()
     }
 
@@ -234,16 +247,14 @@ impl Writer {
     /// it follows, so that a crash cannot keep the effect and lose the decision.
     pub fn flush(&self) {
         let (tx, rx) = channel();
-        self.hand_over_queued();
-        self.hand_over(Op::Flush(tx));
+        self.ask(Op::Flush(tx));
         let _ = rx.recv();
     }
 
     /// Records how the run ended and waits until it is on disk.
     pub fn finish(&self, status: super::RunStatus, reason: Option<&str>) {
         let (tx, rx) = channel();
-        self.hand_over_queued();
-        self.hand_over(Op::Finish {
+        self.ask(Op::Finish {
             status,
             reason: reason.map(str::to_string),
             done: tx,
@@ -257,6 +268,7 @@ impl Drop for Writer {
     fn drop(&mut self) {
         self.hand_over_queued();
         drop(self.tx.take());
+        self.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -266,7 +278,6 @@ impl Drop for Writer {
 fn write_all(
     mut store: Store,
     (run, key): (&str, RunKey),
-    real: bool,
     rx: &Receiver<Op>,
     error: &Mutex<Option<StateError>>,
 ) {
@@ -275,31 +286,60 @@ fn write_all(
             slot.get_or_insert(e);
         }
     };
-    let mut uncommitted = 0usize;
-    // A real run commits what it recorded within REAL_COMMIT_WINDOW; a simulation in
-    // batches of SIM_COMMIT_EVERY.
+    // Records received one at a time (a real run's) and not written yet: they wait, the
+    // thread asleep, for their window to close (REAL_COMMIT_WINDOW after the first of them
+    // came), and are written and committed together. A simulation's batches are written
+    // as they come and committed every SIM_COMMIT_EVERY records.
+    let mut pending: Vec<Op> = Vec::new();
+    let mut written = 0usize;
     let mut deadline: Option<Instant> = None;
     loop {
         let op = match deadline {
-            Some(d) => match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
-                Ok(op) => op,
-                Err(RecvTimeoutError::Timeout) => {
-                    keep(store.commit());
-                    (uncommitted, deadline) = (0, None);
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            },
+            // Nothing to commit: asleep on the channel until a record comes.
             None => match rx.recv() {
                 Ok(op) => op,
                 Err(_) => break,
             },
+            // Records come in without waking the thread (it is not waiting on the
+            // channel); what must be answered wakes it (`Writer::wake`).
+            Some(d) => match rx.try_recv() {
+                Ok(op) => op,
+                Err(TryRecvError::Empty) => {
+                    let now = Instant::now();
+                    if now < d {
+                        std::thread::park_timeout(d - now);
+                        continue;
+                    }
+                    keep(write_batch(
+                        &mut store,
+                        (run, key),
+                        std::mem::take(&mut pending),
+                    ));
+                    keep(store.commit());
+                    (written, deadline) = (0, None);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => break,
+            },
         };
-        uncommitted += match &op {
-            Op::Batch(ops) => ops.len(),
-            _ => 1,
-        };
+        if answers(&op) {
+            // What is answered sees the records before it written.
+            keep(write_batch(
+                &mut store,
+                (run, key),
+                std::mem::take(&mut pending),
+            ));
+        }
         match op {
+            Op::Batch(ops) => {
+                keep(write_batch(
+                    &mut store,
+                    (run, key),
+                    std::mem::take(&mut pending),
+                ));
+                written += ops.len();
+                keep(write_batch(&mut store, (run, key), ops));
+            }
             Op::Finish {
                 status,
                 reason,
@@ -313,6 +353,9 @@ fn write_all(
                 let r = store.take_sync_requests(run);
                 let _ = answer.send(r.as_ref().is_ok_and(|n| *n > 0));
                 keep(r.map(drop));
+                written += 1;
+                deadline.get_or_insert_with(|| Instant::now() + REAL_COMMIT_WINDOW);
+                continue;
             }
             Op::AskApproval {
                 target,
@@ -323,14 +366,14 @@ fn write_all(
             } => {
                 keep(store.commit());
                 keep(store.ask_approval(run, &target, attempt, prompt.as_deref(), who.as_deref()));
-                (uncommitted, deadline) = (0, None);
+                (written, deadline) = (0, None);
                 let _ = done.send(());
                 continue;
             }
             Op::Approval(target, answer) => {
                 // Committed first: the read sees what other processes committed since.
                 keep(store.commit());
-                (uncommitted, deadline) = (0, None);
+                (written, deadline) = (0, None);
                 let found = store.approval(run, &target);
                 let _ = answer.send(found.as_ref().ok().cloned().flatten());
                 keep(found.map(drop));
@@ -338,20 +381,43 @@ fn write_all(
             }
             Op::Flush(done) => {
                 keep(store.commit());
-                (uncommitted, deadline) = (0, None);
+                (written, deadline) = (0, None);
                 let _ = done.send(());
                 continue;
             }
-            op => keep(apply(&mut store, (run, key), op)),
+            op => {
+                pending.push(op);
+                deadline.get_or_insert_with(|| Instant::now() + REAL_COMMIT_WINDOW);
+            }
         }
-        if uncommitted >= SIM_COMMIT_EVERY {
+        // A window closes on time even while records keep coming (the thread only looks
+        // at the clock when the channel is empty otherwise).
+        if written + pending.len() >= SIM_COMMIT_EVERY
+            || deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            keep(write_batch(
+                &mut store,
+                (run, key),
+                std::mem::take(&mut pending),
+            ));
             keep(store.commit());
-            (uncommitted, deadline) = (0, None);
-        } else if real && deadline.is_none() {
-            deadline = Some(Instant::now() + REAL_COMMIT_WINDOW);
+            (written, deadline) = (0, None);
         }
     }
+    keep(write_batch(&mut store, (run, key), pending));
     keep(store.commit());
+}
+
+/// Whether `op` waits for an answer from the thread (the records before it written first).
+fn answers(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Finish { .. }
+            | Op::SyncRequested(_)
+            | Op::AskApproval { .. }
+            | Op::Approval(..)
+            | Op::Flush(_)
+    )
 }
 
 fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), StateError> {
@@ -389,15 +455,10 @@ fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), St
             }
             Ok(())
         }
-        Op::StepStarted(n, step) => store.step_started(key, n, &step),
-        Op::StepFinished {
-            n,
-            ok,
-            validation,
-            feedback,
-        } => store.step_finished(key, n, ok, validation, feedback.as_deref()),
+        Op::StepStarted(n, step) => store.step_started(key, n, &step, None),
+        Op::StepFinished { n, end } => store.step_finished(key, n, &end),
         Op::Artifact(path, sha, seq) => store.artifact(run, &path, &sha, seq),
-        Op::Transcript(t) => store.transcript(run, &t),
+        Op::Transcript(t) => store.transcript(key, &t),
         Op::State {
             key,
             value,
@@ -413,13 +474,106 @@ fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), St
             snapshot,
             durable,
         } => store.checkpoint(run, seq, &reason, &snapshot, durable),
-        Op::Batch(ops) => ops
-            .into_iter()
-            .try_for_each(|op| apply(store, (run, key), op)),
+        Op::Batch(ops) => write_batch(store, (run, key), ops),
         Op::SyncRequested(_)
         | Op::Flush(_)
         | Op::Finish { .. }
         | Op::AskApproval { .. }
         | Op::Approval(..) => Ok(()),
+    }
+}
+
+/// Writes the records of a batch in order. A step that starts and ends within the batch is
+/// written as one row, its end with its start (one statement fewer, and no row updated):
+/// the batch is committed whole, so no reader or crash sees the difference. A durable
+/// checkpoint commits in the middle of a batch: no step is joined across one.
+fn write_batch(
+    store: &mut Store,
+    (run, key): (&str, RunKey),
+    ops: Vec<Op>,
+) -> Result<(), StateError> {
+    let mut ops: Vec<Option<Op>> = ops.into_iter().map(Some).collect();
+    // The starts not ended yet in this batch: their number and place.
+    let mut open: Vec<(u64, usize)> = Vec::new();
+    let mut ends: Vec<Option<super::StepEnd>> = Vec::new();
+    for (i, slot) in ops.iter_mut().enumerate() {
+        match slot {
+            Some(Op::StepStarted(n, _)) => open.push((*n, i)),
+            Some(Op::StepFinished { n, .. }) => {
+                let n = *n;
+                if let Some(k) = open.iter().rposition(|(m, _)| *m == n)
+                    && let Some(Op::StepFinished { end, .. }) = slot.take()
+                {
+                    let (_, at) = open.swap_remove(k);
+                    if ends.len() <= at {
+                        ends.resize_with(at + 1, || None);
+                    }
+                    ends[at] = Some(end);
+                }
+            }
+            Some(Op::Checkpoint { durable: true, .. }) => open.clear(),
+            _ => {}
+        }
+    }
+    ends.resize_with(ops.len(), || None);
+    for (op, end) in ops.into_iter().zip(ends) {
+        match (op, end) {
+            (Some(Op::StepStarted(n, step)), Some(end)) => {
+                store.step_started(key, n, &step, Some(&end))?;
+            }
+            (Some(op), _) => apply(store, (run, key), op)?,
+            (None, _) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Op, write_batch};
+    use crate::state::{RunKey, StepEnd};
+
+    #[test]
+    fn a_step_started_and_ended_in_one_batch_is_one_row_written_once() {
+        let (_dir, mut store, id) = crate::state::progress::tests::store_with_run();
+        let key: RunKey = store.run_key(&id).unwrap();
+        let end = |ok| Op::StepFinished {
+            n: 1,
+            end: StepEnd {
+                ok,
+                validation: false,
+                feedback: None,
+            },
+        };
+        // a ends in its batch; b starts in it and ends in the next.
+        let before = store.conn.total_changes();
+        let first = vec![
+            Op::StepStarted(1, "a".into()),
+            end(true),
+            Op::StepStarted(2, "b".into()),
+        ];
+        write_batch(&mut store, (&id, key), first).unwrap();
+        assert_eq!(
+            store.conn.total_changes() - before,
+            2,
+            "two inserts, no update"
+        );
+        let second = vec![Op::StepFinished {
+            n: 2,
+            end: StepEnd {
+                ok: false,
+                validation: false,
+                feedback: Some("no".into()),
+            },
+        }];
+        write_batch(&mut store, (&id, key), second).unwrap();
+        store.commit().unwrap();
+        let steps: Vec<(String, Option<bool>)> = store
+            .step_starts(&id)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.key, s.ok))
+            .collect();
+        assert_eq!(steps, [("a".into(), Some(true)), ("b".into(), Some(false))]);
     }
 }

@@ -308,7 +308,8 @@ fn damaged_or_foreign_state_files_are_reported_never_a_panic() {
     let id = simulate("examples/hello.bmad", &ws);
     let state = ws.join(".bmad/state.db");
     let conn = rusqlite::Connection::open(&state).unwrap();
-    conn.execute_batch("UPDATE events SET seq = 'not a number' WHERE seq = 2")
+    // The second event of the log (its id: the run's key << 40, plus 2).
+    conn.execute_batch("UPDATE events SET at_ms = 'not a number' WHERE id % (1 << 40) = 2")
         .unwrap();
     drop(conn);
     let out = bmad(&["runs", "--workspace", ws_arg(&ws), "show", &id]);
