@@ -86,10 +86,11 @@ pub(super) struct Ctx<'a> {
     /// `/`. It names a step the same way in every run of the workflow, so a resume knows
     /// which steps ended.
     pub(super) path: String,
-    pub(super) phase: Option<(String, Arc<Semaphore>)>,
+    /// The phase's limit of tasks at once.
+    pub(super) phase: Option<Arc<Semaphore>>,
     pub(super) story: Option<&'a Story>,
-    /// The stories the current story depends on.
-    pub(super) deps: Vec<&'a Story>,
+    /// The stories the current story depends on (shared by the story's contexts).
+    pub(super) deps: Rc<[&'a Story]>,
     pub(super) vars: Rc<RefCell<HashMap<String, String>>>,
     pub(super) state: Rc<LoopState>,
     /// The operation (heal, incident, emergency, ...) these steps belong to, if any.
@@ -107,9 +108,9 @@ impl<'a> Ctx<'a> {
     pub(super) fn phase(name: &str, limit: Arc<Semaphore>) -> Ctx<'a> {
         Ctx {
             path: name.to_string(),
-            phase: Some((name.to_string(), limit)),
+            phase: Some(limit),
             story: None,
-            deps: Vec::new(),
+            deps: Rc::new([]),
             vars: Rc::default(),
             state: Rc::default(),
             ops: None,
@@ -130,7 +131,7 @@ impl<'a> Ctx<'a> {
             path: format!("{}/{}", self.path, story.id.name),
             phase: self.phase.clone(),
             story: Some(story),
-            deps,
+            deps: deps.into(),
             vars: Rc::default(),
             state: Rc::default(),
             ops: self.ops.clone(),
@@ -143,7 +144,14 @@ impl<'a> Ctx<'a> {
     pub(super) fn at(&self, part: impl std::fmt::Display) -> Ctx<'a> {
         Ctx {
             path: format!("{}/{part}", self.path),
-            ..self.clone()
+            phase: self.phase.clone(),
+            story: self.story,
+            deps: Rc::clone(&self.deps),
+            vars: Rc::clone(&self.vars),
+            state: Rc::clone(&self.state),
+            ops: self.ops.clone(),
+            tree: self.tree.clone(),
+            width: self.width,
         }
     }
 }

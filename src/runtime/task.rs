@@ -76,7 +76,7 @@ impl Runner {
         let story = ctx.story.map(|s| s.id.name.to_string());
         let attempt = ctx.state.attempt.get().max(1);
         let _phase_permit = match &ctx.phase {
-            Some((_, limit)) => Some(
+            Some(limit) => Some(
                 limit
                     .clone()
                     .acquire_owned()
