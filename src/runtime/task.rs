@@ -45,10 +45,16 @@ impl Runner {
             .cloned()
             .unwrap_or_else(|| t.agent.name.to_string());
         let produces = self.task_artifacts(&agent, t, ctx)?;
+        // A simulated agent reads no prompt: none is made for it.
+        let prompt = if self.backend(&agent).reads_prompt() {
+            self.prompt(&agent, t, ctx, &produces)
+        } else {
+            String::new()
+        };
         let call = Call {
             tasks: t.tasks.iter().map(|n| n.name.to_string()).collect(),
             validation,
-            prompt: self.prompt(&agent, t, ctx, &produces),
+            prompt,
             produces,
             agent,
             timeout: t.timeout.as_ref().and_then(Quantity::duration),
