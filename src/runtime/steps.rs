@@ -128,7 +128,7 @@ impl<'a> Ctx<'a> {
         width: usize,
     ) -> Ctx<'a> {
         Ctx {
-            path: format!("{}/{}", self.path, story.id.name),
+            path: joined(&self.path, story.id.name.as_str()),
             phase: self.phase.clone(),
             story: Some(story),
             deps: deps.into(),
@@ -143,7 +143,7 @@ impl<'a> Ctx<'a> {
     /// The same context one level down, at `part`.
     pub(super) fn at(&self, part: impl std::fmt::Display) -> Ctx<'a> {
         Ctx {
-            path: format!("{}/{part}", self.path),
+            path: joined(&self.path, part),
             phase: self.phase.clone(),
             story: self.story,
             deps: Rc::clone(&self.deps),
@@ -154,6 +154,16 @@ impl<'a> Ctx<'a> {
             width: self.width,
         }
     }
+}
+
+/// `path/part`, made in one allocation (`format!` grows its string as it writes).
+fn joined(path: &str, part: impl std::fmt::Display) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(path.len() + 24);
+    out.push_str(path);
+    out.push('/');
+    let _ = write!(out, "{part}");
+    out
 }
 
 fn duration(q: Option<&crate::model::step::Quantity>) -> Option<Duration> {
