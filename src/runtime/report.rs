@@ -6,8 +6,9 @@ use super::event::usage_text;
 use super::event::{Event, EventKind};
 use super::kpi::KpiResult;
 use crate::model::literal::human_ms;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// What a run did.
@@ -175,7 +176,7 @@ impl Report {
         // The starts of the tasks running, by agent, story and tasks (borrowed from the
         // events: nothing is copied per task).
         type Key<'e> = (&'e str, Option<&'e str>, &'e [String]);
-        let mut started: HashMap<Key<'_>, Vec<u64>> = HashMap::new();
+        let mut started: FxHashMap<Key<'_>, Vec<u64>> = FxHashMap::default();
         let (mut done, mut blocked, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
         let mut spans = Vec::new();
         let mut paused = None;
