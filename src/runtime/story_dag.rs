@@ -120,12 +120,7 @@ impl Runner {
         let delivery = self.delivery(&stories, &ctx.path).await?;
         let delivery = delivery.as_ref();
         let limit = max.unwrap_or(usize::MAX).max(1);
-        let contexts: Vec<Ctx<'_>> = stories
-            .iter()
-            .zip(deps)
-            .map(|(s, d)| ctx.for_story(s, d, limit.min(stories.len())))
-            .collect();
-        let contexts = &contexts;
+        let width = limit.min(stories.len());
         let mut running = FuturesUnordered::new();
         // Why the run paused, once a story stopped for it: no story starts after that.
         let mut paused: Option<StepError> = None;
@@ -145,9 +140,11 @@ impl Runner {
                     release(&dependents[i], &mut waiting, &blocked, &mut ready);
                     continue;
                 }
+                // The story's context lives while it runs, made when it starts.
+                let (story, after) = (stories[i], std::mem::take(&mut deps[i]));
                 running.push(
                     async move {
-                        let ctx = &contexts[i];
+                        let ctx = &ctx.for_story(story, after, width);
                         let done = match delivery {
                             Some(d) => self.delivered_story(body, ctx, d).await,
                             // A story its last verdicts rejected is not done.
