@@ -8,8 +8,8 @@
 use super::event::{Event, EventKind};
 use crate::state::writer::{Op, Writer};
 use crate::state::{FinishedStep, StateError, Store, StoryStatus, now_ms};
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 /// Where a durable run is recorded.
 pub(super) struct Journal {
@@ -58,8 +58,13 @@ impl Journal {
         earlier: Option<&Earlier>,
     ) -> Result<Journal, StateError> {
         let key = store.run_key(&run)?;
-        let (mut seq, mut multiset, mut replay, mut board, mut starts) =
-            (0, HashMap::new(), HashMap::new(), HashMap::new(), 0);
+        let (mut seq, mut multiset, mut replay, mut board, mut starts) = (
+            0,
+            HashMap::default(),
+            HashMap::default(),
+            HashMap::default(),
+            0,
+        );
         if let Some(e) = earlier {
             seq = e.seq;
             for ev in &e.events {
@@ -91,7 +96,7 @@ impl Journal {
             earlier: RefCell::new(multiset),
             since_checkpoint: Cell::new(0),
             board: RefCell::new(board),
-            running: RefCell::new(HashMap::new()),
+            running: RefCell::new(HashMap::default()),
             starts: Cell::new(starts),
             stories: Cell::new(stories),
         };

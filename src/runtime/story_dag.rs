@@ -14,7 +14,8 @@ use crate::model::step::Step;
 use crate::project::Progress;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 
 impl Runner {
     /// Runs `body` once per story.
@@ -42,7 +43,8 @@ impl Runner {
             .chain(&loaded.stories)
             .collect();
         let progress = |s: &Story| loaded.progress.get(s.id.name.as_str()).copied();
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(stories.len());
+        let mut index: FxHashMap<&str, usize> =
+            FxHashMap::with_capacity_and_hasher(stories.len(), Default::default());
         for (i, s) in stories.iter().enumerate() {
             if index.insert(s.id.name.as_str(), i).is_some() {
                 return Err(StepError::Setup(format!(
