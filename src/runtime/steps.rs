@@ -242,6 +242,11 @@ impl Runner {
             kind = step.kind.keyword(),
             at = %self.program.locate(step.span)
         );
+        // A task, the step that runs most, is boxed on its own: the future of the other
+        // steps is several times larger, and each step's box would be that size.
+        if let StepKind::Task(t) = &step.kind {
+            return self.task(t, ctx).instrument(span).boxed_local();
+        }
         async move {
             match &step.kind {
                 StepKind::Task(t) => self.task(t, ctx).await,

@@ -148,7 +148,8 @@ impl Runner {
                     async move {
                         let ctx = &ctx.for_story(story, after, width);
                         let done = match delivery {
-                            Some(d) => self.delivered_story(body, ctx, d).await,
+                            // Boxed: its future is large, and rare (a git workspace).
+                            Some(d) => self.delivered_story(body, ctx, d).boxed_local().await,
                             // A story its last verdicts rejected is not done.
                             None => self.steps(body, ctx).await.and_then(|()| {
                                 ctx.state
