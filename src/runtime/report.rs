@@ -156,6 +156,9 @@ fn critical_path<L>(mut spans: Vec<(u64, u64, L)>, label: impl Fn(&L) -> String)
     path
 }
 
+/// A task by its agent, story and tasks, borrowed from its events.
+type TaskKey<'e> = (&'e str, Option<&'e str>, &'e [String]);
+
 fn label(agent: &str, tasks: &[String], story: Option<&String>) -> String {
     match story {
         Some(s) => format!("{agent}: {} [{s}]", tasks.join(", ")),
@@ -175,8 +178,7 @@ impl Report {
         let mut busy: BTreeMap<String, u64> = BTreeMap::new();
         // The starts of the tasks running, by agent, story and tasks (borrowed from the
         // events: nothing is copied per task).
-        type Key<'e> = (&'e str, Option<&'e str>, &'e [String]);
-        let mut started: FxHashMap<Key<'_>, Vec<u64>> = FxHashMap::default();
+        let mut started: FxHashMap<TaskKey<'_>, Vec<u64>> = FxHashMap::default();
         let (mut done, mut blocked, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
         let mut spans = Vec::new();
         let mut paused = None;

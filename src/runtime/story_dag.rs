@@ -14,7 +14,7 @@ use crate::model::step::Step;
 use crate::project::Progress;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::collections::VecDeque;
 
 impl Runner {
@@ -44,7 +44,7 @@ impl Runner {
             .collect();
         let progress = |s: &Story| loaded.progress.get(s.id.name.as_str()).copied();
         let mut index: FxHashMap<&str, usize> =
-            FxHashMap::with_capacity_and_hasher(stories.len(), Default::default());
+            FxHashMap::with_capacity_and_hasher(stories.len(), FxBuildHasher);
         for (i, s) in stories.iter().enumerate() {
             if index.insert(s.id.name.as_str(), i).is_some() {
                 return Err(StepError::Setup(format!(
