@@ -116,6 +116,12 @@ impl Transcript {
 pub trait AgentBackend: Send + Sync {
     /// Does the task; resolves when it is done.
     fn run(&self, invocation: Invocation) -> BoxFuture<'static, Outcome>;
+
+    /// Whether it reads the invocation's prompt; one that does not (a simulated agent) is
+    /// given an empty one, and the prompt is not made.
+    fn reads_prompt(&self) -> bool {
+        true
+    }
 }
 
 /// A simulated agent: it takes `duration`, fails with probability `fail_rate`, and when it
@@ -166,37 +172,67 @@ impl SimBackend {
     }
 }
 
-/// A 64-bit FNV-1a hash, finalised: stable across runs and platforms.
-fn fnv(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in *part {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0100_0000_01b3);
+/// A 64-bit FNV-1a hash of parts, each part ended by a byte of its own, finalised: stable
+/// across runs and platforms.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
     }
-    // FNV mixes its last bytes poorly into the low bits, which decide the outcome: one
-    // round of the splitmix64 finaliser makes every attempt an independent draw.
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
+
+    /// More bytes of the current part.
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Ends the current part.
+    fn end_part(&mut self) {
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    }
+
+    fn part(&mut self, bytes: &[u8]) {
+        self.bytes(bytes);
+        self.end_part();
+    }
+
+    /// The hash. FNV mixes its last bytes poorly into the low bits, which decide the
+    /// outcome: one round of the splitmix64 finaliser makes every attempt an independent
+    /// draw.
+    fn finish(self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 30;
+        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 27;
+        h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
+    }
 }
 
 impl AgentBackend for SimBackend {
+    fn reads_prompt(&self) -> bool {
+        false
+    }
+
     fn run(&self, inv: Invocation) -> BoxFuture<'static, Outcome> {
-        let tasks = inv.tasks.join(",");
-        let story = inv.story.clone().unwrap_or_default();
-        let roll = fnv(&[
-            &self.seed.to_le_bytes(),
-            inv.agent.as_bytes(),
-            tasks.as_bytes(),
-            story.as_bytes(),
-            &inv.attempt.to_le_bytes(),
-        ]);
+        let mut roll = Fnv::new();
+        roll.part(&self.seed.to_le_bytes());
+        roll.part(inv.agent.as_bytes());
+        // The tasks joined by commas, as one part.
+        for (i, t) in inv.tasks.iter().enumerate() {
+            if i > 0 {
+                roll.bytes(b",");
+            }
+            roll.bytes(t.as_bytes());
+        }
+        roll.end_part();
+        roll.part(inv.story.as_deref().unwrap_or_default().as_bytes());
+        roll.part(&inv.attempt.to_le_bytes());
+        let roll = roll.finish();
         let ok = (roll % 10_000) as f64 >= self.fail_rate * 10_000.0;
         let duration = self.duration;
         Box::pin(async move {
@@ -216,7 +252,7 @@ impl AgentBackend for SimBackend {
                 if inv.validation {
                     format!("{} found defects in attempt {}", inv.agent, inv.attempt)
                 } else {
-                    format!("{} failed {} (simulated)", inv.agent, tasks)
+                    format!("{} failed {} (simulated)", inv.agent, inv.tasks.join(","))
                 }
             });
             Outcome {

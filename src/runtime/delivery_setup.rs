@@ -36,11 +36,12 @@ impl GitSetup {
                 }
             }
         }
-        let run = GitRun::default();
-        run.know(program.stories.iter().map(|s| story_info(s)));
+        // The stories are made known to the git agents when delivery starts (their tasks
+        // run only in a story's worktree): nothing per story here, where most runs have
+        // no delivery (a simulation never has).
         Ok(GitSetup {
             base,
-            run: Arc::new(run),
+            run: Arc::new(GitRun::default()),
             publish: std::sync::OnceLock::new(),
         })
     }

@@ -160,7 +160,7 @@ impl Runner {
 
     /// The stories this one depends on (all done: a story starts only after them).
     fn dependencies(out: &mut String, ctx: &Ctx) {
-        for d in &ctx.deps {
+        for d in ctx.deps.iter() {
             let title = d.title.as_ref().map_or("", |t| t.value.as_str());
             let files: Vec<&str> = d
                 .create

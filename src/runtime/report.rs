@@ -6,6 +6,7 @@ use super::event::usage_text;
 use super::event::{Event, EventKind};
 use super::kpi::KpiResult;
 use crate::model::literal::human_ms;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -133,22 +134,30 @@ pub struct Span {
     pub end_ms: u64,
 }
 
-/// The critical path through `spans`: from the span that ends last, back through the
-/// span that ended last before each one started.
-fn critical_path(mut spans: Vec<Span>) -> Vec<Span> {
-    spans.sort_by_key(|s| (s.end_ms, s.start_ms));
+/// The critical path through `spans` (each a task's start, end and label, the label made
+/// only for the spans on the path): from the span that ends last, back through the span
+/// that ended last before each one started.
+fn critical_path<L>(mut spans: Vec<(u64, u64, L)>, label: impl Fn(&L) -> String) -> Vec<Span> {
+    spans.sort_by_key(|(start, end, _)| (*end, *start));
     let mut path = Vec::new();
     let mut next = spans.len().checked_sub(1);
     while let Some(i) = next {
-        let start = spans[i].start_ms;
-        path.push(spans[i].clone());
+        let (start, end, l) = &spans[i];
+        path.push(Span {
+            task: label(l),
+            start_ms: *start,
+            end_ms: *end,
+        });
         // The latest span ending at or before this one started (never itself).
-        let before = spans[..i].partition_point(|s| s.end_ms <= start);
+        let before = spans[..i].partition_point(|(_, e, _)| *e <= *start);
         next = before.checked_sub(1);
     }
     path.reverse();
     path
 }
+
+/// A task by its agent, story and tasks, borrowed from its events.
+type TaskKey<'e> = (&'e str, Option<&'e str>, &'e [String]);
 
 fn label(agent: &str, tasks: &[String], story: Option<&String>) -> String {
     match story {
@@ -167,8 +176,9 @@ impl Report {
     ) -> Report {
         let (mut running, mut max, mut tasks) = (0usize, 0usize, 0usize);
         let mut busy: BTreeMap<String, u64> = BTreeMap::new();
-        let mut started: BTreeMap<(String, Option<String>, Vec<String>), Vec<u64>> =
-            BTreeMap::new();
+        // The starts of the tasks running, by agent, story and tasks (borrowed from the
+        // events: nothing is copied per task).
+        let mut started: FxHashMap<TaskKey<'_>, Vec<u64>> = FxHashMap::default();
         let (mut done, mut blocked, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
         let mut spans = Vec::new();
         let mut paused = None;
@@ -187,7 +197,7 @@ impl Report {
                     tasks += 1;
                     max = max.max(running);
                     started
-                        .entry((agent.clone(), story.clone(), t.clone()))
+                        .entry((agent.as_str(), story.as_deref(), t.as_slice()))
                         .or_default()
                         .push(e.at_ms);
                 }
@@ -199,15 +209,16 @@ impl Report {
                 } => {
                     running = running.saturating_sub(1);
                     if let Some(at) = started
-                        .get_mut(&(agent.clone(), story.clone(), t.clone()))
+                        .get_mut(&(agent.as_str(), story.as_deref(), t.as_slice()))
                         .and_then(Vec::pop)
                     {
-                        *busy.entry(agent.clone()).or_default() += e.at_ms - at;
-                        spans.push(Span {
-                            task: label(agent, t, story.as_ref()),
-                            start_ms: at,
-                            end_ms: e.at_ms,
-                        });
+                        match busy.get_mut(agent.as_str()) {
+                            Some(ms) => *ms += e.at_ms - at,
+                            None => {
+                                busy.insert(agent.clone(), e.at_ms - at);
+                            }
+                        }
+                        spans.push((at, e.at_ms, (agent, t, story)));
                     }
                 }
                 EventKind::StoryDone { story } => done.push(story.clone()),
@@ -218,6 +229,8 @@ impl Report {
                 _ => {}
             }
         }
+        let critical_path =
+            critical_path(spans, |(agent, t, story)| label(agent, t, story.as_ref()));
         Report {
             ok: failed.is_none() && paused.is_none(),
             failed,
@@ -229,7 +242,7 @@ impl Report {
             stories_done: done,
             stories_blocked: blocked,
             blocked_reasons: reasons,
-            critical_path: critical_path(spans),
+            critical_path,
             usage: UsageReport::of(events.iter().map(|e| &e.kind)),
             budget: None,
             people: super::people_report::PeopleReport::of(&events, makespan_ms),

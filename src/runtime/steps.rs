@@ -86,10 +86,11 @@ pub(super) struct Ctx<'a> {
     /// `/`. It names a step the same way in every run of the workflow, so a resume knows
     /// which steps ended.
     pub(super) path: String,
-    pub(super) phase: Option<(String, Arc<Semaphore>)>,
+    /// The phase's limit of tasks at once.
+    pub(super) phase: Option<Arc<Semaphore>>,
     pub(super) story: Option<&'a Story>,
-    /// The stories the current story depends on.
-    pub(super) deps: Vec<&'a Story>,
+    /// The stories the current story depends on (shared by the story's contexts).
+    pub(super) deps: Rc<[&'a Story]>,
     pub(super) vars: Rc<RefCell<HashMap<String, String>>>,
     pub(super) state: Rc<LoopState>,
     /// The operation (heal, incident, emergency, ...) these steps belong to, if any.
@@ -107,9 +108,9 @@ impl<'a> Ctx<'a> {
     pub(super) fn phase(name: &str, limit: Arc<Semaphore>) -> Ctx<'a> {
         Ctx {
             path: name.to_string(),
-            phase: Some((name.to_string(), limit)),
+            phase: Some(limit),
             story: None,
-            deps: Vec::new(),
+            deps: Rc::new([]),
             vars: Rc::default(),
             state: Rc::default(),
             ops: None,
@@ -127,10 +128,10 @@ impl<'a> Ctx<'a> {
         width: usize,
     ) -> Ctx<'a> {
         Ctx {
-            path: format!("{}/{}", self.path, story.id.name),
+            path: joined(&self.path, story.id.name.as_str()),
             phase: self.phase.clone(),
             story: Some(story),
-            deps,
+            deps: deps.into(),
             vars: Rc::default(),
             state: Rc::default(),
             ops: self.ops.clone(),
@@ -142,10 +143,27 @@ impl<'a> Ctx<'a> {
     /// The same context one level down, at `part`.
     pub(super) fn at(&self, part: impl std::fmt::Display) -> Ctx<'a> {
         Ctx {
-            path: format!("{}/{part}", self.path),
-            ..self.clone()
+            path: joined(&self.path, part),
+            phase: self.phase.clone(),
+            story: self.story,
+            deps: Rc::clone(&self.deps),
+            vars: Rc::clone(&self.vars),
+            state: Rc::clone(&self.state),
+            ops: self.ops.clone(),
+            tree: self.tree.clone(),
+            width: self.width,
         }
     }
+}
+
+/// `path/part`, made in one allocation (`format!` grows its string as it writes).
+fn joined(path: &str, part: impl std::fmt::Display) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(path.len() + 24);
+    out.push_str(path);
+    out.push('/');
+    let _ = write!(out, "{part}");
+    out
 }
 
 fn duration(q: Option<&crate::model::step::Quantity>) -> Option<Duration> {
@@ -224,6 +242,11 @@ impl Runner {
             kind = step.kind.keyword(),
             at = %self.program.locate(step.span)
         );
+        // A task, the step that runs most, is boxed on its own: the future of the other
+        // steps is several times larger, and each step's box would be that size.
+        if let StepKind::Task(t) = &step.kind {
+            return self.task(t, ctx).instrument(span).boxed_local();
+        }
         async move {
             match &step.kind {
                 StepKind::Task(t) => self.task(t, ctx).await,

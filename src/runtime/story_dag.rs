@@ -14,7 +14,8 @@ use crate::model::step::Step;
 use crate::project::Progress;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use std::collections::VecDeque;
 
 impl Runner {
     /// Runs `body` once per story.
@@ -42,7 +43,8 @@ impl Runner {
             .chain(&loaded.stories)
             .collect();
         let progress = |s: &Story| loaded.progress.get(s.id.name.as_str()).copied();
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(stories.len());
+        let mut index: FxHashMap<&str, usize> =
+            FxHashMap::with_capacity_and_hasher(stories.len(), FxBuildHasher);
         for (i, s) in stories.iter().enumerate() {
             if index.insert(s.id.name.as_str(), i).is_some() {
                 return Err(StepError::Setup(format!(
@@ -120,12 +122,7 @@ impl Runner {
         let delivery = self.delivery(&stories, &ctx.path).await?;
         let delivery = delivery.as_ref();
         let limit = max.unwrap_or(usize::MAX).max(1);
-        let contexts: Vec<Ctx<'_>> = stories
-            .iter()
-            .zip(deps)
-            .map(|(s, d)| ctx.for_story(s, d, limit.min(stories.len())))
-            .collect();
-        let contexts = &contexts;
+        let width = limit.min(stories.len());
         let mut running = FuturesUnordered::new();
         // Why the run paused, once a story stopped for it: no story starts after that.
         let mut paused: Option<StepError> = None;
@@ -145,11 +142,14 @@ impl Runner {
                     release(&dependents[i], &mut waiting, &blocked, &mut ready);
                     continue;
                 }
+                // The story's context lives while it runs, made when it starts.
+                let (story, after) = (stories[i], std::mem::take(&mut deps[i]));
                 running.push(
                     async move {
-                        let ctx = &contexts[i];
+                        let ctx = &ctx.for_story(story, after, width);
                         let done = match delivery {
-                            Some(d) => self.delivered_story(body, ctx, d).await,
+                            // Boxed: its future is large, and rare (a git workspace).
+                            Some(d) => self.delivered_story(body, ctx, d).boxed_local().await,
                             // A story its last verdicts rejected is not done.
                             None => self.steps(body, ctx).await.and_then(|()| {
                                 ctx.state

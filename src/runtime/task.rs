@@ -45,10 +45,16 @@ impl Runner {
             .cloned()
             .unwrap_or_else(|| t.agent.name.to_string());
         let produces = self.task_artifacts(&agent, t, ctx)?;
+        // A simulated agent reads no prompt: none is made for it.
+        let prompt = if self.backend(&agent).reads_prompt() {
+            self.prompt(&agent, t, ctx, &produces)
+        } else {
+            String::new()
+        };
         let call = Call {
             tasks: t.tasks.iter().map(|n| n.name.to_string()).collect(),
             validation,
-            prompt: self.prompt(&agent, t, ctx, &produces),
+            prompt,
             produces,
             agent,
             timeout: t.timeout.as_ref().and_then(Quantity::duration),
@@ -76,7 +82,7 @@ impl Runner {
         let story = ctx.story.map(|s| s.id.name.to_string());
         let attempt = ctx.state.attempt.get().max(1);
         let _phase_permit = match &ctx.phase {
-            Some((_, limit)) => Some(
+            Some(limit) => Some(
                 limit
                     .clone()
                     .acquire_owned()

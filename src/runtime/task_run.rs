@@ -47,7 +47,8 @@ impl Runner {
                 Some(&ctx.path),
             );
             self.step_started(ctx);
-            let inv = Invocation {
+            // Made for each try (a service that refuses it is tried again): no copy.
+            let invocation = || Invocation {
                 run: self.run_id().map(str::to_string),
                 step: ctx.path.clone(),
                 agent: call.agent.clone(),
@@ -63,7 +64,7 @@ impl Runner {
                 price: self.budget.price_of(&call.agent).cloned(),
                 remote: false,
             };
-            let mut outcome = self.run_refused_again(call, &inv, story).await;
+            let mut outcome = self.run_refused_again(call, invocation, story).await;
             let cost = self.record_try(call, prompt, story, attempt, ctx, &mut outcome);
             let stopped = !outcome.ok && (outcome.over_budget || share.used_up_by(cost));
             let held = share.left;
@@ -208,19 +209,19 @@ impl Runner {
         cost
     }
 
-    /// Runs `inv` on its agent's backend; while the agent's service refuses it (rate
-    /// limited, overloaded), waits and tries again with the workflow's back-off. What
-    /// each refused try spent is counted.
+    /// Runs the invocation `inv` makes on its agent's backend; while the agent's service
+    /// refuses it (rate limited, overloaded), waits and tries again with the workflow's
+    /// back-off. What each refused try spent is counted.
     async fn run_refused_again(
         &self,
         call: &Call,
-        inv: &Invocation,
+        inv: impl Fn() -> Invocation,
         story: Option<&str>,
     ) -> Outcome {
         let backoff = Backoff::of(&self.program);
         let mut tried = 0;
         loop {
-            let mut outcome = self.run_once(call, inv.clone()).await;
+            let mut outcome = self.run_once(call, inv()).await;
             match outcome.transient {
                 Some(t) if t.retries() && tried < backoff.retries => {
                     if let Some(r) = &mut outcome.result {

@@ -244,6 +244,17 @@ impl Ledger {
         slots: usize,
         stopped_at: Option<&Left>,
     ) -> Asked<'_> {
+        // Every task asks: a run without a budget answers at once (with a share that holds
+        // nothing, and gives nothing back: it names no agent or story).
+        if !self.bounded() {
+            return Asked::Granted(Share {
+                ledger: self,
+                agent: String::new(),
+                story: None,
+                held: Amount::default(),
+                left: Left::default(),
+            });
+        }
         let mut share = Share {
             ledger: self,
             agent: agent.to_string(),
@@ -251,10 +262,6 @@ impl Ledger {
             held: Amount::default(),
             left: Left::default(),
         };
-        // Every task asks: a run without a budget answers at once.
-        if !self.bounded() {
-            return Asked::Granted(share);
-        }
         if let Some(spent) = self.spent_ceiling(agent, story) {
             return Asked::Spent(spent);
         }

@@ -572,7 +572,7 @@ impl<'a> Ctx<'a> {
             path,
             phase: None,
             story: None,
-            deps: Vec::new(),
+            deps: Rc::new([]),
             vars: Rc::default(),
             state: Rc::default(),
             ops: Some(scope),
