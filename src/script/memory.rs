@@ -6,7 +6,8 @@
 // Allocation sizes are at most isize::MAX (a Layout guarantees it): they count as isize.
 #![allow(clippy::cast_possible_wrap)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use mimalloc::MiMalloc as System;
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
