@@ -98,7 +98,7 @@ pub(crate) fn dev_server() -> Option<DevServer> {
 }
 
 /// How many workflow executions the server has seen (one per agent task).
-fn executions(server: &DevServer) -> usize {
+pub(crate) fn executions(server: &DevServer) -> usize {
     let out = Command::new("temporal")
         .args(["workflow", "count", "--address", &server.address])
         .output()
