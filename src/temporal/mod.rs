@@ -64,7 +64,7 @@ pub enum TemporalError {
         /// What failed.
         reason: String,
     },
-    /// The server refused the API key (gRPC UNAUTHENTICATED or PERMISSION_DENIED).
+    /// The server refused the API key (gRPC `UNAUTHENTICATED` or `PERMISSION_DENIED`).
     #[error(
         "the Temporal server at {address} refused the API key ({API_KEY_VAR} {given}): \
          {message}"
@@ -178,9 +178,9 @@ impl Settings {
     }
 }
 
-/// gRPC's UNAUTHENTICATED status code.
+/// gRPC's `UNAUTHENTICATED` status code.
 const UNAUTHENTICATED: i32 = 16;
-/// gRPC's PERMISSION_DENIED status code.
+/// gRPC's `PERMISSION_DENIED` status code.
 const PERMISSION_DENIED: i32 = 7;
 
 /// An error and its sources, `: `-separated (gRPC errors say little at the top).
