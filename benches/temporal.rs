@@ -14,7 +14,7 @@
 //!    the run's wall time (which holds the lane's merges).
 //!
 //! `cargo bench --features temporal --bench temporal` (`BMAD_BENCH_TASKS=N` for fewer
-//! tasks). BENCHMARKS.md records the figures.
+//! tasks, `BMAD_BENCH_PARTS=1,2` for some parts only). BENCHMARKS.md records the figures.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -233,18 +233,32 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
+    let parts = std::env::var("BMAD_BENCH_PARTS").unwrap_or_else(|_| "1,2,3".into());
+    let part = |p: &str| parts.split(',').any(|w| w.trim() == p);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let (_server, address) = server();
     let executor = format!("temporal://{address}");
+    if part("1") {
+        dispatch(dir.path(), &address, &executor, n);
+    }
+    if part("2") {
+        throughput(dir.path(), &address, &executor, n);
+    }
+    if part("3") {
+        story_work(&dir.path().join("git"), &address);
+    }
+}
 
-    let sequential = dir.path().join("sequential.bmad");
+/// Part 1: `n / 5` tasks one after another, locally and on one worker.
+fn dispatch(dir: &Path, address: &str, executor: &str, n: usize) {
+    let sequential = dir.join("sequential.bmad");
     std::fs::write(&sequential, workflow((n / 5).max(10), 1)).expect("written");
-    let _one = worker(&address, "one", 1);
-    let (_, local) = run(&sequential, &dir.path().join("local"), &[]);
+    let _one = worker(address, "one", 1);
+    let (_, local) = run(&sequential, &dir.join("local"), &[]);
     let (_, remote) = run(
         &sequential,
-        &dir.path().join("remote"),
-        &["--executor", &executor, "--task-queue", "one"],
+        &dir.join("remote"),
+        &["--executor", executor, "--task-queue", "one"],
     );
     println!(
         "dispatch, {} tasks one after another: local p50 {} ms p99 {} ms; Temporal p50 {} ms p99 {} ms",
@@ -254,15 +268,18 @@ fn main() {
         percentile(&remote, 50),
         percentile(&remote, 99)
     );
+}
 
-    let wide = dir.path().join("wide.bmad");
+/// Part 2: `n` tasks 16 at once over two workers of concurrency 8.
+fn throughput(dir: &Path, address: &str, executor: &str, n: usize) {
+    let wide = dir.join("wide.bmad");
     std::fs::write(&wide, workflow(n, 16)).expect("written");
-    let _a = worker(&address, "two", 8);
-    let _b = worker(&address, "two", 8);
+    let _a = worker(address, "two", 8);
+    let _b = worker(address, "two", 8);
     let (wall, times) = run(
         &wide,
-        &dir.path().join("wide"),
-        &["--executor", &executor, "--task-queue", "two"],
+        &dir.join("wide"),
+        &["--executor", executor, "--task-queue", "two"],
     );
     println!(
         "throughput, {} tasks 16 at once over two workers: {:.1} s wall, {:.0} tasks/s; \
@@ -273,5 +290,4 @@ fn main() {
         percentile(&times, 50),
         percentile(&times, 99)
     );
-    story_work(&dir.path().join("git"), &address);
 }

@@ -64,6 +64,19 @@ pub enum TemporalError {
         /// What failed.
         reason: String,
     },
+    /// The server refused the API key (gRPC `UNAUTHENTICATED` or `PERMISSION_DENIED`).
+    #[error(
+        "the Temporal server at {address} refused the API key ({API_KEY_VAR} {given}): \
+         {message}"
+    )]
+    Refused {
+        /// `host:port`.
+        address: String,
+        /// `is set` or `is not set`.
+        given: &'static str,
+        /// What the server said.
+        message: String,
+    },
     /// The worker could not be made or stopped with an error.
     #[error("the Temporal worker: {0}")]
     Worker(String),
@@ -115,8 +128,10 @@ impl Settings {
         &self,
         identity: &str,
     ) -> Result<temporalio_client::Client, TemporalError> {
+        use temporalio_client::errors::ClientConnectError;
         use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, TlsOptions};
         let api_key = std::env::var(API_KEY_VAR).ok().filter(|k| !k.is_empty());
+        let has_key = api_key.is_some();
         let ca = match &self.ca_file {
             Some(path) => Some(std::fs::read(path).map_err(|e| TemporalError::Connect {
                 address: self.address.clone(),
@@ -140,9 +155,21 @@ impl Settings {
                 tls.then(|| TlsOptions::builder().maybe_server_root_ca_cert(ca).build()),
             )
             .build();
-        let connection = Connection::connect(options)
-            .await
-            .map_err(|e| connect_error(root_cause(&e)))?;
+        let connection = Connection::connect(options).await.map_err(|e| match e {
+            ClientConnectError::SystemInfoCallError(status)
+                if matches!(
+                    i32::from(status.code()),
+                    UNAUTHENTICATED | PERMISSION_DENIED
+                ) =>
+            {
+                TemporalError::Refused {
+                    address: self.address.clone(),
+                    given: if has_key { "is set" } else { "is not set" },
+                    message: status.message().to_string(),
+                }
+            }
+            e => connect_error(root_cause(&e)),
+        })?;
         Client::new(
             connection,
             ClientOptions::new(self.namespace.clone()).build(),
@@ -150,6 +177,11 @@ impl Settings {
         .map_err(|e| connect_error(error_chain(&e)))
     }
 }
+
+/// gRPC's `UNAUTHENTICATED` status code.
+const UNAUTHENTICATED: i32 = 16;
+/// gRPC's `PERMISSION_DENIED` status code.
+const PERMISSION_DENIED: i32 = 7;
 
 /// An error and its sources, `: `-separated (gRPC errors say little at the top).
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -61,6 +61,8 @@ mod story_files;
 #[cfg(feature = "temporal")]
 mod temporal;
 #[cfg(feature = "temporal")]
+mod temporal_auth;
+#[cfg(feature = "temporal")]
 mod temporal_git;
 mod tls;
 mod ui;

@@ -4,8 +4,8 @@
 //! stories runs on two `bmad worker`s with the same results as a local run; a worker
 //! killed mid-task loses its task to the other; a coordinator killed mid-run resumes and
 //! re-attaches to its executions (no task runs twice); an unreachable server pauses the
-//! run. Without the `temporal` CLI the tests say so and check nothing, unless
-//! `BMAD_TEMPORAL_REQUIRED` is set (CI sets it once it installed the CLI).
+//! run (the API key's tests are in `temporal_auth.rs`). Without the `temporal` CLI the
+//! tests say so and check nothing, unless `BMAD_TEMPORAL_REQUIRED` is set (CI sets it once it installed the CLI).
 
 use crate::common;
 use crate::harness::{fill, wait_until};
@@ -98,7 +98,7 @@ pub(crate) fn dev_server() -> Option<DevServer> {
 }
 
 /// How many workflow executions the server has seen (one per agent task).
-fn executions(server: &DevServer) -> usize {
+pub(crate) fn executions(server: &DevServer) -> usize {
     let out = Command::new("temporal")
         .args(["workflow", "count", "--address", &server.address])
         .output()
@@ -139,7 +139,7 @@ fn worker(server: &DevServer, queue: &str, name: &str, env: &[(&str, &str)]) -> 
 
 /// Exec agents and a script agent over six stories in a DAG, QA rejecting the first
 /// attempt of story s2.
-fn workflow() -> String {
+pub(crate) fn workflow() -> String {
     let agent = common::fixture("temporal.sh");
     let mut src = fill(
         r#"
@@ -205,7 +205,7 @@ fn artifacts(ws: &Path) -> BTreeMap<String, String> {
 }
 
 /// The ledger's lines: `STEP ATTEMPT WORKER`, one per invocation.
-fn ledger(ws: &Path) -> Vec<String> {
+pub(crate) fn ledger(ws: &Path) -> Vec<String> {
     std::fs::read_to_string(ws.join("ledger.log"))
         .unwrap_or_default()
         .lines()
@@ -224,7 +224,7 @@ fn invocations(ws: &Path) -> Vec<String> {
 }
 
 /// A temporary directory with the workflow in it, and a workspace path under it.
-fn setup(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+pub(crate) fn setup(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("remote.bmad");
     std::fs::write(&file, workflow()).unwrap();
@@ -232,7 +232,7 @@ fn setup(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, file, ws)
 }
 
-fn finished(child: Child) -> (bool, String) {
+pub(crate) fn finished(child: Child) -> (bool, String) {
     let out = child.wait_with_output().expect("bmad ends");
     let text = format!(
         "{}{}",
@@ -377,94 +377,4 @@ fn an_unreachable_server_pauses_the_run() {
     assert_eq!(out.status.code(), Some(4), "paused: {text}");
     assert!(text.contains("run paused: agent `dev`'s service is unreachable after 2 tries: cannot reach the Temporal server at 127.0.0.1:"), "{text}");
     assert!(!text.contains("blocked"), "{text}");
-}
-
-/// A TLS front of `upstream` on a free loopback port (ALPN h2, a self-signed certificate
-/// for `localhost` and `127.0.0.1` written to `dir/ca.pem`): Temporal Cloud's shape on
-/// loopback. Its port.
-#[allow(deprecated)] // rustls's ring provider: see src/probe/tls.rs.
-fn tls_front(upstream: String, dir: &Path) -> u16 {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("a self-signed certificate");
-    std::fs::write(dir.join("ca.pem"), made.cert.pem()).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der())
-        .expect("a private key");
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![made.cert.der().clone()], key)
-        .expect("a server configuration");
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            while let Ok((stream, _)) = listener.accept().await {
-                let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
-                        return;
-                    };
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                });
-            }
-        });
-    });
-    port
-}
-
-#[test]
-fn tasks_travel_over_tls_with_an_api_key() {
-    let Some(server) = dev_server() else { return };
-    let (dir, file, ws) = setup("ws");
-    let port = tls_front(server.address.clone(), dir.path());
-    let ca = dir.path().join("ca.pem");
-    let ca = ca.to_str().unwrap();
-    let address = format!("127.0.0.1:{port}");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bmad"));
-    cmd.args([
-        "worker",
-        "--temporal",
-        &address,
-        "--task-queue",
-        "q5",
-        "--temporal-ca",
-        ca,
-    ])
-    .env("WORKER", "w1")
-    .env("TEMPORAL_API_KEY", "a-test-key")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    let _w1 = Worker(cmd.spawn().expect("bmad worker starts"));
-    let executor = format!("temporal+tls://{address}");
-    let (ok, text) = finished(start_run(
-        &file,
-        &ws,
-        &[
-            "--executor",
-            &executor,
-            "--task-queue",
-            "q5",
-            "--temporal-ca",
-            ca,
-        ],
-    ));
-    assert!(ok, "{text}");
-    assert!(
-        ledger(&ws).iter().all(|l| l.ends_with(" w1")),
-        "{:?}",
-        ledger(&ws)
-    );
 }

@@ -5,8 +5,10 @@
 //! lane; the bare repository's `main` ends with all twenty stories; a worker SIGKILLed
 //! mid-task loses its task to the other, which starts it from a clean worktree of the
 //! story's base; `max_concurrent_agents` holds across the workers (the agents' ledger of
-//! start and end times shows no more at once). Without the `temporal` CLI it says so and
-//! checks nothing, as tests/integration/temporal.rs.
+//! start and end times shows no more at once); a coordinator SIGKILLed with story tasks
+//! in flight resumes with `--resume`, starts no task twice and merges every story.
+//! Without the `temporal` CLI it says so and checks nothing, as
+//! tests/integration/temporal.rs.
 
 use crate::common;
 use crate::common::git::{GIT_ENV, git};
@@ -166,6 +168,51 @@ fn repositories(dir: &Path) -> (PathBuf, PathBuf) {
     (bare, ws)
 }
 
+/// Checks that every story's branch in the bare repository is merged into its `main`,
+/// and that `main` holds every story's file; the files of `main`.
+fn all_merged(bare: &Path) -> String {
+    let bare_git = |args: &[&str]| git(bare, args);
+    let files = bare_git(&["ls-tree", "-r", "--name-only", "main"]);
+    for id in ids() {
+        assert!(
+            files.contains(&format!("stories/{id}.txt")),
+            "{id}: {files}"
+        );
+        let branch = format!("refs/heads/bmad/story-{id}");
+        let tip = bare_git(&["rev-parse", &branch]);
+        let merged = Command::new("git")
+            .arg("-C")
+            .arg(bare)
+            .args(["merge-base", "--is-ancestor", &tip, "main"])
+            .envs(GIT_ENV)
+            .status()
+            .unwrap();
+        assert!(merged.success(), "{id}'s branch is merged into main");
+    }
+    files
+}
+
+/// `bmad run` of `file` on the workspace `ws` through the server, from the coordinator's
+/// directory under `dir`, with `more` arguments.
+fn coordinator(server: &DevServer, dir: &Path, file: &Path, ws: &Path, more: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_bmad"))
+        .arg("run")
+        .arg(file)
+        .arg("--workspace")
+        .arg(ws)
+        .args(["--executor", &format!("temporal://{}", server.address)])
+        .args(["--task-queue", "git"])
+        .args(more)
+        .current_dir(dir.join("coordinator"))
+        .envs(GIT_ENV)
+        .env("GIT_CEILING_DIRECTORIES", dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bmad starts")
+}
+
 #[test]
 fn twenty_stories_travel_through_a_git_remote_on_two_workers() {
     let Some(server) = dev_server() else { return };
@@ -185,24 +232,19 @@ fn twenty_stories_travel_through_a_git_remote_on_two_workers() {
         ("STALL_ON", "w1"),
     ];
     let w1 = worker(&server, &dir.path().join("w1"), "w1", &stall);
-    let executor = format!("temporal://{}", server.address);
     let report = dir.path().join("report.json");
-    let run = Command::new(env!("CARGO_BIN_EXE_bmad"))
-        .arg("run")
-        .arg(&file)
-        .arg("--workspace")
-        .arg(&ws)
-        .args(["--executor", &executor, "--task-queue", "git"])
-        .args(["--heartbeat-timeout", "2s", "--report"])
-        .arg(&report)
-        .current_dir(dir.path().join("coordinator"))
-        .envs(GIT_ENV)
-        .env("GIT_CEILING_DIRECTORIES", dir.path())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bmad starts");
+    let run = coordinator(
+        &server,
+        dir.path(),
+        &file,
+        &ws,
+        &[
+            "--heartbeat-timeout",
+            "2s",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
     let pid_file = PathBuf::from(format!("{ledger_text}.pid"));
     if !wait_until(Duration::from_secs(60), || pid_file.exists()) {
         let mut run = run;
@@ -238,23 +280,7 @@ fn twenty_stories_travel_through_a_git_remote_on_two_workers() {
     // Every story's branch was pushed by a worker, and the lane merged it: the bare
     // repository's main holds all twenty.
     let bare_git = |args: &[&str]| git(&bare, args);
-    let files = bare_git(&["ls-tree", "-r", "--name-only", "main"]);
-    for id in ids() {
-        assert!(
-            files.contains(&format!("stories/{id}.txt")),
-            "{id}: {files}"
-        );
-        let branch = format!("refs/heads/bmad/story-{id}");
-        let tip = bare_git(&["rev-parse", &branch]);
-        let merged = Command::new("git")
-            .arg("-C")
-            .arg(&bare)
-            .args(["merge-base", "--is-ancestor", &tip, "main"])
-            .envs(GIT_ENV)
-            .status()
-            .unwrap();
-        assert!(merged.success(), "{id}'s branch is merged into main");
-    }
+    let files = all_merged(&bare);
     // The killed try left nothing: its retry started from a clean worktree of the base.
     assert!(!files.contains(".junk"), "{files}");
     let s05 = bare_git(&["show", "main:stories/s05.txt"]);
@@ -288,4 +314,50 @@ fn twenty_stories_travel_through_a_git_remote_on_two_workers() {
     // The coordinator's limit held across the workers.
     let most = most_at_once(&ran);
     assert!((1..=3).contains(&most), "{most} agents at once");
+}
+
+#[test]
+fn a_killed_coordinator_resumes_its_stories_through_the_git_remote() {
+    let Some(server) = dev_server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, ws) = repositories(dir.path());
+    let flow = dir.path().join("flow");
+    std::fs::create_dir_all(&flow).unwrap();
+    let file = flow.join("stories.bmad");
+    std::fs::write(&file, workflow(&bare)).unwrap();
+    let ledger_file = dir.path().join("ledger.log");
+    let ledger_env = [("LEDGER", ledger_file.to_str().unwrap())];
+    let _w1 = worker(&server, &dir.path().join("w1"), "w1", &ledger_env);
+    let _w2 = worker(&server, &dir.path().join("w2"), "w2", &ledger_env);
+    let mut run = coordinator(&server, dir.path(), &file, &ws, &[]);
+    // Killed with story tasks in flight on the workers, some stories merged already.
+    let in_flight = wait_until(Duration::from_secs(120), || {
+        let ran = ledger(&ledger_file);
+        ran.len() >= 12 && ran.iter().any(|r| r.end.is_none())
+    });
+    run.kill().expect("SIGKILL");
+    let (_, text) = finished(run);
+    assert!(in_flight, "tasks in flight: {text}");
+    let (ok, text) = finished(coordinator(&server, dir.path(), &file, &ws, &["--resume"]));
+    assert!(ok, "{text}");
+    assert!(text.contains("resuming run"), "{text}");
+
+    // No task started twice: one start per step in the agents' ledger, and one execution
+    // per task on the server.
+    let ran = ledger(&ledger_file);
+    let mut steps: Vec<&str> = ran.iter().map(|r| r.step.as_str()).collect();
+    steps.sort_unstable();
+    let all = steps.len();
+    steps.dedup();
+    assert_eq!(steps.len(), all, "a task started twice: {steps:?}");
+    assert!(ran.iter().all(|r| r.end.is_some()), "every task ended");
+    assert_eq!(crate::temporal::executions(&server), all);
+    // Every story merged into the bare repository's main, which the coordinator's is.
+    let files = all_merged(&bare);
+    assert!(!files.contains(".junk"), "{files}");
+    assert_eq!(
+        git(&ws, &["rev-parse", "main"]),
+        git(&bare, &["rev-parse", "main"])
+    );
+    assert_eq!(git(&ws, &["status", "--porcelain"]), "");
 }
