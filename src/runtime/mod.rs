@@ -28,6 +28,7 @@ mod handoff;
 mod journal;
 pub mod kpi;
 pub mod limits;
+mod loop_state;
 pub mod notify;
 pub mod ops;
 mod ops_host;
