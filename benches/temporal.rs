@@ -14,7 +14,11 @@
 //!    the run's wall time (which holds the lane's merges).
 //!
 //! `cargo bench --features temporal --bench temporal` (`BMAD_BENCH_TASKS=N` for fewer
-//! tasks, `BMAD_BENCH_PARTS=1,2` for some parts only). BENCHMARKS.md records the figures.
+//! tasks, `BMAD_BENCH_PARTS=1,2` for some parts only). The dev server runs with its
+//! history service's transfer queue polled without a rate limit
+//! (`history.transferProcessorMaxPollRPS=10000`, as README advises for a server of bmad
+//! tasks); `BMAD_BENCH_DEV_SERVER=default` keeps its defaults. BENCHMARKS.md records the
+//! figures.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -37,11 +41,28 @@ fn free_port() -> u16 {
     l.local_addr().expect("its address").port()
 }
 
+/// The dev server's dynamic configuration for the bench: the transfer queue polled
+/// without its rate limit, unless `BMAD_BENCH_DEV_SERVER=default`.
+fn dev_server_config() -> Vec<&'static str> {
+    if std::env::var("BMAD_BENCH_DEV_SERVER").is_ok_and(|v| v == "default") {
+        return Vec::new();
+    }
+    vec![
+        "--dynamic-config-value",
+        "history.transferProcessorMaxPollRPS=10000",
+    ]
+}
+
 fn server() -> (Killed, String) {
     let port = free_port();
     let child = Command::new("temporal")
         .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
         .args(["--log-level", "error", "--port", &port.to_string()])
+        // The history service hands each new task to matching by polling its transfer
+        // queue, at most `transferProcessorMaxPollRPS` (20) times a second per shard: the
+        // dev server's one shard then adds up to 50 ms to every handoff (three a task).
+        // BENCHMARKS.md has the figures with the default too (`BMAD_BENCH_DEV_SERVER=default`).
+        .args(dev_server_config())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
