@@ -184,24 +184,7 @@ impl TaskTree {
 
     async fn push(&self, branch: &str) -> Result<Option<String>, GitError> {
         let git = Git::at(&self.tree.root);
-        git.run(["add", "-A", "--", "."]).await?;
-        if !git.test(["diff", "--cached", "--quiet"]).await? {
-            let identity = super::remote::identity(&self.tree.root).await?;
-            let args = [
-                "commit",
-                "-q",
-                "--no-verify",
-                "-m",
-                self.work.message.as_str(),
-            ];
-            let out = git.output_of(&args, &identity).await?;
-            if !out.status.success() {
-                return Err(GitError::Failed {
-                    command: "commit".into(),
-                    said: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-                });
-            }
-        }
+        super::remote::commit_everything(&git, &self.tree.root, &self.work.message).await?;
         let head = git.run(["rev-parse", "HEAD"]).await?;
         git.run([
             "push",

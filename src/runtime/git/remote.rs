@@ -55,19 +55,8 @@ pub async fn send(tree: &Tree, remote: &str, story: &str, what: &str) -> Result<
     let git = Git::at(&tree.root);
     let on_branch = git.test(["symbolic-ref", "-q", "HEAD"]).await?;
     if on_branch {
-        git.run(["add", "-A", "--", "."]).await?;
-        if !git.test(["diff", "--cached", "--quiet"]).await? {
-            let identity = identity(&tree.root).await?;
-            let text = format!("bmad: story {story}'s work before {what}\n\nBmad-Story: {story}\n");
-            let args = ["commit", "-q", "--no-verify", "-m", text.as_str()];
-            let out = git.output_of(&args, &identity).await?;
-            if !out.status.success() {
-                return Err(GitError::Failed {
-                    command: "commit".into(),
-                    said: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-                });
-            }
-        }
+        let text = format!("bmad: story {story}'s work before {what}\n\nBmad-Story: {story}\n");
+        commit_everything(&git, &tree.root, &text).await?;
     }
     let base = git.run(["rev-parse", "HEAD"]).await?;
     let base_ref = base_ref(story);
@@ -139,6 +128,35 @@ pub async fn receive(
 
 /// The identity commits are made with in the repository at `dir`: a `bmad` one when git
 /// has none configured.
+/// Commits everything changed in the worktree of `git` at `dir` (nothing when nothing
+/// changed) with `message`, as the repository's identity, hooks off: the coordinator's
+/// base before a task travels, and the worker's work after it.
+///
+/// # Errors
+///
+/// A [`GitError`] when git cannot be started or fails.
+pub(super) async fn commit_everything(
+    git: &Git,
+    dir: &Path,
+    message: &str,
+) -> Result<(), GitError> {
+    git.run(["add", "-A", "--", "."]).await?;
+    if git.test(["diff", "--cached", "--quiet"]).await? {
+        return Ok(());
+    }
+    let identity = identity(dir).await?;
+    let args = ["commit", "-q", "--no-verify", "-m", message];
+    let out = git.output_of(&args, &identity).await?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(GitError::Failed {
+            command: "commit".into(),
+            said: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
 pub(super) async fn identity(dir: &Path) -> Result<Vec<(&'static str, &'static str)>, GitError> {
     Ok(Repo::find(dir)
         .await?
