@@ -12,7 +12,6 @@ use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::process::Command;
 
 /// An agent that runs a command.
 #[derive(Debug, Clone)]
@@ -164,10 +163,8 @@ impl AgentBackend for ExecBackend {
                     .join(me.cwd.strip_prefix(&me.workspace).unwrap_or(Path::new(""))),
                 None => me.cwd.clone(),
             };
-            let mut cmd = Command::new("sh");
-            cmd.arg("-c")
-                .arg(me.command_line(&inv))
-                .current_dir(&cwd)
+            let mut cmd = super::process::shell_command(me.command_line(&inv));
+            cmd.current_dir(&cwd)
                 .env("BMAD_AGENT", &inv.agent)
                 .env("BMAD_TASKS", inv.tasks.join(","))
                 .env("BMAD_STORY", inv.story.as_deref().unwrap_or(""))

@@ -232,6 +232,18 @@ pub struct Shelled {
 /// The placeholder a command writes for the directory of the workflow file.
 pub const WORKFLOW_DIR: &str = "{workflow_dir}";
 
+/// The POSIX shell, by its absolute path as `system(3)` and ninja name it: no search of
+/// `PATH` for it (on a typical `PATH` that is several failed `execve`s per command) and no
+/// other `sh` picked up from a directory early in `PATH`.
+pub const SHELL: &str = "/bin/sh";
+
+/// A command that runs `line` with [`SHELL`] `-c`.
+pub fn shell_command(line: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(SHELL);
+    cmd.arg("-c").arg(line);
+    cmd
+}
+
 /// `command` with `{workflow_dir}` replaced by `workflow_dir`, shell-quoted.
 pub fn with_workflow_dir(command: &str, workflow_dir: &std::path::Path) -> String {
     if !command.contains(WORKFLOW_DIR) {
@@ -251,11 +263,8 @@ pub async fn sh(
     timeout: Option<Duration>,
     marks: &RunMarks,
 ) -> Shelled {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(with_workflow_dir(command, workflow_dir))
-        .current_dir(dir)
-        .env("BMAD_WORKFLOW_DIR", workflow_dir);
+    let mut cmd = shell_command(with_workflow_dir(command, workflow_dir));
+    cmd.current_dir(dir).env("BMAD_WORKFLOW_DIR", workflow_dir);
     let (error, out) = match run_group(cmd, None, timeout, marks).await {
         Ok(Ended::Exited(out)) if out.status.success() => (None, Some(out)),
         Ok(Ended::Exited(out)) => (
@@ -316,8 +325,8 @@ mod tests {
              </dev/null >/dev/null 2>&1 &\n\
              while [ ! -s {name}.pid ]; do sleep 0.02; done\n{then}"
         );
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(script).current_dir(dir);
+        let mut cmd = shell_command(script);
+        cmd.current_dir(dir);
         cmd
     }
 

@@ -16,7 +16,6 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::process::Command;
 
 /// The tasks the git backend performs.
 pub const GIT_TASKS: &[&str] = &["create_pr", "merge_to_main"];
@@ -180,10 +179,8 @@ impl GitBackend {
                 .replace("{base}", &shell_quote(&base))
                 .replace("{story}", &shell_quote(story))
                 .replace("{title}", &shell_quote(&info.title));
-            let mut cmd = Command::new("sh");
-            cmd.arg("-c")
-                .arg(&line)
-                .current_dir(&tree.dir)
+            let mut cmd = crate::runtime::process::shell_command(&line);
+            cmd.current_dir(&tree.dir)
                 .env("BMAD_BRANCH", &branch)
                 .env("BMAD_BASE", &base)
                 .env("BMAD_STORY", story)
