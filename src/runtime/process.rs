@@ -102,7 +102,7 @@ pub async fn run_watched(
     cmd.stdin(if input.is_some() {
         Stdio::piped()
     } else {
-        Stdio::null()
+        dev_null()
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
@@ -145,6 +145,18 @@ pub async fn run_watched(
     }
     guard.disarm();
     Ok(Ended::Exited(output))
+}
+
+/// The null device as a child's standard input: one handle opened once and duplicated
+/// per child (`Stdio::null()` opens `/dev/null` by its path for every child: a path lookup
+/// per task, a tenth of bmad's own CPU per `exec` task in a profile). Falls back to
+/// `Stdio::null()` if the device cannot be opened.
+fn dev_null() -> Stdio {
+    static NULL: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    NULL.get_or_init(|| std::fs::File::open("/dev/null").ok())
+        .as_ref()
+        .and_then(|f| f.try_clone().ok())
+        .map_or_else(Stdio::null, Stdio::from)
 }
 
 /// How long the output of a child that has exited is still read: what it left running (a
