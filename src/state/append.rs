@@ -13,6 +13,36 @@ use rusqlite::{CachedStatement, params};
 
 const INSERT_EVENT: &str = "INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, \
                             data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// Events written by one statement, when so many come: a multi-row insert runs its rows
+/// through one cursor, each row appended where the last one went, not sought from the
+/// table's root.
+pub(crate) const EVENTS_AT_ONCE: usize = 32;
+
+/// The insert of [`EVENTS_AT_ONCE`] events.
+fn insert_events() -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, data) VALUES ",
+    );
+    for i in 0..EVENTS_AT_ONCE {
+        let p = i * 8;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6,
+            p + 7,
+            p + 8
+        ));
+    }
+    sql
+}
+
 const INSERT_STEP: &str = "INSERT INTO steps (id, key) VALUES (?1, ?2)";
 const INSERT_ENDED_STEP: &str = "INSERT INTO steps (id, key, ok, validation, feedback) \
                                  VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -26,6 +56,7 @@ pub(crate) struct Appender<'s> {
     store: &'s Store,
     run: RunKey,
     event: Option<CachedStatement<'s>>,
+    events: Option<CachedStatement<'s>>,
     step: Option<CachedStatement<'s>>,
     ended_step: Option<CachedStatement<'s>>,
     end_step: Option<CachedStatement<'s>>,
@@ -41,6 +72,7 @@ impl<'s> Appender<'s> {
             store,
             run,
             event: None,
+            events: None,
             step: None,
             ended_step: None,
             end_step: None,
@@ -86,6 +118,47 @@ impl<'s> Appender<'s> {
                 e.data
             ],
         )
+    }
+
+    /// Appends events to the run's log, in order.
+    pub(crate) fn events(&mut self, rows: &[EventRow]) -> Result<(), StateError> {
+        let mut chunks = rows.chunks_exact(EVENTS_AT_ONCE);
+        for chunk in &mut chunks {
+            if self.events.is_none() {
+                self.events = Some(
+                    self.store
+                        .conn
+                        .prepare_cached(&insert_events())
+                        .map_err(|e| self.store.err(e))?,
+                );
+            }
+            let Some(statement) = &mut self.events else {
+                break;
+            };
+            for (i, e) in chunk.iter().enumerate() {
+                let (story, moved) = e
+                    .moved
+                    .map_or((None, None), |(n, s)| (Some(n as i64), Some(s)));
+                let id = self.run.row(e.seq, self.store)?;
+                let p = i * 8;
+                (|| {
+                    statement.raw_bind_parameter(p + 1, id)?;
+                    statement.raw_bind_parameter(p + 2, e.at_ms as i64)?;
+                    statement.raw_bind_parameter(p + 3, e.wall_ms)?;
+                    statement.raw_bind_parameter(p + 4, e.kind)?;
+                    statement.raw_bind_parameter(p + 5, e.step)?;
+                    statement.raw_bind_parameter(p + 6, story)?;
+                    statement.raw_bind_parameter(p + 7, moved)?;
+                    statement.raw_bind_parameter(p + 8, e.data)
+                })()
+                .map_err(|e| self.store.err(e))?;
+            }
+            statement.raw_execute().map_err(|e| self.store.err(e))?;
+        }
+        for e in chunks.remainder() {
+            self.event(e)?;
+        }
+        Ok(())
     }
 
     /// Records the start `n` of step `key`; with `ended`, how it ended too.

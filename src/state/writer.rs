@@ -527,9 +527,39 @@ fn write_batch(
         // they come in a row; anything else is written on its own.
         if ops.peek().is_some_and(|(op, _)| appended(op)) {
             let mut a = Appender::new(store, key)?;
+            let mut events = Vec::new();
             while let Some((op, end)) = ops.next_if(|(op, _)| appended(op)) {
-                append(&mut a, op, end)?;
+                if matches!(op, Op::Event { .. }) {
+                    events.push(op);
+                } else {
+                    append(&mut a, op, end)?;
+                }
             }
+            let rows: Vec<super::EventRow> = events
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Event {
+                        seq,
+                        at_ms,
+                        wall_ms,
+                        kind,
+                        step,
+                        data,
+                        story,
+                        ..
+                    } => Some(super::EventRow {
+                        seq: *seq,
+                        at_ms: *at_ms,
+                        wall_ms: *wall_ms,
+                        kind,
+                        step: step.as_deref(),
+                        data,
+                        moved: *story,
+                    }),
+                    _ => None,
+                })
+                .collect();
+            a.events(&rows)?;
         } else if let Some((op, _)) = ops.next() {
             apply(store, (run, key), op)?;
         }
