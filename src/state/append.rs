@@ -18,7 +18,10 @@ const INSERT_EVENT: &str = "INSERT INTO events (id, at_ms, wall_ms, kind, step, 
 /// table's root.
 pub(crate) const EVENTS_AT_ONCE: usize = 32;
 
-/// The insert of [`EVENTS_AT_ONCE`] events.
+/// The insert of [`EVENTS_AT_ONCE`] events (its text made once).
+static INSERT_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(insert_events);
+
+/// The text of the insert of [`EVENTS_AT_ONCE`] events.
 fn insert_events() -> String {
     let mut sql = String::from(
         "INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, data) VALUES ",
@@ -128,7 +131,7 @@ impl<'s> Appender<'s> {
                 self.events = Some(
                     self.store
                         .conn
-                        .prepare_cached(&insert_events())
+                        .prepare_cached(&INSERT_EVENTS)
                         .map_err(|e| self.store.err(e))?,
                 );
             }

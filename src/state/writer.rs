@@ -496,7 +496,8 @@ fn write_batch(
     let mut ops: Vec<Option<Op>> = ops.into_iter().map(Some).collect();
     // The starts not ended yet in this batch: their number and place.
     let mut open: Vec<(u64, usize)> = Vec::new();
-    let mut ends: Vec<Option<super::StepEnd>> = Vec::new();
+    let mut ends: Vec<Option<super::StepEnd>> =
+        std::iter::repeat_with(|| None).take(ops.len()).collect();
     for (i, slot) in ops.iter_mut().enumerate() {
         match slot {
             Some(Op::StepStarted(n, _)) => open.push((*n, i)),
@@ -506,17 +507,15 @@ fn write_batch(
                     && let Some(Op::StepFinished { end, .. }) = slot.take()
                 {
                     let (_, at) = open.swap_remove(k);
-                    if ends.len() <= at {
-                        ends.resize_with(at + 1, || None);
+                    if let Some(slot) = ends.get_mut(at) {
+                        *slot = Some(end);
                     }
-                    ends[at] = Some(end);
                 }
             }
             Some(Op::Checkpoint { durable: true, .. }) => open.clear(),
             _ => {}
         }
     }
-    ends.resize_with(ops.len(), || None);
     let mut ops = ops
         .into_iter()
         .zip(ends)
@@ -527,7 +526,8 @@ fn write_batch(
         // they come in a row; anything else is written on its own.
         if ops.peek().is_some_and(|(op, _)| appended(op)) {
             let mut a = Appender::new(store, key)?;
-            let mut events = Vec::new();
+            // Room for the records left, not to grow a record at a time.
+            let mut events = Vec::with_capacity(ops.size_hint().1.unwrap_or_default());
             while let Some((op, end)) = ops.next_if(|(op, _)| appended(op)) {
                 if matches!(op, Op::Event { .. }) {
                     events.push(op);
@@ -535,30 +535,28 @@ fn write_batch(
                     append(&mut a, op, end)?;
                 }
             }
-            let rows: Vec<super::EventRow> = events
-                .iter()
-                .filter_map(|op| match op {
-                    Op::Event {
-                        seq,
-                        at_ms,
-                        wall_ms,
-                        kind,
-                        step,
-                        data,
-                        story,
-                        ..
-                    } => Some(super::EventRow {
-                        seq: *seq,
-                        at_ms: *at_ms,
-                        wall_ms: *wall_ms,
-                        kind,
-                        step: step.as_deref(),
-                        data,
-                        moved: *story,
-                    }),
-                    _ => None,
-                })
-                .collect();
+            let mut rows = Vec::with_capacity(events.len());
+            rows.extend(events.iter().filter_map(|op| match op {
+                Op::Event {
+                    seq,
+                    at_ms,
+                    wall_ms,
+                    kind,
+                    step,
+                    data,
+                    story,
+                    ..
+                } => Some(super::EventRow {
+                    seq: *seq,
+                    at_ms: *at_ms,
+                    wall_ms: *wall_ms,
+                    kind,
+                    step: step.as_deref(),
+                    data,
+                    moved: *story,
+                }),
+                _ => None,
+            }));
             a.events(&rows)?;
         } else if let Some((op, _)) = ops.next() {
             apply(store, (run, key), op)?;
