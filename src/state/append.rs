@@ -23,6 +23,7 @@ static INSERT_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(ins
 
 /// The text of the insert of [`EVENTS_AT_ONCE`] events.
 fn insert_events() -> String {
+    use std::fmt::Write;
     let mut sql = String::from(
         "INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, data) VALUES ",
     );
@@ -31,7 +32,8 @@ fn insert_events() -> String {
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!(
+        let _ = write!(
+            sql,
             "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
             p + 1,
             p + 2,
@@ -41,7 +43,7 @@ fn insert_events() -> String {
             p + 6,
             p + 7,
             p + 8
-        ));
+        );
     }
     sql
 }

@@ -532,7 +532,7 @@ fn write_batch(
                 if matches!(op, Op::Event { .. }) {
                     events.push(op);
                 } else {
-                    append(&mut a, op, end)?;
+                    append(&mut a, op, end.as_ref())?;
                 }
             }
             let mut rows = Vec::with_capacity(events.len());
@@ -576,7 +576,7 @@ fn appended(op: &Op) -> bool {
 
 /// Writes `op`, one of the records [`appended`] picks, with `end` the end of the step it
 /// starts when that came in the same batch.
-fn append(a: &mut Appender, op: Op, end: Option<super::StepEnd>) -> Result<(), StateError> {
+fn append(a: &mut Appender, op: Op, end: Option<&super::StepEnd>) -> Result<(), StateError> {
     match op {
         Op::Event {
             seq,
@@ -602,7 +602,7 @@ fn append(a: &mut Appender, op: Op, end: Option<super::StepEnd>) -> Result<(), S
             }
             Ok(())
         }
-        Op::StepStarted(n, step) => a.step_started(n, &step, end.as_ref()),
+        Op::StepStarted(n, step) => a.step_started(n, &step, end),
         Op::StepFinished { n, end } => a.step_finished(n, &end),
         _ => Ok(()),
     }
