@@ -5,6 +5,7 @@
 //! events, which carry the board's moves, and its steps) are keyed by integers in the
 //! order they come, so they are appended (issue 21).
 
+mod append;
 mod approval;
 mod progress;
 mod read;

@@ -6,6 +6,7 @@
 // stored by its bits with `as` and read back the same way, a lossless round trip.
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
+use super::append::Appender;
 use super::{RunStatus, StateError, Store, StoryStatus, now_ms, utc};
 use rusqlite::{OptionalExtension, params};
 
@@ -250,26 +251,7 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn append_event(&mut self, run: RunKey, e: &EventRow) -> Result<(), StateError> {
-        self.begin()?;
-        let (story, moved) = e
-            .moved
-            .map_or((None, None), |(n, s)| (Some(n as i64), Some(s)));
-        let id = run.row(e.seq, self)?;
-        self.exec(
-            "INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, data) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                id,
-                e.at_ms as i64,
-                e.wall_ms,
-                e.kind,
-                e.step,
-                story,
-                moved,
-                e.data
-            ],
-        )?;
-        Ok(())
+        Appender::new(self, run)?.event(e)
     }
 
     /// Records that a step started (again, when it was in flight before a crash, or ran
@@ -286,20 +268,7 @@ impl Store {
         key: &str,
         ended: Option<&StepEnd>,
     ) -> Result<(), StateError> {
-        self.begin()?;
-        let id = run.row(n, self)?;
-        match ended {
-            None => self.exec(
-                "INSERT INTO steps (id, key) VALUES (?1, ?2)",
-                params![id, key],
-            )?,
-            Some(e) => self.exec(
-                "INSERT INTO steps (id, key, ok, validation, feedback) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, key, e.ok, e.validation, e.feedback],
-            )?,
-        };
-        Ok(())
+        Appender::new(self, run)?.step_started(n, key, ended)
     }
 
     /// Records how the step that started as row `n` ended (a row near the end of the
@@ -309,13 +278,7 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn step_finished(&mut self, run: RunKey, n: u64, end: &StepEnd) -> Result<(), StateError> {
-        self.begin()?;
-        let id = run.row(n, self)?;
-        self.exec(
-            "UPDATE steps SET ok = ?2, validation = ?3, feedback = ?4 WHERE id = ?1",
-            params![id, end.ok, end.validation, end.feedback],
-        )?;
-        Ok(())
+        Appender::new(self, run)?.step_finished(n, end)
     }
 
     /// Puts story `story` on the board's backlog as its story number `n` (numbered in the
@@ -325,13 +288,7 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn story_known(&mut self, run: RunKey, n: u64, story: &str) -> Result<(), StateError> {
-        self.begin()?;
-        let id = run.row(n, self)?;
-        self.exec(
-            "INSERT INTO stories (id, story) VALUES (?1, ?2)",
-            params![id, story],
-        )?;
-        Ok(())
+        Appender::new(self, run)?.story_known(n, story)
     }
 
     /// Keeps what a task's agent printed, numbered after the run's transcripts before it.

@@ -8,6 +8,7 @@
 //! hands over what is queued first and wakes the thread. What is recorded is durable in
 //! order: after a crash, the store holds a prefix of it.
 
+use super::append::Appender;
 use super::{RunKey, StateError, Store};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
@@ -495,7 +496,8 @@ fn write_batch(
     let mut ops: Vec<Option<Op>> = ops.into_iter().map(Some).collect();
     // The starts not ended yet in this batch: their number and place.
     let mut open: Vec<(u64, usize)> = Vec::new();
-    let mut ends: Vec<Option<super::StepEnd>> = Vec::new();
+    let mut ends: Vec<Option<super::StepEnd>> =
+        std::iter::repeat_with(|| None).take(ops.len()).collect();
     for (i, slot) in ops.iter_mut().enumerate() {
         match slot {
             Some(Op::StepStarted(n, _)) => open.push((*n, i)),
@@ -505,27 +507,105 @@ fn write_batch(
                     && let Some(Op::StepFinished { end, .. }) = slot.take()
                 {
                     let (_, at) = open.swap_remove(k);
-                    if ends.len() <= at {
-                        ends.resize_with(at + 1, || None);
+                    if let Some(slot) = ends.get_mut(at) {
+                        *slot = Some(end);
                     }
-                    ends[at] = Some(end);
                 }
             }
             Some(Op::Checkpoint { durable: true, .. }) => open.clear(),
             _ => {}
         }
     }
-    ends.resize_with(ops.len(), || None);
-    for (op, end) in ops.into_iter().zip(ends) {
-        match (op, end) {
-            (Some(Op::StepStarted(n, step)), Some(end)) => {
-                store.step_started(key, n, &step, Some(&end))?;
+    let mut ops = ops
+        .into_iter()
+        .zip(ends)
+        .filter_map(|(op, end)| op.map(|op| (op, end)))
+        .peekable();
+    while ops.peek().is_some() {
+        // The run's events, steps and stories go through statements held for as long as
+        // they come in a row; anything else is written on its own.
+        if ops.peek().is_some_and(|(op, _)| appended(op)) {
+            let mut a = Appender::new(store, key)?;
+            // Room for the records left, not to grow a record at a time.
+            let mut events = Vec::with_capacity(ops.size_hint().1.unwrap_or_default());
+            while let Some((op, end)) = ops.next_if(|(op, _)| appended(op)) {
+                if matches!(op, Op::Event { .. }) {
+                    events.push(op);
+                } else {
+                    append(&mut a, op, end.as_ref())?;
+                }
             }
-            (Some(op), _) => apply(store, (run, key), op)?,
-            (None, _) => {}
+            let mut rows = Vec::with_capacity(events.len());
+            rows.extend(events.iter().filter_map(|op| match op {
+                Op::Event {
+                    seq,
+                    at_ms,
+                    wall_ms,
+                    kind,
+                    step,
+                    data,
+                    story,
+                    ..
+                } => Some(super::EventRow {
+                    seq: *seq,
+                    at_ms: *at_ms,
+                    wall_ms: *wall_ms,
+                    kind,
+                    step: step.as_deref(),
+                    data,
+                    moved: *story,
+                }),
+                _ => None,
+            }));
+            a.events(&rows)?;
+        } else if let Some((op, _)) = ops.next() {
+            apply(store, (run, key), op)?;
         }
     }
     Ok(())
+}
+
+/// Whether `op` is one of the rows a run writes for each task, written by an [`Appender`].
+fn appended(op: &Op) -> bool {
+    match op {
+        Op::Event { artifacts, .. } => artifacts.is_empty(),
+        Op::StoriesKnown(_) | Op::StepStarted(..) | Op::StepFinished { .. } => true,
+        _ => false,
+    }
+}
+
+/// Writes `op`, one of the records [`appended`] picks, with `end` the end of the step it
+/// starts when that came in the same batch.
+fn append(a: &mut Appender, op: Op, end: Option<&super::StepEnd>) -> Result<(), StateError> {
+    match op {
+        Op::Event {
+            seq,
+            at_ms,
+            wall_ms,
+            kind,
+            step,
+            data,
+            story,
+            artifacts: _,
+        } => a.event(&super::EventRow {
+            seq,
+            at_ms,
+            wall_ms,
+            kind,
+            step: step.as_deref(),
+            data: &data,
+            moved: story,
+        }),
+        Op::StoriesKnown(stories) => {
+            for (n, story) in stories {
+                a.story_known(n, &story)?;
+            }
+            Ok(())
+        }
+        Op::StepStarted(n, step) => a.step_started(n, &step, end),
+        Op::StepFinished { n, end } => a.step_finished(n, &end),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
