@@ -14,7 +14,14 @@
 //!    most 2 at once, and `ninja -j2` on the same DAG, one after the other in turns (so
 //!    both see the same machine): CPU and wall of each, medians.
 //!
-//! `cargo bench --bench scale [-- dag|step|exec] [store-only]` (`store-only`: no run with
+//!    With each process's own CPU apart from its children's (read from `/proc` before it
+//!    is reaped): what bmad itself spends per task against what ninja spends.
+//! 4. `instructions` (not run by default; needs valgrind): the one-step DAG of 10,000
+//!    stories under callgrind, instructions counted per thread (the scheduler, the store's
+//!    writer, the parser's), with the store and without: a count that does not move with
+//!    the machine's load, for comparing two builds on a busy machine.
+//!
+//! `cargo bench --bench scale [-- dag|step|exec|instructions] [store-only]` (`store-only`: no run with
 //! `--state none`, for a bmad that has none; `BMAD_BIN=path` measures another bmad). BENCHMARKS.md records the figures.
 
 // The seeded DAG's draws and the block counts are small numbers turned into others.
@@ -31,6 +38,8 @@ use std::time::{Duration, Instant};
 struct Run {
     wall: Duration,
     cpu: Duration,
+    /// The process's own CPU (user + system), its children's left out.
+    own: Duration,
     /// Bytes written to the disk (`ru_oublock` * 512).
     written: u64,
 }
@@ -50,10 +59,11 @@ fn measure(cmd: &mut Command, codes: &[i32]) -> Run {
         .stderr(Stdio::null())
         .spawn()
         .expect("it starts");
+    let child_pid = libc::pid_t::try_from(child.id()).expect("a pid fits a pid_t");
+    let own = own_cpu(child_pid);
     let mut status = 0;
     // SAFETY: wait4 fills the zeroed struct it is given, for the child just spawned.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let child_pid = libc::pid_t::try_from(child.id()).expect("a pid fits a pid_t");
     // SAFETY: both pointers are to locals that outlive the call; the pid is our own child's.
     let pid = unsafe { libc::wait4(child_pid, &raw mut status, 0, &raw mut usage) };
     let wall = start.elapsed();
@@ -69,8 +79,41 @@ fn measure(cmd: &mut Command, codes: &[i32]) -> Run {
     Run {
         wall,
         cpu: t(usage.ru_utime) + t(usage.ru_stime),
+        own,
         written: u64::try_from(usage.ru_oublock).unwrap_or(0) * 512,
     }
+}
+
+/// Waits until process `pid` has exited, without reaping it, and reads its own CPU
+/// (`utime` + `stime` of `/proc/PID/stat`, in clock ticks: 10 ms here).
+fn own_cpu(pid: libc::pid_t) -> Duration {
+    // SAFETY: waitid fills the zeroed struct it is given; WNOWAIT leaves the child to wait4.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let id = libc::id_t::try_from(pid).expect("a pid is positive");
+    // SAFETY: the pointer is to a local that outlives the call; the pid is our own child's.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            id,
+            &raw mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    };
+    assert_eq!(r, 0, "the child is waited for");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("its stat");
+    // The fields after the command's name, which ends with the last `)`.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100);
+    let ticks_of = |i: usize| fields.get(i).copied().unwrap_or(0);
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
+    Duration::from_micros((ticks_of(11) + ticks_of(12)) * 1_000_000 / ticks.max(1))
 }
 
 /// The median of `runs` by each measure on its own.
@@ -84,6 +127,7 @@ fn median(runs: &[Run]) -> Run {
     Run {
         wall: mid(runs.iter().map(|r| r.wall).collect()),
         cpu: mid(runs.iter().map(|r| r.cpu).collect()),
+        own: mid(runs.iter().map(|r| r.own).collect()),
         written: written[written.len() / 2],
     }
 }
@@ -277,6 +321,13 @@ fn exec(dir: &Path, runs: usize, store_only: bool) {
         .map(|(b, j)| format!("{:.2}", b.cpu.as_secs_f64() / j.cpu.as_secs_f64()))
         .collect();
     println!("  cpu ratio of each turn: {}", ratios.join(", "));
+    println!(
+        "  own cpu, children apart: bmad {:.3} s (its children {:.3} s), ninja {:.3} s (its children {:.3} s)",
+        b.own.as_secs_f64(),
+        (b.cpu - b.own).as_secs_f64(),
+        j.own.as_secs_f64(),
+        (j.cpu - j.own).as_secs_f64(),
+    );
     if !unrecorded.is_empty() {
         let u = median(&unrecorded);
         println!(
@@ -288,12 +339,90 @@ fn exec(dir: &Path, runs: usize, store_only: bool) {
     }
 }
 
+/// Instructions per thread of a simulated run of the one-step DAG of `n` stories under
+/// callgrind, with the store (`keep`) or without.
+fn instructions(dir: &Path, n: usize, keep: bool) -> Vec<(String, u64)> {
+    let file = dir.join(format!("step-{n}.bmad"));
+    if !file.exists() {
+        std::fs::write(&file, dags::one_step_workflow(n, dags::seeded)).expect("written");
+    }
+    let ws = dir.join("ws");
+    let _ = std::fs::remove_dir_all(&ws);
+    std::fs::create_dir_all(&ws).expect("made");
+    let out = dir.join("callgrind");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).expect("made");
+    let mut cmd = Command::new("valgrind");
+    cmd.args(["--tool=callgrind", "--separate-threads=yes"])
+        .arg(format!(
+            "--callgrind-out-file={}",
+            out.join("cg.out").display()
+        ))
+        .arg(bmad_bin())
+        .args(["run", "--simulate"])
+        .arg(&file)
+        .arg("--workspace")
+        .arg(&ws)
+        .env("BMAD_LOG", "off");
+    if !keep {
+        cmd.args(["--state", "none"]);
+    }
+    measure(&mut cmd, &[0, 3]);
+    let mut threads = Vec::new();
+    for entry in std::fs::read_dir(&out).expect("its output").flatten() {
+        let text = std::fs::read_to_string(entry.path()).expect("a callgrind file");
+        let field = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().to_string())
+        };
+        let count = field("summary:")
+            .or_else(|| field("totals:"))
+            .and_then(|v| v.split_whitespace().next().and_then(|c| c.parse().ok()))
+            .unwrap_or(0);
+        let thread: u32 = field("thread:").and_then(|t| t.parse().ok()).unwrap_or(0);
+        threads.push((thread, count));
+    }
+    threads.sort_unstable();
+    // Thread 1 is the process's main thread; the runtime's threads are named in `perf`,
+    // not here: the largest is the scheduler's.
+    threads
+        .into_iter()
+        .map(|(t, c)| (format!("thread {t}"), c))
+        .collect()
+}
+
+fn instruction_counts(dir: &Path, store_only: bool) {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("valgrind not installed: instruction counts skipped (apt-get install valgrind)");
+        return;
+    }
+    let n = 10_000;
+    for &keep in modes(store_only) {
+        let threads = instructions(dir, n, keep);
+        let total: u64 = threads.iter().map(|(_, c)| c).sum();
+        let each: Vec<String> = threads
+            .iter()
+            .filter(|(_, c)| *c * 100 >= total)
+            .map(|(t, c)| format!("{t} {:.1} M", *c as f64 / 1e6))
+            .collect();
+        println!(
+            "one step per story, {n} stories under callgrind, {}: {:.1} M instructions, {:.0} a story ({})",
+            if keep { "store" } else { "--state none" },
+            total as f64 / 1e6,
+            total as f64 / n as f64,
+            each.join(", ")
+        );
+    }
+}
+
 fn main() {
     let only: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| ["dag", "step", "exec"].contains(&a.as_str()))
+        .filter(|a| ["dag", "step", "exec", "instructions"].contains(&a.as_str()))
         .collect();
-    let wants = |what: &str| only.is_empty() || only.iter().any(|o| o == what);
+    let wants =
+        |what: &str| (only.is_empty() && what != "instructions") || only.iter().any(|o| o == what);
     let store_only = std::env::args().any(|a| a == "store-only");
     let dir = tempfile::tempdir().expect("a temporary directory");
     println!("bmad: {}", bmad_bin().display());
@@ -305,5 +434,8 @@ fn main() {
     }
     if wants("exec") {
         exec(dir.path(), 7, store_only);
+    }
+    if wants("instructions") {
+        instruction_counts(dir.path(), store_only);
     }
 }
