@@ -10,6 +10,49 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
+
+/// A run's log of events, shared rather than copied between the runner and the reports
+/// made of it: the log of a run of 100,000 steps is 300,000 events. It reads as a slice
+/// of events; it serializes as their list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct EventLog(Arc<Vec<Event>>);
+
+impl EventLog {
+    /// Adds `event` at the end (copying the log first when a report still shares it).
+    pub fn push(&mut self, event: Event) {
+        Arc::make_mut(&mut self.0).push(event);
+    }
+
+    /// The events, as a vector of their own (copied when the log is still shared).
+    pub fn into_vec(self) -> Vec<Event> {
+        Arc::unwrap_or_clone(self.0)
+    }
+}
+
+impl From<Vec<Event>> for EventLog {
+    fn from(events: Vec<Event>) -> EventLog {
+        EventLog(Arc::new(events))
+    }
+}
+
+impl std::ops::Deref for EventLog {
+    type Target = [Event];
+
+    fn deref(&self) -> &[Event] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a EventLog {
+    type Item = &'a Event;
+    type IntoIter = std::slice::Iter<'a, Event>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
 
 /// What a run did.
 #[derive(Debug, Clone, Serialize)]
@@ -48,8 +91,8 @@ pub struct Report {
     pub people: super::people_report::PeopleReport,
     /// The workflow's KPIs measured on this run.
     pub kpis: Vec<KpiResult>,
-    /// Everything that happened.
-    pub events: Vec<Event>,
+    /// Everything that happened: the run's log, shared with the runner.
+    pub events: EventLog,
 }
 
 /// Tokens and cost, added up from the tasks whose CLI reported them.
@@ -167,13 +210,15 @@ fn label(agent: &str, tasks: &[String], story: Option<&String>) -> String {
 }
 
 impl Report {
-    /// A report from the events of a run, with `kpis` measured on it.
+    /// A report from the events of a run (a `Vec<Event>`, or the runner's log), with
+    /// `kpis` measured on it.
     pub fn new(
-        events: Vec<Event>,
+        events: impl Into<EventLog>,
         failed: Option<String>,
         makespan_ms: u64,
         kpis: &[crate::model::Kpi],
     ) -> Report {
+        let events: EventLog = events.into();
         let (mut running, mut max, mut tasks) = (0usize, 0usize, 0usize);
         let mut busy: BTreeMap<String, u64> = BTreeMap::new();
         // The starts of the tasks running, by agent, story and tasks (borrowed from the
