@@ -9,6 +9,7 @@ use crate::model::literal::human_ms;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -253,10 +254,20 @@ impl Report {
                     ..
                 } => {
                     running = running.saturating_sub(1);
-                    if let Some(at) = started
-                        .get_mut(&(agent.as_str(), story.as_deref(), t.as_slice()))
-                        .and_then(Vec::pop)
-                    {
+                    // A task's entry goes when none of it runs: the map holds the tasks
+                    // running, not every task of the run.
+                    let key = (agent.as_str(), story.as_deref(), t.as_slice());
+                    let start = match started.entry(key) {
+                        Entry::Occupied(mut starts) => {
+                            let at = starts.get_mut().pop();
+                            if starts.get().is_empty() {
+                                starts.remove();
+                            }
+                            at
+                        }
+                        Entry::Vacant(_) => None,
+                    };
+                    if let Some(at) = start {
                         match busy.get_mut(agent.as_str()) {
                             Some(ms) => *ms += e.at_ms - at,
                             None => {
@@ -383,5 +394,56 @@ impl Report {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(at_ms: u64, started: bool) -> Event {
+        let (agent, tasks, story) = ("dev".to_string(), vec!["build".to_string()], None);
+        let kind = if started {
+            EventKind::TaskStarted {
+                agent,
+                tasks,
+                story,
+                attempt: 1,
+                validation: false,
+            }
+        } else {
+            EventKind::TaskFinished {
+                agent,
+                tasks,
+                story,
+                ok: true,
+                feedback: None,
+                result: None,
+            }
+        };
+        Event { at_ms, kind }
+    }
+
+    #[test]
+    fn the_same_task_running_twice_and_again_later_counts_each_run() {
+        // Two runs of the same task overlap (the last started ends first), then it runs
+        // again once none of it is running.
+        let events = vec![
+            task(0, true),
+            task(10, true),
+            task(30, false),
+            task(40, false),
+            task(50, true),
+            task(55, false),
+        ];
+        let r = Report::new(events, None, 55, &[]);
+        assert_eq!((r.tasks, r.max_concurrent), (3, 2));
+        assert_eq!(r.busy_ms["dev"], 20 + 40 + 5);
+        let path: Vec<_> = r
+            .critical_path
+            .iter()
+            .map(|s| (s.start_ms, s.end_ms))
+            .collect();
+        assert_eq!(path, [(0, 40), (50, 55)]);
     }
 }
