@@ -72,6 +72,11 @@ impl Recorder {
         self.events.borrow().clone()
     }
 
+    /// Makes room in the log for `more` events about to come (a for-each's stories).
+    pub(crate) fn expect(&self, more: usize) {
+        self.events.borrow_mut().reserve(more);
+    }
+
     /// The journal, when the run is durable.
     pub(crate) fn journal(&self) -> Option<&Journal> {
         self.journal.as_ref()

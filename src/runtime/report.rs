@@ -22,8 +22,14 @@ pub struct EventLog(Arc<Vec<Event>>);
 
 impl EventLog {
     /// Adds `event` at the end (copying the log first when a report still shares it).
-    pub fn push(&mut self, event: Event) {
+    pub(crate) fn push(&mut self, event: Event) {
         Arc::make_mut(&mut self.0).push(event);
+    }
+
+    /// Makes room for `more` events, when the memory can be had: the log then does not
+    /// grow (copy itself) as they come. Room not used costs address space only.
+    pub(crate) fn reserve(&mut self, more: usize) {
+        let _ = Arc::make_mut(&mut self.0).try_reserve(more);
     }
 
     /// The events, as a vector of their own (copied when the log is still shared).
