@@ -355,9 +355,10 @@ fn execute(mut runner: Runner, args: &RunArgs, run_id: Option<&str>, notes: &[St
 
 /// Closes the run's store (everything recorded is committed, the database closed) and
 /// flushes stdout, then leaves the runner and its report to the process's end rather than
-/// free them piece by piece: the log of a run of 100,000 steps is a million allocations,
-/// and freeing them took a tenth of its CPU. The run's leftover processes were swept when
-/// it ended, and nothing else in them has work left to do when dropped.
+/// free them piece by piece: the log and program of a run of 100,000 steps are a million
+/// allocations, and freeing them took up to a tenth of its CPU (without a store). The
+/// run's leftover processes were swept when it ended, and nothing else in them has work
+/// left to do when dropped.
 fn end_without_freeing(mut runner: Runner, report: bmad::runtime::Report) {
     runner.close_store();
     let _ = std::io::stdout().flush();
