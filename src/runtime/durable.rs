@@ -118,6 +118,15 @@ impl Runner {
         self.record_as(store, workflow, workflow_sha256, RunKind::Run)
     }
 
+    /// Closes the run's state store, as dropping the runner does: everything recorded is
+    /// written and committed, and the database is closed. For a caller that ends its
+    /// process once the run has ended ([`Runner::run`] returned, or
+    /// [`Runner::interrupted`]) without dropping the runner. Nothing recorded after it is
+    /// stored; a runner recorded in no store has nothing to close.
+    pub fn close_store(&mut self) {
+        self.rec.close_journal();
+    }
+
     /// Records this runner in `store` as a new run of `kind`: a workflow run, or a `bmad
     /// monitor` session (never resumed); returns its id.
     ///

@@ -113,9 +113,10 @@ pub enum EventKind {
         /// QA feedback or the failure's reason.
         feedback: Option<String>,
         /// What its CLI reported (session, turns, tokens, cost), for an exec agent whose
-        /// output is a CLI's JSON.
+        /// output is a CLI's JSON. Boxed: most tasks have none, and every event of the
+        /// run's log is as large as its largest kind.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        result: Option<super::agent_output::AgentResult>,
+        result: Option<Box<super::agent_output::AgentResult>>,
     },
     /// A handoff message.
     Handoff {

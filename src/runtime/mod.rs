@@ -560,7 +560,8 @@ impl Runner {
 
     /// The report of what ran so far; `failed` says why it stopped, if it did. After a
     /// run that was interrupted (its future dropped), this is the record of the
-    /// interruption.
+    /// interruption. The report shares the run's log of events rather than copy it: an
+    /// event recorded while a report is kept copies the log once.
     pub fn report(&self, failed: Option<String>) -> Report {
         let elapsed = self.now_ms();
         let failed = match self.rec.journal().and_then(journal::Journal::failure) {
@@ -569,7 +570,7 @@ impl Runner {
         }
         .map(|f| self.mask(&f));
         let mut report = Report::new(
-            self.rec.events().clone(),
+            self.rec.shared_events(),
             failed,
             elapsed,
             &self.program.kpis,

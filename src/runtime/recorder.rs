@@ -4,13 +4,16 @@
 
 use super::event::{Event, EventKind, Listener};
 use super::journal::Journal;
+use super::report::EventLog;
 use std::cell::{Ref, RefCell};
 use tokio::time::Instant;
 
 /// Records a run's events; see the module's doc.
 #[derive(Default)]
 pub(crate) struct Recorder {
-    events: RefCell<Vec<Event>>,
+    /// Shared with the reports made of it: a report takes the log without copying it, and
+    /// only a record after a report that is still kept copies it (once).
+    events: RefCell<EventLog>,
     listeners: Vec<Listener>,
     start: RefCell<Option<Instant>>,
     /// Milliseconds the run had taken before this process resumed it.
@@ -60,13 +63,29 @@ impl Recorder {
     }
 
     /// The events recorded so far (with those of the run before a resume).
-    pub(crate) fn events(&self) -> Ref<'_, Vec<Event>> {
-        self.events.borrow()
+    pub(crate) fn events(&self) -> Ref<'_, [Event]> {
+        Ref::map(self.events.borrow(), |e| &**e)
+    }
+
+    /// The events recorded so far, shared rather than copied.
+    pub(crate) fn shared_events(&self) -> EventLog {
+        self.events.borrow().clone()
+    }
+
+    /// Makes room in the log for `more` events about to come (a for-each's stories).
+    pub(crate) fn expect(&self, more: usize) {
+        self.events.borrow_mut().reserve(more);
     }
 
     /// The journal, when the run is durable.
     pub(crate) fn journal(&self) -> Option<&Journal> {
         self.journal.as_ref()
+    }
+
+    /// Closes the journal: what its writer has queued is written and committed, and the
+    /// store is closed. Events recorded after are kept in the log only.
+    pub(crate) fn close_journal(&mut self) {
+        self.journal = None;
     }
 
     /// Makes the run durable through `journal`.
@@ -77,6 +96,18 @@ impl Recorder {
     /// Goes on from a run that stopped `at` milliseconds in, with the events it had.
     pub(crate) fn resume_at(&mut self, at: u64, events: Vec<Event>) {
         self.at_offset = at;
-        *self.events.borrow_mut() = events;
+        *self.events.borrow_mut() = events.into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::event::Event;
+
+    #[test]
+    fn an_event_stays_small() {
+        // Every event of the log takes the size of the largest kind: a run of 100,000
+        // steps keeps 300,000 of them. Rare or large payloads are boxed.
+        assert!(size_of::<Event>() <= 152, "{}", size_of::<Event>());
     }
 }

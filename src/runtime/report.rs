@@ -9,7 +9,57 @@ use crate::model::literal::human_ms;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write;
+use std::sync::Arc;
+
+/// A run's log of events, shared rather than copied between the runner and the reports
+/// made of it: the log of a run of 100,000 steps is 300,000 events. It reads as a slice
+/// of events; it serializes as their list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct EventLog(Arc<Vec<Event>>);
+
+impl EventLog {
+    /// Adds `event` at the end (copying the log first when a report still shares it).
+    pub(crate) fn push(&mut self, event: Event) {
+        Arc::make_mut(&mut self.0).push(event);
+    }
+
+    /// Makes room for `more` events, when the memory can be had: the log then does not
+    /// grow (copy itself) as they come. Room not used costs address space only.
+    pub(crate) fn reserve(&mut self, more: usize) {
+        let _ = Arc::make_mut(&mut self.0).try_reserve(more);
+    }
+
+    /// The events, as a vector of their own (copied when the log is still shared).
+    pub fn into_vec(self) -> Vec<Event> {
+        Arc::unwrap_or_clone(self.0)
+    }
+}
+
+impl From<Vec<Event>> for EventLog {
+    fn from(events: Vec<Event>) -> EventLog {
+        EventLog(Arc::new(events))
+    }
+}
+
+impl std::ops::Deref for EventLog {
+    type Target = [Event];
+
+    fn deref(&self) -> &[Event] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a EventLog {
+    type Item = &'a Event;
+    type IntoIter = std::slice::Iter<'a, Event>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
 
 /// What a run did.
 #[derive(Debug, Clone, Serialize)]
@@ -48,8 +98,8 @@ pub struct Report {
     pub people: super::people_report::PeopleReport,
     /// The workflow's KPIs measured on this run.
     pub kpis: Vec<KpiResult>,
-    /// Everything that happened.
-    pub events: Vec<Event>,
+    /// Everything that happened: the run's log, shared with the runner.
+    pub events: EventLog,
 }
 
 /// Tokens and cost, added up from the tasks whose CLI reported them.
@@ -167,13 +217,15 @@ fn label(agent: &str, tasks: &[String], story: Option<&String>) -> String {
 }
 
 impl Report {
-    /// A report from the events of a run, with `kpis` measured on it.
+    /// A report from the events of a run (a `Vec<Event>`, or the runner's log), with
+    /// `kpis` measured on it.
     pub fn new(
-        events: Vec<Event>,
+        events: impl Into<EventLog>,
         failed: Option<String>,
         makespan_ms: u64,
         kpis: &[crate::model::Kpi],
     ) -> Report {
+        let events: EventLog = events.into();
         let (mut running, mut max, mut tasks) = (0usize, 0usize, 0usize);
         let mut busy: BTreeMap<String, u64> = BTreeMap::new();
         // The starts of the tasks running, by agent, story and tasks (borrowed from the
@@ -208,10 +260,20 @@ impl Report {
                     ..
                 } => {
                     running = running.saturating_sub(1);
-                    if let Some(at) = started
-                        .get_mut(&(agent.as_str(), story.as_deref(), t.as_slice()))
-                        .and_then(Vec::pop)
-                    {
+                    // A task's entry goes when none of it runs: the map holds the tasks
+                    // running, not every task of the run.
+                    let key = (agent.as_str(), story.as_deref(), t.as_slice());
+                    let start = match started.entry(key) {
+                        Entry::Occupied(mut starts) => {
+                            let at = starts.get_mut().pop();
+                            if starts.get().is_empty() {
+                                starts.remove();
+                            }
+                            at
+                        }
+                        Entry::Vacant(_) => None,
+                    };
+                    if let Some(at) = start {
                         match busy.get_mut(agent.as_str()) {
                             Some(ms) => *ms += e.at_ms - at,
                             None => {
@@ -338,5 +400,56 @@ impl Report {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(at_ms: u64, started: bool) -> Event {
+        let (agent, tasks, story) = ("dev".to_string(), vec!["build".to_string()], None);
+        let kind = if started {
+            EventKind::TaskStarted {
+                agent,
+                tasks,
+                story,
+                attempt: 1,
+                validation: false,
+            }
+        } else {
+            EventKind::TaskFinished {
+                agent,
+                tasks,
+                story,
+                ok: true,
+                feedback: None,
+                result: None,
+            }
+        };
+        Event { at_ms, kind }
+    }
+
+    #[test]
+    fn the_same_task_running_twice_and_again_later_counts_each_run() {
+        // Two runs of the same task overlap (the last started ends first), then it runs
+        // again once none of it is running.
+        let events = vec![
+            task(0, true),
+            task(10, true),
+            task(30, false),
+            task(40, false),
+            task(50, true),
+            task(55, false),
+        ];
+        let r = Report::new(events, None, 55, &[]);
+        assert_eq!((r.tasks, r.max_concurrent), (3, 2));
+        assert_eq!(r.busy_ms["dev"], 20 + 40 + 5);
+        let path: Vec<_> = r
+            .critical_path
+            .iter()
+            .map(|s| (s.start_ms, s.end_ms))
+            .collect();
+        assert_eq!(path, [(0, 40), (50, 55)]);
     }
 }

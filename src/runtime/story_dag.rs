@@ -53,6 +53,13 @@ impl Runner {
                 )));
             }
         }
+        // Each story records a start and an end per task and its own end, at least: room
+        // for them (and a quarter more: the run's own events, notes) spares the log its
+        // growth, a copy of itself each time it doubles. Room not used is never touched.
+        let each = 1 + 2 * body.len().min(4);
+        let n = stories.len();
+        self.rec
+            .expect(n.saturating_mul(each).saturating_add(n / 4 + 64));
         if let Some(j) = self.rec.journal() {
             j.stories_known(stories.iter().map(|s| s.id.name.as_str()));
         }

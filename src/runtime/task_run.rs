@@ -201,7 +201,7 @@ impl Runner {
                 story: story.map(str::to_string),
                 ok: outcome.ok,
                 feedback: outcome.feedback.clone(),
-                result: outcome.result.clone(),
+                result: outcome.result.clone().map(Box::new),
             },
             Some(&ctx.path),
         );

@@ -44,7 +44,7 @@ fn operate_while(runner: &Runner, test: impl Future<Output = ()>) -> (Vec<Event>
             () = test => {}
         }
     });
-    let (events, summary) = (runner.report(None).events, runner.ops_summary());
+    let (events, summary) = (runner.report(None).events.into_vec(), runner.ops_summary());
     // Their future was dropped: what they left running is stopped, as on Ctrl-C.
     let _ = runner.interrupted("the test is done");
     (events, summary)

@@ -26,7 +26,7 @@ fn operate(
         .unwrap();
     rt.block_on(async {
         runner.operate(Some(time)).await;
-        (runner.report(None).events, runner.ops_summary())
+        (runner.report(None).events.into_vec(), runner.ops_summary())
     })
 }
 

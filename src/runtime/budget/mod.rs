@@ -488,7 +488,7 @@ mod tests {
                 story: None,
                 ok: true,
                 feedback: None,
-                result: Some(usage(1000, 0, Some(4.0))),
+                result: Some(Box::new(usage(1000, 0, Some(4.0)))),
             },
         }];
         ledger.restore(&earlier);
