@@ -324,9 +324,9 @@ fn exec(dir: &Path, runs: usize, store_only: bool) {
     println!(
         "  own cpu, children apart: bmad {:.3} s (its children {:.3} s), ninja {:.3} s (its children {:.3} s)",
         b.own.as_secs_f64(),
-        (b.cpu - b.own).as_secs_f64(),
+        b.cpu.saturating_sub(b.own).as_secs_f64(),
         j.own.as_secs_f64(),
-        (j.cpu - j.own).as_secs_f64(),
+        j.cpu.saturating_sub(j.own).as_secs_f64(),
     );
     if !unrecorded.is_empty() {
         let u = median(&unrecorded);
