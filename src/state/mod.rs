@@ -7,6 +7,7 @@
 
 mod append;
 mod approval;
+mod op;
 mod progress;
 mod read;
 mod schema;
