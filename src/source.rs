@@ -101,10 +101,10 @@ impl SourceMap {
     pub fn add(&mut self, name: String, path: Option<PathBuf>, text: String) -> FileId {
         // Counted first so that the list is allocated once, at its size. Offsets fit in
         // u32: files are at most `load::MAX_FILE_BYTES`, as spans assume.
-        let lines = text.bytes().filter(|&b| b == b'\n').count();
+        let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
         let mut line_starts = Vec::with_capacity(lines + 1);
         line_starts.push(0);
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| (i + 1) as u32));
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| (i + 1) as u32));
         self.files.push(SourceFile {
             name,
             path,

@@ -54,7 +54,10 @@ pub fn too_deep(text: &str) -> Option<usize> {
 
 fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
     let bytes = text.as_bytes();
-    let mut chunks = Vec::new();
+    // A chunk starts at the text's start or after a newline: sized for that many once, the
+    // list is not copied as it grows (what is not used of it is never touched).
+    let lines = memchr::memchr_iter(b'\n', bytes).count();
+    let mut chunks = Vec::with_capacity(lines + 1);
     let mut start = 0;
     // Positions of the open braces; `else if` chain lengths per brace level.
     let mut open: Vec<usize> = Vec::new();
