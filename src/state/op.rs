@@ -94,3 +94,30 @@ pub enum Op {
         done: Sender<()>,
     },
 }
+
+impl Op {
+    /// The row of the log an [`Op::Event`] is written as (none for another record).
+    pub(super) fn event_row(&self) -> Option<super::EventRow<'_>> {
+        match self {
+            Op::Event {
+                seq,
+                at_ms,
+                wall_ms,
+                kind,
+                step,
+                data,
+                story,
+                ..
+            } => Some(super::EventRow {
+                seq: *seq,
+                at_ms: *at_ms,
+                wall_ms: *wall_ms,
+                kind,
+                step: step.as_deref(),
+                data,
+                moved: *story,
+            }),
+            _ => None,
+        }
+    }
+}

@@ -332,30 +332,14 @@ fn answers(op: &Op) -> bool {
 
 fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), StateError> {
     match op {
-        Op::Event {
-            seq,
-            at_ms,
-            wall_ms,
-            kind,
-            step,
-            data,
-            story,
-            artifacts,
-        } => {
-            store.append_event(
-                key,
-                &super::EventRow {
-                    seq,
-                    at_ms,
-                    wall_ms,
-                    kind,
-                    step: step.as_deref(),
-                    data: &data,
-                    moved: story,
-                },
-            )?;
-            for (path, sha) in artifacts {
-                store.artifact(run, &path, &sha, seq)?;
+        Op::Event { .. } => {
+            if let Some(row) = op.event_row() {
+                store.append_event(key, &row)?;
+            }
+            if let Op::Event { seq, artifacts, .. } = op {
+                for (path, sha) in artifacts {
+                    store.artifact(run, &path, &sha, seq)?;
+                }
             }
             Ok(())
         }
@@ -445,27 +429,7 @@ fn write_batch(
                 }
             }
             let mut rows = Vec::with_capacity(events.len());
-            rows.extend(events.iter().filter_map(|op| match op {
-                Op::Event {
-                    seq,
-                    at_ms,
-                    wall_ms,
-                    kind,
-                    step,
-                    data,
-                    story,
-                    ..
-                } => Some(super::EventRow {
-                    seq: *seq,
-                    at_ms: *at_ms,
-                    wall_ms: *wall_ms,
-                    kind,
-                    step: step.as_deref(),
-                    data,
-                    moved: *story,
-                }),
-                _ => None,
-            }));
+            rows.extend(events.iter().filter_map(Op::event_row));
             a.events(&rows)?;
         } else if let Some((op, _)) = ops.next() {
             apply(store, (run, key), op)?;
@@ -487,24 +451,7 @@ fn appended(op: &Op) -> bool {
 /// starts when that came in the same batch.
 fn append(a: &mut Appender, op: Op, end: Option<&super::StepEnd>) -> Result<(), StateError> {
     match op {
-        Op::Event {
-            seq,
-            at_ms,
-            wall_ms,
-            kind,
-            step,
-            data,
-            story,
-            artifacts: _,
-        } => a.event(&super::EventRow {
-            seq,
-            at_ms,
-            wall_ms,
-            kind,
-            step: step.as_deref(),
-            data: &data,
-            moved: story,
-        }),
+        Op::Event { .. } => op.event_row().map_or(Ok(()), |row| a.event(&row)),
         Op::StoriesKnown(stories) => {
             for (n, story) in stories {
                 a.story_known(n, &story)?;
