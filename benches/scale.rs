@@ -132,6 +132,29 @@ fn median(runs: &[Run]) -> Run {
     }
 }
 
+/// Adds `run [--simulate] FILE --workspace WS [--state none]` (logging off) to `cmd`:
+/// the bmad binary itself, or a wrapper (valgrind) given the binary first.
+fn run_args<'a>(
+    cmd: &'a mut Command,
+    file: &Path,
+    ws: &Path,
+    simulate: bool,
+    keep: bool,
+) -> &'a mut Command {
+    cmd.arg("run");
+    if simulate {
+        cmd.arg("--simulate");
+    }
+    cmd.arg(file)
+        .arg("--workspace")
+        .arg(ws)
+        .env("BMAD_LOG", "off");
+    if !keep {
+        cmd.args(["--state", "none"]);
+    }
+    cmd
+}
+
 /// A simulated run of `file` in a new workspace under `dir`, recorded in its state file or
 /// (`keep` false) not at all; with the size of the state file it left.
 fn simulate(file: &Path, dir: &Path, keep: bool) -> (Run, u64) {
@@ -139,14 +162,7 @@ fn simulate(file: &Path, dir: &Path, keep: bool) -> (Run, u64) {
     let _ = std::fs::remove_dir_all(&ws);
     std::fs::create_dir_all(&ws).expect("made");
     let mut cmd = Command::new(bmad_bin());
-    cmd.args(["run", "--simulate"])
-        .arg(file)
-        .arg("--workspace")
-        .arg(&ws)
-        .env("BMAD_LOG", "off");
-    if !keep {
-        cmd.args(["--state", "none"]);
-    }
+    run_args(&mut cmd, file, &ws, true, keep);
     // 3: stories blocked (QA rejected them three times).
     let run = measure(&mut cmd, &[0, 3]);
     let size = ["state.db", "state.db-wal"]
@@ -163,16 +179,9 @@ fn tasks_of(file: &Path, dir: &Path, store_only: bool) -> u64 {
     let ws = dir.join("ws");
     std::fs::create_dir_all(&ws).expect("made");
     let mut cmd = Command::new(bmad_bin());
-    cmd.args(["run", "--simulate"]);
-    if !store_only {
-        cmd.args(["--state", "none"]);
-    }
-    cmd.arg(file)
-        .arg("--workspace")
-        .arg(&ws)
+    run_args(&mut cmd, file, &ws, true, store_only)
         .arg("--report")
-        .arg(&report)
-        .env("BMAD_LOG", "off");
+        .arg(&report);
     measure(&mut cmd, &[0, 3]);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("a report")).expect("json");
@@ -284,14 +293,7 @@ fn exec(dir: &Path, runs: usize, store_only: bool) {
             let ws = dir.join("exec-ws");
             let _ = std::fs::remove_dir_all(&ws);
             let mut cmd = Command::new(bmad_bin());
-            cmd.arg("run")
-                .arg(&file)
-                .arg("--workspace")
-                .arg(&ws)
-                .env("BMAD_LOG", "off");
-            if !keep {
-                cmd.args(["--state", "none"]);
-            }
+            run_args(&mut cmd, &file, &ws, false, keep);
             let run = measure(&mut cmd, &[0]);
             if keep {
                 ours.push(run);
@@ -358,15 +360,8 @@ fn instructions(dir: &Path, n: usize, keep: bool) -> Vec<(String, u64)> {
             "--callgrind-out-file={}",
             out.join("cg.out").display()
         ))
-        .arg(bmad_bin())
-        .args(["run", "--simulate"])
-        .arg(&file)
-        .arg("--workspace")
-        .arg(&ws)
-        .env("BMAD_LOG", "off");
-    if !keep {
-        cmd.args(["--state", "none"]);
-    }
+        .arg(bmad_bin());
+    run_args(&mut cmd, &file, &ws, true, keep);
     measure(&mut cmd, &[0, 3]);
     let mut threads = Vec::new();
     for entry in std::fs::read_dir(&out).expect("its output").flatten() {

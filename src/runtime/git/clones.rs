@@ -116,14 +116,10 @@ impl Clones {
             remove_locks(&clone);
             git.run(["worktree", "prune"]).await?;
         }
-        git.run([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
+        git.fetch_ref(
             &work.remote,
             &format!("+{}:{}", work.base_ref, work.base_ref),
-        ])
+        )
         .await?;
         if !git
             .test(["cat-file", "-e", &format!("{}^{{commit}}", work.base)])

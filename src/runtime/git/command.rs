@@ -312,6 +312,24 @@ impl Git {
             })?;
         Ok(out.status.success())
     }
+
+    /// Fetches `refspec` from `remote` quietly, without tags and without writing
+    /// `FETCH_HEAD` (several fetches may run side by side in one clone).
+    ///
+    /// # Errors
+    ///
+    /// A [`GitError`] when git cannot be started, or the fetch fails.
+    pub async fn fetch_ref(&self, remote: &str, refspec: &str) -> Result<String, GitError> {
+        self.run([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            remote,
+            refspec,
+        ])
+        .await
+    }
 }
 
 /// A commit's id shortened for people: its first twelve hex digits.

@@ -104,15 +104,8 @@ pub async fn receive(
     };
     let git = Git::at(&tree.root);
     let into = fetched_ref(story);
-    git.run([
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--no-write-fetch-head",
-        &work.remote,
-        &format!("+refs/heads/{branch}:{into}"),
-    ])
-    .await?;
+    git.fetch_ref(&work.remote, &format!("+refs/heads/{branch}:{into}"))
+        .await?;
     let found = git.run(["rev-parse", &into]).await?;
     if found != pushed {
         return Err(GitError::RemoteMoved {
