@@ -1,4 +1,4 @@
-//! The rows a run writes for each task (its events, steps and stories), written through
+//! The rows a run writes for each task (its log's pages, steps and stories), written through
 //! statements taken from the connection's cache once and held while a batch of records is
 //! written: a record costs its bindings and its step, not a lookup of its statement by
 //! its text (hashing the SQL, taking the statement out of the cache and putting it back,
@@ -11,42 +11,8 @@
 use super::{EventRow, RunKey, StateError, StepEnd, Store};
 use rusqlite::{CachedStatement, params};
 
-const INSERT_EVENT: &str = "INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, \
-                            data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-/// Events written by one statement, when so many come: a multi-row insert runs its rows
-/// through one cursor, each row appended where the last one went, not sought from the
-/// table's root.
-pub(crate) const EVENTS_AT_ONCE: usize = 32;
-
-/// The insert of [`EVENTS_AT_ONCE`] events (its text made once).
-static INSERT_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(insert_events);
-
-/// The text of the insert of [`EVENTS_AT_ONCE`] events.
-fn insert_events() -> String {
-    use std::fmt::Write;
-    let mut sql = String::from(
-        "INSERT INTO events (id, at_ms, wall_ms, kind, step, story, moved, data) VALUES ",
-    );
-    for i in 0..EVENTS_AT_ONCE {
-        let p = i * 8;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        let _ = write!(
-            sql,
-            "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6,
-            p + 7,
-            p + 8
-        );
-    }
-    sql
-}
+/// A page of the log: the events of one commit, a line each ([`super::log_page`]).
+const INSERT_PAGE: &str = "INSERT INTO log (id, events) VALUES (?1, ?2)";
 
 const INSERT_STEP: &str = "INSERT INTO steps (id, key) VALUES (?1, ?2)";
 const INSERT_ENDED_STEP: &str = "INSERT INTO steps (id, key, ok, validation, feedback) \
@@ -60,8 +26,9 @@ const INSERT_STORY: &str = "INSERT INTO stories (id, story) VALUES (?1, ?2)";
 pub(crate) struct Appender<'s> {
     store: &'s Store,
     run: RunKey,
-    event: Option<CachedStatement<'s>>,
-    events: Option<CachedStatement<'s>>,
+    page: Option<CachedStatement<'s>>,
+    /// The page being written (kept for its room).
+    text: String,
     step: Option<CachedStatement<'s>>,
     ended_step: Option<CachedStatement<'s>>,
     end_step: Option<CachedStatement<'s>>,
@@ -76,8 +43,8 @@ impl<'s> Appender<'s> {
         Ok(Appender {
             store,
             run,
-            event: None,
-            events: None,
+            page: None,
+            text: String::new(),
             step: None,
             ended_step: None,
             end_step: None,
@@ -102,68 +69,22 @@ impl<'s> Appender<'s> {
         Ok(())
     }
 
-    /// Appends an event to the run's log, with the board move it makes, if any.
-    pub(crate) fn event(&mut self, e: &EventRow) -> Result<(), StateError> {
-        let (story, moved) = e
-            .moved
-            .map_or((None, None), |(n, s)| (Some(n as i64), Some(s)));
-        let id = self.run.row(e.seq, self.store)?;
+    /// Appends events to the run's log, in order, as one page (none: nothing written).
+    pub(crate) fn events(&mut self, rows: &[EventRow]) -> Result<(), StateError> {
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        let id = self.run.row(last.seq, self.store)?;
+        self.text.clear();
+        for e in rows {
+            super::log_page::push_line(&mut self.text, e);
+        }
         Self::run(
             self.store,
-            &mut self.event,
-            INSERT_EVENT,
-            params![
-                id,
-                e.at_ms as i64,
-                e.wall_ms,
-                e.kind,
-                e.step,
-                story,
-                moved,
-                e.data
-            ],
+            &mut self.page,
+            INSERT_PAGE,
+            params![id, self.text.as_str()],
         )
-    }
-
-    /// Appends events to the run's log, in order.
-    pub(crate) fn events(&mut self, rows: &[EventRow]) -> Result<(), StateError> {
-        let mut chunks = rows.chunks_exact(EVENTS_AT_ONCE);
-        for chunk in &mut chunks {
-            if self.events.is_none() {
-                self.events = Some(
-                    self.store
-                        .conn
-                        .prepare_cached(&INSERT_EVENTS)
-                        .map_err(|e| self.store.err(e))?,
-                );
-            }
-            let Some(statement) = &mut self.events else {
-                break;
-            };
-            for (i, e) in chunk.iter().enumerate() {
-                let (story, moved) = e
-                    .moved
-                    .map_or((None, None), |(n, s)| (Some(n as i64), Some(s)));
-                let id = self.run.row(e.seq, self.store)?;
-                let p = i * 8;
-                (|| {
-                    statement.raw_bind_parameter(p + 1, id)?;
-                    statement.raw_bind_parameter(p + 2, e.at_ms as i64)?;
-                    statement.raw_bind_parameter(p + 3, e.wall_ms)?;
-                    statement.raw_bind_parameter(p + 4, e.kind)?;
-                    statement.raw_bind_parameter(p + 5, e.step)?;
-                    statement.raw_bind_parameter(p + 6, story)?;
-                    statement.raw_bind_parameter(p + 7, moved)?;
-                    statement.raw_bind_parameter(p + 8, e.data)
-                })()
-                .map_err(|e| self.store.err(e))?;
-            }
-            statement.raw_execute().map_err(|e| self.store.err(e))?;
-        }
-        for e in chunks.remainder() {
-            self.event(e)?;
-        }
-        Ok(())
     }
 
     /// Records the start `n` of step `key`; with `ended`, how it ended too.

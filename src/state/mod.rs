@@ -7,6 +7,7 @@
 
 mod append;
 mod approval;
+mod log_page;
 mod op;
 mod progress;
 mod read;

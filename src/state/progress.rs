@@ -165,19 +165,10 @@ impl Store {
             .map(|(i, (n, _))| (*n, i))
             .collect();
         // The log holds the moves; only a block's reason is read from its event.
-        let moves = self.rows(
-            "SELECT story, moved, CASE WHEN moved = ?3 THEN data END AS data FROM events \
-             WHERE id > ?1 AND id <= ?2 AND story IS NOT NULL ORDER BY id",
-            params![first, last, StoryStatus::Blocked],
-            |r| {
-                Ok((
-                    r.get::<_, i64>("story")? as u64,
-                    r.get::<_, StoryStatus>("moved")?,
-                    r.get::<_, Option<String>>("data")?,
-                ))
-            },
-        )?;
-        for (n, status, data) in moves {
+        self.each_event(run, 0, |line| {
+            let (Some(n), Some(status)) = (line.story, line.moved()) else {
+                return Ok(true);
+            };
             let Some(entry) = place.get(&n).and_then(|i| board.get_mut(*i)) else {
                 return Err(StateError::Corrupt {
                     path: self.path.clone(),
@@ -185,8 +176,13 @@ impl Store {
                 });
             };
             entry.1.status = status;
-            entry.1.reason = data.as_deref().and_then(reason_of);
-        }
+            entry.1.reason = if status == StoryStatus::Blocked {
+                reason_of(line.data.get())
+            } else {
+                None
+            };
+            Ok(true)
+        })?;
         Ok(board)
     }
 }

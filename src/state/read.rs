@@ -6,7 +6,7 @@
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 use super::{RunKind, RunStatus, StateError, Store, StoryStatus};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 use serde::Serialize;
 
 /// One run, as `bmad runs` lists it.
@@ -151,7 +151,7 @@ pub struct Checkpoint {
 
 const RUN_COLUMNS: &str = "id, workflow, workflow_sha256, workspace, simulate, seed, status, \
      reason, started_ms, updated_ms, ended_ms, segments, pid, \
-     (SELECT coalesce(max(id) - (runs.rid << 40), 0) FROM events \
+     (SELECT coalesce(max(id) - (runs.rid << 40), 0) FROM log \
      WHERE id > runs.rid << 40 AND id <= (runs.rid << 40) + 1099511627775) AS events, kind";
 
 /// Whether process `pid` is alive.
@@ -262,23 +262,21 @@ impl Store {
         let Some(key) = self.key_of(run)? else {
             return Ok(Vec::new());
         };
-        let (first, last) = key.span();
-        self.rows(
-            "SELECT id - ?1 AS seq, at_ms, wall_ms, kind, step, data FROM events \
-             WHERE id > ?1 AND id <= ?2 ORDER BY id",
-            params![first, last],
-            |r| {
-                let data: String = r.get("data")?;
-                Ok(StoredEvent {
-                    seq: r.get::<_, i64>("seq")? as u64,
-                    at_ms: r.get::<_, i64>("at_ms")? as u64,
-                    wall_ms: r.get("wall_ms")?,
-                    kind: r.get("kind")?,
-                    step: r.get("step")?,
-                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
-                })
-            },
-        )
+        let mut events = Vec::new();
+        self.each_event(key, 0, |line| {
+            let data = line.data.get();
+            events.push(StoredEvent {
+                seq: line.seq,
+                at_ms: line.at_ms,
+                wall_ms: line.wall_ms,
+                kind: line.kind.into_owned(),
+                step: line.step.map(std::borrow::Cow::into_owned),
+                data: serde_json::from_str(data)
+                    .unwrap_or_else(|_| serde_json::Value::String(data.to_string())),
+            });
+            Ok(true)
+        })?;
+        Ok(events)
     }
 
     /// What the tasks of a run printed, in order, from those kept after `after_seq` (0: all);
@@ -341,23 +339,7 @@ impl Store {
         let Some(key) = self.key_of(run)? else {
             return Ok((0, 0));
         };
-        let (first, last) = key.span();
-        self.conn
-            .prepare_cached(
-                "SELECT id - ?1 AS seq, at_ms FROM events WHERE id > ?1 AND id <= ?2 \
-                 ORDER BY id DESC LIMIT 1",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![first, last], |r| {
-                    Ok((
-                        r.get::<_, i64>("seq")? as u64,
-                        r.get::<_, i64>("at_ms")? as u64,
-                    ))
-                })
-                .optional()
-            })
-            .map(Option::unwrap_or_default)
-            .map_err(|e| self.err(e))
+        self.last_line(key)
     }
 
     /// The artifacts a run recorded, with their last sha256.

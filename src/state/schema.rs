@@ -4,7 +4,8 @@
 //! stories are numbered in the order they start or join, so every insert lands at the end
 //! of its table; the board moves ride on the events that move them (no row of their own).
 //! Migration 7 keys those rows by one integer each (the run's key and the row's number in
-//! the run), so that they go into rowid tables.
+//! the run), so that they go into rowid tables. Migration 8 keeps the log in pages, a row
+//! per commit with an event a line.
 
 /// Each migration brings the schema from version `i` to `i + 1`. Append only: a released
 /// migration never changes.
@@ -289,6 +290,23 @@ INSERT INTO transcripts (id, seq, step, agent, tasks, story, attempt, ok, stdout
   t.prompt
   FROM transcripts_v6 t JOIN runs r ON r.id = t.run_id ORDER BY r.rid, t.seq, t.rowid;
 DROP TABLE transcripts_v6;
+",
+    // 8: the log in pages: a row of `log` holds the events one commit brought, one JSON
+    // object a line (`seq`, `at_ms`, `wall_ms`, `kind`, `step`, `story`, `moved` and the
+    // event itself as `data`), keyed by (the run's rid << 40) + the seq of its last event.
+    // A task's events cost a line each, not a row each. Earlier files are copied over an
+    // event a page.
+    r"
+CREATE TABLE log (
+  id INTEGER PRIMARY KEY,
+  events TEXT NOT NULL
+);
+INSERT INTO log (id, events)
+  SELECT id, json_object('seq', id & 1099511627775, 'at_ms', at_ms, 'wall_ms', wall_ms,
+  'kind', kind, 'step', step, 'story', story, 'moved', moved,
+  'data', CASE WHEN json_valid(data) THEN json(data) ELSE data END)
+  FROM events ORDER BY id;
+DROP TABLE events;
 ",
 ];
 

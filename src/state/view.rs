@@ -96,30 +96,37 @@ impl Store {
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn log_after(&self, id: &str, after: u64, limit: u64) -> Result<Vec<LogEntry>, StateError> {
         let run = self.run_key(id)?;
-        let (first, last) = run.span();
-        self.rows(
-            "SELECT e.id - ?1, e.at_ms, e.wall_ms, e.kind, e.step, s.story, e.moved, e.data \
-             FROM events e LEFT JOIN stories s ON s.id = ?1 + e.story \
-             WHERE e.id > ?2 AND e.id <= ?3 ORDER BY e.id LIMIT ?4",
-            params![
-                first,
-                run.after(after),
-                last,
-                limit.min(i64::MAX as u64) as i64
-            ],
-            |r| {
-                Ok(LogEntry {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    at_ms: r.get::<_, i64>(1)? as u64,
-                    wall_ms: r.get(2)?,
-                    kind: r.get(3)?,
-                    step: r.get(4)?,
-                    story: r.get(5)?,
-                    moved: r.get(6)?,
-                    data: r.get(7)?,
-                })
-            },
-        )
+        let (first, _) = run.span();
+        let mut named = self
+            .conn
+            .prepare_cached("SELECT story FROM stories WHERE id = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut entries = Vec::new();
+        self.each_event(run, after, |line| {
+            if entries.len() as u64 >= limit {
+                return Ok(false);
+            }
+            let story = match line.story {
+                Some(n) => Some(
+                    named
+                        .query_row([first + n as i64], |r| r.get::<_, String>(0))
+                        .map_err(|e| self.err(e))?,
+                ),
+                None => None,
+            };
+            entries.push(LogEntry {
+                seq: line.seq,
+                at_ms: line.at_ms,
+                wall_ms: line.wall_ms,
+                moved: line.moved(),
+                kind: line.kind.into_owned(),
+                step: line.step.map(std::borrow::Cow::into_owned),
+                story,
+                data: line.data.get().to_string(),
+            });
+            Ok((entries.len() as u64) < limit)
+        })?;
+        Ok(entries)
     }
 
     /// What run `id`'s tasks cost, added up from what their CLIs reported; `None` when no
@@ -129,14 +136,37 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read.
     pub fn spend(&self, id: &str) -> Result<Option<f64>, StateError> {
-        let (first, last) = self.run_key(id)?.span();
-        self.rows(
-            "SELECT sum(json_extract(data, '$.result.usage.cost_usd')) FROM events \
-             WHERE id > ?1 AND id <= ?2 AND kind = 'task_finished'",
-            params![first, last],
-            |r| r.get::<_, Option<f64>>(0),
-        )
-        .map(|v| v.into_iter().next().flatten())
+        /// The part of a `task_finished` event that holds its cost.
+        #[derive(serde::Deserialize)]
+        struct Finished {
+            result: Option<Ran>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Ran {
+            usage: Option<Usage>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Usage {
+            cost_usd: Option<f64>,
+        }
+        let mut spent: Option<f64> = None;
+        self.each_event(self.run_key(id)?, 0, |line| {
+            if line.kind == "task_finished"
+                && let Ok(Finished {
+                    result:
+                        Some(Ran {
+                            usage:
+                                Some(Usage {
+                                    cost_usd: Some(cost),
+                                }),
+                        }),
+                }) = serde_json::from_str(line.data.get())
+            {
+                *spent.get_or_insert(0.0) += cost;
+            }
+            Ok(true)
+        })?;
+        Ok(spent)
     }
 
     /// Every start of run `id`'s steps, in the order they started.

@@ -251,7 +251,7 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn append_event(&mut self, run: RunKey, e: &EventRow) -> Result<(), StateError> {
-        Appender::new(self, run)?.event(e)
+        Appender::new(self, run)?.events(std::slice::from_ref(e))
     }
 
     /// Records that a step started (again, when it was in flight before a crash, or ran

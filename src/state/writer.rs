@@ -451,7 +451,9 @@ fn appended(op: &Op) -> bool {
 /// starts when that came in the same batch.
 fn append(a: &mut Appender, op: Op, end: Option<&super::StepEnd>) -> Result<(), StateError> {
     match op {
-        Op::Event { .. } => op.event_row().map_or(Ok(()), |row| a.event(&row)),
+        Op::Event { .. } => op
+            .event_row()
+            .map_or(Ok(()), |row| a.events(std::slice::from_ref(&row))),
         Op::StoriesKnown(stories) => {
             for (n, story) in stories {
                 a.story_known(n, &story)?;

@@ -303,20 +303,22 @@ fn damaged_or_foreign_state_files_are_reported_never_a_panic() {
     let err = Store::open(&newer).err().expect("refused");
     assert!(err.to_string().contains("schema version 99"), "{err}");
 
-    // A damaged row: the error names the file and the damage.
+    // A damaged page of the log: the error names the file and the damage.
     let ws = dir.path().join("rows");
     let id = simulate("examples/hello.bmad", &ws);
     let state = ws.join(".bmad/state.db");
     let conn = rusqlite::Connection::open(&state).unwrap();
-    // The second event of the log (its id: the run's key << 40, plus 2).
-    conn.execute_batch("UPDATE events SET at_ms = 'not a number' WHERE id % (1 << 40) = 2")
-        .unwrap();
+    // The log's first page: its first line cut short.
+    conn.execute_batch(
+        "UPDATE log SET events = substr(events, 1, 20) WHERE id = (SELECT min(id) FROM log)",
+    )
+    .unwrap();
     drop(conn);
     let out = bmad(&["runs", "--workspace", ws_arg(&ws), "show", &id]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("rows/.bmad/state.db") && stderr.contains("a damaged row"),
+        stderr.contains("rows/.bmad/state.db") && stderr.contains("a damaged page of the log"),
         "{stderr}"
     );
 

@@ -1,0 +1,216 @@
+//! A run's event log is kept in pages (schema 8, issue 21): one row of the `log` table holds
+//! the events one commit brought, one JSON object a line, keyed by the run's key and the
+//! number of its last event. A task's three events cost a line each, not a row each (a
+//! row costs its bindings, its record and its place in the tree, some 4,000 instructions;
+//! a line costs its text). This file writes a page's lines and reads them back.
+
+// SQLite stores integers as i64: a u64 (sequence numbers) is stored by its bits with `as`
+// and read back the same way, a lossless round trip.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+
+use super::{EventRow, RunKey, StateError, Store, StoryStatus};
+use rusqlite::params;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// One event of a page, read back: the text it borrows is the page's.
+#[derive(Debug, Deserialize)]
+pub(super) struct Line<'a> {
+    /// Its place in the run's log, from 1.
+    pub(super) seq: u64,
+    /// Milliseconds since the run started.
+    pub(super) at_ms: u64,
+    /// Wall-clock time it happened, in Unix milliseconds.
+    pub(super) wall_ms: i64,
+    /// The event's name.
+    #[serde(borrow)]
+    pub(super) kind: Cow<'a, str>,
+    /// The step it belongs to.
+    #[serde(borrow, default)]
+    pub(super) step: Option<Cow<'a, str>>,
+    /// The story it moves on the board (its number there).
+    #[serde(default)]
+    pub(super) story: Option<u64>,
+    /// The column it moves that story to.
+    #[serde(borrow, default)]
+    moved: Option<Cow<'a, str>>,
+    /// The event as JSON.
+    #[serde(borrow)]
+    pub(super) data: &'a RawValue,
+}
+
+impl Line<'_> {
+    /// The column the event moves its story to, if it moves one (`None` for a word this
+    /// bmad does not know: the line is read as damaged by [`Store::each_event`]).
+    pub(super) fn moved(&self) -> Option<StoryStatus> {
+        self.moved.as_deref().and_then(StoryStatus::named)
+    }
+}
+
+/// Appends event `e` to `page` as its last line.
+pub(super) fn push_line(page: &mut String, e: &EventRow) {
+    if !page.is_empty() {
+        page.push('\n');
+    }
+    let _ = write!(
+        page,
+        "{{\"seq\":{},\"at_ms\":{},\"wall_ms\":{},\"kind\":",
+        e.seq, e.at_ms, e.wall_ms
+    );
+    push_json_string(page, e.kind);
+    if let Some(step) = e.step {
+        page.push_str(",\"step\":");
+        push_json_string(page, step);
+    }
+    if let Some((n, status)) = e.moved {
+        let _ = write!(page, ",\"story\":{n},\"moved\":\"{}\"", status.as_str());
+    }
+    page.push_str(",\"data\":");
+    page.push_str(e.data);
+    page.push('}');
+}
+
+/// Appends `s` to `out` as a JSON string: quoted, with `"`, `\` and control characters
+/// escaped (so a line never holds a raw newline).
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.push_str(&s[plain..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
+        }
+        plain = i + 1;
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
+impl Store {
+    /// Calls `f` on each event of run `run`'s log after the first `after` (0: from the
+    /// start), in order, until it answers false.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read, a line is damaged, or `f` fails.
+    pub(super) fn each_event(
+        &self,
+        run: RunKey,
+        after: u64,
+        mut f: impl FnMut(Line) -> Result<bool, StateError>,
+    ) -> Result<(), StateError> {
+        let (_, last) = run.span();
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT events FROM log WHERE id > ?1 AND id <= ?2 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let mut rows = statement
+            .query(params![run.after(after), last])
+            .map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let page = row
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(|e| self.err(rusqlite::Error::from(e)))?;
+            for text in page.split('\n') {
+                let line: Line = serde_json::from_str(text).map_err(|e| self.damaged(&e))?;
+                if line.moved.is_some() && line.moved().is_none() {
+                    return Err(self.damaged(&format!("unknown column `{:?}`", line.moved)));
+                }
+                if line.seq <= after {
+                    continue;
+                }
+                if !f(line)? {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for a line of the log that cannot be read.
+    fn damaged(&self, why: &dyn std::fmt::Display) -> StateError {
+        StateError::Corrupt {
+            path: self.path.clone(),
+            message: format!("a damaged page of the log: {why}"),
+        }
+    }
+
+    /// The last sequence number and event time of run `run`'s log (0, 0 when empty).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`] when the database cannot be read or its last page is damaged.
+    pub(super) fn last_line(&self, run: RunKey) -> Result<(u64, u64), StateError> {
+        use rusqlite::OptionalExtension;
+        let (first, last) = run.span();
+        let page: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT events FROM log WHERE id > ?1 AND id <= ?2 ORDER BY id DESC LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row(params![first, last], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?;
+        let Some(page) = page else {
+            return Ok((0, 0));
+        };
+        let text = page.rsplit('\n').next().unwrap_or_default();
+        let line: Line = serde_json::from_str(text).map_err(|e| self.damaged(&e))?;
+        Ok((line.seq, line.at_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Line, push_line};
+    use crate::state::{EventRow, StoryStatus};
+
+    #[test]
+    fn a_line_reads_back_as_it_was_written_whatever_its_text_holds() {
+        let step = "dev/0/s \"quoted\" \\ tab\t new\nline \u{1} é";
+        let mut page = String::new();
+        for seq in 1..=2 {
+            push_line(
+                &mut page,
+                &EventRow {
+                    seq,
+                    at_ms: 7,
+                    wall_ms: -3,
+                    kind: "task_started",
+                    step: (seq == 2).then_some(step),
+                    data: r#"{"event":"task_started","story":"s\n1"}"#,
+                    moved: (seq == 2).then_some((4, StoryStatus::Blocked)),
+                },
+            );
+        }
+        let lines: Vec<&str> = page.split('\n').collect();
+        assert_eq!(lines.len(), 2, "{page}");
+        let first: Line = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!((first.seq, first.step, first.story), (1, None, None));
+        let second: Line = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(second.step.as_deref(), Some(step));
+        assert_eq!(
+            (second.story, second.moved()),
+            (Some(4), Some(StoryStatus::Blocked))
+        );
+        assert_eq!(second.at_ms, 7);
+        assert_eq!(second.wall_ms, -3);
+        assert_eq!(second.kind, "task_started");
+        assert_eq!(
+            second.data.get(),
+            r#"{"event":"task_started","story":"s\n1"}"#
+        );
+    }
+}
