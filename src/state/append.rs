@@ -76,6 +76,12 @@ impl<'s> Appender<'s> {
         };
         let id = self.run.row(last.seq, self.store)?;
         self.text.clear();
+        // Room for the page: each line is its event and some 100 bytes around it.
+        self.text.reserve(
+            rows.iter()
+                .map(|e| e.data.len() + e.step.map_or(0, str::len) + 128)
+                .sum(),
+        );
         for e in rows {
             super::log_page::push_line(&mut self.text, e);
         }

@@ -51,21 +51,28 @@ impl Line<'_> {
 
 /// Appends event `e` to `page` as its last line.
 pub(super) fn push_line(page: &mut String, e: &EventRow) {
+    let mut digits = itoa::Buffer::new();
     if !page.is_empty() {
         page.push('\n');
     }
-    let _ = write!(
-        page,
-        "{{\"seq\":{},\"at_ms\":{},\"wall_ms\":{},\"kind\":",
-        e.seq, e.at_ms, e.wall_ms
-    );
+    page.push_str("{\"seq\":");
+    page.push_str(digits.format(e.seq));
+    page.push_str(",\"at_ms\":");
+    page.push_str(digits.format(e.at_ms));
+    page.push_str(",\"wall_ms\":");
+    page.push_str(digits.format(e.wall_ms));
+    page.push_str(",\"kind\":");
     push_json_string(page, e.kind);
     if let Some(step) = e.step {
         page.push_str(",\"step\":");
         push_json_string(page, step);
     }
     if let Some((n, status)) = e.moved {
-        let _ = write!(page, ",\"story\":{n},\"moved\":\"{}\"", status.as_str());
+        page.push_str(",\"story\":");
+        page.push_str(digits.format(n));
+        page.push_str(",\"moved\":\"");
+        page.push_str(status.as_str());
+        page.push('"');
     }
     page.push_str(",\"data\":");
     page.push_str(e.data);
@@ -76,25 +83,24 @@ pub(super) fn push_line(page: &mut String, e: &EventRow) {
 /// escaped (so a line never holds a raw newline).
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
-    let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.push_str(&s[plain..i]);
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            _ => {
-                let _ = write!(out, "\\u{b:04x}");
+    let plain = |b: &u8| *b >= 0x20 && *b != b'"' && *b != b'\\';
+    if s.as_bytes().iter().all(plain) {
+        out.push_str(s);
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if u32::from(c) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", u32::from(c));
+                }
+                c => out.push(c),
             }
         }
-        plain = i + 1;
     }
-    out.push_str(&s[plain..]);
     out.push('"');
 }
 
