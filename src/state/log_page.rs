@@ -129,7 +129,7 @@ impl Store {
             let page = row
                 .get_ref(0)
                 .and_then(|v| Ok(v.as_str()?))
-                .map_err(|e| self.err(rusqlite::Error::from(e)))?;
+                .map_err(|e| self.err(e))?;
             for text in page.split('\n') {
                 let line: Line = serde_json::from_str(text).map_err(|e| self.damaged(&e))?;
                 if line.moved.is_some() && line.moved().is_none() {
