@@ -14,11 +14,9 @@ use rusqlite::{CachedStatement, params};
 /// A page of the log: the events of one commit, a line each ([`super::log_page`]).
 const INSERT_PAGE: &str = "INSERT INTO log (id, events) VALUES (?1, ?2)";
 
-const INSERT_STEP: &str = "INSERT INTO steps (id, key) VALUES (?1, ?2)";
-const INSERT_ENDED_STEP: &str = "INSERT INTO steps (id, key, ok, validation, feedback) \
-                                 VALUES (?1, ?2, ?3, ?4, ?5)";
-const END_STEP: &str = "UPDATE steps SET ok = ?2, validation = ?3, feedback = ?4 WHERE id = ?1";
-const INSERT_STORY: &str = "INSERT INTO stories (id, story) VALUES (?1, ?2)";
+/// A page of the run's progress: the step and story records of one commit, a line each
+/// ([`super::progress_page`]).
+const INSERT_PROGRESS: &str = "INSERT INTO progress (run, records) VALUES (?1, ?2)";
 
 /// Writes a run's events, steps and stories in the store's open transaction, each kind
 /// through one statement prepared (or taken from the cache) at its first use and held
@@ -29,10 +27,8 @@ pub(crate) struct Appender<'s> {
     page: Option<CachedStatement<'s>>,
     /// The page being written (kept for its room).
     text: String,
-    step: Option<CachedStatement<'s>>,
-    ended_step: Option<CachedStatement<'s>>,
-    end_step: Option<CachedStatement<'s>>,
-    story: Option<CachedStatement<'s>>,
+    /// The progress records of this commit, a line each, written by [`Appender::finish`].
+    progress: String,
 }
 
 impl<'s> Appender<'s> {
@@ -45,10 +41,7 @@ impl<'s> Appender<'s> {
             run,
             page: None,
             text: String::new(),
-            step: None,
-            ended_step: None,
-            end_step: None,
-            story: None,
+            progress: String::new(),
         })
     }
 
@@ -94,43 +87,31 @@ impl<'s> Appender<'s> {
     }
 
     /// Records the start `n` of step `key`; with `ended`, how it ended too.
-    pub(crate) fn step_started(
-        &mut self,
-        n: u64,
-        key: &str,
-        ended: Option<&StepEnd>,
-    ) -> Result<(), StateError> {
-        let id = self.run.row(n, self.store)?;
-        match ended {
-            None => Self::run(self.store, &mut self.step, INSERT_STEP, params![id, key]),
-            Some(e) => Self::run(
-                self.store,
-                &mut self.ended_step,
-                INSERT_ENDED_STEP,
-                params![id, key, e.ok, e.validation, e.feedback],
-            ),
-        }
+    pub(crate) fn step_started(&mut self, n: u64, key: &str, ended: Option<&StepEnd>) {
+        super::progress_page::push_start(&mut self.progress, n, key, ended);
     }
 
-    /// Records how the step that started as row `n` ended.
-    pub(crate) fn step_finished(&mut self, n: u64, end: &StepEnd) -> Result<(), StateError> {
-        let id = self.run.row(n, self.store)?;
-        Self::run(
-            self.store,
-            &mut self.end_step,
-            END_STEP,
-            params![id, end.ok, end.validation, end.feedback],
-        )
+    /// Records how the step that started as `n` ended.
+    pub(crate) fn step_finished(&mut self, n: u64, end: &StepEnd) {
+        super::progress_page::push_end(&mut self.progress, n, end);
     }
 
     /// Puts story `story` on the board's backlog as its story number `n`.
-    pub(crate) fn story_known(&mut self, n: u64, story: &str) -> Result<(), StateError> {
-        let id = self.run.row(n, self.store)?;
+    pub(crate) fn story_known(&mut self, n: u64, story: &str) {
+        super::progress_page::push_story(&mut self.progress, n, story);
+    }
+
+    /// Writes the progress records as one page (none when there are none).
+    pub(crate) fn finish(mut self) -> Result<(), StateError> {
+        if self.progress.is_empty() {
+            return Ok(());
+        }
+        let mut page = None;
         Self::run(
             self.store,
-            &mut self.story,
-            INSERT_STORY,
-            params![id, story],
+            &mut page,
+            INSERT_PROGRESS,
+            params![self.run.0, std::mem::take(&mut self.progress)],
         )
     }
 }

@@ -81,7 +81,7 @@ pub(super) fn push_line(page: &mut String, e: &EventRow) {
 
 /// Appends `s` to `out` as a JSON string: quoted, with `"`, `\` and control characters
 /// escaped (so a line never holds a raw newline).
-fn push_json_string(out: &mut String, s: &str) {
+pub(super) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     let plain = |b: &u8| *b >= 0x20 && *b != b'"' && *b != b'\\';
     if s.as_bytes().iter().all(plain) {

@@ -10,6 +10,7 @@ mod approval;
 mod log_page;
 mod op;
 mod progress;
+mod progress_page;
 mod read;
 mod schema;
 mod status;

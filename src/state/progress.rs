@@ -6,18 +6,9 @@
 // bits with `as` and read back the same way, a lossless round trip.
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
+use super::progress_page::Start;
 use super::{BoardEntry, FinishedStep, RunKey, StateError, Store, StoryStatus};
-use rusqlite::params;
 use std::collections::{BTreeMap, HashMap};
-
-/// One start of a step, as its row stands.
-struct StepRow {
-    key: String,
-    /// `None` while it runs.
-    ok: Option<bool>,
-    validation: bool,
-    feedback: Option<String>,
-}
 
 impl Store {
     /// Run `id`'s key, `None` when there is no such run.
@@ -31,24 +22,11 @@ impl Store {
 
     /// Each step of run `id` that was started, as its newest start stands, in the order
     /// those starts came.
-    fn newest_starts(&self, id: &str) -> Result<Vec<StepRow>, StateError> {
+    fn newest_starts(&self, id: &str) -> Result<Vec<Start>, StateError> {
         let Some(run) = self.key_of(id)? else {
             return Ok(Vec::new());
         };
-        let (first, last) = run.span();
-        let rows = self.rows(
-            "SELECT key, ok, validation, feedback FROM steps WHERE id > ?1 AND id <= ?2 \
-             ORDER BY id",
-            params![first, last],
-            |r| {
-                Ok(StepRow {
-                    key: r.get("key")?,
-                    ok: r.get("ok")?,
-                    validation: r.get("validation")?,
-                    feedback: r.get("feedback")?,
-                })
-            },
-        )?;
+        let rows: Vec<Start> = self.progress(run)?.starts.into_values().collect();
         let mut newest: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             newest.insert(&row.key, i);
@@ -74,14 +52,14 @@ impl Store {
             .newest_starts(run)?
             .into_iter()
             .filter_map(|row| {
-                let ok = row.ok?;
+                let end = row.end?;
                 Some((
                     row.key.clone(),
                     FinishedStep {
                         key: row.key,
-                        ok,
-                        validation: row.validation,
-                        feedback: row.feedback,
+                        ok: end.ok,
+                        validation: end.validation,
+                        feedback: end.feedback,
                     },
                 ))
             })
@@ -99,7 +77,7 @@ impl Store {
         Ok(self
             .newest_starts(run)?
             .into_iter()
-            .filter(|row| row.ok.is_none())
+            .filter(|row| row.end.is_none())
             .map(|row| row.key)
             .collect())
     }
@@ -110,16 +88,11 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read.
     pub fn steps_started(&self, run: RunKey) -> Result<u64, StateError> {
-        self.conn
-            .prepare_cached(
-                "SELECT coalesce(max(id) - ?1, 0) FROM steps WHERE id > ?1 AND id <= ?2",
-            )
-            .and_then(|mut s| {
-                let (first, last) = run.span();
-                s.query_row(params![first, last], |r| r.get::<_, i64>(0))
-            })
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
+        Ok(self
+            .progress(run)?
+            .starts
+            .last_key_value()
+            .map_or(0, |(n, _)| *n))
     }
 
     /// A run's story board, in the order the stories joined it.
@@ -144,21 +117,21 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn numbered_board(&self, run: RunKey) -> Result<Vec<(u64, BoardEntry)>, StateError> {
-        let (first, last) = run.span();
-        let mut board = self.rows(
-            "SELECT id - ?1 AS n, story FROM stories WHERE id > ?1 AND id <= ?2 ORDER BY id",
-            params![first, last],
-            |r| {
-                Ok((
-                    r.get::<_, i64>("n")? as u64,
+        let mut board: Vec<(u64, BoardEntry)> = self
+            .progress(run)?
+            .stories
+            .into_iter()
+            .map(|(n, story)| {
+                (
+                    n,
                     BoardEntry {
-                        story: r.get("story")?,
+                        story,
                         status: StoryStatus::Backlog,
                         reason: None,
                     },
-                ))
-            },
-        )?;
+                )
+            })
+            .collect();
         let place: HashMap<u64, usize> = board
             .iter()
             .enumerate()

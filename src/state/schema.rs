@@ -291,11 +291,13 @@ INSERT INTO transcripts (id, seq, step, agent, tasks, story, attempt, ok, stdout
   FROM transcripts_v6 t JOIN runs r ON r.id = t.run_id ORDER BY r.rid, t.seq, t.rowid;
 DROP TABLE transcripts_v6;
 ",
-    // 8: the log in pages: a row of `log` holds the events one commit brought, one JSON
-    // object a line (`seq`, `at_ms`, `wall_ms`, `kind`, `step`, `story`, `moved` and the
-    // event itself as `data`), keyed by (the run's rid << 40) + the seq of its last event.
-    // A task's events cost a line each, not a row each. Earlier files are copied over an
-    // event a page.
+    // 8: the log and the progress in pages: a row of `log` holds the events one commit
+    // brought, one JSON object a line (`seq`, `at_ms`, `wall_ms`, `kind`, `step`, `story`,
+    // `moved` and the event itself as `data`), keyed by (the run's rid << 40) + the seq of
+    // its last event; a row of `progress` holds the step starts and ends and the stories
+    // joining the board that one commit brought, a line each, in the order written. A
+    // task's records cost a line each, not a row each. Earlier files are copied over a
+    // record a page: the stories, then each step start with its end.
     r"
 CREATE TABLE log (
   id INTEGER PRIMARY KEY,
@@ -307,6 +309,23 @@ INSERT INTO log (id, events)
   'data', CASE WHEN json_valid(data) THEN json(data) ELSE data END)
   FROM events ORDER BY id;
 DROP TABLE events;
+CREATE TABLE progress (
+  page INTEGER PRIMARY KEY,
+  run INTEGER NOT NULL,
+  records TEXT NOT NULL
+);
+CREATE INDEX progress_run ON progress (run, page);
+INSERT INTO progress (run, records)
+  SELECT id >> 40, json_object('story', id & 1099511627775, 'name', story)
+  FROM stories ORDER BY id;
+INSERT INTO progress (run, records)
+  SELECT id >> 40, json_object('start', id & 1099511627775, 'key', key,
+  'ok', CASE WHEN ok IS NULL THEN NULL WHEN ok THEN json('true') ELSE json('false') END,
+  'validation', CASE WHEN validation THEN json('true') ELSE json('false') END,
+  'feedback', feedback)
+  FROM steps ORDER BY id;
+DROP TABLE stories;
+DROP TABLE steps;
 ",
 ];
 

@@ -7,7 +7,7 @@
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 use super::{StateError, Store, StoryStatus, schema};
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 use std::path::Path;
 
@@ -96,22 +96,20 @@ impl Store {
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn log_after(&self, id: &str, after: u64, limit: u64) -> Result<Vec<LogEntry>, StateError> {
         let run = self.run_key(id)?;
-        let (first, _) = run.span();
-        let mut named = self
-            .conn
-            .prepare_cached("SELECT story FROM stories WHERE id = ?1")
-            .map_err(|e| self.err(e))?;
+        // The board's stories, read when an event moves one.
+        let mut names: Option<std::collections::BTreeMap<u64, String>> = None;
         let mut entries = Vec::new();
         self.each_event(run, after, |line| {
             if entries.len() as u64 >= limit {
                 return Ok(false);
             }
             let story = match line.story {
-                Some(n) => Some(
-                    named
-                        .query_row([first + n as i64], |r| r.get::<_, String>(0))
-                        .map_err(|e| self.err(e))?,
-                ),
+                Some(n) => {
+                    if names.is_none() {
+                        names = Some(self.progress(run)?.stories);
+                    }
+                    names.as_ref().and_then(|names| names.get(&n).cloned())
+                }
                 None => None,
             };
             entries.push(LogEntry {
@@ -175,20 +173,17 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be read or a row is damaged.
     pub fn step_starts(&self, id: &str) -> Result<Vec<StepStart>, StateError> {
-        let (first, last) = self.run_key(id)?.span();
-        self.rows(
-            "SELECT key, ok, validation, feedback FROM steps WHERE id > ?1 AND id <= ?2 \
-             ORDER BY id",
-            params![first, last],
-            |r| {
-                Ok(StepStart {
-                    key: r.get(0)?,
-                    ok: r.get(1)?,
-                    validation: r.get(2)?,
-                    feedback: r.get(3)?,
-                })
-            },
-        )
+        Ok(self
+            .progress(self.run_key(id)?)?
+            .starts
+            .into_values()
+            .map(|start| StepStart {
+                key: start.key,
+                ok: start.end.as_ref().map(|e| e.ok),
+                validation: start.end.as_ref().is_some_and(|e| e.validation),
+                feedback: start.end.and_then(|e| e.feedback),
+            })
+            .collect())
     }
 }
 

@@ -268,7 +268,9 @@ impl Store {
         key: &str,
         ended: Option<&StepEnd>,
     ) -> Result<(), StateError> {
-        Appender::new(self, run)?.step_started(n, key, ended)
+        let mut a = Appender::new(self, run)?;
+        a.step_started(n, key, ended);
+        a.finish()
     }
 
     /// Records how the step that started as row `n` ended (a row near the end of the
@@ -278,7 +280,9 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn step_finished(&mut self, run: RunKey, n: u64, end: &StepEnd) -> Result<(), StateError> {
-        Appender::new(self, run)?.step_finished(n, end)
+        let mut a = Appender::new(self, run)?;
+        a.step_finished(n, end);
+        a.finish()
     }
 
     /// Puts story `story` on the board's backlog as its story number `n` (numbered in the
@@ -288,7 +292,9 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn story_known(&mut self, run: RunKey, n: u64, story: &str) -> Result<(), StateError> {
-        Appender::new(self, run)?.story_known(n, story)
+        let mut a = Appender::new(self, run)?;
+        a.story_known(n, story);
+        a.finish()
     }
 
     /// Keeps what a task's agent printed, numbered after the run's transcripts before it.

@@ -431,6 +431,7 @@ fn write_batch(
             let mut rows = Vec::with_capacity(events.len());
             rows.extend(events.iter().filter_map(Op::event_row));
             a.events(&rows)?;
+            a.finish()?;
         } else if let Some((op, _)) = ops.next() {
             apply(store, (run, key), op)?;
         }
@@ -456,12 +457,18 @@ fn append(a: &mut Appender, op: Op, end: Option<&super::StepEnd>) -> Result<(), 
             .map_or(Ok(()), |row| a.events(std::slice::from_ref(&row))),
         Op::StoriesKnown(stories) => {
             for (n, story) in stories {
-                a.story_known(n, &story)?;
+                a.story_known(n, &story);
             }
             Ok(())
         }
-        Op::StepStarted(n, step) => a.step_started(n, &step, end),
-        Op::StepFinished { n, end } => a.step_finished(n, &end),
+        Op::StepStarted(n, step) => {
+            a.step_started(n, &step, end);
+            Ok(())
+        }
+        Op::StepFinished { n, end } => {
+            a.step_finished(n, &end);
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -472,7 +479,7 @@ mod tests {
     use crate::state::{RunKey, StepEnd};
 
     #[test]
-    fn a_step_started_and_ended_in_one_batch_is_one_row_written_once() {
+    fn a_batch_is_one_page_and_a_step_started_and_ended_in_it_one_line() {
         let (_dir, mut store, id) = crate::state::progress::tests::store_with_run();
         let key: RunKey = store.run_key(&id).unwrap();
         let end = |ok| Op::StepFinished {
@@ -491,10 +498,17 @@ mod tests {
             Op::StepStarted(2, "b".into()),
         ];
         write_batch(&mut store, (&id, key), first).unwrap();
+        assert_eq!(store.conn.total_changes() - before, 1, "one page");
+        let page: String = store
+            .conn
+            .query_row("SELECT records FROM progress ORDER BY page DESC", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
         assert_eq!(
-            store.conn.total_changes() - before,
+            page.lines().count(),
             2,
-            "two inserts, no update"
+            "a's start with its end, b's start: {page}"
         );
         let second = vec![Op::StepFinished {
             n: 2,
