@@ -163,7 +163,7 @@ phase p {
     // The store, read as bytes: every table.
     let db = ws.path().join(".bmad/state.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    for table in ["events", "steps", "runs", "transcripts"] {
+    for table in ["log", "progress", "runs", "transcripts"] {
         let rows: Vec<String> = conn
             .prepare(&format!("SELECT * FROM {table}"))
             .unwrap()
