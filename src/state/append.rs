@@ -82,7 +82,7 @@ impl<'s> Appender<'s> {
             self.store,
             &mut self.page,
             INSERT_PAGE,
-            params![id, self.text.as_str()],
+            params![id, super::log_page::stored(&self.text)],
         )
     }
 
@@ -102,7 +102,7 @@ impl<'s> Appender<'s> {
     }
 
     /// Writes the progress records as one page (none when there are none).
-    pub(crate) fn finish(mut self) -> Result<(), StateError> {
+    pub(crate) fn finish(self) -> Result<(), StateError> {
         if self.progress.is_empty() {
             return Ok(());
         }
@@ -111,7 +111,7 @@ impl<'s> Appender<'s> {
             self.store,
             &mut page,
             INSERT_PROGRESS,
-            params![self.run.0, std::mem::take(&mut self.progress)],
+            params![self.run.0, super::log_page::stored(&self.progress)],
         )
     }
 }

@@ -3,12 +3,13 @@
 //! step's start (`{"start":n,"key":…}`, with its end when it ended in the same commit), a
 //! step's end (`{"end":n,"ok":…,"validation":…,"feedback":…}`), a story joining the board
 //! (`{"story":n,"name":…}`). What a resume reads (how each step stands, the board's
-//! stories) is these records folded in order. This file writes the lines and folds them.
+//! stories) is these records folded in order. A page is stored as the log's are (text, or
+//! compressed when long). This file writes the lines and folds them.
 
 // SQLite stores integers as i64: run keys are stored by their bits with `as`.
 #![allow(clippy::cast_possible_wrap)]
 
-use super::log_page::push_json_string;
+use super::log_page::{lines_of, push_json_string};
 use super::{RunKey, StateError, StepEnd, Store};
 use rusqlite::params;
 use serde::Deserialize;
@@ -124,10 +125,8 @@ impl Store {
         let mut rows = statement.query(params![run.0]).map_err(|e| self.err(e))?;
         let mut progress = Progress::default();
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let page = row
-                .get_ref(0)
-                .and_then(|v| Ok(v.as_str()?))
-                .map_err(|e| self.err(e))?;
+            let value = row.get_ref(0).map_err(|e| self.err(e))?;
+            let page = lines_of(value).map_err(|e| self.damaged_page(&e))?;
             for text in page.split('\n') {
                 let line: Line = serde_json::from_str(text).map_err(|e| self.damaged_page(&e))?;
                 self.fold(&mut progress, &line)?;
