@@ -4,8 +4,8 @@
 //! row costs its bindings, its record and its place in the tree, some 4,000 instructions;
 //! a line costs its text). A page of more than 1 KiB (a simulation's batch) is stored
 //! compressed, as a BLOB (lz4, its length first): its JSON lines shrink some 9x, and with
-//! them the bytes SQLite writes to the WAL and then to the file; a smaller page (a real
-//! run's commit) is stored as text, readable with any SQLite tool. This file writes a
+//! them the bytes `SQLite` writes to the WAL and then to the file; a smaller page (a real
+//! run's commit) is stored as text, readable with any `SQLite` tool. This file writes a
 //! page's lines, stores a page and reads them back.
 
 // SQLite stores integers as i64: a u64 (sequence numbers) is stored by its bits with `as`
