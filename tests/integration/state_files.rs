@@ -1,7 +1,8 @@
 //! State files across releases, and runs that keep none: a file written by the release
-//! before issue 21 (schema 4, tests/fixtures/state-v4) is migrated when it is opened and
-//! reads as that release read it (runs, shown runs, logs, steps), and a failed run in it
-//! resumes; `--state none` writes no state file and refuses a resume.
+//! before issue 21 (schema 4, tests/fixtures/state-v4) and one by the release before the
+//! log's pages (schema 7, tests/fixtures/state-v7) are migrated when they are opened and
+//! read as those releases read them (runs, shown runs, logs, steps), and a failed run in
+//! the oldest resumes; `--state none` writes no state file and refuses a resume.
 
 use crate::common;
 
@@ -10,20 +11,31 @@ use bmad::state::Store;
 use common::bmad;
 use std::path::{Path, PathBuf};
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-v4")
+/// The fixture of schema `version` (4 or 7).
+fn fixture_of(version: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/state-v{version}"))
 }
 
-/// A workspace holding a copy of the schema-4 state file.
-fn workspace_with_old_file() -> tempfile::TempDir {
+/// The schema-4 fixture.
+fn fixture_dir() -> PathBuf {
+    fixture_of(4)
+}
+
+/// A workspace holding a copy of the state file of schema `version`.
+fn workspace_with_file_of(version: u32) -> tempfile::TempDir {
     let ws = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(ws.path().join(".bmad")).unwrap();
     std::fs::copy(
-        fixture_dir().join("state.db"),
+        fixture_of(version).join("state.db"),
         ws.path().join(".bmad/state.db"),
     )
     .unwrap();
     ws
+}
+
+/// A workspace holding a copy of the schema-4 state file.
+fn workspace_with_old_file() -> tempfile::TempDir {
+    workspace_with_file_of(4)
 }
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
@@ -44,13 +56,24 @@ fn stdout_of(args: &[&str]) -> String {
 }
 
 #[test]
-fn a_state_file_of_the_release_before_is_migrated_and_reads_the_same() {
-    let ws = workspace_with_old_file();
+fn a_state_file_of_the_release_before_issue_21_is_migrated_and_reads_the_same() {
+    migrated_and_read_the_same(4);
+}
+
+#[test]
+fn a_state_file_of_the_release_before_the_log_pages_is_migrated_and_reads_the_same() {
+    migrated_and_read_the_same(7);
+}
+
+/// Opens a copy of the fixture of schema `version` and checks that the current bmad says
+/// of it what the release that wrote it said.
+fn migrated_and_read_the_same(version: u32) {
+    let ws = workspace_with_file_of(version);
     let w = ws.path().to_str().unwrap();
-    let expected = fixture_dir().join("expected");
+    let expected = fixture_of(version).join("expected");
 
     let runs = stdout_of(&["runs", "--workspace", w, "--format", "json"]);
-    let want = std::fs::read_to_string(fixture_dir().join("runs.json")).unwrap();
+    let want = std::fs::read_to_string(fixture_of(version).join("runs.json")).unwrap();
     assert_eq!(json_lines(&runs), json_lines(&want));
     let ids: Vec<String> = json_lines(&want)
         .iter()
@@ -67,10 +90,11 @@ fn a_state_file_of_the_release_before_is_migrated_and_reads_the_same() {
         for v in [&mut shown, &mut want] {
             v.as_object_mut().unwrap().remove("usage");
         }
-        // The approvals came to `runs show` after the release that wrote the file: none of
-        // its runs asked for one.
+        // The approvals came to `runs show` after the release that wrote the schema-4 file:
+        // none of the runs asked for one.
         let approvals = shown.as_object_mut().unwrap().remove("approvals");
         assert_eq!(approvals, Some(serde_json::json!([])), "runs show {id}");
+        want.as_object_mut().unwrap().remove("approvals");
         assert_eq!(shown, want, "runs show {id}");
         let log = stdout_of(&["runs", "--workspace", w, "log", id, "--format", "json"]);
         let want = std::fs::read_to_string(expected.join(format!("{id}.log.json"))).unwrap();
