@@ -68,7 +68,7 @@ impl Journal {
         if let Some(e) = earlier {
             seq = e.seq;
             for ev in &e.events {
-                let json = serde_json::to_string(&ev.kind).unwrap_or_default();
+                let json = super::event_json::event_json(&ev.kind);
                 *multiset.entry(json).or_default() += 1;
             }
             for s in e.finished.iter().filter(|s| s.replayable()) {
@@ -121,7 +121,7 @@ impl Journal {
     /// Records an event; false when it is an event of an earlier segment met again while
     /// the run catches up (it is not recorded twice).
     pub(super) fn event(&self, event: &Event, step: Option<&str>) -> bool {
-        let json = serde_json::to_string(&event.kind).unwrap_or_default();
+        let json = super::event_json::event_json(&event.kind);
         // Only a resumed run that has not caught up yet has earlier events to meet.
         if !self.earlier.borrow().is_empty() {
             let mut earlier = self.earlier.borrow_mut();

@@ -22,6 +22,7 @@ mod deploy;
 pub mod digest;
 pub mod durable;
 pub mod event;
+mod event_json;
 pub mod exec;
 pub mod git;
 mod handoff;

@@ -124,9 +124,10 @@ pub(super) fn push_line(page: &mut String, e: &EventRow) {
     page.push('}');
 }
 
-/// Appends `s` to `out` as a JSON string: quoted, with `"`, `\` and control characters
-/// escaped (so a line never holds a raw newline).
-pub(super) fn push_json_string(out: &mut String, s: &str) {
+/// Appends `s` to `out` as a JSON string, escaped as `serde_json` escapes it (`"`, `\`
+/// and control characters; so a line never holds a raw newline, and the text is the one
+/// `serde_json::to_string` makes).
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     let plain = |b: &u8| *b >= 0x20 && *b != b'"' && *b != b'\\';
     if s.as_bytes().iter().all(plain) {
@@ -139,6 +140,8 @@ pub(super) fn push_json_string(out: &mut String, s: &str) {
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
                 c if u32::from(c) < 0x20 => {
                     let _ = write!(out, "\\u{:04x}", u32::from(c));
                 }
@@ -226,6 +229,19 @@ impl Store {
 mod tests {
     use super::{Line, lines_of, push_line, stored};
     use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let all: String = (0u8..0x80)
+            .map(char::from)
+            .chain("é\u{2028}😀".chars())
+            .collect();
+        for s in [all.as_str(), "", "plain", "a\"b\\c"] {
+            let mut out = String::new();
+            super::push_json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
+    }
 
     #[test]
     fn a_long_page_is_stored_compressed_a_short_one_as_text_both_read_back() {
