@@ -115,9 +115,8 @@ impl Store {
     /// A [`StateError`] when the database cannot be written.
     pub fn begin(&mut self) -> Result<(), StateError> {
         if !self.in_tx {
-            self.conn
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(|e| self.err(e))?;
+            // Through the statement cache: parsed once, not at every commit.
+            self.exec("BEGIN IMMEDIATE", [])?;
             self.in_tx = true;
         }
         Ok(())
@@ -131,7 +130,7 @@ impl Store {
     pub fn commit(&mut self) -> Result<(), StateError> {
         if self.in_tx {
             self.in_tx = false;
-            self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+            self.exec("COMMIT", [])?;
         }
         Ok(())
     }
