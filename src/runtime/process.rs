@@ -243,22 +243,17 @@ where
 /// per task, a tenth of bmad's own CPU per `exec` task in a profile). Falls back to
 /// `Stdio::null()` if the device cannot be opened.
 fn dev_null() -> Stdio {
-    null_file().map_or_else(|_| Stdio::null(), Stdio::from)
+    null_device()
+        .and_then(std::fs::File::try_clone)
+        .map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
-/// A new handle to the null device, opened once.
-fn null_file() -> std::io::Result<std::fs::File> {
+/// The null device, opened once.
+pub(super) fn null_device() -> std::io::Result<&'static std::fs::File> {
     static NULL: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
     NULL.get_or_init(|| std::fs::File::open("/dev/null").ok())
         .as_ref()
-        .ok_or_else(|| std::io::Error::other("cannot open /dev/null"))?
-        .try_clone()
-}
-
-/// A new descriptor of the null device (opened once), for a child's standard input.
-#[cfg(unix)]
-pub(super) fn null_fd() -> std::io::Result<std::os::fd::OwnedFd> {
-    null_file().map(std::os::fd::OwnedFd::from)
+        .ok_or_else(|| std::io::Error::other("cannot open /dev/null"))
 }
 
 /// How long the output of a child that has exited is still read: what it left running (a

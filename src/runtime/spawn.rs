@@ -256,11 +256,16 @@ mod linux {
 
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
+        // The null device is shared: put on the child's input as it is, never closed.
         let (in_r, in_w) = if piped {
             let (r, w) = pipe()?;
-            (r, Some(w))
+            (Some(r), Some(w))
         } else {
-            (super::super::process::null_fd()?, None)
+            (None, None)
+        };
+        let stdin_fd = match &in_r {
+            Some(r) => r.as_raw_fd(),
+            None => super::super::process::null_device()?.as_raw_fd(),
         };
 
         let mut pid: libc::pid_t = 0;
@@ -282,12 +287,12 @@ mod linux {
             setup.attrs_made = true;
             let actions = &raw mut setup.actions;
             let attrs = &raw mut setup.attrs;
-            for (fd, to) in [(&in_r, 0), (&out_w, 1), (&err_w, 2)] {
-                check(libc::posix_spawn_file_actions_adddup2(
-                    actions,
-                    fd.as_raw_fd(),
-                    to,
-                ))?;
+            for (fd, to) in [
+                (stdin_fd, 0),
+                (out_w.as_raw_fd(), 1),
+                (err_w.as_raw_fd(), 2),
+            ] {
+                check(libc::posix_spawn_file_actions_adddup2(actions, fd, to))?;
             }
             if let Some(d) = &dir {
                 check(add_chdir(actions, d.as_ptr()))?;
