@@ -105,18 +105,19 @@ mod linux {
         })
     }
 
-    /// bmad's environment as `NAME=value` C strings, read once (bmad never changes it).
-    fn environment() -> &'static [CString] {
-        static ENV: OnceLock<Vec<CString>> = OnceLock::new();
+    /// bmad's environment as `NAME=value` C strings, each with the length of its name, read
+    /// once (bmad never changes it).
+    fn environment() -> &'static [(usize, CString)] {
+        static ENV: OnceLock<Vec<(usize, CString)>> = OnceLock::new();
         ENV.get_or_init(|| {
             let mut seen = std::collections::HashSet::new();
-            let mut all: Vec<CString> = std::env::vars_os()
+            let mut all: Vec<(usize, CString)> = std::env::vars_os()
                 .collect::<Vec<_>>()
                 .into_iter()
                 .rev()
                 // A name given twice: the last one counts, as with std.
                 .filter(|(k, _)| seen.insert(k.clone()))
-                .filter_map(|(k, v)| entry(k.as_bytes(), v.as_bytes()))
+                .filter_map(|(k, v)| Some((k.len(), entry(k.as_bytes(), v.as_bytes())?)))
                 .collect();
             all.reverse();
             all
@@ -231,19 +232,14 @@ mod linux {
             .map(|(k, v)| entry(k.as_bytes(), v.as_bytes()).ok_or_else(nul_error))
             .collect::<io::Result<_>>()?;
         // bmad's variables but those the child sets, then the child's (a later one wins).
-        let set = |e: &CString| {
-            let name = e
-                .as_bytes()
-                .split(|b| *b == b'=')
-                .next()
-                .unwrap_or_default();
-            spec.env.iter().any(|(k, _)| k.as_bytes() == name)
-        };
-        let mut envp: Vec<*const c_char> = environment()
-            .iter()
-            .filter(|e| !set(e))
-            .map(|e| e.as_ptr())
-            .collect();
+        let set = |name: &[u8]| spec.env.iter().any(|(k, _)| k.as_bytes() == name);
+        let mut envp: Vec<*const c_char> = Vec::with_capacity(environment().len() + own.len() + 1);
+        envp.extend(
+            environment()
+                .iter()
+                .filter(|(len, e)| !set(&e.as_bytes()[..*len]))
+                .map(|(_, e)| e.as_ptr()),
+        );
         for (i, e) in own.iter().enumerate() {
             let later = spec.env[i + 1..].iter().any(|(k, _)| *k == spec.env[i].0);
             if !later {
