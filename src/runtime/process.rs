@@ -131,7 +131,7 @@ pub async fn run_watched(
 ///
 /// When the command cannot be started.
 pub async fn run_spec(
-    mut spec: Spec,
+    spec: Spec,
     input: Option<Vec<u8>>,
     timeout: Option<Duration>,
     marks: &RunMarks,
@@ -139,6 +139,7 @@ pub async fn run_spec(
 ) -> std::io::Result<Ended> {
     #[cfg(target_os = "linux")]
     if super::spawn::available() {
+        let mut spec = spec;
         let (mark, value) = marks.next();
         spec.env(super::process_mark::MARK_VAR, value);
         let started = super::spawn::start(&spec, input.is_some())?;

@@ -1,11 +1,12 @@
 //! Children started with `posix_spawn` and an environment block built once. When any
 //! variable is set on it, std's `Command` copies bmad's whole environment into a map and
 //! makes a C string of every variable for each child it starts: two fifths of bmad's own
-//! instructions per `exec` task in a profile. Here bmad's environment is read once, and a
-//! child's block is that list of pointers with the child's own variables over it. Linux
-//! only (the child is waited for through a pidfd); elsewhere, or where the kernel has no
-//! pidfds or the C library no `posix_spawn_file_actions_addchdir_np`, [`start`] gives
-//! `None` and the caller starts a [`Spec::to_command`].
+//! instructions per `exec` task in a profile. Here bmad's environment is read once (a
+//! change a host program makes to its own environment later is not seen by the children),
+//! and a child's block is that list of pointers with the child's own variables over it.
+//! Linux only (the child is waited for through a pidfd); elsewhere, or where the kernel
+//! has no pidfds or the C library no `posix_spawn_file_actions_addchdir_np`, [`available`]
+//! is false and the caller starts a [`Spec::to_command`].
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -106,7 +107,7 @@ mod linux {
     }
 
     /// bmad's environment as `NAME=value` C strings, each with the length of its name, read
-    /// once (bmad never changes it).
+    /// once: bmad does not change its own environment.
     fn environment() -> &'static [(usize, CString)] {
         static ENV: OnceLock<Vec<(usize, CString)>> = OnceLock::new();
         ENV.get_or_init(|| {
