@@ -297,10 +297,11 @@ async fn collect(
         }
     };
     let read_err = err.read_to_end(&mut stderr);
-    let (exited, mut exited_rx) = tokio::sync::watch::channel(false);
+    // Its exit, told to the reads (a permit kept when they are not waiting yet).
+    let exited = tokio::sync::Notify::new();
     let wait = async {
         let status = child.wait().await;
-        let _ = exited.send(true);
+        exited.notify_one();
         status
     };
     let reads = async {
@@ -309,10 +310,12 @@ async fn collect(
             out.and(err.map(|_| ()))
         };
         let after_exit = async {
-            let _ = exited_rx.wait_for(|e| *e).await;
+            exited.notified().await;
             tokio::time::sleep(READ_AFTER_EXIT).await;
         };
+        // The reads first: when they are done, no timer is set for nothing.
         tokio::select! {
+            biased;
             read = both => read,
             () = after_exit => {
                 tracing::debug!(target: "bmad::run", "a process it left holds the output open: not read further");
