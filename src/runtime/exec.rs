@@ -6,7 +6,7 @@
 use super::agent_output::OutputFormat;
 use super::backend::{AgentBackend, Invocation, Outcome};
 use super::limits::AgentLimits;
-use super::process::{Ended, run_watched};
+use super::process::{Ended, run_spec, run_watched};
 use super::process_mark::RunMarks;
 use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
@@ -124,26 +124,52 @@ fn limit_reached(status: std::process::ExitStatus) -> Option<&'static str> {
     }
 }
 
+/// `template` with each `{name}` that `value` knows replaced by its value, in one pass: a
+/// value put in is not searched for placeholders again.
+fn fill(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let found = after
+            .find('}')
+            .and_then(|close| Some((close, value(&after[..close])?)));
+        if let Some((close, v)) = found {
+            out.push_str(&v);
+            rest = &after[close + 1..];
+        } else {
+            out.push('{');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 impl ExecBackend {
     fn command_line(&self, inv: &Invocation) -> String {
-        let model = self
-            .model
-            .as_ref()
-            .map_or(String::new(), |m| format!("--model {}", shell_quote(m)));
-        // Claude Code stops itself past the money left (`error_max_budget_usd`).
-        let budget = match (self.output, inv.budget.usd) {
-            (OutputFormat::Claude, Some(usd)) => format!("--max-budget-usd {usd:.4}"),
-            _ => String::new(),
-        };
-        super::process::with_workflow_dir(&self.command, &self.workflow_dir)
-            .replace("{model}", &model)
-            .replace("{budget}", &budget)
-            .replace("{tools}", &tool_flags(self.output, &self.tools))
-            .replace("{prompt}", &shell_quote(&inv.prompt))
-            .replace("{agent}", &shell_quote(&inv.agent))
-            .replace("{tasks}", &shell_quote(&inv.tasks.join(",")))
-            .replace("{story}", &shell_quote(inv.story.as_deref().unwrap_or("")))
-            .replace("{attempt}", &inv.attempt.to_string())
+        fill(&self.command, |name| {
+            Some(match name {
+                "workflow_dir" => shell_quote(&self.workflow_dir.to_string_lossy()),
+                "model" => self
+                    .model
+                    .as_ref()
+                    .map_or(String::new(), |m| format!("--model {}", shell_quote(m))),
+                // Claude Code stops itself past the money left (`error_max_budget_usd`).
+                "budget" => match (self.output, inv.budget.usd) {
+                    (OutputFormat::Claude, Some(usd)) => format!("--max-budget-usd {usd:.4}"),
+                    _ => String::new(),
+                },
+                "tools" => tool_flags(self.output, &self.tools),
+                "prompt" => shell_quote(&inv.prompt),
+                "agent" => shell_quote(&inv.agent),
+                "tasks" => shell_quote(&inv.tasks.join(",")),
+                "story" => shell_quote(inv.story.as_deref().unwrap_or("")),
+                "attempt" => inv.attempt.to_string(),
+                _ => return None,
+            })
+        })
     }
 }
 
@@ -163,9 +189,9 @@ impl AgentBackend for ExecBackend {
                     .join(me.cwd.strip_prefix(&me.workspace).unwrap_or(Path::new(""))),
                 None => me.cwd.clone(),
             };
-            let mut cmd = super::process::shell_command(me.command_line(&inv));
-            cmd.current_dir(&cwd)
-                .env("BMAD_AGENT", &inv.agent)
+            let mut spec = super::process::shell_spec(me.command_line(&inv));
+            spec.dir = Some(cwd);
+            spec.env("BMAD_AGENT", &inv.agent)
                 .env("BMAD_TASKS", inv.tasks.join(","))
                 .env("BMAD_STORY", inv.story.as_deref().unwrap_or(""))
                 .env("BMAD_ATTEMPT", inv.attempt.to_string())
@@ -178,39 +204,44 @@ impl AgentBackend for ExecBackend {
                 .env("BMAD_STEP", &inv.step)
                 .env("BMAD_WORKFLOW_DIR", &me.workflow_dir);
             if let Some(run) = &inv.run {
-                cmd.env("BMAD_RUN_ID", run);
+                spec.env("BMAD_RUN_ID", run);
             }
             if inv.remote {
-                cmd.env(super::durable::REMOTE_VAR, "1");
+                spec.env(super::durable::REMOTE_VAR, "1");
             }
             if let Some(t) = &inv.tree {
-                cmd.env("BMAD_WORKTREE", &t.root);
-            }
-            // Only when there are limits: a pre_exec hook makes the standard library fork
-            // the whole process instead of using the faster posix_spawn.
-            #[cfg(unix)]
-            if me.limits != AgentLimits::default() {
-                let limits = me.limits;
-                // SAFETY: the closure runs in the child between fork and exec; it only
-                // calls setrlimit, which is async-signal-safe, and allocates nothing.
-                unsafe {
-                    cmd.pre_exec(move || limits.apply_to_self());
-                }
+                spec.env("BMAD_WORKTREE", &t.root);
             }
             let input = me.stdin.then(|| inv.prompt.clone().into_bytes());
             let watch =
                 super::budget_watch::budget_watch(me.output, &inv.budget, inv.price.as_ref());
-            let (output, stopped) =
-                match run_watched(cmd, input, me.timeout, &me.marks, watch).await {
-                    Ok(Ended::Exited(o)) => (o, None),
-                    Ok(Ended::Stopped(o, why)) => (o, Some(why)),
-                    Ok(Ended::TimedOut(t)) => {
-                        return fail(format!(
-                            "timed out after {t:?}: the agent's processes were killed"
-                        ));
+            let ended = if me.limits == AgentLimits::default() {
+                run_spec(spec, input, me.timeout, &me.marks, watch).await
+            } else {
+                let mut cmd = spec.to_command();
+                // With limits only: a pre_exec hook makes the standard library fork the
+                // whole process instead of using the faster posix_spawn.
+                #[cfg(unix)]
+                {
+                    let limits = me.limits;
+                    // SAFETY: the closure runs in the child between fork and exec; it only
+                    // calls setrlimit, which is async-signal-safe, and allocates nothing.
+                    unsafe {
+                        cmd.pre_exec(move || limits.apply_to_self());
                     }
-                    Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
-                };
+                }
+                run_watched(cmd, input, me.timeout, &me.marks, watch).await
+            };
+            let (output, stopped) = match ended {
+                Ok(Ended::Exited(o)) => (o, None),
+                Ok(Ended::Stopped(o, why)) => (o, Some(why)),
+                Ok(Ended::TimedOut(t)) => {
+                    return fail(format!(
+                        "timed out after {t:?}: the agent's processes were killed"
+                    ));
+                }
+                Err(e) => return fail(format!("cannot start `{}`: {e}", me.command)),
+            };
             // What it printed is kept, whatever the outcome.
             let transcript = Some(super::backend::Transcript::of(
                 &output.stdout,
@@ -293,5 +324,22 @@ impl AgentBackend for ExecBackend {
                 over_budget: false,
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn placeholders_are_filled_in_one_pass() {
+        let value = |name: &str| match name {
+            "a" => Some("'{b}'".to_string()),
+            "b" => Some("B".to_string()),
+            _ => None,
+        };
+        assert_eq!(fill("x {a} {b} {c} {", value), "x '{b}' B {c} {");
+        assert_eq!(fill("{{b}}", value), "{B}");
+        assert_eq!(fill("true", value), "true");
     }
 }

@@ -49,6 +49,7 @@ pub mod resume;
 pub mod roster;
 pub mod script_agent;
 mod shell;
+pub mod spawn;
 mod status_writeback;
 mod step_error;
 mod steps;

@@ -7,6 +7,7 @@
 //! when the run ends ([`RunMarks::sweep`]).
 
 use super::process_mark::{Mark, RunMarks};
+pub use super::spawn::Spec;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -111,20 +112,111 @@ pub async fn run_watched(
     cmd.process_group(0);
     let mark = marks.mark(&mut cmd);
     let mut child = cmd.spawn()?;
-    let guard = GroupGuard {
-        leader: child.id(),
-        mark,
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(std::io::Error::other("the child's output is not piped"));
     };
     let stdin = child.stdin.take();
+    let streams = Streams {
+        stdin,
+        stdout,
+        stderr,
+    };
+    supervise(Proc::Tokio(child), streams, input, timeout, mark, watch).await
+}
+
+/// [`run_watched`] for a [`Spec`]: started with `posix_spawn` and bmad's environment
+/// read once ([`super::spawn`]) where it can be, else as a `tokio::process::Command`.
+///
+/// # Errors
+///
+/// When the command cannot be started.
+pub async fn run_spec(
+    spec: Spec,
+    input: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+    marks: &RunMarks,
+    watch: Option<Watch>,
+) -> std::io::Result<Ended> {
+    #[cfg(target_os = "linux")]
+    if super::spawn::available() {
+        let mut spec = spec;
+        let (mark, value) = marks.next();
+        spec.env(super::process_mark::MARK_VAR, value);
+        let started = super::spawn::start(&spec, input.is_some())?;
+        let streams = Streams {
+            stdin: started.stdin,
+            stdout: started.stdout,
+            stderr: started.stderr,
+        };
+        let proc = Proc::Spawned(started.child);
+        return supervise(proc, streams, input, timeout, mark, watch).await;
+    }
+    run_watched(spec.to_command(), input, timeout, marks, watch).await
+}
+
+/// A started child.
+enum Proc {
+    /// Started by Tokio (killed if dropped before it ends).
+    Tokio(tokio::process::Child),
+    /// Started by [`super::spawn`] (killed if dropped before it ends).
+    #[cfg(target_os = "linux")]
+    Spawned(super::spawn::Child),
+}
+
+impl Proc {
+    fn id(&self) -> Option<u32> {
+        match self {
+            Proc::Tokio(c) => c.id(),
+            #[cfg(target_os = "linux")]
+            Proc::Spawned(c) => Some(c.id()),
+        }
+    }
+
+    async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        match self {
+            Proc::Tokio(c) => c.wait().await,
+            #[cfg(target_os = "linux")]
+            Proc::Spawned(c) => c.wait().await,
+        }
+    }
+}
+
+/// The parent's ends of a child's standard streams.
+struct Streams<I, O, E> {
+    stdin: Option<I>,
+    stdout: O,
+    stderr: E,
+}
+
+/// Feeds `input` to a started child and collects its output under `timeout`, with
+/// `watch`; kills its tree (`mark`) at the limit or when stopped.
+async fn supervise<I, O, E>(
+    mut child: Proc,
+    streams: Streams<I, O, E>,
+    input: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+    mark: Mark,
+    watch: Option<Watch>,
+) -> std::io::Result<Ended>
+where
+    I: tokio::io::AsyncWrite + Unpin,
+    O: tokio::io::AsyncRead + Unpin,
+    E: tokio::io::AsyncRead + Unpin,
+{
+    let leader = child.id();
+    let guard = GroupGuard { leader, mark };
+    let stdin = streams.stdin;
     let feed = async move {
         if let (Some(mut pipe), Some(bytes)) = (stdin, input) {
             // A child that exits without reading it all closes the pipe: not an error.
             let _ = pipe.write_all(&bytes).await;
         }
     };
-    let leader = child.id();
     let both = async {
-        let ((), out) = tokio::join!(feed, collect(&mut child, watch, leader));
+        let ((), out) = tokio::join!(
+            feed,
+            collect(&mut child, streams.stdout, streams.stderr, watch, leader)
+        );
         out
     };
     let (output, stopped) = match timeout {
@@ -152,11 +244,17 @@ pub async fn run_watched(
 /// per task, a tenth of bmad's own CPU per `exec` task in a profile). Falls back to
 /// `Stdio::null()` if the device cannot be opened.
 fn dev_null() -> Stdio {
+    null_device()
+        .and_then(std::fs::File::try_clone)
+        .map_or_else(|_| Stdio::null(), Stdio::from)
+}
+
+/// The null device, opened once.
+pub(super) fn null_device() -> std::io::Result<&'static std::fs::File> {
     static NULL: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
     NULL.get_or_init(|| std::fs::File::open("/dev/null").ok())
         .as_ref()
-        .and_then(|f| f.try_clone().ok())
-        .map_or_else(Stdio::null, Stdio::from)
+        .ok_or_else(|| std::io::Error::other("cannot open /dev/null"))
 }
 
 /// How long the output of a child that has exited is still read: what it left running (a
@@ -164,20 +262,24 @@ fn dev_null() -> Stdio {
 /// not wait for that. What it left is stopped with the run.
 pub const READ_AFTER_EXIT: Duration = Duration::from_secs(2);
 
-/// Reads `child`'s output to its end (or until [`READ_AFTER_EXIT`] after it exited), with
-/// `watch`, when given, seeing each line of standard output as it comes; when it gives a
-/// reason, the group of `leader` is killed (and the rest read).
+/// Reads `child`'s output (`out`, `err`) to its end (or until [`READ_AFTER_EXIT`] after it
+/// exited), with `watch`, when given, seeing each line of standard output as it comes;
+/// when it gives a reason, the group of `leader` is killed (and the rest read).
 async fn collect(
-    child: &mut tokio::process::Child,
+    child: &mut Proc,
+    mut out: impl tokio::io::AsyncRead + Unpin,
+    mut err: impl tokio::io::AsyncRead + Unpin,
     mut watch: Option<Watch>,
     leader: Option<u32>,
 ) -> std::io::Result<(Output, Option<String>)> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt};
-    let (Some(out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(std::io::Error::other("the child's output is not piped"));
-    };
     let (mut stdout, mut stderr, mut stopped) = (Vec::new(), Vec::new(), None);
     let read_out = async {
+        let Some(watch) = watch.as_mut() else {
+            // No one looks at the lines: read as it comes, without a line buffer.
+            out.read_to_end(&mut stdout).await?;
+            return Ok(());
+        };
         let mut out = tokio::io::BufReader::new(out);
         let mut line = Vec::new();
         loop {
@@ -187,7 +289,7 @@ async fn collect(
             }
             stdout.extend_from_slice(&line);
             if stopped.is_none()
-                && let Some(why) = watch.as_mut().and_then(|w| w(&line))
+                && let Some(why) = watch(&line)
             {
                 stopped = Some(why);
                 kill_group(leader);
@@ -195,10 +297,11 @@ async fn collect(
         }
     };
     let read_err = err.read_to_end(&mut stderr);
-    let (exited, mut exited_rx) = tokio::sync::watch::channel(false);
+    // Its exit, told to the reads (a permit kept when they are not waiting yet).
+    let exited = tokio::sync::Notify::new();
     let wait = async {
         let status = child.wait().await;
-        let _ = exited.send(true);
+        exited.notify_one();
         status
     };
     let reads = async {
@@ -207,10 +310,12 @@ async fn collect(
             out.and(err.map(|_| ()))
         };
         let after_exit = async {
-            let _ = exited_rx.wait_for(|e| *e).await;
+            exited.notified().await;
             tokio::time::sleep(READ_AFTER_EXIT).await;
         };
+        // The reads first: when they are done, no timer is set for nothing.
         tokio::select! {
+            biased;
             read = both => read,
             () = after_exit => {
                 tracing::debug!(target: "bmad::run", "a process it left holds the output open: not read further");
@@ -256,6 +361,11 @@ pub fn shell_command(line: impl AsRef<std::ffi::OsStr>) -> Command {
     cmd
 }
 
+/// A [`Spec`] that runs `line` with [`SHELL`] `-c`.
+pub fn shell_spec(line: impl Into<std::ffi::OsString>) -> Spec {
+    Spec::new(SHELL, vec!["-c".into(), line.into()])
+}
+
 /// `command` with `{workflow_dir}` replaced by `workflow_dir`, shell-quoted.
 pub fn with_workflow_dir(command: &str, workflow_dir: &std::path::Path) -> String {
     if !command.contains(WORKFLOW_DIR) {
@@ -275,9 +385,10 @@ pub async fn sh(
     timeout: Option<Duration>,
     marks: &RunMarks,
 ) -> Shelled {
-    let mut cmd = shell_command(with_workflow_dir(command, workflow_dir));
-    cmd.current_dir(dir).env("BMAD_WORKFLOW_DIR", workflow_dir);
-    let (error, out) = match run_group(cmd, None, timeout, marks).await {
+    let mut spec = shell_spec(with_workflow_dir(command, workflow_dir));
+    spec.dir = Some(dir.to_path_buf());
+    spec.env("BMAD_WORKFLOW_DIR", workflow_dir);
+    let (error, out) = match run_spec(spec, None, timeout, marks, None).await {
         Ok(Ended::Exited(out)) if out.status.success() => (None, Some(out)),
         Ok(Ended::Exited(out)) => (
             Some(format!("`{command}` exited with {}", out.status)),

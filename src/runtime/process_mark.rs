@@ -67,6 +67,14 @@ impl RunMarks {
     /// Marks `cmd` as a new process tree of this run: sets `BMAD_PROCESS_MARK` in its
     /// environment, after the marks bmad inherited.
     pub fn mark(&self, cmd: &mut tokio::process::Command) -> Mark {
+        let (mark, value) = self.next();
+        cmd.env(MARK_VAR, value);
+        mark
+    }
+
+    /// The mark of a new process tree of this run, and the value its `BMAD_PROCESS_MARK`
+    /// must hold (after the marks bmad inherited).
+    pub fn next(&self) -> (Mark, String) {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         self.unswept.store(true, Ordering::Relaxed);
         let token = format!("{}.{n}", self.run);
@@ -74,8 +82,7 @@ impl RunMarks {
             Some(outer) => format!("{outer}:{token}"),
             None => token.clone(),
         };
-        cmd.env(MARK_VAR, value);
-        Mark { token }
+        (Mark { token }, value)
     }
 
     /// Kills every process still carrying a mark of this run: what its agents and
