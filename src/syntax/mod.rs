@@ -117,7 +117,7 @@ fn parse_pieces(
         if clean(&pieces[i])
             && let Some(story) = quick::story(file, text, pieces[i].start, pieces[i].end)
         {
-            parsed.items.push(ast::Item::Story(Box::new(story)));
+            parsed.items.push(ast::Item::Story(story));
             i += 1;
             continue;
         }

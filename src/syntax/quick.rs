@@ -14,12 +14,11 @@ use crate::model::literal::unescape;
 use crate::model::step::{Name, Text};
 use crate::source::{FileId, Span};
 use crate::syntax::ast::{FileChange, NewFile, Story};
-use compact_str::CompactString;
 
 /// The story that `text[start..end]` is, as parsing it alone with the grammar and building
 /// it gives it; `None` when the piece is not one story alone, or is one this reader does
 /// not take (then pest decides what it is).
-pub(super) fn story(file: FileId, text: &str, start: usize, end: usize) -> Option<Story> {
+pub(super) fn story(file: FileId, text: &str, start: usize, end: usize) -> Option<Box<Story>> {
     let mut r = Reader {
         file,
         text: &text[..end],
@@ -36,7 +35,8 @@ pub(super) fn story(file: FileId, text: &str, start: usize, end: usize) -> Optio
     let story_type = r.ident()?;
     r.skip()?;
     r.byte(b'{')?;
-    let mut s = Story {
+    // Boxed at once, as the item holds it: the story is not copied into its box.
+    let mut s = Box::new(Story {
         id,
         story_type,
         epic: None,
@@ -50,7 +50,7 @@ pub(super) fn story(file: FileId, text: &str, start: usize, end: usize) -> Optio
         description: None,
         file: None,
         span: Span::default(),
-    };
+    });
     loop {
         r.skip()?;
         if r.peek() == Some(b'}') {
@@ -66,7 +66,7 @@ pub(super) fn story(file: FileId, text: &str, start: usize, end: usize) -> Optio
             }
             b"title" => s.title = Some(r.text()?),
             b"after" => {
-                let mut names = vec![r.string_name()?];
+                push_exact(&mut s.after, r.string_name()?);
                 loop {
                     let before = r.at;
                     r.skip()?;
@@ -76,9 +76,8 @@ pub(super) fn story(file: FileId, text: &str, start: usize, end: usize) -> Optio
                     }
                     r.at += 1;
                     r.skip()?;
-                    names.push(r.string_name()?);
+                    s.after.push(r.string_name()?);
                 }
-                s.after.extend(names);
             }
             b"epic" => s.epic = Some(r.string_name()?),
             b"create" => {
@@ -174,9 +173,10 @@ impl<'t> Reader<'t> {
             Some(b) if b.is_ascii_alphabetic() || b == b'_' => {}
             _ => return None,
         }
-        let word = self.word();
+        self.word();
         Some(Name {
-            name: CompactString::from_utf8(word).ok()?,
+            // A word is ASCII: its ends are character boundaries.
+            name: self.text[start..self.at].into(),
             span: self.span(start, self.at),
         })
     }
