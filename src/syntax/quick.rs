@@ -137,19 +137,20 @@ impl<'t> Reader<'t> {
     /// `None` at a block comment never closed (the grammar's COMMENT does not take it).
     fn skip(&mut self) -> Option<()> {
         let bytes = self.text.as_bytes();
-        loop {
-            match bytes.get(self.at..) {
-                Some([b' ' | b'\t' | b'\n' | b'\r', ..]) => self.at += 1,
-                Some([b'/', b'/' | b'*', ..]) => {
+        while let Some(&b) = bytes.get(self.at) {
+            match b {
+                b' ' | b'\t' | b'\n' | b'\r' => self.at += 1,
+                b'/' if matches!(bytes.get(self.at + 1), Some(b'/' | b'*')) => {
                     let piece = lex::opaque(&bytes[self.at..])?;
                     if !piece.closed {
                         return None;
                     }
                     self.at += piece.len;
                 }
-                _ => return Some(()),
+                _ => break,
             }
         }
+        Some(())
     }
 
     /// The word (letters, digits, `_`) here, stepped over: a keyword matches when it is
