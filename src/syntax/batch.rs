@@ -13,7 +13,7 @@ use pest::iterators::Pair;
 /// the last batch freed (at 32 KB it grew, by an estimate of 10 tokens of 48 bytes for each
 /// 60-byte story, to about half a megabyte, onto fresh memory each time).
 /// Starting a parse is still paid once for a hundred short items.
-const BATCH_BYTES: usize = 8 * 1024;
+pub(super) const BATCH_BYTES: usize = 8 * 1024;
 
 /// What parsing a stretch of a file gave.
 pub enum Piece<'a, 'c> {

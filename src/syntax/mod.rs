@@ -10,6 +10,7 @@ pub mod expect;
 pub mod grammar;
 pub mod keywords;
 pub mod lex;
+mod quick;
 pub mod split;
 pub mod tokens;
 
@@ -112,8 +113,22 @@ fn parse_pieces(
     // Pieces before this one were found not to parse as a batch: each goes alone.
     let mut alone_until = i;
     while i < range.end {
+        // A story alone in its piece, read as pest would read it, without pest.
+        if clean(&pieces[i])
+            && let Some(story) = quick::story(file, text, pieces[i].start, pieces[i].end)
+        {
+            parsed.items.push(ast::Item::Story(story));
+            i += 1;
+            continue;
+        }
         if i >= alone_until {
-            match batch::several(text, &pieces[i..range.end]) {
+            // A batch stops before the next story, which is read as above.
+            let first = pieces[i].start;
+            let stop = pieces[i + 1..range.end]
+                .iter()
+                .position(|p| p.end - first > batch::BATCH_BYTES || starts_story(text, p))
+                .map_or(range.end, |n| i + 1 + n);
+            match batch::several(text, &pieces[i..stop]) {
                 Batch::Parsed {
                     taken,
                     offset,
@@ -177,6 +192,12 @@ fn parse_pieces(
         }
     }
     i
+}
+
+/// True when `piece` starts with the word `story` (what the splitter cuts at, a word in
+/// column 0, except in the first piece of a file).
+fn starts_story(text: &str, piece: &split::Chunk) -> bool {
+    lex::word(&text.as_bytes()[piece.start..piece.end]) == b"story"
 }
 
 /// The chunks of `piece` cut at item keywords ([`split::split`]), placed in `text`.

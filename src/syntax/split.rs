@@ -78,6 +78,12 @@ fn split_at_items(text: &str, recovering: bool) -> Vec<Chunk> {
     let mut has_code = false;
     while i < bytes.len() {
         let b = bytes[i];
+        // A space or tab only ends the line's start (the common case, taken first).
+        if b == b' ' || b == b'\t' {
+            line_start = false;
+            i += 1;
+            continue;
+        }
         if line_start && b.is_ascii_alphabetic() && has_code {
             let word = lex::word(&bytes[i..]);
             let next = bytes.get(i + word.len()).copied().unwrap_or(b'\n');
