@@ -101,6 +101,17 @@ impl<'s> Appender<'s> {
         super::progress_page::push_story(&mut self.progress, n, story);
     }
 
+    /// Adds progress records already written as lines (see [`super::progress_page`]).
+    pub(crate) fn progress_lines(&mut self, lines: &str) {
+        if lines.is_empty() {
+            return;
+        }
+        if !self.progress.is_empty() {
+            self.progress.push('\n');
+        }
+        self.progress.push_str(lines);
+    }
+
     /// Writes the progress records as one page (none when there are none).
     pub(crate) fn finish(self) -> Result<(), StateError> {
         if self.progress.is_empty() {

@@ -377,10 +377,13 @@ fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), St
     }
 }
 
-/// Writes the records of a batch in order. A step that starts and ends within the batch is
-/// written as one row, its end with its start (one statement fewer, and no row updated):
-/// the batch is committed whole, so no reader or crash sees the difference. A durable
-/// checkpoint commits in the middle of a batch: no step is joined across one.
+/// Writes the records of a batch in order. The run's events go on one page of its log and
+/// its step and story records on one page of its progress, written when the batch ends (or
+/// before a durable checkpoint commits in its middle): the records of other tables
+/// (transcripts, artifacts, shared state, checkpoints) are written in place, and what a
+/// reader or a crash sees is the batch's transaction, whole. A step that starts and ends
+/// within the batch is one line, its end with its start. No step is joined across a
+/// durable checkpoint.
 fn write_batch(
     store: &mut Store,
     (run, key): (&str, RunKey),
@@ -409,67 +412,69 @@ fn write_batch(
             _ => {}
         }
     }
-    let mut ops = ops
+    let mut page = Pages {
+        events: Vec::with_capacity(ops.len()),
+        progress: String::new(),
+    };
+    for (mut op, end) in ops
         .into_iter()
         .zip(ends)
         .filter_map(|(op, end)| op.map(|op| (op, end)))
-        .peekable();
-    while ops.peek().is_some() {
-        // The run's events, steps and stories go through statements held for as long as
-        // they come in a row; anything else is written on its own.
-        if ops.peek().is_some_and(|(op, _)| appended(op)) {
-            let mut a = Appender::new(store, key)?;
-            // Room for the records left, not to grow a record at a time.
-            let mut events = Vec::with_capacity(ops.size_hint().1.unwrap_or_default());
-            while let Some((op, end)) = ops.next_if(|(op, _)| appended(op)) {
-                if matches!(op, Op::Event { .. }) {
-                    events.push(op);
-                } else {
-                    append(&mut a, op, end.as_ref())?;
+    {
+        match op {
+            Op::Event {
+                seq,
+                ref mut artifacts,
+                ..
+            } => {
+                for (path, sha) in std::mem::take(artifacts) {
+                    store.artifact(run, &path, &sha, seq)?;
+                }
+                page.events.push(op);
+            }
+            Op::StoriesKnown(stories) => {
+                for (n, story) in stories {
+                    super::progress_page::push_story(&mut page.progress, n, &story);
                 }
             }
-            let mut rows = Vec::with_capacity(events.len());
-            rows.extend(events.iter().filter_map(Op::event_row));
-            a.events(&rows)?;
-            a.finish()?;
-        } else if let Some((op, _)) = ops.next() {
-            apply(store, (run, key), op)?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether `op` is one of the rows a run writes for each task, written by an [`Appender`].
-fn appended(op: &Op) -> bool {
-    match op {
-        Op::Event { artifacts, .. } => artifacts.is_empty(),
-        Op::StoriesKnown(_) | Op::StepStarted(..) | Op::StepFinished { .. } => true,
-        _ => false,
-    }
-}
-
-/// Writes `op`, one of the records [`appended`] picks, with `end` the end of the step it
-/// starts when that came in the same batch.
-fn append(a: &mut Appender, op: Op, end: Option<&super::StepEnd>) -> Result<(), StateError> {
-    match op {
-        Op::Event { .. } => op
-            .event_row()
-            .map_or(Ok(()), |row| a.events(std::slice::from_ref(&row))),
-        Op::StoriesKnown(stories) => {
-            for (n, story) in stories {
-                a.story_known(n, &story);
+            Op::StepStarted(n, step) => {
+                super::progress_page::push_start(&mut page.progress, n, &step, end.as_ref());
             }
-            Ok(())
+            Op::StepFinished { n, end } => {
+                super::progress_page::push_end(&mut page.progress, n, &end);
+            }
+            op @ (Op::Checkpoint { durable: true, .. } | Op::Batch(_)) => {
+                page.write(store, key)?;
+                apply(store, (run, key), op)?;
+            }
+            op => apply(store, (run, key), op)?,
         }
-        Op::StepStarted(n, step) => {
-            a.step_started(n, &step, end);
-            Ok(())
+    }
+    page.write(store, key)
+}
+
+/// A batch's records for the run's log and progress, gathered to be written as a page each.
+struct Pages {
+    /// The events, in order.
+    events: Vec<Op>,
+    /// The step and story records, a line each.
+    progress: String,
+}
+
+impl Pages {
+    /// Writes what was gathered, a page for the log and one for the progress, and empties.
+    fn write(&mut self, store: &mut Store, key: RunKey) -> Result<(), StateError> {
+        if self.events.is_empty() && self.progress.is_empty() {
+            return Ok(());
         }
-        Op::StepFinished { n, end } => {
-            a.step_finished(n, &end);
-            Ok(())
-        }
-        _ => Ok(()),
+        let mut a = Appender::new(store, key)?;
+        let rows: Vec<super::EventRow> = self.events.iter().filter_map(Op::event_row).collect();
+        a.events(&rows)?;
+        a.progress_lines(&self.progress);
+        a.finish()?;
+        self.events.clear();
+        self.progress.clear();
+        Ok(())
     }
 }
 
