@@ -102,14 +102,13 @@ impl<'s> Appender<'s> {
     }
 
     /// Adds progress records already written as lines (see [`super::progress_page`]).
-    pub(crate) fn progress_lines(&mut self, lines: &str) {
-        if lines.is_empty() {
-            return;
-        }
-        if !self.progress.is_empty() {
+    pub(crate) fn progress_lines(&mut self, lines: String) {
+        if self.progress.is_empty() {
+            self.progress = lines;
+        } else if !lines.is_empty() {
             self.progress.push('\n');
+            self.progress.push_str(&lines);
         }
-        self.progress.push_str(lines);
     }
 
     /// Writes the progress records as one page (none when there are none).

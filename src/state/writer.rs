@@ -412,9 +412,10 @@ fn write_batch(
             _ => {}
         }
     }
+    // Room for every record: a progress line is some 40 bytes.
     let mut page = Pages {
         events: Vec::with_capacity(ops.len()),
-        progress: String::new(),
+        progress: String::with_capacity(ops.len() * 48),
     };
     for (mut op, end) in ops
         .into_iter()
@@ -470,10 +471,9 @@ impl Pages {
         let mut a = Appender::new(store, key)?;
         let rows: Vec<super::EventRow> = self.events.iter().filter_map(Op::event_row).collect();
         a.events(&rows)?;
-        a.progress_lines(&self.progress);
+        a.progress_lines(std::mem::take(&mut self.progress));
         a.finish()?;
         self.events.clear();
-        self.progress.clear();
         Ok(())
     }
 }
