@@ -56,6 +56,27 @@ pub struct Story {
     pub span: Span,
 }
 
+impl Story {
+    /// Story `id` of type `story_type` at `span`, with nothing else said of it yet.
+    pub fn new(id: Name, story_type: Name, span: Span) -> Story {
+        Story {
+            id,
+            story_type,
+            epic: None,
+            title: None,
+            from_prd: None,
+            from_arch: None,
+            after: Vec::new(),
+            modify: Vec::new(),
+            create: Vec::new(),
+            accept: Vec::new(),
+            description: None,
+            file: None,
+            span,
+        }
+    }
+}
+
 /// What a `stories from` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub enum StoryFormat {

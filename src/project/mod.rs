@@ -210,19 +210,8 @@ pub(crate) fn is_markdown(name: &str) -> bool {
 /// A story with the fields every format has; the readers fill in the rest.
 pub(crate) fn story(id: &str, story_type: &str, title: Option<&str>) -> Story {
     Story {
-        id: name(id),
-        story_type: name(story_type),
-        epic: None,
         title: title.map(text_of),
-        from_prd: None,
-        from_arch: None,
-        after: Vec::new(),
-        modify: Vec::new(),
-        create: Vec::new(),
-        accept: Vec::new(),
-        description: None,
-        file: None,
-        span: Span::default(),
+        ..Story::new(name(id), name(story_type), Span::default())
     }
 }
 

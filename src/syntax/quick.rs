@@ -36,21 +36,7 @@ pub(super) fn story(file: FileId, text: &str, start: usize, end: usize) -> Optio
     r.skip()?;
     r.byte(b'{')?;
     // Boxed at once, as the item holds it: the story is not copied into its box.
-    let mut s = Box::new(Story {
-        id,
-        story_type,
-        epic: None,
-        title: None,
-        from_prd: None,
-        from_arch: None,
-        after: Vec::new(),
-        modify: Vec::new(),
-        create: Vec::new(),
-        accept: Vec::new(),
-        description: None,
-        file: None,
-        span: Span::default(),
-    });
+    let mut s = Box::new(Story::new(id, story_type, Span::default()));
     loop {
         r.skip()?;
         if r.peek() == Some(b'}') {

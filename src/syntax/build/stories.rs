@@ -11,21 +11,7 @@ impl Builder<'_> {
         let mut k = kids(p);
         let id = self.string_name(k.next()?);
         let story_type = self.next_name(&mut k, span);
-        let mut s = Story {
-            id,
-            story_type,
-            epic: None,
-            title: None,
-            from_prd: None,
-            from_arch: None,
-            after: Vec::new(),
-            modify: Vec::new(),
-            create: Vec::new(),
-            accept: Vec::new(),
-            description: None,
-            file: None,
-            span,
-        };
+        let mut s = Story::new(id, story_type, span);
         for e in k {
             let rule = e.as_rule();
             let mut v = kids(e);
