@@ -8,7 +8,7 @@
 // bits with `as` and read back the same way, a lossless round trip.
 #![allow(clippy::cast_possible_wrap)]
 
-use super::{EventRow, RunKey, StateError, StepEnd, Store};
+use super::{EventRow, RunKey, StateError, Store};
 use rusqlite::{CachedStatement, params};
 
 /// A page of the log: the events of one commit, a line each ([`super::log_page`]).
@@ -84,21 +84,6 @@ impl<'s> Appender<'s> {
             INSERT_PAGE,
             params![id, super::log_page::stored(&self.text)],
         )
-    }
-
-    /// Records the start `n` of step `key`; with `ended`, how it ended too.
-    pub(crate) fn step_started(&mut self, n: u64, key: &str, ended: Option<&StepEnd>) {
-        super::progress_page::push_start(&mut self.progress, n, key, ended);
-    }
-
-    /// Records how the step that started as `n` ended.
-    pub(crate) fn step_finished(&mut self, n: u64, end: &StepEnd) {
-        super::progress_page::push_end(&mut self.progress, n, end);
-    }
-
-    /// Puts story `story` on the board's backlog as its story number `n`.
-    pub(crate) fn story_known(&mut self, n: u64, story: &str) {
-        super::progress_page::push_story(&mut self.progress, n, story);
     }
 
     /// Adds progress records already written as lines (see [`super::progress_page`]).

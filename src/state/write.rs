@@ -244,6 +244,13 @@ impl Store {
         })
     }
 
+    /// Writes one progress record of run `run` as a page of its own.
+    fn progress_line(&mut self, run: RunKey, line: String) -> Result<(), StateError> {
+        let mut a = Appender::new(self, run)?;
+        a.progress_lines(line);
+        a.finish()
+    }
+
     /// Appends an event to a run's log, with the board move it makes, if any.
     ///
     /// # Errors
@@ -267,9 +274,9 @@ impl Store {
         key: &str,
         ended: Option<&StepEnd>,
     ) -> Result<(), StateError> {
-        let mut a = Appender::new(self, run)?;
-        a.step_started(n, key, ended);
-        a.finish()
+        let mut line = String::new();
+        super::progress_page::push_start(&mut line, n, key, ended);
+        self.progress_line(run, line)
     }
 
     /// Records how the step that started as row `n` ended (a row near the end of the
@@ -279,9 +286,9 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn step_finished(&mut self, run: RunKey, n: u64, end: &StepEnd) -> Result<(), StateError> {
-        let mut a = Appender::new(self, run)?;
-        a.step_finished(n, end);
-        a.finish()
+        let mut line = String::new();
+        super::progress_page::push_end(&mut line, n, end);
+        self.progress_line(run, line)
     }
 
     /// Puts story `story` on the board's backlog as its story number `n` (numbered in the
@@ -291,9 +298,9 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn story_known(&mut self, run: RunKey, n: u64, story: &str) -> Result<(), StateError> {
-        let mut a = Appender::new(self, run)?;
-        a.story_known(n, story);
-        a.finish()
+        let mut line = String::new();
+        super::progress_page::push_story(&mut line, n, story);
+        self.progress_line(run, line)
     }
 
     /// Keeps what a task's agent printed, numbered after the run's transcripts before it.

@@ -330,45 +330,67 @@ fn answers(op: &Op) -> bool {
     )
 }
 
-fn apply(store: &mut Store, (run, key): (&str, RunKey), op: Op) -> Result<(), StateError> {
+/// Writes `op`, one record of a batch: the run's events and its step and story records go
+/// into `page` (`end`: the end of the step `op` starts, when it came in the same batch);
+/// anything else is written in place, after `page` when it commits.
+fn apply(
+    store: &mut Store,
+    (run, key): (&str, RunKey),
+    page: &mut Pages,
+    op: Op,
+    end: Option<&super::StepEnd>,
+) -> Result<(), StateError> {
     match op {
-        Op::Event { .. } => {
-            if let Some(row) = op.event_row() {
-                store.append_event(key, &row)?;
+        Op::Event {
+            seq, ref artifacts, ..
+        } => {
+            for (path, sha) in artifacts {
+                store.artifact(run, path, sha, seq)?;
             }
-            if let Op::Event { seq, artifacts, .. } = op {
-                for (path, sha) in artifacts {
-                    store.artifact(run, &path, &sha, seq)?;
-                }
-            }
+            page.events.push(op);
             Ok(())
         }
         Op::StoriesKnown(stories) => {
             for (n, story) in stories {
-                store.story_known(key, n, &story)?;
+                super::progress_page::push_story(&mut page.progress, n, &story);
             }
             Ok(())
         }
-        Op::StepStarted(n, step) => store.step_started(key, n, &step, None),
-        Op::StepFinished { n, end } => store.step_finished(key, n, &end),
+        Op::StepStarted(n, step) => {
+            super::progress_page::push_start(&mut page.progress, n, &step, end);
+            Ok(())
+        }
+        Op::StepFinished { n, end } => {
+            super::progress_page::push_end(&mut page.progress, n, &end);
+            Ok(())
+        }
         Op::Artifact(path, sha, seq) => store.artifact(run, &path, &sha, seq),
         Op::Transcript(t) => store.transcript(key, &t),
         Op::State {
-            key,
+            key: name,
             value,
             writer,
             seq,
             audit,
         } => store
-            .write_state(run, &key, &value, &writer, seq, audit)
+            .write_state(run, &name, &value, &writer, seq, audit)
             .map(drop),
         Op::Checkpoint {
             seq,
             reason,
             snapshot,
             durable,
-        } => store.checkpoint(run, seq, &reason, &snapshot, durable),
-        Op::Batch(ops) => write_batch(store, (run, key), ops),
+        } => {
+            if durable {
+                // It commits: what came before it is written first.
+                page.write(store, key)?;
+            }
+            store.checkpoint(run, seq, &reason, &snapshot, durable)
+        }
+        Op::Batch(ops) => {
+            page.write(store, key)?;
+            write_batch(store, (run, key), ops)
+        }
         Op::SyncRequested(_)
         | Op::Flush(_)
         | Op::Finish { .. }
@@ -417,39 +439,12 @@ fn write_batch(
         events: Vec::with_capacity(ops.len()),
         progress: String::with_capacity(ops.len() * 48),
     };
-    for (mut op, end) in ops
+    for (op, end) in ops
         .into_iter()
         .zip(ends)
         .filter_map(|(op, end)| op.map(|op| (op, end)))
     {
-        match op {
-            Op::Event {
-                seq,
-                ref mut artifacts,
-                ..
-            } => {
-                for (path, sha) in std::mem::take(artifacts) {
-                    store.artifact(run, &path, &sha, seq)?;
-                }
-                page.events.push(op);
-            }
-            Op::StoriesKnown(stories) => {
-                for (n, story) in stories {
-                    super::progress_page::push_story(&mut page.progress, n, &story);
-                }
-            }
-            Op::StepStarted(n, step) => {
-                super::progress_page::push_start(&mut page.progress, n, &step, end.as_ref());
-            }
-            Op::StepFinished { n, end } => {
-                super::progress_page::push_end(&mut page.progress, n, &end);
-            }
-            op @ (Op::Checkpoint { durable: true, .. } | Op::Batch(_)) => {
-                page.write(store, key)?;
-                apply(store, (run, key), op)?;
-            }
-            op => apply(store, (run, key), op)?,
-        }
+        apply(store, (run, key), &mut page, op, end.as_ref())?;
     }
     page.write(store, key)
 }
