@@ -368,9 +368,19 @@ fn end_without_freeing(mut runner: Runner, report: bmad::runtime::Report) {
 
 /// The runtime a run or a monitor session runs on: one thread, on a virtual clock for a
 /// simulation; exit code 2 when it cannot start.
+///
+/// A simulation does no I/O on it (its agents, `sh` steps, probes, webhooks and checks are
+/// simulated; a script's `http_get` runs its own runtime), so it has no I/O driver: with
+/// one, every simulated step's new timer woke the driver with a write to an eventfd, a
+/// system call per step.
 pub(super) fn runtime(simulate: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    if simulate {
+        builder.enable_time();
+    } else {
+        builder.enable_all();
+    }
+    builder
         .thread_stack_size(bmad::script::bounds::thread_stack())
         .start_paused(simulate)
         .build()
