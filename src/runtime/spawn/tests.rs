@@ -1,0 +1,127 @@
+//! Tests of starting children: what a child gets, and what becomes of a dropped or bad one.
+
+use super::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[test]
+fn a_child_gets_its_arguments_directory_environment_and_input() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut spec = Spec::new(
+        "/bin/sh",
+        vec![
+            "-c".into(),
+            "echo \"$1 $SPAWN_TEST $HOME\"; pwd; cat; echo oops >&2; exit 3".into(),
+            "sh".into(),
+            "arg".into(),
+        ],
+    );
+    spec.dir = Some(dir.path().to_path_buf());
+    spec.env("SPAWN_TEST", "first")
+        .env("HOME", "/nowhere")
+        .env("SPAWN_TEST", "second");
+    let (status, out, err) = rt.block_on(async {
+        let mut started = start(&spec, true).expect("it starts");
+        let mut stdin = started.stdin.take().expect("piped");
+        stdin.write_all(b"input\n").await.expect("written");
+        drop(stdin);
+        let (mut out, mut err) = (String::new(), String::new());
+        started.stdout.read_to_string(&mut out).await.expect("read");
+        started.stderr.read_to_string(&mut err).await.expect("read");
+        (started.child.wait().await.expect("waited"), out, err)
+    });
+    let here = dir.path().canonicalize().expect("canonical");
+    assert_eq!(
+        out,
+        format!("arg second /nowhere\n{}\ninput\n", here.display())
+    );
+    assert_eq!(err, "oops\n");
+    assert_eq!(status.code(), Some(3));
+}
+
+#[test]
+fn a_dropped_child_is_killed_and_reaped_and_a_bad_one_fails() {
+    if !available() {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let pid = rt.block_on(async {
+        let started =
+            start(&Spec::new("/bin/sleep", vec!["1000".into()]), false).expect("it starts");
+        started.child.id()
+    });
+    // Reaped: no zombie is left with its pid (the reaper thread may take a moment).
+    let gone = (0..200).any(|_| {
+        let there = std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if there {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        !there
+    });
+    assert!(gone, "{pid} was left");
+    rt.block_on(async {
+        let missing = Spec::new("/nonexistent/program", Vec::new());
+        assert!(start(&missing, false).is_err());
+        let mut bad_dir = Spec::new("/bin/true", Vec::new());
+        bad_dir.dir = Some("/nonexistent/dir".into());
+        assert!(start(&bad_dir, false).is_err());
+        let nul = Spec::new("/bin/true", vec!["a\0b".into()]);
+        assert!(start(&nul, false).is_err());
+    });
+}
+
+/// The mask of a `Sig...:` line of `/proc/<pid>/status`.
+fn signal_mask(status: &str, line: &str) -> u64 {
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix(line))
+        .expect("the line is there");
+    u64::from_str_radix(hex.trim(), 16).expect("a hex mask")
+}
+
+#[test]
+fn a_child_has_no_signal_blocked_or_handled_and_a_process_group_of_its_own() {
+    if !available() {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // bmad handles some signals itself (as the runtime does SIGINT once asked): none of
+    // them may stay handled, nor blocked, in the child, and SIGPIPE (ignored by Rust
+    // programs) is back at its default.
+    let signals = rt.block_on(async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+    });
+    let (pid, out) = rt.block_on(async {
+        let spec = Spec::new("/bin/cat", vec!["/proc/self/status".into()]);
+        let mut started = start(&spec, false).expect("it starts");
+        let mut out = String::new();
+        started.stdout.read_to_string(&mut out).await.expect("read");
+        started.child.wait().await.expect("waited");
+        (started.child.id(), out)
+    });
+    drop(signals);
+    assert_eq!(signal_mask(&out, "SigBlk:"), 0, "{out}");
+    assert_eq!(signal_mask(&out, "SigCgt:"), 0, "{out}");
+    let pipe = 1 << (libc::SIGPIPE - 1);
+    assert_eq!(signal_mask(&out, "SigIgn:") & pipe, 0, "{out}");
+    // Its process group is its own: the `NSpgid` line, else the `Pid` line's group.
+    let group = out
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpgid:"))
+        .map(|g| g.trim().parse::<u32>().expect("a group id"));
+    if let Some(group) = group {
+        assert_eq!(group, pid, "{out}");
+    }
+}
