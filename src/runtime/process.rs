@@ -124,7 +124,7 @@ pub async fn run_watched(
     supervise(Proc::Tokio(child), streams, input, timeout, mark, watch).await
 }
 
-/// [`run_watched`] for a [`Spec`]: started with `posix_spawn` and bmad's environment
+/// [`run_watched`] for a [`Spec`]: started with `clone` and bmad's environment
 /// read once ([`super::spawn`]) where it can be, else as a `tokio::process::Command`.
 ///
 /// # Errors

@@ -87,7 +87,7 @@ fn nonblocking(fd: OwnedFd) -> io::Result<OwnedFd> {
 
 /// Whether [`start`] can start children here.
 pub fn available() -> bool {
-    pidfds()
+    super::clone::supported() && pidfds()
 }
 
 /// Starts `spec` as std's `Command` would with its standard output and error piped,
@@ -101,7 +101,9 @@ pub fn available() -> bool {
 /// ([`available`]).
 pub fn start(spec: &Spec, piped: bool) -> io::Result<Started> {
     if !available() {
-        return Err(io::Error::other("this kernel gives no pidfds"));
+        return Err(io::Error::other(
+            "children cannot be started here with clone and pidfds",
+        ));
     }
     let cstr = |b: &[u8]| CString::new(b).map_err(|_| nul_error());
     let mut argv = Vec::with_capacity(spec.args.len() + 1);
