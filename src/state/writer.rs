@@ -3,7 +3,7 @@
 //! disk. A real run hands each record over as it comes; records do not wake the thread
 //! while it has some waiting, and it writes and commits together what came within 20 ms of
 //! the first of them (one wakeup and one commit per group, each record committed within
-//! 20 ms). A simulation hands its records over in batches of 1,024 (one wakeup and one
+//! 20 ms). A simulation hands its records over in batches of 4,096 (one wakeup and one
 //! commit per batch). What waits for an answer (a flush, an approval, the end)
 //! hands over what is queued first and wakes the thread. What is recorded is durable in
 //! order: after a crash, the store holds a prefix of it.
@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Records written between two commits at most.
-const SIM_COMMIT_EVERY: usize = 1024;
+const SIM_COMMIT_EVERY: usize = 4096;
 
 /// Records a simulation hands the thread at once: one wakeup of the thread per batch, not
 /// one per record (a real run hands each record over at once, to commit it in time), and
