@@ -3,16 +3,22 @@
 use super::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A runtime for a test, none where children cannot be started this way.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    available().then(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    })
+}
+
 #[test]
 fn a_child_gets_its_arguments_directory_environment_and_input() {
-    if !available() {
+    let Some(rt) = runtime() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
     let mut spec = Spec::new(
         "/bin/sh",
         vec![
@@ -47,13 +53,9 @@ fn a_child_gets_its_arguments_directory_environment_and_input() {
 
 #[test]
 fn a_dropped_child_is_killed_and_reaped_and_a_bad_one_fails() {
-    if !available() {
+    let Some(rt) = runtime() else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    };
     let pid = rt.block_on(async {
         let started =
             start(&Spec::new("/bin/sleep", vec!["1000".into()]), false).expect("it starts");
@@ -90,13 +92,9 @@ fn signal_mask(status: &str, line: &str) -> u64 {
 
 #[test]
 fn a_child_has_no_signal_blocked_or_handled_and_a_process_group_of_its_own() {
-    if !available() {
+    let Some(rt) = runtime() else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    };
     // bmad handles some signals itself (as the runtime does SIGINT once asked): none of
     // them may stay handled, nor blocked, in the child, and SIGPIPE (ignored by Rust
     // programs) is back at its default.
