@@ -6,7 +6,7 @@
 use super::agent_output::OutputFormat;
 use super::backend::{AgentBackend, Invocation, Outcome};
 use super::limits::AgentLimits;
-use super::process::{Ended, run_spec, run_watched};
+use super::process::{Ended, run_spec};
 use super::process_mark::RunMarks;
 use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
@@ -215,23 +215,8 @@ impl AgentBackend for ExecBackend {
             let input = me.stdin.then(|| inv.prompt.clone().into_bytes());
             let watch =
                 super::budget_watch::budget_watch(me.output, &inv.budget, inv.price.as_ref());
-            let ended = if me.limits == AgentLimits::default() {
-                run_spec(spec, input, me.timeout, &me.marks, watch).await
-            } else {
-                let mut cmd = spec.to_command();
-                // With limits only: a pre_exec hook makes the standard library fork the
-                // whole process instead of using the faster posix_spawn.
-                #[cfg(unix)]
-                {
-                    let limits = me.limits;
-                    // SAFETY: the closure runs in the child between fork and exec; it only
-                    // calls setrlimit, which is async-signal-safe, and allocates nothing.
-                    unsafe {
-                        cmd.pre_exec(move || limits.apply_to_self());
-                    }
-                }
-                run_watched(cmd, input, me.timeout, &me.marks, watch).await
-            };
+            spec.limits = me.limits.rlimits();
+            let ended = run_spec(spec, input, me.timeout, &me.marks, watch).await;
             let (output, stopped) = match ended {
                 Ok(Ended::Exited(o)) => (o, None),
                 Ok(Ended::Stopped(o, why)) => (o, Some(why)),

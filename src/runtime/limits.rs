@@ -61,40 +61,30 @@ impl AgentLimits {
         }
     }
 
-    /// Sets the limits on the calling process: called in the child between fork and exec.
-    ///
-    /// # Errors
-    ///
-    /// When the system refuses a limit.
-    #[cfg(unix)]
-    pub fn apply_to_self(&self) -> std::io::Result<()> {
-        // The hard limit is a little above the soft one, so that the process first gets
-        // the signal that says which limit it reached (SIGXCPU, SIGXFSZ), not SIGKILL.
-        fn set(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
-            let limit = libc::rlimit {
-                rlim_cur: value,
-                rlim_max: value.saturating_add(1),
-            };
-            // SAFETY: setrlimit only reads the struct we pass; it is async-signal-safe.
-            if unsafe { libc::setrlimit(resource, &raw const limit) } == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        }
-        // The data limit (heap and private writable mappings), not the address space: a
-        // runtime that reserves address space it does not use (node's WebAssembly, the JVM,
-        // Go) cannot start under an address-space limit, whatever its size.
+    /// The limits as the child process gets them (see [`super::spawn::Rlimit`]). The
+    /// hard limit is a little above the soft one, so that the process first gets the
+    /// signal that says which limit it reached (SIGXCPU, SIGXFSZ), not SIGKILL. Memory is
+    /// the data limit (heap and private writable mappings), not the address space: a
+    /// runtime that reserves address space it does not use (node's WebAssembly, the JVM,
+    /// Go) cannot start under an address-space limit, whatever its size.
+    pub fn rlimits(&self) -> Vec<super::spawn::Rlimit> {
+        use super::spawn::{Resource, Rlimit};
+        let limit = |resource, value: u64| Rlimit {
+            resource,
+            soft: value,
+            hard: value.saturating_add(1),
+        };
+        let mut all = Vec::new();
         if let Some(m) = self.memory {
-            set(libc::RLIMIT_DATA, m)?;
+            all.push(limit(Resource::Data, m));
         }
         if let Some(t) = self.cpu_time {
-            set(libc::RLIMIT_CPU, t.as_secs().max(1))?;
+            all.push(limit(Resource::CpuSeconds, t.as_secs().max(1)));
         }
         if let Some(d) = self.disk {
-            set(libc::RLIMIT_FSIZE, d)?;
+            all.push(limit(Resource::FileSize, d));
         }
-        Ok(())
+        all
     }
 }
 

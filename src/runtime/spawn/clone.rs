@@ -18,6 +18,8 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
+use super::rlimit::Rlimit;
+
 /// Bytes of the child's stack: it makes a few raw system calls and runs no Rust code of
 /// any depth (it used under 1.5 KiB in a debug build, measured with a fill pattern).
 const STACK_BYTES: usize = 16 * 1024;
@@ -43,27 +45,51 @@ pub(super) struct Plan {
     dir: *const c_char,
     /// The descriptors that become its standard input, output and error.
     stdio: [RawFd; 3],
+    /// The resource limits it sets on itself: resource, soft and hard limit.
+    limits: [(c_int, [u64; 2]); LIMITS_AT_MOST],
+    /// How many of `limits` there are.
+    limit_count: usize,
     /// What went wrong in the child before `execve` succeeded (an `errno`), or 0.
     failed: c_int,
 }
 
+/// The most resource limits a child is given (one per [`super::Resource`]).
+const LIMITS_AT_MOST: usize = 3;
+
 impl Plan {
     /// A plan with nothing failed yet.
+    ///
+    /// # Errors
+    ///
+    /// When more limits are given than there are resources.
     pub(super) fn new(
         program: *const c_char,
         argv: *const *const c_char,
         envp: *const *const c_char,
         dir: *const c_char,
         stdio: [RawFd; 3],
-    ) -> Plan {
-        Plan {
+        given: &[Rlimit],
+    ) -> io::Result<Plan> {
+        let mut limits = [(0, [0; 2]); LIMITS_AT_MOST];
+        if given.len() > LIMITS_AT_MOST {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "more resource limits than resources",
+            ));
+        }
+        for (slot, l) in limits.iter_mut().zip(given) {
+            *slot = (l.resource.number(), [l.soft, l.hard]);
+        }
+        Ok(Plan {
             program,
             argv,
             envp,
             dir,
             stdio,
+            limits,
+            limit_count: given.len(),
             failed: 0,
-        }
+        })
     }
 }
 
@@ -113,8 +139,8 @@ unsafe fn set_mask(how: c_int, mask: u64) -> u64 {
     before
 }
 
-/// Starts the child `plan` describes, in a process group of its own, with no signal
-/// blocked, every signal bmad handles back at its default, and SIGPIPE at its default:
+/// Starts the child `plan` describes, in a process group of its own, under its resource
+/// limits, with no signal blocked, every signal bmad handles back at its default, and SIGPIPE at its default:
 /// its pid and pidfd once it has called `execve`.
 ///
 /// # Errors
@@ -184,7 +210,7 @@ pub(super) fn launch(plan: &mut Plan) -> io::Result<(libc::pid_t, OwnedFd)> {
 }
 
 /// The child, on its own stack in bmad's memory: resets its signals, makes its process
-/// group, puts its standard streams in place, moves to its directory and runs its
+/// group, sets its resource limits, puts its standard streams in place, moves to its directory and runs its
 /// program; on a failure it records the error for the parent and exits with 127.
 extern "C" fn child(arg: *mut c_void) -> c_int {
     let plan = arg.cast::<Plan>();
@@ -229,6 +255,20 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         }
         if libc::syscall(libc::SYS_setpgid, 0 as c_long, 0 as c_long) != 0 {
             return fail(plan);
+        }
+        for i in 0..LIMITS_AT_MOST.min((*plan).limit_count) {
+            let (resource, limit) = (*plan).limits[i];
+            // prlimit64 on itself (pid 0): the new limit, the old one not asked for.
+            if libc::syscall(
+                libc::SYS_prlimit64,
+                0 as c_long,
+                c_long::from(resource),
+                limit.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+            ) != 0
+            {
+                return fail(plan);
+            }
         }
         for (to, &from) in (0..).zip((*plan).stdio.iter()) {
             let ok = if from == to {

@@ -159,7 +159,8 @@ pub fn start(spec: &Spec, piped: bool) -> io::Result<Started> {
         envp.as_ptr(),
         dir.as_ref().map_or(std::ptr::null(), |d| d.as_ptr()),
         [stdin_fd, out_w.as_raw_fd(), err_w.as_raw_fd()],
-    );
+        &spec.limits,
+    )?;
     // (std made sure fds 0-2 are open when bmad started, so the pipes are not among the
     // descriptors they are put on.)
     let (pid, pidfd) = launch(&mut plan)?;

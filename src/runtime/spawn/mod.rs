@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// A child to start: `program` with `args`, in `dir`, with bmad's environment and `env`
-/// over it, its output piped, in a process group of its own.
+/// over it and `limits` on it, its output piped, in a process group of its own.
 #[derive(Debug, Clone)]
 pub struct Spec {
     /// The program, by its path.
@@ -24,6 +24,8 @@ pub struct Spec {
     pub dir: Option<PathBuf>,
     /// Variables set over bmad's environment, in order (a later one wins).
     pub env: Vec<(&'static str, OsString)>,
+    /// Resource limits set on it before its program runs.
+    pub limits: Vec<Rlimit>,
 }
 
 impl Spec {
@@ -34,6 +36,7 @@ impl Spec {
             args,
             dir: None,
             env: Vec::new(),
+            limits: Vec::new(),
         }
     }
 
@@ -44,7 +47,8 @@ impl Spec {
     }
 
     /// The same child as a `tokio::process::Command` (its standard streams and process
-    /// group are the caller's to set).
+    /// group are the caller's to set). Its limits make std fork all of bmad for it (a
+    /// `pre_exec` hook) instead of using `posix_spawn`.
     pub fn to_command(&self) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.program);
         cmd.args(&self.args);
@@ -54,12 +58,22 @@ impl Spec {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+        #[cfg(unix)]
+        if !self.limits.is_empty() {
+            let limits = self.limits.clone();
+            // SAFETY: the closure runs in the child between fork and exec; it only calls
+            // setrlimit, which is async-signal-safe, and allocates nothing.
+            unsafe {
+                cmd.pre_exec(move || rlimit::apply_to_self(&limits));
+            }
+        }
         cmd
     }
 }
 
 #[cfg(target_os = "linux")]
 pub use linux::{Child, Started, available, start};
+pub use rlimit::{Resource, Rlimit};
 
 /// Whether [`start`] can start children here: never outside Linux.
 #[cfg(not(target_os = "linux"))]
@@ -71,5 +85,6 @@ pub fn available() -> bool {
 mod clone;
 #[cfg(target_os = "linux")]
 mod linux;
+mod rlimit;
 #[cfg(all(test, target_os = "linux"))]
 mod tests;

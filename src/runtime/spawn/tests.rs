@@ -123,3 +123,78 @@ fn a_child_has_no_signal_blocked_or_handled_and_a_process_group_of_its_own() {
         assert_eq!(group, pid, "{out}");
     }
 }
+
+#[test]
+fn a_child_runs_under_its_resource_limits() {
+    let Some(rt) = runtime() else {
+        return;
+    };
+    let mut spec = Spec::new("/bin/cat", vec!["/proc/self/limits".into()]);
+    spec.limits = vec![
+        Rlimit {
+            resource: Resource::Data,
+            soft: 1 << 30,
+            hard: (1 << 30) + 1,
+        },
+        Rlimit {
+            resource: Resource::CpuSeconds,
+            soft: 7,
+            hard: 8,
+        },
+        Rlimit {
+            resource: Resource::FileSize,
+            soft: 1 << 20,
+            hard: (1 << 20) + 1,
+        },
+    ];
+    let out = rt.block_on(async {
+        let mut started = start(&spec, false).expect("it starts");
+        let mut out = String::new();
+        started.stdout.read_to_string(&mut out).await.expect("read");
+        started.child.wait().await.expect("waited");
+        out
+    });
+    let limit = |name: &str| {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"));
+        let words: Vec<&str> = line[name.len()..].split_whitespace().collect();
+        (words[0].to_string(), words[1].to_string())
+    };
+    assert_eq!(
+        limit("Max data size"),
+        ((1u64 << 30).to_string(), ((1u64 << 30) + 1).to_string())
+    );
+    assert_eq!(limit("Max cpu time"), ("7".into(), "8".into()));
+    assert_eq!(
+        limit("Max file size"),
+        ((1u64 << 20).to_string(), ((1u64 << 20) + 1).to_string())
+    );
+    // More limits than resources are refused before anything starts.
+    let mut too_many = Spec::new("/bin/true", Vec::new());
+    too_many.limits = vec![spec.limits[0]; 4];
+    rt.block_on(async { assert!(start(&too_many, false).is_err()) });
+}
+
+#[test]
+fn the_command_fallback_sets_the_same_limits() {
+    let mut spec = Spec::new("/bin/cat", vec!["/proc/self/limits".into()]);
+    spec.limits = vec![Rlimit {
+        resource: Resource::CpuSeconds,
+        soft: 9,
+        hard: 10,
+    }];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let out = rt.block_on(async { spec.to_command().output().await.expect("it runs") });
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Max cpu time"))
+        .expect("the cpu line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&words[3..5], ["9", "10"], "{line}");
+}
