@@ -451,9 +451,11 @@ fn a_delivered_run_killed_in_the_lane_resumes_with_no_duplicate_merge_or_lost_co
     // merge commit per story. No stale worktree, nothing uncommitted.
     if git(&ws, &["rev-parse", "main^{tree}"]) != expected_tree {
         panic!(
-            "main's tree differs from the clean run's\nclean:\n{}\ncrashed:\n{}\nhistory:\n{}",
+            "main's tree differs from the clean run's\nclean:\n{}\ncrashed:\n{}\nshared.txt, clean:\n{}\ncrashed:\n{}\nhistory:\n{}",
             git(&clean, &["ls-tree", "-r", "main"]),
             git(&ws, &["ls-tree", "-r", "main"]),
+            git(&clean, &["show", "main:shared.txt"]),
+            git(&ws, &["show", "main:shared.txt"]),
             git(&ws, &["log", "--graph", "--format=%h %s", "--stat", "main"]),
         );
     }
