@@ -89,6 +89,16 @@ pub(crate) fn exec_workflow(n: usize, deps: fn(usize) -> Vec<usize>) -> String {
     s
 }
 
+/// [`exec_workflow`] with the agent under a memory limit (an rlimit set on each child).
+#[allow(dead_code)] // Used by the scale bench only.
+pub(crate) fn exec_workflow_limited(n: usize, deps: fn(usize) -> Vec<usize>) -> String {
+    exec_workflow(n, deps).replacen(
+        "agent runner { backend exec \"true\" }",
+        "agent runner {\n  backend exec \"true\"\n  limits {\n    memory 1GB\n  }\n}",
+        1,
+    )
+}
+
 /// The same DAG for ninja: one `true` edge per story, after its dependencies.
 pub(crate) fn ninja_file(n: usize, deps: fn(usize) -> Vec<usize>) -> String {
     let mut s = String::from("rule t\n  command = true\n");

@@ -15,7 +15,8 @@
 //!    both see the same machine): CPU and wall of each, medians.
 //!
 //!    With each process's own CPU apart from its children's (read from `/proc` before it
-//!    is reaped): what bmad itself spends per task against what ninja spends.
+//!    is reaped): what bmad itself spends per task against what ninja spends; and the
+//!    same DAG with the agent under a memory limit (an rlimit on each child).
 //! 4. `instructions` (not run by default; needs valgrind): the one-step DAG of 10,000
 //!    stories under callgrind, instructions counted per thread (the scheduler, the store's
 //!    writer, the parser's), with the store and without: a count that does not move with
@@ -276,6 +277,8 @@ fn exec(dir: &Path, runs: usize, store_only: bool) {
     let n = 2_000;
     let file = dir.join("exec.bmad");
     std::fs::write(&file, dags::exec_workflow(n, dags::chains)).expect("written");
+    let limited_file = dir.join("exec-limited.bmad");
+    std::fs::write(&limited_file, dags::exec_workflow_limited(n, dags::chains)).expect("written");
     let ninja_dir = dir.join("ninja");
     std::fs::create_dir_all(&ninja_dir).expect("made");
     std::fs::write(
@@ -288,7 +291,13 @@ fn exec(dir: &Path, runs: usize, store_only: bool) {
         return;
     }
     let (mut ours, mut theirs, mut unrecorded) = (Vec::new(), Vec::new(), Vec::new());
+    let mut limited = Vec::new();
     for _ in 0..runs {
+        let ws = dir.join("exec-ws");
+        let _ = std::fs::remove_dir_all(&ws);
+        let mut cmd = Command::new(bmad_bin());
+        run_args(&mut cmd, &limited_file, &ws, false, true);
+        limited.push(measure(&mut cmd, &[0]));
         for &keep in modes(store_only) {
             let ws = dir.join("exec-ws");
             let _ = std::fs::remove_dir_all(&ws);
@@ -329,6 +338,13 @@ fn exec(dir: &Path, runs: usize, store_only: bool) {
         b.cpu.saturating_sub(b.own).as_secs_f64(),
         j.own.as_secs_f64(),
         j.cpu.saturating_sub(j.own).as_secs_f64(),
+    );
+    let capped = median(&limited);
+    println!(
+        "  bmad with the agent under a memory limit, same turns: cpu {:.3} s (own {:.3} s); / ninja: cpu {:.2}",
+        capped.cpu.as_secs_f64(),
+        capped.own.as_secs_f64(),
+        capped.cpu.as_secs_f64() / j.cpu.as_secs_f64()
     );
     if !unrecorded.is_empty() {
         let u = median(&unrecorded);
