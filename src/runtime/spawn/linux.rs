@@ -92,8 +92,8 @@ pub fn available() -> bool {
 
 /// Starts `spec` as std's `Command` would with its standard output and error piped,
 /// its standard input piped when `piped` (else the null device), in a new process
-/// group, with no signal blocked and SIGPIPE at its default. Must be called inside a
-/// Tokio runtime.
+/// group, under its limits, with no signal blocked and SIGPIPE at its default. Must be
+/// called inside a Tokio runtime.
 ///
 /// # Errors
 ///

@@ -95,9 +95,10 @@ fn a_child_has_no_signal_blocked_or_handled_and_a_process_group_of_its_own() {
     let Some(rt) = runtime() else {
         return;
     };
-    // bmad handles some signals itself (as the runtime does SIGINT once asked): none of
-    // them may stay handled, nor blocked, in the child, and SIGPIPE (ignored by Rust
-    // programs) is back at its default.
+    // bmad handles some signals itself (as the runtime does SIGINT once asked): none is
+    // blocked in the child, and SIGPIPE (ignored by Rust programs) is back at its
+    // default. (No handler survives an exec in any case; that the child resets them
+    // before it unblocks signals, while it still shares bmad's memory, no test sees.)
     let signals = rt.block_on(async {
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
     });
