@@ -140,8 +140,8 @@ unsafe fn set_mask(how: c_int, mask: u64) -> u64 {
 }
 
 /// Starts the child `plan` describes, in a process group of its own, under its resource
-/// limits, with no signal blocked, every signal bmad handles back at its default, and SIGPIPE at its default:
-/// its pid and pidfd once it has called `execve`.
+/// limits, with no signal blocked, every signal bmad handles back at its default, and
+/// SIGPIPE at its default: its pid and pidfd once it has called `execve`.
 ///
 /// # Errors
 ///
@@ -210,8 +210,9 @@ pub(super) fn launch(plan: &mut Plan) -> io::Result<(libc::pid_t, OwnedFd)> {
 }
 
 /// The child, on its own stack in bmad's memory: resets its signals, makes its process
-/// group, sets its resource limits, puts its standard streams in place, moves to its directory and runs its
-/// program; on a failure it records the error for the parent and exits with 127.
+/// group, sets its resource limits, puts its standard streams in place, moves to its
+/// directory and runs its program; on a failure it records the error for the parent and
+/// exits with 127.
 extern "C" fn child(arg: *mut c_void) -> c_int {
     let plan = arg.cast::<Plan>();
     // SAFETY: `arg` is the parent's `Plan`, alive and not touched by the suspended parent
