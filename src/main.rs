@@ -20,7 +20,9 @@ fn main() -> std::process::ExitCode {
     };
     let work = spawn(bmad::script::bounds::thread_stack())
         .or_else(|_| spawn(bmad::script::bounds::FALLBACK_STACK));
-    match work.map(std::thread::JoinHandle::join) {
+    let done = work.map(std::thread::JoinHandle::join);
+    bmad::script::CountingAllocator::before_exit();
+    match done {
         Ok(Ok(code)) => code,
         // A thread that cannot start, or a panic (already reported by the panic hook).
         _ => std::process::ExitCode::from(101),

@@ -81,10 +81,37 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
 impl CountingAllocator {
     /// Marks the allocator as installed (the binary calls it first thing in `main`):
-    /// evaluations then enforce `script_max_memory`.
+    /// evaluations then enforce `script_max_memory`. Freed memory goes back to the system
+    /// once it has been free for [`PURGE_DELAY_MS`].
     pub fn installed() {
         INSTALLED.store(true, Ordering::Relaxed);
+        set_purge_delay(PURGE_DELAY_MS);
     }
+
+    /// The process is about to end (the binary calls it when its command returns): its
+    /// memory goes back to the system with it, so the allocator no longer gives freed memory
+    /// back page by page first. At exit mimalloc purges every free page of its arenas, one
+    /// `madvise` per range, splitting the huge pages they sit on.
+    pub fn before_exit() {
+        set_purge_delay(-1);
+    }
+}
+
+/// How long freed memory stays with the process before it goes back to the system, in
+/// milliseconds. mimalloc's default, one second, gives back in the middle of a large
+/// simulation what the run is about to allocate again: the pages come back zeroed by the
+/// kernel, a third of a 100,000-story simulation's system time (BENCHMARKS.md, "Seventh
+/// session"). Ten seconds keeps memory for reuse within a command and still gives it back
+/// while a long run or a server idles.
+pub const PURGE_DELAY_MS: i32 = 10_000;
+
+/// Sets mimalloc's purge delay: milliseconds, or -1 for no purging at all.
+fn set_purge_delay(ms: i32) {
+    /// mimalloc's `mi_option_purge_delay` (its place in `mi_option_t`, mimalloc v3).
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: setting an option is a plain store into mimalloc's option table, read on each
+    // purge decision.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, ms.into()) };
 }
 
 /// Whether allocations are being counted.
