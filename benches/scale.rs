@@ -9,7 +9,8 @@
 //!    state file.
 //! 2. `step`: the same DAG with one simulated step per story, 10,000 and 100,000 stories:
 //!    the marginal CPU of a step (the difference of CPU over the difference of tasks),
-//!    with the store and without.
+//!    with the store and without, taken in each of five turns; and, in the same turns, the
+//!    peer's: a LangGraph chain of 500 and of 5,000 no-op nodes (`benches/langgraph.rs`).
 //! 3. `exec`: 2,000 `true` commands (epics of ten chained stories) run by an exec agent at
 //!    most 2 at once, and `ninja -j2` on the same DAG, one after the other in turns (so
 //!    both see the same machine): CPU and wall of each, medians.
@@ -29,6 +30,7 @@
 #![allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 
 mod dags;
+mod langgraph;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -244,30 +246,102 @@ fn dag(dir: &Path, runs: usize, store_only: bool) {
 }
 
 fn step(dir: &Path, runs: usize, store_only: bool) {
-    let mut at = Vec::new();
-    for n in [10_000, 100_000] {
+    let sizes = [10_000, 100_000];
+    let mut files = Vec::new();
+    for n in sizes {
         let file = dir.join(format!("step-{n}.bmad"));
         std::fs::write(&file, dags::one_step_workflow(n, dags::seeded)).expect("written");
-        let tasks = tasks_of(&file, dir, store_only);
-        for &keep in modes(store_only) {
-            let measured: Vec<Run> = (0..runs).map(|_| simulate(&file, dir, keep).0).collect();
-            let m = median(&measured);
-            println!(
-                "one step per story, {n} stories ({tasks} tasks), {}: wall {:.3} s, cpu {:.3} s (medians of {runs})",
-                if keep { "store" } else { "--state none" },
-                m.wall.as_secs_f64(),
-                m.cpu.as_secs_f64(),
-            );
-            at.push((tasks, keep, m));
+        files.push((n, tasks_of(&file, dir, store_only), file));
+    }
+    let peer = langgraph::python();
+    if peer.is_none() {
+        println!(
+            "LangGraph not found: its chain is left out (python3 -m venv /tmp/lg && /tmp/lg/bin/pip install langgraph, then LANGGRAPH_PYTHON=/tmp/lg/bin/python)"
+        );
+    }
+    // In turns: each turn runs every size and mode and the peer's chains, so a change in
+    // the machine's speed (this VM's swings by some 40% within an hour) falls on all of
+    // them alike; the marginal is taken within each turn.
+    let mut at: Vec<(u64, bool, Vec<Run>)> = Vec::new();
+    let mut peer_runs: Vec<Vec<Run>> = vec![Vec::new(); langgraph::CHAINS.len()];
+    for _ in 0..runs {
+        for (_, tasks, file) in &files {
+            for &keep in modes(store_only) {
+                let run = simulate(file, dir, keep).0;
+                match at.iter_mut().find(|(t, k, _)| t == tasks && *k == keep) {
+                    Some((_, _, v)) => v.push(run),
+                    None => at.push((*tasks, keep, vec![run])),
+                }
+            }
         }
+        if let Some(python) = &peer {
+            for (i, n) in langgraph::CHAINS.iter().enumerate() {
+                peer_runs[i].push(measure(&mut langgraph::chain(python, *n), &[0]));
+            }
+        }
+    }
+    for (tasks, keep, measured) in &at {
+        let m = median(measured);
+        println!(
+            "one step per story, {tasks} tasks, {}: wall {:.3} s, cpu {:.3} s (medians of {runs})",
+            if *keep { "store" } else { "--state none" },
+            m.wall.as_secs_f64(),
+            m.cpu.as_secs_f64(),
+        );
+    }
+    // The marginal CPU of a step in each turn, in microseconds.
+    let marginal = |small: &[Run], large: &[Run], steps: f64| -> Vec<f64> {
+        small
+            .iter()
+            .zip(large)
+            .map(|(s, l)| (l.cpu.as_secs_f64() - s.cpu.as_secs_f64()) * 1e6 / steps)
+            .collect()
+    };
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let show = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let theirs = (peer.is_some()).then(|| {
+        let steps = (langgraph::CHAINS[1] - langgraph::CHAINS[0]) as f64;
+        marginal(&peer_runs[0], &peer_runs[1], steps)
+    });
+    if let Some(t) = &theirs {
+        println!(
+            "  marginal CPU per LangGraph step (chains of {} and {} nodes): {:.0} us (each turn: {})",
+            langgraph::CHAINS[0],
+            langgraph::CHAINS[1],
+            mid(t.clone()),
+            show(t)
+        );
     }
     for &keep in modes(store_only) {
         let mut of = at.iter().filter(|(_, k, _)| *k == keep);
         if let (Some((t0, _, small)), Some((t1, _, large))) = (of.next(), of.next()) {
-            let us = (large.cpu.as_secs_f64() - small.cpu.as_secs_f64()) * 1e6 / (t1 - t0) as f64;
+            let ours = marginal(small, large, (t1 - t0) as f64);
+            let ratio = theirs.as_ref().map_or_else(String::new, |t| {
+                let each: Vec<f64> = t.iter().zip(&ours).map(|(l, b)| l / b).collect();
+                format!(
+                    "; LangGraph / bmad: {:.0}x (each turn: {})",
+                    mid(each.clone()),
+                    {
+                        each.iter()
+                            .map(|x| format!("{x:.0}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )
+            });
             println!(
-                "  marginal CPU per simulated step, {}: {us:.1} us",
-                if keep { "store" } else { "--state none" }
+                "  marginal CPU per simulated step, {}: {:.1} us (each turn: {}){ratio}",
+                if keep { "store" } else { "--state none" },
+                mid(ours.clone()),
+                show(&ours)
             );
         }
     }
@@ -441,7 +515,7 @@ fn main() {
         dag(dir.path(), 3, store_only);
     }
     if wants("step") {
-        step(dir.path(), 3, store_only);
+        step(dir.path(), 5, store_only);
     }
     if wants("exec") {
         exec(dir.path(), 7, store_only);
