@@ -10,6 +10,12 @@ use crate::state::push_json_string;
 /// The JSON of `kind`, as `serde_json::to_string` makes it.
 pub(super) fn event_json(kind: &EventKind) -> String {
     let mut out = String::with_capacity(160);
+    push_event_json(&mut out, kind);
+    out
+}
+
+/// Appends the JSON of `kind` to `out`, as `serde_json::to_string` makes it.
+pub(super) fn push_event_json(out: &mut String, kind: &EventKind) {
     match kind {
         EventKind::TaskStarted {
             agent,
@@ -19,7 +25,7 @@ pub(super) fn event_json(kind: &EventKind) -> String {
             validation,
         } => {
             out.push_str("{\"event\":\"task_started\"");
-            push_task(&mut out, agent, tasks, story.as_deref());
+            push_task(out, agent, tasks, story.as_deref());
             out.push_str(",\"attempt\":");
             out.push_str(itoa::Buffer::new().format(*attempt));
             out.push_str(if *validation {
@@ -37,20 +43,19 @@ pub(super) fn event_json(kind: &EventKind) -> String {
             result: None,
         } => {
             out.push_str("{\"event\":\"task_finished\"");
-            push_task(&mut out, agent, tasks, story.as_deref());
+            push_task(out, agent, tasks, story.as_deref());
             out.push_str(if *ok { ",\"ok\":true" } else { ",\"ok\":false" });
             out.push_str(",\"feedback\":");
-            push_optional(&mut out, feedback.as_deref());
+            push_optional(out, feedback.as_deref());
             out.push('}');
         }
         EventKind::StoryDone { story } => {
             out.push_str("{\"event\":\"story_done\",\"story\":");
-            push_json_string(&mut out, story);
+            push_json_string(out, story);
             out.push('}');
         }
-        other => return serde_json::to_string(other).unwrap_or_default(),
+        other => out.push_str(&serde_json::to_string(other).unwrap_or_default()),
     }
-    out
 }
 
 /// Appends a task's agent, tasks and story, each after a comma.

@@ -7,9 +7,12 @@
 
 use super::event::{Event, EventKind};
 use crate::state::writer::{Op, Writer};
-use crate::state::{FinishedStep, StateError, Store, StoryStatus, now_ms};
+use crate::state::{EventRow, FinishedStep, StateError, Store, StoryStatus, now_ms};
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
+
+/// Room for an event's line at first: a task's start or end is some 250 bytes.
+const LINE_ROOM: usize = 320;
 
 /// Where a durable run is recorded.
 pub(super) struct Journal {
@@ -121,9 +124,11 @@ impl Journal {
     /// Records an event; false when it is an event of an earlier segment met again while
     /// the run catches up (it is not recorded twice).
     pub(super) fn event(&self, event: &Event, step: Option<&str>) -> bool {
-        let json = super::event_json::event_json(&event.kind);
-        // Only a resumed run that has not caught up yet has earlier events to meet.
+        // Only a resumed run that has not caught up yet has earlier events to meet; its
+        // events' JSON is made apart to be looked up, any other's in its line.
+        let mut made = None;
         if !self.earlier.borrow().is_empty() {
+            let json = super::event_json::event_json(&event.kind);
             let mut earlier = self.earlier.borrow_mut();
             if let Some(n) = earlier.get_mut(&json) {
                 *n -= 1;
@@ -132,6 +137,7 @@ impl Journal {
                 }
                 return false;
             }
+            made = Some(json);
         }
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
@@ -163,14 +169,28 @@ impl Journal {
                 .collect(),
             _ => Vec::new(),
         };
+        // The line is made here, whole: the writer thread only joins the lines of a page.
+        let mut line = String::with_capacity(LINE_ROOM);
+        crate::state::push_line_head(
+            &mut line,
+            &EventRow {
+                seq,
+                at_ms: event.at_ms,
+                wall_ms: now_ms(),
+                kind: event.kind.name(),
+                step,
+                data: "",
+                moved: story,
+            },
+        );
+        match made {
+            Some(json) => line.push_str(&json),
+            None => super::event_json::push_event_json(&mut line, &event.kind),
+        }
+        line.push('}');
         self.writer.send(Op::Event {
             seq,
-            at_ms: event.at_ms,
-            wall_ms: now_ms(),
-            kind: event.kind.name(),
-            step: step.map(str::to_string),
-            data: json,
-            story,
+            line,
             artifacts,
         });
         true

@@ -8,7 +8,7 @@
 // bits with `as` and read back the same way, a lossless round trip.
 #![allow(clippy::cast_possible_wrap)]
 
-use super::{EventRow, RunKey, StateError, Store};
+use super::{RunKey, StateError, Store};
 use rusqlite::{CachedStatement, params};
 
 /// A page of the log: the events of one commit, a line each ([`super::log_page`]).
@@ -25,8 +25,6 @@ pub(crate) struct Appender<'s> {
     store: &'s Store,
     run: RunKey,
     page: Option<CachedStatement<'s>>,
-    /// The page being written (kept for its room).
-    text: String,
     /// The progress records of this commit, a line each, written by [`Appender::finish`].
     progress: String,
 }
@@ -40,7 +38,6 @@ impl<'s> Appender<'s> {
             store,
             run,
             page: None,
-            text: String::new(),
             progress: String::new(),
         })
     }
@@ -62,27 +59,15 @@ impl<'s> Appender<'s> {
         Ok(())
     }
 
-    /// Appends events to the run's log, in order, as one page (none: nothing written).
-    pub(crate) fn events(&mut self, rows: &[EventRow]) -> Result<(), StateError> {
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        let id = self.run.row(last.seq, self.store)?;
-        self.text.clear();
-        // Room for the page: each line is its event and some 100 bytes around it.
-        self.text.reserve(
-            rows.iter()
-                .map(|e| e.data.len() + e.step.map_or(0, str::len) + 128)
-                .sum(),
-        );
-        for e in rows {
-            super::log_page::push_line(&mut self.text, e);
-        }
+    /// Appends a page to the run's log: `lines`, the events up to number `last` after the
+    /// page before, a line each ([`super::log_page`]).
+    pub(crate) fn log_page(&mut self, last: u64, lines: &str) -> Result<(), StateError> {
+        let id = self.run.row(last, self.store)?;
         Self::run(
             self.store,
             &mut self.page,
             INSERT_PAGE,
-            params![id, super::log_page::stored(&self.text)],
+            params![id, super::log_page::stored(lines)],
         )
     }
 

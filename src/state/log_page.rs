@@ -96,10 +96,19 @@ impl Line<'_> {
 
 /// Appends event `e` to `page` as its last line.
 pub(super) fn push_line(page: &mut String, e: &EventRow) {
-    let mut digits = itoa::Buffer::new();
     if !page.is_empty() {
         page.push('\n');
     }
+    push_line_head(page, e);
+    page.push_str(e.data);
+    page.push('}');
+}
+
+/// Appends the line of event `e` up to its data (`e.data` is not read): what follows is
+/// the event's JSON and a closing `}`. The journal writes a line this way with the JSON
+/// made in place, on the scheduler's thread; the writer only joins the lines.
+pub(crate) fn push_line_head(page: &mut String, e: &EventRow) {
+    let mut digits = itoa::Buffer::new();
     page.push_str("{\"seq\":");
     page.push_str(digits.format(e.seq));
     page.push_str(",\"at_ms\":");
@@ -120,8 +129,6 @@ pub(super) fn push_line(page: &mut String, e: &EventRow) {
         page.push('"');
     }
     page.push_str(",\"data\":");
-    page.push_str(e.data);
-    page.push('}');
 }
 
 /// Appends `s` to `out` as a JSON string, escaped as `serde_json` escapes it (`"`, `\`

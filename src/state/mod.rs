@@ -19,7 +19,7 @@ mod write;
 pub mod writer;
 
 pub use approval::{Answer, AnswerRefused, Approval};
-pub(crate) use log_page::push_json_string;
+pub(crate) use log_page::{push_json_string, push_line_head};
 pub use read::{
     AuditEntry, BoardEntry, Checkpoint, FinishedStep, RunInfo, StoredEvent, TranscriptRow,
 };

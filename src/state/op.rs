@@ -5,22 +5,12 @@ use std::sync::mpsc::Sender;
 /// One thing to write.
 #[derive(Debug)]
 pub enum Op {
-    /// An event of the log, with the board change and artifact hashes it brings.
+    /// An event of the log, with the artifact hashes it brings.
     Event {
         /// Its place in the log.
         seq: u64,
-        /// Milliseconds since the run started.
-        at_ms: u64,
-        /// Wall-clock time it happened, in Unix milliseconds.
-        wall_ms: i64,
-        /// The event's name.
-        kind: &'static str,
-        /// The step it belongs to.
-        step: Option<String>,
-        /// The event as JSON.
-        data: String,
-        /// The story it moves on the board (its number there) and the column it moves to.
-        story: Option<(u64, super::StoryStatus)>,
+        /// Its line of the log, its board move in it ([`super::push_line_head`]).
+        line: String,
         /// Artifacts handed over: path and sha256.
         artifacts: Vec<(String, String)>,
     },
@@ -93,31 +83,4 @@ pub enum Op {
         /// Told when done.
         done: Sender<()>,
     },
-}
-
-impl Op {
-    /// The row of the log an [`Op::Event`] is written as (none for another record).
-    pub(super) fn event_row(&self) -> Option<super::EventRow<'_>> {
-        match self {
-            Op::Event {
-                seq,
-                at_ms,
-                wall_ms,
-                kind,
-                step,
-                data,
-                story,
-                ..
-            } => Some(super::EventRow {
-                seq: *seq,
-                at_ms: *at_ms,
-                wall_ms: *wall_ms,
-                kind,
-                step: step.as_deref(),
-                data,
-                moved: *story,
-            }),
-            _ => None,
-        }
-    }
 }

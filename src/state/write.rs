@@ -257,7 +257,10 @@ impl Store {
     ///
     /// A [`StateError`] when the database cannot be written.
     pub fn append_event(&mut self, run: RunKey, e: &EventRow) -> Result<(), StateError> {
-        Appender::new(self, run)?.events(std::slice::from_ref(e))
+        let mut line = String::new();
+        super::log_page::push_line(&mut line, e);
+        let mut a = Appender::new(self, run)?;
+        a.log_page(e.seq, &line)
     }
 
     /// Records that a step started (again, when it was in flight before a crash, or ran

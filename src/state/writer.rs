@@ -342,12 +342,18 @@ fn apply(
 ) -> Result<(), StateError> {
     match op {
         Op::Event {
-            seq, ref artifacts, ..
+            seq,
+            line,
+            artifacts,
         } => {
-            for (path, sha) in artifacts {
+            for (path, sha) in &artifacts {
                 store.artifact(run, path, sha, seq)?;
             }
-            page.events.push(op);
+            if !page.log.is_empty() {
+                page.log.push('\n');
+            }
+            page.log.push_str(&line);
+            page.last = Some(seq);
             Ok(())
         }
         Op::StoriesKnown(stories) => {
@@ -416,8 +422,10 @@ fn write_batch(
     let mut open: Vec<(u64, usize)> = Vec::new();
     let mut ends: Vec<Option<super::StepEnd>> =
         std::iter::repeat_with(|| None).take(ops.len()).collect();
+    let mut log_room = 0;
     for (i, slot) in ops.iter_mut().enumerate() {
         match slot {
+            Some(Op::Event { line, .. }) => log_room += line.len() + 1,
             Some(Op::StepStarted(n, _)) => open.push((*n, i)),
             Some(Op::StepFinished { n, .. }) => {
                 let n = *n;
@@ -434,9 +442,10 @@ fn write_batch(
             _ => {}
         }
     }
-    // Room for every record: a progress line is some 40 bytes.
+    // Room for every record: the events' lines, and some 48 bytes a progress line.
     let mut page = Pages {
-        events: Vec::with_capacity(ops.len()),
+        log: String::with_capacity(log_room),
+        last: None,
         progress: String::with_capacity(ops.len() * 48),
     };
     for (op, end) in ops
@@ -451,8 +460,10 @@ fn write_batch(
 
 /// A batch's records for the run's log and progress, gathered to be written as a page each.
 struct Pages {
-    /// The events, in order.
-    events: Vec<Op>,
+    /// The events' lines, in order.
+    log: String,
+    /// The number of the last event in `log`.
+    last: Option<u64>,
     /// The step and story records, a line each.
     progress: String,
 }
@@ -460,15 +471,16 @@ struct Pages {
 impl Pages {
     /// Writes what was gathered, a page for the log and one for the progress, and empties.
     fn write(&mut self, store: &mut Store, key: RunKey) -> Result<(), StateError> {
-        if self.events.is_empty() && self.progress.is_empty() {
+        if self.log.is_empty() && self.progress.is_empty() {
             return Ok(());
         }
         let mut a = Appender::new(store, key)?;
-        let rows: Vec<super::EventRow> = self.events.iter().filter_map(Op::event_row).collect();
-        a.events(&rows)?;
+        if let Some(last) = self.last.take() {
+            a.log_page(last, &self.log)?;
+        }
         a.progress_lines(std::mem::take(&mut self.progress));
         a.finish()?;
-        self.events.clear();
+        self.log.clear();
         Ok(())
     }
 }
