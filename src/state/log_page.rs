@@ -135,6 +135,7 @@ pub(crate) fn push_line_head(page: &mut String, e: &EventRow) {
 /// and control characters; so a line never holds a raw newline, and the text is the one
 /// `serde_json::to_string` makes).
 pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let plain = |b: &u8| *b >= 0x20 && *b != b'"' && *b != b'\\';
     if s.as_bytes().iter().all(plain) {
@@ -247,6 +248,26 @@ mod tests {
             let mut out = String::new();
             super::push_json_string(&mut out, s);
             assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_character_to_escape_is_found_wherever_it_stands() {
+        // Every byte value below 0x80 and a few wide characters, at each place of strings
+        // of up to 19 bytes.
+        let odd: Vec<char> = (0u8..0x80)
+            .map(char::from)
+            .chain(['é', '\u{7f}', '😀'])
+            .collect();
+        for len in 0..20 {
+            for at in 0..len {
+                for &c in &odd {
+                    let s: String = (0..len).map(|i| if i == at { c } else { 'a' }).collect();
+                    let mut out = String::new();
+                    super::push_json_string(&mut out, &s);
+                    assert_eq!(out, serde_json::to_string(&s).unwrap(), "{s:?}");
+                }
+            }
         }
     }
 
