@@ -105,10 +105,11 @@ impl CountingAllocator {
 /// while a long run or a server idles.
 pub const PURGE_DELAY_MS: i32 = 10_000;
 
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_t`, mimalloc v3).
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 /// Sets mimalloc's purge delay: milliseconds, or -1 for no purging at all.
 fn set_purge_delay(ms: i32) {
-    /// mimalloc's `mi_option_purge_delay` (its place in `mi_option_t`, mimalloc v3).
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: setting an option is a plain store into mimalloc's option table, read on each
     // purge decision.
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, ms.into()) };
@@ -159,4 +160,25 @@ pub fn restore_low(previous: isize) {
         count.low = count.low.min(previous);
         c.set(count);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PURGE_DELAY, PURGE_DELAY_MS, set_purge_delay};
+
+    #[test]
+    fn the_option_set_is_mimallocs_purge_delay() {
+        // SAFETY: reading an option is a plain load from mimalloc's option table.
+        let read = || unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) };
+        // Its default (1,000 ms in mimalloc v3) says the place is the purge delay's: another
+        // mimalloc numbering its options differently fails here, not silently.
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            assert_eq!(read(), 1000);
+        }
+        set_purge_delay(PURGE_DELAY_MS);
+        assert_eq!(read(), 10_000);
+        set_purge_delay(-1);
+        assert_eq!(read(), -1);
+        set_purge_delay(1000);
+    }
 }
