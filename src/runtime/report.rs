@@ -209,6 +209,15 @@ fn critical_path<L>(mut spans: Vec<(u64, u64, L)>, label: impl Fn(&L) -> String)
 /// A task by its agent, story and tasks, borrowed from its events.
 type TaskKey<'e> = (&'e str, Option<&'e str>, &'e [String]);
 
+/// The starts of a task running, the latest last: the first kept inline (a task mostly
+/// runs once at a time: no allocation a task), the others only when it overlaps itself.
+struct Starts {
+    /// The earliest start still running.
+    first: u64,
+    /// Later starts still running, in order.
+    more: Vec<u64>,
+}
+
 fn label(agent: &str, tasks: &[String], story: Option<&String>) -> String {
     match story {
         Some(s) => format!("{agent}: {} [{s}]", tasks.join(", ")),
@@ -230,7 +239,7 @@ impl Report {
         let mut busy: BTreeMap<String, u64> = BTreeMap::new();
         // The starts of the tasks running, by agent, story and tasks (borrowed from the
         // events: nothing is copied per task).
-        let mut started: FxHashMap<TaskKey<'_>, Vec<u64>> = FxHashMap::default();
+        let mut started: FxHashMap<TaskKey<'_>, Starts> = FxHashMap::default();
         let (mut done, mut blocked, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
         let mut spans = Vec::new();
         let mut paused = None;
@@ -248,10 +257,15 @@ impl Report {
                     running += 1;
                     tasks += 1;
                     max = max.max(running);
-                    started
-                        .entry((agent.as_str(), story.as_deref(), t.as_slice()))
-                        .or_default()
-                        .push(e.at_ms);
+                    match started.entry((agent.as_str(), story.as_deref(), t.as_slice())) {
+                        Entry::Occupied(mut starts) => starts.get_mut().more.push(e.at_ms),
+                        Entry::Vacant(none) => {
+                            none.insert(Starts {
+                                first: e.at_ms,
+                                more: Vec::new(),
+                            });
+                        }
+                    }
                 }
                 EventKind::TaskFinished {
                     agent,
@@ -264,13 +278,10 @@ impl Report {
                     // running, not every task of the run.
                     let key = (agent.as_str(), story.as_deref(), t.as_slice());
                     let start = match started.entry(key) {
-                        Entry::Occupied(mut starts) => {
-                            let at = starts.get_mut().pop();
-                            if starts.get().is_empty() {
-                                starts.remove();
-                            }
-                            at
-                        }
+                        Entry::Occupied(mut starts) => match starts.get_mut().more.pop() {
+                            Some(at) => Some(at),
+                            None => Some(starts.remove().first),
+                        },
                         Entry::Vacant(_) => None,
                     };
                     if let Some(at) = start {
